@@ -1,0 +1,48 @@
+"""(type, version) -> payload Struct. Decoders, tests and the AsyncAPI document read it."""
+
+from __future__ import annotations
+
+import msgspec
+
+from contracts.envelope import Event
+from contracts.leads import LeadCreatedV1
+from contracts.notifications import MessageFailedV1, MessageSentV1
+
+
+class EventSpec(msgspec.Struct, frozen=True):
+    type: str
+    struct: type[Event]
+    topic: str
+
+    @property
+    def name(self) -> str:
+        return self.struct.__name__
+
+
+def _spec(struct: type[Event]) -> EventSpec:
+    return EventSpec(struct.TYPE, struct, struct.TOPIC)
+
+
+REGISTRY: dict[str, EventSpec] = {
+    spec.type: spec for spec in map(_spec, (LeadCreatedV1, MessageSentV1, MessageFailedV1))
+}
+
+
+class UnknownEventType(KeyError):
+    pass
+
+
+def spec_for(event_type: str) -> EventSpec:
+    try:
+        return REGISTRY[event_type]
+    except KeyError:
+        raise UnknownEventType(event_type) from None
+
+
+def spec_of(event: Event) -> EventSpec:
+    return spec_for(type(event).TYPE)
+
+
+def decode_payload(event_type: str, payload: bytes) -> Event:
+    """Decode a payload; unknown fields are ignored so producers may add optional ones."""
+    return msgspec.json.decode(payload, type=spec_for(event_type).struct)

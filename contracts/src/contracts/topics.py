@@ -1,0 +1,26 @@
+"""Kafka topics: one per bounded context, keyed by aggregate id (DESIGN §3)."""
+
+from __future__ import annotations
+
+import msgspec
+
+DLQ_SUFFIX = ".dlq"
+
+
+class Topic(msgspec.Struct, frozen=True):
+    name: str
+    partitions: int
+    description: str
+
+
+LEADS = Topic("clinicflow.leads.events", 6, "Lead lifecycle: intake, qualification, conversion.")
+NOTIFICATIONS = Topic(
+    "clinicflow.notifications.events", 6, "Outbound message outcomes and inbound messages."
+)
+
+TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS)
+
+
+def dlq_topic(topic: str) -> str:
+    """Where a consumer parks a message that keeps failing."""
+    return topic + DLQ_SUFFIX

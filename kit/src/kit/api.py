@@ -1,0 +1,68 @@
+"""The API process of a service: database engine and unit of work on app.state, token checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.types import ControllerRouterHandler
+from sqlalchemy import text
+
+from kit import logging as kit_logging
+from kit import web
+from kit.auth import JwksVerifier
+from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.settings import ServiceSettings
+
+
+def create_api_app(
+    *,
+    service: str,
+    title: str,
+    settings: ServiceSettings,
+    route_handlers: Sequence[ControllerRouterHandler],
+    error_map: web.ErrorMap,
+    description: str = "",
+    extra_checks: dict[str, web.Check] | None = None,
+    public_paths: Sequence[str] = (),
+    extra_dependencies: dict[str, Any] | None = None,
+    verifier: JwksVerifier | None = None,
+    extra_lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[None]]] = (),
+    state: dict[str, Any] | None = None,
+) -> Litestar:
+    kit_logging.setup(service, settings.log_level, settings.log_format)
+    engine = make_engine(settings.database_url)
+    uow = uow_factory(engine, service)
+    if state is not None:
+        state["uow"] = uow
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    async def check_database() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    def provide_uow() -> UnitOfWorkFactory:
+        return uow
+
+    return web.create_app(
+        service=service,
+        title=title,
+        description=description,
+        route_handlers=route_handlers,
+        checks={"database": check_database, **(extra_checks or {})},
+        lifespan=[lifespan, *extra_lifespan],
+        error_map=error_map,
+        verifier=verifier or JwksVerifier(settings.jwks_url),
+        state=state,
+        public_paths=public_paths,
+        dependencies={"uow": Provide(provide_uow, sync_to_thread=False), **(extra_dependencies or {})},
+    )

@@ -1,0 +1,122 @@
+"""Staff tokens: verification of the gateway's EdDSA JWTs against its JWKS (DESIGN §6)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import jwt
+import msgspec
+
+ISSUER = "clinicflow-gateway"
+AUDIENCE = "clinicflow"
+ALGORITHM = "EdDSA"
+
+#: Permission names (DESIGN §6). Roles are bundles of these, resolved at login.
+CRM_READ = "crm:read"
+CRM_WRITE = "crm:write"
+CRM_ADMIN = "crm:admin"
+CRM_RESPONSIBLE = "crm:responsible"
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str
+    tenant_id: str
+    email: str
+    permissions: frozenset[str]
+    roles: tuple[str, ...] = ()
+    #: ISO 3166 country of the clinic; phones are parsed with it as the default region.
+    country: str = "BR"
+    locale: str = "pt-BR"
+    timezone: str = "America/Sao_Paulo"
+
+    def has(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+class AuthError(Exception):
+    """The token is missing, malformed, expired or not signed by a known key."""
+
+
+def claims_of(principal: Principal) -> dict[str, Any]:
+    return {
+        "sub": principal.user_id,
+        "tid": principal.tenant_id,
+        "email": principal.email,
+        "perm": sorted(principal.permissions),
+        "roles": list(principal.roles),
+        "country": principal.country,
+        "locale": principal.locale,
+        "tz": principal.timezone,
+    }
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    try:
+        return Principal(
+            user_id=claims["sub"],
+            tenant_id=claims["tid"],
+            email=claims.get("email", ""),
+            permissions=frozenset(claims.get("perm", ())),
+            roles=tuple(claims.get("roles", ())),
+            country=claims.get("country", "BR"),
+            locale=claims.get("locale", "pt-BR"),
+            timezone=claims.get("tz", "America/Sao_Paulo"),
+        )
+    except KeyError as exc:
+        raise AuthError(f"token lacks the {exc.args[0]!r} claim") from exc
+
+
+class JwksVerifier:
+    """Verifies access tokens with keys fetched from the gateway's JWKS, cached.
+
+    An unknown `kid` triggers one refetch (at most every 10 s), so key rotation needs no restart.
+    """
+
+    def __init__(self, jwks_url: str, *, ttl: float = 300.0, client: httpx.AsyncClient | None = None) -> None:
+        self.jwks_url = jwks_url
+        self.ttl = ttl
+        self._client = client
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = 0.0
+
+    def set_keys(self, jwks: dict[str, Any]) -> None:
+        self._keys = {k["kid"]: jwt.PyJWK(k).key for k in jwks.get("keys", [])}
+        self._fetched_at = time.monotonic()
+
+    async def _refresh(self) -> None:
+        client = self._client or httpx.AsyncClient(timeout=5.0)
+        try:
+            response = await client.get(self.jwks_url)
+            response.raise_for_status()
+            self.set_keys(response.json())
+        except (httpx.HTTPError, ValueError) as exc:
+            raise AuthError(f"cannot fetch signing keys: {exc}") from exc
+        finally:
+            if self._client is None:
+                await client.aclose()
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as exc:
+            raise AuthError("malformed token") from exc
+        stale = time.monotonic() - self._fetched_at > self.ttl
+        if stale or (kid not in self._keys and time.monotonic() - self._fetched_at > 10):
+            await self._refresh()
+        key = self._keys.get(kid)
+        if key is None:
+            raise AuthError("token signed by an unknown key")
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub", "iat"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError("token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid token: {exc}") from exc
+        if claims.get("typ") != "access":
+            raise AuthError("not an access token")
+        return principal_from_claims(claims)

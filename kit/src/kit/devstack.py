@@ -1,0 +1,250 @@
+"""The whole system on one machine: infrastructure, migrations, every service, the sandboxes.
+
+    python -m kit.devstack up       # what `just up` runs; Ctrl-C stops everything it started
+
+The end-to-end tests drive the same class with free ports and a temporary state folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import secrets
+import signal
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from kit import devinfra, migrations
+from kit.devinfra import Infra, ManagedProcess
+from kit.settings import environ_copy, environ_get
+
+ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_ADMIN_EMAIL = "admin@clinicflow.local"
+DEFAULT_ADMIN_PASSWORD = "clinicflow-dev"
+
+
+@dataclass
+class ProcessSpec:
+    name: str  # e.g. "leads-api"
+    module: str
+    command: list[str]
+    port: int
+    service: str
+
+
+class Stack:
+    def __init__(self, state_dir: Path, *, free_ports: bool, config: Path = ROOT / "stack.toml") -> None:
+        self.state_dir = state_dir
+        self.config = tomllib.loads(config.read_text())
+        self.free_ports = free_ports
+        self.infra: Infra | None = None
+        self.processes: dict[str, ManagedProcess] = {}
+        self.specs: dict[str, ProcessSpec] = {}
+        self.log_dir = state_dir / "logs"
+        self._plan()
+
+    # --- plan ---------------------------------------------------------------------------
+    def _port(self, fixed: int) -> int:
+        return devinfra.free_port() if self.free_ports else fixed
+
+    def _plan(self) -> None:
+        for box in self.config.get("sandbox", []):
+            self._add(ProcessSpec(box["name"], box["module"], [], self._port(box["port"]), box["name"]))
+        for svc in self.config["service"]:
+            name = svc["name"]
+            self._add(ProcessSpec(f"{name}-api", name, ["api"], self._port(svc["api_port"]), name))
+            if "worker_port" in svc:
+                self._add(ProcessSpec(f"{name}-worker", name, ["worker"], self._port(svc["worker_port"]), name))
+
+    def _add(self, spec: ProcessSpec) -> None:
+        self.specs[spec.name] = spec
+
+    @property
+    def services(self) -> list[str]:
+        return [svc["name"] for svc in self.config["service"]]
+
+    def url(self, process: str) -> str:
+        return f"http://127.0.0.1:{self.specs[process].port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return self.url("gateway-api")
+
+    def database_name(self, service: str) -> str:
+        return f"clinicflow_{service}"
+
+    def database_url(self, service: str) -> str:
+        assert self.infra is not None
+        own = environ_get(f"{service.upper()}_DATABASE_URL")
+        return own or migrations.database_url(self.infra.postgres_url, self.database_name(service))
+
+    # --- secrets for development, made on first start, never committed -------------------------
+    def _dev_secret(self, name: str) -> str:
+        path = self.state_dir / "secrets" / name
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def env(self) -> dict[str, str]:
+        assert self.infra is not None
+        env = environ_copy()
+        env.pop("DATABASE_URL", None)  # services take their own database, below
+        whatsapp_token = self._dev_secret("whatsapp-token")
+        env.update({
+            "KAFKA_BOOTSTRAP_SERVERS": self.infra.kafka_bootstrap,
+            "REDIS_URL": self.infra.redis_url,
+            "JWKS_URL": f"{self.gateway_url}/.well-known/jwks.json",
+            "LINK_SECRET": environ_get("LINK_SECRET") or self._dev_secret("link-secret"),
+            "GATEWAY_JWT_PRIVATE_KEY_FILE": str(self.state_dir / "keys" / "jwt-ed25519.pem"),
+            "GATEWAY_GENERATE_DEV_KEYS": "true",
+            "GATEWAY_ROUTES": ",".join(f"{s}={self.url(s + '-api')}" for s in self.services if s != "gateway"),
+            "CLINICFLOW_ADMIN_EMAIL": environ_get("CLINICFLOW_ADMIN_EMAIL") or DEFAULT_ADMIN_EMAIL,
+            "CLINICFLOW_ADMIN_PASSWORD": environ_get("CLINICFLOW_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD,
+            "SANDBOX_WHATSAPP_TOKEN": whatsapp_token,
+            "NOTIFICATIONS_WHATSAPP_TOKEN": whatsapp_token,
+            "NOTIFICATIONS_WHATSAPP_API_URL": self.url("sandbox"),
+            "PYTHONUNBUFFERED": "1",
+        })
+        for spec in self.specs.values():
+            prefix = spec.service.upper()
+            key = "WORKER_PORT" if spec.command == ["worker"] else "HTTP_PORT"
+            env[f"{prefix}_{key}"] = str(spec.port)
+        for service in self.services:
+            env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)
+        return env
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def start_infra(self) -> Infra:
+        infra_cfg = self.config["infra"]
+        ports = None if self.free_ports else {
+            "postgres": infra_cfg["postgres_port"], "redis": infra_cfg["redis_port"], "kafka": infra_cfg["kafka_port"]}
+        self.infra = devinfra.start(self.state_dir, ports=ports, durable=not self.free_ports)
+        return self.infra
+
+    def migrate(self) -> None:
+        assert self.infra is not None
+        for service in self.services:
+            if not environ_get(f"{service.upper()}_DATABASE_URL"):
+                asyncio.run(migrations.ensure_database(self.infra.postgres_url, self.database_name(service)))
+            migrations.upgrade(ROOT / "services" / service, self.database_url(service))
+
+    def start_process(self, name: str) -> ManagedProcess:
+        spec = self.specs[name]
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"{name}.log").open("ab")
+        import subprocess
+
+        popen = subprocess.Popen([sys.executable, "-m", spec.module, *spec.command], env=self.env(), cwd=ROOT,
+                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
+        self.processes[name] = ManagedProcess(name, popen, self.log_dir / f"{name}.log")
+        return self.processes[name]
+
+    def start_all(self) -> None:
+        for name in self.specs:
+            self.start_process(name)
+
+    def wait_ready(self, names: list[str] | None = None, timeout: float = 90.0) -> None:
+        pending = set(names or self.specs)
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                for name in sorted(pending):
+                    proc = self.processes[name]
+                    if proc.popen.poll() is not None:
+                        raise RuntimeError(f"{name} exited ({proc.popen.returncode}); see {proc.log_path}")
+                    with contextlib.suppress(httpx.HTTPError):
+                        if client.get(f"{self.url(name)}/health/ready").status_code == 200:
+                            pending.discard(name)
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"not ready after {timeout:.0f}s: {sorted(pending)} (logs in {self.log_dir})")
+                time.sleep(0.2)
+
+    def restart(self, name: str) -> None:
+        self.processes[name].stop()
+        self.start_process(name)
+        self.wait_ready([name])
+
+    def stop(self) -> None:
+        for proc in reversed(list(self.processes.values())):
+            proc.stop()
+        self.processes.clear()
+        if self.infra is not None:
+            self.infra.stop()
+            self.infra = None
+
+    def summary(self) -> str:
+        assert self.infra is not None
+        env = self.env()
+        lines = [
+            "",
+            "ClinicFlow is up.",
+            f"  API (gateway)        {self.gateway_url}      docs: {self.gateway_url}/schema",
+            f"  log in as            {env['CLINICFLOW_ADMIN_EMAIL']} / {env['CLINICFLOW_ADMIN_PASSWORD']}",
+        ]
+        for name, spec in self.specs.items():
+            if name != "gateway-api":
+                lines.append(f"  {name:<20} {self.url(name)}  (/health/ready, /metrics)")
+        lines += [
+            f"  infrastructure       {self.infra.kind}",
+            f"    PostgreSQL         {self.infra.postgres_url}",
+            f"    Redis              {self.infra.redis_url}",
+            f"    Kafka              {self.infra.kafka_bootstrap}",
+            f"  logs                 {self.log_dir}/*.log   (just logs)",
+            "Ctrl-C stops everything.",
+        ]
+        return "\n".join(lines)
+
+
+def up(state_dir: Path) -> int:
+    stack = Stack(state_dir, free_ports=False)
+    stopping = False
+
+    def on_signal(signum: int, _: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        print("starting PostgreSQL, Redis and the Kafka broker ...", flush=True)
+        stack.start_infra()
+        print("migrating databases ...", flush=True)
+        stack.migrate()
+        print("starting services ...", flush=True)
+        stack.start_all()
+        stack.wait_ready()
+        print(stack.summary(), flush=True)
+        while not stopping:
+            for name, proc in stack.processes.items():
+                if proc.popen.poll() is not None:
+                    print(f"!! {name} exited with {proc.popen.returncode}; see {proc.log_path}", flush=True)
+                    stopping = True
+            time.sleep(0.5)
+    except Exception as exc:
+        print(f"start-up failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m kit.devstack")
+    parser.add_argument("command", choices=["up"])
+    parser.add_argument("--state", default=str(ROOT / ".local"), help="where data, keys and logs live")
+    args = parser.parse_args()
+    return up(Path(args.state))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

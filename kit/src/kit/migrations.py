@@ -1,0 +1,65 @@
+"""Alembic per service: `run_env` for each service's migrations/env.py, `upgrade` for the tools."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from kit.db import async_url
+from kit.outbox import metadata as outbox_metadata
+from kit.outbox import plain_dsn
+
+
+def alembic_config(service_root: Path, url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(service_root / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", async_url(url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(service_root: Path, url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(service_root, url), revision)
+
+
+def run_env(target_metadata: MetaData, *, with_outbox: bool = True) -> None:
+    """Body of every service's migrations/env.py: online, async, one transaction."""
+    targets = [target_metadata, outbox_metadata] if with_outbox else [target_metadata]
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url
+
+    def run(connection: Connection) -> None:
+        context.configure(connection=connection, target_metadata=targets, compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def main() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(run)
+        await engine.dispose()
+
+    asyncio.run(main())
+
+
+async def ensure_database(server_url: str, name: str) -> None:
+    """CREATE DATABASE if missing (one database per service)."""
+    conn = await asyncpg.connect(plain_dsn(server_url))
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def database_url(server_url: str, name: str) -> str:
+    """The URL of database `name` on the server that `server_url` points at."""
+    base, _, query = server_url.partition("?")
+    scheme_host = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
+    return f"{scheme_host}/{name}" + (f"?{query}" if query else "")

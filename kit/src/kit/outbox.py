@@ -1,0 +1,210 @@
+"""Transactional outbox and inbox tables, and the relay that publishes the outbox (DESIGN §4).
+
+The relay holds a Postgres advisory lock so one process per service database publishes,
+which keeps per-key order; it wakes on LISTEN/NOTIFY and polls as a fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Protocol
+
+import asyncpg
+import msgspec
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+
+from kit import metrics
+
+log = logging.getLogger(__name__)
+
+OUTBOX_CHANNEL = "clinicflow_outbox"
+#: Any constant works: each service has its own database, so the lock is per service.
+RELAY_LOCK_KEY = 0x0C11_F10E
+
+metadata = MetaData()
+
+outbox_table = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("event_id", UUID(as_uuid=False), nullable=False, unique=True),
+    Column("topic", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True)),
+    Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+    Index("ix_outbox_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL")),
+)
+
+inbox_table = Table(
+    "inbox",
+    metadata,
+    Column("consumer", Text, nullable=False),
+    Column("event_id", UUID(as_uuid=False), nullable=False),
+    Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("consumer", "event_id"),
+    Index("ix_inbox_handled_at", "handled_at"),
+)
+
+
+class Producer(Protocol):
+    async def send(
+        self, topic: str, value: bytes, *, key: bytes, headers: list[tuple[str, bytes]]
+    ) -> asyncio.Future[Any]: ...
+
+
+def plain_dsn(url: str) -> str:
+    """asyncpg wants postgresql:// without a SQLAlchemy driver suffix."""
+    scheme, rest = url.split("://", 1)
+    return "postgresql://" + rest if scheme.startswith("postgres") else url
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        service: str,
+        database_url: str,
+        producer: Producer,
+        poll_seconds: float = 1.0,
+        batch_size: int = 500,
+        retention_hours: float = 72.0,
+        inbox_retention_hours: float = 24 * 14,
+    ) -> None:
+        self.service = service
+        self.dsn = plain_dsn(database_url)
+        self.producer = producer
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.retention_hours = retention_hours
+        self.inbox_retention_hours = inbox_retention_hours
+        self.is_leader = False
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        """Forever: win the lock, publish, and start over after any failure."""
+        backoff = 0.5
+        while True:
+            try:
+                await self._lead()
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; retrying in %.1fs", backoff)
+            finally:
+                self.is_leader = False
+                metrics.OUTBOX_RELAY_LEADER.labels(self.service).set(0)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+    async def _lead(self) -> None:
+        conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY):
+                await asyncio.sleep(max(self.poll_seconds, 2.0))  # another replica leads
+            self.is_leader = True
+            metrics.OUTBOX_RELAY_LEADER.labels(self.service).set(1)
+            log.info("outbox relay is the leader")
+            await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
+            last_prune = 0.0
+            while True:
+                published = await self._publish_batch(conn)
+                if time.monotonic() - last_prune > 300:
+                    await self._prune(conn)
+                    last_prune = time.monotonic()
+                if published >= self.batch_size:
+                    continue
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+        finally:
+            await conn.close(timeout=5)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _publish_batch(self, conn: asyncpg.Connection) -> int:
+        rows = await conn.fetch(
+            "SELECT id, topic, key, event_type, headers, payload FROM outbox "
+            "WHERE published_at IS NULL ORDER BY id LIMIT $1",
+            self.batch_size,
+        )
+        if not rows:
+            return 0
+        # Queue the whole batch, then wait: aiokafka keeps per-partition order.
+        pending = []
+        for row in rows:
+            headers_json = row["headers"]
+            headers = [(k, v.encode()) for k, v in _json_loads(headers_json)]
+            pending.append(
+                await self.producer.send(row["topic"], row["payload"], key=row["key"].encode(), headers=headers)
+            )
+        await asyncio.gather(*pending)
+        await conn.execute(
+            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+        )
+        for row in rows:
+            metrics.EVENTS_PUBLISHED.labels(self.service, row["topic"], row["event_type"]).inc()
+        return len(rows)
+
+    async def _prune(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(
+            "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)",
+            self.retention_hours,
+        )
+        await conn.execute(
+            "DELETE FROM inbox WHERE handled_at < now() - make_interval(hours => $1)",
+            self.inbox_retention_hours,
+        )
+
+
+def _json_loads(value: Any) -> list[list[str]]:
+    decoded: list[list[str]] = msgspec.json.decode(value) if isinstance(value, (str, bytes)) else value
+    return decoded
+
+
+async def watch_backlog(service: str, database_url: str, interval: float = 1.0) -> None:
+    """Report the outbox backlog on its own connection: the relay may be stuck on the broker."""
+    conn: asyncpg.Connection | None = None
+    while True:
+        try:
+            if conn is None or conn.is_closed():
+                conn = await asyncpg.connect(plain_dsn(database_url))
+            row = await conn.fetchrow(
+                "SELECT count(*) AS n, extract(epoch FROM now() - min(created_at)) AS age "
+                "FROM outbox WHERE published_at IS NULL"
+            )
+            assert row is not None
+            metrics.OUTBOX_BACKLOG.labels(service).set(row["n"])
+            metrics.OUTBOX_OLDEST_SECONDS.labels(service).set(float(row["age"] or 0))
+        except asyncio.CancelledError:
+            if conn is not None:
+                await conn.close(timeout=2)
+            raise
+        except Exception:
+            log.warning("could not read the outbox backlog", exc_info=True)
+            conn = None
+        await asyncio.sleep(interval)
+

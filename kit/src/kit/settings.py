@@ -1,0 +1,74 @@
+"""Typed settings from the environment; the only module of kit that reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TypeVar
+
+import msgspec
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+#: Settings every service may take from an unprefixed variable when its own is unset,
+#: so one KAFKA_BOOTSTRAP_SERVERS serves the whole stack.
+SHARED = frozenset(
+    {
+        "kafka_bootstrap_servers",
+        "kafka_idempotent_producer",
+        "redis_url",
+        "jwks_url",
+        "link_secret",
+        "log_level",
+        "log_format",
+    }
+)
+
+
+class ServiceSettings(msgspec.Struct, kw_only=True):
+    """What every service needs. Services subclass it with their own fields."""
+
+    database_url: str = ""
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    #: Real Kafka supports the idempotent producer; the Tansu dev broker does not (DESIGN §7).
+    kafka_idempotent_producer: bool = False
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
+    link_secret: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    worker_port: int = 9000
+    log_level: str = "INFO"
+    log_format: str = "json"
+    outbox_poll_seconds: float = 1.0
+    outbox_retention_hours: float = 72.0
+    consumer_max_attempts: int = 5
+
+
+def env_prefix(service: str) -> str:
+    return service.upper() + "_"
+
+
+def load(cls: type[T], prefix: str, environ: Mapping[str, str] | None = None) -> T:
+    """Build `cls` from `<PREFIX><FIELD>` variables (falling back to `<FIELD>` for SHARED ones)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    for field in msgspec.structs.fields(cls):
+        key = field.name.upper()
+        if prefix + key in env:
+            values[field.name] = env[prefix + key]
+        elif field.name in SHARED and key in env:
+            values[field.name] = env[key]
+    try:
+        return msgspec.convert(values, cls, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SystemExit(f"invalid settings ({prefix}*): {exc}") from exc
+
+
+def environ_get(name: str, default: str = "") -> str:
+    """For the dev tooling (stack, test fixtures) that must look at the raw environment."""
+    return os.environ.get(name, default)
+
+
+def environ_copy() -> dict[str, str]:
+    return dict(os.environ)

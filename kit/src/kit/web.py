@@ -1,0 +1,253 @@
+"""Litestar wiring shared by every service: problems, auth, metrics, health, correlation ids."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import msgspec
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from kit import context, metrics
+from kit.auth import AuthError, JwksVerifier, Principal
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PUBLIC_PATHS = ("/health", "/metrics", "/schema", "/.well-known")
+
+Check = Callable[[], Awaitable[None]]
+ErrorMap = dict[type[Exception], int]
+
+
+# --- RFC 9457 problem details -------------------------------------------------------------
+class Problem(msgspec.Struct, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    correlation_id: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+_TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
+           405: "Method not allowed", 409: "Conflict", 422: "Unprocessable content",
+           429: "Too many requests", 500: "Internal error", 502: "Bad gateway", 503: "Unavailable"}
+
+
+def problem(status: int, detail: str | None = None, *, title: str | None = None, slug: str | None = None,
+            errors: list[dict[str, str]] | None = None, instance: str | None = None,
+            headers: dict[str, str] | None = None) -> Response[bytes]:
+    body = Problem(
+        type=f"https://clinicflow.dev/problems/{slug or _TITLES.get(status, 'error').lower().replace(' ', '-')}",
+        title=title or _TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        instance=instance,
+        correlation_id=context.correlation_id.get(),
+        errors=errors,
+    )
+    return Response(msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation_errors(extra: Any) -> list[dict[str, str]]:
+    items = extra if isinstance(extra, list) else [extra] if extra else []
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            field = str(item.get("key") or item.get("field") or "body")
+            out.append({"field": field.removeprefix("$."), "message": str(item.get("message", ""))})
+    return out
+
+
+def _on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+    errors = _validation_errors(exc.extra)
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.detail
+    return problem(400, detail, title="Invalid request", slug="invalid-request", errors=errors or None,
+                   instance=request.url.path)
+
+
+def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    if exc.status_code >= 500:
+        log.error("HTTP %s on %s: %s", exc.status_code, request.url.path, exc.detail)
+    headers = dict(exc.headers or {})
+    return problem(exc.status_code, exc.detail, instance=request.url.path, headers=headers or None)
+
+
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "Something went wrong on our side; quote the correlation id when reporting it.",
+                   instance=request.url.path)
+
+
+def _on_auth(request: Request[Any, Any, Any], exc: AuthError) -> Response[bytes]:
+    return problem(401, str(exc), instance=request.url.path, headers={"WWW-Authenticate": "Bearer"})
+
+
+def domain_error_handler(status: int) -> Callable[[Request[Any, Any, Any], Exception], Response[bytes]]:
+    """Map a service's domain error class to a status; its `field` attribute names the field."""
+
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+        field = getattr(exc, "field", None)
+        errors = [{"field": field, "message": str(exc)}] if field else None
+        slug = getattr(exc, "slug", None)
+        return problem(status, str(exc), errors=errors, slug=slug, instance=request.url.path)
+
+    return handle
+
+
+# --- middleware ---------------------------------------------------------------------------
+def observability_middleware(service: str) -> Callable[[ASGIApp], ASGIApp]:
+    """Correlation id in and out, and a latency histogram labelled by route template."""
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            incoming = dict(scope["headers"]).get(context.CORRELATION_HEADER.encode())
+            correlation = incoming.decode()[:100] if incoming else context.new_id()
+            token = context.correlation_id.set(correlation)
+            status = 500
+            started = time.perf_counter()
+
+            async def send_wrapper(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    MutableScopeHeaders.from_message(message)[context.CORRELATION_HEADER] = correlation
+                await send(message)
+
+            try:
+                await app(scope, receive, send_wrapper)
+            finally:
+                route = scope.get("path_template") or "unmatched"
+                metrics.HTTP_LATENCY.labels(service, scope["method"], route, str(status)).observe(
+                    time.perf_counter() - started
+                )
+                context.correlation_id.reset(token)
+
+        return middleware
+
+    return factory
+
+
+class JwtAuthMiddleware(AbstractAuthenticationMiddleware):
+    def __init__(self, app: ASGIApp, verifier: JwksVerifier, exclude: Sequence[str]) -> None:
+        super().__init__(app, exclude=list(exclude))
+        self.verifier = verifier
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise NotAuthorizedException("Send the access token from POST /api/v1/auth/login as "
+                                         "'Authorization: Bearer <token>'.", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            principal = await self.verifier.verify(token.strip())
+        except AuthError as exc:
+            raise NotAuthorizedException(str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+        context.tenant_id.set(principal.tenant_id)
+        return AuthenticationResult(user=principal, auth=token)
+
+
+def requires(*permissions: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    """Guard: the caller's token must hold every named permission."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        missing = [p for p in permissions if not principal.has(p)]
+        if missing:
+            raise PermissionDeniedException(f"This needs the permission {', '.join(missing)}.")
+
+    return guard
+
+
+# --- health and metrics -------------------------------------------------------------------
+def health_handlers(checks: dict[str, Check]) -> list[ControllerRouterHandler]:
+    @get("/health/live", media_type=MediaType.JSON, include_in_schema=False, sync_to_thread=False)
+    def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/health/ready", media_type=MediaType.JSON, include_in_schema=False)
+    async def ready() -> Response[dict[str, Any]]:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as exc:
+                results[name] = f"failing: {type(exc).__name__}: {exc}"[:300]
+        healthy = all(v == "ok" for v in results.values())
+        return Response({"status": "ok" if healthy else "unavailable", "checks": results},
+                        status_code=200 if healthy else 503)
+
+    @get("/metrics", include_in_schema=False, sync_to_thread=False)
+    def metrics_endpoint() -> Response[bytes]:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return [live, ready, metrics_endpoint]
+
+
+# --- the app ------------------------------------------------------------------------------
+def create_app(
+    *,
+    service: str,
+    title: str,
+    route_handlers: Sequence[ControllerRouterHandler],
+    checks: dict[str, Check],
+    lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[None]]] = (),
+    error_map: ErrorMap | None = None,
+    verifier: JwksVerifier | None = None,
+    public_paths: Sequence[str] = (),
+    dependencies: dict[str, Any] | None = None,
+    state: dict[str, Any] | None = None,
+    description: str = "",
+) -> Litestar:
+    middleware: list[Any] = [observability_middleware(service)]
+    if verifier is not None:
+        middleware.append(DefineMiddleware(JwtAuthMiddleware, verifier=verifier,
+                                           exclude=[f"^{p}" for p in (*PUBLIC_PATHS, *public_paths)]))
+    handlers: dict[Any, Any] = {
+        ValidationException: _on_validation,
+        HTTPException: _on_http,
+        AuthError: _on_auth,
+        Exception: _on_unexpected,
+    }
+    for exc_type, status in (error_map or {}).items():
+        handlers[exc_type] = domain_error_handler(status)
+    from litestar.datastructures import State
+
+    return Litestar(
+        route_handlers=[*route_handlers, *health_handlers(checks)],
+        middleware=middleware,
+        exception_handlers=handlers,
+        lifespan=list(lifespan),
+        dependencies=dependencies,
+        state=State(state or {}),
+        openapi_config=OpenAPIConfig(
+            title=title,
+            version="1.0.0",
+            description=description,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+            components=Components(security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}),
+            security=[{"bearer": []}] if verifier is not None else None,
+        ),
+        debug=False,
+    )

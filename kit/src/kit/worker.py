@@ -1,0 +1,112 @@
+"""The worker process of a service: consumers, outbox relay and timers, plus health and metrics.
+
+It runs as its own Deployment (DESIGN §5); locally `python -m <service> worker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from litestar import Litestar
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kit import logging as kit_logging
+from kit import web
+from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.messaging import IdempotentConsumer, ensure_topics, make_broker, make_producer
+from kit.outbox import OutboxRelay, watch_backlog
+from kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class WorkerContext:
+    def __init__(self, service: str, settings: ServiceSettings, engine: AsyncEngine,
+                 uow: UnitOfWorkFactory, producer: AIOKafkaProducer) -> None:
+        self.service = service
+        self.settings = settings
+        self.engine = engine
+        self.uow = uow
+        self.producer = producer
+
+
+ConsumersFactory = Callable[[WorkerContext], list[IdempotentConsumer]]
+TasksFactory = Callable[[WorkerContext], list[Coroutine[Any, Any, None]]]
+
+
+async def start_with_retry(start: Callable[[], Coroutine[Any, Any, Any]], what: str, timeout: float = 90.0) -> None:
+    """Services start before or after their broker; wait for it instead of crash-looping."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    delay = 0.5
+    while True:
+        try:
+            await start()
+            return
+        except Exception as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("%s not reachable yet (%s); retrying", what, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def create_worker_app(
+    *,
+    service: str,
+    settings: ServiceSettings,
+    consumers: ConsumersFactory = lambda ctx: [],
+    tasks: TasksFactory = lambda ctx: [],
+) -> Litestar:
+    kit_logging.setup(service + "-worker", settings.log_level, settings.log_format)
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, pool_size=5)
+        producer = make_producer(settings.kafka_bootstrap_servers,
+                                 idempotent=settings.kafka_idempotent_producer, client_id=f"{service}-worker")
+        await start_with_retry(producer.start, "Kafka")
+        await start_with_retry(lambda: ensure_topics(settings.kafka_bootstrap_servers), "Kafka admin")
+        ctx = WorkerContext(service, settings, engine, uow_factory(engine, service), producer)
+        broker = make_broker(settings.kafka_bootstrap_servers, client_id=f"{service}-worker")
+        for consumer in consumers(ctx):
+            consumer.subscribe(broker)
+        await start_with_retry(broker.start, "Kafka consumers")
+        relay = OutboxRelay(service=service, database_url=settings.database_url, producer=producer,
+                            poll_seconds=settings.outbox_poll_seconds,
+                            retention_hours=settings.outbox_retention_hours)
+        running = [asyncio.create_task(coro) for coro in
+                   (relay.run(), watch_backlog(service, settings.database_url), *tasks(ctx))]
+        state.update(engine=engine, producer=producer, relay=relay)
+        log.info("worker started")
+        try:
+            yield
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            await broker.stop()
+            await producer.stop()
+            await engine.dispose()
+
+    async def check_database() -> None:
+        async with state["engine"].connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def check_broker() -> None:
+        await asyncio.wait_for(state["producer"].client.fetch_all_metadata(), 3.0)
+
+
+    return web.create_app(
+        service=f"{service}-worker",
+        title=f"{service} worker",
+        route_handlers=[],
+        checks={"database": check_database, "broker": check_broker},
+        lifespan=[lifespan],
+    )

@@ -1,0 +1,1 @@
+"""Sandbox providers: local HTTP servers that behave like the real external providers."""

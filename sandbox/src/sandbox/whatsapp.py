@@ -1,0 +1,121 @@
+"""A WhatsApp Cloud API look-alike: accepts `POST /{version}/{phone_number_id}/messages`
+the way Meta does, records what it got, and lets tests inject failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+
+class Text(msgspec.Struct, frozen=True):
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+    preview_url: bool = False
+
+
+class SendMessage(msgspec.Struct, frozen=True, kw_only=True):
+    messaging_product: str
+    to: Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9]{8,15}$")]
+    type: str = "text"
+    recipient_type: str = "individual"
+    text: Text | None = None
+
+
+class Recorded(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    phone_number_id: str
+    to: str
+    type: str
+    body: str | None
+    idempotency_key: str | None
+    received_at: datetime
+
+
+class Faults(msgspec.Struct, frozen=True):
+    fail_next: int = 0
+    status: int = 503
+
+
+class Mailbox:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.messages: list[Recorded] = []
+        self.by_key: dict[str, Recorded] = {}
+        self.duplicates = 0
+        self.fail_next = 0
+        self.fail_status = 503
+        self.lock = asyncio.Lock()
+
+
+def _error(status: int, message: str, code: int) -> Response[dict[str, Any]]:
+    # Meta's Graph API error shape.
+    return Response({"error": {"message": message, "type": "OAuthException", "code": code,
+                               "fbtrace_id": secrets.token_hex(8)}}, status_code=status)
+
+
+class WhatsAppController(Controller):
+    tags = ["whatsapp"]
+
+    @post("/{version:str}/{phone_number_id:str}/messages", status_code=200)
+    async def send(self, request: Request[Any, Any, Any], state: State, version: str, phone_number_id: str,
+                   data: SendMessage) -> Response[dict[str, Any]]:
+        box: Mailbox = state.mailbox
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or (box.token and auth[7:] != box.token):
+            return _error(401, "Invalid OAuth access token.", 190)
+        if data.messaging_product != "whatsapp":
+            return _error(400, "(#100) Param messaging_product must be 'whatsapp'", 100)
+        if data.type == "text" and data.text is None:
+            return _error(400, "(#100) The parameter text['body'] is required.", 100)
+        key = request.headers.get("x-idempotency-key")
+        async with box.lock:
+            if box.fail_next > 0:
+                box.fail_next -= 1
+                return _error(box.fail_status, "Service temporarily unavailable", 2)
+            if key and key in box.by_key:
+                box.duplicates += 1
+                recorded = box.by_key[key]
+            else:
+                recorded = Recorded(id=f"wamid.{secrets.token_urlsafe(24)}", phone_number_id=phone_number_id,
+                                    to=data.to.lstrip("+"), type=data.type,
+                                    body=data.text.body if data.text else None, idempotency_key=key,
+                                    received_at=datetime.now(UTC))
+                box.messages.append(recorded)
+                if key:
+                    box.by_key[key] = recorded
+        return Response({"messaging_product": "whatsapp",
+                         "contacts": [{"input": data.to, "wa_id": recorded.to}],
+                         "messages": [{"id": recorded.id}]})
+
+
+class InspectController(Controller):
+    path = "/sandbox/whatsapp"
+    tags = ["sandbox"]
+
+    @get("/messages", summary="What the sandbox received")
+    async def messages(self, state: State, to: Annotated[str | None, Parameter(query="to")] = None) -> dict[str, Any]:
+        box: Mailbox = state.mailbox
+        wanted = to.lstrip("+") if to else None
+        items = [m for m in box.messages if wanted is None or m.to == wanted]
+        return {"items": items, "duplicates": box.duplicates}
+
+    @delete("/messages", status_code=204)
+    async def clear(self, state: State) -> None:
+        box: Mailbox = state.mailbox
+        async with box.lock:
+            box.messages.clear()
+            box.by_key.clear()
+            box.duplicates = 0
+
+    @post("/faults", status_code=200, summary="Fail the next N sends with the given status")
+    async def faults(self, state: State, data: Faults) -> Faults:
+        box: Mailbox = state.mailbox
+        box.fail_next, box.fail_status = data.fail_next, data.status
+        return data

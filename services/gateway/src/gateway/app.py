@@ -1,0 +1,76 @@
+"""Wiring only: the gateway application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from litestar import Litestar
+from redis.asyncio import Redis
+
+from gateway import services
+from gateway.api import AuthController, IdentityController, jwks, proxy_handlers
+from gateway.domain import Conflict, InvalidCredentials, InvalidInput, TooManyAttempts
+from gateway.proxy import Upstream
+from gateway.ratelimit import RateLimiter
+from gateway.security import SigningKey
+from gateway.settings import SERVICE, get_bootstrap, get_settings
+from kit.api import create_api_app
+from kit.auth import JwksVerifier
+
+
+def create_api() -> Litestar:
+    settings = get_settings()
+    signer = SigningKey.load(Path(settings.jwt_private_key_file), generate=settings.generate_dev_keys)
+    verifier = JwksVerifier(settings.jwks_url, ttl=float("inf"))
+    verifier.set_keys(signer.jwks())
+    redis = Redis.from_url(settings.redis_url)
+    routes = settings.route_map()
+    state: dict[str, Any] = {
+        "signer": signer,
+        "limiter": RateLimiter(redis),
+        "policy": services.TokenPolicy(access_ttl=settings.access_token_ttl, refresh_ttl=settings.refresh_token_ttl,
+                                       login_limit=settings.login_attempts,
+                                       login_window=settings.login_window_seconds),
+        "upstream": Upstream(routes),
+    }
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        boot = get_bootstrap()
+        if boot.admin_email and boot.admin_password:
+            await services.bootstrap(state["uow"], email=boot.admin_email, password=boot.admin_password,
+                                     clinic=services.NewClinic(name=boot.clinic_name, country=boot.clinic_country,
+                                                               locale=boot.clinic_locale,
+                                                               timezone=boot.clinic_timezone))
+        try:
+            yield
+        finally:
+            await state["upstream"].close()
+            await redis.aclose()
+
+    async def check_redis() -> None:
+        await redis.ping()
+
+    async def check_services() -> None:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            for name, url in routes.items():
+                (await client.get(f"{url}/health/live")).raise_for_status()
+
+    return create_api_app(
+        service=SERVICE,
+        title="ClinicFlow API",
+        description="Staff log in here; /api/v1/<context>/... is served by each context's service. "
+        "Every error is an RFC 9457 problem document.",
+        settings=settings,
+        route_handlers=[AuthController, IdentityController, jwks, *proxy_handlers(list(routes))],
+        error_map={InvalidInput: 422, InvalidCredentials: 401, Conflict: 409, TooManyAttempts: 429},
+        extra_checks={"redis": check_redis, "services": check_services},
+        public_paths=["/api/v1/auth/", *(f"/api/v1/{name}" for name in routes)],
+        verifier=verifier,
+        extra_lifespan=[lifespan],
+        state=state,
+    )
