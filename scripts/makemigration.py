@@ -1,6 +1,6 @@
 """Autogenerate an Alembic revision for a service against a throwaway database.
 
-    just makemigration leads "add requests table"
+just makemigration leads "add requests table"
 """
 
 from __future__ import annotations

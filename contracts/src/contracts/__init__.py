@@ -1,6 +1,6 @@
 """Event contracts shared by every ClinicFlow service: envelope, topics, payloads, registry."""
 
-from contracts.envelope import EventMeta, Event, from_headers, to_headers
+from contracts.envelope import Event, EventMeta, from_headers, to_headers
 from contracts.registry import REGISTRY, EventSpec, decode_payload, spec_for, spec_of
 from contracts.topics import DLQ_SUFFIX, TOPICS, Topic, dlq_topic
 

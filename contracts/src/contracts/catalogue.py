@@ -1,7 +1,7 @@
 """Generate the AsyncAPI 3.0 document and the Markdown event catalogue from the registry.
 
-    python -m contracts.catalogue          # rewrite contracts/asyncapi.yaml and docs/events.md
-    python -m contracts.catalogue --check  # exit 1 if either committed copy is stale
+python -m contracts.catalogue          # rewrite contracts/asyncapi.yaml and docs/events.md
+python -m contracts.catalogue --check  # exit 1 if either committed copy is stale
 """
 
 from __future__ import annotations
@@ -122,8 +122,12 @@ def render_catalogue() -> str:
         "",
     ]
     for topic in TOPICS:
-        lines += [f"## `{topic.name}`", "", f"{topic.description} {topic.partitions} partitions; "
-                  f"dead letters on `{dlq_topic(topic.name)}`.", ""]
+        lines += [
+            f"## `{topic.name}`",
+            "",
+            f"{topic.description} {topic.partitions} partitions; dead letters on `{dlq_topic(topic.name)}`.",
+            "",
+        ]
         for spec in _by_topic()[topic.name]:
             lines += [f"### `{spec.type}` ({spec.name})", "", (spec.struct.__doc__ or "").strip(), ""]
             lines += ["| field | type | required |", "|---|---|---|"]

@@ -73,9 +73,7 @@ def from_headers(headers: Mapping[str, bytes | str] | Iterable[tuple[str, bytes]
     raw = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in items}
     if raw.get("ce_specversion") != SPEC_VERSION:
         raise EnvelopeError(f"unsupported ce_specversion {raw.get('ce_specversion')!r}")
-    values: dict[str, object] = {
-        field: raw[header] for header, field in _HEADER_FIELDS.items() if header in raw
-    }
+    values: dict[str, object] = {field: raw[header] for header, field in _HEADER_FIELDS.items() if header in raw}
     values["time"] = raw.get("ce_time")
     try:
         return msgspec.convert(values, EventMeta, strict=False)

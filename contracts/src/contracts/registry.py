@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import msgspec
 
 from contracts.envelope import Event
@@ -11,7 +13,7 @@ from contracts.notifications import MessageFailedV1, MessageSentV1
 
 class EventSpec(msgspec.Struct, frozen=True):
     type: str
-    struct: type[Event]
+    struct: builtins.type[Event]  # `type` here is the field above, hence `builtins.`
     topic: str
 
     @property
@@ -23,9 +25,9 @@ def _spec(struct: type[Event]) -> EventSpec:
     return EventSpec(struct.TYPE, struct, struct.TOPIC)
 
 
-REGISTRY: dict[str, EventSpec] = {
-    spec.type: spec for spec in map(_spec, (LeadCreatedV1, MessageSentV1, MessageFailedV1))
-}
+_EVENTS: tuple[type[Event], ...] = (LeadCreatedV1, MessageSentV1, MessageFailedV1)
+
+REGISTRY: dict[str, EventSpec] = {spec.type: spec for spec in map(_spec, _EVENTS)}
 
 
 class UnknownEventType(KeyError):

@@ -14,9 +14,7 @@ class Topic(msgspec.Struct, frozen=True):
 
 
 LEADS = Topic("clinicflow.leads.events", 6, "Lead lifecycle: intake, qualification, conversion.")
-NOTIFICATIONS = Topic(
-    "clinicflow.notifications.events", 6, "Outbound message outcomes and inbound messages."
-)
+NOTIFICATIONS = Topic("clinicflow.notifications.events", 6, "Outbound message outcomes and inbound messages.")
 
 TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS)
 

@@ -105,12 +105,16 @@ class JwksVerifier:
         stale = time.monotonic() - self._fetched_at > self.ttl
         if stale or (kid not in self._keys and time.monotonic() - self._fetched_at > 10):
             await self._refresh()
-        key = self._keys.get(kid)
+        key = self._keys.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise AuthError("token signed by an unknown key")
         try:
             claims = jwt.decode(
-                token, key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
                 options={"require": ["exp", "sub", "iat"]},
             )
         except jwt.ExpiredSignatureError as exc:

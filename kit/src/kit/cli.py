@@ -22,8 +22,9 @@ def service_root(app_module: str) -> Path:
 def service_main(service: str, get_settings: Callable[[], ServiceSettings], app_module: str) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m {service}")
     parser.add_argument("command", choices=["api", "worker", "migrate"])
-    parser.add_argument("--create-database", action="store_true",
-                        help="with migrate: CREATE DATABASE first if it does not exist")
+    parser.add_argument(
+        "--create-database", action="store_true", help="with migrate: CREATE DATABASE first if it does not exist"
+    )
     args = parser.parse_args()
     settings = get_settings()
     if args.command == "api":

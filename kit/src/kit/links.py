@@ -31,8 +31,9 @@ class PatientLink(msgspec.Struct, frozen=True, kw_only=True):
     data: dict[str, Any] = {}
 
 
-def mint(secret: str, *, purpose: str, subject: str, tenant_id: str, ttl_seconds: int,
-         data: dict[str, Any] | None = None) -> str:
+def mint(
+    secret: str, *, purpose: str, subject: str, tenant_id: str, ttl_seconds: int, data: dict[str, Any] | None = None
+) -> str:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown link purpose {purpose!r}")
     if len(secret) < 32:
@@ -54,7 +55,11 @@ def mint(secret: str, *, purpose: str, subject: str, tenant_id: str, ttl_seconds
 def verify(secret: str, token: str, *, purpose: str) -> PatientLink:
     try:
         claims = jwt.decode(
-            token, secret, algorithms=["HS256"], audience=f"patient-link:{purpose}", issuer=_ISSUER,
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=f"patient-link:{purpose}",
+            issuer=_ISSUER,
             options={"require": ["exp", "sub", "jti", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
@@ -64,6 +69,10 @@ def verify(secret: str, token: str, *, purpose: str) -> PatientLink:
     except jwt.PyJWTError as exc:
         raise LinkError("this link is not valid") from exc
     return PatientLink(
-        purpose=purpose, subject=claims["sub"], tenant_id=claims["tid"], link_id=claims["jti"],
-        expires_at=claims["exp"], data=claims.get("data", {}),
+        purpose=purpose,
+        subject=claims["sub"],
+        tenant_id=claims["tid"],
+        link_id=claims["jti"],
+        expires_at=claims["exp"],
+        data=claims.get("data", {}),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -25,7 +26,8 @@ from kit.db import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[UnitOfWork, Any, EventMeta], Awaitable[None]]
+#: A use case run for one event; whatever it returns is ignored.
+Handler = Callable[[UnitOfWork, Any, EventMeta], Awaitable[object]]
 
 #: Failures worth redelivering rather than dead-lettering: the fault is in the infrastructure.
 TRANSIENT = (OSError, TimeoutError, ConnectionError, asyncpg.PostgresConnectionError, OperationalError, InterfaceError)
@@ -62,10 +64,8 @@ async def ensure_topics(
         wanted += [NewTopic(dlq_topic(t.name), dlq_partitions, replication) for t in topics]
         missing = [t for t in wanted if t.name not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # a sibling process won the race
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # a sibling process won the race
     finally:
         await admin.close()
 
@@ -189,7 +189,10 @@ class IdempotentConsumer:
         ]
         await (
             await self.producer.send(
-                target, record.value, key=record.key, headers=[h for h in headers if not h[0].startswith("x-dlq-")] + extra
+                target,
+                record.value,
+                key=record.key,
+                headers=[h for h in headers if not h[0].startswith("x-dlq-")] + extra,
             )
         )
         metrics.DLQ_MESSAGES.labels(self.service, target).inc()

@@ -21,18 +21,12 @@ EVENTS_CONSUMED = Counter(
 EVENTS_FAILED = Counter(
     "clinicflow_events_failed_total", "Handler attempts that raised.", ["service", "consumer", "type"]
 )
-DLQ_MESSAGES = Counter(
-    "clinicflow_dlq_messages_total", "Messages parked on a dead-letter topic.", ["service", "topic"]
-)
-OUTBOX_BACKLOG = Gauge(
-    "clinicflow_outbox_backlog", "Outbox rows not yet published.", ["service"]
-)
+DLQ_MESSAGES = Counter("clinicflow_dlq_messages_total", "Messages parked on a dead-letter topic.", ["service", "topic"])
+OUTBOX_BACKLOG = Gauge("clinicflow_outbox_backlog", "Outbox rows not yet published.", ["service"])
 OUTBOX_OLDEST_SECONDS = Gauge(
     "clinicflow_outbox_oldest_unpublished_seconds", "Age of the oldest unpublished outbox row.", ["service"]
 )
-OUTBOX_RELAY_LEADER = Gauge(
-    "clinicflow_outbox_relay_leader", "1 while this process holds the relay lock.", ["service"]
-)
+OUTBOX_RELAY_LEADER = Gauge("clinicflow_outbox_relay_leader", "1 while this process holds the relay lock.", ["service"])
 CONSUMER_LAG = Gauge(
     "clinicflow_consumer_lag", "Records behind the partition end.", ["service", "consumer", "topic", "partition"]
 )

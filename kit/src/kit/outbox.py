@@ -7,6 +7,7 @@ which keeps per-key order; it wakes on LISTEN/NOTIFY and polls as a fallback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any, Protocol
@@ -134,10 +135,8 @@ class OutboxRelay:
                     last_prune = time.monotonic()
                 if published >= self.batch_size:
                     continue
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-                except TimeoutError:
-                    pass
                 self._wake.clear()
         finally:
             await conn.close(timeout=5)
@@ -207,4 +206,3 @@ async def watch_backlog(service: str, database_url: str, interval: float = 1.0) 
             log.warning("could not read the outbox backlog", exc_info=True)
             conn = None
         await asyncio.sleep(interval)
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -12,6 +13,7 @@ import msgspec
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
@@ -44,14 +46,31 @@ class Problem(msgspec.Struct, omit_defaults=True):
     errors: list[dict[str, str]] | None = None
 
 
-_TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-           405: "Method not allowed", 409: "Conflict", 422: "Unprocessable content",
-           429: "Too many requests", 500: "Internal error", 502: "Bad gateway", 503: "Unavailable"}
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal error",
+    502: "Bad gateway",
+    503: "Unavailable",
+}
 
 
-def problem(status: int, detail: str | None = None, *, title: str | None = None, slug: str | None = None,
-            errors: list[dict[str, str]] | None = None, instance: str | None = None,
-            headers: dict[str, str] | None = None) -> Response[bytes]:
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    title: str | None = None,
+    slug: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[bytes]:
     body = Problem(
         type=f"https://clinicflow.dev/problems/{slug or _TITLES.get(status, 'error').lower().replace(' ', '-')}",
         title=title or _TITLES.get(status, "Error"),
@@ -69,16 +88,20 @@ def _validation_errors(extra: Any) -> list[dict[str, str]]:
     out = []
     for item in items:
         if isinstance(item, dict):
-            field = str(item.get("key") or item.get("field") or "body")
-            out.append({"field": field.removeprefix("$."), "message": str(item.get("message", ""))})
+            message = str(item.get("message", ""))
+            named = re.search(r"at `\$\.([^`]+)`|missing required field `([^`]+)`", message)
+            field = next((g for g in named.groups() if g), None) if named else None
+            field = field or str(item.get("key") or "body")
+            out.append({"field": field, "message": message})
     return out
 
 
 def _on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
     errors = _validation_errors(exc.extra)
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.detail
-    return problem(400, detail, title="Invalid request", slug="invalid-request", errors=errors or None,
-                   instance=request.url.path)
+    return problem(
+        400, detail, title="Invalid request", slug="invalid-request", errors=errors or None, instance=request.url.path
+    )
 
 
 def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
@@ -90,8 +113,9 @@ def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[by
 
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(500, "Something went wrong on our side; quote the correlation id when reporting it.",
-                   instance=request.url.path)
+    return problem(
+        500, "Something went wrong on our side; quote the correlation id when reporting it.", instance=request.url.path
+    )
 
 
 def _on_auth(request: Request[Any, Any, Any], exc: AuthError) -> Response[bytes]:
@@ -105,7 +129,9 @@ def domain_error_handler(status: int) -> Callable[[Request[Any, Any, Any], Excep
         field = getattr(exc, "field", None)
         errors = [{"field": field, "message": str(exc)}] if field else None
         slug = getattr(exc, "slug", None)
-        return problem(status, str(exc), errors=errors, slug=slug, instance=request.url.path)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        return problem(status, str(exc), errors=errors, slug=slug, instance=request.url.path, headers=headers)
 
     return handle
 
@@ -116,7 +142,7 @@ def observability_middleware(service: str) -> Callable[[ASGIApp], ASGIApp]:
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
             incoming = dict(scope["headers"]).get(context.CORRELATION_HEADER.encode())
@@ -155,8 +181,10 @@ class JwtAuthMiddleware(AbstractAuthenticationMiddleware):
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise NotAuthorizedException("Send the access token from POST /api/v1/auth/login as "
-                                         "'Authorization: Bearer <token>'.", headers={"WWW-Authenticate": "Bearer"})
+            raise NotAuthorizedException(
+                "Send the access token from POST /api/v1/auth/login as 'Authorization: Bearer <token>'.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         try:
             principal = await self.verifier.verify(token.strip())
         except AuthError as exc:
@@ -193,8 +221,9 @@ def health_handlers(checks: dict[str, Check]) -> list[ControllerRouterHandler]:
             except Exception as exc:
                 results[name] = f"failing: {type(exc).__name__}: {exc}"[:300]
         healthy = all(v == "ok" for v in results.values())
-        return Response({"status": "ok" if healthy else "unavailable", "checks": results},
-                        status_code=200 if healthy else 503)
+        return Response(
+            {"status": "ok" if healthy else "unavailable", "checks": results}, status_code=200 if healthy else 503
+        )
 
     @get("/metrics", include_in_schema=False, sync_to_thread=False)
     def metrics_endpoint() -> Response[bytes]:
@@ -220,8 +249,11 @@ def create_app(
 ) -> Litestar:
     middleware: list[Any] = [observability_middleware(service)]
     if verifier is not None:
-        middleware.append(DefineMiddleware(JwtAuthMiddleware, verifier=verifier,
-                                           exclude=[f"^{p}" for p in (*PUBLIC_PATHS, *public_paths)]))
+        middleware.append(
+            DefineMiddleware(
+                JwtAuthMiddleware, verifier=verifier, exclude=[f"^{p}" for p in (*PUBLIC_PATHS, *public_paths)]
+            )
+        )
     handlers: dict[Any, Any] = {
         ValidationException: _on_validation,
         HTTPException: _on_http,
@@ -245,8 +277,9 @@ def create_app(
             description=description,
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
-            components=Components(security_schemes={
-                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}),
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
             security=[{"bearer": []}] if verifier is not None else None,
         ),
         debug=False,

@@ -27,8 +27,14 @@ log = logging.getLogger(__name__)
 
 
 class WorkerContext:
-    def __init__(self, service: str, settings: ServiceSettings, engine: AsyncEngine,
-                 uow: UnitOfWorkFactory, producer: AIOKafkaProducer) -> None:
+    def __init__(
+        self,
+        service: str,
+        settings: ServiceSettings,
+        engine: AsyncEngine,
+        uow: UnitOfWorkFactory,
+        producer: AIOKafkaProducer,
+    ) -> None:
         self.service = service
         self.settings = settings
         self.engine = engine
@@ -40,9 +46,14 @@ ConsumersFactory = Callable[[WorkerContext], list[IdempotentConsumer]]
 TasksFactory = Callable[[WorkerContext], list[Coroutine[Any, Any, None]]]
 
 
-async def start_with_retry(start: Callable[[], Coroutine[Any, Any, Any]], what: str, timeout: float = 90.0) -> None:
-    """Services start before or after their broker; wait for it instead of crash-looping."""
-    deadline = asyncio.get_running_loop().time() + timeout
+async def start_with_retry(
+    start: Callable[[], Coroutine[Any, Any, Any]], what: str, give_up_after: float = 90.0
+) -> None:
+    """Services start before or after their broker; wait for it instead of crash-looping.
+
+    `give_up_after` bounds the retrying only: an attempt in flight is never cancelled.
+    """
+    deadline = asyncio.get_running_loop().time() + give_up_after
     delay = 0.5
     while True:
         try:
@@ -69,8 +80,11 @@ def create_worker_app(
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url, pool_size=5)
-        producer = make_producer(settings.kafka_bootstrap_servers,
-                                 idempotent=settings.kafka_idempotent_producer, client_id=f"{service}-worker")
+        producer = make_producer(
+            settings.kafka_bootstrap_servers,
+            idempotent=settings.kafka_idempotent_producer,
+            client_id=f"{service}-worker",
+        )
         await start_with_retry(producer.start, "Kafka")
         await start_with_retry(lambda: ensure_topics(settings.kafka_bootstrap_servers), "Kafka admin")
         ctx = WorkerContext(service, settings, engine, uow_factory(engine, service), producer)
@@ -78,11 +92,17 @@ def create_worker_app(
         for consumer in consumers(ctx):
             consumer.subscribe(broker)
         await start_with_retry(broker.start, "Kafka consumers")
-        relay = OutboxRelay(service=service, database_url=settings.database_url, producer=producer,
-                            poll_seconds=settings.outbox_poll_seconds,
-                            retention_hours=settings.outbox_retention_hours)
-        running = [asyncio.create_task(coro) for coro in
-                   (relay.run(), watch_backlog(service, settings.database_url), *tasks(ctx))]
+        relay = OutboxRelay(
+            service=service,
+            database_url=settings.database_url,
+            producer=producer,
+            poll_seconds=settings.outbox_poll_seconds,
+            retention_hours=settings.outbox_retention_hours,
+        )
+        running = [
+            asyncio.create_task(coro)
+            for coro in (relay.run(), watch_backlog(service, settings.database_url), *tasks(ctx))
+        ]
         state.update(engine=engine, producer=producer, relay=relay)
         log.info("worker started")
         try:
@@ -101,7 +121,6 @@ def create_worker_app(
 
     async def check_broker() -> None:
         await asyncio.wait_for(state["producer"].client.fetch_all_metadata(), 3.0)
-
 
     return web.create_app(
         service=f"{service}-worker",

@@ -56,16 +56,19 @@ class Mailbox:
 
 def _error(status: int, message: str, code: int) -> Response[dict[str, Any]]:
     # Meta's Graph API error shape.
-    return Response({"error": {"message": message, "type": "OAuthException", "code": code,
-                               "fbtrace_id": secrets.token_hex(8)}}, status_code=status)
+    return Response(
+        {"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": secrets.token_hex(8)}},
+        status_code=status,
+    )
 
 
 class WhatsAppController(Controller):
     tags = ["whatsapp"]
 
     @post("/{version:str}/{phone_number_id:str}/messages", status_code=200)
-    async def send(self, request: Request[Any, Any, Any], state: State, version: str, phone_number_id: str,
-                   data: SendMessage) -> Response[dict[str, Any]]:
+    async def send(
+        self, request: Request[Any, Any, Any], state: State, version: str, phone_number_id: str, data: SendMessage
+    ) -> Response[dict[str, Any]]:
         box: Mailbox = state.mailbox
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or (box.token and auth[7:] != box.token):
@@ -83,16 +86,25 @@ class WhatsAppController(Controller):
                 box.duplicates += 1
                 recorded = box.by_key[key]
             else:
-                recorded = Recorded(id=f"wamid.{secrets.token_urlsafe(24)}", phone_number_id=phone_number_id,
-                                    to=data.to.lstrip("+"), type=data.type,
-                                    body=data.text.body if data.text else None, idempotency_key=key,
-                                    received_at=datetime.now(UTC))
+                recorded = Recorded(
+                    id=f"wamid.{secrets.token_urlsafe(24)}",
+                    phone_number_id=phone_number_id,
+                    to=data.to.lstrip("+"),
+                    type=data.type,
+                    body=data.text.body if data.text else None,
+                    idempotency_key=key,
+                    received_at=datetime.now(UTC),
+                )
                 box.messages.append(recorded)
                 if key:
                     box.by_key[key] = recorded
-        return Response({"messaging_product": "whatsapp",
-                         "contacts": [{"input": data.to, "wa_id": recorded.to}],
-                         "messages": [{"id": recorded.id}]})
+        return Response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": data.to, "wa_id": recorded.to}],
+                "messages": [{"id": recorded.id}],
+            }
+        )
 
 
 class InspectController(Controller):

@@ -25,8 +25,9 @@ def _tenant(t: Tenant) -> TenantOut:
 
 
 def _staff(u: User) -> StaffOut:
-    return StaffOut(id=u.id, email=u.email, full_name=u.full_name, roles=list(u.roles), active=u.active,
-                    created_at=u.created_at)
+    return StaffOut(
+        id=u.id, email=u.email, full_name=u.full_name, roles=list(u.roles), active=u.active, created_at=u.created_at
+    )
 
 
 def _client_ip(request: Request[Any, Any, Any]) -> str:
@@ -38,11 +39,19 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/login", status_code=200, summary="Log in with e-mail and password")
-    async def login(self, request: Request[Any, Any, Any], data: LoginIn, state: State,
-                    uow: UnitOfWorkFactory) -> services.TokenPair:
+    async def login(
+        self, request: Request[Any, Any, Any], data: LoginIn, state: State, uow: UnitOfWorkFactory
+    ) -> services.TokenPair:
         """Rate-limited per client and e-mail. The access token is an EdDSA JWT (see the JWKS)."""
-        return await services.login(uow, state.signer, state.limiter, state.policy, email=data.email,
-                                    password=data.password, client_ip=_client_ip(request))
+        return await services.login(
+            uow,
+            state.signer,
+            state.limiter,
+            state.policy,
+            email=data.email,
+            password=data.password,
+            client_ip=_client_ip(request),
+        )
 
     @post("/refresh", status_code=200, summary="Swap a refresh token for a new pair")
     async def refresh(self, data: RefreshIn, state: State, uow: UnitOfWorkFactory) -> services.TokenPair:
@@ -57,8 +66,14 @@ class IdentityController(Controller):
     @get("/me", summary="Who the token belongs to")
     async def me(self, request: AuthRequest, uow: UnitOfWorkFactory) -> MeOut:
         user, tenant = await services.me(uow, request.user)
-        return MeOut(id=user.id, email=user.email, full_name=user.full_name, roles=list(user.roles),
-                     permissions=sorted(user.permissions), tenant=_tenant(tenant))
+        return MeOut(
+            id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            roles=list(user.roles),
+            permissions=sorted(user.permissions),
+            tenant=_tenant(tenant),
+        )
 
     @get("/staff", guards=[requires(CRM_ADMIN)], summary="Staff accounts of the clinic")
     async def staff(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[StaffOut]:
@@ -66,8 +81,11 @@ class IdentityController(Controller):
 
     @post("/staff", guards=[requires(CRM_ADMIN)], status_code=HTTP_201_CREATED, summary="Add a staff account")
     async def add_staff(self, request: AuthRequest, data: StaffIn, uow: UnitOfWorkFactory) -> StaffOut:
-        user = await services.add_staff(uow, request.user, services.NewStaff(
-            email=data.email, full_name=data.full_name, password=data.password, roles=data.roles))
+        user = await services.add_staff(
+            uow,
+            request.user,
+            services.NewStaff(email=data.email, full_name=data.full_name, password=data.password, roles=data.roles),
+        )
         return _staff(user)
 
     @post("/clinics", status_code=HTTP_201_CREATED, summary="Open a new clinic (platform operators)")
@@ -77,14 +95,23 @@ class IdentityController(Controller):
         tenant, admin = await services.create_clinic(
             uow,
             services.NewClinic(name=data.name, country=data.country, locale=data.locale, timezone=data.timezone),
-            services.NewStaff(email=data.admin.email, full_name=data.admin.full_name,
-                              password=data.admin.password, roles=data.admin.roles),
+            services.NewStaff(
+                email=data.admin.email,
+                full_name=data.admin.full_name,
+                password=data.admin.password,
+                roles=data.admin.roles,
+            ),
         )
         return ClinicOut(tenant=_tenant(tenant), admin=_staff(admin))
 
 
-@get("/.well-known/jwks.json", summary="Public keys that sign access tokens", tags=["auth"],
-     sync_to_thread=False, cache=60)
+@get(
+    "/.well-known/jwks.json",
+    summary="Public keys that sign access tokens",
+    tags=["auth"],
+    sync_to_thread=False,
+    cache=60,
+)
 def jwks(state: State) -> dict[str, Any]:
     return state.signer.jwks()  # type: ignore[no-any-return]
 
@@ -96,12 +123,27 @@ def proxy_handlers(contexts: list[str]) -> list[Any]:
     """One route per context: services verify the token themselves (DESIGN §6)."""
     handlers = []
     for name in contexts:
+
         async def forward(request: Request[Any, Any, Any], state: State, ctx: str = name) -> Response[bytes]:
             upstream: Upstream = state.upstream
-            answer = await upstream.forward(ctx, request.method, request.url.path, request.url.query.encode(),
-                                            list(request.headers.items()), await request.body(), _client_ip(request))
+            answer = await upstream.forward(
+                ctx,
+                request.method,
+                request.url.path,
+                request.url.query.encode(),
+                list(request.headers.items()),
+                await request.body(),
+                _client_ip(request),
+            )
             return Response(answer.content, status_code=answer.status_code, headers=response_headers(answer))
 
-        handlers.append(route([f"/api/v1/{name}", f"/api/v1/{name}/{{rest:path}}"], http_method=_METHODS,
-                              name=f"proxy-{name}", include_in_schema=False, signature_namespace={"State": State})(forward))
+        handlers.append(
+            route(
+                [f"/api/v1/{name}", f"/api/v1/{name}/{{rest:path}}"],
+                http_method=_METHODS,
+                name=f"proxy-{name}",
+                include_in_schema=False,
+                signature_namespace={"State": State},
+            )(forward)
+        )
     return handlers

@@ -32,9 +32,12 @@ def create_api() -> Litestar:
     state: dict[str, Any] = {
         "signer": signer,
         "limiter": RateLimiter(redis),
-        "policy": services.TokenPolicy(access_ttl=settings.access_token_ttl, refresh_ttl=settings.refresh_token_ttl,
-                                       login_limit=settings.login_attempts,
-                                       login_window=settings.login_window_seconds),
+        "policy": services.TokenPolicy(
+            access_ttl=settings.access_token_ttl,
+            refresh_ttl=settings.refresh_token_ttl,
+            login_limit=settings.login_attempts,
+            login_window=settings.login_window_seconds,
+        ),
         "upstream": Upstream(routes),
     }
 
@@ -42,10 +45,17 @@ def create_api() -> Litestar:
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         boot = get_bootstrap()
         if boot.admin_email and boot.admin_password:
-            await services.bootstrap(state["uow"], email=boot.admin_email, password=boot.admin_password,
-                                     clinic=services.NewClinic(name=boot.clinic_name, country=boot.clinic_country,
-                                                               locale=boot.clinic_locale,
-                                                               timezone=boot.clinic_timezone))
+            await services.bootstrap(
+                state["uow"],
+                email=boot.admin_email,
+                password=boot.admin_password,
+                clinic=services.NewClinic(
+                    name=boot.clinic_name,
+                    country=boot.clinic_country,
+                    locale=boot.clinic_locale,
+                    timezone=boot.clinic_timezone,
+                ),
+            )
         try:
             yield
         finally:
@@ -57,7 +67,7 @@ def create_api() -> Litestar:
 
     async def check_services() -> None:
         async with httpx.AsyncClient(timeout=2.0) as client:
-            for name, url in routes.items():
+            for url in routes.values():
                 (await client.get(f"{url}/health/live")).raise_for_status()
 
     return create_api_app(

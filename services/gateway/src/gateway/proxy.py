@@ -7,8 +7,18 @@ import httpx
 from kit import context
 
 #: Hop-by-hop headers (RFC 9110 §7.6.1) and ones httpx sets itself.
-_DROP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-         "transfer-encoding", "upgrade", "host", "content-length"}
+_DROP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
 
 
 class Upstream:
@@ -19,8 +29,16 @@ class Upstream:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
         )
 
-    async def forward(self, service: str, method: str, path: str, query: bytes, headers: list[tuple[str, str]],
-                      body: bytes, client_ip: str) -> httpx.Response:
+    async def forward(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        query: bytes,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        client_ip: str,
+    ) -> httpx.Response:
         out = [(k, v) for k, v in headers if k.lower() not in _DROP and k.lower() != context.CORRELATION_HEADER]
         out += [(context.CORRELATION_HEADER, context.current_correlation_id()), ("x-forwarded-for", client_ip)]
         url = httpx.URL(self.routes[service] + path, query=query)

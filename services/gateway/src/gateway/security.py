@@ -59,8 +59,9 @@ class SigningKey:
                 raise SystemExit(f"no JWT signing key at {path} (set GATEWAY_JWT_PRIVATE_KEY_FILE)")
             path.parent.mkdir(parents=True, exist_ok=True)
             key = Ed25519PrivateKey.generate()
-            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
+            pem = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
             tmp = path.with_suffix(".tmp")
             tmp.write_bytes(pem)
             tmp.chmod(0o600)
@@ -75,6 +76,14 @@ class SigningKey:
 
     def access_token(self, claims: dict[str, Any], ttl_seconds: int) -> str:
         now = int(time.time())
-        payload = {**claims, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "nbf": now, "exp": now + ttl_seconds,
-                   "typ": "access", "jti": secrets.token_urlsafe(12)}
+        payload = {
+            **claims,
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl_seconds,
+            "typ": "access",
+            "jti": secrets.token_urlsafe(12),
+        }
         return jwt.encode(payload, self.private_key, algorithm=ALGORITHM, headers={"kid": self.kid})

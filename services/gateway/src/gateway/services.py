@@ -60,23 +60,46 @@ class NewStaff(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def principal_of(user: User, tenant: Tenant) -> Principal:
-    return Principal(user_id=user.id, tenant_id=user.tenant_id, email=user.email, permissions=user.permissions,
-                     roles=user.roles, country=tenant.country, locale=tenant.locale, timezone=tenant.timezone)
+    return Principal(
+        user_id=user.id,
+        tenant_id=user.tenant_id,
+        email=user.email,
+        permissions=user.permissions,
+        roles=user.roles,
+        country=tenant.country,
+        locale=tenant.locale,
+        timezone=tenant.timezone,
+    )
 
 
-async def _create_clinic(repo: IdentityRepository, clinic: NewClinic, admin: NewStaff, *,
-                         extra_permissions: tuple[str, ...] = ()) -> tuple[Tenant, User]:
+async def _create_clinic(
+    repo: IdentityRepository, clinic: NewClinic, admin: NewStaff, *, extra_permissions: tuple[str, ...] = ()
+) -> tuple[Tenant, User]:
     check_clinic(clinic.country, clinic.locale)
     email = normalise_email(admin.email)
     check_password(admin.password)
     if await repo.email_taken(email):
         raise Conflict(f"An account with e-mail {email} already exists.", field="email")
     now = datetime.now(UTC)
-    tenant = Tenant(id=new_id(), name=clinic.name.strip(), country=clinic.country, locale=clinic.locale,
-                    timezone=clinic.timezone, created_at=now)
-    user = User(id=new_id(), tenant_id=tenant.id, email=email, full_name=admin.full_name.strip(),
-                password_hash=security.hash_password(admin.password), roles=check_roles(admin.roles),
-                extra_permissions=extra_permissions, active=True, created_at=now)
+    tenant = Tenant(
+        id=new_id(),
+        name=clinic.name.strip(),
+        country=clinic.country,
+        locale=clinic.locale,
+        timezone=clinic.timezone,
+        created_at=now,
+    )
+    user = User(
+        id=new_id(),
+        tenant_id=tenant.id,
+        email=email,
+        full_name=admin.full_name.strip(),
+        password_hash=security.hash_password(admin.password),
+        roles=check_roles(admin.roles),
+        extra_permissions=extra_permissions,
+        active=True,
+        created_at=now,
+    )
     await repo.add_tenant(tenant)
     await repo.add_user(user)
     return tenant, user
@@ -89,28 +112,49 @@ async def bootstrap(uow_factory: UnitOfWorkFactory, *, email: str, password: str
         await repo.lock_bootstrap()
         if await repo.tenant_count():
             return False
-        await _create_clinic(repo, clinic, NewStaff(email=email, full_name="Administrator", password=password,
-                                                    roles=["admin"]), extra_permissions=(PLATFORM_ADMIN,))
+        await _create_clinic(
+            repo,
+            clinic,
+            NewStaff(email=email, full_name="Administrator", password=password, roles=["admin"]),
+            extra_permissions=(PLATFORM_ADMIN,),
+        )
         await uow.commit()
     log.info("created the first clinic and its admin %s", email)
     return True
 
 
-async def _issue(repo: IdentityRepository, signer: security.SigningKey, policy: TokenPolicy, user: User,
-                 family_id: str | None = None) -> TokenPair:
+async def _issue(
+    repo: IdentityRepository, signer: security.SigningKey, policy: TokenPolicy, user: User, family_id: str | None = None
+) -> TokenPair:
     tenant = await repo.tenant(user.tenant_id)
     assert tenant is not None
     now = datetime.now(UTC)
     refresh, refresh_hash = security.new_refresh_secret()
-    await repo.add_refresh(RefreshToken(id=new_id(), user_id=user.id, family_id=family_id or new_id(),
-                                        token_hash=refresh_hash, expires_at=now + timedelta(seconds=policy.refresh_ttl),
-                                        revoked_at=None), now)
+    await repo.add_refresh(
+        RefreshToken(
+            id=new_id(),
+            user_id=user.id,
+            family_id=family_id or new_id(),
+            token_hash=refresh_hash,
+            expires_at=now + timedelta(seconds=policy.refresh_ttl),
+            revoked_at=None,
+        ),
+        now,
+    )
     access = signer.access_token(claims_of(principal_of(user, tenant)), policy.access_ttl)
     return TokenPair(access, refresh, "bearer", policy.access_ttl)
 
 
-async def login(uow_factory: UnitOfWorkFactory, signer: security.SigningKey, limiter: RateLimiter,
-                policy: TokenPolicy, *, email: str, password: str, client_ip: str) -> TokenPair:
+async def login(
+    uow_factory: UnitOfWorkFactory,
+    signer: security.SigningKey,
+    limiter: RateLimiter,
+    policy: TokenPolicy,
+    *,
+    email: str,
+    password: str,
+    client_ip: str,
+) -> TokenPair:
     key = f"login:{client_ip}:{email.strip().lower()}"
     await limiter.hit(key, limit=policy.login_limit, window_seconds=policy.login_window)
     await limiter.hit(f"login-ip:{client_ip}", limit=policy.login_limit * 5, window_seconds=policy.login_window)
@@ -127,8 +171,9 @@ async def login(uow_factory: UnitOfWorkFactory, signer: security.SigningKey, lim
     return pair
 
 
-async def refresh(uow_factory: UnitOfWorkFactory, signer: security.SigningKey, policy: TokenPolicy,
-                  refresh_token: str) -> TokenPair:
+async def refresh(
+    uow_factory: UnitOfWorkFactory, signer: security.SigningKey, policy: TokenPolicy, refresh_token: str
+) -> TokenPair:
     now = datetime.now(UTC)
     async with uow_factory() as uow:
         repo = IdentityRepository(uow.session)
@@ -171,9 +216,17 @@ async def add_staff(uow_factory: UnitOfWorkFactory, principal: Principal, staff:
         repo = IdentityRepository(uow.session)
         if await repo.email_taken(email):
             raise Conflict(f"An account with e-mail {email} already exists.", field="email")
-        user = User(id=new_id(), tenant_id=principal.tenant_id, email=email, full_name=staff.full_name.strip(),
-                    password_hash=security.hash_password(staff.password), roles=check_roles(staff.roles),
-                    extra_permissions=(), active=True, created_at=datetime.now(UTC))
+        user = User(
+            id=new_id(),
+            tenant_id=principal.tenant_id,
+            email=email,
+            full_name=staff.full_name.strip(),
+            password_hash=security.hash_password(staff.password),
+            roles=check_roles(staff.roles),
+            extra_permissions=(),
+            active=True,
+            created_at=datetime.now(UTC),
+        )
         await repo.add_user(user)
         await uow.commit()
     return user

@@ -25,9 +25,11 @@ class LeadController(Controller):
     async def create(self, request: AuthRequest, data: CreateLead, uow: UnitOfWorkFactory) -> LeadOut:
         """Phones are normalised to E.164 with the clinic's country as the default region."""
         lead = await services.create_lead(
-            uow, request.user,
-            services.NewLead(name=data.name, phone=data.phone, source=data.source, email=data.email,
-                             locale=data.locale),
+            uow,
+            request.user,
+            services.NewLead(
+                name=data.name, phone=data.phone, source=data.source, email=data.email, locale=data.locale
+            ),
         )
         return LeadOut.of(lead)
 
@@ -37,7 +39,9 @@ class LeadController(Controller):
 
     @get("/", guards=[requires(CRM_READ)], summary="Leads, newest first")
     async def list(
-        self, request: AuthRequest, uow: UnitOfWorkFactory,
+        self,
+        request: AuthRequest,
+        uow: UnitOfWorkFactory,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> LeadPage:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 LOCALES = ("pt-BR", "es", "ru", "en")
@@ -72,7 +72,6 @@ class Lead:
     created_by: str
     created_at: datetime
     updated_at: datetime
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def clean_name(name: str) -> str:
@@ -108,8 +107,18 @@ def check_locale(locale: str | None) -> str | None:
     return locale
 
 
-def new_lead(*, lead_id: str, tenant_id: str, name: str, phone_e164: str, email: str | None, source: str,
-             locale: str | None, created_by: str, now: datetime) -> Lead:
+def new_lead(
+    *,
+    lead_id: str,
+    tenant_id: str,
+    name: str,
+    phone_e164: str,
+    email: str | None,
+    source: str,
+    locale: str | None,
+    created_by: str,
+    now: datetime,
+) -> Lead:
     return Lead(
         id=lead_id,
         tenant_id=tenant_id,

@@ -10,9 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leads.domain import Lead
 from leads.models import leads
 
+#: Column keys of `leads`, each a field of `Lead` (iterating `leads.c` would yield Column objects).
+_FIELDS: tuple[str, ...] = tuple(leads.c.keys())
+
 
 def _to_lead(row: Any) -> Lead:
-    return Lead(**{c: getattr(row, c) for c in leads.c.keys()})
+    return Lead(**{c: getattr(row, c) for c in _FIELDS})
 
 
 class LeadRepository:
@@ -20,7 +23,7 @@ class LeadRepository:
         self.session = session
 
     async def add(self, lead: Lead) -> None:
-        values = {c: getattr(lead, c) for c in leads.c.keys()}
+        values = {c: getattr(lead, c) for c in _FIELDS}
         await self.session.execute(leads.insert().values(**values))
 
     async def get(self, tenant_id: str, lead_id: str) -> Lead | None:

@@ -32,9 +32,18 @@ class LeadOut(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def of(cls, lead: Lead) -> LeadOut:
-        return cls(id=lead.id, name=lead.name, phone=lead.phone, email=lead.email, source=lead.source,
-                   locale=lead.locale, status=lead.status, created_by=lead.created_by,
-                   created_at=lead.created_at, updated_at=lead.updated_at)
+        return cls(
+            id=lead.id,
+            name=lead.name,
+            phone=lead.phone,
+            email=lead.email,
+            source=lead.source,
+            locale=lead.locale,
+            status=lead.status,
+            created_by=lead.created_by,
+            created_at=lead.created_at,
+            updated_at=lead.updated_at,
+        )
 
 
 class LeadPage(msgspec.Struct, frozen=True, kw_only=True):

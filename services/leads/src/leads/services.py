@@ -39,8 +39,13 @@ async def create_lead(uow_factory: UnitOfWorkFactory, principal: Principal, comm
         await LeadRepository(uow.session).add(lead)
         uow.publish(
             LeadCreatedV1(
-                lead_id=lead.id, name=lead.name, phone=lead.phone, email=lead.email, source=lead.source,
-                locale=lead.locale, created_at=lead.created_at,
+                lead_id=lead.id,
+                name=lead.name,
+                phone=lead.phone,
+                email=lead.email,
+                source=lead.source,
+                locale=lead.locale,
+                created_at=lead.created_at,
             ),
             tenant_id=lead.tenant_id,
         )
@@ -56,7 +61,8 @@ async def get_lead(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id
     return lead
 
 
-async def list_leads(uow_factory: UnitOfWorkFactory, principal: Principal, *, limit: int,
-                     offset: int) -> tuple[list[Lead], int]:
+async def list_leads(
+    uow_factory: UnitOfWorkFactory, principal: Principal, *, limit: int, offset: int
+) -> tuple[list[Lead], int]:
     async with uow_factory() as uow:
         return await LeadRepository(uow.session).page(principal.tenant_id, limit=limit, offset=offset)

@@ -40,12 +40,17 @@ class TemplateController(Controller):
         )
 
     @put("/{name:str}/{locale:str}", guards=[requires(CRM_ADMIN)], summary="Set the clinic's own text")
-    async def put(self, request: AuthRequest, uow: UnitOfWorkFactory, name: str, locale: str,
-                  data: TemplateIn) -> TemplateOut:
+    async def put(
+        self, request: AuthRequest, uow: UnitOfWorkFactory, name: str, locale: str, data: TemplateIn
+    ) -> TemplateOut:
         await services.set_template(uow, request.user, name, locale, data.body)
         return TemplateOut(name=name, locale=locale, channel=services.CHANNEL, body=data.body, customised=True)
 
-    @delete("/{name:str}/{locale:str}", guards=[requires(CRM_ADMIN)], status_code=HTTP_204_NO_CONTENT,
-            summary="Go back to the built-in text")
+    @delete(
+        "/{name:str}/{locale:str}",
+        guards=[requires(CRM_ADMIN)],
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Go back to the built-in text",
+    )
     async def reset(self, request: AuthRequest, uow: UnitOfWorkFactory, name: str, locale: str) -> None:
         await services.reset_template(uow, request.user, name, locale)

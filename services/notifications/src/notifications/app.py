@@ -30,8 +30,12 @@ def create_api() -> Litestar:
 
 
 async def dispatch_forever(ctx: WorkerContext, settings: NotificationsSettings) -> None:
-    provider = WhatsAppCloud(base_url=settings.whatsapp_api_url, api_version=settings.whatsapp_api_version,
-                             phone_number_id=settings.whatsapp_phone_number_id, token=settings.whatsapp_token)
+    provider = WhatsAppCloud(
+        base_url=settings.whatsapp_api_url,
+        api_version=settings.whatsapp_api_version,
+        phone_number_id=settings.whatsapp_phone_number_id,
+        token=settings.whatsapp_token,
+    )
     try:
         while True:
             try:

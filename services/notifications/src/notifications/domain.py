@@ -21,7 +21,7 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], str] = {
     (WELCOME, "es"): "¡Hola, {{ first_name }}! Recibimos tu mensaje y muy pronto alguien de nuestro equipo "
     "te escribirá por aquí. Si prefieres, responde con el mejor horario para hablar.",
     (WELCOME, "ru"): "Здравствуйте, {{ first_name }}! Мы получили вашу заявку, и скоро администратор "
-    "свяжется с вами здесь. Если удобно, ответьте, в какое время вам лучше позвонить.",
+    "свяжется с вами здесь. Если удобно, ответьте, в какое время вам лучше позвонить.",  # noqa: RUF001 - Russian text
     (WELCOME, "en"): "Hello {{ first_name }}! We have received your enquiry and someone from our team "
     "will write to you here shortly. Feel free to reply with the best time to reach you.",
 }
@@ -98,13 +98,21 @@ def mark_sending(message: Message, now: datetime) -> Message:
 
 
 def mark_sent(message: Message, provider: str, provider_message_id: str, now: datetime) -> Message:
-    return replace(message, status=SENT, provider=provider, provider_message_id=provider_message_id,
-                   sent_at=now, updated_at=now, last_error=None)
+    return replace(
+        message,
+        status=SENT,
+        provider=provider,
+        provider_message_id=provider_message_id,
+        sent_at=now,
+        updated_at=now,
+        last_error=None,
+    )
 
 
 def mark_attempt_failed(message: Message, error: str, *, permanent: bool, now: datetime) -> Message:
     """A transient failure queues the message again until MAX_ATTEMPTS; a permanent one ends it."""
     if permanent or message.attempts >= MAX_ATTEMPTS:
         return replace(message, status=FAILED, last_error=error, updated_at=now)
-    return replace(message, status=QUEUED, last_error=error, updated_at=now,
-                   next_attempt_at=now + retry_delay(message.attempts))
+    return replace(
+        message, status=QUEUED, last_error=error, updated_at=now, next_attempt_at=now + retry_delay(message.attempts)
+    )

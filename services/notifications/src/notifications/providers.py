@@ -34,8 +34,15 @@ class WhatsAppCloud:
 
     name = "whatsapp_cloud"
 
-    def __init__(self, *, base_url: str, api_version: str, phone_number_id: str, token: str,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_version: str,
+        phone_number_id: str,
+        token: str,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.url = f"{base_url.rstrip('/')}/{api_version}/{phone_number_id}/messages"
         self.token = token
         self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
@@ -50,7 +57,8 @@ class WhatsAppCloud:
         }
         try:
             response = await self.client.post(
-                self.url, json=payload,
+                self.url,
+                json=payload,
                 headers={"Authorization": f"Bearer {self.token}", "X-Idempotency-Key": idempotency_key},
             )
         except httpx.HTTPError as exc:
@@ -58,8 +66,9 @@ class WhatsAppCloud:
         if response.status_code >= 500 or response.status_code == 429:
             raise ProviderError(f"WhatsApp answered {response.status_code}", permanent=False)
         if response.status_code >= 400:
-            raise ProviderError(f"WhatsApp refused the message ({response.status_code}): {response.text[:300]}",
-                                permanent=True)
+            raise ProviderError(
+                f"WhatsApp refused the message ({response.status_code}): {response.text[:300]}", permanent=True
+            )
         try:
             message_id = response.json()["messages"][0]["id"]
         except (ValueError, KeyError, IndexError) as exc:

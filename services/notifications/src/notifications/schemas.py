@@ -23,15 +23,29 @@ class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
     last_error: str | None
     provider: str | None
     provider_message_id: str | None
+    correlation_id: str | None
     created_at: datetime
     sent_at: datetime | None
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
-        return cls(id=m.id, lead_id=m.lead_id, channel=m.channel, to=m.to, template=m.template, locale=m.locale,
-                   body=m.body, status=m.status, attempts=m.attempts, last_error=m.last_error,
-                   provider=m.provider, provider_message_id=m.provider_message_id, created_at=m.created_at,
-                   sent_at=m.sent_at)
+        return cls(
+            id=m.id,
+            lead_id=m.lead_id,
+            channel=m.channel,
+            to=m.to,
+            template=m.template,
+            locale=m.locale,
+            body=m.body,
+            status=m.status,
+            attempts=m.attempts,
+            last_error=m.last_error,
+            provider=m.provider,
+            provider_message_id=m.provider_message_id,
+            correlation_id=m.correlation_id,
+            created_at=m.created_at,
+            sent_at=m.sent_at,
+        )
 
 
 class MessageList(msgspec.Struct, frozen=True):

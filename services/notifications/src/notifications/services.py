@@ -45,21 +45,42 @@ async def _template(uow: UnitOfWork, tenant_id: str, name: str, locale: str) -> 
 async def queue_welcome(uow: UnitOfWork, event: LeadCreatedV1, meta: EventMeta) -> Message:
     """lead.created -> a welcome message in the lead's language, queued for the dispatcher."""
     locale = choose_locale(event.locale)
-    body = rendering.render(await _template(uow, meta.tenant_id, WELCOME, locale),
-                            {"name": event.name, "first_name": first_name(event.name)})
+    body = rendering.render(
+        await _template(uow, meta.tenant_id, WELCOME, locale),
+        {"name": event.name, "first_name": first_name(event.name)},
+    )
     now = datetime.now(UTC)
     message = Message(
-        id=context.new_id(), tenant_id=meta.tenant_id, lead_id=event.lead_id, channel=CHANNEL, to=event.phone,
-        template=WELCOME, locale=locale, body=body, status=QUEUED, attempts=0, last_error=None,
-        provider=None, provider_message_id=None, correlation_id=meta.correlation_id, causation_id=meta.id,
-        created_at=now, updated_at=now, next_attempt_at=now,
+        id=context.new_id(),
+        tenant_id=meta.tenant_id,
+        lead_id=event.lead_id,
+        channel=CHANNEL,
+        to=event.phone,
+        template=WELCOME,
+        locale=locale,
+        body=body,
+        status=QUEUED,
+        attempts=0,
+        last_error=None,
+        provider=None,
+        provider_message_id=None,
+        correlation_id=meta.correlation_id,
+        causation_id=meta.id,
+        created_at=now,
+        updated_at=now,
+        next_attempt_at=now,
     )
     await MessageRepository(uow.session).add(message)
     return message
 
 
-async def dispatch_due(uow_factory: UnitOfWorkFactory, provider: MessagingProvider, *, limit: int = 50,
-                       stale_after: timedelta = timedelta(seconds=30)) -> int:
+async def dispatch_due(
+    uow_factory: UnitOfWorkFactory,
+    provider: MessagingProvider,
+    *,
+    limit: int = 50,
+    stale_after: timedelta = timedelta(seconds=30),
+) -> int:
     """Claim due messages, send them concurrently, record each outcome. Returns how many were tried.
 
     The claim commits before the provider is called, so a crash leaves the message `sending`;
@@ -90,18 +111,37 @@ async def _send_one(uow_factory: UnitOfWorkFactory, provider: MessagingProvider,
         async with uow_factory() as uow:
             await MessageRepository(uow.session).save(outcome)
             if outcome.status == SENT:
-                assert outcome.provider and outcome.provider_message_id and outcome.sent_at
-                uow.publish(MessageSentV1(
-                    message_id=outcome.id, lead_id=outcome.lead_id, channel=outcome.channel, to=outcome.to,
-                    template=outcome.template, locale=outcome.locale, provider=outcome.provider,
-                    provider_message_id=outcome.provider_message_id, sent_at=outcome.sent_at,
-                ), tenant_id=outcome.tenant_id)
+                assert outcome.provider
+                assert outcome.provider_message_id
+                assert outcome.sent_at
+                uow.publish(
+                    MessageSentV1(
+                        message_id=outcome.id,
+                        lead_id=outcome.lead_id,
+                        channel=outcome.channel,
+                        to=outcome.to,
+                        template=outcome.template,
+                        locale=outcome.locale,
+                        provider=outcome.provider,
+                        provider_message_id=outcome.provider_message_id,
+                        sent_at=outcome.sent_at,
+                    ),
+                    tenant_id=outcome.tenant_id,
+                )
             elif outcome.status == FAILED:
-                uow.publish(MessageFailedV1(
-                    message_id=outcome.id, lead_id=outcome.lead_id, channel=outcome.channel, to=outcome.to,
-                    template=outcome.template, reason=outcome.last_error or "unknown",
-                    attempts=outcome.attempts, failed_at=outcome.updated_at,
-                ), tenant_id=outcome.tenant_id)
+                uow.publish(
+                    MessageFailedV1(
+                        message_id=outcome.id,
+                        lead_id=outcome.lead_id,
+                        channel=outcome.channel,
+                        to=outcome.to,
+                        template=outcome.template,
+                        reason=outcome.last_error or "unknown",
+                        attempts=outcome.attempts,
+                        failed_at=outcome.updated_at,
+                    ),
+                    tenant_id=outcome.tenant_id,
+                )
             await uow.commit()
     finally:
         context.correlation_id.reset(token)
@@ -121,19 +161,25 @@ async def list_templates(uow_factory: UnitOfWorkFactory, principal: Principal) -
     for name in TEMPLATE_NAMES:
         for locale in LOCALES:
             body = custom.get((name, locale, CHANNEL))
-            out.append((name, locale, body if body is not None else DEFAULT_TEMPLATES[(name, locale)],
-                        body is not None))
+            out.append(
+                (name, locale, body if body is not None else DEFAULT_TEMPLATES[(name, locale)], body is not None)
+            )
     return out
 
 
-async def set_template(uow_factory: UnitOfWorkFactory, principal: Principal, name: str, locale: str,
-                       body: str) -> None:
+async def set_template(uow_factory: UnitOfWorkFactory, principal: Principal, name: str, locale: str, body: str) -> None:
     check_template_key(name, locale)
     rendering.validate(body)
     async with uow_factory() as uow:
         await TemplateRepository(uow.session).upsert(
-            tenant_id=principal.tenant_id, name=name, locale=locale, channel=CHANNEL, body=body,
-            user_id=principal.user_id, now=datetime.now(UTC))
+            tenant_id=principal.tenant_id,
+            name=name,
+            locale=locale,
+            channel=CHANNEL,
+            body=body,
+            user_id=principal.user_id,
+            now=datetime.now(UTC),
+        )
         await uow.commit()
 
 
@@ -141,6 +187,7 @@ async def reset_template(uow_factory: UnitOfWorkFactory, principal: Principal, n
     check_template_key(name, locale)
     async with uow_factory() as uow:
         if not await TemplateRepository(uow.session).delete(
-                tenant_id=principal.tenant_id, name=name, locale=locale, channel=CHANNEL):
+            tenant_id=principal.tenant_id, name=name, locale=locale, channel=CHANNEL
+        ):
             raise TemplateNotFound(f"The clinic has no own {name}/{locale} template; the built-in one is used.")
         await uow.commit()

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""ClinicFlow's only entry point on a fresh machine: needs nothing but Python 3.11+ and pip.
+
+    python3 dev.py up      # start the whole system (Ctrl-C stops it)
+    python3 dev.py test    # run every test
+    python3 dev.py <recipe> [args]   # any other recipe of the justfile (`python3 dev.py --list`)
+
+It installs uv and just (both from PyPI) into .tools/ once, then hands over to `just`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+TOOLS = ROOT / ".tools"
+BIN = TOOLS / ("Scripts" if os.name == "nt" else "bin")
+REQUIREMENTS = ["uv>=0.8,<0.14", "rust-just>=1.36"]
+
+
+def ensure_tools() -> None:
+    if (BIN / "uv").exists() and (BIN / "just").exists():
+        return
+    if sys.version_info < (3, 11):
+        sys.exit(f"ClinicFlow needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    print("first run: installing uv and just into .tools/ ...", flush=True)
+    venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+    subprocess.run([str(BIN / "python"), "-m", "pip", "install", "--quiet", *REQUIREMENTS], check=True)
+
+
+def main() -> int:
+    ensure_tools()
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("UV_PYTHON", sys.executable)
+    just = shutil.which("just", path=str(BIN)) or str(BIN / "just")
+    try:
+        return subprocess.call([just, *sys.argv[1:]], cwd=ROOT, env=env)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

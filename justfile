@@ -1,0 +1,57 @@
+# ClinicFlow tasks. On a fresh machine run them through `python3 dev.py <recipe>`,
+# which installs uv and just first; afterwards plain `just <recipe>` works too.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+export PATH := justfile_directory() / ".tools/bin:" + env_var("PATH")
+
+# list the recipes
+default:
+    @just --list
+
+# install every workspace member and the dev tools from uv.lock
+sync:
+    uv sync --all-packages --locked --quiet
+
+# start PostgreSQL, Redis, Kafka, every service, the gateway and the sandboxes; Ctrl-C stops all
+up: sync
+    uv run --no-sync python -m kit.devstack up
+
+# run all tests (unit, integration, end-to-end, fault); extra args go to pytest
+test *args: sync
+    uv run --no-sync python -m pytest {{args}}
+
+# migrate every service database of the local stack to the latest revision
+migrate: sync
+    uv run --no-sync python -m kit.devstack migrate
+
+# ruff, formatting, mypy, import contracts, declared dependencies, stale generated docs
+lint: sync
+    uv run --no-sync ruff check .
+    uv run --no-sync ruff format --check .
+    uv run --no-sync mypy
+    uv run --no-sync lint-imports
+    uv run --no-sync python -m contracts.catalogue --check
+
+# format and autofix
+fmt: sync
+    uv run --no-sync ruff format .
+    uv run --no-sync ruff check --fix .
+
+# regenerate contracts/asyncapi.yaml and docs/events.md from contracts/
+contracts: sync
+    uv run --no-sync python -m contracts.catalogue
+
+# benchmarks: `just bench intake [--leads N --concurrency C]`
+bench what="intake" *args: sync
+    uv run --no-sync python scripts/bench_{{what}}.py {{args}}
+
+# replay a dead-letter topic onto its original topic
+replay-dlq topic: sync
+    uv run --no-sync python -m kit.dlq replay {{topic}}
+
+# new Alembic revision for a service from its models
+makemigration service message: sync
+    uv run --no-sync python scripts/makemigration.py {{service}} "{{message}}"
+
+# follow the local stack's logs
+logs:
+    tail -F .local/logs/*.log

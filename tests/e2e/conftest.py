@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from kit.devstack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Stack
+
+
+class Api:
+    """A staff member's session against the gateway."""
+
+    def __init__(self, stack: Stack, email: str, password: str) -> None:
+        self.stack = stack
+        self.http = httpx.Client(base_url=stack.gateway_url, timeout=20.0)
+        answer = self.http.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert answer.status_code == 200, answer.text
+        self.tokens = answer.json()
+        self.http.headers["authorization"] = f"Bearer {self.tokens['access_token']}"
+
+    def create_lead(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": "Ana Lima", "phone": "+55 11 91234-5678", "source": "whatsapp", **fields}
+        answer = self.http.post("/api/v1/leads", json=body)
+        assert answer.status_code == 201, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    def messages(self, lead_id: str) -> list[dict[str, Any]]:
+        answer = self.http.get("/api/v1/notifications/messages", params={"lead_id": lead_id})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["items"]  # type: ignore[no-any-return]
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, message: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{message} (waited {timeout:.0f}s)")
+        time.sleep(0.1)
+
+
+class Sandbox:
+    def __init__(self, stack: Stack) -> None:
+        self.http = httpx.Client(base_url=stack.url("sandbox"), timeout=10.0)
+
+    def received(self, to: str | None = None) -> list[dict[str, Any]]:
+        params = {"to": to} if to else {}
+        return self.http.get("/sandbox/whatsapp/messages", params=params).json()["items"]  # type: ignore[no-any-return]
+
+    def fail_next(self, count: int, status: int = 503) -> None:
+        self.http.post("/sandbox/whatsapp/faults", json={"fail_next": count, "status": status}).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def admin(stack: Stack) -> Iterator[Api]:
+    api = Api(stack, DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD)
+    yield api
+    api.http.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox(stack: Stack) -> Sandbox:
+    return Sandbox(stack)
+
+
+_used_phones: set[str] = set()
+
+
+@pytest.fixture
+def unique_phone() -> Callable[[], str]:
+    """Distinct valid Brazilian mobiles, so each test finds its own messages in the sandbox."""
+
+    def make() -> str:
+        while True:
+            phone = f"+55119{random.randint(10_000_000, 99_999_999)}"
+            if phone not in _used_phones:
+                _used_phones.add(phone)
+                return phone
+
+    return make
