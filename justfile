@@ -44,9 +44,9 @@ contracts: sync
 bench what="intake" *args: sync
     uv run --no-sync python scripts/bench_{{what}}.py {{args}}
 
-# replay a dead-letter topic onto its original topic
-replay-dlq topic: sync
-    uv run --no-sync python -m kit.dlq replay {{topic}}
+# dead letters: `just dlq list clinicflow.leads.events.dlq`, `just dlq replay <topic>`
+dlq command topic: sync
+    uv run --no-sync python -m kit.dlq {{command}} {{topic}}
 
 # new Alembic revision for a service from its models
 makemigration service message: sync

@@ -105,6 +105,9 @@ class IdempotentConsumer:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             max_poll_interval_ms=10 * 60 * 1000,
+            # We decode with msgspec ourselves: FastStream's JSON decoder would raise on a malformed
+            # body before our handler runs, and the nack would redeliver that poison message forever.
+            decoder=_raw_body,
         )(self.on_message)
 
     async def on_message(self, message: KafkaMessage) -> None:
@@ -211,6 +214,10 @@ class IdempotentConsumer:
             metrics.CONSUMER_LAG.labels(self.service, self.name, record.topic, str(record.partition)).set(
                 max(end - record.offset - 1, 0)
             )
+
+
+async def _raw_body(message: Any) -> Any:
+    return message.body
 
 
 def _is_disconnect(exc: BaseException) -> bool:

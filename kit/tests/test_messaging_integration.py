@@ -1,0 +1,237 @@
+"""Outbox relay, inbox and the idempotent consumer against real PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from datetime import UTC, datetime
+
+import asyncpg
+import msgspec
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts import EventMeta, Topic, dlq_topic, from_headers, to_headers
+from contracts.leads import LeadCreatedV1
+from kit import dlq
+from kit.context import new_id
+from kit.db import UnitOfWork, make_engine, uow_factory
+from kit.devinfra import Infra
+from kit.messaging import IdempotentConsumer, PermanentError, ensure_topics, make_broker, make_producer
+from kit.outbox import OutboxRelay, plain_dsn
+from kit.testing import fresh_database
+
+
+def lead_event(n: int, key: str) -> LeadCreatedV1:
+    return LeadCreatedV1(
+        lead_id=key, name=f"Lead {n}", phone=f"+5511900000{n:03d}", source="walk_in", created_at=datetime.now(UTC)
+    )
+
+
+async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 20.0) -> list[tuple[bytes, list]]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    out: list[tuple[bytes, list]] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(out) < expected:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    out.extend((r.value, list(r.headers)) for r in records)
+    finally:
+        await consumer.stop()
+    return out
+
+
+@pytest.fixture
+async def producer(infra: Infra):
+    started = make_producer(infra.kafka_bootstrap, idempotent=False, client_id="test")
+    await started.start()
+    yield started
+    await started.stop()
+
+
+async def test_outbox_relay_publishes_everything_in_per_key_order(infra: Infra, producer: AIOKafkaProducer) -> None:
+    url = await asyncio.to_thread(fresh_database, infra, "leads")  # alembic runs its own loop
+    topic = Topic(f"test.outbox.{new_id()}", 4, "test")
+    await ensure_topics(infra.kafka_bootstrap, (topic,))
+    engine = make_engine(url)
+    uow = uow_factory(engine, "leads")
+    keys = [new_id() for _ in range(5)]
+    for n in range(60):
+        async with uow() as work:
+            event = lead_event(n, keys[n % 5])
+            work._outbox.append(
+                {  # same row shape as publish(), aimed at this test's topic
+                    **_row(work, event),
+                    "topic": topic.name,
+                }
+            )
+            await work.commit()
+
+    relays = [OutboxRelay(service="leads", database_url=url, producer=producer, poll_seconds=0.2) for _ in range(2)]
+    tasks = [asyncio.create_task(r.run()) for r in relays]
+    try:
+        records = await read_topic(infra.kafka_bootstrap, topic.name, 60)
+        assert sum(r.is_leader for r in relays) == 1  # the advisory lock elects one relay
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await engine.dispose()
+
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for value, headers in records:
+        meta = from_headers(headers)
+        event = msgspec.json.decode(value, type=LeadCreatedV1)
+        assert meta.subject == event.lead_id
+        by_key[event.lead_id].append(int(event.name.split()[1]))
+    assert all(seq == sorted(seq) for seq in by_key.values()), by_key
+    assert sum(len(v) for v in by_key.values()) == 60
+    conn = await asyncpg.connect(plain_dsn(url))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    finally:
+        await conn.close()
+
+
+def _row(work: UnitOfWork, event: LeadCreatedV1) -> dict[str, object]:
+    work.publish(event, tenant_id=new_id())
+    return work._outbox.pop()
+
+
+async def test_uow_rolls_back_state_and_events_together(infra: Infra) -> None:
+    url = await asyncio.to_thread(fresh_database, infra, "leads")  # alembic runs its own loop
+    engine = make_engine(url)
+    uow = uow_factory(engine, "leads")
+    with contextlib.suppress(RuntimeError):
+        async with uow() as work:
+            work.publish(lead_event(1, new_id()), tenant_id=new_id())
+            raise RuntimeError("the use case failed")
+    async with uow() as work:
+        work.publish(lead_event(2, new_id()), tenant_id=new_id())
+        # leaving without commit() stores nothing either
+    conn = await asyncpg.connect(plain_dsn(url))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+    finally:
+        await conn.close()
+        await engine.dispose()
+
+
+async def test_consumer_dedupes_retries_and_dead_letters(infra: Infra, producer: AIOKafkaProducer) -> None:
+    url = await asyncio.to_thread(fresh_database, infra, "notifications")  # alembic runs its own loop
+    topic = Topic(f"test.consumer.{new_id()}", 2, "test")
+    await ensure_topics(infra.kafka_bootstrap, (topic,))
+    engine = make_engine(url)
+    handled: list[str] = []
+    attempts: dict[str, int] = defaultdict(int)
+
+    async def handler(_: UnitOfWork, event: LeadCreatedV1, meta: EventMeta) -> None:
+        attempts[event.name] += 1
+        if event.name == "always fails":
+            raise ValueError("cannot handle this one")
+        if event.name == "permanent":
+            raise PermanentError("bad data")
+        if event.name == "flaky" and attempts[event.name] < 3:
+            raise ValueError("try again")
+        handled.append(event.name)
+
+    consumer = IdempotentConsumer(
+        service="test",
+        name=f"test-group-{new_id()}",
+        topic=topic.name,
+        handlers={LeadCreatedV1: handler},
+        uow=uow_factory(engine, "notifications"),
+        producer=producer,
+        max_attempts=4,
+        base_delay=0.01,
+    )
+    broker = make_broker(infra.kafka_bootstrap, client_id="test")
+    consumer.subscribe(broker)
+    await broker.start()
+
+    async def send(event: LeadCreatedV1, meta: EventMeta | None = None, value: bytes | None = None) -> EventMeta:
+        meta = meta or EventMeta(
+            id=new_id(),
+            source="clinicflow/test",
+            type=event.TYPE,
+            time=datetime.now(UTC),
+            subject=event.lead_id,
+            tenant_id=new_id(),
+            correlation_id=new_id(),
+        )
+        await producer.send_and_wait(
+            topic.name, value or msgspec.json.encode(event), key=event.lead_id.encode(), headers=to_headers(meta)
+        )
+        return meta
+
+    try:
+        key = new_id()
+        twice = await send(
+            LeadCreatedV1(
+                lead_id=key, name="once", phone="+5511999990000", source="walk_in", created_at=datetime.now(UTC)
+            )
+        )
+        await send(
+            LeadCreatedV1(
+                lead_id=key, name="once", phone="+5511999990000", source="walk_in", created_at=datetime.now(UTC)
+            ),
+            meta=twice,
+        )
+        for name in ("flaky", "always fails", "permanent"):
+            await send(
+                LeadCreatedV1(
+                    lead_id=key, name=name, phone="+5511999990000", source="walk_in", created_at=datetime.now(UTC)
+                )
+            )
+        await send(lead_event(0, key), value=b"{not json")
+        parked = await read_topic(infra.kafka_bootstrap, dlq_topic(topic.name), 3)
+        async with asyncio.timeout(10):
+            while "flaky" not in handled:
+                await asyncio.sleep(0.05)
+    finally:
+        await broker.stop()
+        await engine.dispose()
+
+    assert handled.count("once") == 1  # delivered twice, handled once
+    assert handled.count("flaky") == 1
+    assert attempts["flaky"] == 3
+    assert attempts["always fails"] == 4  # max_attempts, then parked
+    assert attempts["permanent"] == 1  # straight to the DLQ
+    errors = sorted(dict(h)["x-dlq-error"].decode().split(":")[0] for _, h in parked)
+    assert errors == ["ValueError", "payload", "permanent"]
+    assert all(dict(h)["x-dlq-original-topic"].decode() == topic.name for _, h in parked)
+
+    # replay puts them back on the original topic, headers intact (x-dlq-* dropped)
+    assert await dlq.run("replay", dlq_topic(topic.name), infra.kafka_bootstrap) == 0
+    replayed = await read_topic(infra.kafka_bootstrap, topic.name, 9)
+    assert len(replayed) == 9
+    assert not any(k.startswith("x-dlq-") for _, headers in replayed[-3:] for k, _ in headers)
+    assert await dlq.run("replay", dlq_topic(topic.name), infra.kafka_bootstrap) == 0  # nothing twice
+    assert len(await read_topic(infra.kafka_bootstrap, topic.name, 9)) == 9
+
+
+async def test_login_rate_limiter_shares_state_in_redis(infra: Infra) -> None:
+    from redis.asyncio import Redis
+
+    from gateway.domain import TooManyAttempts
+    from gateway.ratelimit import RateLimiter
+
+    redis = Redis.from_url(infra.redis_url)
+    first, second = RateLimiter(redis), RateLimiter(redis)  # two gateway replicas
+    key = f"test:{new_id()}"
+    try:
+        for _ in range(3):
+            await first.hit(key, limit=5, window_seconds=60)
+        for _ in range(2):
+            await second.hit(key, limit=5, window_seconds=60)
+        with pytest.raises(TooManyAttempts) as raised:
+            await first.hit(key, limit=5, window_seconds=60)
+        assert 0 < raised.value.retry_after <= 60
+        await second.reset(key)
+        await first.hit(key, limit=5, window_seconds=60)
+    finally:
+        await redis.aclose()
