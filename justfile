@@ -23,12 +23,13 @@ test *args: sync
 migrate: sync
     uv run --no-sync python -m kit.devstack migrate
 
-# ruff, formatting, mypy, import contracts, declared dependencies, stale generated docs
+# ruff, formatting, mypy, import contracts, declared dependencies (deptry), stale generated docs
 lint: sync
     uv run --no-sync ruff check .
     uv run --no-sync ruff format --check .
     uv run --no-sync mypy
     uv run --no-sync lint-imports
+    uv run --no-sync scripts/deptry_all.sh
     uv run --no-sync python -m contracts.catalogue --check
 
 # format and autofix
