@@ -31,7 +31,7 @@ async def create_lead(uow_factory: UnitOfWorkFactory, principal: Principal, comm
         phone_e164=phones.to_e164(command.phone, principal.country),
         email=command.email,
         source=command.source,
-        locale=command.locale,
+        locale=command.locale or principal.locale,
         created_by=principal.user_id,
         now=datetime.now(UTC),
     )

@@ -72,9 +72,9 @@ def choose_locale(preferred: str | None, clinic_default: str = DEFAULT_LOCALE) -
     if preferred:
         language = preferred.split("-")[0].lower()
         for locale in LOCALES:
-            if locale.lower().startswith(language):
+            if locale.split("-")[0].lower() == language:
                 return locale
-    return clinic_default
+    return clinic_default if clinic_default in LOCALES else DEFAULT_LOCALE
 
 
 def first_name(name: str) -> str:

@@ -18,6 +18,9 @@ def render(source: str, values: dict[str, Any]) -> str:
         return _env.from_string(source).render(**values).strip()
     except TemplateError as exc:
         raise InvalidTemplate(f"The template cannot be rendered: {exc}", field="body") from exc
+    except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
+        # Expressions in a staff-written template fail at render time too ({{ 1 / 0 }}, {{ name + 1 }}).
+        raise InvalidTemplate(f"The template fails when rendered: {type(exc).__name__}: {exc}", field="body") from exc
 
 
 def validate(source: str) -> None:

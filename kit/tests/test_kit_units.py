@@ -1,0 +1,311 @@
+"""kit without servers: settings, patient links, JWT verification against a JWKS, problem responses."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import jwt
+import msgspec
+import pytest
+
+from gateway.security import SigningKey
+from kit import context, links, settings
+from kit.auth import AUDIENCE, ISSUER, AuthError, JwksVerifier, Principal, claims_of
+from kit.web import PROBLEM_JSON, problem
+
+SECRET = "x" * 32
+
+
+# --- settings -----------------------------------------------------------------------------
+def test_env_prefix() -> None:
+    assert settings.env_prefix("leads") == "LEADS_"
+
+
+def test_defaults_without_environment() -> None:
+    loaded = settings.load(settings.ServiceSettings, "LEADS_", {})
+    assert loaded == settings.ServiceSettings()
+
+
+def test_prefixed_variable_beats_unprefixed_shared_one() -> None:
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "shared:9092", "LEADS_KAFKA_BOOTSTRAP_SERVERS": "own:9092"}
+    assert settings.load(settings.ServiceSettings, "LEADS_", env).kafka_bootstrap_servers == "own:9092"
+
+
+def test_unprefixed_variable_serves_a_shared_field() -> None:
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "shared:9092", "LINK_SECRET": "s3cret"}
+    loaded = settings.load(settings.ServiceSettings, "LEADS_", env)
+    assert loaded.kafka_bootstrap_servers == "shared:9092"
+    assert loaded.link_secret == "s3cret"
+
+
+def test_non_shared_field_ignores_the_unprefixed_variable() -> None:
+    env = {"DATABASE_URL": "postgresql://elsewhere/db", "HTTP_PORT": "1234"}
+    loaded = settings.load(settings.ServiceSettings, "LEADS_", env)
+    assert loaded.database_url == ""
+    assert loaded.http_port == 8000
+
+
+def test_other_services_prefix_is_ignored() -> None:
+    env = {"GATEWAY_HTTP_PORT": "1234", "GATEWAY_REDIS_URL": "redis://gw"}
+    loaded = settings.load(settings.ServiceSettings, "LEADS_", env)
+    assert loaded.http_port == 8000
+    assert loaded.redis_url == settings.ServiceSettings().redis_url
+
+
+def test_strings_are_converted_to_field_types() -> None:
+    env = {"LEADS_HTTP_PORT": "8123", "LEADS_KAFKA_IDEMPOTENT_PRODUCER": "true", "LEADS_OUTBOX_POLL_SECONDS": "0.25"}
+    loaded = settings.load(settings.ServiceSettings, "LEADS_", env)
+    assert loaded.http_port == 8123
+    assert loaded.kafka_idempotent_producer is True
+    assert loaded.outbox_poll_seconds == 0.25
+
+
+@pytest.mark.parametrize("env", [{"LEADS_HTTP_PORT": "eighty"}, {"KAFKA_IDEMPOTENT_PRODUCER": "perhaps"}])
+def test_bad_value_exits_naming_the_prefix(env: dict[str, str]) -> None:
+    with pytest.raises(SystemExit, match=r"LEADS_\*"):
+        settings.load(settings.ServiceSettings, "LEADS_", env)
+
+
+def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADS_WORKER_PORT", "9123")
+    assert settings.load(settings.ServiceSettings, "LEADS_").worker_port == 9123
+
+
+# --- patient links ------------------------------------------------------------------------
+def _mint(**overrides: Any) -> str:
+    values: dict[str, Any] = {
+        "purpose": "pay",
+        "subject": "invoice-1",
+        "tenant_id": "clinic-1",
+        "ttl_seconds": 600,
+        "data": {"amount": 150},
+    }
+    values.update(overrides)
+    return links.mint(SECRET, **values)
+
+
+def test_link_round_trip() -> None:
+    before = int(time.time())
+    link = links.verify(SECRET, _mint(), purpose="pay")
+
+    assert link.purpose == "pay"
+    assert link.subject == "invoice-1"
+    assert link.tenant_id == "clinic-1"
+    assert link.data == {"amount": 150}
+    assert link.link_id
+    assert before + 600 <= link.expires_at <= int(time.time()) + 600
+
+
+def test_each_link_has_its_own_id() -> None:
+    first = links.verify(SECRET, _mint(), purpose="pay")
+    second = links.verify(SECRET, _mint(), purpose="pay")
+    assert first.link_id != second.link_id
+
+
+def test_link_without_data_has_empty_data() -> None:
+    assert links.verify(SECRET, _mint(data=None), purpose="pay").data == {}
+
+
+def test_link_for_another_purpose_is_refused() -> None:
+    with pytest.raises(links.LinkError, match="not valid for this page"):
+        links.verify(SECRET, _mint(purpose="pay"), purpose="book")
+
+
+def test_expired_link_is_refused() -> None:
+    with pytest.raises(links.LinkError, match="expired"):
+        links.verify(SECRET, _mint(ttl_seconds=-1), purpose="pay")
+
+
+def test_link_expires_with_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = _mint(ttl_seconds=60)
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() - 3600)  # minted an hour ago
+    old = _mint(ttl_seconds=60)
+    monkeypatch.undo()
+    links.verify(SECRET, token, purpose="pay")
+    with pytest.raises(links.LinkError, match="expired"):
+        links.verify(SECRET, old, purpose="pay")
+
+
+def test_link_signed_with_another_secret_is_refused() -> None:
+    token = links.mint("y" * 32, purpose="pay", subject="invoice-1", tenant_id="clinic-1", ttl_seconds=600)
+    with pytest.raises(links.LinkError):
+        links.verify(SECRET, token, purpose="pay")
+
+
+def test_tampered_link_is_refused() -> None:
+    header, payload, signature = _mint().split(".")
+    claims = json.loads(jwt.utils.base64url_decode(payload))
+    claims["sub"] = "invoice-2"
+    forged_payload = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
+    with pytest.raises(links.LinkError):
+        links.verify(SECRET, f"{header}.{forged_payload}.{signature}", purpose="pay")
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "a.b.c"])
+def test_malformed_link_is_refused(token: str) -> None:
+    with pytest.raises(links.LinkError):
+        links.verify(SECRET, token, purpose="pay")
+
+
+def test_short_secret_is_refused() -> None:
+    with pytest.raises(ValueError, match="32 characters"):
+        links.mint("x" * 31, purpose="pay", subject="s", tenant_id="t", ttl_seconds=60)
+
+
+def test_unknown_purpose_is_refused() -> None:
+    with pytest.raises(ValueError, match="purpose"):
+        links.mint(SECRET, purpose="withdraw", subject="s", tenant_id="t", ttl_seconds=60)
+
+
+# --- staff tokens -------------------------------------------------------------------------
+PRINCIPAL = Principal(
+    user_id="user-1",
+    tenant_id="clinic-1",
+    email="ana@clinic.example",
+    permissions=frozenset({"crm:read", "crm:write"}),
+    roles=("sales_agent",),
+    country="ES",
+    locale="es",
+    timezone="Europe/Madrid",
+)
+
+
+@pytest.fixture(scope="module")
+def signer(tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
+    return SigningKey.load(tmp_path_factory.mktemp("keys") / "jwt.pem", generate=True)
+
+
+@pytest.fixture(scope="module")
+def other_signer(tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
+    return SigningKey.load(tmp_path_factory.mktemp("other") / "jwt.pem", generate=True)
+
+
+@pytest.fixture
+async def verifier(signer: SigningKey) -> AsyncIterator[JwksVerifier]:
+    """Keys set by hand; any HTTP request would be recorded and fail the test."""
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(500)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        verifier = JwksVerifier("http://gateway.invalid/.well-known/jwks.json", ttl=float("inf"), client=client)
+        verifier.set_keys(signer.jwks())
+        yield verifier
+    assert requests == [], "the verifier fetched the JWKS although its keys were fresh"
+
+
+def _sign(key: SigningKey, payload: dict[str, Any], kid: str) -> str:
+    return jwt.encode(payload, key.private_key, algorithm="EdDSA", headers={"kid": kid})
+
+
+def _payload(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    payload = {**claims_of(PRINCIPAL), "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 60, "typ": "access"}
+    payload.update(overrides)
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+async def test_valid_token_gives_the_principal(signer: SigningKey, verifier: JwksVerifier) -> None:
+    principal = await verifier.verify(signer.access_token(claims_of(PRINCIPAL), ttl_seconds=60))
+    assert principal == PRINCIPAL
+    assert principal.has("crm:write")
+    assert not principal.has("crm:admin")
+
+
+async def test_expired_token_is_refused(signer: SigningKey, verifier: JwksVerifier) -> None:
+    with pytest.raises(AuthError, match="expired"):
+        await verifier.verify(signer.access_token(claims_of(PRINCIPAL), ttl_seconds=-1))
+
+
+async def test_token_of_an_unknown_key_is_refused(other_signer: SigningKey, verifier: JwksVerifier) -> None:
+    with pytest.raises(AuthError, match="unknown key"):
+        await verifier.verify(other_signer.access_token(claims_of(PRINCIPAL), ttl_seconds=60))
+
+
+async def test_token_signed_by_another_key_under_our_kid_is_refused(
+    signer: SigningKey, other_signer: SigningKey, verifier: JwksVerifier
+) -> None:
+    forged = _sign(other_signer, _payload(), kid=signer.kid)
+    with pytest.raises(AuthError, match="invalid token"):
+        await verifier.verify(forged)
+
+
+@pytest.mark.parametrize("typ", ["refresh", None])
+async def test_non_access_token_is_refused(signer: SigningKey, verifier: JwksVerifier, typ: str | None) -> None:
+    with pytest.raises(AuthError, match="not an access token"):
+        await verifier.verify(_sign(signer, _payload(typ=typ), kid=signer.kid))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"aud": "someone-else"}, {"iss": "evil"}, {"iat": None}],
+    ids=["audience", "issuer", "no-iat"],
+)
+async def test_token_with_wrong_registered_claims_is_refused(
+    signer: SigningKey, verifier: JwksVerifier, overrides: dict[str, Any]
+) -> None:
+    with pytest.raises(AuthError, match="invalid token"):
+        await verifier.verify(_sign(signer, _payload(**overrides), kid=signer.kid))
+
+
+async def test_token_without_tenant_is_refused(signer: SigningKey, verifier: JwksVerifier) -> None:
+    with pytest.raises(AuthError, match="tid"):
+        await verifier.verify(_sign(signer, _payload(tid=None), kid=signer.kid))
+
+
+@pytest.mark.parametrize("token", ["", "not-a-jwt", "a.b.c"])
+async def test_malformed_token_is_refused(verifier: JwksVerifier, token: str) -> None:
+    with pytest.raises(AuthError, match="malformed"):
+        await verifier.verify(token)
+
+
+# --- problem details ----------------------------------------------------------------------
+def test_problem_response() -> None:
+    response = problem(404, "No lead with that id.", instance="/api/v1/leads/x")
+    body = msgspec.json.decode(response.content)
+
+    assert response.status_code == 404
+    assert response.media_type == PROBLEM_JSON == "application/problem+json"
+    assert body == {
+        "type": "https://clinicflow.dev/problems/not-found",
+        "title": "Not found",
+        "status": 404,
+        "detail": "No lead with that id.",
+        "instance": "/api/v1/leads/x",
+    }
+
+
+def test_problem_with_slug_title_errors_and_headers() -> None:
+    errors = [{"field": "phone", "message": "not a phone number"}]
+    response = problem(
+        422, "Bad lead.", title="Invalid lead", slug="invalid-lead", errors=errors, headers={"Retry-After": "5"}
+    )
+    body = msgspec.json.decode(response.content)
+
+    assert body["type"] == "https://clinicflow.dev/problems/invalid-lead"
+    assert body["title"] == "Invalid lead"
+    assert body["status"] == 422
+    assert body["errors"] == errors
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_problem_for_an_unlisted_status() -> None:
+    body = msgspec.json.decode(problem(418).content)
+    assert body == {"type": "https://clinicflow.dev/problems/error", "title": "Error", "status": 418}
+
+
+def test_problem_carries_the_correlation_id() -> None:
+    token = context.correlation_id.set("corr-42")
+    try:
+        body = msgspec.json.decode(problem(500).content)
+    finally:
+        context.correlation_id.reset(token)
+    assert body["correlation_id"] == "corr-42"
+    assert body["title"] == "Internal error"
