@@ -282,5 +282,7 @@ def create_app(
             ),
             security=[{"bearer": []}] if verifier is not None else None,
         ),
+        # Our JSON logging (kit.logging.setup) stays; Litestar would install its own handlers.
+        logging_config=None,
         debug=False,
     )
