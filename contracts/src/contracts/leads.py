@@ -1,4 +1,8 @@
-"""Events published by the leads context on `clinicflow.leads.events`."""
+"""Events published by the leads context on `clinicflow.leads.events`.
+
+Every event is keyed by the lead id, so one lead's events (its requests and activities too)
+arrive in order.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,18 @@ from contracts.envelope import Event
 from contracts.topics import LEADS
 
 
-class LeadCreatedV1(Event, frozen=True, kw_only=True):
-    """A new lead (prospect) was registered by staff, a form, a call or a message."""
-
-    TYPE: ClassVar[str] = "clinicflow.leads.lead.created.v1"
+class _LeadEvent(Event, frozen=True, kw_only=True):
     TOPIC: ClassVar[str] = LEADS.name
     AGGREGATE: ClassVar[str] = "lead_id"
 
     lead_id: str
+
+
+class LeadCreatedV1(_LeadEvent, frozen=True, kw_only=True):
+    """A new lead (prospect) was registered by staff, a form, a call or a message."""
+
+    TYPE: ClassVar[str] = "clinicflow.leads.lead.created.v1"
+
     name: str
     phone: str
     email: str | None = None
@@ -24,3 +32,114 @@ class LeadCreatedV1(Event, frozen=True, kw_only=True):
     #: BCP 47 tag of the language the person prefers (pt-BR, es, ru, en); None: clinic default.
     locale: str | None = None
     created_at: datetime
+    urgency: str = "normal"
+    owner_id: str | None = None
+    #: How it arrived: manual, web_form, tilda, call, message.
+    channel: str = "manual"
+
+
+class LeadUpdatedV1(_LeadEvent, frozen=True, kw_only=True):
+    """Contact data or follow-up details of a lead changed; `fields` names what changed."""
+
+    TYPE: ClassVar[str] = "clinicflow.leads.lead.updated.v1"
+
+    fields: list[str]
+    name: str
+    phone: str
+    email: str | None = None
+    locale: str | None = None
+    urgency: str = "normal"
+    updated_by: str
+    updated_at: datetime
+
+
+class LeadStatusChangedV1(_LeadEvent, frozen=True, kw_only=True):
+    """A lead moved from one status to another (PENDING_CONTACT ... VISIT_COMPLETED)."""
+
+    TYPE: ClassVar[str] = "clinicflow.leads.lead.status_changed.v1"
+
+    from_status: str
+    to_status: str
+    comment: str | None = None
+    changed_by: str
+    changed_at: datetime
+
+
+class LeadAssignedV1(_LeadEvent, frozen=True, kw_only=True):
+    """A lead was given to a sales agent (or taken away: owner_id None)."""
+
+    TYPE: ClassVar[str] = "clinicflow.leads.lead.assigned.v1"
+
+    owner_id: str | None = None
+    previous_owner_id: str | None = None
+    assigned_by: str
+    assigned_at: datetime
+
+
+class LeadMergedV1(_LeadEvent, frozen=True, kw_only=True):
+    """A duplicate lead was merged into `lead_id`; `merged_lead_id` no longer exists on its own."""
+
+    TYPE: ClassVar[str] = "clinicflow.leads.lead.merged.v1"
+
+    merged_lead_id: str
+    merged_by: str
+    merged_at: datetime
+
+
+class LeadConvertedV1(_LeadEvent, frozen=True, kw_only=True):
+    """A lead was qualified into a patient record (or linked to an existing one)."""
+
+    TYPE: ClassVar[str] = "clinicflow.leads.lead.converted.v1"
+
+    patient_id: str
+    name: str
+    phone: str
+    email: str | None = None
+    converted_by: str
+    converted_at: datetime
+
+
+class LeadDeletedV1(_LeadEvent, frozen=True, kw_only=True):
+    """A lead was deleted by a clinic admin."""
+
+    TYPE: ClassVar[str] = "clinicflow.leads.lead.deleted.v1"
+
+    deleted_by: str
+    deleted_at: datetime
+
+
+class RequestCreatedV1(_LeadEvent, frozen=True, kw_only=True):
+    """A lead asked about something (a treatment, by a channel); several per lead."""
+
+    TYPE: ClassVar[str] = "clinicflow.leads.request.created.v1"
+
+    request_id: str
+    treatment: str | None = None
+    group: str | None = None
+    channel: str | None = None
+    reason: str | None = None
+    created_at: datetime
+
+
+class ActivityScheduledV1(_LeadEvent, frozen=True, kw_only=True):
+    """A call, letter, e-mail, message, meeting or task was planned for a lead."""
+
+    TYPE: ClassVar[str] = "clinicflow.leads.activity.scheduled.v1"
+
+    activity_id: str
+    type: str
+    scheduled_at: datetime
+    responsible_id: str
+    private: bool = False
+
+
+class ActivityCompletedV1(_LeadEvent, frozen=True, kw_only=True):
+    """A planned activity was done; `result` says how it went."""
+
+    TYPE: ClassVar[str] = "clinicflow.leads.activity.completed.v1"
+
+    activity_id: str
+    type: str
+    result: str | None = None
+    completed_by: str
+    completed_at: datetime

@@ -6,8 +6,8 @@ import builtins
 
 import msgspec
 
+from contracts import leads
 from contracts.envelope import Event
-from contracts.leads import LeadCreatedV1
 from contracts.notifications import MessageFailedV1, MessageSentV1
 
 
@@ -25,7 +25,20 @@ def _spec(struct: type[Event]) -> EventSpec:
     return EventSpec(struct.TYPE, struct, struct.TOPIC)
 
 
-_EVENTS: tuple[type[Event], ...] = (LeadCreatedV1, MessageSentV1, MessageFailedV1)
+_EVENTS: tuple[type[Event], ...] = (
+    leads.LeadCreatedV1,
+    leads.LeadUpdatedV1,
+    leads.LeadStatusChangedV1,
+    leads.LeadAssignedV1,
+    leads.LeadMergedV1,
+    leads.LeadConvertedV1,
+    leads.LeadDeletedV1,
+    leads.RequestCreatedV1,
+    leads.ActivityScheduledV1,
+    leads.ActivityCompletedV1,
+    MessageSentV1,
+    MessageFailedV1,
+)
 
 REGISTRY: dict[str, EventSpec] = {spec.type: spec for spec in map(_spec, _EVENTS)}
 

@@ -70,7 +70,9 @@ def problem(
     errors: list[dict[str, str]] | None = None,
     instance: str | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response[bytes]:
+    """An RFC 9457 document; `extensions` adds members of its own (e.g. `candidates`)."""
     body = Problem(
         type=f"https://clinicflow.dev/problems/{slug or _TITLES.get(status, 'error').lower().replace(' ', '-')}",
         title=title or _TITLES.get(status, "Error"),
@@ -80,7 +82,11 @@ def problem(
         correlation_id=context.correlation_id.get(),
         errors=errors,
     )
-    return Response(msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    encoded = msgspec.json.encode(body)
+    if extensions:
+        merged = {**extensions, **msgspec.to_builtins(body)}  # the standard members win
+        encoded = msgspec.json.encode(merged)
+    return Response(encoded, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _validation_errors(extra: Any) -> list[dict[str, str]]:
@@ -131,7 +137,16 @@ def domain_error_handler(status: int) -> Callable[[Request[Any, Any, Any], Excep
         slug = getattr(exc, "slug", None)
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after else None
-        return problem(status, str(exc), errors=errors, slug=slug, instance=request.url.path, headers=headers)
+        extensions = getattr(exc, "problem_extensions", None)
+        return problem(
+            status,
+            str(exc),
+            errors=errors,
+            slug=slug,
+            instance=request.url.path,
+            headers=headers,
+            extensions=extensions() if callable(extensions) else None,
+        )
 
     return handle
 

@@ -6,8 +6,8 @@ from litestar import Litestar
 
 from kit.api import create_api_app
 from kit.worker import create_worker_app
-from leads.api import LeadController
-from leads.domain import InvalidLead, LeadNotFound
+from leads.api import ROUTES
+from leads.domain.errors import Conflict, Forbidden, InvalidLead, NotFound
 from leads.settings import SERVICE, get_settings
 
 
@@ -15,10 +15,11 @@ def create_api() -> Litestar:
     return create_api_app(
         service=SERVICE,
         title="ClinicFlow leads",
-        description="Prospects: intake, statuses, sources.",
+        description="Prospects: intake and de-duplication, statuses, requests, activities, lists, matching, "
+        "audit. Every error is an RFC 9457 problem document.",
         settings=get_settings(),
-        route_handlers=[LeadController],
-        error_map={InvalidLead: 422, LeadNotFound: 404},
+        route_handlers=ROUTES,
+        error_map={InvalidLead: 422, NotFound: 404, Conflict: 409, Forbidden: 403},
     )
 
 

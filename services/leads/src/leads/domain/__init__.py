@@ -1,0 +1,53 @@
+"""Leads domain rules in plain Python (standard library only, DESIGN §5)."""
+
+from leads.domain.errors import (
+    Conflict,
+    DuplicateLead,
+    Forbidden,
+    InvalidLead,
+    InvalidTransition,
+    LeadNotFound,
+    LeadsError,
+    NotFound,
+)
+from leads.domain.leads import (
+    CLOSED_STATUSES,
+    INITIAL_STATUS,
+    LOCALES,
+    STATUSES,
+    URGENCIES,
+    Lead,
+    StatusChange,
+    change_status,
+    check_locale,
+    check_source,
+    clean_email,
+    clean_name,
+    new_lead,
+    search_key,
+)
+
+__all__ = [
+    "CLOSED_STATUSES",
+    "INITIAL_STATUS",
+    "LOCALES",
+    "STATUSES",
+    "URGENCIES",
+    "Conflict",
+    "DuplicateLead",
+    "Forbidden",
+    "InvalidLead",
+    "InvalidTransition",
+    "Lead",
+    "LeadNotFound",
+    "LeadsError",
+    "NotFound",
+    "StatusChange",
+    "change_status",
+    "check_locale",
+    "check_source",
+    "clean_email",
+    "clean_name",
+    "new_lead",
+    "search_key",
+]

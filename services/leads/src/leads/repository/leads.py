@@ -1,0 +1,272 @@
+"""Queries on leads, their status history and the per-day statistics."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from leads.domain.leads import CLOSED_STATUSES, Lead, StatusChange, search_key
+from leads.domain.queries import TOTAL_CAP, LeadQuery, Metrics
+from leads.models import lead_stats, lead_status_changes, leads
+
+_LEAD_FIELDS = (
+    "id",
+    "tenant_id",
+    "name",
+    "phone",
+    "email",
+    "source",
+    "locale",
+    "status",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "cpf",
+    "birth_date",
+    "city",
+    "urgency",
+    "owner_id",
+    "next_follow_up",
+    "notes",
+    "consents",
+    "attribution",
+    "channel",
+    "patient_id",
+    "merged_into",
+    "updated_by",
+)
+
+
+def to_lead(row: Any) -> Lead:
+    values = {f: getattr(row, f) for f in _LEAD_FIELDS}
+    return Lead(**values, phones=tuple(row.phones or (row.phone,)))
+
+
+def _row(lead: Lead) -> dict[str, Any]:
+    values = {f: getattr(lead, f) for f in _LEAD_FIELDS}
+    values["phones"] = list(lead.phones)
+    values["name_search"] = search_key(lead.name)
+    return values
+
+
+_SORT_COLUMNS = {
+    "created_at": leads.c.created_at,
+    "updated_at": leads.c.updated_at,
+    "name": leads.c.name_search,
+    "next_follow_up": leads.c.next_follow_up,
+}
+
+
+class LeadRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, lead: Lead, *, stats_day: date) -> None:
+        await self.session.execute(leads.insert().values(**_row(lead), stats_day=stats_day))
+        await self.bump_stats(lead.tenant_id, stats_day, lead, +1)
+
+    async def get(
+        self, tenant_id: str, lead_id: str, *, for_update: bool = False, include_deleted: bool = False
+    ) -> Lead | None:
+        query = select(leads).where(leads.c.tenant_id == tenant_id, leads.c.id == lead_id)
+        if not include_deleted:
+            query = query.where(leads.c.deleted_at.is_(None))
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return to_lead(row) if row else None
+
+    async def stats_day(self, lead_id: str) -> date | None:
+        return (await self.session.execute(select(leads.c.stats_day).where(leads.c.id == lead_id))).scalar()
+
+    async def save(self, before: Lead, after: Lead) -> None:
+        """Write the lead and move its statistics bucket if status, source or urgency changed."""
+        values = _row(after)
+        del values["id"], values["tenant_id"]
+        await self.session.execute(update(leads).where(leads.c.id == after.id).values(**values))
+        if (before.status, before.source, before.urgency) != (after.status, after.source, after.urgency):
+            day = await self.stats_day(after.id)
+            if day is not None:
+                await self.bump_stats(after.tenant_id, day, before, -1)
+                await self.bump_stats(after.tenant_id, day, after, +1)
+
+    async def hide(self, lead: Lead, *, deleted_at: datetime | None = None, merged_into: str | None = None) -> None:
+        """Deleted or merged away: out of lists, search and metrics."""
+        values: dict[str, Any] = {"visible": False}
+        if deleted_at is not None:
+            values["deleted_at"] = deleted_at
+        if merged_into is not None:
+            values["merged_into"] = merged_into
+        await self.session.execute(update(leads).where(leads.c.id == lead.id).values(**values))
+        day = await self.stats_day(lead.id)
+        if day is not None:
+            await self.bump_stats(lead.tenant_id, day, lead, -1)
+
+    async def bump_stats(self, tenant_id: str, day: date, lead: Lead, delta: int) -> None:
+        stmt = insert(lead_stats).values(
+            tenant_id=tenant_id, day=day, status=lead.status, source=lead.source, urgency=lead.urgency, n=delta
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["tenant_id", "day", "status", "source", "urgency"],
+                set_={"n": lead_stats.c.n + stmt.excluded.n},
+            )
+        )
+
+    # --- status history -----------------------------------------------------------------
+    async def add_status_change(self, tenant_id: str, change: StatusChange) -> None:
+        await self.session.execute(
+            lead_status_changes.insert().values(
+                tenant_id=tenant_id,
+                lead_id=change.lead_id,
+                from_status=change.from_status,
+                to_status=change.to_status,
+                comment=change.comment,
+                changed_by=change.changed_by,
+                changed_at=change.changed_at,
+            )
+        )
+
+    async def status_history(self, tenant_id: str, lead_id: str) -> list[StatusChange]:
+        query = (
+            select(lead_status_changes)
+            .where(lead_status_changes.c.tenant_id == tenant_id, lead_status_changes.c.lead_id == lead_id)
+            .order_by(lead_status_changes.c.changed_at, lead_status_changes.c.id)
+        )
+        return [
+            StatusChange(r.lead_id, r.from_status, r.to_status, r.comment, r.changed_by, r.changed_at)
+            for r in (await self.session.execute(query)).all()
+        ]
+
+    # --- lists ----------------------------------------------------------------------------
+    def _filters(self, tenant_id: str, q: LeadQuery) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = [leads.c.tenant_id == tenant_id, leads.c.visible.is_(True)]
+        if q.created_from:
+            where.append(leads.c.created_at >= q.created_from)
+        if q.created_to:
+            where.append(leads.c.created_at < q.created_to)
+        if q.statuses:
+            where.append(leads.c.status.in_(q.statuses))
+        if q.sources:
+            where.append(leads.c.source.in_(q.sources))
+        owners: list[ColumnElement[bool]] = []
+        if q.owner_ids:
+            owners.append(leads.c.owner_id.in_(q.owner_ids))
+        if q.unassigned:
+            owners.append(leads.c.owner_id.is_(None))
+        if owners:
+            where.append(or_(*owners))
+        if q.urgencies:
+            where.append(leads.c.urgency.in_(q.urgencies))
+        if q.follow_up_from:
+            where.append(leads.c.next_follow_up >= q.follow_up_from)
+        if q.follow_up_to:
+            where.append(leads.c.next_follow_up <= q.follow_up_to)
+        texts: list[ColumnElement[bool]] = []
+        if q.phone:
+            texts.append(leads.c.phones.contains([q.phone]))
+        if q.cpf:
+            texts.append(leads.c.cpf == q.cpf)
+        if q.email:
+            texts.append(leads.c.email == q.email)
+        if q.name:
+            texts.append(leads.c.name_search.ilike(f"%{_escape_like(q.name)}%"))
+        if texts:
+            where.append(or_(*texts))
+        return where
+
+    async def page(self, tenant_id: str, q: LeadQuery) -> tuple[list[Lead], int]:
+        where = self._filters(tenant_id, q)
+        column = _SORT_COLUMNS[q.sort.lstrip("-")]
+        descending = q.sort.startswith("-")
+        order = [
+            column.desc().nulls_last() if descending else column.asc().nulls_last(),
+            leads.c.id.desc() if descending else leads.c.id.asc(),
+        ]
+        rows = (
+            await self.session.execute(select(leads).where(*where).order_by(*order).limit(q.limit).offset(q.offset))
+        ).all()
+        capped = select(literal(1)).select_from(leads).where(*where).limit(TOTAL_CAP + 1).subquery()
+        total = (await self.session.execute(select(func.count()).select_from(capped))).scalar_one()
+        return [to_lead(r) for r in rows], int(total)
+
+    async def metrics(self, tenant_id: str, day_from: date, day_to: date, today: date) -> Metrics:
+        in_period = and_(lead_stats.c.tenant_id == tenant_id, lead_stats.c.day >= day_from, lead_stats.c.day <= day_to)
+        by_status = dict(
+            (
+                await self.session.execute(
+                    select(lead_stats.c.status, func.sum(lead_stats.c.n)).where(in_period).group_by(lead_stats.c.status)
+                )
+            )
+            .tuples()
+            .all()
+        )
+        by_source = dict(
+            (
+                await self.session.execute(
+                    select(lead_stats.c.source, func.sum(lead_stats.c.n)).where(in_period).group_by(lead_stats.c.source)
+                )
+            )
+            .tuples()
+            .all()
+        )
+        high = (
+            await self.session.execute(
+                select(func.coalesce(func.sum(lead_stats.c.n), 0)).where(in_period, lead_stats.c.urgency == "high")
+            )
+        ).scalar_one()
+        visible = and_(leads.c.tenant_id == tenant_id, leads.c.visible.is_(True))
+        today_count = (
+            await self.session.execute(
+                select(func.count()).select_from(leads).where(visible, leads.c.next_follow_up == today)
+            )
+        ).scalar_one()
+        overdue = (
+            await self.session.execute(
+                select(func.count())
+                .select_from(leads)
+                .where(visible, leads.c.next_follow_up < today, leads.c.status.not_in(CLOSED_STATUSES))
+            )
+        ).scalar_one()
+        return Metrics(
+            period_from=day_from,
+            period_to=day_to,
+            total=int(sum(by_status.values())),
+            high_urgency=int(high),
+            follow_ups_today=int(today_count),
+            follow_ups_overdue=int(overdue),
+            by_status={k: int(v) for k, v in by_status.items() if v},
+            by_source={k: int(v) for k, v in by_source.items() if v},
+        )
+
+    async def open_by_contact(
+        self, tenant_id: str, *, phones: list[str], email: str | None, since: datetime
+    ) -> list[Lead]:
+        """Open, visible leads updated since `since` that share a phone or the e-mail."""
+        contact: list[ColumnElement[bool]] = [leads.c.phones.overlap(phones)] if phones else []
+        if email:
+            contact.append(leads.c.email == email)
+        if not contact:
+            return []
+        query = (
+            select(leads)
+            .where(
+                leads.c.tenant_id == tenant_id,
+                leads.c.visible.is_(True),
+                leads.c.status.not_in(CLOSED_STATUSES),
+                leads.c.updated_at >= since,
+                or_(*contact),
+            )
+            .order_by(leads.c.updated_at.desc())
+            .limit(20)
+        )
+        return [to_lead(r) for r in (await self.session.execute(query)).all()]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

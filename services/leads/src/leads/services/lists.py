@@ -1,0 +1,162 @@
+"""Use cases on the clinic-configurable lists (clinic admins)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from kit.auth import Principal
+from kit.context import new_id
+from kit.db import UnitOfWorkFactory
+from leads.domain import lists as rules
+from leads.domain.errors import Conflict, NotFound
+from leads.domain.lists import ListItem
+from leads.repository import ListRepository
+from leads.services.common import audit
+
+
+async def items(
+    uow_factory: UnitOfWorkFactory, principal: Principal, kind: str, *, include_inactive: bool
+) -> list[ListItem]:
+    rules.check_kind(kind)
+    async with uow_factory() as uow:
+        found = await ListRepository(uow.session).items(principal.tenant_id, kind, active_only=not include_inactive)
+        await uow.commit()  # the first read of a clinic seeds its lists
+    return found
+
+
+async def add(
+    uow_factory: UnitOfWorkFactory, principal: Principal, kind: str, *, label: str, slug: str | None, color: str | None
+) -> ListItem:
+    rules.check_kind(kind)
+    async with uow_factory() as uow:
+        repo = ListRepository(uow.session)
+        await repo.seed(principal.tenant_id)
+        item = ListItem(
+            id=new_id(),
+            tenant_id=principal.tenant_id,
+            kind=kind,
+            slug=rules.check_slug(slug) if slug else rules.slug_from(label),
+            label=rules.check_label(label),
+            color=rules.check_color(color),
+            position=await repo.next_position(principal.tenant_id, kind),
+            active=True,
+        )
+        if await repo.slug_taken(principal.tenant_id, kind, item.slug):
+            raise Conflict(f"The {kind} list already has the key {item.slug!r}.", field="slug")
+        await repo.add(item)
+        await audit(
+            uow,
+            principal.tenant_id,
+            entity=f"list:{kind}",
+            entity_id=item.id,
+            lead_id=None,
+            action="created",
+            actor_id=principal.user_id,
+            changes={"slug": [None, item.slug], "label": [None, item.label]},
+        )
+        await uow.commit()
+    return item
+
+
+async def update(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    kind: str,
+    item_id: str,
+    *,
+    label: str | None,
+    color: str | None,
+    active: bool | None,
+    clear_color: bool,
+) -> ListItem:
+    rules.check_kind(kind)
+    async with uow_factory() as uow:
+        repo = ListRepository(uow.session)
+        before = await repo.get(principal.tenant_id, kind, item_id)
+        if before is None:
+            raise NotFound(f"No item {item_id} in the {kind} list.")
+        after = replace(
+            before,
+            label=rules.check_label(label) if label is not None else before.label,
+            color=None if clear_color else rules.check_color(color) if color is not None else before.color,
+            active=before.active if active is None else active,
+        )
+        diff = {
+            k: [getattr(before, k), getattr(after, k)]
+            for k in ("label", "color", "active")
+            if getattr(before, k) != getattr(after, k)
+        }
+        if diff:
+            await repo.save(after)
+            await audit(
+                uow,
+                principal.tenant_id,
+                entity=f"list:{kind}",
+                entity_id=item_id,
+                lead_id=None,
+                action="updated",
+                actor_id=principal.user_id,
+                changes=diff,
+            )
+            await uow.commit()
+    return after
+
+
+async def reorder(uow_factory: UnitOfWorkFactory, principal: Principal, kind: str, ids: list[str]) -> list[ListItem]:
+    rules.check_kind(kind)
+    async with uow_factory() as uow:
+        repo = ListRepository(uow.session)
+        current = {i.id for i in await repo.items(principal.tenant_id, kind)}
+        if set(ids) != current or len(ids) != len(current):
+            raise Conflict("Send every item id of the list exactly once, in the new order.", field="ids")
+        await repo.reorder(principal.tenant_id, kind, ids)
+        await audit(
+            uow,
+            principal.tenant_id,
+            entity=f"list:{kind}",
+            entity_id=principal.tenant_id,
+            lead_id=None,
+            action="reordered",
+            actor_id=principal.user_id,
+            changes={"order": [None, ids]},
+        )
+        await uow.commit()
+        return await repo.items(principal.tenant_id, kind)
+
+
+async def remove(uow_factory: UnitOfWorkFactory, principal: Principal, kind: str, item_id: str) -> ListItem | None:
+    """Delete an unused item; one in use is deactivated instead (returned), so history keeps its meaning."""
+    rules.check_kind(kind)
+    async with uow_factory() as uow:
+        repo = ListRepository(uow.session)
+        item = await repo.get(principal.tenant_id, kind, item_id)
+        if item is None:
+            raise NotFound(f"No item {item_id} in the {kind} list.")
+        if await repo.in_use(principal.tenant_id, kind, item.slug):
+            kept = replace(item, active=False)
+            await repo.save(kept)
+            await audit(
+                uow,
+                principal.tenant_id,
+                entity=f"list:{kind}",
+                entity_id=item_id,
+                lead_id=None,
+                action="deactivated",
+                actor_id=principal.user_id,
+                changes={"active": [item.active, False]},
+            )
+            await uow.commit()
+            return kept
+        await repo.delete(item)
+        await audit(
+            uow,
+            principal.tenant_id,
+            entity=f"list:{kind}",
+            entity_id=item_id,
+            lead_id=None,
+            action="deleted",
+            actor_id=principal.user_id,
+            changes={"slug": [item.slug, None]},
+        )
+        await uow.commit()
+    return None
