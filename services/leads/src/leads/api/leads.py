@@ -100,7 +100,7 @@ class LeadController(Controller):
         )
 
     @get("/", guards=[requires(CRM_READ)], summary="Find leads")
-    async def list(
+    async def find(
         self,
         request: AuthRequest,
         uow: UnitOfWorkFactory,

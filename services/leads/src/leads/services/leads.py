@@ -199,7 +199,7 @@ async def intake(
                 )
             existing = await repo.get(tenant_id, same.candidate.id, for_update=True)
             assert existing is not None
-            request = await new_request(
+            added = await new_request(
                 uow,
                 tenant_id,
                 existing.id,
@@ -210,7 +210,7 @@ async def intake(
                 reason=data.reason or f"New contact via {channel}",
                 intake=channel,
             )
-            return Created(lead=existing, request=request, existing=True)
+            return Created(lead=existing, request=added, existing=True)
     lead = rules.new_lead(
         lead_id=new_id(),
         tenant_id=tenant_id,
@@ -261,7 +261,7 @@ async def intake(
         ),
         tenant_id=tenant_id,
     )
-    request = None
+    request: LeadRequest | None = None
     if has_request:
         request = await new_request(
             uow,
@@ -416,7 +416,7 @@ async def change_status(
         uow.publish(
             LeadStatusChangedV1(
                 lead_id=lead_id,
-                from_status=change.from_status,
+                from_status=before.status,
                 to_status=change.to_status,
                 comment=change.comment,
                 changed_by=principal.user_id,
