@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leads.domain import (
-    DEFAULT_SOURCES,
     INITIAL_STATUS,
     LOCALES,
     InvalidLead,
@@ -20,7 +19,11 @@ from leads.domain import (
     clean_name,
     new_lead,
 )
+from leads.domain.lists import DEFAULTS
 from leads.phones import to_e164
+
+#: A new clinic's source list (the seed of the configurable list).
+DEFAULT_SOURCES = {slug: label for slug, label, _ in DEFAULTS["source"]}
 
 NOW = datetime(2026, 11, 28, 10, 15, tzinfo=UTC)
 
@@ -75,18 +78,18 @@ def test_clean_email_rejects_bad_addresses(raw: str) -> None:
 # --- source and locale --------------------------------------------------------------------
 @pytest.mark.parametrize("slug", sorted(DEFAULT_SOURCES))
 def test_check_source_accepts_every_default_slug(slug: str) -> None:
-    assert check_source(slug) == slug
+    assert check_source(slug, DEFAULT_SOURCES) == slug
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("Instagram", "instagram"), (" WhatsApp ", "whatsapp")])
 def test_check_source_is_case_insensitive(raw: str, expected: str) -> None:
-    assert check_source(raw) == expected
+    assert check_source(raw, DEFAULT_SOURCES) == expected
 
 
 @pytest.mark.parametrize("raw", ["myspace", "", "Walk in"])
 def test_check_source_rejects_unknown(raw: str) -> None:
     with pytest.raises(InvalidLead) as caught:
-        check_source(raw)
+        check_source(raw, DEFAULT_SOURCES)
     assert caught.value.field == "source"
 
 
@@ -119,7 +122,8 @@ def test_new_lead_is_cleaned_and_pending_contact() -> None:
         lead_id="lead-1",
         tenant_id="clinic-1",
         name="  Maria   Souza ",
-        phone_e164="+5511987654321",
+        phones=["+5511987654321"],
+        known_sources=DEFAULT_SOURCES,
         email=" Maria@Example.com",
         source="Instagram",
         locale="pt-BR",
@@ -143,7 +147,8 @@ def test_new_lead_rejects_invalid_input() -> None:
             lead_id="lead-1",
             tenant_id="clinic-1",
             name="Maria",
-            phone_e164="+5511987654321",
+            phones=["+5511987654321"],
+        known_sources=DEFAULT_SOURCES,
             email=None,
             source="carrier pigeon",
             locale=None,

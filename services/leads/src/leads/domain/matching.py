@@ -1,11 +1,20 @@
 """Who is this? Scores a person against leads and patients, with the reasons, and decides intake.
 
-A shared phone alone never makes two people one: families share numbers, so a phone match with a
-clearly different name is a candidate to look at, never an automatic merge.
+Points per piece of evidence: same CPF 100, same e-mail 60, same phone 50 (any Brazilian ninth-digit
+variant), same name 30, similar name 15. Then the caps:
+
+* same CPF: always at least SAME_PERSON (a CPF belongs to one person, whatever the name says);
+* different CPFs: two people, at most SHOW (shown, with the reason, never merged);
+* shared phone, clearly different first name (and no same CPF): a relative, most likely, at most
+  SAME_PERSON - 25 — a candidate to look at, never an automatic merge (families share numbers);
+* a name alone (no phone, e-mail or CPF in common): weak evidence, at most 40.
+
+Scores are symmetric: comparing A with B gives the same score and reasons as B with A.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -15,6 +24,15 @@ from leads.domain.leads import search_key
 SAME_PERSON = 70
 #: Below this a candidate is not worth showing.
 SHOW = 25
+
+POINTS = {"same CPF": 100, "same e-mail": 60, "same phone": 50, "same name": 30, "similar name": 15}
+#: A shared phone and a clearly different first name: a relative. Shown, never merged.
+RELATIVE_CAP = SAME_PERSON - 25
+#: Only a name in common.
+NAME_ONLY_CAP = 40
+
+#: Before 2016 Brazilian mobiles had 8 digits starting 6-9; a 9 was put in front of them.
+_OLD_MOBILE_FIRST = "6789"
 
 
 @dataclass(frozen=True)
@@ -45,80 +63,120 @@ class Match:
 
 
 def phone_variants(e164: str) -> tuple[str, ...]:
-    """Brazilian mobiles gained a ninth digit; older records (and WhatsApp wa_ids) may lack it."""
+    """The number and, for a Brazilian mobile, its form with or without the ninth digit.
+
+    Brazilian mobiles gained a ninth digit (9 in front of the old 8 digits, which started 6-9); older
+    records and WhatsApp wa_ids may lack it. The relation is symmetric: `b in phone_variants(a)` exactly
+    when `a in phone_variants(b)`.
+    """
     variants = [e164]
     if e164.startswith("+55"):
         national = e164[3:]
-        if len(national) == 11 and national[2] == "9":
+        if len(national) == 11 and national[2] == "9" and national[3] in _OLD_MOBILE_FIRST:
             variants.append("+55" + national[:2] + national[3:])
-        elif len(national) == 10 and national[2] in "6789":
+        elif len(national) == 10 and national[2] in _OLD_MOBILE_FIRST:
             variants.append("+55" + national[:2] + "9" + national[2:])
     return tuple(variants)
 
 
+def with_ninth_digit(raw: str, country: str) -> str | None:
+    """An old 8-digit Brazilian mobile typed as it used to be ('(11) 8765-4321', '+55 11 8765-4321'),
+    as E.164 with the ninth digit; None when `raw` is not one. The caller still validates the result."""
+    text = raw.strip()
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+") or text.startswith("00"):
+        digits = digits[2:] if text.startswith("00") else digits
+        if not digits.startswith("55"):
+            return None
+        national = digits[2:]
+    elif country.upper() == "BR":
+        national = digits[1:] if len(digits) == 11 and digits.startswith("0") else digits
+    else:
+        return None
+    if len(national) != 10 or national[2] not in _OLD_MOBILE_FIRST or national[0] == "0":
+        return None
+    return "+55" + national[:2] + "9" + national[2:]
+
+
+def _ordered(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a <= b else (b, a)
+
+
 def name_similarity(a: str, b: str) -> float:
-    """0..1, accent- and case-insensitive, tolerant of word order and of a missing middle name."""
-    ka, kb = search_key(a), search_key(b)
+    """0..1, accent- and case-insensitive, tolerant of word order and of a missing middle name. Symmetric."""
+    ka, kb = _ordered(search_key(a), search_key(b))
     if not ka or not kb:
         return 0.0
     if ka == kb:
         return 1.0
     ta, tb = set(ka.split()), set(kb.split())
     overlap = len(ta & tb) / min(len(ta), len(tb))
-    ordered = SequenceMatcher(None, " ".join(sorted(ta)), " ".join(sorted(tb))).ratio()
+    ordered = SequenceMatcher(None, *_ordered(" ".join(sorted(ta)), " ".join(sorted(tb)))).ratio()
     first_same = ka.split()[0] == kb.split()[0]
     return max(ordered, overlap * (0.9 if first_same else 0.7))
 
 
 def different_first_names(a: str, b: str) -> bool:
-    """'Maria Souza' / 'João Souza' differ; 'M. Souza' / 'Maria Souza' may not."""
+    """'Maria Souza' / 'João Souza' differ; 'M. Souza' / 'Maria Souza' may not. Symmetric."""
     ka, kb = search_key(a).split(), search_key(b).split()
     if not ka or not kb:
         return False
-    fa, fb = ka[0].rstrip("."), kb[0].rstrip(".")
+    fa, fb = _ordered(ka[0].rstrip("."), kb[0].rstrip("."))
+    if not fa or not fb:
+        return False
     if len(fa) == 1 or len(fb) == 1:
         return fa[0] != fb[0]
     return SequenceMatcher(None, fa, fb).ratio() < 0.8
 
 
+def _all_variants(phones: tuple[str, ...]) -> set[str]:
+    return {v for p in phones for v in phone_variants(p)}
+
+
 def score(query: Contact, candidate: Candidate) -> Match:
-    points = 0
+    """How likely `query` is `candidate`, 0..100, with the reasons (see the module's docstring)."""
     reasons: list[str] = []
+    same_cpf = different_cpf = False
     if query.cpf and candidate.cpf:
-        if query.cpf == candidate.cpf:
-            points += 100
-            reasons.append("same CPF")
-        else:
-            reasons.append("different CPF")
-    if query.email and candidate.email and query.email.lower() == candidate.email.lower():
-        points += 60
+        same_cpf = query.cpf == candidate.cpf
+        different_cpf = not same_cpf
+        reasons.append("same CPF" if same_cpf else "different CPF")
+    same_email = bool(query.email and candidate.email and query.email.lower() == candidate.email.lower())
+    if same_email:
         reasons.append("same e-mail")
-    query_phones = {v for p in query.phones for v in phone_variants(p)}
-    shared_phone = bool(query_phones & set(candidate.phones))
+    shared_phone = bool(_all_variants(query.phones) & _all_variants(candidate.phones))
     if shared_phone:
-        points += 50
         reasons.append("same phone")
-    similarity = name_similarity(query.name, candidate.name) if query.name else 0.0
-    other_person = bool(query.name) and different_first_names(query.name or "", candidate.name)
-    if similarity >= 0.85 and not other_person:
-        points += 30
-        reasons.append("same name")
-    elif similarity >= 0.6 and not other_person:
-        points += 15
-        reasons.append("similar name")
-    elif query.name and shared_phone and (other_person or similarity < 0.45):
-        reasons.append("shared phone, different name")
-        points = min(points, SAME_PERSON - 25)  # a relative, most likely: show, never merge
-    if "different CPF" in reasons:
+    relative = False
+    if query.name:
+        similarity = name_similarity(query.name, candidate.name)
+        other_person = different_first_names(query.name, candidate.name)
+        if similarity >= 0.85 and not other_person:
+            reasons.append("same name")
+        elif similarity >= 0.6 and not other_person:
+            reasons.append("similar name")
+        elif shared_phone and (other_person or similarity < 0.45):
+            reasons.append("shared phone, different name")
+            relative = True
+    points = min(sum(POINTS.get(r, 0) for r in reasons), 100)
+    if same_cpf:
+        points = max(points, SAME_PERSON)
+    elif different_cpf:
         points = min(points, SHOW)
-    elif not shared_phone and "same e-mail" not in reasons and "same CPF" not in reasons:
-        points = min(points, 40)  # a name alone is weak evidence
-    return Match(candidate, min(points, 100), tuple(reasons))
+    elif relative:
+        points = min(points, RELATIVE_CAP)
+    elif not (shared_phone or same_email):
+        points = min(points, NAME_ONLY_CAP)
+    return Match(candidate, points, tuple(reasons))
 
 
 def rank(query: Contact, candidates: list[Candidate], *, minimum: int = SHOW) -> list[Match]:
+    """Each candidate once, scored; those at or above `minimum`, best first."""
     matches = [score(query, c) for c in {(c.kind, c.id): c for c in candidates}.values()]
-    return sorted((m for m in matches if m.score >= minimum), key=lambda m: (-m.score, m.candidate.name))
+    return sorted(
+        (m for m in matches if m.score >= minimum),
+        key=lambda m: (-m.score, m.candidate.kind, search_key(m.candidate.name), m.candidate.id),
+    )
 
 
 def duplicate_of(query: Contact, open_leads: list[Candidate]) -> Match | None:
