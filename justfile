@@ -15,8 +15,9 @@ sync:
 up: sync
     uv run --no-sync python -m kit.devstack up
 
-# run all tests (unit, integration, end-to-end, fault); extra args go to pytest
+# run all tests (unit, integration, end-to-end, fault, deploy manifests); extra args go to pytest
 test *args: sync
+    bash deploy/k8s/tools.sh
     uv run --no-sync python -m pytest {{args}}
 
 # migrate every service database of the local stack to the latest revision

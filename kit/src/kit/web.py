@@ -95,7 +95,7 @@ def _validation_errors(extra: Any) -> list[dict[str, str]]:
     for item in items:
         if isinstance(item, dict):
             message = str(item.get("message", ""))
-            named = re.search(r"at `\$\.([^`]+)`|missing required field `([^`]+)`", message)
+            named = re.search(r"at `\$\.([^`]+)`|(?:missing required|unknown) field `([^`]+)`", message)
             field = next((g for g in named.groups() if g), None) if named else None
             field = field or str(item.get("key") or "body")
             out.append({"field": field, "message": message})
