@@ -53,6 +53,8 @@ _TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Content too large",
+    415: "Unsupported media type",
     422: "Unprocessable content",
     429: "Too many requests",
     500: "Internal error",
@@ -149,6 +151,19 @@ def domain_error_handler(status: int) -> Callable[[Request[Any, Any, Any], Excep
         )
 
     return handle
+
+
+def client_ip(request: ASGIConnection[Any, Any, Any, Any], proxy_hops: int) -> str:
+    """The address the nearest trusted proxy saw: X-Forwarded-For counted from the right (never the client's
+    own claims to the left of it), or the peer address when no proxy is trusted."""
+    peer = request.client.host if request.client else "unknown"
+    if proxy_hops <= 0:
+        return peer
+    chain = [ip.strip() for value in request.headers.getall("x-forwarded-for", []) for ip in value.split(",")]
+    chain = [ip for ip in chain if ip]
+    if not chain:
+        return peer
+    return chain[-min(proxy_hops, len(chain))][:64]
 
 
 # --- middleware ---------------------------------------------------------------------------

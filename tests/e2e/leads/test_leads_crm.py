@@ -18,8 +18,10 @@ pytestmark = pytest.mark.e2e
 
 def staff(stack: Stack, admin: Api, role: str) -> tuple[Api, str]:
     email = f"{role}-{uuid.uuid4().hex[:8]}@clinic.example"
-    made = admin.http.post("/api/v1/staff", json={"email": email, "full_name": role.title(),
-                                                   "password": "a-long-password", "roles": [role]})
+    made = admin.http.post(
+        "/api/v1/staff",
+        json={"email": email, "full_name": role.title(), "password": "a-long-password", "roles": [role]},
+    )
     assert made.status_code == 201, made.text
     return Api(stack, email, "a-long-password"), made.json()["id"]
 
@@ -27,20 +29,38 @@ def staff(stack: Stack, admin: Api, role: str) -> tuple[Api, str]:
 @pytest.fixture(scope="module")
 def other_clinic(stack: Stack, admin: Api) -> Api:
     email = f"owner-{uuid.uuid4().hex[:8]}@other.example"
-    made = admin.http.post("/api/v1/clinics", json={
-        "name": "Outra Clínica", "country": "BR", "locale": "pt-BR", "timezone": "America/Sao_Paulo",
-        "admin": {"email": email, "full_name": "Dona", "password": "a-long-password", "roles": ["admin"]}})
+    made = admin.http.post(
+        "/api/v1/clinics",
+        json={
+            "name": "Outra Clínica",
+            "country": "BR",
+            "locale": "pt-BR",
+            "timezone": "America/Sao_Paulo",
+            "admin": {"email": email, "full_name": "Dona", "password": "a-long-password", "roles": ["admin"]},
+        },
+    )
     assert made.status_code == 201, made.text
     return Api(stack, email, "a-long-password")
 
 
 def test_full_record_is_stored_normalised_and_audited(admin: Api, unique_phone: Callable[[], str]) -> None:
     second = unique_phone()
-    body = {"name": "  Ana   Beatriz Lima ", "phones": [unique_phone(), second], "source": "Instagram",
-            "email": "Ana@Example.com", "cpf": "529.982.247-25", "birth_date": "1990-04-12", "city": "São Paulo",
-            "locale": "pt-BR", "urgency": "high", "next_follow_up": str(date.today() + timedelta(days=2)),
-            "notes": "Quer harmonização", "consents": {"whatsapp": True, "email": False},
-            "treatment": "evaluation", "reason": "Preço da avaliação"}
+    body = {
+        "name": "  Ana   Beatriz Lima ",
+        "phones": [unique_phone(), second],
+        "source": "Instagram",
+        "email": "Ana@Example.com",
+        "cpf": "529.982.247-25",
+        "birth_date": "1990-04-12",
+        "city": "São Paulo",
+        "locale": "pt-BR",
+        "urgency": "high",
+        "next_follow_up": str(date.today() + timedelta(days=2)),
+        "notes": "Quer harmonização",
+        "consents": {"whatsapp": True, "email": False},
+        "treatment": "evaluation",
+        "reason": "Preço da avaliação",
+    }
     answer = admin.http.post("/api/v1/leads", json=body)
     assert answer.status_code == 201, answer.text
     lead = answer.json()
@@ -60,13 +80,15 @@ def test_full_record_is_stored_normalised_and_audited(admin: Api, unique_phone: 
 def test_edit_status_history_assignment_and_audit(stack: Stack, admin: Api, unique_phone: Callable[[], str]) -> None:
     lead = admin.create_lead(phone=unique_phone())
     lead_id = lead["id"]
-    edited = admin.http.patch(f"/api/v1/leads/{lead_id}", json={"email": "x@y.com", "city": "Campinas",
-                                                                 "urgency": "low", "notes": None})
+    edited = admin.http.patch(
+        f"/api/v1/leads/{lead_id}", json={"email": "x@y.com", "city": "Campinas", "urgency": "low", "notes": None}
+    )
     assert edited.status_code == 200, edited.text
     assert (edited.json()["email"], edited.json()["city"], edited.json()["urgency"]) == ("x@y.com", "Campinas", "low")
 
-    moved = admin.http.post(f"/api/v1/leads/{lead_id}/status",
-                            json={"status": "CONTACTED_CALL_LATER", "comment": "Ligar amanhã"})
+    moved = admin.http.post(
+        f"/api/v1/leads/{lead_id}/status", json={"status": "CONTACTED_CALL_LATER", "comment": "Ligar amanhã"}
+    )
     assert moved.status_code == 200, moved.text
     assert moved.json()["status"] == "CONTACTED_CALL_LATER"
     refused = admin.http.post(f"/api/v1/leads/{lead_id}/status", json={"status": "VISIT_COMPLETED"})
@@ -76,7 +98,9 @@ def test_edit_status_history_assignment_and_audit(stack: Stack, admin: Api, uniq
     assert unknown.status_code == 422
     history = admin.http.get(f"/api/v1/leads/{lead_id}/status-history").json()
     assert [(h["from_status"], h["to_status"], h["comment"]) for h in history] == [
-        (None, "PENDING_CONTACT", None), ("PENDING_CONTACT", "CONTACTED_CALL_LATER", "Ligar amanhã")]
+        (None, "PENDING_CONTACT", None),
+        ("PENDING_CONTACT", "CONTACTED_CALL_LATER", "Ligar amanhã"),
+    ]
 
     agent, agent_id = staff(stack, admin, "sales_agent")
     assigned = admin.http.post(f"/api/v1/leads/{lead_id}/assign", json={"owner_id": agent_id})
@@ -94,9 +118,14 @@ def test_edit_status_history_assignment_and_audit(stack: Stack, admin: Api, uniq
 
 def test_bad_input_names_the_field(admin: Api, unique_phone: Callable[[], str]) -> None:
     lead_id = admin.create_lead(phone=unique_phone())["id"]
-    for body, field in [({"cpf": "111.444.777-36"}, "cpf"), ({"phones": ["123"]}, "phone"),
-                        ({"urgency": "asap"}, "urgency"), ({"source": "nope"}, "source"),
-                        ({"birth_date": "2999-01-01"}, "birth_date"), ({"status": "NOT_INTERESTED"}, "status")]:
+    for body, field in [
+        ({"cpf": "111.444.777-36"}, "cpf"),
+        ({"phones": ["123"]}, "phone"),
+        ({"urgency": "asap"}, "urgency"),
+        ({"source": "nope"}, "source"),
+        ({"birth_date": "2999-01-01"}, "birth_date"),
+        ({"status": "NOT_INTERESTED"}, "status"),
+    ]:
         answer = admin.http.patch(f"/api/v1/leads/{lead_id}", json=body)
         assert answer.status_code in (400, 422), (body, answer.text)
         assert answer.headers["content-type"].startswith("application/problem+json")
@@ -113,9 +142,11 @@ def test_duplicates_are_caught_and_can_become_requests(admin: Api, unique_phone:
     problem = again.json()
     assert problem["candidates"][0]["id"] == first["id"]
     assert "same phone" in problem["candidates"][0]["reasons"]
-    added = admin.http.post("/api/v1/leads", params={"on_duplicate": "add_request"},
-                            json={"name": "Carla Mendes", "phone": phone, "source": "google_search",
-                                  "reason": "Voltou a perguntar"})
+    added = admin.http.post(
+        "/api/v1/leads",
+        params={"on_duplicate": "add_request"},
+        json={"name": "Carla Mendes", "phone": phone, "source": "google_search", "reason": "Voltou a perguntar"},
+    )
     assert added.status_code == 200
     assert added.json()["id"] == first["id"]
     reasons = [r["reason"] for r in admin.http.get(f"/api/v1/leads/{first['id']}/requests").json()]
@@ -129,8 +160,10 @@ def test_duplicates_are_caught_and_can_become_requests(admin: Api, unique_phone:
 def test_lists_filters_sorting_and_free_text(admin: Api, unique_phone: Callable[[], str]) -> None:
     tag = uuid.uuid4().hex[:6]
     phones = [unique_phone() for _ in range(3)]
-    made = [admin.create_lead(name=f"Zélia {tag} {i}", phone=phones[i], source=src, urgency=urg)
-            for i, (src, urg) in enumerate([("tiktok", "high"), ("tiktok", "low"), ("facebook", "high")])]
+    made = [
+        admin.create_lead(name=f"Zélia {tag} {i}", phone=phones[i], source=src, urgency=urg)
+        for i, (src, urg) in enumerate([("tiktok", "high"), ("tiktok", "low"), ("facebook", "high")])
+    ]
     found = admin.http.get("/api/v1/leads", params={"q": f"zelia {tag}", "sort": "name"}).json()
     assert [x["id"] for x in found["items"]] == [m["id"] for m in made]
     assert found["total"] == 3
@@ -141,8 +174,9 @@ def test_lists_filters_sorting_and_free_text(admin: Api, unique_phone: Callable[
     today = date.today().isoformat()
     created_today = admin.http.get("/api/v1/leads", params={"created_from": today, "q": f"zelia {tag}"}).json()
     assert created_today["total"] == 3
-    none_tomorrow = admin.http.get("/api/v1/leads", params={
-        "created_from": (date.today() + timedelta(days=2)).isoformat(), "q": f"zelia {tag}"}).json()
+    none_tomorrow = admin.http.get(
+        "/api/v1/leads", params={"created_from": (date.today() + timedelta(days=2)).isoformat(), "q": f"zelia {tag}"}
+    ).json()
     assert none_tomorrow["total"] == 0
     paged = admin.http.get("/api/v1/leads", params={"q": f"zelia {tag}", "sort": "-name", "limit": 2}).json()
     assert [x["name"][-1] for x in paged["items"]] == ["2", "1"]
@@ -168,14 +202,16 @@ def test_metrics_count_by_status_source_and_follow_ups(admin: Api, unique_phone:
 def test_requests_latest_only(admin: Api, unique_phone: Callable[[], str]) -> None:
     lead_id = admin.create_lead(phone=unique_phone())["id"]
     for reason in ("primeira", "segunda"):
-        made = admin.http.post(f"/api/v1/leads/{lead_id}/requests", json={"treatment": "evaluation",
-                                                                          "channel": "video", "reason": reason})
+        made = admin.http.post(
+            f"/api/v1/leads/{lead_id}/requests", json={"treatment": "evaluation", "channel": "video", "reason": reason}
+        )
         assert made.status_code == 201, made.text
     latest = admin.http.get(f"/api/v1/leads/{lead_id}/requests", params={"latest_only": True}).json()
     assert [r["reason"] for r in latest] == ["segunda"]
     request_id = latest[0]["id"]
-    handled = admin.http.patch(f"/api/v1/leads/{lead_id}/requests/{request_id}",
-                               json={"handled": True, "status": "answered"})
+    handled = admin.http.patch(
+        f"/api/v1/leads/{lead_id}/requests/{request_id}", json={"handled": True, "status": "answered"}
+    )
     assert (handled.json()["handled"], handled.json()["status"]) == (True, "answered")
     clinic_latest = admin.http.get("/api/v1/leads/requests", params={"latest_only": True, "limit": 200}).json()
     assert sum(1 for r in clinic_latest if r["lead_id"] == lead_id) == 1
@@ -203,7 +239,9 @@ def test_configurable_lists(stack: Stack, admin: Api, unique_phone: Callable[[],
     colour = admin.http.post("/api/v1/leads/lists/request_status", json={"label": "Aguardando", "color": "#a855f7"})
     assert colour.json()["color"] == "#A855F7"
     assert admin.http.delete(f"/api/v1/leads/lists/request_status/{colour.json()['id']}").status_code == 204
-    assert admin.http.post("/api/v1/leads/lists/request_status", json={"label": "x", "color": "purple"}).status_code == 422
+    assert (
+        admin.http.post("/api/v1/leads/lists/request_status", json={"label": "x", "color": "purple"}).status_code == 422
+    )
     assert admin.http.get("/api/v1/leads/lists/colours").status_code == 422
     items = admin.http.get("/api/v1/leads/lists/group").json()
     reordered = admin.http.put("/api/v1/leads/lists/group/order", json={"ids": [i["id"] for i in reversed(items)]})
@@ -213,8 +251,9 @@ def test_configurable_lists(stack: Stack, admin: Api, unique_phone: Callable[[],
     assert agent.http.post("/api/v1/leads/lists/group", json={"label": "x"}).status_code == 403
 
 
-def test_delete_needs_admin_and_confirmation_and_is_audited(stack: Stack, admin: Api,
-                                                            unique_phone: Callable[[], str]) -> None:
+def test_delete_needs_admin_and_confirmation_and_is_audited(
+    stack: Stack, admin: Api, unique_phone: Callable[[], str]
+) -> None:
     lead_id = admin.create_lead(phone=unique_phone())["id"]
     agent, _ = staff(stack, admin, "sales_agent")
     assert agent.http.delete(f"/api/v1/leads/{lead_id}", params={"confirm": True}).status_code == 403
@@ -237,16 +276,19 @@ def test_read_only_roles_cannot_write(stack: Stack, admin: Api, unique_phone: Ca
     assert doctor.http.put("/api/v1/leads/settings", json={"dedupe_window_days": 1}).status_code == 403
 
 
-def test_another_clinic_sees_and_changes_nothing(admin: Api, other_clinic: Api,
-                                                 unique_phone: Callable[[], str]) -> None:
+def test_another_clinic_sees_and_changes_nothing(
+    admin: Api, other_clinic: Api, unique_phone: Callable[[], str]
+) -> None:
     phone = unique_phone()
     lead: dict[str, Any] = admin.create_lead(name="Segredo Clínico", phone=phone)
     lead_id = lead["id"]
     for method, path, body in [
-        ("GET", f"/api/v1/leads/{lead_id}", None), ("PATCH", f"/api/v1/leads/{lead_id}", {"city": "x"}),
+        ("GET", f"/api/v1/leads/{lead_id}", None),
+        ("PATCH", f"/api/v1/leads/{lead_id}", {"city": "x"}),
         ("POST", f"/api/v1/leads/{lead_id}/status", {"status": "RESCHEDULED"}),
         ("POST", f"/api/v1/leads/{lead_id}/assign", {"owner_id": None}),
-        ("GET", f"/api/v1/leads/{lead_id}/audit", None), ("GET", f"/api/v1/leads/{lead_id}/requests", None),
+        ("GET", f"/api/v1/leads/{lead_id}/audit", None),
+        ("GET", f"/api/v1/leads/{lead_id}/requests", None),
         ("POST", f"/api/v1/leads/{lead_id}/requests", {"reason": "x"}),
         ("DELETE", f"/api/v1/leads/{lead_id}?confirm=true", None),
     ]:
@@ -255,7 +297,8 @@ def test_another_clinic_sees_and_changes_nothing(admin: Api, other_clinic: Api,
     assert other_clinic.http.get("/api/v1/leads", params={"q": "Segredo Clínico"}).json()["total"] == 0
     assert other_clinic.http.get("/api/v1/leads", params={"q": phone}).json()["total"] == 0
     # the same person may be a lead of both clinics: no cross-clinic duplicate
-    theirs = other_clinic.http.post("/api/v1/leads", json={"name": "Segredo Clínico", "phone": phone,
-                                                           "source": "walk_in"})
+    theirs = other_clinic.http.post(
+        "/api/v1/leads", json={"name": "Segredo Clínico", "phone": phone, "source": "walk_in"}
+    )
     assert theirs.status_code == 201
     assert admin.http.get(f"/api/v1/leads/{lead_id}").json()["city"] is None

@@ -15,7 +15,7 @@ from gateway.proxy import Upstream, response_headers
 from gateway.schemas import ClinicIn, ClinicOut, LoginIn, MeOut, RefreshIn, StaffIn, StaffOut, TenantOut
 from kit.auth import CRM_ADMIN, Principal
 from kit.db import UnitOfWorkFactory
-from kit.web import requires
+from kit.web import client_ip, requires
 
 AuthRequest = Request[Principal, str, Any]
 
@@ -31,7 +31,8 @@ def _staff(u: User) -> StaffOut:
 
 
 def _client_ip(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
+    """Behind an Ingress the peer is the proxy; GATEWAY_TRUSTED_PROXY_HOPS says how many to look past."""
+    return client_ip(request, request.app.state.proxy_hops)
 
 
 class AuthController(Controller):
@@ -117,33 +118,53 @@ def jwks(state: State) -> dict[str, Any]:
 
 
 _METHODS: list[Any] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+#: Public paths also answer browsers' CORS preflight (a clinic's website posting its form).
+_PUBLIC_METHODS: list[Any] = [*_METHODS, "OPTIONS"]
+
+
+def _forwarder(route_name: str) -> Any:
+    async def forward(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
+        upstream: Upstream = state.upstream
+        answer = await upstream.forward(
+            route_name,
+            request.method,
+            request.url.path,
+            request.url.query.encode(),
+            list(request.headers.items()),
+            await request.body(),
+            _client_ip(request),
+            request.url.scheme,
+        )
+        return Response(answer.content, status_code=answer.status_code, headers=response_headers(answer))
+
+    return forward
 
 
 def proxy_handlers(contexts: list[str]) -> list[Any]:
     """One route per context: services verify the token themselves (DESIGN §6)."""
-    handlers = []
-    for name in contexts:
+    return [
+        route(
+            [f"/api/v1/{name}", f"/api/v1/{name}/{{rest:path}}"],
+            http_method=_METHODS,
+            name=f"proxy-{name}",
+            include_in_schema=False,
+            signature_namespace={"State": State},
+        )(_forwarder(name))
+        for name in contexts
+    ]
 
-        async def forward(request: Request[Any, Any, Any], state: State, ctx: str = name) -> Response[bytes]:
-            upstream: Upstream = state.upstream
-            answer = await upstream.forward(
-                ctx,
-                request.method,
-                request.url.path,
-                request.url.query.encode(),
-                list(request.headers.items()),
-                await request.body(),
-                _client_ip(request),
-            )
-            return Response(answer.content, status_code=answer.status_code, headers=response_headers(answer))
 
-        handlers.append(
-            route(
-                [f"/api/v1/{name}", f"/api/v1/{name}/{{rest:path}}"],
-                http_method=_METHODS,
-                name=f"proxy-{name}",
-                include_in_schema=False,
-                signature_namespace={"State": State},
-            )(forward)
-        )
-    return handlers
+def public_handlers(prefixes: dict[str, str], max_body_bytes: int) -> list[Any]:
+    """The public ingress: `/<prefix>/...` forwarded to the route's service, raw body, query and content type
+    intact, with no token (webhooks and public forms authenticate in the owning service)."""
+    return [
+        route(
+            [f"/{prefix}", f"/{prefix}/{{rest:path}}"],
+            http_method=_PUBLIC_METHODS,
+            name=f"public-{prefix.replace('/', '-')}",
+            include_in_schema=False,
+            signature_namespace={"State": State},
+            request_max_body_size=max_body_bytes,
+        )(_forwarder(name))
+        for prefix, name in prefixes.items()
+    ]

@@ -12,8 +12,8 @@ from litestar import Litestar
 from redis.asyncio import Redis
 
 from gateway import services
-from gateway.api import AuthController, IdentityController, jwks, proxy_handlers
-from gateway.domain import Conflict, InvalidCredentials, InvalidInput, TooManyAttempts
+from gateway.api import AuthController, IdentityController, jwks, proxy_handlers, public_handlers
+from gateway.domain import Conflict, InvalidCredentials, InvalidInput, TooManyAttempts, UpstreamUnavailable
 from gateway.proxy import Upstream
 from gateway.ratelimit import RateLimiter
 from gateway.security import SigningKey
@@ -29,7 +29,9 @@ def create_api() -> Litestar:
     verifier.set_keys(signer.jwks())
     redis = Redis.from_url(settings.redis_url)
     routes = settings.route_map()
+    public_routes = settings.public_route_map()
     state: dict[str, Any] = {
+        "proxy_hops": settings.trusted_proxy_hops,
         "signer": signer,
         "limiter": RateLimiter(redis),
         "policy": services.TokenPolicy(
@@ -73,13 +75,26 @@ def create_api() -> Litestar:
     return create_api_app(
         service=SERVICE,
         title="ClinicFlow API",
-        description="Staff log in here; /api/v1/<context>/... is served by each context's service. "
+        description="Staff log in here; /api/v1/<context>/... is served by each context's service, and the "
+        "public ingress (/public/forms/..., /webhooks/<provider>/...) by the service that owns it. "
         "Every error is an RFC 9457 problem document.",
         settings=settings,
-        route_handlers=[AuthController, IdentityController, jwks, *proxy_handlers(list(routes))],
-        error_map={InvalidInput: 422, InvalidCredentials: 401, Conflict: 409, TooManyAttempts: 429},
+        route_handlers=[
+            AuthController,
+            IdentityController,
+            jwks,
+            *proxy_handlers(list(routes)),
+            *public_handlers(public_routes, settings.public_max_body_bytes),
+        ],
+        error_map={
+            InvalidInput: 422,
+            InvalidCredentials: 401,
+            Conflict: 409,
+            TooManyAttempts: 429,
+            UpstreamUnavailable: 503,
+        },
         extra_checks={"redis": check_redis, "services": check_services},
-        public_paths=["/api/v1/auth/", *(f"/api/v1/{name}" for name in routes)],
+        public_paths=["/api/v1/auth/", *(f"/api/v1/{name}" for name in routes), *(f"/{p}" for p in public_routes)],
         verifier=verifier,
         extra_lifespan=[lifespan],
         state=state,

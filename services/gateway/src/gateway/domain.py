@@ -46,6 +46,14 @@ class TooManyAttempts(GatewayError):
         self.retry_after = retry_after
 
 
+class UpstreamUnavailable(GatewayError):
+    """The service behind a route does not answer; the client may retry shortly."""
+
+    def __init__(self, service: str, retry_after: int = 5) -> None:
+        super().__init__(f"The {service} service is not answering right now; try again in a few seconds.")
+        self.retry_after = retry_after
+
+
 class Conflict(GatewayError):
     pass
 

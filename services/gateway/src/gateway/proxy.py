@@ -1,10 +1,15 @@
-"""Forward `/api/v1/<context>/...` to the owning service, body and status untouched."""
+"""Forward `/api/v1/<context>/...` and the public ingress to the owning service, body and status untouched."""
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 
+from gateway.domain import UpstreamUnavailable
 from kit import context
+
+log = logging.getLogger(__name__)
 
 #: Hop-by-hop headers (RFC 9110 §7.6.1) and ones httpx sets itself.
 _DROP = {
@@ -19,6 +24,23 @@ _DROP = {
     "host",
     "content-length",
 }
+
+
+#: Set by the proxy itself (from what came in), never passed through as sent.
+_FORWARDING = {context.CORRELATION_HEADER, "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto"}
+
+
+def forwarding(headers: list[tuple[str, str]], client_ip: str, scheme: str) -> list[tuple[str, str]]:
+    """X-Forwarded-For: the incoming chain plus the peer we saw (services trust only the hops they are told
+    to, counted from the right); X-Forwarded-Host/-Proto: what an outer proxy said, else what we received."""
+    seen = {k.lower(): v for k, v in headers}
+    chain = [v.strip() for k, v in headers if k.lower() == "x-forwarded-for" and v.strip()]
+    out = [
+        ("x-forwarded-for", ", ".join([*chain, client_ip])),
+        ("x-forwarded-proto", seen.get("x-forwarded-proto") or scheme),
+    ]
+    host = seen.get("x-forwarded-host") or seen.get("host")
+    return [*out, ("x-forwarded-host", host)] if host else out
 
 
 class Upstream:
@@ -38,11 +60,16 @@ class Upstream:
         headers: list[tuple[str, str]],
         body: bytes,
         client_ip: str,
+        scheme: str = "http",
     ) -> httpx.Response:
-        out = [(k, v) for k, v in headers if k.lower() not in _DROP and k.lower() != context.CORRELATION_HEADER]
-        out += [(context.CORRELATION_HEADER, context.current_correlation_id()), ("x-forwarded-for", client_ip)]
+        out = [(k, v) for k, v in headers if k.lower() not in _DROP and k.lower() not in _FORWARDING]
+        out += [(context.CORRELATION_HEADER, context.current_correlation_id()), *forwarding(headers, client_ip, scheme)]
         url = httpx.URL(self.routes[service] + path, query=query)
-        return await self.client.request(method, url, headers=out, content=body)
+        try:
+            return await self.client.request(method, url, headers=out, content=body)
+        except httpx.TransportError as exc:  # refused, reset, timed out: never a 500 for the client
+            log.warning("upstream %s failed for %s %s: %r", service, method, path, exc)
+            raise UpstreamUnavailable(service) from exc
 
     async def close(self) -> None:
         await self.client.aclose()

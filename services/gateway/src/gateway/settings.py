@@ -16,14 +16,33 @@ class GatewaySettings(ServiceSettings, kw_only=True):
     generate_dev_keys: bool = False
     access_token_ttl: int = 900
     refresh_token_ttl: int = 14 * 24 * 3600
+    #: Proxies in front of the gateway whose X-Forwarded-For is trusted (1 behind one Ingress), so login rate
+    #: limits count real clients rather than the proxy.
+    trusted_proxy_hops: int = 0
     login_attempts: int = 10
     login_window_seconds: int = 300
     #: context=base URL pairs; /api/v1/<context>/... is forwarded there.
     routes: str = "leads=http://127.0.0.1:8001,notifications=http://127.0.0.1:8005"
 
+    #: Public ingress, path prefix=route name pairs: /<prefix>/... is forwarded, without a token check, to that
+    #: route's service with the raw body, query string and content type intact (webhooks, public forms).
+    public_routes: str = "public/forms=leads,webhooks/tilda=leads"
+    #: The largest body a public path accepts (the services set their own, smaller, limits).
+    public_max_body_bytes: int = 256 * 1024
+
     def route_map(self) -> dict[str, str]:
         pairs = (item.split("=", 1) for item in self.routes.split(",") if "=" in item)
         return {name.strip(): url.strip().rstrip("/") for name, url in pairs}
+
+    def public_route_map(self) -> dict[str, str]:
+        """prefix -> route name; every name must be one of `routes`."""
+        routes = self.route_map()
+        pairs = (item.split("=", 1) for item in self.public_routes.split(",") if "=" in item)
+        cleaned = {prefix.strip().strip("/"): name.strip() for prefix, name in pairs}
+        unknown = sorted(f"{p}={n}" for p, n in cleaned.items() if n not in routes)
+        if unknown:
+            raise SystemExit(f"GATEWAY_PUBLIC_ROUTES names routes GATEWAY_ROUTES lacks: {', '.join(unknown)}")
+        return {prefix: name for prefix, name in cleaned.items() if prefix}
 
 
 class Bootstrap(msgspec.Struct, kw_only=True):

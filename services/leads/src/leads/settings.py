@@ -9,6 +9,13 @@ class LeadsSettings(ServiceSettings, kw_only=True):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/clinicflow_leads"
     http_port: int = 8001
     worker_port: int = 9001
+    #: Web-form spam limit: submissions per client IP and form in a window.
+    form_rate_limit: int = 5
+    form_rate_window_seconds: int = 600
+    #: The gateway's public base URL, for the form URLs shown to admins; empty: taken from X-Forwarded-Host.
+    public_url: str = ""
+    #: Proxies in front of this service that append to X-Forwarded-For (the gateway alone: 1).
+    trusted_proxy_hops: int = 1
 
 
 def get_settings() -> LeadsSettings:

@@ -148,7 +148,7 @@ def test_new_lead_rejects_invalid_input() -> None:
             tenant_id="clinic-1",
             name="Maria",
             phones=["+5511987654321"],
-        known_sources=DEFAULT_SOURCES,
+            known_sources=DEFAULT_SOURCES,
             email=None,
             source="carrier pigeon",
             locale=None,

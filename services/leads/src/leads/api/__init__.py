@@ -1,8 +1,14 @@
 """HTTP controllers of leads: decode, one use case, encode. Every controller is listed in ROUTES."""
 
+from leads.api.activities import ActivityController, LeadActivityController
+from leads.api.intake import FormController, PublicFormController, TildaWebhookController
 from leads.api.leads import LeadController
 from leads.api.lists import ListController
+from leads.api.matching import MatchingController
 
 ROUTES: list[type] = [LeadController, ListController]
+ROUTES += [FormController, PublicFormController, TildaWebhookController]
+ROUTES += [ActivityController, LeadActivityController]
+ROUTES += [MatchingController]
 
 __all__ = ["ROUTES"]

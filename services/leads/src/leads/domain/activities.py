@@ -82,11 +82,11 @@ class Activity:
 
 # --- visibility -----------------------------------------------------------------------------------
 def can_see(activity: Activity, user_id: str, permissions: frozenset[str] | set[str]) -> bool:
-    """Public activities: everyone in the clinic. Private ones: the responsible person, the creator and
-    holders of crm:responsible."""
+    """Public activities: everyone in the clinic. Private ones: the responsible person and holders of
+    crm:responsible only (issue 3) — not even whoever scheduled it for someone else."""
     if not activity.private or SEES_PRIVATE in permissions:
         return True
-    return user_id in (activity.responsible_id, activity.created_by)
+    return user_id == activity.responsible_id
 
 
 def viewer_of(user_id: str, permissions: frozenset[str] | set[str]) -> str | None:
@@ -268,10 +268,10 @@ def audit_diff(before: Activity, after: Activity, diff: dict[str, tuple[Any, Any
 def audit_closed(before: Activity, after: Activity, *, text_field: str) -> dict[str, Any]:
     """Completion (`result`) or cancellation (`reason`); the text is left out for a private activity."""
     out: dict[str, Any] = {"state": [before.state, after.state]}
-    if after.private:
-        out["hidden"] = [text_field] if after.result else []
-    else:
+    if not after.private:
         out[text_field] = after.result
+    elif after.result:
+        out["hidden"] = [text_field]
     return out
 
 

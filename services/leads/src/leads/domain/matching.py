@@ -116,8 +116,30 @@ def name_similarity(a: str, b: str) -> float:
     return max(ordered, overlap * (0.9 if first_same else 0.7))
 
 
+#: Spellings of one name ('Luiz'/'Luis', 'Thaís'/'Tais', 'Anna'/'Ana', 'Rafael'/'Raphael').
+_SPELLINGS = (("ph", "f"), ("th", "t"), ("y", "i"), ("z", "s"), ("k", "c"), ("w", "v"))
+_DOUBLED = re.compile(r"(.)\1")
+
+
+def _spelling_key(word: str) -> str:
+    for written, said in _SPELLINGS:
+        word = word.replace(written, said)
+    return _DOUBLED.sub(r"\1", word)
+
+
+def _gendered_pair(a: str, b: str) -> bool:
+    """'Paulo'/'Paula', 'Mário'/'Maria', 'Vicente'/'Vicenta', 'Daniel'/'Daniela', 'Luiz'/'Luiza': two people
+    (often of one family, sharing a phone), however alike they look."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) == len(b):
+        return len(a) >= 3 and a[:-1] == b[:-1] and a[-1] != b[-1] and {a[-1], b[-1]} in ({"a", "o"}, {"a", "e"})
+    return len(a) >= 3 and b == a + "a"
+
+
 def different_first_names(a: str, b: str) -> bool:
-    """'Maria Souza' / 'João Souza' differ; 'M. Souza' / 'Maria Souza' may not. Symmetric."""
+    """'Maria Souza' / 'João Souza' differ, and so do 'Paulo' / 'Paula' and 'Maria' / 'Mariana';
+    'M. Souza' / 'Maria Souza', 'Luiz' / 'Luis' and 'Thaís' / 'Tais' may not. Symmetric."""
     ka, kb = search_key(a).split(), search_key(b).split()
     if not ka or not kb:
         return False
@@ -126,7 +148,15 @@ def different_first_names(a: str, b: str) -> bool:
         return False
     if len(fa) == 1 or len(fb) == 1:
         return fa[0] != fb[0]
-    return SequenceMatcher(None, fa, fb).ratio() < 0.8
+    sa, sb = _ordered(_spelling_key(fa), _spelling_key(fb))
+    if sa == sb:
+        return False
+    if _gendered_pair(sa, sb):
+        return True
+    short, long = (sa, sb) if len(sa) <= len(sb) else (sb, sa)
+    if long.startswith(short) and len(long) - len(short) >= 2:
+        return True  # 'Maria' / 'Mariana', 'José' / 'Josefa', 'Ana' / 'Anabela'
+    return SequenceMatcher(None, sa, sb).ratio() < 0.8
 
 
 def _all_variants(phones: tuple[str, ...]) -> set[str]:
@@ -148,7 +178,7 @@ def score(query: Contact, candidate: Candidate) -> Match:
     if shared_phone:
         reasons.append("same phone")
     relative = False
-    if query.name:
+    if query.name and search_key(query.name) and search_key(candidate.name):  # an unknown name is no evidence
         similarity = name_similarity(query.name, candidate.name)
         other_person = different_first_names(query.name, candidate.name)
         if similarity >= 0.85 and not other_person:

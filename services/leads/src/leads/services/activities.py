@@ -1,0 +1,186 @@
+"""Use cases on activities: schedule, read, list, edit, complete, cancel, the bell.
+
+Events: ActivityScheduledV1 when an activity is created, and again whenever its plan (time, responsible
+person, private flag: the event's fields) changes, so consumers keep the latest one per activity_id;
+ActivityCompletedV1 when it is done. Cancelling has no event in the contracts (yet); it is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from contracts.leads import ActivityCompletedV1, ActivityScheduledV1
+from kit.auth import Principal
+from kit.context import new_id
+from kit.db import UnitOfWork, UnitOfWorkFactory
+from leads.domain import activities as rules
+from leads.domain.activities import Activity, ActivityNotFound, ActivityQuery, Bell
+from leads.domain.errors import InvalidLead, LeadNotFound
+from leads.repository.activities import ActivityRepository
+from leads.repository.leads import LeadRepository
+from leads.services.common import audit, now
+
+
+class NewActivity(msgspec.Struct, frozen=True, kw_only=True):
+    type: str
+    #: Checked by the domain: with a time zone offset, within two years of now.
+    scheduled_at: datetime
+    title: str | None = None
+    notes: str | None = None
+    #: Default: the creator.
+    responsible_id: str | None = None
+    private: bool = False
+
+
+def _not_found(activity_id: str) -> ActivityNotFound:
+    return ActivityNotFound(f"No activity {activity_id} in this clinic.")
+
+
+async def _visible(uow: UnitOfWork, principal: Principal, activity_id: str, *, for_update: bool) -> Activity:
+    """The activity if the caller may see it; otherwise it does not exist (404, never 403)."""
+    found = await ActivityRepository(uow.session).get(principal.tenant_id, activity_id, for_update=for_update)
+    if found is None or not rules.can_see(found, principal.user_id, principal.permissions):
+        raise _not_found(activity_id)
+    return found
+
+
+def _scheduled_event(activity: Activity) -> ActivityScheduledV1:
+    return ActivityScheduledV1(
+        lead_id=activity.lead_id,
+        activity_id=activity.id,
+        type=activity.type,
+        scheduled_at=activity.scheduled_at,
+        responsible_id=activity.responsible_id,
+        private=activity.private,
+    )
+
+
+async def _audit(
+    uow: UnitOfWork, principal: Principal, activity: Activity, action: str, changes: dict[str, Any]
+) -> None:
+    await audit(
+        uow,
+        principal.tenant_id,
+        entity="activity",
+        entity_id=activity.id,
+        lead_id=activity.lead_id,
+        action=action,
+        actor_id=principal.user_id,
+        changes=changes,
+        at=activity.updated_at,
+    )
+
+
+async def schedule(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str, data: NewActivity) -> Activity:
+    activity = rules.new_activity(
+        activity_id=new_id(),
+        tenant_id=principal.tenant_id,
+        lead_id=lead_id,
+        activity_type=data.type,
+        title=data.title,
+        notes=data.notes,
+        scheduled_at=data.scheduled_at,
+        responsible_id=data.responsible_id,
+        private=data.private,
+        created_by=principal.user_id,
+        now=now(),
+    )
+    async with uow_factory() as uow:
+        lead = await LeadRepository(uow.session).get(principal.tenant_id, lead_id)
+        if lead is None:
+            raise LeadNotFound(f"No lead {lead_id} in this clinic.", field="lead_id")
+        if lead.merged_into is not None:
+            raise InvalidLead(f"This lead was merged into {lead.merged_into}; plan it there.", field="lead_id")
+        await ActivityRepository(uow.session).add(activity)
+        await _audit(uow, principal, activity, "created", rules.audit_created(activity))
+        uow.publish(_scheduled_event(activity), tenant_id=principal.tenant_id)
+        await uow.commit()
+    return activity
+
+
+async def get(uow_factory: UnitOfWorkFactory, principal: Principal, activity_id: str) -> Activity:
+    async with uow_factory() as uow:
+        return await _visible(uow, principal, activity_id, for_update=False)
+
+
+async def find(
+    uow_factory: UnitOfWorkFactory, principal: Principal, query: ActivityQuery, *, mine: bool = False
+) -> tuple[list[Activity], int]:
+    """The activities the caller may see, filtered; a lead id that is not the clinic's gives 404."""
+    query = rules.check_query(
+        replace(
+            query,
+            responsible_ids=rules.responsible_filter(mine, query.responsible_ids, principal.user_id),
+            now=now(),
+            viewer=rules.viewer_of(principal.user_id, principal.permissions),
+        )
+    )
+    async with uow_factory() as uow:
+        if query.lead_id and await LeadRepository(uow.session).get(principal.tenant_id, query.lead_id) is None:
+            raise LeadNotFound(f"No lead {query.lead_id} in this clinic.", field="lead_id")
+        return await ActivityRepository(uow.session).page(principal.tenant_id, query)
+
+
+async def edit(
+    uow_factory: UnitOfWorkFactory, principal: Principal, activity_id: str, changes: dict[str, Any]
+) -> Activity:
+    async with uow_factory() as uow:
+        before = await _visible(uow, principal, activity_id, for_update=True)
+        after, diff = rules.edit(before, changes, now=now())
+        if not diff:
+            return before
+        await ActivityRepository(uow.session).save(after)
+        await _audit(uow, principal, after, "updated", rules.audit_diff(before, after, diff))
+        if rules.PLAN_FIELDS & diff.keys():
+            uow.publish(_scheduled_event(after), tenant_id=principal.tenant_id)
+        await uow.commit()
+    return after
+
+
+async def complete(
+    uow_factory: UnitOfWorkFactory, principal: Principal, activity_id: str, result: str | None
+) -> Activity:
+    async with uow_factory() as uow:
+        before = await _visible(uow, principal, activity_id, for_update=True)
+        after = rules.complete(before, result, actor=principal.user_id, now=now())
+        await ActivityRepository(uow.session).save(after)
+        await _audit(uow, principal, after, "completed", rules.audit_closed(before, after, text_field="result"))
+        assert after.completed_at is not None
+        uow.publish(
+            ActivityCompletedV1(
+                lead_id=after.lead_id,
+                activity_id=after.id,
+                type=after.type,
+                result=after.result,
+                completed_by=principal.user_id,
+                completed_at=after.completed_at,
+            ),
+            tenant_id=principal.tenant_id,
+        )
+        await uow.commit()
+    return after
+
+
+async def cancel(
+    uow_factory: UnitOfWorkFactory, principal: Principal, activity_id: str, reason: str | None
+) -> Activity:
+    async with uow_factory() as uow:
+        before = await _visible(uow, principal, activity_id, for_update=True)
+        after = rules.cancel(before, reason, actor=principal.user_id, now=now())
+        await ActivityRepository(uow.session).save(after)
+        await _audit(uow, principal, after, "cancelled", rules.audit_closed(before, after, text_field="reason"))
+        await uow.commit()
+    return after
+
+
+async def bell(uow_factory: UnitOfWorkFactory, principal: Principal) -> Bell:
+    """The caller's scheduled activities: how many, how many overdue, how many today (clinic time)."""
+    at = now()
+    async with uow_factory() as uow:
+        return await ActivityRepository(uow.session).bell(
+            principal.tenant_id, principal.user_id, now=at, day=rules.day_window(at, principal.timezone)
+        )

@@ -1,0 +1,160 @@
+"""Use cases: who is this (candidates among leads and patients), and merging a duplicate lead."""
+
+from __future__ import annotations
+
+from contracts.leads import LeadMergedV1, LeadUpdatedV1
+from kit.auth import Principal
+from kit.db import UnitOfWork, UnitOfWorkFactory
+from leads import documents, phones
+from leads.domain import leads as rules
+from leads.domain import matching, merging
+from leads.domain.errors import InvalidLead, LeadNotFound
+from leads.domain.leads import Lead, search_key
+from leads.repository import LeadRepository, RequestRepository
+from leads.repository.matching import MatchRepository
+from leads.services.common import audit, now
+
+#: The most candidates a match answers with.
+MAX_CANDIDATES = 20
+
+
+def query_phone_variants(raw: str, country: str, *, field: str = "phone") -> list[str]:
+    """The phone in E.164 and its ninth-digit variants. An old 8-digit Brazilian mobile ('(11) 8765-4321')
+    is no valid number any more, but records and WhatsApp ids still carry it: it is accepted when adding the
+    ninth digit makes it valid."""
+    try:
+        e164 = phones.to_e164(raw, country)
+    except InvalidLead as exc:
+        restored = matching.with_ninth_digit(raw, country)
+        if restored is None:
+            raise InvalidLead(str(exc), field=field) from exc
+        try:
+            e164 = phones.to_e164(restored, country)
+        except InvalidLead:
+            raise InvalidLead(str(exc), field=field) from exc
+    return sorted(set(matching.phone_variants(e164)))
+
+
+def check_name_query(name: str | None) -> str | None:
+    if name is None or not name.strip():
+        return None
+    if len(search_key(name)) < 2:
+        raise InvalidLead("Give at least 2 letters of the name.", field="name")
+    return rules.clean_name(name)
+
+
+async def find_candidates(
+    uow: UnitOfWork,
+    tenant_id: str,
+    contact: matching.Contact,
+    *,
+    kinds: tuple[str, ...] = ("lead", "patient"),
+    exclude: tuple[tuple[str, str], ...] = (),
+) -> list[matching.Match]:
+    """Scored candidates (best first, at least SHOW) among the clinic's visible leads and its patients."""
+    variants = sorted({v for p in contact.phones for v in matching.phone_variants(p)})
+    found = await MatchRepository(uow.session).candidates(
+        tenant_id,
+        phones=variants,
+        email=contact.email,
+        cpf=contact.cpf,
+        name_key=search_key(contact.name) if contact.name else None,
+        kinds=kinds,
+    )
+    ranked = matching.rank(contact, [c for c in found if (c.kind, c.id) not in exclude])
+    return ranked[:MAX_CANDIDATES]
+
+
+async def match(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    *,
+    phone: str | None,
+    email: str | None,
+    cpf: str | None,
+    name: str | None,
+) -> list[matching.Match]:
+    """Candidates for a person given by any of phone, e-mail, CPF and name (phones in the clinic's country)."""
+    if not any(v and v.strip() for v in (phone, email, cpf, name)):
+        raise InvalidLead("Give at least one of phone, email, cpf or name.", field="phone")
+    all_phones = tuple(query_phone_variants(phone, principal.country)) if phone and phone.strip() else ()
+    contact = matching.Contact(
+        name=check_name_query(name),
+        phones=all_phones,
+        email=rules.clean_email(email),
+        cpf=documents.clean_cpf(cpf),
+    )
+    async with uow_factory() as uow:
+        return await find_candidates(uow, principal.tenant_id, contact)
+
+
+async def merge(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str, other_id: str) -> Lead:
+    """Merge `other_id` into `lead_id` (the survivor): history moves, empty fields fill, the other is hidden."""
+    if lead_id == other_id:
+        raise InvalidLead("A lead cannot be merged into itself.", field="other_id")
+    tenant_id = principal.tenant_id
+    async with uow_factory() as uow:
+        repo = LeadRepository(uow.session)
+        history = MatchRepository(uow.session)
+        await history.lock_pair(tenant_id, lead_id, other_id)
+        survivor = await repo.get(tenant_id, lead_id)
+        if survivor is None:
+            raise LeadNotFound(f"No lead {lead_id} in this clinic.", field="lead_id")
+        other = await repo.get(tenant_id, other_id)
+        if other is None:
+            raise LeadNotFound(f"No lead {other_id} in this clinic.", field="other_id")
+        at = now()
+        after, diff = merging.merge(survivor, other, actor=principal.user_id, now=at)
+        await RequestRepository(uow.session).move(tenant_id, other.id, survivor.id)
+        moved = await history.move_history(tenant_id, other.id, survivor.id)
+        if diff:
+            await repo.save(survivor, after)
+        await repo.hide(other, merged_into=survivor.id)
+        await audit(
+            uow,
+            tenant_id,
+            entity="lead",
+            entity_id=survivor.id,
+            lead_id=survivor.id,
+            action="merged",
+            actor_id=principal.user_id,
+            changes={
+                "merged_lead_id": other.id,
+                "merged_lead": rules.auditable(other),
+                "filled": rules.audit_diff(diff),
+                "moved": moved,
+            },
+            at=at,
+        )
+        await audit(
+            uow,
+            tenant_id,
+            entity="lead",
+            entity_id=other.id,
+            lead_id=other.id,
+            action="merged_into",
+            actor_id=principal.user_id,
+            changes={"merged_into": [None, survivor.id]},
+            at=at,
+        )
+        uow.publish(
+            LeadMergedV1(lead_id=survivor.id, merged_lead_id=other.id, merged_by=principal.user_id, merged_at=at),
+            tenant_id=tenant_id,
+        )
+        if diff:
+            uow.publish(
+                LeadUpdatedV1(
+                    lead_id=survivor.id,
+                    fields=sorted(diff),
+                    name=after.name,
+                    phone=after.phone,
+                    email=after.email,
+                    locale=after.locale,
+                    urgency=after.urgency,
+                    updated_by=principal.user_id,
+                    updated_at=at,
+                ),
+                tenant_id=tenant_id,
+            )
+        await uow.commit()
+    return after
