@@ -69,6 +69,9 @@ leads = Table(
     Index("ix_leads_tenant_source_created", "tenant_id", "source", "created_at", postgresql_where=_VISIBLE),
     Index("ix_leads_tenant_follow_up", "tenant_id", "next_follow_up", postgresql_where=_VISIBLE),
     Index("ix_leads_tenant_urgency_created", "tenant_id", "urgency", "created_at", postgresql_where=_VISIBLE),
+    #: Lists sorted by name or by last change walk these in order and stop at the page's end.
+    Index("ix_leads_tenant_name", "tenant_id", "name_search", "id", postgresql_where=_VISIBLE),
+    Index("ix_leads_tenant_updated", "tenant_id", "updated_at", "id", postgresql_where=_VISIBLE),
     Index(
         "ix_leads_name_trgm",
         "tenant_id",
@@ -237,16 +240,17 @@ intake_receipts = Table(
     PrimaryKeyConstraint("tenant_id", "channel", "external_id"),
 )
 
+#: Leads created per clinic day, counted per dimension (status, source, urgency) and value. One small row per
+#: day and value keeps metrics over years at a few thousand rows, whatever the number of leads.
 lead_stats = Table(
     "lead_stats",
     metadata,
     Column("tenant_id", UUID(as_uuid=False), nullable=False),
     Column("day", Date, nullable=False),
-    Column("status", Text, nullable=False),
-    Column("source", Text, nullable=False),
-    Column("urgency", Text, nullable=False),
+    Column("dimension", Text, nullable=False),
+    Column("value", Text, nullable=False),
     Column("n", Integer, nullable=False),
-    PrimaryKeyConstraint("tenant_id", "day", "status", "source", "urgency"),
+    PrimaryKeyConstraint("tenant_id", "day", "dimension", "value"),
 )
 
 settings = Table(

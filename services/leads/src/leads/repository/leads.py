@@ -89,11 +89,12 @@ class LeadRepository:
         values = _row(after)
         del values["id"], values["tenant_id"]
         await self.session.execute(update(leads).where(leads.c.id == after.id).values(**values))
-        if (before.status, before.source, before.urgency) != (after.status, after.source, after.urgency):
+        changed = tuple(d for d in ("status", "source", "urgency") if getattr(before, d) != getattr(after, d))
+        if changed:
             day = await self.stats_day(after.id)
             if day is not None:
-                await self.bump_stats(after.tenant_id, day, before, -1)
-                await self.bump_stats(after.tenant_id, day, after, +1)
+                await self.bump_stats(after.tenant_id, day, before, -1, changed)
+                await self.bump_stats(after.tenant_id, day, after, +1, changed)
 
     async def hide(self, lead: Lead, *, deleted_at: datetime | None = None, merged_into: str | None = None) -> None:
         """Deleted or merged away: out of lists, search and metrics."""
@@ -107,16 +108,24 @@ class LeadRepository:
         if day is not None:
             await self.bump_stats(lead.tenant_id, day, lead, -1)
 
-    async def bump_stats(self, tenant_id: str, day: date, lead: Lead, delta: int) -> None:
-        stmt = insert(lead_stats).values(
-            tenant_id=tenant_id, day=day, status=lead.status, source=lead.source, urgency=lead.urgency, n=delta
-        )
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "day", "status", "source", "urgency"],
-                set_={"n": lead_stats.c.n + stmt.excluded.n},
+    async def bump_stats(
+        self,
+        tenant_id: str,
+        day: date,
+        lead: Lead,
+        delta: int,
+        dimensions: tuple[str, ...] = ("status", "source", "urgency"),
+    ) -> None:
+        for dimension in dimensions:
+            stmt = insert(lead_stats).values(
+                tenant_id=tenant_id, day=day, dimension=dimension, value=getattr(lead, dimension), n=delta
             )
-        )
+            await self.session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["tenant_id", "day", "dimension", "value"],
+                    set_={"n": lead_stats.c.n + stmt.excluded.n},
+                )
+            )
 
     # --- status history -----------------------------------------------------------------
     async def add_status_change(self, tenant_id: str, change: StatusChange) -> None:
@@ -197,29 +206,17 @@ class LeadRepository:
 
     async def metrics(self, tenant_id: str, day_from: date, day_to: date, today: date) -> Metrics:
         in_period = and_(lead_stats.c.tenant_id == tenant_id, lead_stats.c.day >= day_from, lead_stats.c.day <= day_to)
-        by_status = dict(
-            (
-                await self.session.execute(
-                    select(lead_stats.c.status, func.sum(lead_stats.c.n)).where(in_period).group_by(lead_stats.c.status)
-                )
-            )
-            .tuples()
-            .all()
+        counts: dict[str, dict[str, int]] = {"status": {}, "source": {}, "urgency": {}}
+        rows = await self.session.execute(
+            select(lead_stats.c.dimension, lead_stats.c.value, func.sum(lead_stats.c.n))
+            .where(in_period)
+            .group_by(lead_stats.c.dimension, lead_stats.c.value)
         )
-        by_source = dict(
-            (
-                await self.session.execute(
-                    select(lead_stats.c.source, func.sum(lead_stats.c.n)).where(in_period).group_by(lead_stats.c.source)
-                )
-            )
-            .tuples()
-            .all()
-        )
-        high = (
-            await self.session.execute(
-                select(func.coalesce(func.sum(lead_stats.c.n), 0)).where(in_period, lead_stats.c.urgency == "high")
-            )
-        ).scalar_one()
+        for dimension, value, n in rows.tuples():
+            if n:
+                counts[dimension][value] = int(n)
+        by_status, by_source = counts["status"], counts["source"]
+        high = counts["urgency"].get("high", 0)
         visible = and_(leads.c.tenant_id == tenant_id, leads.c.visible.is_(True))
         today_count = (
             await self.session.execute(
@@ -240,8 +237,8 @@ class LeadRepository:
             high_urgency=int(high),
             follow_ups_today=int(today_count),
             follow_ups_overdue=int(overdue),
-            by_status={k: int(v) for k, v in by_status.items() if v},
-            by_source={k: int(v) for k, v in by_source.items() if v},
+            by_status=by_status,
+            by_source=by_source,
         )
 
     async def open_by_contact(

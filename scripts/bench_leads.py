@@ -1,0 +1,498 @@
+"""`just bench leads`: one clinic with a million leads; list, search, metrics and match latency.
+
+Starts the whole system on free ports (its own embedded servers, or the ones the environment names), logs in,
+writes N generated leads of the admin's clinic straight into the leads database with COPY (plus the per-day
+statistics the service keeps), then drives the real HTTP API through the gateway and reports p50/p95/p99 for:
+
+- list with filters (status + source + created range, newest first), and sorted by name;
+- free-text search by phone and by name;
+- the metrics endpoint;
+- the match endpoint (by phone, by name, by e-mail).
+
+    just bench leads                       # 1,000,000 leads, 200 requests per query
+    just bench leads --leads 100000 --requests 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import unicodedata
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from kit.devstack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Stack
+from kit.outbox import plain_dsn
+
+FIRST = [
+    "Maria",
+    "Ana",
+    "Francisca",
+    "Antônia",
+    "Adriana",
+    "Juliana",
+    "Márcia",
+    "Fernanda",
+    "Patrícia",
+    "Aline",
+    "Sandra",
+    "Camila",
+    "Amanda",
+    "Bruna",
+    "Jéssica",
+    "Letícia",
+    "Júlia",
+    "Luciana",
+    "Vanessa",
+    "Mariana",
+    "Gabriela",
+    "Rafaela",
+    "Beatriz",
+    "Larissa",
+    "Débora",
+    "José",
+    "João",
+    "Antônio",
+    "Francisco",
+    "Carlos",
+    "Paulo",
+    "Pedro",
+    "Lucas",
+    "Luiz",
+    "Marcos",
+    "Luís",
+    "Gabriel",
+    "Rafael",
+    "Daniel",
+    "Marcelo",
+    "Bruno",
+    "Eduardo",
+    "Felipe",
+    "Raimundo",
+    "Rodrigo",
+    "Manoel",
+    "Mateus",
+    "André",
+    "Fernando",
+    "Fábio",
+    "Leonardo",
+    "Gustavo",
+    "Guilherme",
+    "Leandro",
+    "Tiago",
+    "Anderson",
+    "Ricardo",
+    "Márcio",
+    "Jorge",
+    "Sebastião",
+    "Alexandre",
+    "Roberto",
+    "Edson",
+    "Diego",
+    "Vitor",
+    "Sérgio",
+    "Cláudio",
+    "Matheus",
+    "Thiago",
+    "Geraldo",
+    "Adriano",
+    "Luciano",
+    "Júlio",
+    "Renato",
+    "Alex",
+    "Vinícius",
+    "Rogério",
+    "Samuel",
+    "Ronaldo",
+    "Mário",
+    "Flávio",
+    "Igor",
+    "Douglas",
+    "Davi",
+    "Manuel",
+    "Jeferson",
+    "Cícero",
+    "Victor",
+    "Miguel",
+    "Robson",
+    "Mauro",
+    "Danilo",
+    "Joaquim",
+    "Ivan",
+    "Hugo",
+    "Otávio",
+    "Caio",
+    "Heitor",
+    "Enzo",
+]
+LAST = [
+    "Silva",
+    "Santos",
+    "Oliveira",
+    "Souza",
+    "Rodrigues",
+    "Ferreira",
+    "Alves",
+    "Pereira",
+    "Lima",
+    "Gomes",
+    "Costa",
+    "Ribeiro",
+    "Martins",
+    "Carvalho",
+    "Almeida",
+    "Lopes",
+    "Soares",
+    "Fernandes",
+    "Vieira",
+    "Barbosa",
+    "Rocha",
+    "Dias",
+    "Nascimento",
+    "Andrade",
+    "Moreira",
+    "Nunes",
+    "Marques",
+    "Machado",
+    "Mendes",
+    "Freitas",
+    "Cardoso",
+    "Ramos",
+    "Gonçalves",
+    "Santana",
+    "Teixeira",
+    "Araújo",
+    "Pinto",
+    "Correia",
+    "Cavalcanti",
+    "Moura",
+    "Campos",
+    "Monteiro",
+    "Castro",
+    "Batista",
+    "Rezende",
+    "Azevedo",
+    "Freire",
+    "Bezerra",
+    "Medeiros",
+    "Siqueira",
+    "Farias",
+    "Pires",
+    "Borges",
+    "Cunha",
+    "Aguiar",
+    "Brito",
+    "Xavier",
+    "Sales",
+    "Vasconcelos",
+    "Miranda",
+    "Fonseca",
+    "Queiroz",
+    "Duarte",
+    "Macedo",
+    "Tavares",
+    "Coelho",
+    "Reis",
+]
+SOURCES = (
+    "medical_recommendation",
+    "family_recommendation",
+    "google_search",
+    "social_media_ads",
+    "facebook",
+    "instagram",
+    "tiktok",
+    "phone_call",
+    "whatsapp",
+    "telegram",
+    "website_form",
+    "walk_in",
+)
+STATUSES = (
+    "PENDING_CONTACT",
+    "CONTACTED_NO_RESPONSE",
+    "CONTACTED_CALL_LATER",
+    "RESCHEDULED",
+    "REQUIRES_FOLLOW_UP",
+    "NOT_INTERESTED",
+    "APPOINTMENT_CANCELED",
+    "INTERESTED_SCHEDULE_APPOINTMENT",
+    "APPOINTMENT_SCHEDULED",
+    "VISIT_COMPLETED",
+)
+STATUS_WEIGHTS = (25, 12, 10, 4, 8, 15, 3, 6, 7, 10)
+DDDS = (11, 21, 31, 41, 51, 61, 71, 81, 85, 91)
+#: consents and attribution keep their server default ('{}').
+COLUMNS = (
+    "id",
+    "tenant_id",
+    "name",
+    "name_search",
+    "phone",
+    "phones",
+    "email",
+    "source",
+    "locale",
+    "status",
+    "urgency",
+    "next_follow_up",
+    "channel",
+    "visible",
+    "stats_day",
+    "created_by",
+    "created_at",
+    "updated_by",
+    "updated_at",
+)
+
+
+def search_key(text: str) -> str:
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(plain.lower().split())
+
+
+def phone_of(n: int) -> str:
+    """Distinct valid Brazilian mobiles: a DDD and '9' + 8 digits derived from n."""
+    return f"+55{DDDS[n % len(DDDS)]}9{(n * 7919 + 10_000_000) % 90_000_000 + 10_000_000:08d}"
+
+
+def generate(
+    count: int, tenant_id: str, user_id: str, today: date, seed: int = 7
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    rng = random.Random(seed)
+    rows = []
+    stats: Counter[tuple[date, str, str]] = Counter()
+    start = datetime.now(UTC) - timedelta(days=730)
+    for n in range(count):
+        name = f"{rng.choice(FIRST)} {rng.choice(LAST)} {rng.choice(LAST)}"
+        created = start + timedelta(seconds=rng.randrange(730 * 86400))
+        status = rng.choices(STATUSES, STATUS_WEIGHTS)[0]
+        source = rng.choice(SOURCES)
+        urgency = rng.choices(("high", "normal", "low"), (10, 75, 15))[0]
+        follow_up = today + timedelta(days=rng.randrange(-20, 40)) if rng.random() < 0.3 else None
+        phone = phone_of(n)
+        email = f"{search_key(name).replace(' ', '.')}.{n}@example.com" if rng.random() < 0.6 else None
+        rows.append(
+            (
+                str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                tenant_id,
+                name,
+                search_key(name),
+                phone,
+                [phone],
+                email,
+                source,
+                "pt-BR",
+                status,
+                urgency,
+                follow_up,
+                "manual",
+                True,
+                created.date(),
+                user_id,
+                created,
+                user_id,
+                created,
+            )
+        )
+        for dimension, value in (("status", status), ("source", source), ("urgency", urgency)):
+            stats[(created.date(), dimension, value)] += 1
+    stat_rows = [(tenant_id, day, dimension, value, n) for (day, dimension, value), n in stats.items()]
+    return rows, stat_rows
+
+
+async def load(dsn: str, rows: list[tuple[Any, ...]], stat_rows: list[tuple[Any, ...]]) -> float:
+    started = time.perf_counter()
+    conn = await asyncpg.connect(dsn)
+    try:
+        for chunk in range(0, len(rows), 100_000):
+            await conn.copy_records_to_table("leads", records=rows[chunk : chunk + 100_000], columns=COLUMNS)
+        await conn.copy_records_to_table(
+            "lead_stats", records=stat_rows, columns=("tenant_id", "day", "dimension", "value", "n")
+        )
+        await conn.execute("VACUUM ANALYZE leads")
+        await conn.execute("VACUUM ANALYZE lead_stats")
+    finally:
+        await conn.close()
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+async def measure(client: httpx.AsyncClient, name: str, make: Any, requests: int) -> dict[str, Any]:
+    timings: list[float] = []
+    statuses: Counter[int] = Counter()
+    sizes = []
+    for i in range(requests):
+        method, path, kwargs = make(i)
+        started = time.perf_counter()
+        answer = await client.request(method, path, **kwargs)
+        timings.append((time.perf_counter() - started) * 1000)
+        statuses[answer.status_code] += 1
+        body = answer.json()
+        sizes.append(len(body.get("items", body.get("candidates", []))) if isinstance(body, dict) else 0)
+    return {
+        "query": name,
+        "requests": requests,
+        "statuses": dict(statuses),
+        "p50_ms": round(percentile(timings, 50), 1),
+        "p95_ms": round(percentile(timings, 95), 1),
+        "p99_ms": round(percentile(timings, 99), 1),
+        "mean_ms": round(statistics.fmean(timings), 1),
+        "mean_results": round(statistics.fmean(sizes), 1),
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="clinicflow-bench-leads-") as tmp:
+        stack = Stack(Path(tmp), free_ports=True)
+        try:
+            print("starting the system ...", flush=True)
+            stack.start_infra()
+            await asyncio.to_thread(stack.migrate)
+            stack.start_all()
+            await asyncio.to_thread(stack.wait_ready)
+            async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=60.0) as client:
+                login = await client.post(
+                    "/api/v1/auth/login", json={"email": DEFAULT_ADMIN_EMAIL, "password": DEFAULT_ADMIN_PASSWORD}
+                )
+                client.headers["authorization"] = f"Bearer {login.json()['access_token']}"
+                me = (await client.get("/api/v1/me")).json()
+                await client.get("/api/v1/leads/lists/source")  # seeds the clinic's lists
+                today = date.today()
+                print(f"generating {args.leads:,} leads ...", flush=True)
+                rows, stat_rows = generate(args.leads, me["tenant"]["id"], me["id"], today)
+                print("loading them with COPY and analysing ...", flush=True)
+                load_s = await load(plain_dsn(stack.database_url("leads")), rows, stat_rows)
+                rng = random.Random(11)
+                samples = [rows[rng.randrange(len(rows))] for _ in range(args.requests)]
+                from_day = (today - timedelta(days=90)).isoformat()
+                queries = [
+                    (
+                        "list: status+source+90 days, newest first",
+                        lambda i: (
+                            "GET",
+                            "/api/v1/leads",
+                            {
+                                "params": {
+                                    "status": STATUSES[i % 3],
+                                    "source": SOURCES[i % len(SOURCES)],
+                                    "created_from": from_day,
+                                    "limit": 50,
+                                }
+                            },
+                        ),
+                    ),
+                    (
+                        "list: urgency high + owner none, by name",
+                        lambda i: (
+                            "GET",
+                            "/api/v1/leads",
+                            {
+                                "params": {
+                                    "urgency": "high",
+                                    "owner_id": "none",
+                                    "sort": "name",
+                                    "limit": 50,
+                                    "offset": (i % 10) * 50,
+                                }
+                            },
+                        ),
+                    ),
+                    (
+                        "list: follow-ups today",
+                        lambda i: ("GET", "/api/v1/leads", {"params": {"follow_up": "today", "limit": 50}}),
+                    ),
+                    (
+                        "search: phone",
+                        lambda i: (
+                            "GET",
+                            "/api/v1/leads",
+                            {"params": {"q": f"({samples[i][4][3:5]}) {samples[i][4][5:10]}-{samples[i][4][10:]}"}},
+                        ),
+                    ),
+                    (
+                        "search: name",
+                        lambda i: ("GET", "/api/v1/leads", {"params": {"q": " ".join(samples[i][2].split()[:2])}}),
+                    ),
+                    ("metrics: last 30 days", lambda i: ("GET", "/api/v1/leads/metrics", {})),
+                    (
+                        "metrics: two years",
+                        lambda i: (
+                            "GET",
+                            "/api/v1/leads/metrics",
+                            {"params": {"from": (today - timedelta(days=730)).isoformat()}},
+                        ),
+                    ),
+                    ("match: phone", lambda i: ("POST", "/api/v1/leads/match", {"json": {"phone": samples[i][4]}})),
+                    ("match: name", lambda i: ("POST", "/api/v1/leads/match", {"json": {"name": samples[i][2]}})),
+                    (
+                        "match: name + e-mail + phone",
+                        lambda i: (
+                            "POST",
+                            "/api/v1/leads/match",
+                            {"json": {"name": samples[i][2], "email": samples[i][6], "phone": samples[i][4]}},
+                        ),
+                    ),
+                ]
+                for _, make in queries:  # warm caches the way a running clinic has them
+                    for i in range(3):
+                        await client.request(*make(i)[:2], **make(i)[2])
+                results = [await measure(client, name, make, args.requests) for name, make in queries]
+        finally:
+            stack.stop()
+    return {
+        "leads": args.leads,
+        "requests_per_query": args.requests,
+        "load_seconds": round(load_s, 1),
+        "machine": {
+            "nproc": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+        "results": results,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="just bench leads")
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=200, help="requests per query")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    report = asyncio.run(run(args))
+    print(
+        f"\n{report['leads']:,} leads in one clinic (loaded in {report['load_seconds']} s); "
+        f"{report['requests_per_query']} sequential requests per query through the gateway\n"
+    )
+    print(f"{'query':<45} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'results':>8}  statuses")
+    for r in report["results"]:
+        print(
+            f"{r['query']:<45} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} {r['mean_results']:>8}  "
+            f"{r['statuses']}"
+        )
+    slow = [r["query"] for r in report["results"] if r["p95_ms"] >= 100]
+    print("\nall under 100 ms p95" if not slow else f"\nover 100 ms p95: {', '.join(slow)}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
