@@ -27,28 +27,33 @@ class ManagedProcess:
     popen: subprocess.Popen[bytes]
     log_path: Path | None = None
 
+    # Every process starts in a session of its own, so signals go to its whole group: granian and
+    # PostgreSQL fork workers, and a worker left behind by its killed parent would go on consuming.
+    def _signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, sig)
+
     def pause(self) -> None:
-        os.kill(self.popen.pid, signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def resume(self) -> None:
-        os.kill(self.popen.pid, signal.SIGCONT)
+        self._signal(signal.SIGCONT)
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.popen.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.popen.pid, signal.SIGCONT)
-            self.popen.terminate()
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
+        if self.popen.poll() is None:
+            self._signal(signal.SIGCONT)
+            self._signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout)
+        self._signal(signal.SIGKILL)  # whatever of the group is still there
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(5)
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            self.popen.kill()
-        self.popen.wait(5)
+        """SIGKILL to the whole group: no graceful shutdown anywhere (fault tests)."""
+        self._signal(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(5)
 
 
 @dataclass

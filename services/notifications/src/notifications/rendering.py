@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from notifications.domain import InvalidTemplate
@@ -13,9 +14,15 @@ _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 VARIABLES = ("name", "first_name")
 
 
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> Template:
+    """Compiling costs far more than rendering; clinics reuse a handful of texts."""
+    return _env.from_string(source)
+
+
 def render(source: str, values: dict[str, Any]) -> str:
     try:
-        return _env.from_string(source).render(**values).strip()
+        return _compiled(source).render(**values).strip()
     except TemplateError as exc:
         raise InvalidTemplate(f"The template cannot be rendered: {exc}", field="body") from exc
     except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
