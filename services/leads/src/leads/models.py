@@ -64,6 +64,7 @@ leads = Table(
     Index("ix_leads_phones", "phones", postgresql_using="gin"),
     Index("ix_leads_tenant_email", "tenant_id", "email", postgresql_where=text("email IS NOT NULL")),
     Index("ix_leads_tenant_cpf", "tenant_id", "cpf", postgresql_where=text("cpf IS NOT NULL")),
+    Index("ix_leads_patient", "patient_id", postgresql_where=text("patient_id IS NOT NULL")),
     Index("ix_leads_tenant_status_created", "tenant_id", "status", "created_at", postgresql_where=_VISIBLE),
     Index("ix_leads_tenant_owner_created", "tenant_id", "owner_id", "created_at", postgresql_where=_VISIBLE),
     Index("ix_leads_tenant_source_created", "tenant_id", "source", "created_at", postgresql_where=_VISIBLE),
@@ -176,7 +177,8 @@ patients = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_patients_phones", "phones", postgresql_using="gin"),
     Index("ix_patients_tenant_email", "tenant_id", "email", postgresql_where=text("email IS NOT NULL")),
-    Index("ix_patients_tenant_cpf", "tenant_id", "cpf", postgresql_where=text("cpf IS NOT NULL")),
+    #: One patient record per CPF in a clinic.
+    Index("ux_patients_tenant_cpf", "tenant_id", "cpf", unique=True, postgresql_where=text("cpf IS NOT NULL")),
     Index(
         "ix_patients_name_trgm",
         "tenant_id",

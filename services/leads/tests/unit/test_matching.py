@@ -18,6 +18,7 @@ from leads.domain.matching import (
     name_similarity,
     phone_variants,
     rank,
+    same_name,
     score,
     with_ninth_digit,
 )
@@ -119,6 +120,8 @@ def test_with_ninth_digit(raw: str, country: str, expected: str | None) -> None:
         ("Souza Maria", "Maria Souza", 0.85),  # word order
         ("José Conceição", "Jose Conseicao", 0.85),  # a typo
         ("João Pereira", "Joao Pereira", 1.0),
+        ("Luiz Lima", "Luis Lima", 1.0),  # spellings of one name
+        ("Thaís Mattos", "Tais Matos", 1.0),
     ],
 )
 def test_similar_names(a: str, b: str, at_least: float) -> None:
@@ -132,6 +135,27 @@ def test_unrelated_names(a: str, b: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Souza Maria", "Maria Souza", True),  # another word order
+        ("Maria da Silva Souza", "Maria Souza", True),
+        ("Maria Silva Silva", "Maria Silva Santos", False),  # a repeated word counts twice
+        ("Paulo Lima", "Paula Lima", False),
+        ("M. Souza", "Maria Souza", False),  # an initial: maybe, not surely
+    ],
+)
+def test_same_name(a: str, b: str, same: bool) -> None:
+    assert same_name(a, b) is same
+    assert same_name(b, a) is same
+
+
+def test_a_reordered_name_on_the_same_phone_is_the_same_person_not_a_relative() -> None:
+    m = score(Contact("Souza Maria", (MOTHER_PHONE,)), lead("Maria Souza", MOTHER_PHONE))
+    assert m.reasons == ("same phone", "same name")
+    assert m.score >= SAME_PERSON
+
+
+@pytest.mark.parametrize(
     ("a", "b", "different"),
     [
         ("Maria Souza", "João Souza", True),
@@ -140,6 +164,7 @@ def test_unrelated_names(a: str, b: str) -> None:
         ("M. Souza", "João Souza", True),
         ("Luiz Lima", "Luis Lima", False),
         ("Thaís Lima", "Tais Lima", False),
+        ("Souza Maria", "Maria Souza", False),
         ("Anna", "Ana", False),
         ("Rafael", "Raphael", False),
         ("Tereza", "Teresa", False),

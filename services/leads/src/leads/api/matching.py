@@ -89,8 +89,9 @@ class MatchingController(Controller):
     async def register_patient(
         self, request: AuthRequest, data: PatientIn, uow: UnitOfWorkFactory
     ) -> Response[PatientRegisteredOut]:
-        """Answers with the patient and `candidates`: leads that look like the same person, to link with
-        `POST /api/v1/leads/{id}/link`. 409 when a patient of the clinic already has the CPF."""
+        """Answers with the patient and `candidates`: leads sharing a phone (any ninth-digit form), the e-mail or
+        the CPF, scored and best first, to link with `POST /api/v1/leads/{id}/link`. 409 when a patient of the
+        clinic already has the CPF."""
         done = await patient_cases.register(
             uow,
             request.user,

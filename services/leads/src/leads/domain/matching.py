@@ -15,6 +15,7 @@ Scores are symmetric: comparing A with B gives the same score and reasons as B w
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -30,6 +31,9 @@ POINTS = {"same CPF": 100, "same e-mail": 60, "same phone": 50, "same name": 30,
 RELATIVE_CAP = SAME_PERSON - 25
 #: Only a name in common.
 NAME_ONLY_CAP = 40
+#: Name similarity from which two names are the same name (accents, case, order, a missing middle name, a typo).
+SAME_NAME = 0.85
+SIMILAR_NAME = 0.6
 
 #: Before 2016 Brazilian mobiles had 8 digits starting 6-9; a 9 was put in front of them.
 _OLD_MOBILE_FIRST = "6789"
@@ -102,20 +106,6 @@ def _ordered(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
-def name_similarity(a: str, b: str) -> float:
-    """0..1, accent- and case-insensitive, tolerant of word order and of a missing middle name. Symmetric."""
-    ka, kb = _ordered(search_key(a), search_key(b))
-    if not ka or not kb:
-        return 0.0
-    if ka == kb:
-        return 1.0
-    ta, tb = set(ka.split()), set(kb.split())
-    overlap = len(ta & tb) / min(len(ta), len(tb))
-    ordered = SequenceMatcher(None, *_ordered(" ".join(sorted(ta)), " ".join(sorted(tb)))).ratio()
-    first_same = ka.split()[0] == kb.split()[0]
-    return max(ordered, overlap * (0.9 if first_same else 0.7))
-
-
 #: Spellings of one name ('Luiz'/'Luis', 'Thaís'/'Tais', 'Anna'/'Ana', 'Rafael'/'Raphael').
 _SPELLINGS = (("ph", "f"), ("th", "t"), ("y", "i"), ("z", "s"), ("k", "c"), ("w", "v"))
 _DOUBLED = re.compile(r"(.)\1")
@@ -125,6 +115,24 @@ def _spelling_key(word: str) -> str:
     for written, said in _SPELLINGS:
         word = word.replace(written, said)
     return _DOUBLED.sub(r"\1", word)
+
+
+def _name_key(name: str) -> str:
+    return " ".join(_spelling_key(w) for w in search_key(name).split())
+
+
+def name_similarity(a: str, b: str) -> float:
+    """0..1, accent- and case-insensitive, tolerant of word order and of a missing middle name. Symmetric."""
+    ka, kb = _ordered(_name_key(a), _name_key(b))
+    if not ka or not kb:
+        return 0.0
+    if ka == kb:
+        return 1.0
+    ta, tb = Counter(ka.split()), Counter(kb.split())  # 'Silva Silva' is two words, not one
+    overlap = sum((ta & tb).values()) / min(ta.total(), tb.total())
+    ordered = SequenceMatcher(None, *_ordered(" ".join(sorted(ta.elements())), " ".join(sorted(tb.elements())))).ratio()
+    first_same = ka.split()[0] == kb.split()[0]
+    return max(ordered, overlap * (0.9 if first_same else 0.7))
 
 
 def _gendered_pair(a: str, b: str) -> bool:
@@ -139,24 +147,29 @@ def _gendered_pair(a: str, b: str) -> bool:
 
 def different_first_names(a: str, b: str) -> bool:
     """'Maria Souza' / 'João Souza' differ, and so do 'Paulo' / 'Paula' and 'Maria' / 'Mariana';
-    'M. Souza' / 'Maria Souza', 'Luiz' / 'Luis' and 'Thaís' / 'Tais' may not. Symmetric."""
-    ka, kb = search_key(a).split(), search_key(b).split()
-    if not ka or not kb:
+    'M. Souza' / 'Maria Souza', 'Luiz' / 'Luis', 'Thaís' / 'Tais' and 'Souza Maria' / 'Maria Souza' may not.
+    Symmetric."""
+    wa = [_spelling_key(w.rstrip(".")) for w in search_key(a).split()]
+    wb = [_spelling_key(w.rstrip(".")) for w in search_key(b).split()]
+    wa, wb = [w for w in wa if w], [w for w in wb if w]
+    if not wa or not wb:
         return False
-    fa, fb = _ordered(ka[0].rstrip("."), kb[0].rstrip("."))
-    if not fa or not fb:
-        return False
+    fa, fb = _ordered(wa[0], wb[0])
     if len(fa) == 1 or len(fb) == 1:
         return fa[0] != fb[0]
-    sa, sb = _ordered(_spelling_key(fa), _spelling_key(fb))
-    if sa == sb:
-        return False
-    if _gendered_pair(sa, sb):
+    if fa == fb or wa[0] in wb or wb[0] in wa:
+        return False  # the same first name, or the same words in another order ('Souza Maria')
+    if _gendered_pair(fa, fb):
         return True
-    short, long = (sa, sb) if len(sa) <= len(sb) else (sb, sa)
+    short, long = (fa, fb) if len(fa) <= len(fb) else (fb, fa)
     if long.startswith(short) and len(long) - len(short) >= 2:
         return True  # 'Maria' / 'Mariana', 'José' / 'Josefa', 'Ana' / 'Anabela'
-    return SequenceMatcher(None, sa, sb).ratio() < 0.8
+    return SequenceMatcher(None, fa, fb).ratio() < 0.8
+
+
+def same_name(a: str, b: str) -> bool:
+    """The same name as far as matching can tell (and not two relatives' alike names)."""
+    return name_similarity(a, b) >= SAME_NAME and not different_first_names(a, b)
 
 
 def _all_variants(phones: tuple[str, ...]) -> set[str]:
@@ -181,9 +194,9 @@ def score(query: Contact, candidate: Candidate) -> Match:
     if query.name and search_key(query.name) and search_key(candidate.name):  # an unknown name is no evidence
         similarity = name_similarity(query.name, candidate.name)
         other_person = different_first_names(query.name, candidate.name)
-        if similarity >= 0.85 and not other_person:
+        if similarity >= SAME_NAME and not other_person:
             reasons.append("same name")
-        elif similarity >= 0.6 and not other_person:
+        elif similarity >= SIMILAR_NAME and not other_person:
             reasons.append("similar name")
         elif shared_phone and (other_person or similarity < 0.45):
             reasons.append("shared phone, different name")

@@ -15,7 +15,7 @@ from leads.domain.leads import (
     clean_name,
     unique_phones,
 )
-from leads.domain.matching import Candidate, different_first_names, name_similarity
+from leads.domain.matching import Candidate, same_name
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,7 @@ def same_patient(lead: Lead, patient: Patient) -> str | None:
         lead.email
         and patient.email
         and lead.email.lower() == patient.email.lower()
-        and name_similarity(lead.name, patient.name) >= 0.85
-        and not different_first_names(lead.name, patient.name)
+        and same_name(lead.name, patient.name)
     ):
         return "same e-mail and name"
     return None

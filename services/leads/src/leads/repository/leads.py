@@ -154,7 +154,7 @@ class LeadRepository:
 
     # --- lists ----------------------------------------------------------------------------
     def _filters(self, tenant_id: str, q: LeadQuery) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = [leads.c.tenant_id == tenant_id, leads.c.visible.is_(True)]
+        where: list[ColumnElement[bool]] = [leads.c.tenant_id == tenant_id, leads.c.visible]
         if q.created_from:
             where.append(leads.c.created_at >= q.created_from)
         if q.created_to:
@@ -217,7 +217,7 @@ class LeadRepository:
                 counts[dimension][value] = int(n)
         by_status, by_source = counts["status"], counts["source"]
         high = counts["urgency"].get("high", 0)
-        visible = and_(leads.c.tenant_id == tenant_id, leads.c.visible.is_(True))
+        visible = and_(leads.c.tenant_id == tenant_id, leads.c.visible)
         today_count = (
             await self.session.execute(
                 select(func.count()).select_from(leads).where(visible, leads.c.next_follow_up == today)
@@ -254,7 +254,7 @@ class LeadRepository:
             select(leads)
             .where(
                 leads.c.tenant_id == tenant_id,
-                leads.c.visible.is_(True),
+                leads.c.visible,
                 leads.c.status.not_in(CLOSED_STATUSES),
                 leads.c.updated_at >= since,
                 or_(*contact),

@@ -62,7 +62,7 @@ class RequestRepository:
         self, tenant_id: str, *, latest_only: bool, handled: bool | None, limit: int, offset: int
     ) -> list[LeadRequest]:
         """The clinic's requests, newest first; `latest_only` keeps each lead's newest one."""
-        where = [lead_requests.c.tenant_id == tenant_id, leads.c.visible.is_(True)]
+        where = [lead_requests.c.tenant_id == tenant_id, leads.c.visible]
         if handled is not None:
             where.append(lead_requests.c.handled.is_(handled))
         base = select(lead_requests).join(leads, leads.c.id == lead_requests.c.lead_id).where(*where)

@@ -49,20 +49,26 @@ async def find_candidates(
     contact: matching.Contact,
     *,
     kinds: tuple[str, ...] = ("lead", "patient"),
-    exclude: tuple[tuple[str, str], ...] = (),
+    by_name: bool = True,
 ) -> list[matching.Match]:
-    """Scored candidates (best first, at least SHOW) among the clinic's visible leads and its patients."""
+    """Scored candidates (best first, at least SHOW) among the clinic's visible leads and its patients.
+    `by_name=False` looks only for shared phones, e-mails and CPFs (the name still counts in the score)."""
     variants = sorted({v for p in contact.phones for v in matching.phone_variants(p)})
-    found = await MatchRepository(uow.session).candidates(
-        tenant_id,
-        phones=variants,
-        email=contact.email,
-        cpf=contact.cpf,
-        name_key=search_key(contact.name) if contact.name else None,
-        kinds=kinds,
-    )
-    ranked = matching.rank(contact, [c for c in found if (c.kind, c.id) not in exclude])
-    return ranked[:MAX_CANDIDATES]
+    repo = MatchRepository(uow.session)
+    found = await repo.candidates(tenant_id, phones=variants, email=contact.email, cpf=contact.cpf, kinds=kinds)
+    if contact.name and by_name:
+        key = search_key(contact.name)
+        fuzzy = kinds
+        if "lead" in kinds:
+            # The names sorting next to the key come cheap from a b-tree; the trigram walk (typos, word order,
+            # missing words) over a large clinic's leads is paid only when none of them is the same name.
+            alike = await repo.leads_named_alike(tenant_id, key)
+            found += alike
+            if any(matching.same_name(contact.name, c.name) for c in alike):
+                fuzzy = tuple(k for k in kinds if k != "lead")
+        if fuzzy:
+            found += await repo.nearest_names(tenant_id, key, kinds=fuzzy)
+    return matching.rank(contact, found)[:MAX_CANDIDATES]
 
 
 async def match(

@@ -113,6 +113,7 @@ async def register(uow_factory: UnitOfWorkFactory, principal: Principal, data: N
             tenant_id,
             matching.Contact(patient.name, patient.phones, patient.email, patient.cpf),
             kinds=("lead",),
+            by_name=False,  # DESIGN §1 C: by phone, e-mail and CPF
         )
         await uow.commit()
     return Registered(patient=patient, candidates=candidates)
