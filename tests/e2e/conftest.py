@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+import asyncio
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
+from sqlalchemy import select
 
+from kit.db import make_engine
 from kit.devstack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Stack
+from kit.outbox import outbox_table
 
 
 class Api:
@@ -84,3 +91,68 @@ def unique_phone() -> Callable[[], str]:
                 return phone
 
     return make
+
+
+# --- shared helpers of the end-to-end tests ----------------------------------------------------------
+def new_clinic(
+    stack: Stack,
+    admin: Api,
+    name: str,
+    *,
+    country: str = "BR",
+    locale: str = "pt-BR",
+    timezone: str = "America/Sao_Paulo",
+) -> Api:
+    """Open another clinic (the platform admin may) and log in as its admin."""
+    email = f"owner-{uuid.uuid4().hex[:8]}@clinic.example"
+    made = admin.http.post(
+        "/api/v1/clinics",
+        json={
+            "name": name,
+            "country": country,
+            "locale": locale,
+            "timezone": timezone,
+            "admin": {"email": email, "full_name": "Dona", "password": "a-long-password", "roles": ["admin"]},
+        },
+    )
+    assert made.status_code == 201, made.text
+    return Api(stack, email, "a-long-password")
+
+
+def staff(stack: Stack, admin: Api, role: str) -> tuple[Api, str]:
+    """A staff account of the admin's clinic with one role; returns its session and user id."""
+    email = f"{role}-{uuid.uuid4().hex[:8]}@clinic.example"
+    made = admin.http.post(
+        "/api/v1/staff",
+        json={"email": email, "full_name": role.title(), "password": "a-long-password", "roles": [role]},
+    )
+    assert made.status_code == 201, made.text
+    return Api(stack, email, "a-long-password"), made.json()["id"]
+
+
+def outbox(stack: Stack, lead_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The events the leads service queued for one lead, in order (type, payload)."""
+
+    async def read() -> list[tuple[str, dict[str, Any]]]:
+        engine = make_engine(stack.database_url("leads"), pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        select(outbox_table.c.event_type, outbox_table.c.payload)
+                        .where(outbox_table.c.key == lead_id)
+                        .order_by(outbox_table.c.id)
+                    )
+                ).all()
+        finally:
+            await engine.dispose()
+        return [(t, msgspec.json.decode(p)) for t, p in rows]
+
+    with ThreadPoolExecutor(1) as pool:  # its own event loop, away from pytest-asyncio's
+        return pool.submit(asyncio.run, read()).result()
+
+
+@pytest.fixture(scope="module")
+def other_clinic(stack: Stack, admin: Api) -> Api:
+    """A second clinic, one per test module: it must see none of the first clinic's data."""
+    return new_clinic(stack, admin, "Clínica Vizinha")

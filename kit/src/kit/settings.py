@@ -16,6 +16,8 @@ SHARED = frozenset(
     {
         "kafka_bootstrap_servers",
         "kafka_idempotent_producer",
+        "kafka_create_topics",
+        "kafka_topic_replication",
         "redis_url",
         "jwks_url",
         "link_secret",
@@ -32,6 +34,10 @@ class ServiceSettings(msgspec.Struct, kw_only=True):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     #: Real Kafka supports the idempotent producer; the Tansu dev broker does not (DESIGN §7).
     kafka_idempotent_producer: bool = False
+    #: Workers create missing topics at start-up (the local stack); turn off where an operator (Strimzi
+    #: KafkaTopic resources) owns them.
+    kafka_create_topics: bool = True
+    kafka_topic_replication: int = 1
     redis_url: str = "redis://127.0.0.1:6379/0"
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     link_secret: str = ""

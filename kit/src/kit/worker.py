@@ -86,7 +86,11 @@ def create_worker_app(
             client_id=f"{service}-worker",
         )
         await start_with_retry(producer.start, "Kafka")
-        await start_with_retry(lambda: ensure_topics(settings.kafka_bootstrap_servers), "Kafka admin")
+        if settings.kafka_create_topics:
+            await start_with_retry(
+                lambda: ensure_topics(settings.kafka_bootstrap_servers, replication=settings.kafka_topic_replication),
+                "Kafka admin",
+            )
         ctx = WorkerContext(service, settings, engine, uow_factory(engine, service), producer)
         broker = make_broker(settings.kafka_bootstrap_servers, client_id=f"{service}-worker")
         for consumer in consumers(ctx):

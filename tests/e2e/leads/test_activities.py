@@ -3,38 +3,22 @@ activities (agent A, agent B, a manager); the bell; events in the outbox; bad in
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import msgspec
 import pytest
-from sqlalchemy import select
 
-from kit.db import make_engine
 from kit.devstack import Stack
-from kit.outbox import outbox_table
-from tests.e2e.conftest import Api
+from tests.e2e.conftest import Api, outbox, staff
 
 pytestmark = pytest.mark.e2e
 
 ACTIVITIES = "/api/v1/leads/activities"
 SCHEDULED = "clinicflow.leads.activity.scheduled.v1"
 COMPLETED = "clinicflow.leads.activity.completed.v1"
-
-
-def staff(stack: Stack, admin: Api, role: str) -> tuple[Api, str]:
-    email = f"{role}-{uuid.uuid4().hex[:8]}@clinic.example"
-    made = admin.http.post(
-        "/api/v1/staff",
-        json={"email": email, "full_name": role.title(), "password": "a-long-password", "roles": [role]},
-    )
-    assert made.status_code == 201, made.text
-    return Api(stack, email, "a-long-password"), made.json()["id"]
 
 
 def me(api: Api) -> dict[str, Any]:
@@ -70,45 +54,6 @@ def ids(items: list[dict[str, Any]]) -> list[str]:
 
 def field_of(answer: Any) -> str:
     return answer.json()["errors"][0]["field"]  # type: ignore[no-any-return]
-
-
-def outbox(stack: Stack, lead_id: str) -> list[tuple[str, dict[str, Any]]]:
-    """The events the leads service queued for one lead, in order (type, payload)."""
-
-    async def read() -> list[tuple[str, dict[str, Any]]]:
-        engine = make_engine(stack.database_url("leads"), pool_size=1)
-        try:
-            async with engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        select(outbox_table.c.event_type, outbox_table.c.payload)
-                        .where(outbox_table.c.key == lead_id)
-                        .order_by(outbox_table.c.id)
-                    )
-                ).all()
-        finally:
-            await engine.dispose()
-        return [(t, msgspec.json.decode(p)) for t, p in rows]
-
-    with ThreadPoolExecutor(1) as pool:  # its own event loop, away from pytest-asyncio's
-        return pool.submit(asyncio.run, read()).result()
-
-
-@pytest.fixture(scope="module")
-def other_clinic(stack: Stack, admin: Api) -> Api:
-    email = f"owner-{uuid.uuid4().hex[:8]}@other.example"
-    made = admin.http.post(
-        "/api/v1/clinics",
-        json={
-            "name": "Clínica Vizinha",
-            "country": "BR",
-            "locale": "pt-BR",
-            "timezone": "America/Sao_Paulo",
-            "admin": {"email": email, "full_name": "Dona", "password": "a-long-password", "roles": ["admin"]},
-        },
-    )
-    assert made.status_code == 201, made.text
-    return Api(stack, email, "a-long-password")
 
 
 def test_plan_list_filter_reschedule_complete_cancel(stack: Stack, admin: Api, unique_phone: Callable[[], str]) -> None:

@@ -28,23 +28,6 @@ def public(stack: Stack) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture(scope="module")
-def other_clinic(stack: Stack, admin: Api) -> Api:
-    email = f"owner-{uuid.uuid4().hex[:8]}@intake.example"
-    made = admin.http.post(
-        "/api/v1/clinics",
-        json={
-            "name": "Clínica Dois",
-            "country": "BR",
-            "locale": "pt-BR",
-            "timezone": "America/Sao_Paulo",
-            "admin": {"email": email, "full_name": "Dona", "password": "a-long-password", "roles": ["admin"]},
-        },
-    )
-    assert made.status_code == 201, made.text
-    return Api(stack, email, "a-long-password")
-
-
 def make_form(api: Api, kind: str = "web", **fields: Any) -> dict[str, Any]:
     answer = api.http.post("/api/v1/leads/forms", json={"name": f"Form {uuid.uuid4().hex[:6]}", "kind": kind, **fields})
     assert answer.status_code == 201, answer.text

@@ -11,36 +11,9 @@ from typing import Any
 import pytest
 
 from kit.devstack import Stack
-from tests.e2e.conftest import Api
+from tests.e2e.conftest import Api, staff
 
 pytestmark = pytest.mark.e2e
-
-
-def staff(stack: Stack, admin: Api, role: str) -> tuple[Api, str]:
-    email = f"{role}-{uuid.uuid4().hex[:8]}@clinic.example"
-    made = admin.http.post(
-        "/api/v1/staff",
-        json={"email": email, "full_name": role.title(), "password": "a-long-password", "roles": [role]},
-    )
-    assert made.status_code == 201, made.text
-    return Api(stack, email, "a-long-password"), made.json()["id"]
-
-
-@pytest.fixture(scope="module")
-def other_clinic(stack: Stack, admin: Api) -> Api:
-    email = f"owner-{uuid.uuid4().hex[:8]}@other.example"
-    made = admin.http.post(
-        "/api/v1/clinics",
-        json={
-            "name": "Outra Clínica",
-            "country": "BR",
-            "locale": "pt-BR",
-            "timezone": "America/Sao_Paulo",
-            "admin": {"email": email, "full_name": "Dona", "password": "a-long-password", "roles": ["admin"]},
-        },
-    )
-    assert made.status_code == 201, made.text
-    return Api(stack, email, "a-long-password")
 
 
 def test_full_record_is_stored_normalised_and_audited(admin: Api, unique_phone: Callable[[], str]) -> None:

@@ -5,23 +5,17 @@ names are its own; a second clinic proves it sees none of it."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 import string
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
-from sqlalchemy import select
 
-from kit.db import make_engine
 from kit.devstack import Stack
-from kit.outbox import outbox_table
-from tests.e2e.conftest import Api
+from tests.e2e.conftest import Api, new_clinic, outbox
 
 pytestmark = pytest.mark.e2e
 
@@ -30,23 +24,6 @@ PATIENTS = "/api/v1/leads/patients"
 MERGED = "clinicflow.leads.lead.merged.v1"
 UPDATED = "clinicflow.leads.lead.updated.v1"
 CONVERTED = "clinicflow.leads.lead.converted.v1"
-
-
-# --- helpers --------------------------------------------------------------------------------------
-def new_clinic(stack: Stack, admin: Api, name: str) -> Api:
-    email = f"owner-{uuid.uuid4().hex[:8]}@matching.example"
-    made = admin.http.post(
-        "/api/v1/clinics",
-        json={
-            "name": name,
-            "country": "BR",
-            "locale": "pt-BR",
-            "timezone": "America/Sao_Paulo",
-            "admin": {"email": email, "full_name": "Dona", "password": "a-long-password", "roles": ["admin"]},
-        },
-    )
-    assert made.status_code == 201, made.text
-    return Api(stack, email, "a-long-password")
 
 
 @pytest.fixture(scope="module")
@@ -133,28 +110,6 @@ def get(api: Api, path: str) -> Any:
     answer = api.http.get(path)
     assert answer.status_code == 200, answer.text
     return answer.json()
-
-
-def outbox(stack: Stack, lead_id: str) -> list[tuple[str, dict[str, Any]]]:
-    """The events the leads service queued for one lead, in order (type, payload)."""
-
-    async def read() -> list[tuple[str, dict[str, Any]]]:
-        engine = make_engine(stack.database_url("leads"), pool_size=1)
-        try:
-            async with engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        select(outbox_table.c.event_type, outbox_table.c.payload)
-                        .where(outbox_table.c.key == lead_id)
-                        .order_by(outbox_table.c.id)
-                    )
-                ).all()
-        finally:
-            await engine.dispose()
-        return [(t, msgspec.json.decode(p)) for t, p in rows]
-
-    with ThreadPoolExecutor(1) as pool:  # its own event loop, away from pytest-asyncio's
-        return pool.submit(asyncio.run, read()).result()
 
 
 # --- matching -------------------------------------------------------------------------------------

@@ -69,6 +69,13 @@ leads = Table(
     Index("ix_leads_tenant_owner_created", "tenant_id", "owner_id", "created_at", postgresql_where=_VISIBLE),
     Index("ix_leads_tenant_source_created", "tenant_id", "source", "created_at", postgresql_where=_VISIBLE),
     Index("ix_leads_tenant_follow_up", "tenant_id", "next_follow_up", postgresql_where=_VISIBLE),
+    #: Overdue follow-ups of leads still being worked: counted from the index alone.
+    Index(
+        "ix_leads_tenant_open_follow_up",
+        "tenant_id",
+        "next_follow_up",
+        postgresql_where=text("visible AND status NOT IN ('NOT_INTERESTED', 'VISIT_COMPLETED')"),
+    ),
     Index("ix_leads_tenant_urgency_created", "tenant_id", "urgency", "created_at", postgresql_where=_VISIBLE),
     #: Lists sorted by name or by last change walk these in order and stop at the page's end.
     Index("ix_leads_tenant_name", "tenant_id", "name_search", "id", postgresql_where=_VISIBLE),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
@@ -53,6 +53,10 @@ def _row(lead: Lead) -> dict[str, Any]:
     values["name_search"] = search_key(lead.name)
     return values
 
+
+#: Literal, as in the partial index ix_leads_tenant_open_follow_up, so the planner can match the two.
+_STILL_WORKED = text("status NOT IN ('NOT_INTERESTED', 'VISIT_COMPLETED')")
+assert {"NOT_INTERESTED", "VISIT_COMPLETED"} == CLOSED_STATUSES
 
 _SORT_COLUMNS = {
     "created_at": leads.c.created_at,
@@ -184,7 +188,19 @@ class LeadRepository:
         if q.email:
             texts.append(leads.c.email == q.email)
         if q.name:
-            texts.append(leads.c.name_search.ilike(f"%{_escape_like(q.name)}%"))
+            # Matched through the GIN trigram index first, then sorted: left to itself the planner
+            # misjudges ILIKE and walks the sort index row by row through a million leads.
+            hits = (
+                select(leads.c.id)
+                .where(
+                    leads.c.tenant_id == tenant_id,
+                    leads.c.visible,
+                    leads.c.name_search.ilike(f"%{_escape_like(q.name)}%"),
+                )
+                .cte("name_hits")
+                .prefix_with("MATERIALIZED")
+            )
+            texts.append(leads.c.id.in_(select(hits.c.id)))
         if texts:
             where.append(or_(*texts))
         return where
@@ -225,9 +241,7 @@ class LeadRepository:
         ).scalar_one()
         overdue = (
             await self.session.execute(
-                select(func.count())
-                .select_from(leads)
-                .where(visible, leads.c.next_follow_up < today, leads.c.status.not_in(CLOSED_STATUSES))
+                select(func.count()).select_from(leads).where(visible, leads.c.next_follow_up < today, _STILL_WORKED)
             )
         ).scalar_one()
         return Metrics(
