@@ -171,7 +171,8 @@ def _wait_postgres_accepts(port: int) -> None:
     for _ in range(100):
         ok = (
             subprocess.run(
-                [str(POSTGRES_BIN_PATH / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
+                [str(POSTGRES_BIN_PATH / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"],
+                capture_output=True,
             ).returncode
             == 0
         )
