@@ -213,9 +213,24 @@ class LeadRepository:
             column.desc().nulls_last() if descending else column.asc().nulls_last(),
             leads.c.id.desc() if descending else leads.c.id.asc(),
         ]
-        rows = (
-            await self.session.execute(select(leads).where(*where).order_by(*order).limit(q.limit).offset(q.offset))
-        ).all()
+        if q.name or q.phone or q.cpf or q.email:
+            # Free text finds few rows but costs an index search: rows and total in one pass.
+            total_column = func.count().over().label("total_found")
+            rows = (
+                await self.session.execute(
+                    select(leads, total_column).where(*where).order_by(*order).limit(q.limit).offset(q.offset)
+                )
+            ).all()
+            if rows:
+                return [to_lead(r) for r in rows], int(rows[0].total_found)
+            if q.offset == 0:
+                return [], 0
+        else:
+            rows = (
+                await self.session.execute(select(leads).where(*where).order_by(*order).limit(q.limit).offset(q.offset))
+            ).all()
+            if q.offset == 0 and len(rows) < q.limit:
+                return [to_lead(r) for r in rows], len(rows)  # the whole answer is on this page
         capped = select(literal(1)).select_from(leads).where(*where).limit(TOTAL_CAP + 1).subquery()
         total = (await self.session.execute(select(func.count()).select_from(capped))).scalar_one()
         return [to_lead(r) for r in rows], int(total)
