@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post, route
 from litestar.datastructures import State
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.status_codes import HTTP_201_CREATED
 
 from gateway import services
@@ -122,16 +122,24 @@ _METHODS: list[Any] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _PUBLIC_METHODS: list[Any] = [*_METHODS, "OPTIONS"]
 
 
-def _forwarder(route_name: str) -> Any:
+#: An oversized public upload is still read up to here before the 413, so the client, done sending, sees the
+#: answer instead of a reset connection; beyond it the connection is cut.
+_DRAIN_LIMIT = 8 * 1024 * 1024
+
+
+def _forwarder(route_name: str, max_body_bytes: int | None = None) -> Any:
     async def forward(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
         upstream: Upstream = state.upstream
+        body = await request.body()
+        if max_body_bytes is not None and len(body) > max_body_bytes:
+            raise HTTPException(status_code=413, detail=f"The body is larger than {max_body_bytes} bytes.")
         answer = await upstream.forward(
             route_name,
             request.method,
             request.url.path,
             request.url.query.encode(),
             list(request.headers.items()),
-            await request.body(),
+            body,
             _client_ip(request),
             request.url.scheme,
         )
@@ -164,7 +172,7 @@ def public_handlers(prefixes: dict[str, str], max_body_bytes: int) -> list[Any]:
             name=f"public-{prefix.replace('/', '-')}",
             include_in_schema=False,
             signature_namespace={"State": State},
-            request_max_body_size=max_body_bytes,
-        )(_forwarder(name))
+            request_max_body_size=_DRAIN_LIMIT,
+        )(_forwarder(name, max_body_bytes))
         for prefix, name in prefixes.items()
     ]

@@ -13,6 +13,7 @@ from uuid import UUID
 from litestar import Controller, MediaType, Request, get, patch, post
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import (
@@ -36,6 +37,18 @@ AuthRequest = Request[Principal, str, Any]
 AnyRequest = Request[Any, Any, Any]
 #: A form submission is a few fields; anything bigger is not one.
 MAX_BODY = 64 * 1024
+#: Oversized bodies are read up to here and then refused with 413, so the sender (the gateway) is done
+#: sending and gets the answer rather than a reset connection.
+DRAIN_LIMIT = 1024 * 1024
+
+
+async def _limited_body(request: AnyRequest) -> bytes:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise HTTPException(status_code=413, detail=f"The body is larger than {MAX_BODY // 1024} KiB.")
+    return body
+
+
 _HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,255}$")
 
 
@@ -130,7 +143,7 @@ class PublicFormController(Controller):
     tags = ["public"]
     security = [{}]
     middleware = [allow_any_origin]
-    request_max_body_size = MAX_BODY
+    request_max_body_size = DRAIN_LIMIT
 
     @get("/{key:str}", summary="A web form's public description")
     async def describe(
@@ -144,7 +157,7 @@ class PublicFormController(Controller):
         """Form-urlencoded or JSON: `name`, `phone`, `email`?, `message`?, `consent` (true / on / yes / 1),
         `utm_*`, and the hidden honeypot `website` (leave it empty). Rate-limited per client and form (429 with
         Retry-After). The answer never says which lead the submission joined."""
-        fields = fields_from_body(request.headers.get("content-type"), await request.body())
+        fields = fields_from_body(request.headers.get("content-type"), await _limited_body(request))
         await cases.submit_web_form(uow, public, key, fields, client_ip=client_ip(request, public.proxy_hops))
         return Received()
 
@@ -153,7 +166,7 @@ class TildaWebhookController(Controller):
     path = "/webhooks/tilda"
     tags = ["public"]
     security = [{}]
-    request_max_body_size = MAX_BODY
+    request_max_body_size = DRAIN_LIMIT
 
     @post("/{key:str}", status_code=HTTP_200_OK, media_type=MediaType.TEXT, summary="Tilda's form webhook")
     async def receive(
@@ -168,6 +181,6 @@ class TildaWebhookController(Controller):
         to a redelivered `tranid` (stored once). No phone → 422 and nothing stored."""
         presented = secret or request.headers.get("x-api-key")
         content_type = request.headers.get("content-type") or ""
-        fields = fields_from_body(content_type, await request.body())
+        fields = fields_from_body(content_type, await _limited_body(request))
         await cases.receive_tilda(uow, key, presented, fields, content_type=content_type[:100])
         return "ok"

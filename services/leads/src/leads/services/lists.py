@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory
+from kit.db import UnitOfWork, UnitOfWorkFactory
 from leads.domain import lists as rules
 from leads.domain.errors import Conflict, NotFound
 from leads.domain.lists import ListItem
 from leads.repository import ListRepository
 from leads.services.common import audit
+
+
+async def _audit(
+    uow: UnitOfWork, principal: Principal, kind: str, item_id: str, action: str, changes: dict[str, Any]
+) -> None:
+    await audit(
+        uow,
+        principal.tenant_id,
+        entity=f"list:{kind}",
+        entity_id=item_id,
+        lead_id=None,
+        action=action,
+        actor_id=principal.user_id,
+        changes=changes,
+    )
 
 
 async def items(
@@ -44,16 +60,7 @@ async def add(
         if await repo.slug_taken(principal.tenant_id, kind, item.slug):
             raise Conflict(f"The {kind} list already has the key {item.slug!r}.", field="slug")
         await repo.add(item)
-        await audit(
-            uow,
-            principal.tenant_id,
-            entity=f"list:{kind}",
-            entity_id=item.id,
-            lead_id=None,
-            action="created",
-            actor_id=principal.user_id,
-            changes={"slug": [None, item.slug], "label": [None, item.label]},
-        )
+        await _audit(uow, principal, kind, item.id, "created", {"slug": [None, item.slug], "label": [None, item.label]})
         await uow.commit()
     return item
 
@@ -88,16 +95,7 @@ async def update(
         }
         if diff:
             await repo.save(after)
-            await audit(
-                uow,
-                principal.tenant_id,
-                entity=f"list:{kind}",
-                entity_id=item_id,
-                lead_id=None,
-                action="updated",
-                actor_id=principal.user_id,
-                changes=diff,
-            )
+            await _audit(uow, principal, kind, item_id, "updated", diff)
             await uow.commit()
     return after
 
@@ -110,16 +108,7 @@ async def reorder(uow_factory: UnitOfWorkFactory, principal: Principal, kind: st
         if set(ids) != current or len(ids) != len(current):
             raise Conflict("Send every item id of the list exactly once, in the new order.", field="ids")
         await repo.reorder(principal.tenant_id, kind, ids)
-        await audit(
-            uow,
-            principal.tenant_id,
-            entity=f"list:{kind}",
-            entity_id=principal.tenant_id,
-            lead_id=None,
-            action="reordered",
-            actor_id=principal.user_id,
-            changes={"order": [None, ids]},
-        )
+        await _audit(uow, principal, kind, principal.tenant_id, "reordered", {"order": [None, ids]})
         await uow.commit()
         return await repo.items(principal.tenant_id, kind)
 
@@ -135,28 +124,10 @@ async def remove(uow_factory: UnitOfWorkFactory, principal: Principal, kind: str
         if await repo.in_use(principal.tenant_id, kind, item.slug):
             kept = replace(item, active=False)
             await repo.save(kept)
-            await audit(
-                uow,
-                principal.tenant_id,
-                entity=f"list:{kind}",
-                entity_id=item_id,
-                lead_id=None,
-                action="deactivated",
-                actor_id=principal.user_id,
-                changes={"active": [item.active, False]},
-            )
+            await _audit(uow, principal, kind, item_id, "deactivated", {"active": [item.active, False]})
             await uow.commit()
             return kept
         await repo.delete(item)
-        await audit(
-            uow,
-            principal.tenant_id,
-            entity=f"list:{kind}",
-            entity_id=item_id,
-            lead_id=None,
-            action="deleted",
-            actor_id=principal.user_id,
-            changes={"slug": [item.slug, None]},
-        )
+        await _audit(uow, principal, kind, item_id, "deleted", {"slug": [item.slug, None]})
         await uow.commit()
     return None
