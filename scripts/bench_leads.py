@@ -241,6 +241,7 @@ COLUMNS = (
     "tenant_id",
     "name",
     "name_search",
+    "name_words",
     "phone",
     "phones",
     "email",
@@ -257,6 +258,14 @@ COLUMNS = (
     "updated_by",
     "updated_at",
 )
+
+
+NAME, PHONE, EMAIL = COLUMNS.index("name"), COLUMNS.index("phone"), COLUMNS.index("email")
+
+
+def as_typed(phone: str) -> str:
+    """'+5511987654321' as staff type it: '(11) 98765-4321'."""
+    return f"({phone[3:5]}) {phone[5:10]}-{phone[10:]}"
 
 
 def search_key(text: str) -> str:
@@ -291,6 +300,7 @@ def generate(
                 tenant_id,
                 name,
                 search_key(name),
+                search_key(name).split(),
                 phone,
                 [phone],
                 email,
@@ -433,12 +443,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         lambda i: (
                             "GET",
                             "/api/v1/leads",
-                            {"params": {"q": f"({samples[i][4][3:5]}) {samples[i][4][5:10]}-{samples[i][4][10:]}"}},
+                            {"params": {"q": as_typed(samples[i][PHONE])}},
                         ),
                     ),
                     (
                         "search: name",
-                        lambda i: ("GET", "/api/v1/leads", {"params": {"q": " ".join(samples[i][2].split()[:2])}}),
+                        lambda i: ("GET", "/api/v1/leads", {"params": {"q": " ".join(samples[i][NAME].split()[:2])}}),
                     ),
                     ("metrics: last 30 days", lambda i: ("GET", "/api/v1/leads/metrics", {})),
                     (
@@ -449,14 +459,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             {"params": {"from": (today - timedelta(days=730)).isoformat()}},
                         ),
                     ),
-                    ("match: phone", lambda i: ("POST", "/api/v1/leads/match", {"json": {"phone": samples[i][4]}})),
-                    ("match: name", lambda i: ("POST", "/api/v1/leads/match", {"json": {"name": samples[i][2]}})),
+                    ("match: phone", lambda i: ("POST", "/api/v1/leads/match", {"json": {"phone": samples[i][PHONE]}})),
+                    ("match: name", lambda i: ("POST", "/api/v1/leads/match", {"json": {"name": samples[i][NAME]}})),
                     (
                         "match: name + e-mail + phone",
                         lambda i: (
                             "POST",
                             "/api/v1/leads/match",
-                            {"json": {"name": samples[i][2], "email": samples[i][6], "phone": samples[i][4]}},
+                            {
+                                "json": {
+                                    "name": samples[i][NAME],
+                                    "email": samples[i][EMAIL],
+                                    "phone": samples[i][PHONE],
+                                }
+                            },
                         ),
                     ),
                 ]

@@ -140,6 +140,10 @@ def test_lists_filters_sorting_and_free_text(admin: Api, unique_phone: Callable[
     found = admin.http.get("/api/v1/leads", params={"q": f"zelia {tag}", "sort": "name"}).json()
     assert [x["id"] for x in found["items"]] == [m["id"] for m in made]
     assert found["total"] == 3
+    reversed_words = admin.http.get("/api/v1/leads", params={"q": f"{tag} ZELIA"}).json()
+    assert reversed_words["total"] == 3  # whole words, any order, any case or accent
+    typing = admin.http.get("/api/v1/leads", params={"q": f"lia {tag[:4]}"}).json()
+    assert {m["id"] for m in made} <= {x["id"] for x in typing["items"]}  # fragments while typing
     both = admin.http.get("/api/v1/leads", params={"q": f"Zélia {tag}", "source": "tiktok", "urgency": "high"}).json()
     assert [x["id"] for x in both["items"]] == [made[0]["id"]]
     by_phone = admin.http.get("/api/v1/leads", params={"q": phones[2][3:]}).json()  # national digits only

@@ -32,6 +32,8 @@ leads = Table(
     Column("name", Text, nullable=False),
     #: Lower-case, accent-free name for trigram search (leads.domain.search_key).
     Column("name_search", Text, nullable=False, server_default=""),
+    #: The words of name_search: whole-word search through a GIN index, whatever the order.
+    Column("name_words", ARRAY(Text), nullable=False, server_default="{}"),
     Column("phone", Text, nullable=False),  # the primary phone, phones[1]
     Column("phones", ARRAY(Text), nullable=False, server_default="{}"),
     Column("email", Text),

@@ -51,6 +51,7 @@ def _row(lead: Lead) -> dict[str, Any]:
     values = {f: getattr(lead, f) for f in _LEAD_FIELDS}
     values["phones"] = list(lead.phones)
     values["name_search"] = search_key(lead.name)
+    values["name_words"] = values["name_search"].split()
     return values
 
 
@@ -157,7 +158,7 @@ class LeadRepository:
         ]
 
     # --- lists ----------------------------------------------------------------------------
-    def _filters(self, tenant_id: str, q: LeadQuery) -> list[ColumnElement[bool]]:
+    def _filters(self, tenant_id: str, q: LeadQuery, *, whole_words: bool = False) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = [leads.c.tenant_id == tenant_id, leads.c.visible]
         if q.created_from:
             where.append(leads.c.created_at >= q.created_from)
@@ -187,9 +188,11 @@ class LeadRepository:
             texts.append(leads.c.cpf == q.cpf)
         if q.email:
             texts.append(leads.c.email == q.email)
-        if q.name:
-            # Matched through the GIN trigram index first, then sorted: left to itself the planner
-            # misjudges ILIKE and walks the sort index row by row through a million leads.
+        if q.name and whole_words:
+            texts.append(leads.c.name_words.contains(q.name.split()))  # GIN: every word, any order
+        elif q.name:
+            # Part of a word (someone still typing): the trigram index, materialised first and then sorted;
+            # left to itself the planner misjudges ILIKE and walks the sort index through a million leads.
             hits = (
                 select(leads.c.id)
                 .where(
@@ -206,7 +209,15 @@ class LeadRepository:
         return where
 
     async def page(self, tenant_id: str, q: LeadQuery) -> tuple[list[Lead], int]:
-        where = self._filters(tenant_id, q)
+        """A name is first looked up as whole words; only when no lead has them all, as a fragment."""
+        if q.name:
+            found, total = await self._page(tenant_id, q, whole_words=True)
+            if total:
+                return found, total
+        return await self._page(tenant_id, q, whole_words=False)
+
+    async def _page(self, tenant_id: str, q: LeadQuery, *, whole_words: bool) -> tuple[list[Lead], int]:
+        where = self._filters(tenant_id, q, whole_words=whole_words)
         column = _SORT_COLUMNS[q.sort.lstrip("-")]
         descending = q.sort.startswith("-")
         order = [
