@@ -10,8 +10,9 @@ from leads.domain.errors import InvalidLead
 from leads.domain.leads import STATUSES, URGENCIES, search_key
 
 SORTS = ("created_at", "-created_at", "updated_at", "-updated_at", "name", "-name", "next_follow_up", "-next_follow_up")
-#: Totals are counted up to this many rows; beyond it the list says "more than".
-TOTAL_CAP = 10_000
+#: Totals are counted up to this many rows; beyond it the list says "more than" (a "1,000+" counter): counting
+#: every match of a broad filter over a million leads would cost more than the page itself.
+TOTAL_CAP = 1_000
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ class LeadOut(msgspec.Struct, frozen=True, kw_only=True):
 
 class LeadPage(msgspec.Struct, frozen=True, kw_only=True):
     items: list[LeadOut]
-    #: Exact up to 10,000; `total_capped` says there are more.
+    #: Exact up to 1,000; `total_capped` says there are more.
     total: int
     total_capped: bool
     limit: int

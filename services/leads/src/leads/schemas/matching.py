@@ -113,7 +113,7 @@ class PatientRegisteredOut(PatientOut, frozen=True, kw_only=True):
 
 class PatientPage(msgspec.Struct, frozen=True, kw_only=True):
     items: list[PatientOut]
-    #: Exact up to 10,000; `total_capped` says there are more.
+    #: Exact up to 1,000; `total_capped` says there are more.
     total: int
     total_capped: bool
     limit: int
