@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Litestar, MediaType, Request, Response, get
@@ -20,6 +20,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import Parameter
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -32,6 +33,12 @@ PROBLEM_JSON = "application/problem+json"
 PUBLIC_PATHS = ("/health", "/metrics", "/schema", "/.well-known")
 
 Check = Callable[[], Awaitable[None]]
+
+#: A request whose token was verified: `request.user` is the caller's Principal.
+AuthRequest = Request[Principal, str, Any]
+#: Paging parameters every list endpoint shares.
+Limit = Annotated[int, Parameter(ge=1, le=200, description="page size, 1-200")]
+Offset = Annotated[int, Parameter(ge=0, le=100_000)]
 ErrorMap = dict[type[Exception], int]
 
 

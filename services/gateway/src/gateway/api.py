@@ -13,11 +13,9 @@ from gateway import services
 from gateway.domain import PLATFORM_ADMIN, Tenant, User
 from gateway.proxy import Upstream, response_headers
 from gateway.schemas import ClinicIn, ClinicOut, LoginIn, MeOut, RefreshIn, StaffIn, StaffOut, TenantOut
-from kit.auth import CRM_ADMIN, Principal
+from kit.auth import CRM_ADMIN
 from kit.db import UnitOfWorkFactory
-from kit.web import client_ip, requires
-
-AuthRequest = Request[Principal, str, Any]
+from kit.web import AuthRequest, client_ip, requires
 
 
 def _tenant(t: Tenant) -> TenantOut:

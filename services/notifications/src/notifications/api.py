@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, put
+from litestar import Controller, delete, get, put
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from kit.auth import CRM_ADMIN, CRM_READ, Principal
+from kit.auth import CRM_ADMIN, CRM_READ
 from kit.db import UnitOfWorkFactory
-from kit.web import requires
+from kit.web import AuthRequest, requires
 from notifications import rendering, services
 from notifications.schemas import MessageList, MessageOut, TemplateIn, TemplateList, TemplateOut
-
-AuthRequest = Request[Principal, str, Any]
 
 
 class MessageController(Controller):

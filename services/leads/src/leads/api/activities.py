@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from kit.auth import CRM_READ, CRM_WRITE, Principal
+from kit.auth import CRM_READ, CRM_WRITE
 from kit.db import UnitOfWorkFactory
-from kit.web import requires
+from kit.web import AuthRequest, Limit, Offset, requires
 from leads.domain.activities import ActivityQuery
 from leads.schemas.activities import ActivityIn, ActivityOut, ActivityPage, ActivityPatch, BellOut, CancelIn, CompleteIn
 from leads.services import activities as cases
-
-AuthRequest = Request[Principal, str, Any]
-Limit = Annotated[int, Parameter(ge=1, le=200)]
-Offset = Annotated[int, Parameter(ge=0, le=100_000)]
 
 _PRIVATE_NOTE = (
     "Private activities are shown only to their responsible person, their creator and holders of crm:responsible; "

@@ -26,14 +26,13 @@ from litestar.types import (
     Send,
 )
 
-from kit.auth import CRM_ADMIN, CRM_READ, Principal
+from kit.auth import CRM_ADMIN, CRM_READ
 from kit.db import UnitOfWorkFactory
-from kit.web import client_ip, requires
+from kit.web import AuthRequest, client_ip, requires
 from leads.schemas.intake import FormIn, FormOut, FormPatch, PublicFormOut, Received, fields_from_body
 from leads.services import intake as cases
 from leads.services.intake import PublicIntake
 
-AuthRequest = Request[Principal, str, Any]
 AnyRequest = Request[Any, Any, Any]
 #: A form submission is a few fields; anything bigger is not one.
 MAX_BODY = 64 * 1024

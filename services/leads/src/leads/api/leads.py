@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE, Principal
+from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit.db import UnitOfWorkFactory
-from kit.web import requires
+from kit.web import AuthRequest, Limit, Offset, requires
 from leads.domain.queries import TOTAL_CAP, LeadQuery
 from leads.schemas.leads import (
     AssignIn,
@@ -33,10 +33,6 @@ from leads.schemas.leads import (
 )
 from leads.services import leads as cases
 from leads.services import requests as request_cases
-
-AuthRequest = Request[Principal, str, Any]
-Limit = Annotated[int, Parameter(ge=1, le=200)]
-Offset = Annotated[int, Parameter(ge=0, le=100_000)]
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:

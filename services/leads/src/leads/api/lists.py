@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from kit.auth import CRM_ADMIN, CRM_READ, Principal
+from kit.auth import CRM_ADMIN, CRM_READ
 from kit.db import UnitOfWorkFactory
-from kit.web import requires
+from kit.web import AuthRequest, requires
 from leads.schemas.lists import ListItemIn, ListItemOut, ListItemPatch, ListOrderIn
 from leads.services import lists as cases
-
-AuthRequest = Request[Principal, str, Any]
 
 
 class ListController(Controller):

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from kit.auth import CRM_READ, CRM_WRITE, Principal
+from kit.auth import CRM_READ, CRM_WRITE
 from kit.db import UnitOfWorkFactory
-from kit.web import requires
+from kit.web import AuthRequest, Limit, Offset, requires
 from leads.domain.queries import TOTAL_CAP
 from leads.schemas.leads import LeadOut
 from leads.schemas.matching import (
@@ -29,10 +29,6 @@ from leads.schemas.matching import (
 )
 from leads.services import matching as cases
 from leads.services import patients as patient_cases
-
-AuthRequest = Request[Principal, str, Any]
-Limit = Annotated[int, Parameter(ge=1, le=200)]
-Offset = Annotated[int, Parameter(ge=0, le=100_000)]
 
 
 class MatchingController(Controller):
