@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -85,7 +85,7 @@ def match_view(match: matching.Match) -> dict[str, object]:
     }
 
 
-async def _check_list_slug(uow: UnitOfWork, tenant_id: str, kind: str, field: str, value: str | None) -> None:
+async def check_list_slug(uow: UnitOfWork, tenant_id: str, kind: str, field: str, value: str | None) -> None:
     if value is None:
         return
     known = await ListRepository(uow.session).labels(tenant_id, kind)
@@ -107,10 +107,10 @@ async def new_request(
     status: str | None = None,
 ) -> LeadRequest:
     """Validate against the clinic's lists, store, audit and publish `request.created`."""
-    await _check_list_slug(uow, tenant_id, "treatment", "treatment", treatment)
-    await _check_list_slug(uow, tenant_id, "group", "group", group)
-    await _check_list_slug(uow, tenant_id, "channel", "channel", channel)
-    await _check_list_slug(uow, tenant_id, "request_status", "status", status)
+    await check_list_slug(uow, tenant_id, "treatment", "treatment", treatment)
+    await check_list_slug(uow, tenant_id, "group", "group", group)
+    await check_list_slug(uow, tenant_id, "channel", "channel", channel)
+    await check_list_slug(uow, tenant_id, "request_status", "status", status)
     at = now()
     request = LeadRequest(
         id=new_id(),
@@ -277,6 +277,23 @@ async def intake(
     return Created(lead=lead, request=request, existing=False)
 
 
+async def _audit_lead(
+    uow: UnitOfWork, principal: Principal, lead_id: str, action: str, changes: dict[str, Any], *, at: datetime
+) -> None:
+    """A staff member's change to a lead, in its trail."""
+    await audit(
+        uow,
+        principal.tenant_id,
+        entity="lead",
+        entity_id=lead_id,
+        lead_id=lead_id,
+        action=action,
+        actor_id=principal.user_id,
+        changes=changes,
+        at=at,
+    )
+
+
 async def create_lead(
     uow_factory: UnitOfWorkFactory, principal: Principal, data: NewLead, *, on_duplicate: str = "reject"
 ) -> Created:
@@ -364,17 +381,7 @@ async def edit_lead(
         if not diff:
             return before
         await LeadRepository(uow.session).save(before, after)
-        await audit(
-            uow,
-            principal.tenant_id,
-            entity="lead",
-            entity_id=lead_id,
-            lead_id=lead_id,
-            action="updated",
-            actor_id=principal.user_id,
-            changes=rules.audit_diff(diff),
-            at=after.updated_at,
-        )
+        await _audit_lead(uow, principal, lead_id, "updated", rules.audit_diff(diff), at=after.updated_at)
         uow.publish(
             LeadUpdatedV1(
                 lead_id=lead_id,
@@ -402,15 +409,12 @@ async def change_status(
         repo = LeadRepository(uow.session)
         await repo.save(before, after)
         await repo.add_status_change(principal.tenant_id, change)
-        await audit(
+        await _audit_lead(
             uow,
-            principal.tenant_id,
-            entity="lead",
-            entity_id=lead_id,
-            lead_id=lead_id,
-            action="status_changed",
-            actor_id=principal.user_id,
-            changes={"status": [change.from_status, change.to_status], "comment": change.comment},
+            principal,
+            lead_id,
+            "status_changed",
+            {"status": [change.from_status, change.to_status], "comment": change.comment},
             at=change.changed_at,
         )
         uow.publish(
@@ -440,16 +444,8 @@ async def assign(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: 
         before = await _load(uow, principal, lead_id)
         after = rules.assign(before, owner_id, actor=principal.user_id, now=now())
         await LeadRepository(uow.session).save(before, after)
-        await audit(
-            uow,
-            principal.tenant_id,
-            entity="lead",
-            entity_id=lead_id,
-            lead_id=lead_id,
-            action="assigned",
-            actor_id=principal.user_id,
-            changes={"owner_id": [before.owner_id, owner_id]},
-            at=after.updated_at,
+        await _audit_lead(
+            uow, principal, lead_id, "assigned", {"owner_id": [before.owner_id, owner_id]}, at=after.updated_at
         )
         uow.publish(
             LeadAssignedV1(
@@ -474,17 +470,7 @@ async def delete_lead(uow_factory: UnitOfWorkFactory, principal: Principal, lead
             raise LeadNotFound(f"No lead {lead_id} in this clinic.")
         at = now()
         await LeadRepository(uow.session).hide(lead, deleted_at=at)
-        await audit(
-            uow,
-            principal.tenant_id,
-            entity="lead",
-            entity_id=lead_id,
-            lead_id=lead_id,
-            action="deleted",
-            actor_id=principal.user_id,
-            changes={"before": rules.auditable(lead)},
-            at=at,
-        )
+        await _audit_lead(uow, principal, lead_id, "deleted", {"before": rules.auditable(lead)}, at=at)
         uow.publish(
             LeadDeletedV1(lead_id=lead_id, deleted_by=principal.user_id, deleted_at=at), tenant_id=principal.tenant_id
         )

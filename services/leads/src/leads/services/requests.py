@@ -12,7 +12,7 @@ from leads.domain.errors import InvalidLead, LeadNotFound, NotFound
 from leads.domain.leads import LeadRequest
 from leads.repository import LeadRepository, RequestRepository
 from leads.services.common import audit, now
-from leads.services.leads import _check_list_slug, new_request
+from leads.services.leads import check_list_slug, new_request
 
 EDITABLE = ("treatment", "group", "channel", "reason", "handled", "status")
 
@@ -87,7 +87,7 @@ async def update(
             ("request_status", "status"),
         ):
             if field in changes:
-                await _check_list_slug(uow, principal.tenant_id, kind, field, changes[field])
+                await check_list_slug(uow, principal.tenant_id, kind, field, changes[field])
         if "reason" in changes:
             changes["reason"] = rules.check_reason(changes["reason"])
         after = replace(before, **changes, updated_at=now())
