@@ -159,6 +159,9 @@ def test_lists_filters_sorting_and_free_text(admin: Api, unique_phone: Callable[
     assert [x["name"][-1] for x in paged["items"]] == ["2", "1"]
     assert admin.http.get("/api/v1/leads", params={"sort": "shoe_size"}).status_code == 422
     assert admin.http.get("/api/v1/leads", params={"status": "MAYBE"}).status_code == 422
+    tomorrow = admin.http.get("/api/v1/leads", params={"follow_up": "tomorrow"})
+    assert tomorrow.status_code == 422
+    assert tomorrow.json()["errors"][0]["field"] == "follow_up"
 
 
 def test_metrics_count_by_status_source_and_follow_ups(admin: Api, unique_phone: Callable[[], str]) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import Parameter
@@ -37,16 +36,6 @@ from leads.services import requests as request_cases
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
     return tuple(v.strip() for raw in values or [] for v in raw.split(",") if v.strip())
-
-
-def _day_start(day: date | None, timezone: str) -> datetime | None:
-    if day is None:
-        return None
-    try:
-        zone = ZoneInfo(timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.combine(day, time.min, tzinfo=zone)
 
 
 class LeadController(Controller):
@@ -118,14 +107,7 @@ class LeadController(Controller):
     ) -> LeadPage:
         principal = request.user
         owners = _split(owner_id)
-        today = datetime.now(ZoneInfo(principal.timezone)).date() if follow_up else None
-        if follow_up == "today":
-            follow_up_from = follow_up_to = today
-        elif follow_up == "overdue" and today is not None:
-            follow_up_to = today - timedelta(days=1)
         query = LeadQuery(
-            created_from=_day_start(created_from, principal.timezone),
-            created_to=_day_start(created_to + timedelta(days=1) if created_to else None, principal.timezone),
             statuses=_split(status),
             sources=_split(source),
             owner_ids=tuple(o for o in owners if o != "none"),
@@ -136,6 +118,9 @@ class LeadController(Controller):
             sort=sort,
             limit=limit,
             offset=offset,
+        )
+        query = cases.clinic_query(
+            principal, query, created_from=created_from, created_to=created_to, follow_up=follow_up
         )
         items, total = await cases.list_leads(uow, principal, query, q)
         return LeadPage(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,15 @@ def clinic_day(moment: datetime, timezone: str) -> date:
         return moment.astimezone(ZoneInfo(timezone)).date()
     except (KeyError, ValueError):
         return moment.astimezone(UTC).date()
+
+
+def clinic_day_start(day: date, timezone: str) -> datetime:
+    """Midnight of a clinic day, as an aware datetime (a date range is whole days at the clinic)."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.combine(day, time.min, tzinfo=zone)
 
 
 def clinic_today(principal: Principal) -> date:

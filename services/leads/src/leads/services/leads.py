@@ -26,7 +26,7 @@ from leads.domain.errors import DuplicateLead, InvalidLead, LeadNotFound
 from leads.domain.leads import AuditEntry, Lead, LeadRequest, StatusChange
 from leads.domain.queries import LeadQuery, Metrics, check_query, classify_text
 from leads.repository import AuditRepository, LeadRepository, ListRepository, RequestRepository
-from leads.services.common import audit, clinic_day, clinic_today, now, sources
+from leads.services.common import audit, clinic_day, clinic_day_start, clinic_today, now, sources
 
 ON_DUPLICATE = ("reject", "add_request", "create")
 
@@ -332,6 +332,26 @@ async def _load(uow: UnitOfWork, principal: Principal, lead_id: str) -> Lead:
     if lead.merged_into is not None:
         raise InvalidLead(f"This lead was merged into {lead.merged_into}; change that one.", field="lead_id")
     return lead
+
+
+FOLLOW_UPS = ("today", "overdue")
+
+
+def clinic_query(
+    principal: Principal, query: LeadQuery, *, created_from: date | None, created_to: date | None, follow_up: str | None
+) -> LeadQuery:
+    """Clinic days to instants (both ends inclusive) and `follow_up=today|overdue` to dates, in the clinic's zone."""
+    if follow_up is not None and follow_up not in FOLLOW_UPS:
+        raise InvalidLead(f"follow_up is one of: {', '.join(FOLLOW_UPS)}.", field="follow_up")
+    changes: dict[str, Any] = {
+        "created_from": clinic_day_start(created_from, principal.timezone) if created_from else None,
+        "created_to": clinic_day_start(created_to + timedelta(days=1), principal.timezone) if created_to else None,
+    }
+    if follow_up == "today":
+        changes["follow_up_from"] = changes["follow_up_to"] = clinic_today(principal)
+    elif follow_up == "overdue":
+        changes["follow_up_to"] = clinic_today(principal) - timedelta(days=1)
+    return replace(query, **changes)
 
 
 async def list_leads(
