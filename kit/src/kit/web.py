@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.connection import ASGIConnection
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import MutableScopeHeaders, State
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
@@ -299,8 +299,6 @@ def create_app(
     }
     for exc_type, status in (error_map or {}).items():
         handlers[exc_type] = domain_error_handler(status)
-    from litestar.datastructures import State
-
     return Litestar(
         route_handlers=[*route_handlers, *health_handlers(checks)],
         middleware=middleware,

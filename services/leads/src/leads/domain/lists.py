@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from leads.domain.errors import InvalidLead
+from leads.domain.leads import search_key
 
 KINDS = ("source", "group", "treatment", "channel", "request_status", "contact_method")
 
@@ -94,7 +95,5 @@ def check_color(color: str | None) -> str | None:
 
 
 def slug_from(label: str) -> str:
-    from leads.domain.leads import search_key
-
     slug = re.sub(r"[^a-z0-9]+", "_", search_key(label)).strip("_")[:63]
     return check_slug(slug or "item")
