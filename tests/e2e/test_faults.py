@@ -121,6 +121,14 @@ def test_notifications_worker_killed_mid_stream(
     wait_until(lambda: exactly_one_each(sandbox, phones), 120.0, "a message was lost after the restart")
     time.sleep(2.0)
     assert exactly_one_each(sandbox, phones), "a message was doubled"
+    # A message the dead worker had sent but not yet recorded stays `sending` until it is stale (30 s), then it
+    # is resent with the same idempotency key: the provider keeps one copy and the row becomes `sent`.
     for lead_id in created:
+        wait_until(
+            lambda lead_id=lead_id: [m["status"] for m in admin.messages(lead_id)] == ["sent"],
+            60.0,
+            f"the message of lead {lead_id} never became sent",
+        )
         statuses = [m["status"] for m in admin.messages(lead_id)]
         assert statuses == ["sent"], statuses
+    assert exactly_one_each(sandbox, phones), "a resend after the restart reached the provider twice"
