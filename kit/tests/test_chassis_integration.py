@@ -14,10 +14,10 @@ from litestar.di import Provide
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from devkit.infra import Infra
 from kit import migrations, webhooks
 from kit.context import new_id
 from kit.db import UnitOfWork, UnitOfWorkFactory, make_engine, uow_factory
-from kit.devinfra import Infra
 from kit.dispatch import LeaseDispatcher, claim_due
 from kit.outbox import metadata as outbox_metadata
 from kit.web import create_app
