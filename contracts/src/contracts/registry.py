@@ -36,6 +36,7 @@ _EVENTS: tuple[type[Event], ...] = (
     leads.RequestCreatedV1,
     leads.ActivityScheduledV1,
     leads.ActivityCompletedV1,
+    leads.ActivityCancelledV1,
     MessageSentV1,
     MessageFailedV1,
 )

@@ -154,6 +154,7 @@ def proxy_handlers(contexts: list[str]) -> list[Any]:
             http_method=_METHODS,
             name=f"proxy-{name}",
             include_in_schema=False,
+            opt={"forward_raw": True},  # kit.inputs: the owning service checks query and body
             signature_namespace={"State": State},
         )(_forwarder(name))
         for name in contexts
@@ -169,6 +170,7 @@ def public_handlers(prefixes: dict[str, str], max_body_bytes: int) -> list[Any]:
             http_method=_PUBLIC_METHODS,
             name=f"public-{prefix.replace('/', '-')}",
             include_in_schema=False,
+            opt={"forward_raw": True},
             signature_namespace={"State": State},
             request_max_body_size=_DRAIN_LIMIT,
         )(_forwarder(name, max_body_bytes))

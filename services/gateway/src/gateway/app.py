@@ -13,7 +13,14 @@ from redis.asyncio import Redis
 
 from gateway import services
 from gateway.api import AuthController, IdentityController, jwks, proxy_handlers, public_handlers
-from gateway.domain import Conflict, InvalidCredentials, InvalidInput, TooManyAttempts, UpstreamUnavailable
+from gateway.domain import (
+    Conflict,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidPath,
+    TooManyAttempts,
+    UpstreamUnavailable,
+)
 from gateway.proxy import Upstream
 from gateway.ratelimit import RateLimiter
 from gateway.security import SigningKey
@@ -88,6 +95,7 @@ def create_api() -> Litestar:
         ],
         error_map={
             InvalidInput: 422,
+            InvalidPath: 400,
             InvalidCredentials: 401,
             Conflict: 409,
             TooManyAttempts: 429,

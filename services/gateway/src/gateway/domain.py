@@ -58,6 +58,13 @@ class Conflict(GatewayError):
     pass
 
 
+class InvalidPath(GatewayError):
+    """A path the proxy cannot forward (a control character in it)."""
+
+    def __init__(self) -> None:
+        super().__init__("The path contains a character that cannot be forwarded.", field="path")
+
+
 @dataclass(frozen=True)
 class Tenant:
     id: str

@@ -26,7 +26,7 @@ from gateway.ratelimit import RateLimiter
 from gateway.repository import IdentityRepository
 from kit.auth import Principal, claims_of
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory
+from kit.db import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,9 @@ def principal_of(user: User, tenant: Tenant) -> Principal:
 
 
 async def _create_clinic(
-    repo: IdentityRepository, clinic: NewClinic, admin: NewStaff, *, extra_permissions: tuple[str, ...] = ()
+    uow: UnitOfWork, clinic: NewClinic, admin: NewStaff, *, extra_permissions: tuple[str, ...] = ()
 ) -> tuple[Tenant, User]:
+    repo = IdentityRepository(uow.session)
     check_clinic(clinic.country, clinic.locale)
     email = normalise_email(admin.email)
     check_password(admin.password)
@@ -113,7 +114,7 @@ async def bootstrap(uow_factory: UnitOfWorkFactory, *, email: str, password: str
         if await repo.tenant_count():
             return False
         await _create_clinic(
-            repo,
+            uow,
             clinic,
             NewStaff(email=email, full_name="Administrator", password=password, roles=["admin"]),
             extra_permissions=(PLATFORM_ADMIN,),
@@ -155,19 +156,26 @@ async def login(
     password: str,
     client_ip: str,
 ) -> TokenPair:
-    key = f"login:{client_ip}:{email.strip().lower()}"
-    await limiter.hit(key, limit=policy.login_limit, window_seconds=policy.login_window)
-    await limiter.hit(f"login-ip:{client_ip}", limit=policy.login_limit * 5, window_seconds=policy.login_window)
+    # Failures are counted per account and per address; a success clears the account's count.
+    account = f"login:{email.strip().lower()[:254]}"
+    address = f"login-ip:{client_ip}"
+    await limiter.check(account, limit=policy.login_limit)
+    await limiter.check(address, limit=policy.login_limit * 5)
     async with uow_factory() as uow:
         repo = IdentityRepository(uow.session)
         user = await repo.user_by_email(email.strip())
-        if not security.verify_password(user.password_hash if user else None, password) or user is None:
-            raise InvalidCredentials("Wrong e-mail or password.")
-        if not user.active:
-            raise InvalidCredentials("This account is disabled; ask your clinic's admin.")
+        try:
+            if not security.verify_password(user.password_hash if user else None, password) or user is None:
+                raise InvalidCredentials("Wrong e-mail or password.")
+            if not user.active:
+                raise InvalidCredentials("This account is disabled; ask your clinic's admin.")
+        except InvalidCredentials:
+            await limiter.failed(account, window_seconds=policy.login_window)
+            await limiter.failed(address, window_seconds=policy.login_window)
+            raise
         pair = await _issue(repo, signer, policy, user)
         await uow.commit()
-    await limiter.reset(key)
+    await limiter.reset(account)
     return pair
 
 
@@ -204,7 +212,7 @@ async def me(uow_factory: UnitOfWorkFactory, principal: Principal) -> tuple[User
 
 async def create_clinic(uow_factory: UnitOfWorkFactory, clinic: NewClinic, admin: NewStaff) -> tuple[Tenant, User]:
     async with uow_factory() as uow:
-        tenant, user = await _create_clinic(IdentityRepository(uow.session), clinic, admin)
+        tenant, user = await _create_clinic(uow, clinic, admin)
         await uow.commit()
     return tenant, user
 

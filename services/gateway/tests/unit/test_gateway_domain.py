@@ -18,6 +18,7 @@ from gateway.domain import (
     ROLE_PERMISSIONS,
     InvalidCredentials,
     InvalidInput,
+    InvalidPath,
     RefreshToken,
     User,
     check_clinic,
@@ -27,6 +28,7 @@ from gateway.domain import (
     normalise_email,
     refresh_usable,
 )
+from gateway.proxy import Upstream
 
 NOW = datetime(2026, 11, 28, 10, 15, tzinfo=UTC)
 
@@ -229,3 +231,14 @@ def test_non_ed25519_key_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(SystemExit, match="not an Ed25519"):
         security.SigningKey.load(path, generate=True)
+
+
+# --- the proxy ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/api/v1/leads/\x00", "/api/v1/leads/a\nb", "/public/forms/\x1f", "/x\x7f"])
+async def test_the_proxy_refuses_a_path_with_a_control_character(path: str) -> None:
+    upstream = Upstream({"leads": "http://127.0.0.1:9"})
+    try:
+        with pytest.raises(InvalidPath):
+            await upstream.forward("leads", "GET", path, b"", [], b"", "127.0.0.1")
+    finally:
+        await upstream.close()

@@ -172,6 +172,10 @@ def test_new_lead_rejects_invalid_input() -> None:
         ("+34 612 34 56 78", "BR", "+34612345678"),
         ("8 (912) 345-67-89", "RU", "+79123456789"),
         ("+7 912 345-67-89", "RU", "+79123456789"),
+        # an old 8-digit Brazilian mobile gets its ninth digit, at every entry point (as match does)
+        ("(81) 8182-0370", "BR", "+5581981820370"),
+        ("+55 11 8765-4321", "ES", "+5511987654321"),
+        ("011 8765-4321", "BR", "+5511987654321"),
     ],
 )
 def test_to_e164(raw: str, region: str, expected: str) -> None:
@@ -184,7 +188,8 @@ def test_to_e164(raw: str, region: str, expected: str) -> None:
         ("", "BR"),
         ("not a phone", "BR"),
         ("123", "BR"),
-        ("(11) 98765-432", "BR"),  # a digit short
+        ("(11) 8765-432", "BR"),  # a digit short even of the old 8-digit form
+        ("(21) 2345-678", "BR"),  # a landline a digit short (landlines never had a ninth digit)
         ("(00) 98765-4321", "BR"),  # no such area code
         ("98765-4321", "XX"),  # unknown region and no country code
         ("+999 1234 5678", "BR"),  # no such country code

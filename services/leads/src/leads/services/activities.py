@@ -2,7 +2,7 @@
 
 Events: ActivityScheduledV1 when an activity is created, and again whenever its plan (time, responsible
 person, private flag: the event's fields) changes, so consumers keep the latest one per activity_id;
-ActivityCompletedV1 when it is done. Cancelling has no event in the contracts (yet); it is audited.
+ActivityCompletedV1 when it is done, ActivityCancelledV1 when it is called off (both audited too).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from contracts.leads import ActivityCompletedV1, ActivityScheduledV1
+from contracts.leads import ActivityCancelledV1, ActivityCompletedV1, ActivityScheduledV1
 from kit.auth import Principal
 from kit.context import new_id
 from kit.db import UnitOfWork, UnitOfWorkFactory
@@ -173,6 +173,17 @@ async def cancel(
         after = rules.cancel(before, reason, actor=principal.user_id, now=now())
         await ActivityRepository(uow.session).save(after)
         await _audit(uow, principal, after, "cancelled", rules.audit_closed(before, after, text_field="reason"))
+        uow.publish(
+            ActivityCancelledV1(
+                lead_id=after.lead_id,
+                activity_id=after.id,
+                type=after.type,
+                reason=after.result,
+                cancelled_by=principal.user_id,
+                cancelled_at=after.updated_at,
+            ),
+            tenant_id=principal.tenant_id,
+        )
         await uow.commit()
     return after
 

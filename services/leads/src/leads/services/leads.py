@@ -41,6 +41,8 @@ class NewLead(msgspec.Struct, frozen=True, kw_only=True):
     city: str | None = None
     locale: str | None = None
     urgency: str = "normal"
+    #: The initial status; None: PENDING_CONTACT.
+    status: str | None = None
     owner_id: str | None = None
     next_follow_up: date | None = None
     notes: str | None = None
@@ -232,6 +234,7 @@ async def intake(
         consents=data.consents,
         attribution=data.attribution,
         channel=channel,
+        status=data.status,
     )
     await repo.add(lead, stats_day=clinic_day(at, timezone))
     await repo.add_status_change(tenant_id, StatusChange(lead.id, None, lead.status, None, actor, at))
