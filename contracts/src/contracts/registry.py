@@ -6,7 +6,7 @@ import builtins
 
 import msgspec
 
-from contracts import leads
+from contracts import identity, leads
 from contracts.envelope import Event
 from contracts.notifications import MessageFailedV1, MessageSentV1
 
@@ -39,6 +39,9 @@ _EVENTS: tuple[type[Event], ...] = (
     leads.ActivityCancelledV1,
     MessageSentV1,
     MessageFailedV1,
+    identity.StaffCreatedV1,
+    identity.StaffUpdatedV1,
+    identity.StaffDeactivatedV1,
 )
 
 REGISTRY: dict[str, EventSpec] = {spec.type: spec for spec in map(_spec, _EVENTS)}

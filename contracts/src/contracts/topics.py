@@ -15,8 +15,9 @@ class Topic(msgspec.Struct, frozen=True):
 
 LEADS = Topic("clinicflow.leads.events", 6, "Lead lifecycle: intake, qualification, conversion.")
 NOTIFICATIONS = Topic("clinicflow.notifications.events", 6, "Outbound message outcomes and inbound messages.")
+IDENTITY = Topic("clinicflow.identity.events", 6, "The clinics' staff directory (keyed by user id; compacted).")
 
-TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS)
+TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS, IDENTITY)
 
 
 def dlq_topic(topic: str) -> str:

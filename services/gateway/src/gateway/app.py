@@ -27,6 +27,7 @@ from gateway.security import SigningKey
 from gateway.settings import SERVICE, get_bootstrap, get_settings
 from kit.api import create_api_app
 from kit.auth import JwksVerifier
+from kit.worker import create_worker_app
 
 
 def create_api() -> Litestar:
@@ -65,6 +66,7 @@ def create_api() -> Litestar:
                     timezone=boot.clinic_timezone,
                 ),
             )
+        await services.announce_staff(state["uow"])
         try:
             yield
         finally:
@@ -107,3 +109,8 @@ def create_api() -> Litestar:
         extra_lifespan=[lifespan],
         state=state,
     )
+
+
+def create_worker() -> Litestar:
+    """The outbox relay of the staff directory's events (the gateway consumes nothing)."""
+    return create_worker_app(service=SERVICE, settings=get_settings())

@@ -30,6 +30,8 @@ users = Table(
     Column("extra_permissions", ARRAY(Text), nullable=False, server_default="{}"),
     Column("active", Boolean, nullable=False, server_default="true"),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    #: The staff directory event was queued (existing accounts are announced once, on the first start).
+    Column("announced", Boolean, nullable=False, server_default="false"),
 )
 Index("ux_users_email", func.lower(users.c.email), unique=True)
 

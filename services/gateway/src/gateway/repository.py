@@ -65,8 +65,17 @@ class IdentityRepository:
                 extra_permissions=list(user.extra_permissions),
                 active=user.active,
                 created_at=user.created_at,
+                announced=True,  # its directory event is queued in the same transaction
             )
         )
+
+    async def unannounced_users(self) -> list[User]:
+        query = select(users).where(users.c.announced.is_(False)).order_by(users.c.created_at)
+        return [_user(r) for r in (await self.session.execute(query)).all()]
+
+    async def mark_announced(self, user_ids: list[str]) -> None:
+        if user_ids:
+            await self.session.execute(update(users).where(users.c.id.in_(user_ids)).values(announced=True))
 
     async def email_taken(self, email: str) -> bool:
         query = select(users.c.id).where(func.lower(users.c.email) == email.lower())

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
+from contracts.identity import StaffCreatedV1
 from gateway import security
 from gateway.domain import (
     PLATFORM_ADMIN,
@@ -72,6 +73,39 @@ def principal_of(user: User, tenant: Tenant) -> Principal:
     )
 
 
+def staff_created(user: User) -> StaffCreatedV1:
+    """The staff directory's record of a member (contracts.identity), as services learn it."""
+    return StaffCreatedV1(
+        user_id=user.id,
+        full_name=user.full_name,
+        email=user.email,
+        roles=list(user.roles),
+        active=user.active,
+        changed_at=user.created_at,
+    )
+
+
+async def _add_user(uow: UnitOfWork, repo: IdentityRepository, user: User) -> None:
+    """Store the account and queue its directory event in the same transaction."""
+    await repo.add_user(user)
+    uow.publish(staff_created(user), tenant_id=user.tenant_id)
+
+
+async def announce_staff(uow_factory: UnitOfWorkFactory) -> int:
+    """Accounts made before the staff directory existed (or by an older gateway) are announced once."""
+    async with uow_factory() as uow:
+        repo = IdentityRepository(uow.session)
+        await repo.lock_bootstrap()
+        pending = await repo.unannounced_users()
+        for user in pending:
+            uow.publish(staff_created(user), tenant_id=user.tenant_id)
+        await repo.mark_announced([u.id for u in pending])
+        await uow.commit()
+    if pending:
+        log.info("announced %d existing staff accounts to the staff directory", len(pending))
+    return len(pending)
+
+
 async def _create_clinic(
     uow: UnitOfWork, clinic: NewClinic, admin: NewStaff, *, extra_permissions: tuple[str, ...] = ()
 ) -> tuple[Tenant, User]:
@@ -102,7 +136,7 @@ async def _create_clinic(
         created_at=now,
     )
     await repo.add_tenant(tenant)
-    await repo.add_user(user)
+    await _add_user(uow, repo, user)
     return tenant, user
 
 
@@ -235,7 +269,7 @@ async def add_staff(uow_factory: UnitOfWorkFactory, principal: Principal, staff:
             active=True,
             created_at=datetime.now(UTC),
         )
-        await repo.add_user(user)
+        await _add_user(uow, repo, user)
         await uow.commit()
     return user
 

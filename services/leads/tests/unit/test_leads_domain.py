@@ -225,3 +225,13 @@ def test_br_mobile_formattings_agree(area: str, digits: str) -> None:
     assert results == [expected] * len(formattings), list(zip(formattings, results, strict=True))
     for (_, region), e164 in zip(formattings, results, strict=True):
         assert to_e164(e164, region) == e164  # idempotent, whatever the default region
+
+
+# --- the staff directory ----------------------------------------------------------------------------
+def test_owners_and_responsible_people_must_be_known_staff() -> None:
+    from leads.domain.staff import check_members
+
+    check_members({"owner_id": "u1", "responsible_id": "u2"}, {"u1", "u2", "u3"})
+    with pytest.raises(InvalidLead) as caught:
+        check_members({"owner_id": "u1", "responsible_id": "u9"}, {"u1"})
+    assert caught.value.field == "responsible_id"

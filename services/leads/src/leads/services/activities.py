@@ -22,6 +22,7 @@ from leads.domain.activities import Activity, ActivityNotFound, ActivityQuery, B
 from leads.domain.errors import InvalidLead, LeadNotFound
 from leads.repository.activities import ActivityRepository
 from leads.repository.leads import LeadRepository
+from leads.services import staff
 from leads.services.common import audit, now
 
 
@@ -90,6 +91,7 @@ async def schedule(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id
         now=now(),
     )
     async with uow_factory() as uow:
+        await staff.check_staff(uow, principal, {"responsible_id": data.responsible_id})
         lead = await LeadRepository(uow.session).get(principal.tenant_id, lead_id)
         if lead is None:
             raise LeadNotFound(f"No lead {lead_id} in this clinic.", field="lead_id")
@@ -130,6 +132,7 @@ async def edit(
 ) -> Activity:
     async with uow_factory() as uow:
         before = await _visible(uow, principal, activity_id, for_update=True)
+        await staff.check_staff(uow, principal, {"responsible_id": changes.get("responsible_id")})
         after, diff = rules.edit(before, changes, now=now())
         if not diff:
             return before
