@@ -12,12 +12,20 @@ from litestar import Litestar
 from redis.asyncio import Redis
 
 from gateway import services
-from gateway.api import AuthController, IdentityController, jwks, proxy_handlers, public_handlers
+from gateway.api import (
+    AuthController,
+    ConfigurationController,
+    IdentityController,
+    jwks,
+    proxy_handlers,
+    public_handlers,
+)
 from gateway.domain import (
     Conflict,
     InvalidCredentials,
     InvalidInput,
     InvalidPath,
+    NotFound,
     TooManyAttempts,
     UpstreamUnavailable,
 )
@@ -91,6 +99,7 @@ def create_api() -> Litestar:
         route_handlers=[
             AuthController,
             IdentityController,
+            ConfigurationController,
             jwks,
             *proxy_handlers(list(routes)),
             *public_handlers(public_routes, settings.public_max_body_bytes),
@@ -98,13 +107,18 @@ def create_api() -> Litestar:
         error_map={
             InvalidInput: 422,
             InvalidPath: 400,
+            NotFound: 404,
             InvalidCredentials: 401,
             Conflict: 409,
             TooManyAttempts: 429,
             UpstreamUnavailable: 503,
         },
         extra_checks={"redis": check_redis, "services": check_services},
-        public_paths=["/api/v1/auth/", *(f"/api/v1/{name}" for name in routes), *(f"/{p}" for p in public_routes)],
+        public_paths=[
+            "/api/v1/auth/",
+            *(f"/api/v1/{name}" for name in routes),
+            *(f"/{p}" for p in public_routes),
+        ],
         verifier=verifier,
         extra_lifespan=[lifespan],
         state=state,
