@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"crm:read", "crm:write", "crm:admin", "crm:responsible", "finance:read"}),
-    "manager": frozenset({"crm:read", "crm:write", "crm:responsible", "finance:read"}),
-    "sales_agent": frozenset({"crm:read", "crm:write"}),
-    "reception": frozenset({"crm:read", "crm:write"}),
+    "admin": frozenset(
+        {"crm:read", "crm:write", "crm:admin", "crm:responsible", "finance:read", "payments:write", "payments:refund"}
+    ),
+    "manager": frozenset({"crm:read", "crm:write", "crm:responsible", "finance:read", "payments:write"}),
+    "sales_agent": frozenset({"crm:read", "crm:write", "payments:write"}),
+    "reception": frozenset({"crm:read", "crm:write", "payments:write"}),
     "professional": frozenset({"crm:read"}),
     "diagnostic_doctor": frozenset({"crm:read"}),
-    "finance": frozenset({"crm:read", "finance:read"}),
+    "finance": frozenset({"crm:read", "finance:read", "payments:refund"}),
 }
 #: Held by the operator account created on first start: may open new clinics.
 PLATFORM_ADMIN = "platform:admin"
