@@ -9,6 +9,7 @@ import asyncio
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -357,6 +358,42 @@ def test_duplicate_delivery_applies_once(stack: Stack, admin: Api, provider: Pro
     deliveries = provider.deliveries(payment_id)
     assert [d["status"] for d in deliveries] == [200, 200]
     assert sorted(msgspec.json.decode(d["answer"])["outcome"] for d in deliveries) == ["confirmed", "duplicate"]
+    assert outbox_events(stack, made["id"]).count(CONFIRMED) == 1
+
+
+def test_concurrent_webhooks_for_one_payment_apply_once(
+    stack: Stack, admin: Api, clinic_id: str, provider: Provider
+) -> None:
+    made = create(admin)
+    provider.control("none")
+    payment_id, _ = provider.checkout(made["url"], "pix")
+    secret = (stack.state_dir / "secrets" / "mercadopago-webhook-secret").read_text().strip()
+    base = uuid.uuid4().int % 10**12
+    # Eight different notifications about the payment, and one more delivered four times at once.
+    notification_ids = [base + i for i in range(8)] + [base + 100] * 4
+
+    def deliver(notification_id: int) -> httpx.Response:
+        body = msgspec.json.encode(
+            {"id": notification_id, "type": "payment", "action": "payment.updated", "data": {"id": payment_id}}
+        )
+        request_id = str(uuid.uuid4())
+        signature = mercadopago.sign(secret, payment_id, request_id, str(int(time.time())))
+        return httpx.post(
+            f"{stack.gateway_url}/webhooks/payments/mercadopago",
+            params={"clinic": clinic_id, "data.id": payment_id, "type": "payment"},
+            content=body,
+            headers={"x-request-id": request_id, "x-signature": signature, "content-type": "application/json"},
+            timeout=30.0,
+        )
+
+    with ThreadPoolExecutor(len(notification_ids)) as pool:
+        answers = list(pool.map(deliver, notification_ids))
+    assert [a.status_code for a in answers] == [200] * len(answers), [a.text for a in answers]
+    outcomes = Counter(a.json()["outcome"] for a in answers)
+    assert outcomes["confirmed"] == 1, outcomes
+    assert outcomes["duplicate"] == 3, outcomes
+    assert outcomes["no-change"] == 8, outcomes
+    assert charge(admin, made["id"])["status"] == "paid"
     assert outbox_events(stack, made["id"]).count(CONFIRMED) == 1
 
 
