@@ -116,6 +116,7 @@ class Stack:
                 "SANDBOX_WHATSAPP_TOKEN": whatsapp_token,
                 "NOTIFICATIONS_WHATSAPP_TOKEN": whatsapp_token,
                 "NOTIFICATIONS_WHATSAPP_API_URL": self.url("sandbox"),
+                **self._payments_env(),
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -126,6 +127,26 @@ class Stack:
         for service in self.services:
             env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)
         return env
+
+    def _payments_env(self) -> dict[str, str]:
+        """Payments talks to the Mercado Pago sandbox, which signs its webhooks with the same secret."""
+        if "sandbox_payments" not in self.specs:
+            return {}
+        token, secret = self._dev_secret("mercadopago-token"), self._dev_secret("mercadopago-webhook-secret")
+        return {
+            "PAYMENTS_PUBLIC_URL": self.gateway_url,
+            "PAYMENTS_MERCADOPAGO_API_URL": self.url("sandbox_payments"),
+            "PAYMENTS_MERCADOPAGO_ACCESS_TOKEN": token,
+            "PAYMENTS_MERCADOPAGO_WEBHOOK_SECRET": secret,
+            # Development only: the tests move the payments clock through this file (expiry, late webhooks).
+            "PAYMENTS_CLOCK_FILE": str(self.clock_file("payments")),
+            "SANDBOX_PAYMENTS_PUBLIC_URL": self.url("sandbox_payments"),
+            "SANDBOX_PAYMENTS_ACCESS_TOKEN": token,
+            "SANDBOX_PAYMENTS_WEBHOOK_SECRET": secret,
+        }
+
+    def clock_file(self, service: str) -> Path:
+        return self.state_dir / "clock" / service
 
     # --- lifecycle ------------------------------------------------------------------------
     def start_infra(self) -> Infra:

@@ -15,16 +15,20 @@ PERMISSIONS: dict[str, str] = {
     "crm:admin": "configure the clinic: staff, roles, sections, departments, lists, forms, templates; delete leads",
     "crm:responsible": "see everyone's private activities",
     "finance:read": "see payments and financial reports",
+    "payments:write": "create and cancel payment links",
+    "payments:refund": "refund payments",
 }
 #: The roles every clinic starts with (seeded, then the clinic's to edit).
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"crm:read", "crm:write", "crm:admin", "crm:responsible", "finance:read"}),
-    "manager": frozenset({"crm:read", "crm:write", "crm:responsible", "finance:read"}),
-    "sales_agent": frozenset({"crm:read", "crm:write"}),
-    "reception": frozenset({"crm:read", "crm:write"}),
+    "admin": frozenset(
+        {"crm:read", "crm:write", "crm:admin", "crm:responsible", "finance:read", "payments:write", "payments:refund"}
+    ),
+    "manager": frozenset({"crm:read", "crm:write", "crm:responsible", "finance:read", "payments:write"}),
+    "sales_agent": frozenset({"crm:read", "crm:write", "payments:write"}),
+    "reception": frozenset({"crm:read", "crm:write", "payments:write"}),
     "professional": frozenset({"crm:read"}),
     "diagnostic_doctor": frozenset({"crm:read"}),
-    "finance": frozenset({"crm:read", "finance:read"}),
+    "finance": frozenset({"crm:read", "finance:read", "payments:refund"}),
 }
 BUILTIN_ROLES = ROLE_PERMISSIONS
 #: The role that configures the clinic; it keeps crm:admin so a clinic cannot lock itself out.

@@ -60,7 +60,17 @@ def test_permissions_of_one_role() -> None:
 
 def test_permissions_union_roles_and_extra_permissions() -> None:
     user = _user(("sales_agent", "finance"), extra=("crm:responsible", "platform:admin"))
-    assert user.permissions == frozenset({"crm:read", "crm:write", "finance:read", "crm:responsible", "platform:admin"})
+    assert user.permissions == frozenset(
+        {
+            "crm:read",
+            "crm:write",
+            "finance:read",
+            "payments:write",
+            "payments:refund",
+            "crm:responsible",
+            "platform:admin",
+        }
+    )
 
 
 def test_permissions_of_no_role_are_the_extra_ones() -> None:
