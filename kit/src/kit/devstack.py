@@ -87,6 +87,11 @@ class Stack:
         own = environ_get(f"{service.upper()}_DATABASE_URL")
         return own or migrations.database_url(self.infra.postgres_url, self.database_name(service))
 
+    @property
+    def clock_file(self) -> Path:
+        """Seconds added to scheduling's clock in a test stack (see tests/e2e/scheduling)."""
+        return self.state_dir / "clock-offset"
+
     # --- secrets for development, made on first start, never committed -------------------------
     def _dev_secret(self, name: str) -> str:
         path = self.state_dir / "secrets" / name
@@ -115,9 +120,14 @@ class Stack:
                 "SANDBOX_WHATSAPP_TOKEN": whatsapp_token,
                 "NOTIFICATIONS_WHATSAPP_TOKEN": whatsapp_token,
                 "NOTIFICATIONS_WHATSAPP_API_URL": self.url("sandbox"),
+                # Patient links (confirm, reschedule, .ics, booking, anamnesis) point at the gateway.
+                "SCHEDULING_PUBLIC_URL": self.gateway_url,
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.free_ports:
+            # Test stacks only: the e2e tests move scheduling's clock by writing seconds into this file.
+            env["SCHEDULING_CLOCK_FILE"] = str(self.clock_file)
         for spec in self.specs.values():
             prefix = spec.service.upper()
             key = "WORKER_PORT" if spec.command == ["worker"] else "HTTP_PORT"

@@ -6,14 +6,23 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+#: scheduling:read (agenda, availability, waiting room), :book (book, confirm, reschedule, cancel, returns),
+#: :checkin (arrival, no-show), :visit (start and finish visits), :admin (branches, professionals, procedures,
+#: questionnaires, policy).
+_SCHEDULING_ALL = frozenset(
+    {"scheduling:read", "scheduling:book", "scheduling:checkin", "scheduling:visit", "scheduling:admin"}
+)
+_SCHEDULING_DESK = frozenset({"scheduling:read", "scheduling:book", "scheduling:checkin"})
+_SCHEDULING_CLINICIAN = frozenset({"scheduling:read", "scheduling:visit"})
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"crm:read", "crm:write", "crm:admin", "crm:responsible", "finance:read"}),
-    "manager": frozenset({"crm:read", "crm:write", "crm:responsible", "finance:read"}),
-    "sales_agent": frozenset({"crm:read", "crm:write"}),
-    "reception": frozenset({"crm:read", "crm:write"}),
-    "professional": frozenset({"crm:read"}),
-    "diagnostic_doctor": frozenset({"crm:read"}),
-    "finance": frozenset({"crm:read", "finance:read"}),
+    "admin": frozenset({"crm:read", "crm:write", "crm:admin", "crm:responsible", "finance:read"}) | _SCHEDULING_ALL,
+    "manager": frozenset({"crm:read", "crm:write", "crm:responsible", "finance:read"}) | _SCHEDULING_DESK,
+    "sales_agent": frozenset({"crm:read", "crm:write", "scheduling:read", "scheduling:book"}),
+    "reception": frozenset({"crm:read", "crm:write"}) | _SCHEDULING_DESK,
+    "professional": frozenset({"crm:read"}) | _SCHEDULING_CLINICIAN,
+    "diagnostic_doctor": frozenset({"crm:read"}) | _SCHEDULING_CLINICIAN,
+    "finance": frozenset({"crm:read", "finance:read", "scheduling:read"}),
 }
 #: Held by the operator account created on first start: may open new clinics.
 PLATFORM_ADMIN = "platform:admin"
