@@ -117,9 +117,14 @@ class Stack:
                 "NOTIFICATIONS_WHATSAPP_TOKEN": whatsapp_token,
                 "NOTIFICATIONS_WHATSAPP_API_URL": self.url("sandbox"),
                 **self._payments_env(),
+                # Patient links (confirm, reschedule, .ics, booking, anamnesis) point at the gateway.
+                "SCHEDULING_PUBLIC_URL": self.gateway_url,
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.free_ports:
+            # Test stacks only: the e2e tests move scheduling's clock by writing seconds into this file.
+            env["SCHEDULING_CLOCK_FILE"] = str(self.clock_file("scheduling"))
         for spec in self.specs.values():
             prefix = spec.service.upper()
             key = "WORKER_PORT" if spec.command == ["worker"] else "HTTP_PORT"
@@ -146,7 +151,10 @@ class Stack:
         }
 
     def clock_file(self, service: str) -> Path:
-        return self.state_dir / "clock" / service
+        """Seconds added to a service's clock in a test stack: the e2e tests move time by writing it."""
+        path = self.state_dir / "clock" / service
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
     # --- lifecycle ------------------------------------------------------------------------
     def start_infra(self) -> Infra:

@@ -25,8 +25,8 @@ from sqlalchemy import func, select
 
 from contracts import from_headers
 from contracts.topics import PAYMENTS
+from devkit.stack import Stack
 from kit.db import make_engine
-from kit.devstack import Stack
 from kit.outbox import outbox_table
 from payments import pix
 from payments.providers import mercadopago
