@@ -31,7 +31,8 @@ class GatewaySettings(ServiceSettings, kw_only=True):
     #: route's service with the raw body, query string and content type intact (webhooks, public forms).
     public_routes: str = (
         "public/forms=leads,webhooks/tilda=leads,webhooks/payments=payments,public/payments=payments,"
-        "public/scheduling=scheduling"
+        "public/scheduling=scheduling,webhooks/whatsapp=notifications,webhooks/twilio=notifications,"
+        "webhooks/telegram=notifications,webhooks/instagram=notifications"
     )
     #: The largest body a public path accepts (the services set their own, smaller, limits).
     public_max_body_bytes: int = 256 * 1024
