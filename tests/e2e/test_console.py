@@ -46,6 +46,8 @@ def test_console_flows_in_chromium(stack: Stack) -> None:
         "ADMIN_PASSWORD": DEFAULT_ADMIN_PASSWORD,
         "CHROMIUM": chromium,
     }
+    if env.get("CONSOLE_SCREENSHOTS"):  # docs/console.md: where the screenshots of each screen go
+        env["CONSOLE_SCREENSHOTS"] = str((ROOT / env["CONSOLE_SCREENSHOTS"]).resolve())
     result = subprocess.run(
         [_node(), "--test", "--test-reporter=spec", "--test-concurrency=1", "e2e/console.e2e.ts"],
         cwd=WEB,

@@ -22,7 +22,8 @@ let browser: Browser;
 let page: Page;
 const run = Math.floor(Math.random() * 90_000_000) + 10_000_000;
 const phone = (n: number) => `+5511${9}${String(run + n).slice(-8)}`;
-const leadName = `Joana Prado ${run}`;
+const leadName = "Joana Prado";
+const leadEmail = `joana.${run}@example.com`;
 
 async function api(path: string, init: RequestInit & { token?: string } = {}) {
   const headers = { "content-type": "application/json", ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) };
@@ -54,6 +55,8 @@ async function accessible(screen: string) {
 
 async function shot(name: string) {
   if (!SHOTS) return;
+  // Whatever is still loading (the statistics) first, so the picture shows the screen as a person sees it.
+  await page.waitForLoadState("networkidle");
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `console-${name}.png`) });
 }
@@ -61,21 +64,31 @@ async function shot(name: string) {
 before(async () => {
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--lang=pt-BR"],
   });
   const context = await browser.newContext({ locale: "pt-BR", viewport: { width: 1280, height: 820 }, timezoneId: "America/Sao_Paulo" });
   page = await context.newPage();
   page.setDefaultTimeout(10_000);
+  // Warm the browser and the server once (a cold process is not the console's first screen), then log out.
+  await page.goto(BASE);
+  await page.getByRole("heading").first().waitFor();
+  await page.goto("about:blank");
   // A few prospects of other statuses, so the toolbar and the list have something to show.
   const admin = await token(EMAIL, PASSWORD);
   const seeds: [string, string, string][] = [
     ["Carlos Mendes", "instagram", "CONTACTED_CALL_LATER"],
-    ["Beatriz Souza", "google_search", "INTERESTED_SCHEDULE_APPOINTMENT"],
+    ["Beatriz Souza Almeida", "google_search", "INTERESTED_SCHEDULE_APPOINTMENT"],
     ["Rafael Lima", "whatsapp", "APPOINTMENT_SCHEDULED"],
+    ["Luciana Ferreira", "facebook", "PENDING_CONTACT"],
+    ["Marcos Oliveira", "phone_call", "CONTACTED_NO_RESPONSE"],
+    ["Patrícia Rocha", "instagram", "REQUIRES_FOLLOW_UP"],
   ];
+  const today = new Date().toISOString().slice(0, 10);
   for (const [i, [name, source, status]] of seeds.entries()) {
-    const made = await api("/api/v1/leads", { method: "POST", token: admin, body: JSON.stringify({ name: `${name} ${run}`, phone: phone(i + 10), source, urgency: i === 0 ? "high" : "normal" }) });
+    const lead = { name, phone: phone(i + 10), source, urgency: i % 3 === 0 ? "high" : "normal", next_follow_up: i % 2 ? today : null };
+    const made = await api("/api/v1/leads", { method: "POST", token: admin, body: JSON.stringify(lead) });
     assert.equal(made.status, 201, JSON.stringify(made.body));
+    if (status === "PENDING_CONTACT") continue;
     const moved = await api(`/api/v1/leads/${made.body.id}/status`, { method: "POST", token: admin, body: JSON.stringify({ status }) });
     assert.equal(moved.status, 200, JSON.stringify(moved.body));
   }
@@ -119,7 +132,7 @@ test("create a prospect: the API's problem shows next to the phone and nothing t
   await dialog.waitFor();
   await dialog.getByLabel("Nome completo").fill(leadName);
   await dialog.getByLabel(/^Telefone/).fill("12345");
-  await dialog.getByLabel("E-mail").fill(`joana.${run}@example.com`);
+  await dialog.getByLabel("E-mail").fill(leadEmail);
   await dialog.getByLabel("O que perguntou").fill("Quer saber o preço do clareamento");
   await dialog.getByRole("button", { name: "Salvar" }).click();
   const phoneError = dialog.locator(".field-error").filter({ has: page.getByLabel(/^Telefone/) });
@@ -185,7 +198,7 @@ test("schedule an activity: it is listed and the bell turns red", async () => {
 
 test("the list filters on the server; a reload keeps the session; switching language", async () => {
   await page.getByRole("link", { name: "Voltar aos prospects" }).click();
-  await page.getByLabel("Buscar (nome, telefone, e-mail, CPF)").fill(`Joana Prado ${run}`);
+  await page.getByLabel("Buscar (nome, telefone, e-mail, CPF)").fill(leadEmail);
   await page.locator("tr[data-lead]", { hasText: leadName }).waitFor();
   await page.waitForFunction(() => document.querySelectorAll("tr[data-lead]").length === 1);
   await page.getByLabel("Status", { exact: true }).selectOption("NOT_INTERESTED");
@@ -209,6 +222,8 @@ test("the list filters on the server; a reload keeps the session; switching lang
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   await page.getByRole("combobox", { name: "Idioma" }).selectOption("ru");
   await page.getByRole("heading", { name: "Лиды" }).waitFor();
+  await page.locator("tr[data-lead]").first().waitFor();
+  await shot("prospects-ru");
   await page.reload();
   await page.getByRole("heading", { name: "Лиды" }).waitFor();
   await page.getByRole("combobox", { name: "Язык" }).selectOption("pt-BR");
@@ -221,14 +236,14 @@ test("the list filters on the server; a reload keeps the session; switching lang
 
 test("delete with confirmation (admin), then log out", async () => {
   await page.goto(`${BASE}/#/prospects`);
-  await page.getByLabel("Buscar (nome, telefone, e-mail, CPF)").fill(`Joana Prado ${run}`);
+  await page.getByLabel("Buscar (nome, telefone, e-mail, CPF)").fill(leadEmail);
   await page.locator("tr[data-lead]", { hasText: leadName }).getByRole("link").click();
   await page.getByRole("button", { name: "Excluir" }).click();
   const dialog = page.getByRole("dialog", { name: "Excluir prospect" });
   await accessible("delete dialog");
   await dialog.getByRole("button", { name: "Excluir" }).click();
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
-  await page.getByLabel("Buscar (nome, telefone, e-mail, CPF)").fill(`Joana Prado ${run}`);
+  await page.getByLabel("Buscar (nome, telefone, e-mail, CPF)").fill(leadEmail);
   await page.getByText("Nenhum prospect com esses filtros.").waitFor();
   await page.getByRole("button", { name: "Sair" }).click();
   await page.getByRole("heading", { name: "Entrar" }).waitFor();
