@@ -257,6 +257,7 @@ class Stack:
         lines = [
             "",
             "ClinicFlow is up.",
+            f"  staff console        {self.gateway_url}/",
             f"  API (gateway)        {self.gateway_url}      docs: {self.gateway_url}/schema",
             f"  log in as            {env['CLINICFLOW_ADMIN_EMAIL']} / {env['CLINICFLOW_ADMIN_PASSWORD']}",
         ]

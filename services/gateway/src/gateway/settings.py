@@ -36,6 +36,8 @@ class GatewaySettings(ServiceSettings, kw_only=True):
     )
     #: The largest body a public path accepts (the services set their own, smaller, limits).
     public_max_body_bytes: int = 256 * 1024
+    #: The built staff console (web/, `just console-build`), served at `/`; empty or missing: not served.
+    console_dir: str = "web/dist"
 
     def route_map(self) -> dict[str, str]:
         pairs = (item.split("=", 1) for item in self.routes.split(",") if "=" in item)

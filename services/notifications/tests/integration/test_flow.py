@@ -23,9 +23,9 @@ from contracts.scheduling import AppointmentConfirmedV1, ReminderAction, Reminde
 from kit.auth import Principal
 from kit.context import new_id
 from kit.db import UnitOfWorkFactory, make_engine, uow_factory
-from kit.devinfra import Infra
+from devkit.infra import Infra
 from kit.outbox import outbox_table
-from kit.testing import fresh_database
+from devkit.testing import fresh_database
 from notifications import services
 from notifications.channels import TwilioSms, WhatsAppCloud
 from notifications.domain import WHATSAPP
