@@ -1,4 +1,7 @@
-"""Staff tokens: verification of the gateway's EdDSA JWTs against its JWKS (DESIGN §6)."""
+"""Staff tokens: verification of the gateway's EdDSA JWTs against its JWKS.
+
+See docs/architecture.md, "Identity, tokens and tenancy".
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ ISSUER = "clinicflow-gateway"
 AUDIENCE = "clinicflow"
 ALGORITHM = "EdDSA"
 
-#: Permission names (DESIGN §6). Roles are bundles of these, resolved at login.
+#: Permission names (docs/architecture.md, "Identity, tokens and tenancy"). Roles are bundles of these,
+#: resolved at login.
 CRM_READ = "crm:read"
 CRM_WRITE = "crm:write"
 CRM_ADMIN = "crm:admin"

@@ -21,8 +21,10 @@ class GatewaySettings(ServiceSettings, kw_only=True):
     trusted_proxy_hops: int = 0
     login_attempts: int = 10
     login_window_seconds: int = 300
+    # >>> routes (generated from stack.toml by scripts/registry.py; edit stack.toml, then run it)
     #: context=base URL pairs; /api/v1/<context>/... is forwarded there.
     routes: str = "leads=http://127.0.0.1:8001,notifications=http://127.0.0.1:8005"
+    # <<< routes
 
     #: Public ingress, path prefix=route name pairs: /<prefix>/... is forwarded, without a token check, to that
     #: route's service with the raw body, query string and content type intact (webhooks, public forms).
