@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
+from contracts import claims
 from gateway import security
 from gateway.domain import (
     PLATFORM_ADMIN,
@@ -47,9 +48,9 @@ class TokenPolicy(msgspec.Struct, frozen=True):
 
 class NewClinic(msgspec.Struct, frozen=True, kw_only=True):
     name: str
-    country: str = "BR"
-    locale: str = "pt-BR"
-    timezone: str = "America/Sao_Paulo"
+    country: str = claims.DEFAULT_COUNTRY
+    locale: str = claims.DEFAULT_LOCALE
+    timezone: str = claims.DEFAULT_TIMEZONE
 
 
 class NewStaff(msgspec.Struct, frozen=True, kw_only=True):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import msgspec
 
+from contracts import claims
 from kit.settings import ServiceSettings, env_prefix, load
 
 SERVICE = "gateway"
@@ -53,9 +54,9 @@ class Bootstrap(msgspec.Struct, kw_only=True):
     admin_email: str = ""
     admin_password: str = ""
     clinic_name: str = "My clinic"
-    clinic_country: str = "BR"
-    clinic_locale: str = "pt-BR"
-    clinic_timezone: str = "America/Sao_Paulo"
+    clinic_country: str = claims.DEFAULT_COUNTRY
+    clinic_locale: str = claims.DEFAULT_LOCALE
+    clinic_timezone: str = claims.DEFAULT_TIMEZONE
 
 
 def get_settings() -> GatewaySettings:

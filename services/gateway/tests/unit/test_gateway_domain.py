@@ -229,3 +229,12 @@ def test_non_ed25519_key_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(SystemExit, match="not an Ed25519"):
         security.SigningKey.load(path, generate=True)
+
+
+def test_every_role_grants_only_permissions_the_contract_names() -> None:
+    from contracts.claims import PERMISSIONS, PLATFORM_ADMIN
+    from gateway import domain
+
+    granted = set().union(*domain.ROLE_PERMISSIONS.values()) | {domain.PLATFORM_ADMIN}
+    assert granted <= PERMISSIONS
+    assert domain.PLATFORM_ADMIN == PLATFORM_ADMIN
