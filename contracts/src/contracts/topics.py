@@ -16,7 +16,14 @@ class Topic(msgspec.Struct, frozen=True):
 LEADS = Topic("clinicflow.leads.events", 6, "Lead lifecycle: intake, qualification, conversion.")
 NOTIFICATIONS = Topic("clinicflow.notifications.events", 6, "Outbound message outcomes and inbound messages.")
 
-TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS)
+PAYMENTS = Topic(
+    "clinicflow.payments.events", 6, "Charges and payment links: created, paid, failed, expired, refunded."
+)
+SCHEDULING = Topic(
+    "clinicflow.scheduling.events", 6, "Appointments, reminders, arrivals, visits, returns, anamnesis, the waitlist."
+)
+
+TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS, PAYMENTS, SCHEDULING)
 
 
 def dlq_topic(topic: str) -> str:
