@@ -19,6 +19,7 @@ git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t 
 cd "$TMP"
 git init -q && git add -A && git -c user.name=check -c user.email=check@localhost commit -qm before
 start=$(date +%s)
+mkdir -p .local  # pytest's basetemp: ignored, so the tree stays clean
 uv sync --all-packages --locked --quiet
 echo "copy and environment ready ($(( $(date +%s) - start )) s)"
 
@@ -29,7 +30,7 @@ uv run --no-sync mypy
 uv run --no-sync lint-imports
 uv run --no-sync scripts/deptry_all.sh
 uv run --no-sync python scripts/registry.py --check
-uv run --no-sync python -m pytest "services/$NAME" tests/deploy devkit/tests -q -p no:cacheprovider --basetemp="$TMP/.pytest"
+uv run --no-sync python -m pytest "services/$NAME" tests/deploy devkit/tests -q -p no:cacheprovider --basetemp="$TMP/.local/pytest"
 
 uv run --no-sync python scripts/new_service.py --remove "$NAME"
 uv run --no-sync python scripts/registry.py --check
