@@ -16,6 +16,8 @@ export PATH="$ROOT/.tools/bin:$PATH"
 export UV_PROJECT_ENVIRONMENT="$TMP/.venv"
 
 git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$TMP"
+# The manifest renderers deploy/k8s/tools.sh installed (ignored), so tests/deploy renders the new service too.
+[ -d "$ROOT/deploy/k8s/tools/node_modules" ] && ln -s "$ROOT/deploy/k8s/tools/node_modules" "$TMP/deploy/k8s/tools/node_modules"
 cd "$TMP"
 git init -q && git add -A && git -c user.name=check -c user.email=check@localhost commit -qm before
 start=$(date +%s)
