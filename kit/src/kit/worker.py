@@ -6,6 +6,7 @@ It runs as its own Deployment (DESIGN §5); locally `python -m <service> worker`
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from kit import logging as kit_logging
 from kit import web
 from kit.db import UnitOfWorkFactory, make_engine, uow_factory
-from kit.messaging import IdempotentConsumer, ensure_topics, make_broker, make_producer
+from kit.messaging import IdempotentConsumer, ensure_topics, make_producer
 from kit.outbox import OutboxRelay, watch_backlog
 from kit.settings import ServiceSettings
 
@@ -92,16 +93,18 @@ def create_worker_app(
                 "Kafka admin",
             )
         ctx = WorkerContext(service, settings, engine, uow_factory(engine, service), producer)
-        broker = make_broker(settings.kafka_bootstrap_servers, client_id=f"{service}-worker")
+        started: list[IdempotentConsumer] = []
         for consumer in consumers(ctx):
-            consumer.subscribe(broker)
-        await start_with_retry(broker.start, "Kafka consumers")
+            join = functools.partial(consumer.start, settings.kafka_bootstrap_servers, client_id=f"{service}-worker")
+            await start_with_retry(join, f"Kafka consumer {consumer.name}")
+            started.append(consumer)
         relay = OutboxRelay(
             service=service,
             database_url=settings.database_url,
             producer=producer,
             poll_seconds=settings.outbox_poll_seconds,
             retention_hours=settings.outbox_retention_hours,
+            bootstrap=settings.kafka_bootstrap_servers,
         )
         running = [
             asyncio.create_task(coro)
@@ -115,7 +118,7 @@ def create_worker_app(
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
-            await broker.stop()
+            await asyncio.gather(*(c.stop() for c in started), return_exceptions=True)
             await producer.stop()
             await engine.dispose()
 
