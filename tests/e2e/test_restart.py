@@ -59,6 +59,10 @@ def test_a_full_restart_between_publish_and_consume_makes_exactly_one_message(tm
         # Consumed before the stop: after the restart it is published again and must be dropped as a duplicate.
         before = admin.create_lead(phone="+55 11 91111-0001", source="whatsapp")
         wait_until(lambda: sandbox.received("5511911110001"), 30.0, "the first lead's message was not sent")
+        # ... and recorded as sent (a row left `sending` would be resent after the restart, by design).
+        wait_until(
+            lambda: [m["status"] for m in admin.messages(before["id"])] == ["sent"], 30.0, "the send was not recorded"
+        )
         # Published but not consumed: the consumer is down when it reaches the broker.
         stack.processes["notifications-worker"].stop()
         pending = admin.create_lead(phone="+55 11 91111-0002", source="whatsapp")

@@ -88,9 +88,9 @@ class IdempotentConsumer:
     """One consumer group on one topic: decode, dedupe through the inbox, handle, commit offsets.
 
     Delivery is at-least-once; the inbox row written in the handler's transaction makes the effects
-    exactly-once. Each poll returns up to `batch_size` records per partition; the partitions are handled
-    concurrently, each partition's records in order (so per-key order holds, keys map to partitions), in
-    one transaction with one inbox row per record. Should any handler of a batch raise, that transaction is
+    exactly-once. Each poll returns up to `batch_size` records of the assigned partitions; the partitions
+    are handled concurrently, each one's records in order (so per-key order holds, keys map to partitions)
+    in one transaction with one inbox row per record. Should any handler of a batch raise, that transaction is
     rolled back and the batch is handled again record by record, each in its own transaction with retries,
     so a poison record is retried and parked on the DLQ alone while the others are applied once.
     Offsets are committed after the transactions.

@@ -80,7 +80,9 @@ def create_worker_app(
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url, pool_size=5)
+        # Consumers handle partitions concurrently next to the relay and the timers: with a pool smaller than
+        # that, overflow connections were opened and closed (and their prepared statements lost) all the time.
+        engine = make_engine(settings.database_url, pool_size=12)
         producer = make_producer(
             settings.kafka_bootstrap_servers,
             idempotent=settings.kafka_idempotent_producer,

@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from gateway import services
 from gateway.domain import PLATFORM_ADMIN, Tenant, User
-from gateway.proxy import Upstream, response_headers
+from gateway.proxy import Upstream
 from gateway.schemas import ClinicIn, ClinicOut, LoginIn, MeOut, RefreshIn, StaffIn, StaffOut, TenantOut
 from kit.auth import CRM_ADMIN
 from kit.db import UnitOfWorkFactory
@@ -141,7 +141,7 @@ def _forwarder(route_name: str, max_body_bytes: int | None = None) -> Any:
             _client_ip(request),
             request.url.scheme,
         )
-        return Response(answer.content, status_code=answer.status_code, headers=response_headers(answer))
+        return Response(answer.content, status_code=answer.status_code, headers=answer.headers)
 
     return forward
 

