@@ -273,6 +273,26 @@ def summarise_profile(path: Path, rate: int, items: int, top: int = 12) -> dict[
     }
 
 
+def scale_profiles(profiles: dict[str, Any], cpu: dict[str, Any], items: int) -> dict[str, Any]:
+    """Samples taken while a thread holds the GIL overcount when the machine is oversubscribed (a thread
+    descheduled by the OS still holds it), so each profile's shares are scaled to the CPU time /proc measured
+    for that process: `*_ms_per_item` = share of samples x measured CPU ms per lead."""
+    out = {}
+    for name, prof in profiles.items():
+        if "error" in prof or not prof["sampled_ms_per_item"]:
+            out[name] = prof
+            continue
+        measured = cpu["cpu_s"].get(name, 0.0) * 1000 / max(items, 1)
+        factor = measured / prof["sampled_ms_per_item"]
+        scaled = {
+            key: [[where, round(v * factor, 3)] for where, v in value]
+            for key, value in prof.items()
+            if "_per_item" in key and isinstance(value, list)
+        }
+        out[name] = {**prof, **scaled, "cpu_ms_per_item_measured": round(measured, 3)}
+    return out
+
+
 OWN_PACKAGES = {"kit", "contracts", "gateway", "leads", "notifications", "sandbox"}
 #: Our frames under every sample of a process (its entry point), which say nothing.
 ENTRY_FRAMES = {
@@ -490,8 +510,8 @@ async def gateway_phase(stack: Stack, args: argparse.Namespace) -> dict[str, Any
             "last_post_to_last_delivery_s": round(last - posted, 3) if last else None,
             "stages": stages,
         },
-        "cpu": cpu_usage(before, after),
-        **({"profiles": profiles} if profiles else {}),
+        "cpu": (cpu := cpu_usage(before, after)),
+        **({"profiles": scale_profiles(profiles, cpu, n)} if profiles else {}),
     }
 
 
@@ -528,6 +548,9 @@ async def rate_phase(stack: Stack, args: argparse.Namespace, rates: list[int]) -
             await post_leads(http, warm, 8)
             await wait_deliveries(sandbox, {wire_phone(p) for p in warm}, within=60.0)
             for rate in rates:
+                if results and not results[-1]["held"]:
+                    results.append({"offered_per_s": rate, "held": False, "skipped": "a lower rate was not held"})
+                    continue
                 (await sandbox.delete(SANDBOX_MESSAGES)).raise_for_status()
                 results.append(await one_rate(stack, http, sandbox, rate, args))
                 print(f"  {rate}/s: {summary_of_rate(results[-1])}", flush=True)
@@ -558,19 +581,28 @@ async def one_rate(
             "done_wall": time.time(),
         }
         if answer is not None and answer.status_code == 201:
-            record["id"] = answer.json()["id"]
+            lead = answer.json()
+            record.update(id=lead["id"], created_at=datetime.fromisoformat(lead["created_at"]).timestamp())
         records.append(record)
 
     print(f"open loop: {rate} leads/s for {args.rate_seconds:.0f} s ...", flush=True)
     before = cpu_sample(stack)
     start, start_wall = time.perf_counter(), time.time()
-    tasks = []
+    tasks: list[asyncio.Task[None]] = []
+    # Past this many requests in flight the rate is plainly not held; sending on would only queue minutes of
+    # work in the client, so the step stops there and is reported as overloaded.
+    in_flight_cap = max(100, 2 * rate)
+    overloaded = False
     for i, phone in enumerate(numbers):
         scheduled = start + i / rate
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
+        if len(tasks) - len(records) > in_flight_cap:
+            overloaded = True
+            break
         tasks.append(asyncio.create_task(create(phone, scheduled)))
+    count = len(tasks)
     send_lag = time.perf_counter() - (start + (count - 1) / rate)  # > 0: the client itself fell behind
     await asyncio.gather(*tasks)
     posted_wall = time.time()
@@ -590,10 +622,11 @@ async def one_rate(
     ]
     half = backlog[len(backlog) // 2 :]
     growth = (half[-1] - half[0]) / (0.5 * (len(half) - 1)) if len(half) > 1 else 0.0
-    to_received = [received[wire_phone(r["phone"])] - r["done_wall"] for r in ok if wire_phone(r["phone"]) in received]
+    to_received = [received[wire_phone(r["phone"])] - r["created_at"] for r in ok if wire_phone(r["phone"]) in received]
     achieved = len(ok) / max(posted_wall - start_wall, 1e-9)
     held = (
-        len(ok) == count
+        not overloaded
+        and len(ok) == count
         and len(received) == len(wanted)
         and growth <= 0.05 * rate
         and send_lag < 0.5
@@ -602,12 +635,13 @@ async def one_rate(
     return {
         "offered_per_s": rate,
         "sent": count,
+        "overloaded": overloaded,
         "created_201": len(ok),
         "errors": count - len(ok),
         "client_send_lag_s": round(send_lag, 3),
         "answered_per_s": round(achieved, 1),
         "post_latency_from_schedule_ms": ms([r["latency"] for r in records]),
-        "created_to_received_ms": ms(to_received),
+        "commit_to_received_ms": ms(to_received),
         "delivered": len(received),
         "duplicates": sum(1 for v in copies.values() if v > 1),
         "backlog_growth_per_s": round(growth, 1),
@@ -628,10 +662,11 @@ def _count_le(ordered: list[float], t: float) -> int:
 
 
 def summary_of_rate(r: dict[str, Any]) -> str:
-    post, e2e = r["post_latency_from_schedule_ms"], r["created_to_received_ms"]
+    post, e2e = r["post_latency_from_schedule_ms"], r["commit_to_received_ms"]
     return (
-        f"{'HELD' if r['held'] else 'not held'}; answered {r['answered_per_s']}/s, POST p50/p99 {post['p50']}/"
-        f"{post['p99']} ms, 201 -> provider p50/p99 {e2e['p50']}/{e2e['p99']} ms, "
+        f"{'HELD' if r['held'] else 'not held'}{' (overloaded: stopped sending)' if r['overloaded'] else ''}; "
+        f"answered {r['answered_per_s']}/s, POST p50/p99 {post['p50']}/"
+        f"{post['p99']} ms, commit -> provider p50/p99 {e2e['p50']}/{e2e['p99']} ms, "
         f"backlog +{r['backlog_growth_per_s']}/s"
     )
 
@@ -995,12 +1030,15 @@ def table(report: dict[str, Any]) -> str:
         )
     if "open_loop" in report or "scale_out" in report:
         for r in report.get("open_loop", []):
+            if "skipped" in r:
+                lines += ["", f"Offered {r['offered_per_s']} leads/s: not run ({r['skipped']})"]
+                continue
             st = r["stages"]
             lines += [
                 "",
                 f"Offered {r['offered_per_s']} leads/s ({r['sent']} leads): {summary_of_rate(r)}",
                 f"  POST latency from its scheduled start  {fmt_lat(r['post_latency_from_schedule_ms'])}",
-                f"  201 -> received by the provider        {fmt_lat(r['created_to_received_ms'])}",
+                f"  lead committed -> received by provider {fmt_lat(r['commit_to_received_ms'])}",
                 f"  commit -> relayed                      {fmt_lat(st['commit_to_relayed_ms'])}",
                 f"  relayed -> queued in notifications     {fmt_lat(st['relayed_to_queued_ms'])}",
                 f"  queued -> received by the provider     {fmt_lat(st['queued_to_received_ms'])}",
@@ -1074,8 +1112,8 @@ def table(report: dict[str, Any]) -> str:
                 continue
             lines.append("")
             lines.append(
-                f"Profile {name} (py-spy --gil, {prof['rate_hz']} Hz): {prof['sampled_ms_per_item']} ms sampled "
-                "per lead; self time by package: "
+                f"Profile {name} (py-spy --gil, {prof['rate_hz']} Hz, {prof['samples']} samples), scaled to its "
+                f"measured {prof.get('cpu_ms_per_item_measured')} ms CPU per lead; self ms per lead by package: "
                 + ", ".join(f"{w} {m}" for w, m in prof["self_ms_per_item_by_package"][:8])
             )
             lines.append("  top functions, self ms per lead:")
@@ -1178,7 +1216,9 @@ def main() -> int:
     troubled = rc != 0 or report["exited"] or any(f["error_lines"] for f in report["logs"].values())
     gateway = report.get("gateway", {})
     troubled = troubled or gateway.get("http", {}).get("errors") or gateway.get("delivery", {}).get("never_arrived")
-    troubled = troubled or any(r["errors"] or r["delivered"] < r["created_201"] for r in report.get("open_loop", []))
+    troubled = troubled or any(
+        r.get("errors") or r.get("delivered", 0) < r.get("created_201", 0) for r in report.get("open_loop", [])
+    )
     if args.keep:
         pass
     elif troubled:  # keep the logs to read, not the data

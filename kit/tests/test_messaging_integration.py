@@ -304,6 +304,24 @@ async def test_a_poison_record_mid_batch_is_parked_alone(infra: Infra, producer:
     assert max(attempts[n] for n in range(100) if n != 50) <= 2  # the rolled-back batch, then alone
 
 
+async def test_a_pooled_connection_killed_while_idle_is_replaced(infra: Infra) -> None:
+    url = await asyncio.to_thread(fresh_database, infra, "leads")  # alembic runs its own loop
+    engine = make_engine(url, pool_size=1, ping_idle_seconds=0.2)
+    try:
+        async with engine.connect() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar()
+        admin = await asyncpg.connect(plain_dsn(url))
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.3)  # idle past the threshold: the checkout pings, fails, reconnects
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT pg_backend_pid()"))).scalar() != pid
+    finally:
+        await engine.dispose()
+
+
 async def test_login_rate_limiter_shares_state_in_redis(infra: Infra) -> None:
     from redis.asyncio import Redis
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import msgspec
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from contracts import Event, EventMeta, to_headers
@@ -24,8 +26,34 @@ def async_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+#: A pooled connection idle longer than this is pinged before use (one that was just used is not).
+PING_IDLE_SECONDS = 5.0
+
+
+def make_engine(url: str, *, pool_size: int = 10, ping_idle_seconds: float = PING_IDLE_SECONDS) -> AsyncEngine:
+    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size)
+    _ping_when_idle(engine, ping_idle_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """`pool_pre_ping`, but only for connections that sat idle: pre-ping cost a round trip on every checkout,
+    i.e. on every request and every consumed batch, to guard against a server restart that a connection
+    used a moment ago would have noticed anyway. A failed ping makes the pool replace the connection."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def checked_in(_: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def checked_out(dbapi_connection: Any, record: Any, _: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("stale pooled connection") from exc
 
 
 #: One round trip for all of a transaction's events and the NOTIFY that wakes the relay at once instead of at
