@@ -703,6 +703,8 @@ async def scale_phase(stack: Stack, args: argparse.Namespace, counts: list[int])
                 received, _, _ = await wait_deliveries(sandbox, wanted, within=args.delivery_timeout, interval=0.5)
                 cpu = _group_cpu(stack, extra) - before
                 last = max(received.values()) if received else first
+                ids = [r["id"] for r in results_http if r["status"] == 201]
+                stages = await stage_breakdown(stack, ids, received)
                 results.append(
                     {
                         "workers": n,
@@ -711,6 +713,12 @@ async def scale_phase(stack: Stack, args: argparse.Namespace, counts: list[int])
                         "delivered": len(received),
                         "end_to_end_msgs_per_s": round(len(received) / max(last - first, 1e-9), 1),
                         "notifications_worker_cpu_ms_per_msg": round(cpu * 1000 / max(len(received), 1), 2),
+                        # what became of the leads whose message did not arrive in time: queued by the consumer
+                        # (rows) and where the dispatcher had got with them (statuses)
+                        "messages_rows": stages["messages_rows"],
+                        "message_status": stages["message_status"],
+                        "relayed_to_queued_ms": stages["relayed_to_queued_ms"],
+                        "queued_to_received_ms": stages["queued_to_received_ms"],
                     }
                 )
                 print(f"  {results[-1]}", flush=True)
@@ -1007,6 +1015,14 @@ def fmt_lat(lat: dict[str, float | None]) -> str:
     return "  ".join(f"{k} {'-' if lat[k] is None else f'{lat[k]:.1f}'}" for k in ("p50", "p95", "p99", "max"))
 
 
+def _run_of(a: dict[str, Any]) -> str:
+    if a.get("rate"):
+        return f"open loop at {a['rate']} leads/s, {a['rate_seconds']:.0f} s each, warm-up {a['warmup']}"
+    if a.get("workers"):
+        return f"scale-out, {a['workers']} workers, {a['scale_leads']} leads each, C={a['concurrency']}"
+    return f"{a['leads']} leads, concurrency {a['concurrency']}, warm-up {a['warmup']}"
+
+
 def table(report: dict[str, Any]) -> str:
     f, a = report["machine"], report["args"]
     lines = [
@@ -1014,8 +1030,7 @@ def table(report: dict[str, Any]) -> str:
         f"ClinicFlow intake benchmark  ({f['date_utc']}, git {f['git']})",
         f"  machine   {f['nproc']} CPUs ({f['cpu_model']}), {f['mem_gib']} GiB, Python {f['python']}, "
         f"loadavg at start {' '.join(f'{x:.2f}' for x in f['loadavg_start'])}",
-        f"  run       {a['leads']} leads, concurrency {a['concurrency']}, warm-up {a['warmup']}; "
-        f"infra {report['infra']}",
+        f"  run       {_run_of(a)}; infra {report['infra']}",
     ]
     if "startup_s" in report:
         st = report["startup_s"]
