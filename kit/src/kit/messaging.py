@@ -141,7 +141,11 @@ class IdempotentConsumer:
             fetch_max_wait_ms=self.fetch_max_wait_ms,
             request_timeout_ms=15_000,
         )
-        await consumer.start()
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()  # a failed start (broker not there yet) is retried with a fresh client
+            raise
         self._consumer = consumer
         self._task = asyncio.create_task(self.run(), name=f"consumer {self.name}")
 
