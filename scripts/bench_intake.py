@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import json
 import math
@@ -185,6 +186,131 @@ def cpu_usage(before: CpuSample, after: CpuSample) -> dict[str, Any]:
     }
 
 
+# --- sampling profiles (py-spy) -----------------------------------------------------------------
+PROFILED = ("gateway-api", "leads-api", "notifications-worker")
+
+
+class Profiler:
+    """py-spy records each named process (and its granian worker) while the measured window runs.
+
+    `--nonblocking` samples without pausing the target; `--gil` samples only the thread holding the GIL, which
+    is close to CPU time (idle waits and threads blocked in C are not counted). py-spy itself costs CPU on the
+    machine (about 0.1 core per profiled process at 50 Hz), so take throughput figures from a run without it.
+    """
+
+    def __init__(self, stack: Stack, out_dir: Path, names: tuple[str, ...] = PROFILED, rate: int = 50) -> None:
+        self.stack, self.out_dir, self.names, self.rate = stack, out_dir, names, rate
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self) -> None:
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for name in self.names:
+            proc = self.stack.processes.get(name)
+            if proc is None:
+                continue
+            self.running[name] = subprocess.Popen(
+                [
+                    spy,
+                    "record",
+                    "--pid",
+                    str(proc.popen.pid),
+                    "--subprocesses",
+                    "--nonblocking",
+                    "--gil",
+                    "--rate",
+                    str(self.rate),
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(self.out_dir / f"{name}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=(self.out_dir / f"{name}.py-spy.log").open("wb"),
+            )
+
+    def stop(self, items: int) -> dict[str, Any]:
+        for proc in self.running.values():
+            proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        for proc in self.running.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=30)
+        return {name: summarise_profile(self.out_dir / f"{name}.txt", self.rate, items) for name in self.running}
+
+
+def summarise_profile(path: Path, rate: int, items: int, top: int = 12) -> dict[str, Any]:
+    """From py-spy's collapsed stacks: sampled ms per item in all, by leaf function and by the leaf's package
+    (self time), and the inclusive time of our own functions (kit, contracts, the services)."""
+    if not path.exists():
+        return {"error": f"no profile written ({path.name})"}
+    leaf: Counter[str] = Counter()
+    package: Counter[str] = Counter()
+    ours: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        if frames:
+            leaf[frames[-1].rsplit(":", 1)[0] + ")"] += n
+            package[_package(frames[-1])] += n
+        for where in {f.rsplit(":", 1)[0] + ")" for f in frames if _package(f) in OWN_PACKAGES} - ENTRY_FRAMES:
+            ours[where] += n
+
+    def per_item(samples: int) -> float:
+        return round(samples * 1000 / rate / max(items, 1), 3)
+
+    return {
+        "samples": total,
+        "rate_hz": rate,
+        "sampled_ms_per_item": per_item(total),
+        "self_ms_per_item": [[f, per_item(n)] for f, n in leaf.most_common(top)],
+        "self_ms_per_item_by_package": [[f, per_item(n)] for f, n in package.most_common(top)],
+        "own_code_inclusive_ms_per_item": [[f, per_item(n)] for f, n in ours.most_common(top)],
+    }
+
+
+def scale_profiles(profiles: dict[str, Any], cpu: dict[str, Any], items: int) -> dict[str, Any]:
+    """Samples taken while a thread holds the GIL overcount when the machine is oversubscribed (a thread
+    descheduled by the OS still holds it), so each profile's shares are scaled to the CPU time /proc measured
+    for that process: `*_ms_per_item` = share of samples x measured CPU ms per lead."""
+    out = {}
+    for name, prof in profiles.items():
+        if "error" in prof or not prof["sampled_ms_per_item"]:
+            out[name] = prof
+            continue
+        measured = cpu["cpu_s"].get(name, 0.0) * 1000 / max(items, 1)
+        factor = measured / prof["sampled_ms_per_item"]
+        scaled = {
+            key: [[where, round(v * factor, 3)] for where, v in value]
+            for key, value in prof.items()
+            if "_per_item" in key and isinstance(value, list)
+        }
+        out[name] = {**prof, **scaled, "cpu_ms_per_item_measured": round(measured, 3)}
+    return out
+
+
+OWN_PACKAGES = {"kit", "contracts", "gateway", "leads", "notifications", "sandbox"}
+#: Our frames under every sample of a process (its entry point), which say nothing.
+ENTRY_FRAMES = {
+    *(f"<module> ({s}/__main__.py)" for s in OWN_PACKAGES),
+    "service_main (kit/cli.py)",
+    "run (kit/serve.py)",
+}
+
+
+def _package(frame: str) -> str:
+    """`func (litestar/app.py:623)` -> `litestar`; the standard library counts as its module (`asyncio`)."""
+    match = re.search(r"\(([^():]+)(?::\d+)?\)$", frame)
+    if not match:
+        return "?"
+    path = match.group(1)
+    return path.split("/", 1)[0].removesuffix(".py") if not path.startswith("<") else "<frozen>"
+
+
 # --- the system under test -----------------------------------------------------------------------
 class Session:
     """The admin's session at the gateway, refreshed before the 15-minute access token expires."""
@@ -333,6 +459,9 @@ async def gateway_phase(stack: Stack, args: argparse.Namespace) -> dict[str, Any
             (await sandbox.delete(SANDBOX_MESSAGES)).raise_for_status()
 
             print(f"measuring: {n} leads at concurrency {c} ...", flush=True)
+            profiler = Profiler(stack, Path(args.profile)) if args.profile else None
+            if profiler:
+                profiler.start()
             before = cpu_sample(stack)
             first_post = time.time()
             results, wall = await post_leads(http, measured, c)
@@ -342,6 +471,7 @@ async def gateway_phase(stack: Stack, args: argparse.Namespace) -> dict[str, Any
             wanted = {wire_phone(r["phone"]) for r in ok}
             received, copies, _ = await wait_deliveries(sandbox, wanted, within=args.delivery_timeout)
             after = cpu_sample(stack)
+            profiles = profiler.stop(n) if profiler else None
         finally:
             await session.close()
 
@@ -380,8 +510,259 @@ async def gateway_phase(stack: Stack, args: argparse.Namespace) -> dict[str, Any
             "last_post_to_last_delivery_s": round(last - posted, 3) if last else None,
             "stages": stages,
         },
-        "cpu": cpu_usage(before, after),
+        "cpu": (cpu := cpu_usage(before, after)),
+        **({"profiles": scale_profiles(profiles, cpu, n)} if profiles else {}),
     }
+
+
+# --- footprint ----------------------------------------------------------------------------------
+def rss_by_process(stack: Stack) -> dict[str, dict[str, float]]:
+    """Resident memory (MB) of every OS process of each stack process: granian runs a parent and a worker."""
+    sessions = {proc.popen.pid: name for name, proc in stack.processes.items()}
+    out: dict[str, dict[str, float]] = {}
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        stat = _read_stat(pid)
+        if stat is None or stat[1] not in sessions:
+            continue
+        match = re.search(r"VmRSS:\s+(\d+) kB", _read(f"/proc/{pid}/status"))
+        if match:
+            role = "main" if int(pid) == stat[1] else f"child {pid}"
+            out.setdefault(sessions[stat[1]], {})[role] = round(int(match.group(1)) / 1024, 1)
+    return dict(sorted(out.items()))
+
+
+# --- open loop: a fixed arrival rate --------------------------------------------------------------
+async def rate_phase(stack: Stack, args: argparse.Namespace, rates: list[int]) -> list[dict[str, Any]]:
+    """Each offered rate for `--rate-seconds`: a POST starts every 1/rate s whether or not the earlier ones
+    have answered (open loop: latency is counted from the scheduled start, so queueing is not hidden)."""
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
+    results = []
+    async with (
+        httpx.AsyncClient(base_url=stack.gateway_url, limits=limits, timeout=60.0) as http,
+        httpx.AsyncClient(base_url=stack.url("sandbox"), timeout=30.0) as sandbox,
+    ):
+        session = Session(http)
+        await session.login()
+        try:
+            warm = phones(args.warmup)
+            await post_leads(http, warm, 8)
+            await wait_deliveries(sandbox, {wire_phone(p) for p in warm}, within=60.0)
+            for rate in rates:
+                if results and not results[-1]["held"]:
+                    results.append({"offered_per_s": rate, "held": False, "skipped": "a lower rate was not held"})
+                    continue
+                (await sandbox.delete(SANDBOX_MESSAGES)).raise_for_status()
+                results.append(await one_rate(stack, http, sandbox, rate, args))
+                print(f"  {rate}/s: {summary_of_rate(results[-1])}", flush=True)
+        finally:
+            await session.close()
+    return results
+
+
+async def one_rate(
+    stack: Stack, http: httpx.AsyncClient, sandbox: httpx.AsyncClient, rate: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    count = max(1, int(rate * args.rate_seconds))
+    numbers = phones(count)
+    records: list[dict[str, Any]] = []
+
+    async def create(phone: str, scheduled: float) -> None:
+        body = {"name": LEAD_NAME, "phone": phone, "source": LEAD_SOURCE}
+        try:
+            answer = await http.post("/api/v1/leads", json=body)
+            status: int | str = answer.status_code
+        except httpx.HTTPError as exc:
+            answer, status = None, type(exc).__name__
+        done = time.perf_counter()
+        record: dict[str, Any] = {
+            "phone": phone,
+            "status": status,
+            "latency": done - scheduled,
+            "done_wall": time.time(),
+        }
+        if answer is not None and answer.status_code == 201:
+            lead = answer.json()
+            record.update(id=lead["id"], created_at=datetime.fromisoformat(lead["created_at"]).timestamp())
+        records.append(record)
+
+    print(f"open loop: {rate} leads/s for {args.rate_seconds:.0f} s ...", flush=True)
+    before = cpu_sample(stack)
+    start, start_wall = time.perf_counter(), time.time()
+    tasks: list[asyncio.Task[None]] = []
+    # Past this many requests in flight the rate is plainly not held; sending on would only queue minutes of
+    # work in the client, so the step stops there and is reported as overloaded.
+    in_flight_cap = max(100, 2 * rate)
+    overloaded = False
+    for i, phone in enumerate(numbers):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if len(tasks) - len(records) > in_flight_cap:
+            overloaded = True
+            break
+        tasks.append(asyncio.create_task(create(phone, scheduled)))
+    count = len(tasks)
+    send_lag = time.perf_counter() - (start + (count - 1) / rate)  # > 0: the client itself fell behind
+    await asyncio.gather(*tasks)
+    posted_wall = time.time()
+    ok = [r for r in records if r["status"] == 201]
+    wanted = {wire_phone(r["phone"]) for r in ok}
+    received, copies, _ = await wait_deliveries(sandbox, wanted, within=args.delivery_timeout, interval=0.5)
+    cpu = cpu_usage(before, cpu_sample(stack))
+    stages = await stage_breakdown(stack, [r["id"] for r in ok], received)
+    window = count / rate
+    # Backlog over the sending window, second by second, from the timestamps: leads answered 201 but whose
+    # message has not reached the provider yet. Its growth per second in the second half says whether the
+    # system keeps up with the offered rate.
+    answered = sorted(r["done_wall"] - start_wall for r in ok)
+    delivered = sorted(v - start_wall for v in received.values())
+    backlog = [
+        _count_le(answered, t) - _count_le(delivered, t) for t in [x * 0.5 for x in range(1, int(window * 2) + 1)]
+    ]
+    half = backlog[len(backlog) // 2 :]
+    growth = (half[-1] - half[0]) / (0.5 * (len(half) - 1)) if len(half) > 1 else 0.0
+    to_received = [received[wire_phone(r["phone"])] - r["created_at"] for r in ok if wire_phone(r["phone"]) in received]
+    achieved = len(ok) / max(posted_wall - start_wall, 1e-9)
+    held = (
+        not overloaded
+        and len(ok) == count
+        and len(received) == len(wanted)
+        and growth <= 0.05 * rate
+        and send_lag < 0.5
+        and achieved >= 0.9 * rate
+    )
+    return {
+        "offered_per_s": rate,
+        "sent": count,
+        "overloaded": overloaded,
+        "created_201": len(ok),
+        "errors": count - len(ok),
+        "client_send_lag_s": round(send_lag, 3),
+        "answered_per_s": round(achieved, 1),
+        "post_latency_from_schedule_ms": ms([r["latency"] for r in records]),
+        "commit_to_received_ms": ms(to_received),
+        "delivered": len(received),
+        "duplicates": sum(1 for v in copies.values() if v > 1),
+        "backlog_growth_per_s": round(growth, 1),
+        "backlog_max": max(backlog) if backlog else 0,
+        "held": held,
+        "stages": stages,
+        "cpu_ms_per_lead": {
+            name: round(used * 1000 / max(len(ok), 1), 2)
+            for name, used in cpu["cpu_s"].items()
+            if used >= 0.05 and not name.startswith(("interrupts", "stolen"))
+        },
+        "machine_busy_pct": cpu["machine_busy_pct_of_all_cores"],
+    }
+
+
+def _count_le(ordered: list[float], t: float) -> int:
+    return bisect.bisect_right(ordered, t)
+
+
+def summary_of_rate(r: dict[str, Any]) -> str:
+    post, e2e = r["post_latency_from_schedule_ms"], r["commit_to_received_ms"]
+    return (
+        f"{'HELD' if r['held'] else 'not held'}{' (overloaded: stopped sending)' if r['overloaded'] else ''}; "
+        f"answered {r['answered_per_s']}/s, POST p50/p99 {post['p50']}/"
+        f"{post['p99']} ms, commit -> provider p50/p99 {e2e['p50']}/{e2e['p99']} ms, "
+        f"backlog +{r['backlog_growth_per_s']}/s"
+    )
+
+
+# --- scale-out: the notifications worker as 1, 2, 4 processes in one consumer group -----------------
+async def scale_phase(stack: Stack, args: argparse.Namespace, counts: list[int]) -> list[dict[str, Any]]:
+    """For each count, that many notifications workers (one consumer group over the topic's partitions);
+    a burst of `--scale-leads` leads is posted and the end-to-end rate and CPU per message are measured."""
+    from contracts.topics import LEADS as leads_topic
+
+    extra: list[subprocess.Popen[bytes]] = []
+    results = []
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    async with (
+        httpx.AsyncClient(base_url=stack.gateway_url, limits=limits, timeout=60.0) as http,
+        httpx.AsyncClient(base_url=stack.url("sandbox"), timeout=30.0) as sandbox,
+    ):
+        session = Session(http)
+        await session.login()
+        try:
+            for n in counts:
+                while 1 + len(extra) < n:
+                    extra.append(_spawn_worker(stack, len(extra) + 2))
+                while 1 + len(extra) > n:
+                    _stop(extra.pop())
+                await asyncio.sleep(8.0)  # the group rebalances over the partitions
+                (await sandbox.delete(SANDBOX_MESSAGES)).raise_for_status()
+                numbers = phones(args.scale_leads)
+                print(f"scale-out: {n} notifications worker(s), {len(numbers)} leads ...", flush=True)
+                before = _group_cpu(stack, extra)
+                first = time.time()
+                results_http, _ = await post_leads(http, numbers, args.concurrency)
+                wanted = {wire_phone(r["phone"]) for r in results_http if r["status"] == 201}
+                received, _, _ = await wait_deliveries(sandbox, wanted, within=args.delivery_timeout, interval=0.5)
+                cpu = _group_cpu(stack, extra) - before
+                last = max(received.values()) if received else first
+                ids = [r["id"] for r in results_http if r["status"] == 201]
+                stages = await stage_breakdown(stack, ids, received)
+                results.append(
+                    {
+                        "workers": n,
+                        "partitions": leads_topic.partitions,
+                        "leads": len(numbers),
+                        "delivered": len(received),
+                        "end_to_end_msgs_per_s": round(len(received) / max(last - first, 1e-9), 1),
+                        "notifications_worker_cpu_ms_per_msg": round(cpu * 1000 / max(len(received), 1), 2),
+                        # what became of the leads whose message did not arrive in time: queued by the consumer
+                        # (rows) and where the dispatcher had got with them (statuses)
+                        "messages_rows": stages["messages_rows"],
+                        "message_status": stages["message_status"],
+                        "relayed_to_queued_ms": stages["relayed_to_queued_ms"],
+                        "queued_to_received_ms": stages["queued_to_received_ms"],
+                    }
+                )
+                print(f"  {results[-1]}", flush=True)
+        finally:
+            await session.close()
+            for proc in extra:
+                _stop(proc)
+    return results
+
+
+def _spawn_worker(stack: Stack, index: int) -> subprocess.Popen[bytes]:
+    from kit.devinfra import free_port
+
+    env = {**stack.env(), "NOTIFICATIONS_WORKER_PORT": str(free_port())}
+    log = (stack.log_dir / f"notifications-worker-{index}.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "notifications", "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(15)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _group_cpu(stack: Stack, extra: list[subprocess.Popen[bytes]]) -> float:
+    """CPU seconds of every notifications worker process (each leads its own session)."""
+    sessions = {stack.processes["notifications-worker"].popen.pid, *(p.pid for p in extra)}
+    total = 0.0
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        stat = _read_stat(pid)
+        if stat is not None and stat[1] in sessions:
+            total += stat[2]
+    return total
 
 
 # --- the bare ceiling on the same servers -----------------------------------------------------------
@@ -554,6 +935,16 @@ async def ceiling_phase(stack: Stack, args: argparse.Namespace) -> dict[str, Any
 
 
 async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if args.rate:
+        rates = [int(r) for r in args.rate.split(",")]
+        out["open_loop"] = await rate_phase(stack, args, rates)
+        held = [r["offered_per_s"] for r in out["open_loop"] if r["held"]]
+        out["highest_rate_held_per_s"] = max(held) if held else None
+    if args.workers:
+        out["scale_out"] = await scale_phase(stack, args, [int(n) for n in args.workers.split(",")])
+    if args.rate or args.workers:
+        return out
     gateway = await gateway_phase(stack, args)
     ceiling = await ceiling_phase(stack, args)
     rps = gateway["http"]["throughput_rps"]
@@ -624,6 +1015,14 @@ def fmt_lat(lat: dict[str, float | None]) -> str:
     return "  ".join(f"{k} {'-' if lat[k] is None else f'{lat[k]:.1f}'}" for k in ("p50", "p95", "p99", "max"))
 
 
+def _run_of(a: dict[str, Any]) -> str:
+    if a.get("rate"):
+        return f"open loop at {a['rate']} leads/s, {a['rate_seconds']:.0f} s each, warm-up {a['warmup']}"
+    if a.get("workers"):
+        return f"scale-out, {a['workers']} workers, {a['scale_leads']} leads each, C={a['concurrency']}"
+    return f"{a['leads']} leads, concurrency {a['concurrency']}, warm-up {a['warmup']}"
+
+
 def table(report: dict[str, Any]) -> str:
     f, a = report["machine"], report["args"]
     lines = [
@@ -631,10 +1030,47 @@ def table(report: dict[str, Any]) -> str:
         f"ClinicFlow intake benchmark  ({f['date_utc']}, git {f['git']})",
         f"  machine   {f['nproc']} CPUs ({f['cpu_model']}), {f['mem_gib']} GiB, Python {f['python']}, "
         f"loadavg at start {' '.join(f'{x:.2f}' for x in f['loadavg_start'])}",
-        f"  run       {a['leads']} leads, concurrency {a['concurrency']}, warm-up {a['warmup']}; "
-        f"infra {report['infra']}",
+        f"  run       {_run_of(a)}; infra {report['infra']}",
     ]
-    if "gateway" not in report:
+    if "startup_s" in report:
+        st = report["startup_s"]
+        lines.append(
+            f"  start-up  {st['total_up_to_all_ready']} s to all ready (infrastructure {st['infrastructure']} s, "
+            f"migrations {st['migrations']} s, services {st['services_to_ready']} s)"
+        )
+        rss = report.get("idle_rss_mb", {})
+        lines.append(
+            "  idle RSS MB  "
+            + "; ".join(f"{name} {' + '.join(str(v) for v in roles.values())}" for name, roles in rss.items())
+        )
+    if "open_loop" in report or "scale_out" in report:
+        for r in report.get("open_loop", []):
+            if "skipped" in r:
+                lines += ["", f"Offered {r['offered_per_s']} leads/s: not run ({r['skipped']})"]
+                continue
+            st = r["stages"]
+            lines += [
+                "",
+                f"Offered {r['offered_per_s']} leads/s ({r['sent']} leads): {summary_of_rate(r)}",
+                f"  POST latency from its scheduled start  {fmt_lat(r['post_latency_from_schedule_ms'])}",
+                f"  lead committed -> received by provider {fmt_lat(r['commit_to_received_ms'])}",
+                f"  commit -> relayed                      {fmt_lat(st['commit_to_relayed_ms'])}",
+                f"  relayed -> queued in notifications     {fmt_lat(st['relayed_to_queued_ms'])}",
+                f"  queued -> received by the provider     {fmt_lat(st['queued_to_received_ms'])}",
+                f"  delivered {r['delivered']}/{r['created_201']}, errors {r['errors']}, duplicates {r['duplicates']}, "
+                f"backlog max {r['backlog_max']}, client send lag {r['client_send_lag_s']} s, "
+                f"machine busy {r['machine_busy_pct']}%",
+                "  CPU ms per lead: " + ", ".join(f"{k} {v}" for k, v in r["cpu_ms_per_lead"].items()),
+            ]
+        if "open_loop" in report:
+            lines += ["", f"Highest offered rate held without a growing backlog: {report['highest_rate_held_per_s']}/s"]
+        for r in report.get("scale_out", []):
+            lines.append(
+                f"Scale-out: {r['workers']} notifications worker(s) over {r['partitions']} partitions: "
+                f"{r['end_to_end_msgs_per_s']} msg/s end to end, {r['notifications_worker_cpu_ms_per_msg']} ms CPU "
+                f"per message (all workers), delivered {r['delivered']}/{r['leads']}"
+            )
+    elif "gateway" not in report:
         lines.append(f"  FAILED: {report.get('failure')}")
     else:
         g, c = report["gateway"], report["ceiling"]
@@ -685,6 +1121,20 @@ def table(report: dict[str, Any]) -> str:
             cpu = c[what]["cpu"]
             top = [f"{name} {used / (cpu['window_s'] or 1):.2f}" for name, used in cpu["cpu_s"].items() if used >= 0.05]
             lines.append(f"  ceiling run, {what}: cores used: {', '.join(top)}")
+        for name, prof in g.get("profiles", {}).items():
+            if "error" in prof:
+                lines.append(f"  profile {name}: {prof['error']}")
+                continue
+            lines.append("")
+            lines.append(
+                f"Profile {name} (py-spy --gil, {prof['rate_hz']} Hz, {prof['samples']} samples), scaled to its "
+                f"measured {prof.get('cpu_ms_per_item_measured')} ms CPU per lead; self ms per lead by package: "
+                + ", ".join(f"{w} {m}" for w, m in prof["self_ms_per_item_by_package"][:8])
+            )
+            lines.append("  top functions, self ms per lead:")
+            lines += [f"    {ms_:>7.3f}  {where}" for where, ms_ in prof["self_ms_per_item"][:10]]
+            lines.append("  our own code, inclusive ms per lead:")
+            lines += [f"    {ms_:>7.3f}  {where}" for where, ms_ in prof["own_code_inclusive_ms_per_item"][:10]]
     lines += ["", "Processes that exited during the run: " + (str(report["exited"]) if report["exited"] else "none")]
     if report["logs"]:
         lines.append(f"Log lines at error / warning level (logs: {report['log_dir']})")
@@ -706,6 +1156,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=100, help="leads created first and not measured (default 100)")
     parser.add_argument("--delivery-timeout", type=float, default=120.0, help="seconds to wait for the messages")
     parser.add_argument("--json", metavar="PATH", help="write the figures there instead of to stdout")
+    parser.add_argument(
+        "--profile", metavar="DIR", help="py-spy the gateway, leads api and notifications worker into DIR"
+    )
+    parser.add_argument(
+        "--rate", metavar="R1,R2,...", help="open loop instead: offered leads/s, e.g. 50,100,200,400 (no ceiling run)"
+    )
+    parser.add_argument("--rate-seconds", type=float, default=10.0, help="how long each offered rate runs")
+    parser.add_argument(
+        "--workers", metavar="N1,N2,...", help="scale-out instead: notifications workers in one group, e.g. 1,2,4"
+    )
+    parser.add_argument("--scale-leads", type=int, default=1000, help="leads per scale-out step (default 1000)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary state folder (data and logs)")
     args = parser.parse_args()
     if args.leads < 1 or args.concurrency < 1 or args.warmup < 0:
@@ -727,12 +1188,24 @@ def main() -> int:
     rc = 0
     try:
         print(f"starting the stack in {state_dir} ...", flush=True)
+        began = time.monotonic()
         stack.start_infra()
         assert stack.infra is not None
         report["infra"] = stack.infra.kind
+        infra_ready = time.monotonic()
         stack.migrate()
+        migrated = time.monotonic()
         stack.start_all()
         stack.wait_ready()
+        ready = time.monotonic()
+        report["startup_s"] = {
+            "infrastructure": round(infra_ready - began, 2),
+            "migrations": round(migrated - infra_ready, 2),
+            "services_to_ready": round(ready - migrated, 2),
+            "total_up_to_all_ready": round(ready - began, 2),
+        }
+        time.sleep(3.0)  # let start-up settle before reading the idle footprint
+        report["idle_rss_mb"] = rss_by_process(stack)
         report.update(asyncio.run(measure(stack, args)))
     except KeyboardInterrupt:
         print("interrupted; stopping the stack ...", file=sys.stderr, flush=True)
@@ -758,6 +1231,9 @@ def main() -> int:
     troubled = rc != 0 or report["exited"] or any(f["error_lines"] for f in report["logs"].values())
     gateway = report.get("gateway", {})
     troubled = troubled or gateway.get("http", {}).get("errors") or gateway.get("delivery", {}).get("never_arrived")
+    troubled = troubled or any(
+        r.get("errors") or r.get("delivered", 0) < r.get("created_201", 0) for r in report.get("open_loop", [])
+    )
     if args.keep:
         pass
     elif troubled:  # keep the logs to read, not the data

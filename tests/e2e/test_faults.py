@@ -1,4 +1,4 @@
-"""Fault tests: the broker goes away, an event arrives twice, a worker dies mid-stream."""
+"""Fault tests: the broker goes away, an event arrives twice, a worker dies mid-stream, a poison record mid-batch."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import httpx
 import msgspec
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from contracts import EventMeta, to_headers
+from contracts import EventMeta, dlq_topic, to_headers
 from contracts.leads import LeadCreatedV1
 from devkit.stack import Stack
 from kit.context import new_id
@@ -132,3 +132,71 @@ def test_notifications_worker_killed_mid_stream(
         statuses = [m["status"] for m in admin.messages(lead_id)]
         assert statuses == ["sent"], statuses
     assert exactly_one_each(sandbox, phones), "a resend after the restart reached the provider twice"
+
+
+def test_a_poison_record_mid_batch_is_parked_alone(
+    stack: Stack, admin: Api, sandbox: Sandbox, unique_phone: Callable[[], str]
+) -> None:
+    """Eleven lead.created on one key (one partition, so the consumer takes them as one batch in one
+    transaction); the sixth names a clinic id the database refuses. The batch is rolled back and handled
+    record by record: that record is retried and parked on the DLQ, the ten others each make one message."""
+    assert stack.infra is not None
+    bootstrap = stack.infra.kafka_bootstrap
+    tenant_id = admin.http.get("/api/v1/me").json()["tenant"]["id"]
+    key = new_id()
+    phones = [unique_phone() for _ in range(11)]
+    metas = []
+    for n in range(len(phones)):
+        metas.append(
+            EventMeta(
+                id=new_id(),
+                source="clinicflow/leads",
+                type=LeadCreatedV1.TYPE,
+                time=datetime.now(UTC),
+                subject=key,
+                tenant_id="not-a-clinic-id" if n == 5 else tenant_id,
+                correlation_id=new_id(),
+            )
+        )
+    lead_ids = [new_id() for _ in phones]
+
+    async def send_all() -> list[tuple[str, dict[str, bytes]]]:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=50)
+        await producer.start()
+        try:
+            for phone, meta, lead_id in zip(phones, metas, lead_ids, strict=True):
+                event = LeadCreatedV1(
+                    lead_id=lead_id, name="Lia Prado", phone=phone, source="whatsapp", created_at=datetime.now(UTC)
+                )
+                # Same key for all: one partition, in order. The event's own lead_id varies (one message each).
+                await producer.send(event.TOPIC, msgspec.json.encode(event), key=key.encode(), headers=to_headers(meta))
+            await producer.flush()
+        finally:
+            await producer.stop()
+        parked: list[tuple[str, dict[str, bytes]]] = []
+        consumer = AIOKafkaConsumer(
+            dlq_topic(LeadCreatedV1.TOPIC), bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            async with asyncio.timeout(60):
+                while not any(ce_id == metas[5].id for ce_id, _ in parked):
+                    for records in (await consumer.getmany(timeout_ms=500)).values():
+                        for r in records:
+                            headers = dict(r.headers)
+                            parked.append((headers.get("ce_id", b"").decode(), headers))
+        finally:
+            await consumer.stop()
+        return parked
+
+    parked = asyncio.run(send_all())
+    mine = [h for ce_id, h in parked if ce_id in {m.id for m in metas}]
+    assert [h["ce_id"].decode() for h in mine] == [metas[5].id]  # the poison record, and only it
+    assert mine[0]["x-dlq-consumer"] == b"notifications.lead-welcome"
+    good = [p for n, p in enumerate(phones) if n != 5]
+    wait_until(lambda: exactly_one_each(sandbox, good), 60.0, "a record of the batch was lost")
+    time.sleep(2.0)
+    assert exactly_one_each(sandbox, good), "a record of the batch was applied twice"
+    assert sandbox.received(phones[5]) == []
+    for n, lead_id in enumerate(lead_ids):
+        assert len(admin.messages(lead_id)) == (0 if n == 5 else 1)

@@ -8,7 +8,7 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from kit import migrations, serve
+from kit import serve
 from kit.settings import ServiceSettings
 
 
@@ -32,6 +32,10 @@ def service_main(service: str, get_settings: Callable[[], ServiceSettings], app_
     elif args.command == "worker":
         serve.run(f"{app_module}:create_worker", host=settings.http_host, port=settings.worker_port)
     else:
+        # Imported here, not at the top: the api and worker commands become granian's supervising parent, which
+        # would otherwise carry Alembic and SQLAlchemy (~40 MB resident) for nothing.
+        from kit import migrations
+
         if args.create_database:
             server, name = settings.database_url.rsplit("/", 1)
             asyncio.run(migrations.ensure_database(server + "/postgres", name.split("?")[0]))

@@ -5,19 +5,20 @@ See docs/architecture.md, "Never lose an event".
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import msgspec
-from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from contracts import Event, EventMeta, to_headers
 from kit import context
-from kit.outbox import OUTBOX_CHANNEL, inbox_table, outbox_table
+from kit.outbox import OUTBOX_CHANNEL
 
 
 def async_url(url: str) -> str:
@@ -28,8 +29,48 @@ def async_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+#: A pooled connection idle longer than this is pinged before use (one that was just used is not).
+PING_IDLE_SECONDS = 5.0
+
+
+def make_engine(url: str, *, pool_size: int = 10, ping_idle_seconds: float = PING_IDLE_SECONDS) -> AsyncEngine:
+    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size)
+    _ping_when_idle(engine, ping_idle_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """`pool_pre_ping`, but only for connections that sat idle: pre-ping cost a round trip on every checkout,
+    i.e. on every request and every consumed batch, to guard against a server restart that a connection
+    used a moment ago would have noticed anyway. A failed ping makes the pool replace the connection."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def checked_in(_: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def checked_out(dbapi_connection: Any, record: Any, _: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("stale pooled connection") from exc
+
+
+#: One round trip for all of a transaction's events and the NOTIFY that wakes the relay at once instead of at
+#: its next poll (a data-modifying WITH runs whether or not the outer query reads it).
+_INSERT_OUTBOX = text(
+    "WITH rows AS (INSERT INTO outbox (event_id, topic, key, event_type, headers, payload) "
+    "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:topics AS text[]), CAST(:keys AS text[]), "
+    "CAST(:types AS text[]), CAST(CAST(:headers AS text[]) AS json[]), CAST(:payloads AS bytea[])) RETURNING 1) "
+    f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')"
+)
+_CLAIM_MANY = text(
+    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
+    "ON CONFLICT DO NOTHING RETURNING event_id::text"
+)
 
 
 class UnitOfWork:
@@ -41,6 +82,7 @@ class UnitOfWork:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], source: str) -> None:
         self._sessions = sessions
         self.source = source
+        self._source_uri = f"clinicflow/{source}"
         self._session: AsyncSession | None = None
         self._outbox: list[dict[str, object]] = []
 
@@ -68,7 +110,7 @@ class UnitOfWork:
         """Queue an event; it is written to the outbox in the same transaction as the state."""
         meta = EventMeta(
             id=context.new_id(),
-            source=f"clinicflow/{self.source}",
+            source=self._source_uri,
             type=event.TYPE,
             time=datetime.now(UTC),
             subject=event.aggregate_id(),
@@ -91,19 +133,27 @@ class UnitOfWork:
 
     async def claim_inbox(self, consumer: str, event_id: str) -> bool:
         """Record (consumer, event id); False means this consumer already handled the event."""
-        stmt = (
-            insert(inbox_table)
-            .values(consumer=consumer, event_id=event_id)
-            .on_conflict_do_nothing()
-            .returning(inbox_table.c.event_id)
-        )
-        return (await self.session.execute(stmt)).first() is not None
+        return bool(await self.claim_inbox_many(consumer, [event_id]))
+
+    async def claim_inbox_many(self, consumer: str, event_ids: list[str]) -> set[str]:
+        """Record many (consumer, event id) pairs in one statement; returns the ids not handled before."""
+        rows = await self.session.execute(_CLAIM_MANY, {"consumer": consumer, "ids": event_ids})
+        return {str(r[0]) for r in rows}
 
     async def commit(self) -> None:
         if self._outbox:
-            await self.session.execute(outbox_table.insert(), self._outbox)
-            # Wakes the relay at once instead of at its next poll.
-            await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
+            rows = self._outbox
+            await self.session.execute(
+                _INSERT_OUTBOX,
+                {
+                    "ids": [r["event_id"] for r in rows],
+                    "topics": [r["topic"] for r in rows],
+                    "keys": [r["key"] for r in rows],
+                    "types": [r["event_type"] for r in rows],
+                    "headers": [msgspec.json.encode(r["headers"]).decode() for r in rows],
+                    "payloads": [r["payload"] for r in rows],
+                },
+            )
             self._outbox = []
         await self.session.commit()
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import msgspec
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
+from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from contracts import TOPICS, Event, EventMeta, Topic, dlq_topic, from_headers, spec_for
@@ -48,10 +47,6 @@ def make_producer(bootstrap: str, *, idempotent: bool, client_id: str) -> AIOKaf
     )
 
 
-def make_broker(bootstrap: str, *, client_id: str) -> KafkaBroker:
-    return KafkaBroker(bootstrap, client_id=client_id, request_timeout_ms=15_000, logger=None)
-
-
 async def ensure_topics(
     bootstrap: str, topics: tuple[Topic, ...] = TOPICS, *, replication: int = 1, dlq_partitions: int = 1
 ) -> None:
@@ -70,11 +65,38 @@ async def ensure_topics(
         await admin.close()
 
 
-class IdempotentConsumer:
-    """One consumer group on one topic: decode, dedupe through the inbox, handle, commit.
+@dataclass(slots=True)
+class _Item:
+    """A decoded record waiting for its handler."""
 
-    Delivery is at-least-once; the inbox row written in the handler's transaction makes
-    the effects exactly-once. Offsets are committed after that transaction (ack).
+    record: ConsumerRecord[bytes, bytes]
+    headers: list[tuple[str, bytes]]
+    handler: Handler
+    event: Event
+    meta: EventMeta
+
+
+class _Redeliver(Exception):
+    """A record failed for an infrastructure reason on every attempt: read the partition again from it."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(offset)
+        self.offset = offset
+
+
+class IdempotentConsumer:
+    """One consumer group on one topic: decode, dedupe through the inbox, handle, commit offsets.
+
+    Delivery is at-least-once; the inbox row written in the handler's transaction makes the effects
+    exactly-once. Each poll returns up to `batch_size` records of the assigned partitions; the partitions
+    are handled concurrently, each one's records in order (so per-key order holds, keys map to partitions)
+    in one transaction with one inbox row per record. Should any handler of a batch raise, that transaction is
+    rolled back and the batch is handled again record by record, each in its own transaction with retries,
+    so a poison record is retried and parked on the DLQ alone while the others are applied once.
+    Offsets are committed after the transactions.
+
+    A handler is `async def handle(uow, event, meta)`: it runs inside a unit of work that kit opens and
+    commits (it must not commit itself) and that may hold other records of the same batch.
     """
 
     def __init__(
@@ -88,6 +110,8 @@ class IdempotentConsumer:
         producer: AIOKafkaProducer,
         max_attempts: int = 5,
         base_delay: float = 0.2,
+        batch_size: int = 200,
+        fetch_max_wait_ms: int = 100,
     ) -> None:
         self.service = service
         self.name = name
@@ -97,86 +121,175 @@ class IdempotentConsumer:
         self.producer = producer
         self.max_attempts = max_attempts
         self.base_delay = base_delay
+        self.batch_size = batch_size
+        self.fetch_max_wait_ms = fetch_max_wait_ms
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
 
-    def subscribe(self, broker: KafkaBroker) -> None:
-        broker.subscriber(
+    # --- lifecycle ------------------------------------------------------------------------
+    async def start(self, bootstrap: str, *, client_id: str | None = None) -> None:
+        """Join the group and start consuming in a background task (see `stop`)."""
+        consumer = AIOKafkaConsumer(
             self.topic,
+            bootstrap_servers=bootstrap,
+            client_id=client_id or self.name,
             group_id=self.name,
             auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            enable_auto_commit=False,
             max_poll_interval_ms=10 * 60 * 1000,
-            # We decode with msgspec ourselves: FastStream's JSON decoder would raise on a malformed
-            # body before our handler runs, and the nack would redeliver that poison message forever.
-            decoder=_raw_body,
-        )(self.on_message)
+            max_poll_records=self.batch_size,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
+            request_timeout_ms=15_000,
+        )
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()  # a failed start (broker not there yet) is retried with a fresh client
+            raise
+        self._consumer = consumer
+        self._task = asyncio.create_task(self.run(), name=f"consumer {self.name}")
 
-    async def on_message(self, message: KafkaMessage) -> None:
-        record = message.raw_message
-        assert not isinstance(record, tuple)
-        self._report_lag(message, record)
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def run(self) -> None:
+        """Poll, handle every partition's batch concurrently, commit what was done, seek back what was not."""
+        consumer = self._consumer
+        assert consumer is not None, "start() first"
+        while True:
+            try:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=self.batch_size)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("polling %s failed; retrying", self.topic, exc_info=True)
+                await asyncio.sleep(1.0)
+                continue
+            if not batches:
+                continue
+            parts = list(batches.items())
+            outcomes = await asyncio.gather(*(self._partition(records) for _, records in parts), return_exceptions=True)
+            offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+            back_off = False
+            for (tp, records), outcome in zip(parts, outcomes, strict=True):
+                if isinstance(outcome, asyncio.CancelledError):
+                    raise outcome
+                if isinstance(outcome, _Redeliver):
+                    next_offset, back_off = outcome.offset, True
+                elif isinstance(outcome, BaseException):  # a bug of ours: redeliver rather than skip
+                    log.error("consumer %s failed on %s", self.name, tp, exc_info=outcome)
+                    next_offset, back_off = records[0].offset, True
+                else:
+                    next_offset = records[-1].offset + 1
+                if next_offset > records[0].offset:
+                    offsets[tp] = OffsetAndMetadata(next_offset, "")
+                if next_offset <= records[-1].offset:
+                    with contextlib.suppress(IllegalStateError):  # revoked meanwhile: the new owner rereads
+                        consumer.seek(tp, next_offset)
+                self._report_lag(consumer, tp, next_offset)
+            if offsets:
+                try:
+                    await consumer.commit(offsets)
+                except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+                    # A rebalance took the partition away: its new owner rereads; the inbox drops repeats.
+                    log.warning("offset commit of %s failed (%s); records will be redelivered", self.name, exc)
+            if back_off:
+                await asyncio.sleep(self.base_delay)
+
+    # --- one partition's batch --------------------------------------------------------------
+    async def _partition(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        items = [item for record in records if (item := await self._decode(record)) is not None]
+        if not items:
+            return
+        try:
+            await self._handle_batch(items)
+            return
+        except Exception as exc:
+            if len(items) > 1:
+                log.warning(
+                    "a batch of %d on %s failed (%s: %s); handling it record by record",
+                    len(items),
+                    self.topic,
+                    type(exc).__name__,
+                    exc,
+                )
+        for item in items:
+            await self._handle_with_retries(item)
+
+    async def _decode(self, record: ConsumerRecord[bytes, bytes]) -> _Item | None:
+        """The record's envelope and payload; a bad one is parked on the DLQ, an unknown type ignored."""
         headers = list(record.headers or ())
         try:
             meta = from_headers(headers)
         except EnvelopeError as exc:
             await self.dead_letter(record, headers, f"envelope: {exc}", "unknown")
-            return
+            return None
         handler = self.handlers.get(meta.type)
         if handler is None:
             metrics.EVENTS_CONSUMED.labels(self.service, self.name, meta.type, "ignored").inc()
-            return  # consumers ignore event types they do not handle
+            return None  # consumers ignore event types they do not handle
         try:
             event = msgspec.json.decode(record.value or b"", type=spec_for(meta.type).struct)
         except msgspec.DecodeError as exc:
             await self.dead_letter(record, headers, f"payload: {exc}", meta.type)
-            return
-        tokens = (
-            context.correlation_id.set(meta.correlation_id),
-            context.causation_id.set(meta.id),
-            context.tenant_id.set(meta.tenant_id),
-            context.traceparent.set(meta.traceparent),
-        )
-        try:
-            await self._handle_with_retries(record, headers, handler, event, meta)
-        finally:
-            for var, token in zip(
-                (context.correlation_id, context.causation_id, context.tenant_id, context.traceparent),
-                tokens,
-                strict=True,
-            ):
-                var.reset(token)  # type: ignore[arg-type]
+            return None
+        return _Item(record, headers, handler, event, meta)
 
-    async def _handle_with_retries(
-        self, record: Any, headers: list[tuple[str, bytes]], handler: Handler, event: Event, meta: EventMeta
-    ) -> None:
+    async def _handle_batch(self, items: list[_Item]) -> None:
+        """All in one transaction: the inbox rows, then each new record's handler in partition order."""
+        outcomes: list[str] = []
+        async with self.uow() as uow:
+            fresh = await uow.claim_inbox_many(self.name, [item.meta.id for item in items])
+            for item in items:
+                if item.meta.id not in fresh:  # handled before, or twice in this batch
+                    outcomes.append("duplicate")
+                    continue
+                fresh.discard(item.meta.id)
+                with _event_context(item.meta):
+                    await item.handler(uow, item.event, item.meta)
+                outcomes.append("handled")
+            await uow.commit()
+        for item, outcome in zip(items, outcomes, strict=True):
+            metrics.EVENTS_CONSUMED.labels(self.service, self.name, item.meta.type, outcome).inc()
+
+    async def _handle_with_retries(self, item: _Item) -> None:
+        meta = item.meta
         attempt = 0
         while True:
             attempt += 1
             try:
-                outcome = await self._handle_once(handler, event, meta)
+                outcome = await self._handle_once(item)
                 metrics.EVENTS_CONSUMED.labels(self.service, self.name, meta.type, outcome).inc()
                 return
             except PermanentError as exc:
                 metrics.EVENTS_FAILED.labels(self.service, self.name, meta.type).inc()
-                await self.dead_letter(record, headers, f"permanent: {exc}", meta.type)
+                await self.dead_letter(item.record, item.headers, f"permanent: {exc}", meta.type)
                 return
             except Exception as exc:
                 metrics.EVENTS_FAILED.labels(self.service, self.name, meta.type).inc()
                 if attempt >= self.max_attempts:
                     if isinstance(exc, TRANSIENT) or _is_disconnect(exc):
                         log.warning("transient failure; leaving %s for redelivery", meta.id, exc_info=True)
-                        raise  # nack: the broker hands it back after the outage
+                        raise _Redeliver(item.record.offset) from exc  # read again after the outage
                     log.exception("giving up on event %s after %d attempts", meta.id, attempt)
-                    await self.dead_letter(record, headers, f"{type(exc).__name__}: {exc}", meta.type)
+                    await self.dead_letter(item.record, item.headers, f"{type(exc).__name__}: {exc}", meta.type)
                     return
                 delay = self.base_delay * 2 ** (attempt - 1)
                 log.warning("handler failed (attempt %d), retrying in %.1fs: %s", attempt, delay, exc)
                 await asyncio.sleep(delay)
 
-    async def _handle_once(self, handler: Handler, event: Event, meta: EventMeta) -> str:
+    async def _handle_once(self, item: _Item) -> str:
         async with self.uow() as uow:
-            if not await uow.claim_inbox(self.name, meta.id):
+            if not await uow.claim_inbox(self.name, item.meta.id):
                 return "duplicate"
-            await handler(uow, event, meta)
+            with _event_context(item.meta):
+                await item.handler(uow, item.event, item.meta)
             await uow.commit()
             return "handled"
 
@@ -202,22 +315,30 @@ class IdempotentConsumer:
         metrics.EVENTS_CONSUMED.labels(self.service, self.name, event_type, "dead_lettered").inc()
         log.error("parked a message on %s: %s", target, error)
 
-    def _report_lag(self, message: Any, record: Any) -> None:
-        consumer = getattr(message, "consumer", None)
-        if consumer is None:
-            return
+    def _report_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int) -> None:
         try:
-            end = consumer.highwater(TopicPartition(record.topic, record.partition))
+            end = consumer.highwater(tp)
         except Exception:
             return
         if end is not None:
-            metrics.CONSUMER_LAG.labels(self.service, self.name, record.topic, str(record.partition)).set(
-                max(end - record.offset - 1, 0)
+            metrics.CONSUMER_LAG.labels(self.service, self.name, tp.topic, str(tp.partition)).set(
+                max(end - next_offset, 0)
             )
 
 
-async def _raw_body(message: Any) -> Any:
-    return message.body
+_EVENT_VARS = (context.correlation_id, context.causation_id, context.tenant_id, context.traceparent)
+
+
+@contextlib.contextmanager
+def _event_context(meta: EventMeta) -> Iterator[None]:
+    """The event's correlation, causation, tenant and trace for the handler (and the events it publishes)."""
+    values = (meta.correlation_id, meta.id, meta.tenant_id, meta.traceparent)
+    tokens = [var.set(value) for var, value in zip(_EVENT_VARS, values, strict=True)]
+    try:
+        yield
+    finally:
+        for var, token in zip(_EVENT_VARS, tokens, strict=True):
+            var.reset(token)  # type: ignore[arg-type]
 
 
 def _is_disconnect(exc: BaseException) -> bool:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import asyncpg
 import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -90,8 +91,10 @@ class OutboxRelay:
         batch_size: int = 500,
         retention_hours: float = 72.0,
         inbox_retention_hours: float = 24 * 14,
+        bootstrap: str | None = None,
     ) -> None:
         self.service = service
+        self.bootstrap = bootstrap
         self.dsn = plain_dsn(database_url)
         self.producer = producer
         self.poll_seconds = poll_seconds
@@ -126,6 +129,8 @@ class OutboxRelay:
             self.is_leader = True
             metrics.OUTBOX_RELAY_LEADER.labels(self.service).set(1)
             log.info("outbox relay is the leader")
+            if self.bootstrap is not None:
+                await self._restore_if_broker_forgot(conn, self.bootstrap)
             await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
             last_prune = 0.0
             while True:
@@ -140,6 +145,29 @@ class OutboxRelay:
                 self._wake.clear()
         finally:
             await conn.close(timeout=5)
+
+    async def _restore_if_broker_forgot(self, conn: asyncpg.Connection, bootstrap: str) -> None:
+        """A topic we published to that holds no record at all is a broker that lost its data (the in-memory
+        development broker after a restart; on Kafka offsets never go back to 0): publish again, in id order,
+        the rows still retained for it. Consumers' inboxes drop what they had already handled."""
+        topics = [
+            r["topic"] for r in await conn.fetch("SELECT DISTINCT topic FROM outbox WHERE published_at IS NOT NULL")
+        ]
+        if not topics:
+            return
+        ends = await topic_end_offsets(bootstrap, topics)
+        forgotten = [t for t in topics if not ends.get(t)]
+        if not forgotten:
+            return
+        status = await conn.execute(
+            "UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL AND topic = ANY($1::text[])",
+            forgotten,
+        )
+        log.warning(
+            "the broker holds nothing of %s: publishing the %s retained outbox rows again",
+            ", ".join(forgotten),
+            status.rsplit(" ", 1)[-1],
+        )
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -177,6 +205,20 @@ class OutboxRelay:
             "DELETE FROM inbox WHERE handled_at < now() - make_interval(hours => $1)",
             self.inbox_retention_hours,
         )
+
+
+async def topic_end_offsets(bootstrap: str, topics: list[str]) -> dict[str, int]:
+    """The sum of the partitions' end offsets of each topic (0 for a topic the broker does not have)."""
+    client = AIOKafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=15_000, enable_auto_commit=False)
+    await client.start()
+    try:
+        await client.topics()  # fetches the metadata of every topic
+        wanted = {t: client.partitions_for_topic(t) or set() for t in topics}
+        partitions = [TopicPartition(t, p) for t, ps in wanted.items() for p in ps]
+        ends = await client.end_offsets(partitions) if partitions else {}
+    finally:
+        await client.stop()
+    return {t: sum(ends.get(TopicPartition(t, p), 0) for p in ps) for t, ps in wanted.items()}
 
 
 def _json_loads(value: Any) -> list[list[str]]:

@@ -285,10 +285,13 @@ class JwtAuthMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=principal, auth=token)
 
 
-def requires(*permissions: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+def requires(
+    *permissions: str,
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
     """Guard: the caller's token must hold every named permission."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        # async on purpose: Litestar runs a sync guard in a thread pool, a thread hop on every request.
         principal: Principal = connection.user
         missing = [p for p in permissions if not principal.has(p)]
         if missing:

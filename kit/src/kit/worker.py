@@ -6,6 +6,7 @@ It runs as its own Deployment (docs/architecture.md, "Services and their shape")
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from kit import logging as kit_logging
 from kit import resources as kit_resources
 from kit import web
 from kit.db import UnitOfWorkFactory, make_engine, uow_factory
-from kit.messaging import IdempotentConsumer, ensure_topics, make_broker, make_producer
+from kit.messaging import IdempotentConsumer, ensure_topics, make_producer
 from kit.outbox import OutboxRelay, watch_backlog
 from kit.periodic import Periodic, PeriodicRunner
 from kit.resources import Resource
@@ -87,7 +88,9 @@ def create_worker_app(
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url, pool_size=5)
+        # Consumers handle partitions concurrently next to the relay and the timers: with a pool smaller than
+        # that, overflow connections were opened and closed (and their prepared statements lost) all the time.
+        engine = make_engine(settings.database_url, pool_size=12)
         producer = make_producer(
             settings.kafka_bootstrap_servers,
             idempotent=settings.kafka_idempotent_producer,
@@ -102,16 +105,18 @@ def create_worker_app(
         ctx = WorkerContext(
             service, settings, engine, uow_factory(engine, service), producer, {r.name: r.value for r in resources}
         )
-        broker = make_broker(settings.kafka_bootstrap_servers, client_id=f"{service}-worker")
+        started: list[IdempotentConsumer] = []
         for consumer in consumers(ctx):
-            consumer.subscribe(broker)
-        await start_with_retry(broker.start, "Kafka consumers")
+            join = functools.partial(consumer.start, settings.kafka_bootstrap_servers, client_id=f"{service}-worker")
+            await start_with_retry(join, f"Kafka consumer {consumer.name}")
+            started.append(consumer)
         relay = OutboxRelay(
             service=service,
             database_url=settings.database_url,
             producer=producer,
             poll_seconds=settings.outbox_poll_seconds,
             retention_hours=settings.outbox_retention_hours,
+            bootstrap=settings.kafka_bootstrap_servers,
         )
         timers = tasks(ctx)
         runner = PeriodicRunner(service, [t for t in timers if isinstance(t, Periodic)])
@@ -133,7 +138,7 @@ def create_worker_app(
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
-            await broker.stop()
+            await asyncio.gather(*(c.stop() for c in started), return_exceptions=True)
             await producer.stop()
             await engine.dispose()
 

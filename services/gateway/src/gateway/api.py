@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from gateway import services
 from gateway.domain import PERMISSIONS, PLATFORM_ADMIN, AuditEntry, Role, Tenant, Unit, User
-from gateway.proxy import Upstream, response_headers
+from gateway.proxy import Upstream
 from gateway.schemas import (
     AuditOut,
     AuditPage,
@@ -289,16 +289,16 @@ async def _stream(request: Request[Any, Any, Any], upstream: Upstream, route_nam
 
     async def relay() -> AsyncIterator[bytes]:
         try:
-            async for chunk in answer.aiter_raw():
+            async for chunk in answer.chunks():
                 yield chunk
         finally:
-            await answer.aclose()
+            answer.close()
 
     if not answer.headers.get("content-type", "").startswith("text/event-stream"):
-        body = await answer.aread()
-        await answer.aclose()
-        return Response(body, status_code=answer.status_code, headers=response_headers(answer))
-    return Stream(relay(), status_code=answer.status_code, headers=response_headers(answer))
+        body = await answer.read()
+        answer.close()
+        return Response(body, status_code=answer.status_code, headers=answer.headers)
+    return Stream(relay(), status_code=answer.status_code, headers=answer.headers)
 
 
 def _forwarder(route_name: str, max_body_bytes: int | None = None) -> Any:
@@ -319,7 +319,7 @@ def _forwarder(route_name: str, max_body_bytes: int | None = None) -> Any:
             _client_ip(request),
             request.url.scheme,
         )
-        return Response(answer.content, status_code=answer.status_code, headers=response_headers(answer))
+        return Response(answer.content, status_code=answer.status_code, headers=answer.headers)
 
     return forward
 

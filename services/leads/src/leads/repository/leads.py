@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Date, and_, bindparam, func, literal, or_, select, text, update
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -67,12 +67,37 @@ _SORT_COLUMNS = {
 }
 
 
+# The statements of the intake path, built once: building one per call cost more CPU than running it.
+_INSERT_LEAD = leads.insert()
+_INSERT_STATUS_CHANGE = lead_status_changes.insert()
+_BUMP_STATS = text(
+    "INSERT INTO lead_stats (tenant_id, day, dimension, value, n) "
+    "SELECT :tenant_id, :day, d, v, :n FROM unnest(CAST(:dimensions AS text[]), CAST(:values AS text[])) AS x(d, v) "
+    "ON CONFLICT (tenant_id, day, dimension, value) DO UPDATE SET n = lead_stats.n + excluded.n"
+).bindparams(bindparam("tenant_id", type_=UUID(as_uuid=False)), bindparam("day", type_=Date()))
+#: An empty phone list overlaps nothing and `email = NULL` is never true, so one statement serves all.
+_OPEN_BY_CONTACT = (
+    select(leads)
+    .where(
+        leads.c.tenant_id == bindparam("tenant_id"),
+        leads.c.visible,
+        leads.c.status.not_in(CLOSED_STATUSES),
+        leads.c.updated_at >= bindparam("since"),
+        or_(
+            leads.c.phones.overlap(bindparam("phones", type_=leads.c.phones.type)), leads.c.email == bindparam("email")
+        ),
+    )
+    .order_by(leads.c.updated_at.desc())
+    .limit(20)
+)
+
+
 class LeadRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def add(self, lead: Lead, *, stats_day: date) -> None:
-        await self.session.execute(leads.insert().values(**_row(lead), stats_day=stats_day))
+        await self.session.execute(_INSERT_LEAD, {**_row(lead), "stats_day": stats_day})
         await self.bump_stats(lead.tenant_id, stats_day, lead, +1)
 
     async def get(
@@ -121,29 +146,31 @@ class LeadRepository:
         delta: int,
         dimensions: tuple[str, ...] = ("status", "source", "urgency"),
     ) -> None:
-        for dimension in dimensions:
-            stmt = insert(lead_stats).values(
-                tenant_id=tenant_id, day=day, dimension=dimension, value=getattr(lead, dimension), n=delta
-            )
-            await self.session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["tenant_id", "day", "dimension", "value"],
-                    set_={"n": lead_stats.c.n + stmt.excluded.n},
-                )
-            )
+        # One statement for every dimension (the rows never share a key, so one upsert can take them all).
+        await self.session.execute(
+            _BUMP_STATS,
+            {
+                "tenant_id": tenant_id,
+                "day": day,
+                "dimensions": list(dimensions),
+                "values": [getattr(lead, d) for d in dimensions],
+                "n": delta,
+            },
+        )
 
     # --- status history -----------------------------------------------------------------
     async def add_status_change(self, tenant_id: str, change: StatusChange) -> None:
         await self.session.execute(
-            lead_status_changes.insert().values(
-                tenant_id=tenant_id,
-                lead_id=change.lead_id,
-                from_status=change.from_status,
-                to_status=change.to_status,
-                comment=change.comment,
-                changed_by=change.changed_by,
-                changed_at=change.changed_at,
-            )
+            _INSERT_STATUS_CHANGE,
+            {
+                "tenant_id": tenant_id,
+                "lead_id": change.lead_id,
+                "from_status": change.from_status,
+                "to_status": change.to_status,
+                "comment": change.comment,
+                "changed_by": change.changed_by,
+                "changed_at": change.changed_at,
+            },
         )
 
     async def status_history(self, tenant_id: str, lead_id: str) -> list[StatusChange]:
@@ -285,24 +312,10 @@ class LeadRepository:
         self, tenant_id: str, *, phones: list[str], email: str | None, since: datetime
     ) -> list[Lead]:
         """Open, visible leads updated since `since` that share a phone or the e-mail."""
-        contact: list[ColumnElement[bool]] = [leads.c.phones.overlap(phones)] if phones else []
-        if email:
-            contact.append(leads.c.email == email)
-        if not contact:
+        if not phones and not email:
             return []
-        query = (
-            select(leads)
-            .where(
-                leads.c.tenant_id == tenant_id,
-                leads.c.visible,
-                leads.c.status.not_in(CLOSED_STATUSES),
-                leads.c.updated_at >= since,
-                or_(*contact),
-            )
-            .order_by(leads.c.updated_at.desc())
-            .limit(20)
-        )
-        return [to_lead(r) for r in (await self.session.execute(query)).all()]
+        params = {"tenant_id": tenant_id, "since": since, "phones": phones, "email": email}
+        return [to_lead(r) for r in (await self.session.execute(_OPEN_BY_CONTACT, params)).all()]
 
 
 def _escape_like(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,5 +64,41 @@ async def audit(
     )
 
 
-async def sources(uow: UnitOfWork, tenant_id: str) -> dict[str, str]:
-    return await ListRepository(uow.session).labels(tenant_id, "source")
+# --- the clinic's lists and intake settings, cached -----------------------------------------------
+#: How long a read of a clinic's lists serves this process. A change made through this process is seen at
+#: once (`forget_clinic`); a slug missing from the cached copy is read again before it is refused, so an item
+#: added through another replica is usable at once too; only an item deactivated through another replica may
+#: still be accepted here for up to this long.
+LISTS_TTL_SECONDS = 10.0
+_lists: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
+_windows: dict[str, tuple[float, int]] = {}
+
+
+async def labels(uow: UnitOfWork, tenant_id: str, kind: str, *, want: str | None = None) -> dict[str, str]:
+    """slug -> label of the clinic's active items of a kind (what new data may use), from the cache."""
+    hit = _lists.get((tenant_id, kind))
+    if hit is not None and hit[0] > monotonic() and (want is None or want in hit[1]):
+        return hit[1]
+    found = await ListRepository(uow.session).labels(tenant_id, kind)
+    _lists[(tenant_id, kind)] = (monotonic() + LISTS_TTL_SECONDS, found)
+    return found
+
+
+async def dedupe_window_days(uow: UnitOfWork, tenant_id: str) -> int:
+    hit = _windows.get(tenant_id)
+    if hit is not None and hit[0] > monotonic():
+        return hit[1]
+    days = await ListRepository(uow.session).dedupe_window_days(tenant_id)
+    _windows[tenant_id] = (monotonic() + LISTS_TTL_SECONDS, days)
+    return days
+
+
+def forget_clinic(tenant_id: str) -> None:
+    """After a change to the clinic's lists or settings: the next read goes to the database."""
+    for key in [k for k in _lists if k[0] == tenant_id]:
+        _lists.pop(key, None)
+    _windows.pop(tenant_id, None)
+
+
+async def sources(uow: UnitOfWork, tenant_id: str, *, want: str | None = None) -> dict[str, str]:
+    return await labels(uow, tenant_id, "source", want=want)

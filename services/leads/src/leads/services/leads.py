@@ -27,7 +27,17 @@ from leads.domain.leads import AuditEntry, Lead, LeadRequest, StatusChange
 from leads.domain.queries import LeadQuery, Metrics, check_query, classify_text
 from leads.repository import AuditRepository, LeadRepository, ListRepository, RequestRepository
 from leads.services import staff
-from leads.services.common import audit, clinic_day, clinic_day_start, clinic_today, now, sources
+from leads.services.common import (
+    audit,
+    clinic_day,
+    clinic_day_start,
+    clinic_today,
+    dedupe_window_days,
+    forget_clinic,
+    labels,
+    now,
+    sources,
+)
 
 ON_DUPLICATE = ("reject", "add_request", "create")
 
@@ -91,7 +101,7 @@ def match_view(match: matching.Match) -> dict[str, object]:
 async def check_list_slug(uow: UnitOfWork, tenant_id: str, kind: str, field: str, value: str | None) -> None:
     if value is None:
         return
-    known = await ListRepository(uow.session).labels(tenant_id, kind)
+    known = await labels(uow, tenant_id, kind, want=value)
     if value not in known:
         raise InvalidLead(f"Unknown {kind.replace('_', ' ')} {value!r}; use one of: {', '.join(known)}.", field=field)
 
@@ -184,7 +194,7 @@ async def intake(
     repo = LeadRepository(uow.session)
     has_request = any((data.treatment, data.group, data.request_channel, data.reason))
     if on_duplicate != "create":
-        window = await ListRepository(uow.session).dedupe_window_days(tenant_id)
+        window = await dedupe_window_days(uow, tenant_id)
         variants = sorted({v for p in all_phones for v in matching.phone_variants(p)})
         open_leads = await repo.open_by_contact(
             tenant_id, phones=variants, email=email, since=at - timedelta(days=window)
@@ -221,7 +231,7 @@ async def intake(
         phones=all_phones,
         email=email,
         source=data.source,
-        known_sources=await sources(uow, tenant_id),
+        known_sources=await sources(uow, tenant_id, want=data.source),
         locale=data.locale,
         created_by=actor,
         now=at,
@@ -399,7 +409,7 @@ async def edit_lead(
         after, diff = rules.edit(
             before,
             normalised,
-            known_sources=await sources(uow, principal.tenant_id),
+            known_sources=await sources(uow, principal.tenant_id, want=normalised.get("source")),
             actor=principal.user_id,
             now=now(),
         )
@@ -543,6 +553,7 @@ async def set_dedupe_window(uow_factory: UnitOfWorkFactory, principal: Principal
             changes={"dedupe_window_days": [None, days]},
         )
         await uow.commit()
+    forget_clinic(principal.tenant_id)
     return days
 
 

@@ -12,7 +12,7 @@ from leads.domain import lists as rules
 from leads.domain.errors import Conflict, NotFound
 from leads.domain.lists import ListItem
 from leads.repository import ListRepository
-from leads.services.common import audit
+from leads.services.common import audit, forget_clinic
 
 
 async def _audit(
@@ -62,6 +62,7 @@ async def add(
         await repo.add(item)
         await _audit(uow, principal, kind, item.id, "created", {"slug": [None, item.slug], "label": [None, item.label]})
         await uow.commit()
+        forget_clinic(principal.tenant_id)
     return item
 
 
@@ -97,6 +98,7 @@ async def update(
             await repo.save(after)
             await _audit(uow, principal, kind, item_id, "updated", diff)
             await uow.commit()
+            forget_clinic(principal.tenant_id)
     return after
 
 
@@ -110,6 +112,7 @@ async def reorder(uow_factory: UnitOfWorkFactory, principal: Principal, kind: st
         await repo.reorder(principal.tenant_id, kind, ids)
         await _audit(uow, principal, kind, principal.tenant_id, "reordered", {"order": [None, ids]})
         await uow.commit()
+        forget_clinic(principal.tenant_id)
         return await repo.items(principal.tenant_id, kind)
 
 
@@ -126,8 +129,10 @@ async def remove(uow_factory: UnitOfWorkFactory, principal: Principal, kind: str
             await repo.save(kept)
             await _audit(uow, principal, kind, item_id, "deactivated", {"active": [item.active, False]})
             await uow.commit()
+            forget_clinic(principal.tenant_id)
             return kept
         await repo.delete(item)
         await _audit(uow, principal, kind, item_id, "deleted", {"slug": [item.slug, None]})
         await uow.commit()
+        forget_clinic(principal.tenant_id)
     return None
