@@ -730,7 +730,7 @@ async def scale_phase(stack: Stack, args: argparse.Namespace, counts: list[int])
 
 
 def _spawn_worker(stack: Stack, index: int) -> subprocess.Popen[bytes]:
-    from kit.devinfra import free_port
+    from devkit.infra import free_port
 
     env = {**stack.env(), "NOTIFICATIONS_WORKER_PORT": str(free_port())}
     log = (stack.log_dir / f"notifications-worker-{index}.log").open("ab")

@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from kit.devstack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Stack
+from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Stack
 from kit.outbox import plain_dsn
 from tests.e2e.conftest import Api, Sandbox, wait_until
 
