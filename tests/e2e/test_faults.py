@@ -180,7 +180,10 @@ def test_a_poison_record_mid_batch_is_parked_alone(
         await consumer.start()
         try:
             async with asyncio.timeout(60):
-                while not any(ce_id == metas[5].id for ce_id, _ in parked):
+                while not any(
+                    ce_id == metas[5].id and h.get("x-dlq-consumer") == b"notifications.lead-welcome"
+                    for ce_id, h in parked
+                ):
                     for records in (await consumer.getmany(timeout_ms=500)).values():
                         for r in records:
                             headers = dict(r.headers)
@@ -190,9 +193,14 @@ def test_a_poison_record_mid_batch_is_parked_alone(
         return parked
 
     parked = asyncio.run(send_all())
-    mine = [h for ce_id, h in parked if ce_id in {m.id for m in metas}]
+    # Other consumers of the leads topic (payments' lead sources, ...) may park the same record for their own
+    # reasons: only what the notifications consumer parked counts here.
+    mine = [
+        h
+        for ce_id, h in parked
+        if ce_id in {m.id for m in metas} and h.get("x-dlq-consumer") == b"notifications.lead-welcome"
+    ]
     assert [h["ce_id"].decode() for h in mine] == [metas[5].id]  # the poison record, and only it
-    assert mine[0]["x-dlq-consumer"] == b"notifications.lead-welcome"
     good = [p for n, p in enumerate(phones) if n != 5]
     wait_until(lambda: exactly_one_each(sandbox, good), 60.0, "a record of the batch was lost")
     time.sleep(2.0)

@@ -294,7 +294,7 @@ async def _stream(request: Request[Any, Any, Any], upstream: Upstream, route_nam
         finally:
             answer.close()
 
-    if not answer.headers.get("content-type", "").startswith("text/event-stream"):
+    if answer.content_type != "text/event-stream":
         body = await answer.read()
         answer.close()
         return Response(body, status_code=answer.status_code, headers=answer.headers)

@@ -64,6 +64,8 @@ class StreamAnswer:
     def __init__(self, status_code: int, headers: dict[str, str], response: aiohttp.ClientResponse) -> None:
         self.status_code = status_code
         self.headers = headers
+        #: The media type alone, e.g. text/event-stream (header names in `headers` keep the service's case).
+        self.content_type = response.content_type
         self._response = response
 
     async def chunks(self) -> AsyncIterator[bytes]:
@@ -71,7 +73,10 @@ class StreamAnswer:
             yield chunk
 
     async def read(self) -> bytes:
-        return await self._response.read()
+        try:
+            return await self._response.read()
+        except aiohttp.ClientError as exc:  # cut off mid-body: the service went away
+            raise UpstreamUnavailable(str(self._response.url.host)) from exc
 
     def close(self) -> None:
         self._response.close()
