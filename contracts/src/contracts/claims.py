@@ -16,10 +16,35 @@ CRM_ADMIN: Final = "crm:admin"
 #: See private activities of others, be made responsible for leads.
 CRM_RESPONSIBLE: Final = "crm:responsible"
 FINANCE_READ: Final = "finance:read"
+#: Create and cancel payment links; refund payments (docs/payments.md).
+PAYMENTS_WRITE: Final = "payments:write"
+PAYMENTS_REFUND: Final = "payments:refund"
+#: The agenda and the waiting room; booking; check-in and no-shows; visits; the clinic's set-up (docs/scheduling.md).
+SCHEDULING_READ: Final = "scheduling:read"
+SCHEDULING_BOOK: Final = "scheduling:book"
+SCHEDULING_CHECKIN: Final = "scheduling:checkin"
+SCHEDULING_VISIT: Final = "scheduling:visit"
+SCHEDULING_ADMIN: Final = "scheduling:admin"
 #: Open new clinics (the account made on first start).
 PLATFORM_ADMIN: Final = "platform:admin"
 
-PERMISSIONS: Final = frozenset({CRM_READ, CRM_WRITE, CRM_ADMIN, CRM_RESPONSIBLE, FINANCE_READ, PLATFORM_ADMIN})
+PERMISSIONS: Final = frozenset(
+    {
+        CRM_READ,
+        CRM_WRITE,
+        CRM_ADMIN,
+        CRM_RESPONSIBLE,
+        FINANCE_READ,
+        PAYMENTS_WRITE,
+        PAYMENTS_REFUND,
+        SCHEDULING_READ,
+        SCHEDULING_BOOK,
+        SCHEDULING_CHECKIN,
+        SCHEDULING_VISIT,
+        SCHEDULING_ADMIN,
+        PLATFORM_ADMIN,
+    }
+)
 
 # --- claim names of the access token (JWT, EdDSA) ------------------------------------------------
 ISSUER: Final = "clinicflow-gateway"
