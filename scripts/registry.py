@@ -29,8 +29,8 @@ LAYERS = (
     "(__main__)",
     "app",
     "(api) | (consumers)",
-    "(schemas)",
     "(services)",
+    "(schemas)",
     "(repository)",
     "(models)",
     "(domain)",
@@ -114,7 +114,7 @@ def pyproject_blocks(services: list[Service], root: Path = ROOT) -> dict[str, li
         contracts += [
             "",
             "[[tool.importlinter.contracts]]",
-            f'name = "{name}: layers app > api | consumers > schemas > services > repository > models > domain"',
+            f'name = "{name}: layers app > api | consumers > services > schemas > repository > models > domain"',
             'type = "layers"',
             f'containers = ["{name}"]',
             f"layers = {_toml_list(list(LAYERS))}",

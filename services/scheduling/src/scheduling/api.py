@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
@@ -18,11 +16,9 @@ from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from kit.outbox import plain_dsn
 from kit.web import AuthRequest, client_ip, requires
 from scheduling.domain.appointments import waiting_minutes
 from scheduling.domain.errors import Invalid
-from scheduling.repository import BOARD_CHANNEL
 from scheduling.schemas import (
     Agenda,
     AgendaItem,
@@ -502,13 +498,11 @@ async def board_events(
     key = f"{tenant_id}:{branch_id}"
     changed: asyncio.Queue[str] = asyncio.Queue()
 
-    def on_notify(_conn: Any, _pid: int, _channel: str, payload: object) -> None:
+    def on_notify(payload: str) -> None:
         if payload == key:
             changed.put_nowait(key)
 
-    conn = await asyncpg.connect(plain_dsn(database_url))
-    try:
-        await conn.add_listener(BOARD_CHANNEL, on_notify)
+    async with reception.board_changes(database_url, on_notify):
         yield ServerSentEventMessage(data=msgspec.json.encode(first).decode(), event="board")
         while True:
             try:
@@ -520,9 +514,6 @@ async def board_events(
                 changed.get_nowait()
             board = await board_of(env, tenant_id, branch_id)
             yield ServerSentEventMessage(data=msgspec.json.encode(board).decode(), event="board")
-    finally:
-        with contextlib.suppress(Exception):
-            await conn.close()
 
 
 # --- patient pages (public ingress; the signed link is the credential) ---------------------------

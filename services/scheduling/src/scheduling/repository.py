@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict, fields
 from datetime import date, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import delete, exists, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.outbox import plain_dsn
 from scheduling.domain.appointments import ACTIVE, HELD, Appointment, Person
 from scheduling.domain.errors import Conflict
 from scheduling.domain.setup import (
@@ -38,6 +42,20 @@ from scheduling.models import (
 
 #: LISTEN/NOTIFY channel of waiting-room changes; the payload is "<tenant id>:<branch id>".
 BOARD_CHANNEL = "scheduling_board"
+
+
+@asynccontextmanager
+async def board_changes(database_url: str, on_change: Callable[[str], None]) -> AsyncIterator[None]:
+    """LISTEN on the board channel on a connection of its own; `on_change` gets each NOTIFY's payload."""
+    conn = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        await conn.add_listener(BOARD_CHANNEL, lambda _conn, _pid, _channel, payload: on_change(str(payload)))
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            await conn.close()
+
+
 _OVERLAP = "ex_appointments_no_overlap"
 _APPT_FIELDS = tuple(f.name for f in fields(Appointment))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -9,6 +11,7 @@ from zoneinfo import ZoneInfo
 from contracts.scheduling import PatientArrivedV1, ReturnBookedV1, VisitCompletedV1, VisitStartedV1
 from kit.auth import Principal
 from kit.db import UnitOfWork
+from scheduling import repository
 from scheduling.domain import appointments as life
 from scheduling.domain.appointments import Appointment
 from scheduling.domain.errors import Conflict, Forbidden, Invalid, NotFound
@@ -268,3 +271,9 @@ async def book_return(
         )
         await uow.commit()
     return new
+
+
+def board_changes(database_url: str, on_change: Callable[[str], None]) -> contextlib.AbstractAsyncContextManager[None]:
+    """While open, `on_change(tenant_id:branch_id)` runs whenever any replica changes a waiting-room board
+    (the live stream of the api; the LISTEN connection belongs to the repository)."""
+    return repository.board_changes(database_url, on_change)
