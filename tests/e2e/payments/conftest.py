@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import os
 
-# Read by the payments worker the session's stack starts (kit.devstack passes the environment on).
+# Read by the payments worker the session's stack starts (devkit.stack passes the environment on).
 os.environ.setdefault("PAYMENTS_EXPIRY_POLL_SECONDS", "0.5")
 os.environ.setdefault("PAYMENTS_RECONCILE_POLL_SECONDS", "0.5")

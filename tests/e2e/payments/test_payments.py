@@ -25,9 +25,10 @@ from sqlalchemy import func, select
 
 from contracts import from_headers
 from contracts.topics import PAYMENTS
+from devkit.stack import Stack
 from kit.db import make_engine
-from kit.devstack import Stack
 from kit.outbox import outbox_table
+from kit.webhooks import receipts_table
 from payments import pix
 from payments.providers import mercadopago
 from tests.e2e.conftest import Api, staff, wait_until
@@ -172,11 +173,9 @@ def receipts_count(stack: Stack) -> int:
         engine = make_engine(stack.database_url("payments"), pool_size=1)
         try:
             async with engine.connect() as conn:
-                return int((await conn.execute(select(func.count()).select_from(webhook_receipts))).scalar_one())
+                return int((await conn.execute(select(func.count()).select_from(receipts_table))).scalar_one())
         finally:
             await engine.dispose()
-
-    from payments.models import webhook_receipts
 
     return _in_thread(read())  # type: ignore[no-any-return]
 

@@ -12,18 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
+from kit import webhooks
 from kit.db import UnitOfWorkFactory
 from payments.clock import Clock
 from payments.domain.errors import ProviderUnavailable
 from payments.providers.base import PaymentReport, ProviderError, SignatureInvalid
-from payments.repository import ChargeRepository, ReceiptRepository
+from payments.repository import ChargeRepository
 from payments.services.accounts import ProviderBook, check_provider
 from payments.services.charges import apply_report
 
 log = logging.getLogger(__name__)
-
-#: Caller credentials, never kept with a receipt.
-_SECRET_HEADERS = frozenset({"authorization", "cookie", "asaas-access-token"})
 
 
 @dataclass(frozen=True)
@@ -47,8 +45,7 @@ async def receive(
     clock: Clock,
     *,
     provider_name: str,
-    body: bytes,
-    headers: Mapping[str, str],
+    delivery: webhooks.Delivery,
     query: Mapping[str, str],
 ) -> Handled:
     check_provider(provider_name)
@@ -57,7 +54,7 @@ async def receive(
     if account.provider != provider_name:
         raise SignatureInvalid(f"This clinic does not take payments through {provider_name}.", field="provider")
     adapter = book.adapter(account)
-    event = adapter.verify_webhook(body, headers, query)
+    event = adapter.verify_webhook(delivery.body, delivery.headers, query)
     report: PaymentReport | None = event.report
     if report is None and event.provider_payment_id:
         try:
@@ -66,12 +63,11 @@ async def receive(
             # Not stored: the provider retries the delivery and we ask again then.
             log.warning("confirming %s payment %s failed: %s", provider_name, event.provider_payment_id, exc)
             raise ProviderUnavailable("The provider did not confirm the payment; deliver again later.") from exc
-    kept = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
     async with uow_factory() as uow:
-        fresh = await ReceiptRepository(uow.session).record(
-            provider=provider_name, scope=tenant, event_id=event.event_id, body=body, headers=kept, now=clock.now()
-        )
-        if not fresh:
+        # The receipt and the effect commit together: a retry after a failure is processed again.
+        if not await webhooks.record_receipt(
+            uow.session, delivery, provider=provider_name, scope=tenant, event_id=event.event_id
+        ):
             return Handled("duplicate", event.event_id)
         if report is None:
             await uow.commit()
