@@ -381,6 +381,7 @@ class AccountController(Controller):
             currency=data.currency,
             now=clock.now(),
         )
+        book.forget(request.user.tenant_id)
         return await self._out(request, uow, book)
 
 

@@ -63,6 +63,7 @@ charges = Table(
     Index("ix_charges_tenant_patient", "tenant_id", "patient_id"),
     Index("ix_charges_tenant_paid", "tenant_id", "paid_at", postgresql_where=text("paid_at IS NOT NULL")),
     Index("ix_charges_tenant_appointment", "tenant_id", "appointment_id"),
+    Index("ix_charges_provider_payment", "tenant_id", "provider_payment_id"),
     Index("ix_charges_open", "expires_at", postgresql_where=text("status IN ('pending', 'failed')")),
 )
 
