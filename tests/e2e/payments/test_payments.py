@@ -495,7 +495,7 @@ def test_idempotency_key(admin: Api) -> None:
         ({"procedure_id": "0193a0e0-0003-7000-8000-00000000d999", "amount": None}, 422, "procedure_id"),
         ({"amount": None}, 422, "amount"),
         ({"person": {"name": "Sem id"}}, 422, "person.lead_id"),
-        ({"person": {"lead_id": "not-a-uuid"}}, 400, "person.lead_id"),
+        ({"person": {"lead_id": "not-a-uuid"}}, 422, "person.lead_id"),
         ({"amount": "abc"}, 400, "amount"),
         ({"surprise": 1}, 400, "surprise"),
     ],

@@ -12,6 +12,7 @@ from litestar import Controller, MediaType, Request, Response, delete, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from contracts.claims import FINANCE_READ, PAYMENTS_REFUND, PAYMENTS_WRITE
 from kit import webhooks as kit_webhooks
 from kit.auth import CRM_ADMIN, CRM_READ
 from kit.db import UnitOfWorkFactory
@@ -46,10 +47,6 @@ from payments.services import accounts, catalogue, finance, webhooks
 from payments.services import charges as cases
 from payments.services.accounts import ProviderBook
 
-#: Permissions (DESIGN §6) this service checks; the gateway's role map grants them.
-PAYMENTS_WRITE = "payments:write"
-PAYMENTS_REFUND = "payments:refund"
-FINANCE_READ = "finance:read"
 #: Provider payloads are a few KiB.
 MAX_WEBHOOK_BODY = 256 * 1024
 
@@ -75,7 +72,7 @@ class ChargeController(Controller):
             book,
             clock,
             request.user,
-            data,
+            data.to_new(),
             idempotency_key=idempotency_key,
             body_hash=cases.request_hash(msgspec.json.encode(data)),
         )

@@ -33,6 +33,7 @@ from kit.context import new_id
 from kit.db import UnitOfWorkFactory, make_engine, uow_factory
 from kit.outbox import outbox_table
 from payments.clock import Clock
+from payments.domain.charges import NewCharge
 from payments.models import charges
 from payments.providers import mercadopago
 from payments.schemas import ChargeIn, PersonIn
@@ -115,14 +116,14 @@ async def env(infra: Infra, sandbox_url: str) -> AsyncIterator[Env]:
     await engine.dispose()
 
 
-def _request(**over: object) -> ChargeIn:
+def _request(**over: object) -> NewCharge:
     fields: dict[str, object] = {
         "person": PersonIn(lead_id=uuid.uuid4(), name="Maria Souza"),
         "description": "Limpeza de pele",
         "amount": "350.00",
     }
     fields.update(over)
-    return msgspec.convert(msgspec.to_builtins(fields), ChargeIn)
+    return msgspec.convert(msgspec.to_builtins(fields), ChargeIn).to_new()
 
 
 async def _pay(sandbox: httpx.AsyncClient, checkout_url: str, method: str = "pix") -> str:
