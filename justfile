@@ -59,7 +59,7 @@ fmt: sync
 contracts: sync
     uv run --no-sync python -m contracts.catalogue
 
-# benchmarks: `just bench intake [--leads N --concurrency C]`
+# benchmarks: `just bench intake|leads|payments [args]`
 bench what="intake" *args: sync
     uv run --no-sync python scripts/bench_{{what}}.py {{args}}
 

@@ -28,9 +28,10 @@ from contracts.topics import PAYMENTS
 from devkit.stack import Stack
 from kit.db import make_engine
 from kit.outbox import outbox_table
+from kit.webhooks import receipts_table
 from payments import pix
 from payments.providers import mercadopago
-from tests.e2e.conftest import Api, staff, wait_until
+from tests.e2e.conftest import Api, new_clinic, staff, wait_until
 
 pytestmark = pytest.mark.e2e
 CONFIRMED = "clinicflow.payments.payment.confirmed.v1"
@@ -172,11 +173,9 @@ def receipts_count(stack: Stack) -> int:
         engine = make_engine(stack.database_url("payments"), pool_size=1)
         try:
             async with engine.connect() as conn:
-                return int((await conn.execute(select(func.count()).select_from(webhook_receipts))).scalar_one())
+                return int((await conn.execute(select(func.count()).select_from(receipts_table))).scalar_one())
         finally:
             await engine.dispose()
-
-    from payments.models import webhook_receipts
 
     return _in_thread(read())  # type: ignore[no-any-return]
 
@@ -586,3 +585,41 @@ def test_a_second_clinic_sees_nothing(stack: Stack, admin: Api, other_clinic: Ap
     assert crossed.status_code == 200, crossed.text
     assert crossed.json()["outcome"] == "unknown-payment"
     assert outbox_events(stack, made["id"]) == before
+
+
+def test_a_clinic_connects_its_own_account_and_its_secrets_stay_hidden(
+    stack: Stack, admin: Api, provider: Provider
+) -> None:
+    clinic = new_clinic(stack, admin, "Clínica Própria")
+    clinic_id = clinic.http.get("/api/v1/me").json()["tenant"]["id"]
+    sandbox = stack.url("sandbox_payments")
+    unknown = clinic.http.put(
+        "/api/v1/payments/settings", json={"provider": "paypal", "access_token": "x", "webhook_secret": "y"}
+    )
+    assert_problem(unknown, 422, "provider")
+    own = {
+        "provider": "mercadopago",
+        "access_token": "APP_USR-wrong",
+        "webhook_secret": "own-secret-123",
+        "api_url": sandbox,
+    }
+    saved = clinic.http.put("/api/v1/payments/settings", json={**own, "merchant_name": "Clínica Própria"})
+    assert saved.status_code == 200, saved.text
+    shown = saved.json()
+    assert (shown["own_account"], shown["access_token_set"], shown["webhook_secret_set"]) == (True, True, True)
+    assert "APP_USR-wrong" not in saved.text
+    assert "own-secret-123" not in saved.text
+    assert shown["webhook_url"] == f"{stack.gateway_url}/webhooks/payments/mercadopago?clinic={clinic_id}"
+    # The provider refuses the clinic's token: a 502 problem, and no charge is stored.
+    refused = clinic.http.post("/api/v1/payments/payments", json=charge_body())
+    assert_problem(refused, 502)
+    assert clinic.http.get("/api/v1/payments/payments").json()["total"] == 0
+    # With the right token the link is made; the provider signs with another secret than the clinic's own,
+    # so its webhook is refused (401) and the charge stays pending until reconciliation asks.
+    token = (stack.state_dir / "secrets" / "mercadopago-token").read_text().strip()
+    assert clinic.http.put("/api/v1/payments/settings", json={**own, "access_token": token}).status_code == 200
+    made = create(clinic)
+    payment_id, _ = provider.checkout(made["url"], "pix")
+    wait_until(lambda: provider.deliveries(payment_id), 15.0, "the sandbox did not deliver")
+    assert provider.deliveries(payment_id)[0]["status"] == 401
+    assert charge(clinic, made["id"])["status"] == "pending"

@@ -3,16 +3,17 @@ provider account, and the providers' webhooks (public, raw body)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, delete, get, post, put
-from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from contracts.claims import FINANCE_READ, PAYMENTS_REFUND, PAYMENTS_WRITE
+from kit import webhooks as kit_webhooks
 from kit.auth import CRM_ADMIN, CRM_READ
 from kit.db import UnitOfWorkFactory
 from kit.web import AuthRequest, Limit, Offset, requires
@@ -46,10 +47,6 @@ from payments.services import accounts, catalogue, finance, webhooks
 from payments.services import charges as cases
 from payments.services.accounts import ProviderBook
 
-#: Permissions (DESIGN §6) this service checks; the gateway's role map grants them.
-PAYMENTS_WRITE = "payments:write"
-PAYMENTS_REFUND = "payments:refund"
-FINANCE_READ = "finance:read"
 #: Provider payloads are a few KiB.
 MAX_WEBHOOK_BODY = 256 * 1024
 
@@ -75,7 +72,7 @@ class ChargeController(Controller):
             book,
             clock,
             request.user,
-            data,
+            data.to_new(),
             idempotency_key=idempotency_key,
             body_hash=cases.request_hash(msgspec.json.encode(data)),
         )
@@ -381,6 +378,7 @@ class AccountController(Controller):
             currency=data.currency,
             now=clock.now(),
         )
+        book.forget(request.user.tenant_id)
         return await self._out(request, uow, book)
 
 
@@ -394,16 +392,18 @@ class WebhookController(Controller):
     async def receive(
         self, request: Request[Any, Any, Any], uow: UnitOfWorkFactory, book: ProviderBook, clock: Clock, provider: str
     ) -> WebhookAnswer:
-        body = await request.body()
-        if len(body) > MAX_WEBHOOK_BODY:
-            raise HTTPException(status_code=413, detail=f"The body is larger than {MAX_WEBHOOK_BODY // 1024} KiB.")
+        # The signature is checked in the use case: Mercado Pago's covers the query, not only body and headers.
+        delivery = kit_webhooks.Delivery(
+            body=await kit_webhooks.read_body(request, MAX_WEBHOOK_BODY),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            received_at=datetime.now(UTC),
+        )
         handled = await webhooks.receive(
             uow,
             book,
             clock,
             provider_name=provider,
-            body=body,
-            headers={k.lower(): v for k, v in request.headers.items()},
+            delivery=delivery,
             query={k: v for k, v in request.query_params.items()},
         )
         return WebhookAnswer(handled.outcome, handled.event_id)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from litestar import Litestar
 from litestar.di import Provide
 
+from kit import webhooks
 from kit.api import create_api_app
+from kit.periodic import Periodic
 from kit.worker import WorkerContext, create_worker_app
 from payments import consumers
 from payments.api import (
@@ -25,7 +26,6 @@ from payments.api import (
 from payments.clock import Clock
 from payments.domain.errors import Conflict, InvalidInput, NotFound, ProviderUnavailable
 from payments.pix import BrCodeError
-from payments.providers.base import MalformedWebhook, SignatureInvalid
 from payments.services import charges
 from payments.services.accounts import ProviderBook
 from payments.settings import SERVICE, PaymentsSettings, get_settings
@@ -63,9 +63,8 @@ def create_api() -> Litestar:
             NotFound: 404,
             Conflict: 409,
             ProviderUnavailable: 502,
-            SignatureInvalid: 401,
-            MalformedWebhook: 400,
             BrCodeError: 502,
+            **webhooks.ERROR_MAP,
         },
         public_paths=["/webhooks/payments", "/public/payments"],
         extra_dependencies={
@@ -76,32 +75,20 @@ def create_api() -> Litestar:
     )
 
 
-async def every(seconds: float, name: str, round_: Callable[[], Awaitable[int]]) -> None:
-    """Run `round_` every `seconds`; a round that did work is followed at once by another."""
-    while True:
-        try:
-            done = await round_()
-        except Exception:
-            log.exception("%s round failed", name)
-            done = 0
-        if not done:
-            await asyncio.sleep(seconds)
-
-
 def create_worker() -> Litestar:
     settings = get_settings()
     clock = Clock(settings.clock_file)
     book = ProviderBook(settings)
 
-    def tasks(ctx: WorkerContext) -> list[object]:
+    def tasks(ctx: WorkerContext) -> list[Periodic]:
         return [
-            every(settings.expiry_poll_seconds, "expiry", lambda: charges.expire_due(ctx.uow, clock)),
-            every(
-                settings.reconcile_poll_seconds,
+            Periodic("expiry", lambda: charges.expire_due(ctx.uow, clock), interval=settings.expiry_poll_seconds),
+            Periodic(
                 "reconciliation",
                 lambda: charges.reconcile(
                     ctx.uow, book, clock, after=timedelta(seconds=settings.reconcile_after_seconds)
                 ),
+                interval=settings.reconcile_poll_seconds,
             ),
         ]
 
@@ -109,7 +96,7 @@ def create_worker() -> Litestar:
         service=SERVICE,
         settings=settings,
         consumers=consumers.build,
-        tasks=tasks,  # type: ignore[arg-type]
+        tasks=tasks,
     )
 
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Column,
     Date,
     DateTime,
     Index,
-    LargeBinary,
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
@@ -65,6 +63,7 @@ charges = Table(
     Index("ix_charges_tenant_patient", "tenant_id", "patient_id"),
     Index("ix_charges_tenant_paid", "tenant_id", "paid_at", postgresql_where=text("paid_at IS NOT NULL")),
     Index("ix_charges_tenant_appointment", "tenant_id", "appointment_id"),
+    Index("ix_charges_provider_payment", "tenant_id", "provider_payment_id"),
     Index("ix_charges_open", "expires_at", postgresql_where=text("status IN ('pending', 'failed')")),
 )
 
@@ -151,18 +150,4 @@ accounts = Table(
     Column("currency", Text, nullable=False, server_default=text("'BRL'")),
     Column("updated_by", UUID(as_uuid=False), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-#: Every verified webhook delivery, keyed by the provider's event id (same shape as kit's receipt store).
-webhook_receipts = Table(
-    "webhook_receipts",
-    metadata,
-    Column("provider", Text, nullable=False),
-    Column("scope", Text, nullable=False),
-    Column("event_id", Text, nullable=False),
-    Column("body", LargeBinary, nullable=False),
-    Column("headers", JSON, nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    PrimaryKeyConstraint("provider", "scope", "event_id"),
-    Index("ix_webhook_receipts_received_at", "received_at"),
 )

@@ -21,7 +21,6 @@ from payments.models import (
     lead_sources,
     procedure_prices,
     refunds,
-    webhook_receipts,
 )
 
 _CHARGE_FIELDS = tuple(f.name for f in fields(Charge))
@@ -332,30 +331,3 @@ class AccountRepository:
                 index_elements=["tenant_id"], set_={k: v for k, v in values.items() if k != "tenant_id"}
             )
         )
-
-
-class ReceiptRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def record(
-        self, *, provider: str, scope: str, event_id: str, body: bytes, headers: dict[str, str], now: datetime
-    ) -> bool:
-        """Store a delivery in the caller's transaction; False: this event id was received (and applied) before."""
-        stmt = (
-            insert(webhook_receipts)
-            .values(
-                provider=provider, scope=scope, event_id=event_id[:200], body=body, headers=headers, received_at=now
-            )
-            .on_conflict_do_nothing()
-            .returning(webhook_receipts.c.event_id)
-        )
-        return (await self.session.execute(stmt)).first() is not None
-
-    async def count(self, provider: str, scope: str) -> int:
-        query = (
-            select(func.count())
-            .select_from(webhook_receipts)
-            .where(webhook_receipts.c.provider == provider, webhook_receipts.c.scope == scope)
-        )
-        return int((await self.session.execute(query)).scalar_one())

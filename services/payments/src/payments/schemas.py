@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from payments.domain.charges import METHODS, Charge
+from payments.domain.charges import METHODS, Charge, NewCharge
 from payments.domain.discounts import DiscountRule, ProcedurePrice
 from payments.domain.money import fmt
 
@@ -38,6 +38,24 @@ class ChargeIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     methods: Annotated[list[str], msgspec.Meta(max_length=3)] = msgspec.field(default_factory=lambda: list(METHODS))
     #: Omitted: 24 hours from now.
     expires_at: datetime | None = None
+
+    def to_new(self) -> NewCharge:
+        p = self.person
+        return NewCharge(
+            description=self.description,
+            methods=tuple(self.methods),
+            lead_id=str(p.lead_id) if p.lead_id else None,
+            patient_id=str(p.patient_id) if p.patient_id else None,
+            name=p.name,
+            phone=p.phone,
+            email=p.email,
+            locale=p.locale,
+            amount=self.amount,
+            currency=self.currency,
+            procedure_id=str(self.procedure_id) if self.procedure_id else None,
+            appointment_id=str(self.appointment_id) if self.appointment_id else None,
+            expires_at=self.expires_at,
+        )
 
 
 class ChargeOut(msgspec.Struct, frozen=True, kw_only=True):

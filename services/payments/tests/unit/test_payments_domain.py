@@ -63,6 +63,7 @@ def test_currency_is_checked() -> None:
     assert caught.value.field == "currency"
 
 
+@settings(deadline=None)
 @given(st.integers(min_value=1, max_value=100_000_000))
 def test_cents_round_trip(cents: int) -> None:
     assert to_cents(from_cents(cents)) == cents
@@ -166,7 +167,7 @@ _steps = st.lists(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(_steps)
 def test_any_sequence_of_reports_keeps_the_books_right(steps: list[tuple[str, str]]) -> None:
     """Whatever order reports arrive in: money is confirmed at most once, refunds never exceed it,
@@ -255,6 +256,7 @@ def test_rule_dates_in_order() -> None:
     assert caught.value.field == "valid_until"
 
 
+@settings(deadline=None)
 @given(
     amount=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("100000"), places=2),
     percent=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("100"), places=2),

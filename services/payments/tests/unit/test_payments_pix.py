@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from payments import pix
@@ -69,6 +69,7 @@ def test_layout_errors_are_refused() -> None:
         pix.build(key="k", merchant_name="A", merchant_city="B", amount=None, txid="with-dash")
 
 
+@settings(deadline=None)
 @given(
     amount=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999999.99"), places=2),
     txid=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=25),

@@ -59,6 +59,25 @@ def check_expiry(expires_at: datetime, now: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
+class NewCharge:
+    """What staff asked for; prices, discounts and the provider turn it into a Charge."""
+
+    description: str
+    methods: tuple[str, ...]
+    lead_id: str | None = None
+    patient_id: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    locale: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    procedure_id: str | None = None
+    appointment_id: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Charge:
     id: str
     tenant_id: str

@@ -13,23 +13,19 @@ from typing import Protocol
 
 import httpx
 
+from kit.webhooks import MalformedWebhook, SignatureInvalid
 
-class SignatureInvalid(Exception):
-    """The webhook is not from the provider (missing, forged or stale signature): answered 401."""
-
-    slug = "invalid-signature"
-
-    def __init__(self, detail: str = "The webhook signature does not match.", *, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.field = field
-
-
-class MalformedWebhook(Exception):
-    slug = "invalid-webhook"
-
-    def __init__(self, detail: str, *, field: str | None = "body") -> None:
-        super().__init__(detail)
-        self.field = field
+__all__ = [
+    "Checkout",
+    "CheckoutRequest",
+    "Credentials",
+    "MalformedWebhook",
+    "PaymentProvider",
+    "PaymentReport",
+    "ProviderError",
+    "SignatureInvalid",
+    "WebhookEvent",
+]
 
 
 class ProviderError(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,11 +34,17 @@ class Account:
 
 
 class ProviderBook:
-    """Resolves accounts and keeps one adapter (one HTTP connection pool) per distinct account."""
+    """Resolves accounts and keeps one adapter (one HTTP connection pool) per distinct account.
 
-    def __init__(self, settings: PaymentsSettings) -> None:
+    Accounts are cached for `ttl` seconds (every webhook and every create needs one): a clinic's new keys
+    apply at once in the process that saved them and within `ttl` in the others.
+    """
+
+    def __init__(self, settings: PaymentsSettings, *, ttl: float = 5.0) -> None:
         self.settings = settings
+        self.ttl = ttl
         self._adapters: dict[str, PaymentProvider] = {}
+        self._accounts: dict[str, tuple[float, Account]] = {}
 
     def default_account(self, tenant_id: str) -> Account:
         s = self.settings
@@ -57,7 +64,20 @@ class ProviderBook:
             own=False,
         )
 
+    def forget(self, tenant_id: str) -> None:
+        self._accounts.pop(tenant_id, None)
+
     async def account(self, uow_factory: UnitOfWorkFactory, tenant_id: str) -> Account:
+        cached = self._accounts.get(tenant_id)
+        if cached is not None and time.monotonic() - cached[0] < self.ttl:
+            return cached[1]
+        account = await self._load(uow_factory, tenant_id)
+        if len(self._accounts) > 10_000:
+            self._accounts.clear()
+        self._accounts[tenant_id] = (time.monotonic(), account)
+        return account
+
+    async def _load(self, uow_factory: UnitOfWorkFactory, tenant_id: str) -> Account:
         async with uow_factory() as uow:
             row = await AccountRepository(uow.session).get(tenant_id)
         if row is None:

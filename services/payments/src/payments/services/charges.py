@@ -23,7 +23,7 @@ from kit.auth import Principal
 from kit.db import UnitOfWork, UnitOfWorkFactory
 from payments.clock import Clock
 from payments.domain import charges as rules
-from payments.domain.charges import DEFAULT_EXPIRY, SETTLED, Charge
+from payments.domain.charges import DEFAULT_EXPIRY, SETTLED, Charge, NewCharge
 from payments.domain.discounts import apply_best
 from payments.domain.errors import Conflict, InvalidInput, NotFound, ProviderUnavailable
 from payments.domain.money import check_currency, fmt, parse_amount
@@ -35,7 +35,6 @@ from payments.repository import (
     PriceRepository,
     RefundRepository,
 )
-from payments.schemas import ChargeIn
 from payments.services.accounts import ProviderBook
 
 log = logging.getLogger(__name__)
@@ -72,7 +71,7 @@ async def create_charge(
     book: ProviderBook,
     clock: Clock,
     principal: Principal,
-    data: ChargeIn,
+    data: NewCharge,
     *,
     idempotency_key: str | None,
     body_hash: str,
@@ -87,13 +86,13 @@ async def create_charge(
             if seen is not None:
                 return await _replay(uow, tenant, idempotency_key, seen, body_hash), False
     now = clock.now()
-    if data.person.lead_id is None and data.person.patient_id is None:
+    if data.lead_id is None and data.patient_id is None:
         raise InvalidInput("Name the lead or the patient the charge is for.", field="person.lead_id")
     methods = tuple(rules.check_methods(list(data.methods)))
     expires_at = rules.check_expiry(data.expires_at, now) if data.expires_at else now + DEFAULT_EXPIRY
     account = await book.account(uow_factory, tenant)
-    procedure_id = str(data.procedure_id) if data.procedure_id else None
-    appointment_id = str(data.appointment_id) if data.appointment_id else None
+    procedure_id = data.procedure_id
+    appointment_id = data.appointment_id
     async with uow_factory() as uow:
         price = await PriceRepository(uow.session).get(tenant, procedure_id) if procedure_id else None
         if procedure_id and price is None:
@@ -134,9 +133,9 @@ async def create_charge(
                 expires_at=expires_at,
                 notification_url=f"{public}/webhooks/payments/{account.provider}?clinic={tenant}",
                 back_url=f"{public}/public/payments/{charge_id}/done",
-                payer_name=data.person.name,
-                payer_email=data.person.email,
-                payer_phone=data.person.phone,
+                payer_name=data.name,
+                payer_email=data.email,
+                payer_phone=data.phone,
             ),
             # The provider dedupes a retried create; the same key makes the same checkout.
             idempotency_key=f"{tenant}:{idempotency_key}" if idempotency_key else charge_id,
@@ -160,12 +159,12 @@ async def create_charge(
         created_by=principal.user_id,
         created_at=now,
         updated_at=now,
-        lead_id=str(data.person.lead_id) if data.person.lead_id else None,
-        patient_id=str(data.person.patient_id) if data.person.patient_id else None,
-        person_name=data.person.name,
-        person_phone=data.person.phone,
-        person_email=data.person.email,
-        person_locale=data.person.locale,
+        lead_id=data.lead_id,
+        patient_id=data.patient_id,
+        person_name=data.name,
+        person_phone=data.phone,
+        person_email=data.email,
+        person_locale=data.locale,
         procedure_id=procedure_id,
         appointment_id=appointment_id,
         discount_id=priced.discount.id if priced.discount else None,

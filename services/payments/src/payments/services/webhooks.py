@@ -12,18 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
+from kit import webhooks
 from kit.db import UnitOfWorkFactory
 from payments.clock import Clock
+from payments.domain.charges import SETTLED
 from payments.domain.errors import ProviderUnavailable
-from payments.providers.base import PaymentReport, ProviderError, SignatureInvalid
-from payments.repository import ChargeRepository, ReceiptRepository
+from payments.providers.base import PaymentReport, ProviderError, SignatureInvalid, WebhookEvent
+from payments.repository import ChargeRepository
 from payments.services.accounts import ProviderBook, check_provider
 from payments.services.charges import apply_report
 
 log = logging.getLogger(__name__)
-
-#: Caller credentials, never kept with a receipt.
-_SECRET_HEADERS = frozenset({"authorization", "cookie", "asaas-access-token"})
 
 
 @dataclass(frozen=True)
@@ -41,14 +40,20 @@ def _clinic(query: Mapping[str, str]) -> str:
         raise SignatureInvalid("The webhook URL lacks its ?clinic=<id>.", field="clinic") from exc
 
 
+async def _settled(uow_factory: UnitOfWorkFactory, tenant: str, provider: str, event: WebhookEvent) -> bool:
+    assert event.provider_payment_id
+    async with uow_factory() as uow:
+        charge = await ChargeRepository(uow.session).by_provider_payment(tenant, provider, event.provider_payment_id)
+    return charge is not None and charge.status in SETTLED
+
+
 async def receive(
     uow_factory: UnitOfWorkFactory,
     book: ProviderBook,
     clock: Clock,
     *,
     provider_name: str,
-    body: bytes,
-    headers: Mapping[str, str],
+    delivery: webhooks.Delivery,
     query: Mapping[str, str],
 ) -> Handled:
     check_provider(provider_name)
@@ -57,8 +62,16 @@ async def receive(
     if account.provider != provider_name:
         raise SignatureInvalid(f"This clinic does not take payments through {provider_name}.", field="provider")
     adapter = book.adapter(account)
-    event = adapter.verify_webhook(body, headers, query)
+    event = adapter.verify_webhook(delivery.body, delivery.headers, query)
     report: PaymentReport | None = event.report
+    if report is None and event.provider_payment_id and await _settled(uow_factory, tenant, provider_name, event):
+        # A redelivery about money already recorded: nothing to confirm, only the receipt to keep.
+        async with uow_factory() as uow:
+            fresh = await webhooks.record_receipt(
+                uow.session, delivery, provider=provider_name, scope=tenant, event_id=event.event_id
+            )
+            await uow.commit()
+        return Handled("no-change" if fresh else "duplicate", event.event_id)
     if report is None and event.provider_payment_id:
         try:
             report = await adapter.fetch_payment(event.provider_payment_id)
@@ -66,12 +79,11 @@ async def receive(
             # Not stored: the provider retries the delivery and we ask again then.
             log.warning("confirming %s payment %s failed: %s", provider_name, event.provider_payment_id, exc)
             raise ProviderUnavailable("The provider did not confirm the payment; deliver again later.") from exc
-    kept = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
     async with uow_factory() as uow:
-        fresh = await ReceiptRepository(uow.session).record(
-            provider=provider_name, scope=tenant, event_id=event.event_id, body=body, headers=kept, now=clock.now()
-        )
-        if not fresh:
+        # The receipt and the effect commit together: a retry after a failure is processed again.
+        if not await webhooks.record_receipt(
+            uow.session, delivery, provider=provider_name, scope=tenant, event_id=event.event_id
+        ):
             return Handled("duplicate", event.event_id)
         if report is None:
             await uow.commit()

@@ -1,0 +1,343 @@
+"""Payments webhook ingress benchmark: valid signed Mercado Pago notifications through the gateway.
+
+    just bench payments [--deliveries N] [--concurrency C] [--payments K] [--warmup W] [--json PATH]
+
+Starts its own stack (embedded PostgreSQL, Valkey, Tansu, every service, the sandboxes) on free ports in a
+temporary folder, creates W + K charges and pays them on the Mercado Pago sandbox with its webhooks turned off,
+then sends correctly signed notifications and measures, at concurrency C:
+  1. first deliveries through the gateway: one per payment for the K payments (signature check,
+     GET /v1/payments/{id} at the provider, receipt + row lock + state change + outbox row);
+  2. redeliveries through the gateway: N more notifications (distinct ids) about those now-paid payments
+     (signature check, receipt; no provider call);
+  3. the same N redeliveries straight to the payments api (what the gateway hop costs);
+  4. the bare ceiling on the same servers: the provider's GET /v1/payments/{id} alone, and asyncpg
+     transactions doing a delivery's database work (receipt insert, charge row lock, commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import msgspec
+
+from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, ROOT, Stack
+from kit.outbox import plain_dsn
+from payments.providers.mercadopago import sign
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "p99": None, "max": None}
+    ordered = sorted(values)
+
+    def rank(p: float) -> float:
+        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+    return {
+        k: round(v * 1000, 2)
+        for k, v in (("p50", rank(50)), ("p95", rank(95)), ("p99", rank(99)), ("max", ordered[-1]))
+    }
+
+
+async def run_concurrently(
+    items: list[Any], concurrency: int, op: Callable[[Any], Awaitable[dict[str, Any]]]
+) -> tuple[list[dict[str, Any]], float]:
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    for item in items:
+        queue.put_nowait(item)
+    results: list[dict[str, Any]] = []
+
+    async def worker() -> None:
+        while True:
+            try:
+                item = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            results.append(await op(item))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results, time.perf_counter() - started
+
+
+def summary(results: list[dict[str, Any]], wall: float) -> dict[str, Any]:
+    ok = [r for r in results if r.get("ok")]
+    return {
+        "requests": len(results),
+        "ok": len(ok),
+        "errors": len(results) - len(ok),
+        "throughput_per_s": round(len(ok) / wall, 1) if wall else None,
+        "latency_ms": percentiles([r["latency"] for r in ok]),
+        "outcomes": dict(Counter(r.get("outcome", "error") for r in results)),
+        "error_samples": [r.get("error") for r in results if not r.get("ok")][:3],
+    }
+
+
+# --- setup: charges paid at the provider, no webhooks yet -------------------------------------------
+async def prepare(stack: Stack, count: int) -> tuple[str, list[str], str]:
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30.0) as api:
+        login = await api.post(
+            "/api/v1/auth/login", json={"email": DEFAULT_ADMIN_EMAIL, "password": DEFAULT_ADMIN_PASSWORD}
+        )
+        api.headers["authorization"] = f"Bearer {login.json()['access_token']}"
+        clinic = (await api.get("/api/v1/me")).json()["tenant"]["id"]
+        async with httpx.AsyncClient(base_url=stack.url("sandbox_payments"), timeout=30.0) as provider:
+            await provider.post("/sandbox/payments/control", json={"mode": "none"})
+
+            async def one(n: int) -> dict[str, Any]:
+                made = await api.post(
+                    "/api/v1/payments/payments",
+                    json={
+                        "person": {"lead_id": str(uuid.uuid4()), "name": f"Paciente {n}"},
+                        "description": "Bench",
+                        "amount": "100.00",
+                    },
+                )
+                made.raise_for_status()
+                page = await provider.get(made.json()["url"])
+                pref = re.search(r'name="pref_id" value="([^"]+)"', page.text)
+                assert pref, page.text
+                form = {"pref_id": pref.group(1), "method": "pix"}
+                await provider.post("/checkout/v1/method", data=form)
+                paid = await provider.post("/checkout/v1/pay", data=form)
+                found = re.search(r'<span id="payment-id">(\d+)</span>', paid.text)
+                assert found, paid.text
+                return {"payment_id": found.group(1)}
+
+            made, _ = await run_concurrently(list(range(count)), 8, one)
+    secret = (stack.state_dir / "secrets" / "mercadopago-webhook-secret").read_text().strip()
+    return clinic, [m["payment_id"] for m in made], secret
+
+
+def notifications(payment_ids: list[str], count: int) -> list[tuple[int, str]]:
+    base = uuid.uuid4().int % 10**12
+    return [(base + n, payment_ids[n % len(payment_ids)]) for n in range(count)]
+
+
+async def deliver_all(
+    base_url: str, clinic: str, secret: str, items: list[tuple[int, str]], concurrency: int
+) -> tuple[list[dict[str, Any]], float]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30.0, limits=limits) as http:
+
+        async def one(item: tuple[int, str]) -> dict[str, Any]:
+            notification_id, payment_id = item
+            body = msgspec.json.encode(
+                {"id": notification_id, "type": "payment", "action": "payment.updated", "data": {"id": payment_id}}
+            )
+            request_id = str(uuid.uuid4())
+            headers = {
+                "content-type": "application/json",
+                "x-request-id": request_id,
+                "x-signature": sign(secret, payment_id, request_id, str(int(time.time()))),
+            }
+            started = time.perf_counter()
+            try:
+                answer = await http.post(
+                    "/webhooks/payments/mercadopago",
+                    params={"clinic": clinic, "data.id": payment_id, "type": "payment"},
+                    content=body,
+                    headers=headers,
+                )
+            except httpx.HTTPError as exc:
+                return {"ok": False, "latency": time.perf_counter() - started, "error": repr(exc)}
+            latency = time.perf_counter() - started
+            if answer.status_code != 200:
+                return {"ok": False, "latency": latency, "error": f"{answer.status_code} {answer.text[:200]}"}
+            return {"ok": True, "latency": latency, "outcome": answer.json()["outcome"]}
+
+        return await run_concurrently(items, concurrency, one)
+
+
+# --- the bare ceiling ---------------------------------------------------------------------------------
+async def provider_ceiling(stack: Stack, payment_ids: list[str], count: int, concurrency: int) -> dict[str, Any]:
+    token = (stack.state_dir / "secrets" / "mercadopago-token").read_text().strip()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=stack.url("sandbox_payments"),
+        timeout=30.0,
+        limits=limits,
+        headers={"authorization": f"Bearer {token}"},
+    ) as http:
+
+        async def one(n: int) -> dict[str, Any]:
+            started = time.perf_counter()
+            answer = await http.get(f"/v1/payments/{payment_ids[n % len(payment_ids)]}")
+            return {"ok": answer.status_code == 200, "latency": time.perf_counter() - started, "outcome": "read"}
+
+        results, wall = await run_concurrently(list(range(count)), concurrency, one)
+    return {"what": "GET /v1/payments/{id} at the sandbox provider", **summary(results, wall)}
+
+
+async def postgres_ceiling(stack: Stack, clinic: str, count: int, concurrency: int) -> dict[str, Any]:
+    pool = await asyncpg.create_pool(
+        plain_dsn(stack.database_url("payments")), min_size=concurrency, max_size=concurrency
+    )
+    assert pool is not None
+    try:
+        ids = [r["id"] for r in await pool.fetch("SELECT id FROM charges WHERE tenant_id = $1 LIMIT 200", clinic)]
+        base = uuid.uuid4().hex
+
+        async def one(n: int) -> dict[str, Any]:
+            started = time.perf_counter()
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(
+                    "INSERT INTO webhook_receipts (provider, scope, event_id, body, headers, received_at) "
+                    "VALUES ('bench', $1, $2, $3, '{}', now()) ON CONFLICT DO NOTHING",
+                    clinic,
+                    f"{base}-{n}",
+                    b'{"id": 1, "type": "payment", "action": "payment.updated", "data": {"id": "1"}}',
+                )
+                await conn.fetchrow(
+                    "SELECT * FROM charges WHERE id = $1 AND tenant_id = $2 FOR UPDATE", ids[n % len(ids)], clinic
+                )
+            return {"ok": True, "latency": time.perf_counter() - started, "outcome": "tx"}
+
+        results, wall = await run_concurrently(list(range(count)), concurrency, one)
+        await pool.execute("DELETE FROM webhook_receipts WHERE provider = 'bench'")
+    finally:
+        await pool.close()
+    return {"what": "asyncpg tx: receipt insert + charge row lock", **summary(results, wall)}
+
+
+async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    print(f"creating and paying {args.warmup + args.payments} charges at the sandbox (webhooks off) ...", flush=True)
+    clinic, all_ids, secret = await prepare(stack, args.warmup + args.payments)
+    warm_ids, payment_ids = all_ids[: args.warmup], all_ids[args.warmup :]
+    gateway, direct = stack.gateway_url, stack.url("payments-api")
+    print(f"warm-up: {args.warmup} first deliveries ...", flush=True)
+    await deliver_all(gateway, clinic, secret, notifications(warm_ids, args.warmup), args.concurrency)
+    print(f"through the gateway: {args.payments} first deliveries at concurrency {args.concurrency} ...", flush=True)
+    first, wall_first = await deliver_all(
+        gateway, clinic, secret, notifications(payment_ids, args.payments), args.concurrency
+    )
+    print(f"through the gateway: {args.deliveries} redeliveries at concurrency {args.concurrency} ...", flush=True)
+    through, wall = await deliver_all(
+        gateway, clinic, secret, notifications(payment_ids, args.deliveries), args.concurrency
+    )
+    print(f"straight to the payments api: {args.deliveries} deliveries ...", flush=True)
+    bare_api, wall_api = await deliver_all(
+        direct, clinic, secret, notifications(payment_ids, args.deliveries), args.concurrency
+    )
+    print("bare ceiling: provider reads and database transactions ...", flush=True)
+    provider = await provider_ceiling(stack, payment_ids, args.deliveries, args.concurrency)
+    database = await postgres_ceiling(stack, clinic, args.deliveries, args.concurrency)
+    ceiling = min(provider["throughput_per_s"] or 0, database["throughput_per_s"] or 0)
+    out = {
+        "gateway_first": summary(first, wall_first),
+        "gateway": summary(through, wall),
+        "payments_api_direct": summary(bare_api, wall_api),
+        "ceiling": {
+            "provider": provider,
+            "postgres": database,
+            "ceiling_per_s": ceiling,
+            "limited_by": "provider" if provider["throughput_per_s"] == ceiling else "postgres",
+        },
+    }
+    # First deliveries do everything the ceiling measures (the provider call and the transaction).
+    out["ceiling"]["gateway_over_ceiling"] = (
+        round((out["gateway_first"]["throughput_per_s"] or 0) / ceiling, 3) if ceiling else None
+    )
+    return out
+
+
+def table(report: dict[str, Any]) -> str:
+    a = report["args"]
+    lines = [
+        "",
+        f"ClinicFlow payments webhook ingress benchmark  ({report['date_utc']}, git {report['git']})",
+        f"  machine   {os.cpu_count()} CPUs, loadavg at start {' '.join(f'{x:.2f}' for x in report['loadavg_start'])}",
+        f"  run       {a['payments']} first deliveries, {a['deliveries']} redeliveries, concurrency "
+        f"{a['concurrency']}, warm-up {a['warmup']}",
+    ]
+    if "gateway" not in report or "gateway_first" not in report:
+        return "\n".join([*lines, f"  FAILED: {report.get('failure')}"])
+
+    def row(name: str, s: dict[str, Any]) -> str:
+        lat = s["latency_ms"]
+        return (
+            f"  {name:<34} {s['throughput_per_s']:>8} /s   p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}  "
+            f"max {lat['max']} ms   errors {s['errors']}"
+        )
+
+    c = report["ceiling"]
+    lines += [
+        "",
+        row("first deliveries, gateway", report["gateway_first"]),
+        f"    outcomes {report['gateway_first']['outcomes']}",
+        row("redeliveries, gateway", report["gateway"]),
+        f"    outcomes {report['gateway']['outcomes']}",
+        row("redeliveries, straight to the api", report["payments_api_direct"]),
+        row("ceiling: provider GET /v1/payments", c["provider"]),
+        row("ceiling: asyncpg receipt + lock tx", c["postgres"]),
+        f"  ceiling = {c['ceiling_per_s']} /s ({c['limited_by']}); "
+        f"first deliveries / ceiling = {c['gateway_over_ceiling']}",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="just bench payments", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--deliveries", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--payments", type=int, default=300, help="payments confirmed in the measured run")
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--json", metavar="PATH")
+    args = parser.parse_args()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    state_dir = Path(tempfile.mkdtemp(prefix="clinicflow-bench-payments-"))
+    stack = Stack(state_dir, free_ports=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    report: dict[str, Any] = {
+        "args": vars(args),
+        "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git": commit.stdout.strip(),
+        "loadavg_start": os.getloadavg(),
+    }
+    rc = 0
+    try:
+        print(f"starting the stack in {state_dir} ...", flush=True)
+        stack.start_infra()
+        stack.migrate()
+        stack.start_all()
+        stack.wait_ready()
+        report.update(asyncio.run(measure(stack, args)))
+    except KeyboardInterrupt:
+        rc = 130
+    except Exception as exc:
+        report["failure"] = repr(exc)
+        rc = 1
+    finally:
+        stack.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
+    report["loadavg_end"] = os.getloadavg()
+    print(table(report), flush=True)
+    encoded = json.dumps(report, indent=2, default=str)
+    if args.json:
+        Path(args.json).write_text(encoded + "\n")
+    else:
+        print("\n" + encoded)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""Payments use cases on real servers: PostgreSQL and the Mercado Pago sandbox as a real HTTP server.
+
+Concurrent deliveries about one payment and concurrent creates with one Idempotency-Key hit real row locks
+and primary keys; expiry and reconciliation run against a moved clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import msgspec
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from devkit.infra import Infra, ManagedProcess, free_port, wait_for_port
+from devkit.stack import ROOT
+from devkit.testing import fresh_database
+from kit import webhooks
+from kit.auth import Principal
+from kit.context import new_id
+from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.outbox import outbox_table
+from payments.clock import Clock
+from payments.domain.charges import NewCharge
+from payments.models import charges
+from payments.providers import mercadopago
+from payments.schemas import ChargeIn, PersonIn
+from payments.services import charges as cases
+from payments.services import webhooks as ingress
+from payments.services.accounts import ProviderBook
+from payments.settings import PaymentsSettings
+
+TOKEN = "APP_USR-integration-token"
+SECRET = "integration-webhook-secret"
+
+
+@pytest.fixture(scope="module")
+def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "SANDBOX_PAYMENTS_HTTP_PORT": str(port),
+        "SANDBOX_PAYMENTS_ACCESS_TOKEN": TOKEN,
+        "SANDBOX_PAYMENTS_WEBHOOK_SECRET": SECRET,
+        "SANDBOX_PAYMENTS_PUBLIC_URL": url,
+    }
+    log = (tmp_path_factory.mktemp("sandbox") / "sandbox.log").open("ab")
+    popen = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.payments"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    process = ManagedProcess("sandbox-payments", popen)
+    try:
+        wait_for_port(port, 30.0, "the payments sandbox", popen)
+        yield url
+    finally:
+        process.stop()
+
+
+@dataclass
+class Env:
+    uow: UnitOfWorkFactory
+    engine: AsyncEngine
+    book: ProviderBook
+    clock: MovableClock
+    principal: Principal
+    sandbox: httpx.AsyncClient
+
+
+class MovableClock(Clock):
+    def __init__(self) -> None:
+        super().__init__()
+        self.shift = 0.0
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.shift)
+
+
+@pytest.fixture
+async def env(infra: Infra, sandbox_url: str) -> AsyncIterator[Env]:
+    url = await asyncio.to_thread(fresh_database, infra, "payments")  # alembic runs its own loop
+    settings = PaymentsSettings(
+        database_url=url,
+        public_url="http://gateway.invalid",
+        mercadopago_api_url=sandbox_url,
+        mercadopago_access_token=TOKEN,
+        mercadopago_webhook_secret=SECRET,
+    )
+    engine = make_engine(url, pool_size=20)
+    book = ProviderBook(settings)
+    principal = Principal(
+        user_id=new_id(), tenant_id=new_id(), email="vendas@clinic.example", permissions=frozenset({"payments:write"})
+    )
+    async with httpx.AsyncClient(base_url=sandbox_url, timeout=20.0) as sandbox:
+        await sandbox.post("/sandbox/payments/control", json={"mode": "none"})
+        yield Env(uow_factory(engine, "payments"), engine, book, MovableClock(), principal, sandbox)
+        await sandbox.post("/sandbox/payments/reset")
+    await book.close()
+    await engine.dispose()
+
+
+def _request(**over: object) -> NewCharge:
+    fields: dict[str, object] = {
+        "person": PersonIn(lead_id=uuid.uuid4(), name="Maria Souza"),
+        "description": "Limpeza de pele",
+        "amount": "350.00",
+    }
+    fields.update(over)
+    return msgspec.convert(msgspec.to_builtins(fields), ChargeIn).to_new()
+
+
+async def _pay(sandbox: httpx.AsyncClient, checkout_url: str, method: str = "pix") -> str:
+    page = await sandbox.get(checkout_url)
+    pref_id = re.search(r'name="pref_id" value="([^"]+)"', page.text)
+    assert pref_id, page.text
+    form = {"pref_id": pref_id.group(1), "method": method}
+    assert (await sandbox.post("/checkout/v1/method", data=form)).status_code == 200
+    paid = await sandbox.post("/checkout/v1/pay", data=form)
+    found = re.search(r'<span id="payment-id">(\d+)</span>', paid.text)
+    assert found, paid.text
+    return found.group(1)
+
+
+def _delivery(payment_id: str, notification_id: int) -> tuple[webhooks.Delivery, dict[str, str]]:
+    request_id = str(uuid.uuid4())
+    body = msgspec.json.encode(
+        {"id": notification_id, "type": "payment", "action": "payment.updated", "data": {"id": payment_id}}
+    )
+    headers = {
+        "x-request-id": request_id,
+        "x-signature": mercadopago.sign(SECRET, payment_id, request_id, str(int(time.time()))),
+    }
+    return webhooks.Delivery(body=body, headers=headers, received_at=datetime.now(UTC)), {"data.id": payment_id}
+
+
+async def _confirmed_events(env: Env, charge_id: str) -> int:
+    async with env.engine.connect() as conn:
+        query = select(func.count()).where(
+            outbox_table.c.key == charge_id, outbox_table.c.event_type == "clinicflow.payments.payment.confirmed.v1"
+        )
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def test_concurrent_deliveries_about_one_payment_apply_once(env: Env) -> None:
+    charge, created = await cases.create_charge(
+        env.uow, env.book, env.clock, env.principal, _request(), idempotency_key=None, body_hash="h"
+    )
+    assert created
+    assert charge.checkout_url
+    payment_id = await _pay(env.sandbox, charge.checkout_url)
+    base = uuid.uuid4().int % 10**12
+    ids = [base + i for i in range(10)] + [base + 50] * 5
+
+    async def deliver(notification_id: int) -> str:
+        delivery, query = _delivery(payment_id, notification_id)
+        handled = await ingress.receive(
+            env.uow,
+            env.book,
+            env.clock,
+            provider_name="mercadopago",
+            delivery=delivery,
+            query={**query, "clinic": env.principal.tenant_id},
+        )
+        return handled.outcome
+
+    outcomes = Counter(await asyncio.gather(*(deliver(i) for i in ids)))
+    assert outcomes == Counter({"confirmed": 1, "no-change": 10, "duplicate": 4}), outcomes
+    assert await _confirmed_events(env, charge.id) == 1
+    paid = await cases.get_charge(env.uow, env.principal, charge.id)
+    assert (paid.status, paid.provider_payment_id, paid.method) == ("paid", payment_id, "pix")
+
+
+async def test_one_idempotency_key_sent_twice_at_once_makes_one_charge(env: Env) -> None:
+    body = _request()
+    results = await asyncio.gather(
+        *(
+            cases.create_charge(
+                env.uow, env.book, env.clock, env.principal, body, idempotency_key="key-1", body_hash="same"
+            )
+            for _ in range(2)
+        )
+    )
+    assert results[0][0].id == results[1][0].id
+    assert sorted(created for _, created in results) == [False, True]
+    async with env.engine.connect() as conn:
+        total = (await conn.execute(select(func.count()).select_from(charges))).scalar_one()
+    assert total == 1
+
+
+async def test_expiry_then_reconciliation_finds_the_money_late(env: Env) -> None:
+    expires = env.clock.now() + timedelta(minutes=2)
+    charge, _ = await cases.create_charge(
+        env.uow, env.book, env.clock, env.principal, _request(expires_at=expires), idempotency_key=None, body_hash="h"
+    )
+    assert charge.checkout_url
+    payment_id = await _pay(env.sandbox, charge.checkout_url)  # no webhook comes (mode none)
+    assert await cases.expire_due(env.uow, env.clock) == 0
+    env.clock.shift = 180
+    assert await cases.expire_due(env.uow, env.clock) == 1
+    assert (await cases.get_charge(env.uow, env.principal, charge.id)).status == "expired"
+    after = timedelta(minutes=10)
+    assert await cases.reconcile(env.uow, env.book, env.clock, after=after) == 0  # too early to ask
+    env.clock.shift = 11 * 60
+    assert await cases.reconcile(env.uow, env.book, env.clock, after=after) == 1
+    late = await cases.get_charge(env.uow, env.principal, charge.id)
+    assert (late.status, late.late, late.provider_payment_id) == ("paid", True, payment_id)
+    # Asked once per period: the next round leaves it alone.
+    assert await cases.reconcile(env.uow, env.book, env.clock, after=after) == 0
+    assert await _confirmed_events(env, charge.id) == 1
