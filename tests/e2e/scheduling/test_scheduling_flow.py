@@ -24,8 +24,8 @@ from sqlalchemy import select
 from contracts import EventMeta, to_headers
 from contracts.payments import PaymentConfirmedV1
 from contracts.people import Person
+from devkit.stack import Stack
 from kit.db import make_engine
-from kit.devstack import Stack
 from kit.messaging import make_producer
 from kit.outbox import outbox_table
 from tests.e2e.conftest import Api, staff, wait_until

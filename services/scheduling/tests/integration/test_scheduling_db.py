@@ -19,12 +19,12 @@ from contracts import EventMeta
 from contracts.notifications import MessageReceivedV1
 from contracts.payments import PaymentConfirmedV1
 from contracts.people import Person as PersonV1
+from devkit.infra import Infra
+from devkit.testing import fresh_database
 from kit.auth import Principal
 from kit.context import new_id
 from kit.db import make_engine, uow_factory
-from kit.devinfra import Infra
 from kit.outbox import outbox_table
-from kit.testing import fresh_database
 from scheduling.domain.appointments import Person
 from scheduling.domain.clock import FixedClock
 from scheduling.domain.errors import Conflict, Invalid, NotFound, PaymentRequired
