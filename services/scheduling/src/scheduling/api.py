@@ -54,8 +54,9 @@ from scheduling.schemas import (
     RescheduleIn,
     ReturnIn,
     SlotOut,
+    WaitlistIn,
 )
-from scheduling.services import booking, public, reception, setup
+from scheduling.services import booking, public, reception, setup, waitlist
 from scheduling.services.env import Env
 from scheduling.services.reception import ADMIN, BOOK, CHECK_IN, READ, VISIT, Row
 
@@ -257,7 +258,7 @@ class AppointmentController(Controller):
         return AppointmentOut.of(a)
 
     @get("/appointments/{appointment_id:uuid}", guards=[requires(READ)], summary="One appointment and its reminders")
-    async def get(self, request: AuthRequest, env: Env, appointment_id: UUID) -> AppointmentDetail:
+    async def detail(self, request: AuthRequest, env: Env, appointment_id: UUID) -> AppointmentDetail:
         a, rows = await booking.get(env, request.user.tenant_id, str(appointment_id))
         return AppointmentDetail(
             appointment=AppointmentOut.of(a),
@@ -328,6 +329,33 @@ class AppointmentController(Controller):
         return AppointmentOut.of(
             await booking.no_show(env, request.user.tenant_id, str(appointment_id), by=request.user.user_id)
         )
+
+    @get(
+        "/appointments/{appointment_id:uuid}/no-show-risk",
+        guards=[requires(READ)],
+        summary="A simple, explained no-show risk (history, lead time, confirmation)",
+    )
+    async def no_show_risk(self, request: AuthRequest, env: Env, appointment_id: UUID) -> dict[str, Any]:
+        a, found = await waitlist.risk(env, request.user.tenant_id, str(appointment_id))
+        return {"appointment_id": a.id, "score": found.score, "level": found.level, "reasons": found.reasons}
+
+    @post("/waitlist", guards=[requires(BOOK)], summary="Wait for an earlier slot of a procedure at a branch")
+    async def join_waitlist(self, request: AuthRequest, env: Env, data: WaitlistIn) -> dict[str, Any]:
+        entry = await waitlist.join(
+            env,
+            request.user,
+            branch_id=str(data.branch_id),
+            procedure_id=str(data.procedure_id),
+            professional_id=_str(data.professional_id),
+            person=data.person.person(),
+            not_before=data.not_before,
+            not_after=data.not_after,
+        )
+        return waitlist.entry_view(entry)
+
+    @get("/waitlist", guards=[requires(READ)], summary="The waitlist in order, with offers and outcomes")
+    async def list_waitlist(self, request: AuthRequest, env: Env, branch_id: UUID | None = None) -> ItemList:
+        return ItemList([waitlist.entry_view(e) for e in await waitlist.listing(env, request.user, _str(branch_id))])
 
     @post("/booking-links", guards=[requires(BOOK)], summary="A signed online-booking link (for a person or the site)")
     async def booking_link(self, request: AuthRequest, env: Env, data: BookingLinkIn) -> BookingLinkOut:
@@ -593,6 +621,10 @@ class PublicController(Controller):
             media_type="text/calendar; charset=utf-8",
             headers={"content-disposition": f'attachment; filename="{name}"'},
         )
+
+    @post("/waitlist/accept", summary="Take the slot offered from the waitlist (first to accept gets it)")
+    async def accept_offer(self, env: Env, token: Token) -> dict[str, Any]:
+        return await public.accept_offer(env, token)
 
     @get("/anamnesis", summary="The questionnaire to fill in")
     async def anamnesis_page(self, env: Env, token: Token) -> dict[str, Any]:

@@ -15,14 +15,13 @@ from scheduling import calendar
 from scheduling.domain import anamnesis as forms
 from scheduling.domain import appointments as life
 from scheduling.domain.appointments import Appointment, Person
-from scheduling.domain.errors import Conflict, Invalid, NotFound
+from scheduling.domain.errors import Conflict, Invalid, LinkInvalid, NotFound
 from scheduling.domain.setup import Branch, Professional
 from scheduling.domain.slots import Slot
 from scheduling.repository import AnamnesisRepository, AppointmentRepository, SetupRepository
 from scheduling.schemas import AnamnesisIn, OnlineBookIn, RescheduleIn
-from scheduling.services import booking
-from scheduling.services.booking import person_v1
-from scheduling.services.env import Env, load_branch, load_procedure
+from scheduling.services import booking, waitlist
+from scheduling.services.env import Env, load_branch, load_procedure, person_v1
 
 CLINIC_LINK = "clinic"
 
@@ -261,6 +260,15 @@ async def ics(env: Env, token: str) -> tuple[bytes, str]:
         cancelled=a.status == life.CANCELLED,
     )
     return body, f"appointment-{a.id}.ics"
+
+
+async def accept_offer(env: Env, token: str) -> dict[str, Any]:
+    link = _verify(env, token, "book")
+    hold_id = str(link.data.get("hold_id", ""))
+    if not hold_id:
+        raise LinkInvalid("This link is not a waitlist offer.", field="token")
+    a = await waitlist.accept(env, link.tenant_id, link.subject, hold_id, link.link_id)
+    return {"appointment_id": a.id, "status": a.status, "starts_at": a.starts_at.isoformat(), **_links_of(env, a)}
 
 
 # --- anamnesis ------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from scheduling.domain.appointments import Appointment
 from scheduling.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from scheduling.domain.setup import Branch, Procedure, Professional
 from scheduling.repository import AnamnesisRepository, AppointmentRepository, SetupRepository
-from scheduling.services.booking import _load, book_in, person_v1
-from scheduling.services.env import Env, load_branch, policy_of
+from scheduling.services.booking import _load, book_in
+from scheduling.services.env import Env, load_branch, person_v1, policy_of
 
 #: Permissions (the gateway's role map grants them; see docs/scheduling.md).
 READ = "scheduling:read"
