@@ -64,7 +64,8 @@ Day = Annotated[date | None, Parameter(description="local date, YYYY-MM-DD")]
 
 
 def _local(at: datetime, zone: str) -> str:
-    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    """The branch's wall-clock "YYYY-MM-DD HH:MM" (isoformat: far cheaper than strftime per slot)."""
+    return at.astimezone(ZoneInfo(zone)).replace(tzinfo=None).isoformat(sep=" ", timespec="minutes")
 
 
 def agenda_item(r: Row) -> AgendaItem:

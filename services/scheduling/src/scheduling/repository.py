@@ -7,7 +7,7 @@ from dataclasses import asdict, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select, text, update
+from sqlalchemy import BigInteger, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -353,6 +353,27 @@ class AppointmentRepository:
             or_(appointments.c.status != HELD, appointments.c.hold_expires_at > now),
         )
         return [Busy(r.professional_id, r.starts_at, r.ends_at, r.id) for r in (await self.session.execute(q)).all()]
+
+    async def busy_seconds(
+        self, tenant_id: str, professional_ids: Sequence[str], start: datetime, end: datetime, now: datetime
+    ) -> list[tuple[str, int, int]]:
+        """`busy` as (professional, start, end) epoch seconds, computed by PostgreSQL (availability's hot path)."""
+        if not professional_ids:
+            return []
+        q = select(
+            appointments.c.professional_id,
+            func.extract("epoch", appointments.c.starts_at).cast(BigInteger),
+            func.extract("epoch", appointments.c.ends_at).cast(BigInteger),
+        ).where(
+            appointments.c.tenant_id == tenant_id,
+            appointments.c.professional_id.in_(list(professional_ids)),
+            appointments.c.status.in_(sorted(ACTIVE)),
+            appointments.c.starts_at < end,
+            appointments.c.ends_at > start,
+            or_(appointments.c.status != HELD, appointments.c.hold_expires_at > now),
+        )
+        result = await self.session.execute(q)
+        return [(str(pid), int(s), int(e)) for pid, s, e in result.tuples()]
 
     async def between(
         self,

@@ -63,7 +63,7 @@ async def availability(
         zone = branch.zone
         window_start = datetime.combine(days[0], datetime.min.time(), tzinfo=zone).astimezone(UTC)
         window_end = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
-        busy = await AppointmentRepository(uow.session).busy(
+        busy = await AppointmentRepository(uow.session).busy_seconds(
             tenant_id, [p.id for p in candidates], window_start, window_end, now
         )
     lead = policy if public else replace(policy, min_lead_minutes=0)
@@ -71,7 +71,8 @@ async def availability(
         branch=branch,
         procedure=procedure,
         professionals=candidates,
-        busy=busy,
+        busy=(),
+        busy_seconds=busy,
         days=days,
         policy=lead,
         holidays=holidays_for(policy, branch, days),
