@@ -89,7 +89,7 @@ class Clock:
     """Moves the stack's scheduling clock (api and worker read SCHEDULING_CLOCK_FILE)."""
 
     def __init__(self, stack: Stack) -> None:
-        self.path = stack.clock_file
+        self.path = stack.clock_file("scheduling")
 
     def set_now(self, when: datetime) -> None:
         self.path.write_text(str((when - datetime.now(UTC)).total_seconds()))
@@ -431,7 +431,11 @@ def test_bad_input_gets_clear_problems(admin: Api, clinic: dict[str, Any]) -> No
         404,
         "professional_id",
     )
-    problem(admin.http.post(f"{API}/appointments", json={**base, "starts_at": at(10), "professional_id": "nope"}), 400)
+    problem(
+        admin.http.post(f"{API}/appointments", json={**base, "starts_at": at(10), "professional_id": "nope"}),
+        422,
+        "professional_id",
+    )
     problem(admin.http.post(f"{API}/branches", json={"name": "X", "timezone": "Mars/Olympus"}), 422, "timezone")
     problem(clinic["reception"].http.post(f"{API}/branches", json={"name": "X", "timezone": "UTC"}), 403)
     with httpx.Client(base_url=admin.http.base_url, timeout=10) as anonymous:
@@ -629,5 +633,5 @@ def test_another_clinic_sees_nothing(admin: Api, other_clinic: Api, clinic: dict
         404,
     )
     problem(other_clinic.http.get(f"{API}/waiting-room", params={"branch_id": clinic["branch"]["id"]}), 404)
-    problem(other_clinic.http.get(f"{API}/professionals", params={"branch_id": "not-a-uuid"}), 400)
+    problem(other_clinic.http.get(f"{API}/professionals", params={"branch_id": "not-a-uuid"}), 422, "branch_id")
     assert clinic["pro"]["id"] not in [p["id"] for p in ok(other_clinic.http.get(f"{API}/professionals"))["items"]]
