@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
@@ -489,7 +488,7 @@ class AgendaController(Controller):
     async def stream(self, request: AuthRequest, env: Env, state: State, branch_id: UUID) -> ServerSentEvent:
         tenant_id = request.user.tenant_id
         first = await board_of(env, tenant_id, str(branch_id))  # 404 for a branch of another clinic
-        return ServerSentEvent(board_events(env, state.database_url, tenant_id, str(branch_id), first))
+        return ServerSentEvent(board_events(env, state.board_hub, tenant_id, str(branch_id), first))
 
 
 async def board_of(env: Env, tenant_id: str, branch_id: str) -> Board:
@@ -524,34 +523,74 @@ async def board_of(env: Env, tenant_id: str, branch_id: str) -> Board:
     )
 
 
+class BoardHub:
+    """One LISTEN connection per api process for every open waiting-room stream.
+
+    Check-in, start and completion NOTIFY `scheduling_board` with "<tenant>:<branch>" at commit, whichever
+    replica handled them; each replica's hub wakes the streams of that board. If the connection drops, the
+    streams end and the clients reconnect (SSE does so by itself), opening a new one.
+    """
+
+    CLOSED = "\x00closed"
+
+    def __init__(self, database_url: str) -> None:
+        self.dsn = plain_dsn(database_url)
+        self.conn: asyncpg.Connection | None = None
+        self.subscribers: dict[str, set[asyncio.Queue[str]]] = {}
+        self.lock = asyncio.Lock()
+
+    async def subscribe(self, key: str) -> asyncio.Queue[str]:
+        async with self.lock:
+            if self.conn is None or self.conn.is_closed():
+                self.conn = await asyncpg.connect(self.dsn)
+                self.conn.add_termination_listener(self._on_close)
+                await self.conn.add_listener(BOARD_CHANNEL, self._on_notify)
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self.subscribers.setdefault(key, set()).add(queue)
+        return queue
+
+    def unsubscribe(self, key: str, queue: asyncio.Queue[str]) -> None:
+        self.subscribers.get(key, set()).discard(queue)
+        if not self.subscribers.get(key):
+            self.subscribers.pop(key, None)
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
+        for queue in self.subscribers.get(str(payload), ()):
+            queue.put_nowait(str(payload))
+
+    def _on_close(self, _conn: Any) -> None:
+        self.conn = None
+        for queues in self.subscribers.values():
+            for queue in queues:
+                queue.put_nowait(self.CLOSED)
+
+    async def close(self) -> None:
+        if self.conn is not None and not self.conn.is_closed():
+            await self.conn.close()
+
+
 async def board_events(
-    env: Env, database_url: str, tenant_id: str, branch_id: str, first: Board
+    env: Env, hub: BoardHub, tenant_id: str, branch_id: str, first: Board
 ) -> AsyncIterator[ServerSentEventMessage]:
-    """LISTEN on the board channel: whichever replica handled the change, NOTIFY reaches every stream."""
     key = f"{tenant_id}:{branch_id}"
-    changed: asyncio.Queue[str] = asyncio.Queue()
-
-    def on_notify(_conn: Any, _pid: int, _channel: str, payload: object) -> None:
-        if payload == key:
-            changed.put_nowait(key)
-
-    conn = await asyncpg.connect(plain_dsn(database_url))
+    changed = await hub.subscribe(key)
     try:
-        await conn.add_listener(BOARD_CHANNEL, on_notify)
         yield ServerSentEventMessage(data=msgspec.json.encode(first).decode(), event="board")
         while True:
             try:
-                await asyncio.wait_for(changed.get(), timeout=15.0)
+                woke = await asyncio.wait_for(changed.get(), timeout=15.0)
             except TimeoutError:
                 yield ServerSentEventMessage(comment="keep-alive")
                 continue
+            if woke == BoardHub.CLOSED:
+                return
             while not changed.empty():
-                changed.get_nowait()
+                if changed.get_nowait() == BoardHub.CLOSED:
+                    return
             board = await board_of(env, tenant_id, branch_id)
             yield ServerSentEventMessage(data=msgspec.json.encode(board).decode(), event="board")
     finally:
-        with contextlib.suppress(Exception):
-            await conn.close()
+        hub.unsubscribe(key, changed)
 
 
 # --- patient pages (public ingress; the signed link is the credential) ---------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
@@ -13,7 +15,7 @@ from kit.db import UnitOfWorkFactory
 from kit.periodic import Periodic
 from kit.worker import WorkerContext, create_worker_app
 from scheduling import consumers
-from scheduling.api import ROUTES
+from scheduling.api import ROUTES, BoardHub
 from scheduling.clock import make_clock
 from scheduling.domain.errors import Conflict, Forbidden, Invalid, LinkInvalid, NotFound, PaymentRequired
 from scheduling.services import booking, reminders, waitlist
@@ -37,8 +39,16 @@ def make_env(settings: SchedulingSettings, uow: UnitOfWorkFactory) -> Env:
 
 def create_api() -> Litestar:
     settings = get_settings()
-    state: dict[str, Any] = {"database_url": settings.database_url, "proxy_hops": settings.trusted_proxy_hops}
+    hub = BoardHub(settings.database_url)
+    state: dict[str, Any] = {"board_hub": hub, "proxy_hops": settings.trusted_proxy_hops}
     holder: dict[str, Env] = {}
+
+    @asynccontextmanager
+    async def close_hub(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await hub.close()
 
     def provide_env() -> Env:
         if "env" not in holder:
@@ -56,6 +66,7 @@ def create_api() -> Litestar:
         error_map=ERRORS,  # type: ignore[arg-type]
         public_paths=PUBLIC_PATHS,
         extra_dependencies={"env": Provide(provide_env, sync_to_thread=False)},
+        extra_lifespan=[close_hub],
         state=state,
     )
 
