@@ -36,6 +36,19 @@ lint: sync console-install
     uv run --no-sync python -m contracts.catalogue --check
     uv run --no-sync python scripts/console_api.py --check
     cd web && npm run --silent typecheck
+    uv run --no-sync python scripts/registry.py --check
+
+# a new service in the shared shape, registered everywhere from stack.toml: `just new-service payments`
+new-service name *args: sync
+    uv run --no-sync python scripts/new_service.py {{name}} {{args}}
+
+# regenerate every registration (pyproject, image, Kubernetes, gateway routes) from stack.toml
+services: sync
+    uv run --no-sync python scripts/registry.py sync
+
+# in a temporary copy: `just new-service demo`, lint, its tests, remove it, and the tree is as before
+check-new-service:
+    bash scripts/check_new_service.sh
 
 # format and autofix
 fmt: sync

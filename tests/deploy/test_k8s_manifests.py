@@ -1,4 +1,4 @@
-"""deploy/k8s renders offline, validates against its schemas and keeps its invariants (DESIGN §7, Kubernetes).
+"""deploy/k8s renders offline, validates against its schemas and keeps its invariants (deploy/k8s/README.md).
 
 How:
 - Render base/ and both overlays with kustomize: kubectl's built-in kustomize, a `kustomize` on PATH, and the

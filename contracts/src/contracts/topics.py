@@ -1,4 +1,4 @@
-"""Kafka topics: one per bounded context, keyed by aggregate id (DESIGN §3)."""
+"""Kafka topics: one per bounded context, keyed by aggregate id (docs/architecture.md, "Events")."""
 
 from __future__ import annotations
 

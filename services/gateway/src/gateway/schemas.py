@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from contracts import claims
 from kit.inputs import Uuid
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, examples=["admin@clinicflow.local"])]
@@ -147,9 +148,9 @@ class AuditPage(msgspec.Struct, frozen=True, kw_only=True):
 
 class ClinicIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    country: str = "BR"
-    locale: str = "pt-BR"
-    timezone: str = "America/Sao_Paulo"
+    country: str = claims.DEFAULT_COUNTRY
+    locale: str = claims.DEFAULT_LOCALE
+    timezone: str = claims.DEFAULT_TIMEZONE
     admin: StaffIn
 
 

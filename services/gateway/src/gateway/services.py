@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from contracts import claims
 from contracts.identity import StaffCreatedV1, StaffDeactivatedV1, StaffUpdatedV1
 from gateway import security
 from gateway.domain import (
@@ -63,9 +64,9 @@ class TokenPolicy(msgspec.Struct, frozen=True):
 
 class NewClinic(msgspec.Struct, frozen=True, kw_only=True):
     name: str
-    country: str = "BR"
-    locale: str = "pt-BR"
-    timezone: str = "America/Sao_Paulo"
+    country: str = claims.DEFAULT_COUNTRY
+    locale: str = claims.DEFAULT_LOCALE
+    timezone: str = claims.DEFAULT_TIMEZONE
 
 
 class NewStaff(msgspec.Struct, frozen=True, kw_only=True):

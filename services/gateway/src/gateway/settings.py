@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import msgspec
 
+from contracts import claims
 from kit.settings import ServiceSettings, env_prefix, load
 
 SERVICE = "gateway"
@@ -21,11 +22,10 @@ class GatewaySettings(ServiceSettings, kw_only=True):
     trusted_proxy_hops: int = 0
     login_attempts: int = 10
     login_window_seconds: int = 300
+    # >>> routes (generated from stack.toml by scripts/registry.py; edit stack.toml, then run it)
     #: context=base URL pairs; /api/v1/<context>/... is forwarded there.
-    routes: str = (
-        "leads=http://127.0.0.1:8001,scheduling=http://127.0.0.1:8003,payments=http://127.0.0.1:8004,"
-        "notifications=http://127.0.0.1:8005"
-    )
+    routes: str = "leads=http://127.0.0.1:8001,payments=http://127.0.0.1:8004,scheduling=http://127.0.0.1:8003,notifications=http://127.0.0.1:8005"
+    # <<< routes
 
     #: Public ingress, path prefix=route name pairs: /<prefix>/... is forwarded, without a token check, to that
     #: route's service with the raw body, query string and content type intact (webhooks, public forms).
@@ -60,9 +60,9 @@ class Bootstrap(msgspec.Struct, kw_only=True):
     admin_email: str = ""
     admin_password: str = ""
     clinic_name: str = "My clinic"
-    clinic_country: str = "BR"
-    clinic_locale: str = "pt-BR"
-    clinic_timezone: str = "America/Sao_Paulo"
+    clinic_country: str = claims.DEFAULT_COUNTRY
+    clinic_locale: str = claims.DEFAULT_LOCALE
+    clinic_timezone: str = claims.DEFAULT_TIMEZONE
 
 
 def get_settings() -> GatewaySettings:

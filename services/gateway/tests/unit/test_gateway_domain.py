@@ -326,3 +326,12 @@ def test_diff_names_what_changed() -> None:
 
     assert diff({"a": 1, "b": [1]}, {"a": 1, "b": [2], "c": None}) == {"b": [[1], [2]]}
     assert diff({}, {"name": "x"}) == {"name": [None, "x"]}
+
+
+def test_every_role_grants_only_permissions_the_contract_names() -> None:
+    from contracts.claims import PERMISSIONS, PLATFORM_ADMIN
+    from gateway import domain
+
+    granted = set().union(*domain.ROLE_PERMISSIONS.values()) | {domain.PLATFORM_ADMIN}
+    assert granted <= PERMISSIONS
+    assert domain.PLATFORM_ADMIN == PLATFORM_ADMIN
