@@ -15,11 +15,12 @@ from kit.db import UnitOfWorkFactory
 from kit.periodic import Periodic
 from kit.worker import WorkerContext, create_worker_app
 from scheduling import consumers
-from scheduling.api import ROUTES, BoardHub
+from scheduling.api import ROUTES
 from scheduling.clock import make_clock
 from scheduling.domain.errors import Conflict, Forbidden, Invalid, LinkInvalid, NotFound, PaymentRequired
 from scheduling.services import booking, reminders, waitlist
 from scheduling.services.env import Env, Links
+from scheduling.services.live import BoardHub
 from scheduling.settings import SERVICE, SchedulingSettings, get_settings
 
 log = logging.getLogger(__name__)

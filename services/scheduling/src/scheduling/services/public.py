@@ -19,9 +19,9 @@ from scheduling.domain.errors import Conflict, Invalid, LinkInvalid, NotFound
 from scheduling.domain.setup import Branch, Professional
 from scheduling.domain.slots import Slot
 from scheduling.repository import AnamnesisRepository, AppointmentRepository, SetupRepository
-from scheduling.schemas import AnamnesisIn, OnlineBookIn, RescheduleIn
 from scheduling.services import booking, waitlist
 from scheduling.services.env import Env, load_branch, load_procedure, person_v1
+from scheduling.services.inputs import AnamnesisData, OnlineBookData, RescheduleData
 
 CLINIC_LINK = "clinic"
 
@@ -100,7 +100,7 @@ def _links_of(env: Env, a: Appointment) -> dict[str, str]:
     return {f"{k}_url": v for k, v in env.links.appointment_urls(a.id, a.tenant_id).items()}
 
 
-async def book_online(env: Env, token: str, data: OnlineBookIn) -> dict[str, Any]:
+async def book_online(env: Env, token: str, data: OnlineBookData) -> dict[str, Any]:
     link = _verify(env, token, "book")
     known = link.data or {}
     name = known.get("name") or data.name
@@ -231,7 +231,7 @@ async def reschedule_page(env: Env, token: str, start: date | None, end: date | 
     }
 
 
-async def reschedule(env: Env, token: str, data: RescheduleIn) -> dict[str, Any]:
+async def reschedule(env: Env, token: str, data: RescheduleData) -> dict[str, Any]:
     link = _verify(env, token, "reschedule")
     await booking.reschedule(
         env,
@@ -289,7 +289,7 @@ async def anamnesis_page(env: Env, token: str) -> dict[str, Any]:
     }
 
 
-async def submit_anamnesis(env: Env, token: str, data: AnamnesisIn, *, ip: str, user_agent: str) -> dict[str, Any]:
+async def submit_anamnesis(env: Env, token: str, data: AnamnesisData, *, ip: str, user_agent: str) -> dict[str, Any]:
     link = _verify(env, token, "anamnesis")
     qid = str(link.data.get("questionnaire_id", ""))
     sig = data.signature
