@@ -279,7 +279,8 @@ def test_paid_booking_reminders_confirm_check_in_waiting_room_visit_and_return(
         "booked",
         "10:00",
     )
-    # 3. reminders: a day and five hours before the start
+    # 3. reminders: a day and five hours before the start, from rows that survive a worker restart
+    stack.restart("scheduling-worker")
     detail = ok(reception.http.get(f"{API}/appointments/{appt_id}"))
     starts = datetime.fromisoformat(detail["appointment"]["starts_at"])
     due = {r["offset_minutes"]: datetime.fromisoformat(r["due_at"]) for r in detail["reminders"]}

@@ -1385,7 +1385,7 @@ export interface paths {
             cookie?: never;
         };
         /** One appointment and its reminders */
-        get: operations["ApiV1SchedulingAppointmentsAppointmentIdGet"];
+        get: operations["ApiV1SchedulingAppointmentsAppointmentIdDetail"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1473,6 +1473,23 @@ export interface paths {
         put?: never;
         /** The patient did not come */
         post: operations["ApiV1SchedulingAppointmentsAppointmentIdNoShowNoShow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scheduling/appointments/{appointment_id}/no-show-risk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A simple, explained no-show risk (history, lead time, confirmation) */
+        get: operations["ApiV1SchedulingAppointmentsAppointmentIdNoShowRiskNoShowRisk"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1824,6 +1841,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/scheduling/waitlist": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The waitlist in order, with offers and outcomes */
+        get: operations["ApiV1SchedulingWaitlistListWaitlist"];
+        put?: never;
+        /** Wait for an earlier slot of a procedure at a branch */
+        post: operations["ApiV1SchedulingWaitlistJoinWaitlist"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/staff": {
         parameters: {
             query?: never;
@@ -1994,6 +2029,23 @@ export interface paths {
         put?: never;
         /** The patient moves the appointment */
         post: operations["PublicSchedulingRescheduleReschedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/public/scheduling/waitlist/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take the slot offered from the waitlist (first to accept gets it) */
+        post: operations["PublicSchedulingWaitlistAcceptAcceptOffer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3622,6 +3674,17 @@ export interface components {
         Unread: {
             unread: number;
         };
+        /** WaitlistIn */
+        WaitlistIn: {
+            /** Format: uuid */
+            branch_id: string;
+            not_after?: string | null;
+            not_before?: string | null;
+            person: components["schemas"]["SchedulingPersonIn"];
+            /** Format: uuid */
+            procedure_id: string;
+            professional_id?: string | null;
+        };
         /** WebhookAnswer */
         WebhookAnswer: {
             event_id: string;
@@ -3784,6 +3847,7 @@ export type SchemaUnitIn = components['schemas']['UnitIn'];
 export type SchemaUnitOut = components['schemas']['UnitOut'];
 export type SchemaUnitPatch = components['schemas']['UnitPatch'];
 export type SchemaUnread = components['schemas']['Unread'];
+export type SchemaWaitlistIn = components['schemas']['WaitlistIn'];
 export type SchemaWebhookAnswer = components['schemas']['WebhookAnswer'];
 export type $defs = Record<string, never>;
 export interface operations {
@@ -10510,7 +10574,7 @@ export interface operations {
             };
         };
     };
-    ApiV1SchedulingAppointmentsAppointmentIdGet: {
+    ApiV1SchedulingAppointmentsAppointmentIdDetail: {
         parameters: {
             query?: never;
             header?: never;
@@ -10889,6 +10953,75 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AppointmentOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1SchedulingAppointmentsAppointmentIdNoShowRiskNoShowRisk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appointment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -12521,6 +12654,135 @@ export interface operations {
             };
         };
     };
+    ApiV1SchedulingWaitlistListWaitlist: {
+        parameters: {
+            query?: {
+                branch_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemList"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1SchedulingWaitlistJoinWaitlist: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WaitlistIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     ApiV1StaffStaff: {
         parameters: {
             query?: never;
@@ -13299,6 +13561,48 @@ export interface operations {
             };
             /** @description Not sent as application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    PublicSchedulingWaitlistAcceptAcceptOffer: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -50,16 +50,19 @@ from scheduling.schemas import (
     RescheduleIn,
     ReturnIn,
     SlotOut,
+    WaitlistIn,
 )
-from scheduling.services import booking, public, reception, setup
+from scheduling.services import booking, public, reception, setup, waitlist
 from scheduling.services.env import Env
+from scheduling.services.live import BoardHub
 from scheduling.services.reception import ADMIN, BOOK, CHECK_IN, READ, VISIT, Row
 
 Day = Annotated[date | None, Parameter(description="local date, YYYY-MM-DD")]
 
 
 def _local(at: datetime, zone: str) -> str:
-    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    """The branch's wall-clock "YYYY-MM-DD HH:MM" (isoformat: far cheaper than strftime per slot)."""
+    return at.astimezone(ZoneInfo(zone)).replace(tzinfo=None).isoformat(sep=" ", timespec="minutes")
 
 
 def agenda_item(r: Row) -> AgendaItem:
@@ -253,7 +256,7 @@ class AppointmentController(Controller):
         return AppointmentOut.of(a)
 
     @get("/appointments/{appointment_id:uuid}", guards=[requires(READ)], summary="One appointment and its reminders")
-    async def get(self, request: AuthRequest, env: Env, appointment_id: UUID) -> AppointmentDetail:
+    async def detail(self, request: AuthRequest, env: Env, appointment_id: UUID) -> AppointmentDetail:
         a, rows = await booking.get(env, request.user.tenant_id, str(appointment_id))
         return AppointmentDetail(
             appointment=AppointmentOut.of(a),
@@ -324,6 +327,33 @@ class AppointmentController(Controller):
         return AppointmentOut.of(
             await booking.no_show(env, request.user.tenant_id, str(appointment_id), by=request.user.user_id)
         )
+
+    @get(
+        "/appointments/{appointment_id:uuid}/no-show-risk",
+        guards=[requires(READ)],
+        summary="A simple, explained no-show risk (history, lead time, confirmation)",
+    )
+    async def no_show_risk(self, request: AuthRequest, env: Env, appointment_id: UUID) -> dict[str, Any]:
+        a, found = await waitlist.risk(env, request.user.tenant_id, str(appointment_id))
+        return {"appointment_id": a.id, "score": found.score, "level": found.level, "reasons": found.reasons}
+
+    @post("/waitlist", guards=[requires(BOOK)], summary="Wait for an earlier slot of a procedure at a branch")
+    async def join_waitlist(self, request: AuthRequest, env: Env, data: WaitlistIn) -> dict[str, Any]:
+        entry = await waitlist.join(
+            env,
+            request.user,
+            branch_id=str(data.branch_id),
+            procedure_id=str(data.procedure_id),
+            professional_id=_str(data.professional_id),
+            person=data.person.person(),
+            not_before=data.not_before,
+            not_after=data.not_after,
+        )
+        return waitlist.entry_view(entry)
+
+    @get("/waitlist", guards=[requires(READ)], summary="The waitlist in order, with offers and outcomes")
+    async def list_waitlist(self, request: AuthRequest, env: Env, branch_id: UUID | None = None) -> ItemList:
+        return ItemList([waitlist.entry_view(e) for e in await waitlist.listing(env, request.user, _str(branch_id))])
 
     @post("/booking-links", guards=[requires(BOOK)], summary="A signed online-booking link (for a person or the site)")
     async def booking_link(self, request: AuthRequest, env: Env, data: BookingLinkIn) -> BookingLinkOut:
@@ -456,7 +486,7 @@ class AgendaController(Controller):
     async def stream(self, request: AuthRequest, env: Env, state: State, branch_id: UUID) -> ServerSentEvent:
         tenant_id = request.user.tenant_id
         first = await board_of(env, tenant_id, str(branch_id))  # 404 for a branch of another clinic
-        return ServerSentEvent(board_events(env, state.database_url, tenant_id, str(branch_id), first))
+        return ServerSentEvent(board_events(env, state.board_hub, tenant_id, str(branch_id), first))
 
 
 async def board_of(env: Env, tenant_id: str, branch_id: str) -> Board:
@@ -492,28 +522,27 @@ async def board_of(env: Env, tenant_id: str, branch_id: str) -> Board:
 
 
 async def board_events(
-    env: Env, database_url: str, tenant_id: str, branch_id: str, first: Board
+    env: Env, hub: BoardHub, tenant_id: str, branch_id: str, first: Board
 ) -> AsyncIterator[ServerSentEventMessage]:
-    """LISTEN on the board channel: whichever replica handled the change, NOTIFY reaches every stream."""
     key = f"{tenant_id}:{branch_id}"
-    changed: asyncio.Queue[str] = asyncio.Queue()
-
-    def on_notify(payload: str) -> None:
-        if payload == key:
-            changed.put_nowait(key)
-
-    async with reception.board_changes(database_url, on_notify):
+    changed = await hub.subscribe(key)
+    try:
         yield ServerSentEventMessage(data=msgspec.json.encode(first).decode(), event="board")
         while True:
             try:
-                await asyncio.wait_for(changed.get(), timeout=15.0)
+                woke = await asyncio.wait_for(changed.get(), timeout=15.0)
             except TimeoutError:
                 yield ServerSentEventMessage(comment="keep-alive")
                 continue
+            if woke == BoardHub.CLOSED:
+                return
             while not changed.empty():
-                changed.get_nowait()
+                if changed.get_nowait() == BoardHub.CLOSED:
+                    return
             board = await board_of(env, tenant_id, branch_id)
             yield ServerSentEventMessage(data=msgspec.json.encode(board).decode(), event="board")
+    finally:
+        hub.unsubscribe(key, changed)
 
 
 # --- patient pages (public ingress; the signed link is the credential) ---------------------------
@@ -584,6 +613,10 @@ class PublicController(Controller):
             media_type="text/calendar; charset=utf-8",
             headers={"content-disposition": f'attachment; filename="{name}"'},
         )
+
+    @post("/waitlist/accept", summary="Take the slot offered from the waitlist (first to accept gets it)")
+    async def accept_offer(self, env: Env, token: Token) -> dict[str, Any]:
+        return await public.accept_offer(env, token)
 
     @get("/anamnesis", summary="The questionnaire to fill in")
     async def anamnesis_page(self, env: Env, token: Token) -> dict[str, Any]:

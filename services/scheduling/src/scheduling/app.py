@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
@@ -11,13 +12,15 @@ from litestar.di import Provide
 
 from kit.api import create_api_app
 from kit.db import UnitOfWorkFactory
+from kit.periodic import Periodic
 from kit.worker import WorkerContext, create_worker_app
 from scheduling import consumers
 from scheduling.api import ROUTES
 from scheduling.clock import make_clock
 from scheduling.domain.errors import Conflict, Forbidden, Invalid, LinkInvalid, NotFound, PaymentRequired
-from scheduling.services import booking, reminders
+from scheduling.services import booking, reminders, waitlist
 from scheduling.services.env import Env, Links
+from scheduling.services.live import BoardHub
 from scheduling.settings import SERVICE, SchedulingSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -37,8 +40,16 @@ def make_env(settings: SchedulingSettings, uow: UnitOfWorkFactory) -> Env:
 
 def create_api() -> Litestar:
     settings = get_settings()
-    state: dict[str, Any] = {"database_url": settings.database_url, "proxy_hops": settings.trusted_proxy_hops}
+    hub = BoardHub(settings.database_url)
+    state: dict[str, Any] = {"board_hub": hub, "proxy_hops": settings.trusted_proxy_hops}
     holder: dict[str, Env] = {}
+
+    @asynccontextmanager
+    async def close_hub(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await hub.close()
 
     def provide_env() -> Env:
         if "env" not in holder:
@@ -56,20 +67,9 @@ def create_api() -> Litestar:
         error_map=ERRORS,  # type: ignore[arg-type]
         public_paths=PUBLIC_PATHS,
         extra_dependencies={"env": Provide(provide_env, sync_to_thread=False)},
+        extra_lifespan=[close_hub],
         state=state,
     )
-
-
-async def _every(what: str, poll: float, step: Any) -> None:
-    """Run `step` until it finds nothing to do, then sleep `poll`; a failing round is logged, not fatal."""
-    while True:
-        try:
-            done = await step()
-        except Exception:
-            log.exception("%s round failed", what)
-            done = 0
-        if not done:
-            await asyncio.sleep(poll)
 
 
 def create_worker() -> Litestar:
@@ -85,12 +85,15 @@ def create_worker() -> Litestar:
         service=SERVICE,
         settings=settings,
         consumers=lambda ctx: consumers.build(ctx, env_of(ctx)),
+        # A round that found work is followed at once by another (kit.periodic), so a backlog drains fast.
         tasks=lambda ctx: [
-            _every(
+            Periodic(
                 "reminders",
-                settings.reminder_poll_seconds,
                 lambda: reminders.dispatch_due(env_of(ctx), limit=settings.reminder_batch),
+                settings.reminder_poll_seconds,
             ),
-            _every("hold expiry", 5.0, lambda: booking.expire_holds(env_of(ctx))),
+            # Lapsed waitlist offers pass to the next person before the generic purge drops other holds.
+            Periodic("waitlist-offers", lambda: waitlist.pass_on_lapsed_offers(env_of(ctx)), 2.0),
+            Periodic("hold-expiry", lambda: booking.expire_holds(env_of(ctx)), 5.0),
         ],
     )

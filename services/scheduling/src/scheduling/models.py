@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -202,4 +203,24 @@ anamnesis_submissions = Table(
     Column("user_agent", Text, nullable=False),
     UniqueConstraint("appointment_id", "questionnaire_id", name="uq_anamnesis_once"),
     Index("ix_anamnesis_person", "tenant_id", "lead_id"),
+)
+
+waitlist_entries = Table(
+    "waitlist_entries",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("person", JSONB, nullable=False),
+    Column("branch_id", UUID(as_uuid=False), nullable=False),
+    Column("procedure_id", UUID(as_uuid=False), nullable=False),
+    Column("professional_id", UUID(as_uuid=False)),
+    Column("not_before", Date),
+    Column("not_after", Date),
+    #: waiting, offered, booked, expired
+    Column("status", Text, nullable=False),
+    Column("hold_id", UUID(as_uuid=False)),
+    Column("offered_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_waitlist_waiting", "tenant_id", "branch_id", "procedure_id", "created_at"),
+    Index("ix_waitlist_hold", "hold_id"),
 )

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, fields
 from datetime import date, datetime
 from typing import Any
 
-import asyncpg
-from sqlalchemy import delete, exists, or_, select, text, update
+from sqlalchemy import BigInteger, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.outbox import plain_dsn
-from scheduling.domain.appointments import ACTIVE, HELD, Appointment, Person
+from scheduling.domain.appointments import ACTIVE, ARRIVED, DONE, HELD, NO_SHOW, Appointment, Person
 from scheduling.domain.errors import Conflict
 from scheduling.domain.setup import (
     Branch,
@@ -28,6 +24,7 @@ from scheduling.domain.setup import (
     WorkingHours,
     parse_hhmm,
 )
+from scheduling.domain.waitlist import WaitlistEntry
 from scheduling.models import (
     anamnesis_submissions,
     appointments,
@@ -38,24 +35,11 @@ from scheduling.models import (
     professionals,
     questionnaires,
     reminders,
+    waitlist_entries,
 )
 
 #: LISTEN/NOTIFY channel of waiting-room changes; the payload is "<tenant id>:<branch id>".
 BOARD_CHANNEL = "scheduling_board"
-
-
-@asynccontextmanager
-async def board_changes(database_url: str, on_change: Callable[[str], None]) -> AsyncIterator[None]:
-    """LISTEN on the board channel on a connection of its own; `on_change` gets each NOTIFY's payload."""
-    conn = await asyncpg.connect(plain_dsn(database_url))
-    try:
-        await conn.add_listener(BOARD_CHANNEL, lambda _conn, _pid, _channel, payload: on_change(str(payload)))
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            await conn.close()
-
-
 _OVERLAP = "ex_appointments_no_overlap"
 _APPT_FIELDS = tuple(f.name for f in fields(Appointment))
 
@@ -323,9 +307,11 @@ class AppointmentRepository:
     async def drop_expired_holds(
         self, tenant_id: str, professional_id: str, start: datetime, end: datetime, now: datetime
     ) -> None:
-        """Expired holds that overlap [start, end) give way before a new booking is inserted."""
+        """Expired holds that overlap [start, end) give way before a new booking is inserted (a lapsed waitlist
+        offer first goes to the next person waiting: its timer runs every 2 s)."""
         await self.session.execute(
             delete(appointments).where(
+                appointments.c.source != "waitlist",
                 appointments.c.tenant_id == tenant_id,
                 appointments.c.professional_id == professional_id,
                 appointments.c.status == HELD,
@@ -338,7 +324,12 @@ class AppointmentRepository:
     async def purge_expired_holds(self, now: datetime, limit: int = 1000) -> int:
         ids = (
             select(appointments.c.id)
-            .where(appointments.c.status == HELD, appointments.c.hold_expires_at <= now)
+            # lapsed waitlist offers are passed on by their own timer first
+            .where(
+                appointments.c.status == HELD,
+                appointments.c.hold_expires_at <= now,
+                appointments.c.source != "waitlist",
+            )
             .limit(limit)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
@@ -362,6 +353,27 @@ class AppointmentRepository:
             or_(appointments.c.status != HELD, appointments.c.hold_expires_at > now),
         )
         return [Busy(r.professional_id, r.starts_at, r.ends_at, r.id) for r in (await self.session.execute(q)).all()]
+
+    async def busy_seconds(
+        self, tenant_id: str, professional_ids: Sequence[str], start: datetime, end: datetime, now: datetime
+    ) -> list[tuple[str, int, int]]:
+        """`busy` as (professional, start, end) epoch seconds, computed by PostgreSQL (availability's hot path)."""
+        if not professional_ids:
+            return []
+        q = select(
+            appointments.c.professional_id,
+            func.extract("epoch", appointments.c.starts_at).cast(BigInteger),
+            func.extract("epoch", appointments.c.ends_at).cast(BigInteger),
+        ).where(
+            appointments.c.tenant_id == tenant_id,
+            appointments.c.professional_id.in_(list(professional_ids)),
+            appointments.c.status.in_(sorted(ACTIVE)),
+            appointments.c.starts_at < end,
+            appointments.c.ends_at > start,
+            or_(appointments.c.status != HELD, appointments.c.hold_expires_at > now),
+        )
+        result = await self.session.execute(q)
+        return [(str(pid), int(s), int(e)) for pid, s, e in result.tuples()]
 
     async def between(
         self,
@@ -580,3 +592,102 @@ class AnamnesisRepository:
             .order_by(anamnesis_submissions.c.signed_at)
         )
         return list((await self.session.execute(q)).all())
+
+
+def _entry(r: Any) -> WaitlistEntry:
+    return WaitlistEntry(
+        id=r.id,
+        tenant_id=r.tenant_id,
+        person=Person(**r.person),
+        branch_id=r.branch_id,
+        procedure_id=r.procedure_id,
+        professional_id=r.professional_id,
+        not_before=r.not_before,
+        not_after=r.not_after,
+        status=r.status,
+        created_at=r.created_at,
+        hold_id=r.hold_id,
+        offered_at=r.offered_at,
+    )
+
+
+class WaitlistRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, e: WaitlistEntry) -> None:
+        values = asdict(e)
+        values["person"] = asdict(e.person)
+        await self.session.execute(waitlist_entries.insert().values(**values))
+
+    async def save(self, e: WaitlistEntry) -> None:
+        await self.session.execute(
+            update(waitlist_entries)
+            .where(waitlist_entries.c.tenant_id == e.tenant_id, waitlist_entries.c.id == e.id)
+            .values(status=e.status, hold_id=e.hold_id, offered_at=e.offered_at)
+        )
+
+    async def waiting(self, tenant_id: str, branch_id: str, procedure_id: str) -> list[WaitlistEntry]:
+        """Waiting entries in arrival order, locked (SKIP LOCKED: two freed slots offer to two people)."""
+        q = (
+            select(waitlist_entries)
+            .where(
+                waitlist_entries.c.tenant_id == tenant_id,
+                waitlist_entries.c.branch_id == branch_id,
+                waitlist_entries.c.procedure_id == procedure_id,
+                waitlist_entries.c.status == "waiting",
+            )
+            .order_by(waitlist_entries.c.created_at)
+            .limit(200)
+            .with_for_update(skip_locked=True)
+        )
+        return [_entry(r) for r in (await self.session.execute(q)).all()]
+
+    async def get(self, tenant_id: str, entry_id: str, *, lock: bool = False) -> WaitlistEntry | None:
+        q = select(waitlist_entries).where(waitlist_entries.c.tenant_id == tenant_id, waitlist_entries.c.id == entry_id)
+        if lock:
+            q = q.with_for_update()
+        r = (await self.session.execute(q)).first()
+        return _entry(r) if r else None
+
+    async def of_hold(self, hold_id: str) -> WaitlistEntry | None:
+        q = select(waitlist_entries).where(waitlist_entries.c.hold_id == hold_id).with_for_update()
+        r = (await self.session.execute(q)).first()
+        return _entry(r) if r else None
+
+    async def listing(self, tenant_id: str, branch_id: str | None) -> list[WaitlistEntry]:
+        q = select(waitlist_entries).where(waitlist_entries.c.tenant_id == tenant_id)
+        if branch_id:
+            q = q.where(waitlist_entries.c.branch_id == branch_id)
+        q = q.order_by(waitlist_entries.c.created_at).limit(500)
+        return [_entry(r) for r in (await self.session.execute(q)).all()]
+
+
+async def expired_waitlist_holds(session: AsyncSession, now: datetime, limit: int = 100) -> list[Appointment]:
+    q = (
+        select(appointments)
+        .where(
+            appointments.c.status == HELD, appointments.c.source == "waitlist", appointments.c.hold_expires_at <= now
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [_appointment(r) for r in (await session.execute(q)).all()]
+
+
+async def attendance(session: AsyncSession, tenant_id: str, person: Person, exclude: str) -> tuple[int, int]:
+    """(no-shows, attended visits) of a person in this clinic, this appointment aside."""
+    who = []
+    if person.lead_id:
+        who.append(appointments.c.lead_id == person.lead_id)
+    if person.patient_id:
+        who.append(appointments.c.patient_id == person.patient_id)
+    if not who:
+        return 0, 0
+    q = (
+        select(appointments.c.status, func.count())
+        .where(appointments.c.tenant_id == tenant_id, or_(*who), appointments.c.id != exclude)
+        .group_by(appointments.c.status)
+    )
+    counts: dict[str, int] = {str(status): int(n) for status, n in (await session.execute(q)).all()}
+    return int(counts.get(NO_SHOW, 0)), int(counts.get(DONE, 0)) + int(counts.get(ARRIVED, 0))

@@ -454,3 +454,14 @@ class SignatureIn(_In, kw_only=True):
 class AnamnesisIn(_In, kw_only=True):
     answers: dict[str, Any]
     signature: SignatureIn
+
+
+class WaitlistIn(_In, kw_only=True):
+    branch_id: UUID
+    procedure_id: UUID
+    person: PersonIn
+    #: Only this professional (default: anyone who does the procedure).
+    professional_id: UUID | None = None
+    #: The local dates the person can come between (inclusive; default: any).
+    not_before: date | None = None
+    not_after: date | None = None

@@ -30,7 +30,7 @@ from scheduling.domain.clock import FixedClock
 from scheduling.domain.errors import Conflict, Invalid, NotFound, PaymentRequired
 from scheduling.models import reminders
 from scheduling.schemas import BranchIn, HoursIn, ProcedureIn, ProfessionalIn
-from scheduling.services import booking, inbound, reception, setup
+from scheduling.services import booking, inbound, reception, setup, waitlist
 from scheduling.services import reminders as scheduler
 from scheduling.services.env import Env, Links
 
@@ -354,3 +354,51 @@ async def test_signed_forms_are_immutable_in_the_database(engine: Any) -> None:
     with pytest.raises(Exception, match="immutable"):
         async with engine.begin() as conn:
             await conn.execute(text("UPDATE anamnesis_submissions SET sha256 = 'forged'"))
+
+
+async def test_a_cancelled_slot_goes_to_the_waitlist_in_order(engine: Any) -> None:
+    c = await new_clinic(engine)
+    taken = await book(c, at(MONDAY, 10))
+    first = await waitlist.join(
+        c.env,
+        c.principal,
+        branch_id=c.branch_id,
+        procedure_id=c.procedure_id,
+        professional_id=None,
+        person=person(),
+        not_before=None,
+        not_after=None,
+    )
+    c.clock.advance(timedelta(seconds=1))
+    second = await waitlist.join(
+        c.env,
+        c.principal,
+        branch_id=c.branch_id,
+        procedure_id=c.procedure_id,
+        professional_id=None,
+        person=person(),
+        not_before=None,
+        not_after=None,
+    )
+    await booking.cancel(c.env, c.principal.tenant_id, taken.id, reason=None, by="u")
+    offers = [e for _, e in await events(engine, first.id)]
+    assert len(offers) == 1
+    assert offers[0]["starts_at"].startswith("2027-03-01T13:00")
+    with pytest.raises(Conflict):  # held for the first person
+        await book(c, at(MONDAY, 10))
+    # the first lets it lapse: it passes to the second, who accepts
+    c.clock.advance(timedelta(minutes=11))
+    assert await waitlist.pass_on_lapsed_offers(c.env) == 1
+    to_second = [e for _, e in await events(engine, second.id)]
+    assert len(to_second) == 1
+    accept_url = to_second[0]["accept_url"]  # a signed link; the hold id travels inside it
+    assert accept_url.startswith("http://gw/public/scheduling/waitlist/accept?token=")
+    entries = {e.id: e for e in await waitlist.listing(c.env, c.principal, c.branch_id)}
+    assert (entries[first.id].status, entries[second.id].status) == ("expired", "offered")
+    accepted = await waitlist.accept(c.env, c.principal.tenant_id, second.id, entries[second.id].hold_id or "", "l")
+    assert (accepted.status, accepted.source, accepted.starts_at) == ("booked", "waitlist", at(MONDAY, 10))
+    with pytest.raises(Conflict):  # first to accept gets it; the offer is closed now
+        await waitlist.accept(c.env, c.principal.tenant_id, second.id, entries[second.id].hold_id or "", "l")
+    _, risk = await waitlist.risk(c.env, c.principal.tenant_id, accepted.id)
+    assert risk.level in ("low", "medium", "high")
+    assert risk.reasons[0]["factor"] == "base"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
@@ -180,11 +181,11 @@ def breaks_from(items: list[tuple[int, str, str]]) -> tuple[Interval, ...]:
     )
 
 
-@dataclass(frozen=True)
-class Busy:
-    """Time a professional cannot take: an active appointment or an unexpired hold."""
+class Busy(NamedTuple):
+    """Time a professional cannot take: an active appointment or an unexpired hold (a tuple: availability
+    builds thousands of them per request)."""
 
     professional_id: str
     starts_at: datetime
     ends_at: datetime
-    appointment_id: str = field(default="")
+    appointment_id: str = ""

@@ -65,6 +65,21 @@ def _overlaps(start: datetime, end: datetime, spans: Iterable[tuple[datetime, da
     return any(start < e and s < end for s, e in spans)
 
 
+def _seconds(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Disjoint, sorted spans (active appointments never overlap, but holds and callers' data may touch)."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
 def free_slots(
     *,
     branch: Branch,
@@ -75,39 +90,47 @@ def free_slots(
     policy: ClinicPolicy,
     holidays: dict[date, str],
     now: datetime,
+    busy_seconds: Iterable[tuple[str, int, int]] = (),
 ) -> list[Slot]:
     """Every start (on the clinic's step) where the procedure fits: within hours, off breaks, days off and
-    holidays, clear of appointments and holds, not in the past. Sorted by time, then professional."""
-    duration = timedelta(minutes=procedure.duration_minutes)
-    step = timedelta(minutes=policy.slot_step_minutes)
-    earliest = now + timedelta(minutes=policy.min_lead_minutes)
-    by_professional: dict[str, list[tuple[datetime, datetime]]] = {}
+    holidays, clear of appointments and holds, not in the past. Sorted by time, then professional.
+
+    The scan runs on integer epoch seconds (datetimes only for the slots it keeps): 30 professionals over
+    14 days are ~20,000 candidates, and aware-datetime arithmetic would dominate the request.
+    """
+    duration = procedure.duration_minutes * 60
+    step = policy.slot_step_minutes * 60
+    earliest = _seconds(now) + policy.min_lead_minutes * 60
+    by_professional: dict[str, list[tuple[int, int]]] = {}
     for b in busy:
-        by_professional.setdefault(b.professional_id, []).append((b.starts_at, b.ends_at))
-    out: list[Slot] = []
+        by_professional.setdefault(b.professional_id, []).append((_seconds(b.starts_at), _seconds(b.ends_at)))
+    for pid, start_s, end_s in busy_seconds:  # the same, as epoch seconds straight from the database
+        by_professional.setdefault(pid, []).append((start_s, end_s))
+    found: list[tuple[int, str]] = []
     for professional in professionals:
         if not (professional.active and professional.works_at(branch.id) and professional.can_do(procedure)):
             continue
-        taken = sorted(by_professional.get(professional.id, []))
-        starts = [s for s, _ in taken]
-        longest = max((e - s for s, e in taken), default=timedelta(0))
+        # Merged into disjoint spans, sorted by start they are sorted by end too: one pointer walks them
+        # alongside the candidates.
+        taken = _merged(by_professional.get(professional.id, []))
+        ends = [e for _, e in taken]
         for day in days:
             if closed_reason(branch, professional, day, holidays):
                 continue
-            pauses = break_spans(branch, professional, day)
+            pauses = [(_seconds(a), _seconds(b)) for a, b in break_spans(branch, professional, day)]
             for span_start, span_end in working_spans(branch, professional, day):
-                at = span_start
-                while at + duration <= span_end:
+                at, last = _seconds(span_start), _seconds(span_end) - duration
+                j = bisect.bisect_right(ends, at)
+                while at <= last:
                     end = at + duration
-                    if at >= earliest and not _overlaps(at, end, pauses):
-                        # Only appointments starting in (at - longest, end) can overlap [at, end).
-                        lo = bisect.bisect_right(starts, at - longest)
-                        hi = bisect.bisect_left(starts, end)
-                        if not any(s < end and at < e for s, e in taken[lo:hi]):
-                            out.append(Slot(professional.id, at, end))
+                    while j < len(taken) and ends[j] <= at:
+                        j += 1
+                    clear = j >= len(taken) or taken[j][0] >= end
+                    if clear and at >= earliest and not any(at < pe and ps < end for ps, pe in pauses):
+                        found.append((at, professional.id))
                     at += step
-    out.sort(key=lambda s: (s.starts_at, s.professional_id))
-    return out
+    found.sort()
+    return [Slot(pid, datetime.fromtimestamp(at, UTC), datetime.fromtimestamp(at + duration, UTC)) for at, pid in found]
 
 
 def check_bookable(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from contracts.people import Person as PersonV1
 from contracts.scheduling import (
     AppointmentBookedV1,
     AppointmentCancelledV1,
@@ -24,23 +23,17 @@ from scheduling.domain.errors import Conflict, Invalid, NotFound, PaymentRequire
 from scheduling.domain.setup import Branch, ClinicPolicy, Procedure, Professional
 from scheduling.domain.slots import Slot, check_bookable, free_slots, local_days
 from scheduling.repository import AppointmentRepository, EntitlementRepository, ReminderRepository, SetupRepository
+from scheduling.services import offers
 from scheduling.services.env import (
     Env,
+    check_person,
     holidays_for,
     load_branch,
     load_procedure,
     load_professional,
+    person_v1,
     policy_of,
 )
-
-
-def person_v1(p: Person) -> PersonV1:
-    return PersonV1(**asdict(p))
-
-
-def check_person(person: Person) -> None:
-    if not (person.phone or person.email):
-        raise Invalid("The patient needs a phone or an email, so reminders can reach them.", field="person.phone")
 
 
 # --- availability ---------------------------------------------------------------------------
@@ -70,7 +63,7 @@ async def availability(
         zone = branch.zone
         window_start = datetime.combine(days[0], datetime.min.time(), tzinfo=zone).astimezone(UTC)
         window_end = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
-        busy = await AppointmentRepository(uow.session).busy(
+        busy = await AppointmentRepository(uow.session).busy_seconds(
             tenant_id, [p.id for p in candidates], window_start, window_end, now
         )
     lead = policy if public else replace(policy, min_lead_minutes=0)
@@ -78,7 +71,8 @@ async def availability(
         branch=branch,
         procedure=procedure,
         professionals=candidates,
-        busy=busy,
+        busy=(),
+        busy_seconds=busy,
         days=days,
         policy=lead,
         holidays=holidays_for(policy, branch, days),
@@ -469,6 +463,7 @@ async def cancel(
         )
         if refund and a.payment_id:
             await EntitlementRepository(uow.session).mark_refunded(tenant_id, a.payment_id)
+        await offers.offer_freed_slot(env, uow, a)
         uow.publish(
             AppointmentCancelledV1(
                 appointment_id=a.id,

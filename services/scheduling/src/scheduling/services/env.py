@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
+from contracts.people import Person as PersonV1
 from kit import links
 from kit.db import UnitOfWork, UnitOfWorkFactory
+from scheduling.domain.appointments import Person
 from scheduling.domain.clock import Clock
-from scheduling.domain.errors import LinkInvalid, NotFound
+from scheduling.domain.errors import Invalid, LinkInvalid, NotFound
 from scheduling.domain.setup import Branch, ClinicPolicy, Procedure, Professional, public_holidays
 from scheduling.repository import SetupRepository
 
@@ -83,3 +85,12 @@ async def load_professional(uow: UnitOfWork, tenant_id: str, professional_id: st
     if professional is None or not professional.active:
         raise NotFound("No such professional in this clinic.", field="professional_id")
     return professional
+
+
+def person_v1(p: Person) -> PersonV1:
+    return PersonV1(**asdict(p))
+
+
+def check_person(person: Person) -> None:
+    if not (person.phone or person.email):
+        raise Invalid("The patient needs a phone or an email, so reminders can reach them.", field="person.phone")

@@ -15,14 +15,13 @@ from scheduling import calendar
 from scheduling.domain import anamnesis as forms
 from scheduling.domain import appointments as life
 from scheduling.domain.appointments import Appointment, Person
-from scheduling.domain.errors import Conflict, Invalid, NotFound
+from scheduling.domain.errors import Conflict, Invalid, LinkInvalid, NotFound
 from scheduling.domain.setup import Branch, Professional
 from scheduling.domain.slots import Slot
 from scheduling.repository import AnamnesisRepository, AppointmentRepository, SetupRepository
-from scheduling.schemas import AnamnesisIn, OnlineBookIn, RescheduleIn
-from scheduling.services import booking
-from scheduling.services.booking import person_v1
-from scheduling.services.env import Env, load_branch, load_procedure
+from scheduling.services import booking, waitlist
+from scheduling.services.env import Env, load_branch, load_procedure, person_v1
+from scheduling.services.inputs import AnamnesisData, OnlineBookData, RescheduleData
 
 CLINIC_LINK = "clinic"
 
@@ -101,7 +100,7 @@ def _links_of(env: Env, a: Appointment) -> dict[str, str]:
     return {f"{k}_url": v for k, v in env.links.appointment_urls(a.id, a.tenant_id).items()}
 
 
-async def book_online(env: Env, token: str, data: OnlineBookIn) -> dict[str, Any]:
+async def book_online(env: Env, token: str, data: OnlineBookData) -> dict[str, Any]:
     link = _verify(env, token, "book")
     known = link.data or {}
     name = known.get("name") or data.name
@@ -232,7 +231,7 @@ async def reschedule_page(env: Env, token: str, start: date | None, end: date | 
     }
 
 
-async def reschedule(env: Env, token: str, data: RescheduleIn) -> dict[str, Any]:
+async def reschedule(env: Env, token: str, data: RescheduleData) -> dict[str, Any]:
     link = _verify(env, token, "reschedule")
     await booking.reschedule(
         env,
@@ -263,6 +262,15 @@ async def ics(env: Env, token: str) -> tuple[bytes, str]:
     return body, f"appointment-{a.id}.ics"
 
 
+async def accept_offer(env: Env, token: str) -> dict[str, Any]:
+    link = _verify(env, token, "book")
+    hold_id = str(link.data.get("hold_id", ""))
+    if not hold_id:
+        raise LinkInvalid("This link is not a waitlist offer.", field="token")
+    a = await waitlist.accept(env, link.tenant_id, link.subject, hold_id, link.link_id)
+    return {"appointment_id": a.id, "status": a.status, "starts_at": a.starts_at.isoformat(), **_links_of(env, a)}
+
+
 # --- anamnesis ------------------------------------------------------------------------------
 async def anamnesis_page(env: Env, token: str) -> dict[str, Any]:
     link = _verify(env, token, "anamnesis")
@@ -281,7 +289,7 @@ async def anamnesis_page(env: Env, token: str) -> dict[str, Any]:
     }
 
 
-async def submit_anamnesis(env: Env, token: str, data: AnamnesisIn, *, ip: str, user_agent: str) -> dict[str, Any]:
+async def submit_anamnesis(env: Env, token: str, data: AnamnesisData, *, ip: str, user_agent: str) -> dict[str, Any]:
     link = _verify(env, token, "anamnesis")
     qid = str(link.data.get("questionnaire_id", ""))
     sig = data.signature

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,14 +9,13 @@ from zoneinfo import ZoneInfo
 from contracts.scheduling import PatientArrivedV1, ReturnBookedV1, VisitCompletedV1, VisitStartedV1
 from kit.auth import Principal
 from kit.db import UnitOfWork
-from scheduling import repository
 from scheduling.domain import appointments as life
 from scheduling.domain.appointments import Appointment
 from scheduling.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from scheduling.domain.setup import Branch, Procedure, Professional
 from scheduling.repository import AnamnesisRepository, AppointmentRepository, SetupRepository
-from scheduling.services.booking import _load, book_in, person_v1
-from scheduling.services.env import Env, load_branch, policy_of
+from scheduling.services.booking import _load, book_in
+from scheduling.services.env import Env, load_branch, person_v1, policy_of
 
 #: Permissions (the gateway's role map grants them; see docs/scheduling.md).
 READ = "scheduling:read"
@@ -272,8 +269,3 @@ async def book_return(
         await uow.commit()
     return new
 
-
-def board_changes(database_url: str, on_change: Callable[[str], None]) -> contextlib.AbstractAsyncContextManager[None]:
-    """While open, `on_change(tenant_id:branch_id)` runs whenever any replica changes a waiting-room board
-    (the live stream of the api; the LISTEN connection belongs to the repository)."""
-    return repository.board_changes(database_url, on_change)

@@ -22,8 +22,8 @@ from scheduling.domain.setup import (
     public_holidays,
 )
 from scheduling.repository import AnamnesisRepository, SetupRepository
-from scheduling.schemas import BranchIn, PolicyIn, ProcedureIn, ProfessionalIn
 from scheduling.services.env import Env, policy_of
+from scheduling.services.inputs import BranchData, PolicyData, ProcedureData, ProfessionalData
 
 
 async def get_policy(env: Env, principal: Principal) -> ClinicPolicy:
@@ -31,7 +31,7 @@ async def get_policy(env: Env, principal: Principal) -> ClinicPolicy:
         return await policy_of(uow, principal.tenant_id, principal.country)
 
 
-async def set_policy(env: Env, principal: Principal, data: PolicyIn) -> ClinicPolicy:
+async def set_policy(env: Env, principal: Principal, data: PolicyData) -> ClinicPolicy:
     async with env.uow() as uow:
         repo = SetupRepository(uow.session)
         current = await policy_of(uow, principal.tenant_id, principal.country)
@@ -55,7 +55,7 @@ async def set_policy(env: Env, principal: Principal, data: PolicyIn) -> ClinicPo
         return policy
 
 
-def _branch(principal: Principal, branch_id: str, data: BranchIn) -> Branch:
+def _branch(principal: Principal, branch_id: str, data: BranchData) -> Branch:
     check_timezone(data.timezone)
     return Branch(
         id=branch_id,
@@ -69,7 +69,7 @@ def _branch(principal: Principal, branch_id: str, data: BranchIn) -> Branch:
     )
 
 
-async def add_branch(env: Env, principal: Principal, data: BranchIn) -> Branch:
+async def add_branch(env: Env, principal: Principal, data: BranchData) -> Branch:
     branch = _branch(principal, new_id(), data)
     async with env.uow() as uow:
         await SetupRepository(uow.session).add_branch(branch, env.clock.now())
@@ -77,7 +77,7 @@ async def add_branch(env: Env, principal: Principal, data: BranchIn) -> Branch:
     return branch
 
 
-async def update_branch(env: Env, principal: Principal, branch_id: str, data: BranchIn) -> Branch:
+async def update_branch(env: Env, principal: Principal, branch_id: str, data: BranchData) -> Branch:
     branch = _branch(principal, branch_id, data)
     async with env.uow() as uow:
         repo = SetupRepository(uow.session)
@@ -94,7 +94,7 @@ async def list_branches(env: Env, principal: Principal) -> list[Branch]:
 
 
 async def _professional(
-    repo: SetupRepository, principal: Principal, professional_id: str, data: ProfessionalIn
+    repo: SetupRepository, principal: Principal, professional_id: str, data: ProfessionalData
 ) -> Professional:
     branch_ids = tuple(dict.fromkeys(str(b) for b in data.branch_ids))
     known = {b.id for b in await repo.branches(principal.tenant_id)}
@@ -119,7 +119,7 @@ async def _professional(
     )
 
 
-async def add_professional(env: Env, principal: Principal, data: ProfessionalIn) -> Professional:
+async def add_professional(env: Env, principal: Principal, data: ProfessionalData) -> Professional:
     async with env.uow() as uow:
         repo = SetupRepository(uow.session)
         professional = await _professional(repo, principal, new_id(), data)
@@ -129,7 +129,7 @@ async def add_professional(env: Env, principal: Principal, data: ProfessionalIn)
 
 
 async def update_professional(
-    env: Env, principal: Principal, professional_id: str, data: ProfessionalIn
+    env: Env, principal: Principal, professional_id: str, data: ProfessionalData
 ) -> Professional:
     async with env.uow() as uow:
         repo = SetupRepository(uow.session)
@@ -146,7 +146,7 @@ async def list_professionals(env: Env, principal: Principal, branch_id: str | No
         return await SetupRepository(uow.session).professionals(principal.tenant_id, branch_id)
 
 
-async def _procedure(repo: SetupRepository, principal: Principal, procedure_id: str, data: ProcedureIn) -> Procedure:
+async def _procedure(repo: SetupRepository, principal: Principal, procedure_id: str, data: ProcedureData) -> Procedure:
     branch_ids = tuple(dict.fromkeys(str(b) for b in data.branch_ids))
     known = {b.id for b in await repo.branches(principal.tenant_id)}
     for b in branch_ids:
@@ -166,7 +166,7 @@ async def _procedure(repo: SetupRepository, principal: Principal, procedure_id: 
     )
 
 
-async def add_procedure(env: Env, principal: Principal, data: ProcedureIn) -> Procedure:
+async def add_procedure(env: Env, principal: Principal, data: ProcedureData) -> Procedure:
     async with env.uow() as uow:
         repo = SetupRepository(uow.session)
         procedure = await _procedure(repo, principal, new_id(), data)
@@ -175,7 +175,7 @@ async def add_procedure(env: Env, principal: Principal, data: ProcedureIn) -> Pr
     return procedure
 
 
-async def update_procedure(env: Env, principal: Principal, procedure_id: str, data: ProcedureIn) -> Procedure:
+async def update_procedure(env: Env, principal: Principal, procedure_id: str, data: ProcedureData) -> Procedure:
     async with env.uow() as uow:
         repo = SetupRepository(uow.session)
         if await repo.procedure(principal.tenant_id, procedure_id) is None:
