@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post, route
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED
 
 from gateway import services
@@ -126,8 +128,10 @@ _DRAIN_LIMIT = 8 * 1024 * 1024
 
 
 def _forwarder(route_name: str, max_body_bytes: int | None = None) -> Any:
-    async def forward(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
+    async def forward(request: Request[Any, Any, Any], state: State) -> Response[Any]:
         upstream: Upstream = state.upstream
+        if request.method == "GET" and "text/event-stream" in request.headers.get("accept", ""):
+            return await _relay_stream(upstream, route_name, request)
         body = await request.body()
         if max_body_bytes is not None and len(body) > max_body_bytes:
             raise HTTPException(status_code=413, detail=f"The body is larger than {max_body_bytes} bytes.")
@@ -144,6 +148,27 @@ def _forwarder(route_name: str, max_body_bytes: int | None = None) -> Any:
         return Response(answer.content, status_code=answer.status_code, headers=response_headers(answer))
 
     return forward
+
+
+async def _relay_stream(upstream: Upstream, route_name: str, request: Request[Any, Any, Any]) -> Stream:
+    """Server-sent events (a staff screen's live notifications) pass through unbuffered."""
+    answer = await upstream.open_stream(
+        route_name,
+        request.url.path,
+        request.url.query.encode(),
+        list(request.headers.items()),
+        _client_ip(request),
+        request.url.scheme,
+    )
+
+    async def relay() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in answer.aiter_raw():
+                yield chunk
+        finally:
+            await answer.aclose()
+
+    return Stream(relay(), status_code=answer.status_code, headers=response_headers(answer))
 
 
 def proxy_handlers(contexts: list[str]) -> list[Any]:

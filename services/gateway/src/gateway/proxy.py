@@ -71,6 +71,25 @@ class Upstream:
             log.warning("upstream %s failed for %s %s: %r", service, method, path, exc)
             raise UpstreamUnavailable(service) from exc
 
+    async def open_stream(
+        self,
+        service: str,
+        path: str,
+        query: bytes,
+        headers: list[tuple[str, str]],
+        client_ip: str,
+        scheme: str = "http",
+    ) -> httpx.Response:
+        """GET whose body is relayed as it arrives (server-sent events); the caller closes the response."""
+        out = [(k, v) for k, v in headers if k.lower() not in _DROP and k.lower() not in _FORWARDING]
+        out += [(context.CORRELATION_HEADER, context.current_correlation_id()), *forwarding(headers, client_ip, scheme)]
+        request = self.client.build_request("GET", httpx.URL(self.routes[service] + path, query=query), headers=out)
+        try:
+            return await self.client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            log.warning("upstream %s failed for GET %s (stream): %r", service, path, exc)
+            raise UpstreamUnavailable(service) from exc
+
     async def close(self) -> None:
         await self.client.aclose()
 

@@ -33,6 +33,11 @@ _FIELDS: tuple[str, ...] = tuple(messages.c.keys())
 _TUPLES = ("channels", "cancel_on")
 
 
+def _row(row: Any) -> dict[str, Any]:
+    """A result row as a plain dict (column names are str subclasses msgspec does not take as keys)."""
+    return {str(k): v for k, v in row._mapping.items()}
+
+
 def _to_message(row: Any) -> Message:
     values = {c: getattr(row, c) for c in _FIELDS}
     for name in _TUPLES:
@@ -170,7 +175,7 @@ class TemplateRepository:
             templates.c.locale.in_(list(locales)),
             templates.c.channel == channel,
         )
-        found = {r.locale: r._asdict() for r in (await self.session.execute(query)).all()}
+        found = {r.locale: _row(r) for r in (await self.session.execute(query)).all()}
         return next((found[loc] for loc in locales if loc in found), None)
 
     async def body(self, tenant_id: str, name: str, locale: str, channel: str) -> str | None:
@@ -179,7 +184,7 @@ class TemplateRepository:
 
     async def all_for(self, tenant_id: str) -> list[dict[str, Any]]:
         rows = (await self.session.execute(select(templates).where(templates.c.tenant_id == tenant_id))).all()
-        return [r._asdict() for r in rows]
+        return [_row(r) for r in rows]
 
     async def upsert(
         self,
@@ -237,10 +242,8 @@ class RuleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def for_tenant(self, tenant_id: str, event_type: str | None = None) -> dict[str, Rule]:
+    async def for_tenant(self, tenant_id: str) -> dict[str, Rule]:
         query = select(rules).where(rules.c.tenant_id == tenant_id)
-        if event_type is not None:
-            query = query.where(or_(rules.c.event_type == event_type, rules.c.enabled.is_(False)))
         return {r.key: _to_rule(r) for r in (await self.session.execute(query)).all()}
 
     async def upsert(self, tenant_id: str, rule: Rule, user_id: str, now: datetime) -> None:
@@ -273,7 +276,7 @@ class SettingsRepository:
         row = (
             await self.session.execute(select(clinic_settings).where(clinic_settings.c.tenant_id == tenant_id))
         ).first()
-        return row._asdict() if row else None
+        return _row(row) if row else None
 
     async def upsert(
         self, tenant_id: str, *, timezone: str, locale: str, quiet: QuietHours | None, now: datetime
@@ -309,7 +312,7 @@ class OptOutRepository:
 
     async def list(self, tenant_id: str) -> list[dict[str, Any]]:
         query = select(opt_outs).where(opt_outs.c.tenant_id == tenant_id).order_by(opt_outs.c.created_at)
-        return [r._asdict() for r in (await self.session.execute(query)).all()]
+        return [_row(r) for r in (await self.session.execute(query)).all()]
 
     async def opted_out(self, keys: Iterable[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
         """Of (tenant, channel, address) triples, those that withdrew consent: one query for a batch."""
@@ -342,7 +345,7 @@ class ContactRepository:
     async def get(self, tenant_id: str, lead_id: str) -> dict[str, Any] | None:
         query = select(contacts).where(contacts.c.tenant_id == tenant_id, contacts.c.lead_id == lead_id)
         row = (await self.session.execute(query)).first()
-        return row._asdict() if row else None
+        return _row(row) if row else None
 
 
 class ConversationRepository:
@@ -358,7 +361,7 @@ class ConversationRepository:
                 query = select(conversations).where(conversations.c.tenant_id == tenant_id, column == value).limit(1)
                 row = (await self.session.execute(query)).first()
                 if row:
-                    return row._asdict()
+                    return _row(row)
         if addresses:
             query = (
                 select(conversations)
@@ -371,7 +374,7 @@ class ConversationRepository:
             )
             row = (await self.session.execute(query)).first()
             if row:
-                return row._asdict()
+                return _row(row)
         return None
 
     async def get(self, tenant_id: str, conversation_id: str) -> dict[str, Any] | None:
@@ -379,7 +382,7 @@ class ConversationRepository:
             conversations.c.tenant_id == tenant_id, conversations.c.id == conversation_id
         )
         row = (await self.session.execute(query)).first()
-        return row._asdict() if row else None
+        return _row(row) if row else None
 
     async def create(
         self,
@@ -450,7 +453,7 @@ class ConversationRepository:
 
     async def addresses(self, conversation_id: str) -> list[dict[str, Any]]:
         query = select(conversation_addresses).where(conversation_addresses.c.conversation_id == conversation_id)
-        return [r._asdict() for r in (await self.session.execute(query)).all()]
+        return [_row(r) for r in (await self.session.execute(query)).all()]
 
     async def for_person(self, tenant_id: str, *, lead_id: str | None, patient_id: str | None) -> list[dict[str, Any]]:
         conditions = []
@@ -462,7 +465,7 @@ class ConversationRepository:
         if conditions:
             query = query.where(or_(*conditions))
         query = query.order_by(conversations.c.last_message_at.desc()).limit(100)
-        return [r._asdict() for r in (await self.session.execute(query)).all()]
+        return [_row(r) for r in (await self.session.execute(query)).all()]
 
 
 class InboundRepository:
@@ -475,7 +478,7 @@ class InboundRepository:
 
     async def for_conversation(self, conversation_id: str) -> list[dict[str, Any]]:
         query = select(inbound_messages).where(inbound_messages.c.conversation_id == conversation_id)
-        return [r._asdict() for r in (await self.session.execute(query)).all()]
+        return [_row(r) for r in (await self.session.execute(query)).all()]
 
 
 class InAppRepository:
@@ -505,7 +508,7 @@ class InAppRepository:
         if unread_only:
             query = query.where(read.is_(None))
         query = query.order_by(inapp_notifications.c.created_at.desc()).limit(limit)
-        return [r._asdict() for r in (await self.session.execute(query)).all()]
+        return [_row(r) for r in (await self.session.execute(query)).all()]
 
     async def unread(self, tenant_id: str, user_id: str, roles: Sequence[str]) -> int:
         read = select(literal(1)).where(
@@ -582,7 +585,7 @@ class AccountRepository:
 
     async def for_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
         query = select(channel_accounts).where(channel_accounts.c.tenant_id == tenant_id)
-        return [r._asdict() for r in (await self.session.execute(query)).all()]
+        return [_row(r) for r in (await self.session.execute(query)).all()]
 
 
 class ConfirmationRepository:

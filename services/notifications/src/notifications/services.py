@@ -146,7 +146,15 @@ async def clinic_config(uow: UnitOfWork, tenant_id: str) -> ClinicConfig:
 
 async def effective_rules(uow: UnitOfWork, tenant_id: str, event_type: str | None = None) -> list[Rule]:
     """The seeded defaults, each replaced by the clinic's own row of the same key, plus the clinic's own rules."""
-    own = await RuleRepository(uow.session).for_tenant(tenant_id, event_type)
+    # All of the clinic's rows (a handful): a changed default may have moved to another event type.
+    own = await RuleRepository(uow.session).for_tenant(tenant_id)
+    if event_type is not None:
+        defaults = [r for r in DEFAULT_RULES if r.event_type == event_type or r.key in own]
+        mine = [r for r in own.values() if r.event_type == event_type]
+        merged = [own.get(r.key, r) for r in defaults] + [
+            r for r in mine if r.key not in {d.key for d in DEFAULT_RULES}
+        ]
+        return [replace(r, builtin=any(d.key == r.key for d in DEFAULT_RULES)) for r in merged]
     out = [own.pop(r.key, r) if r.key in own else r for r in DEFAULT_RULES]
     out = [replace(r, builtin=any(d.key == r.key for d in DEFAULT_RULES)) for r in out]
     return out + sorted(own.values(), key=lambda r: r.key)
@@ -676,6 +684,10 @@ async def _receive_one(uow: UnitOfWork, item: Inbound, answered: Message | None,
         conversation_id = context.new_id()
         await convs.create(conversation_id, tenant_id, lead_id=None, patient_id=None, name=item.sender_name, now=now)
     message_id = context.new_id()
+    # Providers stamp whole seconds; a fresh delivery takes our clock so the conversation keeps its order
+    # (a reply is never shown before the message it answers), a late redelivery keeps the provider's time.
+    received_at = item.received_at if item.received_at < now - timedelta(seconds=2) else now
+    item = replace(item, received_at=received_at)
     added = await InboundRepository(uow.session).add(
         id=message_id,
         tenant_id=tenant_id,

@@ -203,6 +203,10 @@ async def test_opt_out_falls_back_and_the_answer_cancels_the_nudge(
     tenant, agent = new_id(), new_id()
     admin = Principal(user_id=agent, tenant_id=tenant, email="a@x", permissions=frozenset(), roles=("admin",))
     await services.opt_out(uow, admin, "whatsapp", "+55 11 98765-4321")
+    from notifications.schemas import OptOutOut
+
+    listed = [msgspec.convert(r, OptOutOut, from_attributes=True) for r in await services.list_opt_outs(uow, admin)]
+    assert [(o.channel, o.address) for o in listed] == [("whatsapp", PHONE)]
     person = _person()
     link = PaymentLinkCreatedV1(
         payment_id=new_id(),
