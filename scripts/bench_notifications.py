@@ -22,10 +22,10 @@ import httpx
 
 from contracts import EventMeta
 from contracts.leads import LeadCreatedV1
-from kit import devinfra
+from devkit import infra as devinfra
+from devkit.testing import fresh_database
 from kit.context import new_id
 from kit.db import make_engine, uow_factory
-from kit.testing import fresh_database
 from notifications import services
 from notifications.channels import WhatsAppCloud
 from notifications.domain import WHATSAPP

@@ -22,8 +22,8 @@ from contracts import Event, EventMeta, from_headers, to_headers
 from contracts.people import Person
 from contracts.scheduling import AppointmentConfirmedV1, ReminderAction, ReminderDueV1
 from contracts.topics import NOTIFICATIONS
+from devkit.stack import Stack
 from kit.context import new_id
-from kit.devstack import Stack
 from tests.e2e.conftest import Api, Sandbox, staff, wait_until
 
 pytestmark = pytest.mark.e2e

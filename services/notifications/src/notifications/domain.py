@@ -126,6 +126,8 @@ class Message:
     cancel_on: tuple[str, ...] = ()
     delivered_at: datetime | None = None
     read_at: datetime | None = None
+    #: Held by the dispatcher round sending it (kit.dispatch); free again when the round recorded it or died.
+    leased_until: datetime | None = None
 
 
 def mark_sending(message: Message, now: datetime) -> Message:

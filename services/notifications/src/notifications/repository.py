@@ -10,6 +10,7 @@ from sqlalchemy import and_, bindparam, func, literal, or_, select, tuple_, upda
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.dispatch import claim_due
 from notifications.domain import CANCELLED, QUEUED, SENDING, Message, QuietHours, Rule
 from notifications.models import (
     channel_accounts,
@@ -25,7 +26,6 @@ from notifications.models import (
     opt_outs,
     rules,
     templates,
-    webhook_receipts,
 )
 
 #: Column keys of `messages`, each a field of `Message` (iterating `messages.c` would yield Column objects).
@@ -82,31 +82,24 @@ class MessageRepository:
             rows.append({"b_id": message.id, **{f"b_{c}": values[c] for c in _MUTABLE}})
         await self.session.execute(_SAVE, rows)
 
-    async def claim_due(self, now: datetime, *, limit: int, stale_after: timedelta) -> list[Message]:
-        """Mark a batch of due messages `sending` (attempt counted) in one statement and return them.
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[Message]:
+        """Lease a batch of due messages and mark them `sending` (the attempt counted) in one statement.
 
-        SKIP LOCKED lets several workers dispatch side by side; a message left `sending` by a worker that died is
-        due again after `stale_after`, and is resent with the same idempotency key.
+        kit.dispatch.claim_due: SKIP LOCKED and the lease keep other workers off them; a message whose round
+        died (still `sending`) is due again when its lease has run out.
         """
-        due = or_(
-            and_(messages.c.status == QUEUED, messages.c.next_attempt_at <= now),
-            and_(messages.c.status == SENDING, messages.c.updated_at <= now - stale_after),
+        due = or_(and_(messages.c.status == QUEUED, messages.c.next_attempt_at <= now), messages.c.status == SENDING)
+        rows = await claim_due(
+            self.session,
+            messages,
+            due=due,
+            now=now,
+            lease=lease,
+            limit=limit,
+            order_by=[messages.c.next_attempt_at],
+            values={"status": SENDING, "attempts": messages.c.attempts + 1, "updated_at": now},
         )
-        picked = (
-            select(messages.c.id)
-            .where(due)
-            .order_by(messages.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        stmt = (
-            update(messages)
-            .where(messages.c.id.in_(picked))
-            .values(status=SENDING, attempts=messages.c.attempts + 1, updated_at=now)
-            .returning(*messages.c)
-        )
-        return [_to_message(r) for r in (await self.session.execute(stmt)).all()]
+        return [_to_message(r) for r in rows]
 
     async def get(self, message_id: str) -> Message | None:
         row = (await self.session.execute(select(messages).where(messages.c.id == message_id))).first()
@@ -541,21 +534,6 @@ class InAppRepository:
             .returning(inapp_reads.c.notification_id)
         )
         return len((await self.session.execute(stmt)).all())
-
-
-class ReceiptRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def claim(self, provider: str, event_id: str, now: datetime) -> bool:
-        """False: this delivery was handled before (providers retry and duplicate)."""
-        stmt = (
-            insert(webhook_receipts)
-            .values(provider=provider, event_id=event_id, received_at=now)
-            .on_conflict_do_nothing()
-            .returning(webhook_receipts.c.event_id)
-        )
-        return (await self.session.execute(stmt)).first() is not None
 
 
 class AccountRepository:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kit.devinfra import free_port
+from devkit.infra import free_port
 from notifications.channels import (
     InstagramMessaging,
     Outgoing,

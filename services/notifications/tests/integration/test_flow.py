@@ -20,12 +20,12 @@ from contracts import Event, EventMeta
 from contracts.payments import PaymentConfirmedV1, PaymentLinkCreatedV1
 from contracts.people import Person
 from contracts.scheduling import AppointmentConfirmedV1, ReminderAction, ReminderDueV1
+from devkit.infra import Infra
+from devkit.testing import fresh_database
 from kit.auth import Principal
 from kit.context import new_id
 from kit.db import UnitOfWorkFactory, make_engine, uow_factory
-from kit.devinfra import Infra
 from kit.outbox import outbox_table
-from kit.testing import fresh_database
 from notifications import services
 from notifications.channels import TwilioSms, WhatsAppCloud
 from notifications.domain import WHATSAPP
