@@ -190,11 +190,13 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta) -> list[M
     occ = events.occurrence(event, meta)
     now = clock()
     await _track(uow, occ, now)
-    await MessageRepository(uow.session).cancel_waiting(occ.tenant_id, occ.subject, occ.event_type, now)
+    rules = await effective_rules(uow, occ.tenant_id)
+    if any(occ.event_type in r.cancel_on for r in rules):  # only then can a waiting message be cancelled
+        await MessageRepository(uow.session).cancel_waiting(occ.tenant_id, occ.subject, occ.event_type, now)
     config = await clinic_config(uow, occ.tenant_id)
     person = await _person(uow, occ)
     queued: list[Message] = []
-    for rule in await effective_rules(uow, occ.tenant_id, occ.event_type):
+    for rule in rules:
         if not matches(rule, occ.event_type, occ.fields):
             continue
         for recipient in await _recipients(uow, rule, occ, person):
@@ -636,7 +638,8 @@ async def receive(
         ours = await MessageRepository(uow.session).by_provider_ids(ids)
         for item in inbound:
             new += await _receive_one(uow, item, ours.get(item.reply_to or ""), now)
-        changed = []
+        changed: dict[str, Message] = {}
+        steps = 0
         for receipt in receipts:
             message = ours.get(receipt.provider_message_id)
             updated = apply_status(message, receipt.status, receipt.at) if message else None
@@ -645,11 +648,13 @@ async def receive(
             if updated.status == FAILED:
                 reason = receipt.error or "the provider reported the message undelivered"
                 updated = fall_back(message, reason, now) or replace(updated, last_error=reason, updated_at=now)
-            changed.append(updated)
+            # Later receipts of the same delivery see this state (delivered then read, then a late delivered).
+            ours[receipt.provider_message_id] = changed[updated.id] = updated
+            steps += 1
             _publish_receipt(uow, updated)
-        await MessageRepository(uow.session).save_many(changed)
+        await MessageRepository(uow.session).save_many(list(changed.values()))
         await uow.commit()
-    return new + len(changed)
+    return new + steps
 
 
 def _publish_receipt(uow: UnitOfWork, m: Message) -> None:
