@@ -12,12 +12,14 @@ sync:
     uv sync --all-packages --locked --quiet
 
 # start PostgreSQL, Redis, Kafka, every service, the gateway and the sandboxes; Ctrl-C stops all
-up: sync
+# (`python3 dev.py up` runs the same and ends quietly on Ctrl-C; `just` itself reports the SIGINT)
+up: sync console-build
     uv run --no-sync python -m devkit.stack up
 
 # run all tests (unit, integration, end-to-end, fault, deploy manifests); extra args go to pytest
-test *args: sync
+test *args: sync console-build
     bash deploy/k8s/tools.sh
+    cd web && npm test --silent
     uv run --no-sync python -m pytest {{args}}
 
 # migrate every service database of the local stack to the latest revision
@@ -25,13 +27,28 @@ migrate: sync
     uv run --no-sync python -m devkit.stack migrate
 
 # ruff, formatting, mypy, import contracts, declared dependencies (deptry), stale generated docs
-lint: sync
+lint: sync console-install
     uv run --no-sync ruff check .
     uv run --no-sync ruff format --check .
     uv run --no-sync mypy
     uv run --no-sync lint-imports
     uv run --no-sync scripts/deptry_all.sh
     uv run --no-sync python -m contracts.catalogue --check
+    uv run --no-sync python scripts/console_api.py --check
+    cd web && npm run --silent typecheck
+    uv run --no-sync python scripts/registry.py --check
+
+# a new service in the shared shape, registered everywhere from stack.toml: `just new-service payments`
+new-service name *args: sync
+    uv run --no-sync python scripts/new_service.py {{name}} {{args}}
+
+# regenerate every registration (pyproject, image, Kubernetes, gateway routes) from stack.toml
+services: sync
+    uv run --no-sync python scripts/registry.py sync
+
+# in a temporary copy: `just new-service demo`, lint, its tests, remove it, and the tree is as before
+check-new-service:
+    bash scripts/check_new_service.sh
 
 # format and autofix
 fmt: sync
@@ -57,3 +74,24 @@ makemigration service message: sync
 # follow the local stack's logs
 logs:
     tail -F .local/logs/*.log
+
+# the staff console's npm packages, exactly as web/package-lock.json says (again only when the lock changes)
+console-install:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd web
+    want=$(sha256sum package-lock.json | cut -d' ' -f1)
+    if [ "$(cat node_modules/.clinicflow-lock 2>/dev/null)" != "$want" ]; then
+        echo "web: npm ci (node $(node --version), npm $(npm --version)) ..."
+        npm ci --no-audit --no-fund --loglevel=error
+        echo "$want" > node_modules/.clinicflow-lock
+    fi
+
+# build the staff console into web/dist (the gateway serves it at /)
+console-build: console-install
+    cd web && npm run --silent build
+
+# regenerate the console's API client (web/src/api) from the gateway's and the services' OpenAPI;
+# `just console-api --source http://127.0.0.1:8000/schema/openapi.json` reads a running gateway instead
+console-api *args: sync console-install
+    uv run --no-sync python scripts/console_api.py {{args}}

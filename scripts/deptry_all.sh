@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# deptry per workspace member: each declares exactly what it imports (DESIGN §5).
+# deptry per workspace member: each declares exactly what it imports (docs/architecture.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0

@@ -1,4 +1,4 @@
-"""CloudEvents 1.0 envelope in the Kafka binary binding (DESIGN §3).
+"""CloudEvents 1.0 envelope in the Kafka binary binding (docs/architecture.md, "Events").
 
 Metadata travels in `ce_*` headers; the record value is the payload as JSON.
 """

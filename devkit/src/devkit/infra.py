@@ -1,4 +1,6 @@
-"""PostgreSQL, Redis and a Kafka-protocol broker for development and tests (DESIGN §7).
+"""PostgreSQL, Redis and a Kafka-protocol broker for development and tests.
+
+See docs/architecture.md, "Local infrastructure".
 
 Order of choice: servers named by DATABASE_URL / REDIS_URL / KAFKA_BOOTSTRAP_SERVERS;
 else testcontainers when a Docker engine answers; else real servers from pip packages:

@@ -120,9 +120,15 @@ class Stack:
                 "NOTIFICATIONS_WHATSAPP_TOKEN": whatsapp_token,
                 "NOTIFICATIONS_WHATSAPP_API_URL": self.url("sandbox"),
                 **self._messaging_env(),
+                **self._payments_env(),
+                # Patient links (confirm, reschedule, .ics, booking, anamnesis) point at the gateway.
+                "SCHEDULING_PUBLIC_URL": self.gateway_url,
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.free_ports:
+            # Test stacks only: the e2e tests move scheduling's clock by writing seconds into this file.
+            env["SCHEDULING_CLOCK_FILE"] = str(self.clock_file("scheduling"))
         for spec in self.specs.values():
             prefix = spec.service.upper()
             key = "WORKER_PORT" if spec.command == ["worker"] else "HTTP_PORT"
@@ -148,6 +154,29 @@ class Stack:
             "NOTIFICATIONS_SMTP_PORT": str(self.smtp_port),
         }
         return env
+
+    def _payments_env(self) -> dict[str, str]:
+        """Payments talks to the Mercado Pago sandbox, which signs its webhooks with the same secret."""
+        if "sandbox_payments" not in self.specs:
+            return {}
+        token, secret = self._dev_secret("mercadopago-token"), self._dev_secret("mercadopago-webhook-secret")
+        return {
+            "PAYMENTS_PUBLIC_URL": self.gateway_url,
+            "PAYMENTS_MERCADOPAGO_API_URL": self.url("sandbox_payments"),
+            "PAYMENTS_MERCADOPAGO_ACCESS_TOKEN": token,
+            "PAYMENTS_MERCADOPAGO_WEBHOOK_SECRET": secret,
+            # Development only: the tests move the payments clock through this file (expiry, late webhooks).
+            "PAYMENTS_CLOCK_FILE": str(self.clock_file("payments")),
+            "SANDBOX_PAYMENTS_PUBLIC_URL": self.url("sandbox_payments"),
+            "SANDBOX_PAYMENTS_ACCESS_TOKEN": token,
+            "SANDBOX_PAYMENTS_WEBHOOK_SECRET": secret,
+        }
+
+    def clock_file(self, service: str) -> Path:
+        """Seconds added to a service's clock in a test stack: the e2e tests move time by writing it."""
+        path = self.state_dir / "clock" / service
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
     # --- lifecycle ------------------------------------------------------------------------
     def start_infra(self) -> Infra:
@@ -228,6 +257,7 @@ class Stack:
         lines = [
             "",
             "ClinicFlow is up.",
+            f"  staff console        {self.gateway_url}/",
             f"  API (gateway)        {self.gateway_url}      docs: {self.gateway_url}/schema",
             f"  log in as            {env['CLINICFLOW_ADMIN_EMAIL']} / {env['CLINICFLOW_ADMIN_PASSWORD']}",
         ]

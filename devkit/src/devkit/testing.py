@@ -48,3 +48,18 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
         yield running
     finally:
         running.stop()
+
+
+#: Test tiers by folder (docs/architecture.md, "Tests"): `-m unit` runs the fast ones only.
+TIERS = ("unit", "integration", "e2e", "deploy")
+
+
+def tier_of(path: Path) -> str | None:
+    return next((tier for tier in TIERS if tier in path.parts), None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(Path(item.path))
+        if tier is not None:
+            item.add_marker(tier)

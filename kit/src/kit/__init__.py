@@ -1,1 +1,1 @@
-"""The ClinicFlow service chassis: infrastructure only, no domain words (DESIGN §5)."""
+"""The ClinicFlow service chassis: infrastructure only, no domain words (docs/architecture.md)."""

@@ -1,4 +1,7 @@
-"""Staff tokens: verification of the gateway's EdDSA JWTs against its JWKS (DESIGN §6)."""
+"""Staff tokens: verification of the gateway's EdDSA JWTs against its JWKS.
+
+See docs/architecture.md, "Identity, tokens and tenancy".
+"""
 
 from __future__ import annotations
 
@@ -9,15 +12,13 @@ import httpx
 import jwt
 import msgspec
 
-ISSUER = "clinicflow-gateway"
-AUDIENCE = "clinicflow"
-ALGORITHM = "EdDSA"
+from contracts import claims
+from contracts.claims import AUDIENCE, CRM_ADMIN, CRM_READ, CRM_RESPONSIBLE, CRM_WRITE, ISSUER
 
-#: Permission names (DESIGN §6). Roles are bundles of these, resolved at login.
-CRM_READ = "crm:read"
-CRM_WRITE = "crm:write"
-CRM_ADMIN = "crm:admin"
-CRM_RESPONSIBLE = "crm:responsible"
+#: Permission names and claims live in contracts.claims; these names stay importable from kit.auth.
+__all__ = ["AUDIENCE", "CRM_ADMIN", "CRM_READ", "CRM_RESPONSIBLE", "CRM_WRITE", "ISSUER"]
+
+ALGORITHM = "EdDSA"
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,9 +28,9 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     permissions: frozenset[str]
     roles: tuple[str, ...] = ()
     #: ISO 3166 country of the clinic; phones are parsed with it as the default region.
-    country: str = "BR"
-    locale: str = "pt-BR"
-    timezone: str = "America/Sao_Paulo"
+    country: str = claims.DEFAULT_COUNTRY
+    locale: str = claims.DEFAULT_LOCALE
+    timezone: str = claims.DEFAULT_TIMEZONE
 
     def has(self, permission: str) -> bool:
         return permission in self.permissions
@@ -41,28 +42,28 @@ class AuthError(Exception):
 
 def claims_of(principal: Principal) -> dict[str, Any]:
     return {
-        "sub": principal.user_id,
-        "tid": principal.tenant_id,
-        "email": principal.email,
-        "perm": sorted(principal.permissions),
-        "roles": list(principal.roles),
-        "country": principal.country,
-        "locale": principal.locale,
-        "tz": principal.timezone,
+        claims.SUBJECT: principal.user_id,
+        claims.TENANT: principal.tenant_id,
+        claims.EMAIL: principal.email,
+        claims.PERMISSIONS_CLAIM: sorted(principal.permissions),
+        claims.ROLES: list(principal.roles),
+        claims.COUNTRY: principal.country,
+        claims.LOCALE: principal.locale,
+        claims.TIMEZONE: principal.timezone,
     }
 
 
-def principal_from_claims(claims: dict[str, Any]) -> Principal:
+def principal_from_claims(token: dict[str, Any]) -> Principal:
     try:
         return Principal(
-            user_id=claims["sub"],
-            tenant_id=claims["tid"],
-            email=claims.get("email", ""),
-            permissions=frozenset(claims.get("perm", ())),
-            roles=tuple(claims.get("roles", ())),
-            country=claims.get("country", "BR"),
-            locale=claims.get("locale", "pt-BR"),
-            timezone=claims.get("tz", "America/Sao_Paulo"),
+            user_id=token[claims.SUBJECT],
+            tenant_id=token[claims.TENANT],
+            email=token.get(claims.EMAIL, ""),
+            permissions=frozenset(token.get(claims.PERMISSIONS_CLAIM, ())),
+            roles=tuple(token.get(claims.ROLES, ())),
+            country=token.get(claims.COUNTRY, claims.DEFAULT_COUNTRY),
+            locale=token.get(claims.LOCALE, claims.DEFAULT_LOCALE),
+            timezone=token.get(claims.TIMEZONE, claims.DEFAULT_TIMEZONE),
         )
     except KeyError as exc:
         raise AuthError(f"token lacks the {exc.args[0]!r} claim") from exc
@@ -109,7 +110,7 @@ class JwksVerifier:
         if key is None:
             raise AuthError("token signed by an unknown key")
         try:
-            claims = jwt.decode(
+            decoded = jwt.decode(
                 token,
                 key,
                 algorithms=[ALGORITHM],
@@ -121,6 +122,6 @@ class JwksVerifier:
             raise AuthError("token expired") from exc
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {exc}") from exc
-        if claims.get("typ") != "access":
+        if decoded.get("typ") != "access":
             raise AuthError("not an access token")
-        return principal_from_claims(claims)
+        return principal_from_claims(decoded)

@@ -1,4 +1,7 @@
-"""Async SQLAlchemy engine and the unit of work: one transaction per use case (DESIGN §5)."""
+"""Async SQLAlchemy engine and the unit of work: one transaction per use case.
+
+See docs/architecture.md, "Never lose an event".
+"""
 
 from __future__ import annotations
 

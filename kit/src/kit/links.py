@@ -1,11 +1,15 @@
-"""Signed, expiring, single-purpose patient links (pay, book, confirm, anamnesis).
+"""Signed, expiring, single-purpose patient links.
 
 A link token is an HS256 JWT whose audience names its purpose, so a payment link can never
 open a booking page. Tokens carry a `jti`; a page that must be used once records it.
+The purposes are the services' own words: each service declares the ones it mints and verifies
+(e.g. payments `PAY = "pay"`, scheduling `BOOK = "book"`, `CONFIRM = "confirm"`); kit only checks
+that a purpose is a short lower-case word, so a typo cannot silently mint a link no page accepts.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -14,8 +18,13 @@ import msgspec
 
 from kit.context import new_id
 
-PURPOSES = frozenset({"pay", "book", "confirm", "reschedule", "anamnesis"})
+_PURPOSE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
 _ISSUER = "clinicflow"
+
+
+def _check_purpose(purpose: str) -> None:
+    if not _PURPOSE.match(purpose):
+        raise ValueError(f"a link purpose is a short lower-case word, not {purpose!r}")
 
 
 class LinkError(Exception):
@@ -34,8 +43,7 @@ class PatientLink(msgspec.Struct, frozen=True, kw_only=True):
 def mint(
     secret: str, *, purpose: str, subject: str, tenant_id: str, ttl_seconds: int, data: dict[str, Any] | None = None
 ) -> str:
-    if purpose not in PURPOSES:
-        raise ValueError(f"unknown link purpose {purpose!r}")
+    _check_purpose(purpose)
     if len(secret) < 32:
         raise ValueError("the link secret must be at least 32 characters")
     now = int(time.time())
@@ -53,6 +61,7 @@ def mint(
 
 
 def verify(secret: str, token: str, *, purpose: str) -> PatientLink:
+    _check_purpose(purpose)
     try:
         claims = jwt.decode(
             token,

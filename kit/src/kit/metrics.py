@@ -1,4 +1,4 @@
-"""Prometheus metrics shared by every service (DESIGN §6 observability)."""
+"""Prometheus metrics shared by every service (README.md, "Operating it")."""
 
 from __future__ import annotations
 

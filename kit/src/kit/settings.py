@@ -32,7 +32,8 @@ class ServiceSettings(msgspec.Struct, kw_only=True):
 
     database_url: str = ""
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    #: Real Kafka supports the idempotent producer; the Tansu dev broker does not (DESIGN §7).
+    #: Real Kafka supports the idempotent producer; the Tansu dev broker does not
+    #: (docs/architecture.md, "Local infrastructure").
     kafka_idempotent_producer: bool = False
     #: Workers create missing topics at start-up (the local stack); turn off where an operator (Strimzi
     #: KafkaTopic resources) owns them.

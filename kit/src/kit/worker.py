@@ -1,6 +1,6 @@
 """The worker process of a service: consumers, outbox relay and timers, plus health and metrics.
 
-It runs as its own Deployment (DESIGN §5); locally `python -m <service> worker`.
+It runs as its own Deployment (docs/architecture.md, "Services and their shape"); locally `python -m <service> worker`.
 """
 
 from __future__ import annotations

@@ -184,7 +184,15 @@ def test_patch_refuses_unknown_fields_and_null_where_not_allowed() -> None:
 
 # --- bound ids ------------------------------------------------------------------------------
 def test_bound_sets_and_restores_the_ids() -> None:
-    context.correlation_id.set("outer")
+    outer = context.correlation_id.set("outer")
+    try:
+        _check_bound()
+    finally:
+        context.correlation_id.reset(outer)
+    assert context.correlation_id.get() is None
+
+
+def _check_bound() -> None:
     with context.bound(correlation_id="inner", causation_id="cause"):
         assert context.correlation_id.get() == "inner"
         assert context.causation_id.get() == "cause"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import msgspec
 
+from contracts import claims
 from kit.settings import ServiceSettings, env_prefix, load
 
 SERVICE = "gateway"
@@ -21,17 +22,22 @@ class GatewaySettings(ServiceSettings, kw_only=True):
     trusted_proxy_hops: int = 0
     login_attempts: int = 10
     login_window_seconds: int = 300
+    # >>> routes (generated from stack.toml by scripts/registry.py; edit stack.toml, then run it)
     #: context=base URL pairs; /api/v1/<context>/... is forwarded there.
-    routes: str = "leads=http://127.0.0.1:8001,notifications=http://127.0.0.1:8005"
+    routes: str = "leads=http://127.0.0.1:8001,payments=http://127.0.0.1:8004,scheduling=http://127.0.0.1:8003,notifications=http://127.0.0.1:8005"
+    # <<< routes
 
     #: Public ingress, path prefix=route name pairs: /<prefix>/... is forwarded, without a token check, to that
     #: route's service with the raw body, query string and content type intact (webhooks, public forms).
     public_routes: str = (
-        "public/forms=leads,webhooks/tilda=leads,webhooks/whatsapp=notifications,webhooks/twilio=notifications,"
+        "public/forms=leads,webhooks/tilda=leads,webhooks/payments=payments,public/payments=payments,"
+        "public/scheduling=scheduling,webhooks/whatsapp=notifications,webhooks/twilio=notifications,"
         "webhooks/telegram=notifications,webhooks/instagram=notifications"
     )
     #: The largest body a public path accepts (the services set their own, smaller, limits).
     public_max_body_bytes: int = 256 * 1024
+    #: The built staff console (web/, `just console-build`), served at `/`; empty or missing: not served.
+    console_dir: str = "web/dist"
 
     def route_map(self) -> dict[str, str]:
         pairs = (item.split("=", 1) for item in self.routes.split(",") if "=" in item)
@@ -54,9 +60,9 @@ class Bootstrap(msgspec.Struct, kw_only=True):
     admin_email: str = ""
     admin_password: str = ""
     clinic_name: str = "My clinic"
-    clinic_country: str = "BR"
-    clinic_locale: str = "pt-BR"
-    clinic_timezone: str = "America/Sao_Paulo"
+    clinic_country: str = claims.DEFAULT_COUNTRY
+    clinic_locale: str = claims.DEFAULT_LOCALE
+    clinic_timezone: str = claims.DEFAULT_TIMEZONE
 
 
 def get_settings() -> GatewaySettings:

@@ -38,7 +38,6 @@ def upgrade() -> None:
         sa.Column("cancel_on", JSONB, server_default=sa.text("'[]'::jsonb"), nullable=False),
         sa.Column("delivered_at", TS, nullable=True),
         sa.Column("read_at", TS, nullable=True),
-        sa.Column("leased_until", TS, nullable=True),
     ):
         op.add_column("messages", column)
     # Messages of the welcome-only days were WhatsApp-only: give them their plan and address.
@@ -185,18 +184,13 @@ def upgrade() -> None:
         sa.Column("read_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("notification_id", "user_id"),
     )
-    # kit.webhooks' receipt store (provider deliveries already handled, with their raw body for audits).
     op.create_table(
         "webhook_receipts",
         sa.Column("provider", sa.Text(), nullable=False),
-        sa.Column("scope", sa.Text(), nullable=False),
         sa.Column("event_id", sa.Text(), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
         sa.Column("received_at", TS, nullable=False),
-        sa.PrimaryKeyConstraint("provider", "scope", "event_id"),
+        sa.PrimaryKeyConstraint("provider", "event_id"),
     )
-    op.create_index("ix_webhook_receipts_received_at", "webhook_receipts", ["received_at"])
     op.create_table(
         "confirmations",
         sa.Column("tenant_id", UUID, nullable=False),
@@ -210,7 +204,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_webhook_receipts_received_at", table_name="webhook_receipts")
     for table in (
         "confirmations",
         "webhook_receipts",
@@ -231,7 +224,6 @@ def downgrade() -> None:
     for index in ("ix_messages_conversation", "ix_messages_cancel", "ix_messages_provider_id", "ux_messages_dedupe"):
         op.drop_index(index, table_name="messages")
     for column in (
-        "leased_until",
         "read_at",
         "delivered_at",
         "cancel_on",

@@ -214,21 +214,20 @@ async def test_consumer_dedupes_retries_and_dead_letters(infra: Infra, producer:
     assert len(await read_topic(infra.kafka_bootstrap, topic.name, 9)) == 9
 
 
-async def test_login_rate_limiter_shares_state_in_redis(infra: Infra) -> None:
+async def test_rate_limiter_shares_state_in_redis(infra: Infra) -> None:
     from redis.asyncio import Redis
 
-    from gateway.domain import TooManyAttempts
-    from gateway.ratelimit import RateLimiter
+    from kit.ratelimit import FixedWindowLimiter, RateLimited
 
     redis = Redis.from_url(infra.redis_url)
-    first, second = RateLimiter(redis), RateLimiter(redis)  # two gateway replicas
+    first, second = FixedWindowLimiter(redis), FixedWindowLimiter(redis)  # two replicas
     key = f"test:{new_id()}"
     try:
         for _ in range(3):
             await first.hit(key, limit=5, window_seconds=60)
         for _ in range(2):
             await second.hit(key, limit=5, window_seconds=60)
-        with pytest.raises(TooManyAttempts) as raised:
+        with pytest.raises(RateLimited) as raised:
             await first.hit(key, limit=5, window_seconds=60)
         assert 0 < raised.value.retry_after <= 60
         await second.reset(key)

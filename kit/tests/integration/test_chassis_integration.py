@@ -187,3 +187,53 @@ async def test_dispatcher_records_a_rounds_outcomes_in_one_transaction(engine: A
     assert rows[3] == ("queued", 1, True)
     assert rows[5] == ("failed", 1, False)
     assert all(rows[i] == ("done", 1, False) for i in range(10) if i not in (3, 5))
+
+
+async def test_the_worker_runs_its_timers_and_resources_and_stops_them(infra: Infra, engine: AsyncEngine) -> None:
+    from litestar.testing import AsyncTestClient
+
+    from kit.periodic import Periodic
+    from kit.resources import Resource
+    from kit.settings import ServiceSettings
+    from kit.worker import create_worker_app
+
+    ticks: list[object] = []
+    closed: list[str] = []
+
+    async def close() -> None:
+        closed.append("thing")
+
+    async def ping() -> None:
+        return None
+
+    def timers(ctx: Any) -> list[Periodic]:
+        thing = ctx.resources["thing"]
+
+        async def tick() -> None:
+            ticks.append(thing)
+
+        return [Periodic("tick", tick, interval=0.05)]
+
+    settings = ServiceSettings(
+        database_url=engine.url.render_as_string(hide_password=False), kafka_bootstrap_servers=infra.kafka_bootstrap
+    )
+    thing = object()
+    app = create_worker_app(
+        service="kit-test",
+        settings=settings,
+        tasks=timers,
+        resources=[Resource("thing", thing, check=ping, close=close)],
+    )
+    async with AsyncTestClient(app) as client:
+        ready = await client.get("/health/ready")
+        assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "thing": "ok"}
+        for _ in range(100):
+            if len(ticks) >= 3:
+                break
+            await asyncio.sleep(0.05)
+    assert len(ticks) >= 3
+    assert all(t is thing for t in ticks)
+    assert closed == ["thing"]
+    stopped = len(ticks)
+    await asyncio.sleep(0.2)
+    assert len(ticks) == stopped

@@ -25,7 +25,7 @@ from contracts import (
 from contracts.envelope import EnvelopeError
 from contracts.registry import UnknownEventType
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.json"))
 TYPE_PATTERN = re.compile(
     r"^clinicflow\.(?P<context>[a-z_]+)\.(?P<aggregate>[a-z_]+)\.(?P<verb>[a-z_]+)\.v(?P<n>[1-9]\d*)$"
