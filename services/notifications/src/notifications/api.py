@@ -3,9 +3,10 @@ notifications with their live stream, and the providers' webhooks (through the g
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 from uuid import UUID
@@ -18,11 +19,11 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
+from kit import webhooks
 from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit.db import UnitOfWorkFactory
 from kit.web import AuthRequest, requires
 from notifications import events, inbound, rendering, services
-from notifications.domain import INSTAGRAM, SMS, TELEGRAM, WHATSAPP
 from notifications.schemas import (
     AccountIn,
     AccountList,
@@ -353,26 +354,47 @@ class StatsController(Controller):
         return await services.confirmation_stats(uow, request.user)
 
 
-# --- provider webhooks: public, authenticated by the provider's signature ------------------------------
+# --- provider webhooks: public, authenticated by the provider's signature (kit.webhooks) --------------
 Raw = Request[Any, Any, Any]
 
 
-def _unauthorised(what: str) -> Response[dict[str, str]]:
-    # Nothing is stored for a delivery whose signature does not check out.
-    log.warning("refused a %s webhook with a bad signature", what)
-    return Response(
-        {"type": "about:blank", "title": "Unauthorized", "status": "401", "detail": f"Bad {what} signature."},
-        status_code=401,
-        media_type="application/problem+json",
-    )
+def _configured(secret: str, verifier: webhooks.Verifier) -> webhooks.Verifier:
+    """An unset secret refuses every delivery (an empty HMAC key would let anyone sign)."""
+
+    def verify(body: bytes, headers: Mapping[str, str]) -> None:
+        if not secret:
+            raise webhooks.SignatureInvalid("This webhook's secret is not configured.")
+        verifier(body, headers)
+
+    return verify
 
 
-def _json_body(raw: bytes) -> dict[str, Any] | None:
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
+def _meta(settings: NotificationsSettings) -> webhooks.Verifier:
+    secret = settings.whatsapp_app_secret
+    return _configured(secret, webhooks.hmac_sha256_header(secret, "X-Hub-Signature-256"))
+
+
+def _twilio(settings: NotificationsSettings, url: str) -> webhooks.Verifier:
+    """X-Twilio-Signature over the public URL and the sorted form fields."""
+
+    def verify(body: bytes, headers: Mapping[str, str]) -> None:
+        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        if not inbound.check_twilio_signature(settings.twilio_auth_token, url, form, headers.get("x-twilio-signature")):
+            raise webhooks.SignatureInvalid(field="X-Twilio-Signature")
+
+    return verify
+
+
+def _object(delivery: webhooks.Delivery) -> dict[str, Any]:
+    body = delivery.json()
+    if not isinstance(body, dict):
+        raise webhooks.MalformedWebhook("The body is not a JSON object.")
+    return body
+
+
+def _digest(delivery: webhooks.Delivery) -> str:
+    """Meta sends no delivery id; a redelivery repeats the body, so its hash is one."""
+    return hashlib.sha256(delivery.body).hexdigest()
 
 
 def _public_url(request: Raw, base: str) -> str:
@@ -390,43 +412,32 @@ def _public_url(request: Raw, base: str) -> str:
 class WebhookController(Controller):
     path = "/webhooks"
     tags = ["webhooks"]
-    include_in_schema = True
 
     @get("/whatsapp", media_type="text/plain", summary="Meta's subscription check (hub.challenge)")
     async def whatsapp_verify(self, request: Raw, state: State) -> Response[str]:
         return _verify(request, state.settings)
 
     @post("/whatsapp", status_code=HTTP_200_OK, summary="WhatsApp messages, taps and statuses (X-Hub-Signature-256)")
-    async def whatsapp(self, request: Raw, state: State, uow: UnitOfWorkFactory) -> Response[Any]:
-        settings: NotificationsSettings = state.settings
-        raw = await request.body()
-        if not inbound.check_meta_signature(
-            settings.whatsapp_app_secret, raw, request.headers.get("x-hub-signature-256")
-        ):
-            return _unauthorised(WHATSAPP)
-        body = _json_body(raw)
-        if body is None:
-            return Response({"detail": "The body is not a JSON object."}, status_code=400)
-        messages, receipts = inbound.parse_whatsapp(body)
-        handled = await services.receive(uow, messages, receipts)
-        return Response({"handled": handled})
+    async def whatsapp(self, request: Raw, state: State, uow: UnitOfWorkFactory) -> dict[str, int]:
+        delivery = await webhooks.receive(request, _meta(state.settings))
+        messages, receipts = inbound.parse_whatsapp(_object(delivery))
+        handled = await services.receive(
+            uow, messages, receipts, delivery=delivery, receipt_key=("whatsapp_cloud", "-", _digest(delivery))
+        )
+        return {"handled": handled}
 
     @get("/instagram", media_type="text/plain", summary="Meta's subscription check (hub.challenge)")
     async def instagram_verify(self, request: Raw, state: State) -> Response[str]:
         return _verify(request, state.settings)
 
     @post("/instagram", status_code=HTTP_200_OK, summary="Instagram direct messages (X-Hub-Signature-256)")
-    async def instagram(self, request: Raw, state: State, uow: UnitOfWorkFactory) -> Response[Any]:
-        settings: NotificationsSettings = state.settings
-        raw = await request.body()
-        if not inbound.check_meta_signature(
-            settings.whatsapp_app_secret, raw, request.headers.get("x-hub-signature-256")
-        ):
-            return _unauthorised(INSTAGRAM)
-        body = _json_body(raw)
-        if body is None:
-            return Response({"detail": "The body is not a JSON object."}, status_code=400)
-        return Response({"handled": await services.receive(uow, inbound.parse_instagram(body))})
+    async def instagram(self, request: Raw, state: State, uow: UnitOfWorkFactory) -> dict[str, int]:
+        delivery = await webhooks.receive(request, _meta(state.settings))
+        messages = inbound.parse_instagram(_object(delivery))
+        handled = await services.receive(
+            uow, messages, delivery=delivery, receipt_key=("instagram", "-", _digest(delivery))
+        )
+        return {"handled": handled}
 
     @post(
         ["/telegram", "/telegram/{bot:str}"],
@@ -435,52 +446,54 @@ class WebhookController(Controller):
     )
     async def telegram(
         self, request: Raw, state: State, uow: UnitOfWorkFactory, bot: str | None = None
-    ) -> Response[Any]:
-        settings: NotificationsSettings = state.settings
-        if not inbound.check_telegram_secret(
-            settings.telegram_secret_token, request.headers.get("x-telegram-bot-api-secret-token")
-        ):
-            return _unauthorised(TELEGRAM)
-        body = _json_body(await request.body())
-        if body is None:
-            return Response({"detail": "The body is not a JSON object."}, status_code=400)
-        message = inbound.parse_telegram(body, bot)
-        delivery = ("telegram", f"{bot or ''}:{body.get('update_id')}") if body.get("update_id") is not None else None
-        handled = await services.receive(uow, [message] if message else [], delivery=delivery)
-        return Response({"handled": handled})
+    ) -> dict[str, int]:
+        secret = state.settings.telegram_secret_token
+        verify = _configured(secret, webhooks.shared_token_header(secret, "X-Telegram-Bot-Api-Secret-Token"))
+        delivery = await webhooks.receive(request, verify)
+        update = _object(delivery)
+        if update.get("update_id") is None:
+            raise webhooks.MalformedWebhook("An update carries an update_id.", field="update_id")
+        message = inbound.parse_telegram(update, bot)
+        handled = await services.receive(
+            uow,
+            [message] if message else [],
+            delivery=delivery,
+            receipt_key=("telegram", bot or "-", str(update["update_id"])),
+        )
+        return {"handled": handled}
 
     @post(
         ["/twilio", "/twilio/status"],
         status_code=HTTP_200_OK,
         summary="Twilio inbound SMS and status callbacks (X-Twilio-Signature)",
     )
-    async def twilio(self, request: Raw, state: State, uow: UnitOfWorkFactory) -> Response[Any]:
+    async def twilio(self, request: Raw, state: State, uow: UnitOfWorkFactory) -> Response[str]:
         settings: NotificationsSettings = state.settings
-        raw = await request.body()
-        form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-        url = _public_url(request, settings.public_base_url)
-        if not inbound.check_twilio_signature(
-            settings.twilio_auth_token, url, form, request.headers.get("x-twilio-signature")
-        ):
-            return _unauthorised(SMS)
+        delivery = await webhooks.receive(request, _twilio(settings, _public_url(request, settings.public_base_url)))
+        form = dict(parse_qsl(delivery.body.decode("utf-8", "replace"), keep_blank_values=True))
+        sid = form.get("MessageSid", "")
         if request.url.path.endswith("/status"):
-            receipt = inbound.parse_twilio_status(form)
-            delivery = ("twilio", f"{form.get('MessageSid')}:{form.get('MessageStatus')}")
-            handled = await services.receive(uow, [], [receipt] if receipt else [], delivery=delivery)
+            status = inbound.parse_twilio_status(form)
+            handled = await services.receive(
+                uow,
+                [],
+                [status] if status else [],
+                delivery=delivery,
+                receipt_key=("twilio", "status", f"{sid}:{form.get('MessageStatus')}"),
+            )
         else:
             message = inbound.parse_twilio_inbound(form)
-            handled = await services.receive(uow, [message] if message else [])
-        # Twilio reads TwiML from the answer; an empty Response sends nothing back.
+            handled = await services.receive(
+                uow, [message] if message else [], delivery=delivery, receipt_key=("twilio", "inbound", sid)
+            )
+        # Twilio reads TwiML from the answer; an empty <Response> sends nothing back.
         return Response(f"<Response><!-- {handled} --></Response>", media_type="application/xml")
 
 
 def _verify(request: Raw, settings: NotificationsSettings) -> Response[str]:
     params = request.query_params
     token = params.get("hub.verify_token")
-    if (
-        params.get("hub.mode") == "subscribe"
-        and settings.whatsapp_verify_token
-        and token == settings.whatsapp_verify_token
-    ):
+    expected = settings.whatsapp_verify_token
+    if params.get("hub.mode") == "subscribe" and expected and token == expected:
         return Response(str(params.get("hub.challenge", "")), media_type="text/plain")
     return Response("verification failed", status_code=403, media_type="text/plain")

@@ -11,6 +11,7 @@ from typing import Any
 from litestar import Litestar
 from redis.asyncio import Redis
 
+from kit import webhooks
 from kit.api import create_api_app
 from kit.worker import WorkerContext, create_worker_app
 from notifications import consumers, services
@@ -87,6 +88,7 @@ def create_api() -> Litestar:
             InvalidInput: 422,
             OutsideWindow: 409,
             NotFound: 404,
+            **webhooks.ERROR_MAP,
         },
         extra_checks={"redis": check_redis},
         public_paths=["/webhooks/"],

@@ -126,6 +126,8 @@ class Message:
     cancel_on: tuple[str, ...] = ()
     delivered_at: datetime | None = None
     read_at: datetime | None = None
+    #: Held by the dispatcher round sending it (kit.dispatch); free again when the round recorded it or died.
+    leased_until: datetime | None = None
 
 
 def mark_sending(message: Message, now: datetime) -> Message:
@@ -192,8 +194,8 @@ _PROGRESS = {QUEUED: 0, SENDING: 1, SENT: 2, DELIVERED: 3, READ: 4}
 def apply_status(message: Message, status: str, at: datetime) -> Message | None:
     """A provider receipt moves a sent message forward (sent -> delivered -> read), never back;
     None when it changes nothing (a late or repeated receipt)."""
-    if message.status in (FAILED, CANCELLED):
-        return None
+    if message.status not in (SENT, DELIVERED, READ):
+        return None  # failed, cancelled, or already moved on to the rule's next channel
     if status == FAILED:
         return replace(message, status=FAILED, last_error="the provider reported the message undelivered")
     if status not in (DELIVERED, READ) or _PROGRESS.get(message.status, 0) >= _PROGRESS[status]:

@@ -55,6 +55,7 @@ messages = Table(
     Column("cancel_on", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("delivered_at", DateTime(timezone=True)),
     Column("read_at", DateTime(timezone=True)),
+    Column("leased_until", DateTime(timezone=True)),
     Index("ix_messages_tenant_lead", "tenant_id", "lead_id", "created_at"),
     Index("ix_messages_due", "next_attempt_at", postgresql_where=text("status IN ('queued', 'sending')")),
     # One event -> at most one message per rule and recipient, through redeliveries, restarts and fallbacks.
@@ -218,16 +219,6 @@ inapp_reads = Table(
     Column("user_id", UUID(as_uuid=False), nullable=False),
     Column("read_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("notification_id", "user_id"),
-)
-
-#: Provider deliveries already handled, by the provider's own event id (they retry and duplicate).
-webhook_receipts = Table(
-    "webhook_receipts",
-    metadata,
-    Column("provider", Text, nullable=False),
-    Column("event_id", Text, nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    PrimaryKeyConstraint("provider", "event_id"),
 )
 
 #: Which reminder step (rule, channel) an appointment's confirmation followed, for the confirmation rate.

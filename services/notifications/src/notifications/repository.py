@@ -10,6 +10,7 @@ from sqlalchemy import and_, bindparam, func, literal, or_, select, tuple_, upda
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.dispatch import claim_due
 from notifications.domain import CANCELLED, QUEUED, SENDING, Message, QuietHours, Rule
 from notifications.models import (
     channel_accounts,
@@ -25,12 +26,16 @@ from notifications.models import (
     opt_outs,
     rules,
     templates,
-    webhook_receipts,
 )
 
 #: Column keys of `messages`, each a field of `Message` (iterating `messages.c` would yield Column objects).
 _FIELDS: tuple[str, ...] = tuple(messages.c.keys())
 _TUPLES = ("channels", "cancel_on")
+
+
+def _row(row: Any) -> dict[str, Any]:
+    """A result row as a plain dict (column names are str subclasses msgspec does not take as keys)."""
+    return {str(k): v for k, v in row._mapping.items()}
 
 
 def _to_message(row: Any) -> Message:
@@ -77,31 +82,24 @@ class MessageRepository:
             rows.append({"b_id": message.id, **{f"b_{c}": values[c] for c in _MUTABLE}})
         await self.session.execute(_SAVE, rows)
 
-    async def claim_due(self, now: datetime, *, limit: int, stale_after: timedelta) -> list[Message]:
-        """Mark a batch of due messages `sending` (attempt counted) in one statement and return them.
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[Message]:
+        """Lease a batch of due messages and mark them `sending` (the attempt counted) in one statement.
 
-        SKIP LOCKED lets several workers dispatch side by side; a message left `sending` by a worker that died is
-        due again after `stale_after`, and is resent with the same idempotency key.
+        kit.dispatch.claim_due: SKIP LOCKED and the lease keep other workers off them; a message whose round
+        died (still `sending`) is due again when its lease has run out.
         """
-        due = or_(
-            and_(messages.c.status == QUEUED, messages.c.next_attempt_at <= now),
-            and_(messages.c.status == SENDING, messages.c.updated_at <= now - stale_after),
+        due = or_(and_(messages.c.status == QUEUED, messages.c.next_attempt_at <= now), messages.c.status == SENDING)
+        rows = await claim_due(
+            self.session,
+            messages,
+            due=due,
+            now=now,
+            lease=lease,
+            limit=limit,
+            order_by=[messages.c.next_attempt_at],
+            values={"status": SENDING, "attempts": messages.c.attempts + 1, "updated_at": now},
         )
-        picked = (
-            select(messages.c.id)
-            .where(due)
-            .order_by(messages.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        stmt = (
-            update(messages)
-            .where(messages.c.id.in_(picked))
-            .values(status=SENDING, attempts=messages.c.attempts + 1, updated_at=now)
-            .returning(*messages.c)
-        )
-        return [_to_message(r) for r in (await self.session.execute(stmt)).all()]
+        return [_to_message(r) for r in rows]
 
     async def get(self, message_id: str) -> Message | None:
         row = (await self.session.execute(select(messages).where(messages.c.id == message_id))).first()
@@ -170,7 +168,7 @@ class TemplateRepository:
             templates.c.locale.in_(list(locales)),
             templates.c.channel == channel,
         )
-        found = {r.locale: r._asdict() for r in (await self.session.execute(query)).all()}
+        found = {r.locale: _row(r) for r in (await self.session.execute(query)).all()}
         return next((found[loc] for loc in locales if loc in found), None)
 
     async def body(self, tenant_id: str, name: str, locale: str, channel: str) -> str | None:
@@ -179,7 +177,7 @@ class TemplateRepository:
 
     async def all_for(self, tenant_id: str) -> list[dict[str, Any]]:
         rows = (await self.session.execute(select(templates).where(templates.c.tenant_id == tenant_id))).all()
-        return [r._asdict() for r in rows]
+        return [_row(r) for r in rows]
 
     async def upsert(
         self,
@@ -237,10 +235,8 @@ class RuleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def for_tenant(self, tenant_id: str, event_type: str | None = None) -> dict[str, Rule]:
+    async def for_tenant(self, tenant_id: str) -> dict[str, Rule]:
         query = select(rules).where(rules.c.tenant_id == tenant_id)
-        if event_type is not None:
-            query = query.where(or_(rules.c.event_type == event_type, rules.c.enabled.is_(False)))
         return {r.key: _to_rule(r) for r in (await self.session.execute(query)).all()}
 
     async def upsert(self, tenant_id: str, rule: Rule, user_id: str, now: datetime) -> None:
@@ -273,7 +269,7 @@ class SettingsRepository:
         row = (
             await self.session.execute(select(clinic_settings).where(clinic_settings.c.tenant_id == tenant_id))
         ).first()
-        return row._asdict() if row else None
+        return _row(row) if row else None
 
     async def upsert(
         self, tenant_id: str, *, timezone: str, locale: str, quiet: QuietHours | None, now: datetime
@@ -309,7 +305,7 @@ class OptOutRepository:
 
     async def list(self, tenant_id: str) -> list[dict[str, Any]]:
         query = select(opt_outs).where(opt_outs.c.tenant_id == tenant_id).order_by(opt_outs.c.created_at)
-        return [r._asdict() for r in (await self.session.execute(query)).all()]
+        return [_row(r) for r in (await self.session.execute(query)).all()]
 
     async def opted_out(self, keys: Iterable[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
         """Of (tenant, channel, address) triples, those that withdrew consent: one query for a batch."""
@@ -342,7 +338,7 @@ class ContactRepository:
     async def get(self, tenant_id: str, lead_id: str) -> dict[str, Any] | None:
         query = select(contacts).where(contacts.c.tenant_id == tenant_id, contacts.c.lead_id == lead_id)
         row = (await self.session.execute(query)).first()
-        return row._asdict() if row else None
+        return _row(row) if row else None
 
 
 class ConversationRepository:
@@ -358,7 +354,7 @@ class ConversationRepository:
                 query = select(conversations).where(conversations.c.tenant_id == tenant_id, column == value).limit(1)
                 row = (await self.session.execute(query)).first()
                 if row:
-                    return row._asdict()
+                    return _row(row)
         if addresses:
             query = (
                 select(conversations)
@@ -371,7 +367,7 @@ class ConversationRepository:
             )
             row = (await self.session.execute(query)).first()
             if row:
-                return row._asdict()
+                return _row(row)
         return None
 
     async def get(self, tenant_id: str, conversation_id: str) -> dict[str, Any] | None:
@@ -379,7 +375,7 @@ class ConversationRepository:
             conversations.c.tenant_id == tenant_id, conversations.c.id == conversation_id
         )
         row = (await self.session.execute(query)).first()
-        return row._asdict() if row else None
+        return _row(row) if row else None
 
     async def create(
         self,
@@ -450,7 +446,7 @@ class ConversationRepository:
 
     async def addresses(self, conversation_id: str) -> list[dict[str, Any]]:
         query = select(conversation_addresses).where(conversation_addresses.c.conversation_id == conversation_id)
-        return [r._asdict() for r in (await self.session.execute(query)).all()]
+        return [_row(r) for r in (await self.session.execute(query)).all()]
 
     async def for_person(self, tenant_id: str, *, lead_id: str | None, patient_id: str | None) -> list[dict[str, Any]]:
         conditions = []
@@ -462,7 +458,7 @@ class ConversationRepository:
         if conditions:
             query = query.where(or_(*conditions))
         query = query.order_by(conversations.c.last_message_at.desc()).limit(100)
-        return [r._asdict() for r in (await self.session.execute(query)).all()]
+        return [_row(r) for r in (await self.session.execute(query)).all()]
 
 
 class InboundRepository:
@@ -475,7 +471,7 @@ class InboundRepository:
 
     async def for_conversation(self, conversation_id: str) -> list[dict[str, Any]]:
         query = select(inbound_messages).where(inbound_messages.c.conversation_id == conversation_id)
-        return [r._asdict() for r in (await self.session.execute(query)).all()]
+        return [_row(r) for r in (await self.session.execute(query)).all()]
 
 
 class InAppRepository:
@@ -505,7 +501,7 @@ class InAppRepository:
         if unread_only:
             query = query.where(read.is_(None))
         query = query.order_by(inapp_notifications.c.created_at.desc()).limit(limit)
-        return [r._asdict() for r in (await self.session.execute(query)).all()]
+        return [_row(r) for r in (await self.session.execute(query)).all()]
 
     async def unread(self, tenant_id: str, user_id: str, roles: Sequence[str]) -> int:
         read = select(literal(1)).where(
@@ -540,21 +536,6 @@ class InAppRepository:
         return len((await self.session.execute(stmt)).all())
 
 
-class ReceiptRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def claim(self, provider: str, event_id: str, now: datetime) -> bool:
-        """False: this delivery was handled before (providers retry and duplicate)."""
-        stmt = (
-            insert(webhook_receipts)
-            .values(provider=provider, event_id=event_id, received_at=now)
-            .on_conflict_do_nothing()
-            .returning(webhook_receipts.c.event_id)
-        )
-        return (await self.session.execute(stmt)).first() is not None
-
-
 class AccountRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -582,7 +563,7 @@ class AccountRepository:
 
     async def for_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
         query = select(channel_accounts).where(channel_accounts.c.tenant_id == tenant_id)
-        return [r._asdict() for r in (await self.session.execute(query)).all()]
+        return [_row(r) for r in (await self.session.execute(query)).all()]
 
 
 class ConfirmationRepository:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -20,9 +19,10 @@ from contracts.notifications import (
     MessageReceivedV1,
     MessageSentV1,
 )
-from kit import context
+from kit import context, webhooks
 from kit.auth import Principal
 from kit.db import UnitOfWork, UnitOfWorkFactory
+from kit.dispatch import LeaseDispatcher
 from notifications import events, rendering
 from notifications.catalog import TEMPLATES
 from notifications.channels import ChannelAdapter, Outgoing, ProviderError
@@ -83,7 +83,6 @@ from notifications.repository import (
     InboundRepository,
     MessageRepository,
     OptOutRepository,
-    ReceiptRepository,
     RuleRepository,
     SettingsRepository,
     TemplateRepository,
@@ -146,7 +145,15 @@ async def clinic_config(uow: UnitOfWork, tenant_id: str) -> ClinicConfig:
 
 async def effective_rules(uow: UnitOfWork, tenant_id: str, event_type: str | None = None) -> list[Rule]:
     """The seeded defaults, each replaced by the clinic's own row of the same key, plus the clinic's own rules."""
-    own = await RuleRepository(uow.session).for_tenant(tenant_id, event_type)
+    # All of the clinic's rows (a handful): a changed default may have moved to another event type.
+    own = await RuleRepository(uow.session).for_tenant(tenant_id)
+    if event_type is not None:
+        defaults = [r for r in DEFAULT_RULES if r.event_type == event_type or r.key in own]
+        mine = [r for r in own.values() if r.event_type == event_type]
+        merged = [own.get(r.key, r) for r in defaults] + [
+            r for r in mine if r.key not in {d.key for d in DEFAULT_RULES}
+        ]
+        return [replace(r, builtin=any(d.key == r.key for d in DEFAULT_RULES)) for r in merged]
     out = [own.pop(r.key, r) if r.key in own else r for r in DEFAULT_RULES]
     out = [replace(r, builtin=any(d.key == r.key for d in DEFAULT_RULES)) for r in out]
     return out + sorted(own.values(), key=lambda r: r.key)
@@ -183,11 +190,13 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta) -> list[M
     occ = events.occurrence(event, meta)
     now = clock()
     await _track(uow, occ, now)
-    await MessageRepository(uow.session).cancel_waiting(occ.tenant_id, occ.subject, occ.event_type, now)
+    rules = await effective_rules(uow, occ.tenant_id)
+    if any(occ.event_type in r.cancel_on for r in rules):  # only then can a waiting message be cancelled
+        await MessageRepository(uow.session).cancel_waiting(occ.tenant_id, occ.subject, occ.event_type, now)
     config = await clinic_config(uow, occ.tenant_id)
     person = await _person(uow, occ)
     queued: list[Message] = []
-    for rule in await effective_rules(uow, occ.tenant_id, occ.event_type):
+    for rule in rules:
         if not matches(rule, occ.event_type, occ.fields):
             continue
         for recipient in await _recipients(uow, rule, occ, person):
@@ -448,9 +457,21 @@ def outgoing(message: Message, *, in_window: bool) -> Outgoing | str:
     )
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A leased message with what the batch learnt about it: consent and the WhatsApp window."""
+
+    message: Message
+    opted_out: bool
+    in_window: bool
+
+
 class Dispatcher:
-    """Claims due messages in a batch (one transaction), sends them concurrently, records every outcome of the
-    batch in one more transaction. In-app notifications are written in that transaction and announced on Redis."""
+    """kit's LeaseDispatcher over the messages table: lease a batch of due messages (one transaction, with the
+    batch's consent and WhatsApp windows in two more queries), send them concurrently, record every outcome of
+    the round with its outbox events in one transaction. In-app notifications are written in that transaction
+    and announced on Redis after it commits. A worker that dies mid-round leaves its messages leased; they are
+    sent again (same idempotency key) when the lease ends."""
 
     def __init__(
         self,
@@ -460,76 +481,85 @@ class Dispatcher:
         publisher: Publisher | None = None,
         batch_size: int = 200,
         concurrency: int = 64,
-        stale_after: timedelta = timedelta(seconds=30),
+        lease: timedelta = timedelta(seconds=30),
     ) -> None:
-        self.uow_factory = uow_factory
         self.adapters = dict(adapters)
         self.publisher = publisher
-        self.batch_size = batch_size
-        self.stale_after = stale_after
-        self.limit = asyncio.Semaphore(concurrency)
+        self.lease = lease
+        self._announce: list[Message] = []
+        self.rounds = LeaseDispatcher(
+            "notifications.messages",
+            uow_factory,
+            claim=self._claim,
+            handle=self._attempt,
+            record=self._record,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            service="notifications",
+        )
 
     async def dispatch_due(self) -> int:
-        now = clock()
-        async with self.uow_factory() as uow:
-            claimed = await MessageRepository(uow.session).claim_due(
-                now, limit=self.batch_size, stale_after=self.stale_after
-            )
-            if not claimed:
-                return 0
-            keys = [(m.tenant_id, m.channel, m.to) for m in claimed]
-            opted_out = await OptOutRepository(uow.session).opted_out(keys)
-            windows = await ConversationRepository(uow.session).last_inbound(
-                (m.tenant_id, WHATSAPP, m.to) for m in claimed if m.channel == WHATSAPP
-            )
-            await uow.commit()
-        results = await asyncio.gather(*(self._attempt(m, opted_out, windows, now) for m in claimed))
-        await self._record(results)
-        return len(claimed)
+        """One round; how many messages it claimed."""
+        claimed = await self.rounds.run_once()
+        await self._announce_inapp()
+        return claimed
 
-    async def _attempt(
-        self,
-        message: Message,
-        opted_out: set[tuple[str, str, str]],
-        windows: Mapping[tuple[str, str, str], datetime],
-        now: datetime,
-    ) -> Message:
+    async def _claim(self, uow: UnitOfWork, limit: int) -> list[Claimed]:
+        now = clock()
+        claimed = await MessageRepository(uow.session).claim_due(now, limit=limit, lease=self.lease)
+        opted_out = await OptOutRepository(uow.session).opted_out((m.tenant_id, m.channel, m.to) for m in claimed)
+        windows = await ConversationRepository(uow.session).last_inbound(
+            (m.tenant_id, WHATSAPP, m.to) for m in claimed if m.channel == WHATSAPP
+        )
+        return [
+            Claimed(
+                m,
+                (m.tenant_id, m.channel, m.to) in opted_out,
+                within_whatsapp_window(windows.get((m.tenant_id, WHATSAPP, m.to)), now),
+            )
+            for m in claimed
+        ]
+
+    async def _attempt(self, item: Claimed) -> Message:
+        message, now = item.message, clock()
         if message.channel == INAPP:
             return mark_sent(message, "inapp", message.id, now)
-        if (message.tenant_id, message.channel, message.to) in opted_out:
+        if item.opted_out:
             return mark_attempt_failed(message, f"the person opted out of {message.channel}", permanent=True, now=now)
         adapter = self.adapters.get(message.channel)
         if adapter is None:
             return mark_attempt_failed(message, f"no {message.channel} provider is configured", permanent=True, now=now)
-        in_window = within_whatsapp_window(windows.get((message.tenant_id, WHATSAPP, message.to)), now)
-        out = outgoing(message, in_window=in_window)
+        out = outgoing(message, in_window=item.in_window)
         if isinstance(out, str):
             return mark_attempt_failed(message, out, permanent=True, now=now)
         try:
-            async with self.limit:
-                result = await adapter.send(out)
+            result = await adapter.send(out)
         except ProviderError as exc:
             log.warning("sending message %s on %s failed: %s", message.id, message.channel, exc)
             return mark_attempt_failed(message, str(exc), permanent=exc.permanent, now=clock())
         return mark_sent(message, result.provider, result.provider_message_id, clock())
 
-    async def _record(self, outcomes: Sequence[Message]) -> None:
-        inapp = [m for m in outcomes if m.channel == INAPP and m.status == SENT]
-        async with self.uow_factory() as uow:
-            await MessageRepository(uow.session).save_many(outcomes)
-            await InAppRepository(uow.session).add_many([_inapp_row(m) for m in inapp])
-            for outcome in outcomes:
-                if outcome.status == SENT:
-                    _publish_sent(uow, outcome)
-                elif outcome.status == FAILED:
-                    _publish_failed(uow, outcome)
-            await uow.commit()
-        if self.publisher is not None:
-            for m in inapp:
-                try:
-                    await self.publisher.publish(inapp_channel(m.tenant_id), json.dumps(_inapp_view(_inapp_row(m))))
-                except Exception:  # the row is stored; a screen that missed the push sees it on its next read
-                    log.warning("could not announce in-app notification %s", m.id, exc_info=True)
+    async def _record(self, uow: UnitOfWork, outcomes: list[Message]) -> None:
+        done = [replace(m, leased_until=None) for m in outcomes]
+        inapp = [m for m in done if m.channel == INAPP and m.status == SENT]
+        await MessageRepository(uow.session).save_many(done)
+        await InAppRepository(uow.session).add_many([_inapp_row(m) for m in inapp])
+        for outcome in done:
+            if outcome.status == SENT:
+                _publish_sent(uow, outcome)
+            elif outcome.status == FAILED:
+                _publish_failed(uow, outcome)
+        self._announce.extend(inapp)
+
+    async def _announce_inapp(self) -> None:
+        pending, self._announce = self._announce, []
+        if self.publisher is None:
+            return
+        for m in pending:
+            try:
+                await self.publisher.publish(inapp_channel(m.tenant_id), json.dumps(_inapp_view(_inapp_row(m))))
+            except Exception:  # the row is stored; a screen that missed the push sees it on its next read
+                log.warning("could not announce in-app notification %s", m.id, exc_info=True)
 
 
 def _inapp_row(m: Message) -> dict[str, Any]:
@@ -589,20 +619,27 @@ async def receive(
     inbound: Sequence[Inbound],
     receipts: Sequence[Receipt] = (),
     *,
-    delivery: tuple[str, str] | None = None,
+    delivery: webhooks.Delivery | None = None,
+    receipt_key: tuple[str, str, str] | None = None,
 ) -> int:
     """A provider delivery, in one transaction: replies and taps -> conversation + message.received; receipts ->
     delivered / read / failed (a failed one falls back to the rule's next channel). Returns what was new."""
     now = clock()
     new = 0
     async with uow_factory() as uow:
-        if delivery is not None and not await ReceiptRepository(uow.session).claim(*delivery, now):
-            return 0
+        if delivery is not None and receipt_key is not None:
+            provider, scope, event_id = receipt_key
+            # kit's receipt store, in this unit of work: a redelivery of a handled event does nothing.
+            if not await webhooks.record_receipt(
+                uow.session, delivery, provider=provider, scope=scope, event_id=event_id
+            ):
+                return 0
         ids = [i.reply_to for i in inbound if i.reply_to] + [r.provider_message_id for r in receipts]
         ours = await MessageRepository(uow.session).by_provider_ids(ids)
         for item in inbound:
             new += await _receive_one(uow, item, ours.get(item.reply_to or ""), now)
-        changed = []
+        changed: dict[str, Message] = {}
+        steps = 0
         for receipt in receipts:
             message = ours.get(receipt.provider_message_id)
             updated = apply_status(message, receipt.status, receipt.at) if message else None
@@ -611,11 +648,13 @@ async def receive(
             if updated.status == FAILED:
                 reason = receipt.error or "the provider reported the message undelivered"
                 updated = fall_back(message, reason, now) or replace(updated, last_error=reason, updated_at=now)
-            changed.append(updated)
+            # Later receipts of the same delivery see this state (delivered then read, then a late delivered).
+            ours[receipt.provider_message_id] = changed[updated.id] = updated
+            steps += 1
             _publish_receipt(uow, updated)
-        await MessageRepository(uow.session).save_many(changed)
+        await MessageRepository(uow.session).save_many(list(changed.values()))
         await uow.commit()
-    return new + len(changed)
+    return new + steps
 
 
 def _publish_receipt(uow: UnitOfWork, m: Message) -> None:
@@ -676,6 +715,10 @@ async def _receive_one(uow: UnitOfWork, item: Inbound, answered: Message | None,
         conversation_id = context.new_id()
         await convs.create(conversation_id, tenant_id, lead_id=None, patient_id=None, name=item.sender_name, now=now)
     message_id = context.new_id()
+    # Providers stamp whole seconds; a fresh delivery takes our clock so the conversation keeps its order
+    # (a reply is never shown before the message it answers), a late redelivery keeps the provider's time.
+    received_at = item.received_at if item.received_at < now - timedelta(seconds=2) else now
+    item = replace(item, received_at=received_at)
     added = await InboundRepository(uow.session).add(
         id=message_id,
         tenant_id=tenant_id,

@@ -29,7 +29,7 @@ from kit.outbox import outbox_table
 from notifications import services
 from notifications.channels import TwilioSms, WhatsAppCloud
 from notifications.domain import WHATSAPP
-from notifications.inbound import Inbound
+from notifications.inbound import Inbound, Receipt
 from notifications.models import messages
 from notifications.repository import TemplateRepository
 from sandbox.app import create_app
@@ -142,6 +142,13 @@ async def test_reminder_tap_confirmation_and_staff_notification(
         assert sent["template"]["name"] == "appointment_reminder"
         assert [b["id"] for b in sent["buttons"]] == [f"appt:{appointment}:confirm", f"appt:{appointment}:reschedule"]
 
+        delivered = Receipt("whatsapp_cloud", sent["id"], "delivered", NOW)
+        read = Receipt("whatsapp_cloud", sent["id"], "read", NOW + timedelta(seconds=5))
+        assert await services.receive(uow, [], [delivered, read, delivered]) == 2  # the late copy changes nothing
+        assert (await _statuses(uow))["reminder"] == ("read", "whatsapp")
+        kinds = [t for t, _ in await _outbox(uow)]
+        assert kinds.count("message.delivered") == kinds.count("message.read") == 1
+
         tap = Inbound(
             WHATSAPP,
             "whatsapp_cloud",
@@ -203,6 +210,10 @@ async def test_opt_out_falls_back_and_the_answer_cancels_the_nudge(
     tenant, agent = new_id(), new_id()
     admin = Principal(user_id=agent, tenant_id=tenant, email="a@x", permissions=frozenset(), roles=("admin",))
     await services.opt_out(uow, admin, "whatsapp", "+55 11 98765-4321")
+    from notifications.schemas import OptOutOut
+
+    listed = [msgspec.convert(r, OptOutOut, from_attributes=True) for r in await services.list_opt_outs(uow, admin)]
+    assert [(o.channel, o.address) for o in listed] == [("whatsapp", PHONE)]
     person = _person()
     link = PaymentLinkCreatedV1(
         payment_id=new_id(),
@@ -231,6 +242,13 @@ async def test_opt_out_falls_back_and_the_answer_cancels_the_nudge(
         row = (await u.session.execute(select(messages).where(messages.c.rule_key == "payment-link"))).one()
     assert (row.status, row.channel, row.step) == ("sent", "sms", 1)
     assert "opted out" in row.last_error if row.last_error else True
+
+    # Twilio reports the SMS undelivered: the rule's next channel (e-mail) takes over, on the same row.
+    assert await services.receive(uow, [], [Receipt("twilio", text["id"], "failed", NOW, "30003")]) == 1
+    async with uow() as u:
+        row = (await u.session.execute(select(messages).where(messages.c.rule_key == "payment-link"))).one()
+    assert (row.status, row.channel, row.step, row.to) == ("queued", "email", 2, "maria@example.com")
+    assert "30003" in row.last_error
 
     paid = PaymentConfirmedV1(
         payment_id=link.payment_id,

@@ -158,6 +158,8 @@ def test_receipts_move_forward_only() -> None:
     )
     assert apply_status(read, DELIVERED, NOW) is None  # a late receipt changes nothing
     assert apply_status(sent, SENT, NOW) is None
+    moved_on = mark_attempt_failed(sent, "undelivered", permanent=True, now=NOW)  # now queued on SMS
+    assert apply_status(moved_on, DELIVERED, NOW) is None  # a late receipt of the WhatsApp attempt
     failed = apply_status(sent, FAILED, NOW)
     assert failed is not None
     assert failed.status == FAILED
