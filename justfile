@@ -13,7 +13,7 @@ sync:
 
 # start PostgreSQL, Redis, Kafka, every service, the gateway and the sandboxes; Ctrl-C stops all
 up: sync console-build
-    uv run --no-sync python -m kit.devstack up
+    uv run --no-sync python -m devkit.stack up
 
 # run all tests (unit, integration, end-to-end, fault, deploy manifests); extra args go to pytest
 test *args: sync console-build
@@ -23,7 +23,7 @@ test *args: sync console-build
 
 # migrate every service database of the local stack to the latest revision
 migrate: sync
-    uv run --no-sync python -m kit.devstack migrate
+    uv run --no-sync python -m devkit.stack migrate
 
 # ruff, formatting, mypy, import contracts, declared dependencies (deptry), stale generated docs
 lint: sync console-install

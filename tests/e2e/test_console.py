@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kit.devstack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, ROOT, Stack
+from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, ROOT, Stack
 
 WEB = ROOT / "web"
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from kit.devstack import Stack
+from devkit.stack import Stack
 from tests.e2e.conftest import Api, Sandbox, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -1,6 +1,6 @@
 """The whole system on one machine: infrastructure, migrations, every service, the sandboxes.
 
-    python -m kit.devstack up       # what `just up` runs; Ctrl-C stops everything it started
+    python -m devkit.stack up       # what `just up` runs; Ctrl-C stops everything it started
 
 The end-to-end tests drive the same class with free ports and a temporary state folder.
 """
@@ -20,8 +20,9 @@ from pathlib import Path
 
 import httpx
 
-from kit import devinfra, migrations
-from kit.devinfra import Infra, ManagedProcess
+from devkit import infra as devinfra
+from devkit.infra import Infra, ManagedProcess
+from kit import migrations
 from kit.settings import environ_copy, environ_get
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -269,7 +270,7 @@ def migrate_only(state_dir: Path) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit.devstack")
+    parser = argparse.ArgumentParser(prog="python -m devkit.stack")
     parser.add_argument("command", choices=["up", "migrate"])
     parser.add_argument("--state", default=str(ROOT / ".local"), help="where data, keys and logs live")
     args = parser.parse_args()
