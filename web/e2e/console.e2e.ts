@@ -68,7 +68,7 @@ before(async () => {
   });
   const context = await browser.newContext({ locale: "pt-BR", viewport: { width: 1280, height: 820 }, timezoneId: "America/Sao_Paulo" });
   page = await context.newPage();
-  page.setDefaultTimeout(10_000);
+  page.setDefaultTimeout(20_000); // generous: the test machine is shared by several test runs at once
   // Warm the browser and the server once (a cold process is not the console's first screen), then log out.
   await page.goto(BASE);
   await page.getByRole("heading").first().waitFor();
@@ -177,7 +177,7 @@ test("change the status with a comment and see it in the history", async () => {
   await dialog.getByRole("button", { name: "Cancelar" }).click();
 });
 
-test("schedule an activity: it is listed and the bell turns red", async () => {
+test("schedule an activity: it is listed and the bell turns red; qualify the prospect", async () => {
   const bell = page.locator("button.bell");
   const before = Number(await bell.getAttribute("data-pending"));
   await page.getByLabel("Título").fill("Ligar para confirmar");
@@ -194,6 +194,11 @@ test("schedule an activity: it is listed and the bell turns red", async () => {
   await page.getByRole("region", { name: /Atividades/ }).getByText("Ligar para confirmar").first().waitFor();
   await shot("bell");
   await bell.click();
+  // Qualify: the prospect becomes a patient record, linked; the button goes away.
+  await page.getByRole("button", { name: "Qualificar (tornar paciente)" }).click();
+  await page.getByText("Ficha de paciente criada e vinculada.").waitFor();
+  await page.locator("[data-field=patient]").waitFor();
+  assert.equal(await page.getByRole("button", { name: "Qualificar (tornar paciente)" }).count(), 0);
 });
 
 test("the list filters on the server; a reload keeps the session; switching language", async () => {
