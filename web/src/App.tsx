@@ -92,7 +92,9 @@ export function Login({ auth, expired, onLoggedIn }: { auth: Auth; expired: bool
   const [password, setPassword] = useState("");
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
-  document.documentElement.lang = locale;
+  useEffect(() => {
+    document.documentElement.lang = locale;
+  }, [locale]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
