@@ -121,7 +121,7 @@ test("log in: a wrong password is refused in place, the right one opens the pros
   console.log(`prospects list painted ${Date.now() - arrived} ms after its data arrived`);
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Modelos de mensagem"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Modelos de mensagem"]);
   await accessible("prospects");
   await shot("prospects");
 });
@@ -193,7 +193,18 @@ test("schedule an activity: it is listed and the bell turns red; qualify the pro
   await bell.click();
   await page.getByRole("region", { name: /Atividades/ }).getByText("Ligar para confirmar").first().waitFor();
   await shot("bell");
-  await bell.click();
+  // "See all": the activities across prospects, filtered on the server (mine, scheduled by default).
+  await page.getByRole("link", { name: "Ver todas as atividades" }).click();
+  await page.getByRole("heading", { level: 1, name: "Atividades" }).waitFor();
+  await page.locator("tr[data-activity]", { hasText: "Ligar para confirmar" }).waitFor();
+  await page.getByLabel("Tipo").selectOption("meeting");
+  await page.getByText("Nenhuma.").waitFor();
+  await page.getByLabel("Tipo").selectOption("call");
+  await page.locator("tr[data-activity]", { hasText: "Ligar para confirmar" }).waitFor();
+  await accessible("activities");
+  await shot("activities");
+  await page.locator("tr[data-activity]", { hasText: "Ligar para confirmar" }).getByRole("link").click();
+  await page.getByRole("heading", { name: leadName }).waitFor();
   // Qualify: the prospect becomes a patient record, linked; the button goes away.
   await page.getByRole("button", { name: "Qualificar (tornar paciente)" }).click();
   await page.getByText("Ficha de paciente criada e vinculada.").waitFor();
@@ -266,7 +277,7 @@ test("a sales agent sees only what the role allows", async () => {
   await page.getByRole("button", { name: "Entrar" }).click();
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades"]);
   await page.locator("tr[data-lead]").first().getByRole("link").click();
   await page.getByRole("button", { name: "Mudar status" }).waitFor();
   assert.equal(await page.getByRole("button", { name: "Excluir" }).count(), 0, "no delete for a sales agent");

@@ -44,3 +44,17 @@ test("the bell is red with the count when activities are pending", async () => {
   await waitFor(() => expect(button.className).toContain("bell-pending"));
   expect(button.textContent).toContain("3");
 });
+
+test("the activities' day range is the clinic's: from its midnight to the midnight after the last day", async () => {
+  const { activityQuery } = await import("./Activities");
+  const zoned = (wall: string) => `${wall}-03:00`;
+  expect(activityQuery({ state: "scheduled", type: "", mine: true, overdue: false, from: "2026-05-01", to: "2026-05-31" }, zoned, 0)).toEqual({
+    state: ["scheduled"],
+    mine: true,
+    scheduled_from: "2026-05-01T00:00-03:00",
+    scheduled_to: "2026-06-01T00:00-03:00",
+    sort: "scheduled_at",
+    limit: 50,
+    offset: 0,
+  });
+});
