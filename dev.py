@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import venv
@@ -46,10 +47,17 @@ def main() -> int:
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("UV_PYTHON", sys.executable)
     just = shutil.which("just", path=str(BIN)) or str(BIN / "just")
-    try:
-        return subprocess.call([just, *sys.argv[1:]], cwd=ROOT, env=env)
-    except KeyboardInterrupt:
-        return 130
+    # Ctrl-C reaches the whole process group: `just` and the stack stop themselves; this process only waits
+    # (a handler, not SIG_IGN, so the children do not inherit an ignored SIGINT).
+    signal.signal(signal.SIGINT, lambda *_: None)
+    if sys.argv[1:2] == ["up"]:
+        # `just up` would end with "error: interrupted by SIGINT", though Ctrl-C is how `up` is meant to end:
+        # run what the recipe runs, so a clean stop ends quietly with 0.
+        code = subprocess.call([just, "sync", "console-build"], cwd=ROOT, env=env)
+        uv = shutil.which("uv", path=str(BIN)) or str(BIN / "uv")
+        command = [uv, "run", "--no-sync", "python", "-m", "devkit.stack", "up", *sys.argv[2:]]
+        return code or subprocess.call(command, cwd=ROOT, env=env)
+    return subprocess.call([just, *sys.argv[1:]], cwd=ROOT, env=env)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ sync:
     uv sync --all-packages --locked --quiet
 
 # start PostgreSQL, Redis, Kafka, every service, the gateway and the sandboxes; Ctrl-C stops all
+# (`python3 dev.py up` runs the same and ends quietly on Ctrl-C; `just` itself reports the SIGINT)
 up: sync console-build
     uv run --no-sync python -m devkit.stack up
 

@@ -127,7 +127,20 @@ def staff(stack: Stack, admin: Api, role: str) -> tuple[Api, str]:
         json={"email": email, "full_name": role.title(), "password": "a-long-password", "roles": [role]},
     )
     assert made.status_code == 201, made.text
-    return Api(stack, email, "a-long-password"), made.json()["id"]
+    user_id: str = made.json()["id"]
+    known_to_leads(admin, user_id)
+    return Api(stack, email, "a-long-password"), user_id
+
+
+def known_to_leads(api: Api, user_id: str, timeout: float = 15.0) -> None:
+    """Leads learns staff from the gateway's events a moment later; wait until it may own leads."""
+
+    def known() -> bool:
+        answer = api.http.get("/api/v1/leads/staff")
+        assert answer.status_code == 200, answer.text
+        return user_id in {m["user_id"] for m in answer.json()["items"]}
+
+    wait_until(known, timeout, f"leads never learnt of staff member {user_id}")
 
 
 def outbox(stack: Stack, lead_id: str) -> list[tuple[str, dict[str, Any]]]:

@@ -143,3 +143,15 @@ class ActivityCompletedV1(_LeadEvent, frozen=True, kw_only=True):
     result: str | None = None
     completed_by: str
     completed_at: datetime
+
+
+class ActivityCancelledV1(_LeadEvent, frozen=True, kw_only=True):
+    """A planned activity was called off; it no longer counts as pending (the bell drops it)."""
+
+    TYPE: ClassVar[str] = "clinicflow.leads.activity.cancelled.v1"
+
+    activity_id: str
+    type: str
+    reason: str | None = None
+    cancelled_by: str
+    cancelled_at: datetime

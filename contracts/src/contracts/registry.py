@@ -6,7 +6,7 @@ import builtins
 
 import msgspec
 
-from contracts import leads, notifications, payments, scheduling
+from contracts import identity, leads, notifications, payments, scheduling
 from contracts.envelope import Event
 
 
@@ -35,6 +35,7 @@ _EVENTS: tuple[type[Event], ...] = (
     leads.RequestCreatedV1,
     leads.ActivityScheduledV1,
     leads.ActivityCompletedV1,
+    leads.ActivityCancelledV1,
     notifications.MessageSentV1,
     notifications.MessageFailedV1,
     notifications.MessageDeliveredV1,
@@ -58,6 +59,9 @@ _EVENTS: tuple[type[Event], ...] = (
     scheduling.ReturnBookedV1,
     scheduling.AnamnesisSubmittedV1,
     scheduling.WaitlistOfferedV1,
+    identity.StaffCreatedV1,
+    identity.StaffUpdatedV1,
+    identity.StaffDeactivatedV1,
 )
 
 REGISTRY: dict[str, EventSpec] = {spec.type: spec for spec in map(_spec, _EVENTS)}

@@ -19,12 +19,29 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Reference,
+    Schema,
+    SecurityScheme,
+)
 from litestar.params import Parameter
-from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    ControllerRouterHandler,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from kit import context, metrics
+from kit import context, inputs, metrics
 from kit.auth import AuthError, JwksVerifier, Principal
 
 log = logging.getLogger(__name__)
@@ -98,6 +115,10 @@ def problem(
     return Response(encoded, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+#: How msgspec and Litestar word a malformed UUID (kit.inputs.Uuid, or a parameter typed `UUID`).
+_NOT_UUID = (f"Expected `str` matching regex {inputs.UUID_PATTERN!r}", "Invalid UUID")
+
+
 def _validation_errors(extra: Any) -> list[dict[str, str]]:
     items = extra if isinstance(extra, list) else [extra] if extra else []
     out = []
@@ -107,16 +128,50 @@ def _validation_errors(extra: Any) -> list[dict[str, str]]:
             named = re.search(r"at `\$\.([^`]+)`|(?:missing required|unknown) field `([^`]+)`", message)
             field = next((g for g in named.groups() if g), None) if named else None
             field = field or str(item.get("key") or "body")
+            if message.startswith(_NOT_UUID):
+                message = "must be a UUID"
             out.append({"field": field, "message": message})
     return out
 
 
 def _on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+    """400 when the request cannot be read (not JSON, a wrong type, a missing or unknown field, a value out of
+    range); 422 when it was read but an identifier is not a UUID, like any other value that breaks a rule."""
     errors = _validation_errors(exc.extra)
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.detail
+    if errors and all(e["message"] == "must be a UUID" for e in errors):
+        return problem(422, detail, errors=errors, instance=request.url.path)
     return problem(
         400, detail, title="Invalid request", slug="invalid-request", errors=errors or None, instance=request.url.path
     )
+
+
+def _on_field_error(request: Request[Any, Any, Any], exc: inputs.FieldError) -> Response[bytes]:
+    return problem(422, str(exc), errors=[{"field": exc.field, "message": str(exc)}], instance=request.url.path)
+
+
+def _refusal(status: int, detail: str, field: str | None) -> ASGIApp:
+    """A problem document as a bare ASGI app, for kit.inputs' middleware (before any handler runs)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        errors = [{"field": field, "message": detail}] if field else None
+        body = Problem(
+            type=f"https://clinicflow.dev/problems/{_TITLES[status].lower().replace(' ', '-')}",
+            title=_TITLES[status],
+            status=status,
+            detail=detail,
+            instance=scope["path"].encode("unicode_escape").decode()[:500],
+            correlation_id=context.correlation_id.get(),
+            errors=errors,
+        )
+        encoded = msgspec.json.encode(body)
+        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(encoded)).encode())]
+        start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": headers}
+        await send(start)
+        end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": encoded, "more_body": False}
+        await send(end)
+
+    return app
 
 
 def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
@@ -269,6 +324,79 @@ def health_handlers(checks: dict[str, Check]) -> list[ControllerRouterHandler]:
     return [live, ready, metrics_endpoint]
 
 
+# --- OpenAPI: errors as they are sent ----------------------------------------------------
+_PROBLEM_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    title="Problem",
+    description="An RFC 9457 problem document (application/problem+json); `errors` names the offending fields.",
+    required=["type", "title", "status"],
+    properties={
+        "type": Schema(type=OpenAPIType.STRING, format=None, examples=["https://clinicflow.dev/problems/not-found"]),
+        "title": Schema(type=OpenAPIType.STRING),
+        "status": Schema(type=OpenAPIType.INTEGER),
+        "detail": Schema(type=OpenAPIType.STRING),
+        "instance": Schema(type=OpenAPIType.STRING),
+        "correlation_id": Schema(type=OpenAPIType.STRING),
+        "errors": Schema(
+            type=OpenAPIType.ARRAY,
+            items=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["field", "message"],
+                properties={"field": Schema(type=OpenAPIType.STRING), "message": Schema(type=OpenAPIType.STRING)},
+            ),
+        ),
+    },
+)
+_ERROR_DESCRIPTIONS = {
+    "400": "The request cannot be read (not JSON, a wrong type, a missing or unknown field)",
+    "401": "No valid access token",
+    "403": "The token lacks a permission",
+    "404": "Not found in this clinic",
+    "415": "Not sent as application/json",
+    "422": "A value breaks a rule; `errors` names the field",
+}
+
+
+def _problem_response(description: str) -> OpenAPIResponse:
+    return OpenAPIResponse(
+        description=description,
+        content={PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))},
+    )
+
+
+def describe_problems(app: Litestar) -> None:
+    """Replace Litestar's default error shape (`status_code`, `detail`, `extra`) in the app's OpenAPI document
+    with the problem documents the API sends, and add the errors every operation can answer with, so clients
+    generated from it handle errors correctly."""
+    spec = app.openapi_schema
+    if spec.components is None:
+        spec.components = Components()
+    spec.components.schemas = {**(spec.components.schemas or {}), "Problem": _PROBLEM_SCHEMA}
+    for path, item in (spec.paths or {}).items():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            responses = operation.responses if operation.responses is not None else {}
+            public = operation.security == [{}] or (not operation.security and not spec.security)
+            codes = {code for code in responses if code[0] in "45"}
+            if operation.parameters or operation.request_body:
+                codes |= {"400", "422"}
+            if "{" in path:
+                codes.add("404")
+            if operation.request_body is not None:
+                codes.add("415")
+            if not public:
+                codes |= {"401", "403"}
+            for code in sorted(codes):
+                existing = responses.get(code)
+                described = existing.description if isinstance(existing, OpenAPIResponse) else None
+                if described in (None, "", "Bad request syntax or unsupported method"):
+                    described = _ERROR_DESCRIPTIONS.get(code, "An error")
+                responses[code] = _problem_response(described or "An error")
+            operation.responses = responses
+
+
 # --- the app ------------------------------------------------------------------------------
 def create_app(
     *,
@@ -291,15 +419,17 @@ def create_app(
                 JwtAuthMiddleware, verifier=verifier, exclude=[f"^{p}" for p in (*PUBLIC_PATHS, *public_paths)]
             )
         )
+    middleware.append(inputs.input_guard(_refusal))
     handlers: dict[Any, Any] = {
         ValidationException: _on_validation,
         HTTPException: _on_http,
         AuthError: _on_auth,
+        inputs.FieldError: _on_field_error,
         Exception: _on_unexpected,
     }
     for exc_type, status in (error_map or {}).items():
         handlers[exc_type] = domain_error_handler(status)
-    return Litestar(
+    app = Litestar(
         route_handlers=[*route_handlers, *health_handlers(checks)],
         middleware=middleware,
         exception_handlers=handlers,
@@ -321,3 +451,5 @@ def create_app(
         logging_config=None,
         debug=False,
     )
+    describe_problems(app)
+    return app

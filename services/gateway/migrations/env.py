@@ -1,4 +1,4 @@
 from gateway.models import metadata
 from kit.migrations import run_env
 
-run_env(metadata, with_outbox=False)
+run_env(metadata)

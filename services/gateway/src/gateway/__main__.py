@@ -1,4 +1,4 @@
-"""python -m gateway api | migrate"""
+"""python -m gateway api | worker | migrate"""
 
 from gateway.settings import SERVICE, get_settings
 from kit.cli import service_main

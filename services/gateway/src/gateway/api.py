@@ -1,21 +1,45 @@
-"""HTTP: auth, identity, clinics and staff; the JWKS; the proxy to the services."""
+"""HTTP: auth, identity, clinics and staff; roles, sections, departments and their audit; the JWKS; the proxy to
+the services."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post, route
+from litestar import Controller, Request, Response, delete, get, patch, post, route
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, PermissionDeniedException
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.params import Parameter
+from litestar.response import Stream
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from gateway import services
-from gateway.domain import PLATFORM_ADMIN, Tenant, User
+from gateway.domain import PERMISSIONS, PLATFORM_ADMIN, AuditEntry, Role, Tenant, Unit, User
 from gateway.proxy import Upstream, response_headers
-from gateway.schemas import ClinicIn, ClinicOut, LoginIn, MeOut, RefreshIn, StaffIn, StaffOut, TenantOut
+from gateway.schemas import (
+    AuditOut,
+    AuditPage,
+    ClinicIn,
+    ClinicOut,
+    LoginIn,
+    MeOut,
+    PermissionOut,
+    RefreshIn,
+    RoleIn,
+    RoleOut,
+    RolePatch,
+    StaffIn,
+    StaffOut,
+    StaffPatch,
+    TenantOut,
+    UnitIn,
+    UnitOut,
+    UnitPatch,
+)
 from kit.auth import CRM_ADMIN
 from kit.db import UnitOfWorkFactory
-from kit.web import AuthRequest, client_ip, requires
+from kit.web import AuthRequest, Limit, Offset, client_ip, requires
 
 
 def _tenant(t: Tenant) -> TenantOut:
@@ -24,8 +48,45 @@ def _tenant(t: Tenant) -> TenantOut:
 
 def _staff(u: User) -> StaffOut:
     return StaffOut(
-        id=u.id, email=u.email, full_name=u.full_name, roles=list(u.roles), active=u.active, created_at=u.created_at
+        id=u.id,
+        email=u.email,
+        full_name=u.full_name,
+        roles=list(u.roles),
+        active=u.active,
+        created_at=u.created_at,
+        section_ids=list(u.section_ids),
+        department_ids=list(u.department_ids),
     )
+
+
+def _role(r: Role) -> RoleOut:
+    return RoleOut(
+        id=r.id,
+        name=r.name,
+        description=r.description,
+        permissions=sorted(r.permissions),
+        builtin=r.builtin,
+        updated_at=r.updated_at,
+    )
+
+
+def _unit(u: Unit) -> UnitOut:
+    return UnitOut(id=u.id, name=u.name, active=u.active, updated_at=u.updated_at)
+
+
+def _audit(e: AuditEntry) -> AuditOut:
+    return AuditOut(
+        entity=e.entity, entity_id=e.entity_id, action=e.action, actor_id=e.actor_id, changes=e.changes, at=e.at
+    )
+
+
+#: The configuration lists under /api/v1/identity/<kind> (the path says the plural).
+_KINDS = {"sections": "section", "departments": "department"}
+_Kind = Annotated[str, Parameter(description="sections or departments")]
+
+
+def _unit_kind(kind: str) -> str:
+    return _KINDS.get(kind, kind)
 
 
 def _client_ip(request: Request[Any, Any, Any]) -> str:
@@ -64,13 +125,13 @@ class IdentityController(Controller):
 
     @get("/me", summary="Who the token belongs to")
     async def me(self, request: AuthRequest, uow: UnitOfWorkFactory) -> MeOut:
-        user, tenant = await services.me(uow, request.user)
+        user, tenant, permissions = await services.me(uow, request.user)
         return MeOut(
             id=user.id,
             email=user.email,
             full_name=user.full_name,
             roles=list(user.roles),
-            permissions=sorted(user.permissions),
+            permissions=sorted(permissions),
             tenant=_tenant(tenant),
         )
 
@@ -83,9 +144,25 @@ class IdentityController(Controller):
         user = await services.add_staff(
             uow,
             request.user,
-            services.NewStaff(email=data.email, full_name=data.full_name, password=data.password, roles=data.roles),
+            services.NewStaff(
+                email=data.email,
+                full_name=data.full_name,
+                password=data.password,
+                roles=data.roles,
+                section_ids=data.section_ids,
+                department_ids=data.department_ids,
+            ),
         )
         return _staff(user)
+
+    @patch("/staff/{user_id:uuid}", guards=[requires(CRM_ADMIN)], summary="Edit a staff account")
+    async def edit_staff(
+        self, request: AuthRequest, user_id: UUID, data: StaffPatch, uow: UnitOfWorkFactory
+    ) -> StaffOut:
+        """Name, roles, sections, departments, `active`. A disabled account can no longer log in or refresh;
+        services hear `staff.deactivated` and stop offering it as an owner. Roles change the permissions of the
+        member's next token (access tokens live 15 minutes)."""
+        return _staff(await services.update_staff(uow, request.user, str(user_id), data.changes()))
 
     @post("/clinics", status_code=HTTP_201_CREATED, summary="Open a new clinic (platform operators)")
     async def add_clinic(self, request: AuthRequest, data: ClinicIn, uow: UnitOfWorkFactory) -> ClinicOut:
@@ -102,6 +179,79 @@ class IdentityController(Controller):
             ),
         )
         return ClinicOut(tenant=_tenant(tenant), admin=_staff(admin))
+
+
+class ConfigurationController(Controller):
+    """The clinic's own configuration of who is who: roles (named sets of permissions), sections and
+    departments, and the audit log of every change to them and to staff accounts."""
+
+    path = "/api/v1/identity"
+    tags = ["identity"]
+    guards = [requires(CRM_ADMIN)]
+
+    @get("/permissions", summary="Every permission a role may grant")
+    async def permissions(self) -> list[PermissionOut]:
+        return [PermissionOut(name=n, description=d) for n, d in PERMISSIONS.items()]
+
+    @get("/roles", summary="The clinic's roles")
+    async def roles(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[RoleOut]:
+        return [_role(r) for r in await services.list_roles(uow, request.user)]
+
+    @post("/roles", status_code=HTTP_201_CREATED, summary="Add a role")
+    async def add_role(self, request: AuthRequest, data: RoleIn, uow: UnitOfWorkFactory) -> RoleOut:
+        role = await services.create_role(
+            uow, request.user, name=data.name, description=data.description, permissions=data.permissions
+        )
+        return _role(role)
+
+    @patch("/roles/{role_id:uuid}", summary="Change a role's description or permissions")
+    async def edit_role(self, request: AuthRequest, role_id: UUID, data: RolePatch, uow: UnitOfWorkFactory) -> RoleOut:
+        """Built-in roles too; `admin` keeps `crm:admin`. Holders get the new permissions with their next token."""
+        return _role(await services.update_role(uow, request.user, str(role_id), data.changes()))
+
+    @delete("/roles/{role_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Delete a role nobody holds")
+    async def delete_role(self, request: AuthRequest, role_id: UUID, uow: UnitOfWorkFactory) -> None:
+        """409 for a built-in role or one that staff still hold."""
+        await services.delete_role(uow, request.user, str(role_id))
+
+    @get("/{kind:str}", summary="Sections or departments")
+    async def units(self, request: AuthRequest, kind: _Kind, uow: UnitOfWorkFactory) -> list[UnitOut]:
+        return [_unit(u) for u in await services.list_units(uow, request.user, _unit_kind(kind))]
+
+    @post("/{kind:str}", status_code=HTTP_201_CREATED, summary="Add a section or department")
+    async def add_unit(self, request: AuthRequest, kind: _Kind, data: UnitIn, uow: UnitOfWorkFactory) -> UnitOut:
+        return _unit(await services.create_unit(uow, request.user, _unit_kind(kind), data.name))
+
+    @patch("/{kind:str}/{unit_id:uuid}", summary="Rename or (de)activate a section or department")
+    async def edit_unit(
+        self, request: AuthRequest, kind: _Kind, unit_id: UUID, data: UnitPatch, uow: UnitOfWorkFactory
+    ) -> UnitOut:
+        return _unit(await services.update_unit(uow, request.user, _unit_kind(kind), str(unit_id), data.changes()))
+
+    @delete("/{kind:str}/{unit_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Delete an empty one")
+    async def delete_unit(self, request: AuthRequest, kind: _Kind, unit_id: UUID, uow: UnitOfWorkFactory) -> None:
+        """409 while staff belong to it (deactivate it instead)."""
+        await services.delete_unit(uow, request.user, _unit_kind(kind), str(unit_id))
+
+    @get("/audit", summary="Who changed staff, roles, sections and departments")
+    async def audit(
+        self,
+        request: AuthRequest,
+        uow: UnitOfWorkFactory,
+        entity: Annotated[str | None, Parameter(description="staff, role, section, department")] = None,
+        entity_id: UUID | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> AuditPage:
+        items, total = await services.audit_trail(
+            uow,
+            request.user,
+            entity=entity,
+            entity_id=str(entity_id) if entity_id else None,
+            limit=limit,
+            offset=offset,
+        )
+        return AuditPage(items=[_audit(e) for e in items], total=total, limit=limit, offset=offset)
 
 
 @get(
@@ -125,9 +275,37 @@ _PUBLIC_METHODS: list[Any] = [*_METHODS, "OPTIONS"]
 _DRAIN_LIMIT = 8 * 1024 * 1024
 
 
+async def _stream(request: Request[Any, Any, Any], upstream: Upstream, route_name: str) -> Response[Any]:
+    """A GET asking for text/event-stream is relayed chunk by chunk (the waiting-room board)."""
+    answer = await upstream.open_stream(
+        route_name,
+        request.method,
+        request.url.path,
+        request.url.query.encode(),
+        list(request.headers.items()),
+        _client_ip(request),
+        request.url.scheme,
+    )
+
+    async def relay() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in answer.aiter_raw():
+                yield chunk
+        finally:
+            await answer.aclose()
+
+    if not answer.headers.get("content-type", "").startswith("text/event-stream"):
+        body = await answer.aread()
+        await answer.aclose()
+        return Response(body, status_code=answer.status_code, headers=response_headers(answer))
+    return Stream(relay(), status_code=answer.status_code, headers=response_headers(answer))
+
+
 def _forwarder(route_name: str, max_body_bytes: int | None = None) -> Any:
-    async def forward(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
+    async def forward(request: Request[Any, Any, Any], state: State) -> Response[Any]:
         upstream: Upstream = state.upstream
+        if request.method == "GET" and "text/event-stream" in request.headers.get("accept", ""):
+            return await _stream(request, upstream, route_name)
         body = await request.body()
         if max_body_bytes is not None and len(body) > max_body_bytes:
             raise HTTPException(status_code=413, detail=f"The body is larger than {max_body_bytes} bytes.")
@@ -154,6 +332,7 @@ def proxy_handlers(contexts: list[str]) -> list[Any]:
             http_method=_METHODS,
             name=f"proxy-{name}",
             include_in_schema=False,
+            opt={"forward_raw": True},  # kit.inputs: the owning service checks query and body
             signature_namespace={"State": State},
         )(_forwarder(name))
         for name in contexts
@@ -169,6 +348,7 @@ def public_handlers(prefixes: dict[str, str], max_body_bytes: int) -> list[Any]:
             http_method=_PUBLIC_METHODS,
             name=f"public-{prefix.replace('/', '-')}",
             include_in_schema=False,
+            opt={"forward_raw": True},
             signature_namespace={"State": State},
             request_max_body_size=_DRAIN_LIMIT,
         )(_forwarder(name, max_body_bytes))

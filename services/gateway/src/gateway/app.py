@@ -15,14 +15,30 @@ from litestar.static_files import create_static_files_router
 from redis.asyncio import Redis
 
 from gateway import services
-from gateway.api import AuthController, IdentityController, jwks, proxy_handlers, public_handlers
-from gateway.domain import Conflict, InvalidCredentials, InvalidInput, TooManyAttempts, UpstreamUnavailable
+from gateway.api import (
+    AuthController,
+    ConfigurationController,
+    IdentityController,
+    jwks,
+    proxy_handlers,
+    public_handlers,
+)
+from gateway.domain import (
+    Conflict,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidPath,
+    NotFound,
+    TooManyAttempts,
+    UpstreamUnavailable,
+)
 from gateway.proxy import Upstream
 from gateway.ratelimit import RateLimiter
 from gateway.security import SigningKey
 from gateway.settings import SERVICE, get_bootstrap, get_settings
 from kit.api import create_api_app
 from kit.auth import JwksVerifier
+from kit.worker import create_worker_app
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +99,7 @@ def create_api() -> Litestar:
                     timezone=boot.clinic_timezone,
                 ),
             )
+        await services.announce_staff(state["uow"])
         try:
             yield
         finally:
@@ -107,6 +124,7 @@ def create_api() -> Litestar:
         route_handlers=[
             AuthController,
             IdentityController,
+            ConfigurationController,
             jwks,
             *proxy_handlers(list(routes)),
             *public_handlers(public_routes, settings.public_max_body_bytes),
@@ -114,14 +132,25 @@ def create_api() -> Litestar:
         ],
         error_map={
             InvalidInput: 422,
+            InvalidPath: 400,
+            NotFound: 404,
             InvalidCredentials: 401,
             Conflict: 409,
             TooManyAttempts: 429,
             UpstreamUnavailable: 503,
         },
         extra_checks={"redis": check_redis, "services": check_services},
-        public_paths=["/api/v1/auth/", *(f"/api/v1/{name}" for name in routes), *(f"/{p}" for p in public_routes)],
+        public_paths=[
+            "/api/v1/auth/",
+            *(f"/api/v1/{name}" for name in routes),
+            *(f"/{p}" for p in public_routes),
+        ],
         verifier=verifier,
         extra_lifespan=[lifespan],
         state=state,
     )
+
+
+def create_worker() -> Litestar:
+    """The outbox relay of the staff directory's events (the gateway consumes nothing)."""
+    return create_worker_app(service=SERVICE, settings=get_settings())

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import httpx
 
-from gateway.domain import UpstreamUnavailable
+from gateway.domain import InvalidPath, UpstreamUnavailable
 from kit import context
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ _DROP = {
 
 #: Set by the proxy itself (from what came in), never passed through as sent.
 _FORWARDING = {context.CORRELATION_HEADER, "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto"}
+#: A decoded control character (%00-%1F, %7F) cannot go into the upstream URL: refused, never a 500.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def forwarding(headers: list[tuple[str, str]], client_ip: str, scheme: str) -> list[tuple[str, str]]:
@@ -64,10 +67,37 @@ class Upstream:
     ) -> httpx.Response:
         out = [(k, v) for k, v in headers if k.lower() not in _DROP and k.lower() not in _FORWARDING]
         out += [(context.CORRELATION_HEADER, context.current_correlation_id()), *forwarding(headers, client_ip, scheme)]
-        url = httpx.URL(self.routes[service] + path, query=query)
+        if _CONTROL.search(path):
+            raise InvalidPath()
+        try:
+            url = httpx.URL(self.routes[service] + path, query=query)
+        except httpx.InvalidURL as exc:
+            raise InvalidPath() from exc
         try:
             return await self.client.request(method, url, headers=out, content=body)
         except httpx.TransportError as exc:  # refused, reset, timed out: never a 500 for the client
+            log.warning("upstream %s failed for %s %s: %r", service, method, path, exc)
+            raise UpstreamUnavailable(service) from exc
+
+    async def open_stream(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        query: bytes,
+        headers: list[tuple[str, str]],
+        client_ip: str,
+        scheme: str = "http",
+    ) -> httpx.Response:
+        """Like `forward`, for a live answer (server-sent events): the body is read as it arrives; the caller
+        closes the response. No read timeout: a quiet stream is not a dead one (services send keep-alives)."""
+        out = [(k, v) for k, v in headers if k.lower() not in _DROP and k.lower() not in _FORWARDING]
+        out += [(context.CORRELATION_HEADER, context.current_correlation_id()), *forwarding(headers, client_ip, scheme)]
+        url = httpx.URL(self.routes[service] + path, query=query)
+        request = self.client.build_request(method, url, headers=out, timeout=httpx.Timeout(None, connect=3.0))
+        try:
+            return await self.client.send(request, stream=True)
+        except httpx.TransportError as exc:
             log.warning("upstream %s failed for %s %s: %r", service, method, path, exc)
             raise UpstreamUnavailable(service) from exc
 

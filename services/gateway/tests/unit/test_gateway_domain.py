@@ -18,6 +18,7 @@ from gateway.domain import (
     ROLE_PERMISSIONS,
     InvalidCredentials,
     InvalidInput,
+    InvalidPath,
     RefreshToken,
     User,
     check_clinic,
@@ -27,6 +28,7 @@ from gateway.domain import (
     normalise_email,
     refresh_usable,
 )
+from gateway.proxy import Upstream
 
 NOW = datetime(2026, 11, 28, 10, 15, tzinfo=UTC)
 
@@ -53,12 +55,24 @@ def _refresh(expires_at: datetime, revoked_at: datetime | None = None) -> Refres
 
 # --- permissions and roles ----------------------------------------------------------------
 def test_permissions_of_one_role() -> None:
-    assert _user(("professional",)).permissions == frozenset({"crm:read"})
+    assert _user(("professional",)).permissions == frozenset({"crm:read", "scheduling:read", "scheduling:visit"})
 
 
 def test_permissions_union_roles_and_extra_permissions() -> None:
     user = _user(("sales_agent", "finance"), extra=("crm:responsible", "platform:admin"))
-    assert user.permissions == frozenset({"crm:read", "crm:write", "finance:read", "crm:responsible", "platform:admin"})
+    assert user.permissions == frozenset(
+        {
+            "crm:read",
+            "crm:write",
+            "finance:read",
+            "payments:write",
+            "payments:refund",
+            "crm:responsible",
+            "platform:admin",
+            "scheduling:read",
+            "scheduling:book",
+        }
+    )
 
 
 def test_permissions_of_no_role_are_the_extra_ones() -> None:
@@ -67,6 +81,17 @@ def test_permissions_of_no_role_are_the_extra_ones() -> None:
 
 def test_admin_holds_every_crm_permission() -> None:
     assert _user(("admin",)).permissions >= {"crm:read", "crm:write", "crm:admin", "crm:responsible"}
+
+
+def test_scheduling_permissions_follow_the_job() -> None:
+    assert _user(("admin",)).permissions >= {"scheduling:admin", "scheduling:book", "scheduling:visit"}
+    reception = _user(("reception",)).permissions
+    assert reception >= {"scheduling:read", "scheduling:book", "scheduling:checkin"}
+    assert "scheduling:visit" not in reception
+    assert "scheduling:admin" not in reception
+    doctor = _user(("professional",)).permissions
+    assert "scheduling:visit" in doctor
+    assert "scheduling:book" not in doctor
 
 
 def test_check_roles_dedupes_keeping_order() -> None:
@@ -229,3 +254,75 @@ def test_non_ed25519_key_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(SystemExit, match="not an Ed25519"):
         security.SigningKey.load(path, generate=True)
+
+
+# --- the proxy ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/api/v1/leads/\x00", "/api/v1/leads/a\nb", "/public/forms/\x1f", "/x\x7f"])
+async def test_the_proxy_refuses_a_path_with_a_control_character(path: str) -> None:
+    upstream = Upstream({"leads": "http://127.0.0.1:9"})
+    try:
+        with pytest.raises(InvalidPath):
+            await upstream.forward("leads", "GET", path, b"", [], b"", "127.0.0.1")
+    finally:
+        await upstream.close()
+
+
+# --- roles, sections and departments ------------------------------------------------------------------
+def test_permissions_come_from_the_clinics_own_roles() -> None:
+    from gateway.domain import User as U
+
+    user = U(
+        id="u",
+        tenant_id="t",
+        email="a@b.co",
+        full_name="A",
+        password_hash="x",
+        roles=("desk", "finance"),
+        extra_permissions=(),
+        active=True,
+        created_at=datetime.now(UTC),
+    )
+    clinic = {"desk": frozenset({"crm:read", "crm:write"}), "finance": frozenset({"finance:read"})}
+    assert user.permissions_with(clinic) == {"crm:read", "crm:write", "finance:read"}
+    assert user.permissions_with({}) == frozenset()  # a role the clinic deleted grants nothing
+
+
+def test_role_names_and_permissions_are_checked() -> None:
+    from gateway.domain import PERMISSIONS, check_permissions, check_role_name
+
+    assert check_role_name("front_desk") == "front_desk"
+    for bad in ("Front", "x", "9lives", "a-b", "a" * 41):
+        with pytest.raises(InvalidInput) as caught:
+            check_role_name(bad)
+        assert caught.value.field == "name"
+    assert check_permissions(["crm:read"], role="desk") == {"crm:read"}
+    with pytest.raises(InvalidInput) as unknown:
+        check_permissions(["crm:read", "platform:admin"], role="desk")  # the operator's power is no role's
+    assert unknown.value.field == "permissions"
+    with pytest.raises(InvalidInput):
+        check_permissions(["crm:read"], role="admin")  # the admin role keeps crm:admin
+    assert set(ROLE_PERMISSIONS["admin"]) <= PERMISSIONS.keys()
+    assert all(perms <= PERMISSIONS.keys() for perms in ROLE_PERMISSIONS.values())
+
+
+def test_staff_belong_to_active_units_of_the_right_kind() -> None:
+    from gateway.domain import Unit, check_units
+
+    now = datetime.now(UTC)
+    units = {
+        "s1": Unit("s1", "t", "section", "Reception", True, now),
+        "s2": Unit("s2", "t", "section", "Old", False, now),
+        "d1": Unit("d1", "t", "department", "Sales", True, now),
+    }
+    assert check_units(["s1", "s1"], units, kind="section", field_name="section_ids") == ("s1",)
+    for ids in (["s2"], ["d1"], ["nope"]):
+        with pytest.raises(InvalidInput) as caught:
+            check_units(ids, units, kind="section", field_name="section_ids")
+        assert caught.value.field == "section_ids"
+
+
+def test_diff_names_what_changed() -> None:
+    from gateway.domain import diff
+
+    assert diff({"a": 1, "b": [1]}, {"a": 1, "b": [2], "c": None}) == {"b": [[1], [2]]}
+    assert diff({}, {"name": "x"}) == {"name": [None, "x"]}

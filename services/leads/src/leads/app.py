@@ -11,6 +11,7 @@ from litestar.di import Provide
 from kit.api import create_api_app
 from kit.ratelimit import FixedWindowLimiter, RateLimited
 from kit.worker import create_worker_app
+from leads import consumers
 from leads.api import ROUTES
 from leads.domain.errors import Conflict, Forbidden, InvalidLead, NotFound
 from leads.domain.intake import PayloadTooLarge, Unauthenticated, UnsupportedMediaType
@@ -68,4 +69,4 @@ def create_api() -> Litestar:
 
 
 def create_worker() -> Litestar:
-    return create_worker_app(service=SERVICE, settings=get_settings())
+    return create_worker_app(service=SERVICE, settings=get_settings(), consumers=consumers.build)

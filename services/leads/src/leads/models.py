@@ -272,3 +272,18 @@ settings = Table(
     Column("dedupe_window_days", Integer, nullable=False, server_default="30"),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+#: The clinic's staff directory as the gateway announces it (clinicflow.identity.events, latest per member):
+#: owners and responsible people must be active members of the lead's clinic.
+staff = Table(
+    "staff",
+    metadata,
+    Column("user_id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("full_name", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("roles", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("active", Boolean, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_staff_tenant", "tenant_id", "full_name"),
+)

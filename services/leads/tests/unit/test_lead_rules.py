@@ -40,6 +40,38 @@ def test_ten_statuses_and_new_leads_start_pending() -> None:
     assert lead().status == "PENDING_CONTACT"
 
 
+def test_a_lead_may_start_in_a_given_status() -> None:
+    started = rules.new_lead(
+        lead_id="l1",
+        tenant_id="t1",
+        name="Maria Souza",
+        phones=["+5511987654321"],
+        email=None,
+        source="instagram",
+        known_sources=SOURCES,
+        locale="pt-BR",
+        created_by="u1",
+        now=NOW,
+        status="CONTACTED_CALL_LATER",
+    )
+    assert started.status == "CONTACTED_CALL_LATER"
+    with pytest.raises(InvalidLead) as caught:
+        rules.new_lead(
+            lead_id="l1",
+            tenant_id="t1",
+            name="Maria Souza",
+            phones=["+5511987654321"],
+            email=None,
+            source="instagram",
+            known_sources=SOURCES,
+            locale="pt-BR",
+            created_by="u1",
+            now=NOW,
+            status="MAYBE",
+        )
+    assert caught.value.field == "status"
+
+
 def test_status_change_records_from_to_who_when_and_comment() -> None:
     after, change = rules.change_status(lead(), "CONTACTED_CALL_LATER", comment="  ligar às 18h ", actor="u2", now=NOW)
     assert after.status == "CONTACTED_CALL_LATER"

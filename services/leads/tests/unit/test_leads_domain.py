@@ -172,6 +172,10 @@ def test_new_lead_rejects_invalid_input() -> None:
         ("+34 612 34 56 78", "BR", "+34612345678"),
         ("8 (912) 345-67-89", "RU", "+79123456789"),
         ("+7 912 345-67-89", "RU", "+79123456789"),
+        # an old 8-digit Brazilian mobile gets its ninth digit, at every entry point (as match does)
+        ("(81) 8182-0370", "BR", "+5581981820370"),
+        ("+55 11 8765-4321", "ES", "+5511987654321"),
+        ("011 8765-4321", "BR", "+5511987654321"),
     ],
 )
 def test_to_e164(raw: str, region: str, expected: str) -> None:
@@ -184,7 +188,8 @@ def test_to_e164(raw: str, region: str, expected: str) -> None:
         ("", "BR"),
         ("not a phone", "BR"),
         ("123", "BR"),
-        ("(11) 98765-432", "BR"),  # a digit short
+        ("(11) 8765-432", "BR"),  # a digit short even of the old 8-digit form
+        ("(21) 2345-678", "BR"),  # a landline a digit short (landlines never had a ninth digit)
         ("(00) 98765-4321", "BR"),  # no such area code
         ("98765-4321", "XX"),  # unknown region and no country code
         ("+999 1234 5678", "BR"),  # no such country code
@@ -220,3 +225,13 @@ def test_br_mobile_formattings_agree(area: str, digits: str) -> None:
     assert results == [expected] * len(formattings), list(zip(formattings, results, strict=True))
     for (_, region), e164 in zip(formattings, results, strict=True):
         assert to_e164(e164, region) == e164  # idempotent, whatever the default region
+
+
+# --- the staff directory ----------------------------------------------------------------------------
+def test_owners_and_responsible_people_must_be_known_staff() -> None:
+    from leads.domain.staff import check_members
+
+    check_members({"owner_id": "u1", "responsible_id": "u2"}, {"u1", "u2", "u3"})
+    with pytest.raises(InvalidLead) as caught:
+        check_members({"owner_id": "u1", "responsible_id": "u9"}, {"u1"})
+    assert caught.value.field == "responsible_id"

@@ -5,10 +5,11 @@ from leads.api.intake import FormController, PublicFormController, TildaWebhookC
 from leads.api.leads import LeadController
 from leads.api.lists import ListController
 from leads.api.matching import MatchingController
+from leads.api.staff import StaffController
 
 ROUTES: list[type] = [LeadController, ListController]
 ROUTES += [FormController, PublicFormController, TildaWebhookController]
 ROUTES += [ActivityController, LeadActivityController]
-ROUTES += [MatchingController]
+ROUTES += [MatchingController, StaffController]
 
 __all__ = ["ROUTES"]

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from kit.auth import CRM_READ, CRM_WRITE
 from kit.db import UnitOfWorkFactory
+from kit.inputs import uuids
 from kit.web import AuthRequest, Limit, Offset, requires
 from leads.domain.activities import ActivityQuery
 from leads.schemas.activities import ActivityIn, ActivityOut, ActivityPage, ActivityPatch, BellOut, CancelIn, CompleteIn
@@ -42,7 +43,7 @@ class ActivityController(Controller):
         ] = None,
         responsible_id: Annotated[list[str] | None, Parameter(description="staff user ids")] = None,
         mine: Annotated[bool, Parameter(description="only those you are responsible for")] = False,
-        lead_id: str | None = None,
+        lead_id: UUID | None = None,
         scheduled_from: Annotated[datetime | None, Parameter(description="from (inclusive), with an offset")] = None,
         scheduled_to: Annotated[datetime | None, Parameter(description="until (exclusive), with an offset")] = None,
         overdue: Annotated[bool, Parameter(description="only scheduled ones whose time has passed")] = False,
@@ -53,8 +54,8 @@ class ActivityController(Controller):
         query = ActivityQuery(
             states=_split(state_),
             types=_split(type_),
-            responsible_ids=_split(responsible_id),
-            lead_id=lead_id,
+            responsible_ids=uuids(_split(responsible_id), "responsible_id"),
+            lead_id=str(lead_id) if lead_id else None,
             scheduled_from=scheduled_from,
             scheduled_to=scheduled_to,
             overdue=overdue,

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit.db import UnitOfWorkFactory
+from kit.inputs import uuids
 from kit.web import AuthRequest, Limit, Offset, requires
 from leads.domain.queries import TOTAL_CAP, LeadQuery
 from leads.schemas.leads import (
@@ -67,6 +68,7 @@ class LeadController(Controller):
                 city=data.city,
                 locale=data.locale,
                 urgency=data.urgency,
+                status=data.status,
                 owner_id=data.owner_id,
                 next_follow_up=data.next_follow_up,
                 notes=data.notes,
@@ -106,7 +108,7 @@ class LeadController(Controller):
         offset: Offset = 0,
     ) -> LeadPage:
         principal = request.user
-        owners = _split(owner_id)
+        owners = uuids(_split(owner_id), "owner_id", allow=("none",))
         query = LeadQuery(
             statuses=_split(status),
             sources=_split(source),

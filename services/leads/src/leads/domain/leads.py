@@ -229,7 +229,10 @@ def new_lead(
     consents: dict[str, bool] | None = None,
     attribution: dict[str, str] | None = None,
     channel: str = "manual",
+    status: str | None = None,
 ) -> Lead:
+    """`status`: where the front desk already is with the person (default PENDING_CONTACT); the status history
+    starts with it."""
     all_phones = unique_phones(phones)
     return Lead(
         id=lead_id,
@@ -240,7 +243,7 @@ def new_lead(
         email=clean_email(email),
         source=check_source(source, known_sources),
         locale=check_locale(locale),
-        status=INITIAL_STATUS,
+        status=INITIAL_STATUS if status is None else check_status(status),
         created_by=created_by,
         created_at=now,
         updated_at=now,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from kit.inputs import Uuid
 from leads.domain.activities import CANCELLED, DONE, Activity, Bell
 
 UNSET = msgspec.UNSET
@@ -16,7 +17,8 @@ Title = Annotated[str, msgspec.Meta(max_length=1_000, examples=["Call back about
 Notes = Annotated[str, msgspec.Meta(max_length=20_000)]
 Result = Annotated[str, msgspec.Meta(max_length=5_000)]
 When = Annotated[datetime, msgspec.Meta(examples=["2026-05-04T14:30:00-03:00"])]
-UserId = Annotated[str, msgspec.Meta(max_length=64, examples=["0193a0c4-0000-7000-8000-000000000001"])]
+#: A staff member's user id.
+UserId = Uuid
 
 
 class ActivityIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

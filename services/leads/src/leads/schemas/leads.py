@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from kit.inputs import Uuid
 from leads.domain.leads import AuditEntry, Lead, LeadRequest, StatusChange
 from leads.domain.queries import Metrics
 
@@ -30,7 +31,9 @@ class LeadIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     city: Annotated[str, msgspec.Meta(max_length=120)] | None = None
     locale: Annotated[str, msgspec.Meta(examples=["pt-BR"])] | None = None
     urgency: Annotated[str, msgspec.Meta(examples=["normal"])] = "normal"
-    owner_id: str | None = None
+    #: Where the front desk already is with the person; default PENDING_CONTACT (the history starts with it).
+    status: Annotated[str, msgspec.Meta(max_length=40, examples=["CONTACTED_CALL_LATER"])] | None = None
+    owner_id: Uuid | None = None
     next_follow_up: date | None = None
     notes: Annotated[str, msgspec.Meta(max_length=10_000)] | None = None
     consents: dict[str, bool] = {}
@@ -71,7 +74,7 @@ class StatusIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
 class AssignIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     #: The staff member (user id) who now owns the lead; null takes it away.
-    owner_id: str | None
+    owner_id: Uuid | None
 
 
 class LeadOut(msgspec.Struct, frozen=True, kw_only=True):

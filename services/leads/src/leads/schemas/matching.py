@@ -7,13 +7,14 @@ from typing import Annotated
 
 import msgspec
 
+from kit.inputs import Uuid
 from leads.domain.matching import Match
 from leads.domain.patients import Patient
 from leads.schemas.leads import LeadOut, Name, Phone
 
 Email = Annotated[str, msgspec.Meta(max_length=254, examples=["maria.souza@example.com"])]
 Cpf = Annotated[str, msgspec.Meta(max_length=20, examples=["111.444.777-35"])]
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["0193b3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b"])]
+Id = Uuid
 
 
 class MatchIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -2,7 +2,7 @@
 
 Events: ActivityScheduledV1 when an activity is created, and again whenever its plan (time, responsible
 person, private flag: the event's fields) changes, so consumers keep the latest one per activity_id;
-ActivityCompletedV1 when it is done. Cancelling has no event in the contracts (yet); it is audited.
+ActivityCompletedV1 when it is done, ActivityCancelledV1 when it is called off (both audited too).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from contracts.leads import ActivityCompletedV1, ActivityScheduledV1
+from contracts.leads import ActivityCancelledV1, ActivityCompletedV1, ActivityScheduledV1
 from kit.auth import Principal
 from kit.context import new_id
 from kit.db import UnitOfWork, UnitOfWorkFactory
@@ -22,6 +22,7 @@ from leads.domain.activities import Activity, ActivityNotFound, ActivityQuery, B
 from leads.domain.errors import InvalidLead, LeadNotFound
 from leads.repository.activities import ActivityRepository
 from leads.repository.leads import LeadRepository
+from leads.services import staff
 from leads.services.common import audit, now
 
 
@@ -90,6 +91,7 @@ async def schedule(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id
         now=now(),
     )
     async with uow_factory() as uow:
+        await staff.check_staff(uow, principal, {"responsible_id": data.responsible_id})
         lead = await LeadRepository(uow.session).get(principal.tenant_id, lead_id)
         if lead is None:
             raise LeadNotFound(f"No lead {lead_id} in this clinic.", field="lead_id")
@@ -130,6 +132,7 @@ async def edit(
 ) -> Activity:
     async with uow_factory() as uow:
         before = await _visible(uow, principal, activity_id, for_update=True)
+        await staff.check_staff(uow, principal, {"responsible_id": changes.get("responsible_id")})
         after, diff = rules.edit(before, changes, now=now())
         if not diff:
             return before
@@ -173,6 +176,17 @@ async def cancel(
         after = rules.cancel(before, reason, actor=principal.user_id, now=now())
         await ActivityRepository(uow.session).save(after)
         await _audit(uow, principal, after, "cancelled", rules.audit_closed(before, after, text_field="reason"))
+        uow.publish(
+            ActivityCancelledV1(
+                lead_id=after.lead_id,
+                activity_id=after.id,
+                type=after.type,
+                reason=after.result,
+                cancelled_by=principal.user_id,
+                cancelled_at=after.updated_at,
+            ),
+            tenant_id=principal.tenant_id,
+        )
         await uow.commit()
     return after
 

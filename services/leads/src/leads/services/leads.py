@@ -26,6 +26,7 @@ from leads.domain.errors import DuplicateLead, InvalidLead, LeadNotFound
 from leads.domain.leads import AuditEntry, Lead, LeadRequest, StatusChange
 from leads.domain.queries import LeadQuery, Metrics, check_query, classify_text
 from leads.repository import AuditRepository, LeadRepository, ListRepository, RequestRepository
+from leads.services import staff
 from leads.services.common import audit, clinic_day, clinic_day_start, clinic_today, now, sources
 
 ON_DUPLICATE = ("reject", "add_request", "create")
@@ -41,6 +42,8 @@ class NewLead(msgspec.Struct, frozen=True, kw_only=True):
     city: str | None = None
     locale: str | None = None
     urgency: str = "normal"
+    #: The initial status; None: PENDING_CONTACT.
+    status: str | None = None
     owner_id: str | None = None
     next_follow_up: date | None = None
     notes: str | None = None
@@ -232,6 +235,7 @@ async def intake(
         consents=data.consents,
         attribution=data.attribution,
         channel=channel,
+        status=data.status,
     )
     await repo.add(lead, stats_day=clinic_day(at, timezone))
     await repo.add_status_change(tenant_id, StatusChange(lead.id, None, lead.status, None, actor, at))
@@ -299,6 +303,7 @@ async def create_lead(
 ) -> Created:
     locale = data.locale or principal.locale
     async with uow_factory() as uow:
+        await staff.check_staff(uow, principal, {"owner_id": data.owner_id})
         created = await intake(
             uow,
             tenant_id=principal.tenant_id,
@@ -462,6 +467,7 @@ async def status_history(uow_factory: UnitOfWorkFactory, principal: Principal, l
 async def assign(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str, owner_id: str | None) -> Lead:
     async with uow_factory() as uow:
         before = await _load(uow, principal, lead_id)
+        await staff.check_staff(uow, principal, {"owner_id": owner_id})
         after = rules.assign(before, owner_id, actor=principal.user_id, now=now())
         await LeadRepository(uow.session).save(before, after)
         await _audit_lead(

@@ -19,20 +19,8 @@ MAX_CANDIDATES = 20
 
 
 def query_phone_variants(raw: str, country: str, *, field: str = "phone") -> list[str]:
-    """The phone in E.164 and its ninth-digit variants. An old 8-digit Brazilian mobile ('(11) 8765-4321')
-    is no valid number any more, but records and WhatsApp ids still carry it: it is accepted when adding the
-    ninth digit makes it valid."""
-    try:
-        e164 = phones.to_e164(raw, country)
-    except InvalidLead as exc:
-        restored = matching.with_ninth_digit(raw, country)
-        if restored is None:
-            raise InvalidLead(str(exc), field=field) from exc
-        try:
-            e164 = phones.to_e164(restored, country)
-        except InvalidLead:
-            raise InvalidLead(str(exc), field=field) from exc
-    return sorted(set(matching.phone_variants(e164)))
+    """The phone in E.164 (kit's one phone rule, see leads.phones) and its ninth-digit variants."""
+    return sorted(set(matching.phone_variants(phones.to_e164(raw, country, field=field))))
 
 
 def check_name_query(name: str | None) -> str | None:
