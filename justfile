@@ -79,6 +79,8 @@ logs:
 console-install:
     #!/usr/bin/env bash
     set -euo pipefail
+    # A .tools/ made before Node.js joined it: dev.py adds it (its pin is the only one), then runs `just --version`.
+    [ -x .tools/bin/node ] || python3 dev.py --version >/dev/null
     cd web
     want=$(sha256sum package-lock.json | cut -d' ' -f1)
     if [ "$(cat node_modules/.clinicflow-lock 2>/dev/null)" != "$want" ]; then

@@ -61,6 +61,7 @@ def merged_schema() -> dict[str, Any]:
         # The gateway loads its signing key when the app is made; a throwaway one is enough for the schema.
         os.environ.setdefault("GATEWAY_GENERATE_DEV_KEYS", "true")
         os.environ.setdefault("GATEWAY_JWT_PRIVATE_KEY_FILE", str(Path(keys) / "jwt.pem"))
+        os.environ.setdefault("GATEWAY_CONSOLE_DIR", "")  # the files it serves are no part of the schema
         gateway = _app_schema("gateway")
         public = _gateway_public_routes()
         schemas: dict[str, Any] = dict(gateway.get("components", {}).get("schemas", {}))

@@ -68,7 +68,7 @@ before(async () => {
   });
   const context = await browser.newContext({ locale: "pt-BR", viewport: { width: 1280, height: 820 }, timezoneId: "America/Sao_Paulo" });
   page = await context.newPage();
-  page.setDefaultTimeout(10_000);
+  page.setDefaultTimeout(20_000); // generous: the test machine is shared by several test runs at once
   // Warm the browser and the server once (a cold process is not the console's first screen), then log out.
   await page.goto(BASE);
   await page.getByRole("heading").first().waitFor();
@@ -121,7 +121,7 @@ test("log in: a wrong password is refused in place, the right one opens the pros
   console.log(`prospects list painted ${Date.now() - arrived} ms after its data arrived`);
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Modelos de mensagem"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Modelos de mensagem"]);
   await accessible("prospects");
   await shot("prospects");
 });
@@ -177,7 +177,7 @@ test("change the status with a comment and see it in the history", async () => {
   await dialog.getByRole("button", { name: "Cancelar" }).click();
 });
 
-test("schedule an activity: it is listed and the bell turns red", async () => {
+test("schedule an activity: it is listed and the bell turns red; qualify the prospect", async () => {
   const bell = page.locator("button.bell");
   const before = Number(await bell.getAttribute("data-pending"));
   await page.getByLabel("Título").fill("Ligar para confirmar");
@@ -193,7 +193,23 @@ test("schedule an activity: it is listed and the bell turns red", async () => {
   await bell.click();
   await page.getByRole("region", { name: /Atividades/ }).getByText("Ligar para confirmar").first().waitFor();
   await shot("bell");
-  await bell.click();
+  // "See all": the activities across prospects, filtered on the server (mine, scheduled by default).
+  await page.getByRole("link", { name: "Ver todas as atividades" }).click();
+  await page.getByRole("heading", { level: 1, name: "Atividades" }).waitFor();
+  await page.locator("tr[data-activity]", { hasText: "Ligar para confirmar" }).waitFor();
+  await page.getByLabel("Tipo").selectOption("meeting");
+  await page.getByText("Nenhuma.").waitFor();
+  await page.getByLabel("Tipo").selectOption("call");
+  await page.locator("tr[data-activity]", { hasText: "Ligar para confirmar" }).waitFor();
+  await accessible("activities");
+  await shot("activities");
+  await page.locator("tr[data-activity]", { hasText: "Ligar para confirmar" }).getByRole("link").click();
+  await page.getByRole("heading", { name: leadName }).waitFor();
+  // Qualify: the prospect becomes a patient record, linked; the button goes away.
+  await page.getByRole("button", { name: "Qualificar (tornar paciente)" }).click();
+  await page.getByText("Ficha de paciente criada e vinculada.").waitFor();
+  await page.locator("[data-field=patient]").waitFor();
+  assert.equal(await page.getByRole("button", { name: "Qualificar (tornar paciente)" }).count(), 0);
 });
 
 test("the list filters on the server; a reload keeps the session; switching language", async () => {
@@ -261,7 +277,7 @@ test("a sales agent sees only what the role allows", async () => {
   await page.getByRole("button", { name: "Entrar" }).click();
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades"]);
   await page.locator("tr[data-lead]").first().getByRole("link").click();
   await page.getByRole("button", { name: "Mudar status" }).waitFor();
   assert.equal(await page.getByRole("button", { name: "Excluir" }).count(), 0, "no delete for a sales agent");

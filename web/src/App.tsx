@@ -9,6 +9,7 @@ import { Auth, SessionProvider, useSession } from "./session";
 import { Prospects } from "./screens/Prospects";
 import { LeadCard } from "./screens/LeadCard";
 import { Templates } from "./screens/Templates";
+import { ActivitiesScreen } from "./screens/Activities";
 
 export interface MenuItem {
   path: string;
@@ -19,6 +20,7 @@ export interface MenuItem {
 /** Every screen of the console and the permission that opens it; the menu lists only those the user holds. */
 export const MENU: MenuItem[] = [
   { path: "/prospects", label: "nav.prospects", permission: "crm:read" },
+  { path: "/activities", label: "nav.activities", permission: "crm:read" },
   { path: "/templates", label: "nav.templates", permission: "crm:admin" },
 ];
 
@@ -92,7 +94,9 @@ export function Login({ auth, expired, onLoggedIn }: { auth: Auth; expired: bool
   const [password, setPassword] = useState("");
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
-  document.documentElement.lang = locale;
+  useEffect(() => {
+    document.documentElement.lang = locale;
+  }, [locale]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -174,6 +178,7 @@ function Shell() {
   let screen = null;
   if (lead && me.permissions.includes("crm:read")) screen = <LeadCard id={lead[1]!} onActivitiesChanged={refreshBell} />;
   else if (path.startsWith("/prospects") && me.permissions.includes("crm:read")) screen = <Prospects />;
+  else if (path.startsWith("/activities") && me.permissions.includes("crm:read")) screen = <ActivitiesScreen />;
   else if (path.startsWith("/templates") && me.permissions.includes("crm:admin")) screen = <Templates />;
   return (
     <div className="shell">
@@ -255,6 +260,11 @@ export function BellButton({ tick }: { tick: number }) {
               </li>
             ))}
           </ul>
+          <p>
+            <a href="#/activities" onClick={() => setOpen(false)}>
+              {t("activities.seeAll")}
+            </a>
+          </p>
         </div>
       ) : null}
     </div>

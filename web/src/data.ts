@@ -1,6 +1,6 @@
 // Loading state for screens, and the clinic's lists (sources, channels, ...) and staff, read once per session.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { ApiError, unwrap, type ListItem, type Problem, type Staff } from "./api/client";
+import { ApiError, unwrap, type ListItem, type Problem } from "./api/client";
 import { useSession } from "./session";
 
 export interface Loaded<T> {
@@ -32,7 +32,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
         setLoading(false);
       },
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `load` is a new closure each render; `deps` say when it asks for something else.
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((n) => n + 1), []);
   return { data, problem, loading, reload };
@@ -61,19 +61,25 @@ export function useList(kind: "source" | "channel" | "treatment" | "group" | "re
   return items;
 }
 
-/** The clinic's staff: only admins may list them; everyone else sees "you" or an id. */
-export function useStaff(): Staff[] {
-  const { api, can } = useSession();
-  const admin = can("crm:admin");
-  const [staff, setStaff] = useState<Staff[]>([]);
+export interface StaffMember {
+  id: string;
+  full_name: string;
+}
+
+/** The clinic's active staff as the leads service knows them (`crm:read`): the owners a lead may have. */
+export function useStaff(): StaffMember[] {
+  const { api } = useSession();
+  const [staff, setStaff] = useState<StaffMember[]>([]);
   useEffect(() => {
-    if (!admin) return;
     let live = true;
-    unwrap(api.GET("/api/v1/staff")).then((v) => live && setStaff(v as Staff[]), () => {});
+    unwrap(api.GET("/api/v1/leads/staff")).then(
+      (v) => live && setStaff(v.items.map((s) => ({ id: s.user_id, full_name: s.full_name }))),
+      () => {},
+    );
     return () => {
       live = false;
     };
-  }, [api, admin]);
+  }, [api]);
   return staff;
 }
 

@@ -1,5 +1,5 @@
 // Who is logged in, in which language, with which permissions; and the API client that carries their token.
-import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { authFetch, makeClient, TokenStore, type Client, type Me, type TokenPair, type Fetch } from "./api/client";
 import { Formats, isLocale, translator, type Locale, type T } from "./i18n";
 
@@ -53,7 +53,9 @@ export function SessionProvider({ me, api, onLogout, children }: { me: Me; api: 
       logout: onLogout,
     };
   }, [me, api, locale, setLocale, onLogout]);
-  document.documentElement.lang = locale;
+  useEffect(() => {
+    document.documentElement.lang = locale; // screen readers pronounce the page in its language
+  }, [locale]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

@@ -15,6 +15,8 @@ export function LeadCard({ id, onActivitiesChanged }: { id: string; onActivities
   const { api, t, fmt, can } = useSession();
   const [dialog, setDialog] = useState<"edit" | "status" | "delete" | null>(null);
   const [more, setMore] = useState(false);
+  const [converted, setConverted] = useState<string | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
   const lead = useLoad<Lead>(() => unwrap(api.GET("/api/v1/leads/{lead_id}", { params: { path: { lead_id: id } } })), [id]);
   const history = useLoad<StatusChange[]>(
     () => unwrap(api.GET("/api/v1/leads/{lead_id}/status-history", { params: { path: { lead_id: id } } })) as Promise<StatusChange[]>,
@@ -34,6 +36,16 @@ export function LeadCard({ id, onActivitiesChanged }: { id: string; onActivities
     );
   if (!lead.data) return <Loading />;
   const l = lead.data;
+  async function qualify() {
+    setProblem(null);
+    try {
+      const answer = await unwrap(api.POST("/api/v1/leads/{lead_id}/convert", { params: { path: { lead_id: l.id } } }));
+      setConverted(answer.created ? t("lead.converted") : t("lead.linkedExisting", { why: answer.matched_by ?? "" }));
+      lead.reload();
+    } catch (e) {
+      setProblem(e instanceof ApiError ? e.problem : { status: 0, detail: String(e) });
+    }
+  }
   const row = (label: Key, value: string, attr?: string) => (
     <div>
       <dt>{t(label)}</dt>
@@ -61,6 +73,11 @@ export function LeadCard({ id, onActivitiesChanged }: { id: string; onActivities
               </button>
             </>
           ) : null}
+          {can("crm:write") && !l.patient_id && !l.merged_into ? (
+            <button type="button" onClick={() => void qualify()}>
+              {t("lead.qualify")}
+            </button>
+          ) : null}
           {can("crm:admin") ? (
             <button type="button" className="danger" onClick={() => setDialog("delete")}>
               {t("lead.delete")}
@@ -69,6 +86,12 @@ export function LeadCard({ id, onActivitiesChanged }: { id: string; onActivities
         </div>
       </div>
 
+      <ProblemBanner problem={problem} shown={[]} />
+      {converted ? (
+        <p className="banner" role="status">
+          {converted}
+        </p>
+      ) : null}
       <div className="columns">
         <div className="card">
           <h2>{t("lead.personal")}</h2>
@@ -79,6 +102,7 @@ export function LeadCard({ id, onActivitiesChanged }: { id: string; onActivities
             {row("lead.urgency", t(`urgency.${l.urgency}` as Key))}
             {row("lead.owner", staffName(l.owner_id))}
             {row("lead.followUp", fmt.date(l.next_follow_up))}
+            {l.patient_id ? row("lead.patient", `#${l.patient_id.slice(-6)}`, "patient") : null}
             {more ? (
               <>
                 {row("lead.otherPhones", l.phones.slice(1).map((p) => fmt.phone(p)).join(", "))}

@@ -68,6 +68,8 @@ export function createBody(f: LeadForm): LeadIn {
     reason: opt(f.reason),
     urgency: f.urgency,
     owner_id: opt(f.owner_id),
+    // The initial status goes with the lead (one transaction); the default is the API's own.
+    status: f.status && f.status !== "PENDING_CONTACT" ? f.status : undefined,
     next_follow_up: opt(f.next_follow_up),
     notes: opt(f.notes),
   } as LeadIn;
@@ -106,8 +108,6 @@ export function LeadDialog({ lead, onClose, onSaved }: { lead?: Lead; onClose: (
   const [form, setForm] = useState<LeadForm>(initial);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
-  // Once created, a failed status change must not create the prospect a second time on the next save.
-  const [created, setCreated] = useState<Lead | null>(null);
   const sources = useList("source");
   const channels = useList("channel");
   const treatments = useList("treatment");
@@ -132,27 +132,12 @@ export function LeadDialog({ lead, onClose, onSaved }: { lead?: Lead; onClose: (
         onSaved(saved);
         return;
       }
-      let saved = created;
-      if (!saved) {
-        const answer = await api.POST("/api/v1/leads", {
-          params: { query: onDuplicate ? { on_duplicate: onDuplicate } : {} },
-          body: createBody({ ...form, source }),
-        });
-        if (!answer.data) throw new ApiError(asProblem(answer.error, answer.response));
-        saved = answer.data;
-        setCreated(saved);
-      }
-      if (form.status !== saved.status && onDuplicate !== "add_request") {
-        try {
-          saved = await unwrap(
-            api.POST("/api/v1/leads/{lead_id}/status", { params: { path: { lead_id: saved.id } }, body: { status: form.status } }),
-          );
-        } catch (e) {
-          if (e instanceof ApiError && !e.problem.errors?.length)
-            throw new ApiError({ ...e.problem, errors: [{ field: "status", message: e.problem.detail ?? "" }] });
-          throw e;
-        }
-      }
+      const answer = await api.POST("/api/v1/leads", {
+        params: { query: onDuplicate ? { on_duplicate: onDuplicate } : {} },
+        body: createBody({ ...form, source }),
+      });
+      if (!answer.data) throw new ApiError(asProblem(answer.error, answer.response));
+      const saved = answer.data;
       onSaved(saved);
     } catch (e) {
       setProblem(e instanceof ApiError ? e.problem : { status: 0, detail: String(e) });

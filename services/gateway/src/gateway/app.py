@@ -47,8 +47,10 @@ def console_router(directory: str) -> list[Router]:
     """The staff console's built files at `/` (the SPA routes in the URL fragment, so no fallback is needed).
     Public: the files hold no data; every call they make carries the token. index.html is revalidated on each
     load, so a new build reaches the browser; the hashed assets under /assets never change."""
-    root = Path(directory) if directory else None
-    if root is None or not (root / "index.html").is_file():
+    if not directory:
+        return []
+    root = Path(directory)
+    if not (root / "index.html").is_file():
         log.warning("the staff console is not built (%s/index.html missing): `just console-build`", directory)
         return []
     return [
