@@ -268,4 +268,3 @@ async def book_return(
         )
         await uow.commit()
     return new
-
