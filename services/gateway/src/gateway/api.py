@@ -98,6 +98,7 @@ def _client_ip(request: Request[Any, Any, Any]) -> str:
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
+    security = [{}]  # no token: these issue one
 
     @post("/login", status_code=200, summary="Log in with e-mail and password")
     async def login(
@@ -293,6 +294,7 @@ async def merged_docs(request: Request[Any, Any, Any], state: State) -> bytes:
     tags=["auth"],
     sync_to_thread=False,
     cache=60,
+    security=[{}],
 )
 def jwks(state: State) -> dict[str, Any]:
     return state.signer.jwks()  # type: ignore[no-any-return]
