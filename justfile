@@ -13,26 +13,29 @@ sync:
 
 # start PostgreSQL, Redis, Kafka, every service, the gateway and the sandboxes; Ctrl-C stops all
 # (`python3 dev.py up` runs the same and ends quietly on Ctrl-C; `just` itself reports the SIGINT)
-up: sync
-    uv run --no-sync python -m kit.devstack up
+up: sync console-build
+    uv run --no-sync python -m devkit.stack up
 
 # run all tests (unit, integration, end-to-end, fault, deploy manifests); extra args go to pytest
-test *args: sync
+test *args: sync console-build
     bash deploy/k8s/tools.sh
+    cd web && npm test --silent
     uv run --no-sync python -m pytest {{args}}
 
 # migrate every service database of the local stack to the latest revision
 migrate: sync
-    uv run --no-sync python -m kit.devstack migrate
+    uv run --no-sync python -m devkit.stack migrate
 
 # ruff, formatting, mypy, import contracts, declared dependencies (deptry), stale generated docs
-lint: sync
+lint: sync console-install
     uv run --no-sync ruff check .
     uv run --no-sync ruff format --check .
     uv run --no-sync mypy
     uv run --no-sync lint-imports
     uv run --no-sync scripts/deptry_all.sh
     uv run --no-sync python -m contracts.catalogue --check
+    uv run --no-sync python scripts/console_api.py --check
+    cd web && npm run --silent typecheck
 
 # format and autofix
 fmt: sync
@@ -58,3 +61,24 @@ makemigration service message: sync
 # follow the local stack's logs
 logs:
     tail -F .local/logs/*.log
+
+# the staff console's npm packages, exactly as web/package-lock.json says (again only when the lock changes)
+console-install:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd web
+    want=$(sha256sum package-lock.json | cut -d' ' -f1)
+    if [ "$(cat node_modules/.clinicflow-lock 2>/dev/null)" != "$want" ]; then
+        echo "web: npm ci (node $(node --version), npm $(npm --version)) ..."
+        npm ci --no-audit --no-fund --loglevel=error
+        echo "$want" > node_modules/.clinicflow-lock
+    fi
+
+# build the staff console into web/dist (the gateway serves it at /)
+console-build: console-install
+    cd web && npm run --silent build
+
+# regenerate the console's API client (web/src/api) from the gateway's and the services' OpenAPI;
+# `just console-api --source http://127.0.0.1:8000/schema/openapi.json` reads a running gateway instead
+console-api *args: sync console-install
+    uv run --no-sync python scripts/console_api.py {{args}}

@@ -44,10 +44,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from contracts.leads import LeadCreatedV1
 from contracts.topics import LEADS
+from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, ROOT, Stack
 from kit import migrations
 from kit.context import new_id
 from kit.db import UnitOfWork
-from kit.devstack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, ROOT, Stack
 from kit.messaging import make_producer
 from kit.outbox import plain_dsn
 

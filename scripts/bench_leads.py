@@ -34,7 +34,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from kit.devstack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Stack
+from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Stack
 from kit.outbox import plain_dsn
 
 FIRST = [

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-for member in contracts kit sandbox services/*/; do
+for member in contracts kit devkit sandbox services/*/; do
   member=${member%/}
   (cd "$member" && deptry src --no-ansi) || { echo "deptry: $member"; status=1; }
 done

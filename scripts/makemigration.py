@@ -12,7 +12,8 @@ from pathlib import Path
 
 from alembic import command
 
-from kit import devinfra, migrations
+from devkit import infra as devinfra
+from kit import migrations
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,13 +14,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts import EventMeta, Topic, dlq_topic, from_headers, to_headers
 from contracts.leads import LeadCreatedV1
+from devkit.infra import Infra
+from devkit.testing import fresh_database
 from kit import dlq
 from kit.context import new_id
 from kit.db import UnitOfWork, make_engine, uow_factory
-from kit.devinfra import Infra
 from kit.messaging import IdempotentConsumer, PermanentError, ensure_topics, make_broker, make_producer
 from kit.outbox import OutboxRelay, plain_dsn
-from kit.testing import fresh_database
 
 
 def lead_event(n: int, key: str) -> LeadCreatedV1:

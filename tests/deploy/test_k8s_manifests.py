@@ -735,6 +735,11 @@ class Network:
         )
 
 
+#: Payments calls its providers (Mercado Pago, Stripe, Asaas) from the api (checkouts, webhook confirmation,
+#: refunds) and the worker (reconciliation).
+_PROVIDER_CALLERS = ("payments-api", "payments-worker")
+
+
 def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: list[Doc]) -> None:
     net = Network(docs)
     apis = [f"{svc}-api" for svc in SERVICES if svc != "gateway"]
@@ -749,6 +754,7 @@ def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: lis
         *(("prometheus", name, p) for name, p in port.items()),
         ("cnpg-operator", "postgres", 8000),
         ("notifications-worker", INTERNET, 443),
+        *((pod, INTERNET, 443) for pod in _PROVIDER_CALLERS),
     ]
     for source, destination, number in allowed:
         assert net.allowed(source, destination, number), f"{source} -> {destination}:{number} is blocked"
@@ -758,7 +764,7 @@ def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: lis
         *((a, b, port[b]) for a in apis for b in apis if a != b),  # services never call each other
         *(("stranger", infra, p) for infra, p in (("postgres", 5432), ("redis", 6379), ("kafka", 9092))),
         ("stranger", "gateway-api", port["gateway-api"]),
-        *((pod, INTERNET, 443) for pod in ours if pod != "notifications-worker"),
+        *((pod, INTERNET, 443) for pod in ours if pod not in {"notifications-worker", *_PROVIDER_CALLERS}),
         *((f"{svc}-worker", "gateway-api", port["gateway-api"]) for svc, kind, _ in processes() if kind == "worker"),
         *((f"{svc}-migrate", "gateway-api", port["gateway-api"]) for svc in SERVICES),
     ]

@@ -13,8 +13,8 @@ import msgspec
 import pytest
 from sqlalchemy import select
 
+from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Stack
 from kit.db import make_engine
-from kit.devstack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Stack
 from kit.outbox import outbox_table
 
 

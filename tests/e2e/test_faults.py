@@ -16,8 +16,8 @@ from aiokafka import AIOKafkaProducer
 
 from contracts import EventMeta, to_headers
 from contracts.leads import LeadCreatedV1
+from devkit.stack import Stack
 from kit.context import new_id
-from kit.devstack import Stack
 from tests.e2e.conftest import Api, Sandbox, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fault]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kit.devstack import Stack
+from devkit.stack import Stack
 from tests.e2e.conftest import Api, known_to_leads, new_clinic, staff, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kit.devstack import Stack
+from devkit.stack import Stack
 from tests.e2e.conftest import Api, outbox, staff, wait_until
 
 pytestmark = pytest.mark.e2e

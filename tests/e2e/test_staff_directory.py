@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kit.devstack import Stack
+from devkit.stack import Stack
 from tests.e2e.conftest import Api, new_clinic, staff
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from kit.devstack import Stack
+from devkit.stack import Stack
 from tests.e2e.conftest import Api, Sandbox, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -33,9 +33,12 @@ def test_new_lead_gets_one_welcome_message_within_five_seconds(
     time.sleep(1.0)  # anything doubled would arrive by now
     received = sandbox.received(phone)
     assert len(received) == 1
-    assert received[0]["body"].startswith("Olá, Maria!")
+    # Maria never wrote to the clinic, so WhatsApp's 24-hour window is closed: the approved template goes out.
+    assert received[0]["type"] == "template"
+    assert received[0]["template"] == {"name": "lead_welcome", "language": "pt_BR", "params": ["Maria"]}
     messages = admin.messages(lead["id"])
     assert [m["status"] for m in messages] == ["sent"]
+    assert messages[0]["body"].startswith("Olá, Maria!")
     assert messages[0]["provider_message_id"] == received[0]["id"]
 
 
@@ -49,12 +52,17 @@ def test_message_uses_the_leads_language_and_the_clinics_own_template(
     assert answer.status_code == 200, answer.text
     try:
         phone = unique_phone()
-        admin.create_lead(name="Ольга Иванова", phone=phone, source="telegram", locale="ru")
+        lead = admin.create_lead(name="Ольга Иванова", phone=phone, source="telegram", locale="ru")
         received = wait_until(lambda: sandbox.received(phone), 10.0, "no message")
-        assert received[0]["body"] == "Добрый день, Ольга! Клиника «Здоровье» на связи."
+        assert received[0]["template"]["language"] == "ru"
+        assert received[0]["template"]["params"] == ["Ольга"]
+        sent = wait_until(lambda: [m for m in admin.messages(lead["id"]) if m["status"] == "sent"], 10.0, "not sent")
+        assert sent[0]["body"] == "Добрый день, Ольга! Клиника «Здоровье» на связи."
         phone_es = unique_phone()
-        admin.create_lead(name="Lucía Pérez", phone=phone_es, source="google_search", locale="es")
-        assert wait_until(lambda: sandbox.received(phone_es), 10.0, "no message")[0]["body"].startswith("¡Hola, Lucía!")
+        lead_es = admin.create_lead(name="Lucía Pérez", phone=phone_es, source="google_search", locale="es")
+        assert wait_until(lambda: sandbox.received(phone_es), 10.0, "no message")[0]["template"]["language"] == "es"
+        sent_es = wait_until(lambda: [m for m in admin.messages(lead_es["id"]) if m["status"] == "sent"], 10.0, "no")
+        assert sent_es[0]["body"].startswith("¡Hola, Lucía!")
     finally:
         assert admin.http.delete("/api/v1/notifications/templates/lead_welcome/ru").status_code == 204
 

@@ -42,3 +42,64 @@ class MessageFailedV1(Event, frozen=True, kw_only=True):
     reason: str
     attempts: int
     failed_at: datetime
+
+
+class MessageDeliveredV1(Event, frozen=True, kw_only=True):
+    """The provider reported the outbound message delivered to the person's device."""
+
+    TYPE: ClassVar[str] = "clinicflow.notifications.message.delivered.v1"
+    TOPIC: ClassVar[str] = NOTIFICATIONS.name
+    AGGREGATE: ClassVar[str] = "message_id"
+
+    message_id: str
+    lead_id: str | None = None
+    patient_id: str | None = None
+    channel: str
+    provider_message_id: str
+    delivered_at: datetime
+
+
+class MessageReadV1(Event, frozen=True, kw_only=True):
+    """The provider reported the outbound message read."""
+
+    TYPE: ClassVar[str] = "clinicflow.notifications.message.read.v1"
+    TOPIC: ClassVar[str] = NOTIFICATIONS.name
+    AGGREGATE: ClassVar[str] = "message_id"
+
+    message_id: str
+    lead_id: str | None = None
+    patient_id: str | None = None
+    channel: str
+    provider_message_id: str
+    read_at: datetime
+
+
+class MessageReceivedV1(Event, frozen=True, kw_only=True):
+    """A person wrote to the clinic (or tapped a button) on WhatsApp, SMS, Telegram or Instagram.
+
+    Keyed by the conversation, so one person's messages arrive in order. `lead_id` is None when the
+    sender is not known yet: leads then creates a lead with the channel as its source.
+    """
+
+    TYPE: ClassVar[str] = "clinicflow.notifications.message.received.v1"
+    TOPIC: ClassVar[str] = NOTIFICATIONS.name
+    AGGREGATE: ClassVar[str] = "conversation_id"
+
+    conversation_id: str
+    message_id: str
+    lead_id: str | None = None
+    patient_id: str | None = None
+    #: whatsapp, sms, telegram, instagram.
+    channel: str
+    #: The sender's address on that channel: E.164 phone, Telegram chat id, Instagram user id.
+    sender: str
+    #: The name the channel gives for the sender, when it gives one.
+    sender_name: str | None = None
+    text: str | None = None
+    #: The id of the tapped button, e.g. appt:<appointment id>:confirm.
+    button_id: str | None = None
+    #: Our outbound message this one answers, when the channel says so.
+    reply_to_message_id: str | None = None
+    provider: str
+    provider_message_id: str
+    received_at: datetime

@@ -6,9 +6,8 @@ import builtins
 
 import msgspec
 
-from contracts import identity, leads
+from contracts import identity, leads, notifications, payments, scheduling
 from contracts.envelope import Event
-from contracts.notifications import MessageFailedV1, MessageSentV1
 
 
 class EventSpec(msgspec.Struct, frozen=True):
@@ -37,8 +36,29 @@ _EVENTS: tuple[type[Event], ...] = (
     leads.ActivityScheduledV1,
     leads.ActivityCompletedV1,
     leads.ActivityCancelledV1,
-    MessageSentV1,
-    MessageFailedV1,
+    notifications.MessageSentV1,
+    notifications.MessageFailedV1,
+    notifications.MessageDeliveredV1,
+    notifications.MessageReadV1,
+    notifications.MessageReceivedV1,
+    payments.PaymentLinkCreatedV1,
+    payments.PaymentConfirmedV1,
+    payments.PaymentFailedV1,
+    payments.PaymentExpiredV1,
+    payments.PaymentCancelledV1,
+    payments.PaymentRefundedV1,
+    scheduling.AppointmentBookedV1,
+    scheduling.AppointmentConfirmedV1,
+    scheduling.AppointmentRescheduledV1,
+    scheduling.AppointmentCancelledV1,
+    scheduling.AppointmentNoShowV1,
+    scheduling.ReminderDueV1,
+    scheduling.PatientArrivedV1,
+    scheduling.VisitStartedV1,
+    scheduling.VisitCompletedV1,
+    scheduling.ReturnBookedV1,
+    scheduling.AnamnesisSubmittedV1,
+    scheduling.WaitlistOfferedV1,
     identity.StaffCreatedV1,
     identity.StaffUpdatedV1,
     identity.StaffDeactivatedV1,

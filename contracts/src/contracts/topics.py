@@ -17,7 +17,14 @@ LEADS = Topic("clinicflow.leads.events", 6, "Lead lifecycle: intake, qualificati
 NOTIFICATIONS = Topic("clinicflow.notifications.events", 6, "Outbound message outcomes and inbound messages.")
 IDENTITY = Topic("clinicflow.identity.events", 6, "The clinics' staff directory (keyed by user id; compacted).")
 
-TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS, IDENTITY)
+PAYMENTS = Topic(
+    "clinicflow.payments.events", 6, "Charges and payment links: created, paid, failed, expired, refunded."
+)
+SCHEDULING = Topic(
+    "clinicflow.scheduling.events", 6, "Appointments, reminders, arrivals, visits, returns, anamnesis, the waitlist."
+)
+
+TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS, IDENTITY, PAYMENTS, SCHEDULING)
 
 
 def dlq_topic(topic: str) -> str:

@@ -12,9 +12,11 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy import text
 
 from kit import logging as kit_logging
+from kit import resources as kit_resources
 from kit import web
 from kit.auth import JwksVerifier
 from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.resources import Resource
 from kit.settings import ServiceSettings
 
 
@@ -32,7 +34,10 @@ def create_api_app(
     verifier: JwksVerifier | None = None,
     extra_lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[None]]] = (),
     state: dict[str, Any] | None = None,
+    resources: Sequence[Resource[Any]] = (),
 ) -> Litestar:
+    """`resources` (kit.resources) are the preferred way to add Redis and friends: each becomes a dependency,
+    a readiness check and a close at shutdown; the `extra_*` keywords stay for what is not a resource."""
     kit_logging.setup(service, settings.log_level, settings.log_format)
     engine = make_engine(settings.database_url)
     uow = uow_factory(engine, service)
@@ -58,11 +63,15 @@ def create_api_app(
         title=title,
         description=description,
         route_handlers=route_handlers,
-        checks={"database": check_database, **(extra_checks or {})},
-        lifespan=[lifespan, *extra_lifespan],
+        checks={"database": check_database, **kit_resources.checks(resources), **(extra_checks or {})},
+        lifespan=[lifespan, kit_resources.lifespan(resources), *extra_lifespan],
         error_map=error_map,
         verifier=verifier or JwksVerifier(settings.jwks_url),
         state=state,
         public_paths=public_paths,
-        dependencies={"uow": Provide(provide_uow, sync_to_thread=False), **(extra_dependencies or {})},
+        dependencies={
+            "uow": Provide(provide_uow, sync_to_thread=False),
+            **kit_resources.dependencies(resources),
+            **(extra_dependencies or {}),
+        },
     )

@@ -14,7 +14,7 @@ import msgspec
 
 from kit.context import new_id
 
-PURPOSES = frozenset({"pay", "book", "confirm", "reschedule", "anamnesis"})
+PURPOSES = frozenset({"pay", "book", "confirm", "reschedule", "anamnesis", "calendar"})
 _ISSUER = "clinicflow"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
@@ -28,9 +29,13 @@ def upgrade(service_root: Path, url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(service_root, url), revision)
 
 
-def run_env(target_metadata: MetaData, *, with_outbox: bool = True) -> None:
-    """Body of every service's migrations/env.py: online, async, one transaction."""
+def run_env(target_metadata: MetaData, *, with_outbox: bool = True, extra: Sequence[MetaData] = ()) -> None:
+    """Body of every service's migrations/env.py: online, async, one transaction.
+
+    `extra` adds kit tables a service opts into, e.g. `kit.webhooks.metadata` (webhook_receipts).
+    """
     targets = [target_metadata, outbox_metadata] if with_outbox else [target_metadata]
+    targets += list(extra)
     url = context.config.get_main_option("sqlalchemy.url")
     assert url
 

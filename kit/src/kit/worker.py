@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,10 +17,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kit import logging as kit_logging
+from kit import resources as kit_resources
 from kit import web
 from kit.db import UnitOfWorkFactory, make_engine, uow_factory
 from kit.messaging import IdempotentConsumer, ensure_topics, make_broker, make_producer
 from kit.outbox import OutboxRelay, watch_backlog
+from kit.periodic import Periodic, PeriodicRunner
+from kit.resources import Resource
 from kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -34,16 +37,20 @@ class WorkerContext:
         engine: AsyncEngine,
         uow: UnitOfWorkFactory,
         producer: AIOKafkaProducer,
+        resources: dict[str, Any] | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
         self.engine = engine
         self.uow = uow
         self.producer = producer
+        #: The values of the worker's kit.resources, by name.
+        self.resources = resources or {}
 
 
 ConsumersFactory = Callable[[WorkerContext], list[IdempotentConsumer]]
-TasksFactory = Callable[[WorkerContext], list[Coroutine[Any, Any, None]]]
+#: Timers of the worker: kit.periodic.Periodic tasks (preferred), or bare coroutines that loop themselves.
+TasksFactory = Callable[[WorkerContext], Sequence[Periodic | Coroutine[Any, Any, None]]]
 
 
 async def start_with_retry(
@@ -73,6 +80,7 @@ def create_worker_app(
     settings: ServiceSettings,
     consumers: ConsumersFactory = lambda ctx: [],
     tasks: TasksFactory = lambda ctx: [],
+    resources: Sequence[Resource[Any]] = (),
 ) -> Litestar:
     kit_logging.setup(service + "-worker", settings.log_level, settings.log_format)
     state: dict[str, Any] = {}
@@ -91,7 +99,9 @@ def create_worker_app(
                 lambda: ensure_topics(settings.kafka_bootstrap_servers, replication=settings.kafka_topic_replication),
                 "Kafka admin",
             )
-        ctx = WorkerContext(service, settings, engine, uow_factory(engine, service), producer)
+        ctx = WorkerContext(
+            service, settings, engine, uow_factory(engine, service), producer, {r.name: r.value for r in resources}
+        )
         broker = make_broker(settings.kafka_bootstrap_servers, client_id=f"{service}-worker")
         for consumer in consumers(ctx):
             consumer.subscribe(broker)
@@ -103,15 +113,23 @@ def create_worker_app(
             poll_seconds=settings.outbox_poll_seconds,
             retention_hours=settings.outbox_retention_hours,
         )
+        timers = tasks(ctx)
+        runner = PeriodicRunner(service, [t for t in timers if isinstance(t, Periodic)])
         running = [
             asyncio.create_task(coro)
-            for coro in (relay.run(), watch_backlog(service, settings.database_url), *tasks(ctx))
+            for coro in (
+                relay.run(),
+                watch_backlog(service, settings.database_url),
+                *(t for t in timers if not isinstance(t, Periodic)),
+            )
         ]
-        state.update(engine=engine, producer=producer, relay=relay)
+        runner.start()
+        state.update(engine=engine, producer=producer, relay=relay, timers=runner)
         log.info("worker started")
         try:
             yield
         finally:
+            await runner.stop()  # a round in progress finishes before the engine goes away
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
@@ -130,6 +148,7 @@ def create_worker_app(
         service=f"{service}-worker",
         title=f"{service} worker",
         route_handlers=[],
-        checks={"database": check_database, "broker": check_broker},
-        lifespan=[lifespan],
+        checks={"database": check_database, "broker": check_broker, **kit_resources.checks(resources)},
+        # Resources open before and close after the worker's own lifespan (its timers use them).
+        lifespan=[kit_resources.lifespan(resources), lifespan],
     )

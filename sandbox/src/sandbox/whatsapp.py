@@ -1,5 +1,5 @@
-"""A WhatsApp Cloud API look-alike: accepts `POST /{version}/{phone_number_id}/messages`
-the way Meta does, records what it got, and lets tests inject failures.
+"""A WhatsApp Cloud API look-alike: accepts `POST /{version}/{phone_number_id}/messages` (text, interactive
+reply buttons, approved templates) the way Meta does, records what it got, and lets tests inject failures.
 """
 
 from __future__ import annotations
@@ -20,12 +20,48 @@ class Text(msgspec.Struct, frozen=True):
     preview_url: bool = False
 
 
+class Reply(msgspec.Struct, frozen=True):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+
+
+class ReplyButton(msgspec.Struct, frozen=True):
+    type: str
+    reply: Reply
+
+
+class Action(msgspec.Struct, frozen=True):
+    buttons: Annotated[list[ReplyButton], msgspec.Meta(min_length=1, max_length=3)]
+
+
+class InteractiveBody(msgspec.Struct, frozen=True):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+
+
+class Interactive(msgspec.Struct, frozen=True):
+    type: str
+    body: InteractiveBody
+    action: Action
+
+
+class Language(msgspec.Struct, frozen=True):
+    code: str
+
+
+class Template(msgspec.Struct, frozen=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    language: Language
+    components: list[dict[str, Any]] = []
+
+
 class SendMessage(msgspec.Struct, frozen=True, kw_only=True):
     messaging_product: str
     to: Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9]{8,15}$")]
     type: str = "text"
     recipient_type: str = "individual"
     text: Text | None = None
+    interactive: Interactive | None = None
+    template: Template | None = None
 
 
 class Recorded(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,6 +72,11 @@ class Recorded(msgspec.Struct, frozen=True, kw_only=True):
     body: str | None
     idempotency_key: str | None
     received_at: datetime
+    #: Reply buttons of an interactive message or quick replies of a template: [{"id", "title"}].
+    buttons: list[dict[str, str]] = []
+    #: An approved template: {"name", "language", "params"}.
+    template: dict[str, Any] | None = None
+    subject: str | None = None
 
 
 class Faults(msgspec.Struct, frozen=True):
@@ -52,6 +93,25 @@ class Mailbox:
         self.fail_next = 0
         self.fail_status = 503
         self.lock = asyncio.Lock()
+
+
+def _content(data: SendMessage) -> tuple[str | None, list[dict[str, str]], dict[str, Any] | None]:
+    """What the person would see: the text, the buttons, and for a template its name and parameters."""
+    if data.interactive is not None:
+        buttons = [{"id": b.reply.id, "title": b.reply.title} for b in data.interactive.action.buttons]
+        return data.interactive.body.text, buttons, None
+    if data.template is not None:
+        params: list[str] = []
+        buttons = []
+        for component in data.template.components:
+            for p in component.get("parameters") or []:
+                if component.get("type") == "body" and p.get("type") == "text":
+                    params.append(str(p.get("text")))
+                elif component.get("type") == "button" and p.get("type") == "payload":
+                    buttons.append({"id": str(p.get("payload")), "title": str(component.get("index"))})
+        template = {"name": data.template.name, "language": data.template.language.code, "params": params}
+        return None, buttons, template
+    return (data.text.body if data.text else None), [], None
 
 
 def _error(status: int, message: str, code: int) -> Response[dict[str, Any]]:
@@ -77,6 +137,12 @@ class WhatsAppController(Controller):
             return _error(400, "(#100) Param messaging_product must be 'whatsapp'", 100)
         if data.type == "text" and data.text is None:
             return _error(400, "(#100) The parameter text['body'] is required.", 100)
+        if data.type == "interactive" and (data.interactive is None or data.interactive.type != "button"):
+            return _error(400, "(#100) interactive of type 'button' is required.", 100)
+        if data.type == "template" and data.template is None:
+            return _error(400, "(#100) The parameter template is required.", 100)
+        if data.type not in ("text", "interactive", "template"):
+            return _error(400, f"(#100) Unsupported message type {data.type!r}.", 100)
         key = request.headers.get("x-idempotency-key")
         async with box.lock:
             if box.fail_next > 0:
@@ -86,14 +152,17 @@ class WhatsAppController(Controller):
                 box.duplicates += 1
                 recorded = box.by_key[key]
             else:
+                body, buttons, template = _content(data)
                 recorded = Recorded(
                     id=f"wamid.{secrets.token_urlsafe(24)}",
                     phone_number_id=phone_number_id,
                     to=data.to.lstrip("+"),
                     type=data.type,
-                    body=data.text.body if data.text else None,
+                    body=body,
                     idempotency_key=key,
                     received_at=datetime.now(UTC),
+                    buttons=buttons,
+                    template=template,
                 )
                 box.messages.append(recorded)
                 if key:

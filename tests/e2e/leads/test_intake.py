@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from kit.devstack import Stack
+from devkit.stack import Stack
 from tests.e2e.conftest import Api
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kit.devstack import Stack
+from devkit.stack import Stack
 from tests.e2e.conftest import Api, staff
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kit.devstack import Stack
+from devkit.stack import Stack
 from tests.e2e.conftest import Api, new_clinic, outbox
 
 pytestmark = pytest.mark.e2e

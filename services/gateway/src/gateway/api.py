@@ -3,6 +3,7 @@ the services."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.params import Parameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from gateway import services
@@ -310,9 +312,37 @@ _PUBLIC_METHODS: list[Any] = [*_METHODS, "OPTIONS"]
 _DRAIN_LIMIT = 8 * 1024 * 1024
 
 
+async def _stream(request: Request[Any, Any, Any], upstream: Upstream, route_name: str) -> Response[Any]:
+    """A GET asking for text/event-stream is relayed chunk by chunk (the waiting-room board)."""
+    answer = await upstream.open_stream(
+        route_name,
+        request.method,
+        request.url.path,
+        request.url.query.encode(),
+        list(request.headers.items()),
+        _client_ip(request),
+        request.url.scheme,
+    )
+
+    async def relay() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in answer.aiter_raw():
+                yield chunk
+        finally:
+            await answer.aclose()
+
+    if not answer.headers.get("content-type", "").startswith("text/event-stream"):
+        body = await answer.aread()
+        await answer.aclose()
+        return Response(body, status_code=answer.status_code, headers=response_headers(answer))
+    return Stream(relay(), status_code=answer.status_code, headers=response_headers(answer))
+
+
 def _forwarder(route_name: str, max_body_bytes: int | None = None) -> Any:
-    async def forward(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
+    async def forward(request: Request[Any, Any, Any], state: State) -> Response[Any]:
         upstream: Upstream = state.upstream
+        if request.method == "GET" and "text/event-stream" in request.headers.get("accept", ""):
+            return await _stream(request, upstream, route_name)
         body = await request.body()
         if max_body_bytes is not None and len(body) > max_body_bytes:
             raise HTTPException(status_code=413, detail=f"The body is larger than {max_body_bytes} bytes.")

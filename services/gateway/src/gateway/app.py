@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-from litestar import Litestar
+from litestar import Litestar, Router
+from litestar.datastructures import CacheControlHeader
+from litestar.static_files import create_static_files_router
 from redis.asyncio import Redis
 
 from gateway import services
@@ -41,6 +44,28 @@ from gateway.settings import SERVICE, get_bootstrap, get_settings
 from kit.api import create_api_app
 from kit.auth import JwksVerifier
 from kit.worker import create_worker_app
+
+log = logging.getLogger(__name__)
+
+
+def console_router(directory: str) -> list[Router]:
+    """The staff console's built files at `/` (the SPA routes in the URL fragment, so no fallback is needed).
+    Public: the files hold no data; every call they make carries the token. index.html is revalidated on each
+    load, so a new build reaches the browser; the hashed assets under /assets never change."""
+    root = Path(directory) if directory else None
+    if root is None or not (root / "index.html").is_file():
+        log.warning("the staff console is not built (%s/index.html missing): `just console-build`", directory)
+        return []
+    return [
+        create_static_files_router(
+            path="/",
+            directories=[root],
+            html_mode=True,
+            name="console",
+            cache_control=CacheControlHeader(no_cache=True),
+            opt={"exclude_from_auth": True},
+        )
+    ]
 
 
 def create_api() -> Litestar:
@@ -112,6 +137,7 @@ def create_api() -> Litestar:
             merged_docs,
             *proxy_handlers(list(routes)),
             *public_handlers(public_routes, settings.public_max_body_bytes),
+            *console_router(settings.console_dir),
         ],
         error_map={
             InvalidInput: 422,

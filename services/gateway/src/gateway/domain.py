@@ -15,16 +15,33 @@ PERMISSIONS: dict[str, str] = {
     "crm:admin": "configure the clinic: staff, roles, sections, departments, lists, forms, templates; delete leads",
     "crm:responsible": "see everyone's private activities",
     "finance:read": "see payments and financial reports",
+    "payments:write": "create and cancel payment links",
+    "payments:refund": "refund payments",
+    "scheduling:read": "see the agenda, availability and the waiting room",
+    "scheduling:book": "book, confirm, reschedule and cancel appointments; book returns",
+    "scheduling:checkin": "check patients in, mark no-shows",
+    "scheduling:visit": "start and finish visits",
+    "scheduling:admin": "configure branches, professionals, procedures, questionnaires and the booking policy",
 }
+_SCHEDULING_ALL = frozenset(
+    {"scheduling:read", "scheduling:book", "scheduling:checkin", "scheduling:visit", "scheduling:admin"}
+)
+_SCHEDULING_DESK = frozenset({"scheduling:read", "scheduling:book", "scheduling:checkin"})
+_SCHEDULING_CLINICIAN = frozenset({"scheduling:read", "scheduling:visit"})
+
 #: The roles every clinic starts with (seeded, then the clinic's to edit).
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"crm:read", "crm:write", "crm:admin", "crm:responsible", "finance:read"}),
-    "manager": frozenset({"crm:read", "crm:write", "crm:responsible", "finance:read"}),
-    "sales_agent": frozenset({"crm:read", "crm:write"}),
-    "reception": frozenset({"crm:read", "crm:write"}),
-    "professional": frozenset({"crm:read"}),
-    "diagnostic_doctor": frozenset({"crm:read"}),
-    "finance": frozenset({"crm:read", "finance:read"}),
+    "admin": frozenset(
+        {"crm:read", "crm:write", "crm:admin", "crm:responsible", "finance:read", "payments:write", "payments:refund"}
+    )
+    | _SCHEDULING_ALL,
+    "manager": frozenset({"crm:read", "crm:write", "crm:responsible", "finance:read", "payments:write"})
+    | _SCHEDULING_DESK,
+    "sales_agent": frozenset({"crm:read", "crm:write", "payments:write", "scheduling:read", "scheduling:book"}),
+    "reception": frozenset({"crm:read", "crm:write", "payments:write"}) | _SCHEDULING_DESK,
+    "professional": frozenset({"crm:read"}) | _SCHEDULING_CLINICIAN,
+    "diagnostic_doctor": frozenset({"crm:read"}) | _SCHEDULING_CLINICIAN,
+    "finance": frozenset({"crm:read", "finance:read", "payments:refund", "scheduling:read"}),
 }
 BUILTIN_ROLES = ROLE_PERMISSIONS
 #: The role that configures the clinic; it keeps crm:admin so a clinic cannot lock itself out.

@@ -79,6 +79,28 @@ class Upstream:
             log.warning("upstream %s failed for %s %s: %r", service, method, path, exc)
             raise UpstreamUnavailable(service) from exc
 
+    async def open_stream(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        query: bytes,
+        headers: list[tuple[str, str]],
+        client_ip: str,
+        scheme: str = "http",
+    ) -> httpx.Response:
+        """Like `forward`, for a live answer (server-sent events): the body is read as it arrives; the caller
+        closes the response. No read timeout: a quiet stream is not a dead one (services send keep-alives)."""
+        out = [(k, v) for k, v in headers if k.lower() not in _DROP and k.lower() not in _FORWARDING]
+        out += [(context.CORRELATION_HEADER, context.current_correlation_id()), *forwarding(headers, client_ip, scheme)]
+        url = httpx.URL(self.routes[service] + path, query=query)
+        request = self.client.build_request(method, url, headers=out, timeout=httpx.Timeout(None, connect=3.0))
+        try:
+            return await self.client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            log.warning("upstream %s failed for %s %s: %r", service, method, path, exc)
+            raise UpstreamUnavailable(service) from exc
+
     async def close(self) -> None:
         await self.client.aclose()
 

@@ -22,13 +22,22 @@ class GatewaySettings(ServiceSettings, kw_only=True):
     login_attempts: int = 10
     login_window_seconds: int = 300
     #: context=base URL pairs; /api/v1/<context>/... is forwarded there.
-    routes: str = "leads=http://127.0.0.1:8001,notifications=http://127.0.0.1:8005"
+    routes: str = (
+        "leads=http://127.0.0.1:8001,scheduling=http://127.0.0.1:8003,payments=http://127.0.0.1:8004,"
+        "notifications=http://127.0.0.1:8005"
+    )
 
     #: Public ingress, path prefix=route name pairs: /<prefix>/... is forwarded, without a token check, to that
     #: route's service with the raw body, query string and content type intact (webhooks, public forms).
-    public_routes: str = "public/forms=leads,webhooks/tilda=leads"
+    public_routes: str = (
+        "public/forms=leads,webhooks/tilda=leads,webhooks/payments=payments,public/payments=payments,"
+        "public/scheduling=scheduling,webhooks/whatsapp=notifications,webhooks/twilio=notifications,"
+        "webhooks/telegram=notifications,webhooks/instagram=notifications"
+    )
     #: The largest body a public path accepts (the services set their own, smaller, limits).
     public_max_body_bytes: int = 256 * 1024
+    #: The built staff console (web/, `just console-build`), served at `/`; empty or missing: not served.
+    console_dir: str = "web/dist"
 
     def route_map(self) -> dict[str, str]:
         pairs = (item.split("=", 1) for item in self.routes.split(",") if "=" in item)

@@ -55,12 +55,24 @@ def _refresh(expires_at: datetime, revoked_at: datetime | None = None) -> Refres
 
 # --- permissions and roles ----------------------------------------------------------------
 def test_permissions_of_one_role() -> None:
-    assert _user(("professional",)).permissions == frozenset({"crm:read"})
+    assert _user(("professional",)).permissions == frozenset({"crm:read", "scheduling:read", "scheduling:visit"})
 
 
 def test_permissions_union_roles_and_extra_permissions() -> None:
     user = _user(("sales_agent", "finance"), extra=("crm:responsible", "platform:admin"))
-    assert user.permissions == frozenset({"crm:read", "crm:write", "finance:read", "crm:responsible", "platform:admin"})
+    assert user.permissions == frozenset(
+        {
+            "crm:read",
+            "crm:write",
+            "finance:read",
+            "payments:write",
+            "payments:refund",
+            "crm:responsible",
+            "platform:admin",
+            "scheduling:read",
+            "scheduling:book",
+        }
+    )
 
 
 def test_permissions_of_no_role_are_the_extra_ones() -> None:
@@ -69,6 +81,17 @@ def test_permissions_of_no_role_are_the_extra_ones() -> None:
 
 def test_admin_holds_every_crm_permission() -> None:
     assert _user(("admin",)).permissions >= {"crm:read", "crm:write", "crm:admin", "crm:responsible"}
+
+
+def test_scheduling_permissions_follow_the_job() -> None:
+    assert _user(("admin",)).permissions >= {"scheduling:admin", "scheduling:book", "scheduling:visit"}
+    reception = _user(("reception",)).permissions
+    assert reception >= {"scheduling:read", "scheduling:book", "scheduling:checkin"}
+    assert "scheduling:visit" not in reception
+    assert "scheduling:admin" not in reception
+    doctor = _user(("professional",)).permissions
+    assert "scheduling:visit" in doctor
+    assert "scheduling:book" not in doctor
 
 
 def test_check_roles_dedupes_keeping_order() -> None:

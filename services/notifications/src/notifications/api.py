@@ -1,17 +1,64 @@
-"""HTTP: messages of a lead and the clinic's templates."""
+"""HTTP: messages, templates (+ preview), rules, clinic settings, consent, conversations, the staff's in-app
+notifications with their live stream, and the providers' webhooks (through the gateway's public ingress)."""
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
 from uuid import UUID
 
-from litestar import Controller, delete, get, put
-from litestar.status_codes import HTTP_204_NO_CONTENT
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.datastructures import State
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from kit.auth import CRM_ADMIN, CRM_READ
+from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit.db import UnitOfWorkFactory
 from kit.web import AuthRequest, requires
-from notifications import rendering, services
-from notifications.schemas import MessageList, MessageOut, TemplateIn, TemplateList, TemplateOut
+from notifications import events, inbound, rendering, services
+from notifications.domain import INSTAGRAM, SMS, TELEGRAM, WHATSAPP
+from notifications.schemas import (
+    AccountIn,
+    AccountList,
+    AccountOut,
+    AddressOut,
+    ConversationDetail,
+    ConversationItem,
+    ConversationList,
+    ConversationOut,
+    Enabled,
+    InAppList,
+    InAppOut,
+    Marked,
+    MarkReadIn,
+    MessageList,
+    MessageOut,
+    OptOutIn,
+    OptOutList,
+    OptOutOut,
+    PreviewIn,
+    PreviewOut,
+    ReplyIn,
+    RuleIn,
+    RuleList,
+    RuleOut,
+    SettingsIn,
+    SettingsOut,
+    TemplateIn,
+    TemplateList,
+    TemplateOut,
+    Unread,
+)
+from notifications.settings import NotificationsSettings
+
+log = logging.getLogger(__name__)
+Channel = Annotated[str, Parameter(query="channel", description="whatsapp, sms, email, telegram, instagram, inapp")]
 
 
 class MessageController(Controller):
@@ -28,20 +75,41 @@ class TemplateController(Controller):
     path = "/api/v1/notifications/templates"
     tags = ["notifications"]
 
-    @get("/", guards=[requires(CRM_READ)], summary="The clinic's message templates per locale")
+    @get("/", guards=[requires(CRM_READ)], summary="The clinic's message templates per locale and channel")
     async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> TemplateList:
         rows = await services.list_templates(uow, request.user)
-        return TemplateList(
-            [TemplateOut(name=n, locale=loc, channel=services.CHANNEL, body=b, customised=c) for n, loc, b, c in rows],
-            list(rendering.VARIABLES),
-        )
+        return TemplateList([msgspec.convert(r, TemplateOut) for r in rows], list(rendering.VARIABLES))
 
     @put("/{name:str}/{locale:str}", guards=[requires(CRM_ADMIN)], summary="Set the clinic's own text")
     async def put(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, name: str, locale: str, data: TemplateIn
+        self,
+        request: AuthRequest,
+        uow: UnitOfWorkFactory,
+        name: str,
+        locale: str,
+        data: TemplateIn,
+        channel: Channel = services.CHANNEL,
     ) -> TemplateOut:
-        await services.set_template(uow, request.user, name, locale, data.body)
-        return TemplateOut(name=name, locale=locale, channel=services.CHANNEL, body=data.body, customised=True)
+        await services.set_template(
+            uow,
+            request.user,
+            name,
+            locale,
+            data.body,
+            channel=channel,
+            subject=data.subject,
+            wa_template=data.wa_template,
+        )
+        return TemplateOut(
+            name=name,
+            locale=locale,
+            channel=channel,
+            body=data.body,
+            customised=True,
+            subject=data.subject,
+            wa_template=data.wa_template,
+            variables=list(rendering.variables_of(name)),
+        )
 
     @delete(
         "/{name:str}/{locale:str}",
@@ -49,5 +117,370 @@ class TemplateController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Go back to the built-in text",
     )
-    async def reset(self, request: AuthRequest, uow: UnitOfWorkFactory, name: str, locale: str) -> None:
-        await services.reset_template(uow, request.user, name, locale)
+    async def reset(
+        self, request: AuthRequest, uow: UnitOfWorkFactory, name: str, locale: str, channel: Channel = services.CHANNEL
+    ) -> None:
+        await services.reset_template(uow, request.user, name, locale, channel)
+
+    @post(
+        "/{name:str}/{locale:str}/preview",
+        guards=[requires(CRM_READ)],
+        status_code=HTTP_200_OK,
+        summary="Render the template (or a draft) with sample data, as the channel would send it",
+    )
+    async def preview(
+        self,
+        request: AuthRequest,
+        uow: UnitOfWorkFactory,
+        name: str,
+        locale: str,
+        data: PreviewIn,
+        channel: Channel = services.CHANNEL,
+    ) -> PreviewOut:
+        out = await services.preview(uow, request.user, name, locale, channel, data.body, data.subject)
+        return msgspec.convert(out, PreviewOut)
+
+
+class RuleController(Controller):
+    path = "/api/v1/notifications/rules"
+    tags = ["notifications"]
+
+    @get("/", guards=[requires(CRM_READ)], summary="The clinic's rules: seeded defaults and its own")
+    async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> RuleList:
+        rules = await services.list_rules(uow, request.user)
+        return RuleList([RuleOut.of(r) for r in rules], list(events.EVENT_TYPES))
+
+    @put("/{key:str}", guards=[requires(CRM_ADMIN)], summary="Add a rule or change one (a default included)")
+    async def save(self, request: AuthRequest, uow: UnitOfWorkFactory, key: str, data: RuleIn) -> RuleOut:
+        return RuleOut.of(await services.put_rule(uow, request.user, key, msgspec.structs.asdict(data)))
+
+    @put("/{key:str}/enabled", guards=[requires(CRM_ADMIN)], summary="Switch a rule on or off")
+    async def enable(self, request: AuthRequest, uow: UnitOfWorkFactory, key: str, data: Enabled) -> RuleOut:
+        return RuleOut.of(await services.set_rule_enabled(uow, request.user, key, data.enabled))
+
+    @delete(
+        "/{key:str}",
+        guards=[requires(CRM_ADMIN)],
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Remove the clinic's own rule, or go back to the default of that key",
+    )
+    async def remove(self, request: AuthRequest, uow: UnitOfWorkFactory, key: str) -> None:
+        await services.delete_rule(uow, request.user, key)
+
+
+def _settings_out(c: services.ClinicConfig) -> SettingsOut:
+    return SettingsOut(
+        timezone=c.timezone,
+        locale=c.locale,
+        quiet_start=c.quiet.start.strftime("%H:%M") if c.quiet else None,
+        quiet_end=c.quiet.end.strftime("%H:%M") if c.quiet else None,
+    )
+
+
+class SettingsController(Controller):
+    path = "/api/v1/notifications/settings"
+    tags = ["notifications"]
+
+    @get("/", guards=[requires(CRM_READ)], summary="Time zone, default locale and quiet hours of the clinic")
+    async def read(self, request: AuthRequest, uow: UnitOfWorkFactory) -> SettingsOut:
+        return _settings_out(await services.get_settings(uow, request.user))
+
+    @put("/", guards=[requires(CRM_ADMIN)], summary="Set them (quiet hours defer patient messages, never drop them)")
+    async def save(self, request: AuthRequest, uow: UnitOfWorkFactory, data: SettingsIn) -> SettingsOut:
+        config = await services.put_settings(
+            uow,
+            request.user,
+            timezone=data.timezone,
+            locale=data.locale,
+            quiet_start=data.quiet_start,
+            quiet_end=data.quiet_end,
+        )
+        return _settings_out(config)
+
+
+class ConsentController(Controller):
+    path = "/api/v1/notifications/opt-outs"
+    tags = ["notifications"]
+
+    @get("/", guards=[requires(CRM_READ)], summary="People who opted out, per channel")
+    async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> OptOutList:
+        rows = await services.list_opt_outs(uow, request.user)
+        return OptOutList([msgspec.convert(r, OptOutOut, from_attributes=True) for r in rows])
+
+    @post("/", guards=[requires(CRM_WRITE)], summary="Record an opt-out (checked before every send)")
+    async def add(self, request: AuthRequest, uow: UnitOfWorkFactory, data: OptOutIn) -> OptOutOut:
+        address = await services.opt_out(uow, request.user, data.channel, data.address)
+        return OptOutOut(
+            channel=data.channel, address=address, source=f"staff:{request.user.user_id}", created_at=services.clock()
+        )
+
+    @delete(
+        "/{channel:str}/{address:str}",
+        guards=[requires(CRM_WRITE)],
+        status_code=HTTP_204_NO_CONTENT,
+        summary="The person agreed again",
+    )
+    async def remove(self, request: AuthRequest, uow: UnitOfWorkFactory, channel: str, address: str) -> None:
+        await services.opt_in(uow, request.user, channel, address)
+
+
+class AccountController(Controller):
+    path = "/api/v1/notifications/channels"
+    tags = ["notifications"]
+
+    @get("/", guards=[requires(CRM_READ)], summary="The clinic's connected provider accounts")
+    async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> AccountList:
+        rows = await services.list_accounts(uow, request.user)
+        return AccountList([AccountOut(r["channel"], r["account_id"]) for r in rows])
+
+    @put("/{channel:str}", guards=[requires(CRM_ADMIN)], summary="Route a provider account's inbound to the clinic")
+    async def connect(self, request: AuthRequest, uow: UnitOfWorkFactory, channel: str, data: AccountIn) -> AccountOut:
+        await services.connect_account(uow, request.user, channel, data.account_id)
+        return AccountOut(channel, data.account_id)
+
+
+def _conversation_out(c: dict[str, Any]) -> ConversationOut:
+    return ConversationOut(
+        id=str(c["id"]),
+        lead_id=str(c["lead_id"]) if c["lead_id"] else None,
+        patient_id=str(c["patient_id"]) if c["patient_id"] else None,
+        name=c["name"],
+        last_message_at=c["last_message_at"],
+    )
+
+
+class ConversationController(Controller):
+    path = "/api/v1/notifications/conversations"
+    tags = ["notifications"]
+
+    @get("/", guards=[requires(CRM_READ)], summary="Conversations of a lead or patient (or the latest ones)")
+    async def list(
+        self, request: AuthRequest, uow: UnitOfWorkFactory, lead_id: UUID | None = None, patient_id: UUID | None = None
+    ) -> ConversationList:
+        rows = await services.conversations_of(
+            uow,
+            request.user,
+            lead_id=str(lead_id) if lead_id else None,
+            patient_id=str(patient_id) if patient_id else None,
+        )
+        return ConversationList([_conversation_out(r) for r in rows])
+
+    @get("/{conversation_id:uuid}", guards=[requires(CRM_READ)], summary="One person's history across channels")
+    async def detail(self, request: AuthRequest, uow: UnitOfWorkFactory, conversation_id: UUID) -> ConversationDetail:
+        found = await services.conversation(uow, request.user, str(conversation_id))
+        return ConversationDetail(
+            conversation=_conversation_out(found["conversation"]),
+            addresses=[
+                AddressOut(channel=a["channel"], address=a["address"], last_inbound_at=a["last_inbound_at"])
+                for a in found["addresses"]
+            ],
+            items=[msgspec.convert(i, ConversationItem) for i in found["items"]],
+        )
+
+    @post(
+        "/{conversation_id:uuid}/messages",
+        guards=[requires(CRM_WRITE)],
+        summary="Reply to the person (within the channel's rules)",
+    )
+    async def reply(
+        self, request: AuthRequest, uow: UnitOfWorkFactory, conversation_id: UUID, data: ReplyIn
+    ) -> MessageOut:
+        return MessageOut.of(await services.reply(uow, request.user, str(conversation_id), data.text, data.channel))
+
+
+class InAppController(Controller):
+    path = "/api/v1/notifications/inapp"
+    tags = ["notifications"]
+
+    @get("/", guards=[requires(CRM_READ)], summary="The staff member's notifications, newest first")
+    async def list(
+        self,
+        request: AuthRequest,
+        uow: UnitOfWorkFactory,
+        unread: bool = False,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> InAppList:
+        rows, count = await services.inapp_list(uow, request.user, unread_only=unread, limit=limit)
+        return InAppList([msgspec.convert(r, InAppOut) for r in rows], count)
+
+    @get("/unread", guards=[requires(CRM_READ)], summary="How many are unread")
+    async def unread(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Unread:
+        return Unread(await services.inapp_unread(uow, request.user))
+
+    @post("/read", guards=[requires(CRM_READ)], status_code=HTTP_200_OK, summary="Mark some (or all) read")
+    async def mark_read(self, request: AuthRequest, uow: UnitOfWorkFactory, data: MarkReadIn) -> Marked:
+        ids = [str(i) for i in data.ids] if data.ids is not None else None
+        return Marked(await services.inapp_mark_read(uow, request.user, ids))
+
+    @get(
+        "/stream",
+        guards=[requires(CRM_READ)],
+        summary="Server-sent events: `unread` at once, then each new "
+        "`notification` for this staff member as it happens (Redis pub/sub, so every api replica sees it)",
+    )
+    async def stream(self, request: AuthRequest, uow: UnitOfWorkFactory, state: State) -> ServerSentEvent:
+        principal = request.user
+        redis = state.redis
+
+        async def feed() -> AsyncIterator[ServerSentEventMessage]:
+            pubsub = redis.pubsub()
+            await pubsub.subscribe(services.inapp_channel(principal.tenant_id))
+            try:
+                # Subscribed before counting, so nothing falls between the count and the first push.
+                count = await services.inapp_unread(uow, principal)
+                yield ServerSentEventMessage(event="unread", data=json.dumps({"unread": count}))
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=15.0)
+                    if message is None:
+                        yield ServerSentEventMessage(comment="keep-alive")
+                        continue
+                    data = json.loads(message["data"])
+                    if services.inapp_visible(principal, data):
+                        yield ServerSentEventMessage(event="notification", data=json.dumps(data), id=data["id"])
+            finally:
+                await pubsub.unsubscribe()
+                await pubsub.aclose()
+
+        return ServerSentEvent(feed(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+class StatsController(Controller):
+    path = "/api/v1/notifications/stats"
+    tags = ["notifications"]
+
+    @get("/confirmations", guards=[requires(CRM_READ)], summary="Reminders sent and confirmed, per step and channel")
+    async def confirmations(self, request: AuthRequest, uow: UnitOfWorkFactory) -> dict[str, Any]:
+        return await services.confirmation_stats(uow, request.user)
+
+
+# --- provider webhooks: public, authenticated by the provider's signature ------------------------------
+Raw = Request[Any, Any, Any]
+
+
+def _unauthorised(what: str) -> Response[dict[str, str]]:
+    # Nothing is stored for a delivery whose signature does not check out.
+    log.warning("refused a %s webhook with a bad signature", what)
+    return Response(
+        {"type": "about:blank", "title": "Unauthorized", "status": "401", "detail": f"Bad {what} signature."},
+        status_code=401,
+        media_type="application/problem+json",
+    )
+
+
+def _json_body(raw: bytes) -> dict[str, Any] | None:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _public_url(request: Raw, base: str) -> str:
+    """The URL the provider called (Twilio signs it): the configured public base, else what the gateway saw."""
+    if base:
+        root = base.rstrip("/")
+    else:
+        proto = request.headers.get("x-forwarded-proto") or request.url.scheme
+        host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
+        root = f"{proto}://{host}"
+    query = request.url.query
+    return f"{root}{request.url.path}" + (f"?{query}" if query else "")
+
+
+class WebhookController(Controller):
+    path = "/webhooks"
+    tags = ["webhooks"]
+    include_in_schema = True
+
+    @get("/whatsapp", media_type="text/plain", summary="Meta's subscription check (hub.challenge)")
+    async def whatsapp_verify(self, request: Raw, state: State) -> Response[str]:
+        return _verify(request, state.settings)
+
+    @post("/whatsapp", status_code=HTTP_200_OK, summary="WhatsApp messages, taps and statuses (X-Hub-Signature-256)")
+    async def whatsapp(self, request: Raw, state: State, uow: UnitOfWorkFactory) -> Response[Any]:
+        settings: NotificationsSettings = state.settings
+        raw = await request.body()
+        if not inbound.check_meta_signature(
+            settings.whatsapp_app_secret, raw, request.headers.get("x-hub-signature-256")
+        ):
+            return _unauthorised(WHATSAPP)
+        body = _json_body(raw)
+        if body is None:
+            return Response({"detail": "The body is not a JSON object."}, status_code=400)
+        messages, receipts = inbound.parse_whatsapp(body)
+        handled = await services.receive(uow, messages, receipts)
+        return Response({"handled": handled})
+
+    @get("/instagram", media_type="text/plain", summary="Meta's subscription check (hub.challenge)")
+    async def instagram_verify(self, request: Raw, state: State) -> Response[str]:
+        return _verify(request, state.settings)
+
+    @post("/instagram", status_code=HTTP_200_OK, summary="Instagram direct messages (X-Hub-Signature-256)")
+    async def instagram(self, request: Raw, state: State, uow: UnitOfWorkFactory) -> Response[Any]:
+        settings: NotificationsSettings = state.settings
+        raw = await request.body()
+        if not inbound.check_meta_signature(
+            settings.whatsapp_app_secret, raw, request.headers.get("x-hub-signature-256")
+        ):
+            return _unauthorised(INSTAGRAM)
+        body = _json_body(raw)
+        if body is None:
+            return Response({"detail": "The body is not a JSON object."}, status_code=400)
+        return Response({"handled": await services.receive(uow, inbound.parse_instagram(body))})
+
+    @post(
+        ["/telegram", "/telegram/{bot:str}"],
+        status_code=HTTP_200_OK,
+        summary="Telegram updates (X-Telegram-Bot-Api-Secret-Token)",
+    )
+    async def telegram(
+        self, request: Raw, state: State, uow: UnitOfWorkFactory, bot: str | None = None
+    ) -> Response[Any]:
+        settings: NotificationsSettings = state.settings
+        if not inbound.check_telegram_secret(
+            settings.telegram_secret_token, request.headers.get("x-telegram-bot-api-secret-token")
+        ):
+            return _unauthorised(TELEGRAM)
+        body = _json_body(await request.body())
+        if body is None:
+            return Response({"detail": "The body is not a JSON object."}, status_code=400)
+        message = inbound.parse_telegram(body, bot)
+        delivery = ("telegram", f"{bot or ''}:{body.get('update_id')}") if body.get("update_id") is not None else None
+        handled = await services.receive(uow, [message] if message else [], delivery=delivery)
+        return Response({"handled": handled})
+
+    @post(
+        ["/twilio", "/twilio/status"],
+        status_code=HTTP_200_OK,
+        summary="Twilio inbound SMS and status callbacks (X-Twilio-Signature)",
+    )
+    async def twilio(self, request: Raw, state: State, uow: UnitOfWorkFactory) -> Response[Any]:
+        settings: NotificationsSettings = state.settings
+        raw = await request.body()
+        form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        url = _public_url(request, settings.public_base_url)
+        if not inbound.check_twilio_signature(
+            settings.twilio_auth_token, url, form, request.headers.get("x-twilio-signature")
+        ):
+            return _unauthorised(SMS)
+        if request.url.path.endswith("/status"):
+            receipt = inbound.parse_twilio_status(form)
+            delivery = ("twilio", f"{form.get('MessageSid')}:{form.get('MessageStatus')}")
+            handled = await services.receive(uow, [], [receipt] if receipt else [], delivery=delivery)
+        else:
+            message = inbound.parse_twilio_inbound(form)
+            handled = await services.receive(uow, [message] if message else [])
+        # Twilio reads TwiML from the answer; an empty Response sends nothing back.
+        return Response(f"<Response><!-- {handled} --></Response>", media_type="application/xml")
+
+
+def _verify(request: Raw, settings: NotificationsSettings) -> Response[str]:
+    params = request.query_params
+    token = params.get("hub.verify_token")
+    if (
+        params.get("hub.mode") == "subscribe"
+        and settings.whatsapp_verify_token
+        and token == settings.whatsapp_verify_token
+    ):
+        return Response(str(params.get("hub.challenge", "")), media_type="text/plain")
+    return Response("verification failed", status_code=403, media_type="text/plain")

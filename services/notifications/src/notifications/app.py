@@ -4,49 +4,154 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
+from redis.asyncio import Redis
 
 from kit.api import create_api_app
 from kit.worker import WorkerContext, create_worker_app
 from notifications import consumers, services
-from notifications.api import MessageController, TemplateController
-from notifications.domain import InvalidTemplate, TemplateNotFound
-from notifications.providers import WhatsAppCloud
+from notifications.api import (
+    AccountController,
+    ConsentController,
+    ConversationController,
+    InAppController,
+    MessageController,
+    RuleController,
+    SettingsController,
+    StatsController,
+    TemplateController,
+    WebhookController,
+)
+from notifications.channels import (
+    ChannelAdapter,
+    InstagramMessaging,
+    SmtpEmail,
+    TelegramBot,
+    TwilioSms,
+    WhatsAppCloud,
+)
+from notifications.domain import (
+    InvalidInput,
+    InvalidRule,
+    InvalidTemplate,
+    NotFound,
+    OutsideWindow,
+    TemplateNotFound,
+)
 from notifications.settings import SERVICE, NotificationsSettings, get_settings
 
 log = logging.getLogger(__name__)
 
 
 def create_api() -> Litestar:
+    settings = get_settings()
+    redis = Redis.from_url(settings.redis_url)
+    state: dict[str, Any] = {"settings": settings, "redis": redis}
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await redis.aclose()
+
+    async def check_redis() -> None:
+        await redis.ping()
+
     return create_api_app(
         service=SERVICE,
         title="ClinicFlow notifications",
-        description="Outbound messages and the clinic's templates.",
-        settings=get_settings(),
-        route_handlers=[MessageController, TemplateController],
-        error_map={InvalidTemplate: 422, TemplateNotFound: 404},
+        description="Messages on WhatsApp, SMS, e-mail, Telegram, Instagram and in-app; templates, rules, consent, "
+        "conversations, and the providers' webhooks.",
+        settings=settings,
+        route_handlers=[
+            MessageController,
+            TemplateController,
+            RuleController,
+            SettingsController,
+            ConsentController,
+            AccountController,
+            ConversationController,
+            InAppController,
+            StatsController,
+            WebhookController,
+        ],
+        error_map={
+            InvalidTemplate: 422,
+            TemplateNotFound: 404,
+            InvalidRule: 422,
+            InvalidInput: 422,
+            OutsideWindow: 409,
+            NotFound: 404,
+        },
+        extra_checks={"redis": check_redis},
+        public_paths=["/webhooks/"],
+        extra_lifespan=[lifespan],
+        state=state,
     )
 
 
+def adapters(settings: NotificationsSettings) -> dict[str, ChannelAdapter]:
+    callback = f"{settings.public_base_url.rstrip('/')}/webhooks/twilio/status" if settings.public_base_url else None
+    out: list[ChannelAdapter] = [
+        WhatsAppCloud(
+            base_url=settings.whatsapp_api_url,
+            api_version=settings.whatsapp_api_version,
+            phone_number_id=settings.whatsapp_phone_number_id,
+            token=settings.whatsapp_token,
+        ),
+        TwilioSms(
+            base_url=settings.twilio_api_url,
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            from_number=settings.twilio_from_number,
+            status_callback=callback,
+        ),
+        SmtpEmail(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_sender,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            start_tls=settings.smtp_start_tls or None,
+        ),
+        TelegramBot(base_url=settings.telegram_api_url, token=settings.telegram_bot_token or "0:sandbox"),
+        InstagramMessaging(
+            base_url=settings.instagram_api_url,
+            api_version=settings.instagram_api_version,
+            token=settings.instagram_token,
+        ),
+    ]
+    return {a.channel: a for a in out}
+
+
 async def dispatch_forever(ctx: WorkerContext, settings: NotificationsSettings) -> None:
-    provider = WhatsAppCloud(
-        base_url=settings.whatsapp_api_url,
-        api_version=settings.whatsapp_api_version,
-        phone_number_id=settings.whatsapp_phone_number_id,
-        token=settings.whatsapp_token,
+    channels = adapters(settings)
+    redis = Redis.from_url(settings.redis_url)
+    dispatcher = services.Dispatcher(
+        ctx.uow,
+        channels,
+        publisher=redis,
+        batch_size=settings.dispatch_batch_size,
+        concurrency=settings.dispatch_concurrency,
     )
     try:
         while True:
             try:
-                sent = await services.dispatch_due(ctx.uow, provider)
+                sent = await dispatcher.dispatch_due()
             except Exception:
                 log.exception("dispatch round failed")
                 sent = 0
             if not sent:
                 await asyncio.sleep(settings.dispatch_poll_seconds)
     finally:
-        await provider.close()
+        for adapter in channels.values():
+            await adapter.close()
+        await redis.aclose()
 
 
 def create_worker() -> Litestar:

@@ -1,23 +1,37 @@
-"""Event subscriptions of notifications: decode -> inbox -> one use case (kit does the first two)."""
+"""Event subscriptions of notifications: decode -> inbox -> one use case (kit does the first two).
+
+One consumer per topic; every consumed event goes through the same use case, which applies the rules.
+"""
 
 from __future__ import annotations
 
-from contracts.leads import LeadCreatedV1
-from contracts.topics import LEADS
-from kit.messaging import IdempotentConsumer
+from contracts import Event
+from contracts.topics import LEADS, PAYMENTS, SCHEDULING
+from kit.messaging import Handler, IdempotentConsumer
 from kit.worker import WorkerContext
-from notifications import services
+from notifications import events, services
+
+#: Consumer (group) names; the leads one keeps its first name so its inbox and offsets carry on.
+NAMES = {
+    LEADS.name: "notifications.lead-welcome",
+    PAYMENTS.name: "notifications.payments",
+    SCHEDULING.name: "notifications.scheduling",
+}
 
 
 def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
+    by_topic: dict[str, dict[type[Event], Handler]] = {}
+    for struct in events.CONSUMED:
+        by_topic.setdefault(struct.TOPIC, {})[struct] = services.handle_event
     return [
         IdempotentConsumer(
             service=ctx.service,
-            name="notifications.lead-welcome",
-            topic=LEADS.name,
-            handlers={LeadCreatedV1: services.queue_welcome},
+            name=NAMES[topic],
+            topic=topic,
+            handlers=handlers,
             uow=ctx.uow,
             producer=ctx.producer,
             max_attempts=ctx.settings.consumer_max_attempts,
         )
+        for topic, handlers in by_topic.items()
     ]

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
+from uuid import UUID
 
 import msgspec
 
-from notifications.domain import Message
+from notifications.domain import Message, Rule
+
+Key = Annotated[str, msgspec.Meta(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]+$")]
+HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 
 class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     lead_id: str | None
+    patient_id: str | None
+    conversation_id: str | None
+    rule: str
+    recipient: str
+    event_type: str | None
     channel: str
+    channels: list[str]
     to: str
     template: str
     locale: str
+    subject: str | None
     body: str
     status: str
     attempts: int
@@ -25,17 +36,27 @@ class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
     provider_message_id: str | None
     correlation_id: str | None
     created_at: datetime
+    next_attempt_at: datetime
     sent_at: datetime | None
+    delivered_at: datetime | None
+    read_at: datetime | None
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
         return cls(
             id=m.id,
             lead_id=m.lead_id,
+            patient_id=m.patient_id,
+            conversation_id=m.conversation_id,
+            rule=m.rule_key,
+            recipient=m.recipient,
+            event_type=m.event_type,
             channel=m.channel,
+            channels=list(m.channels),
             to=m.to,
             template=m.template,
             locale=m.locale,
+            subject=m.subject,
             body=m.body,
             status=m.status,
             attempts=m.attempts,
@@ -44,7 +65,10 @@ class MessageOut(msgspec.Struct, frozen=True, kw_only=True):
             provider_message_id=m.provider_message_id,
             correlation_id=m.correlation_id,
             created_at=m.created_at,
+            next_attempt_at=m.next_attempt_at,
             sent_at=m.sent_at,
+            delivered_at=m.delivered_at,
+            read_at=m.read_at,
         )
 
 
@@ -58,6 +82,10 @@ class TemplateOut(msgspec.Struct, frozen=True, kw_only=True):
     channel: str
     body: str
     customised: bool
+    subject: str | None = None
+    wa_template: str | None = None
+    event_type: str | None = None
+    variables: list[str] = []
 
 
 class TemplateList(msgspec.Struct, frozen=True):
@@ -65,5 +93,190 @@ class TemplateList(msgspec.Struct, frozen=True):
     variables: list[str]
 
 
-class TemplateIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class TemplateIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     body: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+    #: E-mail subject / in-app title.
+    subject: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    #: The name of the clinic's approved WhatsApp template for this text (used outside the 24-hour window).
+    wa_template: Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")] | None = None
+
+
+class PreviewIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
+    subject: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+
+
+class PreviewOut(msgspec.Struct, frozen=True, kw_only=True):
+    channel: str
+    locale: str
+    body: str
+    subject: str | None = None
+    buttons: list[dict[str, str]] = []
+    wa: dict[str, Any] | None = None
+    variables: dict[str, Any] = {}
+
+
+class RuleIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    event_type: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    template: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    channels: Annotated[list[str], msgspec.Meta(min_length=1, max_length=6)]
+    recipient: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "person"
+    conditions: dict[str, str | int | bool | list[str]] = {}
+    delay_seconds: Annotated[int, msgspec.Meta(ge=0, le=30 * 24 * 3600)] = 0
+    quiet_hours: bool = True
+    cancel_on: list[str] = []
+    enabled: bool = True
+
+
+class RuleOut(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    event_type: str
+    template: str
+    channels: list[str]
+    recipient: str
+    conditions: dict[str, Any]
+    delay_seconds: int
+    quiet_hours: bool
+    cancel_on: list[str]
+    enabled: bool
+    builtin: bool
+
+    @classmethod
+    def of(cls, r: Rule) -> RuleOut:
+        return cls(
+            key=r.key,
+            event_type=r.event_type,
+            template=r.template,
+            channels=list(r.channels),
+            recipient=r.recipient,
+            conditions=dict(r.conditions),
+            delay_seconds=r.delay_seconds,
+            quiet_hours=r.quiet_hours,
+            cancel_on=list(r.cancel_on),
+            enabled=r.enabled,
+            builtin=r.builtin,
+        )
+
+
+class RuleList(msgspec.Struct, frozen=True):
+    items: list[RuleOut]
+    event_types: list[str]
+
+
+class Enabled(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    enabled: bool
+
+
+class SettingsIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    locale: str
+    quiet_start: HHMM | None = None
+    quiet_end: HHMM | None = None
+
+
+class SettingsOut(msgspec.Struct, frozen=True, kw_only=True):
+    timezone: str
+    locale: str
+    quiet_start: str | None
+    quiet_end: str | None
+
+
+class OptOutIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    channel: str
+    address: Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
+
+
+class OptOutOut(msgspec.Struct, frozen=True, kw_only=True):
+    channel: str
+    address: str
+    source: str
+    created_at: datetime
+
+
+class OptOutList(msgspec.Struct, frozen=True):
+    items: list[OptOutOut]
+
+
+class AccountIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    account_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class AccountOut(msgspec.Struct, frozen=True):
+    channel: str
+    account_id: str
+
+
+class AccountList(msgspec.Struct, frozen=True):
+    items: list[AccountOut]
+
+
+class ConversationOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    lead_id: str | None
+    patient_id: str | None
+    name: str | None
+    last_message_at: datetime
+
+
+class ConversationList(msgspec.Struct, frozen=True):
+    items: list[ConversationOut]
+
+
+class AddressOut(msgspec.Struct, frozen=True, kw_only=True):
+    channel: str
+    address: str
+    last_inbound_at: datetime | None
+
+
+class ConversationItem(msgspec.Struct, frozen=True, kw_only=True):
+    direction: str
+    id: str
+    channel: str
+    text: str | None
+    status: str
+    template: str | None
+    at: datetime
+    button_id: str | None
+    reply_to_message_id: str | None
+    last_error: str | None
+
+
+class ConversationDetail(msgspec.Struct, frozen=True, kw_only=True):
+    conversation: ConversationOut
+    addresses: list[AddressOut]
+    items: list[ConversationItem]
+
+
+class ReplyIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+    channel: str | None = None
+
+
+class InAppOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    audience: str
+    title: str
+    body: str
+    lead_id: str | None
+    patient_id: str | None
+    subject: str | None
+    created_at: str
+    read_at: str | None
+
+
+class InAppList(msgspec.Struct, frozen=True):
+    items: list[InAppOut]
+    unread: int
+
+
+class Unread(msgspec.Struct, frozen=True):
+    unread: int
+
+
+class MarkReadIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    #: None: everything the staff member can see.
+    ids: Annotated[list[UUID], msgspec.Meta(max_length=500)] | None = None
+
+
+class Marked(msgspec.Struct, frozen=True):
+    marked: int

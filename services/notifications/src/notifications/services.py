@@ -1,193 +1,1131 @@
-"""Use cases of notifications: queue from events, dispatch to the provider, read, configure."""
+"""Use cases of notifications: events -> rules -> queued messages; the batched dispatcher; provider webhooks
+(replies, button taps, receipts) -> conversations and events; what staff read and configure."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Protocol
 
-from contracts import EventMeta
-from contracts.leads import LeadCreatedV1
-from contracts.notifications import MessageFailedV1, MessageSentV1
+from contracts import Event, EventMeta
+from contracts.notifications import (
+    MessageDeliveredV1,
+    MessageFailedV1,
+    MessageReadV1,
+    MessageReceivedV1,
+    MessageSentV1,
+)
 from kit import context
 from kit.auth import Principal
 from kit.db import UnitOfWork, UnitOfWorkFactory
-from notifications import rendering
+from notifications import events, rendering
+from notifications.catalog import TEMPLATES
+from notifications.channels import ChannelAdapter, Outgoing, ProviderError
 from notifications.domain import (
-    DEFAULT_TEMPLATES,
+    ACTOR,
+    CANCELLED,
+    DEFAULT_LOCALE,
+    DEFAULT_RULES,
+    DELIVERED,
+    EMAIL,
     FAILED,
+    INAPP,
+    INSTAGRAM,
     LOCALES,
+    OWNER,
+    PERSON,
     QUEUED,
+    READ,
     SENT,
+    SMS,
+    TELEGRAM,
     TEMPLATE_NAMES,
-    WELCOME,
+    USER_PREFIX,
+    WHATSAPP,
+    InvalidInput,
+    InvalidTemplate,
     Message,
+    NotFound,
+    OutsideWindow,
+    QuietHours,
+    Rule,
     TemplateNotFound,
+    apply_status,
+    check_channel,
+    check_rule,
     check_template_key,
+    check_timezone,
     choose_locale,
-    first_name,
+    consent_change,
+    defer_for_quiet_hours,
+    e164,
+    fall_back,
+    is_clinic_template,
+    is_staff_recipient,
     mark_attempt_failed,
-    mark_sending,
     mark_sent,
+    matches,
+    phone_variants,
+    within_whatsapp_window,
 )
-from notifications.providers import MessagingProvider, ProviderError
-from notifications.repository import MessageRepository, TemplateRepository
+from notifications.inbound import Inbound, Receipt
+from notifications.repository import (
+    AccountRepository,
+    ConfirmationRepository,
+    ContactRepository,
+    ConversationRepository,
+    InAppRepository,
+    InboundRepository,
+    MessageRepository,
+    OptOutRepository,
+    ReceiptRepository,
+    RuleRepository,
+    SettingsRepository,
+    TemplateRepository,
+)
 
 log = logging.getLogger(__name__)
-CHANNEL = "whatsapp"
+CHANNEL = WHATSAPP
+Clock = Callable[[], datetime]
+INAPP_CHANNEL_PREFIX = "clinicflow:notifications:inapp:"
 
 
-async def _template(uow: UnitOfWork, tenant_id: str, name: str, locale: str) -> str:
-    custom = await TemplateRepository(uow.session).body(tenant_id, name, locale, CHANNEL)
-    return custom if custom is not None else DEFAULT_TEMPLATES[(name, locale)]
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
-async def queue_welcome(uow: UnitOfWork, event: LeadCreatedV1, meta: EventMeta) -> Message:
-    """lead.created -> a welcome message in the lead's language, queued for the dispatcher."""
-    locale = choose_locale(event.locale)
-    body = rendering.render(
-        await _template(uow, meta.tenant_id, WELCOME, locale),
-        {"name": event.name, "first_name": first_name(event.name)},
-    )
-    now = datetime.now(UTC)
-    message = Message(
-        id=context.new_id(),
-        tenant_id=meta.tenant_id,
-        lead_id=event.lead_id,
-        channel=CHANNEL,
-        to=event.phone,
-        template=WELCOME,
-        locale=locale,
-        body=body,
-        status=QUEUED,
-        attempts=0,
-        last_error=None,
-        provider=None,
-        provider_message_id=None,
-        correlation_id=meta.correlation_id,
-        causation_id=meta.id,
-        created_at=now,
-        updated_at=now,
-        next_attempt_at=now,
-    )
-    await MessageRepository(uow.session).add(message)
-    return message
+#: Tests and the e2e stack move time by replacing this (an injectable clock for delays and windows).
+clock: Clock = utcnow
 
 
-async def dispatch_due(
-    uow_factory: UnitOfWorkFactory,
-    provider: MessagingProvider,
-    *,
-    limit: int = 50,
-    stale_after: timedelta = timedelta(seconds=30),
-) -> int:
-    """Claim due messages, send them concurrently, record each outcome. Returns how many were tried.
-
-    The claim commits before the provider is called, so a crash leaves the message `sending`;
-    it is retried after `stale_after` with the same idempotency key (the message id).
-    """
-    now = datetime.now(UTC)
-    async with uow_factory() as uow:
-        repo = MessageRepository(uow.session)
-        claimed = [mark_sending(m, now) for m in await repo.claim_due(now, limit=limit, stale_after=stale_after)]
-        for message in claimed:
-            await repo.save(message)
-        await uow.commit()
-    await asyncio.gather(*(_send_one(uow_factory, provider, m) for m in claimed))
-    return len(claimed)
+def inapp_channel(tenant_id: str) -> str:
+    """The Redis pub/sub channel of a clinic's in-app notifications: every api replica subscribes."""
+    return INAPP_CHANNEL_PREFIX + tenant_id
 
 
-async def _send_one(uow_factory: UnitOfWorkFactory, provider: MessagingProvider, message: Message) -> None:
-    try:
-        result = await provider.send_text(to=message.to, body=message.body, idempotency_key=message.id)
-        outcome = mark_sent(message, result.provider, result.provider_message_id, datetime.now(UTC))
-    except ProviderError as exc:
-        log.warning("sending message %s failed: %s", message.id, exc)
-        outcome = mark_attempt_failed(message, str(exc), permanent=exc.permanent, now=datetime.now(UTC))
-    # The follow-up events belong to the flow that caused the message.
+class Publisher(Protocol):
+    def publish(self, channel: str, message: str) -> Awaitable[Any]: ...
+
+
+@contextmanager
+def _caused_by(message: Message) -> Iterator[None]:
+    """Follow-up events belong to the flow that caused the message."""
     token = context.correlation_id.set(message.correlation_id)
     cause = context.causation_id.set(message.causation_id)
     try:
-        async with uow_factory() as uow:
-            await MessageRepository(uow.session).save(outcome)
-            if outcome.status == SENT:
-                assert outcome.provider
-                assert outcome.provider_message_id
-                assert outcome.sent_at
-                uow.publish(
-                    MessageSentV1(
-                        message_id=outcome.id,
-                        lead_id=outcome.lead_id,
-                        channel=outcome.channel,
-                        to=outcome.to,
-                        template=outcome.template,
-                        locale=outcome.locale,
-                        provider=outcome.provider,
-                        provider_message_id=outcome.provider_message_id,
-                        sent_at=outcome.sent_at,
-                    ),
-                    tenant_id=outcome.tenant_id,
-                )
-            elif outcome.status == FAILED:
-                uow.publish(
-                    MessageFailedV1(
-                        message_id=outcome.id,
-                        lead_id=outcome.lead_id,
-                        channel=outcome.channel,
-                        to=outcome.to,
-                        template=outcome.template,
-                        reason=outcome.last_error or "unknown",
-                        attempts=outcome.attempts,
-                        failed_at=outcome.updated_at,
-                    ),
-                    tenant_id=outcome.tenant_id,
-                )
-            await uow.commit()
+        yield
     finally:
         context.correlation_id.reset(token)
         context.causation_id.reset(cause)
 
 
+# --- clinic configuration --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClinicConfig:
+    timezone: str = "America/Sao_Paulo"
+    locale: str = DEFAULT_LOCALE
+    quiet: QuietHours | None = None
+
+
+def _parse_time(value: str | None) -> time | None:
+    return time.fromisoformat(value) if value else None
+
+
+async def clinic_config(uow: UnitOfWork, tenant_id: str) -> ClinicConfig:
+    row = await SettingsRepository(uow.session).get(tenant_id)
+    if row is None:
+        return ClinicConfig()
+    start, end = _parse_time(row["quiet_start"]), _parse_time(row["quiet_end"])
+    return ClinicConfig(row["timezone"], row["locale"], QuietHours(start, end) if start and end else None)
+
+
+async def effective_rules(uow: UnitOfWork, tenant_id: str, event_type: str | None = None) -> list[Rule]:
+    """The seeded defaults, each replaced by the clinic's own row of the same key, plus the clinic's own rules."""
+    own = await RuleRepository(uow.session).for_tenant(tenant_id, event_type)
+    out = [own.pop(r.key, r) if r.key in own else r for r in DEFAULT_RULES]
+    out = [replace(r, builtin=any(d.key == r.key for d in DEFAULT_RULES)) for r in out]
+    return out + sorted(own.values(), key=lambda r: r.key)
+
+
+# --- templates --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Source:
+    body: str
+    subject: str | None
+    wa_template: str | None
+    locale: str
+
+
+async def template_source(
+    uow: UnitOfWork, tenant_id: str, name: str, locale: str, channel: str, clinic_locale: str
+) -> Source:
+    """The clinic's text for (name, locale, channel), else the built-in one; then the same for the clinic's
+    default locale."""
+    spec = TEMPLATES.get(name)
+    repo = TemplateRepository(uow.session)
+    for loc in dict.fromkeys((locale, clinic_locale, DEFAULT_LOCALE)):
+        own = await repo.find(tenant_id, name, [loc], channel)
+        if own:
+            return Source(own["body"], own["subject"], own["wa_template"] or (spec.wa_template if spec else None), loc)
+        if spec and loc in spec.texts:
+            return Source(spec.texts[loc], spec.subjects.get(loc), spec.wa_template, loc)
+    raise TemplateNotFound(f"No {name!r} template for {locale} or the clinic's default locale.", field="template")
+
+
+# --- events -> messages ----------------------------------------------------------------------------
+async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta) -> list[Message]:
+    """One consumed event: keep what notifications needs of it, cancel what it answers, queue what the rules say."""
+    occ = events.occurrence(event, meta)
+    now = clock()
+    await _track(uow, occ, now)
+    await MessageRepository(uow.session).cancel_waiting(occ.tenant_id, occ.subject, occ.event_type, now)
+    config = await clinic_config(uow, occ.tenant_id)
+    person = await _person(uow, occ)
+    queued: list[Message] = []
+    for rule in await effective_rules(uow, occ.tenant_id, occ.event_type):
+        if not matches(rule, occ.event_type, occ.fields):
+            continue
+        for recipient in await _recipients(uow, rule, occ, person):
+            message = await _queue(uow, occ, rule, recipient, person, config, now)
+            if message is not None:
+                queued.append(message)
+    return queued
+
+
+async def queue_welcome(uow: UnitOfWork, event: Event, meta: EventMeta) -> list[Message]:
+    """lead.created (kept under its old name for callers): the rules decide, the welcome rule among them."""
+    return await handle_event(uow, event, meta)
+
+
+async def _track(uow: UnitOfWork, occ: events.Occurrence, now: datetime) -> None:
+    f = occ.fields
+    person = occ.person or {}
+    lead_id = person.get("lead_id")
+    if occ.event_type in ("lead.created", "lead.updated", "lead.converted") and lead_id:
+        await ContactRepository(uow.session).upsert(
+            occ.tenant_id,
+            lead_id,
+            now,
+            name=person.get("name"),
+            phone=person.get("phone"),
+            email=person.get("email"),
+            locale=person.get("locale"),
+            patient_id=person.get("patient_id"),
+            owner_id=occ.owner_id,
+        )
+        # A conversation that started before the lead existed (an unknown number wrote) now has its lead.
+        phone = person.get("phone")
+        addresses = [(c, p) for p in phone_variants(phone) for c in (WHATSAPP, SMS)] if phone else []
+        convs = ConversationRepository(uow.session)
+        found = await convs.find(occ.tenant_id, lead_id=None, patient_id=None, addresses=addresses)
+        if found and not found["lead_id"]:
+            await convs.link(
+                str(found["id"]), lead_id=lead_id, patient_id=person.get("patient_id"), name=person.get("name")
+            )
+    elif occ.event_type == "lead.assigned" and lead_id:
+        await ContactRepository(uow.session).set_owner(occ.tenant_id, lead_id, f.get("owner_id"), now)
+    elif occ.event_type == "appointment.confirmed":
+        appointment_id = str(f["appointment_id"])
+        reminder = await MessageRepository(uow.session).last_reminder(occ.tenant_id, occ.subject)
+        await ConfirmationRepository(uow.session).record(
+            occ.tenant_id,
+            appointment_id,
+            str(f.get("via") or "unknown"),
+            reminder.rule_key if reminder else None,
+            reminder.channel if reminder else None,
+            now,
+        )
+
+
+async def _person(uow: UnitOfWork, occ: events.Occurrence) -> dict[str, Any] | None:
+    """The event's person, completed from the contact copy (lead.status_changed carries only the lead id)."""
+    person = dict(occ.person or {})
+    lead_id = person.get("lead_id")
+    if lead_id and not person.get("phone"):
+        contact = await ContactRepository(uow.session).get(occ.tenant_id, lead_id)
+        if contact:
+            for key in ("name", "phone", "email", "locale", "patient_id"):
+                person[key] = person.get(key) or contact.get(key)
+    return person or None
+
+
+async def _recipients(uow: UnitOfWork, rule: Rule, occ: events.Occurrence, person: dict[str, Any] | None) -> list[str]:
+    if rule.recipient == PERSON:
+        return [PERSON] if person else []
+    if rule.recipient == OWNER:
+        owner = occ.owner_id
+        lead_id = (person or {}).get("lead_id")
+        if lead_id:
+            contact = await ContactRepository(uow.session).get(occ.tenant_id, lead_id)
+            owner = (contact or {}).get("owner_id") or owner
+        who = owner or occ.actor_id
+        return [f"{USER_PREFIX}{who}"] if who else []
+    if rule.recipient == ACTOR:
+        return [f"{USER_PREFIX}{occ.actor_id}"] if occ.actor_id else []
+    return [rule.recipient]
+
+
+async def _addresses(
+    uow: UnitOfWork, tenant_id: str, person: dict[str, Any], channels: Sequence[str]
+) -> dict[str, str]:
+    out: dict[str, str] = {}
+    phone = person.get("phone")
+    known: dict[str, str] = {}
+    if TELEGRAM in channels or INSTAGRAM in channels:
+        conv = await ConversationRepository(uow.session).find(
+            tenant_id, lead_id=person.get("lead_id"), patient_id=person.get("patient_id"), addresses=[]
+        )
+        if conv:
+            known = {
+                a["channel"]: a["address"] for a in await ConversationRepository(uow.session).addresses(str(conv["id"]))
+            }
+    for channel in channels:
+        if channel in (WHATSAPP, SMS) and phone:
+            out[channel] = e164(phone)
+        elif channel == EMAIL and person.get("email"):
+            out[channel] = str(person["email"])
+        elif channel in known:
+            out[channel] = known[channel]
+    return out
+
+
+async def _conversation_for(
+    uow: UnitOfWork, tenant_id: str, person: dict[str, Any], addresses: Mapping[str, str], now: datetime
+) -> str:
+    """One conversation per person across channels: found by lead, patient or address, else opened."""
+    convs = ConversationRepository(uow.session)
+    pairs = [(c, a) for c, a in addresses.items()]
+    found = await convs.find(
+        tenant_id, lead_id=person.get("lead_id"), patient_id=person.get("patient_id"), addresses=pairs
+    )
+    if found:
+        conversation_id = str(found["id"])
+        await convs.link(
+            conversation_id, lead_id=person.get("lead_id"), patient_id=person.get("patient_id"), name=person.get("name")
+        )
+    else:
+        conversation_id = context.new_id()
+        await convs.create(
+            conversation_id,
+            tenant_id,
+            lead_id=person.get("lead_id"),
+            patient_id=person.get("patient_id"),
+            name=person.get("name"),
+            now=now,
+        )
+    await convs.add_addresses(tenant_id, conversation_id, pairs)
+    return conversation_id
+
+
+async def _queue(
+    uow: UnitOfWork,
+    occ: events.Occurrence,
+    rule: Rule,
+    recipient: str,
+    person: dict[str, Any] | None,
+    config: ClinicConfig,
+    now: datetime,
+) -> Message | None:
+    staff = is_staff_recipient(recipient)
+    who = {} if staff else (person or {})
+    locale = config.locale if staff else choose_locale(who.get("locale"), config.locale)
+    addresses = {INAPP: recipient} if staff else await _addresses(uow, occ.tenant_id, who, rule.channels)
+    channels = tuple(c for c in rule.channels if c in addresses)
+    error: str | None = None
+    renders: dict[str, dict[str, Any]] = {}
+    values = events.variables(occ, person, locale, config.timezone)
+    for channel in channels:
+        try:
+            src = await template_source(uow, occ.tenant_id, rule.template, locale, channel, config.locale)
+            values_here = events.variables(occ, person, src.locale, config.timezone) if src.locale != locale else values
+            renders[channel] = rendering.for_channel(
+                channel,
+                template=rule.template,
+                locale=src.locale,
+                body_source=src.body,
+                subject_source=src.subject,
+                values=values_here,
+                actions=occ.actions,
+                wa_template=src.wa_template,
+            )
+        except (InvalidTemplate, TemplateNotFound) as exc:
+            # A template that fails to render fails its message (visible to staff), never the partition.
+            error = f"template {rule.template!r} ({channel}, {locale}): {exc}"
+            break
+    if not channels:
+        error = f"no address for any of {', '.join(rule.channels)}"
+    first = channels[0] if channels else rule.channels[0]
+    due = now + timedelta(seconds=rule.delay_seconds)
+    if rule.quiet_hours and not staff:
+        due = defer_for_quiet_hours(due, config.quiet, config.timezone)
+    message = Message(
+        id=context.new_id(),
+        tenant_id=occ.tenant_id,
+        lead_id=who.get("lead_id") if not staff else (person or {}).get("lead_id"),
+        patient_id=(person or {}).get("patient_id"),
+        channel=first,
+        to=addresses.get(first, ""),
+        template=rule.template,
+        locale=locale,
+        body=str(renders.get(first, {}).get("body", "")),
+        subject=renders.get(first, {}).get("subject"),
+        status=FAILED if error else QUEUED,
+        attempts=0,
+        last_error=error,
+        provider=None,
+        provider_message_id=None,
+        correlation_id=context.current_correlation_id(),
+        causation_id=occ.event_id,
+        created_at=now,
+        updated_at=now,
+        next_attempt_at=due,
+        rule_key=rule.key,
+        recipient=recipient,
+        event_type=occ.event_type,
+        dedupe_key=f"{occ.event_id}:{rule.key}:{recipient}",
+        channels=channels,
+        addresses=addresses,
+        renders=renders,
+        cancel_key=occ.subject,
+        cancel_on=rule.cancel_on,
+    )
+    if not staff and channels:
+        message = replace(message, conversation_id=await _conversation_for(uow, occ.tenant_id, who, addresses, now))
+    if not await MessageRepository(uow.session).add(message):
+        return None  # this event already made this rule's message for this recipient
+    if error:
+        log.warning("message %s of rule %s failed before sending: %s", message.id, rule.key, error)
+        _publish_failed(uow, message)
+    return message
+
+
+def _publish_failed(uow: UnitOfWork, message: Message) -> None:
+    with _caused_by(message):
+        uow.publish(
+            MessageFailedV1(
+                message_id=message.id,
+                lead_id=message.lead_id,
+                channel=message.channel,
+                to=message.to,
+                template=message.template,
+                reason=message.last_error or "unknown",
+                attempts=message.attempts,
+                failed_at=message.updated_at,
+            ),
+            tenant_id=message.tenant_id,
+        )
+
+
+# --- the dispatcher ----------------------------------------------------------------------------------
+def idempotency_key(message: Message) -> str:
+    """The same on every resend of one channel step; the message id alone for the first (as before)."""
+    return message.id if message.step == 0 else f"{message.id}:{message.step}"
+
+
+def outgoing(message: Message, *, in_window: bool) -> Outgoing | str:
+    """What to hand the channel, or why it cannot take it (the rule then falls back to its next channel)."""
+    render = dict(message.renders.get(message.channel, {}))
+    body = str(render.get("body") or message.body)
+    buttons = list(render.get("buttons", []))
+    template = None
+    if message.channel == WHATSAPP and not in_window:
+        if not render.get("wa"):
+            return "outside the WhatsApp 24-hour window and no approved template"
+        template = dict(render["wa"])
+    return Outgoing(
+        channel=message.channel,
+        to=message.to,
+        body=body,
+        subject=render.get("subject") or message.subject,
+        buttons=buttons,
+        template=template,
+        idempotency_key=idempotency_key(message),
+    )
+
+
+class Dispatcher:
+    """Claims due messages in a batch (one transaction), sends them concurrently, records every outcome of the
+    batch in one more transaction. In-app notifications are written in that transaction and announced on Redis."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        adapters: Mapping[str, ChannelAdapter],
+        *,
+        publisher: Publisher | None = None,
+        batch_size: int = 200,
+        concurrency: int = 64,
+        stale_after: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.adapters = dict(adapters)
+        self.publisher = publisher
+        self.batch_size = batch_size
+        self.stale_after = stale_after
+        self.limit = asyncio.Semaphore(concurrency)
+
+    async def dispatch_due(self) -> int:
+        now = clock()
+        async with self.uow_factory() as uow:
+            claimed = await MessageRepository(uow.session).claim_due(
+                now, limit=self.batch_size, stale_after=self.stale_after
+            )
+            if not claimed:
+                return 0
+            keys = [(m.tenant_id, m.channel, m.to) for m in claimed]
+            opted_out = await OptOutRepository(uow.session).opted_out(keys)
+            windows = await ConversationRepository(uow.session).last_inbound(
+                (m.tenant_id, WHATSAPP, m.to) for m in claimed if m.channel == WHATSAPP
+            )
+            await uow.commit()
+        results = await asyncio.gather(*(self._attempt(m, opted_out, windows, now) for m in claimed))
+        await self._record(results)
+        return len(claimed)
+
+    async def _attempt(
+        self,
+        message: Message,
+        opted_out: set[tuple[str, str, str]],
+        windows: Mapping[tuple[str, str, str], datetime],
+        now: datetime,
+    ) -> Message:
+        if message.channel == INAPP:
+            return mark_sent(message, "inapp", message.id, now)
+        if (message.tenant_id, message.channel, message.to) in opted_out:
+            return mark_attempt_failed(message, f"the person opted out of {message.channel}", permanent=True, now=now)
+        adapter = self.adapters.get(message.channel)
+        if adapter is None:
+            return mark_attempt_failed(message, f"no {message.channel} provider is configured", permanent=True, now=now)
+        in_window = within_whatsapp_window(windows.get((message.tenant_id, WHATSAPP, message.to)), now)
+        out = outgoing(message, in_window=in_window)
+        if isinstance(out, str):
+            return mark_attempt_failed(message, out, permanent=True, now=now)
+        try:
+            async with self.limit:
+                result = await adapter.send(out)
+        except ProviderError as exc:
+            log.warning("sending message %s on %s failed: %s", message.id, message.channel, exc)
+            return mark_attempt_failed(message, str(exc), permanent=exc.permanent, now=clock())
+        return mark_sent(message, result.provider, result.provider_message_id, clock())
+
+    async def _record(self, outcomes: Sequence[Message]) -> None:
+        inapp = [m for m in outcomes if m.channel == INAPP and m.status == SENT]
+        async with self.uow_factory() as uow:
+            await MessageRepository(uow.session).save_many(outcomes)
+            await InAppRepository(uow.session).add_many([_inapp_row(m) for m in inapp])
+            for outcome in outcomes:
+                if outcome.status == SENT:
+                    _publish_sent(uow, outcome)
+                elif outcome.status == FAILED:
+                    _publish_failed(uow, outcome)
+            await uow.commit()
+        if self.publisher is not None:
+            for m in inapp:
+                try:
+                    await self.publisher.publish(inapp_channel(m.tenant_id), json.dumps(_inapp_view(_inapp_row(m))))
+                except Exception:  # the row is stored; a screen that missed the push sees it on its next read
+                    log.warning("could not announce in-app notification %s", m.id, exc_info=True)
+
+
+def _inapp_row(m: Message) -> dict[str, Any]:
+    render = m.renders.get(INAPP, {})
+    return {
+        "id": m.id,
+        "tenant_id": m.tenant_id,
+        "audience": m.to,
+        "title": str(render.get("subject") or m.subject or m.template),
+        "body": m.body,
+        "lead_id": m.lead_id,
+        "patient_id": m.patient_id,
+        "subject": m.cancel_key or m.event_type,
+        "created_at": m.sent_at or m.updated_at,
+    }
+
+
+def _inapp_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    created = row["created_at"]
+    return {
+        "id": str(row["id"]),
+        "audience": row["audience"],
+        "title": row["title"],
+        "body": row["body"],
+        "lead_id": str(row["lead_id"]) if row.get("lead_id") else None,
+        "patient_id": str(row["patient_id"]) if row.get("patient_id") else None,
+        "subject": row.get("subject"),
+        "created_at": created.isoformat() if isinstance(created, datetime) else created,
+        "read_at": row["read_at"].isoformat() if isinstance(row.get("read_at"), datetime) else None,
+    }
+
+
+def _publish_sent(uow: UnitOfWork, m: Message) -> None:
+    assert m.provider
+    assert m.provider_message_id
+    assert m.sent_at
+    with _caused_by(m):
+        uow.publish(
+            MessageSentV1(
+                message_id=m.id,
+                lead_id=m.lead_id,
+                channel=m.channel,
+                to=m.to,
+                template=m.template,
+                locale=m.locale,
+                provider=m.provider,
+                provider_message_id=m.provider_message_id,
+                sent_at=m.sent_at,
+            ),
+            tenant_id=m.tenant_id,
+        )
+
+
+# --- provider webhooks ------------------------------------------------------------------------------
+async def receive(
+    uow_factory: UnitOfWorkFactory,
+    inbound: Sequence[Inbound],
+    receipts: Sequence[Receipt] = (),
+    *,
+    delivery: tuple[str, str] | None = None,
+) -> int:
+    """A provider delivery, in one transaction: replies and taps -> conversation + message.received; receipts ->
+    delivered / read / failed (a failed one falls back to the rule's next channel). Returns what was new."""
+    now = clock()
+    new = 0
+    async with uow_factory() as uow:
+        if delivery is not None and not await ReceiptRepository(uow.session).claim(*delivery, now):
+            return 0
+        ids = [i.reply_to for i in inbound if i.reply_to] + [r.provider_message_id for r in receipts]
+        ours = await MessageRepository(uow.session).by_provider_ids(ids)
+        for item in inbound:
+            new += await _receive_one(uow, item, ours.get(item.reply_to or ""), now)
+        changed = []
+        for receipt in receipts:
+            message = ours.get(receipt.provider_message_id)
+            updated = apply_status(message, receipt.status, receipt.at) if message else None
+            if message is None or updated is None:
+                continue
+            if updated.status == FAILED:
+                reason = receipt.error or "the provider reported the message undelivered"
+                updated = fall_back(message, reason, now) or replace(updated, last_error=reason, updated_at=now)
+            changed.append(updated)
+            _publish_receipt(uow, updated)
+        await MessageRepository(uow.session).save_many(changed)
+        await uow.commit()
+    return new + len(changed)
+
+
+def _publish_receipt(uow: UnitOfWork, m: Message) -> None:
+    with _caused_by(m):
+        if m.status == DELIVERED and m.delivered_at:
+            uow.publish(
+                MessageDeliveredV1(
+                    message_id=m.id,
+                    lead_id=m.lead_id,
+                    patient_id=m.patient_id,
+                    channel=m.channel,
+                    provider_message_id=m.provider_message_id or "",
+                    delivered_at=m.delivered_at,
+                ),
+                tenant_id=m.tenant_id,
+            )
+        elif m.status == READ and m.read_at:
+            uow.publish(
+                MessageReadV1(
+                    message_id=m.id,
+                    lead_id=m.lead_id,
+                    patient_id=m.patient_id,
+                    channel=m.channel,
+                    provider_message_id=m.provider_message_id or "",
+                    read_at=m.read_at,
+                ),
+                tenant_id=m.tenant_id,
+            )
+        elif m.status == FAILED:
+            _publish_failed(uow, m)
+
+
+async def _receive_one(uow: UnitOfWork, item: Inbound, answered: Message | None, now: datetime) -> int:
+    tenant_id = (
+        answered.tenant_id
+        if answered
+        else await AccountRepository(uow.session).tenant_for(item.channel, item.account_id)
+    )
+    if tenant_id is None:
+        log.warning("inbound %s message to unknown account %s dropped", item.channel, item.account_id)
+        return 0
+    convs = ConversationRepository(uow.session)
+    senders = phone_variants(item.sender) if item.channel in (WHATSAPP, SMS) else (item.sender,)
+    pairs = [(item.channel, s) for s in senders]
+    if item.channel in (WHATSAPP, SMS):
+        pairs += [(SMS if item.channel == WHATSAPP else WHATSAPP, s) for s in senders]
+    found = await convs.find(
+        tenant_id,
+        lead_id=answered.lead_id if answered else None,
+        patient_id=answered.patient_id if answered else None,
+        addresses=pairs,
+    )
+    if found is None and answered and answered.conversation_id:
+        found = await convs.get(tenant_id, answered.conversation_id)
+    if found:
+        conversation_id = str(found["id"])
+    else:
+        conversation_id = context.new_id()
+        await convs.create(conversation_id, tenant_id, lead_id=None, patient_id=None, name=item.sender_name, now=now)
+    message_id = context.new_id()
+    added = await InboundRepository(uow.session).add(
+        id=message_id,
+        tenant_id=tenant_id,
+        conversation_id=conversation_id,
+        channel=item.channel,
+        sender=item.sender,
+        sender_name=item.sender_name,
+        text=item.text,
+        button_id=item.button_id,
+        reply_to_message_id=answered.id if answered else None,
+        provider=item.provider,
+        provider_message_id=item.provider_message_id,
+        received_at=item.received_at,
+    )
+    if not added:
+        return 0  # the provider delivered this message before
+    # The sender's own address: the known one when the ninth digit differs, else what they wrote from.
+    address = answered.to if answered and answered.channel == item.channel else item.sender
+    await convs.touch_inbound(tenant_id, item.channel, address, conversation_id, item.received_at)
+    consent = consent_change(item.text) if item.button_id is None else None
+    if consent is False:
+        await OptOutRepository(uow.session).add(tenant_id, item.channel, address, "inbound", now)
+    elif consent is True:
+        await OptOutRepository(uow.session).remove(tenant_id, item.channel, address)
+    lead_id = (found or {}).get("lead_id")
+    patient_id = (found or {}).get("patient_id")
+    event = MessageReceivedV1(
+        conversation_id=conversation_id,
+        message_id=message_id,
+        lead_id=str(lead_id) if lead_id else None,
+        patient_id=str(patient_id) if patient_id else None,
+        channel=item.channel,
+        sender=address,
+        sender_name=item.sender_name,
+        text=item.text,
+        button_id=item.button_id,
+        reply_to_message_id=answered.id if answered else None,
+        provider=item.provider,
+        provider_message_id=item.provider_message_id,
+        received_at=item.received_at,
+    )
+    uow.publish(event, tenant_id=tenant_id)
+    return 1
+
+
+# --- what staff read and configure ---------------------------------------------------------------
 async def messages_for_lead(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str) -> list[Message]:
     async with uow_factory() as uow:
         return await MessageRepository(uow.session).for_lead(principal.tenant_id, lead_id)
 
 
-async def list_templates(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[tuple[str, str, str, bool]]:
-    """Every (name, locale, body, customised) the clinic sends, its own text or the built-in one."""
+async def list_templates(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[dict[str, Any]]:
+    """Every built-in (name, locale) on WhatsApp with the clinic's text where it has one, plus every clinic row."""
     async with uow_factory() as uow:
-        custom = await TemplateRepository(uow.session).all_for(principal.tenant_id)
-    out = []
+        own = await TemplateRepository(uow.session).all_for(principal.tenant_id)
+    by_key = {(r["name"], r["locale"], r["channel"]): r for r in own}
+    out: list[dict[str, Any]] = []
     for name in TEMPLATE_NAMES:
+        spec = TEMPLATES[name]
         for locale in LOCALES:
-            body = custom.get((name, locale, CHANNEL))
+            row = by_key.pop((name, locale, CHANNEL), None)
             out.append(
-                (name, locale, body if body is not None else DEFAULT_TEMPLATES[(name, locale)], body is not None)
+                {
+                    "name": name,
+                    "locale": locale,
+                    "channel": CHANNEL,
+                    "body": row["body"] if row else spec.texts[locale],
+                    "subject": row["subject"] if row else spec.subjects.get(locale),
+                    "wa_template": (row or {}).get("wa_template") or spec.wa_template,
+                    "customised": row is not None,
+                    "event_type": spec.event_type,
+                    "variables": list(spec.variables),
+                }
             )
+    for (name, locale, channel), row in sorted(by_key.items()):
+        spec_ = TEMPLATES.get(name)
+        out.append(
+            {
+                "name": name,
+                "locale": locale,
+                "channel": channel,
+                "body": row["body"],
+                "subject": row["subject"],
+                "wa_template": row["wa_template"],
+                "customised": True,
+                "event_type": spec_.event_type if spec_ else None,
+                "variables": list(rendering.variables_of(name)),
+            }
+        )
     return out
 
 
-async def set_template(uow_factory: UnitOfWorkFactory, principal: Principal, name: str, locale: str, body: str) -> None:
+async def set_template(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    name: str,
+    locale: str,
+    body: str,
+    *,
+    channel: str = CHANNEL,
+    subject: str | None = None,
+    wa_template: str | None = None,
+) -> None:
     check_template_key(name, locale)
-    rendering.validate(body)
+    check_channel(channel)
+    rendering.validate(body, name)
+    if subject is not None:
+        rendering.validate(subject, name, field="subject")
     async with uow_factory() as uow:
         await TemplateRepository(uow.session).upsert(
             tenant_id=principal.tenant_id,
             name=name,
             locale=locale,
-            channel=CHANNEL,
+            channel=channel,
             body=body,
+            subject=subject,
+            wa_template=wa_template,
             user_id=principal.user_id,
-            now=datetime.now(UTC),
+            now=clock(),
         )
         await uow.commit()
 
 
-async def reset_template(uow_factory: UnitOfWorkFactory, principal: Principal, name: str, locale: str) -> None:
+async def reset_template(
+    uow_factory: UnitOfWorkFactory, principal: Principal, name: str, locale: str, channel: str = CHANNEL
+) -> None:
     check_template_key(name, locale)
     async with uow_factory() as uow:
         if not await TemplateRepository(uow.session).delete(
-            tenant_id=principal.tenant_id, name=name, locale=locale, channel=CHANNEL
+            tenant_id=principal.tenant_id, name=name, locale=locale, channel=channel
         ):
             raise TemplateNotFound(f"The clinic has no own {name}/{locale} template; the built-in one is used.")
         await uow.commit()
+
+
+async def preview(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    name: str,
+    locale: str,
+    channel: str,
+    body: str | None,
+    subject: str | None,
+) -> dict[str, Any]:
+    """The template (or the given draft) rendered with sample data, as the channel would send it."""
+    check_template_key(name, locale)
+    check_channel(channel)
+    if body is None:
+        async with uow_factory() as uow:
+            src = await template_source(uow, principal.tenant_id, name, locale, channel, principal.locale)
+        body, subject, wa = src.body, subject or src.subject, src.wa_template
+    else:
+        spec = TEMPLATES.get(name)
+        wa = spec.wa_template if spec else None
+        subject = subject or (spec.subjects.get(locale) if spec else None)
+    values = rendering.sample_values(name)
+    actions = [
+        {"id": f"appt:<id>:{kind}", "kind": kind, "url": f"https://clinic.example/p/{kind}/abc"}
+        for kind in (TEMPLATES[name].buttons if name in TEMPLATES else {})
+    ]
+    out = rendering.for_channel(
+        channel,
+        template=name,
+        locale=locale,
+        body_source=body,
+        subject_source=subject,
+        values=values,
+        actions=actions,
+        wa_template=wa,
+    )
+    return {"channel": channel, "locale": locale, "variables": values, **out}
+
+
+def _rule_from(data: Mapping[str, Any], key: str) -> Rule:
+    return Rule(
+        key=key,
+        event_type=str(data["event_type"]),
+        template=str(data["template"]),
+        channels=tuple(data["channels"]),
+        recipient=str(data.get("recipient") or PERSON),
+        conditions=dict(data.get("conditions") or {}),
+        delay_seconds=int(data.get("delay_seconds") or 0),
+        quiet_hours=bool(data.get("quiet_hours", True)),
+        cancel_on=tuple(data.get("cancel_on") or ()),
+        enabled=bool(data.get("enabled", True)),
+    )
+
+
+async def list_rules(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[Rule]:
+    async with uow_factory() as uow:
+        return await effective_rules(uow, principal.tenant_id)
+
+
+async def put_rule(uow_factory: UnitOfWorkFactory, principal: Principal, key: str, data: Mapping[str, Any]) -> Rule:
+    rule = _rule_from(data, key)
+    check_rule(rule, events.EVENT_TYPES)
+    if rule.template not in TEMPLATE_NAMES and not is_clinic_template(rule.template):
+        raise InvalidInput(f"Unknown template {rule.template!r}.", field="template")
+    async with uow_factory() as uow:
+        await RuleRepository(uow.session).upsert(principal.tenant_id, rule, principal.user_id, clock())
+        await uow.commit()
+    return replace(rule, builtin=any(d.key == key for d in DEFAULT_RULES))
+
+
+async def set_rule_enabled(uow_factory: UnitOfWorkFactory, principal: Principal, key: str, enabled: bool) -> Rule:
+    async with uow_factory() as uow:
+        rule = next((r for r in await effective_rules(uow, principal.tenant_id) if r.key == key), None)
+        if rule is None:
+            raise NotFound(f"No rule {key!r}.", field="key")
+        rule = replace(rule, enabled=enabled)
+        await RuleRepository(uow.session).upsert(principal.tenant_id, rule, principal.user_id, clock())
+        await uow.commit()
+    return rule
+
+
+async def delete_rule(uow_factory: UnitOfWorkFactory, principal: Principal, key: str) -> None:
+    """A clinic's own rule goes; a changed default goes back to the seeded one."""
+    async with uow_factory() as uow:
+        if not await RuleRepository(uow.session).delete(principal.tenant_id, key):
+            raise NotFound(f"The clinic has no own rule {key!r}.", field="key")
+        await uow.commit()
+
+
+async def get_settings(uow_factory: UnitOfWorkFactory, principal: Principal) -> ClinicConfig:
+    async with uow_factory() as uow:
+        row = await SettingsRepository(uow.session).get(principal.tenant_id)
+        config = await clinic_config(uow, principal.tenant_id)
+    return config if row else ClinicConfig(principal.timezone, choose_locale(principal.locale), None)
+
+
+async def put_settings(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    *,
+    timezone: str,
+    locale: str,
+    quiet_start: str | None,
+    quiet_end: str | None,
+) -> ClinicConfig:
+    check_timezone(timezone)
+    if locale not in LOCALES:
+        raise InvalidInput(f"Unsupported locale {locale!r}; use one of: {', '.join(LOCALES)}.", field="locale")
+    if (quiet_start is None) != (quiet_end is None):
+        raise InvalidInput("Give both ends of the quiet hours, or neither.", field="quiet_start")
+    try:
+        start, end = _parse_time(quiet_start), _parse_time(quiet_end)
+    except ValueError as exc:
+        raise InvalidInput("Quiet hours are HH:MM local times.", field="quiet_start") from exc
+    quiet = QuietHours(start, end) if start and end else None
+    async with uow_factory() as uow:
+        await SettingsRepository(uow.session).upsert(
+            principal.tenant_id, timezone=timezone, locale=locale, quiet=quiet, now=clock()
+        )
+        await uow.commit()
+    return ClinicConfig(timezone, locale, quiet)
+
+
+def _address(channel: str, address: str) -> str:
+    check_channel(channel)
+    if channel == INAPP:
+        raise InvalidInput("Staff do not opt out of in-app notifications.", field="channel")
+    return e164(address) if channel in (WHATSAPP, SMS) else address.strip()
+
+
+async def opt_out(uow_factory: UnitOfWorkFactory, principal: Principal, channel: str, address: str) -> str:
+    normalised = _address(channel, address)
+    async with uow_factory() as uow:
+        await OptOutRepository(uow.session).add(
+            principal.tenant_id, channel, normalised, f"staff:{principal.user_id}", clock()
+        )
+        await uow.commit()
+    return normalised
+
+
+async def opt_in(uow_factory: UnitOfWorkFactory, principal: Principal, channel: str, address: str) -> None:
+    normalised = _address(channel, address)
+    async with uow_factory() as uow:
+        if not await OptOutRepository(uow.session).remove(principal.tenant_id, channel, normalised):
+            raise NotFound(f"{normalised} has not opted out of {channel}.", field="address")
+        await uow.commit()
+
+
+async def list_opt_outs(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[dict[str, Any]]:
+    async with uow_factory() as uow:
+        return await OptOutRepository(uow.session).list(principal.tenant_id)
+
+
+async def connect_account(uow_factory: UnitOfWorkFactory, principal: Principal, channel: str, account_id: str) -> None:
+    """Route inbound messages to this clinic's account (WhatsApp phone number id, SMS number, ...) to the clinic."""
+    check_channel(channel)
+    if channel in (INAPP, EMAIL):
+        raise InvalidInput("Only WhatsApp, SMS, Telegram and Instagram receive messages.", field="channel")
+    account = e164(account_id) if channel == SMS else account_id.strip()
+    if not account:
+        raise InvalidInput("The account id must not be empty.", field="account_id")
+    async with uow_factory() as uow:
+        if not await AccountRepository(uow.session).upsert(channel, account, principal.tenant_id, clock()):
+            raise InvalidInput("This account is connected to another clinic.", field="account_id")
+        await uow.commit()
+
+
+async def list_accounts(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[dict[str, Any]]:
+    async with uow_factory() as uow:
+        return await AccountRepository(uow.session).for_tenant(principal.tenant_id)
+
+
+async def conversations_of(
+    uow_factory: UnitOfWorkFactory, principal: Principal, *, lead_id: str | None, patient_id: str | None
+) -> list[dict[str, Any]]:
+    async with uow_factory() as uow:
+        return await ConversationRepository(uow.session).for_person(
+            principal.tenant_id, lead_id=lead_id, patient_id=patient_id
+        )
+
+
+async def conversation(uow_factory: UnitOfWorkFactory, principal: Principal, conversation_id: str) -> dict[str, Any]:
+    """The person's history across channels, oldest first: what the clinic sent and what the person wrote."""
+    async with uow_factory() as uow:
+        conv = await ConversationRepository(uow.session).get(principal.tenant_id, conversation_id)
+        if conv is None:
+            raise NotFound("No such conversation.", field="conversation_id")
+        addresses = await ConversationRepository(uow.session).addresses(conversation_id)
+        outbound = await MessageRepository(uow.session).for_conversation(principal.tenant_id, conversation_id)
+        inbound = await InboundRepository(uow.session).for_conversation(conversation_id)
+    items: list[dict[str, Any]] = [
+        {
+            "direction": "out",
+            "id": m.id,
+            "channel": m.channel,
+            "text": m.body,
+            "status": m.status,
+            "template": m.template,
+            "at": m.sent_at or m.created_at,
+            "button_id": None,
+            "reply_to_message_id": None,
+            "last_error": m.last_error,
+        }
+        for m in outbound
+        if m.status != CANCELLED
+    ] + [
+        {
+            "direction": "in",
+            "id": str(i["id"]),
+            "channel": i["channel"],
+            "text": i["text"],
+            "status": "received",
+            "template": None,
+            "at": i["received_at"],
+            "button_id": i["button_id"],
+            "reply_to_message_id": str(i["reply_to_message_id"]) if i["reply_to_message_id"] else None,
+            "last_error": None,
+        }
+        for i in inbound
+    ]
+    items.sort(key=lambda x: x["at"])
+    return {"conversation": conv, "addresses": addresses, "items": items}
+
+
+async def reply(
+    uow_factory: UnitOfWorkFactory, principal: Principal, conversation_id: str, text: str, channel: str | None
+) -> Message:
+    """Staff write to the person on a channel of the conversation (the one they last wrote on by default),
+    within its rules: consent, and WhatsApp's 24-hour window for free text."""
+    if not text.strip():
+        raise InvalidInput("The message must not be empty.", field="text")
+    now = clock()
+    async with uow_factory() as uow:
+        convs = ConversationRepository(uow.session)
+        conv = await convs.get(principal.tenant_id, conversation_id)
+        if conv is None:
+            raise NotFound("No such conversation.", field="conversation_id")
+        addresses = await convs.addresses(conversation_id)
+        if channel is None:
+            wrote = sorted((a for a in addresses if a["last_inbound_at"]), key=lambda a: a["last_inbound_at"])
+            channel = wrote[-1]["channel"] if wrote else (addresses[0]["channel"] if addresses else WHATSAPP)
+        check_channel(channel)
+        address = next((a for a in addresses if a["channel"] == channel), None)
+        if address is None:
+            raise InvalidInput(f"The person has no {channel} address in this conversation.", field="channel")
+        if channel == WHATSAPP and not within_whatsapp_window(address["last_inbound_at"], now):
+            raise OutsideWindow(
+                "WhatsApp accepts free text only within 24 h of the person's last message; use a template rule.",
+                field="channel",
+            )
+        key = (principal.tenant_id, channel, address["address"])
+        if key in await OptOutRepository(uow.session).opted_out([key]):
+            raise InvalidInput(f"The person opted out of {channel}.", field="channel")
+        message = Message(
+            id=context.new_id(),
+            tenant_id=principal.tenant_id,
+            lead_id=str(conv["lead_id"]) if conv["lead_id"] else None,
+            patient_id=str(conv["patient_id"]) if conv["patient_id"] else None,
+            conversation_id=conversation_id,
+            channel=channel,
+            to=address["address"],
+            template="staff_reply",
+            locale=principal.locale,
+            body=text,
+            status=QUEUED,
+            attempts=0,
+            last_error=None,
+            provider=None,
+            provider_message_id=None,
+            correlation_id=context.current_correlation_id(),
+            causation_id=None,
+            created_at=now,
+            updated_at=now,
+            next_attempt_at=now,
+            rule_key="manual",
+            recipient=PERSON,
+            channels=(channel,),
+            addresses={channel: address["address"]},
+            renders={channel: {"body": text}},
+        )
+        await MessageRepository(uow.session).add(message)
+        await uow.commit()
+    return message
+
+
+async def inapp_list(
+    uow_factory: UnitOfWorkFactory, principal: Principal, *, unread_only: bool, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    async with uow_factory() as uow:
+        repo = InAppRepository(uow.session)
+        rows = await repo.list(
+            principal.tenant_id, principal.user_id, principal.roles, unread_only=unread_only, limit=limit
+        )
+        unread = await repo.unread(principal.tenant_id, principal.user_id, principal.roles)
+    return [_inapp_view(r) for r in rows], unread
+
+
+async def inapp_unread(uow_factory: UnitOfWorkFactory, principal: Principal) -> int:
+    async with uow_factory() as uow:
+        return await InAppRepository(uow.session).unread(principal.tenant_id, principal.user_id, principal.roles)
+
+
+async def inapp_mark_read(uow_factory: UnitOfWorkFactory, principal: Principal, ids: Sequence[str] | None) -> int:
+    async with uow_factory() as uow:
+        marked = await InAppRepository(uow.session).mark_read(
+            principal.tenant_id, principal.user_id, principal.roles, ids, clock()
+        )
+        await uow.commit()
+    return marked
+
+
+def inapp_visible(principal: Principal, notification: Mapping[str, Any]) -> bool:
+    audience = notification.get("audience")
+    return audience == f"{USER_PREFIX}{principal.user_id}" or audience in {f"role:{r}" for r in principal.roles}
+
+
+async def confirmation_stats(uow_factory: UnitOfWorkFactory, principal: Principal) -> dict[str, Any]:
+    async with uow_factory() as uow:
+        return await ConfirmationRepository(uow.session).stats(principal.tenant_id)

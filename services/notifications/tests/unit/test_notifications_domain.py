@@ -175,8 +175,8 @@ def test_every_name_and_locale_has_a_default_template() -> None:
 @pytest.mark.parametrize("key", sorted(DEFAULT_TEMPLATES), ids="/".join)
 def test_default_templates_render(key: tuple[str, str]) -> None:
     source = DEFAULT_TEMPLATES[key]
-    rendering.validate(source)
-    text = rendering.render(source, {"name": "Joana Pereira", "first_name": "Joana"})
+    rendering.validate(source, key[0])
+    text = rendering.render(source, {**rendering.sample_values(key[0]), "name": "Joana Pereira", "first_name": "Joana"})
     assert "Joana" in text
     assert "{{" not in text
     assert text == text.strip()

@@ -1,6 +1,6 @@
 """The whole system on one machine: infrastructure, migrations, every service, the sandboxes.
 
-    python -m kit.devstack up       # what `just up` runs; Ctrl-C stops everything it started
+    python -m devkit.stack up       # what `just up` runs; Ctrl-C stops everything it started
 
 The end-to-end tests drive the same class with free ports and a temporary state folder.
 """
@@ -20,8 +20,9 @@ from pathlib import Path
 
 import httpx
 
-from kit import devinfra, migrations
-from kit.devinfra import Infra, ManagedProcess
+from devkit import infra as devinfra
+from devkit.infra import Infra, ManagedProcess
+from kit import migrations
 from kit.settings import environ_copy, environ_get
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -50,6 +51,7 @@ class Stack:
         self.processes: dict[str, ManagedProcess] = {}
         self.specs: dict[str, ProcessSpec] = {}
         self.log_dir = state_dir / "logs"
+        self.smtp_port = 0
         self._plan()
 
     # --- plan ---------------------------------------------------------------------------
@@ -59,6 +61,8 @@ class Stack:
     def _plan(self) -> None:
         for box in self.config.get("sandbox", []):
             self._add(ProcessSpec(box["name"], box["module"], [], self._port(box["port"]), box["name"]))
+            if "smtp_port" in box:
+                self.smtp_port = self._port(box["smtp_port"])
         for svc in self.config["service"]:
             name = svc["name"]
             self._add(ProcessSpec(f"{name}-api", name, ["api"], self._port(svc["api_port"]), name))
@@ -115,9 +119,16 @@ class Stack:
                 "SANDBOX_WHATSAPP_TOKEN": whatsapp_token,
                 "NOTIFICATIONS_WHATSAPP_TOKEN": whatsapp_token,
                 "NOTIFICATIONS_WHATSAPP_API_URL": self.url("sandbox"),
+                **self._messaging_env(),
+                **self._payments_env(),
+                # Patient links (confirm, reschedule, .ics, booking, anamnesis) point at the gateway.
+                "SCHEDULING_PUBLIC_URL": self.gateway_url,
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.free_ports:
+            # Test stacks only: the e2e tests move scheduling's clock by writing seconds into this file.
+            env["SCHEDULING_CLOCK_FILE"] = str(self.clock_file("scheduling"))
         for spec in self.specs.values():
             prefix = spec.service.upper()
             key = "WORKER_PORT" if spec.command == ["worker"] else "HTTP_PORT"
@@ -125,6 +136,47 @@ class Stack:
         for service in self.services:
             env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)
         return env
+
+    def _messaging_env(self) -> dict[str, str]:
+        """The sandbox providers and notifications share their development secrets; webhooks go to the gateway."""
+        shared = {
+            name: self._dev_secret(name.replace("_", "-"))
+            for name in ("whatsapp_app_secret", "whatsapp_verify_token", "twilio_auth_token", "telegram_secret_token")
+        }
+        sandbox = self.url("sandbox")
+        env = {f"NOTIFICATIONS_{k.upper()}": v for k, v in shared.items()}
+        env |= {f"SANDBOX_{k.upper()}": v for k, v in shared.items()}
+        env |= {f"NOTIFICATIONS_{api}_API_URL": sandbox for api in ("TWILIO", "TELEGRAM", "INSTAGRAM")}
+        env |= {
+            "SANDBOX_WEBHOOK_BASE_URL": self.gateway_url,
+            "NOTIFICATIONS_PUBLIC_BASE_URL": self.gateway_url,
+            "SANDBOX_SMTP_PORT": str(self.smtp_port),
+            "NOTIFICATIONS_SMTP_PORT": str(self.smtp_port),
+        }
+        return env
+
+    def _payments_env(self) -> dict[str, str]:
+        """Payments talks to the Mercado Pago sandbox, which signs its webhooks with the same secret."""
+        if "sandbox_payments" not in self.specs:
+            return {}
+        token, secret = self._dev_secret("mercadopago-token"), self._dev_secret("mercadopago-webhook-secret")
+        return {
+            "PAYMENTS_PUBLIC_URL": self.gateway_url,
+            "PAYMENTS_MERCADOPAGO_API_URL": self.url("sandbox_payments"),
+            "PAYMENTS_MERCADOPAGO_ACCESS_TOKEN": token,
+            "PAYMENTS_MERCADOPAGO_WEBHOOK_SECRET": secret,
+            # Development only: the tests move the payments clock through this file (expiry, late webhooks).
+            "PAYMENTS_CLOCK_FILE": str(self.clock_file("payments")),
+            "SANDBOX_PAYMENTS_PUBLIC_URL": self.url("sandbox_payments"),
+            "SANDBOX_PAYMENTS_ACCESS_TOKEN": token,
+            "SANDBOX_PAYMENTS_WEBHOOK_SECRET": secret,
+        }
+
+    def clock_file(self, service: str) -> Path:
+        """Seconds added to a service's clock in a test stack: the e2e tests move time by writing it."""
+        path = self.state_dir / "clock" / service
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
     # --- lifecycle ------------------------------------------------------------------------
     def start_infra(self) -> Infra:
@@ -205,6 +257,7 @@ class Stack:
         lines = [
             "",
             "ClinicFlow is up.",
+            f"  staff console        {self.gateway_url}/",
             f"  API (gateway)        {self.gateway_url}      docs: {self.gateway_url}/schema",
             f"  log in as            {env['CLINICFLOW_ADMIN_EMAIL']} / {env['CLINICFLOW_ADMIN_PASSWORD']}",
         ]
@@ -268,7 +321,7 @@ def migrate_only(state_dir: Path) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit.devstack")
+    parser = argparse.ArgumentParser(prog="python -m devkit.stack")
     parser.add_argument("command", choices=["up", "migrate"])
     parser.add_argument("--state", default=str(ROOT / ".local"), help="where data, keys and logs live")
     args = parser.parse_args()

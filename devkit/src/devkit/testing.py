@@ -1,6 +1,6 @@
-"""pytest fixtures for the real servers (loaded with `-p kit.testing`).
+"""pytest fixtures for the real servers (loaded with `-p devkit.testing`).
 
-The servers come from kit.devinfra: environment variables, else testcontainers, else embedded
+The servers come from devkit.infra: environment variables, else testcontainers, else embedded
 servers from pip packages. Nothing is skipped: a test that needs a server gets one.
 """
 
@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from kit import devinfra, migrations
+from devkit import infra as devinfra
+from devkit.infra import Infra
+from devkit.stack import ROOT, Stack
+from kit import migrations
 from kit.context import new_id
-from kit.devinfra import Infra
-from kit.devstack import ROOT, Stack
 
 
 @pytest.fixture(scope="session")

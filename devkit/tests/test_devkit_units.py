@@ -1,0 +1,24 @@
+"""The local stack's plan from stack.toml, without starting anything."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from devkit.infra import Infra
+from devkit.stack import ROOT, Stack
+
+
+def test_every_listed_service_gets_its_processes_and_a_gateway_route(tmp_path: Path) -> None:
+    listed = tomllib.loads((ROOT / "stack.toml").read_text())["service"]
+    stack = Stack(tmp_path, free_ports=True)
+    for svc in listed:
+        assert f"{svc['name']}-api" in stack.specs
+        assert (f"{svc['name']}-worker" in stack.specs) == ("worker_port" in svc)
+    stack.infra = Infra(
+        postgres_url="postgresql://u@127.0.0.1:1/x", redis_url="redis://r", kafka_bootstrap="k:1", kind="env"
+    )
+    routes = dict(item.split("=", 1) for item in stack.env()["GATEWAY_ROUTES"].split(","))
+    assert set(routes) == {s["name"] for s in listed} - {"gateway"}
+    ports = [spec.port for spec in stack.specs.values()]
+    assert len(set(ports)) == len(ports)  # free ports, none shared

@@ -1,0 +1,67 @@
+"""One collection envelope for every list endpoint, and comma-list query parameters.
+
+A list endpoint answers `Page[ItemOut]`: `{"items": [...], "total": 1234, "limit": 50, "offset": 0,
+"next": null}`. Offset lists fill `offset` and `total`; keyset lists (cursor paging, where a total would
+cost a count) fill `next` with the opaque cursor for the following page and leave `total` null.
+(docs/architecture.md, "List endpoints").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Annotated, Generic, TypeVar
+
+import msgspec
+from litestar.exceptions import ValidationException
+from litestar.params import Parameter
+
+from kit.web import Limit, Offset
+
+T = TypeVar("T")
+
+__all__ = ["CommaList", "Limit", "Offset", "Page", "comma_list"]
+
+#: A comma-separated query parameter (`?status=new,contacted`); parse it with `comma_list`.
+CommaList = Annotated[str | None, Parameter(description="comma-separated values")]
+
+
+class Page(msgspec.Struct, Generic[T], kw_only=True):
+    items: list[T]
+    limit: int
+    total: int | None = None
+    offset: int | None = None
+    #: Keyset lists: pass it back as `cursor` for the next page; null on the last page.
+    next: str | None = None
+
+    @classmethod
+    def of(cls, items: Sequence[T], *, total: int, limit: int, offset: int) -> Page[T]:
+        """An offset page."""
+        return cls(items=list(items), total=total, limit=limit, offset=offset)
+
+    @classmethod
+    def keyset(cls, items: Sequence[T], *, limit: int, next: str | None) -> Page[T]:
+        """A cursor page."""
+        return cls(items=list(items), limit=limit, next=next)
+
+
+def comma_list(
+    value: str | None, *, field: str, allowed: Collection[str] | None = None, max_items: int = 50
+) -> list[str]:
+    """`"a, b,,a"` -> `["a", "b"]` (trimmed, empties and repeats dropped, order kept).
+
+    A value outside `allowed`, or more than `max_items`, is a 400 problem naming `field`.
+    """
+    if not value:
+        return []
+    items = list(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    if len(items) > max_items:
+        raise _invalid(field, f"at most {max_items} values")
+    if allowed is not None:
+        unknown = [v for v in items if v not in allowed]
+        if unknown:
+            raise _invalid(field, f"unknown value {unknown[0]!r}; expected one of {', '.join(sorted(allowed))}")
+    return items
+
+
+def _invalid(field: str, message: str) -> ValidationException:
+    return ValidationException(f"{field}: {message}", extra=[{"key": field, "message": message}])

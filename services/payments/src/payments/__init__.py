@@ -1,0 +1,1 @@
+"""ClinicFlow payments: charges, payment links, provider webhooks, receipts and the finance view."""

@@ -1,0 +1,1 @@
+"""Use cases of payments: one unit of work each, events through the outbox."""

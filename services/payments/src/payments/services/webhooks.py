@@ -1,0 +1,96 @@
+"""A provider's webhook: verify the raw body (nothing stored on failure), confirm with the provider's API where
+it expects it, then in one transaction store the delivery by its event id and apply the transition.
+
+Exactly once: a redelivered event id hits the receipt's primary key and does nothing; two different deliveries
+about one payment queue on the charge's row lock, and the second finds it already paid.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from uuid import UUID
+
+from kit.db import UnitOfWorkFactory
+from payments.clock import Clock
+from payments.domain.errors import ProviderUnavailable
+from payments.providers.base import PaymentReport, ProviderError, SignatureInvalid
+from payments.repository import ChargeRepository, ReceiptRepository
+from payments.services.accounts import ProviderBook, check_provider
+from payments.services.charges import apply_report
+
+log = logging.getLogger(__name__)
+
+#: Caller credentials, never kept with a receipt.
+_SECRET_HEADERS = frozenset({"authorization", "cookie", "asaas-access-token"})
+
+
+@dataclass(frozen=True)
+class Handled:
+    outcome: str  # confirmed, failed, no-change, duplicate, ignored, unknown-payment
+    event_id: str
+
+
+def _clinic(query: Mapping[str, str]) -> str:
+    clinic = query.get("clinic", "")
+    try:
+        return str(UUID(clinic))
+    except ValueError as exc:
+        # Without the clinic we cannot know whose secret signs it: refuse like a bad signature, store nothing.
+        raise SignatureInvalid("The webhook URL lacks its ?clinic=<id>.", field="clinic") from exc
+
+
+async def receive(
+    uow_factory: UnitOfWorkFactory,
+    book: ProviderBook,
+    clock: Clock,
+    *,
+    provider_name: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+) -> Handled:
+    check_provider(provider_name)
+    tenant = _clinic(query)
+    account = await book.account(uow_factory, tenant)
+    if account.provider != provider_name:
+        raise SignatureInvalid(f"This clinic does not take payments through {provider_name}.", field="provider")
+    adapter = book.adapter(account)
+    event = adapter.verify_webhook(body, headers, query)
+    report: PaymentReport | None = event.report
+    if report is None and event.provider_payment_id:
+        try:
+            report = await adapter.fetch_payment(event.provider_payment_id)
+        except ProviderError as exc:
+            # Not stored: the provider retries the delivery and we ask again then.
+            log.warning("confirming %s payment %s failed: %s", provider_name, event.provider_payment_id, exc)
+            raise ProviderUnavailable("The provider did not confirm the payment; deliver again later.") from exc
+    kept = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
+    async with uow_factory() as uow:
+        fresh = await ReceiptRepository(uow.session).record(
+            provider=provider_name, scope=tenant, event_id=event.event_id, body=body, headers=kept, now=clock.now()
+        )
+        if not fresh:
+            return Handled("duplicate", event.event_id)
+        if report is None:
+            await uow.commit()
+            return Handled("ignored", event.event_id)
+        repo = ChargeRepository(uow.session)
+        charge = None
+        charge_id = report.charge_id or event.charge_id
+        if charge_id:
+            try:
+                charge = await repo.get(tenant, str(UUID(charge_id)), lock=True)
+            except ValueError:
+                charge = None
+        if charge is None:
+            found = await repo.by_provider_payment(tenant, provider_name, report.provider_payment_id)
+            charge = await repo.get(tenant, found.id, lock=True) if found else None
+        if charge is None:
+            log.warning("%s webhook %s names no charge of clinic %s", provider_name, event.event_id, tenant)
+            await uow.commit()
+            return Handled("unknown-payment", event.event_id)
+        outcome = await apply_report(uow, charge, report, clock.now(), book.settings.public_url)
+        await uow.commit()
+    return Handled(outcome, event.event_id)

@@ -1,0 +1,96 @@
+"""Wiring only: the API and worker applications of the scheduling service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from litestar import Litestar
+from litestar.di import Provide
+
+from kit.api import create_api_app
+from kit.db import UnitOfWorkFactory
+from kit.worker import WorkerContext, create_worker_app
+from scheduling import consumers
+from scheduling.api import ROUTES
+from scheduling.clock import make_clock
+from scheduling.domain.errors import Conflict, Forbidden, Invalid, LinkInvalid, NotFound, PaymentRequired
+from scheduling.services import booking, reminders
+from scheduling.services.env import Env, Links
+from scheduling.settings import SERVICE, SchedulingSettings, get_settings
+
+log = logging.getLogger(__name__)
+
+#: Patient pages, forwarded by the gateway's public ingress without a staff token.
+PUBLIC_PATHS = ("/public/",)
+ERRORS = {Invalid: 422, NotFound: 404, Conflict: 409, PaymentRequired: 402, Forbidden: 403, LinkInvalid: 401}
+
+
+def make_env(settings: SchedulingSettings, uow: UnitOfWorkFactory) -> Env:
+    return Env(
+        uow=uow,
+        clock=make_clock(settings.clock_file),
+        links=Links(secret=settings.link_secret, public_url=settings.public_url, ttl_seconds=settings.link_ttl_seconds),
+    )
+
+
+def create_api() -> Litestar:
+    settings = get_settings()
+    state: dict[str, Any] = {"database_url": settings.database_url, "proxy_hops": settings.trusted_proxy_hops}
+    holder: dict[str, Env] = {}
+
+    def provide_env() -> Env:
+        if "env" not in holder:
+            holder["env"] = make_env(settings, state["uow"])
+        return holder["env"]
+
+    return create_api_app(
+        service=SERVICE,
+        title="ClinicFlow scheduling",
+        description="Clinic set-up, availability, appointments (no double booking), payment-gated booking, "
+        "reminders, agenda, reception and the waiting room, returns, online booking and anamnesis. Every error "
+        "is an RFC 9457 problem document.",
+        settings=settings,
+        route_handlers=ROUTES,
+        error_map=ERRORS,  # type: ignore[arg-type]
+        public_paths=PUBLIC_PATHS,
+        extra_dependencies={"env": Provide(provide_env, sync_to_thread=False)},
+        state=state,
+    )
+
+
+async def _every(what: str, poll: float, step: Any) -> None:
+    """Run `step` until it finds nothing to do, then sleep `poll`; a failing round is logged, not fatal."""
+    while True:
+        try:
+            done = await step()
+        except Exception:
+            log.exception("%s round failed", what)
+            done = 0
+        if not done:
+            await asyncio.sleep(poll)
+
+
+def create_worker() -> Litestar:
+    settings = get_settings()
+    envs: dict[str, Env] = {}
+
+    def env_of(ctx: WorkerContext) -> Env:
+        if "env" not in envs:
+            envs["env"] = make_env(settings, ctx.uow)
+        return envs["env"]
+
+    return create_worker_app(
+        service=SERVICE,
+        settings=settings,
+        consumers=lambda ctx: consumers.build(ctx, env_of(ctx)),
+        tasks=lambda ctx: [
+            _every(
+                "reminders",
+                settings.reminder_poll_seconds,
+                lambda: reminders.dispatch_due(env_of(ctx), limit=settings.reminder_batch),
+            ),
+            _every("hold expiry", 5.0, lambda: booking.expire_holds(env_of(ctx))),
+        ],
+    )

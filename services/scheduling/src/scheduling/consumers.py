@@ -1,0 +1,43 @@
+"""Event subscriptions of scheduling: decode -> inbox -> one use case (kit does the first two)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from contracts import EventMeta
+from contracts.notifications import MessageReceivedV1
+from contracts.payments import PaymentConfirmedV1
+from contracts.topics import NOTIFICATIONS, PAYMENTS
+from kit.db import UnitOfWork
+from kit.messaging import IdempotentConsumer
+from kit.worker import WorkerContext
+from scheduling.services import inbound
+from scheduling.services.env import Env
+
+
+def _bound(env: Env, use_case: Callable[..., Any]) -> Callable[[UnitOfWork, Any, EventMeta], Any]:
+    async def handle(uow: UnitOfWork, event: Any, meta: EventMeta) -> None:
+        await use_case(env, uow, event, meta)
+
+    return handle
+
+
+def build(ctx: WorkerContext, env: Env) -> list[IdempotentConsumer]:
+    common = {"uow": ctx.uow, "producer": ctx.producer, "max_attempts": ctx.settings.consumer_max_attempts}
+    return [
+        IdempotentConsumer(
+            service=ctx.service,
+            name="scheduling.payments",
+            topic=PAYMENTS.name,
+            handlers={PaymentConfirmedV1: _bound(env, inbound.payment_confirmed)},
+            **common,  # type: ignore[arg-type]
+        ),
+        IdempotentConsumer(
+            service=ctx.service,
+            name="scheduling.replies",
+            topic=NOTIFICATIONS.name,
+            handlers={MessageReceivedV1: _bound(env, inbound.message_received)},
+            **common,  # type: ignore[arg-type]
+        ),
+    ]

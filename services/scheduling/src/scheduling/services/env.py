@@ -1,0 +1,85 @@
+"""What every use case needs: the unit of work, the clock, and the maker of patient links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from kit import links
+from kit.db import UnitOfWork, UnitOfWorkFactory
+from scheduling.domain.clock import Clock
+from scheduling.domain.errors import LinkInvalid, NotFound
+from scheduling.domain.setup import Branch, ClinicPolicy, Procedure, Professional, public_holidays
+from scheduling.repository import SetupRepository
+
+PUBLIC_PREFIX = "/public/scheduling"
+
+
+@dataclass(frozen=True)
+class Links:
+    secret: str
+    public_url: str
+    ttl_seconds: int
+
+    def url(self, purpose: str, page: str, *, subject: str, tenant_id: str, data: dict[str, Any] | None = None) -> str:
+        token = links.mint(
+            self.secret, purpose=purpose, subject=subject, tenant_id=tenant_id, ttl_seconds=self.ttl_seconds, data=data
+        )
+        return f"{self.public_url.rstrip('/')}{PUBLIC_PREFIX}/{page}?token={token}"
+
+    def token(self, purpose: str, *, subject: str, tenant_id: str, data: dict[str, Any] | None = None) -> str:
+        return links.mint(
+            self.secret, purpose=purpose, subject=subject, tenant_id=tenant_id, ttl_seconds=self.ttl_seconds, data=data
+        )
+
+    def verify(self, token: str, purpose: str) -> links.PatientLink:
+        try:
+            return links.verify(self.secret, token, purpose=purpose)
+        except links.LinkError as exc:
+            raise LinkInvalid(str(exc).capitalize() + ".", field="token") from exc
+
+    def appointment_urls(self, appointment_id: str, tenant_id: str) -> dict[str, str]:
+        return {
+            kind: self.url(kind, kind, subject=appointment_id, tenant_id=tenant_id)
+            for kind in ("confirm", "reschedule")
+        } | {"ics": self.url("calendar", "calendar.ics", subject=appointment_id, tenant_id=tenant_id)}
+
+
+@dataclass(frozen=True)
+class Env:
+    uow: UnitOfWorkFactory
+    clock: Clock
+    links: Links
+
+
+async def policy_of(uow: UnitOfWork, tenant_id: str, country: str = "BR") -> ClinicPolicy:
+    return await SetupRepository(uow.session).policy(tenant_id) or ClinicPolicy(country=country)
+
+
+def holidays_for(policy: ClinicPolicy, branch: Branch, days: list[date]) -> dict[date, str]:
+    out: dict[date, str] = {}
+    for year in sorted({d.year for d in days}):
+        out |= public_holidays(policy.country, year, branch.subdivision)
+    return out
+
+
+async def load_branch(uow: UnitOfWork, tenant_id: str, branch_id: str) -> Branch:
+    branch = await SetupRepository(uow.session).branch(tenant_id, branch_id)
+    if branch is None or not branch.active:
+        raise NotFound("No such branch in this clinic.", field="branch_id")
+    return branch
+
+
+async def load_procedure(uow: UnitOfWork, tenant_id: str, procedure_id: str) -> Procedure:
+    procedure = await SetupRepository(uow.session).procedure(tenant_id, procedure_id)
+    if procedure is None or not procedure.active:
+        raise NotFound("No such procedure in this clinic.", field="procedure_id")
+    return procedure
+
+
+async def load_professional(uow: UnitOfWork, tenant_id: str, professional_id: str) -> Professional:
+    professional = await SetupRepository(uow.session).professional(tenant_id, professional_id)
+    if professional is None or not professional.active:
+        raise NotFound("No such professional in this clinic.", field="professional_id")
+    return professional

@@ -1,0 +1,356 @@
+"""Scheduling's use cases on a real, migrated PostgreSQL: the no-double-booking constraint under a real race,
+holds that lapse, the payment gate, the reminder scheduler (SKIP LOCKED, never twice, moves, disappears),
+immutability of signed forms, tenant isolation. Clock: a FixedClock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+import pytest
+from sqlalchemy import select, text
+
+from contracts import EventMeta
+from contracts.notifications import MessageReceivedV1
+from contracts.payments import PaymentConfirmedV1
+from contracts.people import Person as PersonV1
+from devkit.infra import Infra
+from devkit.testing import fresh_database
+from kit.auth import Principal
+from kit.context import new_id
+from kit.db import make_engine, uow_factory
+from kit.outbox import outbox_table
+from scheduling.domain.appointments import Person
+from scheduling.domain.clock import FixedClock
+from scheduling.domain.errors import Conflict, Invalid, NotFound, PaymentRequired
+from scheduling.models import reminders
+from scheduling.schemas import BranchIn, HoursIn, ProcedureIn, ProfessionalIn
+from scheduling.services import booking, inbound, reception, setup
+from scheduling.services import reminders as scheduler
+from scheduling.services.env import Env, Links
+
+SP = ZoneInfo("America/Sao_Paulo")
+SECRET = "x" * 40
+MONDAY = date(2027, 3, 1)  # not a holiday in Brazil
+PERMS = frozenset({"scheduling:read", "scheduling:book", "scheduling:checkin", "scheduling:visit", "scheduling:admin"})
+
+
+@dataclass
+class Clinic:
+    env: Env
+    clock: FixedClock
+    principal: Principal
+    branch_id: str
+    professional_id: str
+    procedure_id: str
+    prepaid_id: str
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=SP)
+
+
+@pytest.fixture(scope="module")
+async def engine(infra: Infra) -> AsyncIterator[Any]:
+    url = await asyncio.to_thread(fresh_database, infra, "scheduling")
+    made = make_engine(url, pool_size=10)
+    yield made
+    await made.dispose()
+
+
+async def new_clinic(engine: Any) -> Clinic:
+    clock = FixedClock(datetime(2027, 2, 20, 12, tzinfo=UTC))
+    env = Env(uow=uow_factory(engine, "scheduling"), clock=clock, links=Links(SECRET, "http://gw", 3600))
+    principal = Principal(user_id=new_id(), tenant_id=new_id(), email="a@x", permissions=PERMS)
+    branch = await setup.add_branch(
+        env, principal, BranchIn(name="Moema", timezone="America/Sao_Paulo", address="Rua 1")
+    )
+    pro = await setup.add_professional(
+        env,
+        principal,
+        ProfessionalIn(
+            name="Dra. Ana",
+            kind="doctor",
+            specialties=["aesthetics"],
+            branch_ids=[branch.id],  # type: ignore[list-item]
+            hours=[HoursIn(weekday=d, start="09:00", end="18:00", branch_id=branch.id) for d in range(5)],  # type: ignore[arg-type]
+        ),
+    )
+    proc = await setup.add_procedure(
+        env, principal, ProcedureIn(name="Avaliação", duration_minutes=30, specialty="aesthetics")
+    )
+    prepaid = await setup.add_procedure(
+        env, principal, ProcedureIn(name="Botox", duration_minutes=60, specialty="aesthetics", prepayment_required=True)
+    )
+    return Clinic(env, clock, principal, branch.id, pro.id, proc.id, prepaid.id)
+
+
+def person(lead_id: str | None = None) -> Person:
+    return Person(lead_id=lead_id or new_id(), name="Maria Souza", phone="+5511987654321")
+
+
+async def book(c: Clinic, when: datetime, **extra: Any) -> Any:
+    fields = {
+        "branch_id": c.branch_id,
+        "procedure_id": c.procedure_id,
+        "professional_id": c.professional_id,
+        "starts_at": when,
+        "person": person(),
+    } | extra
+    return await booking.book(c.env, c.principal.tenant_id, booked_by=c.principal.user_id, **fields)
+
+
+async def events(engine: Any, key: str) -> list[tuple[str, dict[str, Any]]]:
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(outbox_table.c.event_type, outbox_table.c.payload)
+                .where(outbox_table.c.key == key)
+                .order_by(outbox_table.c.id)
+            )
+        ).all()
+    return [(t.rsplit(".", 2)[-2], msgspec.json.decode(p)) for t, p in rows]
+
+
+async def test_two_concurrent_bookings_of_one_slot_one_wins(engine: Any) -> None:
+    c = await new_clinic(engine)
+    outcomes = await asyncio.gather(*(book(c, at(MONDAY, 10)) for _ in range(6)), return_exceptions=True)
+    won = [o for o in outcomes if not isinstance(o, BaseException)]
+    lost = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(won) == 1
+    assert len(lost) == 5
+    assert all(isinstance(e, Conflict) and e.slug == "slot-taken" for e in lost)
+    # an overlapping (not identical) time is refused as well; the neighbouring slot is free
+    with pytest.raises(Conflict):
+        await book(c, at(MONDAY, 10, 15))
+    await book(c, at(MONDAY, 10, 30))
+    _, slots = await booking.availability(
+        c.env,
+        c.principal.tenant_id,
+        branch_id=c.branch_id,
+        procedure_id=c.procedure_id,
+        professional_id=None,
+        start=MONDAY,
+        end=MONDAY,
+    )
+    starts = [s.starts_at for s, _ in slots]
+    assert at(MONDAY, 10) not in starts
+    assert at(MONDAY, 9, 30) in starts
+    assert at(MONDAY, 11) in starts
+
+
+async def test_bad_bookings_are_refused_and_store_nothing(engine: Any) -> None:
+    c = await new_clinic(engine)
+    cases = [
+        ({"starts_at": at(MONDAY, 8)}, Invalid, "starts_at"),
+        ({"starts_at": at(date(2027, 2, 19), 10)}, Invalid, "starts_at"),  # in the past
+        ({"starts_at": at(date(2027, 4, 21), 10)}, Invalid, "starts_at"),  # Tiradentes
+        ({"procedure_id": new_id()}, NotFound, "procedure_id"),
+        ({"professional_id": new_id()}, NotFound, "professional_id"),
+        ({"branch_id": new_id()}, NotFound, "branch_id"),
+    ]
+    for extra, error, field in cases:
+        with pytest.raises(error) as caught:
+            await book(c, at(MONDAY, 10), **extra)
+        assert caught.value.field == field
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            text("SELECT count(*) FROM appointments WHERE tenant_id = :t"), {"t": c.principal.tenant_id}
+        )
+    assert count == 0
+
+
+async def test_a_hold_keeps_the_slot_then_lapses_by_itself(engine: Any) -> None:
+    c = await new_clinic(engine)
+    held = await booking.hold(
+        c.env,
+        c.principal.tenant_id,
+        branch_id=c.branch_id,
+        procedure_id=c.procedure_id,
+        professional_id=c.professional_id,
+        starts_at=at(MONDAY, 11),
+        person=person(),
+        held_by="u",
+    )
+    with pytest.raises(Conflict):
+        await book(c, at(MONDAY, 11))
+    c.clock.advance(timedelta(minutes=11))  # the default hold is 10 minutes
+    _, slots = await booking.availability(
+        c.env,
+        c.principal.tenant_id,
+        branch_id=c.branch_id,
+        procedure_id=c.procedure_id,
+        professional_id=None,
+        start=MONDAY,
+        end=MONDAY,
+    )
+    assert at(MONDAY, 11) in [s.starts_at for s, _ in slots]
+    with pytest.raises(Conflict, match="expired"):
+        await book(c, at(MONDAY, 11), hold_id=held.id)
+    taken = await book(c, at(MONDAY, 11))
+    assert taken.status == "booked"
+
+
+async def test_prepayment_gate_reschedule_keeps_payment_cancel_refunds(engine: Any) -> None:
+    c = await new_clinic(engine)
+    lead = new_id()
+    who = person(lead)
+    with pytest.raises(PaymentRequired):
+        await book(c, at(MONDAY, 14), procedure_id=c.prepaid_id, person=who)
+    paid = PaymentConfirmedV1(
+        payment_id="pay-" + new_id(),
+        person=PersonV1(lead_id=lead, name="Maria"),
+        procedure_id=c.prepaid_id,
+        amount="350.00",
+        currency="BRL",
+        method="pix",
+        provider="sandbox",
+        provider_payment_id="x",
+        paid_at=c.clock.now(),
+    )
+    meta = EventMeta(
+        id=new_id(),
+        source="t",
+        type=paid.TYPE,
+        time=c.clock.now(),
+        subject=paid.payment_id,
+        tenant_id=c.principal.tenant_id,
+        correlation_id=new_id(),
+    )
+    async with c.env.uow() as uow:
+        await inbound.payment_confirmed(c.env, uow, paid, meta)
+        await uow.commit()
+    a = await book(c, at(MONDAY, 14), procedure_id=c.prepaid_id, person=who)
+    assert a.payment_id == paid.payment_id
+    # the payment is used up: a second booking needs a second payment
+    with pytest.raises(PaymentRequired):
+        await book(c, at(MONDAY, 16), procedure_id=c.prepaid_id, person=who)
+    moved = await booking.reschedule(
+        c.env, c.principal.tenant_id, a.id, starts_at=at(MONDAY, 15), professional_id=None, by="u"
+    )
+    assert (moved.payment_id, moved.starts_at) == (paid.payment_id, at(MONDAY, 15))
+    _, refund = await booking.cancel(c.env, c.principal.tenant_id, a.id, reason="trip", by="u")
+    assert refund
+    kinds = await events(engine, a.id)
+    assert [k for k, _ in kinds] == ["booked", "rescheduled", "cancelled"]
+    assert kinds[-1][1]["refund_due"] is True
+    assert kinds[-1][1]["payment_id"] == paid.payment_id
+
+
+async def test_reminders_fire_once_move_with_reschedule_and_vanish_with_cancel(engine: Any) -> None:
+    c = await new_clinic(engine)
+    kept = await book(c, at(MONDAY, 10))
+    moved = await book(c, at(MONDAY, 11))
+    dropped = await book(c, at(MONDAY, 12, 30))
+    await booking.reschedule(
+        c.env, c.principal.tenant_id, moved.id, starts_at=at(MONDAY, 16), professional_id=None, by="u"
+    )
+    await booking.cancel(c.env, c.principal.tenant_id, dropped.id, reason=None, by="u")
+    # just past the day-before reminder of 10:00 and 16:00: two concurrent dispatchers share them
+    c.clock.at = at(date(2027, 2, 28), 16, 1).astimezone(UTC)
+    # (other tests' clinics share this database and their reminders are due too: the worker serves all)
+    await asyncio.gather(*(scheduler.dispatch_due(c.env, limit=1) for _ in range(4)))
+    await asyncio.gather(*(scheduler.dispatch_due(c.env) for _ in range(4)))
+    assert await scheduler.dispatch_due(c.env) == 0
+    due = [(k, e) for a in (kept, moved, dropped) for k, e in await events(engine, a.id) if k == "due"]
+    assert sorted((e["appointment_id"], e["offset_minutes"]) for _, e in due) == sorted(
+        [(kept.id, 1440), (moved.id, 1440)]
+    )
+    async with engine.connect() as conn:  # never twice, for any clinic
+        fired = (
+            await conn.execute(
+                text(
+                    "SELECT count(*), count(DISTINCT convert_from(payload, 'UTF8')::json->>'reminder_id') FROM outbox "
+                    "WHERE event_type = 'clinicflow.scheduling.reminder.due.v1'"
+                )
+            )
+        ).one()
+    assert fired[0] == fired[1]
+    # five hours before 10:00 -> 05:00
+    c.clock.at = at(MONDAY, 5, 0).astimezone(UTC)
+    await scheduler.dispatch_due(c.env)
+    assert [e["offset_minutes"] for k, e in await events(engine, kept.id) if k == "due"] == [1440, 300]
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(reminders.c.appointment_id, reminders.c.status))).all()
+    assert not [r for r in rows if r.appointment_id == dropped.id]
+
+
+async def test_whatsapp_button_confirms_and_check_in_to_done(engine: Any) -> None:
+    c = await new_clinic(engine)
+    a = await book(c, at(MONDAY, 10))
+    reply = MessageReceivedV1(
+        conversation_id="c",
+        message_id=new_id(),
+        channel="whatsapp",
+        sender="+5511987654321",
+        button_id=f"appt:{a.id}:confirm",
+        provider="sandbox",
+        provider_message_id="w1",
+        received_at=c.clock.now(),
+    )
+    meta = EventMeta(
+        id=new_id(),
+        source="t",
+        type=reply.TYPE,
+        time=c.clock.now(),
+        subject="c",
+        tenant_id=c.principal.tenant_id,
+        correlation_id=new_id(),
+    )
+    for _ in range(2):  # a second tap changes nothing
+        async with c.env.uow() as uow:
+            await inbound.message_received(c.env, uow, reply, meta)
+            await uow.commit()
+    c.clock.at = at(MONDAY, 9, 50).astimezone(UTC)
+    await reception.check_in(c.env, c.principal, a.id)
+    c.clock.advance(timedelta(minutes=12))
+    _, rows = await reception.board(c.env, c.principal.tenant_id, c.branch_id)
+    assert [r.appointment.status for r in rows] == ["arrived"]
+    await reception.start_visit(c.env, c.principal, a.id)
+    await reception.complete_visit(
+        c.env, c.principal, a.id, return_needed=True, return_in_days=30, procedures_done=None
+    )
+    returns = await reception.returns_to_book(c.env, c.principal, c.branch_id)
+    assert [r.appointment.id for r in returns] == [a.id]
+    new = await reception.book_return(
+        c.env, c.principal, a.id, starts_at=at(date(2027, 3, 31), 10), professional_id=None, procedure_id=None
+    )
+    assert new.source == "return"
+    assert await reception.returns_to_book(c.env, c.principal, c.branch_id) == []
+    kinds = [k for k, _ in await events(engine, a.id)]
+    assert kinds == ["booked", "confirmed", "arrived", "started", "completed"]
+    assert [k for k, _ in await events(engine, new.id)] == ["booked", "booked"]
+
+
+async def test_another_clinic_sees_and_touches_nothing(engine: Any) -> None:
+    c = await new_clinic(engine)
+    other = await new_clinic(engine)
+    a = await book(c, at(MONDAY, 10))
+    with pytest.raises(NotFound):
+        await booking.get(other.env, other.principal.tenant_id, a.id)
+    with pytest.raises(NotFound):
+        await booking.cancel(other.env, other.principal.tenant_id, a.id, reason=None, by="x")
+    with pytest.raises(NotFound):  # other's token cannot book on c's professional
+        await book(other, at(MONDAY, 10), professional_id=c.professional_id, branch_id=other.branch_id)
+    assert await setup.list_branches(other.env, other.principal) != await setup.list_branches(c.env, c.principal)
+
+
+async def test_signed_forms_are_immutable_in_the_database(engine: Any) -> None:
+    c = await new_clinic(engine)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO anamnesis_submissions (id, tenant_id, appointment_id, questionnaire_id, signed_document,"
+                " sha256, signature_kind, signed_at, ip, user_agent) VALUES (:id, :t, :a, :q, '{}', 'h', 'typed',"
+                " now(), '1.2.3.4', 'ua')"
+            ),
+            {"id": new_id(), "t": c.principal.tenant_id, "a": new_id(), "q": new_id()},
+        )
+    with pytest.raises(Exception, match="immutable"):
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE anamnesis_submissions SET sha256 = 'forged'"))

@@ -1,0 +1,154 @@
+// Small accessible building blocks: a modal dialog, labelled fields with their API error, status badges.
+import { useEffect, useId, useRef, type ReactNode } from "react";
+import type { Problem } from "./api/client";
+import { fieldErrors } from "./api/client";
+import { useSession } from "./session";
+import { statusName, type Key } from "./i18n";
+
+export function Dialog({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  const { t } = useSession();
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal?.();
+    return () => dialog?.close?.();
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      className={wide ? "dialog dialog-tall" : "dialog"}
+      aria-labelledby={titleId}
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+    >
+      <header className="dialog-head">
+        <h2 id={titleId}>{title}</h2>
+        <button type="button" className="icon" onClick={onClose} aria-label={t("dialog.close")}>
+          ×
+        </button>
+      </header>
+      {children}
+    </dialog>
+  );
+}
+
+export interface FieldProps {
+  name: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  error?: string;
+  type?: string;
+  required?: boolean;
+  autoComplete?: string;
+  options?: { value: string; label: string }[];
+  multiline?: boolean;
+}
+
+/** A labelled input whose API error (a problem's `errors[].field`) is shown right under it. */
+export function Field({ name, label, value, onChange, error, type = "text", required, autoComplete, options, multiline }: FieldProps) {
+  const id = useId();
+  const errorId = `${id}-error`;
+  const common = {
+    id,
+    name,
+    value,
+    required,
+    "aria-invalid": error ? true : undefined,
+    "aria-describedby": error ? errorId : undefined,
+  } as const;
+  return (
+    <div className={error ? "field field-error" : "field"}>
+      <label htmlFor={id}>
+        {label}
+        {required ? <span aria-hidden="true"> *</span> : null}
+      </label>
+      {options ? (
+        <select {...common} onChange={(e) => onChange(e.target.value)}>
+          {options.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      ) : multiline ? (
+        <textarea {...common} rows={3} onChange={(e) => onChange(e.target.value)} />
+      ) : (
+        <input {...common} type={type} autoComplete={autoComplete} onChange={(e) => onChange(e.target.value)} />
+      )}
+      {error ? (
+        <p className="error" id={errorId} role="alert">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/** Problem details that name no field the form shows (or none at all), above the form. */
+export function ProblemBanner({ problem, shown }: { problem: Problem | null; shown: string[] }) {
+  const { t } = useSession();
+  if (!problem) return null;
+  const { fields, general } = fieldErrors(problem);
+  const other = Object.entries(fields).filter(([f]) => !shown.includes(f));
+  if (!general && other.length === 0) return null;
+  const message = problem.status === 403 ? t("error.forbidden") : general;
+  return (
+    <div className="banner banner-error" role="alert">
+      {message ? <p>{message}</p> : null}
+      {other.map(([f, m]) => (
+        <p key={f}>
+          <strong>{f}</strong>: {m}
+        </p>
+      ))}
+    </div>
+  );
+}
+
+const STATUS_COLOURS: Record<string, string> = {
+  PENDING_CONTACT: "#8a5a00",
+  CONTACTED_NO_RESPONSE: "#6b4f9e",
+  CONTACTED_CALL_LATER: "#1d5fa8",
+  RESCHEDULED: "#0b7285",
+  REQUIRES_FOLLOW_UP: "#a8431d",
+  NOT_INTERESTED: "#5c6670",
+  APPOINTMENT_CANCELED: "#b02a37",
+  INTERESTED_SCHEDULE_APPOINTMENT: "#2b7a0b",
+  APPOINTMENT_SCHEDULED: "#186a3b",
+  VISIT_COMPLETED: "#343a40",
+};
+
+export function statusColour(status: string): string {
+  return STATUS_COLOURS[status] ?? "#495057";
+}
+
+export function StatusBadge({ status }: { status: string }) {
+  const { locale } = useSession();
+  return (
+    <span className="badge" style={{ background: statusColour(status) }}>
+      {statusName(locale, status)}
+    </span>
+  );
+}
+
+/** Initials of a status name, for its avatar in the toolbar. */
+export function initials(text: string): string {
+  return text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((w) => w[0]!.toUpperCase())
+    .join("");
+}
+
+export function Loading() {
+  const { t } = useSession();
+  return (
+    <p className="muted" role="status">
+      {t("list.loading" satisfies Key)}
+    </p>
+  );
+}
