@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from kit.devstack import Stack
+from devkit.stack import Stack
 from tests.e2e.conftest import Api
 
 pytestmark = pytest.mark.e2e
