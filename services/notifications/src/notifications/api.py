@@ -20,7 +20,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit.db import UnitOfWorkFactory
-from kit.web import AuthRequest, requires
+from kit.web import AuthRequest, problem, requires
 from notifications import events, inbound, rendering, services
 from notifications.domain import INSTAGRAM, SMS, TELEGRAM, WHATSAPP
 from notifications.schemas import (
@@ -357,14 +357,10 @@ class StatsController(Controller):
 Raw = Request[Any, Any, Any]
 
 
-def _unauthorised(what: str) -> Response[dict[str, str]]:
+def _unauthorised(what: str) -> Response[bytes]:
     # Nothing is stored for a delivery whose signature does not check out.
     log.warning("refused a %s webhook with a bad signature", what)
-    return Response(
-        {"type": "about:blank", "title": "Unauthorized", "status": "401", "detail": f"Bad {what} signature."},
-        status_code=401,
-        media_type="application/problem+json",
-    )
+    return problem(401, f"Bad {what} signature.", slug="bad-signature")
 
 
 def _json_body(raw: bytes) -> dict[str, Any] | None:
@@ -393,7 +389,7 @@ class WebhookController(Controller):
     include_in_schema = True
 
     @get("/whatsapp", media_type="text/plain", summary="Meta's subscription check (hub.challenge)")
-    async def whatsapp_verify(self, request: Raw, state: State) -> Response[str]:
+    async def whatsapp_verify(self, request: Raw, state: State) -> Response[Any]:
         return _verify(request, state.settings)
 
     @post("/whatsapp", status_code=HTTP_200_OK, summary="WhatsApp messages, taps and statuses (X-Hub-Signature-256)")
@@ -412,7 +408,7 @@ class WebhookController(Controller):
         return Response({"handled": handled})
 
     @get("/instagram", media_type="text/plain", summary="Meta's subscription check (hub.challenge)")
-    async def instagram_verify(self, request: Raw, state: State) -> Response[str]:
+    async def instagram_verify(self, request: Raw, state: State) -> Response[Any]:
         return _verify(request, state.settings)
 
     @post("/instagram", status_code=HTTP_200_OK, summary="Instagram direct messages (X-Hub-Signature-256)")
@@ -474,7 +470,7 @@ class WebhookController(Controller):
         return Response(f"<Response><!-- {handled} --></Response>", media_type="application/xml")
 
 
-def _verify(request: Raw, settings: NotificationsSettings) -> Response[str]:
+def _verify(request: Raw, settings: NotificationsSettings) -> Response[Any]:
     params = request.query_params
     token = params.get("hub.verify_token")
     if (
@@ -483,4 +479,5 @@ def _verify(request: Raw, settings: NotificationsSettings) -> Response[str]:
         and token == settings.whatsapp_verify_token
     ):
         return Response(str(params.get("hub.challenge", "")), media_type="text/plain")
-    return Response("verification failed", status_code=403, media_type="text/plain")
+    # Meta reads only the status of a failed verification; the body is a problem document like every error.
+    return problem(403, "The verify token does not match.", slug="verification-failed")
