@@ -7,15 +7,18 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post, route
+import msgspec
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, route
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.params import Parameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from gateway import services
 from gateway.domain import PERMISSIONS, PLATFORM_ADMIN, AuditEntry, Role, Tenant, Unit, User
+from gateway.openapi import MergedDocument
 from gateway.proxy import Upstream
 from gateway.schemas import (
     AuditOut,
@@ -97,6 +100,7 @@ def _client_ip(request: Request[Any, Any, Any]) -> str:
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
+    security = [{}]  # no token: these issue one
 
     @post("/login", status_code=200, summary="Log in with e-mail and password")
     async def login(
@@ -254,12 +258,45 @@ class ConfigurationController(Controller):
         return AuditPage(items=[_audit(e) for e in items], total=total, limit=limit, offset=offset)
 
 
+#: Where the merged document and its browsable UI are served (public: integrators read them before a token).
+OPENAPI_PATH = "/api/v1/openapi.json"
+DOCS_PATH = "/api/v1/docs"
+
+
+class _MergedScalar(ScalarRenderPlugin):
+    """Litestar's Scalar page, pointed at the merged document rather than the gateway's own."""
+
+    @staticmethod
+    def get_openapi_json_route(request: Request[Any, Any, Any]) -> str:
+        return OPENAPI_PATH
+
+
+_SCALAR = _MergedScalar()
+
+
+async def _merged(request: Request[Any, Any, Any], state: State) -> dict[str, Any]:
+    document: MergedDocument = state.openapi
+    return await document.get(request.app.openapi_schema.to_schema())
+
+
+@get(OPENAPI_PATH, summary="The whole API in one OpenAPI 3.1 document", tags=["docs"], include_in_schema=False)
+async def merged_openapi(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
+    """The gateway's operations and every registered service's, under their gateway paths."""
+    return Response(msgspec.json.encode(await _merged(request, state)), media_type=MediaType.JSON)
+
+
+@get(DOCS_PATH, summary="Browse the whole API", tags=["docs"], include_in_schema=False, media_type=MediaType.HTML)
+async def merged_docs(request: Request[Any, Any, Any], state: State) -> bytes:
+    return _SCALAR.render(request, await _merged(request, state))
+
+
 @get(
     "/.well-known/jwks.json",
     summary="Public keys that sign access tokens",
     tags=["auth"],
     sync_to_thread=False,
     cache=60,
+    security=[{}],
 )
 def jwks(state: State) -> dict[str, Any]:
     return state.signer.jwks()  # type: ignore[no-any-return]

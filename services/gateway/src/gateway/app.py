@@ -16,10 +16,14 @@ from redis.asyncio import Redis
 
 from gateway import services
 from gateway.api import (
+    DOCS_PATH,
+    OPENAPI_PATH,
     AuthController,
     ConfigurationController,
     IdentityController,
     jwks,
+    merged_docs,
+    merged_openapi,
     proxy_handlers,
     public_handlers,
 )
@@ -32,6 +36,7 @@ from gateway.domain import (
     TooManyAttempts,
     UpstreamUnavailable,
 )
+from gateway.openapi import MergedDocument
 from gateway.proxy import Upstream
 from gateway.ratelimit import RateLimiter
 from gateway.security import SigningKey
@@ -84,6 +89,7 @@ def create_api() -> Litestar:
             login_window=settings.login_window_seconds,
         ),
         "upstream": Upstream(routes),
+        "openapi": MergedDocument(routes, public_routes),
     }
 
     @asynccontextmanager
@@ -106,6 +112,7 @@ def create_api() -> Litestar:
             yield
         finally:
             await state["upstream"].close()
+            await state["openapi"].close()
             await redis.aclose()
 
     async def check_redis() -> None:
@@ -128,6 +135,8 @@ def create_api() -> Litestar:
             IdentityController,
             ConfigurationController,
             jwks,
+            merged_openapi,
+            merged_docs,
             *proxy_handlers(list(routes)),
             *public_handlers(public_routes, settings.public_max_body_bytes),
             *console_router(settings.console_dir),
@@ -144,6 +153,8 @@ def create_api() -> Litestar:
         extra_checks={"redis": check_redis, "services": check_services},
         public_paths=[
             "/api/v1/auth/",
+            OPENAPI_PATH,
+            DOCS_PATH,
             *(f"/api/v1/{name}" for name in routes),
             *(f"/{p}" for p in public_routes),
         ],

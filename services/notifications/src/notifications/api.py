@@ -22,7 +22,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from kit import webhooks
 from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit.db import UnitOfWorkFactory
-from kit.web import AuthRequest, requires
+from kit.web import AuthRequest, problem, requires
 from notifications import events, inbound, rendering, services
 from notifications.schemas import (
     AccountIn,
@@ -414,7 +414,7 @@ class WebhookController(Controller):
     tags = ["webhooks"]
 
     @get("/whatsapp", media_type="text/plain", summary="Meta's subscription check (hub.challenge)")
-    async def whatsapp_verify(self, request: Raw, state: State) -> Response[str]:
+    async def whatsapp_verify(self, request: Raw, state: State) -> Response[Any]:
         return _verify(request, state.settings)
 
     @post("/whatsapp", status_code=HTTP_200_OK, summary="WhatsApp messages, taps and statuses (X-Hub-Signature-256)")
@@ -427,7 +427,7 @@ class WebhookController(Controller):
         return {"handled": handled}
 
     @get("/instagram", media_type="text/plain", summary="Meta's subscription check (hub.challenge)")
-    async def instagram_verify(self, request: Raw, state: State) -> Response[str]:
+    async def instagram_verify(self, request: Raw, state: State) -> Response[Any]:
         return _verify(request, state.settings)
 
     @post("/instagram", status_code=HTTP_200_OK, summary="Instagram direct messages (X-Hub-Signature-256)")
@@ -490,10 +490,11 @@ class WebhookController(Controller):
         return Response(f"<Response><!-- {handled} --></Response>", media_type="application/xml")
 
 
-def _verify(request: Raw, settings: NotificationsSettings) -> Response[str]:
+def _verify(request: Raw, settings: NotificationsSettings) -> Response[Any]:
     params = request.query_params
     token = params.get("hub.verify_token")
     expected = settings.whatsapp_verify_token
     if params.get("hub.mode") == "subscribe" and expected and token == expected:
         return Response(str(params.get("hub.challenge", "")), media_type="text/plain")
-    return Response("verification failed", status_code=403, media_type="text/plain")
+    # Meta reads only the status of a failed verification; the body is a problem document like every error.
+    return problem(403, "The verify token does not match.", slug="verification-failed")
