@@ -1859,6 +1859,24 @@ export interface paths {
         patch: operations["ApiV1StaffUserIdEditStaff"];
         trace?: never;
     };
+    "/api/v1/telephony/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's items, newest first */
+        get: operations["ApiV1TelephonyItemsList"];
+        put?: never;
+        /** Add an item */
+        post: operations["ApiV1TelephonyItemsAdd"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/public/forms/{key}": {
         parameters: {
             query?: never;
@@ -2717,9 +2735,21 @@ export interface components {
             subject: string | null;
             title: string;
         };
+        /** ItemIn */
+        ItemIn: {
+            title: string;
+        };
         /** ItemList */
         ItemList: {
             items: unknown[];
+        };
+        /** ItemOut */
+        ItemOut: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            id: string;
+            title: string;
         };
         /** LeadIn */
         LeadIn: {
@@ -3047,6 +3077,14 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             source: string;
+        };
+        /** Page[ItemOut] */
+        "Page_telephony.schemas.ItemOut_": {
+            items: components["schemas"]["ItemOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
         };
         /** PatientIn */
         PatientIn: {
@@ -3688,7 +3726,9 @@ export type SchemaHoldIn = components['schemas']['HoldIn'];
 export type SchemaHoursIn = components['schemas']['HoursIn'];
 export type SchemaInAppList = components['schemas']['InAppList'];
 export type SchemaInAppOut = components['schemas']['InAppOut'];
+export type SchemaItemIn = components['schemas']['ItemIn'];
 export type SchemaItemList = components['schemas']['ItemList'];
+export type SchemaItemOut = components['schemas']['ItemOut'];
 export type SchemaLeadIn = components['schemas']['LeadIn'];
 export type SchemaLeadOut = components['schemas']['LeadOut'];
 export type SchemaLeadPage = components['schemas']['LeadPage'];
@@ -3720,6 +3760,7 @@ export type SchemaOnlineBookIn = components['schemas']['OnlineBookIn'];
 export type SchemaOptOutIn = components['schemas']['OptOutIn'];
 export type SchemaOptOutList = components['schemas']['OptOutList'];
 export type SchemaOptOutOut = components['schemas']['OptOutOut'];
+export type SchemaPageTelephonySchemasItemOut = components['schemas']['Page_telephony.schemas.ItemOut_'];
 export type SchemaPatientIn = components['schemas']['PatientIn'];
 export type SchemaPatientOut = components['schemas']['PatientOut'];
 export type SchemaPatientPage = components['schemas']['PatientPage'];
@@ -12681,6 +12722,135 @@ export interface operations {
             };
             /** @description Not found in this clinic */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1TelephonyItemsList: {
+        parameters: {
+            query?: {
+                /** @description page size, 1-200 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_telephony.schemas.ItemOut_"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1TelephonyItemsAdd: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,4 @@
+from kit.migrations import run_env
+from telephony.models import metadata
+
+run_env(metadata)
