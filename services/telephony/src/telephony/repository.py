@@ -118,6 +118,10 @@ class TelephonyRepository:
 
     # --- calls ------------------------------------------------------------------------------
     async def lock_call(self, tenant_id: str, provider: str, provider_call_id: str) -> StoredCall | None:
+        """The call's row, locked; a transaction lock on its key first, so two first deliveries of one call
+        at once are applied one after the other instead of racing to insert it."""
+        key = f"telephony:{tenant_id}:{provider}:{provider_call_id}"
+        await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
         query = (
             select(calls)
             .where(

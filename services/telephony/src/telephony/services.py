@@ -169,8 +169,6 @@ async def _apply(
 ) -> tuple[str, dict[str, Any] | None]:
     stored = await repo.lock_call(tenant_id, provider, provider_call_id)
     if stored is None:
-        # Two first deliveries of one call at once: the unique index makes one of them retry (a 5xx; the
-        # provider redelivers), and the retry finds the row.
         call_id, events, announced, lead_id = new_id(), list(new), [], None
     else:
         call_id, events, announced, lead_id = stored.id, [*stored.events, *new], stored.announced, stored.lead_id

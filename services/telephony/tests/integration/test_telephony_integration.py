@@ -162,3 +162,29 @@ async def test_the_api_wants_a_token_and_answers_problems(
         assert unknown.status_code == 404
         no_clinic = await client.post("/webhooks/telephony/zadarma?clinic=not-a-uuid", content=b"x=1")
         assert no_clinic.status_code in (400, 422)
+
+
+async def test_concurrent_first_deliveries_of_one_call_make_one_record(database_url: str) -> None:
+    engine = make_engine(database_url)
+    uow = uow_factory(engine, "telephony")
+    admin = principal(new_id())
+    start = {**START, "pbx_call_id": "in_race"}
+    end = {**END, "pbx_call_id": "in_race"}
+    try:
+        await cases.connect(uow, admin, "zadarma", secret=SECRET, api_key="", timezone=None)
+        handled = await asyncio.gather(
+            *(
+                cases.receive(uow, None, provider="zadarma", tenant_id=admin.tenant_id, request=signed(fields))
+                for fields in (start, end, start, end)
+            )
+        )
+        assert sorted(h.outcome for h in handled) == ["applied", "applied", "duplicate", "duplicate"]
+        _, total = await cases.list_calls(uow, admin, disposition="missed", state=None, caller=None, limit=5, offset=0)
+        assert total == 1
+        assert sorted(await outbox_types(database_url)) == [
+            "clinicflow.telephony.call.ended.v1",
+            "clinicflow.telephony.call.missed.v1",
+            "clinicflow.telephony.call.started.v1",
+        ]
+    finally:
+        await engine.dispose()
