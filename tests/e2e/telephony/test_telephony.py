@@ -4,7 +4,9 @@ source; a missed call becomes a call-back activity; forged and duplicate deliver
 
 from __future__ import annotations
 
+import json
 import random
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -194,3 +196,44 @@ def test_forged_deliveries_are_401_and_store_nothing_and_a_second_clinic_sees_no
         ).json()
     assert set(refused["statuses"]) == {401}
     assert other.http.get(CALLS).json()["total"] == 0
+
+
+def test_the_console_stream_shows_an_incoming_call_at_once(
+    stack: Stack, admin: Api, unique_phone: Callable[[], str]
+) -> None:
+    clinic, secret = connect(admin, "twilio")
+    number = tracking_number(admin, "tiktok")
+    caller = unique_phone()
+    cards: list[dict[str, Any]] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with (
+            httpx.Client(base_url=stack.gateway_url, timeout=httpx.Timeout(30, read=30)) as client,
+            client.stream(
+                "GET",
+                f"{CALLS}/stream",
+                headers={"authorization": admin.http.headers["authorization"], "accept": "text/event-stream"},
+            ) as answer,
+        ):
+            assert answer.headers["content-type"].startswith("text/event-stream")
+            event = ""
+            for line in answer.iter_lines():
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    if event == "ready":
+                        ready.set()
+                    elif event == "call":
+                        cards.append(json.loads(line[5:].strip()))
+                        if cards[-1]["caller"] == caller:
+                            return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert ready.wait(15), "the stream never opened"
+    play(stack, provider="twilio", clinic_id=clinic, secret=secret, caller=caller, tracking_number=number)
+    card = wait_until(lambda: next((c for c in cards if c["caller"] == caller), None), 15, "no card on the stream")
+    assert card["source"] == "tiktok"
+    assert card["new_caller"] is True
+    assert card["tracking_number"] == number
