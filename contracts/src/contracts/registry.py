@@ -6,7 +6,7 @@ import builtins
 
 import msgspec
 
-from contracts import identity, leads, notifications, payments, scheduling
+from contracts import identity, leads, notifications, payments, scheduling, telephony
 from contracts.envelope import Event
 
 
@@ -62,6 +62,10 @@ _EVENTS: tuple[type[Event], ...] = (
     identity.StaffCreatedV1,
     identity.StaffUpdatedV1,
     identity.StaffDeactivatedV1,
+    telephony.CallStartedV1,
+    telephony.CallAnsweredV1,
+    telephony.CallEndedV1,
+    telephony.CallMissedV1,
 )
 
 REGISTRY: dict[str, EventSpec] = {spec.type: spec for spec in map(_spec, _EVENTS)}

@@ -24,7 +24,11 @@ SCHEDULING = Topic(
     "clinicflow.scheduling.events", 6, "Appointments, reminders, arrivals, visits, returns, anamnesis, the waitlist."
 )
 
-TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS, IDENTITY, PAYMENTS, SCHEDULING)
+TELEPHONY = Topic(
+    "clinicflow.telephony.events", 6, "Calls from the clinics' IP telephony: started, answered, ended, missed."
+)
+
+TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS, IDENTITY, PAYMENTS, SCHEDULING, TELEPHONY)
 
 
 def dlq_topic(topic: str) -> str:

@@ -20,6 +20,7 @@ from sandbox.channels import (
     WebhookSimulator,
     start_smtp,
 )
+from sandbox.telephony import TelephonyController
 from sandbox.whatsapp import InspectController, Mailbox, WhatsAppController
 
 
@@ -76,8 +77,9 @@ def create_app() -> Litestar:
     return web.create_app(
         service="sandbox",
         title="ClinicFlow sandbox providers",
-        description="Local stand-ins for WhatsApp Cloud API, Twilio SMS, Telegram, Instagram and an SMTP server; "
-        "they record what they receive and post signed webhooks back to the gateway.",
+        description="Local stand-ins for WhatsApp Cloud API, Twilio SMS, Telegram, Instagram, an SMTP server and "
+        "a telephony provider (Zadarma, Twilio Voice); they record what they receive and post signed webhooks "
+        "back to the gateway.",
         route_handlers=[
             WhatsAppController,
             InspectController,
@@ -86,6 +88,7 @@ def create_app() -> Litestar:
             InstagramController,
             ChannelInspectController,
             WebhookSimulator,
+            TelephonyController,
         ],
         checks={"self": ok},
         lifespan=[smtp],

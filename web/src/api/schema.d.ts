@@ -1894,6 +1894,109 @@ export interface paths {
         patch: operations["ApiV1StaffUserIdEditStaff"];
         trace?: never;
     };
+    "/api/v1/telephony/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's calls, newest first */
+        get: operations["ApiV1TelephonyCallsList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/telephony/calls/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Server-sent events: each incoming `call` card as it starts (Redis pub/sub, every replica sees it) */
+        get: operations["ApiV1TelephonyCallsStreamStream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/telephony/calls/{call_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A call card: the call and the matched contact */
+        get: operations["ApiV1TelephonyCallsCallIdCard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/telephony/providers/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Connect the clinic's telephony provider */
+        put: operations["ApiV1TelephonyProvidersConnect"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/telephony/tracking-numbers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's tracking numbers and their sources */
+        get: operations["ApiV1TelephonyTrackingNumbersList"];
+        put?: never;
+        /** Add a tracking number */
+        post: operations["ApiV1TelephonyTrackingNumbersAdd"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/telephony/tracking-numbers/{number_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove one */
+        delete: operations["ApiV1TelephonyTrackingNumbersNumberIdRemove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/public/forms/{key}": {
         parameters: {
             query?: never;
@@ -2115,6 +2218,23 @@ export interface paths {
         put?: never;
         /** Telegram updates (X-Telegram-Bot-Api-Secret-Token) */
         post: operations["WebhooksTelegramBotTelegram"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/telephony/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A provider's call event */
+        post: operations["WebhooksTelephonyProviderReceive"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2497,6 +2617,27 @@ export interface components {
             count: number;
             key: string;
         };
+        /** CallOut */
+        CallOut: {
+            answered_at: string | null;
+            caller: string;
+            direction: string;
+            disposition: string | null;
+            duration_seconds: number;
+            ended_at: string | null;
+            id: string;
+            lead_id: string | null;
+            missed: boolean;
+            provider: string;
+            provider_call_id: string;
+            recording_ref: string | null;
+            source: string | null;
+            /** Format: date-time */
+            started_at: string;
+            state: string;
+            talk_seconds: number;
+            tracking_number: string;
+        };
         /** CancelIn */
         CancelIn: {
             reason?: string | null;
@@ -2509,6 +2650,12 @@ export interface components {
             reasons: string[];
             score: number;
             status: string | null;
+        };
+        /** CardOut */
+        CardOut: {
+            call: components["schemas"]["CallOut"];
+            contact: components["schemas"]["ContactOut"] | null;
+            new_caller: boolean;
         };
         /** ChargeIn */
         ChargeIn: {
@@ -2578,6 +2725,11 @@ export interface components {
         /** CompleteIn */
         CompleteIn: {
             result?: string | null;
+        };
+        /** ContactOut */
+        ContactOut: {
+            lead_id: string;
+            name: string;
         };
         /** ConversationDetail */
         ConversationDetail: {
@@ -3066,6 +3218,21 @@ export interface components {
             quiet_start: string | null;
             timezone: string;
         };
+        /** NumberIn */
+        NumberIn: {
+            label?: string | null;
+            number: string;
+            source: string;
+        };
+        /** NumberOut */
+        NumberOut: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            label: string | null;
+            number: string;
+            source: string;
+        };
         /** OnlineBookIn */
         OnlineBookIn: {
             /** Format: uuid */
@@ -3099,6 +3266,14 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             source: string;
+        };
+        /** Page[CallOut] */
+        "Page_telephony.schemas.CallOut_": {
+            items: components["schemas"]["CallOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
         };
         /** PatientIn */
         PatientIn: {
@@ -3614,6 +3789,23 @@ export interface components {
             /** @example CONTACTED_CALL_LATER */
             status: string;
         };
+        /** AccountIn */
+        TelephonyAccountIn: {
+            /** @default  */
+            api_key: string;
+            secret: string;
+            timezone?: string | null;
+        };
+        /** AccountOut */
+        TelephonyAccountOut: {
+            provider: string;
+            webhook_url: string;
+        };
+        /** WebhookAnswer */
+        TelephonyWebhookAnswer: {
+            call_ids: string[];
+            outcome: string;
+        };
         /** TemplateIn */
         TemplateIn: {
             body: string;
@@ -3724,14 +3916,17 @@ export type SchemaBranchIn = components['schemas']['BranchIn'];
 export type SchemaBranchOut = components['schemas']['BranchOut'];
 export type SchemaBreakIn = components['schemas']['BreakIn'];
 export type SchemaBucketOut = components['schemas']['BucketOut'];
+export type SchemaCallOut = components['schemas']['CallOut'];
 export type SchemaCancelIn = components['schemas']['CancelIn'];
 export type SchemaCandidateOut = components['schemas']['CandidateOut'];
+export type SchemaCardOut = components['schemas']['CardOut'];
 export type SchemaChargeIn = components['schemas']['ChargeIn'];
 export type SchemaChargeList = components['schemas']['ChargeList'];
 export type SchemaChargeOut = components['schemas']['ChargeOut'];
 export type SchemaClinicIn = components['schemas']['ClinicIn'];
 export type SchemaClinicOut = components['schemas']['ClinicOut'];
 export type SchemaCompleteIn = components['schemas']['CompleteIn'];
+export type SchemaContactOut = components['schemas']['ContactOut'];
 export type SchemaConversationDetail = components['schemas']['ConversationDetail'];
 export type SchemaConversationItem = components['schemas']['ConversationItem'];
 export type SchemaConversationList = components['schemas']['ConversationList'];
@@ -3779,10 +3974,13 @@ export type SchemaNotificationsAccountIn = components['schemas']['NotificationsA
 export type SchemaNotificationsAccountOut = components['schemas']['NotificationsAccountOut'];
 export type SchemaNotificationsSettingsIn = components['schemas']['NotificationsSettingsIn'];
 export type SchemaNotificationsSettingsOut = components['schemas']['NotificationsSettingsOut'];
+export type SchemaNumberIn = components['schemas']['NumberIn'];
+export type SchemaNumberOut = components['schemas']['NumberOut'];
 export type SchemaOnlineBookIn = components['schemas']['OnlineBookIn'];
 export type SchemaOptOutIn = components['schemas']['OptOutIn'];
 export type SchemaOptOutList = components['schemas']['OptOutList'];
 export type SchemaOptOutOut = components['schemas']['OptOutOut'];
+export type SchemaPageTelephonySchemasCallOut = components['schemas']['Page_telephony.schemas.CallOut_'];
 export type SchemaPatientIn = components['schemas']['PatientIn'];
 export type SchemaPatientOut = components['schemas']['PatientOut'];
 export type SchemaPatientPage = components['schemas']['PatientPage'];
@@ -3838,6 +4036,9 @@ export type SchemaStaffOut = components['schemas']['StaffOut'];
 export type SchemaStaffPatch = components['schemas']['StaffPatch'];
 export type SchemaStatusChangeOut = components['schemas']['StatusChangeOut'];
 export type SchemaStatusIn = components['schemas']['StatusIn'];
+export type SchemaTelephonyAccountIn = components['schemas']['TelephonyAccountIn'];
+export type SchemaTelephonyAccountOut = components['schemas']['TelephonyAccountOut'];
+export type SchemaTelephonyWebhookAnswer = components['schemas']['TelephonyWebhookAnswer'];
 export type SchemaTemplateIn = components['schemas']['TemplateIn'];
 export type SchemaTemplateList = components['schemas']['TemplateList'];
 export type SchemaTemplateOut = components['schemas']['TemplateOut'];
@@ -12916,6 +13117,426 @@ export interface operations {
             };
         };
     };
+    ApiV1TelephonyCallsList: {
+        parameters: {
+            query?: {
+                disposition?: string | null;
+                state?: string | null;
+                caller?: string | null;
+                /** @description page size, 1-200 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_telephony.schemas.CallOut_"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1TelephonyCallsStreamStream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1TelephonyCallsCallIdCard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1TelephonyProvidersConnect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TelephonyAccountIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TelephonyAccountOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1TelephonyTrackingNumbersList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NumberOut"][];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1TelephonyTrackingNumbersAdd: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NumberIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NumberOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1TelephonyTrackingNumbersNumberIdRemove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     PublicFormsKeyDescribe: {
         parameters: {
             query?: never;
@@ -13776,6 +14397,57 @@ export interface operations {
             };
             /** @description The token lacks a permission */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    WebhooksTelephonyProviderReceive: {
+        parameters: {
+            query: {
+                clinic: string;
+            };
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TelephonyWebhookAnswer"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };

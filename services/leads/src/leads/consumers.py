@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from contracts.identity import StaffCreatedV1, StaffDeactivatedV1, StaffUpdatedV1
-from contracts.topics import IDENTITY
+from contracts.telephony import CallMissedV1, CallStartedV1
+from contracts.topics import IDENTITY, TELEPHONY
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
-from leads.services import staff
+from leads.services import calls, staff
 
 
 def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
@@ -19,5 +20,15 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
             uow=ctx.uow,
             producer=ctx.producer,
             max_attempts=ctx.settings.consumer_max_attempts,
-        )
+        ),
+        # Calls from the clinics' telephony: unknown callers become leads, missed calls call-backs.
+        IdempotentConsumer(
+            service=ctx.service,
+            name="leads.calls",
+            topic=TELEPHONY.name,
+            handlers={CallStartedV1: calls.on_call_started, CallMissedV1: calls.on_call_missed},
+            uow=ctx.uow,
+            producer=ctx.producer,
+            max_attempts=ctx.settings.consumer_max_attempts,
+        ),
     ]
