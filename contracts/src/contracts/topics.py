@@ -24,7 +24,9 @@ SCHEDULING = Topic(
     "clinicflow.scheduling.events", 6, "Appointments, reminders, arrivals, visits, returns, anamnesis, the waitlist."
 )
 
-TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS, IDENTITY, PAYMENTS, SCHEDULING)
+FUNNEL = Topic("clinicflow.funnel.events", 6, "Deals in pipelines, curators, treatment plans and tasks.")
+
+TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS, IDENTITY, PAYMENTS, SCHEDULING, FUNNEL)
 
 
 def dlq_topic(topic: str) -> str:
