@@ -179,5 +179,9 @@ def test_bad_input_and_another_clinic(stack: Stack, admin: Api, other_clinic: Ap
     ok(admin.http.post(f"{API}/deals/{deal}/move", json={"stage": "nowhere", "reason": "typo"}), 404)
     ok(admin.http.post(f"{API}/deals/{deal}/move", json={"stage": "contacted", "reason": "called back"}), 201)
     assert deals_of(admin, "requests", lead["id"])[0]["column"] == "contacted"
+    requests = pipeline(admin, "requests")["id"]
+    bad = admin.http.get(f"{API}/pipelines/{requests}/board", params={"curator_id": "not-a-uuid"})
+    assert bad.status_code in (400, 422), bad.text
+    assert "curator_id" in bad.text
     ok(other_clinic.http.get(f"{API}/deals/{deal}"), 404)
     assert not deals_of(other_clinic, "requests", lead["id"])

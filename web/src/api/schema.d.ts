@@ -181,7 +181,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The deal's tasks, soonest due first */
+        get: operations["ApiV1FunnelDealsDealIdTasksTasks"];
         put?: never;
         /** Task */
         post: operations["ApiV1FunnelDealsDealIdTasksTask"];
@@ -292,6 +293,23 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/tasks/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Retitle, reschedule, hand over */
+        patch: operations["ApiV1FunnelTasksTaskIdEditTask"];
         trace?: never;
     };
     "/api/v1/funnel/tasks/{task_id}/comments": {
@@ -4006,6 +4024,12 @@ export interface components {
             responsible_id: string | null;
             title: string;
         };
+        /** TaskPatch */
+        TaskPatch: {
+            due_at?: string | null;
+            responsible_id?: string | null;
+            title?: string | null;
+        };
         /** TemplateIn */
         TemplateIn: {
             body: string;
@@ -4249,6 +4273,7 @@ export type SchemaStatusChangeOut = components['schemas']['StatusChangeOut'];
 export type SchemaStatusIn = components['schemas']['StatusIn'];
 export type SchemaTaskIn = components['schemas']['TaskIn'];
 export type SchemaTaskOut = components['schemas']['TaskOut'];
+export type SchemaTaskPatch = components['schemas']['TaskPatch'];
 export type SchemaTemplateIn = components['schemas']['TemplateIn'];
 export type SchemaTemplateList = components['schemas']['TemplateList'];
 export type SchemaTemplateOut = components['schemas']['TemplateOut'];
@@ -4928,6 +4953,73 @@ export interface operations {
             };
         };
     };
+    ApiV1FunnelDealsDealIdTasksTasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOut"][];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     ApiV1FunnelDealsDealIdTasksTask: {
         parameters: {
             query?: never;
@@ -5467,6 +5559,84 @@ export interface operations {
             };
             /** @description Not found in this clinic */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelTasksTaskIdEditTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskPatch"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

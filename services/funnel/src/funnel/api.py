@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -35,6 +36,7 @@ from funnel.schemas import (
     StagePatch,
     TaskIn,
     TaskOut,
+    TaskPatch,
     VisitOut,
 )
 from kit.db import UnitOfWorkFactory
@@ -87,11 +89,12 @@ class PipelineController(Controller):
 
     @get("/{pipeline_id:uuid}/board", guards=[requires(FUNNEL_READ)], summary="Deals per stage with counts and sums")
     async def board(
-        self, request: AuthRequest, pipeline_id: Any, uow: UnitOfWorkFactory, curator_id: str | None = None,
-        stage_id: str | None = None, overdue: bool = False, no_future_booking: bool = False, per_stage: int = 50,
+        self, request: AuthRequest, pipeline_id: Any, uow: UnitOfWorkFactory, curator_id: UUID | None = None,
+        stage_id: UUID | None = None, overdue: bool = False, no_future_booking: bool = False, per_stage: int = 50,
     ) -> BoardOut:  # fmt: skip
         _, listed, totals, rows = await cases.board(
-            uow, request.user, str(pipeline_id), now=_clock(request)(), curator_id=curator_id, stage_id=stage_id,
+            uow, request.user, str(pipeline_id), now=_clock(request)(),
+            curator_id=str(curator_id) if curator_id else None, stage_id=str(stage_id) if stage_id else None,
             overdue=overdue, no_future_booking=no_future_booking, per_stage=max(1, min(per_stage, 200)),
         )  # fmt: skip
         by_stage = {t.stage_id: t for t in totals}
@@ -166,6 +169,10 @@ class DealController(Controller):
         )  # fmt: skip
         return CreatedOut(task_id)
 
+    @get("/{deal_id:uuid}/tasks", guards=[requires(FUNNEL_READ)], summary="The deal's tasks, soonest due first")
+    async def tasks(self, request: AuthRequest, deal_id: Any, uow: UnitOfWorkFactory) -> list[TaskOut]:
+        return [_task(t) for t in await cases.tasks_of(uow, request.user, str(deal_id))]
+
 
 def _task(t: Any) -> TaskOut:
     return TaskOut(t.id, t.kind, t.title, t.responsible_id, t.due_at, t.automatic, t.completed_at, list(t.comments))
@@ -178,6 +185,13 @@ class WorkController(Controller):
     @post("/plans/{plan_id:uuid}/sign", guards=[requires(FUNNEL_WRITE)], summary="Signed without upload")
     async def sign(self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory) -> None:
         await cases.sign_plan(uow, request.user, str(plan_id), _clock(request)())
+
+    @patch("/tasks/{task_id:uuid}", guards=[requires(FUNNEL_WRITE)], summary="Retitle, reschedule, hand over")
+    async def edit_task(self, request: AuthRequest, task_id: Any, data: TaskPatch, uow: UnitOfWorkFactory) -> None:
+        await cases.edit_task(
+            uow, request.user, str(task_id), title=data.title, due_at=data.due_at,
+            responsible_id=str(data.responsible_id) if data.responsible_id else None, now=_clock(request)(),
+        )  # fmt: skip
 
     @post("/tasks/{task_id:uuid}/complete", guards=[requires(FUNNEL_WRITE)])
     async def complete(self, request: AuthRequest, task_id: Any, uow: UnitOfWorkFactory) -> None:

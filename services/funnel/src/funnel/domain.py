@@ -13,6 +13,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 MAX_TITLE = 200
+MAX_COMMENT = 4000
+#: Fits the Numeric(14, 2) columns.
+MAX_PRICE = Decimal("999999999999.99")
 #: Interrupted for this long without a booking: the deal is lost (a durable timer checks it).
 LOST_AFTER = timedelta(days=182)
 REQUESTS = "requests"
@@ -232,6 +235,19 @@ def clean_title(title: str, *, field_name: str = "title") -> str:
     return cleaned
 
 
+def clean_comment(text: str) -> str:
+    cleaned = text.strip()
+    if not cleaned or len(cleaned) > MAX_COMMENT:
+        raise InvalidFunnel(f"A comment has 1 to {MAX_COMMENT} characters.", field="text")
+    return cleaned
+
+
+def clean_currency(currency: str) -> str:
+    if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
+        raise InvalidFunnel("The currency is an ISO 4217 code such as BRL.", field="currency")
+    return currency.upper()
+
+
 def clean_color(color: str) -> str:
     value = color.strip().lower()
     if len(value) != 7 or not value.startswith(_COLOUR) or any(c not in "0123456789abcdef" for c in value[1:]):
@@ -287,8 +303,10 @@ def clean_items(items: Iterable[PlanItem]) -> list[PlanItem]:
         clean_title(item.procedure, field_name=f"items[{i}].procedure")
         if item.quantity < 1:
             raise InvalidFunnel("The quantity is at least 1.", field=f"items[{i}].quantity")
-        if item.price < 0:
-            raise InvalidFunnel("The price cannot be negative.", field=f"items[{i}].price")
+        if not Decimal(0) <= item.price <= MAX_PRICE:
+            raise InvalidFunnel(f"The price is between 0 and {MAX_PRICE}.", field=f"items[{i}].price")
+        if item.quantity > 10_000:
+            raise InvalidFunnel("The quantity is at most 10000.", field=f"items[{i}].quantity")
         clean_percent(item.discount, field_name=f"items[{i}].discount")
         if item.stage < 1:
             raise InvalidFunnel("Plan stages are numbered from 1.", field=f"items[{i}].stage")

@@ -133,6 +133,12 @@ class TaskIn(msgspec.Struct, forbid_unknown_fields=True):
     responsible_id: UUID | None = None
 
 
+class TaskPatch(msgspec.Struct, forbid_unknown_fields=True):
+    title: str | None = None
+    due_at: datetime | None = None
+    responsible_id: UUID | None = None
+
+
 class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
     text: str
 

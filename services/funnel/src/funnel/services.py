@@ -458,6 +458,7 @@ async def create_plan(
     now: datetime,
 ) -> str:  # fmt: skip
     clean = domain.clean_items(items)
+    currency = domain.clean_currency(currency)
     total = sum((i.total for i in clean), Decimal(0))
     async with uow() as work:
         repo = Repository(work.session)
@@ -570,6 +571,38 @@ async def complete_task(uow: UnitOfWorkFactory, principal: Principal, task_id: s
         await work.commit()
 
 
+async def edit_task(
+    uow: UnitOfWorkFactory, principal: Principal, task_id: str, *, title: str | None, due_at: datetime | None,
+    responsible_id: str | None, now: datetime,
+) -> None:  # fmt: skip
+    values: dict[str, Any] = {}
+    if title is not None:
+        values["title"] = domain.clean_title(title)
+    if due_at is not None:
+        # A new due time re-arms the overdue timer.
+        values |= {"due_at": domain.clean_due(due_at, now), "overdue_at": None}
+    if responsible_id is not None:
+        values["responsible_id"] = responsible_id
+    async with uow() as work:
+        repo = Repository(work.session)
+        task = await repo.task(principal.tenant_id, task_id)
+        if task is None:
+            raise NotFound("No such task.", field="task_id")
+        await _deal(repo, principal, task.deal_id)
+        if task.completed_at is not None:
+            raise Conflict("The task is completed.", field="task_id")
+        if values:
+            await repo.set_task(task_id, **values)
+        await work.commit()
+
+
+async def tasks_of(uow: UnitOfWorkFactory, principal: Principal, deal_id: str) -> list[Row]:
+    async with uow() as work:
+        repo = Repository(work.session)
+        deal = await _deal(repo, principal, deal_id)
+        return await repo.tasks_of(deal.id)
+
+
 async def comment_task(uow: UnitOfWorkFactory, principal: Principal, task_id: str, text: str, now: datetime) -> None:
     async with uow() as work:
         repo = Repository(work.session)
@@ -577,7 +610,7 @@ async def comment_task(uow: UnitOfWorkFactory, principal: Principal, task_id: st
         if task is None:
             raise NotFound("No such task.", field="task_id")
         await _deal(repo, principal, task.deal_id)
-        comment = {"by": principal.user_id, "at": now.isoformat(), "text": domain.clean_title(text, field_name="text")}
+        comment = {"by": principal.user_id, "at": now.isoformat(), "text": domain.clean_comment(text)}
         await repo.set_task(task_id, comments=[*task.comments, comment])
         await work.commit()
 

@@ -241,6 +241,21 @@ async def test_bad_input_and_the_tenant_boundary(uow: UnitOfWorkFactory) -> None
             uow, admin, deal.id, kind="call", title="x", responsible_id=None, due_at=T0 - timedelta(hours=1), now=T0
         )
     assert caught.value.field == "due_at"
+    task = await cases.add_task(
+        uow, admin, deal.id, kind="todo", title="x", responsible_id=None, due_at=T0 + timedelta(hours=1), now=T0
+    )
+    await cases.edit_task(
+        uow, admin, task, title="Send the quote", due_at=T0 + timedelta(days=2), responsible_id=None, now=T0
+    )
+    await cases.comment_task(uow, admin, task, "Patient asked for installments", T0)
+    (listed,) = await cases.tasks_of(uow, admin, deal.id)
+    assert (listed.title, listed.due_at, len(listed.comments)) == ("Send the quote", T0 + timedelta(days=2), 1)
+    await cases.complete_task(uow, admin, task, T0)
+    with pytest.raises(Conflict):
+        await cases.edit_task(uow, admin, task, title="late", due_at=None, responsible_id=None, now=T0)
+    with pytest.raises(InvalidFunnel) as caught:
+        await cases.create_plan(uow, admin, deal.id, "P", "BRL", [PlanItem("Implant", 1, Decimal("1e15"))], T0)
+    assert caught.value.field == "items[0].price"
     with pytest.raises(InvalidFunnel) as caught:
         await cases.set_curator_terms(uow, admin, new_id(), Decimal(101), {})
     assert caught.value.field == "general_percent"
