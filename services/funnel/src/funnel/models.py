@@ -75,8 +75,9 @@ deals = Table(
 appointments = Table(
     "appointments",
     metadata,
+    # Keyed by clinic too: another clinic's ids never merge with this one's.
+    Column("tenant_id", _ID, primary_key=True),
     Column("id", Text, primary_key=True),
-    Column("tenant_id", _ID, nullable=False),
     Column("lead_id", Text),
     Column("patient_id", Text),
     Column("starts_at", DateTime(timezone=True)),
@@ -90,8 +91,8 @@ appointments = Table(
 visits = Table(
     "visits",
     metadata,
+    Column("tenant_id", _ID, primary_key=True),
     Column("appointment_id", Text, primary_key=True),
-    Column("tenant_id", _ID, nullable=False),
     Column("patient_id", Text),
     Column("lead_id", Text),
     Column("completed_at", DateTime(timezone=True), nullable=False),

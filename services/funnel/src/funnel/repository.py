@@ -150,7 +150,8 @@ class Repository:
     async def record_appointment(
         self, tenant_id: str, lead_id: str | None, patient_id: str | None, fact: Appointment
     ) -> None:
-        q = select(appointments).where(appointments.c.id == fact.id).with_for_update()
+        mine = and_(appointments.c.tenant_id == tenant_id, appointments.c.id == fact.id)
+        q = select(appointments).where(mine).with_for_update()
         row = (await self.session.execute(q)).first()
         old = None if row is None else _appointment(row)
         merged = merge_appointment(old, fact)
@@ -168,7 +169,7 @@ class Repository:
             )
         else:
             ids = {"lead_id": row.lead_id or lead_id, "patient_id": row.patient_id or patient_id}
-            await self.session.execute(update(appointments).where(appointments.c.id == fact.id).values(**values, **ids))
+            await self.session.execute(update(appointments).where(mine).values(**values, **ids))
 
     async def record_visit(self, tenant_id: str, lead_id: str | None, patient_id: str | None, visit: Visit) -> None:
         await self.session.execute(
