@@ -67,7 +67,7 @@ deals = Table(
         "uq_deals_arrived_patient", "tenant_id", "patient_id", unique=True, postgresql_where=text("kind = 'arrived'")
     ),
     Index("uq_deals_request", "tenant_id", "request_id", unique=True, postgresql_where=text("request_id IS NOT NULL")),
-    Index("ix_deals_board", "tenant_id", "pipeline_id", "stage_id"),
+    Index("ix_deals_stage_recent", "tenant_id", "pipeline_id", "stage_id", "updated_at"),
     Index("ix_deals_lead", "tenant_id", "lead_id"),
     Index("ix_deals_curator", "tenant_id", "curator_id"),
 )

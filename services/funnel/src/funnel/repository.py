@@ -117,11 +117,12 @@ class Repository:
             where.append(or_(deals.c.curator_id == mine_only, deals.c.curator_id.is_(None)))
         if no_future_booking:
             where.append(or_(deals.c.next_booking_at.is_(None), deals.c.next_booking_at <= now))
-        open_task = and_(tasks.c.deal_id == deals.c.id, tasks.c.completed_at.is_(None))
-        red = select(func.count()).where(open_task, tasks.c.due_at < now).scalar_subquery()
-        green = select(func.count()).where(open_task, tasks.c.due_at >= now).scalar_subquery()
         if overdue:
-            where.append(red > 0)
+            where.append(
+                select(tasks.c.id)
+                .where(tasks.c.deal_id == deals.c.id, tasks.c.completed_at.is_(None), tasks.c.due_at < now)
+                .exists()
+            )
         totals = (
             await self.session.execute(
                 select(
@@ -133,17 +134,17 @@ class Repository:
                 .group_by(deals.c.stage_id)
             )
         ).all()
-        ranked = (
-            select(
-                deals,
-                red.label("red"),
-                green.label("green"),
-                func.row_number().over(partition_by=deals.c.stage_id, order_by=deals.c.updated_at.desc()).label("rn"),
-            )
-            .where(*where)
-            .subquery()
-        )
-        rows = (await self.session.execute(select(ranked).where(ranked.c.rn <= per_stage))).all()
+        # The first deals of each stage one index range each (ix_deals_stage_recent), not a sort of them all.
+        stage_ids = [str(r.stage_id) for r in totals]
+        rows: list[Row] = []
+        for one in stage_ids:
+            page = select(deals).where(*where, deals.c.stage_id == one).order_by(deals.c.updated_at.desc())
+            shown = page.limit(per_stage).subquery()
+            # Task indicators only for the deals shown, not for every deal that matched.
+            open_task = and_(tasks.c.deal_id == shown.c.id, tasks.c.completed_at.is_(None))
+            red = select(func.count()).where(open_task, tasks.c.due_at < now).scalar_subquery()
+            green = select(func.count()).where(open_task, tasks.c.due_at >= now).scalar_subquery()
+            rows += (await self.session.execute(select(shown, red.label("red"), green.label("green")))).all()
         return list(totals), list(rows)
 
     # --- facts --------------------------------------------------------------------------------------
