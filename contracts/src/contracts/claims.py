@@ -25,6 +25,11 @@ SCHEDULING_BOOK: Final = "scheduling:book"
 SCHEDULING_CHECKIN: Final = "scheduling:checkin"
 SCHEDULING_VISIT: Final = "scheduling:visit"
 SCHEDULING_ADMIN: Final = "scheduling:admin"
+#: The funnel (docs/funnel.md): see deals and the board; work deals (tasks, plans, curators, moves by hand);
+#: configure the clinic's pipelines and stages and see every curator's deals.
+FUNNEL_READ: Final = "funnel:read"
+FUNNEL_WRITE: Final = "funnel:write"
+FUNNEL_ADMIN: Final = "funnel:admin"
 #: Open new clinics (the account made on first start).
 PLATFORM_ADMIN: Final = "platform:admin"
 
@@ -42,6 +47,9 @@ PERMISSIONS: Final = frozenset(
         SCHEDULING_CHECKIN,
         SCHEDULING_VISIT,
         SCHEDULING_ADMIN,
+        FUNNEL_READ,
+        FUNNEL_WRITE,
+        FUNNEL_ADMIN,
         PLATFORM_ADMIN,
     }
 )

@@ -6,7 +6,7 @@ import builtins
 
 import msgspec
 
-from contracts import identity, leads, notifications, payments, scheduling, telephony
+from contracts import funnel, identity, leads, notifications, payments, scheduling, telephony
 from contracts.envelope import Event
 
 
@@ -62,6 +62,16 @@ _EVENTS: tuple[type[Event], ...] = (
     identity.StaffCreatedV1,
     identity.StaffUpdatedV1,
     identity.StaffDeactivatedV1,
+    funnel.DealCreatedV1,
+    funnel.DealStageChangedV1,
+    funnel.DealLostV1,
+    funnel.CuratorAssignedV1,
+    funnel.TreatmentPlanCreatedV1,
+    funnel.TreatmentPlanSignedV1,
+    funnel.TreatmentPlanCompletedV1,
+    funnel.TaskCreatedV1,
+    funnel.TaskCompletedV1,
+    funnel.TaskOverdueV1,
     telephony.CallStartedV1,
     telephony.CallAnsweredV1,
     telephony.CallEndedV1,

@@ -24,11 +24,12 @@ SCHEDULING = Topic(
     "clinicflow.scheduling.events", 6, "Appointments, reminders, arrivals, visits, returns, anamnesis, the waitlist."
 )
 
+FUNNEL = Topic("clinicflow.funnel.events", 6, "Deals in pipelines, curators, treatment plans and tasks.")
 TELEPHONY = Topic(
     "clinicflow.telephony.events", 6, "Calls from the clinics' IP telephony: started, answered, ended, missed."
 )
 
-TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS, IDENTITY, PAYMENTS, SCHEDULING, TELEPHONY)
+TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS, IDENTITY, PAYMENTS, SCHEDULING, FUNNEL, TELEPHONY)
 
 
 def dlq_topic(topic: str) -> str:

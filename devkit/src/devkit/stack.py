@@ -129,6 +129,7 @@ class Stack:
         if self.free_ports:
             # Test stacks only: the e2e tests move scheduling's clock by writing seconds into this file.
             env["SCHEDULING_CLOCK_FILE"] = str(self.clock_file("scheduling"))
+            env["FUNNEL_CLOCK_FILE"] = str(self.clock_file("funnel"))
         for spec in self.specs.values():
             prefix = spec.service.upper()
             key = "WORKER_PORT" if spec.command == ["worker"] else "HTTP_PORT"

@@ -72,6 +72,280 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/funnel/curators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Curators */
+        get: operations["ApiV1FunnelCuratorsCurators"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/curators/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** A curator's commission percentages */
+        put: operations["ApiV1FunnelCuratorsUserIdCurator"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/deals/{deal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deal card in one request */
+        get: operations["ApiV1FunnelDealsDealIdCard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/deals/{deal_id}/curator": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Assign the deal's curator */
+        put: operations["ApiV1FunnelDealsDealIdCuratorAssign"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/deals/{deal_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move by hand (manual mode), with a reason */
+        post: operations["ApiV1FunnelDealsDealIdMoveMove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/deals/{deal_id}/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Plan */
+        post: operations["ApiV1FunnelDealsDealIdPlansPlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/deals/{deal_id}/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deal's tasks, soonest due first */
+        get: operations["ApiV1FunnelDealsDealIdTasksTasks"];
+        put?: never;
+        /** Task */
+        post: operations["ApiV1FunnelDealsDealIdTasksTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/pipelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's pipelines and their stages */
+        get: operations["ApiV1FunnelPipelinesList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/pipelines/stages/{stage_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** DeleteStage */
+        delete: operations["ApiV1FunnelPipelinesStagesStageIdDeleteStage"];
+        options?: never;
+        head?: never;
+        /** Rename, recolour, reorder a stage */
+        patch: operations["ApiV1FunnelPipelinesStagesStageIdEditStage"];
+        trace?: never;
+    };
+    "/api/v1/funnel/pipelines/{pipeline_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Rename; automatic or manual mode */
+        patch: operations["ApiV1FunnelPipelinesPipelineIdEdit"];
+        trace?: never;
+    };
+    "/api/v1/funnel/pipelines/{pipeline_id}/board": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deals per stage with counts and sums */
+        get: operations["ApiV1FunnelPipelinesPipelineIdBoardBoard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/pipelines/{pipeline_id}/stages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** AddStage */
+        post: operations["ApiV1FunnelPipelinesPipelineIdStagesAddStage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/plans/{plan_id}/sign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Signed without upload */
+        post: operations["ApiV1FunnelPlansPlanIdSignSign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/tasks/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Retitle, reschedule, hand over */
+        patch: operations["ApiV1FunnelTasksTaskIdEditTask"];
+        trace?: never;
+    };
+    "/api/v1/funnel/tasks/{task_id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Comment */
+        post: operations["ApiV1FunnelTasksTaskIdCommentsComment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/tasks/{task_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Complete */
+        post: operations["ApiV1FunnelTasksTaskIdCompleteComplete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/identity/audit": {
         parameters: {
             query?: never;
@@ -2539,6 +2813,13 @@ export interface components {
             in_service: components["schemas"]["BoardItem"][];
             waiting: components["schemas"]["BoardItem"][];
         };
+        /** BoardColumn */
+        BoardColumn: {
+            count: number;
+            deals: components["schemas"]["DealOut"][];
+            stage: components["schemas"]["StageOut"];
+            sum: string;
+        };
         /** BoardItem */
         BoardItem: {
             appointment_id: string;
@@ -2552,6 +2833,11 @@ export interface components {
             /** Format: date-time */
             starts_at: string;
             waiting_minutes: number;
+        };
+        /** BoardOut */
+        BoardOut: {
+            columns: components["schemas"]["BoardColumn"][];
+            pipeline_id: string;
         };
         /** BookIn */
         BookIn: {
@@ -2578,6 +2864,13 @@ export interface components {
         BookingLinkOut: {
             token: string;
             url: string;
+        };
+        /** BookingOut */
+        BookingOut: {
+            appointment_id: string;
+            cancelled_at: string | null;
+            done_at: string | null;
+            starts_at: string | null;
         };
         /** BranchIn */
         BranchIn: {
@@ -2653,9 +2946,12 @@ export interface components {
         };
         /** CardOut */
         CardOut: {
-            call: components["schemas"]["CallOut"];
-            contact: components["schemas"]["ContactOut"] | null;
-            new_caller: boolean;
+            bookings: components["schemas"]["BookingOut"][];
+            deal: components["schemas"]["DealOut"];
+            feed: components["schemas"]["FeedOut"][];
+            plans: components["schemas"]["PlanOut"][];
+            tasks: components["schemas"]["TaskOut"][];
+            visits: components["schemas"]["VisitOut"][];
         };
         /** ChargeIn */
         ChargeIn: {
@@ -2722,6 +3018,10 @@ export interface components {
             admin: components["schemas"]["StaffOut"];
             tenant: components["schemas"]["TenantOut"];
         };
+        /** CommentIn */
+        CommentIn: {
+            text: string;
+        };
         /** CompleteIn */
         CompleteIn: {
             result?: string | null;
@@ -2771,6 +3071,48 @@ export interface components {
             matched_by: string | null;
             patient: components["schemas"]["PatientOut"];
         };
+        /** CreatedOut */
+        CreatedOut: {
+            id: string;
+        };
+        /** CuratorIn */
+        CuratorIn: {
+            general_percent: string;
+            per_service?: {
+                [key: string]: string;
+            };
+        };
+        /** CuratorOut */
+        CuratorOut: {
+            general_percent: string;
+            per_service: {
+                [key: string]: string;
+            };
+            user_id: string;
+        };
+        /** DealOut */
+        DealOut: {
+            amount: string;
+            curator_id: string | null;
+            id: string;
+            kind: string;
+            lead_id: string | null;
+            name: string | null;
+            next_booking_at: string | null;
+            paid: string;
+            patient_id: string | null;
+            phone: string | null;
+            pipeline_id: string;
+            source: string | null;
+            stage_id: string;
+            stage_key: string;
+            /** Format: date-time */
+            stage_since: string;
+            /** @default 0 */
+            tasks_green: number;
+            /** @default 0 */
+            tasks_red: number;
+        };
         /** DiscountIn */
         DiscountIn: {
             /** @default true */
@@ -2800,6 +3142,13 @@ export interface components {
         /** Enabled */
         Enabled: {
             enabled: boolean;
+        };
+        /** FeedOut */
+        FeedOut: {
+            /** Format: date-time */
+            at: string;
+            kind: string;
+            text: string;
         };
         /** FieldOut */
         FieldOut: {
@@ -2878,6 +3227,11 @@ export interface components {
             source?: string;
             treatment?: string | null;
         };
+        /** AssignIn */
+        FunnelAssignIn: {
+            /** Format: uuid */
+            curator_id: string;
+        };
         /** HoldIn */
         HoldIn: {
             /** Format: uuid */
@@ -2920,6 +3274,16 @@ export interface components {
             read_at: string | null;
             subject: string | null;
             title: string;
+        };
+        /** ItemIn */
+        ItemIn: {
+            discount?: string | null;
+            price: string;
+            procedure: string;
+            procedure_id?: string | null;
+            quantity: number;
+            /** @default 1 */
+            stage: number;
         };
         /** ItemList */
         ItemList: {
@@ -3195,6 +3559,11 @@ export interface components {
             period_to: string;
             total: number;
         };
+        /** MoveIn */
+        MoveIn: {
+            reason: string;
+            stage: string;
+        };
         /** AccountIn */
         NotificationsAccountIn: {
             account_id: string;
@@ -3363,10 +3732,50 @@ export interface components {
             patient_id: string | null;
             phone: string | null;
         };
+        /** PipelineIn */
+        PipelineIn: {
+            automatic?: boolean | null;
+            name?: string | null;
+        };
+        /** PipelineOut */
+        PipelineOut: {
+            automatic: boolean;
+            id: string;
+            kind: string;
+            name: string;
+            stages: components["schemas"]["StageOut"][];
+        };
         /** PixOut */
         PixOut: {
             code: string;
             svg: string;
+        };
+        /** PlanIn */
+        PlanIn: {
+            /** @default BRL */
+            currency: string;
+            items: components["schemas"]["ItemIn"][];
+            title: string;
+        };
+        /** PlanItemOut */
+        PlanItemOut: {
+            discount: string;
+            price: string;
+            procedure: string;
+            procedure_id: string | null;
+            quantity: number;
+            stage: number;
+        };
+        /** PlanOut */
+        PlanOut: {
+            completed_at: string | null;
+            currency: string;
+            id: string;
+            items: components["schemas"]["PlanItemOut"][];
+            signed_at: string | null;
+            status: string;
+            title: string;
+            total: string;
         };
         /** PolicyIn */
         PolicyIn: {
@@ -3774,6 +4183,30 @@ export interface components {
             roles?: string[];
             section_ids?: string[];
         };
+        /** StageIn */
+        StageIn: {
+            /** @default #64748b */
+            color: string;
+            key: string;
+            name: string;
+            /** @default open */
+            outcome: string;
+        };
+        /** StageOut */
+        StageOut: {
+            color: string;
+            id: string;
+            key: string;
+            name: string;
+            outcome: string;
+            position: number;
+        };
+        /** StagePatch */
+        StagePatch: {
+            color?: string | null;
+            name?: string | null;
+            position?: number | null;
+        };
         /** StatusChangeOut */
         StatusChangeOut: {
             /** Format: date-time */
@@ -3789,6 +4222,35 @@ export interface components {
             /** @example CONTACTED_CALL_LATER */
             status: string;
         };
+        /** TaskIn */
+        TaskIn: {
+            /** Format: date-time */
+            due_at: string;
+            /** @default todo */
+            kind: string;
+            responsible_id?: string | null;
+            title: string;
+        };
+        /** TaskOut */
+        TaskOut: {
+            automatic: boolean;
+            comments: {
+                [key: string]: string;
+            }[];
+            completed_at: string | null;
+            /** Format: date-time */
+            due_at: string;
+            id: string;
+            kind: string;
+            responsible_id: string | null;
+            title: string;
+        };
+        /** TaskPatch */
+        TaskPatch: {
+            due_at?: string | null;
+            responsible_id?: string | null;
+            title?: string | null;
+        };
         /** AccountIn */
         TelephonyAccountIn: {
             /** @default  */
@@ -3800,6 +4262,12 @@ export interface components {
         TelephonyAccountOut: {
             provider: string;
             webhook_url: string;
+        };
+        /** CardOut */
+        TelephonyCardOut: {
+            call: components["schemas"]["CallOut"];
+            contact: components["schemas"]["ContactOut"] | null;
+            new_caller: boolean;
         };
         /** WebhookAnswer */
         TelephonyWebhookAnswer: {
@@ -3866,6 +4334,13 @@ export interface components {
         Unread: {
             unread: number;
         };
+        /** VisitOut */
+        VisitOut: {
+            appointment_id: string;
+            /** Format: date-time */
+            completed_at: string;
+            procedures: string[];
+        };
         /** WaitlistIn */
         WaitlistIn: {
             /** Format: uuid */
@@ -3908,10 +4383,13 @@ export type SchemaAuditPage = components['schemas']['AuditPage'];
 export type SchemaAvailability = components['schemas']['Availability'];
 export type SchemaBellOut = components['schemas']['BellOut'];
 export type SchemaBoard = components['schemas']['Board'];
+export type SchemaBoardColumn = components['schemas']['BoardColumn'];
 export type SchemaBoardItem = components['schemas']['BoardItem'];
+export type SchemaBoardOut = components['schemas']['BoardOut'];
 export type SchemaBookIn = components['schemas']['BookIn'];
 export type SchemaBookingLinkIn = components['schemas']['BookingLinkIn'];
 export type SchemaBookingLinkOut = components['schemas']['BookingLinkOut'];
+export type SchemaBookingOut = components['schemas']['BookingOut'];
 export type SchemaBranchIn = components['schemas']['BranchIn'];
 export type SchemaBranchOut = components['schemas']['BranchOut'];
 export type SchemaBreakIn = components['schemas']['BreakIn'];
@@ -3925,6 +4403,7 @@ export type SchemaChargeList = components['schemas']['ChargeList'];
 export type SchemaChargeOut = components['schemas']['ChargeOut'];
 export type SchemaClinicIn = components['schemas']['ClinicIn'];
 export type SchemaClinicOut = components['schemas']['ClinicOut'];
+export type SchemaCommentIn = components['schemas']['CommentIn'];
 export type SchemaCompleteIn = components['schemas']['CompleteIn'];
 export type SchemaContactOut = components['schemas']['ContactOut'];
 export type SchemaConversationDetail = components['schemas']['ConversationDetail'];
@@ -3932,20 +4411,27 @@ export type SchemaConversationItem = components['schemas']['ConversationItem'];
 export type SchemaConversationList = components['schemas']['ConversationList'];
 export type SchemaConversationOut = components['schemas']['ConversationOut'];
 export type SchemaConversionOut = components['schemas']['ConversionOut'];
+export type SchemaCreatedOut = components['schemas']['CreatedOut'];
+export type SchemaCuratorIn = components['schemas']['CuratorIn'];
+export type SchemaCuratorOut = components['schemas']['CuratorOut'];
+export type SchemaDealOut = components['schemas']['DealOut'];
 export type SchemaDiscountIn = components['schemas']['DiscountIn'];
 export type SchemaDiscountList = components['schemas']['DiscountList'];
 export type SchemaDiscountOut = components['schemas']['DiscountOut'];
 export type SchemaEnabled = components['schemas']['Enabled'];
+export type SchemaFeedOut = components['schemas']['FeedOut'];
 export type SchemaFieldOut = components['schemas']['FieldOut'];
 export type SchemaFinanceOut = components['schemas']['FinanceOut'];
 export type SchemaFinancePayment = components['schemas']['FinancePayment'];
 export type SchemaFormIn = components['schemas']['FormIn'];
 export type SchemaFormOut = components['schemas']['FormOut'];
 export type SchemaFormPatch = components['schemas']['FormPatch'];
+export type SchemaFunnelAssignIn = components['schemas']['FunnelAssignIn'];
 export type SchemaHoldIn = components['schemas']['HoldIn'];
 export type SchemaHoursIn = components['schemas']['HoursIn'];
 export type SchemaInAppList = components['schemas']['InAppList'];
 export type SchemaInAppOut = components['schemas']['InAppOut'];
+export type SchemaItemIn = components['schemas']['ItemIn'];
 export type SchemaItemList = components['schemas']['ItemList'];
 export type SchemaLeadIn = components['schemas']['LeadIn'];
 export type SchemaLeadOut = components['schemas']['LeadOut'];
@@ -3970,6 +4456,7 @@ export type SchemaMergeIn = components['schemas']['MergeIn'];
 export type SchemaMessageList = components['schemas']['MessageList'];
 export type SchemaMessageOut = components['schemas']['MessageOut'];
 export type SchemaMetricsOut = components['schemas']['MetricsOut'];
+export type SchemaMoveIn = components['schemas']['MoveIn'];
 export type SchemaNotificationsAccountIn = components['schemas']['NotificationsAccountIn'];
 export type SchemaNotificationsAccountOut = components['schemas']['NotificationsAccountOut'];
 export type SchemaNotificationsSettingsIn = components['schemas']['NotificationsSettingsIn'];
@@ -3989,7 +4476,12 @@ export type SchemaPaymentsCancelIn = components['schemas']['PaymentsCancelIn'];
 export type SchemaPermissionOut = components['schemas']['PermissionOut'];
 export type SchemaPersonIn = components['schemas']['PersonIn'];
 export type SchemaPersonOut = components['schemas']['PersonOut'];
+export type SchemaPipelineIn = components['schemas']['PipelineIn'];
+export type SchemaPipelineOut = components['schemas']['PipelineOut'];
 export type SchemaPixOut = components['schemas']['PixOut'];
+export type SchemaPlanIn = components['schemas']['PlanIn'];
+export type SchemaPlanItemOut = components['schemas']['PlanItemOut'];
+export type SchemaPlanOut = components['schemas']['PlanOut'];
 export type SchemaPolicyIn = components['schemas']['PolicyIn'];
 export type SchemaPolicyOut = components['schemas']['PolicyOut'];
 export type SchemaPreviewIn = components['schemas']['PreviewIn'];
@@ -4034,10 +4526,17 @@ export type SchemaStaffIn = components['schemas']['StaffIn'];
 export type SchemaStaffList = components['schemas']['StaffList'];
 export type SchemaStaffOut = components['schemas']['StaffOut'];
 export type SchemaStaffPatch = components['schemas']['StaffPatch'];
+export type SchemaStageIn = components['schemas']['StageIn'];
+export type SchemaStageOut = components['schemas']['StageOut'];
+export type SchemaStagePatch = components['schemas']['StagePatch'];
 export type SchemaStatusChangeOut = components['schemas']['StatusChangeOut'];
 export type SchemaStatusIn = components['schemas']['StatusIn'];
+export type SchemaTaskIn = components['schemas']['TaskIn'];
+export type SchemaTaskOut = components['schemas']['TaskOut'];
+export type SchemaTaskPatch = components['schemas']['TaskPatch'];
 export type SchemaTelephonyAccountIn = components['schemas']['TelephonyAccountIn'];
 export type SchemaTelephonyAccountOut = components['schemas']['TelephonyAccountOut'];
+export type SchemaTelephonyCardOut = components['schemas']['TelephonyCardOut'];
 export type SchemaTelephonyWebhookAnswer = components['schemas']['TelephonyWebhookAnswer'];
 export type SchemaTemplateIn = components['schemas']['TemplateIn'];
 export type SchemaTemplateList = components['schemas']['TemplateList'];
@@ -4048,6 +4547,7 @@ export type SchemaUnitIn = components['schemas']['UnitIn'];
 export type SchemaUnitOut = components['schemas']['UnitOut'];
 export type SchemaUnitPatch = components['schemas']['UnitPatch'];
 export type SchemaUnread = components['schemas']['Unread'];
+export type SchemaVisitOut = components['schemas']['VisitOut'];
 export type SchemaWaitlistIn = components['schemas']['WaitlistIn'];
 export type SchemaWebhookAnswer = components['schemas']['WebhookAnswer'];
 export type $defs = Record<string, never>;
@@ -4227,6 +4727,1270 @@ export interface operations {
             };
             /** @description Not sent as application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelCuratorsCurators: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CuratorOut"][];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelCuratorsUserIdCurator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CuratorIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelDealsDealIdCard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelDealsDealIdCuratorAssign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FunnelAssignIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelDealsDealIdMoveMove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MoveIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelDealsDealIdPlansPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelDealsDealIdTasksTasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOut"][];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelDealsDealIdTasksTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelPipelinesList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineOut"][];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelPipelinesStagesStageIdDeleteStage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stage_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelPipelinesStagesStageIdEditStage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stage_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StagePatch"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelPipelinesPipelineIdEdit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PipelineIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelPipelinesPipelineIdBoardBoard: {
+        parameters: {
+            query?: {
+                curator_id?: string | null;
+                stage_id?: string | null;
+                overdue?: boolean;
+                no_future_booking?: boolean;
+                per_stage?: number;
+            };
+            header?: never;
+            path: {
+                pipeline_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BoardOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelPipelinesPipelineIdStagesAddStage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelPlansPlanIdSignSign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelTasksTaskIdEditTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskPatch"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelTasksTaskIdCommentsComment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelTasksTaskIdCompleteComplete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13235,7 +14999,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CardOut"];
+                    "application/json": components["schemas"]["TelephonyCardOut"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */

@@ -22,7 +22,12 @@ PERMISSIONS: dict[str, str] = {
     "scheduling:checkin": "check patients in, mark no-shows",
     "scheduling:visit": "start and finish visits",
     "scheduling:admin": "configure branches, professionals, procedures, questionnaires and the booking policy",
+    "funnel:read": "see the funnel board and deal cards (without funnel:admin: unassigned deals and one's own)",
+    "funnel:write": "work deals: tasks, treatment plans, curators, moving deals by hand in manual mode",
+    "funnel:admin": "configure pipelines and stages; see every curator's deals",
 }
+_FUNNEL_ALL = frozenset({"funnel:read", "funnel:write", "funnel:admin"})
+_FUNNEL_WORK = frozenset({"funnel:read", "funnel:write"})
 _SCHEDULING_ALL = frozenset(
     {"scheduling:read", "scheduling:book", "scheduling:checkin", "scheduling:visit", "scheduling:admin"}
 )
@@ -34,10 +39,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
         {"crm:read", "crm:write", "crm:admin", "crm:responsible", "finance:read", "payments:write", "payments:refund"}
     )
-    | _SCHEDULING_ALL,
+    | _SCHEDULING_ALL
+    | _FUNNEL_ALL,
     "manager": frozenset({"crm:read", "crm:write", "crm:responsible", "finance:read", "payments:write"})
-    | _SCHEDULING_DESK,
-    "sales_agent": frozenset({"crm:read", "crm:write", "payments:write", "scheduling:read", "scheduling:book"}),
+    | _SCHEDULING_DESK
+    | _FUNNEL_ALL,
+    "sales_agent": frozenset({"crm:read", "crm:write", "payments:write", "scheduling:read", "scheduling:book"})
+    | _FUNNEL_WORK,
+    #: Follows arrived patients through their treatment (docs/funnel.md, "Curators").
+    "curator": frozenset({"crm:read", "scheduling:read"}) | _FUNNEL_WORK,
     "reception": frozenset({"crm:read", "crm:write", "payments:write"}) | _SCHEDULING_DESK,
     "professional": frozenset({"crm:read"}) | _SCHEDULING_CLINICIAN,
     "diagnostic_doctor": frozenset({"crm:read"}) | _SCHEDULING_CLINICIAN,

@@ -71,6 +71,8 @@ def test_permissions_union_roles_and_extra_permissions() -> None:
             "platform:admin",
             "scheduling:read",
             "scheduling:book",
+            "funnel:read",
+            "funnel:write",
         }
     )
 

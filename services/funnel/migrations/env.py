@@ -1,0 +1,4 @@
+from funnel.models import metadata
+from kit.migrations import run_env
+
+run_env(metadata)

@@ -1,0 +1,1 @@
+"""funnel: scaffolded by `just new-service funnel` (docs/architecture.md, "Adding a service")."""

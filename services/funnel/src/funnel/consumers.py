@@ -1,0 +1,29 @@
+"""Event subscriptions of funnel: decode -> inbox -> one use case (kit does the first two)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from contracts import Event
+from funnel import services
+from funnel.clock import Clock
+from kit.messaging import Handler, IdempotentConsumer
+from kit.worker import WorkerContext
+
+
+def build(ctx: WorkerContext, clock: Clock) -> list[IdempotentConsumer]:
+    by_topic: dict[str, dict[type[Event], Handler]] = {}
+    for struct in services.CONSUMED:
+        by_topic.setdefault(struct.TOPIC, {})[struct] = partial(services.handle_event, clock=clock)
+    return [
+        IdempotentConsumer(
+            service=ctx.service,
+            name=f"funnel.{topic.split('.')[1]}",
+            topic=topic,
+            handlers=handlers,
+            uow=ctx.uow,
+            producer=ctx.producer,
+            max_attempts=ctx.settings.consumer_max_attempts,
+        )
+        for topic, handlers in by_topic.items()
+    ]

@@ -1,0 +1,178 @@
+"""Tables of the funnel database (the outbox and inbox come from kit, see migrations/env.py).
+
+Facts about a person (appointments, visits) are kept as the events told them, keyed by their ids, so that
+duplicated and out-of-order events merge to the same rows (funnel.domain.merge_appointment).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, Numeric, Table, Text, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = MetaData()
+_ID = UUID(as_uuid=False)
+
+pipelines = Table(
+    "pipelines",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("tenant_id", _ID, nullable=False),
+    #: requests, arrived (built in, one each per clinic) or custom.
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    #: Automatic mode: the rules move deals; manual: only staff do.
+    Column("automatic", Boolean, nullable=False, server_default=text("true")),
+    Index("uq_pipelines_builtin", "tenant_id", "kind", unique=True, postgresql_where=text("kind <> 'custom'")),
+)
+
+stages = Table(
+    "stages",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("tenant_id", _ID, nullable=False),
+    Column("pipeline_id", _ID, ForeignKey("pipelines.id", ondelete="CASCADE"), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("color", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Index("uq_stages_key", "pipeline_id", "key", unique=True),
+)
+
+deals = Table(
+    "deals",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("tenant_id", _ID, nullable=False),
+    Column("pipeline_id", _ID, ForeignKey("pipelines.id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("stage_id", _ID, ForeignKey("stages.id"), nullable=False),
+    Column("stage_key", Text, nullable=False),
+    Column("stage_since", DateTime(timezone=True), nullable=False),
+    Column("lead_id", Text),
+    Column("patient_id", Text),
+    Column("request_id", Text),
+    Column("name", Text),
+    Column("phone", Text),
+    Column("source", Text),
+    Column("curator_id", _ID),
+    Column("amount", Numeric(14, 2), nullable=False, server_default=text("0")),
+    Column("paid", Numeric(14, 2), nullable=False, server_default=text("0")),
+    Column("next_booking_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # One Arrived-and-repeat deal per patient, guaranteed by the database.
+    Index(
+        "uq_deals_arrived_patient", "tenant_id", "patient_id", unique=True, postgresql_where=text("kind = 'arrived'")
+    ),
+    Index("uq_deals_request", "tenant_id", "request_id", unique=True, postgresql_where=text("request_id IS NOT NULL")),
+    Index("ix_deals_stage_recent", "tenant_id", "pipeline_id", "stage_id", "updated_at"),
+    Index("ix_deals_lead", "tenant_id", "lead_id"),
+    Index("ix_deals_curator", "tenant_id", "curator_id"),
+)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    # Keyed by clinic too: another clinic's ids never merge with this one's.
+    Column("tenant_id", _ID, primary_key=True),
+    Column("id", Text, primary_key=True),
+    Column("lead_id", Text),
+    Column("patient_id", Text),
+    Column("starts_at", DateTime(timezone=True)),
+    Column("starts_version", DateTime(timezone=True)),
+    Column("cancelled_at", DateTime(timezone=True)),
+    Column("done_at", DateTime(timezone=True)),
+    Index("ix_appointments_patient", "tenant_id", "patient_id"),
+    Index("ix_appointments_lead", "tenant_id", "lead_id"),
+)
+
+visits = Table(
+    "visits",
+    metadata,
+    Column("tenant_id", _ID, primary_key=True),
+    Column("appointment_id", Text, primary_key=True),
+    Column("patient_id", Text),
+    Column("lead_id", Text),
+    Column("completed_at", DateTime(timezone=True), nullable=False),
+    Column("procedures", JSONB, nullable=False),
+    Index("ix_visits_patient", "tenant_id", "patient_id"),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("tenant_id", _ID, nullable=False),
+    Column("deal_id", _ID, ForeignKey("deals.id"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("total", Numeric(14, 2), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("created_by", _ID, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("signed_at", DateTime(timezone=True)),
+    Column("signed_by", _ID),
+    Column("completed_at", DateTime(timezone=True)),
+    Index("ix_plans_deal", "deal_id"),
+)
+
+plan_items = Table(
+    "plan_items",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("plan_id", _ID, ForeignKey("plans.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("stage", Integer, nullable=False),
+    Column("procedure", Text, nullable=False),
+    Column("procedure_id", Text),
+    Column("quantity", Integer, nullable=False),
+    Column("price", Numeric(14, 2), nullable=False),
+    Column("discount", Numeric(5, 2), nullable=False),
+    Column("manual_done", Integer, nullable=False, server_default=text("0")),
+    Index("ix_plan_items_plan", "plan_id"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("tenant_id", _ID, nullable=False),
+    Column("deal_id", _ID, ForeignKey("deals.id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("responsible_id", _ID),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("automatic", Boolean, nullable=False, server_default=text("false")),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("overdue_at", DateTime(timezone=True)),
+    Column("comments", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Index("ix_tasks_deal", "deal_id"),
+    Index("ix_tasks_due_open", "due_at", postgresql_where=text("completed_at IS NULL AND overdue_at IS NULL")),
+)
+
+curators = Table(
+    "curators",
+    metadata,
+    Column("tenant_id", _ID, primary_key=True),
+    Column("user_id", _ID, primary_key=True),
+    Column("general_percent", Numeric(5, 2), nullable=False),
+    #: procedure id -> percentage.
+    Column("per_service", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+)
+
+activity = Table(
+    "activity",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", _ID, nullable=False),
+    Column("deal_id", _ID, ForeignKey("deals.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    #: stage, visit, booking, payment, plan, task, comment.
+    Column("kind", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Index("ix_activity_deal", "deal_id", "at"),
+)

@@ -1,0 +1,202 @@
+"""Request and response bodies of funnel (msgspec)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+
+class StageOut(msgspec.Struct):
+    id: str
+    key: str
+    name: str
+    position: int
+    color: str
+    outcome: str
+
+
+class PipelineOut(msgspec.Struct):
+    id: str
+    kind: str
+    name: str
+    automatic: bool
+    stages: list[StageOut]
+
+
+class PipelineIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | None = None
+    automatic: bool | None = None
+
+
+class StageIn(msgspec.Struct, forbid_unknown_fields=True):
+    key: str
+    name: str
+    color: str = "#64748b"
+    outcome: str = "open"
+
+
+class StagePatch(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | None = None
+    color: str | None = None
+    position: int | None = None
+
+
+class CreatedOut(msgspec.Struct):
+    id: str
+
+
+class DealOut(msgspec.Struct):
+    id: str
+    pipeline_id: str
+    stage_id: str
+    stage_key: str
+    kind: str
+    name: str | None
+    phone: str | None
+    source: str | None
+    lead_id: str | None
+    patient_id: str | None
+    curator_id: str | None
+    amount: str
+    paid: str
+    next_booking_at: datetime | None
+    stage_since: datetime
+    tasks_green: int = 0
+    tasks_red: int = 0
+
+    @classmethod
+    def of(cls, row: Any, *, green: int = 0, red: int = 0) -> DealOut:
+        return cls(
+            id=row.id, pipeline_id=row.pipeline_id, stage_id=row.stage_id, stage_key=row.stage_key, kind=row.kind,
+            name=row.name, phone=row.phone, source=row.source, lead_id=row.lead_id, patient_id=row.patient_id,
+            curator_id=row.curator_id, amount=str(row.amount), paid=str(row.paid), next_booking_at=row.next_booking_at,
+            stage_since=row.stage_since, tasks_green=green, tasks_red=red,
+        )  # fmt: skip
+
+
+class BoardColumn(msgspec.Struct):
+    stage: StageOut
+    count: int
+    sum: str
+    deals: list[DealOut]
+
+
+class BoardOut(msgspec.Struct):
+    pipeline_id: str
+    columns: list[BoardColumn]
+
+
+class MoveIn(msgspec.Struct, forbid_unknown_fields=True):
+    stage: str
+    reason: str
+
+
+class CuratorIn(msgspec.Struct, forbid_unknown_fields=True):
+    general_percent: Decimal
+    per_service: dict[str, Decimal] = {}
+
+
+class CuratorOut(msgspec.Struct):
+    user_id: str
+    general_percent: str
+    per_service: dict[str, str]
+
+
+class AssignIn(msgspec.Struct, forbid_unknown_fields=True):
+    curator_id: UUID
+
+
+class ItemIn(msgspec.Struct, forbid_unknown_fields=True):
+    procedure: str
+    quantity: int
+    price: Decimal
+    #: Percent off, 0-100; none: no discount.
+    discount: Decimal | None = None
+    stage: int = 1
+    procedure_id: str | None = None
+
+
+class PlanIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: str
+    items: list[ItemIn]
+    currency: str = "BRL"
+
+
+class TaskIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: str
+    due_at: datetime
+    kind: str = "todo"
+    responsible_id: UUID | None = None
+
+
+class TaskPatch(msgspec.Struct, forbid_unknown_fields=True):
+    title: str | None = None
+    due_at: datetime | None = None
+    responsible_id: UUID | None = None
+
+
+class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
+    text: str
+
+
+class TaskOut(msgspec.Struct):
+    id: str
+    kind: str
+    title: str
+    responsible_id: str | None
+    due_at: datetime
+    automatic: bool
+    completed_at: datetime | None
+    comments: list[dict[str, str]]
+
+
+class PlanItemOut(msgspec.Struct):
+    procedure: str
+    procedure_id: str | None
+    quantity: int
+    price: str
+    discount: str
+    stage: int
+
+
+class PlanOut(msgspec.Struct):
+    id: str
+    title: str
+    status: str
+    total: str
+    currency: str
+    signed_at: datetime | None
+    completed_at: datetime | None
+    items: list[PlanItemOut]
+
+
+class FeedOut(msgspec.Struct):
+    at: datetime
+    kind: str
+    text: str
+
+
+class VisitOut(msgspec.Struct):
+    appointment_id: str
+    completed_at: datetime
+    procedures: list[str]
+
+
+class BookingOut(msgspec.Struct):
+    appointment_id: str
+    starts_at: datetime | None
+    cancelled_at: datetime | None
+    done_at: datetime | None
+
+
+class CardOut(msgspec.Struct):
+    deal: DealOut
+    plans: list[PlanOut]
+    tasks: list[TaskOut]
+    visits: list[VisitOut]
+    bookings: list[BookingOut]
+    feed: list[FeedOut]
