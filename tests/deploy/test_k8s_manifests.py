@@ -36,7 +36,7 @@ import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 from contracts.topics import TOPICS, dlq_topic
-from kit import metrics
+from kit import dispatch, metrics, periodic
 from kit.settings import SHARED, ServiceSettings, env_prefix, load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ OVERLAYS = ("overlays/dev", "overlays/prod")
 IMAGE = "ghcr.io/clinicflow/clinicflow"
 #: Oldest and newest Kubernetes the manifests are checked against (kubernetes-validate ships 1.25-1.37).
 KUBERNETES_VERSIONS = ("1.30", "1.37")
-CRD_GROUPS = ("kafka.strimzi.io", "core.strimzi.io", "postgresql.cnpg.io")
+CRD_GROUPS = ("kafka.strimzi.io", "core.strimzi.io", "postgresql.cnpg.io", "monitoring.coreos.com")
 #: Secrets the operators generate themselves (CloudNativePG's initdb owner): no SRE command for them.
 GENERATED_SECRETS = {"clinicflow-pg-app"}
 #: Kafka replication per target: (replicas of every topic, min.insync.replicas, broker nodes).
@@ -500,7 +500,7 @@ def test_overlays_use_the_idempotent_producer_of_real_kafka() -> None:
 
 
 def _config(docs: list[Doc]) -> dict[str, str]:
-    (config,) = of_kind(docs, "ConfigMap")
+    (config,) = [c for c in of_kind(docs, "ConfigMap") if c["metadata"]["name"].startswith("clinicflow-config")]
     return dict(config["data"])
 
 
@@ -825,7 +825,8 @@ def test_the_readme_names_real_metrics_and_the_dlq_tool() -> None:
     readme = (K8S / "README.md").read_text()
     real = {
         m._name + ("_total" if m._type == "counter" else "")
-        for m in vars(metrics).values()
+        for module in (metrics, dispatch, periodic)
+        for m in vars(module).values()
         if isinstance(m, MetricWrapperBase)
     }
     assert real
