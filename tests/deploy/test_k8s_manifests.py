@@ -445,7 +445,9 @@ def test_each_process_gets_the_settings_it_needs(docs: list[Doc]) -> None:
             assert env.secrets[f"{env_prefix(service)}DATABASE_URL"] == ("clinicflow-pg-app", "uri"), where
         else:
             assert database.scheme == "postgresql", where
-            assert (database.hostname, database.port) == ("clinicflow-pg-rw", 5432), where
+            # Migrations connect to the primary; the api and worker pods through the Pooler (PgBouncer).
+            host = "clinicflow-pg-rw" if kind == "migrate" else "clinicflow-pg-pooler"
+            assert (database.hostname, database.port) == (host, 5432), where
             assert database.path == f"/clinicflow_{service}", where
             secret = f"clinicflow-pg-{service}"
             assert database.username == f"secret-{secret}-username", where
@@ -649,6 +651,7 @@ def _cluster_pods(docs: list[Doc]) -> dict[str, Pod]:
     pods |= {
         "kafka": _pod("kafka", NAMESPACE, {"strimzi.io/cluster": kafka, "strimzi.io/kind": "Kafka"}),
         "postgres": _pod("postgres", NAMESPACE, {"cnpg.io/cluster": postgres, "cnpg.io/instanceRole": "primary"}),
+        "pooler": _pod("pooler", NAMESPACE, {"cnpg.io/poolerName": "clinicflow-pg-pooler"}),
         "ingress-controller": _pod("ingress-controller", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"}),
         "kube-dns": _pod("kube-dns", "kube-system", {"k8s-app": "kube-dns"}),
         "prometheus": _pod("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"}),
@@ -753,6 +756,9 @@ def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: lis
         *((pod, "kafka", 9092) for pod in ours),
         *(("prometheus", name, p) for name, p in port.items()),
         ("cnpg-operator", "postgres", 8000),
+        *((f"{svc}-{kind}", "pooler", 5432) for svc, kind, _ in processes() if svc != "gateway"),
+        ("pooler", "postgres", 5432),
+        ("prometheus", "pooler", 9127),
         ("notifications-worker", INTERNET, 443),
         *((pod, INTERNET, 443) for pod in _PROVIDER_CALLERS),
     ]
@@ -763,6 +769,7 @@ def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: lis
     denied = [("ingress-controller", api, port[api]) for api in apis] + [
         *((a, b, port[b]) for a in apis for b in apis if a != b),  # services never call each other
         *(("stranger", infra, p) for infra, p in (("postgres", 5432), ("redis", 6379), ("kafka", 9092))),
+        ("stranger", "pooler", 5432),
         ("stranger", "gateway-api", port["gateway-api"]),
         *((pod, INTERNET, 443) for pod in ours if pod not in {"notifications-worker", *_PROVIDER_CALLERS}),
         *((f"{svc}-worker", "gateway-api", port["gateway-api"]) for svc, kind, _ in processes() if kind == "worker"),
