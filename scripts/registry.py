@@ -362,6 +362,26 @@ def monitoring_blocks(services: list[Service], root: Path = ROOT) -> dict[str, l
     return {"podmonitors": lines}
 
 
+def serviceaccount_blocks(services: list[Service], root: Path = ROOT) -> dict[str, list[str]]:
+    lines: list[str] = []
+    for s in services:
+        lines += [
+            "---",
+            "apiVersion: v1",
+            "kind: ServiceAccount",
+            "metadata:",
+            f"  name: clinicflow-{s.name}",
+            "  labels:",
+            f"    app.kubernetes.io/name: {s.name}",
+            "    app.kubernetes.io/part-of: clinicflow",
+            "    clinicflow.io/stage: infra",
+            "  annotations:",
+            '    argocd.argoproj.io/sync-wave: "-3"',
+            "automountServiceAccountToken: false",
+        ]
+    return {"serviceaccounts": lines}
+
+
 def alert_blocks(services: list[Service], root: Path = ROOT) -> dict[str, list[str]]:
     """An absent-target alert per api and worker (a Deployment with no scraped pod at all)."""
     lines: list[str] = []
@@ -396,6 +416,7 @@ TARGETS = {
     "services/gateway/src/gateway/settings.py": gateway_settings_blocks,
     "deploy/k8s/base/monitoring/podmonitors.yaml": monitoring_blocks,
     "deploy/k8s/base/monitoring/alerts.yaml": alert_blocks,
+    "deploy/k8s/base/serviceaccount.yaml": serviceaccount_blocks,
 }
 
 

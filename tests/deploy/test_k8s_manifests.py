@@ -257,6 +257,18 @@ def test_one_image_everywhere(docs: list[Doc]) -> None:
     assert tag
 
 
+def test_every_service_runs_as_its_own_service_account(docs: list[Doc]) -> None:
+    accounts = {a["metadata"]["name"]: a for a in of_kind(docs, "ServiceAccount")}
+    for workload in workloads(docs):
+        labels = pod_labels(workload)
+        if labels.get("app.kubernetes.io/component") not in ("api", "worker", "migration"):
+            continue
+        account = pod_spec(workload)["serviceAccountName"]
+        assert account == f"clinicflow-{labels['app.kubernetes.io/name']}", workload["metadata"]["name"]
+        assert accounts[account]["automountServiceAccountToken"] is False, account
+    assert {f"clinicflow-{s}" for s in SERVICES} <= set(accounts)
+
+
 def test_workloads_are_hardened(docs: list[Doc]) -> None:
     assert workloads(docs)
     for workload in workloads(docs):

@@ -359,3 +359,37 @@ async def test_a_periodic_runner_reports_a_timer_whose_loop_ended() -> None:
     assert runner.dead() == ["periodic:b"]
     await runner.stop()
     assert runner.dead() == []
+
+
+def test_dlq_filters_select_by_event_id_type_and_parking_time() -> None:
+    from datetime import UTC, datetime
+
+    from kit.dlq import Filters, _when
+
+    noon = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    record = {"ce_id": "e1", "ce_type": "clinicflow.leads.lead.created.v1"}
+    assert Filters().empty
+    assert Filters().take(record, noon)
+    assert Filters(event_ids=frozenset({"e1", "e2"})).take(record, noon)
+    assert not Filters(event_ids=frozenset({"e2"})).take(record, noon)
+    assert not Filters(types=frozenset({"clinicflow.leads.lead.updated.v1"})).take(record, noon)
+    window = Filters(since=_when("2026-01-01T11:00:00Z"), until=_when("2026-01-01T12:00:00"))
+    assert not window.empty
+    assert not window.take(record, noon)  # `until` is exclusive; a naive instant is UTC
+    assert window.take(record, _when("2026-01-01T11:00:00+00:00"))
+    assert not window.take(record, _when("2026-01-01T10:59:59Z"))
+
+
+def test_the_inbox_outlives_the_dead_letter_topics() -> None:
+    """A replay of the oldest parked record must still find the inbox rows of the groups that handled it."""
+    from pathlib import Path
+
+    import yaml
+
+    from kit.outbox import INBOX_RETENTION_HOURS
+
+    topics = Path(__file__).resolve().parents[3] / "deploy" / "k8s" / "base" / "infra" / "kafka-topics.yaml"
+    dlq = [d for d in yaml.safe_load_all(topics.read_text()) if d and d["metadata"]["name"].endswith("dlq")]
+    assert dlq
+    longest_ms = max(int(d["spec"]["config"]["retention.ms"]) for d in dlq)
+    assert longest_ms < INBOX_RETENTION_HOURS * 3600 * 1000
