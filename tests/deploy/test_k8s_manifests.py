@@ -536,6 +536,12 @@ def test_kafka_is_kraft_with_the_contract_topics(docs: list[Doc], target: str) -
     assert config["transaction.state.log.replication.factor"] == replicas
     assert config["min.insync.replicas"] == min_isr == config["transaction.state.log.min.isr"]
     assert "topicOperator" in kafka["spec"]["entityOperator"]
+    # Replicas spread over zones; broker metrics and the Kafka Exporter (broker-side lag) for Prometheus.
+    assert kafka["spec"]["kafka"]["rack"]["topologyKey"] == "topology.kubernetes.io/zone"
+    metrics_ref = kafka["spec"]["kafka"]["metricsConfig"]["valueFrom"]["configMapKeyRef"]
+    (metrics_config,) = [c for c in of_kind(docs, "ConfigMap") if c["metadata"]["name"] == metrics_ref["name"]]
+    assert yaml.safe_load(metrics_config["data"][metrics_ref["key"]])["rules"]
+    assert kafka["spec"]["kafkaExporter"]["groupRegex"]
     peers = kafka["spec"]["kafka"]["listeners"][0]["networkPolicyPeers"]
     for deployment in app_deployments(docs):
         assert any(selects(p["podSelector"], pod_labels(deployment)) for p in peers), "listener closed to pods"
