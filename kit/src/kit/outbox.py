@@ -36,6 +36,9 @@ from kit import metrics
 log = logging.getLogger(__name__)
 
 OUTBOX_CHANNEL = "clinicflow_outbox"
+#: How long the inbox remembers a handled event id: 31 days, longer than a dead-letter topic keeps a record.
+INBOX_RETENTION_HOURS = 24 * 31
+
 #: Any constant works: each service has its own database, so the lock is per service.
 RELAY_LOCK_KEY = 0x0C11_F10E
 
@@ -90,7 +93,9 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         batch_size: int = 500,
         retention_hours: float = 72.0,
-        inbox_retention_hours: float = 24 * 14,
+        # At least the dead-letter topics' retention (30 days, deploy/k8s/base/infra/kafka-topics.yaml), so a
+        # replay of the oldest parked record still finds the groups that had handled it and they skip it.
+        inbox_retention_hours: float = INBOX_RETENTION_HOURS,
         bootstrap: str | None = None,
     ) -> None:
         self.service = service

@@ -75,6 +75,12 @@ class PeriodicRunner:
         await asyncio.gather(*self._running, return_exceptions=True)
         self._running = []
 
+    def dead(self) -> list[str]:
+        """Timers whose loop ended while the runner was not stopping (a round's failure never ends it)."""
+        if self._stop.is_set():
+            return []
+        return [t.get_name() for t in self._running if t.done()]
+
     async def _sleep(self, seconds: float) -> bool:
         """False when stopping."""
         try:

@@ -301,10 +301,18 @@ def requires(
 
 
 # --- health and metrics -------------------------------------------------------------------
-def health_handlers(checks: dict[str, Check]) -> list[ControllerRouterHandler]:
+#: Names of the process's background tasks that have died (empty while all run): /health/live fails on any.
+Liveness = Callable[[], list[str]]
+
+
+def health_handlers(checks: dict[str, Check], liveness: Liveness | None = None) -> list[ControllerRouterHandler]:
     @get("/health/live", media_type=MediaType.JSON, include_in_schema=False, sync_to_thread=False)
-    def live() -> dict[str, str]:
-        return {"status": "ok"}
+    def live() -> Response[dict[str, Any]]:
+        # A worker whose relay or consumer task died still answers HTTP: fail liveness so Kubernetes restarts it.
+        dead = liveness() if liveness is not None else []
+        if dead:
+            return Response({"status": "dead", "dead": dead}, status_code=503)
+        return Response({"status": "ok"}, status_code=200)
 
     @get("/health/ready", media_type=MediaType.JSON, include_in_schema=False)
     async def ready() -> Response[dict[str, Any]]:
@@ -414,6 +422,7 @@ def create_app(
     dependencies: dict[str, Any] | None = None,
     state: dict[str, Any] | None = None,
     description: str = "",
+    liveness: Liveness | None = None,
 ) -> Litestar:
     middleware: list[Any] = [observability_middleware(service)]
     if verifier is not None:
@@ -433,7 +442,7 @@ def create_app(
     for exc_type, status in (error_map or {}).items():
         handlers[exc_type] = domain_error_handler(status)
     app = Litestar(
-        route_handlers=[*route_handlers, *health_handlers(checks)],
+        route_handlers=[*route_handlers, *health_handlers(checks, liveness)],
         middleware=middleware,
         exception_handlers=handlers,
         lifespan=list(lifespan),

@@ -121,15 +121,24 @@ def create_worker_app(
         timers = tasks(ctx)
         runner = PeriodicRunner(service, [t for t in timers if isinstance(t, Periodic)])
         running = [
-            asyncio.create_task(coro)
-            for coro in (
-                relay.run(),
-                watch_backlog(service, settings.database_url),
-                *(t for t in timers if not isinstance(t, Periodic)),
+            asyncio.create_task(coro, name=name)
+            for name, coro in (
+                ("outbox relay", relay.run()),
+                ("outbox backlog", watch_backlog(service, settings.database_url)),
+                *((f"timer {getattr(t, '__qualname__', '?')}", t) for t in timers if not isinstance(t, Periodic)),
             )
         ]
         runner.start()
-        state.update(engine=engine, producer=producer, relay=relay, timers=runner)
+
+        def dead() -> list[str]:
+            """The relay, a consumer or a timer that ended: none of them ends while the worker runs."""
+            return [
+                *(task.get_name() for task in running if task.done()),
+                *(f"consumer {c.name}" for c in started if not c.running),
+                *runner.dead(),
+            ]
+
+        state.update(engine=engine, producer=producer, relay=relay, timers=runner, dead=dead)
         log.info("worker started")
         try:
             yield
@@ -154,6 +163,7 @@ def create_worker_app(
         title=f"{service} worker",
         route_handlers=[],
         checks={"database": check_database, "broker": check_broker, **kit_resources.checks(resources)},
+        liveness=lambda: state["dead"]() if "dead" in state else [],
         # Resources open before and close after the worker's own lifespan (its timers use them).
         lifespan=[kit_resources.lifespan(resources), lifespan],
     )

@@ -237,3 +237,35 @@ async def test_the_worker_runs_its_timers_and_resources_and_stops_them(infra: In
     stopped = len(ticks)
     await asyncio.sleep(0.2)
     assert len(ticks) == stopped
+
+
+async def test_worker_liveness_fails_when_a_background_task_dies(infra: Infra, engine: AsyncEngine) -> None:
+    """A worker whose timer (or relay, or consumer) died still answers HTTP; /health/live must say so."""
+    from litestar.testing import AsyncTestClient
+
+    from kit.settings import ServiceSettings
+    from kit.worker import create_worker_app
+
+    release = asyncio.Event()
+
+    async def crashes() -> None:
+        await release.wait()
+        raise RuntimeError("a bug outside any try")
+
+    settings = ServiceSettings(
+        database_url=engine.url.render_as_string(hide_password=False), kafka_bootstrap_servers=infra.kafka_bootstrap
+    )
+    app = create_worker_app(service="kit-test", settings=settings, tasks=lambda ctx: [crashes()])
+    async with AsyncTestClient(app) as client:
+        alive = await client.get("/health/live")
+        assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
+        release.set()
+        for _ in range(100):
+            live = await client.get("/health/live")
+            if live.status_code != 200:
+                break
+            await asyncio.sleep(0.02)
+        assert live.status_code == 503
+        assert live.json()["status"] == "dead"
+        assert [d for d in live.json()["dead"] if "crashes" in d], live.json()
+        assert "outbox relay" not in live.json()["dead"]  # the rest still runs

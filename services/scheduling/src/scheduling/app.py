@@ -85,7 +85,8 @@ def create_worker() -> Litestar:
         service=SERVICE,
         settings=settings,
         consumers=lambda ctx: consumers.build(ctx, env_of(ctx)),
-        # A round that found work is followed at once by another (kit.periodic), so a backlog drains fast.
+        # kit.periodic timers: a round that found work runs again at once, a failing one is logged and counted
+        # (clinicflow_task_runs_total{task="reminders"} feeds the ClinicFlowRemindersOverdue alert).
         tasks=lambda ctx: [
             Periodic(
                 "reminders",
