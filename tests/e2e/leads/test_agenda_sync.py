@@ -188,10 +188,12 @@ def test_a_message_from_an_unknown_number_becomes_one_lead(
     stack: Stack, admin: Api, clinic: dict[str, Any], unique_phone: Callable[[], str]
 ) -> None:
     phone = unique_phone()
+    # One key for all of them: one partition, handled in order, so the last one seen means all were handled.
+    key = str(uuid.uuid4())
 
     def message(text: str) -> MessageReceivedV1:
         return MessageReceivedV1(
-            conversation_id=str(uuid.uuid4()),
+            conversation_id=key,
             message_id=str(uuid.uuid4()),
             channel="whatsapp",
             sender=phone,
@@ -213,9 +215,59 @@ def test_a_message_from_an_unknown_number_becomes_one_lead(
     assert [t.split(".")[-2] for t, _ in outbox(stack, lead["id"])][:1] == ["created"]
     # The same person writes again before notifications knows the lead: no second lead, no new request.
     publish(stack, clinic["tenant_id"], message("Alô?"), str(uuid.uuid4()))
-    marker = unique_phone()  # a later message of another person: once it is a lead, the one before was handled
+    # Someone who only asks the clinic to stop writing is no prospect.
+    stopper = unique_phone()
+    publish(stack, clinic["tenant_id"], msgspec.structs.replace(message("PARAR"), sender=stopper), str(uuid.uuid4()))
+    marker = unique_phone()  # a later message (same key) of another person: once it is a lead, all were handled
     publish(stack, clinic["tenant_id"], msgspec.structs.replace(message("x"), sender=marker), str(uuid.uuid4()))
     wait_until(lambda: leads_with(admin, marker), 20, "the marker message made no lead")
     assert len(leads_with(admin, phone)) == 1
+    assert leads_with(admin, stopper) == []
     requests = ok(admin.http.get(f"/api/v1/leads/{lead['id']}/requests"))
     assert len(requests) == 1
+
+
+def test_an_online_booking_by_an_unknown_person_makes_a_scheduled_lead(
+    admin: Api, clinic: dict[str, Any], unique_phone: Callable[[], str]
+) -> None:
+    phone = unique_phone()
+    link = ok(admin.http.post(f"{API}/booking-links", json={}), 201)
+    day = datetime.now(SP).date() + timedelta(days=5)
+    with httpx.Client(base_url=admin.http.base_url, timeout=10) as patient:
+        token = {"token": link["token"]}
+        free = ok(
+            patient.get(
+                "/public/scheduling/booking/slots",
+                params={
+                    **token,
+                    "branch_id": clinic["branch"]["id"],
+                    "procedure_id": clinic["procedure"]["id"],
+                    "from": day.isoformat(),
+                    "to": day.isoformat(),
+                },
+            )
+        )["slots"]
+        chosen = next(s for s in free if s["local"].endswith("11:00"))
+        booked = ok(
+            patient.post(
+                "/public/scheduling/booking",
+                params=token,
+                json={
+                    "branch_id": clinic["branch"]["id"],
+                    "procedure_id": clinic["procedure"]["id"],
+                    "starts_at": chosen["starts_at"],
+                    "name": "Otávio Neves",
+                    "phone": phone,
+                },
+            ),
+            201,
+        )
+    found = wait_until(lambda: leads_with(admin, phone), 20, "the online booking made no lead")
+    assert len(found) == 1
+    lead = lead_of(admin, found[0]["id"])
+    assert (lead["name"], lead["source"], lead["channel"]) == ("Otávio Neves", "online_booking", "online_booking")
+    assert lead["status"] == "APPOINTMENT_SCHEDULED"
+    assert lead["next_appointment_id"] == booked["appointment_id"]
+    assert same_instant(lead["next_appointment_at"], chosen["starts_at"])
+    sources = ok(admin.http.get("/api/v1/leads/lists/source"))
+    assert "online_booking" in [s["slug"] for s in sources]

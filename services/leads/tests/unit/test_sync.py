@@ -147,3 +147,17 @@ def test_sender_name_falls_back_to_the_phone_and_is_cut() -> None:
 def test_online_booking_is_an_intake_channel() -> None:
     assert sync.ONLINE_BOOKING_CHANNEL in rules.INTAKE_CHANNELS
     assert sync.MESSAGE_CHANNEL in rules.INTAKE_CHANNELS
+
+
+@pytest.mark.parametrize(
+    ("text", "button", "expected"),
+    [
+        ("Oi, quanto custa?", None, True),
+        (None, None, True),
+        ("PARAR", None, False),
+        (" stop! ", None, False),
+        ("Sim", "appt:1:confirm", False),
+    ],
+)
+def test_opt_outs_and_button_taps_make_no_lead(text: str | None, button: str | None, expected: bool) -> None:
+    assert sync.makes_lead(text, button) is expected

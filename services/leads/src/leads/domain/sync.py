@@ -29,6 +29,10 @@ MESSAGE_SOURCES: dict[str, tuple[str, str]] = {
     "sms": ("sms", "SMS"),
 }
 
+#: Keywords notifications treats as "stop messaging me" (notifications.domain.OPT_OUT_WORDS): someone who
+#: only asks the clinic to stop writing is not a prospect to call back, so no lead is made of them.
+OPT_OUT_WORDS = frozenset({"STOP", "SAIR", "PARAR", "CANCELAR", "BAJA", "UNSUBSCRIBE", "СТОП"})
+
 BOOKED_COMMENT = "booked via scheduling"
 CANCELLED_COMMENT = "cancelled via scheduling"
 COMPLETED_COMMENT = "visit completed via scheduling"
@@ -124,6 +128,13 @@ def _clear(lead: Lead, *, actor: str, now: datetime) -> Lead:
 def message_source(channel: str) -> tuple[str, str] | None:
     """The source of a lead first heard of on this channel; None: a channel that makes no lead."""
     return MESSAGE_SOURCES.get(channel)
+
+
+def makes_lead(text: str | None, button_id: str | None) -> bool:
+    """An unknown sender's message opens a lead unless it is a button tap or an opt-out keyword."""
+    if button_id is not None:
+        return False
+    return (text or "").strip().strip(".!").upper() not in OPT_OUT_WORDS
 
 
 def message_phone(channel: str, sender: str) -> str | None:

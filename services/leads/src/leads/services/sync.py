@@ -173,9 +173,11 @@ async def completed(uow: UnitOfWork, event: VisitCompletedV1, meta: EventMeta) -
 
 
 async def message_received(uow: UnitOfWork, event: MessageReceivedV1, meta: EventMeta) -> None:
-    """message.received from an unknown sender: a lead with the channel as its source (or, same phone, a
-    request on the person's open lead). A known sender (lead_id or patient_id set) gets nothing new."""
+    """message.received from an unknown sender: a lead with the channel as its source; nothing when the phone
+    already has an open lead, for a known sender (lead_id or patient_id set), a button tap or an opt-out."""
     if event.lead_id is not None or event.patient_id is not None:
+        return
+    if not rules.makes_lead(event.text, event.button_id):
         return
     source = rules.message_source(event.channel)
     phone = rules.message_phone(event.channel, event.sender)
