@@ -3347,6 +3347,10 @@ export interface components {
             locale: string | null;
             merged_into: string | null;
             name: string;
+            next_appointment_at?: string | null;
+            next_appointment_branch?: string | null;
+            next_appointment_id?: string | null;
+            next_appointment_procedure?: string | null;
             next_follow_up: string | null;
             notes: string | null;
             owner_id: string | null;

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from contracts.identity import StaffCreatedV1, StaffDeactivatedV1, StaffUpdatedV1
+from contracts.notifications import MessageReceivedV1
+from contracts.scheduling import AppointmentBookedV1, AppointmentCancelledV1, AppointmentRescheduledV1, VisitCompletedV1
 from contracts.telephony import CallMissedV1, CallStartedV1
-from contracts.topics import IDENTITY, TELEPHONY
+from contracts.topics import IDENTITY, NOTIFICATIONS, SCHEDULING, TELEPHONY
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
-from leads.services import calls, staff
+from leads.services import calls, staff, sync
 
 
 def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
@@ -27,6 +29,31 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
             name="leads.calls",
             topic=TELEPHONY.name,
             handlers={CallStartedV1: calls.on_call_started, CallMissedV1: calls.on_call_missed},
+            uow=ctx.uow,
+            producer=ctx.producer,
+            max_attempts=ctx.settings.consumer_max_attempts,
+        ),
+        # The sales card follows the agenda (leads.services.sync); other scheduling events are skipped.
+        IdempotentConsumer(
+            service=ctx.service,
+            name="leads.agenda",
+            topic=SCHEDULING.name,
+            handlers={
+                AppointmentBookedV1: sync.booked,
+                AppointmentRescheduledV1: sync.rescheduled,
+                AppointmentCancelledV1: sync.cancelled,
+                VisitCompletedV1: sync.completed,
+            },
+            uow=ctx.uow,
+            producer=ctx.producer,
+            max_attempts=ctx.settings.consumer_max_attempts,
+        ),
+        # Unknown senders on WhatsApp/SMS become leads.
+        IdempotentConsumer(
+            service=ctx.service,
+            name="leads.inbound-messages",
+            topic=NOTIFICATIONS.name,
+            handlers={MessageReceivedV1: sync.message_received},
             uow=ctx.uow,
             producer=ctx.producer,
             max_attempts=ctx.settings.consumer_max_attempts,

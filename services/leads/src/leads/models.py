@@ -61,6 +61,11 @@ leads = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_by", UUID(as_uuid=False)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The next appointment as scheduling's events last described it (no FK: another service's id).
+    Column("next_appointment_id", Text),
+    Column("next_appointment_at", DateTime(timezone=True)),
+    Column("next_appointment_procedure", Text),
+    Column("next_appointment_branch", Text),
     Index("ix_leads_tenant_created", "tenant_id", "created_at", "id"),
     Index("ix_leads_tenant_phone", "tenant_id", "phone"),
     Index("ix_leads_phones", "phones", postgresql_using="gin"),

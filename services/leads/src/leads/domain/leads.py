@@ -13,7 +13,7 @@ from leads.domain.errors import InvalidLead, InvalidTransition
 LOCALES = ("pt-BR", "es", "ru", "en")
 URGENCIES = ("high", "normal", "low")
 CONSENT_CHANNELS = ("whatsapp", "sms", "email", "phone")
-INTAKE_CHANNELS = ("manual", "web_form", "tilda", "call", "message")
+INTAKE_CHANNELS = ("manual", "web_form", "tilda", "call", "message", "online_booking")
 
 PENDING_CONTACT = "PENDING_CONTACT"
 CONTACTED_NO_RESPONSE = "CONTACTED_NO_RESPONSE"
@@ -79,6 +79,11 @@ class Lead:
     patient_id: str | None = None
     merged_into: str | None = None
     updated_by: str | None = None
+    #: The next appointment as scheduling last told us (leads.domain.sync); None: none booked.
+    next_appointment_id: str | None = None
+    next_appointment_at: datetime | None = None
+    next_appointment_procedure: str | None = None
+    next_appointment_branch: str | None = None
 
     @property
     def is_open(self) -> bool:

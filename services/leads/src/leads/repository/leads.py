@@ -39,6 +39,10 @@ _LEAD_FIELDS = (
     "patient_id",
     "merged_into",
     "updated_by",
+    "next_appointment_id",
+    "next_appointment_at",
+    "next_appointment_procedure",
+    "next_appointment_branch",
 )
 
 

@@ -102,6 +102,11 @@ class LeadOut(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_by: str | None
     updated_at: datetime
+    #: The next appointment booked in scheduling (kept from its events); null: none.
+    next_appointment_id: str | None = None
+    next_appointment_at: datetime | None = None
+    next_appointment_procedure: str | None = None
+    next_appointment_branch: str | None = None
 
     @classmethod
     def of(cls, lead: Lead) -> LeadOut:
@@ -130,6 +135,10 @@ class LeadOut(msgspec.Struct, frozen=True, kw_only=True):
             created_at=lead.created_at,
             updated_by=lead.updated_by,
             updated_at=lead.updated_at,
+            next_appointment_id=lead.next_appointment_id,
+            next_appointment_at=lead.next_appointment_at,
+            next_appointment_procedure=lead.next_appointment_procedure,
+            next_appointment_branch=lead.next_appointment_branch,
         )
 
 

@@ -1,0 +1,150 @@
+"""How other services' events move a lead (plain Python): scheduling's agenda and inbound messages.
+
+The lead's own transition rules (leads.domain.leads.change_status) decide; an event the rules refuse (a
+cancellation of a lead that never had an appointment, say) moves nothing rather than failing the consumer:
+the event is a fact from another context, not a request staff can correct.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from leads.domain import leads as rules
+from leads.domain.errors import InvalidTransition
+from leads.domain.leads import Lead, StatusChange
+
+#: The author of changes no staff member made (history's changed_by is a UUID).
+SYSTEM_ACTOR = "00000000-0000-0000-0000-000000000000"
+
+ONLINE_BOOKING_SOURCE = ("online_booking", "Online booking")
+ONLINE_BOOKING_CHANNEL = "online_booking"
+MESSAGE_CHANNEL = "message"
+#: An inbound message's channel -> the lead source (slug, label) it is recorded under.
+MESSAGE_SOURCES: dict[str, tuple[str, str]] = {
+    "whatsapp": ("whatsapp", "WhatsApp"),
+    "telegram": ("telegram", "Telegram"),
+    "instagram": ("instagram", "Instagram"),
+    "sms": ("sms", "SMS"),
+}
+
+#: Keywords notifications treats as "stop messaging me" (notifications.domain.OPT_OUT_WORDS): someone who
+#: only asks the clinic to stop writing is not a prospect to call back, so no lead is made of them.
+OPT_OUT_WORDS = frozenset({"STOP", "SAIR", "PARAR", "CANCELAR", "BAJA", "UNSUBSCRIBE", "СТОП"})
+
+BOOKED_COMMENT = "booked via scheduling"
+CANCELLED_COMMENT = "cancelled via scheduling"
+COMPLETED_COMMENT = "visit completed via scheduling"
+
+
+def actor(value: str | None) -> str:
+    """A staff user id when the event names one; otherwise (online, patient, system) the system actor."""
+    if value:
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            pass
+    return SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class Appointment:
+    id: str
+    starts_at: datetime
+    procedure: str | None
+    branch: str | None
+
+
+def follow(lead: Lead, to_status: str, *, comment: str, actor: str, now: datetime) -> tuple[Lead, StatusChange | None]:
+    """The lead in `to_status` when the rules allow it; unchanged (and no history) when it already is or the
+    rules refuse."""
+    if lead.status == to_status:
+        return lead, None
+    try:
+        return rules.change_status(lead, to_status, comment=comment, actor=actor, now=now)
+    except InvalidTransition:
+        return lead, None
+
+
+def booked(lead: Lead, appointment: Appointment, *, actor: str, now: datetime) -> tuple[Lead, StatusChange | None]:
+    """appointment.booked -> APPOINTMENT_SCHEDULED and the appointment shown on the lead."""
+    moved, change = follow(lead, rules.APPOINTMENT_SCHEDULED, comment=BOOKED_COMMENT, actor=actor, now=now)
+    return show(moved, appointment, actor=actor, now=now), change
+
+
+def show(lead: Lead, appointment: Appointment, *, actor: str, now: datetime) -> Lead:
+    return replace(
+        lead,
+        next_appointment_id=appointment.id,
+        next_appointment_at=appointment.starts_at,
+        next_appointment_procedure=appointment.procedure,
+        next_appointment_branch=appointment.branch,
+        updated_at=now,
+        updated_by=actor,
+    )
+
+
+def rescheduled(lead: Lead, appointment_id: str, starts_at: datetime, *, actor: str, now: datetime) -> Lead:
+    """appointment.rescheduled -> the new time, if it is the appointment the lead shows."""
+    if lead.next_appointment_id not in (None, appointment_id):
+        return lead
+    return replace(
+        lead, next_appointment_id=appointment_id, next_appointment_at=starts_at, updated_at=now, updated_by=actor
+    )
+
+
+def cancelled(lead: Lead, appointment_id: str, *, actor: str, now: datetime) -> tuple[Lead, StatusChange | None]:
+    """appointment.cancelled -> APPOINTMENT_CANCELED (when the rules allow it); a cancellation of another
+    appointment than the one shown moves nothing."""
+    if lead.next_appointment_id not in (None, appointment_id):
+        return lead, None
+    moved, change = follow(lead, rules.APPOINTMENT_CANCELED, comment=CANCELLED_COMMENT, actor=actor, now=now)
+    return _clear(moved, actor=actor, now=now), change
+
+
+def completed(lead: Lead, appointment_id: str, *, actor: str, now: datetime) -> tuple[Lead, StatusChange | None]:
+    """visit.completed -> VISIT_COMPLETED (when the rules allow it); the appointment is no longer "next"."""
+    moved, change = follow(lead, rules.VISIT_COMPLETED, comment=COMPLETED_COMMENT, actor=actor, now=now)
+    if lead.next_appointment_id == appointment_id:
+        moved = _clear(moved, actor=actor, now=now)
+    return moved, change
+
+
+def _clear(lead: Lead, *, actor: str, now: datetime) -> Lead:
+    if lead.next_appointment_id is None:
+        return lead
+    return replace(
+        lead,
+        next_appointment_id=None,
+        next_appointment_at=None,
+        next_appointment_procedure=None,
+        next_appointment_branch=None,
+        updated_at=now,
+        updated_by=actor,
+    )
+
+
+def message_source(channel: str) -> tuple[str, str] | None:
+    """The source of a lead first heard of on this channel; None: a channel that makes no lead."""
+    return MESSAGE_SOURCES.get(channel)
+
+
+def makes_lead(text: str | None, button_id: str | None) -> bool:
+    """An unknown sender's message opens a lead unless it is a button tap or an opt-out keyword."""
+    if button_id is not None:
+        return False
+    return (text or "").strip().strip(".!").upper() not in OPT_OUT_WORDS
+
+
+def message_phone(channel: str, sender: str) -> str | None:
+    """Telegram and Instagram senders are chat/user ids, not phones: a lead then needs the phone from staff."""
+    if channel in ("whatsapp", "sms") and sender.lstrip("+").isdigit():
+        return sender if sender.startswith("+") else "+" + sender
+    return None
+
+
+def sender_name(name: str | None, phone: str) -> str:
+    """The name the channel or booking gave, cut to what a lead holds; the phone when there is none."""
+    cleaned = " ".join((name or "").split())
+    return cleaned[:200] or phone

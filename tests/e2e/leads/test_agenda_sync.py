@@ -1,0 +1,273 @@
+"""The sales card follows the other services, through the gateway on the real stack: a booking in scheduling
+moves the lead to APPOINTMENT_SCHEDULED and shows the appointment; a reschedule moves the time; a cancellation
+follows; a WhatsApp message from an unknown number (message.received, published here with kit's producer)
+becomes a lead with source WhatsApp, once, however often it is delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import msgspec
+import pytest
+
+from contracts import EventMeta, to_headers
+from contracts.notifications import MessageReceivedV1
+from devkit.stack import Stack
+from kit.messaging import make_producer
+from tests.e2e.conftest import Api, outbox, wait_until
+
+pytestmark = pytest.mark.e2e
+SP = ZoneInfo("America/Sao_Paulo")
+API = "/api/v1/scheduling"
+
+
+def ok(answer: httpx.Response, status: int = 200) -> Any:
+    assert answer.status_code == status, answer.text
+    return answer.json()
+
+
+@pytest.fixture(scope="module")
+def clinic(admin: Api) -> dict[str, Any]:
+    """A branch open every day with one professional and a procedure that needs no prepayment."""
+    branch = ok(
+        admin.http.post(
+            f"{API}/branches",
+            json={"name": f"Sync {uuid.uuid4().hex[:4]}", "timezone": "America/Sao_Paulo", "open_on_holidays": True},
+        ),
+        201,
+    )
+    hours = [{"weekday": d, "start": "07:00", "end": "21:00", "branch_id": branch["id"]} for d in range(7)]
+    pro = ok(
+        admin.http.post(
+            f"{API}/professionals",
+            json={
+                "name": "Dra. Lia",
+                "kind": "doctor",
+                "specialties": ["aesthetics"],
+                "branch_ids": [branch["id"]],
+                "hours": hours,
+            },
+        ),
+        201,
+    )
+    procedure = ok(
+        admin.http.post(
+            f"{API}/procedures",
+            json={"name": f"Avaliação {uuid.uuid4().hex[:4]}", "duration_minutes": 30, "specialty": "aesthetics"},
+        ),
+        201,
+    )
+    tenant = ok(admin.http.get("/api/v1/me"))["tenant"]["id"]
+    return {"branch": branch, "pro": pro, "procedure": procedure, "tenant_id": tenant}
+
+
+def free_slot(admin: Api, clinic: dict[str, Any], day: date, hour: str) -> str:
+    params = {
+        "branch_id": clinic["branch"]["id"],
+        "procedure_id": clinic["procedure"]["id"],
+        "professional_id": clinic["pro"]["id"],
+        "from": day.isoformat(),
+        "to": day.isoformat(),
+    }
+    found = ok(admin.http.get(f"{API}/availability", params=params))["slots"]
+    return next(s["starts_at"] for s in found if s["local"].endswith(hour))  # type: ignore[no-any-return]
+
+
+def lead_of(admin: Api, lead_id: str) -> dict[str, Any]:
+    return ok(admin.http.get(f"/api/v1/leads/{lead_id}"))  # type: ignore[no-any-return]
+
+
+def same_instant(a: str | None, b: str) -> bool:
+    return a is not None and datetime.fromisoformat(a) == datetime.fromisoformat(b)
+
+
+def test_booking_rescheduling_and_cancelling_move_the_lead(
+    stack: Stack, admin: Api, clinic: dict[str, Any], unique_phone: Callable[[], str]
+) -> None:
+    phone = unique_phone()
+    lead = admin.create_lead(name="Rita Campos", phone=phone)
+    day = datetime.now(SP).date() + timedelta(days=4)
+    starts = free_slot(admin, clinic, day, "09:00")
+    booked = ok(
+        admin.http.post(
+            f"{API}/appointments",
+            json={
+                "branch_id": clinic["branch"]["id"],
+                "procedure_id": clinic["procedure"]["id"],
+                "professional_id": clinic["pro"]["id"],
+                "starts_at": starts,
+                "person": {"lead_id": lead["id"], "name": "Rita Campos", "phone": phone},
+            },
+        ),
+        201,
+    )
+    appt_id = booked["id"]
+    seen = wait_until(
+        lambda: (x := lead_of(admin, lead["id"]))["status"] == "APPOINTMENT_SCHEDULED" and x,
+        20,
+        "the booking did not move the lead",
+    )
+    assert seen["next_appointment_id"] == appt_id
+    assert same_instant(seen["next_appointment_at"], starts)
+    assert seen["next_appointment_procedure"] == clinic["procedure"]["name"]
+    assert seen["next_appointment_branch"] == clinic["branch"]["name"]
+    history = ok(admin.http.get(f"/api/v1/leads/{lead['id']}/status-history"))
+    scheduled = [h for h in history if h["to_status"] == "APPOINTMENT_SCHEDULED"]
+    assert [h["comment"] for h in scheduled] == ["booked via scheduling"]
+
+    later = free_slot(admin, clinic, day, "15:00")
+    ok(admin.http.post(f"{API}/appointments/{appt_id}/reschedule", json={"starts_at": later}))
+    wait_until(
+        lambda: same_instant(lead_of(admin, lead["id"])["next_appointment_at"], later),
+        20,
+        "the reschedule did not move the time shown",
+    )
+
+    ok(admin.http.post(f"{API}/appointments/{appt_id}/cancel", json={"reason": "viagem"}))
+    gone = wait_until(
+        lambda: (x := lead_of(admin, lead["id"]))["status"] == "APPOINTMENT_CANCELED" and x,
+        20,
+        "the cancellation did not move the lead",
+    )
+    assert gone["next_appointment_id"] is None
+    statuses = [h["to_status"] for h in ok(admin.http.get(f"/api/v1/leads/{lead['id']}/status-history"))]
+    assert statuses.count("APPOINTMENT_SCHEDULED") == 1
+    assert statuses.count("APPOINTMENT_CANCELED") == 1
+    # What leads published about it went through its outbox.
+    moves = [
+        (e["from_status"], e["to_status"], e["comment"])
+        for t, e in outbox(stack, lead["id"])
+        if t.endswith("lead.status_changed.v1")
+    ]
+    assert moves == [
+        ("PENDING_CONTACT", "APPOINTMENT_SCHEDULED", "booked via scheduling"),
+        ("APPOINTMENT_SCHEDULED", "APPOINTMENT_CANCELED", "cancelled via scheduling"),
+    ]
+
+
+def publish(stack: Stack, tenant_id: str, event: MessageReceivedV1, event_id: str) -> None:
+    """What notifications publishes for an inbound message, sent here with kit's producer."""
+
+    async def send() -> None:
+        assert stack.infra is not None
+        producer = make_producer(stack.infra.kafka_bootstrap, idempotent=False, client_id="e2e-notifications")
+        await producer.start()
+        try:
+            meta = EventMeta(
+                id=event_id,
+                source="clinicflow/notifications",
+                type=event.TYPE,
+                time=datetime.now(UTC),
+                subject=event.conversation_id,
+                tenant_id=tenant_id,
+                correlation_id=str(uuid.uuid4()),
+            )
+            await producer.send_and_wait(
+                event.TOPIC, msgspec.json.encode(event), key=event.conversation_id.encode(), headers=to_headers(meta)
+            )
+        finally:
+            await producer.stop()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, send()).result()
+
+
+def leads_with(admin: Api, phone: str) -> list[dict[str, Any]]:
+    items = ok(admin.http.get("/api/v1/leads", params={"q": phone}))["items"]
+    return [x for x in items if phone in x["phones"]]
+
+
+def test_a_message_from_an_unknown_number_becomes_one_lead(
+    stack: Stack, admin: Api, clinic: dict[str, Any], unique_phone: Callable[[], str]
+) -> None:
+    phone = unique_phone()
+    # One key for all of them: one partition, handled in order, so the last one seen means all were handled.
+    key = str(uuid.uuid4())
+
+    def message(text: str) -> MessageReceivedV1:
+        return MessageReceivedV1(
+            conversation_id=key,
+            message_id=str(uuid.uuid4()),
+            channel="whatsapp",
+            sender=phone,
+            sender_name="Joana Reis",
+            text=text,
+            provider="sandbox",
+            provider_message_id=f"wamid.{uuid.uuid4().hex}",
+            received_at=datetime.now(UTC),
+        )
+
+    first = message("Oi, quanto custa a avaliação?")
+    event_id = str(uuid.uuid4())
+    publish(stack, clinic["tenant_id"], first, event_id)
+    publish(stack, clinic["tenant_id"], first, event_id)  # a redelivery: the inbox drops it
+    found = wait_until(lambda: leads_with(admin, phone), 20, "no lead for the unknown sender")
+    assert len(found) == 1
+    lead = lead_of(admin, found[0]["id"])
+    assert (lead["name"], lead["source"], lead["channel"]) == ("Joana Reis", "whatsapp", "message")
+    assert [t.split(".")[-2] for t, _ in outbox(stack, lead["id"])][:1] == ["created"]
+    # The same person writes again before notifications knows the lead: no second lead, no new request.
+    publish(stack, clinic["tenant_id"], message("Alô?"), str(uuid.uuid4()))
+    # Someone who only asks the clinic to stop writing is no prospect.
+    stopper = unique_phone()
+    publish(stack, clinic["tenant_id"], msgspec.structs.replace(message("PARAR"), sender=stopper), str(uuid.uuid4()))
+    marker = unique_phone()  # a later message (same key) of another person: once it is a lead, all were handled
+    publish(stack, clinic["tenant_id"], msgspec.structs.replace(message("x"), sender=marker), str(uuid.uuid4()))
+    wait_until(lambda: leads_with(admin, marker), 20, "the marker message made no lead")
+    assert len(leads_with(admin, phone)) == 1
+    assert leads_with(admin, stopper) == []
+    requests = ok(admin.http.get(f"/api/v1/leads/{lead['id']}/requests"))
+    assert len(requests) == 1
+
+
+def test_an_online_booking_by_an_unknown_person_makes_a_scheduled_lead(
+    admin: Api, clinic: dict[str, Any], unique_phone: Callable[[], str]
+) -> None:
+    phone = unique_phone()
+    link = ok(admin.http.post(f"{API}/booking-links", json={}), 201)
+    day = datetime.now(SP).date() + timedelta(days=5)
+    with httpx.Client(base_url=admin.http.base_url, timeout=10) as patient:
+        token = {"token": link["token"]}
+        free = ok(
+            patient.get(
+                "/public/scheduling/booking/slots",
+                params={
+                    **token,
+                    "branch_id": clinic["branch"]["id"],
+                    "procedure_id": clinic["procedure"]["id"],
+                    "from": day.isoformat(),
+                    "to": day.isoformat(),
+                },
+            )
+        )["slots"]
+        chosen = next(s for s in free if s["local"].endswith("11:00"))
+        booked = ok(
+            patient.post(
+                "/public/scheduling/booking",
+                params=token,
+                json={
+                    "branch_id": clinic["branch"]["id"],
+                    "procedure_id": clinic["procedure"]["id"],
+                    "starts_at": chosen["starts_at"],
+                    "name": "Otávio Neves",
+                    "phone": phone,
+                },
+            ),
+            201,
+        )
+    found = wait_until(lambda: leads_with(admin, phone), 20, "the online booking made no lead")
+    assert len(found) == 1
+    lead = lead_of(admin, found[0]["id"])
+    assert (lead["name"], lead["source"], lead["channel"]) == ("Otávio Neves", "online_booking", "online_booking")
+    assert lead["status"] == "APPOINTMENT_SCHEDULED"
+    assert lead["next_appointment_id"] == booked["appointment_id"]
+    assert same_instant(lead["next_appointment_at"], chosen["starts_at"])
+    sources = ok(admin.http.get("/api/v1/leads/lists/source"))
+    assert "online_booking" in [s["slug"] for s in sources]
