@@ -96,12 +96,13 @@ class CardOut(msgspec.Struct):
     call: CallOut
     #: The lead whose phone matches the caller (Brazilian ninth digit included), else None.
     contact: ContactOut | None
+    #: The caller was no known lead when the call came in (a first-time caller), whatever is known since.
     new_caller: bool
 
     @classmethod
     def of(cls, card: Card) -> CardOut:
         contact = ContactOut(card.contact.lead_id, card.contact.name) if card.contact else None
-        return cls(call=CallOut.of(card.call), contact=contact, new_caller=contact is None)
+        return cls(call=CallOut.of(card.call), contact=contact, new_caller=card.call.lead_id is None)
 
 
 class WebhookAnswer(msgspec.Struct):
