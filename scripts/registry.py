@@ -46,15 +46,21 @@ class Service:
     name: str
     api_port: int
     worker_port: int | None
+    #: The topic the service's outbox publishes to; by convention `clinicflow.<name>.events`.
+    topic: str = ""
 
     @property
     def env(self) -> str:
         return self.name.upper()
 
+    @property
+    def own_topic(self) -> str:
+        return self.topic or f"clinicflow.{self.name}.events"
+
 
 def load(root: Path = ROOT) -> list[Service]:
     listed = tomllib.loads((root / "stack.toml").read_text())["service"]
-    return [Service(s["name"], int(s["api_port"]), s.get("worker_port")) for s in listed]
+    return [Service(s["name"], int(s["api_port"]), s.get("worker_port"), s.get("topic", "")) for s in listed]
 
 
 def _toml_list(items: list[str]) -> str:
@@ -404,10 +410,139 @@ def alert_blocks(services: list[Service], root: Path = ROOT) -> dict[str, list[s
     return {"absent-targets": lines}
 
 
+# --- Kafka users (secure Kafka: one SCRAM user per worker, ACLs limited to its own topics and groups) ----------
+KAFKA_CA_DIR = "/etc/clinicflow/kafka-ca"
+
+
+def kafka_user(service: Service) -> str:
+    """The KafkaUser, hence the SCRAM user name and the Secret Strimzi writes its password into."""
+    return f"clinicflow-kafka-{service.name}"
+
+
+def subscriptions(service: Service) -> list[tuple[str, str]]:
+    """(consumer group, topic) of every consumer the service's worker starts, read off its `consumers.build`.
+
+    The consumers are built, not started: an IdempotentConsumer touches neither Kafka nor the database before
+    `start`, so a context with no engine and no producer is enough to see what it would subscribe to.
+    """
+    import importlib
+    import inspect
+
+    from kit.settings import ServiceSettings
+    from kit.worker import WorkerContext
+
+    try:
+        module = importlib.import_module(f"{service.name}.consumers")
+    except ModuleNotFoundError:
+        return []
+    build = module.build
+    extra = [None] * (len(inspect.signature(build).parameters) - 1)
+    ctx = WorkerContext(service.name, ServiceSettings(), None, None, None)  # type: ignore[arg-type]
+    return sorted((c.name, c.topic) for c in build(ctx, *extra))
+
+
+def _acl(kind: str, name: str, operations: list[str], pattern: str = "literal") -> list[str]:
+    return [
+        "      - resource:",
+        f"          type: {kind}",
+        f"          name: {name}",
+        f"          patternType: {pattern}",
+        f"        operations: [{', '.join(operations)}]",
+    ]
+
+
+def kafka_user_blocks(services: list[Service], root: Path = ROOT) -> dict[str, list[str]]:
+    lines: list[str] = []
+    for s in services:
+        if not s.worker_port:
+            continue
+        subscribed = subscriptions(s)
+        consumed = sorted({topic for _, topic in subscribed})
+        lines += [
+            "---",
+            "apiVersion: kafka.strimzi.io/v1",
+            "kind: KafkaUser",
+            "metadata:",
+            f"  name: {kafka_user(s)}",
+            "  labels:",
+            "    strimzi.io/cluster: clinicflow-kafka",
+            f"    app.kubernetes.io/name: {s.name}",
+            "    app.kubernetes.io/part-of: clinicflow",
+            "    clinicflow.io/stage: infra",
+            "  annotations:",
+            '    argocd.argoproj.io/sync-wave: "-2"',
+            "spec:",
+            "  authentication:",
+            "    type: scram-sha-512",
+            "  authorization:",
+            "    type: simple",
+            "    acls:",
+            f"      # the outbox relay publishes to {s.own_topic}",
+            *_acl("topic", s.own_topic, ["Write", "Describe"]),
+        ]
+        if consumed:
+            lines.append("      # its consumers read these topics and park what keeps failing on their .dlq")
+        for topic in consumed:
+            lines += _acl("topic", topic, ["Read", "Describe"])
+            lines += _acl("topic", f"{topic}.dlq", ["Write", "Describe"])
+        if subscribed:
+            lines.append("      # its consumer groups")
+        for group in sorted({group for group, _ in subscribed}):
+            lines += _acl("group", group, ["Read", "Describe"])
+    return {"kafka-users": lines}
+
+
+def kafka_credentials_blocks(services: list[Service], root: Path = ROOT) -> dict[str, list[str]]:
+    """Each worker gets its own KafkaUser's password and the cluster CA (strategic-merge patches)."""
+    lines: list[str] = []
+    for s in services:
+        if not s.worker_port:
+            continue
+        lines += [
+            "  - target:",
+            "      kind: Deployment",
+            f"      name: {s.name}-worker",
+            "    patch: |-",
+            "      apiVersion: apps/v1",
+            "      kind: Deployment",
+            "      metadata:",
+            f"        name: {s.name}-worker",
+            "      spec:",
+            "        template:",
+            "          spec:",
+            "            containers:",
+            "              - name: worker",
+            "                env:",
+            "                  - name: KAFKA_SASL_USERNAME",
+            f"                    value: {kafka_user(s)}",
+            "                  - name: KAFKA_SASL_PASSWORD",
+            "                    valueFrom:",
+            "                      secretKeyRef:",
+            f"                        name: {kafka_user(s)}",
+            "                        key: password",
+            "                volumeMounts:",
+            "                  - name: kafka-ca",
+            f"                    mountPath: {KAFKA_CA_DIR}",
+            "                    readOnly: true",
+            "            volumes:",
+            "              - name: kafka-ca",
+            "                secret:",
+            "                  secretName: clinicflow-kafka-cluster-ca-cert",
+            "                  items:",
+            "                    - key: ca.crt",
+            "                      path: ca.crt",
+        ]
+    return {"kafka-credentials": lines}
+
+
 TARGETS = {
     "pyproject.toml": pyproject_blocks,
     "deploy/Containerfile": containerfile_blocks,
-    "deploy/k8s/base/kustomization.yaml": kustomization_blocks,
+    "deploy/k8s/base/kustomization.yaml": lambda services, root: {
+        **kustomization_blocks(services, root),
+        **kafka_credentials_blocks(services, root),
+    },
+    "deploy/k8s/base/infra/kafka-users.yaml": kafka_user_blocks,
     "deploy/k8s/base/config.env": config_env_blocks,
     "deploy/k8s/base/network-policies.yaml": network_policy_blocks,
     "deploy/k8s/base/infra/postgres.yaml": postgres_blocks,

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from contracts.topics import TOPICS, dlq_topic
 from kit import dispatch, metrics, periodic
+from kit.kafka import KafkaConnection
 from kit.settings import SHARED, ServiceSettings, env_prefix, load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,8 +52,13 @@ IMAGE = "ghcr.io/clinicflow/clinicflow"
 #: Oldest and newest Kubernetes the manifests are checked against (kubernetes-validate ships 1.25-1.37).
 KUBERNETES_VERSIONS = ("1.30", "1.37")
 CRD_GROUPS = ("kafka.strimzi.io", "core.strimzi.io", "postgresql.cnpg.io", "monitoring.coreos.com")
-#: Secrets the operators generate themselves (CloudNativePG's initdb owner): no SRE command for them.
-GENERATED_SECRETS = {"clinicflow-pg-app"}
+#: Secrets the operators generate themselves (CloudNativePG's initdb owner; Strimzi's cluster CA and one per
+#: KafkaUser): no SRE command for them.
+GENERATED_SECRETS = {
+    "clinicflow-pg-app",
+    "clinicflow-kafka-cluster-ca-cert",
+    *(f"clinicflow-kafka-{name}" for name, svc in SERVICES.items() if "worker_port" in svc),
+}
 #: Kafka replication per target: (replicas of every topic, min.insync.replicas, broker nodes).
 KAFKA_REPLICATION = {"base": (3, 2, 3), "overlays/dev": (1, 1, 1), "overlays/prod": (3, 2, 3)}
 
@@ -440,6 +447,7 @@ def test_each_process_gets_the_settings_it_needs(docs: list[Doc]) -> None:
     kafka = of_kind(docs, "Kafka")[0]
     listener = next(x for x in kafka["spec"]["kafka"]["listeners"] if x["type"] == "internal")
     bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap:{listener['port']}"
+    kafka_users = {u["metadata"]["name"] for u in of_kind(docs, "KafkaUser")}
     redis = named(docs, "Service", "redis")
     gateway_service = named(docs, "Service", "gateway")
     deployments = {d["metadata"]["name"]: d for d in app_deployments(docs)}
@@ -470,6 +478,26 @@ def test_each_process_gets_the_settings_it_needs(docs: list[Doc]) -> None:
         assert settings.http_host == "0.0.0.0", where
         assert (settings.http_port if kind == "api" else settings.worker_port) == port, where
         assert settings.kafka_bootstrap_servers == bootstrap, where
+        assert settings.kafka_security_protocol == "SASL_SSL", where
+        if kind == "worker":
+            # Its own KafkaUser's password (Strimzi's Secret of the same name) and the cluster CA, mounted.
+            user = settings.kafka_sasl_username
+            assert user in kafka_users, where
+            assert user.endswith(f"-{service}"), where
+            assert env.secrets["KAFKA_SASL_PASSWORD"] == (user, "password"), where
+            mount = next(m for m in container["volumeMounts"] if m["name"] == "kafka-ca")
+            assert settings.kafka_ssl_cafile == f"{mount['mountPath']}/ca.crt", where
+            volume = next(v for v in pod_spec(workload)["volumes"] if v["name"] == "kafka-ca")
+            assert volume["secret"]["secretName"] == f"{kafka['metadata']['name']}-cluster-ca-cert", where
+            assert volume["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}], where
+            KafkaConnection(  # the combination is one kit accepts at start-up
+                bootstrap=settings.kafka_bootstrap_servers,
+                security_protocol=settings.kafka_security_protocol,
+                sasl_mechanism=settings.kafka_sasl_mechanism,
+                sasl_username=user,
+                sasl_password=env.values["KAFKA_SASL_PASSWORD"],
+                ssl_cafile=settings.kafka_ssl_cafile,
+            )
         redis_url = urlsplit(settings.redis_url)
         assert (redis_url.hostname, redis_url.port) == (redis["metadata"]["name"], redis["spec"]["ports"][0]["port"])
         jwks = urlsplit(settings.jwks_url)
@@ -542,7 +570,12 @@ def test_kafka_is_kraft_with_the_contract_topics(docs: list[Doc], target: str) -
     (metrics_config,) = [c for c in of_kind(docs, "ConfigMap") if c["metadata"]["name"] == metrics_ref["name"]]
     assert yaml.safe_load(metrics_config["data"][metrics_ref["key"]])["rules"]
     assert kafka["spec"]["kafkaExporter"]["groupRegex"]
-    peers = kafka["spec"]["kafka"]["listeners"][0]["networkPolicyPeers"]
+    # One listener, TLS with SCRAM users, and ACLs enforced: no plain-text way in.
+    (listener,) = kafka["spec"]["kafka"]["listeners"]
+    assert listener["tls"] is True
+    assert listener["authentication"]["type"] == "scram-sha-512"
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    peers = listener["networkPolicyPeers"]
     for deployment in app_deployments(docs):
         assert any(selects(p["podSelector"], pod_labels(deployment)) for p in peers), "listener closed to pods"
 
@@ -555,6 +588,39 @@ def test_kafka_is_kraft_with_the_contract_topics(docs: list[Doc], target: str) -
         assert topic["spec"]["config"]["min.insync.replicas"] == min_isr, name
         assert min_isr <= replicas, name
         assert replicas == 1 or min_isr < replicas, f"{name}: losing one broker would stop producers"
+
+
+def _acls(user: Doc) -> dict[tuple[str, str, str], set[str]]:
+    return {
+        (a["resource"]["type"], a["resource"]["name"], a["resource"]["patternType"]): set(a["operations"])
+        for a in user["spec"]["authorization"]["acls"]
+    }
+
+
+def test_every_worker_is_a_kafka_user_limited_to_its_own_topics_and_groups(docs: list[Doc]) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        registry = importlib.import_module("registry")
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    users = {u["metadata"]["name"]: u for u in of_kind(docs, "KafkaUser")}
+    topics = {t.name for t in TOPICS}
+    for service in registry.load(ROOT):
+        if not service.worker_port:
+            continue
+        user = users.pop(registry.kafka_user(service))
+        assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+        subscribed = registry.subscriptions(service)
+        wanted = {("topic", service.own_topic, "literal"): {"Write", "Describe"}}
+        for group, topic in subscribed:
+            assert topic in topics, f"{service.name}.{group} reads {topic}, which is no contract topic"
+            wanted[("topic", topic, "literal")] = {"Read", "Describe"}
+            wanted[("topic", dlq_topic(topic), "literal")] = {"Write", "Describe"}
+            wanted[("group", group, "literal")] = {"Read", "Describe"}
+        assert _acls(user) == wanted, service.name
+    # The only other user is the operators' DLQ tool, with its own replay group.
+    (replay,) = users.values()
+    assert ("group", "clinicflow.dlq-replay", "literal") in _acls(replay)
 
 
 def test_postgres_has_one_database_per_service_each_with_its_owner(docs: list[Doc]) -> None:
@@ -771,7 +837,7 @@ def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: lis
         *(("gateway-api", api, port[api]) for api in apis),
         *((api, "gateway-api", port["gateway-api"]) for api in apis),  # JWKS
         *((pod, infra, infra_port) for pod in ours for infra, infra_port in (("postgres", 5432), ("redis", 6379))),
-        *((pod, "kafka", 9092) for pod in ours),
+        *((pod, "kafka", 9093) for pod in ours),
         *(("prometheus", name, p) for name, p in port.items()),
         ("cnpg-operator", "postgres", 8000),
         *((f"{svc}-{kind}", "pooler", 5432) for svc, kind, _ in processes() if svc != "gateway"),
@@ -786,7 +852,7 @@ def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: lis
         assert net.allowed(pod, "kube-dns", 53, "UDP"), f"{pod} cannot resolve names"
     denied = [("ingress-controller", api, port[api]) for api in apis] + [
         *((a, b, port[b]) for a in apis for b in apis if a != b),  # services never call each other
-        *(("stranger", infra, p) for infra, p in (("postgres", 5432), ("redis", 6379), ("kafka", 9092))),
+        *(("stranger", infra, p) for infra, p in (("postgres", 5432), ("redis", 6379), ("kafka", 9093))),
         ("stranger", "pooler", 5432),
         ("stranger", "gateway-api", port["gateway-api"]),
         *((pod, INTERNET, 443) for pod in ours if pod not in {"notifications-worker", *_PROVIDER_CALLERS}),

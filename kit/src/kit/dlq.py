@@ -25,10 +25,13 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from contracts.topics import DLQ_SUFFIX
-from kit.settings import environ_get
+from kit.kafka import KafkaConnection, connection_options
+from kit.kafka import from_settings as kafka_connection
+from kit.settings import ServiceSettings, environ_get, load
 
 REPLAY_GROUP = "clinicflow.dlq-replay"
 
@@ -77,7 +80,12 @@ async def _records(consumer: AIOKafkaConsumer, topic: str) -> AsyncIterator[Cons
 
 
 async def run(
-    command: str, topic: str, bootstrap: str, filters: Filters | None = None, *, dry_run: bool = False
+    command: str,
+    topic: str,
+    bootstrap: str | KafkaConnection,
+    filters: Filters | None = None,
+    *,
+    dry_run: bool = False,
 ) -> int:
     if not topic.endswith(DLQ_SUFFIX):
         print(f"{topic} is not a dead-letter topic (they end in {DLQ_SUFFIX})", file=sys.stderr)
@@ -87,12 +95,12 @@ async def run(
     resume = command == "replay" and filters.empty and not dry_run
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **connection_options(bootstrap),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=REPLAY_GROUP if resume else None,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(**connection_options(bootstrap), acks="all")
     await consumer.start()
     await producer.start()
     count = 0
@@ -136,7 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print what would be replayed, publish nothing")
     args = parser.parse_args(argv)
     filters = Filters(frozenset(args.event_id), frozenset(args.type), args.since, args.until)
-    return asyncio.run(run(args.command, args.topic, args.bootstrap, filters, dry_run=args.dry_run))
+    # In a pod the tool takes the same KAFKA_SECURITY_PROTOCOL / KAFKA_SASL_* / KAFKA_SSL_CAFILE as the worker.
+    shared = msgspec.structs.replace(load(ServiceSettings, ""), kafka_bootstrap_servers=args.bootstrap)
+    connection = kafka_connection(shared)
+    return asyncio.run(run(args.command, args.topic, connection, filters, dry_run=args.dry_run))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from contracts import TOPICS, Event, EventMeta, Topic, dlq_topic, from_headers, 
 from contracts.envelope import EnvelopeError
 from kit import context, metrics
 from kit.db import UnitOfWork, UnitOfWorkFactory
+from kit.kafka import KafkaConnection, connection_options
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,9 @@ class PermanentError(Exception):
     """Raise from a handler for input that will never succeed: it goes straight to the DLQ."""
 
 
-def make_producer(bootstrap: str, *, idempotent: bool, client_id: str) -> AIOKafkaProducer:
+def make_producer(bootstrap: str | KafkaConnection, *, idempotent: bool, client_id: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **connection_options(bootstrap),
         client_id=client_id,
         acks="all",
         enable_idempotence=idempotent,
@@ -48,10 +49,14 @@ def make_producer(bootstrap: str, *, idempotent: bool, client_id: str) -> AIOKaf
 
 
 async def ensure_topics(
-    bootstrap: str, topics: tuple[Topic, ...] = TOPICS, *, replication: int = 1, dlq_partitions: int = 1
+    bootstrap: str | KafkaConnection,
+    topics: tuple[Topic, ...] = TOPICS,
+    *,
+    replication: int = 1,
+    dlq_partitions: int = 1,
 ) -> None:
     """Create every topic (and its DLQ) with its partition count; existing ones are left alone."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
+    admin = AIOKafkaAdminClient(**connection_options(bootstrap), request_timeout_ms=15_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -127,11 +132,11 @@ class IdempotentConsumer:
         self._task: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
-    async def start(self, bootstrap: str, *, client_id: str | None = None) -> None:
+    async def start(self, bootstrap: str | KafkaConnection, *, client_id: str | None = None) -> None:
         """Join the group and start consuming in a background task (see `stop`)."""
         consumer = AIOKafkaConsumer(
             self.topic,
-            bootstrap_servers=bootstrap,
+            **connection_options(bootstrap),
             client_id=client_id or self.name,
             group_id=self.name,
             auto_offset_reset="earliest",

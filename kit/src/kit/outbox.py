@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 
 from kit import metrics
+from kit.kafka import KafkaConnection, connection_options
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class OutboxRelay:
         # At least the dead-letter topics' retention (30 days, deploy/k8s/base/infra/kafka-topics.yaml), so a
         # replay of the oldest parked record still finds the groups that had handled it and they skip it.
         inbox_retention_hours: float = INBOX_RETENTION_HOURS,
-        bootstrap: str | None = None,
+        bootstrap: str | KafkaConnection | None = None,
     ) -> None:
         self.service = service
         self.bootstrap = bootstrap
@@ -151,7 +152,7 @@ class OutboxRelay:
         finally:
             await conn.close(timeout=5)
 
-    async def _restore_if_broker_forgot(self, conn: asyncpg.Connection, bootstrap: str) -> None:
+    async def _restore_if_broker_forgot(self, conn: asyncpg.Connection, bootstrap: str | KafkaConnection) -> None:
         """A topic we published to that holds no record at all is a broker that lost its data (the in-memory
         development broker after a restart; on Kafka offsets never go back to 0): publish again, in id order,
         the rows still retained for it. Consumers' inboxes drop what they had already handled."""
@@ -212,9 +213,9 @@ class OutboxRelay:
         )
 
 
-async def topic_end_offsets(bootstrap: str, topics: list[str]) -> dict[str, int]:
+async def topic_end_offsets(bootstrap: str | KafkaConnection, topics: list[str]) -> dict[str, int]:
     """The sum of the partitions' end offsets of each topic (0 for a topic the broker does not have)."""
-    client = AIOKafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=15_000, enable_auto_commit=False)
+    client = AIOKafkaConsumer(**connection_options(bootstrap), request_timeout_ms=15_000, enable_auto_commit=False)
     await client.start()
     try:
         await client.topics()  # fetches the metadata of every topic

@@ -18,6 +18,11 @@ SHARED = frozenset(
         "kafka_idempotent_producer",
         "kafka_create_topics",
         "kafka_topic_replication",
+        "kafka_security_protocol",
+        "kafka_sasl_mechanism",
+        "kafka_sasl_username",
+        "kafka_sasl_password",
+        "kafka_ssl_cafile",
         "redis_url",
         "jwks_url",
         "link_secret",
@@ -39,6 +44,12 @@ class ServiceSettings(msgspec.Struct, kw_only=True):
     #: KafkaTopic resources) owns them.
     kafka_create_topics: bool = True
     kafka_topic_replication: int = 1
+    #: The listener's security (kit/kafka.py): PLAINTEXT locally; SASL_SSL with SCRAM-SHA-512 on Strimzi.
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    kafka_ssl_cafile: str = ""
     redis_url: str = "redis://127.0.0.1:6379/0"
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     link_secret: str = ""

@@ -21,6 +21,7 @@ from kit import logging as kit_logging
 from kit import resources as kit_resources
 from kit import web
 from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.kafka import from_settings as kafka_connection
 from kit.messaging import IdempotentConsumer, ensure_topics, make_producer
 from kit.outbox import OutboxRelay, watch_backlog
 from kit.periodic import Periodic, PeriodicRunner
@@ -91,15 +92,16 @@ def create_worker_app(
         # Consumers handle partitions concurrently next to the relay and the timers: with a pool smaller than
         # that, overflow connections were opened and closed (and their prepared statements lost) all the time.
         engine = make_engine(settings.database_url, pool_size=12)
+        kafka = kafka_connection(settings)
         producer = make_producer(
-            settings.kafka_bootstrap_servers,
+            kafka,
             idempotent=settings.kafka_idempotent_producer,
             client_id=f"{service}-worker",
         )
         await start_with_retry(producer.start, "Kafka")
         if settings.kafka_create_topics:
             await start_with_retry(
-                lambda: ensure_topics(settings.kafka_bootstrap_servers, replication=settings.kafka_topic_replication),
+                lambda: ensure_topics(kafka, replication=settings.kafka_topic_replication),
                 "Kafka admin",
             )
         ctx = WorkerContext(
@@ -107,7 +109,7 @@ def create_worker_app(
         )
         started: list[IdempotentConsumer] = []
         for consumer in consumers(ctx):
-            join = functools.partial(consumer.start, settings.kafka_bootstrap_servers, client_id=f"{service}-worker")
+            join = functools.partial(consumer.start, kafka, client_id=f"{service}-worker")
             await start_with_retry(join, f"Kafka consumer {consumer.name}")
             started.append(consumer)
         relay = OutboxRelay(
@@ -116,7 +118,7 @@ def create_worker_app(
             producer=producer,
             poll_seconds=settings.outbox_poll_seconds,
             retention_hours=settings.outbox_retention_hours,
-            bootstrap=settings.kafka_bootstrap_servers,
+            bootstrap=kafka,
         )
         timers = tasks(ctx)
         runner = PeriodicRunner(service, [t for t in timers if isinstance(t, Periodic)])
