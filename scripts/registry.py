@@ -327,6 +327,47 @@ def secrets_example_blocks(services: list[Service], root: Path = ROOT) -> dict[s
     return {"database-secrets": lines}
 
 
+def external_secret_blocks(services: list[Service], root: Path = ROOT) -> dict[str, list[str]]:
+    """The database roles' passwords as ExternalSecrets (components/external-secrets), one per service."""
+    lines: list[str] = []
+    for s in _routed(services):
+        lines += [
+            f"# The password of the {s.name} database role (CloudNativePG reloads it when it changes).",
+            "apiVersion: external-secrets.io/v1",
+            "kind: ExternalSecret",
+            "metadata:",
+            f"  name: clinicflow-pg-{s.name}",
+            "  labels:",
+            "    app.kubernetes.io/part-of: clinicflow",
+            "    clinicflow.io/stage: infra",
+            "  annotations:",
+            '    argocd.argoproj.io/sync-wave: "-3"',
+            "spec:",
+            "  refreshInterval: 1h",
+            "  secretStoreRef:",
+            "    kind: ClusterSecretStore",
+            "    name: clinicflow",
+            "  target:",
+            f"    name: clinicflow-pg-{s.name}",
+            "    creationPolicy: Owner",
+            "    template:",
+            "      type: kubernetes.io/basic-auth",
+            "      metadata:",
+            "        labels:",
+            '          cnpg.io/reload: "true"',
+            "      data:",
+            f"        username: {s.name}",
+            '        password: "{{ .password }}"',
+            "  data:",
+            "    - secretKey: password",
+            "      remoteRef:",
+            f"        key: clinicflow/pg-{s.name}",
+            "        property: password",
+            "---",
+        ]
+    return {"external-database-secrets": lines}
+
+
 def gateway_settings_blocks(services: list[Service], root: Path = ROOT) -> dict[str, list[str]]:
     routes = ",".join(f"{s.name}=http://127.0.0.1:{s.api_port}" for s in _routed(services))
     return {
@@ -548,6 +589,7 @@ TARGETS = {
     "deploy/k8s/base/infra/postgres.yaml": postgres_blocks,
     "deploy/k8s/README.md": secrets_readme_blocks,
     "deploy/k8s/examples/secrets.example.yaml": secrets_example_blocks,
+    "deploy/k8s/components/external-secrets/external-secrets.yaml": external_secret_blocks,
     "services/gateway/src/gateway/settings.py": gateway_settings_blocks,
     "deploy/k8s/base/monitoring/podmonitors.yaml": monitoring_blocks,
     "deploy/k8s/base/monitoring/alerts.yaml": alert_blocks,

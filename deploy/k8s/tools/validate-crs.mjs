@@ -1,4 +1,4 @@
-// Validate Strimzi, CloudNativePG and Prometheus Operator custom resources against the operators' CRD schemas, offline.
+// Validate Strimzi, CloudNativePG, Prometheus Operator and External Secrets custom resources against the operators' CRD schemas, offline.
 //   node validate-crs.mjs < resources.json      (a JSON array of rendered resources)
 // Prints a JSON array: one {kind, name, ok, error} per custom resource. Exit 0 when every resource
 // was checked (valid or not), 2 when a resource's group/version/kind has no model here.
@@ -11,6 +11,7 @@ const PACKAGES = {
   "core.strimzi.io": "@kubernetes-models/strimzi-kafka-operator",
   "postgresql.cnpg.io": "@kubernetes-models/cloudnative-pg",
   "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+  "external-secrets.io": "@kubernetes-models/external-secrets",
 };
 
 const resources = JSON.parse(readFileSync(0, "utf8"));
