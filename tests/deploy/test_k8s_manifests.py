@@ -549,6 +549,12 @@ def test_overlays_use_the_idempotent_producer_of_real_kafka() -> None:
         assert _config(render(overlay))["KAFKA_IDEMPOTENT_PRODUCER"] == "true", overlay
 
 
+def test_prod_sends_traces_to_the_collector_and_dev_sends_none() -> None:
+    assert _config(render("overlays/dev"))["OTEL_EXPORTER_OTLP_ENDPOINT"] == ""
+    endpoint = urlsplit(_config(render("overlays/prod"))["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    assert (endpoint.hostname, endpoint.port) == ("otel-collector.monitoring", 4318)  # the network policies' port
+
+
 def _config(docs: list[Doc]) -> dict[str, str]:
     (config,) = [c for c in of_kind(docs, "ConfigMap") if c["metadata"]["name"].startswith("clinicflow-config")]
     return dict(config["data"])
@@ -764,6 +770,7 @@ def _cluster_pods(docs: list[Doc]) -> dict[str, Pod]:
         "ingress-controller": _pod("ingress-controller", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"}),
         "kube-dns": _pod("kube-dns", "kube-system", {"k8s-app": "kube-dns"}),
         "prometheus": _pod("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"}),
+        "otel-collector": _pod("otel-collector", "monitoring", {"app.kubernetes.io/name": "otel-collector"}),
         "cnpg-operator": _pod("cnpg-operator", "cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"}),
         "stranger": _pod("stranger", "default", {"app": "something-else"}),
     }
@@ -863,6 +870,7 @@ def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: lis
         *((api, "gateway-api", port["gateway-api"]) for api in apis),  # JWKS
         *((pod, infra, infra_port) for pod in ours for infra, infra_port in (("postgres", 5432), ("redis", 6379))),
         *((pod, "kafka", 9093) for pod in ours),
+        *((pod, "otel-collector", 4318) for pod in ours),  # traces
         *(("prometheus", name, p) for name, p in port.items()),
         ("cnpg-operator", "postgres", 8000),
         *((f"{svc}-{kind}", "pooler", 5432) for svc, kind, _ in processes() if svc != "gateway"),
@@ -879,6 +887,7 @@ def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: lis
         *((a, b, port[b]) for a in apis for b in apis if a != b),  # services never call each other
         *(("stranger", infra, p) for infra, p in (("postgres", 5432), ("redis", 6379), ("kafka", 9093))),
         ("stranger", "pooler", 5432),
+        *((pod, "prometheus", 4318) for pod in ours),  # only the collector takes traces
         ("stranger", "gateway-api", port["gateway-api"]),
         *((pod, INTERNET, 443) for pod in ours if pod not in {"notifications-worker", *_PROVIDER_CALLERS}),
         *((f"{svc}-worker", "gateway-api", port["gateway-api"]) for svc, kind, _ in processes() if kind == "worker"),

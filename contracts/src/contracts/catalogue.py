@@ -46,7 +46,11 @@ _HEADERS_SCHEMA: dict[str, Any] = {
         "ce_tenantid": {"type": "string", "description": "Clinic (tenant) id."},
         "ce_correlationid": {"type": "string"},
         "ce_causationid": {"type": "string", "description": "ce_id of the event that caused it."},
-        "traceparent": {"type": "string", "description": "W3C trace context."},
+        "ce_traceparent": {
+            "type": "string",
+            "description": "W3C trace context (CloudEvents distributed-tracing extension); "
+            "a bare `traceparent` header of older events is still read.",
+        },
         "content-type": {"type": "string", "const": "application/json"},
     },
 }

@@ -39,6 +39,8 @@ class EventMeta(msgspec.Struct, frozen=True, kw_only=True):
     traceparent: str | None = None
 
 
+TRACEPARENT_HEADER = "ce_traceparent"
+
 _HEADER_FIELDS = {
     "ce_id": "id",
     "ce_source": "source",
@@ -47,8 +49,11 @@ _HEADER_FIELDS = {
     "ce_tenantid": "tenant_id",
     "ce_correlationid": "correlation_id",
     "ce_causationid": "causation_id",
-    "traceparent": "traceparent",
+    # The CloudEvents distributed-tracing extension in the Kafka binding (W3C trace context).
+    TRACEPARENT_HEADER: "traceparent",
 }
+#: What events before the extension's header name was fixed carried; still read.
+_LEGACY_HEADERS = {"traceparent": "traceparent"}
 
 
 class EnvelopeError(ValueError):
@@ -73,7 +78,8 @@ def from_headers(headers: Mapping[str, bytes | str] | Iterable[tuple[str, bytes]
     raw = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in items}
     if raw.get("ce_specversion") != SPEC_VERSION:
         raise EnvelopeError(f"unsupported ce_specversion {raw.get('ce_specversion')!r}")
-    values: dict[str, object] = {field: raw[header] for header, field in _HEADER_FIELDS.items() if header in raw}
+    values: dict[str, object] = {field: raw[header] for header, field in _LEGACY_HEADERS.items() if header in raw}
+    values |= {field: raw[header] for header, field in _HEADER_FIELDS.items() if header in raw}
     values["time"] = raw.get("ce_time")
     try:
         return msgspec.convert(values, EventMeta, strict=False)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from kit import logging as kit_logging
 from kit import resources as kit_resources
-from kit import web
+from kit import tracing, web
 from kit.auth import JwksVerifier
 from kit.db import UnitOfWorkFactory, make_engine, uow_factory
 from kit.resources import Resource
@@ -39,6 +39,7 @@ def create_api_app(
     """`resources` (kit.resources) are the preferred way to add Redis and friends: each becomes a dependency,
     a readiness check and a close at shutdown; the `extra_*` keywords stay for what is not a resource."""
     kit_logging.setup(service, settings.log_level, settings.log_format)
+    tracing.setup(service, settings)
     engine = make_engine(settings.database_url)
     uow = uow_factory(engine, service)
     if state is not None:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from contracts import Event, EventMeta, to_headers
-from kit import context
+from kit import context, tracing
 from kit.outbox import OUTBOX_CHANNEL
 
 
@@ -117,7 +117,8 @@ class UnitOfWork:
             tenant_id=tenant_id,
             correlation_id=context.current_correlation_id(),
             causation_id=context.causation_id.get(),
-            traceparent=context.traceparent.get(),
+            # The current span (a request's or a consumer's) when tracing; else the consumed event's, passed on.
+            traceparent=(tracing.traceparent_of() if tracing.enabled() else None) or context.traceparent.get(),
         )
         self._outbox.append(
             {

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from kit import context
+from kit import context, tracing
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,6 +33,8 @@ class JsonFormatter(logging.Formatter):
             value = var.get()
             if value:
                 entry[key] = value
+        if ids := tracing.current_ids():
+            entry["trace_id"], entry["span_id"] = ids
         extra = getattr(record, "fields", None)
         if isinstance(extra, dict):
             entry.update(extra)

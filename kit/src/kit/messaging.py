@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from contracts import TOPICS, Event, EventMeta, Topic, dlq_topic, from_headers, spec_for
 from contracts.envelope import EnvelopeError
-from kit import context, metrics
+from kit import context, metrics, tracing
 from kit.db import UnitOfWork, UnitOfWorkFactory
 from kit.kafka import KafkaConnection, connection_options
 
@@ -261,7 +261,7 @@ class IdempotentConsumer:
                     outcomes.append("duplicate")
                     continue
                 fresh.discard(item.meta.id)
-                with _event_context(item.meta):
+                with _event_context(item.meta), tracing.consuming(item.meta, self.name, self.topic):
                     await item.handler(uow, item.event, item.meta)
                 outcomes.append("handled")
             await uow.commit()
@@ -298,7 +298,7 @@ class IdempotentConsumer:
         async with self.uow() as uow:
             if not await uow.claim_inbox(self.name, item.meta.id):
                 return "duplicate"
-            with _event_context(item.meta):
+            with _event_context(item.meta), tracing.consuming(item.meta, self.name, self.topic):
                 await item.handler(uow, item.event, item.meta)
             await uow.commit()
             return "handled"

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import asyncpg
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from opentelemetry.trace import Span
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -31,7 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID
 
-from kit import metrics
+from contracts.envelope import TRACEPARENT_HEADER
+from kit import metrics, tracing
 from kit.kafka import KafkaConnection, connection_options
 
 log = logging.getLogger(__name__)
@@ -188,19 +190,41 @@ class OutboxRelay:
             return 0
         # Queue the whole batch, then wait: aiokafka keeps per-partition order.
         pending = []
+        spans: list[Span] = []
         for row in rows:
             headers_json = row["headers"]
             headers = [(k, v.encode()) for k, v in _json_loads(headers_json)]
+            if tracing.enabled():
+                headers = self._traced(row, headers, spans)
             pending.append(
                 await self.producer.send(row["topic"], row["payload"], key=row["key"].encode(), headers=headers)
             )
-        await asyncio.gather(*pending)
+        try:
+            await asyncio.gather(*pending)
+        finally:
+            for span in spans:
+                span.end()
         await conn.execute(
             "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
         )
         for row in rows:
             metrics.EVENTS_PUBLISHED.labels(self.service, row["topic"], row["event_type"]).inc()
         return len(rows)
+
+    @staticmethod
+    def _traced(row: Any, headers: list[tuple[str, bytes]], spans: list[Span]) -> list[tuple[str, bytes]]:
+        """A producer span per record, child of the request's or consumer's span stored with the event; the
+        record carries the producer span's traceparent, so the next consumer is its child."""
+        given = dict(headers)
+        stored = given.get(TRACEPARENT_HEADER)
+        event_id = given.get("ce_id", b"").decode()
+        span = tracing.publishing(row["topic"], row["event_type"], event_id, stored.decode() if stored else None)
+        if span is None:
+            return headers
+        spans.append(span)
+        own = tracing.traceparent_of(span)
+        kept = [(k, v) for k, v in headers if k != TRACEPARENT_HEADER]
+        return [*kept, (TRACEPARENT_HEADER, own.encode())] if own else kept
 
     async def _prune(self, conn: asyncpg.Connection) -> None:
         await conn.execute(

@@ -28,6 +28,8 @@ SHARED = frozenset(
         "link_secret",
         "log_level",
         "log_format",
+        "otel_exporter_otlp_endpoint",
+        "otel_sample_ratio",
     }
 )
 
@@ -58,6 +60,10 @@ class ServiceSettings(msgspec.Struct, kw_only=True):
     worker_port: int = 9000
     log_level: str = "INFO"
     log_format: str = "json"
+    #: OTLP/HTTP collector (e.g. http://otel-collector:4318); empty: no traces (kit/tracing.py).
+    otel_exporter_otlp_endpoint: str = ""
+    #: Share of new traces kept (a caller's decision is followed); 1.0 keeps every one.
+    otel_sample_ratio: float = 1.0
     outbox_poll_seconds: float = 1.0
     outbox_retention_hours: float = 72.0
     consumer_max_attempts: int = 5

@@ -41,7 +41,7 @@ from litestar.types import (
 )
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from kit import context, inputs, metrics
+from kit import context, inputs, metrics, tracing
 from kit.auth import AuthError, JwksVerifier, Principal
 
 log = logging.getLogger(__name__)
@@ -459,6 +459,7 @@ def create_app(
             ),
             security=[{"bearer": []}] if verifier is not None else None,
         ),
+        plugins=tracing.litestar_plugins(),
         # Our JSON logging (kit.logging.setup) stays; Litestar would install its own handlers.
         logging_config=None,
         debug=False,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kit import logging as kit_logging
 from kit import resources as kit_resources
-from kit import web
+from kit import tracing, web
 from kit.db import UnitOfWorkFactory, make_engine, uow_factory
 from kit.kafka import from_settings as kafka_connection
 from kit.messaging import IdempotentConsumer, ensure_topics, make_producer
@@ -85,6 +85,7 @@ def create_worker_app(
     resources: Sequence[Resource[Any]] = (),
 ) -> Litestar:
     kit_logging.setup(service + "-worker", settings.log_level, settings.log_format)
+    tracing.setup(service + "-worker", settings)
     state: dict[str, Any] = {}
 
     @asynccontextmanager

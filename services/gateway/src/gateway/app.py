@@ -12,6 +12,7 @@ import httpx
 from litestar import Litestar, Router
 from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
+from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from redis.asyncio import Redis
 
 from gateway import services
@@ -41,6 +42,7 @@ from gateway.proxy import Upstream
 from gateway.ratelimit import RateLimiter
 from gateway.security import SigningKey
 from gateway.settings import SERVICE, get_bootstrap, get_settings
+from kit import tracing
 from kit.api import create_api_app
 from kit.auth import JwksVerifier
 from kit.worker import create_worker_app
@@ -120,7 +122,7 @@ def create_api() -> Litestar:
             for url in routes.values():
                 (await client.get(f"{url}/health/live")).raise_for_status()
 
-    return create_api_app(
+    app = create_api_app(
         service=SERVICE,
         title="ClinicFlow API",
         description="Staff log in here; /api/v1/<context>/... is served by each context's service, and the "
@@ -161,6 +163,10 @@ def create_api() -> Litestar:
         extra_lifespan=[lifespan],
         state=state,
     )
+    if tracing.enabled():
+        # The proxied calls become client spans and carry the gateway's traceparent to the services.
+        AioHttpClientInstrumentor().instrument(tracer_provider=tracing.provider())
+    return app
 
 
 def create_worker() -> Litestar:
