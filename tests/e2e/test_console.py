@@ -33,6 +33,7 @@ def _node() -> str:
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(600)  # eight browser flows, two browsers at once in one of them, on a shared machine
 def test_console_flows_in_chromium(stack: Stack) -> None:
     chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     if not Path(chromium).exists():

@@ -1,7 +1,8 @@
 // The console in a real headless Chromium against the real stack (started by tests/e2e/test_console.py):
 // log in, create a prospect (a refused save keeps what was typed), change its status, see the history,
-// schedule an activity (the bell turns red), reload (the session resumes through the refresh token), delete,
-// log out; a sales agent sees only what the role allows; axe finds no serious violation on any screen.
+// schedule an activity (the bell turns red), reload (the session resumes through the refresh token); reception
+// checks a patient in and the waiting room of a second browser updates live; delete, log out; a sales agent sees
+// only what the role allows; axe finds no serious violation on any screen.
 //
 //   CONSOLE_URL=http://127.0.0.1:8000 ADMIN_EMAIL=... ADMIN_PASSWORD=... node --test e2e/console.e2e.ts
 //   CONSOLE_SCREENSHOTS=../docs/img also writes the screenshots of docs/console.md.
@@ -121,7 +122,7 @@ test("log in: a wrong password is refused in place, the right one opens the pros
   console.log(`prospects list painted ${Date.now() - arrived} ms after its data arrived`);
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Modelos de mensagem"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Modelos de mensagem"]);
   await accessible("prospects");
   await shot("prospects");
 });
@@ -250,6 +251,72 @@ test("the list filters on the server; a reload keeps the session; switching lang
   await shot("templates");
 });
 
+/** A branch whose local time is mid-morning now (so "today" has room left), open every day, with one
+ * professional and one procedure; returns the ids and a free start a little later today. */
+async function receptionClinic(admin: string) {
+  const utcHour = new Date().getUTCHours();
+  const offset = ((10 - utcHour + 36) % 24) - 12; // local = UTC + offset, -12..11
+  const zone = offset === 0 ? "Etc/GMT" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
+  const post = async (path: string, body: unknown) => {
+    const made = await api(`/api/v1/scheduling/${path}`, { method: "POST", token: admin, body: JSON.stringify(body) });
+    assert.equal(made.status, 201, `${path}: ${JSON.stringify(made.body)}`);
+    return made.body.id as string;
+  };
+  const branch = await post("branches", { name: `Moema ${run}`, address: "Av. Ibirapuera 2907", timezone: zone, open_on_holidays: true });
+  const everyDay = [0, 1, 2, 3, 4, 5, 6].map((weekday) => ({ weekday, start: "00:00", end: "23:45", branch_id: branch }));
+  const professional = await post("professionals", { name: "Dra. Helena Lima", kind: "doctor", specialties: ["aesthetics"], branch_ids: [branch], hours: everyDay });
+  const procedure = await post("procedures", { name: "Toxina botulínica", duration_minutes: 30, specialty: "aesthetics", price_reference: "900.00", prepayment_required: false, branch_ids: [branch] });
+  const quarter = 15 * 60_000;
+  const startsAt = new Date(Math.ceil((Date.now() + 20 * 60_000) / quarter) * quarter).toISOString();
+  return { branch, professional, procedure, startsAt };
+}
+
+test("reception checks a patient in and the waiting room updates live in a second browser", async () => {
+  const admin = await token(EMAIL, PASSWORD);
+  const clinic = await receptionClinic(admin);
+  const patient = `Paula Reis ${run}`;
+  const booked = await api("/api/v1/scheduling/appointments", {
+    method: "POST",
+    token: admin,
+    body: JSON.stringify({
+      branch_id: clinic.branch,
+      procedure_id: clinic.procedure,
+      professional_id: clinic.professional,
+      starts_at: clinic.startsAt,
+      person: { name: patient, phone: phone(40) },
+    }),
+  });
+  assert.equal(booked.status, 201, JSON.stringify(booked.body));
+
+  // The second screen: the waiting room on another computer of the clinic (its own browser context).
+  const other = await browser.newContext({ locale: "pt-BR", viewport: { width: 1280, height: 820 } });
+  const board = await other.newPage();
+  board.setDefaultTimeout(20_000);
+  await board.goto(BASE);
+  await board.getByLabel("E-mail").fill(EMAIL);
+  await board.getByLabel("Senha").fill(PASSWORD);
+  await board.getByRole("button", { name: "Entrar" }).click();
+  await board.getByRole("heading", { name: "Prospects" }).waitFor();
+  await board.goto(`${BASE}/#/reception`);
+  await board.getByLabel("Unidade").selectOption({ label: `Moema ${run}` });
+  await board.getByText("Ao vivo").waitFor();
+  const waiting = board.getByRole("region", { name: /^Aguardando/ });
+  assert.equal(await waiting.getByText(patient).count(), 0);
+
+  await page.goto(`${BASE}/#/reception`);
+  await page.getByLabel("Unidade").selectOption({ label: `Moema ${run}` });
+  const checkIn = page.getByRole("button", { name: `Registrar chegada: ${patient}` });
+  await checkIn.waitFor();
+  await accessible("reception");
+  await checkIn.click();
+  await page.getByRole("region", { name: /^Aguardando/ }).getByText(patient).waitFor();
+  // No reload on the other screen: the stream brought the new board.
+  await waiting.getByText(patient).waitFor();
+  await shot("reception");
+  await page.getByRole("button", { name: "Iniciar atendimento" }).first().waitFor();
+  await other.close();
+});
+
 test("delete with confirmation (admin), then log out", async () => {
   await page.goto(`${BASE}/#/prospects`);
   await page.getByLabel("Buscar (nome, telefone, e-mail, CPF)").fill(leadEmail);
@@ -277,10 +344,13 @@ test("a sales agent sees only what the role allows", async () => {
   await page.getByRole("button", { name: "Entrar" }).click();
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção"]);
   await page.locator("tr[data-lead]").first().getByRole("link").click();
   await page.getByRole("button", { name: "Mudar status" }).waitFor();
   assert.equal(await page.getByRole("button", { name: "Excluir" }).count(), 0, "no delete for a sales agent");
   await page.goto(`${BASE}/#/templates`);
   assert.equal(await page.getByRole("heading", { name: "Modelos de mensagem" }).count(), 0);
+  await page.goto(`${BASE}/#/reception`);
+  await page.getByRole("heading", { name: "Sala de espera" }).waitFor();
+  assert.equal(await page.getByRole("button", { name: /^Registrar chegada/ }).count(), 0, "no check-in for a sales agent");
 });

@@ -10,6 +10,7 @@ import { Prospects } from "./screens/Prospects";
 import { LeadCard } from "./screens/LeadCard";
 import { Templates } from "./screens/Templates";
 import { ActivitiesScreen } from "./screens/Activities";
+import { Reception } from "./screens/Reception";
 
 export interface MenuItem {
   path: string;
@@ -21,6 +22,7 @@ export interface MenuItem {
 export const MENU: MenuItem[] = [
   { path: "/prospects", label: "nav.prospects", permission: "crm:read" },
   { path: "/activities", label: "nav.activities", permission: "crm:read" },
+  { path: "/reception", label: "nav.reception", permission: "scheduling:read" },
   { path: "/templates", label: "nav.templates", permission: "crm:admin" },
 ];
 
@@ -179,6 +181,7 @@ function Shell() {
   if (lead && me.permissions.includes("crm:read")) screen = <LeadCard id={lead[1]!} onActivitiesChanged={refreshBell} />;
   else if (path.startsWith("/prospects") && me.permissions.includes("crm:read")) screen = <Prospects />;
   else if (path.startsWith("/activities") && me.permissions.includes("crm:read")) screen = <ActivitiesScreen />;
+  else if (path.startsWith("/reception") && me.permissions.includes("scheduling:read")) screen = <Reception />;
   else if (path.startsWith("/templates") && me.permissions.includes("crm:admin")) screen = <Templates />;
   return (
     <div className="shell">
