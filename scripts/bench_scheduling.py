@@ -6,7 +6,8 @@ break) and one 30-minute procedure through the API, writes the appointments stra
 database with COPY, then:
 
 - availability: sequential `GET /api/v1/scheduling/availability` for the branch over 14 days, through the
-  gateway (p50/p95/p99);
+  gateway (p50/p95/p99, answer size), each followed by `GET /policy` (the bare ceiling: the smallest
+  authenticated scheduling call through the gateway, in the same run);
 - reminders: R reminder rows falling due at a steady rate (default 1,000/s) while the real worker runs;
   reports the dispatch rate and due -> published (outbox relay sent it to Kafka) p50/p99.
 
@@ -235,13 +236,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 }
                 for _ in range(3):
                     await client.get(f"{API}/availability", params=params)
-                timings, sizes, statuses = [], [], set()
+                    await client.get(f"{API}/policy")
+                timings, ceiling, sizes, answer_bytes, statuses = [], [], [], [], set()
                 for _ in range(args.requests):
                     started = time.perf_counter()
                     answer = await client.get(f"{API}/availability", params=params)
                     timings.append((time.perf_counter() - started) * 1000)
                     statuses.add(answer.status_code)
-                    sizes.append(len(answer.json()["slots"]))
+                    answer_bytes.append(len(answer.content))
+                    sizes.append(sum(p["free"] for p in answer.json()["professionals"]))
+                    # the bare ceiling in the same run: the smallest authenticated scheduling call
+                    started = time.perf_counter()
+                    await client.get(f"{API}/policy")
+                    ceiling.append((time.perf_counter() - started) * 1000)
                 availability = {
                     "requests": args.requests,
                     "statuses": sorted(statuses),
@@ -249,6 +256,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "p95_ms": round(percentile(timings, 95), 1),
                     "p99_ms": round(percentile(timings, 99), 1),
                     "mean_free_slots": round(statistics.fmean(sizes)),
+                    "answer_kb": round(statistics.fmean(answer_bytes) / 1024, 1),
+                    "ceiling_policy_p50_ms": round(percentile(ceiling, 50), 1),
+                    "ceiling_policy_p95_ms": round(percentile(ceiling, 95), 1),
                 }
                 print("reminders ...", flush=True)
                 ids = [r[0] for r in rows[: args.reminders]]

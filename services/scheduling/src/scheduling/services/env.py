@@ -13,7 +13,8 @@ from scheduling.domain.appointments import Person
 from scheduling.domain.clock import Clock
 from scheduling.domain.errors import Invalid, LinkInvalid, NotFound
 from scheduling.domain.setup import Branch, ClinicPolicy, Procedure, Professional, public_holidays
-from scheduling.repository import SetupRepository
+from scheduling.repository.setup import SetupRepository
+from scheduling.services.catalog import Catalog, CatalogCache, load_catalog
 
 PUBLIC_PREFIX = "/public/scheduling"
 
@@ -53,6 +54,22 @@ class Env:
     uow: UnitOfWorkFactory
     clock: Clock
     links: Links
+    #: The api processes' set-up snapshots (None in the worker and in tests: always read from the database).
+    catalog: CatalogCache | None = None
+
+
+async def catalog_of(env: Env, tenant_id: str) -> Catalog:
+    async def load() -> Catalog:
+        async with env.uow() as uow:
+            return await load_catalog(uow, tenant_id)
+
+    return await (env.catalog.get(tenant_id, load) if env.catalog is not None else load())
+
+
+def setup_changed(env: Env, tenant_id: str) -> None:
+    """After a set-up commit: this process stops using its snapshot at once (the others on the NOTIFY)."""
+    if env.catalog is not None:
+        env.catalog.forget(tenant_id)
 
 
 async def policy_of(uow: UnitOfWork, tenant_id: str, country: str = "BR") -> ClinicPolicy:

@@ -1,0 +1,137 @@
+"""The clinic's set-up as one read-only snapshot (policy, branches, procedures, professionals), cached per
+tenant in each api process for availability, which reads it on every request while it changes rarely.
+
+Invalidation: every set-up write NOTIFYs `scheduling_setup` with its tenant id in its own transaction
+(SetupRepository), delivered at commit to every replica's LISTEN connection, which drops that tenant's
+snapshot; the writing process also drops it itself at once. A snapshot loaded while a change was being
+committed is not kept (a generation counter), and while the LISTEN connection is down nothing is cached at
+all, so a stale set-up is never served from the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from kit.db import UnitOfWork
+from kit.outbox import plain_dsn
+from scheduling.domain.errors import NotFound
+from scheduling.domain.setup import Branch, ClinicPolicy, Procedure, Professional
+from scheduling.repository.setup import SETUP_CHANNEL, SetupRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    policy: ClinicPolicy | None  # None: the clinic kept the defaults
+    branches: dict[str, Branch]
+    procedures: dict[str, Procedure]
+    professionals: tuple[Professional, ...]
+
+    def policy_or_default(self, country: str) -> ClinicPolicy:
+        return self.policy or ClinicPolicy(country=country)
+
+    def branch(self, branch_id: str) -> Branch:
+        found = self.branches.get(branch_id)
+        if found is None or not found.active:
+            raise NotFound("No such branch in this clinic.", field="branch_id")
+        return found
+
+    def procedure(self, procedure_id: str) -> Procedure:
+        found = self.procedures.get(procedure_id)
+        if found is None or not found.active:
+            raise NotFound("No such procedure in this clinic.", field="procedure_id")
+        return found
+
+    def professional(self, professional_id: str) -> Professional:
+        found = next((p for p in self.professionals if p.id == professional_id), None)
+        if found is None or not found.active:
+            raise NotFound("No such professional in this clinic.", field="professional_id")
+        return found
+
+    def professionals_at(self, branch_id: str) -> list[Professional]:
+        return [p for p in self.professionals if branch_id in p.branch_ids]
+
+
+async def load_catalog(uow: UnitOfWork, tenant_id: str) -> Catalog:
+    setup = SetupRepository(uow.session)
+    return Catalog(
+        policy=await setup.policy(tenant_id),
+        branches={b.id: b for b in await setup.branches(tenant_id)},
+        procedures={p.id: p for p in await setup.procedures(tenant_id)},
+        professionals=tuple(await setup.professionals(tenant_id)),
+    )
+
+
+class CatalogCache:
+    """Per-tenant snapshots, at most `size` tenants (least recently used go first)."""
+
+    def __init__(self, database_url: str, size: int = 1000) -> None:
+        self.dsn = plain_dsn(database_url)
+        self.size = size
+        self.entries: OrderedDict[str, Catalog] = OrderedDict()
+        self.generation = 0
+        self.conn: asyncpg.Connection | None = None
+        self.lock = asyncio.Lock()
+
+    async def get(self, tenant_id: str, load: Callable[[], Awaitable[Catalog]]) -> Catalog:
+        if not await self._listening():
+            return await load()
+        hit = self.entries.get(tenant_id)
+        if hit is not None:
+            self.entries.move_to_end(tenant_id)
+            return hit
+        generation = self.generation
+        fresh = await load()
+        if generation == self.generation and self._connected():
+            self.entries[tenant_id] = fresh
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return fresh
+
+    def forget(self, tenant_id: str) -> None:
+        self.generation += 1
+        self.entries.pop(tenant_id, None)
+
+    def _connected(self) -> bool:
+        return self.conn is not None and not self.conn.is_closed()
+
+    async def _listening(self) -> bool:
+        if self._connected():
+            return True
+        async with self.lock:
+            if self._connected():
+                return True
+            try:
+                conn = await asyncpg.connect(self.dsn, timeout=5)
+                conn.add_termination_listener(self._on_close)
+                await conn.add_listener(SETUP_CHANNEL, self._on_notify)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                log.warning("set-up cache off, no LISTEN connection: %s", exc)
+                return False
+            self._clear()  # changes made while we were not listening
+            self.conn = conn
+            return True
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
+        self.forget(str(payload))
+
+    def _on_close(self, _conn: Any) -> None:
+        self.conn = None
+        self._clear()
+
+    def _clear(self) -> None:
+        self.generation += 1
+        self.entries.clear()
+
+    async def close(self) -> None:
+        if self._connected():
+            assert self.conn is not None
+            await self.conn.close()
