@@ -413,7 +413,7 @@ async def test_a_cancelled_slot_goes_to_the_waitlist_in_order(engine: Any) -> No
     assert risk.reasons[0]["factor"] == "base"
 
 
-async def test_the_set_up_snapshot_follows_a_change_made_on_another_replica(engine: Any, db_url: str) -> None:
+async def test_the_cached_set_up_and_busy_time_follow_changes_made_on_another_replica(engine: Any, db_url: str) -> None:
     c = await new_clinic(engine)
     cache = CatalogCache(db_url)
     replica = replace(c.env, catalog=cache)  # an api process with its snapshots; c.env is another replica
@@ -442,6 +442,44 @@ async def test_the_set_up_snapshot_follows_a_change_made_on_another_replica(engi
         assert c.principal.tenant_id not in cache.entries
         after = await booking.availability(replica, c.principal.tenant_id, end=MONDAY, **ask)  # type: ignore[arg-type]
         assert after.slots()[0][0].starts_at == at(MONDAY, 14)
+        key = f"{c.principal.tenant_id}:{c.professional_id}"
+        assert key in cache.windows
+        # a booking on the other replica: the appointments trigger's NOTIFY drops her busy window here
+        await book(c, at(MONDAY, 14))
+        for _ in range(100):
+            if key not in cache.windows:
+                break
+            await asyncio.sleep(0.05)
+        assert key not in cache.windows
+        starts = [
+            s.starts_at
+            for s, _ in (await booking.availability(replica, c.principal.tenant_id, end=MONDAY, **ask)).slots()
+        ]  # type: ignore[arg-type]
+        assert at(MONDAY, 14) not in starts and at(MONDAY, 14, 30) in starts
+        # a hold is cached with its expiry: once lapsed its time is free again, with no write to tell anyone
+        await booking.hold(
+            c.env,
+            c.principal.tenant_id,
+            branch_id=c.branch_id,
+            procedure_id=c.procedure_id,
+            professional_id=c.professional_id,
+            starts_at=at(MONDAY, 15),
+            person=person(),
+            held_by="u",
+        )
+        await asyncio.sleep(0.3)
+        starts = [
+            s.starts_at
+            for s, _ in (await booking.availability(replica, c.principal.tenant_id, end=MONDAY, **ask)).slots()
+        ]  # type: ignore[arg-type]
+        assert at(MONDAY, 15) not in starts
+        assert key in cache.windows  # read once, kept
+        c.clock.advance(timedelta(minutes=11))
+        starts = [
+            s.starts_at
+            for s, _ in (await booking.availability(replica, c.principal.tenant_id, end=MONDAY, **ask)).slots()
+        ]  # type: ignore[arg-type]
+        assert at(MONDAY, 15) in starts
         # another clinic's change leaves this clinic's snapshot alone
         assert c.principal.tenant_id in cache.entries
         other = await new_clinic(engine)

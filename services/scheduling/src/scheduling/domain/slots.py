@@ -141,6 +141,24 @@ def _by_offset(day: date, starts: list[int], zone: ZoneInfo) -> list[DayTimes]:
 Spans = tuple[list[int], list[int]]
 
 
+@dataclass(frozen=True)
+class BusySeconds:
+    """What occupies one professional, as epoch seconds sorted by start; `hold_expiry` is when a hold lapses
+    (None for an appointment), so one reading stays true as time passes, until the professional's next change."""
+
+    starts: list[int]
+    ends: list[int]
+    hold_expiry: list[int | None]
+
+    def at(self, now: datetime) -> Spans:
+        """The spans still occupied at `now` (lapsed holds free their time by themselves)."""
+        if self.hold_expiry.count(None) == len(self.hold_expiry):
+            return self.starts, self.ends
+        moment = _seconds(now)
+        keep = [i for i, x in enumerate(self.hold_expiry) if x is None or x > moment]
+        return [self.starts[i] for i in keep], [self.ends[i] for i in keep]
+
+
 def _disjoint(starts: list[int], ends: list[int]) -> Spans:
     """Sorted, non-overlapping spans. The database's rows already are (no two active appointments or holds of
     a professional overlap: the exclusion constraint), so this only checks; other data is merged."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, delete, exists, func, or_, select, text, update
+from sqlalchemy import BigInteger, case, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.domain.appointments import ACTIVE, HELD, Appointment, Person
 from scheduling.domain.errors import Conflict
 from scheduling.domain.setup import MAX_DURATION_MINUTES
+from scheduling.domain.slots import BusySeconds
 from scheduling.models import appointments
 from scheduling.repository import rows
 
 #: LISTEN/NOTIFY channel of waiting-room changes; the payload is "<tenant id>:<branch id>".
 BOARD_CHANNEL = "scheduling_board"
+#: NOTIFYed by a trigger on every change of what occupies a professional; payload "<tenant id>:<professional id>".
+BUSY_CHANNEL = "scheduling_busy"
 _OVERLAP = "ex_appointments_no_overlap"
 
 
@@ -98,29 +101,27 @@ class AppointmentRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def busy_seconds(
-        self,
-        tenant_id: str,
-        professional_ids: Sequence[str],
-        start: datetime,
-        end: datetime,
-        now: datetime,
-    ) -> dict[str, tuple[list[int], list[int]]]:
-        """What occupies each professional in [start, end): its starts and its ends as epoch seconds, sorted by
-        start (domain.slots.Spans). Availability's hot path: PostgreSQL converts and groups (one row and two
-        int8 arrays per professional, not thousands of rows), and the lower bound on `starts_at` keeps the index
-        scans to the window, as nothing lasts longer than a procedure can (MAX_DURATION_MINUTES)."""
+        self, tenant_id: str, professional_ids: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, BusySeconds]:
+        """What occupies each professional in [start, end), as epoch seconds sorted by start: availability's hot
+        path. PostgreSQL converts and groups (one row of int8 arrays per professional, not thousands of rows),
+        and the lower bound on `starts_at` keeps the index scans to the window, as nothing lasts longer than a
+        procedure can (MAX_DURATION_MINUTES). Holds come with their expiry (the reader drops lapsed ones), so
+        an answer stays true until the professional's next change (the `scheduling_busy` NOTIFY)."""
         if not professional_ids:
             return {}
         c = appointments.c
         # date_part is float8 (extract is numeric since PostgreSQL 14, several times slower per row); a
-        # fraction of a second widens the span, never narrows it
+        # fraction of a second widens a span, never narrows it
         starts = func.floor(func.date_part("epoch", c.starts_at)).cast(BigInteger)
         ends = func.ceil(func.date_part("epoch", c.ends_at)).cast(BigInteger)
+        expiry = case((c.status == HELD, func.ceil(func.date_part("epoch", c.hold_expires_at)).cast(BigInteger)))
         q = (
             select(
                 c.professional_id,
                 func.array_agg(aggregate_order_by(starts, c.starts_at)),
                 func.array_agg(aggregate_order_by(ends, c.starts_at)),
+                func.array_agg(aggregate_order_by(expiry, c.starts_at)),
             )
             .where(
                 c.tenant_id == tenant_id,
@@ -129,12 +130,13 @@ class AppointmentRepository:
                 c.starts_at < end,
                 c.starts_at > start - timedelta(minutes=MAX_DURATION_MINUTES),
                 c.ends_at > start,
-                or_(c.status != HELD, c.hold_expires_at > now),
             )
             .group_by(c.professional_id)
         )
-        result = await self.session.execute(q)
-        return {str(pid): (list(s), list(e)) for pid, s, e in result.tuples()}
+        found = {pid: BusySeconds([], [], []) for pid in professional_ids}
+        for pid, s, e, x in (await self.session.execute(q)).tuples():
+            found[str(pid)] = BusySeconds(list(s), list(e), list(x))
+        return found
 
     async def between(
         self,

@@ -28,6 +28,7 @@ from scheduling.repository.reminders import ReminderRepository
 from scheduling.services import offers
 from scheduling.services.env import (
     Env,
+    busy_of,
     catalog_of,
     check_person,
     holidays_for,
@@ -70,8 +71,8 @@ async def availability(
     public: bool = False,
 ) -> Available:
     """Free times of a branch for a procedure (optionally one professional) between two local dates, by
-    default the coming week. The set-up comes from the per-process snapshot (services.catalog); the only
-    query is the busy spans of the window's professionals."""
+    default the coming week. The set-up and the busy time come from the api process's cache
+    (services.catalog, invalidated by NOTIFY); on a miss, the busy time is one query."""
     now = env.clock.now()
     setup = await catalog_of(env, tenant_id)
     branch = setup.branch(branch_id)
@@ -83,15 +84,12 @@ async def availability(
     zone = branch.zone
     window_start = datetime.combine(days[0], datetime.min.time(), tzinfo=zone).astimezone(UTC)
     window_end = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
-    async with env.uow() as uow:
-        busy = await AppointmentRepository(uow.session).busy_seconds(
-            tenant_id, [p.id for p in candidates], window_start, window_end, now
-        )
+    busy = await busy_of(env, tenant_id, [p.id for p in candidates], window_start, window_end)
     found = free_times(
         branch=branch,
         procedure=procedure,
         professionals=candidates,
-        busy_seconds=busy,
+        busy_seconds={pid: spans.at(now) for pid, spans in busy.items()},
         days=days,
         policy=policy if public else replace(policy, min_lead_minutes=0),
         holidays=holidays_for(policy, branch, days),
