@@ -417,10 +417,21 @@ async def test_the_cached_set_up_and_busy_time_follow_changes_made_on_another_re
     c = await new_clinic(engine)
     cache = CatalogCache(db_url)
     replica = replace(c.env, catalog=cache)  # an api process with its snapshots; c.env is another replica
-    ask = {"branch_id": c.branch_id, "procedure_id": c.procedure_id, "professional_id": None, "start": MONDAY}
+
+    async def free_on_monday() -> list[datetime]:
+        found = await booking.availability(
+            replica,
+            c.principal.tenant_id,
+            branch_id=c.branch_id,
+            procedure_id=c.procedure_id,
+            professional_id=None,
+            start=MONDAY,
+            end=MONDAY,
+        )
+        return [s.starts_at for s, _ in found.slots()]
+
     try:
-        first = await booking.availability(replica, c.principal.tenant_id, end=MONDAY, **ask)  # type: ignore[arg-type]
-        assert first.slots()[0][0].starts_at == at(MONDAY, 9)
+        assert (await free_on_monday())[0] == at(MONDAY, 9)
         assert c.principal.tenant_id in cache.entries
         # the other replica moves her Monday to the afternoon: its NOTIFY (at commit) drops our snapshot
         await setup.update_professional(
@@ -440,8 +451,7 @@ async def test_the_cached_set_up_and_busy_time_follow_changes_made_on_another_re
                 break
             await asyncio.sleep(0.05)
         assert c.principal.tenant_id not in cache.entries
-        after = await booking.availability(replica, c.principal.tenant_id, end=MONDAY, **ask)  # type: ignore[arg-type]
-        assert after.slots()[0][0].starts_at == at(MONDAY, 14)
+        assert (await free_on_monday())[0] == at(MONDAY, 14)
         key = f"{c.principal.tenant_id}:{c.professional_id}"
         assert key in cache.windows
         # a booking on the other replica: the appointments trigger's NOTIFY drops her busy window here
@@ -451,11 +461,9 @@ async def test_the_cached_set_up_and_busy_time_follow_changes_made_on_another_re
                 break
             await asyncio.sleep(0.05)
         assert key not in cache.windows
-        starts = [
-            s.starts_at
-            for s, _ in (await booking.availability(replica, c.principal.tenant_id, end=MONDAY, **ask)).slots()
-        ]  # type: ignore[arg-type]
-        assert at(MONDAY, 14) not in starts and at(MONDAY, 14, 30) in starts
+        starts = await free_on_monday()
+        assert at(MONDAY, 14) not in starts
+        assert at(MONDAY, 14, 30) in starts
         # a hold is cached with its expiry: once lapsed its time is free again, with no write to tell anyone
         await booking.hold(
             c.env,
@@ -468,17 +476,11 @@ async def test_the_cached_set_up_and_busy_time_follow_changes_made_on_another_re
             held_by="u",
         )
         await asyncio.sleep(0.3)
-        starts = [
-            s.starts_at
-            for s, _ in (await booking.availability(replica, c.principal.tenant_id, end=MONDAY, **ask)).slots()
-        ]  # type: ignore[arg-type]
+        starts = await free_on_monday()
         assert at(MONDAY, 15) not in starts
         assert key in cache.windows  # read once, kept
         c.clock.advance(timedelta(minutes=11))
-        starts = [
-            s.starts_at
-            for s, _ in (await booking.availability(replica, c.principal.tenant_id, end=MONDAY, **ask)).slots()
-        ]  # type: ignore[arg-type]
+        starts = await free_on_monday()
         assert at(MONDAY, 15) in starts
         # another clinic's change leaves this clinic's snapshot alone
         assert c.principal.tenant_id in cache.entries

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ class CatalogCache:
         self.generation = 0
         self.conn: asyncpg.Connection | None = None
         self.lock = asyncio.Lock()
+        self.retry_at = 0.0  # after a failed connect, serve uncached for a while rather than wait on each request
 
     async def busy(
         self, tenant_id: str, professional_ids: Sequence[str], start: int, end: int, load: BusyLoader
@@ -154,6 +156,8 @@ class CatalogCache:
     async def _listening(self) -> bool:
         if self._connected():
             return True
+        if time.monotonic() < self.retry_at:
+            return False
         async with self.lock:
             if self._connected():
                 return True
@@ -163,7 +167,8 @@ class CatalogCache:
                 await conn.add_listener(SETUP_CHANNEL, self._on_notify)
                 await conn.add_listener(BUSY_CHANNEL, self._on_busy)
             except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-                log.warning("set-up cache off, no LISTEN connection: %s", exc)
+                log.warning("availability cache off for 10 s, no LISTEN connection: %s", exc)
+                self.retry_at = time.monotonic() + 10
                 return False
             self._clear()  # changes made while we were not listening
             self.conn = conn
