@@ -304,6 +304,9 @@ def test_the_window_defaults_to_the_coming_week() -> None:
     assert window(None, None, today) == (today, date(2027, 3, 7))
     assert window(date(2027, 3, 10), None, today) == (date(2027, 3, 10), date(2027, 3, 16))
     assert window(None, date(2027, 3, 2), today) == (today, date(2027, 3, 2))
+    with pytest.raises(Invalid) as caught:
+        window(date(9999, 12, 31), None, today)
+    assert caught.value.field == "from"
 
 
 def brute_force(s: dict, now: datetime, lead: int) -> list[datetime]:  # type: ignore[type-arg]

@@ -36,8 +36,15 @@ def instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
+#: Dates beyond these are a typo, not a booking (and would overflow the day arithmetic).
+EARLIEST, LATEST = date(1900, 1, 1), date(9000, 12, 31)
+
+
 def window(start: date | None, end: date | None, today: date) -> tuple[date, date]:
     """The dates asked for: from `start` (default today) to `end` (default a week from the start)."""
+    for value, name in ((start, "from"), (end, "to")):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise Invalid(f"{value.isoformat()} is not a date to book.", field=name)
     first = start or today
     return first, end or first + timedelta(days=DEFAULT_RANGE_DAYS - 1)
 

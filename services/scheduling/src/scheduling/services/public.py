@@ -17,6 +17,7 @@ from scheduling.domain import appointments as life
 from scheduling.domain.appointments import Appointment, Person
 from scheduling.domain.errors import Conflict, Invalid, LinkInvalid, NotFound
 from scheduling.domain.setup import Branch
+from scheduling.domain.slots import window
 from scheduling.repository.anamnesis import AnamnesisRepository
 from scheduling.repository.appointments import AppointmentRepository
 from scheduling.repository.setup import SetupRepository
@@ -207,7 +208,7 @@ async def reschedule_page(env: Env, token: str, start: date | None, end: date | 
     a: Appointment = found["appointment"]
     branch: Branch = found["branch"]
     today = env.clock.now().astimezone(branch.zone).date()
-    first = start or today
+    first, _ = window(start, end, today)  # checks the dates asked for
     found_times = await booking.availability(
         env,
         link.tenant_id,
