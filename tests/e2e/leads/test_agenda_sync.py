@@ -21,6 +21,7 @@ from contracts import EventMeta, to_headers
 from contracts.notifications import MessageReceivedV1
 from devkit.stack import Stack
 from kit.messaging import make_producer
+from tests.e2e.clinic import add_branch, add_procedure, add_professional, free_start, ok, tenant_of
 from tests.e2e.conftest import Api, outbox, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -28,56 +29,20 @@ SP = ZoneInfo("America/Sao_Paulo")
 API = "/api/v1/scheduling"
 
 
-def ok(answer: httpx.Response, status: int = 200) -> Any:
-    assert answer.status_code == status, answer.text
-    return answer.json()
-
-
 @pytest.fixture(scope="module")
 def clinic(admin: Api) -> dict[str, Any]:
     """A branch open every day with one professional and a procedure that needs no prepayment."""
-    branch = ok(
-        admin.http.post(
-            f"{API}/branches",
-            json={"name": f"Sync {uuid.uuid4().hex[:4]}", "timezone": "America/Sao_Paulo", "open_on_holidays": True},
-        ),
-        201,
-    )
-    hours = [{"weekday": d, "start": "07:00", "end": "21:00", "branch_id": branch["id"]} for d in range(7)]
-    pro = ok(
-        admin.http.post(
-            f"{API}/professionals",
-            json={
-                "name": "Dra. Lia",
-                "kind": "doctor",
-                "specialties": ["aesthetics"],
-                "branch_ids": [branch["id"]],
-                "hours": hours,
-            },
-        ),
-        201,
-    )
-    procedure = ok(
-        admin.http.post(
-            f"{API}/procedures",
-            json={"name": f"Avaliação {uuid.uuid4().hex[:4]}", "duration_minutes": 30, "specialty": "aesthetics"},
-        ),
-        201,
-    )
-    tenant = ok(admin.http.get("/api/v1/me"))["tenant"]["id"]
-    return {"branch": branch, "pro": pro, "procedure": procedure, "tenant_id": tenant}
+    branch = add_branch(admin, "Sync")
+    return {
+        "branch": branch,
+        "pro": add_professional(admin, branch, "Dra. Lia", lunch=False),
+        "procedure": add_procedure(admin, f"Avaliação {uuid.uuid4().hex[:4]}", 30),
+        "tenant_id": tenant_of(admin),
+    }
 
 
 def free_slot(admin: Api, clinic: dict[str, Any], day: date, hour: str) -> str:
-    params = {
-        "branch_id": clinic["branch"]["id"],
-        "procedure_id": clinic["procedure"]["id"],
-        "professional_id": clinic["pro"]["id"],
-        "from": day.isoformat(),
-        "to": day.isoformat(),
-    }
-    found = ok(admin.http.get(f"{API}/availability", params=params))["slots"]
-    return next(s["starts_at"] for s in found if s["local"].endswith(hour))  # type: ignore[no-any-return]
+    return free_start(admin, clinic["branch"]["id"], clinic["procedure"]["id"], day, hour, clinic["pro"]["id"])
 
 
 def lead_of(admin: Api, lead_id: str) -> dict[str, Any]:

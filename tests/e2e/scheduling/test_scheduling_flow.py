@@ -28,6 +28,7 @@ from devkit.stack import Stack
 from kit.db import make_engine
 from kit.messaging import make_producer
 from kit.outbox import outbox_table
+from tests.e2e.clinic import add_branch, add_procedure, add_professional, free_times, ok, tenant_of
 from tests.e2e.conftest import Api, staff, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -106,11 +107,6 @@ def clock(stack: Stack) -> Iterator[Clock]:
     moved.reset()
 
 
-def ok(answer: httpx.Response, status: int = 200) -> Any:
-    assert answer.status_code == status, answer.text
-    return answer.json()
-
-
 def problem(answer: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
@@ -120,82 +116,18 @@ def problem(answer: httpx.Response, status: int, field: str | None = None) -> di
     return body
 
 
-def tenant_of(api: Api) -> str:
-    return ok(api.http.get("/api/v1/me"))["tenant"]["id"]  # type: ignore[no-any-return]
-
-
 @pytest.fixture(scope="module")
 def clinic(stack: Stack, admin: Api) -> dict[str, Any]:
     """Moema with Dra. Ana (07:00-21:00 every day, lunch 12:00-13:00) linked to a professional account."""
     doctor, doctor_user = staff(stack, admin, "professional")
     reception, _ = staff(stack, admin, "reception")
-    branch = ok(
-        admin.http.post(
-            f"{API}/branches",
-            json={
-                "name": f"Moema {uuid.uuid4().hex[:4]}",
-                "address": "Av. Ibirapuera, 2907",
-                "timezone": "America/Sao_Paulo",
-                "open_on_holidays": True,
-            },
-        ),
-        201,
-    )
-    hours = [{"weekday": d, "start": "07:00", "end": "21:00", "branch_id": branch["id"]} for d in range(7)]
-    breaks = [{"weekday": d, "start": "12:00", "end": "13:00"} for d in range(7)]
-    pro = ok(
-        admin.http.post(
-            f"{API}/professionals",
-            json={
-                "name": "Dra. Ana Prado",
-                "kind": "doctor",
-                "specialties": ["aesthetics"],
-                "branch_ids": [branch["id"]],
-                "hours": hours,
-                "breaks": breaks,
-                "user_id": doctor_user,
-            },
-        ),
-        201,
-    )
-    other_pro = ok(
-        admin.http.post(
-            f"{API}/professionals",
-            json={
-                "name": "Dr. Bruno",
-                "kind": "biomedic",
-                "specialties": ["aesthetics"],
-                "branch_ids": [branch["id"]],
-                "hours": hours,
-            },
-        ),
-        201,
-    )
-    botox = ok(
-        admin.http.post(
-            f"{API}/procedures",
-            json={
-                "name": "Botox",
-                "duration_minutes": 60,
-                "specialty": "aesthetics",
-                "price_reference": "1200.00",
-                "prepayment_required": True,
-            },
-        ),
-        201,
-    )
-    evaluation = ok(
-        admin.http.post(
-            f"{API}/procedures", json={"name": "Avaliação", "duration_minutes": 30, "specialty": "aesthetics"}
-        ),
-        201,
-    )
+    branch = add_branch(admin, "Moema", address="Av. Ibirapuera, 2907")
     return {
         "branch": branch,
-        "pro": pro,
-        "other_pro": other_pro,
-        "botox": botox,
-        "evaluation": evaluation,
+        "pro": add_professional(admin, branch, "Dra. Ana Prado", user_id=doctor_user),
+        "other_pro": add_professional(admin, branch, "Dr. Bruno", kind="biomedic", lunch=False),
+        "botox": add_procedure(admin, "Botox", 60, price_reference="1200.00", prepayment_required=True),
+        "evaluation": add_procedure(admin, "Avaliação", 30),
         "doctor": doctor,
         "reception": reception,
         "tenant_id": tenant_of(admin),
@@ -203,15 +135,7 @@ def clinic(stack: Stack, admin: Api) -> dict[str, Any]:
 
 
 def slots(api: Api, clinic: dict[str, Any], procedure: str, day: date, professional: str | None = None) -> list[Any]:
-    params = {
-        "branch_id": clinic["branch"]["id"],
-        "procedure_id": procedure,
-        "from": day.isoformat(),
-        "to": day.isoformat(),
-    }
-    if professional:
-        params["professional_id"] = professional
-    return ok(api.http.get(f"{API}/availability", params=params))["slots"]  # type: ignore[no-any-return]
+    return free_times(api, clinic["branch"]["id"], procedure, day, professional)
 
 
 def sp_today() -> date:

@@ -1828,7 +1828,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Free slots by branch, procedure, professional, dates */
+        /** Free start times per professional and local date (default the coming week, 31 days at most) */
         get: operations["ApiV1SchedulingAvailabilityAvailability"];
         put?: never;
         post?: never;
@@ -3227,6 +3227,33 @@ export interface components {
             source?: string;
             treatment?: string | null;
         };
+        /** FreeDay */
+        FreeDay: {
+            /** Format: date */
+            date: string;
+            times: string[];
+            utc_offset: string;
+        };
+        /** FreeProfessional */
+        FreeProfessional: {
+            days: components["schemas"]["FreeDay"][];
+            free: number;
+            id: string;
+            name: string;
+        };
+        /** FreeTimesOut */
+        FreeTimesOut: {
+            branch_id: string;
+            duration_minutes: number;
+            /** Format: date */
+            from: string;
+            procedure_id: string;
+            professionals: components["schemas"]["FreeProfessional"][];
+            step_minutes: number;
+            timezone: string;
+            /** Format: date */
+            to: string;
+        };
         /** AssignIn */
         FunnelAssignIn: {
             /** Format: uuid */
@@ -4430,6 +4457,9 @@ export type SchemaFinancePayment = components['schemas']['FinancePayment'];
 export type SchemaFormIn = components['schemas']['FormIn'];
 export type SchemaFormOut = components['schemas']['FormOut'];
 export type SchemaFormPatch = components['schemas']['FormPatch'];
+export type SchemaFreeDay = components['schemas']['FreeDay'];
+export type SchemaFreeProfessional = components['schemas']['FreeProfessional'];
+export type SchemaFreeTimesOut = components['schemas']['FreeTimesOut'];
 export type SchemaFunnelAssignIn = components['schemas']['FunnelAssignIn'];
 export type SchemaHoldIn = components['schemas']['HoldIn'];
 export type SchemaHoursIn = components['schemas']['HoursIn'];
@@ -12303,6 +12333,7 @@ export interface operations {
     ApiV1SchedulingAgendaAgenda: {
         parameters: {
             query?: {
+                /** @description local date, YYYY-MM-DD */
                 date?: string | null;
                 view?: string;
                 branch_id?: string | null;
@@ -13218,8 +13249,10 @@ export interface operations {
             query: {
                 branch_id: string;
                 procedure_id: string;
-                from: string;
-                to: string;
+                /** @description first local date, YYYY-MM-DD (default today) */
+                from?: string | null;
+                /** @description last local date (default a week from `from`; 31 days at most) */
+                to?: string | null;
                 professional_id?: string | null;
             };
             header?: never;
@@ -13234,7 +13267,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Availability"];
+                    "application/json": components["schemas"]["FreeTimesOut"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -14395,6 +14428,7 @@ export interface operations {
     ApiV1SchedulingVisitsVisits: {
         parameters: {
             query?: {
+                /** @description local date, YYYY-MM-DD */
                 date?: string | null;
                 branch_id?: string | null;
                 professional_id?: string | null;
@@ -15652,8 +15686,10 @@ export interface operations {
                 token: string;
                 branch_id: string;
                 procedure_id: string;
-                from: string;
-                to: string;
+                /** @description first local date, YYYY-MM-DD (default today) */
+                from?: string | null;
+                /** @description last local date (default a week from `from`; 31 days at most) */
+                to?: string | null;
                 professional_id?: string | null;
             };
             header?: never;
@@ -15819,7 +15855,9 @@ export interface operations {
         parameters: {
             query: {
                 token: string;
+                /** @description first local date, YYYY-MM-DD (default today) */
                 from?: string | null;
+                /** @description last local date (default a week from `from`; 31 days at most) */
                 to?: string | null;
             };
             header?: never;

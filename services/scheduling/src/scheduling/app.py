@@ -19,6 +19,7 @@ from scheduling.api import ROUTES
 from scheduling.clock import make_clock
 from scheduling.domain.errors import Conflict, Forbidden, Invalid, LinkInvalid, NotFound, PaymentRequired
 from scheduling.services import booking, reminders, waitlist
+from scheduling.services.catalog import CatalogCache
 from scheduling.services.env import Env, Links
 from scheduling.services.live import BoardHub
 from scheduling.settings import SERVICE, SchedulingSettings, get_settings
@@ -30,17 +31,19 @@ PUBLIC_PATHS = ("/public/",)
 ERRORS = {Invalid: 422, NotFound: 404, Conflict: 409, PaymentRequired: 402, Forbidden: 403, LinkInvalid: 401}
 
 
-def make_env(settings: SchedulingSettings, uow: UnitOfWorkFactory) -> Env:
+def make_env(settings: SchedulingSettings, uow: UnitOfWorkFactory, catalog: CatalogCache | None = None) -> Env:
     return Env(
         uow=uow,
         clock=make_clock(settings.clock_file),
         links=Links(secret=settings.link_secret, public_url=settings.public_url, ttl_seconds=settings.link_ttl_seconds),
+        catalog=catalog,
     )
 
 
 def create_api() -> Litestar:
     settings = get_settings()
     hub = BoardHub(settings.database_url)
+    catalog = CatalogCache(settings.database_url)  # availability's set-up snapshots, invalidated by NOTIFY
     state: dict[str, Any] = {"board_hub": hub, "proxy_hops": settings.trusted_proxy_hops}
     holder: dict[str, Env] = {}
 
@@ -50,10 +53,11 @@ def create_api() -> Litestar:
             yield
         finally:
             await hub.close()
+            await catalog.close()
 
     def provide_env() -> Env:
         if "env" not in holder:
-            holder["env"] = make_env(settings, state["uow"])
+            holder["env"] = make_env(settings, state["uow"], catalog)
         return holder["env"]
 
     return create_api_app(

@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 
 from scheduling.domain.appointments import Appointment, Person
-from scheduling.domain.setup import Branch, ClinicPolicy, Procedure, Professional
+from scheduling.domain.setup import MAX_DURATION_MINUTES, Branch, ClinicPolicy, Procedure, Professional
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -145,7 +145,7 @@ class ProfessionalOut(msgspec.Struct, frozen=True, kw_only=True):
 
 class ProcedureIn(_In, kw_only=True):
     name: Name
-    duration_minutes: Annotated[int, msgspec.Meta(ge=5, le=720)]
+    duration_minutes: Annotated[int, msgspec.Meta(ge=5, le=MAX_DURATION_MINUTES)]
     specialty: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     price_reference: Annotated[str, msgspec.Meta(pattern=r"^\d{1,9}\.\d{2}$", examples=["350.00"])] | None = None
     currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "BRL"
@@ -200,6 +200,35 @@ class Availability(msgspec.Struct, frozen=True, kw_only=True):
     procedure_id: str
     timezone: str
     slots: list[SlotOut]
+
+
+class FreeDay(msgspec.Struct, frozen=True, kw_only=True):
+    #: A local date of the branch; with `utc_offset` and one of `times` it spells the exact start:
+    #: `{date}T{time}:00{utc_offset}` (a DST change within a day splits it into two entries).
+    date: date
+    utc_offset: str
+    #: The free start times, wall clock "HH:MM", ascending.
+    times: list[str]
+
+
+class FreeProfessional(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    #: How many free starts in the window.
+    free: int
+    days: list[FreeDay]
+
+
+class FreeTimesOut(msgspec.Struct, frozen=True, kw_only=True):
+    branch_id: str
+    procedure_id: str
+    timezone: str
+    start: date = msgspec.field(name="from")
+    end: date = msgspec.field(name="to")
+    duration_minutes: int
+    step_minutes: int
+    #: Every professional of the branch who does the procedure (an empty `days`: nothing free).
+    professionals: list[FreeProfessional]
 
 
 class PersonIn(_In, kw_only=True):

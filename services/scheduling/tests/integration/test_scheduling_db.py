@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from scheduling.models import reminders
 from scheduling.schemas import BranchIn, HoursIn, ProcedureIn, ProfessionalIn
 from scheduling.services import booking, inbound, reception, setup, waitlist
 from scheduling.services import reminders as scheduler
+from scheduling.services.catalog import CatalogCache
 from scheduling.services.env import Env, Links
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -56,9 +57,13 @@ def at(day: date, hh: int, mm: int = 0) -> datetime:
 
 
 @pytest.fixture(scope="module")
-async def engine(infra: Infra) -> AsyncIterator[Any]:
-    url = await asyncio.to_thread(fresh_database, infra, "scheduling")
-    made = make_engine(url, pool_size=10)
+async def db_url(infra: Infra) -> str:
+    return await asyncio.to_thread(fresh_database, infra, "scheduling")
+
+
+@pytest.fixture(scope="module")
+async def engine(db_url: str) -> AsyncIterator[Any]:
+    made = make_engine(db_url, pool_size=10)
     yield made
     await made.dispose()
 
@@ -129,15 +134,17 @@ async def test_two_concurrent_bookings_of_one_slot_one_wins(engine: Any) -> None
     with pytest.raises(Conflict):
         await book(c, at(MONDAY, 10, 15))
     await book(c, at(MONDAY, 10, 30))
-    _, slots = await booking.availability(
-        c.env,
-        c.principal.tenant_id,
-        branch_id=c.branch_id,
-        procedure_id=c.procedure_id,
-        professional_id=None,
-        start=MONDAY,
-        end=MONDAY,
-    )
+    slots = (
+        await booking.availability(
+            c.env,
+            c.principal.tenant_id,
+            branch_id=c.branch_id,
+            procedure_id=c.procedure_id,
+            professional_id=None,
+            start=MONDAY,
+            end=MONDAY,
+        )
+    ).slots()
     starts = [s.starts_at for s, _ in slots]
     assert at(MONDAY, 10) not in starts
     assert at(MONDAY, 9, 30) in starts
@@ -180,15 +187,17 @@ async def test_a_hold_keeps_the_slot_then_lapses_by_itself(engine: Any) -> None:
     with pytest.raises(Conflict):
         await book(c, at(MONDAY, 11))
     c.clock.advance(timedelta(minutes=11))  # the default hold is 10 minutes
-    _, slots = await booking.availability(
-        c.env,
-        c.principal.tenant_id,
-        branch_id=c.branch_id,
-        procedure_id=c.procedure_id,
-        professional_id=None,
-        start=MONDAY,
-        end=MONDAY,
-    )
+    slots = (
+        await booking.availability(
+            c.env,
+            c.principal.tenant_id,
+            branch_id=c.branch_id,
+            procedure_id=c.procedure_id,
+            professional_id=None,
+            start=MONDAY,
+            end=MONDAY,
+        )
+    ).slots()
     assert at(MONDAY, 11) in [s.starts_at for s, _ in slots]
     with pytest.raises(Conflict, match="expired"):
         await book(c, at(MONDAY, 11), hold_id=held.id)
@@ -402,3 +411,82 @@ async def test_a_cancelled_slot_goes_to_the_waitlist_in_order(engine: Any) -> No
     _, risk = await waitlist.risk(c.env, c.principal.tenant_id, accepted.id)
     assert risk.level in ("low", "medium", "high")
     assert risk.reasons[0]["factor"] == "base"
+
+
+async def test_the_cached_set_up_and_busy_time_follow_changes_made_on_another_replica(engine: Any, db_url: str) -> None:
+    c = await new_clinic(engine)
+    cache = CatalogCache(db_url)
+    replica = replace(c.env, catalog=cache)  # an api process with its snapshots; c.env is another replica
+
+    async def free_on_monday() -> list[datetime]:
+        found = await booking.availability(
+            replica,
+            c.principal.tenant_id,
+            branch_id=c.branch_id,
+            procedure_id=c.procedure_id,
+            professional_id=None,
+            start=MONDAY,
+            end=MONDAY,
+        )
+        return [s.starts_at for s, _ in found.slots()]
+
+    try:
+        assert (await free_on_monday())[0] == at(MONDAY, 9)
+        assert c.principal.tenant_id in cache.entries
+        # the other replica moves her Monday to the afternoon: its NOTIFY (at commit) drops our snapshot
+        await setup.update_professional(
+            c.env,
+            c.principal,
+            c.professional_id,
+            ProfessionalIn(
+                name="Dra. Ana",
+                kind="doctor",
+                specialties=["aesthetics"],
+                branch_ids=[c.branch_id],  # type: ignore[list-item]
+                hours=[HoursIn(weekday=0, start="14:00", end="18:00", branch_id=c.branch_id)],  # type: ignore[arg-type]
+            ),
+        )
+        for _ in range(100):
+            if c.principal.tenant_id not in cache.entries:
+                break
+            await asyncio.sleep(0.05)
+        assert c.principal.tenant_id not in cache.entries
+        assert (await free_on_monday())[0] == at(MONDAY, 14)
+        key = f"{c.principal.tenant_id}:{c.professional_id}"
+        assert key in cache.windows
+        # a booking on the other replica: the appointments trigger's NOTIFY drops her busy window here
+        await book(c, at(MONDAY, 14))
+        for _ in range(100):
+            if key not in cache.windows:
+                break
+            await asyncio.sleep(0.05)
+        assert key not in cache.windows
+        starts = await free_on_monday()
+        assert at(MONDAY, 14) not in starts
+        assert at(MONDAY, 14, 30) in starts
+        # a hold is cached with its expiry: once lapsed its time is free again, with no write to tell anyone
+        await booking.hold(
+            c.env,
+            c.principal.tenant_id,
+            branch_id=c.branch_id,
+            procedure_id=c.procedure_id,
+            professional_id=c.professional_id,
+            starts_at=at(MONDAY, 15),
+            person=person(),
+            held_by="u",
+        )
+        await asyncio.sleep(0.3)
+        starts = await free_on_monday()
+        assert at(MONDAY, 15) not in starts
+        assert key in cache.windows  # read once, kept
+        c.clock.advance(timedelta(minutes=11))
+        starts = await free_on_monday()
+        assert at(MONDAY, 15) in starts
+        # another clinic's change leaves this clinic's snapshot alone
+        assert c.principal.tenant_id in cache.entries
+        other = await new_clinic(engine)
+        await setup.add_branch(other.env, other.principal, BranchIn(name="Paulista", timezone="America/Sao_Paulo"))
+        await asyncio.sleep(0.3)
+        assert c.principal.tenant_id in cache.entries
+    finally:
+        await cache.close()

@@ -12,7 +12,18 @@ from hypothesis import strategies as st
 
 from scheduling.domain.errors import Invalid
 from scheduling.domain.setup import Branch, Busy, ClinicPolicy, Interval, Procedure, Professional, WorkingHours
-from scheduling.domain.slots import check_bookable, free_slots, instant, local_days
+from scheduling.domain.slots import (
+    MAX_RANGE_DAYS,
+    break_spans,
+    check_bookable,
+    closed_reason,
+    free_slots,
+    free_times,
+    instant,
+    local_days,
+    window,
+    working_spans,
+)
 
 ZONES = ["America/Sao_Paulo", "Europe/Madrid", "America/New_York", "Europe/Moscow", "UTC"]
 
@@ -283,3 +294,85 @@ def test_range_is_bounded() -> None:
         local_days(date(2026, 1, 10), date(2026, 1, 1))
     with pytest.raises(Invalid):
         local_days(date(2026, 1, 1), date(2026, 6, 1))
+    assert len(local_days(date(2026, 1, 1), date(2026, 1, MAX_RANGE_DAYS))) == MAX_RANGE_DAYS
+    with pytest.raises(Invalid):
+        local_days(date(2026, 1, 1), date(2026, 2, 1))
+
+
+def test_the_window_defaults_to_the_coming_week() -> None:
+    today = date(2027, 3, 1)
+    assert window(None, None, today) == (today, date(2027, 3, 7))
+    assert window(date(2027, 3, 10), None, today) == (date(2027, 3, 10), date(2027, 3, 16))
+    assert window(None, date(2027, 3, 2), today) == (today, date(2027, 3, 2))
+    with pytest.raises(Invalid) as caught:
+        window(date(9999, 12, 31), None, today)
+    assert caught.value.field == "from"
+
+
+def brute_force(s: dict, now: datetime, lead: int) -> list[datetime]:  # type: ignore[type-arg]
+    """Every candidate tested one by one: the reference the gap walk must equal."""
+    b, p, proc = s["branch"], s["professional"], s["procedure"]
+    duration, step = timedelta(minutes=proc.duration_minutes), timedelta(minutes=s["step"])
+    out = []
+    for day in s["days"]:
+        if closed_reason(b, p, day, s["holidays"]):
+            continue
+        pauses = break_spans(b, p, day)
+        for start, stop in working_spans(b, p, day):
+            at = start
+            while at + duration <= stop:
+                end = at + duration
+                clear = not any(at < e and st_ < end for st_, e in pauses) and not any(
+                    at < x.ends_at and x.starts_at < end for x in s["busy"]
+                )
+                if clear and at >= now + timedelta(minutes=lead):
+                    out.append(at)
+                at += step
+    return sorted(set(out))
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenarios(), st.integers(-3, 8), st.sampled_from([0, 0, 60, 180]))
+def test_the_gap_walk_finds_exactly_what_testing_every_candidate_finds(
+    s: dict,  # type: ignore[type-arg]
+    now_day: int,
+    lead: int,
+) -> None:
+    now = instant(s["days"][0] + timedelta(days=now_day // 2), time(11 if now_day % 2 else 8, 7), s["branch"].zone)
+    found = free_times(
+        branch=s["branch"],
+        procedure=s["procedure"],
+        professionals=[s["professional"]],
+        busy=s["busy"],
+        days=s["days"],
+        policy=ClinicPolicy(slot_step_minutes=s["step"], min_lead_minutes=lead),
+        holidays=s["holidays"],
+        now=now,
+    )
+    starts = [datetime.fromtimestamp(at, UTC) for f in found for d in f.days for at in d.starts]
+    assert starts == brute_force(s, now, lead)
+    # the compact encoding spells every start exactly: {date}T{time}:00{utc_offset}
+    spelled = [
+        datetime.fromisoformat(f"{d.day.isoformat()}T{t}:00{d.utc_offset}")
+        for f in found
+        for d in f.days
+        for t in d.local_times()
+    ]
+    assert spelled == starts
+
+
+def test_a_dst_change_inside_the_hours_splits_the_day_by_offset() -> None:
+    # Madrid springs forward at 02:00 -> 03:00 on 2026-03-29 (a Sunday); a night shift 00:00-06:00 spans it.
+    day = date(2026, 3, 29)
+    found = free_times(
+        branch=branch("Europe/Madrid"),
+        procedure=procedure(60),
+        professionals=[professional([(6, time(0), time(6))])],
+        days=[day],
+        policy=ClinicPolicy(slot_step_minutes=60),
+        holidays={},
+        now=EARLY,
+    )
+    groups = [(d.utc_offset, d.local_times()) for d in found[0].days]
+    # 00:00 CET (23:00 UTC) to 06:00 CEST (04:00 UTC) is five real hours: starts at 23, 00, 01, 02, 03 UTC
+    assert groups == [("+01:00", ["00:00", "01:00"]), ("+02:00", ["03:00", "04:00", "05:00"])]

@@ -15,6 +15,8 @@ from scheduling.domain.errors import Invalid
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 DEFAULT_REMINDER_OFFSETS = (1440, 300)
+#: The longest a procedure (so an appointment or a hold) may last: 12 h.
+MAX_DURATION_MINUTES = 720
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

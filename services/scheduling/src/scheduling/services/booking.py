@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,11 +21,15 @@ from scheduling.domain import reminders as timing
 from scheduling.domain.appointments import Appointment, Person
 from scheduling.domain.errors import Conflict, Invalid, NotFound, PaymentRequired
 from scheduling.domain.setup import Branch, ClinicPolicy, Procedure, Professional
-from scheduling.domain.slots import Slot, check_bookable, free_slots, local_days
-from scheduling.repository import AppointmentRepository, EntitlementRepository, ReminderRepository, SetupRepository
+from scheduling.domain.slots import FreeTimes, Slot, check_bookable, free_times, local_days, slots_of, window
+from scheduling.repository.appointments import AppointmentRepository
+from scheduling.repository.entitlements import EntitlementRepository
+from scheduling.repository.reminders import ReminderRepository
 from scheduling.services import offers
 from scheduling.services.env import (
     Env,
+    busy_of,
+    catalog_of,
     check_person,
     holidays_for,
     load_branch,
@@ -37,6 +41,23 @@ from scheduling.services.env import (
 
 
 # --- availability ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Available:
+    """Free times per professional over the dates asked for (see domain.slots.free_times)."""
+
+    branch: Branch
+    procedure: Procedure
+    start: date
+    end: date
+    step_minutes: int
+    found: list[FreeTimes]
+
+    def slots(self) -> list[tuple[Slot, Professional]]:
+        """One sorted list of slots with their professional (the patient pages' shape)."""
+        by_id = {f.professional.id: f.professional for f in self.found}
+        return [(s, by_id[s.professional_id]) for s in slots_of(self.found, self.procedure.duration_minutes)]
+
+
 async def availability(
     env: Env,
     tenant_id: str,
@@ -44,42 +65,37 @@ async def availability(
     branch_id: str,
     procedure_id: str,
     professional_id: str | None,
-    start: date,
-    end: date,
+    start: date | None,
+    end: date | None,
     country: str = "BR",
     public: bool = False,
-) -> tuple[Branch, list[tuple[Slot, Professional]]]:
-    days = local_days(start, end)
+) -> Available:
+    """Free times of a branch for a procedure (optionally one professional) between two local dates, by
+    default the coming week. The set-up and the busy time come from the api process's cache
+    (services.catalog, invalidated by NOTIFY); on a miss, the busy time is one query."""
     now = env.clock.now()
-    async with env.uow() as uow:
-        policy = await policy_of(uow, tenant_id, country)
-        branch = await load_branch(uow, tenant_id, branch_id)
-        procedure = await load_procedure(uow, tenant_id, procedure_id)
-        setup = SetupRepository(uow.session)
-        if professional_id:
-            candidates = [await load_professional(uow, tenant_id, professional_id)]
-        else:
-            candidates = await setup.professionals(tenant_id, branch_id)
-        zone = branch.zone
-        window_start = datetime.combine(days[0], datetime.min.time(), tzinfo=zone).astimezone(UTC)
-        window_end = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
-        busy = await AppointmentRepository(uow.session).busy_seconds(
-            tenant_id, [p.id for p in candidates], window_start, window_end, now
-        )
-    lead = policy if public else replace(policy, min_lead_minutes=0)
-    slots = free_slots(
+    setup = await catalog_of(env, tenant_id)
+    branch = setup.branch(branch_id)
+    procedure = setup.procedure(procedure_id)
+    policy = setup.policy_or_default(country)
+    first, last = window(start, end, now.astimezone(branch.zone).date())
+    days = local_days(first, last)
+    candidates = [setup.professional(professional_id)] if professional_id else setup.professionals_at(branch_id)
+    zone = branch.zone
+    window_start = datetime.combine(days[0], datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    window_end = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    busy = await busy_of(env, tenant_id, [p.id for p in candidates], window_start, window_end)
+    found = free_times(
         branch=branch,
         procedure=procedure,
         professionals=candidates,
-        busy=(),
-        busy_seconds=busy,
+        busy_seconds={pid: spans.at(now) for pid, spans in busy.items()},
         days=days,
-        policy=lead,
+        policy=policy if public else replace(policy, min_lead_minutes=0),
         holidays=holidays_for(policy, branch, days),
         now=now,
     )
-    by_id = {p.id: p for p in candidates}
-    return branch, [(s, by_id[s.professional_id]) for s in slots]
+    return Available(branch, procedure, first, last, policy.slot_step_minutes, found)
 
 
 # --- booking --------------------------------------------------------------------------------

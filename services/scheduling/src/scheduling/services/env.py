@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from contracts.people import Person as PersonV1
@@ -13,7 +13,10 @@ from scheduling.domain.appointments import Person
 from scheduling.domain.clock import Clock
 from scheduling.domain.errors import Invalid, LinkInvalid, NotFound
 from scheduling.domain.setup import Branch, ClinicPolicy, Procedure, Professional, public_holidays
-from scheduling.repository import SetupRepository
+from scheduling.domain.slots import BusySeconds
+from scheduling.repository.appointments import AppointmentRepository
+from scheduling.repository.setup import SetupRepository
+from scheduling.services.catalog import Catalog, CatalogCache, load_catalog
 
 PUBLIC_PREFIX = "/public/scheduling"
 
@@ -53,6 +56,36 @@ class Env:
     uow: UnitOfWorkFactory
     clock: Clock
     links: Links
+    #: The api processes' set-up snapshots (None in the worker and in tests: always read from the database).
+    catalog: CatalogCache | None = None
+
+
+async def catalog_of(env: Env, tenant_id: str) -> Catalog:
+    async def load() -> Catalog:
+        async with env.uow() as uow:
+            return await load_catalog(uow, tenant_id)
+
+    return await (env.catalog.get(tenant_id, load) if env.catalog is not None else load())
+
+
+async def busy_of(
+    env: Env, tenant_id: str, professional_ids: list[str], start: datetime, end: datetime
+) -> dict[str, BusySeconds]:
+    """What occupies these professionals in [start, end): from the api process's cache when it has it."""
+
+    async def load(ids: list[str]) -> dict[str, BusySeconds]:
+        async with env.uow() as uow:
+            return await AppointmentRepository(uow.session).busy_seconds(tenant_id, ids, start, end)
+
+    if env.catalog is None:
+        return await load(professional_ids)
+    return await env.catalog.busy(tenant_id, professional_ids, int(start.timestamp()), int(end.timestamp()), load)
+
+
+def setup_changed(env: Env, tenant_id: str) -> None:
+    """After a set-up commit: this process stops using its snapshot at once (the others on the NOTIFY)."""
+    if env.catalog is not None:
+        env.catalog.forget(tenant_id)
 
 
 async def policy_of(uow: UnitOfWork, tenant_id: str, country: str = "BR") -> ClinicPolicy:

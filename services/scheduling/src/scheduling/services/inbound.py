@@ -12,7 +12,8 @@ from kit.db import UnitOfWork
 from scheduling.domain import appointments as life
 from scheduling.domain.errors import SchedulingError
 from scheduling.domain.reminders import parse_action_id
-from scheduling.repository import AppointmentRepository, EntitlementRepository
+from scheduling.repository.appointments import AppointmentRepository
+from scheduling.repository.entitlements import EntitlementRepository
 from scheduling.services.booking import book_in, confirm_in
 from scheduling.services.env import Env
 

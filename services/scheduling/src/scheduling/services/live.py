@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from kit.outbox import plain_dsn
-from scheduling.repository import BOARD_CHANNEL
+from scheduling.repository.appointments import BOARD_CHANNEL
 
 
 class BoardHub:

@@ -13,7 +13,8 @@ from scheduling.domain import waitlist as wl
 from scheduling.domain.appointments import Appointment
 from scheduling.domain.errors import Conflict
 from scheduling.domain.waitlist import WaitlistEntry
-from scheduling.repository import AppointmentRepository, WaitlistRepository
+from scheduling.repository.appointments import AppointmentRepository
+from scheduling.repository.waitlist import WaitlistRepository
 from scheduling.services.env import Env, load_branch, load_procedure, load_professional, person_v1, policy_of
 
 

@@ -16,9 +16,11 @@ from scheduling.domain import anamnesis as forms
 from scheduling.domain import appointments as life
 from scheduling.domain.appointments import Appointment, Person
 from scheduling.domain.errors import Conflict, Invalid, LinkInvalid, NotFound
-from scheduling.domain.setup import Branch, Professional
-from scheduling.domain.slots import Slot
-from scheduling.repository import AnamnesisRepository, AppointmentRepository, SetupRepository
+from scheduling.domain.setup import Branch
+from scheduling.domain.slots import window
+from scheduling.repository.anamnesis import AnamnesisRepository
+from scheduling.repository.appointments import AppointmentRepository
+from scheduling.repository.setup import SetupRepository
 from scheduling.services import booking, waitlist
 from scheduling.services.env import Env, load_branch, load_procedure, person_v1
 from scheduling.services.inputs import AnamnesisData, OnlineBookData, RescheduleData
@@ -80,9 +82,9 @@ async def booking_slots(
     branch_id: str,
     procedure_id: str,
     professional_id: str | None,
-    start: date,
-    end: date,
-) -> tuple[Branch, list[tuple[Slot, Professional]]]:
+    start: date | None,
+    end: date | None,
+) -> booking.Available:
     link = _verify(env, token, "book")
     return await booking.availability(
         env,
@@ -120,7 +122,7 @@ async def book_online(env: Env, token: str, data: OnlineBookData) -> dict[str, A
     if professional_id is None:
         # Whoever is free at that time (the page showed it as free for someone).
         local_day = data.starts_at.astimezone(data.starts_at.tzinfo).date()
-        _, found = await booking.availability(
+        found = await booking.availability(
             env,
             link.tenant_id,
             branch_id=str(data.branch_id),
@@ -130,7 +132,7 @@ async def book_online(env: Env, token: str, data: OnlineBookData) -> dict[str, A
             end=local_day + timedelta(days=1),
             public=True,
         )
-        free = [s.professional_id for s, _ in found if s.starts_at == data.starts_at]
+        free = [s.professional_id for s, _ in found.slots() if s.starts_at == data.starts_at]
         if not free:
             raise Conflict("That time is no longer free; pick another.", field="starts_at", slug="slot-taken")
         professional_id = free[0]
@@ -206,8 +208,8 @@ async def reschedule_page(env: Env, token: str, start: date | None, end: date | 
     a: Appointment = found["appointment"]
     branch: Branch = found["branch"]
     today = env.clock.now().astimezone(branch.zone).date()
-    first = start or today
-    _, slots = await booking.availability(
+    first, _ = window(start, end, today)  # checks the dates asked for
+    found_times = await booking.availability(
         env,
         link.tenant_id,
         branch_id=a.branch_id,
@@ -226,7 +228,7 @@ async def reschedule_page(env: Env, token: str, start: date | None, end: date | 
                 "professional_id": p.id,
                 "professional": p.name,
             }
-            for s, p in slots
+            for s, p in found_times.slots()
         ],
     }
 

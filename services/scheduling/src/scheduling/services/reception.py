@@ -13,7 +13,9 @@ from scheduling.domain import appointments as life
 from scheduling.domain.appointments import Appointment
 from scheduling.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from scheduling.domain.setup import Branch, Procedure, Professional
-from scheduling.repository import AnamnesisRepository, AppointmentRepository, SetupRepository
+from scheduling.repository.anamnesis import AnamnesisRepository
+from scheduling.repository.appointments import AppointmentRepository
+from scheduling.repository.setup import SetupRepository
 from scheduling.services.booking import _load, book_in
 from scheduling.services.env import Env, load_branch, person_v1, policy_of
 
@@ -68,8 +70,10 @@ async def agenda(
     professional_id: str | None,
     statuses: list[str] | None = None,
     confirmed: bool | None = None,
+    default_day_offset: int = 0,
 ) -> tuple[date, str, list[Row]]:
-    """Appointments of one day or week, by branch and/or professional, in the branch's (or clinic's) zone."""
+    """Appointments of one day or week, by branch and/or professional, in the branch's (or clinic's) zone;
+    without a date, from today (plus `default_day_offset` days: the visits list is about tomorrow)."""
     if statuses:
         unknown = [s for s in statuses if s not in life.STATUSES]
         if unknown:
@@ -83,7 +87,7 @@ async def agenda(
         zone = principal.timezone
         if branch_id:
             zone = (await load_branch(uow, principal.tenant_id, branch_id)).timezone
-        start_day = day or env.clock.now().astimezone(ZoneInfo(zone)).date()
+        start_day = day or env.clock.now().astimezone(ZoneInfo(zone)).date() + timedelta(days=default_day_offset)
         start, end = _day_window(start_day, zone, days)
         items = await AppointmentRepository(uow.session).between(
             principal.tenant_id, start, end, branch_id=branch_id, professional_id=professional_id, statuses=statuses

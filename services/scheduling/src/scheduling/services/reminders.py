@@ -7,7 +7,7 @@ import logging
 from contracts.people import Person as PersonV1
 from contracts.scheduling import ReminderAction, ReminderDueV1
 from scheduling.domain.reminders import action_id
-from scheduling.repository import ReminderRepository
+from scheduling.repository.reminders import ReminderRepository
 from scheduling.services.env import Env
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,9 @@ from scheduling.domain.setup import (
     hours_from,
     public_holidays,
 )
-from scheduling.repository import AnamnesisRepository, SetupRepository
-from scheduling.services.env import Env, policy_of
+from scheduling.repository.anamnesis import AnamnesisRepository
+from scheduling.repository.setup import SetupRepository
+from scheduling.services.env import Env, policy_of, setup_changed
 from scheduling.services.inputs import BranchData, PolicyData, ProcedureData, ProfessionalData
 
 
@@ -52,6 +53,7 @@ async def set_policy(env: Env, principal: Principal, data: PolicyData) -> Clinic
         policy = replace(current, **changes)  # type: ignore[arg-type]
         await repo.save_policy(principal.tenant_id, policy, env.clock.now())
         await uow.commit()
+        setup_changed(env, principal.tenant_id)
         return policy
 
 
@@ -74,6 +76,7 @@ async def add_branch(env: Env, principal: Principal, data: BranchData) -> Branch
     async with env.uow() as uow:
         await SetupRepository(uow.session).add_branch(branch, env.clock.now())
         await uow.commit()
+        setup_changed(env, principal.tenant_id)
     return branch
 
 
@@ -85,6 +88,7 @@ async def update_branch(env: Env, principal: Principal, branch_id: str, data: Br
             raise NotFound("No such branch in this clinic.", field="branch_id")
         await repo.save_branch(branch)
         await uow.commit()
+        setup_changed(env, principal.tenant_id)
     return branch
 
 
@@ -125,6 +129,7 @@ async def add_professional(env: Env, principal: Principal, data: ProfessionalDat
         professional = await _professional(repo, principal, new_id(), data)
         await repo.add_professional(professional, env.clock.now())
         await uow.commit()
+        setup_changed(env, principal.tenant_id)
     return professional
 
 
@@ -138,6 +143,7 @@ async def update_professional(
         professional = await _professional(repo, principal, professional_id, data)
         await repo.save_professional(professional)
         await uow.commit()
+        setup_changed(env, principal.tenant_id)
     return professional
 
 
@@ -172,6 +178,7 @@ async def add_procedure(env: Env, principal: Principal, data: ProcedureData) -> 
         procedure = await _procedure(repo, principal, new_id(), data)
         await repo.add_procedure(procedure, env.clock.now())
         await uow.commit()
+        setup_changed(env, principal.tenant_id)
     return procedure
 
 
@@ -183,6 +190,7 @@ async def update_procedure(env: Env, principal: Principal, procedure_id: str, da
         procedure = await _procedure(repo, principal, procedure_id, data)
         await repo.save_procedure(procedure)
         await uow.commit()
+        setup_changed(env, principal.tenant_id)
     return procedure
 
 

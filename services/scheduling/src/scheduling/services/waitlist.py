@@ -15,7 +15,8 @@ from scheduling.domain import waitlist as wl
 from scheduling.domain.appointments import Appointment, Person
 from scheduling.domain.errors import Conflict, Invalid, NotFound
 from scheduling.domain.waitlist import Risk, WaitlistEntry, no_show_risk
-from scheduling.repository import AppointmentRepository, WaitlistRepository, attendance, expired_waitlist_holds
+from scheduling.repository.appointments import AppointmentRepository
+from scheduling.repository.waitlist import WaitlistRepository, attendance, expired_waitlist_holds
 from scheduling.services import offers
 from scheduling.services.booking import book_in
 from scheduling.services.env import Env, check_person, load_branch, load_procedure, load_professional
