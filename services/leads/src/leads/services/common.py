@@ -8,9 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kit.auth import Principal
-from kit.db import UnitOfWork
 from leads.domain.leads import AuditEntry
-from leads.repository import AuditRepository, ListRepository
+from leads.services.work import LeadsWork
 
 
 def now() -> datetime:
@@ -39,7 +38,7 @@ def clinic_today(principal: Principal) -> date:
 
 
 async def audit(
-    uow: UnitOfWork,
+    uow: LeadsWork,
     tenant_id: str,
     *,
     entity: str,
@@ -50,7 +49,7 @@ async def audit(
     changes: dict[str, Any],
     at: datetime | None = None,
 ) -> None:
-    await AuditRepository(uow.session).add(
+    await uow.audit.add(
         tenant_id,
         AuditEntry(
             entity=entity,
@@ -74,21 +73,21 @@ _lists: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
 _windows: dict[str, tuple[float, int]] = {}
 
 
-async def labels(uow: UnitOfWork, tenant_id: str, kind: str, *, want: str | None = None) -> dict[str, str]:
+async def labels(uow: LeadsWork, tenant_id: str, kind: str, *, want: str | None = None) -> dict[str, str]:
     """slug -> label of the clinic's active items of a kind (what new data may use), from the cache."""
     hit = _lists.get((tenant_id, kind))
     if hit is not None and hit[0] > monotonic() and (want is None or want in hit[1]):
         return hit[1]
-    found = await ListRepository(uow.session).labels(tenant_id, kind)
+    found = await uow.lists.labels(tenant_id, kind)
     _lists[(tenant_id, kind)] = (monotonic() + LISTS_TTL_SECONDS, found)
     return found
 
 
-async def dedupe_window_days(uow: UnitOfWork, tenant_id: str) -> int:
+async def dedupe_window_days(uow: LeadsWork, tenant_id: str) -> int:
     hit = _windows.get(tenant_id)
     if hit is not None and hit[0] > monotonic():
         return hit[1]
-    days = await ListRepository(uow.session).dedupe_window_days(tenant_id)
+    days = await uow.lists.dedupe_window_days(tenant_id)
     _windows[tenant_id] = (monotonic() + LISTS_TTL_SECONDS, days)
     return days
 
@@ -100,5 +99,5 @@ def forget_clinic(tenant_id: str) -> None:
     _windows.pop(tenant_id, None)
 
 
-async def sources(uow: UnitOfWork, tenant_id: str, *, want: str | None = None) -> dict[str, str]:
+async def sources(uow: LeadsWork, tenant_id: str, *, want: str | None = None) -> dict[str, str]:
     return await labels(uow, tenant_id, "source", want=want)

@@ -18,14 +18,12 @@ from contracts.leads import (
 )
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWork, UnitOfWorkFactory
 from leads import documents, phones
 from leads.domain import leads as rules
 from leads.domain import matching
 from leads.domain.errors import DuplicateLead, InvalidLead, LeadNotFound
 from leads.domain.leads import AuditEntry, Lead, LeadRequest, StatusChange
 from leads.domain.queries import LeadQuery, Metrics, check_query, classify_text
-from leads.repository import AuditRepository, LeadRepository, ListRepository, RequestRepository
 from leads.services import staff
 from leads.services.common import (
     audit,
@@ -38,6 +36,7 @@ from leads.services.common import (
     now,
     sources,
 )
+from leads.services.work import LeadsWork, LeadsWorkFactory
 
 ON_DUPLICATE = ("reject", "add_request", "create")
 
@@ -98,7 +97,7 @@ def match_view(match: matching.Match) -> dict[str, object]:
     }
 
 
-async def check_list_slug(uow: UnitOfWork, tenant_id: str, kind: str, field: str, value: str | None) -> None:
+async def check_list_slug(uow: LeadsWork, tenant_id: str, kind: str, field: str, value: str | None) -> None:
     if value is None:
         return
     known = await labels(uow, tenant_id, kind, want=value)
@@ -107,7 +106,7 @@ async def check_list_slug(uow: UnitOfWork, tenant_id: str, kind: str, field: str
 
 
 async def new_request(
-    uow: UnitOfWork,
+    uow: LeadsWork,
     tenant_id: str,
     lead_id: str,
     *,
@@ -140,7 +139,7 @@ async def new_request(
         created_at=at,
         updated_at=at,
     )
-    await RequestRepository(uow.session).add(request)
+    await uow.requests.add(request)
     await audit(
         uow,
         tenant_id,
@@ -174,7 +173,7 @@ async def new_request(
 
 
 async def intake(
-    uow: UnitOfWork,
+    uow: LeadsWork,
     *,
     tenant_id: str,
     actor: str,
@@ -191,7 +190,7 @@ async def intake(
     email = rules.clean_email(data.email)
     cpf = documents.clean_cpf(data.cpf)
     at = now()
-    repo = LeadRepository(uow.session)
+    repo = uow.leads
     has_request = any((data.treatment, data.group, data.request_channel, data.reason))
     if on_duplicate != "create":
         window = await dedupe_window_days(uow, tenant_id)
@@ -292,7 +291,7 @@ async def intake(
 
 
 async def _audit_lead(
-    uow: UnitOfWork, principal: Principal, lead_id: str, action: str, changes: dict[str, Any], *, at: datetime
+    uow: LeadsWork, principal: Principal, lead_id: str, action: str, changes: dict[str, Any], *, at: datetime
 ) -> None:
     """A staff member's change to a lead, in its trail."""
     await audit(
@@ -309,7 +308,7 @@ async def _audit_lead(
 
 
 async def create_lead(
-    uow_factory: UnitOfWorkFactory, principal: Principal, data: NewLead, *, on_duplicate: str = "reject"
+    uow_factory: LeadsWorkFactory, principal: Principal, data: NewLead, *, on_duplicate: str = "reject"
 ) -> Created:
     locale = data.locale or principal.locale
     async with uow_factory() as uow:
@@ -332,16 +331,16 @@ def replace_struct(data: NewLead, **changes: Any) -> NewLead:
     return msgspec.structs.replace(data, **changes)
 
 
-async def get_lead(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str) -> Lead:
+async def get_lead(uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str) -> Lead:
     async with uow_factory() as uow:
-        lead = await LeadRepository(uow.session).get(principal.tenant_id, lead_id)
+        lead = await uow.leads.get(principal.tenant_id, lead_id)
     if lead is None:
         raise LeadNotFound(f"No lead {lead_id} in this clinic.")
     return lead
 
 
-async def _load(uow: UnitOfWork, principal: Principal, lead_id: str) -> Lead:
-    lead = await LeadRepository(uow.session).get(principal.tenant_id, lead_id, for_update=True)
+async def _load(uow: LeadsWork, principal: Principal, lead_id: str) -> Lead:
+    lead = await uow.leads.get(principal.tenant_id, lead_id, for_update=True)
     if lead is None:
         raise LeadNotFound(f"No lead {lead_id} in this clinic.")
     if lead.merged_into is not None:
@@ -370,7 +369,7 @@ def clinic_query(
 
 
 async def list_leads(
-    uow_factory: UnitOfWorkFactory, principal: Principal, query: LeadQuery, text: str | None = None
+    uow_factory: LeadsWorkFactory, principal: Principal, query: LeadQuery, text: str | None = None
 ) -> tuple[list[Lead], int]:
     if text:
         found = classify_text(text)
@@ -389,12 +388,10 @@ async def list_leads(
         )
     check_query(query)
     async with uow_factory() as uow:
-        return await LeadRepository(uow.session).page(principal.tenant_id, query)
+        return await uow.leads.page(principal.tenant_id, query)
 
 
-async def edit_lead(
-    uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str, changes: dict[str, Any]
-) -> Lead:
+async def edit_lead(uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str, changes: dict[str, Any]) -> Lead:
     normalised = dict(changes)
     if "phones" in normalised:
         normalised["phones"] = [phones.to_e164(p, principal.country) for p in normalised["phones"] or []]
@@ -415,7 +412,7 @@ async def edit_lead(
         )
         if not diff:
             return before
-        await LeadRepository(uow.session).save(before, after)
+        await uow.leads.save(before, after)
         await _audit_lead(uow, principal, lead_id, "updated", rules.audit_diff(diff), at=after.updated_at)
         uow.publish(
             LeadUpdatedV1(
@@ -436,12 +433,12 @@ async def edit_lead(
 
 
 async def change_status(
-    uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str, to_status: str, comment: str | None
+    uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str, to_status: str, comment: str | None
 ) -> tuple[Lead, StatusChange]:
     async with uow_factory() as uow:
         before = await _load(uow, principal, lead_id)
         after, change = rules.change_status(before, to_status, comment=comment, actor=principal.user_id, now=now())
-        repo = LeadRepository(uow.session)
+        repo = uow.leads
         await repo.save(before, after)
         await repo.add_status_change(principal.tenant_id, change)
         await _audit_lead(
@@ -467,19 +464,19 @@ async def change_status(
     return after, change
 
 
-async def status_history(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str) -> list[StatusChange]:
+async def status_history(uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str) -> list[StatusChange]:
     async with uow_factory() as uow:
-        if await LeadRepository(uow.session).get(principal.tenant_id, lead_id) is None:
+        if await uow.leads.get(principal.tenant_id, lead_id) is None:
             raise LeadNotFound(f"No lead {lead_id} in this clinic.")
-        return await LeadRepository(uow.session).status_history(principal.tenant_id, lead_id)
+        return await uow.leads.status_history(principal.tenant_id, lead_id)
 
 
-async def assign(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str, owner_id: str | None) -> Lead:
+async def assign(uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str, owner_id: str | None) -> Lead:
     async with uow_factory() as uow:
         before = await _load(uow, principal, lead_id)
         await staff.check_staff(uow, principal, {"owner_id": owner_id})
         after = rules.assign(before, owner_id, actor=principal.user_id, now=now())
-        await LeadRepository(uow.session).save(before, after)
+        await uow.leads.save(before, after)
         await _audit_lead(
             uow, principal, lead_id, "assigned", {"owner_id": [before.owner_id, owner_id]}, at=after.updated_at
         )
@@ -497,15 +494,15 @@ async def assign(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: 
     return after
 
 
-async def delete_lead(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str, *, confirm: bool) -> None:
+async def delete_lead(uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str, *, confirm: bool) -> None:
     if not confirm:
         raise InvalidLead("Deleting a lead cannot be undone from the app: send confirm=true.", field="confirm")
     async with uow_factory() as uow:
-        lead = await LeadRepository(uow.session).get(principal.tenant_id, lead_id, for_update=True)
+        lead = await uow.leads.get(principal.tenant_id, lead_id, for_update=True)
         if lead is None:
             raise LeadNotFound(f"No lead {lead_id} in this clinic.")
         at = now()
-        await LeadRepository(uow.session).hide(lead, deleted_at=at)
+        await uow.leads.hide(lead, deleted_at=at)
         await _audit_lead(uow, principal, lead_id, "deleted", {"before": rules.auditable(lead)}, at=at)
         uow.publish(
             LeadDeletedV1(lead_id=lead_id, deleted_by=principal.user_id, deleted_at=at), tenant_id=principal.tenant_id
@@ -514,17 +511,17 @@ async def delete_lead(uow_factory: UnitOfWorkFactory, principal: Principal, lead
 
 
 async def audit_trail(
-    uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str, *, limit: int, offset: int
+    uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str, *, limit: int, offset: int
 ) -> list[AuditEntry]:
     async with uow_factory() as uow:
-        lead = await LeadRepository(uow.session).get(principal.tenant_id, lead_id, include_deleted=True)
+        lead = await uow.leads.get(principal.tenant_id, lead_id, include_deleted=True)
         if lead is None:
             raise LeadNotFound(f"No lead {lead_id} in this clinic.")
-        return await AuditRepository(uow.session).trail(principal.tenant_id, lead_id, limit=limit, offset=offset)
+        return await uow.audit.trail(principal.tenant_id, lead_id, limit=limit, offset=offset)
 
 
 async def metrics(
-    uow_factory: UnitOfWorkFactory, principal: Principal, day_from: date | None, day_to: date | None
+    uow_factory: LeadsWorkFactory, principal: Principal, day_from: date | None, day_to: date | None
 ) -> Metrics:
     today = clinic_today(principal)
     day_to = day_to or today
@@ -534,14 +531,14 @@ async def metrics(
     if (day_to - day_from).days > 3660:
         raise InvalidLead("A period spans at most 10 years.", field="from")
     async with uow_factory() as uow:
-        return await LeadRepository(uow.session).metrics(principal.tenant_id, day_from, day_to, today)
+        return await uow.leads.metrics(principal.tenant_id, day_from, day_to, today)
 
 
-async def set_dedupe_window(uow_factory: UnitOfWorkFactory, principal: Principal, days: int) -> int:
+async def set_dedupe_window(uow_factory: LeadsWorkFactory, principal: Principal, days: int) -> int:
     if not 0 <= days <= 365:
         raise InvalidLead("The window is 0 to 365 days (0 turns matching on intake off).", field="dedupe_window_days")
     async with uow_factory() as uow:
-        await ListRepository(uow.session).set_dedupe_window_days(principal.tenant_id, days)
+        await uow.lists.set_dedupe_window_days(principal.tenant_id, days)
         await audit(
             uow,
             principal.tenant_id,
@@ -557,6 +554,6 @@ async def set_dedupe_window(uow_factory: UnitOfWorkFactory, principal: Principal
     return days
 
 
-async def dedupe_window(uow_factory: UnitOfWorkFactory, principal: Principal) -> int:
+async def dedupe_window(uow_factory: LeadsWorkFactory, principal: Principal) -> int:
     async with uow_factory() as uow:
-        return await ListRepository(uow.session).dedupe_window_days(principal.tenant_id)
+        return await uow.lists.dedupe_window_days(principal.tenant_id)

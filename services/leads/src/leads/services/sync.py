@@ -21,14 +21,13 @@ from contracts.scheduling import (
     VisitCompletedV1,
 )
 from kit.context import new_id
-from kit.db import UnitOfWork
 from leads.domain import sync as rules
 from leads.domain.errors import DuplicateLead, InvalidLead
 from leads.domain.leads import LOCALES, Lead, StatusChange, audit_diff
 from leads.domain.lists import ListItem
-from leads.repository import LeadRepository, ListRepository
 from leads.services.common import audit, forget_clinic, now
 from leads.services.leads import NewLead, intake
+from leads.services.work import LeadsWork
 
 #: Events carry E.164 phones, so the region only matters for a number written without its country code.
 DEFAULT_REGION = "BR"
@@ -36,10 +35,10 @@ DEFAULT_REGION = "BR"
 log = logging.getLogger(__name__)
 
 
-async def ensure_source(uow: UnitOfWork, tenant_id: str, slug: str, label: str) -> str:
+async def ensure_source(uow: LeadsWork, tenant_id: str, slug: str, label: str) -> str:
     """The clinic's source `slug`, added to its list when missing; a clinic that deactivated it gets its
     first active source instead (its choice is kept)."""
-    repo = ListRepository(uow.session)
+    repo = uow.lists
     known = await repo.labels(tenant_id, "source")
     if slug in known:
         return slug
@@ -53,9 +52,9 @@ async def ensure_source(uow: UnitOfWork, tenant_id: str, slug: str, label: str) 
     return next(iter(known))
 
 
-async def _lead(uow: UnitOfWork, tenant_id: str, lead_id: str) -> Lead | None:
+async def _lead(uow: LeadsWork, tenant_id: str, lead_id: str) -> Lead | None:
     """The lead, or the one it was merged into; None when it is gone (deleted)."""
-    repo = LeadRepository(uow.session)
+    repo = uow.leads
     lead = await repo.get(tenant_id, lead_id, for_update=True)
     if lead is not None and lead.merged_into is not None:
         lead = await repo.get(tenant_id, lead.merged_into, for_update=True)
@@ -63,11 +62,11 @@ async def _lead(uow: UnitOfWork, tenant_id: str, lead_id: str) -> Lead | None:
 
 
 async def _save(
-    uow: UnitOfWork, tenant_id: str, before: Lead, after: Lead, change: StatusChange | None, *, action: str
+    uow: LeadsWork, tenant_id: str, before: Lead, after: Lead, change: StatusChange | None, *, action: str
 ) -> None:
     if after == before:
         return
-    repo = LeadRepository(uow.session)
+    repo = uow.leads
     await repo.save(before, after)
     fields = ("status", "next_appointment_id", "next_appointment_at", "next_appointment_procedure")
     diff = {f: (getattr(before, f), getattr(after, f)) for f in fields if getattr(before, f) != getattr(after, f)}
@@ -102,7 +101,7 @@ def _appointment(event: AppointmentBookedV1) -> rules.Appointment:
     return rules.Appointment(event.appointment_id, event.starts_at, event.procedure_name, event.branch_name)
 
 
-async def booked(uow: UnitOfWork, event: AppointmentBookedV1, meta: EventMeta) -> None:
+async def booked(uow: LeadsWork, event: AppointmentBookedV1, meta: EventMeta) -> None:
     """appointment.booked: the lead is scheduled and shows the appointment; an unknown person (online booking)
     becomes a lead with the clinic's online-booking source, or a request on their open lead (same phone)."""
     actor = rules.actor(event.booked_by)
@@ -141,7 +140,7 @@ async def booked(uow: UnitOfWork, event: AppointmentBookedV1, meta: EventMeta) -
     await _save(uow, meta.tenant_id, before, after, change, action="appointment_booked")
 
 
-async def rescheduled(uow: UnitOfWork, event: AppointmentRescheduledV1, meta: EventMeta) -> None:
+async def rescheduled(uow: LeadsWork, event: AppointmentRescheduledV1, meta: EventMeta) -> None:
     if event.person.lead_id is None:
         return
     before = await _lead(uow, meta.tenant_id, event.person.lead_id)
@@ -152,7 +151,7 @@ async def rescheduled(uow: UnitOfWork, event: AppointmentRescheduledV1, meta: Ev
     await _save(uow, meta.tenant_id, before, after, None, action="appointment_rescheduled")
 
 
-async def cancelled(uow: UnitOfWork, event: AppointmentCancelledV1, meta: EventMeta) -> None:
+async def cancelled(uow: LeadsWork, event: AppointmentCancelledV1, meta: EventMeta) -> None:
     if event.person.lead_id is None:
         return
     before = await _lead(uow, meta.tenant_id, event.person.lead_id)
@@ -162,7 +161,7 @@ async def cancelled(uow: UnitOfWork, event: AppointmentCancelledV1, meta: EventM
     await _save(uow, meta.tenant_id, before, after, change, action="appointment_cancelled")
 
 
-async def completed(uow: UnitOfWork, event: VisitCompletedV1, meta: EventMeta) -> None:
+async def completed(uow: LeadsWork, event: VisitCompletedV1, meta: EventMeta) -> None:
     if event.person.lead_id is None:
         return
     before = await _lead(uow, meta.tenant_id, event.person.lead_id)
@@ -172,7 +171,7 @@ async def completed(uow: UnitOfWork, event: VisitCompletedV1, meta: EventMeta) -
     await _save(uow, meta.tenant_id, before, after, change, action="visit_completed")
 
 
-async def message_received(uow: UnitOfWork, event: MessageReceivedV1, meta: EventMeta) -> None:
+async def message_received(uow: LeadsWork, event: MessageReceivedV1, meta: EventMeta) -> None:
     """message.received from an unknown sender: a lead with the channel as its source; nothing when the phone
     already has an open lead, for a known sender (lead_id or patient_id set), a button tap or an opt-out."""
     if event.lead_id is not None or event.patient_id is not None:
