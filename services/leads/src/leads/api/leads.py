@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit.inputs import uuids
 from kit.web import AuthRequest, Limit, Offset, requires
-from leads.domain.queries import TOTAL_CAP, LeadQuery
+from leads.domain.queries import LeadQuery
 from leads.schemas.leads import (
     AssignIn,
     AuditOut,
@@ -31,6 +31,7 @@ from leads.schemas.leads import (
     StatusIn,
 )
 from leads.services import leads as cases
+from leads.services import lists as list_cases
 from leads.services import requests as request_cases
 from leads.services.work import LeadsWorkFactory
 
@@ -124,11 +125,11 @@ class LeadController(Controller):
         query = cases.clinic_query(
             principal, query, created_from=created_from, created_to=created_to, follow_up=follow_up
         )
-        items, total = await cases.list_leads(uow, principal, query, q)
+        found = await cases.list_leads(uow, principal, query, q)
         return LeadPage(
-            items=[LeadOut.of(x) for x in items],
-            total=min(total, TOTAL_CAP),
-            total_capped=total > TOTAL_CAP,
+            items=[LeadOut.of(x) for x in found.items],
+            total=found.total,
+            total_capped=found.capped,
             limit=limit,
             offset=offset,
         )
@@ -147,13 +148,15 @@ class LeadController(Controller):
 
     @get("/settings", guards=[requires(CRM_READ)], summary="The clinic's lead settings")
     async def settings(self, request: AuthRequest, uow: LeadsWorkFactory) -> SettingsOut:
-        return SettingsOut(dedupe_window_days=await cases.dedupe_window(uow, request.user))
+        return SettingsOut(dedupe_window_days=await list_cases.dedupe_window(uow, request.user))
 
     @put("/settings", guards=[requires(CRM_ADMIN)], summary="Change the clinic's lead settings")
     async def put_settings(self, request: AuthRequest, uow: LeadsWorkFactory, data: SettingsIn) -> SettingsOut:
         """`dedupe_window_days`: an intake matching an open lead updated within this many days adds a request
         to it instead of creating a lead (0 turns it off)."""
-        return SettingsOut(dedupe_window_days=await cases.set_dedupe_window(uow, request.user, data.dedupe_window_days))
+        return SettingsOut(
+            dedupe_window_days=await list_cases.set_dedupe_window(uow, request.user, data.dedupe_window_days)
+        )
 
     @get("/requests", guards=[requires(CRM_READ)], summary="The clinic's requests, newest first")
     async def recent_requests(

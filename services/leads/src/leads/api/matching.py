@@ -12,7 +12,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from kit.auth import CRM_READ, CRM_WRITE
 from kit.web import AuthRequest, Limit, Offset, requires
-from leads.domain.queries import TOTAL_CAP
 from leads.schemas.leads import LeadOut
 from leads.schemas.matching import (
     CandidateOut,
@@ -116,11 +115,11 @@ class MatchingController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> PatientPage:
-        items, total = await patient_cases.find_patients(uow, request.user, q, limit=limit, offset=offset)
+        items, total, capped = await patient_cases.find_patients(uow, request.user, q, limit=limit, offset=offset)
         return PatientPage(
             items=[PatientOut.of(p) for p in items],
-            total=min(total, TOTAL_CAP),
-            total_capped=total > TOTAL_CAP,
+            total=total,
+            total_capped=capped,
             limit=limit,
             offset=offset,
         )

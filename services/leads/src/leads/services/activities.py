@@ -18,9 +18,8 @@ from kit.auth import Principal
 from kit.context import new_id
 from leads.domain import activities as rules
 from leads.domain.activities import Activity, ActivityNotFound, ActivityQuery, Bell
-from leads.domain.errors import InvalidLead, LeadNotFound
 from leads.services import staff
-from leads.services.common import audit, now
+from leads.services.common import audit, load_lead, now
 from leads.services.work import LeadsWork, LeadsWorkFactory
 
 
@@ -90,11 +89,7 @@ async def schedule(uow_factory: LeadsWorkFactory, principal: Principal, lead_id:
     )
     async with uow_factory() as uow:
         await staff.check_staff(uow, principal, {"responsible_id": data.responsible_id})
-        lead = await uow.leads.get(principal.tenant_id, lead_id)
-        if lead is None:
-            raise LeadNotFound(f"No lead {lead_id} in this clinic.", field="lead_id")
-        if lead.merged_into is not None:
-            raise InvalidLead(f"This lead was merged into {lead.merged_into}; plan it there.", field="lead_id")
+        await load_lead(uow, principal.tenant_id, lead_id, changeable=True, field="lead_id")
         await uow.activities.add(activity)
         await _audit(uow, principal, activity, "created", rules.audit_created(activity))
         uow.publish(_scheduled_event(activity), tenant_id=principal.tenant_id)
@@ -120,8 +115,8 @@ async def find(
         )
     )
     async with uow_factory() as uow:
-        if query.lead_id and await uow.leads.get(principal.tenant_id, query.lead_id) is None:
-            raise LeadNotFound(f"No lead {query.lead_id} in this clinic.", field="lead_id")
+        if query.lead_id:
+            await load_lead(uow, principal.tenant_id, query.lead_id, field="lead_id")
         return await uow.activities.page(principal.tenant_id, query)
 
 

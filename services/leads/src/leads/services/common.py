@@ -1,14 +1,19 @@
-"""What several use cases share: the clinic's calendar, the audit trail, list lookups."""
+"""What several use cases share: the clinic's calendar, loading a lead, the audit trail, `lead.updated`, list
+lookups."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from contracts.leads import LeadUpdatedV1
 from kit.auth import Principal
-from leads.domain.leads import AuditEntry
+from leads.domain import leads as rules
+from leads.domain.errors import LeadNotFound
+from leads.domain.leads import AuditEntry, Lead
 from leads.services.work import LeadsWork
 
 
@@ -35,6 +40,56 @@ def clinic_day_start(day: date, timezone: str) -> datetime:
 
 def clinic_today(principal: Principal) -> date:
     return clinic_day(now(), principal.timezone)
+
+
+async def load_lead(
+    uow: LeadsWork,
+    tenant_id: str,
+    lead_id: str,
+    *,
+    for_update: bool = False,
+    include_deleted: bool = False,
+    changeable: bool = False,
+    field: str | None = None,
+) -> Lead:
+    """The clinic's lead or LeadNotFound (404, naming `field` when the id came in a body); `changeable`: a lead
+    merged into another is refused (leads.domain.leads.check_changeable)."""
+    lead = await uow.leads.get(tenant_id, lead_id, for_update=for_update, include_deleted=include_deleted)
+    if lead is None:
+        raise LeadNotFound(f"No lead {lead_id} in this clinic.", field=field)
+    return rules.check_changeable(lead) if changeable else lead
+
+
+async def audit_lead(
+    uow: LeadsWork, principal: Principal, lead_id: str, action: str, changes: dict[str, Any], *, at: datetime
+) -> None:
+    """A staff member's change to a lead, in its trail."""
+    await audit(
+        uow,
+        principal.tenant_id,
+        entity="lead",
+        entity_id=lead_id,
+        lead_id=lead_id,
+        action=action,
+        actor_id=principal.user_id,
+        changes=changes,
+        at=at,
+    )
+
+
+def lead_updated(after: Lead, fields: Iterable[str], *, by: str, at: datetime) -> LeadUpdatedV1:
+    """`lead.updated`: which fields changed and the lead's contact details as they are now."""
+    return LeadUpdatedV1(
+        lead_id=after.id,
+        fields=sorted(fields),
+        name=after.name,
+        phone=after.phone,
+        email=after.email,
+        locale=after.locale,
+        urgency=after.urgency,
+        updated_by=by,
+        updated_at=at,
+    )
 
 
 async def audit(

@@ -135,3 +135,29 @@ async def remove(uow_factory: LeadsWorkFactory, principal: Principal, kind: str,
         await uow.commit()
         forget_clinic(principal.tenant_id)
     return None
+
+
+# --- the clinic's intake settings --------------------------------------------------------------------------
+async def set_dedupe_window(uow_factory: LeadsWorkFactory, principal: Principal, days: int) -> int:
+    rules.check_dedupe_window(days)
+    async with uow_factory() as uow:
+        before = await uow.lists.dedupe_window_days(principal.tenant_id)
+        await uow.lists.set_dedupe_window_days(principal.tenant_id, days)
+        await audit(
+            uow,
+            principal.tenant_id,
+            entity="settings",
+            entity_id=principal.tenant_id,
+            lead_id=None,
+            action="updated",
+            actor_id=principal.user_id,
+            changes={"dedupe_window_days": [before, days]},
+        )
+        await uow.commit()
+    forget_clinic(principal.tenant_id)
+    return days
+
+
+async def dedupe_window(uow_factory: LeadsWorkFactory, principal: Principal) -> int:
+    async with uow_factory() as uow:
+        return await uow.lists.dedupe_window_days(principal.tenant_id)

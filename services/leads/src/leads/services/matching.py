@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from contracts.leads import LeadMergedV1, LeadUpdatedV1
+from contracts.leads import LeadMergedV1
 from kit.auth import Principal
 from leads import documents, phones
 from leads.domain import leads as rules
 from leads.domain import matching, merging
-from leads.domain.errors import InvalidLead, LeadNotFound
+from leads.domain.errors import InvalidLead
 from leads.domain.leads import Lead, search_key
-from leads.services.common import audit, now
+from leads.services.common import audit, lead_updated, load_lead, now
 from leads.services.work import LeadsWork, LeadsWorkFactory
 
 #: The most candidates a match answers with.
@@ -89,12 +89,8 @@ async def merge(uow_factory: LeadsWorkFactory, principal: Principal, lead_id: st
         repo = uow.leads
         history = uow.matching
         await history.lock_pair(tenant_id, lead_id, other_id)
-        survivor = await repo.get(tenant_id, lead_id)
-        if survivor is None:
-            raise LeadNotFound(f"No lead {lead_id} in this clinic.", field="lead_id")
-        other = await repo.get(tenant_id, other_id)
-        if other is None:
-            raise LeadNotFound(f"No lead {other_id} in this clinic.", field="other_id")
+        survivor = await load_lead(uow, tenant_id, lead_id, field="lead_id")
+        other = await load_lead(uow, tenant_id, other_id, field="other_id")
         at = now()
         after, diff = merging.merge(survivor, other, actor=principal.user_id, now=at)
         await uow.requests.move(tenant_id, other.id, survivor.id)
@@ -134,19 +130,6 @@ async def merge(uow_factory: LeadsWorkFactory, principal: Principal, lead_id: st
             tenant_id=tenant_id,
         )
         if diff:
-            uow.publish(
-                LeadUpdatedV1(
-                    lead_id=survivor.id,
-                    fields=sorted(diff),
-                    name=after.name,
-                    phone=after.phone,
-                    email=after.email,
-                    locale=after.locale,
-                    urgency=after.urgency,
-                    updated_by=principal.user_id,
-                    updated_at=at,
-                ),
-                tenant_id=tenant_id,
-            )
+            uow.publish(lead_updated(after, diff, by=principal.user_id, at=at), tenant_id=tenant_id)
         await uow.commit()
     return after

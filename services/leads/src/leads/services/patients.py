@@ -14,11 +14,11 @@ from leads import documents, phones
 from leads.domain import leads as rules
 from leads.domain import matching
 from leads.domain import patients as patient_rules
-from leads.domain.errors import Conflict, InvalidLead, LeadNotFound, NotFound
+from leads.domain.errors import Conflict, InvalidLead, NotFound
 from leads.domain.leads import Lead
 from leads.domain.patients import Patient
-from leads.domain.queries import classify_text
-from leads.services.common import audit, now
+from leads.domain.queries import capped, classify_text, search_cpf
+from leads.services.common import audit, load_lead, now
 from leads.services.matching import find_candidates, query_phone_variants
 from leads.services.work import LeadsWork, LeadsWorkFactory
 
@@ -127,8 +127,9 @@ async def get_patient(uow_factory: LeadsWorkFactory, principal: Principal, patie
 
 async def find_patients(
     uow_factory: LeadsWorkFactory, principal: Principal, text: str | None, *, limit: int, offset: int
-) -> tuple[list[Patient], int]:
-    """The clinic's patients, newest first; `text` is a name, phone, e-mail or CPF."""
+) -> tuple[list[Patient], int, bool]:
+    """The clinic's patients, newest first; `text` is a name, phone, e-mail or CPF. The total is counted up to
+    TOTAL_CAP (the bool: there are more)."""
     found_phones: list[str] = []
     cpf = email = name_key = None
     if text and text.strip():
@@ -138,10 +139,10 @@ async def find_patients(
                 found_phones = query_phone_variants(text, principal.country, field="q")
             except InvalidLead:
                 found_phones = ["+" + found.phone_digits]
-            cpf = found.cpf or (found.phone_digits if len(found.phone_digits) == 11 else None)
+            cpf = search_cpf(found)
         email, name_key = found.email, found.name
     async with uow_factory() as uow:
-        return await uow.patients.page(
+        items, total = await uow.patients.page(
             principal.tenant_id,
             phones=found_phones,
             cpf=cpf,
@@ -150,6 +151,7 @@ async def find_patients(
             limit=limit,
             offset=offset,
         )
+    return items, *capped(total)
 
 
 def _converted(lead: Lead, patient: Patient, actor: str, at: datetime) -> LeadConvertedV1:
@@ -165,10 +167,7 @@ def _converted(lead: Lead, patient: Patient, actor: str, at: datetime) -> LeadCo
 
 
 async def _lead_for_update(uow: LeadsWork, tenant_id: str, lead_id: str) -> Lead:
-    lead = await uow.leads.get(tenant_id, lead_id, for_update=True)
-    if lead is None:
-        raise LeadNotFound(f"No lead {lead_id} in this clinic.", field="lead_id")
-    return lead
+    return await load_lead(uow, tenant_id, lead_id, for_update=True, field="lead_id")
 
 
 async def link(uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str, patient_id: str) -> Lead:
