@@ -5,11 +5,14 @@ in tests/e2e/leads (through the gateway) and services/leads/tests/integration.""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from contracts import EventMeta
 from contracts.identity import StaffCreatedV1
 from contracts.leads import (
+    ActivityScheduledV1,
     LeadAssignedV1,
     LeadCreatedV1,
     LeadDeletedV1,
@@ -17,6 +20,8 @@ from contracts.leads import (
     LeadUpdatedV1,
     RequestCreatedV1,
 )
+from contracts.people import Person
+from contracts.scheduling import AppointmentBookedV1, AppointmentNoShowV1, ReturnBookedV1
 from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE, Principal
 from kit.context import new_id
 from leads.domain.errors import DuplicateLead, InvalidLead, InvalidTransition, LeadNotFound, NotFound
@@ -25,6 +30,7 @@ from leads.services import leads as cases
 from leads.services import lists as list_cases
 from leads.services import requests as request_cases
 from leads.services import staff as staff_cases
+from leads.services import sync
 from services.leads.tests.unit.memory import MemoryLeadsWork
 
 pytestmark = pytest.mark.unit
@@ -270,9 +276,7 @@ async def test_a_request_edit_stores_the_diff_and_checks_the_clinics_lists(db: M
         await request_cases.update(db.factory(), me, new_id(), request_id, {"handled": False})
 
 
-def _meta(tenant_id: str) -> object:
-    from contracts import EventMeta
-
+def _meta(tenant_id: str) -> EventMeta:
     return EventMeta(
         id=new_id(),
         source="clinicflow/test",
@@ -282,3 +286,113 @@ def _meta(tenant_id: str) -> object:
         tenant_id=tenant_id,
         correlation_id=new_id(),
     )
+
+
+# --- following scheduling's agenda (leads.services.sync), as the consumer runs it ---------------------------
+def _person(lead_id: str | None, phone: str = "+5511987654321") -> Person:
+    return Person(lead_id=lead_id, name="Maria Souza", phone=phone)
+
+
+def _booked(lead_id: str | None, appointment_id: str, **extra: Any) -> AppointmentBookedV1:
+    at = datetime.now(UTC) + timedelta(days=3)
+    values: dict[str, Any] = {
+        "appointment_id": appointment_id,
+        "person": _person(lead_id),
+        "branch_id": new_id(),
+        "branch_name": "Paulista",
+        "professional_id": new_id(),
+        "professional_name": "Dra. Lia",
+        "procedure_id": new_id(),
+        "procedure_name": "Evaluation",
+        "starts_at": at,
+        "ends_at": at + timedelta(minutes=30),
+        "timezone": "America/Sao_Paulo",
+        "source": "staff",
+        "booked_by": new_id(),
+        "booked_at": datetime.now(UTC),
+    }
+    return AppointmentBookedV1(**{**values, **extra})
+
+
+async def _consume(db: MemoryLeadsWork, handler: Any, event: Any, tenant_id: str) -> None:
+    async with db.factory()() as work:  # kit's consumer opens and commits the unit of work
+        await handler(work, event, _meta(tenant_id))
+        await work.commit()
+
+
+async def test_a_no_show_asks_for_a_follow_up_and_a_call_back_for_the_owner(db: MemoryLeadsWork) -> None:
+    me = principal()
+    lead = (await cases.create_lead(db.factory(), me, new())).lead
+    appointment = new_id()
+    await _consume(db, sync.booked, _booked(lead.id, appointment), me.tenant_id)
+    assert db.state.leads[lead.id].next_appointment_id == appointment
+    marked = AppointmentNoShowV1(
+        appointment_id=appointment,
+        person=_person(lead.id),
+        starts_at=datetime(2026, 12, 4, 12, 0, tzinfo=UTC),
+        marked_by=me.user_id,
+        marked_at=datetime.now(UTC),
+    )
+    await _consume(db, sync.no_show, marked, me.tenant_id)
+    after = db.state.leads[lead.id]
+    assert after.status == "REQUIRES_FOLLOW_UP"
+    assert after.next_appointment_id is None
+    history = await cases.status_history(db.factory(), me, lead.id)
+    assert history[-1].comment == "did not come to the appointment (no-show)"
+    (call_back,) = db.state.activities.values()
+    assert (call_back.lead_id, call_back.type, call_back.state) == (lead.id, "call", "scheduled")
+    assert call_back.responsible_id == me.user_id  # no owner: the receptionist who marked it
+    assert call_back.title == "Call Maria Souza to rebook (missed appointment)"
+    assert call_back.notes == "Did not come to Evaluation on 2026-12-04 12:00 UTC."
+    assert [type(e) for e in db.events()][-2:] == [LeadStatusChangedV1, ActivityScheduledV1]
+    assert [e.action for e in db.trail(lead.id)][-2:] == ["appointment_no_show", "created"]
+    await _consume(db, sync.no_show, marked, me.tenant_id)  # marked again (a new event): still one call-back
+    assert len(db.state.activities) == 1
+
+
+async def test_a_return_visit_shows_on_the_card_with_what_it_returns_to(db: MemoryLeadsWork) -> None:
+    me = principal()
+    lead = (await cases.create_lead(db.factory(), me, new())).lead
+    visit, back = new_id(), new_id()
+    await _consume(db, sync.booked, _booked(lead.id, visit), me.tenant_id)
+    await cases.change_status(db.factory(), me, lead.id, "VISIT_COMPLETED", None)
+    booking = _booked(lead.id, back, source="return", return_of=visit, procedure_name="Return")
+    await _consume(db, sync.booked, booking, me.tenant_id)
+    returned = ReturnBookedV1(
+        appointment_id=back,
+        person=_person(lead.id),
+        previous_appointment_id=visit,
+        branch_id=booking.branch_id,
+        professional_id=booking.professional_id,
+        procedure_id=booking.procedure_id,
+        starts_at=booking.starts_at,
+        timezone="America/Sao_Paulo",
+        booked_by=me.user_id,
+        booked_at=booking.booked_at,
+    )
+    await _consume(db, sync.return_booked, returned, me.tenant_id)
+    after = db.state.leads[lead.id]
+    assert after.status == "APPOINTMENT_SCHEDULED"
+    assert (after.next_appointment_id, after.next_appointment_procedure) == (back, "Return")
+    history = await cases.status_history(db.factory(), me, lead.id)
+    assert (history[-1].from_status, history[-1].comment) == ("VISIT_COMPLETED", "return visit booked via scheduling")
+    entry = db.trail(lead.id)[-1]
+    assert entry.action == "return_booked"
+    assert entry.changes == {"return_of": visit, "return_appointment_id": back}
+    assert len(db.events(LeadStatusChangedV1)) == 3  # booked, completed, the return: none for return.booked
+
+
+async def test_a_handler_that_fails_leaves_the_batch_as_it_was(db: MemoryLeadsWork) -> None:
+    me = principal()
+    lead = (await cases.create_lead(db.factory(), me, new())).lead
+    events = len(db.events())
+
+    async def batch_that_fails() -> None:
+        async with db.factory()() as work:
+            await sync.booked(work, _booked(lead.id, new_id()), _meta(me.tenant_id))
+            raise RuntimeError("the next record of the batch failed")
+
+    with pytest.raises(RuntimeError):
+        await batch_that_fails()
+    assert db.state.leads[lead.id] == lead
+    assert len(db.events()) == events

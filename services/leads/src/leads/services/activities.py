@@ -57,6 +57,27 @@ def _scheduled_event(activity: Activity) -> ActivityScheduledV1:
     )
 
 
+async def add_from_event(uow: LeadsWork, activity: Activity, *, actor: str, at: datetime) -> bool:
+    """An activity another context's event asks for (a call-back for a missed call or a no-show), in the
+    consumer's unit of work: stored, audited and announced once (False: that id exists already)."""
+    if await uow.activities.get(activity.tenant_id, activity.id) is not None:
+        return False
+    await uow.activities.add(activity)
+    await audit(
+        uow,
+        activity.tenant_id,
+        entity="activity",
+        entity_id=activity.id,
+        lead_id=activity.lead_id,
+        action="created",
+        actor_id=actor,
+        changes=rules.audit_created(activity),
+        at=at,
+    )
+    uow.publish(_scheduled_event(activity), tenant_id=activity.tenant_id)
+    return True
+
+
 async def _audit(
     uow: LeadsWork, principal: Principal, activity: Activity, action: str, changes: dict[str, Any]
 ) -> None:

@@ -14,8 +14,8 @@ from contracts.claims import DEFAULT_COUNTRY, DEFAULT_TIMEZONE
 from contracts.telephony import CallMissedV1, CallStartedV1
 from leads.domain import activities as activity_rules
 from leads.domain import matching
-from leads.services.activities import _scheduled_event
-from leads.services.common import audit, now, sources
+from leads.services.activities import add_from_event
+from leads.services.common import now, sources
 from leads.services.leads import NewLead, intake
 from leads.services.work import LeadsWork
 
@@ -75,19 +75,4 @@ async def on_call_missed(uow: LeadsWork, event: CallMissedV1, meta: EventMeta) -
         created_by=event.call_id,
         now=at,
     )
-    activities = uow.activities
-    if await activities.get(meta.tenant_id, activity.id, for_update=False) is not None:
-        return
-    await activities.add(activity)
-    await audit(
-        uow,
-        meta.tenant_id,
-        entity="activity",
-        entity_id=activity.id,
-        lead_id=activity.lead_id,
-        action="created",
-        actor_id=event.call_id,
-        changes=activity_rules.audit_created(activity),
-        at=at,
-    )
-    uow.publish(_scheduled_event(activity), tenant_id=meta.tenant_id)
+    await add_from_event(uow, activity, actor=event.call_id, at=at)
