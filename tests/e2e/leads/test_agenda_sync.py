@@ -297,7 +297,8 @@ def test_a_message_from_an_unknown_number_becomes_one_lead(
     publish(stack, clinic["tenant_id"], message("Alô?"), str(uuid.uuid4()))
     # Someone who only asks the clinic to stop writing is no prospect.
     stopper = unique_phone()
-    publish(stack, clinic["tenant_id"], msgspec.structs.replace(message("PARAR"), sender=stopper), str(uuid.uuid4()))
+    stop = msgspec.structs.replace(message("PARAR"), sender=stopper, consent=False)  # as notifications reads it
+    publish(stack, clinic["tenant_id"], stop, str(uuid.uuid4()))
     marker = unique_phone()  # a later message (same key) of another person: once it is a lead, all were handled
     publish(stack, clinic["tenant_id"], msgspec.structs.replace(message("x"), sender=marker), str(uuid.uuid4()))
     wait_until(lambda: leads_with(admin, marker), 20, "the marker message made no lead")

@@ -150,17 +150,16 @@ def test_online_booking_is_an_intake_channel() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "button", "expected"),
+    ("button", "consent", "expected"),
     [
-        ("Oi, quanto custa?", None, True),
-        (None, None, True),
-        ("PARAR", None, False),
-        (" stop! ", None, False),
-        ("Sim", "appt:1:confirm", False),
+        (None, None, True),  # an ordinary message
+        (None, False, False),  # PARAR, STOP, ...: notifications read it as an opt-out
+        (None, True, False),  # VOLTAR, START, ...
+        ("appt:1:confirm", None, False),
     ],
 )
-def test_opt_outs_and_button_taps_make_no_lead(text: str | None, button: str | None, expected: bool) -> None:
-    assert sync.makes_lead(text, button) is expected
+def test_opt_outs_and_button_taps_make_no_lead(button: str | None, consent: bool | None, expected: bool) -> None:
+    assert sync.makes_lead(button, consent) is expected
 
 
 def test_a_return_visit_says_so_in_the_history() -> None:

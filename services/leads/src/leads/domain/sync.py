@@ -29,10 +29,6 @@ MESSAGE_SOURCES: dict[str, tuple[str, str]] = {
     "sms": ("sms", "SMS"),
 }
 
-#: Keywords notifications treats as "stop messaging me" (notifications.domain.OPT_OUT_WORDS): someone who
-#: only asks the clinic to stop writing is not a prospect to call back, so no lead is made of them.
-OPT_OUT_WORDS = frozenset({"STOP", "SAIR", "PARAR", "CANCELAR", "BAJA", "UNSUBSCRIBE", "СТОП"})
-
 BOOKED_COMMENT = "booked via scheduling"
 RETURN_COMMENT = "return visit booked via scheduling"
 NO_SHOW_COMMENT = "did not come to the appointment (no-show)"
@@ -173,11 +169,11 @@ def message_source(channel: str) -> tuple[str, str] | None:
     return MESSAGE_SOURCES.get(channel)
 
 
-def makes_lead(text: str | None, button_id: str | None) -> bool:
-    """An unknown sender's message opens a lead unless it is a button tap or an opt-out keyword."""
-    if button_id is not None:
-        return False
-    return (text or "").strip().strip(".!").upper() not in OPT_OUT_WORDS
+def makes_lead(button_id: str | None, consent: bool | None) -> bool:
+    """An unknown sender's message opens a lead unless it is a button tap or a consent keyword: someone who
+    only asks the clinic to stop (or start) writing is not a prospect to call back. Which words those are is
+    notifications' to say (message.received's `consent`)."""
+    return button_id is None and consent is None
 
 
 def message_phone(channel: str, sender: str) -> str | None:

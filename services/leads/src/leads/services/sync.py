@@ -248,7 +248,7 @@ async def message_received(uow: LeadsWork, event: MessageReceivedV1, meta: Event
     already has an open lead, for a known sender (lead_id or patient_id set), a button tap or an opt-out."""
     if event.lead_id is not None or event.patient_id is not None:
         return
-    if not rules.makes_lead(event.text, event.button_id):
+    if not rules.makes_lead(event.button_id, event.consent):
         return
     source = rules.message_source(event.channel)
     phone = rules.message_phone(event.channel, event.sender)
