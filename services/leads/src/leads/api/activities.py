@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from kit.auth import CRM_READ, CRM_WRITE
 from kit.inputs import uuids
+from kit.paging import comma_list
 from kit.web import AuthRequest, Limit, Offset, requires
 from leads.domain.activities import ActivityQuery
 from leads.schemas.activities import ActivityIn, ActivityOut, ActivityPage, ActivityPatch, BellOut, CancelIn, CompleteIn
@@ -24,8 +25,9 @@ _PRIVATE_NOTE = (
 )
 
 
-def _split(values: list[str] | None) -> tuple[str, ...]:
-    return tuple(v.strip() for raw in values or [] for v in raw.split(",") if v.strip())
+def _split(values: list[str] | None, field: str) -> tuple[str, ...]:
+    """Repeated or comma-separated (`?status=a&status=b,c`); the domain checks the values (422)."""
+    return tuple(comma_list(values, field=field))
 
 
 class ActivityController(Controller):
@@ -52,9 +54,9 @@ class ActivityController(Controller):
         offset: Offset = 0,
     ) -> ActivityPage:
         query = ActivityQuery(
-            states=_split(state_),
-            types=_split(type_),
-            responsible_ids=uuids(_split(responsible_id), "responsible_id"),
+            states=_split(state_, "state"),
+            types=_split(type_, "type"),
+            responsible_ids=uuids(_split(responsible_id, "responsible_id"), "responsible_id"),
             lead_id=str(lead_id) if lead_id else None,
             scheduled_from=scheduled_from,
             scheduled_to=scheduled_to,
@@ -157,6 +159,8 @@ class LeadActivityController(Controller):
         offset: Offset = 0,
     ) -> ActivityPage:
         """The same as GET /api/v1/leads/activities?lead_id=..., with 404 for a lead not in the clinic."""
-        query = ActivityQuery(lead_id=str(lead_id), states=_split(state_), sort=sort, limit=limit, offset=offset)
+        query = ActivityQuery(
+            lead_id=str(lead_id), states=_split(state_, "state"), sort=sort, limit=limit, offset=offset
+        )
         items, total = await cases.find(uow, request.user, query)
         return ActivityPage(items=[ActivityOut.of(a) for a in items], total=total, limit=limit, offset=offset)

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit.inputs import uuids
+from kit.paging import comma_list
 from kit.web import AuthRequest, Limit, Offset, requires
 from leads.domain.queries import LeadQuery
 from leads.schemas.leads import (
@@ -36,8 +37,9 @@ from leads.services import requests as request_cases
 from leads.services.work import LeadsWorkFactory
 
 
-def _split(values: list[str] | None) -> tuple[str, ...]:
-    return tuple(v.strip() for raw in values or [] for v in raw.split(",") if v.strip())
+def _split(values: list[str] | None, field: str) -> tuple[str, ...]:
+    """Repeated or comma-separated (`?status=a&status=b,c`); the domain checks the values (422)."""
+    return tuple(comma_list(values, field=field))
 
 
 class LeadController(Controller):
@@ -109,13 +111,13 @@ class LeadController(Controller):
         offset: Offset = 0,
     ) -> LeadPage:
         principal = request.user
-        owners = uuids(_split(owner_id), "owner_id", allow=("none",))
+        owners = uuids(_split(owner_id, "owner_id"), "owner_id", allow=("none",))
         query = LeadQuery(
-            statuses=_split(status),
-            sources=_split(source),
+            statuses=_split(status, "status"),
+            sources=_split(source, "source"),
             owner_ids=tuple(o for o in owners if o != "none"),
             unassigned="none" in owners,
-            urgencies=_split(urgency),
+            urgencies=_split(urgency, "urgency"),
             follow_up_from=follow_up_from,
             follow_up_to=follow_up_to,
             sort=sort,
