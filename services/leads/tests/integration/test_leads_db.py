@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from contracts import EventMeta
+from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
 from contracts.people import Person
 from contracts.scheduling import AppointmentBookedV1, AppointmentNoShowV1, ReturnBookedV1
 from devkit.infra import Infra
 from devkit.testing import fresh_database
-from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE, Principal
+from kit.auth import Principal
 from kit.context import new_id
 from kit.db import make_engine, uow_factory
 from kit.outbox import outbox_table

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from contracts import EventMeta
+from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
 from contracts.identity import StaffCreatedV1
 from contracts.leads import (
     ActivityScheduledV1,
@@ -22,7 +23,7 @@ from contracts.leads import (
 )
 from contracts.people import Person
 from contracts.scheduling import AppointmentBookedV1, AppointmentNoShowV1, ReturnBookedV1
-from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE, Principal
+from kit.auth import Principal
 from kit.context import new_id
 from leads.domain.errors import DuplicateLead, InvalidLead, InvalidTransition, LeadNotFound, NotFound
 from leads.domain.queries import TOTAL_CAP, LeadQuery

@@ -26,7 +26,7 @@ from litestar.types import (
     Send,
 )
 
-from kit.auth import CRM_ADMIN, CRM_READ
+from contracts.claims import CRM_ADMIN, CRM_READ
 from kit.web import AuthRequest, client_ip, requires
 from leads.schemas.intake import FormIn, FormOut, FormPatch, PublicFormOut, Received, fields_from_body
 from leads.services import intake as cases

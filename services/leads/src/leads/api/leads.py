@@ -10,7 +10,7 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE
+from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit.inputs import uuids
 from kit.paging import comma_list
 from kit.web import AuthRequest, Limit, Offset, requires

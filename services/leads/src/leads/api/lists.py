@@ -7,7 +7,7 @@ from uuid import UUID
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from kit.auth import CRM_ADMIN, CRM_READ
+from contracts.claims import CRM_ADMIN, CRM_READ
 from kit.web import AuthRequest, requires
 from leads.schemas.lists import ListItemIn, ListItemOut, ListItemPatch, ListOrderIn
 from leads.services import lists as cases

@@ -10,7 +10,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from kit.auth import CRM_READ, CRM_WRITE
+from contracts.claims import CRM_READ, CRM_WRITE
 from kit.web import AuthRequest, Limit, Offset, requires
 from leads.schemas.leads import LeadOut
 from leads.schemas.matching import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, get
 
-from kit.auth import CRM_READ
+from contracts.claims import CRM_READ
 from kit.web import AuthRequest, requires
 from leads.domain.staff import StaffMember
 from leads.services import staff as cases
