@@ -5,9 +5,9 @@
     python scripts/console_api.py --source http://127.0.0.1:8000/schema/openapi.json   # or a file
 
 Without --source the document is built in-process, without any server: each Litestar app of stack.toml
-(`<service>.app.create_api()`) renders `app.openapi_schema.to_schema()`, and the services' paths that the
-gateway forwards (`/api/v1/<service>/...` and its public ingress) are merged into the gateway's own document.
-Point --source at a merged gateway document instead once the gateway serves one.
+(`<service>.app.create_api()`) renders `app.openapi_schema.to_schema()`, and they are merged by the gateway's
+own `gateway.openapi.merge`, so the client is generated from the very document the gateway serves at
+`/api/v1/openapi.json` (which --source can also point at).
 """
 
 from __future__ import annotations
@@ -38,23 +38,8 @@ def _app_schema(service: str) -> dict[str, Any]:
     return app.openapi_schema.to_schema()  # type: ignore[no-any-return]
 
 
-def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                name = value.rsplit("/", 1)[-1]
-                out[key] = f"#/components/schemas/{renames.get(name, name)}"
-            else:
-                out[key] = _rewrite_refs(value, renames)
-        return out
-    if isinstance(node, list):
-        return [_rewrite_refs(v, renames) for v in node]
-    return node
-
-
 def merged_schema() -> dict[str, Any]:
-    """The gateway's document plus every path it forwards, as a client of the gateway sees them."""
+    """The document the gateway serves at /api/v1/openapi.json (gateway.openapi.merge), built in-process."""
     stack = tomllib.loads((ROOT / "stack.toml").read_text())
     services = [svc["name"] for svc in stack["service"] if svc["name"] != "gateway"]
     with tempfile.TemporaryDirectory() as keys:
@@ -63,29 +48,9 @@ def merged_schema() -> dict[str, Any]:
         os.environ.setdefault("GATEWAY_JWT_PRIVATE_KEY_FILE", str(Path(keys) / "jwt.pem"))
         os.environ.setdefault("GATEWAY_CONSOLE_DIR", "")  # the files it serves are no part of the schema
         gateway = _app_schema("gateway")
-        public = _gateway_public_routes()
-        schemas: dict[str, Any] = dict(gateway.get("components", {}).get("schemas", {}))
-        paths: dict[str, Any] = dict(gateway["paths"])
-        tags = {t["name"]: t for t in gateway.get("tags", [])}
-        for service in services:
-            doc = _app_schema(service)
-            renames: dict[str, str] = {}
-            for name, schema in doc.get("components", {}).get("schemas", {}).items():
-                if name in schemas and schemas[name] != schema:
-                    renames[name] = f"{service.title()}{name}"  # same name, different shape: keep both
-            for name, schema in doc.get("components", {}).get("schemas", {}).items():
-                schemas[renames.get(name, name)] = _rewrite_refs(schema, renames)
-            prefixes = [f"/api/v1/{service}", *(f"/{p}" for p, owner in public.items() if owner == service)]
-            for path, item in doc["paths"].items():
-                if any(path == p or path.startswith(p + "/") for p in prefixes):
-                    paths[path] = _rewrite_refs(item, renames)
-            for tag in doc.get("tags", []):
-                tags.setdefault(tag["name"], tag)
-    gateway["paths"] = dict(sorted(paths.items()))
-    gateway.setdefault("components", {})["schemas"] = dict(sorted(schemas.items()))
-    if tags:
-        gateway["tags"] = sorted(tags.values(), key=lambda t: t["name"])
-    return gateway
+        documents = {service: _app_schema(service) for service in services}
+        merge = importlib.import_module("gateway.openapi").merge
+        return merge(gateway, documents, _gateway_public_routes())  # type: ignore[no-any-return]
 
 
 def _gateway_public_routes() -> dict[str, str]:

@@ -100,6 +100,10 @@ class MessageReceivedV1(Event, frozen=True, kw_only=True):
     button_id: str | None = None
     #: Our outbound message this one answers, when the channel says so.
     reply_to_message_id: str | None = None
+    #: What the message did to the sender's consent on this channel, as notifications (its owner) read it:
+    #: False an opt-out keyword (STOP, SAIR, PARAR, ...), True an opt-in (START, VOLTAR, ...), None neither.
+    #: Consumers decide by it instead of keeping their own keyword lists.
+    consent: bool | None = None
     provider: str
     provider_message_id: str
     received_at: datetime

@@ -15,7 +15,7 @@ from kit import logging as kit_logging
 from kit import resources as kit_resources
 from kit import tracing, web
 from kit.auth import JwksVerifier
-from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.db import UnitOfWork, UnitOfWorkFactory, make_engine, uow_factory
 from kit.resources import Resource
 from kit.settings import ServiceSettings
 
@@ -35,13 +35,15 @@ def create_api_app(
     extra_lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[None]]] = (),
     state: dict[str, Any] | None = None,
     resources: Sequence[Resource[Any]] = (),
+    unit_of_work: type[UnitOfWork] = UnitOfWork,
 ) -> Litestar:
-    """`resources` (kit.resources) are the preferred way to add Redis and friends: each becomes a dependency,
+    """`unit_of_work`: the service's UnitOfWork subclass with its repositories (kit.db.UnitOfWork.opened).
+    `resources` (kit.resources) are the preferred way to add Redis and friends: each becomes a dependency,
     a readiness check and a close at shutdown; the `extra_*` keywords stay for what is not a resource."""
     kit_logging.setup(service, settings.log_level, settings.log_format)
     tracing.setup(service, settings)
     engine = make_engine(settings.database_url)
-    uow = uow_factory(engine, service)
+    uow = uow_factory(engine, service, unit_of_work)
     if state is not None:
         state["uow"] = uow
 

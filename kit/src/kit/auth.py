@@ -13,10 +13,10 @@ import jwt
 import msgspec
 
 from contracts import claims
-from contracts.claims import AUDIENCE, CRM_ADMIN, CRM_READ, CRM_RESPONSIBLE, CRM_WRITE, ISSUER
+from contracts.claims import AUDIENCE, ISSUER
 
-#: Permission names and claims live in contracts.claims; these names stay importable from kit.auth.
-__all__ = ["AUDIENCE", "CRM_ADMIN", "CRM_READ", "CRM_RESPONSIBLE", "CRM_WRITE", "ISSUER"]
+#: kit reads tokens with the claims of contracts.claims; services import the permission names from there.
+__all__ = ["AUDIENCE", "ISSUER"]
 
 ALGORITHM = "EdDSA"
 

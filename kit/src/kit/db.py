@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import msgspec
 from sqlalchemy import event, text
@@ -73,10 +73,30 @@ _CLAIM_MANY = text(
 )
 
 
+class Work(Protocol):
+    """What a use case needs of its unit of work: a block, events staged for the outbox, one commit.
+
+    A service extends it with its repositories (`uow.leads`, `uow.requests`, ...) in a Protocol of its own, so
+    its use cases can run against `UnitOfWork` (PostgreSQL) or an in-memory implementation of that protocol in
+    fast use-case tests (docs/architecture.md, "Unit of work").
+    """
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def publish(self, event: Event, *, tenant_id: str) -> EventMeta: ...
+
+    async def commit(self) -> None: ...
+
+
 class UnitOfWork:
     """A session, the outbox rows it adds, and one commit. Use as `async with uow:`.
 
-    Leaving the block without `commit()` rolls back, so a failed use case stores nothing.
+    Leaving the block without `commit()` rolls back, so a failed use case stores nothing. A service hangs its
+    repositories off it by subclassing and overriding `opened` (called with each new session).
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], source: str) -> None:
@@ -95,7 +115,11 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         self._session = self._sessions()
         self._outbox = []
+        self.opened(self._session)
         return self
+
+    def opened(self, session: AsyncSession) -> None:
+        """Hook for subclasses: build the repositories of this session (`self.leads = LeadRepository(session)`)."""
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -162,6 +186,7 @@ class UnitOfWork:
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
-def uow_factory(engine: AsyncEngine, source: str) -> UnitOfWorkFactory:
+def uow_factory(engine: AsyncEngine, source: str, unit: type[UnitOfWork] = UnitOfWork) -> UnitOfWorkFactory:
+    """`unit`: the service's UnitOfWork subclass carrying its repositories (kit's own when it has none)."""
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    return lambda: UnitOfWork(sessions, source)
+    return lambda: unit(sessions, source)

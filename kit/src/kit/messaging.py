@@ -21,13 +21,14 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from contracts import TOPICS, Event, EventMeta, Topic, dlq_topic, from_headers, spec_for
 from contracts.envelope import EnvelopeError
 from kit import context, metrics, tracing
-from kit.db import UnitOfWork, UnitOfWorkFactory
+from kit.db import UnitOfWorkFactory
 from kit.kafka import KafkaConnection, connection_options
 
 log = logging.getLogger(__name__)
 
-#: A use case run for one event; whatever it returns is ignored.
-Handler = Callable[[UnitOfWork, Any, EventMeta], Awaitable[object]]
+#: A use case run for one event; whatever it returns is ignored. Its first argument is the consumer's unit of
+#: work (the service's UnitOfWork subclass, typed by the service as its own kit.db.Work protocol).
+Handler = Callable[[Any, Any, EventMeta], Awaitable[object]]
 
 #: Failures worth redelivering rather than dead-lettering: the fault is in the infrastructure.
 TRANSIENT = (OSError, TimeoutError, ConnectionError, asyncpg.PostgresConnectionError, OperationalError, InterfaceError)

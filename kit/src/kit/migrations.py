@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
-from alembic import command, context
+from alembic import command, context, op
 from alembic.config import Config
-from sqlalchemy import MetaData, pool
+from sqlalchemy import Index, MetaData, Table, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from kit.db import async_url
+from kit.outbox import inbox_table, outbox_table, plain_dsn
 from kit.outbox import metadata as outbox_metadata
-from kit.outbox import plain_dsn
+from kit.webhooks import receipts_table
 
 
 def alembic_config(service_root: Path, url: str) -> Config:
@@ -51,6 +53,33 @@ def run_env(target_metadata: MetaData, *, with_outbox: bool = True, extra: Seque
         await engine.dispose()
 
     asyncio.run(main())
+
+
+# --- kit's tables in a service's migrations ---------------------------------------------------------------
+def _kit_tables(*, outbox: bool, inbox: bool, receipts: bool) -> list[Table]:
+    return [t for t, wanted in ((receipts_table, receipts), (inbox_table, inbox), (outbox_table, outbox)) if wanted]
+
+
+def _index_options(index: Index) -> dict[str, Any]:
+    where = index.dialect_options["postgresql"].get("where")
+    return {"postgresql_where": where} if where is not None else {}
+
+
+def create_kit_tables(*, outbox: bool = True, inbox: bool = True, receipts: bool = False) -> None:
+    """In a revision's `upgrade()`: kit's outbox and inbox (and `webhook_receipts` for a service with webhook
+    ingress, kit.webhooks) with their indexes, exactly as kit defines them, so no service's first migration
+    spells them out again. The schema is the one the hand-written revisions made (tested)."""
+    for table in _kit_tables(outbox=outbox, inbox=inbox, receipts=receipts):
+        op.create_table(table.name, *(column._copy() for column in table.columns))
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            assert index.name is not None
+            op.create_index(index.name, table.name, [c.name for c in index.columns], **_index_options(index))
+
+
+def drop_kit_tables(*, outbox: bool = True, inbox: bool = True, receipts: bool = False) -> None:
+    """In `downgrade()`: the tables create_kit_tables made."""
+    for table in reversed(_kit_tables(outbox=outbox, inbox=inbox, receipts=receipts)):
+        op.drop_table(table.name)
 
 
 async def ensure_database(server_url: str, name: str) -> None:

@@ -45,15 +45,17 @@ class Page(msgspec.Struct, Generic[T], kw_only=True):
 
 
 def comma_list(
-    value: str | None, *, field: str, allowed: Collection[str] | None = None, max_items: int = 50
+    value: str | Sequence[str] | None, *, field: str, allowed: Collection[str] | None = None, max_items: int = 50
 ) -> list[str]:
-    """`"a, b,,a"` -> `["a", "b"]` (trimmed, empties and repeats dropped, order kept).
+    """`"a, b,,a"` -> `["a", "b"]` (trimmed, empties and repeats dropped, order kept). A repeated parameter
+    (`?status=a&status=b,c`, typed `list[str] | None`) is flattened the same way.
 
     A value outside `allowed`, or more than `max_items`, is a 400 problem naming `field`.
     """
     if not value:
         return []
-    items = list(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    raw = [value] if isinstance(value, str) else list(value)
+    items = list(dict.fromkeys(v.strip() for part in raw for v in part.split(",") if v.strip()))
     if len(items) > max_items:
         raise _invalid(field, f"at most {max_items} values")
     if allowed is not None:

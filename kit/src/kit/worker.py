@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from kit import logging as kit_logging
 from kit import resources as kit_resources
 from kit import tracing, web
-from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.db import UnitOfWork, UnitOfWorkFactory, make_engine, uow_factory
 from kit.kafka import from_settings as kafka_connection
 from kit.messaging import IdempotentConsumer, ensure_topics, make_producer
 from kit.outbox import OutboxRelay, watch_backlog
@@ -83,6 +83,7 @@ def create_worker_app(
     consumers: ConsumersFactory = lambda ctx: [],
     tasks: TasksFactory = lambda ctx: [],
     resources: Sequence[Resource[Any]] = (),
+    unit_of_work: type[UnitOfWork] = UnitOfWork,
 ) -> Litestar:
     kit_logging.setup(service + "-worker", settings.log_level, settings.log_format)
     tracing.setup(service + "-worker", settings)
@@ -106,7 +107,12 @@ def create_worker_app(
                 "Kafka admin",
             )
         ctx = WorkerContext(
-            service, settings, engine, uow_factory(engine, service), producer, {r.name: r.value for r in resources}
+            service,
+            settings,
+            engine,
+            uow_factory(engine, service, unit_of_work),
+            producer,
+            {r.name: r.value for r in resources},
         )
         started: list[IdempotentConsumer] = []
         for consumer in consumers(ctx):

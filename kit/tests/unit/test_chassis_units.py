@@ -127,6 +127,11 @@ def test_keyset_page_envelope_and_decoding() -> None:
     assert decoded.total is None
 
 
+def test_comma_list_flattens_a_repeated_parameter() -> None:
+    assert comma_list(["new,contacted", " new", "", "lost"], field="status") == ["new", "contacted", "lost"]
+    assert comma_list([], field="status") == []
+
+
 def test_comma_list_trims_drops_empties_and_repeats() -> None:
     assert comma_list(" new, contacted,,new ", field="status") == ["new", "contacted"]
     assert comma_list(None, field="status") == []

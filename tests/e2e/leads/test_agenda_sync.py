@@ -6,6 +6,7 @@ becomes a lead with source WhatsApp, once, however often it is delivered."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -117,6 +118,85 @@ def test_booking_rescheduling_and_cancelling_move_the_lead(
     ]
 
 
+def test_a_no_show_and_a_return_visit_show_on_the_sales_card(
+    stack: Stack, admin: Api, clinic: dict[str, Any], unique_phone: Callable[[], str]
+) -> None:
+    """No-show: the lead needs a follow-up and its owner a call-back to rebook. A finished visit's return,
+    booked by reception: the lead is scheduled again and says it is the return of that visit."""
+    phone = unique_phone()
+    lead = admin.create_lead(name="Clara Nunes", phone=phone)
+    person = {"lead_id": lead["id"], "name": "Clara Nunes", "phone": phone}
+    day = datetime.now(SP).date() + timedelta(days=5)
+    clock = stack.clock_file("scheduling")  # scheduling's time moves; leads keeps its own
+
+    def book(hour: str) -> dict[str, Any]:
+        body = {
+            "branch_id": clinic["branch"]["id"],
+            "procedure_id": clinic["procedure"]["id"],
+            "professional_id": clinic["pro"]["id"],
+            "starts_at": free_slot(admin, clinic, day, hour),
+            "person": person,
+        }
+        return ok(admin.http.post(f"{API}/appointments", json=body), 201)  # type: ignore[no-any-return]
+
+    def at(moment: datetime) -> None:
+        clock.write_text(str((moment - datetime.now(UTC)).total_seconds()))
+        time.sleep(0.1)  # the services re-read the file when its mtime changes
+
+    missed = book("10:00")
+    wait_until(lambda: lead_of(admin, lead["id"])["next_appointment_id"] == missed["id"], 20, "booking not shown")
+    try:
+        at(datetime.fromisoformat(missed["starts_at"]) + timedelta(minutes=20))
+        ok(admin.http.post(f"{API}/appointments/{missed['id']}/no-show"))
+        card = wait_until(
+            lambda: (x := lead_of(admin, lead["id"]))["status"] == "REQUIRES_FOLLOW_UP" and x,
+            20,
+            "the no-show did not move the lead",
+        )
+        assert card["next_appointment_id"] is None
+        calls = ok(admin.http.get(f"/api/v1/leads/{lead['id']}/activities"))["items"]
+        assert [(c["type"], c["state"], c["title"]) for c in calls] == [
+            ("call", "scheduled", "Call Clara Nunes to rebook (missed appointment)")
+        ]
+        assert calls[0]["responsible_id"] == ok(admin.http.get("/api/v1/me"))["id"]  # no owner: who marked it
+
+        visit = book("11:00")
+        wait_until(lambda: lead_of(admin, lead["id"])["status"] == "APPOINTMENT_SCHEDULED", 20, "second booking")
+        at(datetime.fromisoformat(visit["starts_at"]) - timedelta(minutes=10))
+        ok(admin.http.post(f"{API}/appointments/{visit['id']}/check-in"))
+        ok(admin.http.post(f"{API}/appointments/{visit['id']}/start"))
+        done = {"return_needed": True, "return_in_days": 30}
+        ok(admin.http.post(f"{API}/appointments/{visit['id']}/complete", json=done))
+        wait_until(lambda: lead_of(admin, lead["id"])["status"] == "VISIT_COMPLETED", 20, "visit not followed")
+        back_day = day + timedelta(days=30)
+        back_at = free_slot(admin, clinic, back_day, "15:00")
+        back = ok(admin.http.post(f"{API}/appointments/{visit['id']}/return", json={"starts_at": back_at}), 201)
+    finally:
+        clock.write_text("0")
+    card = wait_until(
+        lambda: (x := lead_of(admin, lead["id"]))["status"] == "APPOINTMENT_SCHEDULED" and x,
+        20,
+        "the return did not schedule the lead",
+    )
+    assert card["next_appointment_id"] == back["id"]
+    assert same_instant(card["next_appointment_at"], back_at)
+    history = ok(admin.http.get(f"/api/v1/leads/{lead['id']}/status-history"))
+    assert [(h["to_status"], h["comment"]) for h in history[1:]] == [
+        ("APPOINTMENT_SCHEDULED", "booked via scheduling"),
+        ("REQUIRES_FOLLOW_UP", "did not come to the appointment (no-show)"),
+        ("APPOINTMENT_SCHEDULED", "booked via scheduling"),
+        ("VISIT_COMPLETED", "visit completed via scheduling"),
+        ("APPOINTMENT_SCHEDULED", "return visit booked via scheduling"),
+    ]
+    trail = wait_until(
+        lambda: [e for e in ok(admin.http.get(f"/api/v1/leads/{lead['id']}/audit")) if e["action"] == "return_booked"],
+        20,
+        "return.booked not recorded",
+    )
+    assert trail[0]["changes"]["return_of"] == visit["id"]
+    assert trail[0]["changes"]["return_appointment_id"] == back["id"]
+
+
 def publish(stack: Stack, tenant_id: str, event: MessageReceivedV1, event_id: str) -> None:
     """What notifications publishes for an inbound message, sent here with kit's producer."""
 
@@ -182,7 +262,8 @@ def test_a_message_from_an_unknown_number_becomes_one_lead(
     publish(stack, clinic["tenant_id"], message("Alô?"), str(uuid.uuid4()))
     # Someone who only asks the clinic to stop writing is no prospect.
     stopper = unique_phone()
-    publish(stack, clinic["tenant_id"], msgspec.structs.replace(message("PARAR"), sender=stopper), str(uuid.uuid4()))
+    stop = msgspec.structs.replace(message("PARAR"), sender=stopper, consent=False)  # as notifications reads it
+    publish(stack, clinic["tenant_id"], stop, str(uuid.uuid4()))
     marker = unique_phone()  # a later message (same key) of another person: once it is a lead, all were handled
     publish(stack, clinic["tenant_id"], msgspec.structs.replace(message("x"), sender=marker), str(uuid.uuid4()))
     wait_until(lambda: leads_with(admin, marker), 20, "the marker message made no lead")

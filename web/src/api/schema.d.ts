@@ -2590,32 +2590,16 @@ export interface components {
     schemas: {
         /** AccountIn */
         AccountIn: {
-            access_token: string;
-            /** @default  */
-            api_url: string;
-            /** @default BRL */
-            currency: string;
-            merchant_city?: string | null;
-            merchant_name?: string | null;
-            pix_key?: string | null;
-            provider: string;
-            webhook_secret: string;
+            account_id: string;
         };
         /** AccountList */
         AccountList: {
-            items: components["schemas"]["NotificationsAccountOut"][];
+            items: components["schemas"]["AccountOut"][];
         };
         /** AccountOut */
         AccountOut: {
-            access_token_set: boolean;
-            currency: string;
-            merchant_city: string;
-            merchant_name: string;
-            own_account: boolean;
-            pix_key: string | null;
-            provider: string;
-            webhook_secret_set: boolean;
-            webhook_url: string;
+            account_id: string;
+            channel: string;
         };
         /** ActivityIn */
         ActivityIn: {
@@ -2766,11 +2750,8 @@ export interface components {
         };
         /** AssignIn */
         AssignIn: {
-            /**
-             * @description a UUID
-             * @example 0193a0c4-0000-7000-8000-000000000001
-             */
-            owner_id: string | null;
+            /** Format: uuid */
+            curator_id: string;
         };
         /** AuditOut */
         AuditOut: {
@@ -2845,7 +2826,7 @@ export interface components {
             branch_id: string;
             hold_id?: string | null;
             payment_id?: string | null;
-            person: components["schemas"]["SchedulingPersonIn"];
+            person: components["schemas"]["scheduling_PersonIn"];
             /** Format: uuid */
             procedure_id: string;
             /** Format: uuid */
@@ -2858,7 +2839,7 @@ export interface components {
         };
         /** BookingLinkIn */
         BookingLinkIn: {
-            person?: components["schemas"]["SchedulingPersonIn"] | null;
+            person?: components["schemas"]["scheduling_PersonIn"] | null;
         };
         /** BookingLinkOut */
         BookingLinkOut: {
@@ -3254,16 +3235,11 @@ export interface components {
             /** Format: date */
             to: string;
         };
-        /** AssignIn */
-        FunnelAssignIn: {
-            /** Format: uuid */
-            curator_id: string;
-        };
         /** HoldIn */
         HoldIn: {
             /** Format: uuid */
             branch_id: string;
-            person: components["schemas"]["SchedulingPersonIn"];
+            person: components["schemas"]["scheduling_PersonIn"];
             /** Format: uuid */
             procedure_id: string;
             /** Format: uuid */
@@ -3416,25 +3392,6 @@ export interface components {
             phones?: string[];
             source?: string;
             urgency?: string;
-        };
-        /** AuditOut */
-        LeadsAuditOut: {
-            action: string;
-            actor_id: string | null;
-            /** Format: date-time */
-            at: string;
-            changes: {
-                [key: string]: unknown;
-            };
-            entity: string;
-            entity_id: string;
-        };
-        /** StaffOut */
-        LeadsStaffOut: {
-            email: string;
-            full_name: string;
-            roles: string[];
-            user_id: string;
         };
         /** LedgerEntryOut */
         LedgerEntryOut: {
@@ -3595,29 +3552,6 @@ export interface components {
             reason: string;
             stage: string;
         };
-        /** AccountIn */
-        NotificationsAccountIn: {
-            account_id: string;
-        };
-        /** AccountOut */
-        NotificationsAccountOut: {
-            account_id: string;
-            channel: string;
-        };
-        /** SettingsIn */
-        NotificationsSettingsIn: {
-            locale: string;
-            quiet_end?: string | null;
-            quiet_start?: string | null;
-            timezone: string;
-        };
-        /** SettingsOut */
-        NotificationsSettingsOut: {
-            locale: string;
-            quiet_end: string | null;
-            quiet_start: string | null;
-            timezone: string;
-        };
         /** NumberIn */
         NumberIn: {
             label?: string | null;
@@ -3735,10 +3669,6 @@ export interface components {
             phones: string[];
             /** Format: date-time */
             updated_at: string;
-        };
-        /** CancelIn */
-        PaymentsCancelIn: {
-            reason?: string | null;
         };
         /** PermissionOut */
         PermissionOut: {
@@ -4129,26 +4059,6 @@ export interface components {
             recipient: string;
             template: string;
         };
-        /** CancelIn */
-        SchedulingCancelIn: {
-            reason?: string | null;
-        };
-        /** CompleteIn */
-        SchedulingCompleteIn: {
-            procedures_done?: string[] | null;
-            return_in_days?: number | null;
-            /** @default false */
-            return_needed: boolean;
-        };
-        /** PersonIn */
-        SchedulingPersonIn: {
-            email?: string | null;
-            lead_id?: string | null;
-            locale?: string | null;
-            name: string;
-            patient_id?: string | null;
-            phone?: string | null;
-        };
         /** SectionIn */
         SectionIn: {
             questions: components["schemas"]["QuestionIn"][];
@@ -4192,7 +4102,7 @@ export interface components {
         };
         /** StaffList */
         StaffList: {
-            items: components["schemas"]["LeadsStaffOut"][];
+            items: components["schemas"]["leads_StaffOut"][];
         };
         /** StaffOut */
         StaffOut: {
@@ -4282,29 +4192,6 @@ export interface components {
             responsible_id?: string | null;
             title?: string | null;
         };
-        /** AccountIn */
-        TelephonyAccountIn: {
-            /** @default  */
-            api_key: string;
-            secret: string;
-            timezone?: string | null;
-        };
-        /** AccountOut */
-        TelephonyAccountOut: {
-            provider: string;
-            webhook_url: string;
-        };
-        /** CardOut */
-        TelephonyCardOut: {
-            call: components["schemas"]["CallOut"];
-            contact: components["schemas"]["ContactOut"] | null;
-            new_caller: boolean;
-        };
-        /** WebhookAnswer */
-        TelephonyWebhookAnswer: {
-            call_ids: string[];
-            outcome: string;
-        };
         /** TemplateIn */
         TemplateIn: {
             body: string;
@@ -4378,7 +4265,7 @@ export interface components {
             branch_id: string;
             not_after?: string | null;
             not_before?: string | null;
-            person: components["schemas"]["SchedulingPersonIn"];
+            person: components["schemas"]["scheduling_PersonIn"];
             /** Format: uuid */
             procedure_id: string;
             professional_id?: string | null;
@@ -4386,6 +4273,119 @@ export interface components {
         /** WebhookAnswer */
         WebhookAnswer: {
             event_id: string;
+            outcome: string;
+        };
+        /** AssignIn */
+        leads_AssignIn: {
+            /**
+             * @description a UUID
+             * @example 0193a0c4-0000-7000-8000-000000000001
+             */
+            owner_id: string | null;
+        };
+        /** AuditOut */
+        leads_AuditOut: {
+            action: string;
+            actor_id: string | null;
+            /** Format: date-time */
+            at: string;
+            changes: {
+                [key: string]: unknown;
+            };
+            entity: string;
+            entity_id: string;
+        };
+        /** StaffOut */
+        leads_StaffOut: {
+            email: string;
+            full_name: string;
+            roles: string[];
+            user_id: string;
+        };
+        /** SettingsIn */
+        notifications_SettingsIn: {
+            locale: string;
+            quiet_end?: string | null;
+            quiet_start?: string | null;
+            timezone: string;
+        };
+        /** SettingsOut */
+        notifications_SettingsOut: {
+            locale: string;
+            quiet_end: string | null;
+            quiet_start: string | null;
+            timezone: string;
+        };
+        /** AccountIn */
+        payments_AccountIn: {
+            access_token: string;
+            /** @default  */
+            api_url: string;
+            /** @default BRL */
+            currency: string;
+            merchant_city?: string | null;
+            merchant_name?: string | null;
+            pix_key?: string | null;
+            provider: string;
+            webhook_secret: string;
+        };
+        /** AccountOut */
+        payments_AccountOut: {
+            access_token_set: boolean;
+            currency: string;
+            merchant_city: string;
+            merchant_name: string;
+            own_account: boolean;
+            pix_key: string | null;
+            provider: string;
+            webhook_secret_set: boolean;
+            webhook_url: string;
+        };
+        /** CancelIn */
+        payments_CancelIn: {
+            reason?: string | null;
+        };
+        /** CancelIn */
+        scheduling_CancelIn: {
+            reason?: string | null;
+        };
+        /** CompleteIn */
+        scheduling_CompleteIn: {
+            procedures_done?: string[] | null;
+            return_in_days?: number | null;
+            /** @default false */
+            return_needed: boolean;
+        };
+        /** PersonIn */
+        scheduling_PersonIn: {
+            email?: string | null;
+            lead_id?: string | null;
+            locale?: string | null;
+            name: string;
+            patient_id?: string | null;
+            phone?: string | null;
+        };
+        /** AccountIn */
+        telephony_AccountIn: {
+            /** @default  */
+            api_key: string;
+            secret: string;
+            timezone?: string | null;
+        };
+        /** AccountOut */
+        telephony_AccountOut: {
+            provider: string;
+            webhook_url: string;
+        };
+        /** CardOut */
+        telephony_CardOut: {
+            call: components["schemas"]["CallOut"];
+            contact: components["schemas"]["ContactOut"] | null;
+            new_caller: boolean;
+        };
+        /** WebhookAnswer */
+        telephony_WebhookAnswer: {
+            call_ids: string[];
             outcome: string;
         };
     };
@@ -4460,7 +4460,6 @@ export type SchemaFormPatch = components['schemas']['FormPatch'];
 export type SchemaFreeDay = components['schemas']['FreeDay'];
 export type SchemaFreeProfessional = components['schemas']['FreeProfessional'];
 export type SchemaFreeTimesOut = components['schemas']['FreeTimesOut'];
-export type SchemaFunnelAssignIn = components['schemas']['FunnelAssignIn'];
 export type SchemaHoldIn = components['schemas']['HoldIn'];
 export type SchemaHoursIn = components['schemas']['HoursIn'];
 export type SchemaInAppList = components['schemas']['InAppList'];
@@ -4471,8 +4470,6 @@ export type SchemaLeadIn = components['schemas']['LeadIn'];
 export type SchemaLeadOut = components['schemas']['LeadOut'];
 export type SchemaLeadPage = components['schemas']['LeadPage'];
 export type SchemaLeadPatch = components['schemas']['LeadPatch'];
-export type SchemaLeadsAuditOut = components['schemas']['LeadsAuditOut'];
-export type SchemaLeadsStaffOut = components['schemas']['LeadsStaffOut'];
 export type SchemaLedgerEntryOut = components['schemas']['LedgerEntryOut'];
 export type SchemaLedgerOut = components['schemas']['LedgerOut'];
 export type SchemaLinkIn = components['schemas']['LinkIn'];
@@ -4491,10 +4488,6 @@ export type SchemaMessageList = components['schemas']['MessageList'];
 export type SchemaMessageOut = components['schemas']['MessageOut'];
 export type SchemaMetricsOut = components['schemas']['MetricsOut'];
 export type SchemaMoveIn = components['schemas']['MoveIn'];
-export type SchemaNotificationsAccountIn = components['schemas']['NotificationsAccountIn'];
-export type SchemaNotificationsAccountOut = components['schemas']['NotificationsAccountOut'];
-export type SchemaNotificationsSettingsIn = components['schemas']['NotificationsSettingsIn'];
-export type SchemaNotificationsSettingsOut = components['schemas']['NotificationsSettingsOut'];
 export type SchemaNumberIn = components['schemas']['NumberIn'];
 export type SchemaNumberOut = components['schemas']['NumberOut'];
 export type SchemaOnlineBookIn = components['schemas']['OnlineBookIn'];
@@ -4506,7 +4499,6 @@ export type SchemaPatientIn = components['schemas']['PatientIn'];
 export type SchemaPatientOut = components['schemas']['PatientOut'];
 export type SchemaPatientPage = components['schemas']['PatientPage'];
 export type SchemaPatientRegisteredOut = components['schemas']['PatientRegisteredOut'];
-export type SchemaPaymentsCancelIn = components['schemas']['PaymentsCancelIn'];
 export type SchemaPermissionOut = components['schemas']['PermissionOut'];
 export type SchemaPersonIn = components['schemas']['PersonIn'];
 export type SchemaPersonOut = components['schemas']['PersonOut'];
@@ -4548,9 +4540,6 @@ export type SchemaRolePatch = components['schemas']['RolePatch'];
 export type SchemaRuleIn = components['schemas']['RuleIn'];
 export type SchemaRuleList = components['schemas']['RuleList'];
 export type SchemaRuleOut = components['schemas']['RuleOut'];
-export type SchemaSchedulingCancelIn = components['schemas']['SchedulingCancelIn'];
-export type SchemaSchedulingCompleteIn = components['schemas']['SchedulingCompleteIn'];
-export type SchemaSchedulingPersonIn = components['schemas']['SchedulingPersonIn'];
 export type SchemaSectionIn = components['schemas']['SectionIn'];
 export type SchemaSettingsIn = components['schemas']['SettingsIn'];
 export type SchemaSettingsOut = components['schemas']['SettingsOut'];
@@ -4568,10 +4557,6 @@ export type SchemaStatusIn = components['schemas']['StatusIn'];
 export type SchemaTaskIn = components['schemas']['TaskIn'];
 export type SchemaTaskOut = components['schemas']['TaskOut'];
 export type SchemaTaskPatch = components['schemas']['TaskPatch'];
-export type SchemaTelephonyAccountIn = components['schemas']['TelephonyAccountIn'];
-export type SchemaTelephonyAccountOut = components['schemas']['TelephonyAccountOut'];
-export type SchemaTelephonyCardOut = components['schemas']['TelephonyCardOut'];
-export type SchemaTelephonyWebhookAnswer = components['schemas']['TelephonyWebhookAnswer'];
 export type SchemaTemplateIn = components['schemas']['TemplateIn'];
 export type SchemaTemplateList = components['schemas']['TemplateList'];
 export type SchemaTemplateOut = components['schemas']['TemplateOut'];
@@ -4584,6 +4569,21 @@ export type SchemaUnread = components['schemas']['Unread'];
 export type SchemaVisitOut = components['schemas']['VisitOut'];
 export type SchemaWaitlistIn = components['schemas']['WaitlistIn'];
 export type SchemaWebhookAnswer = components['schemas']['WebhookAnswer'];
+export type SchemaLeadsAssignIn = components['schemas']['leads_AssignIn'];
+export type SchemaLeadsAuditOut = components['schemas']['leads_AuditOut'];
+export type SchemaLeadsStaffOut = components['schemas']['leads_StaffOut'];
+export type SchemaNotificationsSettingsIn = components['schemas']['notifications_SettingsIn'];
+export type SchemaNotificationsSettingsOut = components['schemas']['notifications_SettingsOut'];
+export type SchemaPaymentsAccountIn = components['schemas']['payments_AccountIn'];
+export type SchemaPaymentsAccountOut = components['schemas']['payments_AccountOut'];
+export type SchemaPaymentsCancelIn = components['schemas']['payments_CancelIn'];
+export type SchemaSchedulingCancelIn = components['schemas']['scheduling_CancelIn'];
+export type SchemaSchedulingCompleteIn = components['schemas']['scheduling_CompleteIn'];
+export type SchemaSchedulingPersonIn = components['schemas']['scheduling_PersonIn'];
+export type SchemaTelephonyAccountIn = components['schemas']['telephony_AccountIn'];
+export type SchemaTelephonyAccountOut = components['schemas']['telephony_AccountOut'];
+export type SchemaTelephonyCardOut = components['schemas']['telephony_CardOut'];
+export type SchemaTelephonyWebhookAnswer = components['schemas']['telephony_WebhookAnswer'];
 export type $defs = Record<string, never>;
 export interface operations {
     WellKnownJwksJsonJwks: {
@@ -4973,7 +4973,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["FunnelAssignIn"];
+                "application/json": components["schemas"]["AssignIn"];
             };
         };
         responses: {
@@ -8815,7 +8815,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AssignIn"];
+                "application/json": components["schemas"]["leads_AssignIn"];
             };
         };
         responses: {
@@ -8905,7 +8905,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LeadsAuditOut"][];
+                    "application/json": components["schemas"]["leads_AuditOut"][];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -9646,7 +9646,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["NotificationsAccountIn"];
+                "application/json": components["schemas"]["AccountIn"];
             };
         };
         responses: {
@@ -9656,7 +9656,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NotificationsAccountOut"];
+                    "application/json": components["schemas"]["AccountOut"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -10634,7 +10634,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NotificationsSettingsOut"];
+                    "application/json": components["schemas"]["notifications_SettingsOut"];
                 };
             };
             /** @description No valid access token */
@@ -10666,7 +10666,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["NotificationsSettingsIn"];
+                "application/json": components["schemas"]["notifications_SettingsIn"];
             };
         };
         responses: {
@@ -10676,7 +10676,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NotificationsSettingsOut"];
+                    "application/json": components["schemas"]["notifications_SettingsOut"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -11623,7 +11623,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PaymentsCancelIn"] | null;
+                "application/json": components["schemas"]["payments_CancelIn"] | null;
             };
         };
         responses: {
@@ -12238,7 +12238,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccountOut"];
+                    "application/json": components["schemas"]["payments_AccountOut"];
                 };
             };
             /** @description No valid access token */
@@ -12270,7 +12270,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AccountIn"];
+                "application/json": components["schemas"]["payments_AccountIn"];
             };
         };
         responses: {
@@ -12280,7 +12280,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccountOut"];
+                    "application/json": components["schemas"]["payments_AccountOut"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -12598,7 +12598,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SchedulingCancelIn"];
+                "application/json": components["schemas"]["scheduling_CancelIn"];
             };
         };
         responses: {
@@ -12745,7 +12745,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SchedulingCompleteIn"];
+                "application/json": components["schemas"]["scheduling_CompleteIn"];
             };
         };
         responses: {
@@ -15037,7 +15037,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TelephonyCardOut"];
+                    "application/json": components["schemas"]["telephony_CardOut"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -15098,7 +15098,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TelephonyAccountIn"];
+                "application/json": components["schemas"]["telephony_AccountIn"];
             };
         };
         responses: {
@@ -15108,7 +15108,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TelephonyAccountOut"];
+                    "application/json": components["schemas"]["telephony_AccountOut"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -16249,7 +16249,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TelephonyWebhookAnswer"];
+                    "application/json": components["schemas"]["telephony_WebhookAnswer"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */

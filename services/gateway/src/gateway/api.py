@@ -16,6 +16,7 @@ from litestar.params import Parameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from contracts.claims import CRM_ADMIN
 from gateway import services
 from gateway.domain import PERMISSIONS, PLATFORM_ADMIN, AuditEntry, Role, Tenant, Unit, User
 from gateway.openapi import MergedDocument
@@ -40,7 +41,6 @@ from gateway.schemas import (
     UnitOut,
     UnitPatch,
 )
-from kit.auth import CRM_ADMIN
 from kit.db import UnitOfWorkFactory
 from kit.web import AuthRequest, Limit, Offset, client_ip, requires
 

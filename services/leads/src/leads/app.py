@@ -16,6 +16,7 @@ from leads.api import ROUTES
 from leads.domain.errors import Conflict, Forbidden, InvalidLead, NotFound
 from leads.domain.intake import PayloadTooLarge, Unauthenticated, UnsupportedMediaType
 from leads.services.intake import PublicIntake
+from leads.services.work import LeadsUnitOfWork
 from leads.settings import SERVICE, get_settings
 
 #: Paths served without a staff token (the gateway forwards them from its public ingress).
@@ -65,8 +66,11 @@ def create_api() -> Litestar:
         # Not Redis: the intake limiter fails open, so a Valkey restart must not take the api out of rotation.
         extra_dependencies={"public": Provide(provide_public, sync_to_thread=False)},
         extra_lifespan=[close_redis],
+        unit_of_work=LeadsUnitOfWork,
     )
 
 
 def create_worker() -> Litestar:
-    return create_worker_app(service=SERVICE, settings=get_settings(), consumers=consumers.build)
+    return create_worker_app(
+        service=SERVICE, settings=get_settings(), consumers=consumers.build, unit_of_work=LeadsUnitOfWork
+    )

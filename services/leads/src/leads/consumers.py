@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from contracts.identity import StaffCreatedV1, StaffDeactivatedV1, StaffUpdatedV1
 from contracts.notifications import MessageReceivedV1
-from contracts.scheduling import AppointmentBookedV1, AppointmentCancelledV1, AppointmentRescheduledV1, VisitCompletedV1
+from contracts.scheduling import (
+    AppointmentBookedV1,
+    AppointmentCancelledV1,
+    AppointmentNoShowV1,
+    AppointmentRescheduledV1,
+    ReturnBookedV1,
+    VisitCompletedV1,
+)
 from contracts.telephony import CallMissedV1, CallStartedV1
 from contracts.topics import IDENTITY, NOTIFICATIONS, SCHEDULING, TELEPHONY
 from kit.messaging import IdempotentConsumer
@@ -43,6 +50,8 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
                 AppointmentRescheduledV1: sync.rescheduled,
                 AppointmentCancelledV1: sync.cancelled,
                 VisitCompletedV1: sync.completed,
+                ReturnBookedV1: sync.return_booked,
+                AppointmentNoShowV1: sync.no_show,
             },
             uow=ctx.uow,
             producer=ctx.producer,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kit.auth import CRM_READ, CRM_RESPONSIBLE, CRM_WRITE
+from contracts.claims import CRM_READ, CRM_RESPONSIBLE, CRM_WRITE
 from leads.domain.activities import (
     CANCELLED,
     DEFAULT_TITLES,

@@ -150,14 +150,69 @@ def test_online_booking_is_an_intake_channel() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "button", "expected"),
+    ("button", "consent", "expected"),
     [
-        ("Oi, quanto custa?", None, True),
-        (None, None, True),
-        ("PARAR", None, False),
-        (" stop! ", None, False),
-        ("Sim", "appt:1:confirm", False),
+        (None, None, True),  # an ordinary message
+        (None, False, False),  # PARAR, STOP, ...: notifications read it as an opt-out
+        (None, True, False),  # VOLTAR, START, ...
+        ("appt:1:confirm", None, False),
     ],
 )
-def test_opt_outs_and_button_taps_make_no_lead(text: str | None, button: str | None, expected: bool) -> None:
-    assert sync.makes_lead(text, button) is expected
+def test_opt_outs_and_button_taps_make_no_lead(button: str | None, consent: bool | None, expected: bool) -> None:
+    assert sync.makes_lead(button, consent) is expected
+
+
+def test_a_return_visit_says_so_in_the_history() -> None:
+    done = lead(rules.VISIT_COMPLETED)
+    after, change = sync.booked(done, replace(APPT, return_of="visit-0"), actor=STAFF, now=NOW)
+    assert after.status == rules.APPOINTMENT_SCHEDULED
+    assert change is not None
+    assert change.comment == sync.RETURN_COMMENT
+
+
+def test_return_booked_after_its_booking_changes_nothing_more() -> None:
+    scheduled, _ = sync.booked(lead(rules.VISIT_COMPLETED), replace(APPT, return_of="v0"), actor=STAFF, now=NOW)
+    again, change = sync.return_booked(
+        scheduled, sync.Appointment("appt-1", AT, None, None, "v0"), actor=STAFF, now=NOW
+    )
+    assert change is None
+    assert again == scheduled  # procedure and branch from appointment.booked are kept
+
+
+def test_return_booked_alone_schedules_the_lead_and_shows_the_return() -> None:
+    after, change = sync.return_booked(
+        lead(rules.VISIT_COMPLETED), sync.Appointment("appt-9", AT, None, None, "v0"), actor=STAFF, now=NOW
+    )
+    assert change is not None
+    assert (change.to_status, change.comment) == (rules.APPOINTMENT_SCHEDULED, sync.RETURN_COMMENT)
+    assert (after.next_appointment_id, after.next_appointment_at) == ("appt-9", AT)
+
+
+def test_a_no_show_asks_for_a_follow_up_and_clears_the_appointment() -> None:
+    scheduled, _ = sync.booked(lead(), APPT, actor=STAFF, now=NOW)
+    moved = sync.no_show(scheduled, "appt-1", actor=STAFF, now=NOW)
+    assert moved is not None
+    after, change = moved
+    assert after.status == rules.REQUIRES_FOLLOW_UP
+    assert after.next_appointment_id is None
+    assert after.next_appointment_procedure is None
+    assert change is not None
+    assert (change.from_status, change.comment) == (rules.APPOINTMENT_SCHEDULED, sync.NO_SHOW_COMMENT)
+
+
+def test_a_no_show_of_another_appointment_is_not_this_leads() -> None:
+    scheduled, _ = sync.booked(lead(), APPT, actor=STAFF, now=NOW)
+    assert sync.no_show(scheduled, "appt-other", actor=STAFF, now=NOW) is None
+
+
+def test_a_no_show_after_the_visit_moves_by_the_rules_only() -> None:
+    done = lead(rules.VISIT_COMPLETED)
+    moved = sync.no_show(done, "appt-1", actor=STAFF, now=NOW)
+    assert moved is not None
+    assert moved[0].status == rules.REQUIRES_FOLLOW_UP  # allowed after a visit (a follow-up)
+
+
+def test_the_no_show_call_back_names_the_person_and_the_time() -> None:
+    title, notes = sync.no_show_call_back("Maria Souza", AT, "Evaluation")
+    assert title == "Call Maria Souza to rebook (missed appointment)"
+    assert notes == f"Did not come to Evaluation on {AT:%Y-%m-%d %H:%M} UTC."

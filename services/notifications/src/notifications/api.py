@@ -19,8 +19,8 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
+from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit import webhooks
-from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit.db import UnitOfWorkFactory
 from kit.web import AuthRequest, problem, requires
 from notifications import events, inbound, rendering, services

@@ -12,9 +12,8 @@ from litestar import Controller, MediaType, Request, Response, delete, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from contracts.claims import FINANCE_READ, PAYMENTS_REFUND, PAYMENTS_WRITE
+from contracts.claims import CRM_ADMIN, CRM_READ, FINANCE_READ, PAYMENTS_REFUND, PAYMENTS_WRITE
 from kit import webhooks as kit_webhooks
-from kit.auth import CRM_ADMIN, CRM_READ
 from kit.db import UnitOfWorkFactory
 from kit.web import AuthRequest, Limit, Offset, requires
 from payments import pix, receipts

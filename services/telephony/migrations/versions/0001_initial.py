@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from kit.migrations import create_kit_tables, drop_kit_tables
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -76,55 +78,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "phone"),
     )
     op.create_index("ix_contacts_lead", "contacts", ["tenant_id", "lead_id"], unique=False)
-    op.create_table(
-        "webhook_receipts",
-        sa.Column("provider", sa.Text(), nullable=False),
-        sa.Column("scope", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.Text(), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("provider", "scope", "event_id"),
-    )
-    op.create_index("ix_webhook_receipts_received_at", "webhook_receipts", ["received_at"], unique=False)
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.UUID(as_uuid=False), nullable=False),
-        sa.Column("handled_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-    )
-    op.create_index("ix_inbox_handled_at", "inbox", ["handled_at"], unique=False)
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.UUID(as_uuid=False), nullable=False),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("key", sa.Text(), nullable=False),
-        sa.Column("event_type", sa.Text(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-    )
-    op.create_index(
-        "ix_outbox_published_at",
-        "outbox",
-        ["published_at"],
-        unique=False,
-        postgresql_where=sa.text("published_at IS NOT NULL"),
-    )
-    op.create_index(
-        "ix_outbox_unpublished", "outbox", ["id"], unique=False, postgresql_where=sa.text("published_at IS NULL")
-    )
+    create_kit_tables(receipts=True)  # outbox, inbox, webhook_receipts (kit.migrations)
 
 
 def downgrade() -> None:
-    op.drop_table("outbox")
-    op.drop_table("inbox")
-    op.drop_table("webhook_receipts")
+    drop_kit_tables(receipts=True)
     op.drop_table("contacts")
     op.drop_table("calls")
     op.drop_table("tracking_numbers")

@@ -15,8 +15,8 @@ from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from redis.asyncio import Redis
 
+from contracts.claims import CRM_ADMIN, CRM_READ
 from kit import webhooks
-from kit.auth import CRM_ADMIN, CRM_READ
 from kit.db import UnitOfWorkFactory
 from kit.paging import Page
 from kit.web import AuthRequest, Limit, Offset, requires

@@ -12,9 +12,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
 from devkit.infra import Infra
 from devkit.testing import fresh_database
-from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE, Principal
+from kit.auth import Principal
 from kit.context import new_id
 from kit.db import make_engine, uow_factory
 from kit.migrations import plain_dsn

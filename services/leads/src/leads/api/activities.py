@@ -10,13 +10,14 @@ from litestar import Controller, Response, get, patch, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from kit.auth import CRM_READ, CRM_WRITE
-from kit.db import UnitOfWorkFactory
+from contracts.claims import CRM_READ, CRM_WRITE
 from kit.inputs import uuids
+from kit.paging import comma_list
 from kit.web import AuthRequest, Limit, Offset, requires
 from leads.domain.activities import ActivityQuery
 from leads.schemas.activities import ActivityIn, ActivityOut, ActivityPage, ActivityPatch, BellOut, CancelIn, CompleteIn
 from leads.services import activities as cases
+from leads.services.work import LeadsWorkFactory
 
 _PRIVATE_NOTE = (
     "Private activities are shown only to their responsible person, their creator and holders of crm:responsible; "
@@ -24,8 +25,9 @@ _PRIVATE_NOTE = (
 )
 
 
-def _split(values: list[str] | None) -> tuple[str, ...]:
-    return tuple(v.strip() for raw in values or [] for v in raw.split(",") if v.strip())
+def _split(values: list[str] | None, field: str) -> tuple[str, ...]:
+    """Repeated or comma-separated (`?status=a&status=b,c`); the domain checks the values (422)."""
+    return tuple(comma_list(values, field=field))
 
 
 class ActivityController(Controller):
@@ -36,7 +38,7 @@ class ActivityController(Controller):
     async def find(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: LeadsWorkFactory,
         state_: Annotated[list[str] | None, Parameter(query="state", description="scheduled, done, cancelled")] = None,
         type_: Annotated[
             list[str] | None, Parameter(query="type", description="call, letter, email, message, meeting, task")
@@ -52,9 +54,9 @@ class ActivityController(Controller):
         offset: Offset = 0,
     ) -> ActivityPage:
         query = ActivityQuery(
-            states=_split(state_),
-            types=_split(type_),
-            responsible_ids=uuids(_split(responsible_id), "responsible_id"),
+            states=_split(state_, "state"),
+            types=_split(type_, "type"),
+            responsible_ids=uuids(_split(responsible_id, "responsible_id"), "responsible_id"),
             lead_id=str(lead_id) if lead_id else None,
             scheduled_from=scheduled_from,
             scheduled_to=scheduled_to,
@@ -67,19 +69,19 @@ class ActivityController(Controller):
         return ActivityPage(items=[ActivityOut.of(a) for a in items], total=total, limit=limit, offset=offset)
 
     @get("/bell", guards=[requires(CRM_READ)], summary="Your pending and overdue activities")
-    async def bell(self, request: AuthRequest, uow: UnitOfWorkFactory) -> BellOut:
+    async def bell(self, request: AuthRequest, uow: LeadsWorkFactory) -> BellOut:
         """Counts of the scheduled activities you are responsible for: all of them (`pending`), those whose time
         has passed (`overdue`) and those planned for today in the clinic's time zone (`due_today`); `next`
         lists up to five, soonest first."""
         return BellOut.of(await cases.bell(uow, request.user))
 
     @get("/{activity_id:uuid}", guards=[requires(CRM_READ)], summary="One activity", description=_PRIVATE_NOTE)
-    async def read(self, request: AuthRequest, activity_id: UUID, uow: UnitOfWorkFactory) -> ActivityOut:
+    async def read(self, request: AuthRequest, activity_id: UUID, uow: LeadsWorkFactory) -> ActivityOut:
         return ActivityOut.of(await cases.get(uow, request.user, str(activity_id)))
 
     @patch("/{activity_id:uuid}", guards=[requires(CRM_WRITE)], summary="Reschedule or edit a scheduled activity")
     async def edit(
-        self, request: AuthRequest, activity_id: UUID, data: ActivityPatch, uow: UnitOfWorkFactory
+        self, request: AuthRequest, activity_id: UUID, data: ActivityPatch, uow: LeadsWorkFactory
     ) -> ActivityOut:
         """Send only what changes: title, notes, scheduled_at, responsible_id, private. A done or cancelled
         activity cannot change (409). A new time, responsible person or private flag publishes
@@ -93,7 +95,7 @@ class ActivityController(Controller):
         summary="Mark a scheduled activity done, with its result",
     )
     async def complete(
-        self, request: AuthRequest, activity_id: UUID, uow: UnitOfWorkFactory, data: CompleteIn | None = None
+        self, request: AuthRequest, activity_id: UUID, uow: LeadsWorkFactory, data: CompleteIn | None = None
     ) -> ActivityOut:
         result = data.result if data else None
         return ActivityOut.of(await cases.complete(uow, request.user, str(activity_id), result))
@@ -105,7 +107,7 @@ class ActivityController(Controller):
         summary="Cancel a scheduled activity",
     )
     async def cancel(
-        self, request: AuthRequest, activity_id: UUID, uow: UnitOfWorkFactory, data: CancelIn | None = None
+        self, request: AuthRequest, activity_id: UUID, uow: LeadsWorkFactory, data: CancelIn | None = None
     ) -> ActivityOut:
         reason = data.reason if data else None
         return ActivityOut.of(await cases.cancel(uow, request.user, str(activity_id), reason))
@@ -122,7 +124,7 @@ class LeadActivityController(Controller):
         summary="Plan (or log) an activity on a lead",
     )
     async def schedule(
-        self, request: AuthRequest, lead_id: UUID, data: ActivityIn, uow: UnitOfWorkFactory
+        self, request: AuthRequest, lead_id: UUID, data: ActivityIn, uow: LeadsWorkFactory
     ) -> Response[ActivityOut]:
         """`scheduled_at` needs a time zone offset and may be in the past (a call already made: then complete
         it); the responsible person defaults to you; the title to the type's name."""
@@ -150,13 +152,15 @@ class LeadActivityController(Controller):
         self,
         request: AuthRequest,
         lead_id: UUID,
-        uow: UnitOfWorkFactory,
+        uow: LeadsWorkFactory,
         state_: Annotated[list[str] | None, Parameter(query="state", description="scheduled, done, cancelled")] = None,
         sort: Annotated[str, Parameter(description="scheduled_at or -scheduled_at")] = "scheduled_at",
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> ActivityPage:
         """The same as GET /api/v1/leads/activities?lead_id=..., with 404 for a lead not in the clinic."""
-        query = ActivityQuery(lead_id=str(lead_id), states=_split(state_), sort=sort, limit=limit, offset=offset)
+        query = ActivityQuery(
+            lead_id=str(lead_id), states=_split(state_, "state"), sort=sort, limit=limit, offset=offset
+        )
         items, total = await cases.find(uow, request.user, query)
         return ActivityPage(items=[ActivityOut.of(a) for a in items], total=total, limit=limit, offset=offset)

@@ -26,12 +26,12 @@ from litestar.types import (
     Send,
 )
 
-from kit.auth import CRM_ADMIN, CRM_READ
-from kit.db import UnitOfWorkFactory
+from contracts.claims import CRM_ADMIN, CRM_READ
 from kit.web import AuthRequest, client_ip, requires
 from leads.schemas.intake import FormIn, FormOut, FormPatch, PublicFormOut, Received, fields_from_body
 from leads.services import intake as cases
 from leads.services.intake import PublicIntake
+from leads.services.work import LeadsWorkFactory
 
 AnyRequest = Request[Any, Any, Any]
 #: A form submission is a few fields; anything bigger is not one.
@@ -100,7 +100,7 @@ class FormController(Controller):
     tags = ["intake"]
 
     @post("/", guards=[requires(CRM_ADMIN)], status_code=HTTP_201_CREATED, summary="Create an intake form")
-    async def create(self, request: AuthRequest, data: FormIn, uow: UnitOfWorkFactory, public: PublicIntake) -> FormOut:
+    async def create(self, request: AuthRequest, data: FormIn, uow: LeadsWorkFactory, public: PublicIntake) -> FormOut:
         """`kind`: `web` (the clinic's own form, posting to `url`) or `tilda` (a Tilda webhook). A Tilda form's
         `secret` and complete `webhook_url` appear in this answer only: paste the URL into Tilda now. The form
         takes the clinic's country, time zone and language from your token."""
@@ -110,14 +110,14 @@ class FormController(Controller):
         return FormOut.of(made.form, base_url(request, public), made.secret)
 
     @get("/", guards=[requires(CRM_READ)], summary="The clinic's intake forms")
-    async def forms(self, request: AuthRequest, uow: UnitOfWorkFactory, public: PublicIntake) -> list[FormOut]:
+    async def forms(self, request: AuthRequest, uow: LeadsWorkFactory, public: PublicIntake) -> list[FormOut]:
         """Secrets are never listed; rotate one to see a new one."""
         base = base_url(request, public)
         return [FormOut.of(f, base) for f in await cases.list_forms(uow, request.user)]
 
     @patch("/{form_id:uuid}", guards=[requires(CRM_ADMIN)], summary="Rename, (de)activate, change source")
     async def edit(
-        self, request: AuthRequest, form_id: UUID, data: FormPatch, uow: UnitOfWorkFactory, public: PublicIntake
+        self, request: AuthRequest, form_id: UUID, data: FormPatch, uow: LeadsWorkFactory, public: PublicIntake
     ) -> FormOut:
         """An inactive form answers 404 to submissions. `treatment: null` clears the treatment."""
         form = await cases.update_form(uow, request.user, str(form_id), data.changes())
@@ -129,9 +129,7 @@ class FormController(Controller):
         status_code=HTTP_200_OK,
         summary="Give a Tilda form a new secret",
     )
-    async def rotate(
-        self, request: AuthRequest, form_id: UUID, uow: UnitOfWorkFactory, public: PublicIntake
-    ) -> FormOut:
+    async def rotate(self, request: AuthRequest, form_id: UUID, uow: LeadsWorkFactory, public: PublicIntake) -> FormOut:
         """The old secret stops working at once; the new one is shown in this answer only."""
         made = await cases.rotate_secret(uow, request.user, str(form_id))
         return FormOut.of(made.form, base_url(request, public), made.secret)
@@ -146,13 +144,13 @@ class PublicFormController(Controller):
 
     @get("/{key:str}", summary="A web form's public description")
     async def describe(
-        self, request: AnyRequest, key: str, uow: UnitOfWorkFactory, public: PublicIntake
+        self, request: AnyRequest, key: str, uow: LeadsWorkFactory, public: PublicIntake
     ) -> PublicFormOut:
         """Its fields, labels and consent text in the clinic's language, so a website can render it."""
         return PublicFormOut.of(await cases.public_form(uow, key), base_url(request, public))
 
     @post("/{key:str}", status_code=HTTP_201_CREATED, summary="Submit a web form")
-    async def submit(self, request: AnyRequest, key: str, uow: UnitOfWorkFactory, public: PublicIntake) -> Received:
+    async def submit(self, request: AnyRequest, key: str, uow: LeadsWorkFactory, public: PublicIntake) -> Received:
         """Form-urlencoded or JSON: `name`, `phone`, `email`?, `message`?, `consent` (true / on / yes / 1),
         `utm_*`, and the hidden honeypot `website` (leave it empty). Rate-limited per client and form (429 with
         Retry-After). The answer never says which lead the submission joined."""
@@ -172,7 +170,7 @@ class TildaWebhookController(Controller):
         self,
         request: AnyRequest,
         key: str,
-        uow: UnitOfWorkFactory,
+        uow: LeadsWorkFactory,
         secret: Annotated[str | None, Parameter(query="secret", max_length=200)] = None,
     ) -> str:
         """Form-urlencoded (or JSON) fields as Tilda sends them. The form's secret comes as `?secret=` or the

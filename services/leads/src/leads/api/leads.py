@@ -10,11 +10,11 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from kit.auth import CRM_ADMIN, CRM_READ, CRM_WRITE
-from kit.db import UnitOfWorkFactory
+from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit.inputs import uuids
+from kit.paging import comma_list
 from kit.web import AuthRequest, Limit, Offset, requires
-from leads.domain.queries import TOTAL_CAP, LeadQuery
+from leads.domain.queries import LeadQuery
 from leads.schemas.leads import (
     AssignIn,
     AuditOut,
@@ -32,11 +32,14 @@ from leads.schemas.leads import (
     StatusIn,
 )
 from leads.services import leads as cases
+from leads.services import lists as list_cases
 from leads.services import requests as request_cases
+from leads.services.work import LeadsWorkFactory
 
 
-def _split(values: list[str] | None) -> tuple[str, ...]:
-    return tuple(v.strip() for raw in values or [] for v in raw.split(",") if v.strip())
+def _split(values: list[str] | None, field: str) -> tuple[str, ...]:
+    """Repeated or comma-separated (`?status=a&status=b,c`); the domain checks the values (422)."""
+    return tuple(comma_list(values, field=field))
 
 
 class LeadController(Controller):
@@ -48,7 +51,7 @@ class LeadController(Controller):
         self,
         request: AuthRequest,
         data: LeadIn,
-        uow: UnitOfWorkFactory,
+        uow: LeadsWorkFactory,
         on_duplicate: Annotated[str, Parameter(description="reject | add_request | create")] = "reject",
     ) -> Response[LeadOut]:
         """Phones become E.164 with the clinic's country as the default region. When the person already has an
@@ -90,7 +93,7 @@ class LeadController(Controller):
     async def find(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: LeadsWorkFactory,
         created_from: Annotated[date | None, Parameter(description="first day, clinic time")] = None,
         created_to: Annotated[date | None, Parameter(description="last day, inclusive")] = None,
         status: Annotated[list[str] | None, Parameter(description="one or more, repeated or comma-separated")] = None,
@@ -108,13 +111,13 @@ class LeadController(Controller):
         offset: Offset = 0,
     ) -> LeadPage:
         principal = request.user
-        owners = uuids(_split(owner_id), "owner_id", allow=("none",))
+        owners = uuids(_split(owner_id, "owner_id"), "owner_id", allow=("none",))
         query = LeadQuery(
-            statuses=_split(status),
-            sources=_split(source),
+            statuses=_split(status, "status"),
+            sources=_split(source, "source"),
             owner_ids=tuple(o for o in owners if o != "none"),
             unassigned="none" in owners,
-            urgencies=_split(urgency),
+            urgencies=_split(urgency, "urgency"),
             follow_up_from=follow_up_from,
             follow_up_to=follow_up_to,
             sort=sort,
@@ -124,11 +127,11 @@ class LeadController(Controller):
         query = cases.clinic_query(
             principal, query, created_from=created_from, created_to=created_to, follow_up=follow_up
         )
-        items, total = await cases.list_leads(uow, principal, query, q)
+        found = await cases.list_leads(uow, principal, query, q)
         return LeadPage(
-            items=[LeadOut.of(x) for x in items],
-            total=min(total, TOTAL_CAP),
-            total_capped=total > TOTAL_CAP,
+            items=[LeadOut.of(x) for x in found.items],
+            total=found.total,
+            total_capped=found.capped,
             limit=limit,
             offset=offset,
         )
@@ -137,7 +140,7 @@ class LeadController(Controller):
     async def metrics(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: LeadsWorkFactory,
         from_: Annotated[date | None, Parameter(query="from", description="first day; default 29 days ago")] = None,
         to: Annotated[date | None, Parameter(description="last day; default today (clinic time)")] = None,
     ) -> MetricsOut:
@@ -146,20 +149,22 @@ class LeadController(Controller):
         return MetricsOut.of(await cases.metrics(uow, request.user, from_, to))
 
     @get("/settings", guards=[requires(CRM_READ)], summary="The clinic's lead settings")
-    async def settings(self, request: AuthRequest, uow: UnitOfWorkFactory) -> SettingsOut:
-        return SettingsOut(dedupe_window_days=await cases.dedupe_window(uow, request.user))
+    async def settings(self, request: AuthRequest, uow: LeadsWorkFactory) -> SettingsOut:
+        return SettingsOut(dedupe_window_days=await list_cases.dedupe_window(uow, request.user))
 
     @put("/settings", guards=[requires(CRM_ADMIN)], summary="Change the clinic's lead settings")
-    async def put_settings(self, request: AuthRequest, uow: UnitOfWorkFactory, data: SettingsIn) -> SettingsOut:
+    async def put_settings(self, request: AuthRequest, uow: LeadsWorkFactory, data: SettingsIn) -> SettingsOut:
         """`dedupe_window_days`: an intake matching an open lead updated within this many days adds a request
         to it instead of creating a lead (0 turns it off)."""
-        return SettingsOut(dedupe_window_days=await cases.set_dedupe_window(uow, request.user, data.dedupe_window_days))
+        return SettingsOut(
+            dedupe_window_days=await list_cases.set_dedupe_window(uow, request.user, data.dedupe_window_days)
+        )
 
     @get("/requests", guards=[requires(CRM_READ)], summary="The clinic's requests, newest first")
     async def recent_requests(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: LeadsWorkFactory,
         latest_only: Annotated[bool, Parameter(description="only each lead's newest request")] = False,
         handled: bool | None = None,
         limit: Limit = 50,
@@ -171,11 +176,11 @@ class LeadController(Controller):
         return [RequestOut.of(r) for r in found]
 
     @get("/{lead_id:uuid}", guards=[requires(CRM_READ)], summary="One lead")
-    async def read(self, request: AuthRequest, lead_id: UUID, uow: UnitOfWorkFactory) -> LeadOut:
+    async def read(self, request: AuthRequest, lead_id: UUID, uow: LeadsWorkFactory) -> LeadOut:
         return LeadOut.of(await cases.get_lead(uow, request.user, str(lead_id)))
 
     @patch("/{lead_id:uuid}", guards=[requires(CRM_WRITE)], summary="Edit a lead")
-    async def edit(self, request: AuthRequest, lead_id: UUID, data: LeadPatch, uow: UnitOfWorkFactory) -> LeadOut:
+    async def edit(self, request: AuthRequest, lead_id: UUID, data: LeadPatch, uow: LeadsWorkFactory) -> LeadOut:
         """Send only what changes; null clears an optional field. Status and owner have their own actions."""
         return LeadOut.of(await cases.edit_lead(uow, request.user, str(lead_id), data.changes()))
 
@@ -184,7 +189,7 @@ class LeadController(Controller):
         self,
         request: AuthRequest,
         lead_id: UUID,
-        uow: UnitOfWorkFactory,
+        uow: LeadsWorkFactory,
         confirm: Annotated[bool, Parameter(description="must be true")] = False,
     ) -> None:
         await cases.delete_lead(uow, request.user, str(lead_id), confirm=confirm)
@@ -195,14 +200,12 @@ class LeadController(Controller):
         status_code=HTTP_200_OK,
         summary="Change the status, with an optional comment",
     )
-    async def status(self, request: AuthRequest, lead_id: UUID, data: StatusIn, uow: UnitOfWorkFactory) -> LeadOut:
+    async def status(self, request: AuthRequest, lead_id: UUID, data: StatusIn, uow: LeadsWorkFactory) -> LeadOut:
         lead, _ = await cases.change_status(uow, request.user, str(lead_id), data.status, data.comment)
         return LeadOut.of(lead)
 
     @get("/{lead_id:uuid}/status-history", guards=[requires(CRM_READ)], summary="Who changed the status, when")
-    async def status_history(
-        self, request: AuthRequest, lead_id: UUID, uow: UnitOfWorkFactory
-    ) -> list[StatusChangeOut]:
+    async def status_history(self, request: AuthRequest, lead_id: UUID, uow: LeadsWorkFactory) -> list[StatusChangeOut]:
         return [StatusChangeOut.of(c) for c in await cases.status_history(uow, request.user, str(lead_id))]
 
     @post(
@@ -211,12 +214,12 @@ class LeadController(Controller):
         status_code=HTTP_200_OK,
         summary="Give the lead to another agent",
     )
-    async def assign(self, request: AuthRequest, lead_id: UUID, data: AssignIn, uow: UnitOfWorkFactory) -> LeadOut:
+    async def assign(self, request: AuthRequest, lead_id: UUID, data: AssignIn, uow: LeadsWorkFactory) -> LeadOut:
         return LeadOut.of(await cases.assign(uow, request.user, str(lead_id), data.owner_id))
 
     @get("/{lead_id:uuid}/audit", guards=[requires(CRM_READ)], summary="The lead's audit trail")
     async def audit(
-        self, request: AuthRequest, lead_id: UUID, uow: UnitOfWorkFactory, limit: Limit = 100, offset: Offset = 0
+        self, request: AuthRequest, lead_id: UUID, uow: LeadsWorkFactory, limit: Limit = 100, offset: Offset = 0
     ) -> list[AuditOut]:
         """Every create, change, status change, assignment, request, activity, merge and deletion."""
         trail = await cases.audit_trail(uow, request.user, str(lead_id), limit=limit, offset=offset)
@@ -226,7 +229,7 @@ class LeadController(Controller):
         "/{lead_id:uuid}/requests", guards=[requires(CRM_WRITE)], status_code=HTTP_201_CREATED, summary="Add a request"
     )
     async def add_request(
-        self, request: AuthRequest, lead_id: UUID, data: RequestIn, uow: UnitOfWorkFactory
+        self, request: AuthRequest, lead_id: UUID, data: RequestIn, uow: LeadsWorkFactory
     ) -> RequestOut:
         return RequestOut.of(
             await request_cases.add(
@@ -243,14 +246,14 @@ class LeadController(Controller):
 
     @get("/{lead_id:uuid}/requests", guards=[requires(CRM_READ)], summary="The lead's requests")
     async def requests(
-        self, request: AuthRequest, lead_id: UUID, uow: UnitOfWorkFactory, latest_only: bool = False
+        self, request: AuthRequest, lead_id: UUID, uow: LeadsWorkFactory, latest_only: bool = False
     ) -> list[RequestOut]:
         found = await request_cases.for_lead(uow, request.user, str(lead_id))
         return [RequestOut.of(r) for r in (found[:1] if latest_only else found)]
 
     @patch("/{lead_id:uuid}/requests/{request_id:uuid}", guards=[requires(CRM_WRITE)], summary="Edit a request")
     async def edit_request(
-        self, request: AuthRequest, lead_id: UUID, request_id: UUID, data: RequestPatch, uow: UnitOfWorkFactory
+        self, request: AuthRequest, lead_id: UUID, request_id: UUID, data: RequestPatch, uow: LeadsWorkFactory
     ) -> RequestOut:
         return RequestOut.of(
             await request_cases.update(uow, request.user, str(lead_id), str(request_id), data.changes())

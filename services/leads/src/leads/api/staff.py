@@ -5,11 +5,11 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, get
 
-from kit.auth import CRM_READ
-from kit.db import UnitOfWorkFactory
+from contracts.claims import CRM_READ
 from kit.web import AuthRequest, requires
 from leads.domain.staff import StaffMember
 from leads.services import staff as cases
+from leads.services.work import LeadsWorkFactory
 
 
 class StaffOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,7 +32,7 @@ class StaffController(Controller):
     tags = ["staff"]
 
     @get("/", guards=[requires(CRM_READ)], summary="Active staff who may own leads and activities")
-    async def directory(self, request: AuthRequest, uow: UnitOfWorkFactory) -> StaffList:
+    async def directory(self, request: AuthRequest, uow: LeadsWorkFactory) -> StaffList:
         """Kept from the gateway's staff events (a moment behind it): owners and responsible people must be
         among these, else 422 naming the field."""
         return StaffList(items=[StaffOut.of(m) for m in await cases.directory(uow, request.user)])

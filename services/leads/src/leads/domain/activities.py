@@ -32,7 +32,7 @@ CANCELLED = "cancelled"
 STATES = (SCHEDULED, DONE, CANCELLED)
 FINAL_STATES = frozenset({DONE, CANCELLED})
 
-#: The permission that sees every private activity (kit.auth.CRM_RESPONSIBLE; the domain imports no kit).
+#: The permission that sees every private activity (contracts.claims.CRM_RESPONSIBLE; the domain imports no contracts).
 SEES_PRIVATE = "crm:responsible"
 
 MAX_TITLE = 200

@@ -266,13 +266,51 @@ def new_lead(
     )
 
 
+#: Fields with an action of their own, and where to send the client instead.
+_OWN_ACTION = {
+    "owner_id": "Change the owner with POST /api/v1/leads/{id}/assign.",
+    "status": "Change the status with POST /api/v1/leads/{id}/status.",
+}
+
+
+def check_editable(changes: dict[str, Any]) -> None:
+    """Only EDITABLE fields may be changed by an edit; status and owner point to their own actions."""
+    for key, message in _OWN_ACTION.items():
+        if key in changes:
+            raise InvalidLead(message, field=key)
+    unknown = [k for k in changes if k not in EDITABLE]
+    if unknown:
+        raise InvalidLead(f"{', '.join(unknown)} cannot be edited here.", field=unknown[0])
+
+
+def check_changeable(lead: Lead, *, field: str = "lead_id") -> Lead:
+    """A lead merged into another is kept for its history only: changes go to the lead it was merged into."""
+    if lead.merged_into is not None:
+        raise InvalidLead(f"This lead was merged into {lead.merged_into}; change that one.", field=field)
+    return lead
+
+
+def check_delete(confirm: bool) -> None:
+    if not confirm:
+        raise InvalidLead("Deleting a lead cannot be undone from the app: send confirm=true.", field="confirm")
+
+
+#: How the same person met again at intake is handled: refused (409 with candidates), added to their open
+#: lead as a request, or created anyway (a relative sharing the family phone).
+ON_DUPLICATE = ("reject", "add_request", "create")
+
+
+def check_on_duplicate(value: str) -> str:
+    if value not in ON_DUPLICATE:
+        raise InvalidLead(f"on_duplicate is one of: {', '.join(ON_DUPLICATE)}.", field="on_duplicate")
+    return value
+
+
 def edit(
     lead: Lead, changes: dict[str, Any], *, known_sources: dict[str, str], actor: str, now: datetime
 ) -> tuple[Lead, dict[str, tuple[Any, Any]]]:
     """Apply already-normalised changes (phones in E.164, CPF checked); returns the lead and the diff."""
-    unknown = [k for k in changes if k not in EDITABLE]
-    if unknown:
-        raise InvalidLead(f"{', '.join(unknown)} cannot be edited here.", field=unknown[0])
+    check_editable(changes)
     values: dict[str, Any] = {}
     for key, value in changes.items():
         if key == "name":
@@ -406,3 +444,25 @@ def check_reason(reason: str | None) -> str | None:
     if len(reason) > 2000:
         raise InvalidLead("The reason holds at most 2000 characters.", field="reason")
     return reason.strip()
+
+
+#: Fields of a request staff may edit, and the clinic list (kind) each slug field must come from.
+REQUEST_EDITABLE = ("treatment", "group", "channel", "reason", "handled", "status")
+REQUEST_LISTS = {"treatment": "treatment", "group": "group", "channel": "channel", "status": "request_status"}
+
+
+def edit_request(
+    request: LeadRequest, changes: dict[str, Any], *, now: datetime
+) -> tuple[LeadRequest, dict[str, list[Any]]]:
+    """The request with `changes` (slugs already checked against the clinic's lists) and the diff, field ->
+    [before, after], of what really changed; an empty diff leaves the request as it was."""
+    unknown = [k for k in changes if k not in REQUEST_EDITABLE]
+    if unknown:
+        raise InvalidLead(f"{', '.join(unknown)} cannot be edited.", field=unknown[0])
+    values = dict(changes)
+    if "reason" in values:
+        values["reason"] = check_reason(values["reason"])
+    diff = {k: [getattr(request, k), v] for k, v in values.items() if getattr(request, k) != v}
+    if not diff:
+        return request, {}
+    return replace(request, **values, updated_at=now), diff

@@ -97,3 +97,16 @@ def check_color(color: str | None) -> str | None:
 def slug_from(label: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "_", search_key(label)).strip("_")[:63]
     return check_slug(slug or "item")
+
+
+#: Intake matching looks for the same person among leads touched in the last N days (0: matching off).
+MAX_DEDUPE_WINDOW_DAYS = 365
+
+
+def check_dedupe_window(days: int) -> int:
+    if not 0 <= days <= MAX_DEDUPE_WINDOW_DAYS:
+        raise InvalidLead(
+            f"The window is 0 to {MAX_DEDUPE_WINDOW_DAYS} days (0 turns matching on intake off).",
+            field="dedupe_window_days",
+        )
+    return days

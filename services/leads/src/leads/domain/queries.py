@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
 from leads.domain.errors import InvalidLead
 from leads.domain.leads import STATUSES, URGENCIES, search_key
@@ -85,3 +85,51 @@ class Metrics:
     follow_ups_overdue: int
     by_status: dict[str, int]
     by_source: dict[str, int]
+
+
+def with_text(query: LeadQuery, found: FreeText, *, phone: str | None) -> LeadQuery:
+    """The query with the free text: `phone` is its E.164 form (the caller normalises it with the clinic's
+    country)."""
+    return replace(query, phone=phone, cpf=search_cpf(found), email=found.email, name=found.name)
+
+
+def search_cpf(found: FreeText) -> str | None:
+    """The CPF to look for in free text: one written as a CPF, or eleven bare digits, which may be a CPF as
+    well as a phone (both are searched)."""
+    if found.cpf:
+        return found.cpf
+    return found.phone_digits if found.phone_digits and len(found.phone_digits) == 11 else None
+
+
+FOLLOW_UPS = ("today", "overdue")
+
+
+def follow_up_days(follow_up: str | None, today: date) -> dict[str, date]:
+    """`follow_up=today|overdue` as the follow-up date bounds of the query (today: the clinic's today)."""
+    if follow_up is None:
+        return {}
+    if follow_up not in FOLLOW_UPS:
+        raise InvalidLead(f"follow_up is one of: {', '.join(FOLLOW_UPS)}.", field="follow_up")
+    if follow_up == "today":
+        return {"follow_up_from": today, "follow_up_to": today}
+    return {"follow_up_to": today - timedelta(days=1)}
+
+
+def capped(total: int) -> tuple[int, bool]:
+    """The total a list shows, and whether it is "more than" (TOTAL_CAP)."""
+    return min(total, TOTAL_CAP), total > TOTAL_CAP
+
+
+#: The metrics' period: 30 days to today unless asked; at most 10 years.
+DEFAULT_PERIOD_DAYS = 30
+MAX_PERIOD_DAYS = 3660
+
+
+def metrics_period(day_from: date | None, day_to: date | None, today: date) -> tuple[date, date]:
+    day_to = day_to or today
+    day_from = day_from or day_to - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    if day_from > day_to:
+        raise InvalidLead("from is after to.", field="from")
+    if (day_to - day_from).days > MAX_PERIOD_DAYS:
+        raise InvalidLead("A period spans at most 10 years.", field="from")
+    return day_from, day_to

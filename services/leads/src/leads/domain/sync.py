@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from leads.domain import leads as rules
 from leads.domain.errors import InvalidTransition
@@ -29,11 +29,9 @@ MESSAGE_SOURCES: dict[str, tuple[str, str]] = {
     "sms": ("sms", "SMS"),
 }
 
-#: Keywords notifications treats as "stop messaging me" (notifications.domain.OPT_OUT_WORDS): someone who
-#: only asks the clinic to stop writing is not a prospect to call back, so no lead is made of them.
-OPT_OUT_WORDS = frozenset({"STOP", "SAIR", "PARAR", "CANCELAR", "BAJA", "UNSUBSCRIBE", "СТОП"})
-
 BOOKED_COMMENT = "booked via scheduling"
+RETURN_COMMENT = "return visit booked via scheduling"
+NO_SHOW_COMMENT = "did not come to the appointment (no-show)"
 CANCELLED_COMMENT = "cancelled via scheduling"
 COMPLETED_COMMENT = "visit completed via scheduling"
 
@@ -54,6 +52,8 @@ class Appointment:
     starts_at: datetime
     procedure: str | None
     branch: str | None
+    #: The visit this appointment is the return of (a return visit booked by reception).
+    return_of: str | None = None
 
 
 def follow(lead: Lead, to_status: str, *, comment: str, actor: str, now: datetime) -> tuple[Lead, StatusChange | None]:
@@ -68,9 +68,48 @@ def follow(lead: Lead, to_status: str, *, comment: str, actor: str, now: datetim
 
 
 def booked(lead: Lead, appointment: Appointment, *, actor: str, now: datetime) -> tuple[Lead, StatusChange | None]:
-    """appointment.booked -> APPOINTMENT_SCHEDULED and the appointment shown on the lead."""
-    moved, change = follow(lead, rules.APPOINTMENT_SCHEDULED, comment=BOOKED_COMMENT, actor=actor, now=now)
+    """appointment.booked -> APPOINTMENT_SCHEDULED and the appointment shown on the lead; a return visit says
+    so in the status history."""
+    comment = RETURN_COMMENT if appointment.return_of else BOOKED_COMMENT
+    moved, change = follow(lead, rules.APPOINTMENT_SCHEDULED, comment=comment, actor=actor, now=now)
     return show(moved, appointment, actor=actor, now=now), change
+
+
+def return_booked(
+    lead: Lead, appointment: Appointment, *, actor: str, now: datetime
+) -> tuple[Lead, StatusChange | None]:
+    """return.booked (after the return's appointment.booked, same key): the return is the lead's next
+    appointment, APPOINTMENT_SCHEDULED. When appointment.booked already did that, the lead stays as it is (its
+    procedure and branch came with that event; return.booked names neither)."""
+    if lead.next_appointment_id == appointment.id:
+        appointment = replace(
+            appointment, procedure=lead.next_appointment_procedure, branch=lead.next_appointment_branch
+        )
+    moved, change = follow(lead, rules.APPOINTMENT_SCHEDULED, comment=RETURN_COMMENT, actor=actor, now=now)
+    if change is None and (lead.next_appointment_id, lead.next_appointment_at) == (
+        appointment.id,
+        appointment.starts_at,
+    ):
+        return lead, None
+    return show(moved, appointment, actor=actor, now=now), change
+
+
+def no_show(lead: Lead, appointment_id: str, *, actor: str, now: datetime) -> tuple[Lead, StatusChange | None] | None:
+    """appointment.no_show -> REQUIRES_FOLLOW_UP (someone calls to rebook; when the rules allow it) and the
+    appointment is no longer "next". None: a no-show of another appointment than the one the lead shows, which
+    concerns this lead no more than its cancellation would."""
+    if lead.next_appointment_id not in (None, appointment_id):
+        return None
+    moved, change = follow(lead, rules.REQUIRES_FOLLOW_UP, comment=NO_SHOW_COMMENT, actor=actor, now=now)
+    return _clear(moved, actor=actor, now=now), change
+
+
+def no_show_call_back(name: str, starts_at: datetime, procedure: str | None) -> tuple[str, str]:
+    """Title and notes of the call-back a no-show asks for (the owner calls to rebook). The event names no
+    time zone, so the time is written in UTC, saying so."""
+    what = procedure or "the appointment"
+    at = starts_at.astimezone(UTC)
+    return f"Call {name} to rebook (missed appointment)", f"Did not come to {what} on {at:%Y-%m-%d %H:%M} UTC."
 
 
 def show(lead: Lead, appointment: Appointment, *, actor: str, now: datetime) -> Lead:
@@ -130,11 +169,11 @@ def message_source(channel: str) -> tuple[str, str] | None:
     return MESSAGE_SOURCES.get(channel)
 
 
-def makes_lead(text: str | None, button_id: str | None) -> bool:
-    """An unknown sender's message opens a lead unless it is a button tap or an opt-out keyword."""
-    if button_id is not None:
-        return False
-    return (text or "").strip().strip(".!").upper() not in OPT_OUT_WORDS
+def makes_lead(button_id: str | None, consent: bool | None) -> bool:
+    """An unknown sender's message opens a lead unless it is a button tap or a consent keyword: someone who
+    only asks the clinic to stop (or start) writing is not a prospect to call back. Which words those are is
+    notifications' to say (message.received's `consent`)."""
+    return button_id is None and consent is None
 
 
 def message_phone(channel: str, sender: str) -> str | None:

@@ -16,14 +16,11 @@ import msgspec
 from contracts.leads import ActivityCancelledV1, ActivityCompletedV1, ActivityScheduledV1
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWork, UnitOfWorkFactory
 from leads.domain import activities as rules
 from leads.domain.activities import Activity, ActivityNotFound, ActivityQuery, Bell
-from leads.domain.errors import InvalidLead, LeadNotFound
-from leads.repository.activities import ActivityRepository
-from leads.repository.leads import LeadRepository
 from leads.services import staff
-from leads.services.common import audit, now
+from leads.services.common import audit, load_lead, now
+from leads.services.work import LeadsWork, LeadsWorkFactory
 
 
 class NewActivity(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,9 +38,9 @@ def _not_found(activity_id: str) -> ActivityNotFound:
     return ActivityNotFound(f"No activity {activity_id} in this clinic.")
 
 
-async def _visible(uow: UnitOfWork, principal: Principal, activity_id: str, *, for_update: bool) -> Activity:
+async def _visible(uow: LeadsWork, principal: Principal, activity_id: str, *, for_update: bool) -> Activity:
     """The activity if the caller may see it; otherwise it does not exist (404, never 403)."""
-    found = await ActivityRepository(uow.session).get(principal.tenant_id, activity_id, for_update=for_update)
+    found = await uow.activities.get(principal.tenant_id, activity_id, for_update=for_update)
     if found is None or not rules.can_see(found, principal.user_id, principal.permissions):
         raise _not_found(activity_id)
     return found
@@ -60,8 +57,29 @@ def _scheduled_event(activity: Activity) -> ActivityScheduledV1:
     )
 
 
+async def add_from_event(uow: LeadsWork, activity: Activity, *, actor: str, at: datetime) -> bool:
+    """An activity another context's event asks for (a call-back for a missed call or a no-show), in the
+    consumer's unit of work: stored, audited and announced once (False: that id exists already)."""
+    if await uow.activities.get(activity.tenant_id, activity.id) is not None:
+        return False
+    await uow.activities.add(activity)
+    await audit(
+        uow,
+        activity.tenant_id,
+        entity="activity",
+        entity_id=activity.id,
+        lead_id=activity.lead_id,
+        action="created",
+        actor_id=actor,
+        changes=rules.audit_created(activity),
+        at=at,
+    )
+    uow.publish(_scheduled_event(activity), tenant_id=activity.tenant_id)
+    return True
+
+
 async def _audit(
-    uow: UnitOfWork, principal: Principal, activity: Activity, action: str, changes: dict[str, Any]
+    uow: LeadsWork, principal: Principal, activity: Activity, action: str, changes: dict[str, Any]
 ) -> None:
     await audit(
         uow,
@@ -76,7 +94,7 @@ async def _audit(
     )
 
 
-async def schedule(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str, data: NewActivity) -> Activity:
+async def schedule(uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str, data: NewActivity) -> Activity:
     activity = rules.new_activity(
         activity_id=new_id(),
         tenant_id=principal.tenant_id,
@@ -92,25 +110,21 @@ async def schedule(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id
     )
     async with uow_factory() as uow:
         await staff.check_staff(uow, principal, {"responsible_id": data.responsible_id})
-        lead = await LeadRepository(uow.session).get(principal.tenant_id, lead_id)
-        if lead is None:
-            raise LeadNotFound(f"No lead {lead_id} in this clinic.", field="lead_id")
-        if lead.merged_into is not None:
-            raise InvalidLead(f"This lead was merged into {lead.merged_into}; plan it there.", field="lead_id")
-        await ActivityRepository(uow.session).add(activity)
+        await load_lead(uow, principal.tenant_id, lead_id, changeable=True, field="lead_id")
+        await uow.activities.add(activity)
         await _audit(uow, principal, activity, "created", rules.audit_created(activity))
         uow.publish(_scheduled_event(activity), tenant_id=principal.tenant_id)
         await uow.commit()
     return activity
 
 
-async def get(uow_factory: UnitOfWorkFactory, principal: Principal, activity_id: str) -> Activity:
+async def get(uow_factory: LeadsWorkFactory, principal: Principal, activity_id: str) -> Activity:
     async with uow_factory() as uow:
         return await _visible(uow, principal, activity_id, for_update=False)
 
 
 async def find(
-    uow_factory: UnitOfWorkFactory, principal: Principal, query: ActivityQuery, *, mine: bool = False
+    uow_factory: LeadsWorkFactory, principal: Principal, query: ActivityQuery, *, mine: bool = False
 ) -> tuple[list[Activity], int]:
     """The activities the caller may see, filtered; a lead id that is not the clinic's gives 404."""
     query = rules.check_query(
@@ -122,13 +136,13 @@ async def find(
         )
     )
     async with uow_factory() as uow:
-        if query.lead_id and await LeadRepository(uow.session).get(principal.tenant_id, query.lead_id) is None:
-            raise LeadNotFound(f"No lead {query.lead_id} in this clinic.", field="lead_id")
-        return await ActivityRepository(uow.session).page(principal.tenant_id, query)
+        if query.lead_id:
+            await load_lead(uow, principal.tenant_id, query.lead_id, field="lead_id")
+        return await uow.activities.page(principal.tenant_id, query)
 
 
 async def edit(
-    uow_factory: UnitOfWorkFactory, principal: Principal, activity_id: str, changes: dict[str, Any]
+    uow_factory: LeadsWorkFactory, principal: Principal, activity_id: str, changes: dict[str, Any]
 ) -> Activity:
     async with uow_factory() as uow:
         before = await _visible(uow, principal, activity_id, for_update=True)
@@ -136,7 +150,7 @@ async def edit(
         after, diff = rules.edit(before, changes, now=now())
         if not diff:
             return before
-        await ActivityRepository(uow.session).save(after)
+        await uow.activities.save(after)
         await _audit(uow, principal, after, "updated", rules.audit_diff(before, after, diff))
         if rules.PLAN_FIELDS & diff.keys():
             uow.publish(_scheduled_event(after), tenant_id=principal.tenant_id)
@@ -145,12 +159,12 @@ async def edit(
 
 
 async def complete(
-    uow_factory: UnitOfWorkFactory, principal: Principal, activity_id: str, result: str | None
+    uow_factory: LeadsWorkFactory, principal: Principal, activity_id: str, result: str | None
 ) -> Activity:
     async with uow_factory() as uow:
         before = await _visible(uow, principal, activity_id, for_update=True)
         after = rules.complete(before, result, actor=principal.user_id, now=now())
-        await ActivityRepository(uow.session).save(after)
+        await uow.activities.save(after)
         await _audit(uow, principal, after, "completed", rules.audit_closed(before, after, text_field="result"))
         assert after.completed_at is not None
         uow.publish(
@@ -168,13 +182,11 @@ async def complete(
     return after
 
 
-async def cancel(
-    uow_factory: UnitOfWorkFactory, principal: Principal, activity_id: str, reason: str | None
-) -> Activity:
+async def cancel(uow_factory: LeadsWorkFactory, principal: Principal, activity_id: str, reason: str | None) -> Activity:
     async with uow_factory() as uow:
         before = await _visible(uow, principal, activity_id, for_update=True)
         after = rules.cancel(before, reason, actor=principal.user_id, now=now())
-        await ActivityRepository(uow.session).save(after)
+        await uow.activities.save(after)
         await _audit(uow, principal, after, "cancelled", rules.audit_closed(before, after, text_field="reason"))
         uow.publish(
             ActivityCancelledV1(
@@ -191,10 +203,10 @@ async def cancel(
     return after
 
 
-async def bell(uow_factory: UnitOfWorkFactory, principal: Principal) -> Bell:
+async def bell(uow_factory: LeadsWorkFactory, principal: Principal) -> Bell:
     """The caller's scheduled activities: how many, how many overdue, how many today (clinic time)."""
     at = now()
     async with uow_factory() as uow:
-        return await ActivityRepository(uow.session).bell(
+        return await uow.activities.bell(
             principal.tenant_id, principal.user_id, now=at, day=rules.day_window(at, principal.timezone)
         )

@@ -12,14 +12,12 @@ from datetime import timedelta
 from contracts import EventMeta
 from contracts.claims import DEFAULT_COUNTRY, DEFAULT_TIMEZONE
 from contracts.telephony import CallMissedV1, CallStartedV1
-from kit.db import UnitOfWork
 from leads.domain import activities as activity_rules
 from leads.domain import matching
-from leads.repository.activities import ActivityRepository
-from leads.repository.leads import LeadRepository
-from leads.services.activities import _scheduled_event
-from leads.services.common import audit, now, sources
+from leads.services.activities import add_from_event
+from leads.services.common import now, sources
 from leads.services.leads import NewLead, intake
+from leads.services.work import LeadsWork
 
 CHANNEL = "call"
 #: A tracking number without a source the clinic knows falls back to this one (a default source).
@@ -28,7 +26,7 @@ FALLBACK_SOURCE = "phone_call"
 _ANY_TIME = timedelta(days=3650)
 
 
-async def on_call_started(uow: UnitOfWork, event: CallStartedV1, meta: EventMeta) -> None:
+async def on_call_started(uow: LeadsWork, event: CallStartedV1, meta: EventMeta) -> None:
     """An inbound call from a phone no open lead has: a new lead; a known one gets a request instead."""
     if event.direction != "inbound" or event.lead_id is not None or not event.caller.startswith("+"):
         return
@@ -54,13 +52,11 @@ async def on_call_started(uow: UnitOfWork, event: CallStartedV1, meta: EventMeta
     )
 
 
-async def on_call_missed(uow: UnitOfWork, event: CallMissedV1, meta: EventMeta) -> None:
+async def on_call_missed(uow: LeadsWork, event: CallMissedV1, meta: EventMeta) -> None:
     """A call-back (activity of type call, due now) for the owner of the caller's lead."""
     at = now()
     variants = matching.phone_variants(event.caller)
-    found = await LeadRepository(uow.session).open_by_contact(
-        meta.tenant_id, phones=list(variants), email=None, since=at - _ANY_TIME
-    )
+    found = await uow.leads.open_by_contact(meta.tenant_id, phones=list(variants), email=None, since=at - _ANY_TIME)
     if event.lead_id is not None:
         found = sorted(found, key=lambda lead: lead.id != event.lead_id)
     if not found:
@@ -79,19 +75,4 @@ async def on_call_missed(uow: UnitOfWork, event: CallMissedV1, meta: EventMeta) 
         created_by=event.call_id,
         now=at,
     )
-    activities = ActivityRepository(uow.session)
-    if await activities.get(meta.tenant_id, activity.id, for_update=False) is not None:
-        return
-    await activities.add(activity)
-    await audit(
-        uow,
-        meta.tenant_id,
-        entity="activity",
-        entity_id=activity.id,
-        lead_id=activity.lead_id,
-        action="created",
-        actor_id=event.call_id,
-        changes=activity_rules.audit_created(activity),
-        at=at,
-    )
-    uow.publish(_scheduled_event(activity), tenant_id=meta.tenant_id)
+    await add_from_event(uow, activity, actor=event.call_id, at=at)

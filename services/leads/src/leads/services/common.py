@@ -1,16 +1,20 @@
-"""What several use cases share: the clinic's calendar, the audit trail, list lookups."""
+"""What several use cases share: the clinic's calendar, loading a lead, the audit trail, `lead.updated`, list
+lookups."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from contracts.leads import LeadUpdatedV1
 from kit.auth import Principal
-from kit.db import UnitOfWork
-from leads.domain.leads import AuditEntry
-from leads.repository import AuditRepository, ListRepository
+from leads.domain import leads as rules
+from leads.domain.errors import LeadNotFound
+from leads.domain.leads import AuditEntry, Lead
+from leads.services.work import LeadsWork
 
 
 def now() -> datetime:
@@ -38,8 +42,58 @@ def clinic_today(principal: Principal) -> date:
     return clinic_day(now(), principal.timezone)
 
 
+async def load_lead(
+    uow: LeadsWork,
+    tenant_id: str,
+    lead_id: str,
+    *,
+    for_update: bool = False,
+    include_deleted: bool = False,
+    changeable: bool = False,
+    field: str | None = None,
+) -> Lead:
+    """The clinic's lead or LeadNotFound (404, naming `field` when the id came in a body); `changeable`: a lead
+    merged into another is refused (leads.domain.leads.check_changeable)."""
+    lead = await uow.leads.get(tenant_id, lead_id, for_update=for_update, include_deleted=include_deleted)
+    if lead is None:
+        raise LeadNotFound(f"No lead {lead_id} in this clinic.", field=field)
+    return rules.check_changeable(lead) if changeable else lead
+
+
+async def audit_lead(
+    uow: LeadsWork, principal: Principal, lead_id: str, action: str, changes: dict[str, Any], *, at: datetime
+) -> None:
+    """A staff member's change to a lead, in its trail."""
+    await audit(
+        uow,
+        principal.tenant_id,
+        entity="lead",
+        entity_id=lead_id,
+        lead_id=lead_id,
+        action=action,
+        actor_id=principal.user_id,
+        changes=changes,
+        at=at,
+    )
+
+
+def lead_updated(after: Lead, fields: Iterable[str], *, by: str, at: datetime) -> LeadUpdatedV1:
+    """`lead.updated`: which fields changed and the lead's contact details as they are now."""
+    return LeadUpdatedV1(
+        lead_id=after.id,
+        fields=sorted(fields),
+        name=after.name,
+        phone=after.phone,
+        email=after.email,
+        locale=after.locale,
+        urgency=after.urgency,
+        updated_by=by,
+        updated_at=at,
+    )
+
+
 async def audit(
-    uow: UnitOfWork,
+    uow: LeadsWork,
     tenant_id: str,
     *,
     entity: str,
@@ -50,7 +104,7 @@ async def audit(
     changes: dict[str, Any],
     at: datetime | None = None,
 ) -> None:
-    await AuditRepository(uow.session).add(
+    await uow.audit.add(
         tenant_id,
         AuditEntry(
             entity=entity,
@@ -74,21 +128,21 @@ _lists: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
 _windows: dict[str, tuple[float, int]] = {}
 
 
-async def labels(uow: UnitOfWork, tenant_id: str, kind: str, *, want: str | None = None) -> dict[str, str]:
+async def labels(uow: LeadsWork, tenant_id: str, kind: str, *, want: str | None = None) -> dict[str, str]:
     """slug -> label of the clinic's active items of a kind (what new data may use), from the cache."""
     hit = _lists.get((tenant_id, kind))
     if hit is not None and hit[0] > monotonic() and (want is None or want in hit[1]):
         return hit[1]
-    found = await ListRepository(uow.session).labels(tenant_id, kind)
+    found = await uow.lists.labels(tenant_id, kind)
     _lists[(tenant_id, kind)] = (monotonic() + LISTS_TTL_SECONDS, found)
     return found
 
 
-async def dedupe_window_days(uow: UnitOfWork, tenant_id: str) -> int:
+async def dedupe_window_days(uow: LeadsWork, tenant_id: str) -> int:
     hit = _windows.get(tenant_id)
     if hit is not None and hit[0] > monotonic():
         return hit[1]
-    days = await ListRepository(uow.session).dedupe_window_days(tenant_id)
+    days = await uow.lists.dedupe_window_days(tenant_id)
     _windows[tenant_id] = (monotonic() + LISTS_TTL_SECONDS, days)
     return days
 
@@ -100,5 +154,5 @@ def forget_clinic(tenant_id: str) -> None:
     _windows.pop(tenant_id, None)
 
 
-async def sources(uow: UnitOfWork, tenant_id: str, *, want: str | None = None) -> dict[str, str]:
+async def sources(uow: LeadsWork, tenant_id: str, *, want: str | None = None) -> dict[str, str]:
     return await labels(uow, tenant_id, "source", want=want)

@@ -14,16 +14,14 @@ from typing import Any
 from kit import context
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWork, UnitOfWorkFactory
 from kit.ratelimit import FixedWindowLimiter
 from leads.domain import intake as rules
 from leads.domain.errors import Conflict, InvalidLead, NotFound
 from leads.domain.intake import Form, Submission
-from leads.repository import ListRepository
-from leads.repository.intake import FormRepository, ReceiptRepository
 from leads.services.common import audit, now, sources
 from leads.services.leads import NewLead
 from leads.services.leads import intake as lead_intake
+from leads.services.work import LeadsWork, LeadsWorkFactory
 
 WEB_CHANNEL = "web_form"
 TILDA_CHANNEL = "tilda"
@@ -60,8 +58,8 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-async def _check_slug(uow: UnitOfWork, tenant_id: str, kind: str, value: str) -> str:
-    known = await ListRepository(uow.session).labels(tenant_id, kind)
+async def _check_slug(uow: LeadsWork, tenant_id: str, kind: str, value: str) -> str:
+    known = await uow.lists.labels(tenant_id, kind)
     slug = value.strip().lower()
     if slug not in known:
         raise InvalidLead(f"Unknown {kind} {value!r}; use one of: {', '.join(known)}.", field=kind)
@@ -70,7 +68,7 @@ async def _check_slug(uow: UnitOfWork, tenant_id: str, kind: str, value: str) ->
 
 # --- clinic admins -------------------------------------------------------------------------
 async def create_form(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: LeadsWorkFactory,
     principal: Principal,
     *,
     name: str,
@@ -97,7 +95,7 @@ async def create_form(
             created_by=principal.user_id,
             created_at=now(),
         )
-        await FormRepository(uow.session).add(form)
+        await uow.forms.add(form)
         await audit(
             uow,
             principal.tenant_id,
@@ -113,20 +111,20 @@ async def create_form(
     return NewForm(form, secret)
 
 
-async def list_forms(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[Form]:
+async def list_forms(uow_factory: LeadsWorkFactory, principal: Principal) -> list[Form]:
     async with uow_factory() as uow:
-        return await FormRepository(uow.session).all(principal.tenant_id)
+        return await uow.forms.all(principal.tenant_id)
 
 
-async def _load(uow: UnitOfWork, principal: Principal, form_id: str) -> Form:
-    form = await FormRepository(uow.session).get(principal.tenant_id, form_id, for_update=True)
+async def _load(uow: LeadsWork, principal: Principal, form_id: str) -> Form:
+    form = await uow.forms.get(principal.tenant_id, form_id, for_update=True)
     if form is None:
         raise NotFound(f"No form {form_id} in this clinic.")
     return form
 
 
 async def update_form(
-    uow_factory: UnitOfWorkFactory, principal: Principal, form_id: str, changes: dict[str, Any]
+    uow_factory: LeadsWorkFactory, principal: Principal, form_id: str, changes: dict[str, Any]
 ) -> Form:
     async with uow_factory() as uow:
         before = await _load(uow, principal, form_id)
@@ -145,7 +143,7 @@ async def update_form(
         after = replace(before, **values)
         diff = {k: [getattr(before, k), v] for k, v in values.items() if getattr(before, k) != v}
         if diff:
-            await FormRepository(uow.session).save(after)
+            await uow.forms.save(after)
             await audit(
                 uow,
                 principal.tenant_id,
@@ -160,7 +158,7 @@ async def update_form(
     return after
 
 
-async def rotate_secret(uow_factory: UnitOfWorkFactory, principal: Principal, form_id: str) -> NewForm:
+async def rotate_secret(uow_factory: LeadsWorkFactory, principal: Principal, form_id: str) -> NewForm:
     """A new Tilda secret (shown once); the old one stops working at once."""
     async with uow_factory() as uow:
         before = await _load(uow, principal, form_id)
@@ -168,7 +166,7 @@ async def rotate_secret(uow_factory: UnitOfWorkFactory, principal: Principal, fo
             raise Conflict("Only Tilda forms have a secret; a web form is public by design.", field="kind")
         secret = new_secret()
         after = replace(before, secret_hash=rules.hash_secret(secret))
-        await FormRepository(uow.session).save(after)
+        await uow.forms.save(after)
         await audit(
             uow,
             principal.tenant_id,
@@ -184,26 +182,26 @@ async def rotate_secret(uow_factory: UnitOfWorkFactory, principal: Principal, fo
 
 
 # --- public --------------------------------------------------------------------------------
-async def _public_form(uow: UnitOfWork, key: str, kind: str) -> Form:
-    form = await FormRepository(uow.session).by_key(key) if 0 < len(key) <= 64 else None
+async def _public_form(uow: LeadsWork, key: str, kind: str) -> Form:
+    form = await uow.forms.by_key(key) if 0 < len(key) <= 64 else None
     if form is None or not form.active or form.kind != kind:
         raise NotFound("No such form, or it no longer takes submissions.", field="key")
     context.tenant_id.set(form.tenant_id)
     return form
 
 
-async def public_form(uow_factory: UnitOfWorkFactory, key: str) -> Form:
+async def public_form(uow_factory: LeadsWorkFactory, key: str) -> Form:
     async with uow_factory() as uow:
         return await _public_form(uow, key, "web")
 
 
-async def _lead_from(uow: UnitOfWork, form: Form, submission: Submission, channel: str) -> tuple[str, str | None]:
+async def _lead_from(uow: LeadsWork, form: Form, submission: Submission, channel: str) -> tuple[str, str | None]:
     """Create the lead (or add a request to the person's open lead); returns (lead id, request id)."""
     known_sources = await sources(uow, form.tenant_id)
     source = form.source if form.source in known_sources else FALLBACK_SOURCE
     if source not in known_sources and known_sources:
         source = next(iter(known_sources))
-    treatments = await ListRepository(uow.session).labels(form.tenant_id, "treatment")
+    treatments = await uow.lists.labels(form.tenant_id, "treatment")
     created = await lead_intake(
         uow,
         tenant_id=form.tenant_id,
@@ -228,7 +226,7 @@ async def _lead_from(uow: UnitOfWork, form: Form, submission: Submission, channe
 
 
 async def submit_web_form(
-    uow_factory: UnitOfWorkFactory, public: PublicIntake, key: str, fields: dict[str, str], *, client_ip: str
+    uow_factory: LeadsWorkFactory, public: PublicIntake, key: str, fields: dict[str, str], *, client_ip: str
 ) -> bool:
     """One submission of a clinic's web form; False when it was spam (the honeypot) and nothing was stored."""
     await public.limiter.hit(
@@ -242,7 +240,7 @@ async def submit_web_form(
         lead_id, request_id = await _lead_from(uow, form, submission, WEB_CHANNEL)
         # The submission as received, consent text included: the record of the person's consent (LGPD).
         receipt = new_id()
-        receipts = ReceiptRepository(uow.session)
+        receipts = uow.receipts
         await receipts.claim(
             form.tenant_id,
             WEB_CHANNEL,
@@ -256,7 +254,7 @@ async def submit_web_form(
 
 
 async def receive_tilda(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: LeadsWorkFactory,
     key: str,
     secret: str | None,
     fields: dict[str, str],
@@ -271,7 +269,7 @@ async def receive_tilda(
         if rules.is_tilda_test(fields):
             return "test"
         submission = rules.tilda_submission(fields)
-        receipts = ReceiptRepository(uow.session)
+        receipts = uow.receipts
         external_id = submission.external_id or f"no-tranid:{new_id()}"
         payload = {"form_id": form.id, "content_type": content_type, "fields": fields}
         if not await receipts.claim(form.tenant_id, TILDA_CHANNEL, external_id, payload=payload, at=now()):

@@ -7,16 +7,15 @@ from typing import Any
 
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWork, UnitOfWorkFactory
 from leads.domain import lists as rules
 from leads.domain.errors import Conflict, NotFound
 from leads.domain.lists import ListItem
-from leads.repository import ListRepository
 from leads.services.common import audit, forget_clinic
+from leads.services.work import LeadsWork, LeadsWorkFactory
 
 
 async def _audit(
-    uow: UnitOfWork, principal: Principal, kind: str, item_id: str, action: str, changes: dict[str, Any]
+    uow: LeadsWork, principal: Principal, kind: str, item_id: str, action: str, changes: dict[str, Any]
 ) -> None:
     await audit(
         uow,
@@ -31,21 +30,21 @@ async def _audit(
 
 
 async def items(
-    uow_factory: UnitOfWorkFactory, principal: Principal, kind: str, *, include_inactive: bool
+    uow_factory: LeadsWorkFactory, principal: Principal, kind: str, *, include_inactive: bool
 ) -> list[ListItem]:
     rules.check_kind(kind)
     async with uow_factory() as uow:
-        found = await ListRepository(uow.session).items(principal.tenant_id, kind, active_only=not include_inactive)
+        found = await uow.lists.items(principal.tenant_id, kind, active_only=not include_inactive)
         await uow.commit()  # the first read of a clinic seeds its lists
     return found
 
 
 async def add(
-    uow_factory: UnitOfWorkFactory, principal: Principal, kind: str, *, label: str, slug: str | None, color: str | None
+    uow_factory: LeadsWorkFactory, principal: Principal, kind: str, *, label: str, slug: str | None, color: str | None
 ) -> ListItem:
     rules.check_kind(kind)
     async with uow_factory() as uow:
-        repo = ListRepository(uow.session)
+        repo = uow.lists
         await repo.seed(principal.tenant_id)
         item = ListItem(
             id=new_id(),
@@ -67,7 +66,7 @@ async def add(
 
 
 async def update(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: LeadsWorkFactory,
     principal: Principal,
     kind: str,
     item_id: str,
@@ -79,7 +78,7 @@ async def update(
 ) -> ListItem:
     rules.check_kind(kind)
     async with uow_factory() as uow:
-        repo = ListRepository(uow.session)
+        repo = uow.lists
         before = await repo.get(principal.tenant_id, kind, item_id)
         if before is None:
             raise NotFound(f"No item {item_id} in the {kind} list.")
@@ -102,10 +101,10 @@ async def update(
     return after
 
 
-async def reorder(uow_factory: UnitOfWorkFactory, principal: Principal, kind: str, ids: list[str]) -> list[ListItem]:
+async def reorder(uow_factory: LeadsWorkFactory, principal: Principal, kind: str, ids: list[str]) -> list[ListItem]:
     rules.check_kind(kind)
     async with uow_factory() as uow:
-        repo = ListRepository(uow.session)
+        repo = uow.lists
         current = {i.id for i in await repo.items(principal.tenant_id, kind)}
         if set(ids) != current or len(ids) != len(current):
             raise Conflict("Send every item id of the list exactly once, in the new order.", field="ids")
@@ -116,11 +115,11 @@ async def reorder(uow_factory: UnitOfWorkFactory, principal: Principal, kind: st
         return await repo.items(principal.tenant_id, kind)
 
 
-async def remove(uow_factory: UnitOfWorkFactory, principal: Principal, kind: str, item_id: str) -> ListItem | None:
+async def remove(uow_factory: LeadsWorkFactory, principal: Principal, kind: str, item_id: str) -> ListItem | None:
     """Delete an unused item; one in use is deactivated instead (returned), so history keeps its meaning."""
     rules.check_kind(kind)
     async with uow_factory() as uow:
-        repo = ListRepository(uow.session)
+        repo = uow.lists
         item = await repo.get(principal.tenant_id, kind, item_id)
         if item is None:
             raise NotFound(f"No item {item_id} in the {kind} list.")
@@ -136,3 +135,29 @@ async def remove(uow_factory: UnitOfWorkFactory, principal: Principal, kind: str
         await uow.commit()
         forget_clinic(principal.tenant_id)
     return None
+
+
+# --- the clinic's intake settings --------------------------------------------------------------------------
+async def set_dedupe_window(uow_factory: LeadsWorkFactory, principal: Principal, days: int) -> int:
+    rules.check_dedupe_window(days)
+    async with uow_factory() as uow:
+        before = await uow.lists.dedupe_window_days(principal.tenant_id)
+        await uow.lists.set_dedupe_window_days(principal.tenant_id, days)
+        await audit(
+            uow,
+            principal.tenant_id,
+            entity="settings",
+            entity_id=principal.tenant_id,
+            lead_id=None,
+            action="updated",
+            actor_id=principal.user_id,
+            changes={"dedupe_window_days": [before, days]},
+        )
+        await uow.commit()
+    forget_clinic(principal.tenant_id)
+    return days
+
+
+async def dedupe_window(uow_factory: LeadsWorkFactory, principal: Principal) -> int:
+    async with uow_factory() as uow:
+        return await uow.lists.dedupe_window_days(principal.tenant_id)

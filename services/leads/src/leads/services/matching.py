@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from contracts.leads import LeadMergedV1, LeadUpdatedV1
+from contracts.leads import LeadMergedV1
 from kit.auth import Principal
-from kit.db import UnitOfWork, UnitOfWorkFactory
 from leads import documents, phones
 from leads.domain import leads as rules
 from leads.domain import matching, merging
-from leads.domain.errors import InvalidLead, LeadNotFound
+from leads.domain.errors import InvalidLead
 from leads.domain.leads import Lead, search_key
-from leads.repository import LeadRepository, RequestRepository
-from leads.repository.matching import MatchRepository
-from leads.services.common import audit, now
+from leads.services.common import audit, lead_updated, load_lead, now
+from leads.services.work import LeadsWork, LeadsWorkFactory
 
 #: The most candidates a match answers with.
 MAX_CANDIDATES = 20
@@ -32,7 +30,7 @@ def check_name_query(name: str | None) -> str | None:
 
 
 async def find_candidates(
-    uow: UnitOfWork,
+    uow: LeadsWork,
     tenant_id: str,
     contact: matching.Contact,
     *,
@@ -42,7 +40,7 @@ async def find_candidates(
     """Scored candidates (best first, at least SHOW) among the clinic's visible leads and its patients.
     `by_name=False` looks only for shared phones, e-mails and CPFs (the name still counts in the score)."""
     variants = sorted({v for p in contact.phones for v in matching.phone_variants(p)})
-    repo = MatchRepository(uow.session)
+    repo = uow.matching
     found = await repo.candidates(tenant_id, phones=variants, email=contact.email, cpf=contact.cpf, kinds=kinds)
     if contact.name and by_name:
         key = search_key(contact.name)
@@ -60,7 +58,7 @@ async def find_candidates(
 
 
 async def match(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: LeadsWorkFactory,
     principal: Principal,
     *,
     phone: str | None,
@@ -82,24 +80,20 @@ async def match(
         return await find_candidates(uow, principal.tenant_id, contact)
 
 
-async def merge(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str, other_id: str) -> Lead:
+async def merge(uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str, other_id: str) -> Lead:
     """Merge `other_id` into `lead_id` (the survivor): history moves, empty fields fill, the other is hidden."""
     if lead_id == other_id:
         raise InvalidLead("A lead cannot be merged into itself.", field="other_id")
     tenant_id = principal.tenant_id
     async with uow_factory() as uow:
-        repo = LeadRepository(uow.session)
-        history = MatchRepository(uow.session)
+        repo = uow.leads
+        history = uow.matching
         await history.lock_pair(tenant_id, lead_id, other_id)
-        survivor = await repo.get(tenant_id, lead_id)
-        if survivor is None:
-            raise LeadNotFound(f"No lead {lead_id} in this clinic.", field="lead_id")
-        other = await repo.get(tenant_id, other_id)
-        if other is None:
-            raise LeadNotFound(f"No lead {other_id} in this clinic.", field="other_id")
+        survivor = await load_lead(uow, tenant_id, lead_id, field="lead_id")
+        other = await load_lead(uow, tenant_id, other_id, field="other_id")
         at = now()
         after, diff = merging.merge(survivor, other, actor=principal.user_id, now=at)
-        await RequestRepository(uow.session).move(tenant_id, other.id, survivor.id)
+        await uow.requests.move(tenant_id, other.id, survivor.id)
         moved = await history.move_history(tenant_id, other.id, survivor.id)
         if diff:
             await repo.save(survivor, after)
@@ -136,19 +130,6 @@ async def merge(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: s
             tenant_id=tenant_id,
         )
         if diff:
-            uow.publish(
-                LeadUpdatedV1(
-                    lead_id=survivor.id,
-                    fields=sorted(diff),
-                    name=after.name,
-                    phone=after.phone,
-                    email=after.email,
-                    locale=after.locale,
-                    urgency=after.urgency,
-                    updated_by=principal.user_id,
-                    updated_at=at,
-                ),
-                tenant_id=tenant_id,
-            )
+            uow.publish(lead_updated(after, diff, by=principal.user_id, at=at), tenant_id=tenant_id)
         await uow.commit()
     return after

@@ -10,19 +10,17 @@ import msgspec
 from contracts.leads import LeadConvertedV1
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWork, UnitOfWorkFactory
 from leads import documents, phones
 from leads.domain import leads as rules
 from leads.domain import matching
 from leads.domain import patients as patient_rules
-from leads.domain.errors import Conflict, InvalidLead, LeadNotFound, NotFound
+from leads.domain.errors import Conflict, InvalidLead, NotFound
 from leads.domain.leads import Lead
 from leads.domain.patients import Patient
-from leads.domain.queries import classify_text
-from leads.repository import LeadRepository
-from leads.repository.patients import PatientRepository
-from leads.services.common import audit, now
+from leads.domain.queries import capped, classify_text, search_cpf
+from leads.services.common import audit, load_lead, now
 from leads.services.matching import find_candidates, query_phone_variants
+from leads.services.work import LeadsWork, LeadsWorkFactory
 
 
 class NewPatient(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,7 +64,7 @@ def _auditable(patient: Patient) -> dict[str, object]:
     return {k: [None, v] for k, v in values.items() if v not in (None, [])}
 
 
-async def register(uow_factory: UnitOfWorkFactory, principal: Principal, data: NewPatient) -> Registered:
+async def register(uow_factory: LeadsWorkFactory, principal: Principal, data: NewPatient) -> Registered:
     """A new patient record; refused (409) when a patient of the clinic already has the CPF."""
     if not data.phones:
         raise InvalidLead("A patient needs at least one phone number.", field="phones")
@@ -76,7 +74,7 @@ async def register(uow_factory: UnitOfWorkFactory, principal: Principal, data: N
     tenant_id = principal.tenant_id
     at = now()
     async with uow_factory() as uow:
-        repo = PatientRepository(uow.session)
+        repo = uow.patients
         await repo.lock_identity(tenant_id, cpf, email)
         if cpf:
             same = await repo.by_identity(tenant_id, cpf=cpf, email=None)
@@ -119,18 +117,19 @@ async def register(uow_factory: UnitOfWorkFactory, principal: Principal, data: N
     return Registered(patient=patient, candidates=candidates)
 
 
-async def get_patient(uow_factory: UnitOfWorkFactory, principal: Principal, patient_id: str) -> Patient:
+async def get_patient(uow_factory: LeadsWorkFactory, principal: Principal, patient_id: str) -> Patient:
     async with uow_factory() as uow:
-        patient = await PatientRepository(uow.session).get(principal.tenant_id, patient_id)
+        patient = await uow.patients.get(principal.tenant_id, patient_id)
     if patient is None:
         raise NotFound(f"No patient {patient_id} in this clinic.", field="patient_id")
     return patient
 
 
 async def find_patients(
-    uow_factory: UnitOfWorkFactory, principal: Principal, text: str | None, *, limit: int, offset: int
-) -> tuple[list[Patient], int]:
-    """The clinic's patients, newest first; `text` is a name, phone, e-mail or CPF."""
+    uow_factory: LeadsWorkFactory, principal: Principal, text: str | None, *, limit: int, offset: int
+) -> tuple[list[Patient], int, bool]:
+    """The clinic's patients, newest first; `text` is a name, phone, e-mail or CPF. The total is counted up to
+    TOTAL_CAP (the bool: there are more)."""
     found_phones: list[str] = []
     cpf = email = name_key = None
     if text and text.strip():
@@ -140,10 +139,10 @@ async def find_patients(
                 found_phones = query_phone_variants(text, principal.country, field="q")
             except InvalidLead:
                 found_phones = ["+" + found.phone_digits]
-            cpf = found.cpf or (found.phone_digits if len(found.phone_digits) == 11 else None)
+            cpf = search_cpf(found)
         email, name_key = found.email, found.name
     async with uow_factory() as uow:
-        return await PatientRepository(uow.session).page(
+        items, total = await uow.patients.page(
             principal.tenant_id,
             phones=found_phones,
             cpf=cpf,
@@ -152,6 +151,7 @@ async def find_patients(
             limit=limit,
             offset=offset,
         )
+    return items, *capped(total)
 
 
 def _converted(lead: Lead, patient: Patient, actor: str, at: datetime) -> LeadConvertedV1:
@@ -166,20 +166,17 @@ def _converted(lead: Lead, patient: Patient, actor: str, at: datetime) -> LeadCo
     )
 
 
-async def _lead_for_update(uow: UnitOfWork, tenant_id: str, lead_id: str) -> Lead:
-    lead = await LeadRepository(uow.session).get(tenant_id, lead_id, for_update=True)
-    if lead is None:
-        raise LeadNotFound(f"No lead {lead_id} in this clinic.", field="lead_id")
-    return lead
+async def _lead_for_update(uow: LeadsWork, tenant_id: str, lead_id: str) -> Lead:
+    return await load_lead(uow, tenant_id, lead_id, for_update=True, field="lead_id")
 
 
-async def link(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str, patient_id: str) -> Lead:
+async def link(uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str, patient_id: str) -> Lead:
     """The lead is this patient (a conversion onto an existing record): `lead.converted` is published.
     Linking again to the same patient changes nothing; to another patient is refused (409)."""
     tenant_id = principal.tenant_id
     async with uow_factory() as uow:
         lead = await _lead_for_update(uow, tenant_id, lead_id)
-        patients = PatientRepository(uow.session)
+        patients = uow.patients
         patient = await patients.get(tenant_id, patient_id, for_update=True)
         if patient is None:
             raise NotFound(f"No patient {patient_id} in this clinic.", field="patient_id")
@@ -187,7 +184,7 @@ async def link(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: st
         after = patient_rules.link(lead, patient, actor=principal.user_id, now=at)
         if lead.patient_id == patient.id:
             return lead
-        await LeadRepository(uow.session).save(lead, after)
+        await uow.leads.save(lead, after)
         await patients.set_lead(tenant_id, patient.id, lead.id, at=at)
         await audit(
             uow,
@@ -205,14 +202,14 @@ async def link(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: st
     return after
 
 
-async def convert(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str) -> Conversion:
+async def convert(uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str) -> Conversion:
     """Qualify the lead into a patient record and link them; when the clinic already has this patient (same
     CPF, or same e-mail and name), link to that record instead of making a second one."""
     tenant_id = principal.tenant_id
     async with uow_factory() as uow:
         lead = await _lead_for_update(uow, tenant_id, lead_id)
         patient_rules.check_can_convert(lead)
-        patients = PatientRepository(uow.session)
+        patients = uow.patients
         await patients.lock_identity(tenant_id, lead.cpf, lead.email)
         at = now()
         existing = patient_rules.existing_patient(
@@ -237,7 +234,7 @@ async def convert(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id:
                 at=at,
             )
         after = patient_rules.link(lead, patient, actor=principal.user_id, now=at)
-        await LeadRepository(uow.session).save(lead, after)
+        await uow.leads.save(lead, after)
         await audit(
             uow,
             tenant_id,

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from kit.auth import Principal
-from kit.db import UnitOfWorkFactory
 from leads.domain import leads as rules
-from leads.domain.errors import InvalidLead, LeadNotFound, NotFound
+from leads.domain.errors import NotFound
 from leads.domain.leads import LeadRequest
-from leads.repository import LeadRepository, RequestRepository
-from leads.services.common import audit, now
+from leads.services.common import audit, load_lead, now
 from leads.services.leads import check_list_slug, new_request
-
-EDITABLE = ("treatment", "group", "channel", "reason", "handled", "status")
+from leads.services.work import LeadsWorkFactory
 
 
 async def add(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: LeadsWorkFactory,
     principal: Principal,
     lead_id: str,
     *,
@@ -29,8 +25,7 @@ async def add(
     status: str | None,
 ) -> LeadRequest:
     async with uow_factory() as uow:
-        if await LeadRepository(uow.session).get(principal.tenant_id, lead_id, for_update=True) is None:
-            raise LeadNotFound(f"No lead {lead_id} in this clinic.")
+        await load_lead(uow, principal.tenant_id, lead_id, for_update=True)
         request = await new_request(
             uow,
             principal.tenant_id,
@@ -47,15 +42,14 @@ async def add(
     return request
 
 
-async def for_lead(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str) -> list[LeadRequest]:
+async def for_lead(uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str) -> list[LeadRequest]:
     async with uow_factory() as uow:
-        if await LeadRepository(uow.session).get(principal.tenant_id, lead_id) is None:
-            raise LeadNotFound(f"No lead {lead_id} in this clinic.")
-        return await RequestRepository(uow.session).for_lead(principal.tenant_id, lead_id)
+        await load_lead(uow, principal.tenant_id, lead_id)
+        return await uow.requests.for_lead(principal.tenant_id, lead_id)
 
 
 async def recent(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: LeadsWorkFactory,
     principal: Principal,
     *,
     latest_only: bool,
@@ -64,36 +58,24 @@ async def recent(
     offset: int,
 ) -> list[LeadRequest]:
     async with uow_factory() as uow:
-        return await RequestRepository(uow.session).recent(
+        return await uow.requests.recent(
             principal.tenant_id, latest_only=latest_only, handled=handled, limit=limit, offset=offset
         )
 
 
 async def update(
-    uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str, request_id: str, changes: dict[str, Any]
+    uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str, request_id: str, changes: dict[str, Any]
 ) -> LeadRequest:
-    unknown = [k for k in changes if k not in EDITABLE]
-    if unknown:
-        raise InvalidLead(f"{', '.join(unknown)} cannot be edited.", field=unknown[0])
     async with uow_factory() as uow:
-        repo = RequestRepository(uow.session)
-        before = await repo.get(principal.tenant_id, request_id)
+        before = await uow.requests.get(principal.tenant_id, request_id)
         if before is None or before.lead_id != lead_id:
             raise NotFound(f"No request {request_id} on lead {lead_id}.")
-        for kind, field in (
-            ("treatment", "treatment"),
-            ("group", "group"),
-            ("channel", "channel"),
-            ("request_status", "status"),
-        ):
+        for field, kind in rules.REQUEST_LISTS.items():
             if field in changes:
                 await check_list_slug(uow, principal.tenant_id, kind, field, changes[field])
-        if "reason" in changes:
-            changes["reason"] = rules.check_reason(changes["reason"])
-        after = replace(before, **changes, updated_at=now())
-        diff = {k: [getattr(before, k), getattr(after, k)] for k in changes if getattr(before, k) != getattr(after, k)}
+        after, diff = rules.edit_request(before, changes, now=now())
         if diff:
-            await repo.save(after)
+            await uow.requests.save(after)
             await audit(
                 uow,
                 principal.tenant_id,

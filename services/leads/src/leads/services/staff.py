@@ -9,12 +9,11 @@ from __future__ import annotations
 from contracts import EventMeta
 from contracts.identity import StaffCreatedV1, StaffDeactivatedV1, StaffUpdatedV1
 from kit.auth import Principal
-from kit.db import UnitOfWork, UnitOfWorkFactory
 from leads.domain.staff import StaffMember, check_members
-from leads.repository.staff import StaffRepository
+from leads.services.work import LeadsWork, LeadsWorkFactory
 
 
-async def record(uow: UnitOfWork, event: StaffCreatedV1 | StaffUpdatedV1 | StaffDeactivatedV1, meta: EventMeta) -> None:
+async def record(uow: LeadsWork, event: StaffCreatedV1 | StaffUpdatedV1 | StaffDeactivatedV1, meta: EventMeta) -> None:
     """staff.created / updated / deactivated -> the member's latest record (older events change nothing)."""
     member = StaffMember(
         user_id=event.user_id,
@@ -24,18 +23,18 @@ async def record(uow: UnitOfWork, event: StaffCreatedV1 | StaffUpdatedV1 | Staff
         roles=tuple(event.roles),
         active=event.active and not isinstance(event, StaffDeactivatedV1),
     )
-    await StaffRepository(uow.session).record(member, event.changed_at)
+    await uow.staff.record(member, event.changed_at)
 
 
-async def check_staff(uow: UnitOfWork, principal: Principal, wanted: dict[str, str | None]) -> None:
+async def check_staff(uow: LeadsWork, principal: Principal, wanted: dict[str, str | None]) -> None:
     """field -> user id (None: not given). Each given id other than the caller's must be an active member."""
     others = {field: uid for field, uid in wanted.items() if uid is not None and uid != principal.user_id}
     if not others:
         return
-    known = await StaffRepository(uow.session).active_ids(principal.tenant_id, sorted(set(others.values())))
+    known = await uow.staff.active_ids(principal.tenant_id, sorted(set(others.values())))
     check_members(others, known | {principal.user_id})
 
 
-async def directory(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[StaffMember]:
+async def directory(uow_factory: LeadsWorkFactory, principal: Principal) -> list[StaffMember]:
     async with uow_factory() as uow:
-        return await StaffRepository(uow.session).of_clinic(principal.tenant_id)
+        return await uow.staff.of_clinic(principal.tenant_id)

@@ -9,7 +9,9 @@ lead.status_changed) goes through the outbox in that same transaction.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime
+from typing import Any
 
 from contracts import EventMeta
 from contracts.leads import LeadStatusChangedV1
@@ -17,29 +19,35 @@ from contracts.notifications import MessageReceivedV1
 from contracts.scheduling import (
     AppointmentBookedV1,
     AppointmentCancelledV1,
+    AppointmentNoShowV1,
     AppointmentRescheduledV1,
+    ReturnBookedV1,
     VisitCompletedV1,
 )
 from kit.context import new_id
-from kit.db import UnitOfWork
+from leads.domain import activities as activity_rules
 from leads.domain import sync as rules
 from leads.domain.errors import DuplicateLead, InvalidLead
 from leads.domain.leads import LOCALES, Lead, StatusChange, audit_diff
 from leads.domain.lists import ListItem
-from leads.repository import LeadRepository, ListRepository
+from leads.services.activities import add_from_event
 from leads.services.common import audit, forget_clinic, now
 from leads.services.leads import NewLead, intake
+from leads.services.work import LeadsWork
 
 #: Events carry E.164 phones, so the region only matters for a number written without its country code.
 DEFAULT_REGION = "BR"
 
+#: Call-backs for no-shows get ids derived from the appointment's, so one appointment makes one call-back.
+_NO_SHOW_IDS = uuid.UUID("6f1d9a52-3c1e-4f0e-9a7e-2b8c5d4e1a30")
+
 log = logging.getLogger(__name__)
 
 
-async def ensure_source(uow: UnitOfWork, tenant_id: str, slug: str, label: str) -> str:
+async def ensure_source(uow: LeadsWork, tenant_id: str, slug: str, label: str) -> str:
     """The clinic's source `slug`, added to its list when missing; a clinic that deactivated it gets its
     first active source instead (its choice is kept)."""
-    repo = ListRepository(uow.session)
+    repo = uow.lists
     known = await repo.labels(tenant_id, "source")
     if slug in known:
         return slug
@@ -53,9 +61,9 @@ async def ensure_source(uow: UnitOfWork, tenant_id: str, slug: str, label: str) 
     return next(iter(known))
 
 
-async def _lead(uow: UnitOfWork, tenant_id: str, lead_id: str) -> Lead | None:
+async def _lead(uow: LeadsWork, tenant_id: str, lead_id: str) -> Lead | None:
     """The lead, or the one it was merged into; None when it is gone (deleted)."""
-    repo = LeadRepository(uow.session)
+    repo = uow.leads
     lead = await repo.get(tenant_id, lead_id, for_update=True)
     if lead is not None and lead.merged_into is not None:
         lead = await repo.get(tenant_id, lead.merged_into, for_update=True)
@@ -63,17 +71,27 @@ async def _lead(uow: UnitOfWork, tenant_id: str, lead_id: str) -> Lead | None:
 
 
 async def _save(
-    uow: UnitOfWork, tenant_id: str, before: Lead, after: Lead, change: StatusChange | None, *, action: str
+    uow: LeadsWork,
+    tenant_id: str,
+    before: Lead,
+    after: Lead,
+    change: StatusChange | None,
+    *,
+    action: str,
+    actor: str | None = None,
+    noted: dict[str, Any] | None = None,
 ) -> None:
-    if after == before:
+    """Store what the event changed, its status change and `lead.status_changed`, and one audit entry (the
+    diff, plus `noted`: what the event said that the lead does not keep). Nothing when nothing changed and
+    nothing is noted."""
+    if after == before and not noted:
         return
-    repo = LeadRepository(uow.session)
-    await repo.save(before, after)
     fields = ("status", "next_appointment_id", "next_appointment_at", "next_appointment_procedure")
     diff = {f: (getattr(before, f), getattr(after, f)) for f in fields if getattr(before, f) != getattr(after, f)}
-    at = after.updated_at
+    if after != before:
+        await uow.leads.save(before, after)
     if change is not None:
-        await repo.add_status_change(tenant_id, change)
+        await uow.leads.add_status_change(tenant_id, change)
         uow.publish(
             LeadStatusChangedV1(
                 lead_id=after.id,
@@ -92,17 +110,19 @@ async def _save(
         entity_id=after.id,
         lead_id=after.id,
         action=action,
-        actor_id=after.updated_by,
-        changes=audit_diff(diff),
-        at=at,
+        actor_id=actor or after.updated_by,
+        changes={**audit_diff(diff), **(noted or {})},
+        at=now() if after == before else after.updated_at,
     )
 
 
 def _appointment(event: AppointmentBookedV1) -> rules.Appointment:
-    return rules.Appointment(event.appointment_id, event.starts_at, event.procedure_name, event.branch_name)
+    return rules.Appointment(
+        event.appointment_id, event.starts_at, event.procedure_name, event.branch_name, return_of=event.return_of
+    )
 
 
-async def booked(uow: UnitOfWork, event: AppointmentBookedV1, meta: EventMeta) -> None:
+async def booked(uow: LeadsWork, event: AppointmentBookedV1, meta: EventMeta) -> None:
     """appointment.booked: the lead is scheduled and shows the appointment; an unknown person (online booking)
     becomes a lead with the clinic's online-booking source, or a request on their open lead (same phone)."""
     actor = rules.actor(event.booked_by)
@@ -141,7 +161,7 @@ async def booked(uow: UnitOfWork, event: AppointmentBookedV1, meta: EventMeta) -
     await _save(uow, meta.tenant_id, before, after, change, action="appointment_booked")
 
 
-async def rescheduled(uow: UnitOfWork, event: AppointmentRescheduledV1, meta: EventMeta) -> None:
+async def rescheduled(uow: LeadsWork, event: AppointmentRescheduledV1, meta: EventMeta) -> None:
     if event.person.lead_id is None:
         return
     before = await _lead(uow, meta.tenant_id, event.person.lead_id)
@@ -152,7 +172,7 @@ async def rescheduled(uow: UnitOfWork, event: AppointmentRescheduledV1, meta: Ev
     await _save(uow, meta.tenant_id, before, after, None, action="appointment_rescheduled")
 
 
-async def cancelled(uow: UnitOfWork, event: AppointmentCancelledV1, meta: EventMeta) -> None:
+async def cancelled(uow: LeadsWork, event: AppointmentCancelledV1, meta: EventMeta) -> None:
     if event.person.lead_id is None:
         return
     before = await _lead(uow, meta.tenant_id, event.person.lead_id)
@@ -162,7 +182,7 @@ async def cancelled(uow: UnitOfWork, event: AppointmentCancelledV1, meta: EventM
     await _save(uow, meta.tenant_id, before, after, change, action="appointment_cancelled")
 
 
-async def completed(uow: UnitOfWork, event: VisitCompletedV1, meta: EventMeta) -> None:
+async def completed(uow: LeadsWork, event: VisitCompletedV1, meta: EventMeta) -> None:
     if event.person.lead_id is None:
         return
     before = await _lead(uow, meta.tenant_id, event.person.lead_id)
@@ -172,12 +192,63 @@ async def completed(uow: UnitOfWork, event: VisitCompletedV1, meta: EventMeta) -
     await _save(uow, meta.tenant_id, before, after, change, action="visit_completed")
 
 
-async def message_received(uow: UnitOfWork, event: MessageReceivedV1, meta: EventMeta) -> None:
+async def return_booked(uow: LeadsWork, event: ReturnBookedV1, meta: EventMeta) -> None:
+    """return.booked: the lead shows its return visit (APPOINTMENT_SCHEDULED) and its trail records which
+    visit it is the return of."""
+    if event.person.lead_id is None:
+        return
+    before = await _lead(uow, meta.tenant_id, event.person.lead_id)
+    if before is None:
+        return
+    actor = rules.actor(event.booked_by)
+    at = now()
+    appointment = rules.Appointment(
+        event.appointment_id, event.starts_at, None, None, return_of=event.previous_appointment_id
+    )
+    after, change = rules.return_booked(before, appointment, actor=actor, now=at)
+    noted = {"return_of": event.previous_appointment_id, "return_appointment_id": event.appointment_id}
+    await _save(uow, meta.tenant_id, before, after, change, action="return_booked", actor=actor, noted=noted)
+
+
+async def no_show(uow: LeadsWork, event: AppointmentNoShowV1, meta: EventMeta) -> None:
+    """appointment.no_show: the lead needs a follow-up (REQUIRES_FOLLOW_UP, the appointment no longer next)
+    and its owner gets a call-back to rebook, due now."""
+    if event.person.lead_id is None:
+        return
+    before = await _lead(uow, meta.tenant_id, event.person.lead_id)
+    if before is None:
+        return
+    actor = rules.actor(event.marked_by)
+    at = now()
+    moved = rules.no_show(before, event.appointment_id, actor=actor, now=at)
+    if moved is None:
+        return  # another appointment than the one the lead shows
+    after, change = moved
+    await _save(uow, meta.tenant_id, before, after, change, action="appointment_no_show")
+    title, notes = rules.no_show_call_back(after.name, event.starts_at, before.next_appointment_procedure)
+    activity = activity_rules.new_activity(
+        # One call-back per missed appointment, however often it is marked.
+        activity_id=str(uuid.uuid5(_NO_SHOW_IDS, event.appointment_id)),
+        tenant_id=meta.tenant_id,
+        lead_id=after.id,
+        activity_type="call",
+        title=title,
+        notes=notes,
+        scheduled_at=at,
+        responsible_id=after.owner_id,
+        private=False,
+        created_by=actor,
+        now=at,
+    )
+    await add_from_event(uow, activity, actor=actor, at=at)
+
+
+async def message_received(uow: LeadsWork, event: MessageReceivedV1, meta: EventMeta) -> None:
     """message.received from an unknown sender: a lead with the channel as its source; nothing when the phone
     already has an open lead, for a known sender (lead_id or patient_id set), a button tap or an opt-out."""
     if event.lead_id is not None or event.patient_id is not None:
         return
-    if not rules.makes_lead(event.text, event.button_id):
+    if not rules.makes_lead(event.button_id, event.consent):
         return
     source = rules.message_source(event.channel)
     phone = rules.message_phone(event.channel, event.sender)
