@@ -123,6 +123,7 @@ class Stack:
                 **self._payments_env(),
                 # Patient links (confirm, reschedule, .ics, booking, anamnesis) point at the gateway.
                 "SCHEDULING_PUBLIC_URL": self.gateway_url,
+                "FUNNEL_PUBLIC_URL": self.gateway_url,
                 "PYTHONUNBUFFERED": "1",
                 **self.infra.objects_env(),
             }
