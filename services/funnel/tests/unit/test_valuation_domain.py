@@ -120,7 +120,7 @@ def test_the_24_hour_rules() -> None:
     accepted, _ = v.run(story())
     assert v.answer_overdue(accepted, T0 + timedelta(hours=26, seconds=59)) is None
     assert v.answer_overdue(accepted, T0 + timedelta(hours=27)) == v.CLINIC
-    closed, said = v.step(accepted, v.ClinicReplied(T0 + timedelta(hours=4)))
+    closed, _ = v.step(accepted, v.ClinicReplied(T0 + timedelta(hours=4)))
     assert closed.state == v.CLOSED
     assert v.answer_overdue(closed, T0 + timedelta(days=9)) is None
     rejected, _ = v.run(story(v.REJECT))

@@ -42,10 +42,12 @@ from funnel.schemas.valuation import (
 from funnel.services import valuation as cases
 from kit.db import UnitOfWorkFactory
 from kit.objects import ObjectStore
-from kit.paging import CommaList, Page, comma_list
+from kit.paging import Page, comma_list
 from kit.web import AuthRequest, Limit, Offset, requires
 
 Token = Annotated[str, Parameter(query="token", max_length=4096)]
+#: `state` is a name Litestar reserves for the app state, hence the alias.
+StateList = Annotated[str | None, Parameter(query="state", description="comma-separated states")]
 #: A photo plus room for headers; the domain refuses more than rules.MAX_PHOTO_BYTES with a clear message.
 _PHOTO_BODY = rules.MAX_PHOTO_BYTES + 1024 * 1024
 
@@ -95,12 +97,12 @@ class ValuationController(Controller):
 
     @get("/", guards=[requires(CRM_READ)], summary="Valuation processes (a doctor without funnel:read: their own)")
     async def list(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore, state: CommaList = None,
+        self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore, states: StateList = None,
         agent_id: Annotated[str | None, Parameter(max_length=64)] = None,
         doctor_id: Annotated[str | None, Parameter(max_length=64)] = None, limit: Limit = 50, offset: Offset = 0,
     ) -> Page[ValuationOut]:  # fmt: skip
         rows, total = await cases.valuations(
-            _env(request, uow, objects), request.user, states=comma_list(state, field="state", allowed=rules.STATES),
+            _env(request, uow, objects), request.user, states=comma_list(states, field="state", allowed=rules.STATES),
             agent_id=agent_id, doctor_id=doctor_id, limit=limit, offset=offset,
         )  # fmt: skip
         return Page.of([_out(r, r.photo_count) for r in rows], total=total, limit=limit, offset=offset)
