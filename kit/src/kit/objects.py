@@ -111,17 +111,23 @@ class ObjectStore:
             raise ObjectStoreError("the object store is not open")
         return self._client
 
+    async def _ready(self) -> Any:
+        """The client, opened on first use when the app's lifespan did not (an app driven without one)."""
+        if self._client is None:
+            await self.open()
+        return self.client
+
     async def check(self) -> None:
         """Readiness: the bucket answers."""
         try:
-            await self.client.head_bucket(Bucket=self.bucket)
+            await (await self._ready()).head_bucket(Bucket=self.bucket)
         except ClientError as exc:
             raise ObjectStoreError(f"bucket {self.bucket!r}: {exc}") from exc
 
     async def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> StoredObject:
         digest = hashlib.sha256(data).hexdigest()
         try:
-            await self.client.put_object(
+            await (await self._ready()).put_object(
                 Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, Metadata={"sha256": digest}
             )
         except ClientError as exc:
@@ -130,7 +136,7 @@ class ObjectStore:
 
     async def get(self, key: str) -> tuple[bytes, StoredObject]:
         try:
-            answer = await self.client.get_object(Bucket=self.bucket, Key=key)
+            answer = await (await self._ready()).get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if _missing(exc):
                 raise ObjectNotFound(key) from exc
@@ -142,7 +148,7 @@ class ObjectStore:
 
     async def head(self, key: str) -> StoredObject | None:
         try:
-            answer = await self.client.head_object(Bucket=self.bucket, Key=key)
+            answer = await (await self._ready()).head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if _missing(exc):
                 return None
@@ -154,13 +160,13 @@ class ObjectStore:
 
     async def delete(self, key: str) -> None:
         try:
-            await self.client.delete_object(Bucket=self.bucket, Key=key)
+            await (await self._ready()).delete_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             raise ObjectStoreError(f"delete {key!r}: {exc}") from exc
 
     async def presigned_get(self, key: str, *, expires_seconds: int = 900) -> str:
         """A time-limited URL that downloads the object without credentials (for staff screens)."""
-        url: str = await self.client.generate_presigned_url(
+        url: str = await (await self._ready()).generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_seconds
         )
         return url
