@@ -45,6 +45,8 @@ def create_api() -> Litestar:
         error_map=ERRORS,
         state={"clock": make_clock(settings.clock_file), "valuation_links": _links(settings)},
         resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
+        # The prospect's pages (docs/quotes.md): the signed link is the credential, not a staff token.
+        public_paths=("/public/funnel/",),
     )
 
 
