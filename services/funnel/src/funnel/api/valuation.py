@@ -4,6 +4,7 @@ pages under /public/funnel (the signed link in `token` is the credential)."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 from litestar import Controller, Request, get, patch, post, put
 from litestar.params import Parameter
@@ -98,12 +99,11 @@ class ValuationController(Controller):
     @get("/", guards=[requires(CRM_READ)], summary="Valuation processes (a doctor without funnel:read: their own)")
     async def list(
         self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore, states: StateList = None,
-        agent_id: Annotated[str | None, Parameter(max_length=64)] = None,
-        doctor_id: Annotated[str | None, Parameter(max_length=64)] = None, limit: Limit = 50, offset: Offset = 0,
+        agent_id: UUID | None = None, doctor_id: UUID | None = None, limit: Limit = 50, offset: Offset = 0,
     ) -> Page[ValuationOut]:  # fmt: skip
         rows, total = await cases.valuations(
             _env(request, uow, objects), request.user, states=comma_list(states, field="state", allowed=rules.STATES),
-            agent_id=agent_id, doctor_id=doctor_id, limit=limit, offset=offset,
+            agent_id=_s(agent_id), doctor_id=_s(doctor_id), limit=limit, offset=offset,
         )  # fmt: skip
         return Page.of([_out(r, r.photo_count) for r in rows], total=total, limit=limit, offset=offset)
 
