@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -106,6 +106,11 @@ def test_the_quote_flow(stack: Stack, admin: Api, clock: Clock, unique_phone: An
     card = wait_until(assigned, 30, "the valuation never went to the diagnostic doctor")
     assert card["valuation"]["state"] == "valuing"
     assert card["missing"] == []
+    # Every diagnostic doctor is told the profile is complete; the chosen one that it is theirs.
+    ready = wait_until(lambda: messages(admin, lead["id"], "staff_valuation_ready"), 30, "doctors never told")
+    assert [m["recipient"] for m in ready] == ["role:diagnostic_doctor"]
+    mine = wait_until(lambda: messages(admin, lead["id"], "staff_valuation_assigned"), 30, "doctor never told")
+    assert [m["recipient"] for m in mine] == [f"user:{doctor_id}"]
     photo = httpx.get(card["photos"][0]["url"], timeout=10)  # a presigned URL straight to the object store
     assert photo.status_code == 200
     assert photo.content == JPEG
@@ -159,4 +164,3 @@ def test_the_quote_flow(stack: Stack, admin: Api, clock: Clock, unique_phone: An
         h["kind"] for h in card["history"]
     }
     assert quote["id"] == card["quotes"][0]["id"]
-    _ = datetime.now(UTC)
