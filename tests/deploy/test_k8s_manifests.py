@@ -857,6 +857,8 @@ class Network:
 #: Payments calls its providers (Mercado Pago, Stripe, Asaas) from the api (checkouts, webhook confirmation,
 #: refunds) and the worker (reconciliation).
 _PROVIDER_CALLERS = ("payments-api", "payments-worker")
+#: The S3-compatible object store (kit.objects) on 443: funnel keeps the prospects' photos there.
+_OBJECT_STORE_CALLERS = ("funnel-api", "funnel-worker")
 
 
 def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: list[Doc]) -> None:
@@ -878,6 +880,7 @@ def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: lis
         ("prometheus", "pooler", 9127),
         ("notifications-worker", INTERNET, 443),
         *((pod, INTERNET, 443) for pod in _PROVIDER_CALLERS),
+        *((pod, INTERNET, 443) for pod in _OBJECT_STORE_CALLERS),
     ]
     for source, destination, number in allowed:
         assert net.allowed(source, destination, number), f"{source} -> {destination}:{number} is blocked"
@@ -889,7 +892,11 @@ def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: lis
         ("stranger", "pooler", 5432),
         *((pod, "prometheus", 4318) for pod in ours),  # only the collector takes traces
         ("stranger", "gateway-api", port["gateway-api"]),
-        *((pod, INTERNET, 443) for pod in ours if pod not in {"notifications-worker", *_PROVIDER_CALLERS}),
+        *(
+            (pod, INTERNET, 443)
+            for pod in ours
+            if pod not in {"notifications-worker", *_PROVIDER_CALLERS, *_OBJECT_STORE_CALLERS}
+        ),
         *((f"{svc}-worker", "gateway-api", port["gateway-api"]) for svc, kind, _ in processes() if kind == "worker"),
         *((f"{svc}-migrate", "gateway-api", port["gateway-api"]) for svc in SERVICES),
     ]

@@ -6,7 +6,7 @@ import builtins
 
 import msgspec
 
-from contracts import funnel, identity, leads, notifications, payments, scheduling, telephony
+from contracts import funnel, identity, leads, notifications, payments, quotes, scheduling, telephony
 from contracts.envelope import Event
 
 
@@ -76,6 +76,7 @@ _EVENTS: tuple[type[Event], ...] = (
     telephony.CallAnsweredV1,
     telephony.CallEndedV1,
     telephony.CallMissedV1,
+    *quotes.EVENTS,
 )
 
 REGISTRY: dict[str, EventSpec] = {spec.type: spec for spec in map(_spec, _EVENTS)}

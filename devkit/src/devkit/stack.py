@@ -123,7 +123,9 @@ class Stack:
                 **self._payments_env(),
                 # Patient links (confirm, reschedule, .ics, booking, anamnesis) point at the gateway.
                 "SCHEDULING_PUBLIC_URL": self.gateway_url,
+                "FUNNEL_PUBLIC_URL": self.gateway_url,
                 "PYTHONUNBUFFERED": "1",
+                **self.infra.objects_env(),
             }
         )
         if self.free_ports:
@@ -189,6 +191,7 @@ class Stack:
                 "postgres": infra_cfg["postgres_port"],
                 "redis": infra_cfg["redis_port"],
                 "kafka": infra_cfg["kafka_port"],
+                "objects": infra_cfg["objects_port"],
             }
         )
         self.infra = devinfra.start(self.state_dir, ports=ports, durable=not self.free_ports)
@@ -270,6 +273,7 @@ class Stack:
             f"    PostgreSQL         {self.infra.postgres_url}",
             f"    Redis              {self.infra.redis_url}",
             f"    Kafka              {self.infra.kafka_bootstrap}",
+            f"    object store (S3)  {self.infra.objects_url}",
             f"  logs                 {self.log_dir}/*.log   (just logs)",
             "Ctrl-C stops everything.",
         ]

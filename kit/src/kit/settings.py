@@ -30,6 +30,12 @@ SHARED = frozenset(
         "log_format",
         "otel_exporter_otlp_endpoint",
         "otel_sample_ratio",
+        "objects_endpoint_url",
+        "objects_bucket",
+        "objects_access_key_id",
+        "objects_secret_access_key",
+        "objects_region",
+        "objects_create_bucket",
     }
 )
 
@@ -67,6 +73,14 @@ class ServiceSettings(msgspec.Struct, kw_only=True):
     outbox_poll_seconds: float = 1.0
     outbox_retention_hours: float = 72.0
     consumer_max_attempts: int = 5
+    #: The S3-compatible object store (kit.objects): empty endpoint = AWS S3 of the region.
+    objects_endpoint_url: str = ""
+    objects_bucket: str = "clinicflow"
+    objects_access_key_id: str = ""
+    objects_secret_access_key: str = ""
+    objects_region: str = "us-east-1"
+    #: Create the bucket at start when it is missing (the local stack; production provisions it).
+    objects_create_bucket: bool = False
 
 
 def env_prefix(service: str) -> str:

@@ -295,6 +295,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/funnel/quote-costs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's costs (items of quotes) */
+        get: operations["ApiV1FunnelQuoteCostsCosts"];
+        put?: never;
+        /** AddCost */
+        post: operations["ApiV1FunnelQuoteCostsAddCost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/quote-costs/{cost_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Rename, reprice, retire a cost */
+        patch: operations["ApiV1FunnelQuoteCostsCostIdEditCost"];
+        trace?: never;
+    };
+    "/api/v1/funnel/quote-discounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's discounts */
+        get: operations["ApiV1FunnelQuoteDiscountsDiscounts"];
+        put?: never;
+        /** AddDiscount */
+        post: operations["ApiV1FunnelQuoteDiscountsAddDiscount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/quote-discounts/{discount_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** EditDiscount */
+        patch: operations["ApiV1FunnelQuoteDiscountsDiscountIdEditDiscount"];
+        trace?: never;
+    };
     "/api/v1/funnel/tasks/{task_id}": {
         parameters: {
             query?: never;
@@ -340,6 +410,161 @@ export interface paths {
         put?: never;
         /** Complete */
         post: operations["ApiV1FunnelTasksTaskIdCompleteComplete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/valuations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Valuation processes (a doctor without funnel:read: their own) */
+        get: operations["ApiV1FunnelValuationsList"];
+        put?: never;
+        /** Open a valuation process */
+        post: operations["ApiV1FunnelValuationsOpen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/valuations/{valuation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The process: photos, quotes, history */
+        get: operations["ApiV1FunnelValuationsValuationIdCard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Edit the prospect's details */
+        patch: operations["ApiV1FunnelValuationsValuationIdEdit"];
+        trace?: never;
+    };
+    "/api/v1/funnel/valuations/{valuation_id}/agent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Give the prospect to another agent */
+        put: operations["ApiV1FunnelValuationsValuationIdAgentAgent"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/valuations/{valuation_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel */
+        post: operations["ApiV1FunnelValuationsValuationIdCancelCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/valuations/{valuation_id}/doctor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Move to another diagnostic doctor */
+        put: operations["ApiV1FunnelValuationsValuationIdDoctorDoctor"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/valuations/{valuation_id}/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Save the quote (items from the clinic's costs and discounts); send it now or later */
+        put: operations["ApiV1FunnelValuationsValuationIdQuoteQuote"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/valuations/{valuation_id}/quote/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send the saved quote to the prospect */
+        post: operations["ApiV1FunnelValuationsValuationIdQuoteSendSend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/valuations/{valuation_id}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The clinic replied to the prospect's acceptance or question */
+        post: operations["ApiV1FunnelValuationsValuationIdReplyReply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/valuations/{valuation_id}/valuation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The diagnostic doctor records the valuation */
+        post: operations["ApiV1FunnelValuationsValuationIdRecord"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2289,6 +2514,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/public/funnel/photos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which photos the clinic has and which are missing */
+        get: operations["PublicFunnelPhotosPhotos"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/public/funnel/photos/{slot}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Upload one photo (the body is the image: JPEG, PNG, WebP or HEIC, at most 8 MB) */
+        put: operations["PublicFunnelPhotosSlotUpload"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/public/funnel/quotes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The quote the link was sent with */
+        get: operations["PublicFunnelQuotesQuote"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/public/funnel/quotes/{action}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** accept, reject, or question (talk to the agent); the same answer again is a no-op */
+        post: operations["PublicFunnelQuotesActionAnswer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/public/payments/{payment_id}/done": {
         parameters: {
             query?: never;
@@ -2706,12 +2999,24 @@ export interface components {
             starts_at: string;
             status: string;
         };
+        /** AgentIn */
+        AgentIn: {
+            /**
+             * @description a UUID
+             * @example 0193a0c4-0000-7000-8000-000000000001
+             */
+            agent_id: string;
+        };
         /** AnamnesisIn */
         AnamnesisIn: {
             answers: {
                 [key: string]: unknown;
             };
             signature: components["schemas"]["SignatureIn"];
+        };
+        /** AnswerIn */
+        AnswerIn: {
+            message?: string | null;
         };
         /** AppointmentDetail */
         AppointmentDetail: {
@@ -3052,6 +3357,26 @@ export interface components {
             matched_by: string | null;
             patient: components["schemas"]["PatientOut"];
         };
+        /** CostIn */
+        CostIn: {
+            currency: string;
+            name: string;
+            price: string;
+        };
+        /** CostOut */
+        CostOut: {
+            active: boolean;
+            currency: string;
+            id: string;
+            name: string;
+            price: string;
+        };
+        /** CostPatch */
+        CostPatch: {
+            active?: boolean;
+            name?: string;
+            price?: string;
+        };
         /** CreatedOut */
         CreatedOut: {
             id: string;
@@ -3094,31 +3419,42 @@ export interface components {
             /** @default 0 */
             tasks_red: number;
         };
+        /** DetailsPatch */
+        DetailsPatch: {
+            email?: string | null;
+            locale?: string | null;
+            name?: string;
+            phone?: string | null;
+        };
         /** DiscountIn */
         DiscountIn: {
-            /** @default true */
-            active: boolean;
-            kind: string;
             name: string;
-            procedure_id?: string | null;
-            valid_from?: string | null;
-            valid_until?: string | null;
-            value: string;
+            percent: string;
         };
         /** DiscountList */
         DiscountList: {
-            items: components["schemas"]["DiscountOut"][];
+            items: components["schemas"]["payments_DiscountOut"][];
         };
         /** DiscountOut */
         DiscountOut: {
             active: boolean;
             id: string;
-            kind: string;
             name: string;
-            procedure_id: string | null;
-            valid_from: string | null;
-            valid_until: string | null;
-            value: string;
+            percent: string;
+        };
+        /** DiscountPatch */
+        DiscountPatch: {
+            active?: boolean;
+            name?: string;
+            percent?: string;
+        };
+        /** DoctorIn */
+        DoctorIn: {
+            /**
+             * @description a UUID
+             * @example 0193a0c4-0000-7000-8000-000000000001
+             */
+            doctor_id: string;
         };
         /** Enabled */
         Enabled: {
@@ -3552,6 +3888,10 @@ export interface components {
             reason: string;
             stage: string;
         };
+        /** NoteIn */
+        NoteIn: {
+            note?: string | null;
+        };
         /** NumberIn */
         NumberIn: {
             label?: string | null;
@@ -3600,6 +3940,14 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             source: string;
+        };
+        /** Page[ValuationOut] */
+        "Page_funnel.schemas.valuation.ValuationOut_": {
+            items: components["schemas"]["ValuationOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
         };
         /** Page[CallOut] */
         "Page_telephony.schemas.CallOut_": {
@@ -3692,6 +4040,23 @@ export interface components {
             name: string | null;
             patient_id: string | null;
             phone: string | null;
+        };
+        /** PhotoOut */
+        PhotoOut: {
+            content_type: string;
+            /** Format: date-time */
+            received_at: string;
+            size: number;
+            slot: string;
+            source: string;
+            url: string;
+        };
+        /** PhotoPageOut */
+        PhotoPageOut: {
+            complete: boolean;
+            missing: string[];
+            name: string | null;
+            received: string[];
         };
         /** PipelineIn */
         PipelineIn: {
@@ -3896,6 +4261,67 @@ export interface components {
             name: string;
             sections: components["schemas"]["SectionIn"][];
         };
+        /** QuoteIn */
+        QuoteIn: {
+            /**
+             * @description a UUID
+             * @example 0193a0c4-0000-7000-8000-000000000001
+             */
+            discount_id?: string | null;
+            items: components["schemas"]["QuoteItemIn"][];
+            note?: string | null;
+            /** @default false */
+            send: boolean;
+        };
+        /** QuoteItemIn */
+        QuoteItemIn: {
+            /**
+             * @description a UUID
+             * @example 0193a0c4-0000-7000-8000-000000000001
+             */
+            cost_id: string;
+            /**
+             * @description a UUID
+             * @example 0193a0c4-0000-7000-8000-000000000001
+             */
+            discount_id?: string | null;
+            /** @default 1 */
+            quantity: number;
+        };
+        /** QuoteLineOut */
+        QuoteLineOut: {
+            cost_id: string | null;
+            description: string;
+            discount_percent: string;
+            quantity: number;
+            total: string;
+            unit_price: string;
+        };
+        /** QuoteOut */
+        QuoteOut: {
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            id: string;
+            items: components["schemas"]["QuoteLineOut"][];
+            note: string | null;
+            sent_at: string | null;
+            status: string;
+            subtotal: string;
+            total: string;
+        };
+        /** QuotePageOut */
+        QuotePageOut: {
+            answer: string | null;
+            currency: string;
+            items: components["schemas"]["QuoteLineOut"][];
+            name: string | null;
+            note: string | null;
+            state: string;
+            status: string;
+            subtotal: string;
+            total: string;
+        };
         /** Receipt */
         Receipt: {
             amount: string;
@@ -3920,6 +4346,12 @@ export interface components {
         Received: {
             /** @default received */
             status: string;
+        };
+        /** RecordIn */
+        RecordIn: {
+            grafts?: number | null;
+            notes?: string | null;
+            summary: string;
         };
         /** RefreshIn */
         RefreshIn: {
@@ -4163,6 +4595,14 @@ export interface components {
             /** @example CONTACTED_CALL_LATER */
             status: string;
         };
+        /** StepOut */
+        StepOut: {
+            /** Format: date-time */
+            at: string;
+            by: string;
+            kind: string;
+            text: string;
+        };
         /** TaskIn */
         TaskIn: {
             /** Format: date-time */
@@ -4252,6 +4692,55 @@ export interface components {
         Unread: {
             unread: number;
         };
+        /** ValuationCard */
+        ValuationCard: {
+            grafts: number | null;
+            history: components["schemas"]["StepOut"][];
+            missing: string[];
+            notes: string | null;
+            photos: components["schemas"]["PhotoOut"][];
+            quotes: components["schemas"]["QuoteOut"][];
+            summary: string | null;
+            valuation: components["schemas"]["ValuationOut"];
+        };
+        /** ValuationIn */
+        ValuationIn: {
+            /**
+             * @description a UUID
+             * @example 0193a0c4-0000-7000-8000-000000000001
+             */
+            agent_id?: string | null;
+            email?: string | null;
+            /**
+             * @description a UUID
+             * @example 0193a0c4-0000-7000-8000-000000000001
+             */
+            lead_id?: string | null;
+            locale?: string | null;
+            name: string;
+            phone?: string | null;
+        };
+        /** ValuationOut */
+        ValuationOut: {
+            agent_id: string | null;
+            answer_due_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            doctor_id: string | null;
+            email: string | null;
+            id: string;
+            lead_id: string | null;
+            locale: string | null;
+            name: string | null;
+            phone: string | null;
+            photos_received: number;
+            photos_required: number;
+            quote_id: string | null;
+            state: string;
+            /** Format: date-time */
+            updated_at: string;
+            waiting_for: string | null;
+        };
         /** VisitOut */
         VisitOut: {
             appointment_id: string;
@@ -4294,6 +4783,10 @@ export interface components {
             };
             entity: string;
             entity_id: string;
+        };
+        /** CancelIn */
+        leads_CancelIn: {
+            reason?: string | null;
         };
         /** StaffOut */
         leads_StaffOut: {
@@ -4341,9 +4834,27 @@ export interface components {
             webhook_secret_set: boolean;
             webhook_url: string;
         };
-        /** CancelIn */
-        payments_CancelIn: {
-            reason?: string | null;
+        /** DiscountIn */
+        payments_DiscountIn: {
+            /** @default true */
+            active: boolean;
+            kind: string;
+            name: string;
+            procedure_id?: string | null;
+            valid_from?: string | null;
+            valid_until?: string | null;
+            value: string;
+        };
+        /** DiscountOut */
+        payments_DiscountOut: {
+            active: boolean;
+            id: string;
+            kind: string;
+            name: string;
+            procedure_id: string | null;
+            valid_from: string | null;
+            valid_until: string | null;
+            value: string;
         };
         /** CancelIn */
         scheduling_CancelIn: {
@@ -4405,7 +4916,9 @@ export type SchemaActivityPatch = components['schemas']['ActivityPatch'];
 export type SchemaAddressOut = components['schemas']['AddressOut'];
 export type SchemaAgenda = components['schemas']['Agenda'];
 export type SchemaAgendaItem = components['schemas']['AgendaItem'];
+export type SchemaAgentIn = components['schemas']['AgentIn'];
 export type SchemaAnamnesisIn = components['schemas']['AnamnesisIn'];
+export type SchemaAnswerIn = components['schemas']['AnswerIn'];
 export type SchemaAppointmentDetail = components['schemas']['AppointmentDetail'];
 export type SchemaAppointmentOut = components['schemas']['AppointmentOut'];
 export type SchemaAssignIn = components['schemas']['AssignIn'];
@@ -4442,13 +4955,19 @@ export type SchemaConversationItem = components['schemas']['ConversationItem'];
 export type SchemaConversationList = components['schemas']['ConversationList'];
 export type SchemaConversationOut = components['schemas']['ConversationOut'];
 export type SchemaConversionOut = components['schemas']['ConversionOut'];
+export type SchemaCostIn = components['schemas']['CostIn'];
+export type SchemaCostOut = components['schemas']['CostOut'];
+export type SchemaCostPatch = components['schemas']['CostPatch'];
 export type SchemaCreatedOut = components['schemas']['CreatedOut'];
 export type SchemaCuratorIn = components['schemas']['CuratorIn'];
 export type SchemaCuratorOut = components['schemas']['CuratorOut'];
 export type SchemaDealOut = components['schemas']['DealOut'];
+export type SchemaDetailsPatch = components['schemas']['DetailsPatch'];
 export type SchemaDiscountIn = components['schemas']['DiscountIn'];
 export type SchemaDiscountList = components['schemas']['DiscountList'];
 export type SchemaDiscountOut = components['schemas']['DiscountOut'];
+export type SchemaDiscountPatch = components['schemas']['DiscountPatch'];
+export type SchemaDoctorIn = components['schemas']['DoctorIn'];
 export type SchemaEnabled = components['schemas']['Enabled'];
 export type SchemaFeedOut = components['schemas']['FeedOut'];
 export type SchemaFieldOut = components['schemas']['FieldOut'];
@@ -4488,12 +5007,14 @@ export type SchemaMessageList = components['schemas']['MessageList'];
 export type SchemaMessageOut = components['schemas']['MessageOut'];
 export type SchemaMetricsOut = components['schemas']['MetricsOut'];
 export type SchemaMoveIn = components['schemas']['MoveIn'];
+export type SchemaNoteIn = components['schemas']['NoteIn'];
 export type SchemaNumberIn = components['schemas']['NumberIn'];
 export type SchemaNumberOut = components['schemas']['NumberOut'];
 export type SchemaOnlineBookIn = components['schemas']['OnlineBookIn'];
 export type SchemaOptOutIn = components['schemas']['OptOutIn'];
 export type SchemaOptOutList = components['schemas']['OptOutList'];
 export type SchemaOptOutOut = components['schemas']['OptOutOut'];
+export type SchemaPageFunnelSchemasValuationValuationOut = components['schemas']['Page_funnel.schemas.valuation.ValuationOut_'];
 export type SchemaPageTelephonySchemasCallOut = components['schemas']['Page_telephony.schemas.CallOut_'];
 export type SchemaPatientIn = components['schemas']['PatientIn'];
 export type SchemaPatientOut = components['schemas']['PatientOut'];
@@ -4502,6 +5023,8 @@ export type SchemaPatientRegisteredOut = components['schemas']['PatientRegistere
 export type SchemaPermissionOut = components['schemas']['PermissionOut'];
 export type SchemaPersonIn = components['schemas']['PersonIn'];
 export type SchemaPersonOut = components['schemas']['PersonOut'];
+export type SchemaPhotoOut = components['schemas']['PhotoOut'];
+export type SchemaPhotoPageOut = components['schemas']['PhotoPageOut'];
 export type SchemaPipelineIn = components['schemas']['PipelineIn'];
 export type SchemaPipelineOut = components['schemas']['PipelineOut'];
 export type SchemaPixOut = components['schemas']['PixOut'];
@@ -4523,8 +5046,14 @@ export type SchemaProfessionalOut = components['schemas']['ProfessionalOut'];
 export type SchemaPublicFormOut = components['schemas']['PublicFormOut'];
 export type SchemaQuestionIn = components['schemas']['QuestionIn'];
 export type SchemaQuestionnaireIn = components['schemas']['QuestionnaireIn'];
+export type SchemaQuoteIn = components['schemas']['QuoteIn'];
+export type SchemaQuoteItemIn = components['schemas']['QuoteItemIn'];
+export type SchemaQuoteLineOut = components['schemas']['QuoteLineOut'];
+export type SchemaQuoteOut = components['schemas']['QuoteOut'];
+export type SchemaQuotePageOut = components['schemas']['QuotePageOut'];
 export type SchemaReceipt = components['schemas']['Receipt'];
 export type SchemaReceived = components['schemas']['Received'];
+export type SchemaRecordIn = components['schemas']['RecordIn'];
 export type SchemaRefreshIn = components['schemas']['RefreshIn'];
 export type SchemaRefundIn = components['schemas']['RefundIn'];
 export type SchemaReminderOut = components['schemas']['ReminderOut'];
@@ -4554,6 +5083,7 @@ export type SchemaStageOut = components['schemas']['StageOut'];
 export type SchemaStagePatch = components['schemas']['StagePatch'];
 export type SchemaStatusChangeOut = components['schemas']['StatusChangeOut'];
 export type SchemaStatusIn = components['schemas']['StatusIn'];
+export type SchemaStepOut = components['schemas']['StepOut'];
 export type SchemaTaskIn = components['schemas']['TaskIn'];
 export type SchemaTaskOut = components['schemas']['TaskOut'];
 export type SchemaTaskPatch = components['schemas']['TaskPatch'];
@@ -4566,17 +5096,22 @@ export type SchemaUnitIn = components['schemas']['UnitIn'];
 export type SchemaUnitOut = components['schemas']['UnitOut'];
 export type SchemaUnitPatch = components['schemas']['UnitPatch'];
 export type SchemaUnread = components['schemas']['Unread'];
+export type SchemaValuationCard = components['schemas']['ValuationCard'];
+export type SchemaValuationIn = components['schemas']['ValuationIn'];
+export type SchemaValuationOut = components['schemas']['ValuationOut'];
 export type SchemaVisitOut = components['schemas']['VisitOut'];
 export type SchemaWaitlistIn = components['schemas']['WaitlistIn'];
 export type SchemaWebhookAnswer = components['schemas']['WebhookAnswer'];
 export type SchemaLeadsAssignIn = components['schemas']['leads_AssignIn'];
 export type SchemaLeadsAuditOut = components['schemas']['leads_AuditOut'];
+export type SchemaLeadsCancelIn = components['schemas']['leads_CancelIn'];
 export type SchemaLeadsStaffOut = components['schemas']['leads_StaffOut'];
 export type SchemaNotificationsSettingsIn = components['schemas']['notifications_SettingsIn'];
 export type SchemaNotificationsSettingsOut = components['schemas']['notifications_SettingsOut'];
 export type SchemaPaymentsAccountIn = components['schemas']['payments_AccountIn'];
 export type SchemaPaymentsAccountOut = components['schemas']['payments_AccountOut'];
-export type SchemaPaymentsCancelIn = components['schemas']['payments_CancelIn'];
+export type SchemaPaymentsDiscountIn = components['schemas']['payments_DiscountIn'];
+export type SchemaPaymentsDiscountOut = components['schemas']['payments_DiscountOut'];
 export type SchemaSchedulingCancelIn = components['schemas']['scheduling_CancelIn'];
 export type SchemaSchedulingCompleteIn = components['schemas']['scheduling_CompleteIn'];
 export type SchemaSchedulingPersonIn = components['schemas']['scheduling_PersonIn'];
@@ -5822,6 +6357,376 @@ export interface operations {
             };
         };
     };
+    ApiV1FunnelQuoteCostsCosts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CostOut"][];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelQuoteCostsAddCost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CostIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelQuoteCostsCostIdEditCost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cost_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CostPatch"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelQuoteDiscountsDiscounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscountOut"][];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelQuoteDiscountsAddDiscount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscountIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelQuoteDiscountsDiscountIdEditDiscount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                discount_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscountPatch"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     ApiV1FunnelTasksTaskIdEditTask: {
         parameters: {
             query?: never;
@@ -6025,6 +6930,823 @@ export interface operations {
             };
             /** @description Not found in this clinic */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelValuationsList: {
+        parameters: {
+            query?: {
+                /** @description comma-separated states */
+                state?: string | null;
+                agent_id?: string | null;
+                doctor_id?: string | null;
+                /** @description page size, 1-200 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_funnel.schemas.valuation.ValuationOut_"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelValuationsOpen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ValuationIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelValuationsValuationIdCard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                valuation_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValuationCard"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelValuationsValuationIdEdit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                valuation_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DetailsPatch"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelValuationsValuationIdAgentAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                valuation_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelValuationsValuationIdCancelCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                valuation_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CancelIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelValuationsValuationIdDoctorDoctor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                valuation_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DoctorIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelValuationsValuationIdQuoteQuote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                valuation_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuoteIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelValuationsValuationIdQuoteSendSend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                valuation_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelValuationsValuationIdReplyReply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                valuation_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelValuationsValuationIdRecord: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                valuation_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7117,7 +8839,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CancelIn"] | null;
+                "application/json": components["schemas"]["leads_CancelIn"] | null;
             };
         };
         responses: {
@@ -11088,7 +12810,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["DiscountIn"];
+                "application/json": components["schemas"]["payments_DiscountIn"];
             };
         };
         responses: {
@@ -11098,7 +12820,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DiscountOut"];
+                    "application/json": components["schemas"]["payments_DiscountOut"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -11159,7 +12881,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["DiscountIn"];
+                "application/json": components["schemas"]["payments_DiscountIn"];
             };
         };
         responses: {
@@ -11169,7 +12891,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DiscountOut"];
+                    "application/json": components["schemas"]["payments_DiscountOut"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -11623,7 +13345,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["payments_CancelIn"] | null;
+                "application/json": components["schemas"]["CancelIn"] | null;
             };
         };
         responses: {
@@ -15419,6 +17141,201 @@ export interface operations {
             };
             /** @description Not found in this clinic */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    PublicFunnelPhotosPhotos: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhotoPageOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    PublicFunnelPhotosSlotUpload: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path: {
+                slot: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhotoPageOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    PublicFunnelQuotesQuote: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotePageOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    PublicFunnelQuotesActionAnswer: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path: {
+                action: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswerIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotePageOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,14 +6,23 @@ from litestar import Litestar
 
 from funnel import consumers, services
 from funnel.api import DealController, PipelineController, WorkController
+from funnel.api.valuation import PriceListController, ProspectController, ValuationController
 from funnel.clock import make_clock
+from funnel.consumers import valuation as valuation_consumers
 from funnel.domain import Conflict, InvalidFunnel, NotFound
-from funnel.settings import SERVICE, get_settings
+from funnel.domain import valuation as valuation_rules
+from funnel.services import valuation
+from funnel.settings import SERVICE, FunnelSettings, get_settings
+from kit import objects
 from kit.api import create_api_app
 from kit.periodic import Periodic
 from kit.worker import create_worker_app
 
-ERRORS: dict[type[Exception], int] = {InvalidFunnel: 422, NotFound: 404, Conflict: 409}
+ERRORS: dict[type[Exception], int] = {InvalidFunnel: 422, NotFound: 404, Conflict: 409, **valuation_rules.ERRORS}
+
+
+def _links(settings: FunnelSettings) -> valuation.Links:
+    return valuation.Links(settings.link_secret, settings.public_url, settings.link_ttl_days * 86400)
 
 
 def create_api() -> Litestar:
@@ -22,23 +31,40 @@ def create_api() -> Litestar:
         service=SERVICE,
         title="ClinicFlow funnel",
         description="Pipelines and deals moved by the other services' events, curators, treatment plans and "
-        "tasks (docs/funnel.md). Every error is an RFC 9457 problem document.",
+        "tasks (docs/funnel.md); the valuation -> quote process (docs/quotes.md). Every error is an RFC 9457 "
+        "problem document.",
         settings=settings,
-        route_handlers=[PipelineController, DealController, WorkController],
+        route_handlers=[
+            PipelineController,
+            DealController,
+            WorkController,
+            ValuationController,
+            PriceListController,
+            ProspectController,
+        ],
         error_map=ERRORS,
-        state={"clock": make_clock(settings.clock_file)},
+        state={"clock": make_clock(settings.clock_file), "valuation_links": _links(settings)},
+        resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
+        # The prospect's pages (docs/quotes.md): the signed link is the credential, not a staff token.
+        public_paths=("/public/funnel/",),
     )
 
 
 def create_worker() -> Litestar:
     settings = get_settings()
     clock = make_clock(settings.clock_file)
+    store = objects.ObjectStore.from_settings(settings)
     return create_worker_app(
         service=SERVICE,
         settings=settings,
-        consumers=lambda ctx: consumers.build(ctx, clock),
+        consumers=lambda ctx: consumers.build(ctx, clock) + valuation_consumers.build(ctx, clock),
         tasks=lambda ctx: [
             Periodic("funnel-lost", lambda: services.lost_round(ctx.uow, clock), settings.timer_seconds),
             Periodic("funnel-overdue", lambda: services.overdue_round(ctx.uow, clock), settings.timer_seconds),
+            *(
+                Periodic(name, run, settings.timer_seconds)
+                for name, run in valuation.timers(valuation.Env(ctx.uow, clock, _links(settings), store))
+            ),
         ],
+        resources=[objects.resource(store)],
     )

@@ -13,6 +13,10 @@ class FunnelSettings(ServiceSettings, kw_only=True):
     clock_file: str = ""
     #: How often the Lost and overdue timers look (they are idempotent; state is in the database).
     timer_seconds: float = 5.0
+    #: Valuation process (docs/quotes.md): the public address patient links point at (the gateway) and how long
+    #: the photo-upload and quote links stay valid.
+    public_url: str = "http://127.0.0.1:8000"
+    link_ttl_days: int = 30
 
 
 def get_settings() -> FunnelSettings:

@@ -288,8 +288,12 @@ async def test_bad_input_and_the_tenant_boundary(uow: UnitOfWorkFactory) -> None
         await cases.add_stage(uow, admin, arrived.id, key="vip", name="VIP again", color="#ff00aa", outcome="open")
 
 
-async def test_the_api_wants_a_token_and_answers_problems(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_api_wants_a_token_and_answers_problems(
+    database_url: str, infra: Infra, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FUNNEL_DATABASE_URL", database_url)
+    for name, value in infra.objects_env().items():  # the valuation process keeps photos there (readiness)
+        monkeypatch.setenv(name, value)
     app = create_api()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://funnel") as client:
         ready = await client.get("/health/ready")

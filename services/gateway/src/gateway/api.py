@@ -376,9 +376,15 @@ def proxy_handlers(contexts: list[str]) -> list[Any]:
     ]
 
 
-def public_handlers(prefixes: dict[str, str], max_body_bytes: int) -> list[Any]:
+def public_handlers(prefixes: dict[str, str], max_body_bytes: int, limits: dict[str, int] | None = None) -> list[Any]:
     """The public ingress: `/<prefix>/...` forwarded to the route's service, raw body, query and content type
-    intact, with no token (webhooks and public forms authenticate in the owning service)."""
+    intact, with no token (webhooks and public forms authenticate in the owning service). `limits` gives
+    larger bodies to the paths that take files (a longer prefix is its own route, so it wins)."""
+    routes = {prefix: (name, max_body_bytes) for prefix, name in prefixes.items()}
+    for prefix, size in (limits or {}).items():
+        owner = next((n for p, n in prefixes.items() if prefix == p or prefix.startswith(p + "/")), None)
+        if owner is not None:
+            routes[prefix] = (owner, size)
     return [
         route(
             [f"/{prefix}", f"/{prefix}/{{rest:path}}"],
@@ -387,7 +393,7 @@ def public_handlers(prefixes: dict[str, str], max_body_bytes: int) -> list[Any]:
             include_in_schema=False,
             opt={"forward_raw": True},
             signature_namespace={"State": State},
-            request_max_body_size=_DRAIN_LIMIT,
-        )(_forwarder(name, max_body_bytes))
-        for prefix, name in prefixes.items()
+            request_max_body_size=max(_DRAIN_LIMIT, limit + 1024 * 1024),
+        )(_forwarder(name, limit))
+        for prefix, (name, limit) in routes.items()
     ]

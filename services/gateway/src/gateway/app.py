@@ -137,7 +137,7 @@ def create_api() -> Litestar:
             merged_openapi,
             merged_docs,
             *proxy_handlers(list(routes)),
-            *public_handlers(public_routes, settings.public_max_body_bytes),
+            *public_handlers(public_routes, settings.public_max_body_bytes, settings.public_limit_map()),
             *console_router(settings.console_dir),
         ],
         error_map={

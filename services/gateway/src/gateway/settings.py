@@ -32,16 +32,26 @@ class GatewaySettings(ServiceSettings, kw_only=True):
     public_routes: str = (
         "public/forms=leads,webhooks/tilda=leads,webhooks/payments=payments,public/payments=payments,"
         "public/scheduling=scheduling,webhooks/whatsapp=notifications,webhooks/twilio=notifications,"
-        "webhooks/telegram=notifications,webhooks/instagram=notifications,webhooks/telephony=telephony"
+        "webhooks/telegram=notifications,webhooks/instagram=notifications,webhooks/telephony=telephony,"
+        "public/funnel=funnel"
     )
     #: The largest body a public path accepts (the services set their own, smaller, limits).
     public_max_body_bytes: int = 256 * 1024
+    #: prefix=bytes pairs: public paths that take files (the prospects' photos) accept more than the default.
+    public_body_limits: str = "public/funnel/photos=10485760"
     #: The built staff console (web/, `just console-build`), served at `/`; empty or missing: not served.
     console_dir: str = "web/dist"
 
     def route_map(self) -> dict[str, str]:
         pairs = (item.split("=", 1) for item in self.routes.split(",") if "=" in item)
         return {name.strip(): url.strip().rstrip("/") for name, url in pairs}
+
+    def public_limit_map(self) -> dict[str, int]:
+        pairs = (item.split("=", 1) for item in self.public_body_limits.split(",") if "=" in item)
+        try:
+            return {prefix.strip().strip("/"): int(size) for prefix, size in pairs}
+        except ValueError as exc:
+            raise SystemExit(f"GATEWAY_PUBLIC_BODY_LIMITS is prefix=bytes pairs: {exc}") from exc
 
     def public_route_map(self) -> dict[str, str]:
         """prefix -> route name; every name must be one of `routes`."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from notifications import quotes
+
 WELCOME = "lead_welcome"
 
 
@@ -232,6 +234,9 @@ TEMPLATES: dict[str, TemplateSpec] = {
         ),
     )
 }
+
+# The valuation -> quote process's templates (notifications.quotes, plain data kept apart).
+TEMPLATES.update({t["name"]: TemplateSpec(**t) for t in quotes.TEMPLATES})
 
 #: (name, locale) -> built-in text.
 DEFAULT_TEMPLATES: dict[tuple[str, str], str] = {

@@ -6,7 +6,7 @@ One consumer per topic; every consumed event goes through the same use case, whi
 from __future__ import annotations
 
 from contracts import Event
-from contracts.topics import LEADS, PAYMENTS, SCHEDULING
+from contracts.topics import FUNNEL, LEADS, PAYMENTS, SCHEDULING
 from kit.messaging import Handler, IdempotentConsumer
 from kit.worker import WorkerContext
 from notifications import events, services
@@ -16,6 +16,7 @@ NAMES = {
     LEADS.name: "notifications.lead-welcome",
     PAYMENTS.name: "notifications.payments",
     SCHEDULING.name: "notifications.scheduling",
+    FUNNEL.name: "notifications.funnel",
 }
 
 

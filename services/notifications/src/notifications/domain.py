@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from notifications import quotes
 from notifications.catalog import DEFAULT_TEMPLATES, TEMPLATES, WELCOME
 
 __all__ = ["DEFAULT_TEMPLATES", "TEMPLATES", "WELCOME"]
@@ -43,6 +44,9 @@ STAFF_ROLES = ("admin", "manager", "sales_agent", "reception", "professional", "
 #: owner, else the one who caused the event), the staff member who caused it, every holder of a role, one user.
 PERSON, OWNER, ACTOR = "person", "owner", "actor"
 ROLE_PREFIX, USER_PREFIX = "role:", "user:"
+#: A staff member named by a field of the event, e.g. field:agent_id (the valuation process, notifications.quotes).
+FIELD_PREFIX = "field:"
+_FIELD = re.compile(r"^[a-z][a-z0-9_]{1,63}_id$")
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
@@ -356,7 +360,7 @@ def matches(rule: Rule, event_type: str, values: Mapping[str, Any]) -> bool:
 
 
 def is_staff_recipient(recipient: str) -> bool:
-    return recipient in (OWNER, ACTOR) or recipient.startswith((ROLE_PREFIX, USER_PREFIX))
+    return recipient in (OWNER, ACTOR) or recipient.startswith((ROLE_PREFIX, USER_PREFIX, FIELD_PREFIX))
 
 
 def check_rule(rule: Rule, known_events: tuple[str, ...]) -> None:
@@ -375,8 +379,14 @@ def check_rule(rule: Rule, known_events: tuple[str, ...]) -> None:
     elif rule.recipient.startswith(USER_PREFIX):
         if not _UUID.match(rule.recipient[len(USER_PREFIX) :]):
             raise InvalidRule("user:<id> needs a staff member's UUID.", field="recipient")
+    elif rule.recipient.startswith(FIELD_PREFIX):
+        if not _FIELD.match(rule.recipient[len(FIELD_PREFIX) :]):
+            raise InvalidRule("field:<name> names an id field of the event, e.g. field:agent_id.", field="recipient")
     elif rule.recipient not in (PERSON, OWNER, ACTOR):
-        raise InvalidRule("The recipient is person, owner, actor, role:<role> or user:<staff id>.", field="recipient")
+        raise InvalidRule(
+            "The recipient is person, owner, actor, role:<role>, user:<staff id> or field:<id field>.",
+            field="recipient",
+        )
     if not rule.channels:
         raise InvalidRule("A rule needs at least one channel.", field="channels")
     for channel in rule.channels:
@@ -458,4 +468,5 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         quiet_hours=False,
         builtin=True,
     ),
+    *(Rule(**r, builtin=True) for r in quotes.RULES),  # the valuation -> quote process (docs/quotes.md)
 )

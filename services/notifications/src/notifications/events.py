@@ -30,6 +30,7 @@ from contracts.payments import (
     PaymentRefundedV1,
 )
 from contracts.people import Person
+from contracts.quotes import EVENTS as QUOTE_EVENTS
 from contracts.scheduling import (
     AnamnesisSubmittedV1,
     AppointmentBookedV1,
@@ -72,6 +73,7 @@ CONSUMED: tuple[type[Event], ...] = (
     ReturnBookedV1,
     AnamnesisSubmittedV1,
     WaitlistOfferedV1,
+    *QUOTE_EVENTS,  # funnel's valuation -> quote process (notifications.quotes)
 )
 
 

@@ -34,6 +34,7 @@ from notifications.domain import (
     DELIVERED,
     EMAIL,
     FAILED,
+    FIELD_PREFIX,
     INAPP,
     INSTAGRAM,
     LOCALES,
@@ -276,6 +277,9 @@ async def _recipients(uow: UnitOfWork, rule: Rule, occ: events.Occurrence, perso
         return [f"{USER_PREFIX}{who}"] if who else []
     if rule.recipient == ACTOR:
         return [f"{USER_PREFIX}{occ.actor_id}"] if occ.actor_id else []
+    if rule.recipient.startswith(FIELD_PREFIX):
+        named = occ.fields.get(rule.recipient[len(FIELD_PREFIX) :])
+        return [f"{USER_PREFIX}{named}"] if isinstance(named, str) and named else []
     return [rule.recipient]
 
 

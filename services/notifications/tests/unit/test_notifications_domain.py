@@ -177,7 +177,8 @@ def test_default_templates_render(key: tuple[str, str]) -> None:
     source = DEFAULT_TEMPLATES[key]
     rendering.validate(source, key[0])
     text = rendering.render(source, {**rendering.sample_values(key[0]), "name": "Joana Pereira", "first_name": "Joana"})
-    assert "Joana" in text
+    if "name" in rendering.variables_of(key[0]):  # not a digest about many people
+        assert "Joana" in text
     assert "{{" not in text
     assert text == text.strip()
 

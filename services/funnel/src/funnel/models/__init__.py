@@ -176,3 +176,5 @@ activity = Table(
     Column("text", Text, nullable=False),
     Index("ix_activity_deal", "deal_id", "at"),
 )
+
+from funnel.models import valuation as valuation  # noqa: E402  (the valuation process's tables, docs/quotes.md)
