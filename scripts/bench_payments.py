@@ -43,6 +43,37 @@ from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, ROOT, Stac
 from kit.outbox import plain_dsn
 from payments.providers.mercadopago import sign
 
+sys.path.insert(0, str(Path(__file__).parent))
+import bench_intake  # the CPU accounting and py-spy profiler are shared with the intake bench
+
+bench_intake.OWN_PACKAGES.add("payments")
+PROFILED = ("gateway-api", "payments-api", "sandbox_payments")
+
+
+def cpu_per_item(before: bench_intake.CpuSample, after: bench_intake.CpuSample, items: int) -> dict[str, Any]:
+    """CPU ms per delivery of each process of the stack (from /proc), the figure a loaded machine cannot blur."""
+    usage = bench_intake.cpu_usage(before, after)
+    per = {name: round(s * 1000 / max(items, 1), 2) for name, s in usage["cpu_s"].items() if s >= 0.005}
+    ours = sum(v for k, v in per.items() if not k.startswith(("other processes", "interrupts", "stolen")))
+    return {"cpu_ms_per_delivery": per, "stack_cpu_ms_per_delivery": round(ours, 2), **usage}
+
+
+async def phase(
+    stack: Stack, label: str, args: argparse.Namespace, run: Callable[[], Awaitable[tuple[list[dict[str, Any]], float]]]
+) -> dict[str, Any]:
+    """Run one measured phase with its CPU accounting (and py-spy when --profile names a folder)."""
+    profiler = bench_intake.Profiler(stack, Path(args.profile) / label, PROFILED) if args.profile else None
+    if profiler:
+        profiler.start()
+        await asyncio.sleep(1.0)  # py-spy attaches before the first request
+    before = bench_intake.cpu_sample(stack)
+    results, wall = await run()
+    after = bench_intake.cpu_sample(stack)
+    out = {**summary(results, wall), "cpu": cpu_per_item(before, after, len(results))}
+    if profiler:
+        out["profiles"] = bench_intake.scale_profiles(profiler.stop(len(results)), out["cpu"], len(results))
+    return out
+
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
@@ -227,25 +258,34 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     print(f"warm-up: {args.warmup} first deliveries ...", flush=True)
     await deliver_all(gateway, clinic, secret, notifications(warm_ids, args.warmup), args.concurrency)
     print(f"through the gateway: {args.payments} first deliveries at concurrency {args.concurrency} ...", flush=True)
-    first, wall_first = await deliver_all(
-        gateway, clinic, secret, notifications(payment_ids, args.payments), args.concurrency
+    first = await phase(
+        stack,
+        "first",
+        args,
+        lambda: deliver_all(gateway, clinic, secret, notifications(payment_ids, args.payments), args.concurrency),
     )
     print(f"through the gateway: {args.deliveries} redeliveries at concurrency {args.concurrency} ...", flush=True)
-    through, wall = await deliver_all(
-        gateway, clinic, secret, notifications(payment_ids, args.deliveries), args.concurrency
+    through = await phase(
+        stack,
+        "redeliveries",
+        args,
+        lambda: deliver_all(gateway, clinic, secret, notifications(payment_ids, args.deliveries), args.concurrency),
     )
     print(f"straight to the payments api: {args.deliveries} deliveries ...", flush=True)
-    bare_api, wall_api = await deliver_all(
-        direct, clinic, secret, notifications(payment_ids, args.deliveries), args.concurrency
+    bare_api = await phase(
+        stack,
+        "direct",
+        args,
+        lambda: deliver_all(direct, clinic, secret, notifications(payment_ids, args.deliveries), args.concurrency),
     )
     print("bare ceiling: provider reads and database transactions ...", flush=True)
     provider = await provider_ceiling(stack, payment_ids, args.deliveries, args.concurrency)
     database = await postgres_ceiling(stack, clinic, args.deliveries, args.concurrency)
     ceiling = min(provider["throughput_per_s"] or 0, database["throughput_per_s"] or 0)
     out = {
-        "gateway_first": summary(first, wall_first),
-        "gateway": summary(through, wall),
-        "payments_api_direct": summary(bare_api, wall_api),
+        "gateway_first": first,
+        "gateway": through,
+        "payments_api_direct": bare_api,
         "ceiling": {
             "provider": provider,
             "postgres": database,
@@ -279,14 +319,23 @@ def table(report: dict[str, Any]) -> str:
             f"max {lat['max']} ms   errors {s['errors']}"
         )
 
+    def cpu(s: dict[str, Any]) -> str:
+        if "cpu" not in s:
+            return ""
+        parts = ", ".join(f"{k} {v}" for k, v in s["cpu"]["cpu_ms_per_delivery"].items())
+        return f"    CPU ms per delivery: stack {s['cpu']['stack_cpu_ms_per_delivery']} ({parts})"
+
     c = report["ceiling"]
     lines += [
         "",
         row("first deliveries, gateway", report["gateway_first"]),
         f"    outcomes {report['gateway_first']['outcomes']}",
+        cpu(report["gateway_first"]),
         row("redeliveries, gateway", report["gateway"]),
         f"    outcomes {report['gateway']['outcomes']}",
+        cpu(report["gateway"]),
         row("redeliveries, straight to the api", report["payments_api_direct"]),
+        cpu(report["payments_api_direct"]),
         row("ceiling: provider GET /v1/payments", c["provider"]),
         row("ceiling: asyncpg receipt + lock tx", c["postgres"]),
         f"  ceiling = {c['ceiling_per_s']} /s ({c['limited_by']}); "
@@ -302,6 +351,7 @@ def main() -> int:
     parser.add_argument("--payments", type=int, default=300, help="payments confirmed in the measured run")
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy the gateway, payments api, sandbox into DIR")
     args = parser.parse_args()
     signal.signal(signal.SIGINT, signal.default_int_handler)
     state_dir = Path(tempfile.mkdtemp(prefix="clinicflow-bench-payments-"))

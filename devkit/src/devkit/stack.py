@@ -171,7 +171,30 @@ class Stack:
             "SANDBOX_PAYMENTS_PUBLIC_URL": self.url("sandbox_payments"),
             "SANDBOX_PAYMENTS_ACCESS_TOKEN": token,
             "SANDBOX_PAYMENTS_WEBHOOK_SECRET": secret,
+            **self._card_sandboxes_env(),
         }
+
+    def _card_sandboxes_env(self) -> dict[str, str]:
+        """The Stripe and Asaas look-alikes take generated API keys; the payments service knows where they are
+        (a clinic connects them with PUT /api/v1/payments/settings, after registering its webhook there)."""
+        env: dict[str, str] = {}
+        if "sandbox_stripe" in self.specs:
+            key = "sk_test_" + self._dev_secret("stripe-secret-key")
+            env |= {
+                "PAYMENTS_STRIPE_API_URL": self.url("sandbox_stripe"),
+                "PAYMENTS_STRIPE_SECRET_KEY": key,
+                "SANDBOX_STRIPE_SECRET_KEY": key,
+                "SANDBOX_STRIPE_PUBLIC_URL": self.url("sandbox_stripe"),
+            }
+        if "sandbox_asaas" in self.specs:
+            key = "$aact_" + self._dev_secret("asaas-api-key")
+            env |= {
+                "PAYMENTS_ASAAS_API_URL": self.url("sandbox_asaas"),
+                "PAYMENTS_ASAAS_API_KEY": key,
+                "SANDBOX_ASAAS_API_KEY": key,
+                "SANDBOX_ASAAS_PUBLIC_URL": self.url("sandbox_asaas"),
+            }
+        return env
 
     def clock_file(self, service: str) -> Path:
         """Seconds added to a service's clock in a test stack: the e2e tests move time by writing it."""
