@@ -336,7 +336,7 @@ async def apply_report(uow: UnitOfWork, charge: Charge, report: PaymentReport, n
     if outcome.event is None:
         return "no-change"
     updated = outcome.charge
-    await ChargeRepository(uow.session).save(updated)
+    await ChargeRepository(uow.session).save(updated, previous=charge)
     if outcome.event == "confirmed":
         assert updated.paid_at
         assert updated.provider_payment_id

@@ -18,7 +18,7 @@ from payments.clock import Clock
 from payments.domain.charges import SETTLED
 from payments.domain.errors import ProviderUnavailable
 from payments.providers.base import PaymentReport, ProviderError, SignatureInvalid, WebhookEvent
-from payments.repository import ChargeRepository
+from payments.repository import ChargeRepository, WebhookRepository
 from payments.services.accounts import ProviderBook, check_provider
 from payments.services.charges import apply_report
 
@@ -40,11 +40,18 @@ def _clinic(query: Mapping[str, str]) -> str:
         raise SignatureInvalid("The webhook URL lacks its ?clinic=<id>.", field="clinic") from exc
 
 
-async def _settled(uow_factory: UnitOfWorkFactory, tenant: str, provider: str, event: WebhookEvent) -> bool:
+async def _receipt_if_settled(
+    uow_factory: UnitOfWorkFactory, tenant: str, provider: str, event: WebhookEvent, delivery: webhooks.Delivery
+) -> tuple[bool, bool]:
+    """(the payment is already recorded with its money, this delivery's receipt was stored now), in one round
+    trip: a redelivery about a paid charge is answered from this alone."""
     assert event.provider_payment_id
+    receipt = webhooks.receipt_values(delivery, provider=provider, scope=tenant, event_id=event.event_id)
     async with uow_factory() as uow:
-        charge = await ChargeRepository(uow.session).by_provider_payment(tenant, provider, event.provider_payment_id)
-    return charge is not None and charge.status in SETTLED
+        status, stored = await WebhookRepository(uow.session).receipt_if_settled(
+            tenant, event.provider_payment_id, receipt
+        )
+    return status in SETTLED, stored
 
 
 async def receive(
@@ -64,14 +71,11 @@ async def receive(
     adapter = book.adapter(account)
     event = adapter.verify_webhook(delivery.body, delivery.headers, query)
     report: PaymentReport | None = event.report
-    if report is None and event.provider_payment_id and await _settled(uow_factory, tenant, provider_name, event):
-        # A redelivery about money already recorded: nothing to confirm, only the receipt to keep.
-        async with uow_factory() as uow:
-            fresh = await webhooks.record_receipt(
-                uow.session, delivery, provider=provider_name, scope=tenant, event_id=event.event_id
-            )
-            await uow.commit()
-        return Handled("no-change" if fresh else "duplicate", event.event_id)
+    if report is None and event.provider_payment_id:
+        settled, fresh = await _receipt_if_settled(uow_factory, tenant, provider_name, event, delivery)
+        if settled:
+            # A redelivery about money already recorded: nothing to confirm, only the receipt to keep.
+            return Handled("no-change" if fresh else "duplicate", event.event_id)
     if report is None and event.provider_payment_id:
         try:
             report = await adapter.fetch_payment(event.provider_payment_id)
