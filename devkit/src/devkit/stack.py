@@ -22,7 +22,7 @@ import httpx
 
 from devkit import infra as devinfra
 from devkit.infra import Infra, ManagedProcess
-from kit import migrations
+from kit import migrations, sealing
 from kit.settings import environ_copy, environ_get
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -100,6 +100,16 @@ class Stack:
             path.chmod(0o600)
         return path.read_text().strip()
 
+    def _dev_sealing_keys(self) -> str:
+        """The development key that seals stored credentials (kit.sealing), made on first start, kept in the
+        state folder (.local/secrets), never committed. SEALING_KEYS in the environment wins."""
+        path = self.state_dir / "secrets" / "sealing-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(sealing.generate_key())
+            path.chmod(0o600)
+        return environ_get("SEALING_KEYS") or f"dev1:{path.read_text().strip()}"
+
     def env(self) -> dict[str, str]:
         assert self.infra is not None
         env = environ_copy()
@@ -111,6 +121,7 @@ class Stack:
                 "REDIS_URL": self.infra.redis_url,
                 "JWKS_URL": f"{self.gateway_url}/.well-known/jwks.json",
                 "LINK_SECRET": environ_get("LINK_SECRET") or self._dev_secret("link-secret"),
+                "SEALING_KEYS": self._dev_sealing_keys(),
                 "GATEWAY_JWT_PRIVATE_KEY_FILE": str(self.state_dir / "keys" / "jwt-ed25519.pem"),
                 "GATEWAY_GENERATE_DEV_KEYS": "true",
                 "GATEWAY_ROUTES": ",".join(f"{s}={self.url(s + '-api')}" for s in self.services if s != "gateway"),

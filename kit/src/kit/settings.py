@@ -21,6 +21,7 @@ SHARED = frozenset(
         "redis_url",
         "jwks_url",
         "link_secret",
+        "sealing_keys",
         "log_level",
         "log_format",
     }

@@ -371,6 +371,28 @@ class AccountRepository:
     async def get(self, tenant_id: str) -> Any | None:
         return (await self.session.execute(select(accounts).where(accounts.c.tenant_id == tenant_id))).first()
 
+    async def secrets_for_update(self, current_prefix: str, limit: int) -> list[tuple[str, str, str]]:
+        """Accounts with a credential not sealed under the current key (`current_prefix`)."""
+        stale = [
+            and_(column != "", ~column.startswith(current_prefix, autoescape=True))
+            for column in (accounts.c.access_token, accounts.c.webhook_secret)
+        ]
+        query = (
+            select(accounts.c.tenant_id, accounts.c.access_token, accounts.c.webhook_secret)
+            .where(or_(*stale))
+            .order_by(accounts.c.tenant_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [(r.tenant_id, r.access_token, r.webhook_secret) for r in (await self.session.execute(query)).all()]
+
+    async def set_secrets(self, tenant_id: str, *, access_token: str, webhook_secret: str) -> None:
+        await self.session.execute(
+            update(accounts)
+            .where(accounts.c.tenant_id == tenant_id)
+            .values(access_token=access_token, webhook_secret=webhook_secret)
+        )
+
     async def upsert(self, values: dict[str, Any]) -> None:
         stmt = insert(accounts).values(values)
         await self.session.execute(
