@@ -41,6 +41,7 @@ import msgspec
 
 from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, ROOT, Stack
 from kit.outbox import plain_dsn
+from payments.providers import stripe as stripe_adapter
 from payments.providers.mercadopago import sign
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -48,6 +49,14 @@ import bench_intake  # the CPU accounting and py-spy profiler are shared with th
 
 bench_intake.OWN_PACKAGES.add("payments")
 PROFILED = ("gateway-api", "payments-api", "sandbox_payments")
+INGRESS_PROCESSES = (
+    "gateway-api",
+    "gateway-worker",
+    "payments-api",
+    "payments-worker",
+    "sandbox_payments",
+    "sandbox_stripe",
+)
 
 
 def cpu_per_item(before: bench_intake.CpuSample, after: bench_intake.CpuSample, items: int) -> dict[str, Any]:
@@ -157,6 +166,110 @@ async def prepare(stack: Stack, count: int) -> tuple[str, list[str], str]:
             made, _ = await run_concurrently(list(range(count)), 8, one)
     secret = (stack.state_dir / "secrets" / "mercadopago-webhook-secret").read_text().strip()
     return clinic, [m["payment_id"] for m in made], secret
+
+
+# --- Stripe: the signed body is authoritative, so a delivery needs no call back to the provider ----------
+async def prepare_stripe(stack: Stack, count: int) -> tuple[str, str, list[dict[str, Any]]]:
+    """A second clinic connects Stripe (the sandbox) and makes `count` Checkout Sessions; returns the clinic,
+    its webhook signing secret and the sessions as the `checkout.session.completed` event will carry them."""
+    secret = "whsec_bench_" + uuid.uuid4().hex
+    key = (stack.state_dir / "secrets" / "stripe-secret-key").read_text().strip()
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30.0) as api:
+        login = await api.post(
+            "/api/v1/auth/login", json={"email": DEFAULT_ADMIN_EMAIL, "password": DEFAULT_ADMIN_PASSWORD}
+        )
+        api.headers["authorization"] = f"Bearer {login.json()['access_token']}"
+        email = f"bench-{uuid.uuid4().hex[:8]}@clinic.example"
+        made = await api.post(
+            "/api/v1/clinics",
+            json={
+                "name": "Bench Stripe",
+                "country": "BR",
+                "locale": "pt-BR",
+                "timezone": "America/Sao_Paulo",
+                "admin": {"email": email, "full_name": "Bench", "password": "a-long-password", "roles": ["admin"]},
+            },
+        )
+        made.raise_for_status()
+        login = await api.post("/api/v1/auth/login", json={"email": email, "password": "a-long-password"})
+        api.headers["authorization"] = f"Bearer {login.json()['access_token']}"
+        clinic = (await api.get("/api/v1/me")).json()["tenant"]["id"]
+        saved = await api.put(
+            "/api/v1/payments/settings",
+            json={
+                "provider": "stripe",
+                "access_token": f"sk_test_{key}",
+                "webhook_secret": secret,
+                "api_url": stack.url("sandbox_stripe"),
+            },
+        )
+        saved.raise_for_status()
+
+        async def one(n: int) -> dict[str, Any]:
+            answer = await api.post(
+                "/api/v1/payments/payments",
+                json={
+                    "person": {"lead_id": str(uuid.uuid4()), "name": f"Paciente {n}"},
+                    "description": "Bench",
+                    "amount": "100.00",
+                    "methods": ["credit"],
+                },
+            )
+            answer.raise_for_status()
+            charge = answer.json()
+            return {
+                "id": charge["url"].rsplit("/", 1)[1],
+                "object": "checkout.session",
+                "amount_total": 10000,
+                "currency": "brl",
+                "client_reference_id": charge["id"],
+                "metadata": {"charge_id": charge["id"]},
+                "mode": "payment",
+                "payment_intent": f"pi_bench_{uuid.uuid4().hex[:16]}",
+                "payment_method_types": ["card"],
+                "payment_status": "paid",
+                "status": "complete",
+            }
+
+        sessions, _ = await run_concurrently(list(range(count)), 8, one)
+    return clinic, secret, sessions
+
+
+async def deliver_stripe(
+    base_url: str, clinic: str, secret: str, sessions: list[dict[str, Any]], concurrency: int
+) -> tuple[list[dict[str, Any]], float]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30.0, limits=limits) as http:
+
+        async def one(session: dict[str, Any]) -> dict[str, Any]:
+            body = msgspec.json.encode(
+                {
+                    "id": f"evt_bench_{uuid.uuid4().hex}",
+                    "object": "event",
+                    "api_version": "2024-06-20",
+                    "created": int(time.time()),
+                    "data": {"object": session},
+                    "livemode": False,
+                    "type": "checkout.session.completed",
+                }
+            )
+            headers = {
+                "content-type": "application/json",
+                "stripe-signature": stripe_adapter.sign(secret, body, int(time.time())),
+            }
+            started = time.perf_counter()
+            try:
+                answer = await http.post(
+                    "/webhooks/payments/stripe", params={"clinic": clinic}, content=body, headers=headers
+                )
+            except httpx.HTTPError as exc:
+                return {"ok": False, "latency": time.perf_counter() - started, "error": repr(exc)}
+            latency = time.perf_counter() - started
+            if answer.status_code != 200:
+                return {"ok": False, "latency": latency, "error": f"{answer.status_code} {answer.text[:200]}"}
+            return {"ok": True, "latency": latency, "outcome": answer.json()["outcome"]}
+
+        return await run_concurrently(sessions, concurrency, one)
 
 
 def notifications(payment_ids: list[str], count: int) -> list[tuple[int, str]]:
@@ -278,6 +391,14 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         args,
         lambda: deliver_all(direct, clinic, secret, notifications(payment_ids, args.deliveries), args.concurrency),
     )
+    print(f"Stripe: {args.payments} signed checkout.session.completed through the gateway ...", flush=True)
+    stripe_clinic, stripe_secret, sessions = await prepare_stripe(stack, args.payments)
+    stripe_first = await phase(
+        stack,
+        "stripe",
+        args,
+        lambda: deliver_stripe(gateway, stripe_clinic, stripe_secret, sessions, args.concurrency),
+    )
     print("bare ceiling: provider reads and database transactions ...", flush=True)
     provider = await provider_ceiling(stack, payment_ids, args.deliveries, args.concurrency)
     database = await postgres_ceiling(stack, clinic, args.deliveries, args.concurrency)
@@ -286,6 +407,7 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "gateway_first": first,
         "gateway": through,
         "payments_api_direct": bare_api,
+        "stripe_first": stripe_first,
         "ceiling": {
             "provider": provider,
             "postgres": database,
@@ -307,7 +429,8 @@ def table(report: dict[str, Any]) -> str:
         f"ClinicFlow payments webhook ingress benchmark  ({report['date_utc']}, git {report['git']})",
         f"  machine   {os.cpu_count()} CPUs, loadavg at start {' '.join(f'{x:.2f}' for x in report['loadavg_start'])}",
         f"  run       {a['payments']} first deliveries, {a['deliveries']} redeliveries, concurrency "
-        f"{a['concurrency']}, warm-up {a['warmup']}",
+        f"{a['concurrency']}, warm-up {a['warmup']}"
+        + (", ingress only (no event consumers running)" if a.get("ingress_only") else ", whole stack"),
     ]
     if "gateway" not in report or "gateway_first" not in report:
         return "\n".join([*lines, f"  FAILED: {report.get('failure')}"])
@@ -336,6 +459,9 @@ def table(report: dict[str, Any]) -> str:
         cpu(report["gateway"]),
         row("redeliveries, straight to the api", report["payments_api_direct"]),
         cpu(report["payments_api_direct"]),
+        row("Stripe first deliveries, gateway", report["stripe_first"]),
+        f"    outcomes {report['stripe_first']['outcomes']}",
+        cpu(report["stripe_first"]),
         row("ceiling: provider GET /v1/payments", c["provider"]),
         row("ceiling: asyncpg receipt + lock tx", c["postgres"]),
         f"  ceiling = {c['ceiling_per_s']} /s ({c['limited_by']}); "
@@ -351,6 +477,11 @@ def main() -> int:
     parser.add_argument("--payments", type=int, default=300, help="payments confirmed in the measured run")
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument(
+        "--ingress-only",
+        action="store_true",
+        help="start only the gateway, payments and the provider sandboxes (no consumers of the events)",
+    )
     parser.add_argument("--profile", metavar="DIR", help="py-spy the gateway, payments api, sandbox into DIR")
     args = parser.parse_args()
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -368,8 +499,15 @@ def main() -> int:
         print(f"starting the stack in {state_dir} ...", flush=True)
         stack.start_infra()
         stack.migrate()
-        stack.start_all()
-        stack.wait_ready()
+        if args.ingress_only:
+            # Only what the webhook path touches: the consumers of payment.confirmed (notifications, scheduling,
+            # funnel, leads) would otherwise share the 2 cores with the ingress being measured.
+            for name in INGRESS_PROCESSES:
+                stack.start_process(name)
+            stack.wait_ready(list(INGRESS_PROCESSES))
+        else:
+            stack.start_all()
+            stack.wait_ready()
         report.update(asyncio.run(measure(stack, args)))
     except KeyboardInterrupt:
         rc = 130

@@ -32,12 +32,16 @@ from tests.e2e.payments.test_payments import (
     receipts_count,
     wait_status,
 )
+from tests.e2e.payments.test_payments import (
+    Provider as MercadoPagoProvider,
+)
 
 pytestmark = pytest.mark.e2e
 STRIPE_EVENTS = (
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
+    "charge.refunded",
 )
 
 
@@ -178,6 +182,18 @@ def test_stripe_card_payment_confirmed_through_the_gateway(
     refunded = finance.http.post(f"/api/v1/payments/payments/{made['id']}/refunds", json={"amount": "50.00"})
     assert refunded.status_code == 200, refunded.text
     assert refunded.json()["status"] == "partially_refunded"
+    # Stripe reports our own refund back (charge.refunded, 50.00 so far): nothing more is recorded.
+    wait_until(
+        lambda: stripe.answers(type="charge.refunded", session=intent.replace("pi_", "ch_", 1)), 15.0, "no refund event"
+    )
+    assert stripe.answers(type="charge.refunded", session=intent.replace("pi_", "ch_", 1)) == ["no-change"]
+    # Someone refunds 20.00 more in the Stripe Dashboard: its event is recorded as a refund.
+    key = stack.env()["SANDBOX_STRIPE_SECRET_KEY"]
+    stripe.http.post(
+        "/v1/refunds", data={"payment_intent": intent, "amount": "2000"}, headers={"authorization": f"Bearer {key}"}
+    ).raise_for_status()
+    wait_until(lambda: charge(clinic, made["id"])["refunded_amount"] == "70.00", 15.0, "the dashboard refund was lost")
+    assert outbox_events(stack, made["id"]).count("clinicflow.payments.payment.refunded.v1") == 2
 
 
 def test_stripe_pix_is_confirmed_by_the_async_event_and_out_of_order_applies_once(
@@ -276,7 +292,13 @@ def asaas_clinic(stack: Stack, admin: Api, asaas: Provider) -> tuple[Api, str, s
             "enabled": True,
             "authToken": token,
             "sendType": "SEQUENTIALLY",
-            "events": ["PAYMENT_CREATED", "PAYMENT_CONFIRMED", "PAYMENT_RECEIVED", "PAYMENT_REFUNDED"],
+            "events": [
+                "PAYMENT_CREATED",
+                "PAYMENT_CONFIRMED",
+                "PAYMENT_RECEIVED",
+                "PAYMENT_REFUNDED",
+                "PAYMENT_PARTIALLY_REFUNDED",
+            ],
         },
         headers={"access_token": key},
     )
@@ -341,6 +363,38 @@ def test_asaas_pix_charge_paid_on_the_invoice_page(
         ]
         == "REFUNDED"
     )
+
+
+def test_asaas_refund_made_in_its_dashboard_is_recorded(
+    stack: Stack, asaas: Provider, asaas_clinic: tuple[Api, str, str]
+) -> None:
+    clinic = asaas_clinic[0]
+    made = create(clinic, methods=["pix"])
+    _pay_asaas(made["url"])
+    payment_id = wait_status(clinic, made["id"], "paid")["provider_payment_id"]
+    key = stack.env()["SANDBOX_ASAAS_API_KEY"]
+    asaas.http.post(f"/v3/payments/{payment_id}/refund", json={"value": 30}, headers={"access_token": key})
+    part = wait_status(clinic, made["id"], "partially_refunded")
+    assert part["refunded_amount"] == "30.00"
+    assert asaas.answers(event="PAYMENT_PARTIALLY_REFUNDED", payment_id=payment_id) == ["refunded"]
+    assert outbox_events(stack, made["id"]).count("clinicflow.payments.payment.refunded.v1") == 1
+
+
+def test_mercadopago_refund_made_in_its_dashboard_is_recorded(stack: Stack, admin: Api) -> None:
+    mp = MercadoPagoProvider(stack)
+    made = create(admin)
+    payment_id, _ = mp.checkout(made["url"], "credit")
+    wait_status(admin, made["id"], "paid")
+    token = (stack.state_dir / "secrets" / "mercadopago-token").read_text().strip()
+    mp.http.post(
+        f"/v1/payments/{payment_id}/refunds", json={"amount": 50.0}, headers={"authorization": f"Bearer {token}"}
+    ).raise_for_status()
+    part = wait_status(admin, made["id"], "partially_refunded")
+    assert part["refunded_amount"] == "50.00"
+    assert outbox_events(stack, made["id"]).count("clinicflow.payments.payment.refunded.v1") == 1
+    ledger = admin.http.get("/api/v1/payments/ledger", params={"lead_id": made["person"]["lead_id"]}).json()
+    assert ledger["refunded"] == "50.00"
+    mp.http.close()
 
 
 def test_asaas_forged_token_duplicates_and_replays_change_nothing_more(

@@ -321,6 +321,20 @@ class StripeApi(Controller):
                 "created": int(time.time()),
             }
             book.refunds[refund["id"]] = refund
+            # Stripe sends charge.refunded for every refund, its Dashboard's included: the charge's running total.
+            total = refunded + int(raw)
+            charge = {
+                "id": intent["id"].replace("pi_", "ch_", 1),
+                "object": "charge",
+                "amount": intent["amount_received"],
+                "amount_refunded": total,
+                "currency": intent["currency"],
+                "payment_intent": intent["id"],
+                "refunded": total >= intent["amount_received"],
+                "metadata": {},
+                "status": "succeeded",
+            }
+            book.emit([book.event("charge.refunded", charge)])
             return Response(refund)
 
         return await _idempotent(book, request, form, make)

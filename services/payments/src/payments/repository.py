@@ -7,11 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import msgspec
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.webhooks import receipts_table
 from payments.domain.charges import OPEN, SETTLED, Charge
 from payments.domain.discounts import DiscountRule, ProcedurePrice
 from payments.models import (
@@ -158,43 +158,20 @@ class ChargeRepository:
         return [(_charge(r), r.lead_source) for r in (await self.session.execute(query)).all()]
 
 
-#: One round trip, outside a transaction: the status of the charge a provider's payment belongs to, and the
-#: delivery's receipt stored only when that charge already has its money (a redelivery needs nothing else).
-_RECEIPT_IF_SETTLED = text(
-    "WITH c AS (SELECT status FROM charges WHERE tenant_id = CAST(:tenant AS uuid) AND provider = :provider "
-    "AND provider_payment_id = :payment_id LIMIT 1), "
-    "ins AS (INSERT INTO webhook_receipts (provider, scope, event_id, body, headers, received_at) "
-    "SELECT :provider, :scope, :event_id, CAST(:body AS bytea), CAST(:headers AS json), "
-    "CAST(:received_at AS timestamptz) WHERE EXISTS (SELECT 1 FROM c WHERE status = ANY(CAST(:settled AS text[]))) "
-    "ON CONFLICT DO NOTHING RETURNING 1) "
-    "SELECT (SELECT status FROM c) AS status, EXISTS (SELECT 1 FROM ins) AS stored"
-)
-
-
 class WebhookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def receipt_if_settled(
-        self, tenant_id: str, payment_id: str, receipt: dict[str, Any]
-    ) -> tuple[str | None, bool]:
-        """(the status of the charge of this provider payment or None, whether the receipt was stored now).
-
-        Autocommit: a single statement is atomic by itself, so no BEGIN and COMMIT round trips."""
+    async def seen(self, provider: str, scope: str, event_id: str) -> bool:
+        """Whether this delivery's receipt is stored: one round trip, outside a transaction (no BEGIN and
+        ROLLBACK around a single read)."""
         conn = await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        row = (
-            await conn.execute(
-                _RECEIPT_IF_SETTLED,
-                {
-                    **receipt,
-                    "headers": msgspec.json.encode(receipt["headers"]).decode(),
-                    "tenant": tenant_id,
-                    "payment_id": payment_id,
-                    "settled": sorted(SETTLED),
-                },
-            )
-        ).one()
-        return row.status, bool(row.stored)
+        query = select(receipts_table.c.event_id).where(
+            receipts_table.c.provider == provider,
+            receipts_table.c.scope == scope,
+            receipts_table.c.event_id == event_id[:200],
+        )
+        return (await conn.execute(query)).first() is not None
 
 
 class RefundRepository:

@@ -35,6 +35,8 @@ API_URL = "https://api.stripe.com"
 TOLERANCE = 300
 _PAID_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 _FAILED_EVENTS = ("checkout.session.async_payment_failed",)
+#: A refund, ours or one made in the Stripe Dashboard; `amount_refunded` is the charge's running total.
+_REFUND_EVENT = "charge.refunded"
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -148,6 +150,15 @@ class Stripe:
             report = _session_report(obj, paid, delayed=kind != "checkout.session.completed")
         elif kind in _FAILED_EVENTS:
             report = _session_report(obj, "failed", delayed=True)
+        elif kind == _REFUND_EVENT and obj.get("payment_intent"):
+            report = PaymentReport(
+                provider_payment_id=str(obj["payment_intent"]),
+                charge_id=(obj.get("metadata") or {}).get("charge_id"),
+                status="refunded" if obj.get("refunded") else "paid",
+                amount=from_cents(int(obj.get("amount") or 0)),
+                method=None,
+                refunded=from_cents(int(obj.get("amount_refunded") or 0)),
+            )
         return WebhookEvent(
             event_id=event_id,
             kind=kind,

@@ -15,9 +15,8 @@ from uuid import UUID
 from kit import webhooks
 from kit.db import UnitOfWorkFactory
 from payments.clock import Clock
-from payments.domain.charges import SETTLED
 from payments.domain.errors import ProviderUnavailable
-from payments.providers.base import PaymentReport, ProviderError, SignatureInvalid, WebhookEvent
+from payments.providers.base import PaymentReport, ProviderError, SignatureInvalid
 from payments.repository import ChargeRepository, WebhookRepository
 from payments.services.accounts import ProviderBook, check_provider
 from payments.services.charges import apply_report
@@ -40,18 +39,9 @@ def _clinic(query: Mapping[str, str]) -> str:
         raise SignatureInvalid("The webhook URL lacks its ?clinic=<id>.", field="clinic") from exc
 
 
-async def _receipt_if_settled(
-    uow_factory: UnitOfWorkFactory, tenant: str, provider: str, event: WebhookEvent, delivery: webhooks.Delivery
-) -> tuple[bool, bool]:
-    """(the payment is already recorded with its money, this delivery's receipt was stored now), in one round
-    trip: a redelivery about a paid charge is answered from this alone."""
-    assert event.provider_payment_id
-    receipt = webhooks.receipt_values(delivery, provider=provider, scope=tenant, event_id=event.event_id)
+async def _seen(uow_factory: UnitOfWorkFactory, tenant: str, provider: str, event_id: str) -> bool:
     async with uow_factory() as uow:
-        status, stored = await WebhookRepository(uow.session).receipt_if_settled(
-            tenant, event.provider_payment_id, receipt
-        )
-    return status in SETTLED, stored
+        return await WebhookRepository(uow.session).seen(provider, tenant, event_id)
 
 
 async def receive(
@@ -72,11 +62,11 @@ async def receive(
     event = adapter.verify_webhook(delivery.body, delivery.headers, query)
     report: PaymentReport | None = event.report
     if report is None and event.provider_payment_id:
-        settled, fresh = await _receipt_if_settled(uow_factory, tenant, provider_name, event, delivery)
-        if settled:
-            # A redelivery about money already recorded: nothing to confirm, only the receipt to keep.
-            return Handled("no-change" if fresh else "duplicate", event.event_id)
-    if report is None and event.provider_payment_id:
+        # A provider's retry carries the event id it had: answered without asking the provider again. A new
+        # notification about a paid charge is asked about, since it may say the money went back (a refund or
+        # chargeback made in the provider's dashboard).
+        if await _seen(uow_factory, tenant, provider_name, event.event_id):
+            return Handled("duplicate", event.event_id)
         try:
             report = await adapter.fetch_payment(event.provider_payment_id)
         except ProviderError as exc:
