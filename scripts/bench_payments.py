@@ -1,16 +1,20 @@
 """Payments webhook ingress benchmark: valid signed Mercado Pago notifications through the gateway.
 
     just bench payments [--deliveries N] [--concurrency C] [--payments K] [--warmup W] [--json PATH]
+                        [--ingress-only] [--profile DIR]
 
-Starts its own stack (embedded PostgreSQL, Valkey, Tansu, every service, the sandboxes) on free ports in a
-temporary folder, creates W + K charges and pays them on the Mercado Pago sandbox with its webhooks turned off,
-then sends correctly signed notifications and measures, at concurrency C:
-  1. first deliveries through the gateway: one per payment for the K payments (signature check,
-     GET /v1/payments/{id} at the provider, receipt + row lock + state change + outbox row);
-  2. redeliveries through the gateway: N more notifications (distinct ids) about those now-paid payments
-     (signature check, receipt; no provider call);
+Starts its own stack (embedded PostgreSQL, Valkey, Tansu, every service, the sandboxes; with --ingress-only
+only the gateway, payments and the provider sandboxes) on free ports in a temporary folder, creates W + K
+charges and pays them on the Mercado Pago sandbox with its webhooks turned off, then sends correctly signed
+notifications and measures, at concurrency C, with the CPU each process spent per delivery:
+  1. first deliveries through the gateway: one per payment for the K payments (signature check, one read of
+     the receipts, GET /v1/payments/{id} at the provider, receipt + row lock + state change + outbox row);
+  2. redeliveries through the gateway: N retries of those notifications (the same notification ids, as the
+     provider retries): signature check and one read, no provider call;
   3. the same N redeliveries straight to the payments api (what the gateway hop costs);
-  4. the bare ceiling on the same servers: the provider's GET /v1/payments/{id} alone, and asyncpg
+  4. Stripe first deliveries: K signed `checkout.session.completed` events for a clinic on the Stripe
+     sandbox (the signed body is authoritative: no call back to the provider);
+  5. the bare ceiling on the same servers: the provider's GET /v1/payments/{id} alone, and asyncpg
      transactions doing a delivery's database work (receipt insert, charge row lock, commit).
 """
 
@@ -371,25 +375,23 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     print(f"warm-up: {args.warmup} first deliveries ...", flush=True)
     await deliver_all(gateway, clinic, secret, notifications(warm_ids, args.warmup), args.concurrency)
     print(f"through the gateway: {args.payments} first deliveries at concurrency {args.concurrency} ...", flush=True)
-    first = await phase(
-        stack,
-        "first",
-        args,
-        lambda: deliver_all(gateway, clinic, secret, notifications(payment_ids, args.payments), args.concurrency),
-    )
+    firsts = notifications(payment_ids, args.payments)
+    first = await phase(stack, "first", args, lambda: deliver_all(gateway, clinic, secret, firsts, args.concurrency))
+    # A provider's retry carries the notification id it had (only x-request-id and the signature are new).
+    retries = [firsts[n % len(firsts)] for n in range(args.deliveries)]
     print(f"through the gateway: {args.deliveries} redeliveries at concurrency {args.concurrency} ...", flush=True)
     through = await phase(
         stack,
         "redeliveries",
         args,
-        lambda: deliver_all(gateway, clinic, secret, notifications(payment_ids, args.deliveries), args.concurrency),
+        lambda: deliver_all(gateway, clinic, secret, retries, args.concurrency),
     )
     print(f"straight to the payments api: {args.deliveries} deliveries ...", flush=True)
     bare_api = await phase(
         stack,
         "direct",
         args,
-        lambda: deliver_all(direct, clinic, secret, notifications(payment_ids, args.deliveries), args.concurrency),
+        lambda: deliver_all(direct, clinic, secret, retries, args.concurrency),
     )
     print(f"Stripe: {args.payments} signed checkout.session.completed through the gateway ...", flush=True)
     stripe_clinic, stripe_secret, sessions = await prepare_stripe(stack, args.payments)

@@ -28,6 +28,7 @@ from tests.e2e.payments.test_payments import (
     broker_events,
     charge,
     create,
+    move_clock,
     outbox_events,
     receipts_count,
     wait_status,
@@ -275,6 +276,21 @@ def test_stripe_forged_stale_tampered_and_replayed_deliveries(
     assert outbox_events(stack, made["id"]).count(CONFIRMED) == 1
 
 
+def test_stripe_missing_webhook_is_found_by_reconciliation(
+    stack: Stack, stripe: Provider, stripe_clinic: tuple[Api, str, str]
+) -> None:
+    clinic = stripe_clinic[0]
+    stripe.control("none")
+    made = create(clinic, methods=["credit"])
+    intent = _pay_stripe(made["url"], "card")
+    time.sleep(1.5)
+    assert charge(clinic, made["id"])["status"] == "pending"  # no event came
+    move_clock(stack, 601)  # past PAYMENTS_RECONCILE_AFTER_SECONDS: the worker reads the Checkout Session
+    paid = wait_status(clinic, made["id"], "paid")
+    assert (paid["provider_payment_id"], paid["late"]) == (intent, False)
+    assert outbox_events(stack, made["id"]).count(CONFIRMED) == 1
+
+
 # --- Asaas ----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def asaas_clinic(stack: Stack, admin: Api, asaas: Provider) -> tuple[Api, str, str]:
@@ -378,6 +394,21 @@ def test_asaas_refund_made_in_its_dashboard_is_recorded(
     assert part["refunded_amount"] == "30.00"
     assert asaas.answers(event="PAYMENT_PARTIALLY_REFUNDED", payment_id=payment_id) == ["refunded"]
     assert outbox_events(stack, made["id"]).count("clinicflow.payments.payment.refunded.v1") == 1
+
+
+def test_asaas_missing_webhook_is_found_by_reconciliation(
+    stack: Stack, asaas: Provider, asaas_clinic: tuple[Api, str, str]
+) -> None:
+    clinic = asaas_clinic[0]
+    asaas.control("none")
+    made = create(clinic, methods=["pix"])
+    _pay_asaas(made["url"])
+    time.sleep(1.5)
+    assert charge(clinic, made["id"])["status"] == "pending"
+    move_clock(stack, 601)  # the worker reads GET /v3/payments/{id}
+    paid = wait_status(clinic, made["id"], "paid")
+    assert paid["method"] == "pix"
+    assert outbox_events(stack, made["id"]).count(CONFIRMED) == 1
 
 
 def test_mercadopago_refund_made_in_its_dashboard_is_recorded(stack: Stack, admin: Api) -> None:
