@@ -432,7 +432,8 @@ def table(report: dict[str, Any]) -> str:
         f"  machine   {os.cpu_count()} CPUs, loadavg at start {' '.join(f'{x:.2f}' for x in report['loadavg_start'])}",
         f"  run       {a['payments']} first deliveries, {a['deliveries']} redeliveries, concurrency "
         f"{a['concurrency']}, warm-up {a['warmup']}"
-        + (", ingress only (no event consumers running)" if a.get("ingress_only") else ", whole stack"),
+        + (", ingress only (no event consumers running)" if a.get("ingress_only") else ", whole stack")
+        + (f", payments db pool {a['db_pool']}" if a.get("db_pool") else ""),
     ]
     if "gateway" not in report or "gateway_first" not in report:
         return "\n".join([*lines, f"  FAILED: {report.get('failure')}"])
@@ -480,6 +481,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument(
+        "--db-pool", type=int, help="the payments api's PAYMENTS_DB_POOL_SIZE (default: the service's own, 10)"
+    )
+    parser.add_argument(
         "--ingress-only",
         action="store_true",
         help="start only the gateway, payments and the provider sandboxes (no consumers of the events)",
@@ -487,6 +491,8 @@ def main() -> int:
     parser.add_argument("--profile", metavar="DIR", help="py-spy the gateway, payments api, sandbox into DIR")
     args = parser.parse_args()
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if args.db_pool:
+        os.environ["PAYMENTS_DB_POOL_SIZE"] = str(args.db_pool)  # the stack passes the environment on
     state_dir = Path(tempfile.mkdtemp(prefix="clinicflow-bench-payments-"))
     stack = Stack(state_dir, free_ports=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)

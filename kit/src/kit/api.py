@@ -39,7 +39,7 @@ def create_api_app(
     """`resources` (kit.resources) are the preferred way to add Redis and friends: each becomes a dependency,
     a readiness check and a close at shutdown; the `extra_*` keywords stay for what is not a resource."""
     kit_logging.setup(service, settings.log_level, settings.log_format)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     uow = uow_factory(engine, service)
     if state is not None:
         state["uow"] = uow

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,6 +66,26 @@ class ChargeRepository:
             query = query.with_for_update()
         row = (await self.session.execute(query)).first()
         return _charge(row) if row else None
+
+    async def lock_with_receipt(
+        self, tenant_id: str, charge_id: str, receipt: dict[str, Any]
+    ) -> tuple[Charge | None, bool]:
+        """Store a webhook's receipt and lock its charge in one round trip: (the charge or None, whether the
+        receipt is new). The receipt is inserted even when no such charge exists (the caller decides)."""
+        ins = insert(receipts_table).values(receipt).on_conflict_do_nothing().returning(receipts_table.c.event_id)
+        stored = ins.cte("stored")
+        locked = (
+            select(charges)
+            .where(charges.c.id == charge_id, charges.c.tenant_id == tenant_id)
+            .with_for_update()
+            .lateral("locked")
+        )
+        one = select(literal(1).label("one")).subquery("one")
+        query = select(
+            select(func.count()).select_from(stored).scalar_subquery().label("fresh_receipt"), *locked.c
+        ).select_from(one.outerjoin(locked, true()))
+        row = (await self.session.execute(query)).one()
+        return (_charge(row) if row.id is not None else None), bool(row.fresh_receipt)
 
     async def by_provider_payment(self, tenant_id: str, provider: str, payment_id: str) -> Charge | None:
         query = select(charges).where(

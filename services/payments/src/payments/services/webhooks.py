@@ -39,6 +39,13 @@ def _clinic(query: Mapping[str, str]) -> str:
         raise SignatureInvalid("The webhook URL lacks its ?clinic=<id>.", field="clinic") from exc
 
 
+def _uuid(value: str | None) -> str | None:
+    try:
+        return str(UUID(value)) if value else None
+    except ValueError:
+        return None
+
+
 async def _seen(uow_factory: UnitOfWorkFactory, tenant: str, provider: str, event_id: str) -> bool:
     async with uow_factory() as uow:
         return await WebhookRepository(uow.session).seen(provider, tenant, event_id)
@@ -75,21 +82,22 @@ async def receive(
             raise ProviderUnavailable("The provider did not confirm the payment; deliver again later.") from exc
     async with uow_factory() as uow:
         # The receipt and the effect commit together: a retry after a failure is processed again.
-        if not await webhooks.record_receipt(
-            uow.session, delivery, provider=provider_name, scope=tenant, event_id=event.event_id
-        ):
+        repo = ChargeRepository(uow.session)
+        charge = None
+        charge_id = _uuid(report.charge_id or event.charge_id) if report is not None else None
+        if charge_id:
+            # The usual case, in one round trip: the receipt stored and the charge locked together.
+            receipt = webhooks.receipt_values(delivery, provider=provider_name, scope=tenant, event_id=event.event_id)
+            charge, fresh = await repo.lock_with_receipt(tenant, charge_id, receipt)
+        else:
+            fresh = await webhooks.record_receipt(
+                uow.session, delivery, provider=provider_name, scope=tenant, event_id=event.event_id
+            )
+        if not fresh:
             return Handled("duplicate", event.event_id)
         if report is None:
             await uow.commit()
             return Handled("ignored", event.event_id)
-        repo = ChargeRepository(uow.session)
-        charge = None
-        charge_id = report.charge_id or event.charge_id
-        if charge_id:
-            try:
-                charge = await repo.get(tenant, str(UUID(charge_id)), lock=True)
-            except ValueError:
-                charge = None
         if charge is None:
             found = await repo.by_provider_payment(tenant, provider_name, report.provider_payment_id)
             charge = await repo.get(tenant, found.id, lock=True) if found else None
