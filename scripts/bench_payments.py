@@ -71,6 +71,19 @@ def cpu_per_item(before: bench_intake.CpuSample, after: bench_intake.CpuSample, 
     return {"cpu_ms_per_delivery": per, "stack_cpu_ms_per_delivery": round(ours, 2), **usage}
 
 
+async def db_counters(stack: Stack) -> tuple[int, int]:
+    """(sessions opened, transactions committed) on the payments database so far (pg_stat_database)."""
+    conn = await asyncpg.connect(plain_dsn(stack.database_url("payments")))
+    try:
+        row = await conn.fetchrow(
+            "SELECT sessions, xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    return int(row["sessions"]), int(row["xact_commit"])
+
+
 async def phase(
     stack: Stack, label: str, args: argparse.Namespace, run: Callable[[], Awaitable[tuple[list[dict[str, Any]], float]]]
 ) -> dict[str, Any]:
@@ -79,10 +92,18 @@ async def phase(
     if profiler:
         profiler.start()
         await asyncio.sleep(1.0)  # py-spy attaches before the first request
+    counters = await db_counters(stack)
     before = bench_intake.cpu_sample(stack)
     results, wall = await run()
     after = bench_intake.cpu_sample(stack)
-    out = {**summary(results, wall), "cpu": cpu_per_item(before, after, len(results))}
+    sessions, commits = (b - a for a, b in zip(counters, await db_counters(stack), strict=True))
+    out = {
+        **summary(results, wall),
+        "cpu": cpu_per_item(before, after, len(results)),
+        # Connections the pools had to open (overflow beyond the pool size is closed again after use).
+        "db_sessions_opened": sessions - 1,  # less the counter's own connection
+        "db_commits_per_delivery": round(commits / max(len(results), 1), 2),
+    }
     if profiler:
         out["profiles"] = bench_intake.scale_profiles(profiler.stop(len(results)), out["cpu"], len(results))
     return out
@@ -449,7 +470,11 @@ def table(report: dict[str, Any]) -> str:
         if "cpu" not in s:
             return ""
         parts = ", ".join(f"{k} {v}" for k, v in s["cpu"]["cpu_ms_per_delivery"].items())
-        return f"    CPU ms per delivery: stack {s['cpu']['stack_cpu_ms_per_delivery']} ({parts})"
+        return (
+            f"    CPU ms per delivery: stack {s['cpu']['stack_cpu_ms_per_delivery']} ({parts})\n"
+            f"    payments db: {s['db_sessions_opened']} connections opened, "
+            f"{s['db_commits_per_delivery']} commits per delivery"
+        )
 
     c = report["ceiling"]
     lines += [
@@ -510,9 +535,11 @@ def main() -> int:
         if args.ingress_only:
             # Only what the webhook path touches: the consumers of payment.confirmed (notifications, scheduling,
             # funnel, leads) would otherwise share the 2 cores with the ingress being measured.
-            for name in INGRESS_PROCESSES:
+            # Every api stays up (the gateway is ready only when all it routes to answer); they sit idle.
+            names = [n for n in stack.specs if n.endswith("-api") or n in INGRESS_PROCESSES]
+            for name in names:
                 stack.start_process(name)
-            stack.wait_ready(list(INGRESS_PROCESSES))
+            stack.wait_ready(names)
         else:
             stack.start_all()
             stack.wait_ready()

@@ -1,4 +1,5 @@
-"""Stripe and Asaas end to end through the gateway, each against its look-alike sandbox: a clinic connects its
+"""Stripe and Asaas end to end through the gateway, each against its look-alike sandbox (this module runs after
+test_payments.py: it moves the payments clock forward for reconciliation). A clinic connects its
 own account (its webhook registered at the provider, its credentials sealed at rest), a payment link is paid on
 the provider's hosted page, the provider's signed (Stripe) or token-authenticated (Asaas) webhook comes through
 the public ingress, `payment.confirmed` reaches the broker; forged, stale, tampered, replayed, duplicate and
