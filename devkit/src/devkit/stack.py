@@ -22,7 +22,7 @@ import httpx
 
 from devkit import infra as devinfra
 from devkit.infra import Infra, ManagedProcess
-from kit import migrations
+from kit import migrations, sealing
 from kit.settings import environ_copy, environ_get
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -100,6 +100,16 @@ class Stack:
             path.chmod(0o600)
         return path.read_text().strip()
 
+    def _dev_sealing_keys(self) -> str:
+        """The development key that seals stored credentials (kit.sealing), made on first start, kept in the
+        state folder (.local/secrets), never committed. SEALING_KEYS in the environment wins."""
+        path = self.state_dir / "secrets" / "sealing-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(sealing.generate_key())
+            path.chmod(0o600)
+        return environ_get("SEALING_KEYS") or f"dev1:{path.read_text().strip()}"
+
     def env(self) -> dict[str, str]:
         assert self.infra is not None
         env = environ_copy()
@@ -111,6 +121,7 @@ class Stack:
                 "REDIS_URL": self.infra.redis_url,
                 "JWKS_URL": f"{self.gateway_url}/.well-known/jwks.json",
                 "LINK_SECRET": environ_get("LINK_SECRET") or self._dev_secret("link-secret"),
+                "SEALING_KEYS": self._dev_sealing_keys(),
                 "GATEWAY_JWT_PRIVATE_KEY_FILE": str(self.state_dir / "keys" / "jwt-ed25519.pem"),
                 "GATEWAY_GENERATE_DEV_KEYS": "true",
                 "GATEWAY_ROUTES": ",".join(f"{s}={self.url(s + '-api')}" for s in self.services if s != "gateway"),
@@ -173,7 +184,30 @@ class Stack:
             "SANDBOX_PAYMENTS_PUBLIC_URL": self.url("sandbox_payments"),
             "SANDBOX_PAYMENTS_ACCESS_TOKEN": token,
             "SANDBOX_PAYMENTS_WEBHOOK_SECRET": secret,
+            **self._card_sandboxes_env(),
         }
+
+    def _card_sandboxes_env(self) -> dict[str, str]:
+        """The Stripe and Asaas look-alikes take generated API keys; the payments service knows where they are
+        (a clinic connects them with PUT /api/v1/payments/settings, after registering its webhook there)."""
+        env: dict[str, str] = {}
+        if "sandbox_stripe" in self.specs:
+            key = "sk_test_" + self._dev_secret("stripe-secret-key")
+            env |= {
+                "PAYMENTS_STRIPE_API_URL": self.url("sandbox_stripe"),
+                "PAYMENTS_STRIPE_SECRET_KEY": key,
+                "SANDBOX_STRIPE_SECRET_KEY": key,
+                "SANDBOX_STRIPE_PUBLIC_URL": self.url("sandbox_stripe"),
+            }
+        if "sandbox_asaas" in self.specs:
+            key = "$aact_" + self._dev_secret("asaas-api-key")
+            env |= {
+                "PAYMENTS_ASAAS_API_URL": self.url("sandbox_asaas"),
+                "PAYMENTS_ASAAS_API_KEY": key,
+                "SANDBOX_ASAAS_API_KEY": key,
+                "SANDBOX_ASAAS_PUBLIC_URL": self.url("sandbox_asaas"),
+            }
+        return env
 
     def clock_file(self, service: str) -> Path:
         """Seconds added to a service's clock in a test stack: the e2e tests move time by writing it."""

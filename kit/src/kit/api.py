@@ -42,7 +42,7 @@ def create_api_app(
     a readiness check and a close at shutdown; the `extra_*` keywords stay for what is not a resource."""
     kit_logging.setup(service, settings.log_level, settings.log_format)
     tracing.setup(service, settings)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     uow = uow_factory(engine, service, unit_of_work)
     if state is not None:
         state["uow"] = uow

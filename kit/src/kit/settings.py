@@ -26,6 +26,7 @@ SHARED = frozenset(
         "redis_url",
         "jwks_url",
         "link_secret",
+        "sealing_keys",
         "log_level",
         "log_format",
         "otel_exporter_otlp_endpoint",
@@ -61,6 +62,10 @@ class ServiceSettings(msgspec.Struct, kw_only=True):
     redis_url: str = "redis://127.0.0.1:6379/0"
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     link_secret: str = ""
+    #: The api process's database connections kept open (as many again may open for a burst and close after):
+    #: raise it for an api whose requests hold a connection each at high concurrency (webhook ingress),
+    #: within the pooler's budget (deploy/k8s).
+    db_pool_size: int = 10
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     worker_port: int = 9000

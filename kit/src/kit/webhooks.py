@@ -165,6 +165,21 @@ def any_of(verifiers: Iterable[Verifier]) -> Verifier:
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "x-telegram-bot-api-secret-token", "asaas-access-token"})
 
 
+def receipt_values(delivery: Delivery, *, provider: str, scope: str, event_id: str) -> dict[str, Any]:
+    """The row a receipt stores (headers without the caller's credentials), for services that write it in a
+    statement of their own (e.g. together with a condition, in one round trip)."""
+    if not event_id:
+        raise MalformedWebhook("The delivery carries no event id.", field="id")
+    return {
+        "provider": provider,
+        "scope": scope,
+        "event_id": event_id[:200],
+        "body": delivery.body,
+        "headers": {k: v for k, v in delivery.headers.items() if k not in _SECRET_HEADERS},
+        "received_at": delivery.received_at,
+    }
+
+
 async def record_receipt(
     session: AsyncSession, delivery: Delivery, *, provider: str, scope: str, event_id: str
 ) -> bool:
@@ -173,19 +188,6 @@ async def record_receipt(
     Call it in the unit of work that acts on the event, then commit once: the receipt and the effect are
     stored together or not at all, so a provider's retry after a failure is processed again.
     """
-    if not event_id:
-        raise MalformedWebhook("The delivery carries no event id.", field="id")
-    stmt = (
-        insert(receipts_table)
-        .values(
-            provider=provider,
-            scope=scope,
-            event_id=event_id[:200],
-            body=delivery.body,
-            headers={k: v for k, v in delivery.headers.items() if k not in _SECRET_HEADERS},
-            received_at=delivery.received_at,
-        )
-        .on_conflict_do_nothing()
-        .returning(receipts_table.c.event_id)
-    )
+    values = receipt_values(delivery, provider=provider, scope=scope, event_id=event_id)
+    stmt = insert(receipts_table).values(values).on_conflict_do_nothing().returning(receipts_table.c.event_id)
     return (await session.execute(stmt)).first() is not None

@@ -3282,6 +3282,7 @@ export interface components {
             };
             procedure_id: string | null;
             provider: string;
+            provider_payment_id: string | null;
             refunded_amount: string;
             status: string;
             /** Format: date-time */

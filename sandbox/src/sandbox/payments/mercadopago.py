@@ -271,6 +271,12 @@ class MercadoPagoApi(Controller):
             "_key": key,
         }
         book.refunds.append(refund)
+        # Mercado Pago notifies a refund as a change of the payment (ours or one made in its dashboard).
+        note = book.notification(payment, "payment.updated")
+        if book.mode == "hold":
+            book.held.append(note)
+        elif book.mode != "none":
+            book.send([note])
         return Response({k: v for k, v in refund.items() if k != "_key"}, status_code=201)
 
 

@@ -365,6 +365,7 @@ class AccountController(Controller):
     ) -> AccountOut:
         await accounts.save_account(
             uow,
+            book.sealer,
             tenant_id=request.user.tenant_id,
             user_id=request.user.user_id,
             provider=data.provider,

@@ -24,9 +24,9 @@ from payments.api import (
     WebhookController,
 )
 from payments.clock import Clock
-from payments.domain.errors import Conflict, InvalidInput, NotFound, ProviderUnavailable
+from payments.domain.errors import Conflict, InvalidInput, NotConfigured, NotFound, ProviderUnavailable
 from payments.pix import BrCodeError
-from payments.services import charges
+from payments.services import accounts, charges
 from payments.services.accounts import ProviderBook
 from payments.settings import SERVICE, PaymentsSettings, get_settings
 
@@ -63,6 +63,7 @@ def create_api() -> Litestar:
             NotFound: 404,
             Conflict: 409,
             ProviderUnavailable: 502,
+            NotConfigured: 503,
             BrCodeError: 502,
             **webhooks.ERROR_MAP,
         },
@@ -90,6 +91,8 @@ def create_worker() -> Litestar:
                 ),
                 interval=settings.reconcile_poll_seconds,
             ),
+            # Credentials from before sealing, or under a key being rotated out, are sealed with the current key.
+            Periodic("reseal", lambda: accounts.reseal(ctx.uow, book.sealer), interval=settings.reseal_poll_seconds),
         ]
 
     return create_worker_app(

@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.webhooks import receipts_table
 from payments.domain.charges import OPEN, SETTLED, Charge
 from payments.domain.discounts import DiscountRule, ProcedurePrice
 from payments.models import (
@@ -45,8 +46,15 @@ class ChargeRepository:
     async def add(self, charge: Charge) -> None:
         await self.session.execute(charges.insert().values(_values(charge)))
 
-    async def save(self, charge: Charge) -> None:
+    async def save(self, charge: Charge, *, previous: Charge | None = None) -> None:
+        """Write the charge; given the row as it was read, only the columns that changed (a smaller statement
+        on the webhook path)."""
         values = {k: v for k, v in _values(charge).items() if k not in ("id", "tenant_id")}
+        if previous is not None:
+            before = _values(previous)
+            values = {k: v for k, v in values.items() if before[k] != v}
+            if not values:
+                return
         await self.session.execute(
             update(charges).where(charges.c.id == charge.id, charges.c.tenant_id == charge.tenant_id).values(values)
         )
@@ -58,6 +66,26 @@ class ChargeRepository:
             query = query.with_for_update()
         row = (await self.session.execute(query)).first()
         return _charge(row) if row else None
+
+    async def lock_with_receipt(
+        self, tenant_id: str, charge_id: str, receipt: dict[str, Any]
+    ) -> tuple[Charge | None, bool]:
+        """Store a webhook's receipt and lock its charge in one round trip: (the charge or None, whether the
+        receipt is new). The receipt is inserted even when no such charge exists (the caller decides)."""
+        ins = insert(receipts_table).values(receipt).on_conflict_do_nothing().returning(receipts_table.c.event_id)
+        stored = ins.cte("stored")
+        locked = (
+            select(charges)
+            .where(charges.c.id == charge_id, charges.c.tenant_id == tenant_id)
+            .with_for_update()
+            .lateral("locked")
+        )
+        one = select(literal(1).label("one")).subquery("one")
+        query = select(
+            select(func.count()).select_from(stored).scalar_subquery().label("fresh_receipt"), *locked.c
+        ).select_from(one.outerjoin(locked, true()))
+        row = (await self.session.execute(query)).one()
+        return (_charge(row) if row.id is not None else None), bool(row.fresh_receipt)
 
     async def by_provider_payment(self, tenant_id: str, provider: str, payment_id: str) -> Charge | None:
         query = select(charges).where(
@@ -148,6 +176,22 @@ class ChargeRepository:
             .order_by(charges.c.paid_at)
         )
         return [(_charge(r), r.lead_source) for r in (await self.session.execute(query)).all()]
+
+
+class WebhookRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def seen(self, provider: str, scope: str, event_id: str) -> bool:
+        """Whether this delivery's receipt is stored: one round trip, outside a transaction (no BEGIN and
+        ROLLBACK around a single read)."""
+        conn = await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        query = select(receipts_table.c.event_id).where(
+            receipts_table.c.provider == provider,
+            receipts_table.c.scope == scope,
+            receipts_table.c.event_id == event_id[:200],
+        )
+        return (await conn.execute(query)).first() is not None
 
 
 class RefundRepository:
@@ -323,6 +367,28 @@ class AccountRepository:
 
     async def get(self, tenant_id: str) -> Any | None:
         return (await self.session.execute(select(accounts).where(accounts.c.tenant_id == tenant_id))).first()
+
+    async def secrets_for_update(self, current_prefix: str, limit: int) -> list[tuple[str, str, str]]:
+        """Accounts with a credential not sealed under the current key (`current_prefix`)."""
+        stale = [
+            and_(column != "", ~column.startswith(current_prefix, autoescape=True))
+            for column in (accounts.c.access_token, accounts.c.webhook_secret)
+        ]
+        query = (
+            select(accounts.c.tenant_id, accounts.c.access_token, accounts.c.webhook_secret)
+            .where(or_(*stale))
+            .order_by(accounts.c.tenant_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [(r.tenant_id, r.access_token, r.webhook_secret) for r in (await self.session.execute(query)).all()]
+
+    async def set_secrets(self, tenant_id: str, *, access_token: str, webhook_secret: str) -> None:
+        await self.session.execute(
+            update(accounts)
+            .where(accounts.c.tenant_id == tenant_id)
+            .values(access_token=access_token, webhook_secret=webhook_secret)
+        )
 
     async def upsert(self, values: dict[str, Any]) -> None:
         stmt = insert(accounts).values(values)

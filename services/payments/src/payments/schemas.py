@@ -74,6 +74,8 @@ class ChargeOut(msgspec.Struct, frozen=True, kw_only=True):
     procedure_id: str | None
     appointment_id: str | None
     method: str | None
+    #: The provider's id of the payment that paid it (to find it in the provider's dashboard).
+    provider_payment_id: str | None
     paid_amount: str | None
     paid_at: datetime | None
     late: bool
@@ -108,6 +110,7 @@ class ChargeOut(msgspec.Struct, frozen=True, kw_only=True):
             procedure_id=c.procedure_id,
             appointment_id=c.appointment_id,
             method=c.method,
+            provider_payment_id=c.provider_payment_id,
             paid_amount=fmt(c.paid_amount) if c.paid_amount is not None else None,
             paid_at=c.paid_at,
             late=c.late,

@@ -31,6 +31,11 @@ class PaymentsSettings(ServiceSettings, kw_only=True):
     #: A link still unpaid this long after creation (or after the last look) is checked with the provider.
     reconcile_after_seconds: float = 600.0
     reconcile_poll_seconds: float = 30.0
+    #: Seals the clinics' provider credentials at rest (kit.sealing): "<key id>:<base64url key>[,...]", the
+    #: first seals. Unset, connecting a clinic's own account is refused (503); the local stack makes one.
+    sealing_keys: str = ""
+    #: How often the worker re-seals credentials stored in the clear or under an older key.
+    reseal_poll_seconds: float = 3600.0
     #: Development and tests only: a file holding a clock offset in seconds (moves time for expiry).
     clock_file: str = ""
 

@@ -32,11 +32,15 @@ from kit.auth import Principal
 from kit.context import new_id
 from kit.db import UnitOfWorkFactory, make_engine, uow_factory
 from kit.outbox import outbox_table
+from kit.sealing import generate_key
+from payments import models
 from payments.clock import Clock
 from payments.domain.charges import NewCharge
+from payments.domain.errors import NotConfigured
 from payments.models import charges
 from payments.providers import mercadopago
 from payments.schemas import ChargeIn, PersonIn
+from payments.services import accounts
 from payments.services import charges as cases
 from payments.services import webhooks as ingress
 from payments.services.accounts import ProviderBook
@@ -114,6 +118,10 @@ async def env(infra: Infra, sandbox_url: str) -> AsyncIterator[Env]:
         await sandbox.post("/sandbox/payments/reset")
     await book.close()
     await engine.dispose()
+
+
+def replace_settings(settings: PaymentsSettings, **changes: str) -> PaymentsSettings:
+    return msgspec.structs.replace(settings, **changes)
 
 
 def _request(**over: object) -> NewCharge:
@@ -224,3 +232,74 @@ async def test_expiry_then_reconciliation_finds_the_money_late(env: Env) -> None
     # Asked once per period: the next round leaves it alone.
     assert await cases.reconcile(env.uow, env.book, env.clock, after=after) == 0
     assert await _confirmed_events(env, charge.id) == 1
+
+
+async def test_provider_credentials_are_sealed_at_rest_and_resealed_on_rotation(env: Env) -> None:
+    first_key = generate_key()
+    settings = replace_settings(env.book.settings, sealing_keys=f"k1:{first_key}")
+    book = ProviderBook(settings)
+    tenant = env.principal.tenant_id
+    await accounts.save_account(
+        env.uow,
+        book.sealer,
+        tenant_id=tenant,
+        user_id=env.principal.user_id,
+        provider="mercadopago",
+        access_token="APP_USR-the-clinics-own-token",
+        webhook_secret="the-clinics-webhook-secret",
+        api_url=env.book.settings.mercadopago_api_url,
+        merchant_name=None,
+        merchant_city=None,
+        pix_key=None,
+        currency="BRL",
+        now=env.clock.now(),
+    )
+
+    async def stored() -> tuple[str, str]:
+        async with env.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(models.accounts.c.access_token, models.accounts.c.webhook_secret).where(
+                        models.accounts.c.tenant_id == tenant
+                    )
+                )
+            ).one()
+        return row.access_token, row.webhook_secret
+
+    token, secret = await stored()
+    assert token.startswith("sealed:v1:k1:")
+    assert secret.startswith("sealed:v1:k1:")
+    assert "the-clinics" not in token + secret
+    account = await book.account(env.uow, tenant)
+    assert account.credentials.access_token == "APP_USR-the-clinics-own-token"
+    assert account.credentials.webhook_secret == "the-clinics-webhook-secret"
+    assert "the-clinics" not in repr(account)
+
+    # Rotation: a new key first; the worker's round re-seals under it; then the old key can go.
+    rotated = ProviderBook(replace_settings(settings, sealing_keys=f"k2:{generate_key()},k1:{first_key}"))
+    assert await accounts.reseal(env.uow, rotated.sealer) == 1
+    assert await accounts.reseal(env.uow, rotated.sealer) == 0
+    token, secret = await stored()
+    assert token.startswith("sealed:v1:k2:")
+    only_new = ProviderBook(replace_settings(settings, sealing_keys=rotated.settings.sealing_keys.split(",")[0]))
+    assert (await only_new.account(env.uow, tenant)).credentials.webhook_secret == "the-clinics-webhook-secret"
+
+    # Without a key the deployment refuses to store credentials in the clear.
+    with pytest.raises(NotConfigured):
+        await accounts.save_account(
+            env.uow,
+            None,
+            tenant_id=tenant,
+            user_id=env.principal.user_id,
+            provider="stripe",
+            access_token="sk_live_x",
+            webhook_secret="whsec_x",
+            api_url="",
+            merchant_name=None,
+            merchant_city=None,
+            pix_key=None,
+            currency="BRL",
+            now=env.clock.now(),
+        )
+    for b in (book, rotated, only_new):
+        await b.close()

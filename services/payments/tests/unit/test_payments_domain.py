@@ -269,3 +269,21 @@ def test_discounted_amounts_stay_between_zero_and_the_price(amount: Decimal, per
     assert priced.before == amount
     if priced.discount is not None:
         assert priced.after == max(amount - priced.discount.reduction(amount), Decimal(0))
+
+
+def test_a_refund_made_at_the_provider_is_recorded_once() -> None:
+    paid = _charge(status=rules.PAID, paid_amount=Decimal("350.00"), provider_payment_id="p1", paid_at=NOW)
+    found = rules.refunded_at_provider(paid, Decimal("100.00"), NOW)
+    assert found is not None
+    part, value = found
+    assert (part.status, value, part.refunded_amount) == (
+        rules.PARTIALLY_REFUNDED,
+        Decimal("100.00"),
+        Decimal("100.00"),
+    )
+    # The same total reported again (a redelivery, or our own refund coming back) records nothing more.
+    assert rules.refunded_at_provider(part, Decimal("100.00"), NOW) is None
+    assert rules.refunded_at_provider(part, Decimal("50.00"), NOW) is None  # an older view
+    full, rest = rules.refunded_at_provider(part, Decimal("400.00"), NOW) or (part, Decimal(0))  # never past paid
+    assert (full.status, rest) == (rules.REFUNDED, Decimal("250.00"))
+    assert rules.refunded_at_provider(_charge(), Decimal("10.00"), NOW) is None  # unpaid: nothing to give back

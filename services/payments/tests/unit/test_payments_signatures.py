@@ -230,3 +230,57 @@ def test_secrets_never_in_a_repr() -> None:
     assert "very" not in repr(credentials)
     for name in ("mercadopago", "stripe", "asaas"):
         assert "very" not in repr(make(name, credentials))
+
+
+def test_stripe_charge_refunded_reports_the_running_total() -> None:
+    body = msgspec.json.encode(
+        {
+            "id": "evt_refund",
+            "type": "charge.refunded",
+            "data": {
+                "object": {
+                    "id": "ch_1",
+                    "object": "charge",
+                    "amount": 31500,
+                    "amount_refunded": 5000,
+                    "payment_intent": "pi_1",
+                    "refunded": False,
+                }
+            },
+        }
+    )
+    event = _stripe().verify_webhook(body, {"stripe-signature": st.sign(SECRET, body, NOW)}, {})
+    assert event.report is not None
+    assert (event.report.provider_payment_id, event.report.status, event.report.refunded) == (
+        "pi_1",
+        "paid",
+        Decimal("50.00"),
+    )
+
+
+def test_stripe_method_follows_the_event_kind() -> None:
+    both = msgspec.json.decode(_stripe_event())
+    both["data"]["object"]["payment_method_types"] = ["card", "pix"]
+    instant = msgspec.json.encode(both)
+    delayed = msgspec.json.encode({**both, "type": "checkout.session.async_payment_succeeded"})
+    stripe = _stripe()
+    for body, method in ((instant, "credit"), (delayed, "pix")):
+        report = stripe.verify_webhook(body, {"stripe-signature": st.sign(SECRET, body, NOW)}, {}).report
+        assert report is not None
+        assert report.method == method
+
+
+def test_mercadopago_and_asaas_reports_carry_what_was_refunded() -> None:
+    from payments.providers.asaas import _report as asaas_report
+
+    mp_report = mp.report_of(
+        {"id": 1, "status": "approved", "transaction_amount": 350.0, "transaction_amount_refunded": 50.0}
+    )
+    assert mp_report.refunded == Decimal("50.00")
+    assert mp.report_of({"id": 1, "status": "approved", "transaction_amount": 350.0}).refunded is None
+    full = asaas_report({"id": "pay_1", "status": "REFUNDED", "value": 350.0, "billingType": "PIX"})
+    assert (full.status, full.refunded) == ("refunded", Decimal("350.00"))
+    part = asaas_report(
+        {"id": "pay_1", "status": "RECEIVED", "value": 350.0, "refunds": [{"status": "DONE", "value": 20.0}]}
+    )
+    assert (part.status, part.refunded) == ("paid", Decimal("20.00"))

@@ -186,6 +186,17 @@ def refund(charge: Charge, amount: Decimal | None, now: datetime) -> tuple[Charg
     return replace(charge, status=status, refunded_amount=total, updated_at=now), value
 
 
+def refunded_at_provider(charge: Charge, total_refunded: Decimal, now: datetime) -> tuple[Charge, Decimal] | None:
+    """The provider reports `total_refunded` on this payment, e.g. after a refund in its own dashboard: record
+    the part we have not recorded yet. None when there is nothing new (our own refunds are recorded already)."""
+    if charge.status not in (PAID, PARTIALLY_REFUNDED):
+        return None
+    new = min(total_refunded, charge.paid_amount or Decimal(0)) - charge.refunded_amount
+    if new <= 0:
+        return None
+    return refund(charge, new, now)
+
+
 def due_for_reconciliation(charge: Charge, now: datetime, after: timedelta) -> bool:
     """Still waiting for money long enough that a lost webhook is likely: ask the provider."""
     if charge.status not in (*OPEN, EXPIRED, CANCELLED):

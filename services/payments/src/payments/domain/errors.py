@@ -31,5 +31,9 @@ class Conflict(PaymentsError):
         return {"existing_id": self.existing_id} if self.existing_id else {}
 
 
+class NotConfigured(PaymentsError):
+    """503: the deployment lacks a setting this needs (e.g. no sealing key for stored credentials)."""
+
+
 class ProviderUnavailable(PaymentsError):
     """502: the payment provider refused or did not answer; nothing was stored."""

@@ -35,7 +35,13 @@ _STATUS = {
 }
 #: Events about a payment's money; the rest (created, updated, overdue, deleted) change nothing here.
 PAYMENT_EVENTS = frozenset(
-    {"PAYMENT_CONFIRMED", "PAYMENT_RECEIVED", "PAYMENT_REFUNDED", "PAYMENT_CREDIT_CARD_CAPTURE_REFUSED"}
+    {
+        "PAYMENT_CONFIRMED",
+        "PAYMENT_RECEIVED",
+        "PAYMENT_REFUNDED",
+        "PAYMENT_PARTIALLY_REFUNDED",
+        "PAYMENT_CREDIT_CARD_CAPTURE_REFUSED",
+    }
 )
 _encoder = msgspec.json.Encoder(decimal_format="number")
 
@@ -45,6 +51,13 @@ def _report(payment: dict[str, Any]) -> PaymentReport:
     value = payment.get("value")
     billing = payment.get("billingType")
     paid = payment.get("clientPaymentDate") or payment.get("paymentDate") or payment.get("confirmedDate")
+    refunds = [
+        Decimal(str(r.get("value") or 0)) for r in payment.get("refunds") or [] if r.get("status") != "CANCELLED"
+    ]
+    if status == "REFUNDED" and value is not None:
+        refunded: Decimal | None = Decimal(str(value))
+    else:
+        refunded = sum(refunds, Decimal(0)) if refunds else None
     return PaymentReport(
         provider_payment_id=str(payment["id"]),
         charge_id=payment.get("externalReference") or None,
@@ -52,6 +65,7 @@ def _report(payment: dict[str, Any]) -> PaymentReport:
         amount=Decimal(str(value)).quantize(Decimal("0.01")) if value is not None else None,
         method={"PIX": "pix", "CREDIT_CARD": "credit", "DEBIT_CARD": "debit"}.get(str(billing)),
         paid_at=datetime.fromisoformat(paid).replace(tzinfo=UTC) if paid else None,
+        refunded=refunded.quantize(Decimal("0.01")) if refunded else None,
     )
 
 

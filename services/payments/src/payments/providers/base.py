@@ -90,6 +90,8 @@ class PaymentReport:
     method: str | None
     paid_at: datetime | None = None
     reason: str | None = None
+    #: Everything refunded on this payment at the provider so far (refunds made in its dashboard included).
+    refunded: Decimal | None = None
 
 
 class PaymentProvider(Protocol):

@@ -63,6 +63,7 @@ def _when(value: Any) -> datetime | None:
 def report_of(payment: dict[str, Any]) -> PaymentReport:
     status = str(payment.get("status", ""))
     amount = payment.get("transaction_amount")
+    refunded = payment.get("transaction_amount_refunded")
     return PaymentReport(
         provider_payment_id=str(payment["id"]),
         charge_id=payment.get("external_reference") or None,
@@ -71,6 +72,7 @@ def report_of(payment: dict[str, Any]) -> PaymentReport:
         method=_method(payment),
         paid_at=_when(payment.get("date_approved")),
         reason=payment.get("status_detail") if status in ("rejected", "cancelled") else None,
+        refunded=Decimal(str(refunded)).quantize(Decimal("0.01")) if refunded else None,
     )
 
 

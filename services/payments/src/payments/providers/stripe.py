@@ -35,6 +35,8 @@ API_URL = "https://api.stripe.com"
 TOLERANCE = 300
 _PAID_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 _FAILED_EVENTS = ("checkout.session.async_payment_failed",)
+#: A refund, ours or one made in the Stripe Dashboard; `amount_refunded` is the charge's running total.
+_REFUND_EVENT = "charge.refunded"
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -46,14 +48,23 @@ def _method(types: list[str] | None) -> str:
     return "pix" if types == ["pix"] else "credit"
 
 
-def _session_report(session: dict[str, Any], status: str) -> PaymentReport:
+def _session_report(session: dict[str, Any], status: str, *, delayed: bool | None = None) -> PaymentReport:
+    """`delayed`: the event says which kind of method paid. Money at `checkout.session.completed` came from an
+    instant method (a card); the async events exist only for delayed ones (PIX here). None: unknown."""
     total = session.get("amount_total")
+    types = session.get("payment_method_types") or []
+    if delayed is None:
+        method = _method(types)
+    elif delayed:
+        method = "pix" if "pix" in types else _method(types)
+    else:
+        method = "credit" if "card" in types else _method(types)
     return PaymentReport(
         provider_payment_id=str(session.get("payment_intent") or session["id"]),
         charge_id=session.get("client_reference_id") or (session.get("metadata") or {}).get("charge_id"),
         status=status,
         amount=from_cents(int(total)) if total is not None else None,
-        method=_method(session.get("payment_method_types")),
+        method=method,
         paid_at=datetime.now(UTC) if status == "paid" else None,
     )
 
@@ -135,9 +146,19 @@ class Stripe:
             raise MalformedWebhook(f"Not a Stripe event: {exc}") from exc
         report = None
         if kind in _PAID_EVENTS:
-            report = _session_report(obj, "paid" if obj.get("payment_status") == "paid" else "pending")
+            paid = "paid" if obj.get("payment_status") == "paid" else "pending"
+            report = _session_report(obj, paid, delayed=kind != "checkout.session.completed")
         elif kind in _FAILED_EVENTS:
-            report = _session_report(obj, "failed")
+            report = _session_report(obj, "failed", delayed=True)
+        elif kind == _REFUND_EVENT and obj.get("payment_intent"):
+            report = PaymentReport(
+                provider_payment_id=str(obj["payment_intent"]),
+                charge_id=(obj.get("metadata") or {}).get("charge_id"),
+                status="refunded" if obj.get("refunded") else "paid",
+                amount=from_cents(int(obj.get("amount") or 0)),
+                method=None,
+                refunded=from_cents(int(obj.get("amount_refunded") or 0)),
+            )
         return WebhookEvent(
             event_id=event_id,
             kind=kind,

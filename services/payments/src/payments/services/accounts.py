@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kit.db import UnitOfWorkFactory
-from payments.domain.errors import InvalidInput, NotFound
+from kit.sealing import Sealer, SealingError
+from payments.domain.errors import InvalidInput, NotConfigured, NotFound
 from payments.domain.money import DEFAULT_CURRENCY, check_currency
 from payments.providers import PROVIDERS, make
 from payments.providers.base import Credentials, PaymentProvider
@@ -43,6 +44,7 @@ class ProviderBook:
     def __init__(self, settings: PaymentsSettings, *, ttl: float = 5.0) -> None:
         self.settings = settings
         self.ttl = ttl
+        self.sealer = sealer_of(settings)
         self._adapters: dict[str, PaymentProvider] = {}
         self._accounts: dict[str, tuple[float, Account]] = {}
 
@@ -86,7 +88,11 @@ class ProviderBook:
         return Account(
             tenant_id=tenant_id,
             provider=row.provider,
-            credentials=Credentials(row.access_token, row.webhook_secret, row.api_url),
+            credentials=Credentials(
+                unseal(self.sealer, row.access_token, tenant_id, "access_token"),
+                unseal(self.sealer, row.webhook_secret, tenant_id, "webhook_secret"),
+                row.api_url,
+            ),
             merchant_name=row.merchant_name or default.merchant_name,
             merchant_city=row.merchant_city or default.merchant_city,
             pix_key=row.pix_key,
@@ -108,6 +114,57 @@ class ProviderBook:
         self._adapters.clear()
 
 
+def sealer_of(settings: PaymentsSettings) -> Sealer | None:
+    return Sealer.from_setting(settings.sealing_keys) if settings.sealing_keys.strip() else None
+
+
+def _context(tenant_id: str, column: str) -> str:
+    # Bound to the row and the column: a sealed token copied to another clinic or column does not open.
+    return f"payments.accounts/{tenant_id}/{column}"
+
+
+def seal(sealer: Sealer | None, value: str, tenant_id: str, column: str) -> str:
+    if not value:
+        return ""
+    if sealer is None:
+        raise NotConfigured(
+            "Provider credentials cannot be stored: this deployment has no sealing key (PAYMENTS_SEALING_KEYS).",
+            field=column,
+        )
+    return sealer.seal(value, context=_context(tenant_id, column))
+
+
+def unseal(sealer: Sealer | None, value: str, tenant_id: str, column: str) -> str:
+    if sealer is None:
+        if value.startswith("sealed:"):
+            raise NotConfigured("The clinic's provider credentials are sealed and no sealing key is configured.")
+        return value
+    try:
+        return sealer.open(value, context=_context(tenant_id, column))
+    except SealingError as exc:
+        raise NotConfigured(f"The clinic's provider credentials do not open: {exc}") from exc
+
+
+async def reseal(uow_factory: UnitOfWorkFactory, sealer: Sealer | None, *, limit: int = 200) -> int:
+    """Seal credentials still stored in the clear (rows from before sealing) or under an older key, so an old
+    key can be dropped after a rotation. Returns how many accounts were re-sealed."""
+    if sealer is None:
+        return 0
+    changed = 0
+    async with uow_factory() as uow:
+        repo = AccountRepository(uow.session)
+        for tenant_id, access_token, webhook_secret in await repo.secrets_for_update(sealer.current_prefix, limit):
+            if not (sealer.needs_reseal(access_token) or sealer.needs_reseal(webhook_secret)):
+                continue
+            values = {}
+            for column, stored in (("access_token", access_token), ("webhook_secret", webhook_secret)):
+                values[column] = seal(sealer, unseal(sealer, stored, tenant_id, column), tenant_id, column)
+            await repo.set_secrets(tenant_id, **values)
+            changed += 1
+        await uow.commit()
+    return changed
+
+
 def check_provider(name: str) -> str:
     if name not in PROVIDERS:
         raise NotFound(f"Unknown payment provider {name!r}; known: {', '.join(PROVIDERS)}.", field="provider")
@@ -116,6 +173,7 @@ def check_provider(name: str) -> str:
 
 async def save_account(
     uow_factory: UnitOfWorkFactory,
+    sealer: Sealer | None,
     *,
     tenant_id: str,
     user_id: str,
@@ -138,8 +196,8 @@ async def save_account(
             {
                 "tenant_id": tenant_id,
                 "provider": provider,
-                "access_token": access_token,
-                "webhook_secret": webhook_secret,
+                "access_token": seal(sealer, access_token, tenant_id, "access_token"),
+                "webhook_secret": seal(sealer, webhook_secret, tenant_id, "webhook_secret"),
                 "api_url": api_url,
                 "merchant_name": merchant_name,
                 "merchant_city": merchant_city,

@@ -318,8 +318,53 @@ async def refund_charge(
     return refunded, value
 
 
+#: Who "made" a refund recorded from the provider's own report (one made in its dashboard): nobody of ours.
+PROVIDER_ACTOR = "00000000-0000-0000-0000-000000000000"
+
+
+async def _refunded_at_provider(uow: UnitOfWork, charge: Charge, report: PaymentReport, now: datetime) -> str | None:
+    assert report.refunded is not None
+    found = rules.refunded_at_provider(charge, report.refunded, now)
+    if found is None:
+        return None
+    refunded, value = found
+    reason = f"Refunded at {charge.provider} (not through ClinicFlow); recorded from its notification."
+    await ChargeRepository(uow.session).save(refunded, previous=charge)
+    await RefundRepository(uow.session).add(
+        id=context.new_id(),
+        tenant_id=charge.tenant_id,
+        charge_id=charge.id,
+        amount=value,
+        reason=reason,
+        provider_refund_id=f"{charge.provider}:{report.provider_payment_id}:{fmt(refunded.refunded_amount)}",
+        created_by=PROVIDER_ACTOR,
+        created_at=now,
+    )
+    log.warning("charge %s: %s refunded at %s outside ClinicFlow, recorded", charge.id, fmt(value), charge.provider)
+    uow.publish(
+        PaymentRefundedV1(
+            payment_id=charge.id,
+            person=person_of(charge),
+            procedure_id=charge.procedure_id,
+            appointment_id=charge.appointment_id,
+            amount=fmt(value),
+            total_refunded=fmt(refunded.refunded_amount),
+            currency=charge.currency,
+            partial=refunded.status == rules.PARTIALLY_REFUNDED,
+            reason=reason,
+            refunded_by=PROVIDER_ACTOR,
+            refunded_at=now,
+        ),
+        tenant_id=charge.tenant_id,
+    )
+    return "refunded"
+
+
 async def apply_report(uow: UnitOfWork, charge: Charge, report: PaymentReport, now: datetime, public_url: str) -> str:
     """Apply the provider's view to a charge locked by the caller; publish at most one event. Returns what happened."""
+    if report.refunded and charge.status in SETTLED and report.status in ("paid", "refunded"):
+        # Money the provider gave back that we have not recorded: a refund made in its dashboard.
+        return await _refunded_at_provider(uow, charge, report, now) or "no-change"
     if report.status == "paid":
         outcome = rules.confirm(
             charge,
@@ -336,7 +381,7 @@ async def apply_report(uow: UnitOfWork, charge: Charge, report: PaymentReport, n
     if outcome.event is None:
         return "no-change"
     updated = outcome.charge
-    await ChargeRepository(uow.session).save(updated)
+    await ChargeRepository(uow.session).save(updated, previous=charge)
     if outcome.event == "confirmed":
         assert updated.paid_at
         assert updated.provider_payment_id

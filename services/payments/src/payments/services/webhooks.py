@@ -15,10 +15,9 @@ from uuid import UUID
 from kit import webhooks
 from kit.db import UnitOfWorkFactory
 from payments.clock import Clock
-from payments.domain.charges import SETTLED
 from payments.domain.errors import ProviderUnavailable
-from payments.providers.base import PaymentReport, ProviderError, SignatureInvalid, WebhookEvent
-from payments.repository import ChargeRepository
+from payments.providers.base import PaymentReport, ProviderError, SignatureInvalid
+from payments.repository import ChargeRepository, WebhookRepository
 from payments.services.accounts import ProviderBook, check_provider
 from payments.services.charges import apply_report
 
@@ -40,11 +39,16 @@ def _clinic(query: Mapping[str, str]) -> str:
         raise SignatureInvalid("The webhook URL lacks its ?clinic=<id>.", field="clinic") from exc
 
 
-async def _settled(uow_factory: UnitOfWorkFactory, tenant: str, provider: str, event: WebhookEvent) -> bool:
-    assert event.provider_payment_id
+def _uuid(value: str | None) -> str | None:
+    try:
+        return str(UUID(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def _seen(uow_factory: UnitOfWorkFactory, tenant: str, provider: str, event_id: str) -> bool:
     async with uow_factory() as uow:
-        charge = await ChargeRepository(uow.session).by_provider_payment(tenant, provider, event.provider_payment_id)
-    return charge is not None and charge.status in SETTLED
+        return await WebhookRepository(uow.session).seen(provider, tenant, event_id)
 
 
 async def receive(
@@ -64,15 +68,12 @@ async def receive(
     adapter = book.adapter(account)
     event = adapter.verify_webhook(delivery.body, delivery.headers, query)
     report: PaymentReport | None = event.report
-    if report is None and event.provider_payment_id and await _settled(uow_factory, tenant, provider_name, event):
-        # A redelivery about money already recorded: nothing to confirm, only the receipt to keep.
-        async with uow_factory() as uow:
-            fresh = await webhooks.record_receipt(
-                uow.session, delivery, provider=provider_name, scope=tenant, event_id=event.event_id
-            )
-            await uow.commit()
-        return Handled("no-change" if fresh else "duplicate", event.event_id)
     if report is None and event.provider_payment_id:
+        # A provider's retry carries the event id it had: answered without asking the provider again. A new
+        # notification about a paid charge is asked about, since it may say the money went back (a refund or
+        # chargeback made in the provider's dashboard).
+        if await _seen(uow_factory, tenant, provider_name, event.event_id):
+            return Handled("duplicate", event.event_id)
         try:
             report = await adapter.fetch_payment(event.provider_payment_id)
         except ProviderError as exc:
@@ -81,21 +82,22 @@ async def receive(
             raise ProviderUnavailable("The provider did not confirm the payment; deliver again later.") from exc
     async with uow_factory() as uow:
         # The receipt and the effect commit together: a retry after a failure is processed again.
-        if not await webhooks.record_receipt(
-            uow.session, delivery, provider=provider_name, scope=tenant, event_id=event.event_id
-        ):
+        repo = ChargeRepository(uow.session)
+        charge = None
+        charge_id = _uuid(report.charge_id or event.charge_id) if report is not None else None
+        if charge_id:
+            # The usual case, in one round trip: the receipt stored and the charge locked together.
+            receipt = webhooks.receipt_values(delivery, provider=provider_name, scope=tenant, event_id=event.event_id)
+            charge, fresh = await repo.lock_with_receipt(tenant, charge_id, receipt)
+        else:
+            fresh = await webhooks.record_receipt(
+                uow.session, delivery, provider=provider_name, scope=tenant, event_id=event.event_id
+            )
+        if not fresh:
             return Handled("duplicate", event.event_id)
         if report is None:
             await uow.commit()
             return Handled("ignored", event.event_id)
-        repo = ChargeRepository(uow.session)
-        charge = None
-        charge_id = report.charge_id or event.charge_id
-        if charge_id:
-            try:
-                charge = await repo.get(tenant, str(UUID(charge_id)), lock=True)
-            except ValueError:
-                charge = None
         if charge is None:
             found = await repo.by_provider_payment(tenant, provider_name, report.provider_payment_id)
             charge = await repo.get(tenant, found.id, lock=True) if found else None
