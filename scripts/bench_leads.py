@@ -5,9 +5,12 @@ writes N generated leads of the admin's clinic straight into the leads database 
 statistics the service keeps), then drives the real HTTP API through the gateway and reports p50/p95/p99 for:
 
 - list with filters (status + source + created range, newest first), and sorted by name;
-- free-text search by phone and by name;
+- free-text search by phone, by name, and by a fragment of a name (someone still typing; one that matches nothing);
 - the metrics endpoint;
-- the match endpoint (by phone, by name, by e-mail).
+- the match endpoint (by phone, by name, by e-mail, a name with a typo in its first word, a name nobody has).
+
+Every name search and match also gets its bare ceiling in the same run: the SQL statements the leads service
+ran for that request (captured once through its own repository code), replayed straight on PostgreSQL with asyncpg.
 
     just bench leads                       # 1,000,000 leads, 200 requests per query
     just bench leads --leads 100000 --requests 50
@@ -33,9 +36,16 @@ from typing import Any
 
 import asyncpg
 import httpx
+from sqlalchemy import event
 
 from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Stack
+from kit.db import make_engine, uow_factory
 from kit.outbox import plain_dsn
+from leads.domain.leads import search_key as service_search_key
+from leads.domain.matching import Contact
+from leads.domain.queries import LeadQuery
+from leads.repository import LeadRepository
+from leads.services.matching import find_candidates
 
 FIRST = [
     "Maria",
@@ -354,6 +364,76 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
+def typo_first_word(name: str) -> str:
+    """Swap the 2nd and 3rd letters of the first word: 'Maria Silva' -> 'Mrai... ' ('Mraia Silva')."""
+    first, _, rest = name.partition(" ")
+    if len(first) >= 3:
+        first = first[0] + first[2] + first[1] + first[3:]
+    return f"{first} {rest}"
+
+
+def fragment(name: str) -> str:
+    """What staff have typed so far: the first word and the start of the next ('Maria Sil')."""
+    words = name.split()
+    return f"{words[0]} {words[1][:3]}"
+
+
+NOBODY = ("Xandrina", "Quelvia", "Yolete", "Zuleima", "Wandeca")
+NOBODY_LAST = ("Pimentel Brandt", "Kowalski Ybarra", "Quintela Wernke", "Zanetti Okada", "Brummer Yilmaz")
+
+
+def nobody(i: int) -> str:
+    return f"{NOBODY[i % 5]} {NOBODY_LAST[(i // 5) % 5]}"
+
+
+class Ceiling:
+    """Captures the statements the leads service's own code runs for one request, replays them with asyncpg."""
+
+    def __init__(self, url: str, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+        self.engine = make_engine(url, pool_size=1)
+        self.uows = uow_factory(self.engine, "bench")
+        self.statements: list[tuple[str, Any]] = []
+        event.listen(self.engine.sync_engine, "before_cursor_execute", self._grab)
+        self.dsn = plain_dsn(url)
+
+    def _grab(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        self.statements.append((statement, parameters))
+
+    async def capture(self, kind: str, value: Any) -> list[tuple[str, Any]]:
+        self.statements = []
+        async with self.uows() as uow:
+            if kind == "search":
+                await LeadRepository(uow.session).page(self.tenant_id, LeadQuery(name=service_search_key(value)))
+            else:
+                await find_candidates(uow, self.tenant_id, value)
+        return [(s, p) for s, p in self.statements if not s.lstrip().upper().startswith(("BEGIN", "ROLLBACK"))]
+
+    async def measure(self, name: str, kind: str, values: list[Any]) -> dict[str, Any]:
+        plans = [await self.capture(kind, v) for v in values]
+        conn = await asyncpg.connect(self.dsn)
+        timings = []
+        try:
+            for statements in plans[:3] + plans:  # the first three again as warm-up, like the HTTP run
+                started = time.perf_counter()
+                for statement, parameters in statements:
+                    await conn.fetch(statement, *(parameters or ()))
+                timings.append((time.perf_counter() - started) * 1000)
+        finally:
+            await conn.close()
+        timings = timings[3:]
+        return {
+            "query": name,
+            "statements": round(statistics.fmean(len(p) for p in plans), 1),
+            "p50_ms": round(percentile(timings, 50), 1),
+            "p95_ms": round(percentile(timings, 95), 1),
+            "p99_ms": round(percentile(timings, 99), 1),
+        }
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
 async def measure(client: httpx.AsyncClient, name: str, make: Any, requests: int) -> dict[str, Any]:
     timings: list[float] = []
     statuses: Counter[int] = Counter()
@@ -365,7 +445,7 @@ async def measure(client: httpx.AsyncClient, name: str, make: Any, requests: int
         timings.append((time.perf_counter() - started) * 1000)
         statuses[answer.status_code] += 1
         body = answer.json()
-        sizes.append(len(body.get("items", body.get("candidates", []))) if isinstance(body, dict) else 0)
+        sizes.append(len(body.get("items") or body.get("candidates") or []) if isinstance(body, dict) else 0)
     return {
         "query": name,
         "requests": requests,
@@ -402,7 +482,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 rng = random.Random(11)
                 samples = [rows[rng.randrange(len(rows))] for _ in range(args.requests)]
                 from_day = (today - timedelta(days=90)).isoformat()
-                queries = [
+                queries: list[tuple[str, Any]] = [
                     (
                         "list: status+source+90 days, newest first",
                         lambda i: (
@@ -450,6 +530,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         "search: name",
                         lambda i: ("GET", "/api/v1/leads", {"params": {"q": " ".join(samples[i][NAME].split()[:2])}}),
                     ),
+                    (
+                        "search: name fragment (typing)",
+                        lambda i: ("GET", "/api/v1/leads", {"params": {"q": fragment(samples[i][NAME])}}),
+                    ),
+                    (
+                        "search: 3 letters of a first name",
+                        lambda i: ("GET", "/api/v1/leads", {"params": {"q": samples[i][NAME][:3]}}),
+                    ),
+                    (
+                        "search: fragment matching nothing",
+                        lambda i: ("GET", "/api/v1/leads", {"params": {"q": f"{nobody(i)[:9]}"}}),
+                    ),
                     ("metrics: last 30 days", lambda i: ("GET", "/api/v1/leads/metrics", {})),
                     (
                         "metrics: two years",
@@ -461,6 +553,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     ),
                     ("match: phone", lambda i: ("POST", "/api/v1/leads/match", {"json": {"phone": samples[i][PHONE]}})),
                     ("match: name", lambda i: ("POST", "/api/v1/leads/match", {"json": {"name": samples[i][NAME]}})),
+                    (
+                        "match: name, typo in the first word",
+                        lambda i: (
+                            "POST",
+                            "/api/v1/leads/match",
+                            {"json": {"name": typo_first_word(samples[i][NAME])}},
+                        ),
+                    ),
+                    (
+                        "match: a name nobody has",
+                        lambda i: ("POST", "/api/v1/leads/match", {"json": {"name": nobody(i)}}),
+                    ),
                     (
                         "match: name + e-mail + phone",
                         lambda i: (
@@ -480,6 +584,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     for i in range(3):
                         await client.request(*make(i)[:2], **make(i)[2])
                 results = [await measure(client, name, make, args.requests) for name, make in queries]
+                print("bare ceiling: the same statements straight on PostgreSQL ...", flush=True)
+                ceiling = Ceiling(stack.database_url("leads"), me["tenant"]["id"])
+                try:
+                    n = range(args.requests)
+                    names = [s[NAME] for s in samples]
+                    ceilings = [
+                        await ceiling.measure("search: name", "search", [" ".join(x.split()[:2]) for x in names]),
+                        await ceiling.measure("search: name fragment (typing)", "search", [fragment(x) for x in names]),
+                        await ceiling.measure("search: 3 letters of a first name", "search", [x[:3] for x in names]),
+                        await ceiling.measure(
+                            "search: fragment matching nothing", "search", [nobody(i)[:9] for i in n]
+                        ),
+                        await ceiling.measure("match: name", "match", [Contact(name=x) for x in names]),
+                        await ceiling.measure(
+                            "match: name, typo in the first word",
+                            "match",
+                            [Contact(name=typo_first_word(x)) for x in names],
+                        ),
+                        await ceiling.measure(
+                            "match: a name nobody has", "match", [Contact(name=nobody(i)) for i in n]
+                        ),
+                    ]
+                finally:
+                    await ceiling.close()
         finally:
             stack.stop()
     return {
@@ -492,6 +620,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         },
         "results": results,
+        "ceiling": ceilings,
     }
 
 
@@ -512,6 +641,12 @@ def main() -> int:
             f"{r['query']:<45} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} {r['mean_results']:>8}  "
             f"{r['statuses']}"
         )
+    print(
+        f"\nbare ceiling, the same statements on PostgreSQL with asyncpg\n{'query':<45} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'p99 ms':>8} {'stmts':>8}"
+    )
+    for r in report["ceiling"]:
+        print(f"{r['query']:<45} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} {r['statements']:>8}")
     slow = [r["query"] for r in report["results"] if r["p95_ms"] >= 100]
     print("\nall under 100 ms p95" if not slow else f"\nover 100 ms p95: {', '.join(slow)}")
     if args.json:
