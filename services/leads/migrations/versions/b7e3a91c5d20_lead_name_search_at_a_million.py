@@ -7,7 +7,8 @@ Create Date: 2026-12-01 17:40:00.000000
 Matching walked the GiST trigram index nearest-first, which takes seconds at a million leads when no name is
 near; it now reads names next to the key from either end (this b-tree and ix_leads_tenant_name) and leads sharing
 the key's words (ix_leads_name_words). Fragments use the GIN trigram index, which the planner skipped for the
-GiST one. Patients keep their GiST index.
+GiST one; a common name or fragment fills a newest-first page from ix_leads_tenant_created_names alone.
+Patients keep their GiST index.
 """
 
 from collections.abc import Sequence
@@ -24,6 +25,10 @@ def upgrade() -> None:
     op.execute(
         "CREATE INDEX ix_leads_tenant_name_reversed ON leads (tenant_id, reverse(name_search), id) WHERE visible"
     )
+    op.execute(
+        "CREATE INDEX ix_leads_tenant_created_names ON leads (tenant_id, created_at, id) INCLUDE (name_search) "
+        "WHERE visible"
+    )
     op.drop_index("ix_leads_name_trgm", table_name="leads", postgresql_using="gist")
 
 
@@ -36,4 +41,5 @@ def downgrade() -> None:
         postgresql_using="gist",
         postgresql_ops={"name_search": "gist_trgm_ops"},
     )
+    op.drop_index("ix_leads_tenant_created_names", table_name="leads")
     op.drop_index("ix_leads_tenant_name_reversed", table_name="leads")

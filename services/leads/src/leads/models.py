@@ -97,6 +97,15 @@ Index(
     leads.c.id,
     postgresql_where=_VISIBLE,
 )
+#: Newest first with the name at hand: a common name or fragment fills its page from the index alone.
+Index(
+    "ix_leads_tenant_created_names",
+    leads.c.tenant_id,
+    leads.c.created_at,
+    leads.c.id,
+    postgresql_include=["name_search"],
+    postgresql_where=_VISIBLE,
+)
 #: Whole words of the name, any order (search and matching).
 Index("ix_leads_name_words", leads.c.name_words, postgresql_using="gin")
 #: Fragments of a name (someone still typing): `name_search ILIKE '%…%'`.

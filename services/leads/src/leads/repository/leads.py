@@ -283,11 +283,10 @@ class LeadRepository:
         rows, found = await self._sorted_hits(q, select(leads).where(*where, name(leads.c)))
         if found <= TOTAL_CAP and (rows or q.offset == 0):
             return rows, found
-        page = (
-            await self.session.execute(
-                select(leads).where(*where, name(leads.c)).order_by(*order).limit(q.limit).offset(q.offset)
-            )
-        ).all()
+        # The ids first, so that the walk can stay in the order's index when it carries the name (newest first:
+        # ix_leads_tenant_created_names; by name: ix_leads_tenant_name) and reads no row it does not show.
+        ids = select(leads.c.id).where(*where, name(leads.c)).order_by(*order).limit(q.limit).offset(q.offset)
+        page = (await self.session.execute(select(leads).where(leads.c.id.in_(ids)).order_by(*order))).all()
         total = TOTAL_CAP + 1 if found > TOTAL_CAP else await self._capped_total([*where, name(leads.c)])
         return [to_lead(r) for r in page], total
 
