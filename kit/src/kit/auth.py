@@ -122,9 +122,10 @@ class JwksVerifier:
                 return principal
             del self._verified[token]
         principal, expires_at = await self._verify(token)
-        if len(self._verified) >= self._cache_size:
-            del self._verified[next(iter(self._verified))]
-        self._verified[token] = (principal, expires_at)
+        if self._cache_size > 0:
+            if len(self._verified) >= self._cache_size:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = (principal, expires_at)
         return principal
 
     async def _verify(self, token: str) -> tuple[Principal, float]:
