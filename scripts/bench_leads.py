@@ -5,9 +5,12 @@ writes N generated leads of the admin's clinic straight into the leads database 
 statistics the service keeps), then drives the real HTTP API through the gateway and reports p50/p95/p99 for:
 
 - list with filters (status + source + created range, newest first), and sorted by name;
-- free-text search by phone and by name;
+- free-text search by phone, by name, and by a fragment of a name (someone still typing; one that matches nothing);
 - the metrics endpoint;
-- the match endpoint (by phone, by name, by e-mail).
+- the match endpoint (by phone, by name, by e-mail, a name with a typo in its first word, a name nobody has).
+
+Every name search and match also gets its bare ceiling in the same run: the SQL statements the leads service
+ran for that request (captured once through its own repository code), replayed straight on PostgreSQL with asyncpg.
 
     just bench leads                       # 1,000,000 leads, 200 requests per query
     just bench leads --leads 100000 --requests 50
@@ -19,12 +22,10 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import statistics
 import sys
 import tempfile
 import time
-import unicodedata
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -33,9 +34,16 @@ from typing import Any
 
 import asyncpg
 import httpx
+from sqlalchemy import event
 
 from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Stack
+from kit.db import make_engine, uow_factory
 from kit.outbox import plain_dsn
+from leads.domain.leads import search_key as service_search_key
+from leads.domain.matching import Contact
+from leads.domain.queries import LeadQuery
+from leads.repository import LeadRepository
+from leads.services.matching import find_candidates
 
 FIRST = [
     "Maria",
@@ -235,32 +243,7 @@ STATUSES = (
 )
 STATUS_WEIGHTS = (25, 12, 10, 4, 8, 15, 3, 6, 7, 10)
 DDDS = (11, 21, 31, 41, 51, 61, 71, 81, 85, 91)
-#: consents and attribution keep their server default ('{}').
-COLUMNS = (
-    "id",
-    "tenant_id",
-    "name",
-    "name_search",
-    "name_words",
-    "phone",
-    "phones",
-    "email",
-    "source",
-    "locale",
-    "status",
-    "urgency",
-    "next_follow_up",
-    "channel",
-    "visible",
-    "stats_day",
-    "created_by",
-    "created_at",
-    "updated_by",
-    "updated_at",
-)
-
-
-NAME, PHONE, EMAIL = COLUMNS.index("name"), COLUMNS.index("phone"), COLUMNS.index("email")
+NAME, PHONE, EMAIL = 0, 1, 2  # the columns of a sample
 
 
 def as_typed(phone: str) -> str:
@@ -268,64 +251,69 @@ def as_typed(phone: str) -> str:
     return f"({phone[3:5]}) {phone[5:10]}-{phone[10:]}"
 
 
-def search_key(text: str) -> str:
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return " ".join(plain.lower().split())
+def _text_array(values: tuple[str, ...]) -> str:
+    return "ARRAY[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
-def phone_of(n: int) -> str:
-    """Distinct valid Brazilian mobiles: a DDD and '9' + 8 digits derived from n."""
-    return f"+55{DDDS[n % len(DDDS)]}9{(n * 7919 + 10_000_000) % 90_000_000 + 10_000_000:08d}"
+def _weighted(weights: tuple[int, ...], values: tuple[str, ...], r: str) -> str:
+    """A CASE picking values[i] with probability weights[i] / sum(weights), from a uniform draw `r` in [0, 1)."""
+    total, bound, arms = sum(weights), 0.0, []
+    for weight, value in zip(weights[:-1], values[:-1], strict=True):
+        bound += weight / total
+        arms.append(f"WHEN {r} < {bound:.6f} THEN '{value}'")
+    return f"CASE {' '.join(arms)} ELSE '{values[-1]}' END"
 
 
-def generate(
-    count: int, tenant_id: str, user_id: str, today: date, seed: int = 7
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    rng = random.Random(seed)
-    rows = []
-    stats: Counter[tuple[date, str, str]] = Counter()
-    start = datetime.now(UTC) - timedelta(days=730)
-    for n in range(count):
-        name = f"{rng.choice(FIRST)} {rng.choice(LAST)} {rng.choice(LAST)}"
-        created = start + timedelta(seconds=rng.randrange(730 * 86400))
-        status = rng.choices(STATUSES, STATUS_WEIGHTS)[0]
-        source = rng.choice(SOURCES)
-        urgency = rng.choices(("high", "normal", "low"), (10, 75, 15))[0]
-        follow_up = today + timedelta(days=rng.randrange(-20, 40)) if rng.random() < 0.3 else None
-        phone = phone_of(n)
-        email = f"{search_key(name).replace(' ', '.')}.{n}@example.com" if rng.random() < 0.6 else None
-        rows.append(
-            (
-                str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                tenant_id,
-                name,
-                search_key(name),
-                search_key(name).split(),
-                phone,
-                [phone],
-                email,
-                source,
-                "pt-BR",
-                status,
-                urgency,
-                follow_up,
-                "manual",
-                True,
-                created.date(),
-                user_id,
-                created,
-                user_id,
-                created,
-            )
-        )
-        for dimension, value in (("status", status), ("source", source), ("urgency", urgency)):
-            stats[(created.date(), dimension, value)] += 1
-    stat_rows = [(tenant_id, day, dimension, value, n) for (day, dimension, value), n in stats.items()]
-    return rows, stat_rows
+#: Accented letters of the name pools and their plain forms (leads.domain.search_key strips accents).
+ACCENTED, PLAIN = "áàâãéêíóôõúüç", "aaaaeeiooouuc"
+
+#: Every generated lead in one INSERT … SELECT over generate_series: PostgreSQL draws the values (seeded), so
+#: a million rows take seconds instead of a minute of Python. The same mix as a clinic's: names from the pools
+#: (three words), distinct mobiles over ten area codes, 60 % with an e-mail, weighted statuses and urgencies,
+#: creation dates over two years, 30 % with a follow-up in the next weeks or overdue.
+SEED_SQL = f"""
+INSERT INTO leads (id, tenant_id, name, name_search, name_words, phone, phones, email, source, locale, status,
+                   urgency, next_follow_up, channel, visible, stats_day, created_by, created_at, updated_by,
+                   updated_at)
+SELECT gen_random_uuid(), $1, name, key, string_to_array(key, ' '), phone, ARRAY[phone],
+       CASE WHEN r_email < 0.6 THEN replace(key, ' ', '.') || '.' || n || '@example.com' END,
+       source, 'pt-BR', status, urgency,
+       CASE WHEN r_follow < 0.3 THEN $3::date + (floor(r_follow * 200)::int - 20) END,
+       'manual', true, (created AT TIME ZONE 'UTC')::date, $2, created, $2, created
+FROM (
+    SELECT n, name, translate(lower(name), '{ACCENTED}', '{PLAIN}') AS key, phone, created, r_email, r_follow,
+           source, {_weighted(STATUS_WEIGHTS, STATUSES, "r_status")} AS status,
+           {_weighted((10, 75, 15), ("high", "normal", "low"), "r_urgency")} AS urgency
+    FROM (
+        SELECT n,
+               ({_text_array(tuple(FIRST))})[1 + floor(random() * {len(FIRST)})::int] || ' ' ||
+               ({_text_array(tuple(LAST))})[1 + floor(random() * {len(LAST)})::int] || ' ' ||
+               ({_text_array(tuple(LAST))})[1 + floor(random() * {len(LAST)})::int] AS name,
+               '+55' || ({_text_array(tuple(str(d) for d in DDDS))})[1 + n % {len(DDDS)}] || '9' ||
+               lpad(((n::bigint * 7919 + 10000000) % 90000000 + 10000000)::text, 8, '0') AS phone,
+               now() - interval '730 days' + random() * interval '730 days' AS created,
+               random() AS r_email, random() AS r_follow,
+               ({_text_array(SOURCES)})[1 + floor(random() * {len(SOURCES)})::int] AS source,
+               random() AS r_status, random() AS r_urgency
+        FROM generate_series(0, $4 - 1) AS n
+    ) drawn
+) named
+"""
+
+STATS_SQL = """
+INSERT INTO lead_stats (tenant_id, day, dimension, value, n)
+SELECT tenant_id, stats_day, d, v, count(*)
+FROM leads, LATERAL (VALUES ('status', status), ('source', source), ('urgency', urgency)) AS x(d, v)
+WHERE tenant_id = $1
+GROUP BY 1, 2, 3, 4
+"""
 
 
-async def load(dsn: str, rows: list[tuple[Any, ...]], stat_rows: list[tuple[Any, ...]]) -> float:
-    """Bulk load as an import would: drop the secondary indexes, COPY, build them again, analyse."""
+async def seed(
+    dsn: str, count: int, tenant_id: str, user_id: str, today: date, samples: int
+) -> tuple[float, list[tuple[Any, ...]]]:
+    """Bulk load as an import would: drop the secondary indexes, insert, build them again, analyse. Returns
+    the seconds it took and `samples` random leads (name, phone, e-mail) to query for."""
     started = time.perf_counter()
     conn = await asyncpg.connect(dsn)
     try:
@@ -334,24 +322,99 @@ async def load(dsn: str, rows: list[tuple[Any, ...]], stat_rows: list[tuple[Any,
         )
         for index in indexes:
             await conn.execute(f'DROP INDEX "{index["indexname"]}"')
-        for chunk in range(0, len(rows), 100_000):
-            await conn.copy_records_to_table("leads", records=rows[chunk : chunk + 100_000], columns=COLUMNS)
+        await conn.execute("SELECT setseed(0.7)")
+        await conn.execute(SEED_SQL, uuid.UUID(tenant_id), uuid.UUID(user_id), today, count)
         await conn.execute("SET maintenance_work_mem = '512MB'")
         for index in indexes:
             await conn.execute(index["indexdef"])
-        await conn.copy_records_to_table(
-            "lead_stats", records=stat_rows, columns=("tenant_id", "day", "dimension", "value", "n")
-        )
+        await conn.execute(STATS_SQL, uuid.UUID(tenant_id))
         await conn.execute("VACUUM ANALYZE leads")
         await conn.execute("VACUUM ANALYZE lead_stats")
+        rows = await conn.fetch(
+            "SELECT name, phone, email FROM leads TABLESAMPLE BERNOULLI (1) REPEATABLE (11) WHERE tenant_id = $1 "
+            "ORDER BY id LIMIT $2",
+            uuid.UUID(tenant_id),
+            samples,
+        )
     finally:
         await conn.close()
-    return time.perf_counter() - started
+    picked = [(r["name"], r["phone"], r["email"]) for r in rows]
+    return time.perf_counter() - started, (picked * (samples // max(1, len(picked)) + 1))[:samples]
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def typo_first_word(name: str) -> str:
+    """Swap the 2nd and 3rd letters of the first word: 'Maria Silva' -> 'Mrai... ' ('Mraia Silva')."""
+    first, _, rest = name.partition(" ")
+    if len(first) >= 3:
+        first = first[0] + first[2] + first[1] + first[3:]
+    return f"{first} {rest}"
+
+
+def fragment(name: str) -> str:
+    """What staff have typed so far: the first word and the start of the next ('Maria Sil')."""
+    words = name.split()
+    return f"{words[0]} {words[1][:3]}"
+
+
+NOBODY = ("Xandrina", "Quelvia", "Yolete", "Zuleima", "Wandeca")
+NOBODY_LAST = ("Pimentel Brandt", "Kowalski Ybarra", "Quintela Wernke", "Zanetti Okada", "Brummer Yilmaz")
+
+
+def nobody(i: int) -> str:
+    return f"{NOBODY[i % 5]} {NOBODY_LAST[(i // 5) % 5]}"
+
+
+class Ceiling:
+    """Captures the statements the leads service's own code runs for one request, replays them with asyncpg."""
+
+    def __init__(self, url: str, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+        self.engine = make_engine(url, pool_size=1)
+        self.uows = uow_factory(self.engine, "bench")
+        self.statements: list[tuple[str, Any]] = []
+        event.listen(self.engine.sync_engine, "before_cursor_execute", self._grab)
+        self.dsn = plain_dsn(url)
+
+    def _grab(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        self.statements.append((statement, parameters))
+
+    async def capture(self, kind: str, value: Any) -> list[tuple[str, Any]]:
+        self.statements = []
+        async with self.uows() as uow:
+            if kind == "search":
+                await LeadRepository(uow.session).page(self.tenant_id, LeadQuery(name=service_search_key(value)))
+            else:
+                await find_candidates(uow, self.tenant_id, value)
+        return [(s, p) for s, p in self.statements if not s.lstrip().upper().startswith(("BEGIN", "ROLLBACK"))]
+
+    async def measure(self, name: str, kind: str, values: list[Any]) -> dict[str, Any]:
+        plans = [await self.capture(kind, v) for v in values]
+        conn = await asyncpg.connect(self.dsn)
+        timings = []
+        try:
+            for statements in plans[:3] + plans:  # the first three again as warm-up, like the HTTP run
+                started = time.perf_counter()
+                for statement, parameters in statements:
+                    await conn.fetch(statement, *(parameters or ()))
+                timings.append((time.perf_counter() - started) * 1000)
+        finally:
+            await conn.close()
+        timings = timings[3:]
+        return {
+            "query": name,
+            "statements": round(statistics.fmean(len(p) for p in plans), 1),
+            "p50_ms": round(percentile(timings, 50), 1),
+            "p95_ms": round(percentile(timings, 95), 1),
+            "p99_ms": round(percentile(timings, 99), 1),
+        }
+
+    async def close(self) -> None:
+        await self.engine.dispose()
 
 
 async def measure(client: httpx.AsyncClient, name: str, make: Any, requests: int) -> dict[str, Any]:
@@ -365,7 +428,7 @@ async def measure(client: httpx.AsyncClient, name: str, make: Any, requests: int
         timings.append((time.perf_counter() - started) * 1000)
         statuses[answer.status_code] += 1
         body = answer.json()
-        sizes.append(len(body.get("items", body.get("candidates", []))) if isinstance(body, dict) else 0)
+        sizes.append(len(body.get("items") or body.get("candidates") or []) if isinstance(body, dict) else 0)
     return {
         "query": name,
         "requests": requests,
@@ -395,14 +458,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 me = (await client.get("/api/v1/me")).json()
                 await client.get("/api/v1/leads/lists/source")  # seeds the clinic's lists
                 today = date.today()
-                print(f"generating {args.leads:,} leads ...", flush=True)
-                rows, stat_rows = generate(args.leads, me["tenant"]["id"], me["id"], today)
-                print("loading them with COPY and analysing ...", flush=True)
-                load_s = await load(plain_dsn(stack.database_url("leads")), rows, stat_rows)
-                rng = random.Random(11)
-                samples = [rows[rng.randrange(len(rows))] for _ in range(args.requests)]
+                print(f"writing {args.leads:,} leads (INSERT … SELECT generate_series) and indexing ...", flush=True)
+                load_s, samples = await seed(
+                    plain_dsn(stack.database_url("leads")),
+                    args.leads,
+                    me["tenant"]["id"],
+                    me["id"],
+                    today,
+                    args.requests,
+                )
                 from_day = (today - timedelta(days=90)).isoformat()
-                queries = [
+                queries: list[tuple[str, Any]] = [
                     (
                         "list: status+source+90 days, newest first",
                         lambda i: (
@@ -450,6 +516,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         "search: name",
                         lambda i: ("GET", "/api/v1/leads", {"params": {"q": " ".join(samples[i][NAME].split()[:2])}}),
                     ),
+                    (
+                        "search: name fragment (typing)",
+                        lambda i: ("GET", "/api/v1/leads", {"params": {"q": fragment(samples[i][NAME])}}),
+                    ),
+                    (
+                        "search: 3 letters of a first name",
+                        lambda i: ("GET", "/api/v1/leads", {"params": {"q": samples[i][NAME][:3]}}),
+                    ),
+                    (
+                        "search: fragment matching nothing",
+                        lambda i: ("GET", "/api/v1/leads", {"params": {"q": f"{nobody(i)[:9]}"}}),
+                    ),
                     ("metrics: last 30 days", lambda i: ("GET", "/api/v1/leads/metrics", {})),
                     (
                         "metrics: two years",
@@ -461,6 +539,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     ),
                     ("match: phone", lambda i: ("POST", "/api/v1/leads/match", {"json": {"phone": samples[i][PHONE]}})),
                     ("match: name", lambda i: ("POST", "/api/v1/leads/match", {"json": {"name": samples[i][NAME]}})),
+                    (
+                        "match: name, typo in the first word",
+                        lambda i: (
+                            "POST",
+                            "/api/v1/leads/match",
+                            {"json": {"name": typo_first_word(samples[i][NAME])}},
+                        ),
+                    ),
+                    (
+                        "match: a name nobody has",
+                        lambda i: ("POST", "/api/v1/leads/match", {"json": {"name": nobody(i)}}),
+                    ),
                     (
                         "match: name + e-mail + phone",
                         lambda i: (
@@ -480,6 +570,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     for i in range(3):
                         await client.request(*make(i)[:2], **make(i)[2])
                 results = [await measure(client, name, make, args.requests) for name, make in queries]
+                print("bare ceiling: the same statements straight on PostgreSQL ...", flush=True)
+                ceiling = Ceiling(stack.database_url("leads"), me["tenant"]["id"])
+                try:
+                    n = range(args.requests)
+                    names = [s[NAME] for s in samples]
+                    ceilings = [
+                        await ceiling.measure("search: name", "search", [" ".join(x.split()[:2]) for x in names]),
+                        await ceiling.measure("search: name fragment (typing)", "search", [fragment(x) for x in names]),
+                        await ceiling.measure("search: 3 letters of a first name", "search", [x[:3] for x in names]),
+                        await ceiling.measure(
+                            "search: fragment matching nothing", "search", [nobody(i)[:9] for i in n]
+                        ),
+                        await ceiling.measure("match: name", "match", [Contact(name=x) for x in names]),
+                        await ceiling.measure(
+                            "match: name, typo in the first word",
+                            "match",
+                            [Contact(name=typo_first_word(x)) for x in names],
+                        ),
+                        await ceiling.measure(
+                            "match: a name nobody has", "match", [Contact(name=nobody(i)) for i in n]
+                        ),
+                    ]
+                finally:
+                    await ceiling.close()
         finally:
             stack.stop()
     return {
@@ -492,6 +606,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         },
         "results": results,
+        "ceiling": ceilings,
     }
 
 
@@ -512,6 +627,12 @@ def main() -> int:
             f"{r['query']:<45} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} {r['mean_results']:>8}  "
             f"{r['statuses']}"
         )
+    print(
+        f"\nbare ceiling, the same statements on PostgreSQL with asyncpg\n{'query':<45} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'p99 ms':>8} {'stmts':>8}"
+    )
+    for r in report["ceiling"]:
+        print(f"{r['query']:<45} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} {r['statements']:>8}")
     slow = [r["query"] for r in report["results"] if r["p95_ms"] >= 100]
     print("\nall under 100 ms p95" if not slow else f"\nover 100 ms p95: {', '.join(slow)}")
     if args.json:

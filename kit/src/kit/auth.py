@@ -19,6 +19,8 @@ from contracts.claims import AUDIENCE, ISSUER
 __all__ = ["AUDIENCE", "ISSUER"]
 
 ALGORITHM = "EdDSA"
+#: Verified access tokens a process remembers (one per signed-in user and device is plenty).
+VERIFIED_CACHE_SIZE = 10_000
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,16 +77,30 @@ class JwksVerifier:
     An unknown `kid` triggers one refetch (at most every 10 s), so key rotation needs no restart.
     """
 
-    def __init__(self, jwks_url: str, *, ttl: float = 300.0, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        jwks_url: str,
+        *,
+        ttl: float = 300.0,
+        client: httpx.AsyncClient | None = None,
+        cache_size: int = VERIFIED_CACHE_SIZE,
+    ) -> None:
         self.jwks_url = jwks_url
         self.ttl = ttl
         self._client = client
         self._keys: dict[str, Any] = {}
         self._fetched_at = 0.0
+        # Tokens already verified, with their expiry: a client sends the same token on every request for its
+        # whole lifetime, and an EdDSA check plus claim parsing is most of the CPU a proxied request costs.
+        # Access tokens cannot be revoked before they expire (refresh tokens can), so the answer cannot change
+        # until then; new keys (rotation) empty it. Bounded: the oldest entry goes first.
+        self._verified: dict[str, tuple[Principal, float]] = {}
+        self._cache_size = cache_size
 
     def set_keys(self, jwks: dict[str, Any]) -> None:
         self._keys = {k["kid"]: jwt.PyJWK(k).key for k in jwks.get("keys", [])}
         self._fetched_at = time.monotonic()
+        self._verified.clear()
 
     async def _refresh(self) -> None:
         client = self._client or httpx.AsyncClient(timeout=5.0)
@@ -99,6 +115,20 @@ class JwksVerifier:
                 await client.aclose()
 
     async def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None:
+            principal, expires_at = known
+            if time.time() < expires_at and time.monotonic() - self._fetched_at <= self.ttl:
+                return principal
+            del self._verified[token]
+        principal, expires_at = await self._verify(token)
+        if self._cache_size > 0:
+            if len(self._verified) >= self._cache_size:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = (principal, expires_at)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as exc:
@@ -124,4 +154,4 @@ class JwksVerifier:
             raise AuthError(f"invalid token: {exc}") from exc
         if decoded.get("typ") != "access":
             raise AuthError("not an access token")
-        return principal_from_claims(decoded)
+        return principal_from_claims(decoded), float(decoded["exp"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
@@ -240,6 +241,44 @@ async def test_valid_token_gives_the_principal(signer: SigningKey, verifier: Jwk
 async def test_expired_token_is_refused(signer: SigningKey, verifier: JwksVerifier) -> None:
     with pytest.raises(AuthError, match="expired"):
         await verifier.verify(signer.access_token(claims_of(PRINCIPAL), ttl_seconds=-1))
+
+
+async def test_a_verified_token_is_remembered_until_it_expires(signer: SigningKey, verifier: JwksVerifier) -> None:
+    token = signer.access_token(claims_of(PRINCIPAL), ttl_seconds=1)
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) is first  # the cached answer, no second signature check
+    await asyncio.sleep(max(0.0, jwt.decode(token, options={"verify_signature": False})["exp"] - time.time()) + 0.05)
+    with pytest.raises(AuthError, match="expired"):
+        await verifier.verify(token)
+
+
+async def test_the_cache_is_keyed_by_the_whole_token(signer: SigningKey, verifier: JwksVerifier) -> None:
+    token = signer.access_token(claims_of(PRINCIPAL), ttl_seconds=60)
+    await verifier.verify(token)
+    head, body, signature = token.split(".")
+    tampered = f"{head}.{body}.{signature[:-4]}AAAA"
+    with pytest.raises(AuthError, match="invalid token"):
+        await verifier.verify(tampered)
+
+
+async def test_new_keys_forget_tokens_verified_with_the_old_ones(
+    signer: SigningKey, other_signer: SigningKey, verifier: JwksVerifier
+) -> None:
+    token = signer.access_token(claims_of(PRINCIPAL), ttl_seconds=60)
+    await verifier.verify(token)
+    verifier.set_keys(other_signer.jwks())  # the old key was rotated out
+    with pytest.raises(AuthError, match="unknown key"):
+        await verifier.verify(token)
+
+
+async def test_the_cache_is_bounded(signer: SigningKey) -> None:
+    verifier = JwksVerifier("http://gateway.invalid/.well-known/jwks.json", ttl=float("inf"), cache_size=2)
+    verifier.set_keys(signer.jwks())
+    tokens = [signer.access_token(claims_of(PRINCIPAL), ttl_seconds=60) for _ in range(3)]
+    for token in tokens:
+        assert await verifier.verify(token) == PRINCIPAL
+    assert len(verifier._verified) == 2
+    assert tokens[0] not in verifier._verified  # the oldest went first
 
 
 async def test_token_of_an_unknown_key_is_refused(other_signer: SigningKey, verifier: JwksVerifier) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
@@ -87,14 +88,28 @@ leads = Table(
     #: Lists sorted by name or by last change walk these in order and stop at the page's end.
     Index("ix_leads_tenant_name", "tenant_id", "name_search", "id", postgresql_where=_VISIBLE),
     Index("ix_leads_tenant_updated", "tenant_id", "updated_at", "id", postgresql_where=_VISIBLE),
-    Index(
-        "ix_leads_name_trgm",
-        "tenant_id",
-        "name_search",
-        postgresql_using="gist",
-        postgresql_ops={"name_search": "gist_trgm_ops"},
-    ),
 )
+#: Names sorting next to a key read backwards: names that differ only towards their start (matching).
+Index(
+    "ix_leads_tenant_name_reversed",
+    leads.c.tenant_id,
+    func.reverse(leads.c.name_search),
+    leads.c.id,
+    postgresql_where=_VISIBLE,
+)
+#: Newest first with the name at hand: a common name or fragment fills its page from the index alone.
+Index(
+    "ix_leads_tenant_created_names",
+    leads.c.tenant_id,
+    leads.c.created_at,
+    leads.c.id,
+    postgresql_include=["name_search"],
+    postgresql_where=_VISIBLE,
+)
+#: Whole words of the name, any order (search and matching).
+Index("ix_leads_name_words", leads.c.name_words, postgresql_using="gin")
+#: Fragments of a name (someone still typing): `name_search ILIKE '%…%'`.
+Index("ix_leads_name_gin", leads.c.name_search, postgresql_using="gin", postgresql_ops={"name_search": "gin_trgm_ops"})
 
 lead_status_changes = Table(
     "lead_status_changes",

@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar, cast
 
 from contracts import Event, EventMeta
 from contracts.notifications import (
@@ -186,15 +187,28 @@ async def template_source(
 
 
 # --- events -> messages ----------------------------------------------------------------------------
+_T = TypeVar("_T")
+
+
+async def _once(uow: UnitOfWork, key: tuple[str, ...], load: Callable[[], Awaitable[_T]]) -> _T:
+    """Read once per transaction, i.e. per consumer batch: a batch of a clinic's events reads its rules, settings
+    and templates once instead of once per event (three round trips each). The batch sees the clinic's
+    configuration as of its first read, as if its events had been handled at that moment."""
+    memo: dict[tuple[str, ...], Any] = uow.session.info.setdefault("notifications.once", {})
+    if key not in memo:
+        memo[key] = await load()
+    return cast(_T, memo[key])
+
+
 async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta) -> list[Message]:
     """One consumed event: keep what notifications needs of it, cancel what it answers, queue what the rules say."""
     occ = events.occurrence(event, meta)
     now = clock()
     await _track(uow, occ, now)
-    rules = await effective_rules(uow, occ.tenant_id)
+    rules = await _once(uow, ("rules", occ.tenant_id), lambda: effective_rules(uow, occ.tenant_id))
     if any(occ.event_type in r.cancel_on for r in rules):  # only then can a waiting message be cancelled
         await MessageRepository(uow.session).cancel_waiting(occ.tenant_id, occ.subject, occ.event_type, now)
-    config = await clinic_config(uow, occ.tenant_id)
+    config = await _once(uow, ("config", occ.tenant_id), lambda: clinic_config(uow, occ.tenant_id))
     person = await _person(uow, occ)
     queued: list[Message] = []
     for rule in rules:
@@ -354,7 +368,11 @@ async def _queue(
     values = events.variables(occ, person, locale, config.timezone)
     for channel in channels:
         try:
-            src = await template_source(uow, occ.tenant_id, rule.template, locale, channel, config.locale)
+            src = await _once(
+                uow,
+                ("template", occ.tenant_id, rule.template, locale, channel, config.locale),
+                partial(template_source, uow, occ.tenant_id, rule.template, locale, channel, config.locale),
+            )
             values_here = events.variables(occ, person, src.locale, config.timezone) if src.locale != locale else values
             renders[channel] = rendering.for_channel(
                 channel,

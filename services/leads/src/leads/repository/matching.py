@@ -1,15 +1,16 @@
 """Candidate queries for matching (leads and patients), and moving a merged lead's history to the survivor.
 
 Each kind of evidence has its index: CPF and e-mail the (tenant_id, cpf|email) b-trees, phones the GIN index on
-`phones` (array overlap with every ninth-digit variant); names the (tenant_id, name_search) b-tree for names
-sorting next to the key, and the GiST trigram index walked nearest-first (`name_search <-> key`) for the rest.
+`phones` (array overlap with every ninth-digit variant); names the (tenant_id, name_search) b-tree and its reversed
+twin for names sorting next to the key from either end, the GIN index on the name's words for leads sharing its
+words, and (patients) the GiST trigram index walked nearest-first (`name_search <-> key`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, Table, Text, literal, or_, select, update
+from sqlalchemy import Float, Table, Text, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -19,6 +20,8 @@ from leads.models import activities, audit_log, intake_receipts, lead_status_cha
 
 #: Candidates fetched per kind of evidence and per table; the scoring ranks them.
 PER_QUERY = 20
+#: Leads sharing the key's words read per query before the nearest PER_QUERY are kept.
+WORD_HITS = 500
 
 
 def _lead(row: Any) -> Candidate:
@@ -90,20 +93,51 @@ class MatchRepository:
 
     async def leads_named_alike(self, tenant_id: str, name_key: str) -> list[Candidate]:
         """Visible leads whose normalised name sorts right next to `name_key` (the b-tree ix_leads_tenant_name):
-        the same name, and names that differ only towards their end. Cheap at any size."""
+        the same name, and names that differ only towards their end; and the same read backwards
+        (ix_leads_tenant_name_reversed): names that differ only towards their start. Cheap at any size."""
         base = _base(leads, tenant_id)
         after = base.where(leads.c.name_search >= name_key).order_by(leads.c.name_search, leads.c.id)
         before = base.where(leads.c.name_search < name_key).order_by(leads.c.name_search.desc(), leads.c.id.desc())
-        return await self._run("lead", [after.limit(PER_QUERY // 2), before.limit(PER_QUERY // 2)])
+        backwards = func.reverse(leads.c.name_search)
+        key = func.reverse(literal(name_key, Text))
+        after_end = base.where(backwards >= key).order_by(backwards, leads.c.id)
+        before_end = base.where(backwards < key).order_by(backwards.desc(), leads.c.id.desc())
+        half = PER_QUERY // 2
+        return await self._run("lead", [q.limit(half) for q in (after, before, after_end, before_end)])
 
     async def nearest_names(self, tenant_id: str, name_key: str, *, kinds: tuple[str, ...]) -> list[Candidate]:
-        """The PER_QUERY names nearest by trigram distance (`name_search <-> key`, the GiST trigram index):
-        finds typos, other word orders and missing words, but walks much of the index on a large clinic."""
+        """The PER_QUERY names nearest by trigram distance (`name_search <-> key`).
+
+        Patients: the GiST trigram index walked nearest-first (a clinic has far fewer patients than leads).
+        Leads: that walk costs seconds at a million leads when no name is near (a typo in the first word, a
+        name nobody has), so leads are looked up by their words instead (the GIN index on name_words): leads
+        with all the key's words (other order, a missing word) and, for three words or more, with all but one
+        (a typo in any one word), at most WORD_HITS per query, the nearest of them kept. Typos towards either
+        end of the name are leads_named_alike's."""
         found: list[Candidate] = []
         for kind in kinds:
             table = leads if kind == "lead" else patients
             distance = table.c.name_search.op("<->", return_type=Float)(literal(name_key, Text))
-            found.extend(await self._run(kind, [_base(table, tenant_id).order_by(distance).limit(PER_QUERY)]))
+            if kind != "lead":
+                found.extend(await self._run(kind, [_base(table, tenant_id).order_by(distance).limit(PER_QUERY)]))
+                continue
+            words = list(dict.fromkeys(name_key.split()))
+            subsets = [words] if len(words) >= 2 else []
+            if len(words) >= 3:
+                subsets += [words[:i] + words[i + 1 :] for i in range(len(words))]
+            queries: list[Select[Any]] = []
+            for subset in subsets:
+                hits = (
+                    _base(leads, tenant_id)
+                    .add_columns(leads.c.name_search)
+                    .where(leads.c.name_words.contains(subset))
+                    .limit(WORD_HITS)
+                    .cte(f"word_hits_{len(queries)}")
+                    .prefix_with("MATERIALIZED")
+                )
+                near = hits.c.name_search.op("<->", return_type=Float)(literal(name_key, Text))
+                queries.append(select(hits).order_by(near).limit(PER_QUERY))
+            found.extend(await self._run(kind, queries))
         return found
 
     async def _run(self, kind: str, queries: list[Select[Any]]) -> list[Candidate]:
