@@ -2289,6 +2289,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/public/payments/pay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Pay page: amount before and after discount, methods, PIX code, checkout */
+        get: operations["PublicPaymentsPayPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/public/payments/{payment_id}/done": {
         parameters: {
             query?: never;
@@ -2991,6 +3008,7 @@ export interface components {
             methods: string[];
             paid_amount: string | null;
             paid_at: string | null;
+            pay_url?: string | null;
             person: {
                 [key: string]: string | null;
             };
@@ -15385,6 +15403,48 @@ export interface operations {
             };
             /** @description Not found in this clinic */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    PublicPaymentsPayPage: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
