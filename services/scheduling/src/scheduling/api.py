@@ -39,6 +39,7 @@ from scheduling.schemas import (
     HolidayOut,
     ItemList,
     OnlineBookIn,
+    OnlineHoldIn,
     PolicyIn,
     PolicyOut,
     ProcedureIn,
@@ -578,6 +579,10 @@ class PublicController(Controller):
             timezone=branch.timezone,
             slots=slots_out(branch.timezone, found),
         )
+
+    @post("/booking/hold", summary="Hold the picked time while the patient fills in their details")
+    async def hold_online(self, env: Env, token: Token, data: OnlineHoldIn) -> dict[str, Any]:
+        return await public.hold_online(env, token, data)
 
     @post("/booking", summary="Book online (an unknown person becomes a lead: source online_booking)")
     async def book_online(self, env: Env, token: Token, data: OnlineBookIn) -> dict[str, Any]:
