@@ -89,7 +89,7 @@ console-install:
         echo "$want" > node_modules/.clinicflow-lock
     fi
 
-# build the staff console into web/dist (the gateway serves it at /)
+# build the staff console into web/dist (the gateway serves it at /) and the patient pages into web/dist-patient
 console-build: console-install
     cd web && npm run --silent build
 

@@ -2582,6 +2582,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/public/payments/pay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Pay page: amount before and after discount, methods, PIX code, checkout */
+        get: operations["PublicPaymentsPayPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/public/payments/{payment_id}/done": {
         parameters: {
             query?: never;
@@ -2629,6 +2646,23 @@ export interface paths {
         put?: never;
         /** Book online (an unknown person becomes a lead: source online_booking) */
         post: operations["PublicSchedulingBookingBookOnline"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/public/scheduling/booking/hold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Hold the picked time while the patient fills in their details */
+        post: operations["PublicSchedulingBookingHoldHoldOnline"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3277,6 +3311,7 @@ export interface components {
             methods: string[];
             paid_amount: string | null;
             paid_at: string | null;
+            pay_url?: string | null;
             person: {
                 [key: string]: string | null;
             };
@@ -3913,12 +3948,27 @@ export interface components {
             /** Format: uuid */
             branch_id: string;
             email?: string | null;
+            hold_id?: string | null;
             locale?: string | null;
             name?: string | null;
             phone?: string | null;
             /** Format: uuid */
             procedure_id: string;
             professional_id?: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-07T10:00:00-03:00
+             */
+            starts_at: string;
+        };
+        /** OnlineHoldIn */
+        OnlineHoldIn: {
+            /** Format: uuid */
+            branch_id: string;
+            /** Format: uuid */
+            procedure_id: string;
+            professional_id?: string | null;
+            replaces?: string | null;
             /**
              * Format: date-time
              * @example 2026-12-07T10:00:00-03:00
@@ -5012,6 +5062,7 @@ export type SchemaNoteIn = components['schemas']['NoteIn'];
 export type SchemaNumberIn = components['schemas']['NumberIn'];
 export type SchemaNumberOut = components['schemas']['NumberOut'];
 export type SchemaOnlineBookIn = components['schemas']['OnlineBookIn'];
+export type SchemaOnlineHoldIn = components['schemas']['OnlineHoldIn'];
 export type SchemaOptOutIn = components['schemas']['OptOutIn'];
 export type SchemaOptOutList = components['schemas']['OptOutList'];
 export type SchemaOptOutOut = components['schemas']['OptOutOut'];
@@ -17355,6 +17406,48 @@ export interface operations {
             };
         };
     };
+    PublicPaymentsPayPage: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     PublicPaymentsPaymentIdDoneDone: {
         parameters: {
             query?: never;
@@ -17555,6 +17648,61 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["OnlineBookIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    PublicSchedulingBookingHoldHoldOnline: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OnlineHoldIn"];
             };
         };
         responses: {

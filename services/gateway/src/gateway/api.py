@@ -20,6 +20,7 @@ from contracts.claims import CRM_ADMIN
 from gateway import services
 from gateway.domain import PERMISSIONS, PLATFORM_ADMIN, AuditEntry, Role, Tenant, Unit, User
 from gateway.openapi import MergedDocument
+from gateway.pages import compressed_answer, page_response, patient_page
 from gateway.proxy import Upstream
 from gateway.schemas import (
     AuditOut,
@@ -338,9 +339,14 @@ async def _stream(request: Request[Any, Any, Any], upstream: Upstream, route_nam
     return Stream(relay(), status_code=answer.status_code, headers=answer.headers)
 
 
-def _forwarder(route_name: str, max_body_bytes: int | None = None) -> Any:
+def _forwarder(route_name: str, max_body_bytes: int | None = None, pages_dir: str | None = None) -> Any:
     async def forward(request: Request[Any, Any, Any], state: State) -> Response[Any]:
         upstream: Upstream = state.upstream
+        if pages_dir is not None:
+            page = patient_page(request.method, request.url.path, request.headers.get("accept", ""))
+            served = page_response(pages_dir, page, request.headers.get("accept-encoding", "")) if page else None
+            if served is not None:
+                return served
         if request.method == "GET" and "text/event-stream" in request.headers.get("accept", ""):
             return await _stream(request, upstream, route_name)
         body = await request.body()
@@ -356,6 +362,9 @@ def _forwarder(route_name: str, max_body_bytes: int | None = None) -> Any:
             _client_ip(request),
             request.url.scheme,
         )
+        if pages_dir is not None and request.method == "GET" and patient_page("GET", request.url.path, "text/html"):
+            # A patient page's own data, on a phone's slow network: compressed like the page's files.
+            return compressed_answer(answer, request.headers.get("accept-encoding", ""))
         return Response(answer.content, status_code=answer.status_code, headers=answer.headers)
 
     return forward
@@ -376,10 +385,13 @@ def proxy_handlers(contexts: list[str]) -> list[Any]:
     ]
 
 
-def public_handlers(prefixes: dict[str, str], max_body_bytes: int, limits: dict[str, int] | None = None) -> list[Any]:
+def public_handlers(
+    prefixes: dict[str, str], max_body_bytes: int, limits: dict[str, int] | None = None, pages_dir: str = ""
+) -> list[Any]:
     """The public ingress: `/<prefix>/...` forwarded to the route's service, raw body, query and content type
     intact, with no token (webhooks and public forms authenticate in the owning service). `limits` gives
-    larger bodies to the paths that take files (a longer prefix is its own route, so it wins)."""
+    larger bodies to the paths that take files (a longer prefix is its own route, so it wins); a browser opening a
+    patient link gets its page from `pages_dir` (PATIENT_PAGES)."""
     routes = {prefix: (name, max_body_bytes) for prefix, name in prefixes.items()}
     for prefix, size in (limits or {}).items():
         owner = next((n for p, n in prefixes.items() if prefix == p or prefix.startswith(p + "/")), None)
@@ -394,6 +406,6 @@ def public_handlers(prefixes: dict[str, str], max_body_bytes: int, limits: dict[
             opt={"forward_raw": True},
             signature_namespace={"State": State},
             request_max_body_size=max(_DRAIN_LIMIT, limit + 1024 * 1024),
-        )(_forwarder(name, limit))
+        )(_forwarder(name, limit, pages_dir))
         for prefix, (name, limit) in routes.items()
     ]

@@ -38,6 +38,7 @@ from gateway.domain import (
     UpstreamUnavailable,
 )
 from gateway.openapi import MergedDocument
+from gateway.pages import patient_router
 from gateway.proxy import Upstream
 from gateway.ratelimit import RateLimiter
 from gateway.security import SigningKey
@@ -137,7 +138,10 @@ def create_api() -> Litestar:
             merged_openapi,
             merged_docs,
             *proxy_handlers(list(routes)),
-            *public_handlers(public_routes, settings.public_max_body_bytes, settings.public_limit_map()),
+            *public_handlers(
+                public_routes, settings.public_max_body_bytes, settings.public_limit_map(), settings.patient_dir
+            ),
+            *patient_router(settings.patient_dir),
             *console_router(settings.console_dir),
         ],
         error_map={

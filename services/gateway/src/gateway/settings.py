@@ -41,6 +41,9 @@ class GatewaySettings(ServiceSettings, kw_only=True):
     public_body_limits: str = "public/funnel/photos=10485760"
     #: The built staff console (web/, `just console-build`), served at `/`; empty or missing: not served.
     console_dir: str = "web/dist"
+    #: The built patient pages (web/patient, `just console-build`): their assets at /p/, each page at the
+    #: patient link's own URL for a browser (docs/patient-pages.md); empty or missing: the links answer JSON.
+    patient_dir: str = "web/dist-patient"
 
     def route_map(self) -> dict[str, str]:
         pairs = (item.split("=", 1) for item in self.routes.split(",") if "=" in item)

@@ -42,14 +42,20 @@ from payments.schemas import (
     RefundIn,
     WebhookAnswer,
 )
-from payments.services import accounts, catalogue, finance, webhooks
+from payments.services import accounts, catalogue, finance, patient, webhooks
 from payments.services import charges as cases
 from payments.services.accounts import ProviderBook
+from payments.settings import PaymentsSettings
 
 #: Provider payloads are a few KiB.
 MAX_WEBHOOK_BODY = 256 * 1024
 
 IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", required=False, max_length=200)]
+
+
+def _with_pay_url(out: ChargeOut, charge: Any, settings: PaymentsSettings, clock: Clock) -> ChargeOut:
+    url = patient.pay_url(settings.link_secret, settings.public_url, charge, clock.now())
+    return msgspec.structs.replace(out, pay_url=url)
 
 
 class ChargeController(Controller):
@@ -64,6 +70,7 @@ class ChargeController(Controller):
         book: ProviderBook,
         clock: Clock,
         data: ChargeIn,
+        settings: PaymentsSettings,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ChargeOut]:
         charge, created = await cases.create_charge(
@@ -75,7 +82,8 @@ class ChargeController(Controller):
             idempotency_key=idempotency_key,
             body_hash=cases.request_hash(msgspec.json.encode(data)),
         )
-        return Response(ChargeOut.of(charge), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+        out = _with_pay_url(ChargeOut.of(charge), charge, settings, clock)
+        return Response(out, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("/", guards=[requires(CRM_READ)], summary="The clinic's charges, newest first")
     async def list_charges(
@@ -100,8 +108,11 @@ class ChargeController(Controller):
         return ChargeList([ChargeOut.of(c) for c in items], total, limit, offset)
 
     @get("/{payment_id:uuid}", guards=[requires(CRM_READ)], summary="One charge")
-    async def read(self, request: AuthRequest, uow: UnitOfWorkFactory, payment_id: UUID) -> ChargeOut:
-        return ChargeOut.of(await cases.get_charge(uow, request.user, str(payment_id)))
+    async def read(
+        self, request: AuthRequest, uow: UnitOfWorkFactory, settings: PaymentsSettings, clock: Clock, payment_id: UUID
+    ) -> ChargeOut:
+        charge = await cases.get_charge(uow, request.user, str(payment_id))
+        return _with_pay_url(ChargeOut.of(charge), charge, settings, clock)
 
     @post(
         "/{payment_id:uuid}/cancel", guards=[requires(PAYMENTS_WRITE)], summary="Cancel an unpaid link", status_code=200
@@ -410,10 +421,22 @@ class WebhookController(Controller):
 
 
 class PublicController(Controller):
-    """Where the provider's checkout sends the patient back (no token, no data shown)."""
+    """The patient's Pay page data (a signed `pay` link), and where the provider's checkout sends the patient
+    back (no token, no data shown; a browser gets the Pay page there from the gateway, docs/patient-pages.md)."""
 
     path = "/public/payments"
     tags = ["public"]
+
+    @get("/pay", summary="The Pay page: amount before and after discount, methods, PIX code, checkout", security=[{}])
+    async def pay_page(
+        self,
+        uow: UnitOfWorkFactory,
+        book: ProviderBook,
+        clock: Clock,
+        settings: PaymentsSettings,
+        token: Annotated[str, Parameter(query="token", max_length=4096)],
+    ) -> dict[str, Any]:
+        return await patient.pay_page(uow, book, clock, settings.link_secret, token)
 
     @get("/{payment_id:uuid}/done", media_type=MediaType.HTML, summary="Thank-you page after checkout", security=[{}])
     async def done(self, payment_id: UUID) -> str:

@@ -24,7 +24,7 @@ from payments.api import (
     WebhookController,
 )
 from payments.clock import Clock
-from payments.domain.errors import Conflict, InvalidInput, NotConfigured, NotFound, ProviderUnavailable
+from payments.domain.errors import Conflict, InvalidInput, LinkInvalid, NotConfigured, NotFound, ProviderUnavailable
 from payments.pix import BrCodeError
 from payments.services import accounts, charges
 from payments.services.accounts import ProviderBook
@@ -60,6 +60,7 @@ def create_api() -> Litestar:
         ],
         error_map={
             InvalidInput: 422,
+            LinkInvalid: 401,
             NotFound: 404,
             Conflict: 409,
             ProviderUnavailable: 502,
@@ -71,6 +72,7 @@ def create_api() -> Litestar:
         extra_dependencies={
             "book": Provide(lambda: book, sync_to_thread=False),
             "clock": Provide(lambda: clock, sync_to_thread=False),
+            "settings": Provide(lambda: settings, sync_to_thread=False),
         },
         extra_lifespan=[close_providers],
     )

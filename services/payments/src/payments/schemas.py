@@ -84,6 +84,9 @@ class ChargeOut(msgspec.Struct, frozen=True, kw_only=True):
     created_by: str
     created_at: datetime
     updated_at: datetime
+    #: The patient's Pay page (a signed `pay` link: amount, discount, PIX code, then the checkout) — send this
+    #: one to the patient; `url` is the provider's checkout itself.
+    pay_url: str | None = None
 
     @classmethod
     def of(cls, c: Charge) -> ChargeOut:

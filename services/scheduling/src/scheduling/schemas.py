@@ -451,6 +451,18 @@ class OnlineBookIn(_In, kw_only=True):
     phone: Annotated[str, msgspec.Meta(pattern=r"^\+[1-9]\d{7,14}$")] | None = None
     email: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)] | None = None
     locale: Annotated[str, msgspec.Meta(max_length=10)] | None = None
+    #: The hold the page made when the patient picked the time (POST /public/scheduling/booking/hold).
+    hold_id: UUID | None = None
+
+
+class OnlineHoldIn(_In, kw_only=True):
+    branch_id: UUID
+    procedure_id: UUID
+    starts_at: When
+    #: Omitted: whoever is free then.
+    professional_id: UUID | None = None
+    #: The hold this one replaces (the patient picked another time): released at once.
+    replaces: UUID | None = None
 
 
 class QuestionIn(_In, kw_only=True):

@@ -37,3 +37,7 @@ class NotConfigured(PaymentsError):
 
 class ProviderUnavailable(PaymentsError):
     """502: the payment provider refused or did not answer; nothing was stored."""
+
+
+class LinkInvalid(PaymentsError):
+    """401: a patient link that is forged, expired or made for another page."""

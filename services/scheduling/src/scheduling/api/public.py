@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from kit.web import client_ip
 from scheduling.api.views import From, To, opt_str, slots_out
-from scheduling.schemas import AnamnesisIn, Availability, OnlineBookIn, RescheduleIn
+from scheduling.schemas import AnamnesisIn, Availability, OnlineBookIn, OnlineHoldIn, RescheduleIn
 from scheduling.services import public
 from scheduling.services.env import Env
 
@@ -43,6 +43,10 @@ class PublicController(Controller):
             env, token, str(branch_id), str(procedure_id), opt_str(professional_id), start, end
         )
         return slots_out(found)
+
+    @post("/booking/hold", summary="Hold the picked time while the patient fills in their details")
+    async def hold_online(self, env: Env, token: Token, data: OnlineHoldIn) -> dict[str, Any]:
+        return await public.hold_online(env, token, data)
 
     @post("/booking", summary="Book online (an unknown person becomes a lead: source online_booking)")
     async def book_online(self, env: Env, token: Token, data: OnlineBookIn) -> dict[str, Any]:

@@ -270,8 +270,9 @@ async def hold(
     person: Person,
     held_by: str,
     country: str = "BR",
+    source: str = "staff",
 ) -> Appointment:
-    """Keep a slot for the clinic's hold minutes (while the patient pays); it lapses by itself."""
+    """Keep a slot for the clinic's hold minutes (while the patient pays or decides); it lapses by itself."""
     now = env.clock.now()
     async with env.uow() as uow:
         policy = await policy_of(uow, tenant_id, country)
@@ -298,7 +299,7 @@ async def hold(
             starts_at=starts_at,
             ends_at=ends_at,
             status=life.HELD,
-            source="staff",
+            source=source,
             person=person,
             booked_by=held_by,
             created_at=now,

@@ -20,10 +20,11 @@ from scheduling.domain.setup import Branch
 from scheduling.domain.slots import window
 from scheduling.repository.anamnesis import AnamnesisRepository
 from scheduling.repository.appointments import AppointmentRepository
+from scheduling.repository.entitlements import EntitlementRepository
 from scheduling.repository.setup import SetupRepository
 from scheduling.services import booking, waitlist
 from scheduling.services.env import Env, load_branch, load_procedure, person_v1
-from scheduling.services.inputs import AnamnesisData, OnlineBookData, RescheduleData
+from scheduling.services.inputs import AnamnesisData, OnlineBookData, OnlineHoldData, RescheduleData
 
 CLINIC_LINK = "clinic"
 
@@ -47,6 +48,18 @@ async def booking_page(env: Env, token: str) -> dict[str, Any]:
         branches = [b for b in await setup.branches(link.tenant_id) if b.active]
         procedures = [p for p in await setup.procedures(link.tenant_id) if p.active]
         professionals = [p for p in await setup.professionals(link.tenant_id) if p.active]
+        person = _person_of(link)
+        # A prepaid procedure is open to this link only once a confirmed payment waits for it (the page shows
+        # the others locked with the reason, before the patient picks a time).
+        unlocked = {
+            p.id
+            for p in procedures
+            if not p.prepayment_required
+            or (
+                person is not None
+                and await EntitlementRepository(uow.session).find_unused(link.tenant_id, person, p.id) is not None
+            )
+        }
     return {
         "person": {k: link.data.get(k) for k in ("name", "phone", "email")} if link.data else None,
         "branches": [{"id": b.id, "name": b.name, "address": b.address, "timezone": b.timezone} for b in branches],
@@ -59,6 +72,7 @@ async def booking_page(env: Env, token: str) -> dict[str, Any]:
                 "price_reference": p.price_reference,
                 "currency": p.currency,
                 "prepayment_required": p.prepayment_required,
+                "unlocked": p.id in unlocked,
                 "branch_ids": list(p.branch_ids) or [b.id for b in branches],
             }
             for p in procedures
@@ -98,6 +112,66 @@ async def booking_slots(
     )
 
 
+def _person_of(link: PatientLink) -> Person | None:
+    """The person a `book` link was made for (None: a clinic-wide link)."""
+    known = link.data or {}
+    if not (known.get("lead_id") or known.get("patient_id")):
+        return None
+    return Person(**{k: known.get(k) for k in ("lead_id", "patient_id", "name", "phone", "email", "locale")})
+
+
+async def _free_professional(env: Env, tenant_id: str, branch_id: str, procedure_id: str, starts_at: Any) -> str:
+    """Whoever is free at that time (the page showed it as free for someone)."""
+    local_day = starts_at.astimezone(starts_at.tzinfo).date()
+    found = await booking.availability(
+        env,
+        tenant_id,
+        branch_id=branch_id,
+        procedure_id=procedure_id,
+        professional_id=None,
+        start=local_day - timedelta(days=1),
+        end=local_day + timedelta(days=1),
+        public=True,
+    )
+    free = [s.professional_id for s, _ in found.slots() if s.starts_at == starts_at]
+    if not free:
+        raise Conflict("That time is no longer free; pick another.", field="starts_at", slug="slot-taken")
+    return free[0]
+
+
+async def hold_online(env: Env, token: str, data: OnlineHoldData) -> dict[str, Any]:
+    """Keep the time the patient picked while they fill in their details (the clinic's hold minutes)."""
+    link = _verify(env, token, "book")
+    by = f"patient-link:{link.link_id}"
+    if data.replaces is not None:
+        async with env.uow() as uow:
+            old = await AppointmentRepository(uow.session).get(link.tenant_id, str(data.replaces))
+        if old is not None and old.status == life.HELD and old.booked_by == by:
+            await booking.release_hold(env, link.tenant_id, old.id)
+    professional_id = (
+        str(data.professional_id)
+        if data.professional_id
+        else await _free_professional(env, link.tenant_id, str(data.branch_id), str(data.procedure_id), data.starts_at)
+    )
+    held = await booking.hold(
+        env,
+        link.tenant_id,
+        branch_id=str(data.branch_id),
+        procedure_id=str(data.procedure_id),
+        professional_id=professional_id,
+        starts_at=data.starts_at,
+        person=_person_of(link) or Person(),
+        held_by=by,
+        source="online_booking",
+    )
+    return {
+        "hold_id": held.id,
+        "professional_id": held.professional_id,
+        "starts_at": held.starts_at.isoformat(),
+        "expires_at": held.hold_expires_at.isoformat() if held.hold_expires_at else None,
+    }
+
+
 def _links_of(env: Env, a: Appointment) -> dict[str, str]:
     return {f"{k}_url": v for k, v in env.links.appointment_urls(a.id, a.tenant_id).items()}
 
@@ -120,23 +194,14 @@ async def book_online(env: Env, token: str, data: OnlineBookData) -> dict[str, A
         raise Invalid("Tell us a phone number (or an email) for the reminders.", field="phone")
     professional_id = str(data.professional_id) if data.professional_id else None
     if professional_id is None:
-        # Whoever is free at that time (the page showed it as free for someone).
-        local_day = data.starts_at.astimezone(data.starts_at.tzinfo).date()
-        found = await booking.availability(
-            env,
-            link.tenant_id,
-            branch_id=str(data.branch_id),
-            procedure_id=str(data.procedure_id),
-            professional_id=None,
-            start=local_day - timedelta(days=1),
-            end=local_day + timedelta(days=1),
-            public=True,
+        professional_id = await _free_professional(
+            env, link.tenant_id, str(data.branch_id), str(data.procedure_id), data.starts_at
         )
-        free = [s.professional_id for s, _ in found.slots() if s.starts_at == data.starts_at]
-        if not free:
-            raise Conflict("That time is no longer free; pick another.", field="starts_at", slug="slot-taken")
-        professional_id = free[0]
     async with env.uow() as uow:
+        if data.hold_id is not None:
+            held = await AppointmentRepository(uow.session).get(link.tenant_id, str(data.hold_id))
+            if held is None or held.booked_by != f"patient-link:{link.link_id}":
+                raise NotFound("That hold has lapsed; pick the time again.", field="hold_id")
         a, branch, professional, procedure = await booking.book_in(
             env,
             uow,
@@ -148,6 +213,7 @@ async def book_online(env: Env, token: str, data: OnlineBookData) -> dict[str, A
             person=person,
             source="online_booking",
             booked_by=f"patient-link:{link.link_id}",
+            hold_id=str(data.hold_id) if data.hold_id else None,
         )
         await uow.commit()
     return {
