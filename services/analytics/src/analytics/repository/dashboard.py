@@ -8,15 +8,17 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics.repository.reports import _resolve
+from analytics.repository.reports import _resolved
 
 
 def _owner(column: str) -> str:
     return f"(CAST(:owner AS text) IS NULL OR {column} = :owner)"
 
 
-_LEAD_OF = f"""{_resolve("a")}
-    LEFT JOIN leads l ON l.tenant_id = a.tenant_id AND l.lead_id = COALESCE(r.lead_id, a.lead_id)"""
+def _lead_of(table: str) -> str:
+    return f"""{_resolved(table)} a
+    LEFT JOIN leads l ON l.tenant_id = a.tenant_id AND l.lead_id = COALESCE(a.r_lead, a.lead_id)"""
+
 
 #: panel -> (FROM ... WHERE ..., the detail's columns, its order). :day_start/:day_end is today,
 #: :tomorrow_start/:tomorrow_end tomorrow (the clinic's days), :now the instant.
@@ -42,28 +44,28 @@ PANELS: dict[str, tuple[str, str, str]] = {
         "t.due_at, t.task_id",
     ),
     "unconfirmed_tomorrow": (
-        f"""FROM appointments a {_LEAD_OF}
+        f"""FROM {_lead_of("appointments")}
             WHERE a.tenant_id = :tenant AND a.starts_at >= :tomorrow_start AND a.starts_at < :tomorrow_end
             AND a.booked_at IS NOT NULL AND a.confirmed_at IS NULL AND a.cancelled_at IS NULL
             AND {_owner("l.owner_id")}""",
-        "a.appointment_id, COALESCE(r.lead_id, a.lead_id) AS lead_id, l.name, a.phone, "
+        "a.appointment_id, COALESCE(a.r_lead, a.lead_id) AS lead_id, l.name, a.phone, "
         "a.slot_professional_id AS professional_id, a.starts_at AS at",
         "a.starts_at, a.appointment_id",
     ),
     "patients_waiting": (
-        f"""FROM appointments a {_LEAD_OF}
+        f"""FROM {_lead_of("appointments")}
             WHERE a.tenant_id = :tenant AND a.arrived_at >= :day_start AND a.arrived_at < :day_end
             AND a.visit_started_at IS NULL AND a.completed_at IS NULL AND a.cancelled_at IS NULL
             AND a.no_show_at IS NULL AND {_owner("l.owner_id")}""",
-        "a.appointment_id, COALESCE(r.lead_id, a.lead_id) AS lead_id, l.name, "
+        "a.appointment_id, COALESCE(a.r_lead, a.lead_id) AS lead_id, l.name, "
         "a.slot_professional_id AS professional_id, a.arrived_at AS at",
         "a.arrived_at, a.appointment_id",
     ),
     "payments_today": (
-        f"""FROM payments a {_LEAD_OF}
+        f"""FROM {_lead_of("payments")}
             WHERE a.tenant_id = :tenant AND a.paid_at >= :day_start AND a.paid_at < :day_end
             AND {_owner("l.owner_id")}""",
-        "a.payment_id, COALESCE(r.lead_id, a.lead_id) AS lead_id, l.name, a.paid_amount AS amount, a.currency, "
+        "a.payment_id, COALESCE(a.r_lead, a.lead_id) AS lead_id, l.name, a.paid_amount AS amount, a.currency, "
         "a.method, a.paid_at AS at",
         "a.paid_at DESC, a.payment_id",
     ),

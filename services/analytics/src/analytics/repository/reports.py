@@ -1,7 +1,7 @@
 """The reports' queries over the projections (docs/analytics.md has each one's definition).
 
 Events name people by lead id, patient id or phone, whichever the producer knew, so each query resolves them
-to the lead they came in as (`_resolve`): the lead id itself (a merged lead counts for the one it was merged
+to the lead they came in as (`_resolved`): the lead id itself (a merged lead counts for the one it was merged
 into), else the lead converted to that patient, else the lead with that phone. Resolving at query time keeps
 the projections order-free: a payment projected before its lead is counted once the lead is there.
 """
@@ -27,17 +27,27 @@ class Scope:
     owner_id: str | None = None
 
 
-def _resolve(alias: str) -> str:
-    """A LATERAL subquery `r` giving the lead (`r.lead_id`) and patient (`r.patient_id`) of row `alias`."""
-    return f"""LEFT JOIN LATERAL (
-        SELECT COALESCE(l.merged_into, l.lead_id) AS lead_id, l.patient_id
-        FROM leads l
-        WHERE l.tenant_id = {alias}.tenant_id AND l.created_at IS NOT NULL AND (
-              l.lead_id = {alias}.lead_id
-           OR ({alias}.lead_id IS NULL AND l.patient_id = {alias}.patient_id)
-           OR ({alias}.lead_id IS NULL AND {alias}.patient_id IS NULL AND l.phone = {alias}.phone))
-        ORDER BY (l.lead_id = {alias}.lead_id) DESC NULLS LAST, l.created_at, l.lead_id
-        LIMIT 1) r ON TRUE"""
+def _resolved(table: str) -> str:
+    """`table` with `r_lead` and `r_patient`: the lead (and its patient) each row resolves to.
+
+    Rows that name their lead join `leads` by key (a hash join); only the rows without a lead id (a payment
+    for a patient, an online booking by phone) look theirs up one by one."""
+    return f"""(
+        SELECT t.*, COALESCE(l.merged_into, l.lead_id) AS r_lead, l.patient_id AS r_patient
+        FROM {table} t
+        LEFT JOIN leads l ON l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id AND l.created_at IS NOT NULL
+        WHERE t.lead_id IS NOT NULL
+        UNION ALL
+        SELECT t.*, x.lead_id, x.patient_id
+        FROM {table} t
+        LEFT JOIN LATERAL (
+            SELECT COALESCE(l.merged_into, l.lead_id) AS lead_id, l.patient_id
+            FROM leads l
+            WHERE l.tenant_id = t.tenant_id AND l.created_at IS NOT NULL AND (
+                  l.patient_id = t.patient_id OR (t.patient_id IS NULL AND l.phone = t.phone))
+            ORDER BY l.created_at, l.lead_id
+            LIMIT 1) x ON TRUE
+        WHERE t.lead_id IS NULL)"""
 
 
 _LEAD_BASE = """
@@ -55,9 +65,9 @@ _LEAD_BASE = """
 _LEAD_STAGES = f"""
 WITH base AS ({_LEAD_BASE}),
 appts AS (
-    SELECT COALESCE(r.lead_id, a.lead_id) AS lead_id, a.appointment_id, a.booked_at, a.arrived_at,
+    SELECT COALESCE(a.r_lead, a.lead_id) AS lead_id, a.appointment_id, a.booked_at, a.arrived_at,
            a.completed_at, a.slot_professional_id, a.slot_branch_id
-    FROM appointments a {_resolve("a")}
+    FROM {_resolved("appointments")} a
     WHERE a.tenant_id = :tenant AND a.booked_at IS NOT NULL
 ),
 first_appt AS (
@@ -69,15 +79,15 @@ stages AS (
     FROM appts GROUP BY lead_id
 ),
 planned AS (
-    SELECT COALESCE(r.lead_id, d.lead_id) AS lead_id, min(p.created_at) AS plan_at
-    FROM plans p JOIN deals d ON d.tenant_id = p.tenant_id AND d.deal_id = p.deal_id {_resolve("d")}
+    SELECT COALESCE(d.r_lead, d.lead_id) AS lead_id, min(p.created_at) AS plan_at
+    FROM plans p JOIN {_resolved("deals")} d ON d.tenant_id = p.tenant_id AND d.deal_id = p.deal_id
     WHERE p.tenant_id = :tenant AND p.created_at IS NOT NULL
     GROUP BY 1
 ),
 paid AS (
-    SELECT COALESCE(r.lead_id, p.lead_id) AS lead_id, min(p.paid_at) AS paid_at,
+    SELECT COALESCE(p.r_lead, p.lead_id) AS lead_id, min(p.paid_at) AS paid_at,
            sum(p.paid_amount - COALESCE(p.refunded_total, 0)) AS revenue
-    FROM payments p {_resolve("p")}
+    FROM {_resolved("payments")} p
     WHERE p.tenant_id = :tenant AND p.paid_at IS NOT NULL
     GROUP BY 1
 ),
@@ -120,11 +130,18 @@ def _group(dims: tuple[str, ...], columns: dict[str, str]) -> tuple[str, str]:
     return select, group
 
 
+_NO_NESTED_LOOPS = text("SET LOCAL enable_nestloop = off")
+
+
 class ReportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def _rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        # The planner cannot estimate the per-lead aggregates (it assumes 200 groups) and would pick nested
+        # loops over tens of thousands of rows; hash joins are right for every report (the per-row lookups of
+        # rows without a lead id are LATERAL and stay nested loops regardless).
+        await self.session.execute(_NO_NESTED_LOOPS)
         return [dict(r) for r in (await self.session.execute(text(sql), params)).mappings().all()]
 
     async def conversion(self, scope: Scope, dims: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -149,8 +166,8 @@ class ReportRepository:
         sql = f"""
             WITH pay AS (
                 SELECT p.payment_id, p.paid_amount, COALESCE(p.refunded_total, 0) AS refunded, p.appointment_id,
-                       p.procedure_id, COALESCE(r.lead_id, p.lead_id) AS lead_id
-                FROM payments p {_resolve("p")}
+                       p.procedure_id, COALESCE(p.r_lead, p.lead_id) AS lead_id
+                FROM {_resolved("payments")} p
                 WHERE p.tenant_id = :tenant AND p.paid_at >= :start AND p.paid_at < :end
             ),
             rows AS (
@@ -180,9 +197,9 @@ class ReportRepository:
         sql = f"""
             WITH dl AS (
                 SELECT d.deal_id, d.curator_id, d.curator_at,
-                       COALESCE(d.patient_id, r.patient_id, r.lead_id, d.lead_id, 'phone:' || d.phone) AS person,
-                       COALESCE(r.lead_id, d.lead_id) AS lead_id
-                FROM deals d {_resolve("d")}
+                       COALESCE(d.patient_id, d.r_patient, d.r_lead, d.lead_id, 'phone:' || d.phone) AS person,
+                       COALESCE(d.r_lead, d.lead_id) AS lead_id
+                FROM {_resolved("deals")} d
                 WHERE d.tenant_id = :tenant
             ),
             cur AS (
@@ -201,11 +218,11 @@ class ReportRepository:
                 GROUP BY dl.person
             ),
             pay AS (
-                SELECT COALESCE(p.patient_id, r.patient_id, r.lead_id, p.lead_id, 'phone:' || p.phone) AS person,
+                SELECT COALESCE(p.patient_id, p.r_patient, p.r_lead, p.lead_id, 'phone:' || p.phone) AS person,
                        sum(p.paid_amount - COALESCE(p.refunded_total, 0))
                            FILTER (WHERE p.paid_at >= :start AND p.paid_at < :end) AS paid,
                        sum(p.paid_amount - COALESCE(p.refunded_total, 0)) AS all_paid
-                FROM payments p {_resolve("p")}
+                FROM {_resolved("payments")} p
                 WHERE p.tenant_id = :tenant AND p.paid_at IS NOT NULL
                 GROUP BY 1
             )
@@ -233,8 +250,8 @@ class ReportRepository:
                    (SELECT rm.offset_minutes FROM reminders rm
                      WHERE rm.tenant_id = a.tenant_id AND rm.appointment_id = a.appointment_id
                      ORDER BY rm.due_at DESC, rm.reminder_id LIMIT 1) AS last_step
-            FROM appointments a {_resolve("a")}
-            LEFT JOIN leads l ON l.tenant_id = a.tenant_id AND l.lead_id = COALESCE(r.lead_id, a.lead_id)
+            FROM {_resolved("appointments")} a
+            LEFT JOIN leads l ON l.tenant_id = a.tenant_id AND l.lead_id = COALESCE(a.r_lead, a.lead_id)
             WHERE a.tenant_id = :tenant AND a.starts_at >= :start AND a.starts_at < :end AND a.starts_at < :now
               AND a.booked_at IS NOT NULL AND a.cancelled_at IS NULL
               AND (CAST(:branch AS text) IS NULL OR a.slot_branch_id = :branch)
@@ -253,9 +270,8 @@ class ReportRepository:
                           AND (nx.due_at, nx.reminder_id) > (rm.due_at, rm.reminder_id)
                           AND nx.due_at <= a.confirmed_at)) AS confirmed
             FROM reminders rm
-            JOIN appointments a ON a.tenant_id = rm.tenant_id AND a.appointment_id = rm.appointment_id
-            {_resolve("a")}
-            LEFT JOIN leads l ON l.tenant_id = a.tenant_id AND l.lead_id = COALESCE(r.lead_id, a.lead_id)
+            JOIN {_resolved("appointments")} a ON a.tenant_id = rm.tenant_id AND a.appointment_id = rm.appointment_id
+            LEFT JOIN leads l ON l.tenant_id = a.tenant_id AND l.lead_id = COALESCE(a.r_lead, a.lead_id)
             WHERE rm.tenant_id = :tenant AND rm.due_at >= :start AND rm.due_at < :end
               AND (CAST(:branch AS text) IS NULL OR a.slot_branch_id = :branch)
               AND (CAST(:owner AS text) IS NULL OR l.owner_id = :owner)"""
