@@ -3883,6 +3883,14 @@ export interface components {
             created_at: string;
             source: string;
         };
+        /** Page[SpendOut] */
+        "Page_analytics.schemas.SpendOut_": {
+            items: components["schemas"]["SpendOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
         /** Page[CallOut] */
         "Page_telephony.schemas.CallOut_": {
             items: components["schemas"]["CallOut"][];
@@ -4791,6 +4799,7 @@ export type SchemaOnlineBookIn = components['schemas']['OnlineBookIn'];
 export type SchemaOptOutIn = components['schemas']['OptOutIn'];
 export type SchemaOptOutList = components['schemas']['OptOutList'];
 export type SchemaOptOutOut = components['schemas']['OptOutOut'];
+export type SchemaPageAnalyticsSchemasSpendOut = components['schemas']['Page_analytics.schemas.SpendOut_'];
 export type SchemaPageTelephonySchemasCallOut = components['schemas']['Page_telephony.schemas.CallOut_'];
 export type SchemaPanelDetailOut = components['schemas']['PanelDetailOut'];
 export type SchemaPanelOut = components['schemas']['PanelOut'];
@@ -5773,7 +5782,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SpendOut"][];
+                    "application/json": components["schemas"]["Page_analytics.schemas.SpendOut_"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */

@@ -30,7 +30,7 @@ from contracts.claims import ANALYTICS_ALL, ANALYTICS_READ, ANALYTICS_WRITE
 from kit.auth import Principal
 from kit.db import UnitOfWorkFactory
 from kit.inputs import Uuid
-from kit.paging import CommaList, comma_list
+from kit.paging import CommaList, Page, comma_list
 from kit.web import AuthRequest, Limit, Offset, requires
 
 Format = Literal["json", "csv", "xlsx"]
@@ -204,8 +204,9 @@ class InputController(Controller):
     @get("/spend", guards=[requires(ANALYTICS_ALL)], summary="The clinic's recorded campaign spend")
     async def spend(
         self, request: AuthRequest, uow: UnitOfWorkFactory, limit: Limit = 50, offset: Offset = 0
-    ) -> list[SpendOut]:
-        return [SpendOut.of(r) for r in await inputs.list_spend(uow, request.user, limit=limit, offset=offset)]
+    ) -> Page[SpendOut]:
+        rows, total = await inputs.list_spend(uow, request.user, limit=limit, offset=offset)
+        return Page.of([SpendOut.of(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @delete("/spend/{spend_id:str}", guards=[requires(ANALYTICS_WRITE)], status_code=HTTP_204_NO_CONTENT,
             summary="Remove a spend record")  # fmt: skip

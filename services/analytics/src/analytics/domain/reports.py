@@ -11,11 +11,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from analytics.domain.attribution import CHANNELS
 from analytics.domain.errors import InvalidAnalytics
 
 #: The longest period one report covers.
 MAX_DAYS = 3 * 366
 DEFAULT_DAYS = 30
+#: The calendar reports and spend accept (a clinic's data is never older or further ahead).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 CENT = Decimal("0.01")
 
 #: What each report may be grouped by (the first ones are its default grouping).
@@ -37,6 +40,9 @@ class Period:
 
 def period(first: date | None, last: date | None, timezone: str, today: date) -> Period:
     """The report's period; by default the last 30 days up to today (the clinic's days)."""
+    for name, day in (("from", first), ("to", last)):
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise InvalidAnalytics(f"A day from {FIRST_YEAR} to {LAST_YEAR}.", field=name)
     last = last or (today if first is None else min(today, first + timedelta(days=DEFAULT_DAYS - 1)))
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
     if last < first:
@@ -157,14 +163,19 @@ def clean_source(source: str) -> str:
 
 
 def clean_percent(value: Decimal) -> Decimal:
-    if value < 0 or value > 100:
+    if not value.is_finite() or value < 0 or value > 100:
         raise InvalidAnalytics("A commission is a percentage from 0 to 100.", field="percent")
     return value.quantize(CENT)
 
 
-def clean_spend(amount: Decimal, first: date, last: date) -> Decimal:
-    if amount < 0:
-        raise InvalidAnalytics("Spend cannot be negative.", field="amount")
+def clean_spend(amount: Decimal, first: date, last: date, channel: str | None) -> Decimal:
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
+        raise InvalidAnalytics("Spend is an amount from 0 up to 999,999,999,999.99.", field="amount")
+    for name, day in (("from", first), ("to", last)):
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise InvalidAnalytics(f"A day from {FIRST_YEAR} to {LAST_YEAR}.", field=name)
+    if channel is not None and channel not in CHANNELS:
+        raise InvalidAnalytics(f"The channels are: {', '.join(CHANNELS)}.", field="channel")
     if last < first:
         raise InvalidAnalytics("The campaign ends before it starts.", field="to")
     return amount.quantize(CENT)

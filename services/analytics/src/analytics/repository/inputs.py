@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,6 +67,10 @@ class InputRepository:
             .offset(offset)
         )
         return [dict(r) for r in (await self.session.execute(query)).mappings()]
+
+    async def spend_count(self, tenant_id: str) -> int:
+        query = select(func.count()).select_from(campaign_spend).where(campaign_spend.c.tenant_id == tenant_id)
+        return int((await self.session.execute(query)).scalar_one())
 
     async def delete_spend(self, tenant_id: str, spend_id: str) -> bool:
         result = await self.session.execute(

@@ -48,7 +48,7 @@ async def add_spend(
     uow: UnitOfWorkFactory, principal: Principal, *, source: str, channel: str | None, campaign: str | None,
     first: date, last: date, amount: Decimal, currency: str,
 ) -> dict[str, Any]:  # fmt: skip
-    cleaned = rules.clean_spend(amount, first, last)
+    cleaned = rules.clean_spend(amount, first, last, channel)
     if len(currency) != 3 or not currency.isalpha():
         raise InvalidAnalytics("A currency is a three-letter ISO 4217 code.", field="currency")
     start, _ = rules.day_bounds(first, principal.timezone)
@@ -72,9 +72,13 @@ async def add_spend(
     return row
 
 
-async def list_spend(uow: UnitOfWorkFactory, principal: Principal, *, limit: int, offset: int) -> list[dict[str, Any]]:
+async def list_spend(
+    uow: UnitOfWorkFactory, principal: Principal, *, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
     async with uow() as work:
-        return await InputRepository(work.session).spend(principal.tenant_id, limit=limit, offset=offset)
+        repo = InputRepository(work.session)
+        rows = await repo.spend(principal.tenant_id, limit=limit, offset=offset)
+        return rows, await repo.spend_count(principal.tenant_id)
 
 
 async def delete_spend(uow: UnitOfWorkFactory, principal: Principal, spend_id: str) -> None:
