@@ -30,6 +30,11 @@ SCHEDULING_ADMIN: Final = "scheduling:admin"
 FUNNEL_READ: Final = "funnel:read"
 FUNNEL_WRITE: Final = "funnel:write"
 FUNNEL_ADMIN: Final = "funnel:admin"
+#: Analytics (docs/analytics.md): see reports and the dashboard (one's own figures); see the whole clinic's
+#: figures; correct a request's source, record campaign spend and the curators' commission rates.
+ANALYTICS_READ: Final = "analytics:read"
+ANALYTICS_ALL: Final = "analytics:all"
+ANALYTICS_WRITE: Final = "analytics:write"
 #: Open new clinics (the account made on first start).
 PLATFORM_ADMIN: Final = "platform:admin"
 
@@ -50,6 +55,9 @@ PERMISSIONS: Final = frozenset(
         FUNNEL_READ,
         FUNNEL_WRITE,
         FUNNEL_ADMIN,
+        ANALYTICS_READ,
+        ANALYTICS_ALL,
+        ANALYTICS_WRITE,
         PLATFORM_ADMIN,
     }
 )

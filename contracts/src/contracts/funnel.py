@@ -90,6 +90,8 @@ class TreatmentPlanCreatedV1(_PlanEvent, frozen=True, kw_only=True):
     total: str
     currency: str
     items: int
+    #: The sum of the items before their discounts (analytics' Visits report); None from older producers.
+    total_before_discount: str | None = None
     created_by: str
     created_at: datetime
 

@@ -34,8 +34,10 @@ class LeadCreatedV1(_LeadEvent, frozen=True, kw_only=True):
     created_at: datetime
     urgency: str = "normal"
     owner_id: str | None = None
-    #: How it arrived: manual, web_form, tilda, call, message.
+    #: How it arrived: manual, web_form, tilda, call, message, online_booking.
     channel: str = "manual"
+    #: UTM fields of the form it came from (utm_source, utm_medium, utm_campaign, ...); empty when none.
+    attribution: dict[str, str] = {}
 
 
 class LeadUpdatedV1(_LeadEvent, frozen=True, kw_only=True):

@@ -21,6 +21,230 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/commissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The curators' commission rates */
+        get: operations["ApiV1AnalyticsCommissionsCommissions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/commissions/{curator_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a curator's commission rate ('*': the clinic's default) */
+        put: operations["ApiV1AnalyticsCommissionsCuratorIdSetCommission"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The console's panels: counts */
+        get: operations["ApiV1AnalyticsDashboardPanels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/dashboard/{panel}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One panel's items (the 10 newest leads, ...), each with its link */
+        get: operations["ApiV1AnalyticsDashboardPanelDetail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/leads/{lead_id}/source": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A lead's source in reports */
+        get: operations["ApiV1AnalyticsLeadsLeadIdSourceSource"];
+        /** Correct a lead's source */
+        put: operations["ApiV1AnalyticsLeadsLeadIdSourceCorrect"];
+        post?: never;
+        /** Undo the correction */
+        delete: operations["ApiV1AnalyticsLeadsLeadIdSourceUncorrect"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/reports/attendance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** No-show rate and reminder confirmation rate */
+        get: operations["ApiV1AnalyticsReportsAttendanceAttendance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/reports/conversion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Conversion lead -> booked -> arrived -> treated -> paid */
+        get: operations["ApiV1AnalyticsReportsConversionConversion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/reports/leads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Leads per channel and source */
+        get: operations["ApiV1AnalyticsReportsLeadsLeads"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/reports/response-times": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Minutes from a lead's arrival to its first contact, per agent */
+        get: operations["ApiV1AnalyticsReportsResponseTimesResponseTimes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/reports/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Revenue per channel, source, doctor, procedure; cost per lead */
+        get: operations["ApiV1AnalyticsReportsRevenueRevenue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/reports/visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The curators' Visits report */
+        get: operations["ApiV1AnalyticsReportsVisitsVisits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/spend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's recorded campaign spend */
+        get: operations["ApiV1AnalyticsSpendSpend"];
+        put?: never;
+        /** Record campaign spend */
+        post: operations["ApiV1AnalyticsSpendAddSpend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/spend/{spend_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a spend record */
+        delete: operations["ApiV1AnalyticsSpendSpendIdRemoveSpend"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -3344,6 +3568,18 @@ export interface components {
         CommentIn: {
             text: string;
         };
+        /** CommissionIn */
+        CommissionIn: {
+            percent: string;
+        };
+        /** CommissionOut */
+        CommissionOut: {
+            curator_id: string;
+            percent: string;
+            /** Format: date-time */
+            set_at: string;
+            set_by: string;
+        };
         /** CompleteIn */
         CompleteIn: {
             result?: string | null;
@@ -3431,6 +3667,13 @@ export interface components {
                 [key: string]: string;
             };
             user_id: string;
+        };
+        /** DashboardOut */
+        DashboardOut: {
+            panels: {
+                [key: string]: components["schemas"]["PanelOut"];
+            };
+            scope: string;
         };
         /** DealOut */
         DealOut: {
@@ -3992,6 +4235,14 @@ export interface components {
             created_at: string;
             source: string;
         };
+        /** Page[SpendOut] */
+        "Page_analytics.schemas.SpendOut_": {
+            items: components["schemas"]["SpendOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
         /** Page[ValuationOut] */
         "Page_funnel.schemas.valuation.ValuationOut_": {
             items: components["schemas"]["ValuationOut"][];
@@ -4007,6 +4258,19 @@ export interface components {
             next?: string | null;
             offset?: number | null;
             total?: number | null;
+        };
+        /** PanelDetailOut */
+        PanelDetailOut: {
+            items: {
+                [key: string]: unknown;
+            }[];
+            panel: string;
+        };
+        /** PanelOut */
+        PanelOut: {
+            amount?: string | null;
+            count: number;
+            detail: string;
         };
         /** PatientIn */
         PatientIn: {
@@ -4427,6 +4691,24 @@ export interface components {
             channel?: string | null;
             text: string;
         };
+        /** ReportOut */
+        ReportOut: {
+            columns: string[];
+            /** Format: date */
+            from: string;
+            group_by: string[];
+            report: string;
+            rows: {
+                [key: string]: unknown;
+            }[];
+            scope: string;
+            sort: string;
+            /** Format: date */
+            to: string;
+            totals: {
+                [key: string]: unknown;
+            };
+        };
         /** RequestIn */
         RequestIn: {
             channel?: string | null;
@@ -4572,6 +4854,49 @@ export interface components {
             professional_name: string;
             /** Format: date-time */
             starts_at: string;
+        };
+        /** SourceIn */
+        SourceIn: {
+            note?: string | null;
+            source: string;
+        };
+        /** SourceOut */
+        SourceOut: {
+            corrected: boolean;
+            corrected_at?: string | null;
+            corrected_by?: string | null;
+            lead_id: string;
+            note?: string | null;
+            original_source: string | null;
+            source: string | null;
+        };
+        /** SpendIn */
+        SpendIn: {
+            amount: string;
+            campaign?: string | null;
+            channel?: string | null;
+            currency: string;
+            /** Format: date */
+            from: string;
+            source: string;
+            /** Format: date */
+            to: string;
+        };
+        /** SpendOut */
+        SpendOut: {
+            amount: string;
+            campaign: string | null;
+            channel: string | null;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            currency: string;
+            id: string;
+            /** Format: date-time */
+            period_end: string;
+            /** Format: date-time */
+            period_start: string;
+            source: string;
         };
         /** StaffIn */
         StaffIn: {
@@ -4999,6 +5324,8 @@ export type SchemaChargeOut = components['schemas']['ChargeOut'];
 export type SchemaClinicIn = components['schemas']['ClinicIn'];
 export type SchemaClinicOut = components['schemas']['ClinicOut'];
 export type SchemaCommentIn = components['schemas']['CommentIn'];
+export type SchemaCommissionIn = components['schemas']['CommissionIn'];
+export type SchemaCommissionOut = components['schemas']['CommissionOut'];
 export type SchemaCompleteIn = components['schemas']['CompleteIn'];
 export type SchemaContactOut = components['schemas']['ContactOut'];
 export type SchemaConversationDetail = components['schemas']['ConversationDetail'];
@@ -5012,6 +5339,7 @@ export type SchemaCostPatch = components['schemas']['CostPatch'];
 export type SchemaCreatedOut = components['schemas']['CreatedOut'];
 export type SchemaCuratorIn = components['schemas']['CuratorIn'];
 export type SchemaCuratorOut = components['schemas']['CuratorOut'];
+export type SchemaDashboardOut = components['schemas']['DashboardOut'];
 export type SchemaDealOut = components['schemas']['DealOut'];
 export type SchemaDetailsPatch = components['schemas']['DetailsPatch'];
 export type SchemaDiscountIn = components['schemas']['DiscountIn'];
@@ -5066,8 +5394,11 @@ export type SchemaOnlineHoldIn = components['schemas']['OnlineHoldIn'];
 export type SchemaOptOutIn = components['schemas']['OptOutIn'];
 export type SchemaOptOutList = components['schemas']['OptOutList'];
 export type SchemaOptOutOut = components['schemas']['OptOutOut'];
+export type SchemaPageAnalyticsSchemasSpendOut = components['schemas']['Page_analytics.schemas.SpendOut_'];
 export type SchemaPageFunnelSchemasValuationValuationOut = components['schemas']['Page_funnel.schemas.valuation.ValuationOut_'];
 export type SchemaPageTelephonySchemasCallOut = components['schemas']['Page_telephony.schemas.CallOut_'];
+export type SchemaPanelDetailOut = components['schemas']['PanelDetailOut'];
+export type SchemaPanelOut = components['schemas']['PanelOut'];
 export type SchemaPatientIn = components['schemas']['PatientIn'];
 export type SchemaPatientOut = components['schemas']['PatientOut'];
 export type SchemaPatientPage = components['schemas']['PatientPage'];
@@ -5110,6 +5441,7 @@ export type SchemaRefreshIn = components['schemas']['RefreshIn'];
 export type SchemaRefundIn = components['schemas']['RefundIn'];
 export type SchemaReminderOut = components['schemas']['ReminderOut'];
 export type SchemaReplyIn = components['schemas']['ReplyIn'];
+export type SchemaReportOut = components['schemas']['ReportOut'];
 export type SchemaRequestIn = components['schemas']['RequestIn'];
 export type SchemaRequestOut = components['schemas']['RequestOut'];
 export type SchemaRequestPatch = components['schemas']['RequestPatch'];
@@ -5126,6 +5458,10 @@ export type SchemaSettingsIn = components['schemas']['SettingsIn'];
 export type SchemaSettingsOut = components['schemas']['SettingsOut'];
 export type SchemaSignatureIn = components['schemas']['SignatureIn'];
 export type SchemaSlotOut = components['schemas']['SlotOut'];
+export type SchemaSourceIn = components['schemas']['SourceIn'];
+export type SchemaSourceOut = components['schemas']['SourceOut'];
+export type SchemaSpendIn = components['schemas']['SpendIn'];
+export type SchemaSpendOut = components['schemas']['SpendOut'];
 export type SchemaStaffIn = components['schemas']['StaffIn'];
 export type SchemaStaffList = components['schemas']['StaffList'];
 export type SchemaStaffOut = components['schemas']['StaffOut'];
@@ -5191,6 +5527,1049 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsCommissionsCommissions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommissionOut"][];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsCommissionsCuratorIdSetCommission: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                curator_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommissionIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommissionOut"][];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsDashboardPanels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardOut"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsDashboardPanelDetail: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                panel: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PanelDetailOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsLeadsLeadIdSourceSource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsLeadsLeadIdSourceCorrect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SourceIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsLeadsLeadIdSourceUncorrect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsReportsAttendanceAttendance: {
+        parameters: {
+            query?: {
+                /** @description first clinic day; default 29 days before `to` */
+                from?: string | null;
+                /** @description last clinic day (inclusive); default today */
+                to?: string | null;
+                /** @description only this branch (first booking's) */
+                branch_id?: string | null;
+                /** @description comma-separated values */
+                group_by?: string | null;
+                /** @description a column; a leading '-' sorts descending */
+                sort?: string | null;
+                /** @description json (default), csv or xlsx */
+                format?: "json" | "csv" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"] | unknown;
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsReportsConversionConversion: {
+        parameters: {
+            query?: {
+                /** @description first clinic day; default 29 days before `to` */
+                from?: string | null;
+                /** @description last clinic day (inclusive); default today */
+                to?: string | null;
+                /** @description only this branch (first booking's) */
+                branch_id?: string | null;
+                /** @description comma-separated values */
+                group_by?: string | null;
+                /** @description a column; a leading '-' sorts descending */
+                sort?: string | null;
+                /** @description json (default), csv or xlsx */
+                format?: "json" | "csv" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"] | unknown;
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsReportsLeadsLeads: {
+        parameters: {
+            query?: {
+                /** @description first clinic day; default 29 days before `to` */
+                from?: string | null;
+                /** @description last clinic day (inclusive); default today */
+                to?: string | null;
+                /** @description only this branch (first booking's) */
+                branch_id?: string | null;
+                /** @description comma-separated values */
+                group_by?: string | null;
+                /** @description a column; a leading '-' sorts descending */
+                sort?: string | null;
+                /** @description json (default), csv or xlsx */
+                format?: "json" | "csv" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"] | unknown;
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsReportsResponseTimesResponseTimes: {
+        parameters: {
+            query?: {
+                /** @description first clinic day; default 29 days before `to` */
+                from?: string | null;
+                /** @description last clinic day (inclusive); default today */
+                to?: string | null;
+                /** @description only this branch (first booking's) */
+                branch_id?: string | null;
+                /** @description a column; a leading '-' sorts descending */
+                sort?: string | null;
+                /** @description json (default), csv or xlsx */
+                format?: "json" | "csv" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"] | unknown;
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsReportsRevenueRevenue: {
+        parameters: {
+            query?: {
+                /** @description first clinic day; default 29 days before `to` */
+                from?: string | null;
+                /** @description last clinic day (inclusive); default today */
+                to?: string | null;
+                /** @description only this branch (first booking's) */
+                branch_id?: string | null;
+                /** @description comma-separated values */
+                group_by?: string | null;
+                /** @description a column; a leading '-' sorts descending */
+                sort?: string | null;
+                /** @description json (default), csv or xlsx */
+                format?: "json" | "csv" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"] | unknown;
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsReportsVisitsVisits: {
+        parameters: {
+            query?: {
+                /** @description first clinic day; default 29 days before `to` */
+                from?: string | null;
+                /** @description last clinic day (inclusive); default today */
+                to?: string | null;
+                /** @description only this branch (first booking's) */
+                branch_id?: string | null;
+                /** @description a column; a leading '-' sorts descending */
+                sort?: string | null;
+                /** @description json (default), csv or xlsx */
+                format?: "json" | "csv" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"] | unknown;
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsSpendSpend: {
+        parameters: {
+            query?: {
+                /** @description page size, 1-200 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_analytics.schemas.SpendOut_"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsSpendAddSpend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SpendIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpendOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsSpendSpendIdRemoveSpend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                spend_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

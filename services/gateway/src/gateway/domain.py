@@ -25,7 +25,12 @@ PERMISSIONS: dict[str, str] = {
     "funnel:read": "see the funnel board and deal cards (without funnel:admin: unassigned deals and one's own)",
     "funnel:write": "work deals: tasks, treatment plans, curators, moving deals by hand in manual mode",
     "funnel:admin": "configure pipelines and stages; see every curator's deals",
+    "analytics:read": "see the reports and the dashboard (without analytics:all: one's own leads, contacts, patients)",
+    "analytics:all": "see the whole clinic's figures in the reports and the dashboard",
+    "analytics:write": "correct a request's source; record campaign spend and the curators' commission rates",
 }
+_ANALYTICS_ALL = frozenset({"analytics:read", "analytics:all", "analytics:write"})
+_ANALYTICS_OWN = frozenset({"analytics:read"})
 _FUNNEL_ALL = frozenset({"funnel:read", "funnel:write", "funnel:admin"})
 _FUNNEL_WORK = frozenset({"funnel:read", "funnel:write"})
 _SCHEDULING_ALL = frozenset(
@@ -40,18 +45,23 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         {"crm:read", "crm:write", "crm:admin", "crm:responsible", "finance:read", "payments:write", "payments:refund"}
     )
     | _SCHEDULING_ALL
-    | _FUNNEL_ALL,
+    | _FUNNEL_ALL
+    | _ANALYTICS_ALL,
     "manager": frozenset({"crm:read", "crm:write", "crm:responsible", "finance:read", "payments:write"})
     | _SCHEDULING_DESK
-    | _FUNNEL_ALL,
+    | _FUNNEL_ALL
+    | _ANALYTICS_ALL,
     "sales_agent": frozenset({"crm:read", "crm:write", "payments:write", "scheduling:read", "scheduling:book"})
-    | _FUNNEL_WORK,
+    | _FUNNEL_WORK
+    | _ANALYTICS_OWN,
     #: Follows arrived patients through their treatment (docs/funnel.md, "Curators").
-    "curator": frozenset({"crm:read", "scheduling:read"}) | _FUNNEL_WORK,
-    "reception": frozenset({"crm:read", "crm:write", "payments:write"}) | _SCHEDULING_DESK,
+    "curator": frozenset({"crm:read", "scheduling:read"}) | _FUNNEL_WORK | _ANALYTICS_OWN,
+    "reception": frozenset({"crm:read", "crm:write", "payments:write"}) | _SCHEDULING_DESK | _ANALYTICS_OWN,
     "professional": frozenset({"crm:read"}) | _SCHEDULING_CLINICIAN,
     "diagnostic_doctor": frozenset({"crm:read"}) | _SCHEDULING_CLINICIAN,
-    "finance": frozenset({"crm:read", "finance:read", "payments:refund", "scheduling:read"}),
+    "finance": frozenset(
+        {"crm:read", "finance:read", "payments:refund", "scheduling:read", "analytics:read", "analytics:all"}
+    ),
 }
 BUILTIN_ROLES = ROLE_PERMISSIONS
 #: The role that configures the clinic; it keeps crm:admin so a clinic cannot lock itself out.

@@ -73,6 +73,8 @@ def test_permissions_union_roles_and_extra_permissions() -> None:
             "scheduling:book",
             "funnel:read",
             "funnel:write",
+            "analytics:read",
+            "analytics:all",
         }
     )
 
@@ -94,6 +96,14 @@ def test_scheduling_permissions_follow_the_job() -> None:
     doctor = _user(("professional",)).permissions
     assert "scheduling:visit" in doctor
     assert "scheduling:book" not in doctor
+
+
+def test_analytics_permissions_follow_the_job() -> None:
+    assert _user(("manager",)).permissions >= {"analytics:read", "analytics:all", "analytics:write"}
+    agent = _user(("sales_agent",)).permissions
+    assert "analytics:read" in agent
+    assert "analytics:all" not in agent  # an agent sees their own figures
+    assert "analytics:all" in _user(("finance",)).permissions
 
 
 def test_check_roles_dedupes_keeping_order() -> None:

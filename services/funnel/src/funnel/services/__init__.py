@@ -483,9 +483,11 @@ async def create_plan(
         )  # fmt: skip
         await repo.set_deal(deal.id, amount=deal.amount + total, updated_at=now)
         await repo.log(principal.tenant_id, deal.id, now, "plan", f"plan {title!r} created ({total} {currency})")
+        before_discount = sum((i.price * i.quantity for i in clean), Decimal(0)).quantize(Decimal("0.01"))
         work.publish(
             TreatmentPlanCreatedV1(
                 plan_id=plan_id, deal_id=deal.id, title=title, total=str(total), currency=currency, items=len(clean),
+                total_before_discount=str(before_discount),
                 created_by=principal.user_id, created_at=now,
             ),
             tenant_id=principal.tenant_id,

@@ -249,6 +249,7 @@ async def intake(
             urgency=lead.urgency,
             owner_id=lead.owner_id,
             channel=channel,
+            attribution=dict(lead.attribution or {}),
         ),
         tenant_id=tenant_id,
     )

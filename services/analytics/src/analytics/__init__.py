@@ -1,0 +1,1 @@
+"""analytics: scaffolded by `just new-service analytics` (docs/architecture.md, "Adding a service")."""

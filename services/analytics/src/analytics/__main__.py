@@ -1,0 +1,32 @@
+"""python -m analytics api | worker | migrate | rebuild"""
+
+import sys
+
+from analytics.settings import SERVICE, get_settings
+from kit.cli import service_main
+
+
+def _rebuild() -> None:
+    """Empty the projections and replay every topic from its start (docs/analytics.md, "Rebuild")."""
+    import asyncio
+    import json
+
+    from analytics.consumers import replay
+    from kit.db import make_engine, uow_factory
+
+    async def run() -> dict[str, dict[str, int]]:
+        settings = get_settings()
+        engine = make_engine(settings.database_url)
+        try:
+            return await replay.run(settings.kafka_bootstrap_servers, uow_factory(engine, SERVICE))
+        finally:
+            await engine.dispose()
+
+    print(json.dumps(asyncio.run(run()), indent=2))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["rebuild"]:
+        _rebuild()
+    else:
+        service_main(SERVICE, get_settings, "analytics.app")

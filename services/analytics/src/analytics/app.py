@@ -1,0 +1,30 @@
+"""Wiring only: the API and worker applications of analytics."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+
+from analytics import consumers
+from analytics.api import DashboardController, InputController, ReportController
+from analytics.domain import Forbidden, InvalidAnalytics, NotFound
+from analytics.settings import SERVICE, get_settings
+from kit.api import create_api_app
+from kit.worker import create_worker_app
+
+ERRORS: dict[type[Exception], int] = {InvalidAnalytics: 422, NotFound: 404, Forbidden: 403}
+
+
+def create_api() -> Litestar:
+    return create_api_app(
+        service=SERVICE,
+        title="ClinicFlow analytics",
+        description="Reports and dashboard figures from read models built from the other services' events "
+        "(docs/analytics.md). Every error is an RFC 9457 problem document.",
+        settings=get_settings(),
+        route_handlers=[ReportController, DashboardController, InputController],
+        error_map=ERRORS,
+    )
+
+
+def create_worker() -> Litestar:
+    return create_worker_app(service=SERVICE, settings=get_settings(), consumers=consumers.build)

@@ -1,0 +1,34 @@
+"""Event subscriptions of analytics: one consumer per topic, every event type to the projections."""
+
+from __future__ import annotations
+
+from analytics.services.projection import CONSUMED, handle_event
+from contracts import Event
+from kit.messaging import Handler, IdempotentConsumer
+from kit.worker import WorkerContext
+
+
+def consumer_name(topic: str) -> str:
+    return f"analytics.{topic.split('.')[1]}"
+
+
+def handlers_by_topic() -> dict[str, dict[type[Event], Handler]]:
+    by_topic: dict[str, dict[type[Event], Handler]] = {}
+    for struct in CONSUMED:
+        by_topic.setdefault(struct.TOPIC, {})[struct] = handle_event
+    return by_topic
+
+
+def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
+    return [
+        IdempotentConsumer(
+            service=ctx.service,
+            name=consumer_name(topic),
+            topic=topic,
+            handlers=handlers,
+            uow=ctx.uow,
+            producer=ctx.producer,
+            max_attempts=ctx.settings.consumer_max_attempts,
+        )
+        for topic, handlers in handlers_by_topic().items()
+    ]

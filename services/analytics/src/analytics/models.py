@@ -1,0 +1,242 @@
+"""Tables of the analytics database: the projections (rebuilt from the topics) and what staff enter here.
+
+Ids from events are kept as text (every producer's id is a string in the contracts). The projection tables are
+emptied and refilled by `python -m analytics rebuild`; `source_corrections`, `campaign_spend` and
+`commission_rates` are analytics' own data and survive it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Numeric, Table, Text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = MetaData()
+
+
+def _id(name: str, *, key: bool = False) -> Column[Any]:
+    return Column(name, Text, primary_key=key, nullable=not key)
+
+
+def _at(name: str) -> Column[Any]:
+    return Column(name, DateTime(timezone=True))
+
+
+def _money(name: str) -> Column[Any]:
+    return Column(name, Numeric(14, 2))
+
+
+leads = Table(
+    "leads",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("lead_id", key=True),
+    _at("created_at"),
+    Column("name", Text),
+    Column("phone", Text),
+    Column("intake", Text),
+    Column("source", Text),
+    Column("attribution", JSONB),
+    _at("owner_at"),
+    _id("owner_id"),
+    _at("status_at"),
+    Column("status", Text),
+    _at("first_contact_at"),
+    _id("first_contact_by"),
+    _at("first_message_at"),
+    Column("message_channel", Text),
+    _at("converted_at"),
+    _id("patient_id"),
+    _at("merged_at"),
+    _id("merged_into"),
+    _at("deleted_at"),
+    Column("channel", Text),
+    Index("ix_leads_tenant_created", "tenant_id", "created_at"),
+    Index("ix_leads_tenant_patient", "tenant_id", "patient_id"),
+    Index("ix_leads_tenant_phone", "tenant_id", "phone"),
+)
+
+
+def _person() -> tuple[Column[Any], ...]:
+    return (_id("lead_id"), _id("patient_id"), Column("phone", Text))
+
+
+appointments = Table(
+    "appointments",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("appointment_id", key=True),
+    *_person(),
+    _at("booked_at"),
+    Column("booking_source", Text),
+    _id("booked_by"),
+    _id("branch_id"),
+    _id("professional_id"),
+    _id("procedure_id"),
+    Column("timezone", Text),
+    _at("slot_at"),
+    _at("starts_at"),
+    _id("slot_branch_id"),
+    _id("slot_professional_id"),
+    _at("confirmed_at"),
+    Column("confirmed_via", Text),
+    _at("cancelled_at"),
+    _at("no_show_at"),
+    _at("arrived_at"),
+    _at("visit_started_at"),
+    _at("completed_at"),
+    Index("ix_appointments_tenant_lead", "tenant_id", "lead_id"),
+    Index("ix_appointments_tenant_patient", "tenant_id", "patient_id"),
+    Index("ix_appointments_tenant_starts", "tenant_id", "starts_at"),
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("reminder_id", key=True),
+    _at("due_at"),
+    _id("appointment_id"),
+    Column("offset_minutes", Integer),
+    Index("ix_reminders_tenant_appointment", "tenant_id", "appointment_id"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("payment_id", key=True),
+    *_person(),
+    _id("appointment_id"),
+    _id("procedure_id"),
+    _at("link_created_at"),
+    _money("amount"),
+    _money("amount_before_discount"),
+    Column("currency", Text),
+    _id("created_by"),
+    _at("paid_at"),
+    _money("paid_amount"),
+    Column("method", Text),
+    _money("refunded_total"),
+    Index("ix_payments_tenant_paid", "tenant_id", "paid_at"),
+    Index("ix_payments_tenant_lead", "tenant_id", "lead_id"),
+    Index("ix_payments_tenant_patient", "tenant_id", "patient_id"),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("call_id", key=True),
+    _at("started_at"),
+    Column("direction", Text),
+    Column("caller", Text),
+    Column("tracking_number", Text),
+    Column("call_source", Text),
+    _id("lead_id"),
+    _at("answered_at"),
+    _at("missed_at"),
+    Index("ix_calls_tenant_caller", "tenant_id", "caller"),
+)
+
+deals = Table(
+    "deals",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("deal_id", key=True),
+    *_person(),
+    _at("created_at"),
+    Column("pipeline_kind", Text),
+    Column("deal_source", Text),
+    _at("curator_at"),
+    _id("curator_id"),
+    _at("lost_at"),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("plan_id", key=True),
+    _at("created_at"),
+    _id("deal_id"),
+    Column("title", Text),
+    _money("total"),
+    _money("total_before_discount"),
+    Column("currency", Text),
+    _at("signed_at"),
+    _at("completed_at"),
+    Index("ix_plans_tenant_deal", "tenant_id", "deal_id"),
+)
+
+#: Leads' activities (origin `lead`) and the funnel's tasks (origin `deal`).
+tasks = Table(
+    "tasks",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("task_id", key=True),
+    _at("created_at"),
+    _id("deal_id"),
+    _id("lead_id"),
+    Column("origin", Text),
+    Column("kind", Text),
+    Column("title", Text),
+    _id("responsible_id"),
+    _at("due_at"),
+    _at("completed_at"),
+    _at("cancelled_at"),
+    Index("ix_tasks_tenant_due", "tenant_id", "due_at"),
+)
+
+names = Table(
+    "names",
+    metadata,
+    _id("tenant_id", key=True),
+    Column("kind", Text, primary_key=True),
+    _id("id", key=True),
+    _at("named_at"),
+    Column("name", Text),
+)
+
+PROJECTION_TABLES = {t.name: t for t in (leads, appointments, reminders, payments, calls, deals, plans, tasks, names)}
+
+# --- analytics' own data (kept by a rebuild) -------------------------------------------------------
+source_corrections = Table(
+    "source_corrections",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("lead_id", key=True),
+    Column("source", Text, nullable=False),
+    Column("note", Text),
+    Column("corrected_by", UUID(as_uuid=False), nullable=False),
+    Column("corrected_at", DateTime(timezone=True), nullable=False),
+)
+
+campaign_spend = Table(
+    "campaign_spend",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    _id("tenant_id"),
+    Column("source", Text, nullable=False),
+    Column("channel", Text),
+    Column("campaign", Text),
+    Column("period_start", DateTime(timezone=True), nullable=False),
+    Column("period_end", DateTime(timezone=True), nullable=False),
+    _money("amount"),
+    Column("currency", Text, nullable=False),
+    Column("created_by", UUID(as_uuid=False), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_campaign_spend_tenant_period", "tenant_id", "period_start"),
+)
+
+commission_rates = Table(
+    "commission_rates",
+    metadata,
+    _id("tenant_id", key=True),
+    #: "*" is the clinic's default rate.
+    _id("curator_id", key=True),
+    Column("percent", Numeric(5, 2), nullable=False),
+    Column("set_by", UUID(as_uuid=False), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,1 @@
+"""The only package of analytics that builds queries."""

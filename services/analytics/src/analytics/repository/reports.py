@@ -1,0 +1,291 @@
+"""The reports' queries over the projections (docs/analytics.md has each one's definition).
+
+Events name people by lead id, patient id or phone, whichever the producer knew, so each query resolves them
+to the lead they came in as (`_resolved`): the lead id itself (a merged lead counts for the one it was merged
+into), else the lead converted to that patient, else the lead with that phone. Resolving at query time keeps
+the projections order-free: a payment projected before its lead is counted once the lead is there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class Scope:
+    tenant_id: str
+    start: datetime
+    end: datetime
+    branch_id: str | None = None
+    #: An agent's own figures: only leads they own (curators: their patients).
+    owner_id: str | None = None
+
+
+def _resolved(table: str) -> str:
+    """`table` with `r_lead` and `r_patient`: the lead (and its patient) each row resolves to.
+
+    Rows that name their lead join `leads` by key (a hash join); only the rows without a lead id (a payment
+    for a patient, an online booking by phone) look theirs up one by one."""
+    return f"""(
+        SELECT t.*, COALESCE(l.merged_into, l.lead_id) AS r_lead, l.patient_id AS r_patient
+        FROM {table} t
+        LEFT JOIN leads l ON l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id AND l.created_at IS NOT NULL
+        WHERE t.lead_id IS NOT NULL
+        UNION ALL
+        SELECT t.*, x.lead_id, x.patient_id
+        FROM {table} t
+        LEFT JOIN LATERAL (
+            SELECT COALESCE(l.merged_into, l.lead_id) AS lead_id, l.patient_id
+            FROM leads l
+            WHERE l.tenant_id = t.tenant_id AND l.created_at IS NOT NULL AND (
+                  l.patient_id = t.patient_id OR (t.patient_id IS NULL AND l.phone = t.phone))
+            ORDER BY l.created_at, l.lead_id
+            LIMIT 1) x ON TRUE
+        WHERE t.lead_id IS NULL)"""
+
+
+_LEAD_BASE = """
+    SELECT l.lead_id, l.created_at, l.channel, COALESCE(sc.source, l.source) AS source,
+           l.source AS original_source, (sc.lead_id IS NOT NULL) AS corrected, l.owner_id, l.name,
+           l.first_contact_at, l.first_contact_by
+    FROM leads l
+    LEFT JOIN source_corrections sc ON sc.tenant_id = l.tenant_id AND sc.lead_id = l.lead_id
+    WHERE l.tenant_id = :tenant AND l.created_at >= :start AND l.created_at < :end
+      AND l.deleted_at IS NULL AND l.merged_into IS NULL
+      AND (CAST(:owner AS text) IS NULL OR l.owner_id = :owner)
+"""
+
+#: Every lead of the period with its first booking's doctor and branch and when it reached each step.
+_LEAD_STAGES = f"""
+WITH base AS ({_LEAD_BASE}),
+appts AS (
+    SELECT COALESCE(a.r_lead, a.lead_id) AS lead_id, a.appointment_id, a.booked_at, a.arrived_at,
+           a.completed_at, a.slot_professional_id, a.slot_branch_id
+    FROM {_resolved("appointments")} a
+    WHERE a.tenant_id = :tenant AND a.booked_at IS NOT NULL
+),
+first_appt AS (
+    SELECT DISTINCT ON (lead_id) lead_id, slot_professional_id AS professional_id, slot_branch_id AS branch_id
+    FROM appts ORDER BY lead_id, booked_at, appointment_id
+),
+stages AS (
+    SELECT lead_id, min(booked_at) AS booked_at, min(arrived_at) AS arrived_at, min(completed_at) AS completed_at
+    FROM appts GROUP BY lead_id
+),
+planned AS (
+    SELECT COALESCE(d.r_lead, d.lead_id) AS lead_id, min(p.created_at) AS plan_at
+    FROM plans p JOIN {_resolved("deals")} d ON d.tenant_id = p.tenant_id AND d.deal_id = p.deal_id
+    WHERE p.tenant_id = :tenant AND p.created_at IS NOT NULL
+    GROUP BY 1
+),
+paid AS (
+    SELECT COALESCE(p.r_lead, p.lead_id) AS lead_id, min(p.paid_at) AS paid_at,
+           sum(p.paid_amount - COALESCE(p.refunded_total, 0)) AS revenue
+    FROM {_resolved("payments")} p
+    WHERE p.tenant_id = :tenant AND p.paid_at IS NOT NULL
+    GROUP BY 1
+),
+rows AS (
+    SELECT b.*, f.professional_id, f.branch_id, s.booked_at, s.arrived_at,
+           LEAST(s.completed_at, pl.plan_at) AS treated_at, pd.paid_at, pd.revenue
+    FROM base b
+    LEFT JOIN first_appt f ON f.lead_id = b.lead_id
+    LEFT JOIN stages s ON s.lead_id = b.lead_id
+    LEFT JOIN planned pl ON pl.lead_id = b.lead_id
+    LEFT JOIN paid pd ON pd.lead_id = b.lead_id
+    WHERE CAST(:branch AS text) IS NULL OR f.branch_id = :branch
+)
+"""
+
+_LEAD_DIMS = {"channel": "channel", "source": "source", "doctor": "professional_id", "branch": "branch_id"}
+_REVENUE_DIMS = {
+    "channel": "channel",
+    "source": "source",
+    "doctor": "professional_id",
+    "procedure": "procedure_id",
+    "branch": "branch_id",
+}
+
+
+def _params(scope: Scope, **extra: Any) -> dict[str, Any]:
+    return {
+        "tenant": scope.tenant_id,
+        "start": scope.start,
+        "end": scope.end,
+        "branch": scope.branch_id,
+        "owner": scope.owner_id,
+        **extra,
+    }
+
+
+def _group(dims: tuple[str, ...], columns: dict[str, str]) -> tuple[str, str]:
+    select = ", ".join(f"{columns[d]} AS {d}" for d in dims)
+    group = ", ".join(str(n + 1) for n in range(len(dims)))
+    return select, group
+
+
+_NO_NESTED_LOOPS = text("SET LOCAL enable_nestloop = off")
+
+
+class ReportRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        # The planner cannot estimate the per-lead aggregates (it assumes 200 groups) and would pick nested
+        # loops over tens of thousands of rows; hash joins are right for every report (the per-row lookups of
+        # rows without a lead id are LATERAL and stay nested loops regardless).
+        await self.session.execute(_NO_NESTED_LOOPS)
+        return [dict(r) for r in (await self.session.execute(text(sql), params)).mappings().all()]
+
+    async def conversion(self, scope: Scope, dims: tuple[str, ...]) -> list[dict[str, Any]]:
+        select, group = _group(dims, _LEAD_DIMS)
+        sql = f"""{_LEAD_STAGES}
+            SELECT {select}, count(*) AS leads, count(booked_at) AS booked, count(arrived_at) AS arrived,
+                   count(treated_at) AS treated, count(paid_at) AS paid, COALESCE(sum(revenue), 0) AS revenue,
+                   count(*) FILTER (WHERE corrected) AS corrected
+            FROM rows GROUP BY {group}"""
+        return await self._rows(sql, _params(scope))
+
+    async def lead_list(self, scope: Scope, *, limit: int) -> list[dict[str, Any]]:
+        """The period's leads one by one (the export of the leads report)."""
+        sql = f"""{_LEAD_STAGES}
+            SELECT lead_id, name, created_at, channel, source, original_source, owner_id, professional_id,
+                   branch_id, booked_at, arrived_at, treated_at, paid_at, COALESCE(revenue, 0) AS revenue
+            FROM rows ORDER BY created_at, lead_id LIMIT :limit"""
+        return await self._rows(sql, _params(scope, limit=limit))
+
+    async def revenue(self, scope: Scope, dims: tuple[str, ...]) -> list[dict[str, Any]]:
+        select, group = _group(dims, _REVENUE_DIMS)
+        sql = f"""
+            WITH pay AS (
+                SELECT p.payment_id, p.paid_amount, COALESCE(p.refunded_total, 0) AS refunded, p.appointment_id,
+                       p.procedure_id, COALESCE(p.r_lead, p.lead_id) AS lead_id
+                FROM {_resolved("payments")} p
+                WHERE p.tenant_id = :tenant AND p.paid_at >= :start AND p.paid_at < :end
+            ),
+            rows AS (
+                SELECT pay.*, l.channel, COALESCE(sc.source, l.source) AS source, l.owner_id,
+                       a.slot_professional_id AS professional_id, a.slot_branch_id AS branch_id,
+                       COALESCE(pay.procedure_id, a.procedure_id) AS procedure_key
+                FROM pay
+                LEFT JOIN leads l ON l.tenant_id = :tenant AND l.lead_id = pay.lead_id
+                LEFT JOIN source_corrections sc ON sc.tenant_id = :tenant AND sc.lead_id = pay.lead_id
+                LEFT JOIN appointments a ON a.tenant_id = :tenant AND a.appointment_id = pay.appointment_id
+                WHERE (CAST(:branch AS text) IS NULL OR a.slot_branch_id = :branch)
+                  AND (CAST(:owner AS text) IS NULL OR l.owner_id = :owner)
+            )
+            SELECT {select.replace("procedure_id AS procedure", "procedure_key AS procedure")},
+                   count(*) AS payments, sum(paid_amount) AS gross, sum(refunded) AS refunds,
+                   sum(paid_amount - refunded) AS revenue
+            FROM rows GROUP BY {group}"""
+        return await self._rows(sql, _params(scope))
+
+    async def spend(self, scope: Scope) -> list[dict[str, Any]]:
+        sql = """SELECT source, channel, amount, period_start, period_end FROM campaign_spend
+                 WHERE tenant_id = :tenant AND period_start < :end AND period_end > :start"""
+        return await self._rows(sql, _params(scope))
+
+    async def visits(self, scope: Scope) -> list[dict[str, Any]]:
+        """One row per patient with a curator: plans and payments of the period, open debt of all time."""
+        sql = f"""
+            WITH dl AS (
+                SELECT d.deal_id, d.curator_id, d.curator_at,
+                       COALESCE(d.patient_id, d.r_patient, d.r_lead, d.lead_id, 'phone:' || d.phone) AS person,
+                       COALESCE(d.r_lead, d.lead_id) AS lead_id
+                FROM {_resolved("deals")} d
+                WHERE d.tenant_id = :tenant
+            ),
+            cur AS (
+                SELECT DISTINCT ON (person) person, curator_id, lead_id FROM dl WHERE curator_id IS NOT NULL
+                ORDER BY person, curator_at DESC, deal_id
+            ),
+            pl AS (
+                SELECT dl.person,
+                       sum(p.total) FILTER (WHERE p.created_at >= :start AND p.created_at < :end) AS total,
+                       sum(p.total_before_discount)
+                           FILTER (WHERE p.created_at >= :start AND p.created_at < :end) AS before,
+                       count(*) FILTER (WHERE p.created_at >= :start AND p.created_at < :end) AS plans,
+                       sum(p.total) AS all_total
+                FROM plans p JOIN dl ON dl.deal_id = p.deal_id
+                WHERE p.tenant_id = :tenant AND p.created_at IS NOT NULL
+                GROUP BY dl.person
+            ),
+            pay AS (
+                SELECT COALESCE(p.patient_id, p.r_patient, p.r_lead, p.lead_id, 'phone:' || p.phone) AS person,
+                       sum(p.paid_amount - COALESCE(p.refunded_total, 0))
+                           FILTER (WHERE p.paid_at >= :start AND p.paid_at < :end) AS paid,
+                       sum(p.paid_amount - COALESCE(p.refunded_total, 0)) AS all_paid
+                FROM {_resolved("payments")} p
+                WHERE p.tenant_id = :tenant AND p.paid_at IS NOT NULL
+                GROUP BY 1
+            )
+            SELECT cur.person, cur.curator_id, cur.lead_id, l.name, COALESCE(pl.plans, 0) AS plans,
+                   COALESCE(pl.total, 0) AS treatment_sum, COALESCE(pl.before, 0) AS before_discounts,
+                   COALESCE(pay.paid, 0) AS payments,
+                   GREATEST(COALESCE(pl.all_total, 0) - COALESCE(pay.all_paid, 0), 0) AS open_debt
+            FROM cur
+            LEFT JOIN pl ON pl.person = cur.person
+            LEFT JOIN pay ON pay.person = cur.person
+            LEFT JOIN leads l ON l.tenant_id = :tenant AND l.lead_id = cur.lead_id
+            WHERE (COALESCE(pl.plans, 0) > 0 OR COALESCE(pay.paid, 0) <> 0)
+              AND (CAST(:owner AS text) IS NULL OR cur.curator_id = :owner)"""
+        return await self._rows(sql, _params(scope))
+
+    async def commission_rates(self, tenant_id: str) -> dict[str, Decimal]:
+        sql = "SELECT curator_id, percent FROM commission_rates WHERE tenant_id = :tenant"
+        return {r["curator_id"]: r["percent"] for r in await self._rows(sql, {"tenant": tenant_id})}
+
+    async def attendance(self, scope: Scope, now: datetime) -> list[dict[str, Any]]:
+        """Appointments of the period that were due by now and not cancelled before: channel, last reminder step."""
+        sql = f"""
+            SELECT a.appointment_id, (a.no_show_at IS NOT NULL) AS no_show, (a.arrived_at IS NOT NULL) AS arrived,
+                   COALESCE(l.channel, 'none') AS channel,
+                   (SELECT rm.offset_minutes FROM reminders rm
+                     WHERE rm.tenant_id = a.tenant_id AND rm.appointment_id = a.appointment_id
+                     ORDER BY rm.due_at DESC, rm.reminder_id LIMIT 1) AS last_step
+            FROM {_resolved("appointments")} a
+            LEFT JOIN leads l ON l.tenant_id = a.tenant_id AND l.lead_id = COALESCE(a.r_lead, a.lead_id)
+            WHERE a.tenant_id = :tenant AND a.starts_at >= :start AND a.starts_at < :end AND a.starts_at < :now
+              AND a.booked_at IS NOT NULL AND a.cancelled_at IS NULL
+              AND (CAST(:branch AS text) IS NULL OR a.slot_branch_id = :branch)
+              AND (CAST(:owner AS text) IS NULL OR l.owner_id = :owner)"""
+        return await self._rows(sql, _params(scope, now=now))
+
+    async def reminders(self, scope: Scope) -> list[dict[str, Any]]:
+        """Each reminder of the period: its step, the lead's channel, and whether it got the confirmation
+        (the appointment was confirmed after it and before the next reminder)."""
+        sql = f"""
+            SELECT rm.reminder_id, rm.offset_minutes AS step, COALESCE(l.channel, 'none') AS channel,
+                   a.confirmed_via,
+                   (a.confirmed_at IS NOT NULL AND a.confirmed_at >= rm.due_at AND NOT EXISTS (
+                        SELECT 1 FROM reminders nx
+                        WHERE nx.tenant_id = rm.tenant_id AND nx.appointment_id = rm.appointment_id
+                          AND (nx.due_at, nx.reminder_id) > (rm.due_at, rm.reminder_id)
+                          AND nx.due_at <= a.confirmed_at)) AS confirmed
+            FROM reminders rm
+            JOIN {_resolved("appointments")} a ON a.tenant_id = rm.tenant_id AND a.appointment_id = rm.appointment_id
+            LEFT JOIN leads l ON l.tenant_id = a.tenant_id AND l.lead_id = COALESCE(a.r_lead, a.lead_id)
+            WHERE rm.tenant_id = :tenant AND rm.due_at >= :start AND rm.due_at < :end
+              AND (CAST(:branch AS text) IS NULL OR a.slot_branch_id = :branch)
+              AND (CAST(:owner AS text) IS NULL OR l.owner_id = :owner)"""
+        return await self._rows(sql, _params(scope))
+
+    async def response_times(self, scope: Scope) -> list[dict[str, Any]]:
+        """Leads of the period: who contacted them first and how many seconds after they arrived."""
+        sql = f"""
+            WITH base AS ({_LEAD_BASE})
+            SELECT lead_id, COALESCE(first_contact_by, owner_id) AS agent_id, channel,
+                   EXTRACT(EPOCH FROM (first_contact_at - created_at)) AS seconds
+            FROM base"""
+        return await self._rows(sql, _params(scope))
+
+    async def names(self, tenant_id: str) -> dict[tuple[str, str], str]:
+        sql = "SELECT kind, id, name FROM names WHERE tenant_id = :tenant"
+        return {(r["kind"], r["id"]): r["name"] for r in await self._rows(sql, {"tenant": tenant_id})}

@@ -1,0 +1,655 @@
+"""analytics on a real, migrated PostgreSQL and the real broker: the projections applied in a shuffled order
+with duplicates, every report's exact figures, scopes and tenants, the dashboard, the Kafka replay (rebuild)
+and the live consumers' lag."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from analytics import consumers
+from analytics.app import create_api
+from analytics.consumers import replay
+from analytics.domain import InvalidAnalytics, NotFound
+from analytics.services import dashboard, inputs, rebuild
+from analytics.services import reports as cases
+from contracts import Event, EventMeta, to_headers
+from contracts import funnel as fe
+from contracts import leads as le
+from contracts import notifications as ne
+from contracts import payments as pe
+from contracts import scheduling as se
+from contracts import telephony as te
+from contracts.claims import ANALYTICS_ALL, ANALYTICS_READ, ANALYTICS_WRITE
+from contracts.people import Person
+from devkit.infra import Infra
+from devkit.testing import fresh_database
+from kit.auth import Principal
+from kit.context import new_id
+from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.messaging import ensure_topics, make_producer
+
+TZ = "America/Sao_Paulo"
+NOV = cases.Query(first=date(2026, 11, 1), last=date(2026, 11, 30))
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.fixture
+def database_url(infra: Infra) -> str:
+    return fresh_database(infra, "analytics")
+
+
+@pytest.fixture
+async def uow(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
+    engine = make_engine(database_url)
+    try:
+        yield uow_factory(engine, "analytics")
+    finally:
+        await engine.dispose()
+
+
+def staff(tenant: str, *perms: str, user: str | None = None) -> Principal:
+    return Principal(
+        user_id=user or new_id(), tenant_id=tenant, email="s@clinic.test", permissions=frozenset(perms), timezone=TZ
+    )
+
+
+def meta(tenant: str, event: Event) -> EventMeta:
+    return EventMeta(
+        id=new_id(),
+        source="test",
+        type=event.TYPE,
+        time=datetime.now(UTC),
+        subject=event.aggregate_id(),
+        tenant_id=tenant,
+        correlation_id=new_id(),
+    )
+
+
+class Clinic:
+    """Four leads from four channels, some booked, arrived, treated and paid (the figures are in the tests)."""
+
+    def __init__(self, tenant: str) -> None:
+        self.tenant = tenant
+        self.ag1, self.ag2, self.curator = new_id(), new_id(), new_id()
+        self.l1, self.l2, self.l3, self.l4 = new_id(), new_id(), new_id(), new_id()
+        self.patient = new_id()
+        self.d1, self.d2, self.b1, self.b2, self.proc = new_id(), new_id(), new_id(), new_id(), new_id()
+        self.a1, self.a2, self.a3 = new_id(), new_id(), new_id()
+        self.events: list[Event] = []
+        self._build()
+
+    def _booked(self, appt: str, lead: str, doctor: str, branch: str, booked: datetime, starts: datetime) -> None:
+        self.events.append(
+            se.AppointmentBookedV1(
+                appointment_id=appt,
+                person=Person(lead_id=lead),
+                branch_id=branch,
+                branch_name=f"Branch {branch[:4]}",
+                professional_id=doctor,
+                professional_name=f"Dr {doctor[:4]}",
+                procedure_id=self.proc,
+                procedure_name="Consulta",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=1),
+                timezone=TZ,
+                source="staff",
+                booked_by=self.ag1,
+                booked_at=booked,
+            )
+        )
+
+    def _build(self) -> None:
+        e, l1, l2, l3, l4 = self.events, self.l1, self.l2, self.l3, self.l4
+        p1 = Person(lead_id=l1)
+        # L1: a call from a tracking number, contacted in 10 minutes, booked, confirmed, arrived, treated, paid
+        e.append(
+            te.CallStartedV1(
+                call_id=new_id(),
+                provider="zadarma",
+                provider_call_id="1",
+                direction="inbound",
+                caller="+5511900000001",
+                tracking_number="+551130000001",
+                source="google",
+                started_at=at(10, 11, 59),
+            )
+        )
+        e.append(
+            le.LeadCreatedV1(
+                lead_id=l1,
+                name="Lead One",
+                phone="+5511900000001",
+                source="google",
+                created_at=at(10, 12),
+                channel="call",
+            )
+        )
+        e.append(le.LeadAssignedV1(lead_id=l1, owner_id=self.ag1, assigned_by=self.ag1, assigned_at=at(10, 12, 1)))
+        e.append(
+            le.LeadStatusChangedV1(
+                lead_id=l1,
+                from_status="PENDING_CONTACT",
+                to_status="CONTACTED",
+                changed_by=self.ag1,
+                changed_at=at(10, 12, 10),
+            )
+        )
+        self._booked(self.a1, l1, self.d1, self.b1, at(10, 12, 20), at(12, 13))
+        e.append(
+            se.ReminderDueV1(
+                appointment_id=self.a1,
+                person=p1,
+                reminder_id=new_id(),
+                offset_minutes=1440,
+                starts_at=at(12, 13),
+                timezone=TZ,
+                branch_name="b",
+                professional_name="d",
+                procedure_name="c",
+                due_at=at(11, 13),
+            )
+        )
+        e.append(
+            se.AppointmentConfirmedV1(
+                appointment_id=self.a1, person=p1, starts_at=at(12, 13), via="whatsapp", confirmed_at=at(11, 14)
+            )
+        )
+        e.append(
+            se.PatientArrivedV1(
+                appointment_id=self.a1,
+                person=p1,
+                branch_id=self.b1,
+                professional_id=self.d1,
+                procedure_id=self.proc,
+                arrived_at=at(12, 13),
+                checked_in_by=self.ag1,
+            )
+        )
+        e.append(
+            se.VisitCompletedV1(
+                appointment_id=self.a1,
+                person=p1,
+                professional_id=self.d1,
+                procedure_id=self.proc,
+                completed_at=at(12, 14),
+            )
+        )
+        e.append(
+            le.LeadConvertedV1(
+                lead_id=l1,
+                patient_id=self.patient,
+                name="Lead One",
+                phone="+5511900000001",
+                converted_by=self.ag1,
+                converted_at=at(12, 14, 5),
+            )
+        )
+        paid_by = Person(patient_id=self.patient)  # payments knows the patient only
+        pay = new_id()
+        e.append(
+            pe.PaymentLinkCreatedV1(
+                payment_id=pay,
+                person=paid_by,
+                appointment_id=self.a1,
+                amount="300.00",
+                amount_before_discount="350.00",
+                currency="BRL",
+                description="Consulta",
+                methods=["pix"],
+                provider="sandbox",
+                url="https://pay",
+                expires_at=at(13, 14),
+                created_by=self.ag1,
+                created_at=at(12, 14, 10),
+            )
+        )
+        e.append(
+            pe.PaymentConfirmedV1(
+                payment_id=pay,
+                person=paid_by,
+                appointment_id=self.a1,
+                amount="300.00",
+                currency="BRL",
+                method="pix",
+                provider="sandbox",
+                provider_payment_id="x",
+                paid_at=at(12, 14, 30),
+            )
+        )
+        e.append(
+            pe.PaymentRefundedV1(
+                payment_id=pay,
+                person=paid_by,
+                amount="50.00",
+                total_refunded="50.00",
+                currency="BRL",
+                partial=True,
+                refunded_by=self.ag1,
+                refunded_at=at(13, 9),
+            )
+        )
+        deal = new_id()
+        e.append(
+            fe.DealCreatedV1(
+                deal_id=deal,
+                pipeline_id="p",
+                pipeline_kind="arrived",
+                stage_id="s",
+                stage_key="arrived",
+                person=Person(lead_id=l1, patient_id=self.patient),
+                created_at=at(12, 13),
+            )
+        )
+        e.append(
+            fe.CuratorAssignedV1(
+                deal_id=deal, curator_id=self.curator, assigned_by=self.ag1, assigned_at=at(12, 14, 10)
+            )
+        )
+        e.append(
+            fe.TreatmentPlanCreatedV1(
+                plan_id=new_id(),
+                deal_id=deal,
+                title="Plan",
+                total="900.00",
+                currency="BRL",
+                items=3,
+                total_before_discount="1000.00",
+                created_by=self.curator,
+                created_at=at(12, 14, 20),
+            )
+        )
+        e.append(
+            fe.TaskCreatedV1(
+                task_id=new_id(),
+                deal_id=deal,
+                kind="call",
+                title="Call about the plan",
+                responsible_id=self.curator,
+                due_at=at(15, 16),
+                created_at=at(12, 14, 21),
+            )
+        )
+        # L2: a WhatsApp message, contacted in 30 minutes, booked, two reminders unanswered, no-show
+        p2 = Person(lead_id=l2)
+        e.append(
+            le.LeadCreatedV1(
+                lead_id=l2,
+                name="Lead Two",
+                phone="+5511900000002",
+                source="whatsapp",
+                created_at=at(11, 9),
+                channel="message",
+                owner_id=self.ag2,
+            )
+        )
+        e.append(
+            ne.MessageReceivedV1(
+                conversation_id=new_id(),
+                message_id=new_id(),
+                lead_id=l2,
+                channel="whatsapp",
+                sender="+5511900000002",
+                text="Oi",
+                provider="sandbox",
+                provider_message_id="m",
+                received_at=at(11, 9, 1),
+            )
+        )
+        e.append(
+            le.LeadStatusChangedV1(
+                lead_id=l2,
+                from_status="PENDING_CONTACT",
+                to_status="CONTACTED",
+                changed_by=self.ag2,
+                changed_at=at(11, 9, 30),
+            )
+        )
+        self._booked(self.a2, l2, self.d2, self.b1, at(11, 10), at(14, 10))
+        for offset, due in ((1440, at(13, 10)), (300, at(14, 5))):
+            e.append(
+                se.ReminderDueV1(
+                    appointment_id=self.a2,
+                    person=p2,
+                    reminder_id=new_id(),
+                    offset_minutes=offset,
+                    starts_at=at(14, 10),
+                    timezone=TZ,
+                    branch_name="b",
+                    professional_name="d",
+                    procedure_name="c",
+                    due_at=due,
+                )
+            )
+        e.append(
+            se.AppointmentNoShowV1(
+                appointment_id=self.a2, person=p2, starts_at=at(14, 10), marked_by=self.ag2, marked_at=at(14, 10, 30)
+            )
+        )
+        # L3: the site form, never contacted, booked at the second branch, arrived
+        e.append(
+            le.LeadCreatedV1(
+                lead_id=l3,
+                name="Lead Three",
+                phone="+5511900000003",
+                source="instagram_ads",
+                created_at=at(15, 10),
+                channel="web_form",
+                owner_id=self.ag1,
+                attribution={"utm_source": "instagram", "utm_campaign": "nov"},
+            )
+        )
+        self._booked(self.a3, l3, self.d1, self.b2, at(15, 11), at(16, 15))
+        e.append(
+            se.PatientArrivedV1(
+                appointment_id=self.a3,
+                person=Person(lead_id=l3),
+                branch_id=self.b2,
+                professional_id=self.d1,
+                procedure_id=self.proc,
+                arrived_at=at(16, 15),
+                checked_in_by=self.ag1,
+            )
+        )
+        e.append(
+            le.ActivityScheduledV1(
+                lead_id=l3, activity_id=new_id(), type="call", scheduled_at=at(15, 20), responsible_id=self.ag1
+            )
+        )
+        # L4: entered by hand, called back in an hour, nothing more
+        e.append(
+            le.LeadCreatedV1(
+                lead_id=l4,
+                name="Lead Four",
+                phone="+5511900000004",
+                source="recommendation",
+                created_at=at(20, 10),
+                channel="manual",
+                owner_id=self.ag2,
+            )
+        )
+        e.append(
+            le.ActivityCompletedV1(
+                lead_id=l4, activity_id=new_id(), type="call", completed_by=self.ag2, completed_at=at(20, 11)
+            )
+        )
+
+    def tagged(self) -> list[tuple[Event, EventMeta]]:
+        return [(event, meta(self.tenant, event)) for event in self.events]
+
+
+async def deliver(uow: UnitOfWorkFactory, tagged: list[tuple[Event, EventMeta]], seed: int) -> None:
+    """Like the consumers: each record in its own transaction, here shuffled and some twice (redeliveries)."""
+    rnd = random.Random(seed)
+    replay_ = tagged + rnd.sample(tagged, len(tagged) // 3)
+    rnd.shuffle(replay_)
+    await rebuild.apply(uow, "analytics.test", replay_)
+
+
+def by(report: cases.Report, *keys: str) -> dict[Any, dict[str, Any]]:
+    return {tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]]: r for r in report.rows}
+
+
+async def figures(uow: UnitOfWorkFactory, manager: Principal) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, case, group in (
+        ("leads", cases.leads, ("channel", "source")),
+        ("conversion", cases.conversion, ("channel",)),
+        ("revenue", cases.revenue, ("channel", "source")),
+        ("visits", cases.visits, ()),
+        ("attendance", cases.attendance, ("step",)),
+        ("response", cases.response_times, ()),
+    ):
+        report = await case(uow, manager, cases.Query(first=NOV.first, last=NOV.last, group_by=group))
+        out[name] = (report.rows, report.totals)
+    return out
+
+
+async def test_every_report_shows_exactly_the_clinic_s_numbers(uow: UnitOfWorkFactory) -> None:
+    clinic = Clinic(new_id())
+    manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL, ANALYTICS_WRITE)
+    await deliver(uow, clinic.tagged(), seed=1)
+    # staff correct L4's source; campaign spend on google for November; the curators' default commission
+    fixed = await inputs.correct_source(uow, manager, clinic.l4, "google", "said so on the phone")
+    assert (fixed["corrected"], fixed["source"]) == ("google", "recommendation")
+    await inputs.add_spend(
+        uow,
+        manager,
+        source="google",
+        channel=None,
+        campaign="Nov",
+        first=date(2026, 11, 1),
+        last=date(2026, 11, 30),
+        amount=Decimal("500.00"),
+        currency="BRL",
+    )
+    await inputs.set_commission(uow, manager, "*", Decimal("10"))
+
+    leads = await cases.leads(uow, manager, NOV)
+    assert {(r["channel"], r["source"]): r["leads"] for r in leads.rows} == {
+        ("call", "google"): 1,
+        ("whatsapp", "whatsapp"): 1,
+        ("site_form", "instagram_ads"): 1,
+        ("manual", "google"): 1,  # the corrected source
+    }
+    assert leads.totals == {"leads": 4, "corrected": 1}
+
+    conversion = await cases.conversion(uow, manager, NOV)
+    rows = by(conversion, "channel")
+    steps = ("leads", "booked", "arrived", "treated", "paid")
+    assert {c: tuple(r[s] for s in steps) for c, r in rows.items()} == {
+        "call": (1, 1, 1, 1, 1),
+        "whatsapp": (1, 1, 0, 0, 0),
+        "site_form": (1, 1, 1, 0, 0),
+        "manual": (1, 0, 0, 0, 0),
+    }
+    t = conversion.totals
+    assert tuple(t[s] for s in steps) == (4, 3, 2, 1, 1)
+    assert (t["booked_drop"], t["arrived_drop"], t["treated_drop"], t["paid_drop"]) == (1, 1, 1, 0)
+    assert (t["booked_rate"], t["arrived_drop_rate"], t["paid_rate"]) == (75.0, 33.3, 25.0)
+    assert rows["call"]["revenue"] == Decimal("250.00")
+    doctors = by(await cases.conversion(uow, manager, cases.Query(NOV.first, NOV.last, group_by=("doctor",))), "doctor")
+    assert {d: r["leads"] for d, r in doctors.items()} == {clinic.d1: 2, clinic.d2: 1, None: 1}
+    assert doctors[clinic.d1]["doctor_name"] == f"Dr {clinic.d1[:4]}"
+    branch2 = await cases.conversion(uow, manager, cases.Query(NOV.first, NOV.last, branch_id=clinic.b2))
+    assert branch2.totals["leads"] == 1
+    assert branch2.rows[0]["channel"] == "site_form"
+
+    revenue = await cases.revenue(uow, manager, cases.Query(NOV.first, NOV.last, group_by=("source",)))
+    google = by(revenue, "source")["google"]
+    assert (google["payments"], google["gross"], google["refunds"], google["revenue"]) == (
+        1,
+        Decimal("300.00"),
+        Decimal("50.00"),
+        Decimal("250.00"),
+    )
+    assert (google["leads"], google["spend"], google["cost_per_lead"]) == (2, Decimal("500.00"), Decimal("250.00"))
+    by_channel = by(await cases.revenue(uow, manager, NOV), "channel", "source")
+    assert by_channel[("call", "google")]["spend"] == Decimal("250.00")  # split over the source's channels by leads
+    assert by_channel[("manual", "google")]["revenue"] == Decimal("0.00")
+    per_doctor = by(
+        await cases.revenue(uow, manager, cases.Query(NOV.first, NOV.last, group_by=("doctor", "procedure"))),
+        "doctor",
+        "procedure",
+    )
+    assert per_doctor[(clinic.d1, clinic.proc)]["revenue"] == Decimal("250.00")
+
+    visits = await cases.visits(uow, manager, NOV)
+    assert len(visits.rows) == 1
+    v = visits.rows[0]
+    assert (v["patient"], v["curator_id"], v["plans"]) == ("Lead One", clinic.curator, 1)
+    assert (v["treatment_sum"], v["before_discounts"], v["discounts"]) == (
+        Decimal("900.00"),
+        Decimal("1000.00"),
+        Decimal("100.00"),
+    )
+    assert (v["payments"], v["open_debt"], v["commission"]) == (Decimal("250.00"), Decimal("650.00"), Decimal("25.00"))
+    assert visits.totals["curators"][0]["patients"] == 1
+
+    attendance = by(await cases.attendance(uow, manager, NOV), "channel")
+    assert {c: (r["appointments"], r["no_shows"], r["no_show_rate"]) for c, r in attendance.items()} == {
+        "call": (1, 0, 0.0),
+        "whatsapp": (1, 1, 100.0),
+        "site_form": (1, 0, 0.0),
+    }
+    steps_ = by(await cases.attendance(uow, manager, cases.Query(NOV.first, NOV.last, group_by=("step",))), "step")
+    assert (steps_[1440]["reminders"], steps_[1440]["confirmed"], steps_[1440]["confirmation_rate"]) == (2, 1, 50.0)
+    assert (steps_[300]["reminders"], steps_[300]["confirmed"], steps_[300]["no_shows"]) == (1, 0, 1)
+
+    response = by(await cases.response_times(uow, manager, NOV), "agent_id")
+    assert (response[clinic.ag1]["leads"], response[clinic.ag1]["contacted"]) == (2, 1)
+    assert response[clinic.ag1]["average_minutes"] == 10.0
+    assert (response[clinic.ag2]["average_minutes"], response[clinic.ag2]["median_minutes"]) == (45.0, 30.0)
+    assert response[clinic.ag2]["p90_minutes"] == 60.0
+
+
+async def test_agents_see_their_own_figures_and_clinics_see_nothing_of_each_other(uow: UnitOfWorkFactory) -> None:
+    clinic, other = Clinic(new_id()), Clinic(new_id())
+    await deliver(uow, clinic.tagged() + other.tagged(), seed=2)
+    agent = staff(clinic.tenant, ANALYTICS_READ, user=clinic.ag1)
+    mine = await cases.conversion(uow, agent, NOV)
+    assert mine.scope == "own"
+    assert (mine.totals["leads"], mine.totals["booked"], mine.totals["paid"]) == (2, 2, 1)  # L1 and L3
+    curator = staff(clinic.tenant, ANALYTICS_READ, user=clinic.curator)
+    assert len((await cases.visits(uow, curator, NOV)).rows) == 1
+    assert (await cases.visits(uow, agent, NOV)).rows == []
+    with pytest.raises(NotFound):  # another agent's lead
+        await inputs.lead_source(uow, agent, clinic.l2)
+    # a manager of a third clinic sees nothing; the other clinic's manager sees only theirs
+    stranger = staff(new_id(), ANALYTICS_READ, ANALYTICS_ALL)
+    assert (await cases.conversion(uow, stranger, NOV)).totals["leads"] == 0
+    assert (await cases.revenue(uow, stranger, NOV)).rows == []
+    assert (await dashboard.panels(uow, stranger, at(15, 18)))["new_leads"]["count"] == 0
+    with pytest.raises(NotFound):
+        await inputs.lead_source(uow, staff(other.tenant, ANALYTICS_READ, ANALYTICS_ALL), clinic.l1)
+    theirs = await cases.conversion(uow, staff(other.tenant, ANALYTICS_READ, ANALYTICS_ALL), NOV)
+    assert theirs.totals["leads"] == 4
+
+
+async def test_the_dashboard_panels_and_their_details(uow: UnitOfWorkFactory) -> None:
+    clinic = Clinic(new_id())
+    await deliver(uow, clinic.tagged(), seed=3)
+    manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL)
+    now = at(15, 18)  # 15:00 in São Paulo on 15 November
+    counts = await dashboard.panels(uow, manager, now)
+    assert {k: v["count"] for k, v in counts.items()} == {
+        "new_leads": 1,  # L3
+        "follow_ups_today": 2,  # the deal's call (16:00 UTC) and L3's call (20:00 UTC)
+        "overdue_tasks": 1,  # the deal's call
+        "unconfirmed_tomorrow": 1,  # A3
+        "patients_waiting": 0,
+        "payments_today": 0,
+    }
+    newest = await dashboard.detail(uow, manager, "new_leads", 10, now)
+    assert [(i["lead_id"], i["link"]) for i in newest] == [(clinic.l3, f"/#/prospects/{clinic.l3}")]
+    waiting = await dashboard.panels(uow, manager, at(16, 15, 30))
+    assert waiting["patients_waiting"]["count"] == 1  # L3 arrived at 15:00 UTC
+    paid = await dashboard.panels(uow, manager, at(12, 20))
+    assert (paid["payments_today"]["count"], paid["payments_today"]["amount"]) == (1, Decimal("300.00"))
+    agent = staff(clinic.tenant, ANALYTICS_READ, user=clinic.ag2)
+    assert (await dashboard.panels(uow, agent, now))["follow_ups_today"]["count"] == 0
+    with pytest.raises(InvalidAnalytics):
+        await dashboard.detail(uow, manager, "nope", 10, now)
+
+
+async def test_bad_input_names_the_field(uow: UnitOfWorkFactory) -> None:
+    manager = staff(new_id(), ANALYTICS_READ, ANALYTICS_ALL, ANALYTICS_WRITE)
+    with pytest.raises(InvalidAnalytics) as caught:
+        await cases.conversion(uow, manager, cases.Query(first=date(2026, 11, 5), last=date(2026, 11, 1)))
+    assert caught.value.field == "to"
+    with pytest.raises(InvalidAnalytics) as caught:
+        await cases.conversion(uow, manager, cases.Query(NOV.first, NOV.last, sort="nope"))
+    assert caught.value.field == "sort"
+    with pytest.raises(InvalidAnalytics) as caught:
+        await inputs.set_commission(uow, manager, "*", Decimal("120"))
+    assert caught.value.field == "percent"
+
+
+async def produce(bootstrap: str, tagged: list[tuple[Event, EventMeta]]) -> None:
+    producer = make_producer(bootstrap, idempotent=False, client_id="analytics-test")
+    await producer.start()
+    try:
+        for event, m in tagged:
+            await producer.send(
+                event.TOPIC, msgspec_json(event), key=event.aggregate_id().encode(), headers=to_headers(m)
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def msgspec_json(event: Event) -> bytes:
+    import msgspec
+
+    return msgspec.json.encode(event)
+
+
+async def test_a_rebuild_from_the_topics_gives_the_same_figures(infra: Infra, uow: UnitOfWorkFactory) -> None:
+    clinic = Clinic(new_id())
+    manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL)
+    tagged = clinic.tagged()
+    await ensure_topics(infra.kafka_bootstrap)
+    await produce(infra.kafka_bootstrap, tagged)
+    await deliver(uow, tagged, seed=4)
+    before = await figures(uow, manager)
+    assert before["conversion"][1]["leads"] == 4
+    results = await replay.run(infra.kafka_bootstrap, uow)
+    assert results["clinicflow.leads.events"]["applied"] >= 10, results
+    assert await figures(uow, manager) == before
+
+
+async def test_the_live_consumers_reflect_an_event_within_five_seconds(infra: Infra, database_url: str) -> None:
+    from analytics.settings import get_settings
+    from kit.worker import WorkerContext
+
+    engine = make_engine(database_url)
+    uow = uow_factory(engine, "analytics")
+    await ensure_topics(infra.kafka_bootstrap)
+    producer = make_producer(infra.kafka_bootstrap, idempotent=False, client_id="analytics-test")
+    await producer.start()
+    ctx = WorkerContext("analytics", get_settings(), engine, uow, producer)
+    live = consumers.build(ctx)
+    try:
+        for c in live:
+            await c.start(infra.kafka_bootstrap)
+        clinic = Clinic(new_id())
+        manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL)
+        first = clinic.tagged()[:5]
+        sent = time.monotonic()
+        await produce(infra.kafka_bootstrap, first)
+        lag = None
+        while time.monotonic() - sent < 30:
+            report = await cases.conversion(uow, manager, NOV)
+            if report.totals["leads"] == 1 and report.totals["booked"] == 1:
+                lag = time.monotonic() - sent
+                break
+            await asyncio.sleep(0.1)
+        assert lag is not None
+        assert lag < 5.0
+    finally:
+        for c in live:
+            await c.stop()
+        await producer.stop()
+        await engine.dispose()
+
+
+async def test_the_api_wants_a_token_and_answers_problems(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANALYTICS_DATABASE_URL", database_url)
+    app = create_api()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://analytics") as client:
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 200, ready.text
+        anonymous = await client.get("/api/v1/analytics/reports/conversion")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"].startswith("application/problem+json")
