@@ -6,8 +6,10 @@ from litestar import Litestar
 
 from funnel import consumers, services
 from funnel.api import DealController, PipelineController, WorkController
+from funnel.api.assistant import AssistantController
 from funnel.clock import make_clock
 from funnel.domain import Conflict, InvalidFunnel, NotFound
+from funnel.services import assistant
 from funnel.settings import SERVICE, get_settings
 from kit.api import create_api_app
 from kit.periodic import Periodic
@@ -24,7 +26,7 @@ def create_api() -> Litestar:
         description="Pipelines and deals moved by the other services' events, curators, treatment plans and "
         "tasks (docs/funnel.md). Every error is an RFC 9457 problem document.",
         settings=settings,
-        route_handlers=[PipelineController, DealController, WorkController],
+        route_handlers=[PipelineController, DealController, WorkController, AssistantController],
         error_map=ERRORS,
         state={"clock": make_clock(settings.clock_file)},
     )
@@ -40,5 +42,6 @@ def create_worker() -> Litestar:
         tasks=lambda ctx: [
             Periodic("funnel-lost", lambda: services.lost_round(ctx.uow, clock), settings.timer_seconds),
             Periodic("funnel-overdue", lambda: services.overdue_round(ctx.uow, clock), settings.timer_seconds),
+            Periodic("funnel-assistant", lambda: assistant.timer_round(ctx.uow, clock), settings.timer_seconds),
         ],
     )

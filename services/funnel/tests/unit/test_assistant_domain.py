@@ -167,6 +167,7 @@ def test_take_over_stops_at_once_and_hand_back_asks_again() -> None:
     p, out = a.decide(p, a.HandBack("hb", T0 + 5 * M, by="agent-7"), SETUP)
     assert p.status == a.ACTIVE
     assert said(out) == ["handback", "ask_procedure"]
+    assert p.due_at == T0 + 5 * M + SETUP.reply_timeout  # the timer is armed again
     with pytest.raises(a.Rejected):
         a.decide(p, a.HandBack("hb2", T0 + 6 * M, by="agent-7"), SETUP)
     done, _ = run(story())

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from funnel.domain import InvalidFunnel
 
@@ -220,6 +221,17 @@ def clean_options(options: list[Option], *, field_name: str) -> tuple[Option, ..
     return tuple(out)
 
 
+def clean_amount(raw: str, *, field_name: str) -> str:
+    """A deposit: a positive amount with at most two decimals, e.g. "150.00"."""
+    try:
+        value = Decimal(raw)
+    except (InvalidOperation, ValueError):
+        raise InvalidFunnel("An amount such as 150.00.", field=field_name) from None
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")) or value > Decimal("1e9"):
+        raise InvalidFunnel("A positive amount with at most two decimals.", field=field_name)
+    return f"{value:.2f}"
+
+
 def clean_timeout(minutes: int, *, field_name: str) -> timedelta:
     if not 1 <= minutes <= 7 * 24 * 60:
         raise InvalidFunnel("Between 1 minute and 7 days.", field=field_name)
@@ -420,7 +432,8 @@ def decide(p: Process, s: Signal, setup: Setup) -> tuple[Process, list[Effect]]:
     if isinstance(s, HandBack):
         if p.status != AGENT:
             raise Rejected("The assistant is not stopped: nothing to hand back.")
-        p = replace(p, status=ACTIVE, nudges=0, due_at=_due(p, s.at, setup))
+        p = replace(p, status=ACTIVE, nudges=0)
+        p = replace(p, due_at=_due(p, s.at, setup))
         return p, [
             Step(f"agent:{s.by}", "handed back", f"at {p.step}"),
             _say(setup, p, "handback"),

@@ -176,3 +176,6 @@ activity = Table(
     Column("text", Text, nullable=False),
     Index("ix_activity_deal", "deal_id", "at"),
 )
+
+# The pre-qualification assistant's tables (a module of their own, registered on the same metadata).
+from funnel.models import assistant as assistant  # noqa: E402
