@@ -109,7 +109,7 @@ def lead_created(lead: str) -> LeadCreatedV1:
     )  # fmt: skip
 
 
-async def the_process(uow: UnitOfWorkFactory, admin: Principal) -> cases.Row:
+async def the_process(uow: UnitOfWorkFactory, admin: Principal) -> Any:
     rows, _ = await cases.processes(uow, admin, status=None, limit=10, offset=0)
     assert len(rows) == 1
     return rows[0]
@@ -251,7 +251,7 @@ async def test_take_over_stops_the_assistant_at_once(uow: UnitOfWorkFactory) -> 
 
 async def test_the_set_up_is_checked(uow: UnitOfWorkFactory) -> None:
     admin = staff(new_id())
-    for overrides, where in [
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"procedures": []}, "enabled"),
         ({"messages": {"en": {"ask_cpf": "CPF {url}?"}}}, "messages.en.ask_cpf"),
         ({"messages": {"de": {"ask_cpf": "CPF?"}}}, "messages"),
@@ -259,7 +259,8 @@ async def test_the_set_up_is_checked(uow: UnitOfWorkFactory) -> None:
         ({"regions": [a.Option("x", "A very long region name here")]}, "regions.0.title"),
         ({"default_locale": "fr"}, "default_locale"),
         ({"reply_minutes": 0}, "reply_minutes"),
-    ]:
+    ]
+    for overrides, where in bad:
         with pytest.raises(InvalidFunnel) as err:
             await configure(uow, admin, **overrides)
         assert err.value.field == where
