@@ -278,3 +278,17 @@ def test_timers_fire_once_per_wait(minutes: list[int]) -> None:
     assert said(out).count("reminder") <= 1
     assert sum(isinstance(e, a.HandToAgent) for e in out) <= 1
     assert said(out).count("handoff") == sum(isinstance(e, a.HandToAgent) for e in out)
+
+
+def test_when_payments_or_scheduling_never_answer_a_sales_agent_takes_over() -> None:
+    p, _ = run(story()[:5])
+    assert p.step == a.PAYMENT_LINK
+    assert p.due_at == T0 + 4 * M + SETUP.reply_timeout
+    p, out = a.decide(p, a.Tick("t", T0 + 4 * M + SETUP.reply_timeout), SETUP)
+    assert p.status == a.AGENT
+    assert said(out) == ["handoff"]
+    assert [e.reason for e in out if isinstance(e, a.HandToAgent)] == ["Payments made no payment link."]
+    p, _ = run(story()[:7])
+    assert p.step == a.BOOKING_LINK
+    p, out = a.decide(p, a.Tick("t", T0 + 6 * M + SETUP.reply_timeout), SETUP)
+    assert [e.reason for e in out if isinstance(e, a.HandToAgent)] == ["Scheduling issued no booking link."]

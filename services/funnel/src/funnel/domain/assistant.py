@@ -464,7 +464,8 @@ def decide(p: Process, s: Signal, setup: Setup) -> tuple[Process, list[Effect]]:
         if p.step in QUESTIONS:
             # Paid before the questions were done (out of order): remembered, no link will be asked for.
             return replace(p, paid=True, payment_id=s.id), [Step("payments", "paid early", s.id)]
-        p = replace(p, step=BOOKING_LINK, paid=True, payment_id=s.id, nudges=0, due_at=None)
+        p = replace(p, step=BOOKING_LINK, paid=True, payment_id=s.id, nudges=0)
+        p = replace(p, due_at=_due(p, s.at, setup))
         return p, [Step("payments", "paid", s.id), *_ask_booking(p)]
     if isinstance(s, LinkCreated):
         if p.step != PAYMENT_LINK:
@@ -500,6 +501,15 @@ def _due(p: Process, at: datetime, setup: Setup) -> datetime | None:
 def _tick(p: Process, s: Tick, setup: Setup) -> tuple[Process, list[Effect]]:
     if p.status != ACTIVE or p.due_at is None or s.at < p.due_at:
         return p, []
+    if p.step in (PAYMENT_LINK, BOOKING_LINK):
+        # Our own side did not answer (no price for the procedure, a branch closed): a person takes over.
+        p = replace(p, status=AGENT, due_at=None)
+        who = "payments made no payment link" if p.step == PAYMENT_LINK else "scheduling issued no booking link"
+        return p, [
+            Step("timer", "handed to a sales agent", who),
+            _say(setup, p, "handoff"),
+            HandToAgent(f"{who.capitalize()}."),
+        ]
     if p.nudges == 0:
         p = replace(p, nudges=1, due_at=s.at + setup.handoff_timeout)
         return p, [Step("timer", "reminded", f"no answer at {p.step}"), _say(setup, p, "reminder"), *_prompt(p, setup)]
@@ -561,9 +571,11 @@ def _reply(p: Process, s: Reply, setup: Setup) -> tuple[Process, list[Effect]]:
         UpdateLead({"branch_id": chosen.id, "region": chosen.title}),
     ]
     if p.paid:
-        p = replace(p, branch_id=chosen.id, region=chosen.title, step=BOOKING_LINK, nudges=0, due_at=None)
+        p = replace(
+            p, branch_id=chosen.id, region=chosen.title, step=BOOKING_LINK, nudges=0, due_at=_due(p, s.at, setup)
+        )
         return p, [*answered, *_ask_booking(p)]
-    p = replace(p, branch_id=chosen.id, region=chosen.title, step=PAYMENT_LINK, nudges=0, due_at=None)
+    p = replace(p, branch_id=chosen.id, region=chosen.title, step=PAYMENT_LINK, nudges=0, due_at=_due(p, s.at, setup))
     procedure = next((o for o in setup.procedures if o.id == p.procedure_id), None)
     return p, [
         *answered,
