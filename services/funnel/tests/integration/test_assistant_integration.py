@@ -92,7 +92,9 @@ async def outbox(uow: UnitOfWorkFactory, event_type: str) -> list[dict[str, Any]
 
 
 async def said(uow: UnitOfWorkFactory) -> list[str]:
-    return [m["key"] for m in await outbox(uow, "clinicflow.funnel.assistant.message_requested.v1")]
+    return [
+        k for m in await outbox(uow, "clinicflow.funnel.assistant.message_requested.v1") for k in m["key"].split("+")
+    ]
 
 
 def reply(lead: str | None, text_: str | None = None, choice: str | None = None, *, at: datetime) -> MessageReceivedV1:
@@ -124,8 +126,9 @@ async def test_the_whole_story_through_the_handlers(uow: UnitOfWorkFactory) -> N
     await deliver(uow, tenant, lead_created(lead), clock, event_id=first)
     await deliver(uow, tenant, lead_created(lead), clock, event_id=first)  # a redelivery starts nothing twice
     assert await said(uow) == ["greeting", "ask_name"]
-    ask = (await outbox(uow, "clinicflow.funnel.assistant.message_requested.v1"))[1]
-    assert ask["text"] == "Como você se chama?"  # the clinic's own text
+    (ask,) = await outbox(uow, "clinicflow.funnel.assistant.message_requested.v1")  # one turn, one message
+    assert ask["key"] == "greeting+ask_name"
+    assert ask["text"].endswith("\n\nComo você se chama?")  # the clinic's own text
     assert (ask["to"], ask["channel"]) == (PHONE, "whatsapp")
 
     name = reply(None, "maria souza", at=T0 + timedelta(minutes=1))
@@ -137,7 +140,7 @@ async def test_the_whole_story_through_the_handlers(uow: UnitOfWorkFactory) -> N
     await deliver(uow, tenant, reply(lead, choice=f"asst:procedure:{BOTOX}", at=T0 + timedelta(minutes=4)), clock)
     await deliver(uow, tenant, reply(lead, choice=f"asst:region:{MOEMA}", at=T0 + timedelta(minutes=5)), clock)
     assert await said(uow) == ["greeting", "ask_name", "ask_cpf", "bad_cpf", "ask_procedure", "ask_region"]
-    listed = (await outbox(uow, "clinicflow.funnel.assistant.message_requested.v1"))[4]
+    listed = (await outbox(uow, "clinicflow.funnel.assistant.message_requested.v1"))[3]
     assert listed["style"] == "buttons"
     assert [o["title"] for o in listed["options"]] == ["Botox", "Peeling"]
 
@@ -277,7 +280,7 @@ async def test_the_set_up_is_checked(uow: UnitOfWorkFactory) -> None:
         await cases.start(uow, admin, lead_id=lead, channel="telegram", address="12345", name=None, locale=None,
                           now=T0)  # fmt: skip
     messages = await outbox(uow, "clinicflow.funnel.assistant.message_requested.v1")
-    assert [(m["channel"], m["locale"]) for m in messages] == [("telegram", "es"), ("telegram", "es")]
+    assert [(m["channel"], m["locale"], m["to"]) for m in messages] == [("telegram", "es", "12345")]
 
 
 async def test_a_lead_from_elsewhere_or_a_clinic_without_the_assistant_gets_nothing(uow: UnitOfWorkFactory) -> None:

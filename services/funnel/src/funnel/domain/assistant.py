@@ -418,7 +418,22 @@ def signal_key(s: Signal) -> str:
 
 
 def decide(p: Process, s: Signal, setup: Setup) -> tuple[Process, list[Effect]]:
-    """The next process and what to do. A signal already seen changes nothing and does nothing."""
+    """The next process and what to do. A signal already seen changes nothing and does nothing.
+
+    What the assistant says in one turn is one message (e.g. the reason a CPF was refused and the question
+    again): separate messages could reach the patient out of order.
+    """
+    after, effects = _decide(p, s, setup)
+    says = [e for e in effects if isinstance(e, Say)]
+    if len(says) < 2:
+        return after, effects
+    last = says[-1]
+    merged = replace(last, key="+".join(e.key for e in says), text="\n\n".join(e.text for e in says))
+    # The one message goes where the turn's last words were (after the history lines that led to it).
+    return after, [merged if e is last else e for e in effects if not isinstance(e, Say) or e is last]
+
+
+def _decide(p: Process, s: Signal, setup: Setup) -> tuple[Process, list[Effect]]:
     key = signal_key(s)
     if key in p.seen:
         return p, []

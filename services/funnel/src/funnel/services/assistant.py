@@ -52,6 +52,12 @@ HANDOFF_TASK = "Continue the assistant's conversation"
 _NS = uuid.UUID("6f1c9a55-5d1e-4c9b-9f43-3a1b2c0d7e11")
 
 
+def _address(channel: str, raw: str) -> str:
+    """WhatsApp senders and lead phones compared as E.164 ("+" and digits), whoever wrote them."""
+    raw = raw.strip()
+    return "+" + "".join(c for c in raw if c.isdigit()) if channel == "whatsapp" else raw
+
+
 def _derived(process_id: str, what: str) -> str:
     """A stable id per process and request: a redelivered request never asks twice (payments' idempotency)."""
     return str(uuid.uuid5(_NS, f"{process_id}:{what}"))
@@ -213,7 +219,7 @@ async def _start(
 ) -> Row | None:  # fmt: skip
     process_id = context.new_id()
     added = await repo.add(
-        id=process_id, tenant_id=tenant, lead_id=lead_id, channel=channel, address=address,
+        id=process_id, tenant_id=tenant, lead_id=lead_id, channel=channel, address=_address(channel, address),
         locale=locale if locale in a.LOCALES else setup.default_locale, step=a.NAME, status=a.ACTIVE,
         created_at=now, updated_at=now,
     )  # fmt: skip
@@ -245,7 +251,7 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
     if isinstance(event, MessageReceivedV1):
         if event.channel not in a.CHANNELS:
             return
-        row = await repo.of_sender(tenant, event.channel, event.sender, event.lead_id)
+        row = await repo.of_sender(tenant, event.channel, _address(event.channel, event.sender), event.lead_id)
         signal: a.Signal = a.Reply(event.provider_message_id, event.received_at, text=event.text,
                                    choice=event.button_id)  # fmt: skip
     elif isinstance(event, PaymentLinkCreatedV1 | PaymentConfirmedV1):
