@@ -90,8 +90,10 @@ class ProcessOut(msgspec.Struct):
     payment_id: str | None
     paid: bool
     appointment_id: str | None
+    #: When the timer fires next (a reminder or the hand-over) and how many reminders it gave.
     due_at: datetime | None
     nudges: int
+    last_reply_at: datetime | None
     created_at: datetime
     updated_at: datetime
     history: list[StepOut] = []
