@@ -72,6 +72,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/funnel/assistant/deals/{deal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deal's assistant and its history */
+        get: operations["ApiV1FunnelAssistantDealsDealIdOfDeal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/assistant/processes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's assistant processes, latest first */
+        get: operations["ApiV1FunnelAssistantProcessesList"];
+        put?: never;
+        /** Start for a lead */
+        post: operations["ApiV1FunnelAssistantProcessesStart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/assistant/processes/{process_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A process and its history */
+        get: operations["ApiV1FunnelAssistantProcessesProcessIdShow"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/assistant/processes/{process_id}/hand-back": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The assistant goes on */
+        post: operations["ApiV1FunnelAssistantProcessesProcessIdHandBackHandBack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/assistant/processes/{process_id}/take-over": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop the assistant now */
+        post: operations["ApiV1FunnelAssistantProcessesProcessIdTakeOverTakeOver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/assistant/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The assistant's set-up, texts and the defaults */
+        get: operations["ApiV1FunnelAssistantSettingsGetSettings"];
+        /** Switch on, the procedures and regions, the texts */
+        put: operations["ApiV1FunnelAssistantSettingsPutSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/funnel/curators": {
         parameters: {
             query?: never;
@@ -3232,6 +3336,49 @@ export interface components {
             /** Format: uuid */
             curator_id: string;
         };
+        /** SettingsIn */
+        FunnelSettingsIn: {
+            /** @default BRL */
+            currency: string;
+            /** @default pt-BR */
+            default_locale: string;
+            enabled: boolean;
+            /** @default 120 */
+            handoff_minutes: number;
+            messages?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+            procedures?: components["schemas"]["OptionIn"][];
+            regions?: components["schemas"]["OptionIn"][];
+            /** @default 60 */
+            reply_minutes: number;
+        };
+        /** SettingsOut */
+        FunnelSettingsOut: {
+            currency: string;
+            default_locale: string;
+            defaults: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+            enabled: boolean;
+            handoff_minutes: number;
+            messages: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+            procedures: components["schemas"]["OptionOut"][];
+            regions: components["schemas"]["OptionOut"][];
+            reply_minutes: number;
+            updated_at?: string | null;
+            variables: {
+                [key: string]: string[];
+            };
+        };
         /** HoldIn */
         HoldIn: {
             /** Format: uuid */
@@ -3640,6 +3787,26 @@ export interface components {
             created_at: string;
             source: string;
         };
+        /** OptionIn */
+        OptionIn: {
+            amount?: string | null;
+            id: string;
+            title: string;
+        };
+        /** OptionOut */
+        OptionOut: {
+            amount?: string | null;
+            id: string;
+            title: string;
+        };
+        /** Page[ProcessOut] */
+        "Page_funnel.schemas.assistant.ProcessOut_": {
+            items: components["schemas"]["ProcessOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
         /** Page[CallOut] */
         "Page_telephony.schemas.CallOut_": {
             items: components["schemas"]["CallOut"][];
@@ -3883,6 +4050,33 @@ export interface components {
             prepayment_required: boolean;
             price_reference: string | null;
             specialty: string | null;
+        };
+        /** ProcessOut */
+        ProcessOut: {
+            address: string;
+            appointment_id: string | null;
+            branch_id: string | null;
+            channel: string;
+            cpf: string | null;
+            /** Format: date-time */
+            created_at: string;
+            due_at: string | null;
+            history?: components["schemas"]["StepOut"][];
+            id: string;
+            last_reply_at: string | null;
+            lead_id: string;
+            locale: string;
+            name: string | null;
+            nudges: number;
+            paid: boolean;
+            payment_id: string | null;
+            procedure: string | null;
+            procedure_id: string | null;
+            region: string | null;
+            status: string;
+            step: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         /** ProfessionalIn */
         ProfessionalIn: {
@@ -4211,6 +4405,18 @@ export interface components {
             name?: string | null;
             position?: number | null;
         };
+        /** StartIn */
+        StartIn: {
+            address: string;
+            channel: string;
+            /**
+             * @description a UUID
+             * @example 0193a0c4-0000-7000-8000-000000000001
+             */
+            lead_id: string;
+            locale?: string | null;
+            name?: string | null;
+        };
         /** StatusChangeOut */
         StatusChangeOut: {
             /** Format: date-time */
@@ -4225,6 +4431,15 @@ export interface components {
             comment?: string | null;
             /** @example CONTACTED_CALL_LATER */
             status: string;
+        };
+        /** StepOut */
+        StepOut: {
+            action: string;
+            actor: string;
+            /** Format: date-time */
+            at: string;
+            detail: string;
+            step: string;
         };
         /** TaskIn */
         TaskIn: {
@@ -4431,6 +4646,8 @@ export type SchemaFormIn = components['schemas']['FormIn'];
 export type SchemaFormOut = components['schemas']['FormOut'];
 export type SchemaFormPatch = components['schemas']['FormPatch'];
 export type SchemaFunnelAssignIn = components['schemas']['FunnelAssignIn'];
+export type SchemaFunnelSettingsIn = components['schemas']['FunnelSettingsIn'];
+export type SchemaFunnelSettingsOut = components['schemas']['FunnelSettingsOut'];
 export type SchemaHoldIn = components['schemas']['HoldIn'];
 export type SchemaHoursIn = components['schemas']['HoursIn'];
 export type SchemaInAppList = components['schemas']['InAppList'];
@@ -4471,6 +4688,9 @@ export type SchemaOnlineBookIn = components['schemas']['OnlineBookIn'];
 export type SchemaOptOutIn = components['schemas']['OptOutIn'];
 export type SchemaOptOutList = components['schemas']['OptOutList'];
 export type SchemaOptOutOut = components['schemas']['OptOutOut'];
+export type SchemaOptionIn = components['schemas']['OptionIn'];
+export type SchemaOptionOut = components['schemas']['OptionOut'];
+export type SchemaPageFunnelSchemasAssistantProcessOut = components['schemas']['Page_funnel.schemas.assistant.ProcessOut_'];
 export type SchemaPageTelephonySchemasCallOut = components['schemas']['Page_telephony.schemas.CallOut_'];
 export type SchemaPatientIn = components['schemas']['PatientIn'];
 export type SchemaPatientOut = components['schemas']['PatientOut'];
@@ -4496,6 +4716,7 @@ export type SchemaPriceOut = components['schemas']['PriceOut'];
 export type SchemaProblem = components['schemas']['Problem'];
 export type SchemaProcedureIn = components['schemas']['ProcedureIn'];
 export type SchemaProcedureOut = components['schemas']['ProcedureOut'];
+export type SchemaProcessOut = components['schemas']['ProcessOut'];
 export type SchemaProfessionalIn = components['schemas']['ProfessionalIn'];
 export type SchemaProfessionalOut = components['schemas']['ProfessionalOut'];
 export type SchemaPublicFormOut = components['schemas']['PublicFormOut'];
@@ -4533,8 +4754,10 @@ export type SchemaStaffPatch = components['schemas']['StaffPatch'];
 export type SchemaStageIn = components['schemas']['StageIn'];
 export type SchemaStageOut = components['schemas']['StageOut'];
 export type SchemaStagePatch = components['schemas']['StagePatch'];
+export type SchemaStartIn = components['schemas']['StartIn'];
 export type SchemaStatusChangeOut = components['schemas']['StatusChangeOut'];
 export type SchemaStatusIn = components['schemas']['StatusIn'];
+export type SchemaStepOut = components['schemas']['StepOut'];
 export type SchemaTaskIn = components['schemas']['TaskIn'];
 export type SchemaTaskOut = components['schemas']['TaskOut'];
 export type SchemaTaskPatch = components['schemas']['TaskPatch'];
@@ -4701,6 +4924,506 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ClinicOut"];
                 };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantDealsDealIdOfDeal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantProcessesList: {
+        parameters: {
+            query?: {
+                /** @description comma-separated values */
+                status?: string | null;
+                /** @description page size, 1-200 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_funnel.schemas.assistant.ProcessOut_"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantProcessesStart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantProcessesProcessIdShow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                process_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantProcessesProcessIdHandBackHandBack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                process_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantProcessesProcessIdTakeOverTakeOver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                process_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantSettingsGetSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelSettingsOut"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantSettingsPutSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FunnelSettingsIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
             400: {
