@@ -231,6 +231,7 @@ def _check(signals: list[a.Signal]) -> tuple[a.Process, list[a.Effect]]:
         except a.Rejected:
             continue
         assert a.STEPS.index(p.step) >= a.STEPS.index(before), "the process never goes back"
+        assert sum(isinstance(e, a.Say) for e in effects) <= 1, "one turn is one message"
         out.extend(effects)
     for kind in ADVANCES:
         assert sum(isinstance(e, kind) for e in out) <= 1, f"{kind.__name__} twice"
