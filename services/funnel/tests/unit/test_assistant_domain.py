@@ -294,3 +294,11 @@ def test_when_payments_or_scheduling_never_answer_a_sales_agent_takes_over() -> 
     assert p.step == a.BOOKING_LINK
     p, out = a.decide(p, a.Tick("t", T0 + 6 * M + SETUP.reply_timeout), SETUP)
     assert [e.reason for e in out if isinstance(e, a.HandToAgent)] == ["Scheduling issued no booking link."]
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "1.234", "NaN", "Infinity", "1e400", "abc", ""])
+def test_a_deposit_that_is_no_amount_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidFunnel) as err:
+        a.clean_amount(raw, field_name="procedures.0.amount")
+    assert err.value.field == "procedures.0.amount"
+    assert a.clean_amount("150", field_name="x") == "150.00"

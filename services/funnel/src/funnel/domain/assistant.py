@@ -227,7 +227,8 @@ def clean_amount(raw: str, *, field_name: str) -> str:
         value = Decimal(raw)
     except (InvalidOperation, ValueError):
         raise InvalidFunnel("An amount such as 150.00.", field=field_name) from None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")) or value > Decimal("1e9"):
+    # The range first: quantizing a huge number is itself an error.
+    if not value.is_finite() or value <= 0 or value > Decimal("1e9") or value != value.quantize(Decimal("0.01")):
         raise InvalidFunnel("A positive amount with at most two decimals.", field=field_name)
     return f"{value:.2f}"
 
