@@ -6,7 +6,7 @@ import builtins
 
 import msgspec
 
-from contracts import funnel, identity, leads, notifications, payments, quotes, scheduling, telephony
+from contracts import assistant, funnel, identity, leads, notifications, payments, quotes, scheduling, telephony
 from contracts.envelope import Event
 
 
@@ -77,6 +77,13 @@ _EVENTS: tuple[type[Event], ...] = (
     telephony.CallEndedV1,
     telephony.CallMissedV1,
     *quotes.EVENTS,
+    assistant.AssistantMessageRequestedV1,
+    assistant.AssistantAnswerRecordedV1,
+    assistant.AssistantPaymentLinkRequestedV1,
+    assistant.AssistantBookingLinkRequestedV1,
+    assistant.AssistantHandedOverV1,
+    assistant.AssistantCompletedV1,
+    assistant.BookingLinkIssuedV1,
 )
 
 REGISTRY: dict[str, EventSpec] = {spec.type: spec for spec in map(_spec, _EVENTS)}

@@ -256,7 +256,8 @@ class WhatsAppInbound(msgspec.Struct, frozen=True, kw_only=True):
     sender: str | None = None
     name: str = "Sandbox Person"
     text: str | None = None
-    #: A tapped reply button (interactive.button_reply) or, with `template_button`, a template quick reply.
+    #: A tapped reply button (interactive.button_reply), a row of a list (list_reply, when `reply_to` is a list)
+    #: or, with `template_button`, a template quick reply.
     button_id: str | None = None
     button_title: str | None = None
     template_button: bool = False
@@ -354,10 +355,9 @@ class WebhookSimulator(Controller):
             title = data.button_title or next(
                 (b["title"] for b in (answered.buttons if answered else []) if b["id"] == data.button_id), "OK"
             )
-            message.update(
-                type="interactive",
-                interactive={"type": "button_reply", "button_reply": {"id": data.button_id, "title": title}},
-            )
+            # A row of an interactive list comes back as a list_reply, a reply button as a button_reply.
+            kind = "list_reply" if answered is not None and answered.interactive == "list" else "button_reply"
+            message.update(type="interactive", interactive={"type": kind, kind: {"id": data.button_id, "title": title}})
         else:
             message.update(type="text", text={"body": data.text or ""})
         if data.reply_to:

@@ -1,5 +1,5 @@
 """A WhatsApp Cloud API look-alike: accepts `POST /{version}/{phone_number_id}/messages` (text, interactive
-reply buttons, approved templates) the way Meta does, records what it got, and lets tests inject failures.
+reply buttons and lists, approved templates) the way Meta does, records what it got, and lets tests inject failures.
 """
 
 from __future__ import annotations
@@ -30,8 +30,22 @@ class ReplyButton(msgspec.Struct, frozen=True):
     reply: Reply
 
 
+class Row(msgspec.Struct, frozen=True):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=24)]
+    description: Annotated[str, msgspec.Meta(max_length=72)] | None = None
+
+
+class Section(msgspec.Struct, frozen=True):
+    rows: Annotated[list[Row], msgspec.Meta(min_length=1, max_length=10)]
+    title: Annotated[str, msgspec.Meta(max_length=24)] | None = None
+
+
 class Action(msgspec.Struct, frozen=True):
-    buttons: Annotated[list[ReplyButton], msgspec.Meta(min_length=1, max_length=3)]
+    #: Reply buttons (type button), or the list's opening button and its sections (type list).
+    buttons: Annotated[list[ReplyButton], msgspec.Meta(max_length=3)] = []
+    button: Annotated[str, msgspec.Meta(min_length=1, max_length=20)] | None = None
+    sections: Annotated[list[Section], msgspec.Meta(max_length=10)] = []
 
 
 class InteractiveBody(msgspec.Struct, frozen=True):
@@ -77,6 +91,8 @@ class Recorded(msgspec.Struct, frozen=True, kw_only=True):
     #: An approved template: {"name", "language", "params"}.
     template: dict[str, Any] | None = None
     subject: str | None = None
+    #: button or list, for an interactive message (a tap on a list row comes back as a list_reply).
+    interactive: str | None = None
 
 
 class Faults(msgspec.Struct, frozen=True):
@@ -97,6 +113,9 @@ class Mailbox:
 
 def _content(data: SendMessage) -> tuple[str | None, list[dict[str, str]], dict[str, Any] | None]:
     """What the person would see: the text, the buttons, and for a template its name and parameters."""
+    if data.interactive is not None and data.interactive.type == "list":
+        rows = [{"id": r.id, "title": r.title} for s in data.interactive.action.sections for r in s.rows]
+        return data.interactive.body.text, rows, None
     if data.interactive is not None:
         buttons = [{"id": b.reply.id, "title": b.reply.title} for b in data.interactive.action.buttons]
         return data.interactive.body.text, buttons, None
@@ -137,8 +156,14 @@ class WhatsAppController(Controller):
             return _error(400, "(#100) Param messaging_product must be 'whatsapp'", 100)
         if data.type == "text" and data.text is None:
             return _error(400, "(#100) The parameter text['body'] is required.", 100)
-        if data.type == "interactive" and (data.interactive is None or data.interactive.type != "button"):
-            return _error(400, "(#100) interactive of type 'button' is required.", 100)
+        if data.type == "interactive" and (data.interactive is None or data.interactive.type not in ("button", "list")):
+            return _error(400, "(#100) interactive of type 'button' or 'list' is required.", 100)
+        if data.interactive is not None and data.interactive.type == "button" and not data.interactive.action.buttons:
+            return _error(400, "(#100) action['buttons'] needs 1 to 3 reply buttons.", 100)
+        if data.interactive is not None and data.interactive.type == "list":
+            rows = sum(len(s.rows) for s in data.interactive.action.sections)
+            if data.interactive.action.button is None or not 1 <= rows <= 10:
+                return _error(400, "(#100) a list needs action['button'] and 1 to 10 rows in its sections.", 100)
         if data.type == "template" and data.template is None:
             return _error(400, "(#100) The parameter template is required.", 100)
         if data.type not in ("text", "interactive", "template"):
@@ -163,6 +188,7 @@ class WhatsAppController(Controller):
                     received_at=datetime.now(UTC),
                     buttons=buttons,
                     template=template,
+                    interactive=data.interactive.type if data.interactive else None,
                 )
                 box.messages.append(recorded)
                 if key:

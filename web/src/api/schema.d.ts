@@ -296,6 +296,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/funnel/assistant/deals/{deal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deal's assistant and its history */
+        get: operations["ApiV1FunnelAssistantDealsDealIdOfDeal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/assistant/processes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's assistant processes, latest first */
+        get: operations["ApiV1FunnelAssistantProcessesList"];
+        put?: never;
+        /** Start for a lead */
+        post: operations["ApiV1FunnelAssistantProcessesStart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/assistant/processes/{process_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A process and its history */
+        get: operations["ApiV1FunnelAssistantProcessesProcessIdShow"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/assistant/processes/{process_id}/hand-back": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The assistant goes on */
+        post: operations["ApiV1FunnelAssistantProcessesProcessIdHandBackHandBack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/assistant/processes/{process_id}/take-over": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop the assistant now */
+        post: operations["ApiV1FunnelAssistantProcessesProcessIdTakeOverTakeOver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/assistant/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The assistant's set-up, texts and the defaults */
+        get: operations["ApiV1FunnelAssistantSettingsGetSettings"];
+        /** Switch on, the procedures and regions, the texts */
+        put: operations["ApiV1FunnelAssistantSettingsPutSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/funnel/curators": {
         parameters: {
             query?: never;
@@ -4235,9 +4339,29 @@ export interface components {
             created_at: string;
             source: string;
         };
+        /** OptionIn */
+        OptionIn: {
+            amount?: string | null;
+            id: string;
+            title: string;
+        };
+        /** OptionOut */
+        OptionOut: {
+            amount?: string | null;
+            id: string;
+            title: string;
+        };
         /** Page[SpendOut] */
         "Page_analytics.schemas.SpendOut_": {
             items: components["schemas"]["SpendOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[ProcessOut] */
+        "Page_funnel.schemas.assistant.ProcessOut_": {
+            items: components["schemas"]["ProcessOut"][];
             limit: number;
             next?: string | null;
             offset?: number | null;
@@ -4520,6 +4644,33 @@ export interface components {
             prepayment_required: boolean;
             price_reference: string | null;
             specialty: string | null;
+        };
+        /** ProcessOut */
+        ProcessOut: {
+            address: string;
+            appointment_id: string | null;
+            branch_id: string | null;
+            channel: string;
+            cpf: string | null;
+            /** Format: date-time */
+            created_at: string;
+            due_at: string | null;
+            history?: components["schemas"]["assistant_StepOut"][];
+            id: string;
+            last_reply_at: string | null;
+            lead_id: string;
+            locale: string;
+            name: string | null;
+            nudges: number;
+            paid: boolean;
+            payment_id: string | null;
+            procedure: string | null;
+            procedure_id: string | null;
+            region: string | null;
+            status: string;
+            step: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         /** ProfessionalIn */
         ProfessionalIn: {
@@ -4831,11 +4982,46 @@ export interface components {
         };
         /** SettingsIn */
         SettingsIn: {
-            dedupe_window_days: number;
+            /** @default BRL */
+            currency: string;
+            /** @default pt-BR */
+            default_locale: string;
+            enabled: boolean;
+            /** @default 120 */
+            handoff_minutes: number;
+            messages?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+            procedures?: components["schemas"]["OptionIn"][];
+            regions?: components["schemas"]["OptionIn"][];
+            /** @default 60 */
+            reply_minutes: number;
         };
         /** SettingsOut */
         SettingsOut: {
-            dedupe_window_days: number;
+            currency: string;
+            default_locale: string;
+            defaults: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+            enabled: boolean;
+            handoff_minutes: number;
+            messages: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+            procedures: components["schemas"]["OptionOut"][];
+            regions: components["schemas"]["OptionOut"][];
+            reply_minutes: number;
+            updated_at?: string | null;
+            variables: {
+                [key: string]: string[];
+            };
         };
         /** SignatureIn */
         SignatureIn: {
@@ -4956,6 +5142,18 @@ export interface components {
             name?: string | null;
             position?: number | null;
         };
+        /** StartIn */
+        StartIn: {
+            address: string;
+            channel: string;
+            /**
+             * @description a UUID
+             * @example 0193a0c4-0000-7000-8000-000000000001
+             */
+            lead_id: string;
+            locale?: string | null;
+            name?: string | null;
+        };
         /** StatusChangeOut */
         StatusChangeOut: {
             /** Format: date-time */
@@ -4970,14 +5168,6 @@ export interface components {
             comment?: string | null;
             /** @example CONTACTED_CALL_LATER */
             status: string;
-        };
-        /** StepOut */
-        StepOut: {
-            /** Format: date-time */
-            at: string;
-            by: string;
-            kind: string;
-            text: string;
         };
         /** TaskIn */
         TaskIn: {
@@ -5071,7 +5261,7 @@ export interface components {
         /** ValuationCard */
         ValuationCard: {
             grafts: number | null;
-            history: components["schemas"]["StepOut"][];
+            history: components["schemas"]["valuation_StepOut"][];
             missing: string[];
             notes: string | null;
             photos: components["schemas"]["PhotoOut"][];
@@ -5140,6 +5330,15 @@ export interface components {
             event_id: string;
             outcome: string;
         };
+        /** StepOut */
+        assistant_StepOut: {
+            action: string;
+            actor: string;
+            /** Format: date-time */
+            at: string;
+            detail: string;
+            step: string;
+        };
         /** AssignIn */
         leads_AssignIn: {
             /**
@@ -5163,6 +5362,14 @@ export interface components {
         /** CancelIn */
         leads_CancelIn: {
             reason?: string | null;
+        };
+        /** SettingsIn */
+        leads_SettingsIn: {
+            dedupe_window_days: number;
+        };
+        /** SettingsOut */
+        leads_SettingsOut: {
+            dedupe_window_days: number;
         };
         /** StaffOut */
         leads_StaffOut: {
@@ -5274,6 +5481,14 @@ export interface components {
         telephony_WebhookAnswer: {
             call_ids: string[];
             outcome: string;
+        };
+        /** StepOut */
+        valuation_StepOut: {
+            /** Format: date-time */
+            at: string;
+            by: string;
+            kind: string;
+            text: string;
         };
     };
     responses: never;
@@ -5394,7 +5609,10 @@ export type SchemaOnlineHoldIn = components['schemas']['OnlineHoldIn'];
 export type SchemaOptOutIn = components['schemas']['OptOutIn'];
 export type SchemaOptOutList = components['schemas']['OptOutList'];
 export type SchemaOptOutOut = components['schemas']['OptOutOut'];
+export type SchemaOptionIn = components['schemas']['OptionIn'];
+export type SchemaOptionOut = components['schemas']['OptionOut'];
 export type SchemaPageAnalyticsSchemasSpendOut = components['schemas']['Page_analytics.schemas.SpendOut_'];
+export type SchemaPageFunnelSchemasAssistantProcessOut = components['schemas']['Page_funnel.schemas.assistant.ProcessOut_'];
 export type SchemaPageFunnelSchemasValuationValuationOut = components['schemas']['Page_funnel.schemas.valuation.ValuationOut_'];
 export type SchemaPageTelephonySchemasCallOut = components['schemas']['Page_telephony.schemas.CallOut_'];
 export type SchemaPanelDetailOut = components['schemas']['PanelDetailOut'];
@@ -5424,6 +5642,7 @@ export type SchemaPriceOut = components['schemas']['PriceOut'];
 export type SchemaProblem = components['schemas']['Problem'];
 export type SchemaProcedureIn = components['schemas']['ProcedureIn'];
 export type SchemaProcedureOut = components['schemas']['ProcedureOut'];
+export type SchemaProcessOut = components['schemas']['ProcessOut'];
 export type SchemaProfessionalIn = components['schemas']['ProfessionalIn'];
 export type SchemaProfessionalOut = components['schemas']['ProfessionalOut'];
 export type SchemaPublicFormOut = components['schemas']['PublicFormOut'];
@@ -5469,9 +5688,9 @@ export type SchemaStaffPatch = components['schemas']['StaffPatch'];
 export type SchemaStageIn = components['schemas']['StageIn'];
 export type SchemaStageOut = components['schemas']['StageOut'];
 export type SchemaStagePatch = components['schemas']['StagePatch'];
+export type SchemaStartIn = components['schemas']['StartIn'];
 export type SchemaStatusChangeOut = components['schemas']['StatusChangeOut'];
 export type SchemaStatusIn = components['schemas']['StatusIn'];
-export type SchemaStepOut = components['schemas']['StepOut'];
 export type SchemaTaskIn = components['schemas']['TaskIn'];
 export type SchemaTaskOut = components['schemas']['TaskOut'];
 export type SchemaTaskPatch = components['schemas']['TaskPatch'];
@@ -5490,9 +5709,12 @@ export type SchemaValuationOut = components['schemas']['ValuationOut'];
 export type SchemaVisitOut = components['schemas']['VisitOut'];
 export type SchemaWaitlistIn = components['schemas']['WaitlistIn'];
 export type SchemaWebhookAnswer = components['schemas']['WebhookAnswer'];
+export type SchemaAssistantStepOut = components['schemas']['assistant_StepOut'];
 export type SchemaLeadsAssignIn = components['schemas']['leads_AssignIn'];
 export type SchemaLeadsAuditOut = components['schemas']['leads_AuditOut'];
 export type SchemaLeadsCancelIn = components['schemas']['leads_CancelIn'];
+export type SchemaLeadsSettingsIn = components['schemas']['leads_SettingsIn'];
+export type SchemaLeadsSettingsOut = components['schemas']['leads_SettingsOut'];
 export type SchemaLeadsStaffOut = components['schemas']['leads_StaffOut'];
 export type SchemaNotificationsSettingsIn = components['schemas']['notifications_SettingsIn'];
 export type SchemaNotificationsSettingsOut = components['schemas']['notifications_SettingsOut'];
@@ -5507,6 +5729,7 @@ export type SchemaTelephonyAccountIn = components['schemas']['telephony_AccountI
 export type SchemaTelephonyAccountOut = components['schemas']['telephony_AccountOut'];
 export type SchemaTelephonyCardOut = components['schemas']['telephony_CardOut'];
 export type SchemaTelephonyWebhookAnswer = components['schemas']['telephony_WebhookAnswer'];
+export type SchemaValuationStepOut = components['schemas']['valuation_StepOut'];
 export type $defs = Record<string, never>;
 export interface operations {
     WellKnownJwksJsonJwks: {
@@ -6697,6 +6920,506 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ClinicOut"];
                 };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantDealsDealIdOfDeal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deal_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantProcessesList: {
+        parameters: {
+            query?: {
+                /** @description comma-separated values */
+                status?: string | null;
+                /** @description page size, 1-200 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_funnel.schemas.assistant.ProcessOut_"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantProcessesStart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantProcessesProcessIdShow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                process_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantProcessesProcessIdHandBackHandBack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                process_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantProcessesProcessIdTakeOverTakeOver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                process_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantSettingsGetSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsOut"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelAssistantSettingsPutSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
             400: {
@@ -11457,7 +12180,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SettingsOut"];
+                    "application/json": components["schemas"]["leads_SettingsOut"];
                 };
             };
             /** @description No valid access token */
@@ -11489,7 +12212,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SettingsIn"];
+                "application/json": components["schemas"]["leads_SettingsIn"];
             };
         };
         responses: {
@@ -11499,7 +12222,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SettingsOut"];
+                    "application/json": components["schemas"]["leads_SettingsOut"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */

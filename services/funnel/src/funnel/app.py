@@ -6,12 +6,13 @@ from litestar import Litestar
 
 from funnel import consumers, services
 from funnel.api import DealController, PipelineController, WorkController
+from funnel.api.assistant import AssistantController
 from funnel.api.valuation import PriceListController, ProspectController, ValuationController
 from funnel.clock import make_clock
 from funnel.consumers import valuation as valuation_consumers
 from funnel.domain import Conflict, InvalidFunnel, NotFound
 from funnel.domain import valuation as valuation_rules
-from funnel.services import valuation
+from funnel.services import assistant, valuation
 from funnel.settings import SERVICE, FunnelSettings, get_settings
 from kit import objects
 from kit.api import create_api_app
@@ -41,6 +42,7 @@ def create_api() -> Litestar:
             ValuationController,
             PriceListController,
             ProspectController,
+            AssistantController,
         ],
         error_map=ERRORS,
         state={"clock": make_clock(settings.clock_file), "valuation_links": _links(settings)},
@@ -65,6 +67,7 @@ def create_worker() -> Litestar:
                 Periodic(name, run, settings.timer_seconds)
                 for name, run in valuation.timers(valuation.Env(ctx.uow, clock, _links(settings), store))
             ),
+            Periodic("funnel-assistant", lambda: assistant.timer_round(ctx.uow, clock), settings.timer_seconds),
         ],
         resources=[objects.resource(store)],
     )

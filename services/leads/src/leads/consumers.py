@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contracts.assistant import AssistantAnswerRecordedV1
 from contracts.identity import StaffCreatedV1, StaffDeactivatedV1, StaffUpdatedV1
 from contracts.notifications import MessageReceivedV1
 from contracts.scheduling import (
@@ -13,10 +14,10 @@ from contracts.scheduling import (
     VisitCompletedV1,
 )
 from contracts.telephony import CallMissedV1, CallStartedV1
-from contracts.topics import IDENTITY, NOTIFICATIONS, SCHEDULING, TELEPHONY
+from contracts.topics import FUNNEL, IDENTITY, NOTIFICATIONS, SCHEDULING, TELEPHONY
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
-from leads.services import calls, staff, sync
+from leads.services import assistant, calls, staff, sync
 
 
 def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
@@ -63,6 +64,16 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
             name="leads.inbound-messages",
             topic=NOTIFICATIONS.name,
             handlers={MessageReceivedV1: sync.message_received},
+            uow=ctx.uow,
+            producer=ctx.producer,
+            max_attempts=ctx.settings.consumer_max_attempts,
+        ),
+        # What the patient told the funnel's assistant (name, CPF, the procedure and region wanted).
+        IdempotentConsumer(
+            service=ctx.service,
+            name="leads.assistant-answers",
+            topic=FUNNEL.name,
+            handlers={AssistantAnswerRecordedV1: assistant.answer_recorded},
             uow=ctx.uow,
             producer=ctx.producer,
             max_attempts=ctx.settings.consumer_max_attempts,

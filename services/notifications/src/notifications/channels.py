@@ -29,6 +29,8 @@ class Outgoing(msgspec.Struct, frozen=True, kw_only=True):
     buttons: list[dict[str, str]] = []
     #: WhatsApp outside the 24-hour window: {"name", "language", "params"} of the approved template.
     template: dict[str, Any] | None = None
+    #: Set: the buttons are the rows of a WhatsApp interactive list opened by this button (up to 10 rows).
+    list_button: str | None = None
 
 
 class SendResult(msgspec.Struct, frozen=True):
@@ -80,7 +82,7 @@ def _json(response: httpx.Response, what: str) -> Any:
 
 
 def whatsapp_payload(out: Outgoing) -> dict[str, Any]:
-    """Meta's request shapes: an approved template, interactive reply buttons, or plain text."""
+    """Meta's request shapes: an approved template, an interactive list or reply buttons, or plain text."""
     base: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": out.to.lstrip("+")}
     if out.template is not None:
         components: list[dict[str, Any]] = [
@@ -101,6 +103,14 @@ def whatsapp_payload(out: Outgoing) -> dict[str, Any]:
             "components": components,
         }
         return {**base, "type": "template", "template": template}
+    if out.buttons and out.list_button:
+        rows = [{"id": b["id"], "title": b["title"]} for b in out.buttons]
+        action = {"button": out.list_button, "sections": [{"rows": rows}]}
+        return {
+            **base,
+            "type": "interactive",
+            "interactive": {"type": "list", "body": {"text": out.body}, "action": action},
+        }
     if out.buttons:
         buttons = [{"type": "reply", "reply": {"id": b["id"], "title": b["title"]}} for b in out.buttons]
         interactive = {"type": "button", "body": {"text": out.body}, "action": {"buttons": buttons}}

@@ -6,6 +6,7 @@ One consumer per topic; every consumed event goes through the same use case, whi
 from __future__ import annotations
 
 from contracts import Event
+from contracts.assistant import AssistantMessageRequestedV1
 from contracts.topics import FUNNEL, LEADS, PAYMENTS, SCHEDULING
 from kit.messaging import Handler, IdempotentConsumer
 from kit.worker import WorkerContext
@@ -24,7 +25,17 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
     by_topic: dict[str, dict[type[Event], Handler]] = {}
     for struct in events.CONSUMED:
         by_topic.setdefault(struct.TOPIC, {})[struct] = services.handle_event
-    return [
+    # The funnel assistant's messages, sent as written (services.queue_assistant_message).
+    assistant = IdempotentConsumer(
+        service=ctx.service,
+        name="notifications.assistant",
+        topic=FUNNEL.name,
+        handlers={AssistantMessageRequestedV1: services.queue_assistant_message},
+        uow=ctx.uow,
+        producer=ctx.producer,
+        max_attempts=ctx.settings.consumer_max_attempts,
+    )
+    return [assistant] + [
         IdempotentConsumer(
             service=ctx.service,
             name=NAMES[topic],

@@ -87,7 +87,8 @@ def parse_whatsapp(body: dict[str, Any]) -> tuple[list[Inbound], list[Receipt]]:
                 if kind == "text":
                     text = (m.get("text") or {}).get("body")
                 elif kind == "interactive":
-                    reply = (m.get("interactive") or {}).get("button_reply") or {}
+                    tapped_in = m.get("interactive") or {}
+                    reply = tapped_in.get("button_reply") or tapped_in.get("list_reply") or {}
                     button, text = reply.get("id"), reply.get("title")
                 elif kind == "button":
                     tapped = m.get("button") or {}

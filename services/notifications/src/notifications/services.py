@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any, Protocol, TypeVar, cast
 
 from contracts import Event, EventMeta
+from contracts.assistant import AssistantMessageRequestedV1
 from contracts.notifications import (
     MessageDeliveredV1,
     MessageFailedV1,
@@ -476,6 +477,7 @@ def outgoing(message: Message, *, in_window: bool) -> Outgoing | str:
         buttons=buttons,
         template=template,
         idempotency_key=idempotency_key(message),
+        list_button=render.get("list_button"),
     )
 
 
@@ -1195,3 +1197,48 @@ def inapp_visible(principal: Principal, notification: Mapping[str, Any]) -> bool
 async def confirmation_stats(uow_factory: UnitOfWorkFactory, principal: Principal) -> dict[str, Any]:
     async with uow_factory() as uow:
         return await ConfirmationRepository(uow.session).stats(principal.tenant_id)
+
+
+# --- the funnel assistant's messages (contracts.assistant) ----------------------------------------------
+# The funnel's pre-qualification assistant writes its own texts (per clinic and locale, docs/funnel.md) and
+# asks for them to be sent as they are: no rule, no template; one message per `message_id`, on the channel
+# the person wrote from, through the same dispatcher (consent, WhatsApp's window, retries, receipts).
+ASSISTANT_RULE = "assistant"
+
+
+def assistant_render(event: AssistantMessageRequestedV1) -> dict[str, Any]:
+    """WhatsApp and Telegram show the choices as taps (a list or reply buttons); elsewhere they are numbered
+    lines the person answers by number or title (the assistant accepts both)."""
+    choices = [{"id": c.id, "title": c.title} for c in event.options]
+    if not choices:
+        return {"body": event.text}
+    if event.channel == WHATSAPP:
+        listed = event.style == "list" or len(choices) > 3 or any(len(c["title"]) > 20 for c in choices)
+        return {"body": event.text, "buttons": choices} | (
+            {"list_button": (event.button or "Options")[:20]} if listed else {}
+        )
+    if event.channel == TELEGRAM:
+        return {"body": event.text, "buttons": choices}
+    lines = "\n".join(f"{n}. {c['title']}" for n, c in enumerate(choices, 1))
+    return {"body": f"{event.text}\n{lines}"}
+
+
+async def queue_assistant_message(uow: UnitOfWork, event: AssistantMessageRequestedV1, meta: EventMeta) -> None:
+    now = utcnow()
+    channel = event.channel
+    if channel not in (WHATSAPP, TELEGRAM, INSTAGRAM):
+        log.warning("assistant message %s for unknown channel %s dropped", event.message_id, channel)
+        return
+    to = e164(event.to) if channel == WHATSAPP else event.to.strip()
+    render = assistant_render(event)
+    message = Message(
+        id=context.new_id(), tenant_id=meta.tenant_id, lead_id=event.lead_id, channel=channel, to=to,
+        template=f"assistant_{event.key}", locale=event.locale, body=str(render["body"]), status=QUEUED, attempts=0,
+        last_error=None, provider=None, provider_message_id=None, correlation_id=context.current_correlation_id(),
+        causation_id=meta.id, created_at=now, updated_at=now, next_attempt_at=now, rule_key=ASSISTANT_RULE,
+        recipient=PERSON, event_type=event.TYPE, dedupe_key=f"assistant:{event.message_id}", channels=(channel,),
+        addresses={channel: to}, renders={channel: render},
+    )  # fmt: skip
+    person = {"lead_id": event.lead_id}
+    message = replace(message, conversation_id=await _conversation_for(uow, meta.tenant_id, person, {channel: to}, now))
+    await MessageRepository(uow.session).add(message)

@@ -100,7 +100,7 @@ def create_worker() -> Litestar:
     return create_worker_app(
         service=SERVICE,
         settings=settings,
-        consumers=consumers.build,
+        consumers=lambda ctx: consumers.build(ctx, book, clock),
         tasks=tasks,
     )
 

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from contracts.assistant import AssistantPaymentLinkRequestedV1
 from contracts.leads import LeadConvertedV1, LeadCreatedV1
-from contracts.topics import LEADS
+from contracts.topics import FUNNEL, LEADS
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
-from payments.services import finance
+from payments.clock import Clock
+from payments.services import assistant, finance
+from payments.services.accounts import ProviderBook
 
 
-def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
+def build(ctx: WorkerContext, book: ProviderBook, clock: Clock) -> list[IdempotentConsumer]:
     return [
+        # Payment links the funnel's assistant asks for (payments.services.assistant).
+        IdempotentConsumer(
+            service=ctx.service,
+            name="payments.assistant-links",
+            topic=FUNNEL.name,
+            handlers={
+                AssistantPaymentLinkRequestedV1: partial(
+                    assistant.link_requested, uow_factory=ctx.uow, book=book, clock=clock
+                )
+            },
+            uow=ctx.uow,
+            producer=ctx.producer,
+            max_attempts=ctx.settings.consumer_max_attempts,
+        ),
         IdempotentConsumer(
             service=ctx.service,
             name="payments.lead-sources",
@@ -19,5 +38,5 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
             uow=ctx.uow,
             producer=ctx.producer,
             max_attempts=ctx.settings.consumer_max_attempts,
-        )
+        ),
     ]

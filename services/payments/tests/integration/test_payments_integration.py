@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import msgspec
@@ -24,6 +25,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts import EventMeta
+from contracts.assistant import AssistantPaymentLinkRequestedV1
+from contracts.people import Person
 from devkit.infra import Infra, ManagedProcess, free_port, wait_for_port
 from devkit.stack import ROOT
 from devkit.testing import fresh_database
@@ -36,11 +40,13 @@ from kit.sealing import generate_key
 from payments import models
 from payments.clock import Clock
 from payments.domain.charges import NewCharge
+from payments.domain.discounts import ProcedurePrice
 from payments.domain.errors import NotConfigured
 from payments.models import charges
 from payments.providers import mercadopago
+from payments.repository import PriceRepository
 from payments.schemas import ChargeIn, PersonIn
-from payments.services import accounts
+from payments.services import accounts, assistant
 from payments.services import charges as cases
 from payments.services import webhooks as ingress
 from payments.services.accounts import ProviderBook
@@ -303,3 +309,38 @@ async def test_provider_credentials_are_sealed_at_rest_and_resealed_on_rotation(
         )
     for b in (book, rotated, only_new):
         await b.close()
+
+
+async def test_the_funnel_assistants_request_makes_one_link_however_often_it_arrives(env: Env) -> None:
+
+    lead = new_id()
+    request = AssistantPaymentLinkRequestedV1(
+        process_id=new_id(), lead_id=lead, request_id=new_id(),
+        person=Person(lead_id=lead, name="Maria Souza", phone="+5511987654321", locale="pt-BR"),
+        procedure_id=new_id(), description="Botox", amount="150.00", currency="BRL",
+        requested_at=datetime.now(UTC),
+    )  # fmt: skip
+    meta = EventMeta(
+        id=new_id(), source="test", type=request.TYPE, time=datetime.now(UTC), subject=request.process_id,
+        tenant_id=env.principal.tenant_id, correlation_id=new_id(),
+    )  # fmt: skip
+    async with env.uow() as work:
+        price = ProcedurePrice(env.principal.tenant_id, request.procedure_id, "Botox", Decimal("200.00"), "BRL")
+        await PriceRepository(work.session).upsert(price, env.principal.user_id, datetime.now(UTC))
+        await work.commit()
+    for _ in range(2):  # a redelivery, or the handler run again after a rolled-back batch
+        async with env.uow() as work:
+            await assistant.link_requested(work, request, meta, uow_factory=env.uow, book=env.book, clock=env.clock)
+    async with env.engine.connect() as conn:
+        made = (await conn.execute(select(charges.c.amount, charges.c.lead_id, charges.c.created_by))).all()
+        links = (
+            await conn.execute(
+                select(func.count()).where(outbox_table.c.event_type == "clinicflow.payments.payment.link_created.v1")
+            )
+        ).scalar_one()
+    assert [(str(m.amount), m.lead_id, m.created_by) for m in made] == [("150.00", lead, assistant.ASSISTANT_USER)]
+    assert links == 1
+    # A request that cannot be a charge (no price, no amount) is dropped, not retried forever.
+    unpriced = msgspec.structs.replace(request, request_id=new_id(), procedure_id=new_id(), amount=None)
+    async with env.uow() as work:
+        await assistant.link_requested(work, unpriced, meta, uow_factory=env.uow, book=env.book, clock=env.clock)

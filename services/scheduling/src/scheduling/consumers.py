@@ -6,13 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from contracts import EventMeta
+from contracts.assistant import AssistantBookingLinkRequestedV1
 from contracts.notifications import MessageReceivedV1
 from contracts.payments import PaymentConfirmedV1
-from contracts.topics import NOTIFICATIONS, PAYMENTS
+from contracts.topics import FUNNEL, NOTIFICATIONS, PAYMENTS
 from kit.db import UnitOfWork
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
-from scheduling.services import inbound
+from scheduling.services import assistant, inbound
 from scheduling.services.env import Env
 
 
@@ -38,6 +39,14 @@ def build(ctx: WorkerContext, env: Env) -> list[IdempotentConsumer]:
             name="scheduling.replies",
             topic=NOTIFICATIONS.name,
             handlers={MessageReceivedV1: _bound(env, inbound.message_received)},
+            **common,  # type: ignore[arg-type]
+        ),
+        # Booking links the funnel's assistant asks for (scheduling.services.assistant).
+        IdempotentConsumer(
+            service=ctx.service,
+            name="scheduling.assistant-links",
+            topic=FUNNEL.name,
+            handlers={AssistantBookingLinkRequestedV1: _bound(env, assistant.booking_link_requested)},
             **common,  # type: ignore[arg-type]
         ),
     ]

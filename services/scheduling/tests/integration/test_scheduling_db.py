@@ -490,3 +490,35 @@ async def test_the_cached_set_up_and_busy_time_follow_changes_made_on_another_re
         assert c.principal.tenant_id in cache.entries
     finally:
         await cache.close()
+
+
+async def test_the_funnel_assistant_gets_the_persons_booking_link(engine: Any) -> None:
+    from contracts.assistant import AssistantBookingLinkRequestedV1
+    from kit import links
+    from scheduling.services import assistant
+
+    c = await new_clinic(engine)
+    lead = new_id()
+    request = AssistantBookingLinkRequestedV1(
+        process_id=new_id(), lead_id=lead, request_id=new_id(), person=PersonV1(lead_id=lead, name="Maria Souza",
+        phone="+5511987654321"), procedure_id=c.prepaid_id, branch_id=c.branch_id, requested_at=c.clock.now(),
+    )  # fmt: skip
+    meta = EventMeta(
+        id=new_id(), source="test", type=request.TYPE, time=c.clock.now(), subject=request.process_id,
+        tenant_id=c.principal.tenant_id, correlation_id=new_id(),
+    )  # fmt: skip
+    async with c.env.uow() as work:
+        await assistant.booking_link_requested(c.env, work, request, meta)
+        # A branch the clinic does not have: no link (the assistant's timer hands over to an agent).
+        await assistant.booking_link_requested(
+            c.env, work, msgspec.structs.replace(request, request_id=new_id(), branch_id=new_id()), meta
+        )
+        await work.commit()
+    ((kind, issued),) = await events(engine, request.request_id)
+    assert kind == "issued"
+    assert (issued["process_id"], issued["branch_id"], issued["procedure_id"]) == (
+        request.process_id, c.branch_id, c.prepaid_id,
+    )  # fmt: skip
+    token = issued["url"].split("token=")[1]
+    link = links.verify(SECRET, token, purpose="book")
+    assert (link.subject, link.tenant_id, link.data["lead_id"]) == (lead, c.principal.tenant_id, lead)

@@ -7,6 +7,7 @@ from functools import partial
 from contracts import Event
 from funnel import services
 from funnel.clock import Clock
+from funnel.consumers import assistant
 from kit.messaging import Handler, IdempotentConsumer
 from kit.worker import WorkerContext
 
@@ -15,7 +16,7 @@ def build(ctx: WorkerContext, clock: Clock) -> list[IdempotentConsumer]:
     by_topic: dict[str, dict[type[Event], Handler]] = {}
     for struct in services.CONSUMED:
         by_topic.setdefault(struct.TOPIC, {})[struct] = partial(services.handle_event, clock=clock)
-    return [
+    return assistant.build(ctx, clock) + [
         IdempotentConsumer(
             service=ctx.service,
             name=f"funnel.{topic.split('.')[1]}",

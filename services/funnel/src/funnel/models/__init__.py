@@ -177,4 +177,6 @@ activity = Table(
     Index("ix_activity_deal", "deal_id", "at"),
 )
 
+# The pre-qualification assistant's tables (a module of their own, registered on the same metadata).
+from funnel.models import assistant as assistant  # noqa: E402
 from funnel.models import valuation as valuation  # noqa: E402  (the valuation process's tables, docs/quotes.md)
