@@ -115,6 +115,21 @@ class ReminderAction(msgspec.Struct, frozen=True, kw_only=True):
     url: str
 
 
+class NoShowReason(msgspec.Struct, frozen=True, kw_only=True):
+    #: base, history, lead_time, confirmation, person.
+    factor: str
+    points: int
+    detail: str
+
+
+class NoShowRisk(msgspec.Struct, frozen=True, kw_only=True):
+    """A simple, explained no-show risk: 0-100, low < 30 <= medium < 60 <= high, every point with its reason."""
+
+    score: int
+    level: str
+    reasons: list[NoShowReason] = []
+
+
 class ReminderDueV1(_AppointmentEvent, frozen=True, kw_only=True):
     """A reminder of an appointment is due now (24 h and 5 h before by default)."""
 
@@ -131,6 +146,9 @@ class ReminderDueV1(_AppointmentEvent, frozen=True, kw_only=True):
     procedure_name: str
     actions: list[ReminderAction] = []
     due_at: datetime
+    #: The appointment's no-show risk when the reminder went out (the reminder flow may weigh it, e.g. a call
+    #: for a high one); None from producers before it was added.
+    no_show_risk: NoShowRisk | None = None
 
 
 class PatientArrivedV1(_AppointmentEvent, frozen=True, kw_only=True):

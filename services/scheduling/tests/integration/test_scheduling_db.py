@@ -270,6 +270,11 @@ async def test_reminders_fire_once_move_with_reschedule_and_vanish_with_cancel(e
     assert sorted((e["appointment_id"], e["offset_minutes"]) for _, e in due) == sorted(
         [(kept.id, 1440), (moved.id, 1440)]
     )
+    # Each carries the appointment's explained no-show risk: unconfirmed, a day to go, no history yet.
+    risk = next(e for _, e in due if e["appointment_id"] == kept.id)["no_show_risk"]
+    assert risk["level"] in ("low", "medium", "high")
+    assert risk["score"] == sum(reason["points"] for reason in risk["reasons"])
+    assert risk["reasons"][0] == {"factor": "base", "points": 10, "detail": "every appointment"}
     async with engine.connect() as conn:  # never twice, for any clinic
         fired = (
             await conn.execute(

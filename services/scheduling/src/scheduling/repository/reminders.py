@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduling.domain.appointments import ARRIVED, DONE, NO_SHOW
 from scheduling.models import appointments, branches, procedures, professionals, reminders
 
 
@@ -44,9 +45,24 @@ class ReminderRepository:
         ids = [r.id for r in (await self.session.execute(due)).all()]
         if not ids:
             return []
+        # The person's no-shows and attended visits elsewhere in the clinic, for the no-show risk (indexed by
+        # tenant and lead / patient id, like repository.waitlist.attendance).
+        past = appointments.alias("past")
+        same_person = and_(
+            past.c.tenant_id == appointments.c.tenant_id,
+            past.c.id != appointments.c.id,
+            or_(
+                and_(appointments.c.lead_id.is_not(None), past.c.lead_id == appointments.c.lead_id),
+                and_(appointments.c.patient_id.is_not(None), past.c.patient_id == appointments.c.patient_id),
+            ),
+        )
+        no_shows = select(func.count()).where(same_person, past.c.status == NO_SHOW).scalar_subquery()
+        attended = select(func.count()).where(same_person, past.c.status.in_((DONE, ARRIVED))).scalar_subquery()
         q = (
             select(
                 reminders.c.id.label("reminder_id"),
+                no_shows.label("no_shows"),
+                attended.label("attended"),
                 reminders.c.offset_minutes,
                 reminders.c.due_at,
                 appointments,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from contracts.people import Person as PersonV1
-from contracts.scheduling import ReminderAction, ReminderDueV1
+from contracts.scheduling import NoShowReason, NoShowRisk, ReminderAction, ReminderDueV1
 from scheduling.domain.reminders import action_id
+from scheduling.domain.waitlist import no_show_risk
 from scheduling.repository.reminders import ReminderRepository
 from scheduling.services.env import Env
 
@@ -20,6 +21,15 @@ async def dispatch_due(env: Env, *, limit: int = 500) -> int:
     async with env.uow() as uow:
         rows = await ReminderRepository(uow.session).claim_due(now, limit)
         for r in rows:
+            risk = no_show_risk(
+                no_shows=r.no_shows,
+                attended=r.attended,
+                booked_at=r.created_at,
+                starts_at=r.starts_at,
+                now=now,
+                confirmed=r.confirmed_at is not None,
+                known_person=bool(r.lead_id or r.patient_id),
+            )
             urls = {
                 kind: env.links.url(kind, kind, subject=r.id, tenant_id=r.tenant_id)
                 for kind in ("confirm", "reschedule")
@@ -41,6 +51,11 @@ async def dispatch_due(env: Env, *, limit: int = 500) -> int:
                         for kind in ("confirm", "reschedule")
                     ],
                     due_at=r.due_at,
+                    no_show_risk=NoShowRisk(
+                        score=risk.score,
+                        level=risk.level,
+                        reasons=[NoShowReason(**reason) for reason in risk.reasons],  # type: ignore[arg-type]
+                    ),
                 ),
                 tenant_id=r.tenant_id,
             )
