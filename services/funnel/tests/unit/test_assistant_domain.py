@@ -106,6 +106,15 @@ def test_an_invalid_cpf_is_asked_again_with_the_reason(raw: str, reason: str) ->
     assert p.cpf == "52998224725"
 
 
+def test_the_message_the_lead_was_made_from_answers_nothing() -> None:
+    # "Olá" opened the conversation (leads made the lead from it) and reaches the process after its start.
+    p, out = run([a.Start("s", T0), a.Reply("opening", T0 - M, text="Olá")])
+    assert p.step == a.NAME
+    assert said(out) == ["greeting", "ask_name"]
+    p, _ = a.decide(p, a.Reply("m1", T0 + M, text="Maria Souza"), SETUP)
+    assert (p.step, p.name) == (a.CPF, "Maria Souza")
+
+
 def test_wrong_answers_of_each_question() -> None:
     p, out = run([a.Start("s", T0), a.Reply("m1", T0 + M, text="12345")])
     assert p.step == a.NAME

@@ -458,7 +458,9 @@ def _decide(p: Process, s: Signal, setup: Setup) -> tuple[Process, list[Effect]]
     if isinstance(s, Start):
         if p.step != NAME or p.status != ACTIVE:
             return p, []
-        p = replace(p, due_at=s.at + setup.reply_timeout)
+        # What the patient wrote before the first contact (the message the lead was made from) answers nothing:
+        # it arrives as a reply older than the start and is only recorded.
+        p = replace(p, due_at=s.at + setup.reply_timeout, last_reply_at=max(p.last_reply_at or s.at, s.at))
         return p, [Step("assistant", "first contact"), _say(setup, p, "greeting"), *_prompt(p, setup)]
     if isinstance(s, Tick):
         return _tick(p, s, setup)
