@@ -198,3 +198,36 @@ async def test_asaas_pix_charge_invoice_and_webhook_token(asaas: AsyncTestClient
     assert partial.json()["status"] == "RECEIVED"
     rest = await asaas.post(f"/v3/payments/{payment['id']}/refund", json={}, headers=ASAAS)
     assert rest.json()["status"] == "REFUNDED"
+
+
+async def test_stripe_answers_the_shared_test_controls(stripe: AsyncTestClient[Any]) -> None:
+    await _check_controls(stripe, "stripe")
+
+
+async def test_asaas_answers_the_shared_test_controls(asaas: AsyncTestClient[Any]) -> None:
+    await _check_controls(asaas, "asaas")
+
+
+async def _check_controls(client: AsyncTestClient[Any], name: str) -> None:
+    """The controls are one shared controller: a mode, held events released, an unknown event, the log, reset."""
+    base = f"/sandbox/{name}"
+    refused = await client.post(f"{base}/control", json={"mode": "sometimes"})
+    assert refused.status_code == 400
+    assert "mode must be one of" in refused.json()["detail"]
+    assert (await client.post(f"{base}/control", json={"mode": "hold", "fail_next": 2})).status_code == 200
+    assert (await client.get(f"{base}/control")).json() == {"mode": "hold", "fail_next": 2}
+    book = getattr(client.app.state, f"{name}_book")
+    book.sender.retry_delay = 0.0
+    book.sender.held.append(("http://127.0.0.1:9/hook", b"{}", lambda body: {}, {"event": "held"}))
+    assert (await client.get(f"{base}/deliveries")).json() == {"items": [], "held": 1}
+    assert (await client.post(f"{base}/release")).json() == {"delivered": 1}
+    deliveries = (await client.get(f"{base}/deliveries")).json()
+    # Nothing listens on port 9: the sender tried, logged each attempt with no answer, and holds nothing now.
+    assert deliveries["held"] == 0
+    assert [(d["attempt"], d["status"], d["event"]) for d in deliveries["items"]] == [
+        (attempt, 0, "held") for attempt in (1, 2, 3, 4)
+    ]
+    assert (await client.post(f"{base}/events/evt_nope/resend")).status_code == 404
+    assert (await client.get(f"{base}/events")).json() == {"items": []}
+    assert (await client.post(f"{base}/reset")).json() == {"mode": "normal"}
+    assert (await client.get(f"{base}/control")).json() == {"mode": "normal", "fail_next": 0}

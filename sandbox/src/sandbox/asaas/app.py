@@ -27,7 +27,7 @@ from litestar.datastructures import State
 from kit import logging as kit_logging
 from kit import web
 from kit.settings import load
-from sandbox.payments.hooks import MODES, Control, Outgoing, Sender, page
+from sandbox.payments.hooks import Controls, Outgoing, Sender, page
 from sandbox.payments.pix import brcode, svg
 
 
@@ -346,35 +346,9 @@ class Invoice(Controller):
         return Response(page("Pagamento recebido", body, "Asaas"))
 
 
-class Inspect(Controller):
+class Inspect(Controls):
     path = "/sandbox/asaas"
-    tags = ["sandbox control"]
-
-    @get("/control")
-    async def read_control(self, state: State) -> Control:
-        sender = _book(state).sender
-        return Control(mode=sender.mode, fail_next=sender.fail_next)
-
-    @post("/control", status_code=200, summary="How the next payments are notified")
-    async def set_control(self, state: State, data: Control) -> Response[Any]:
-        if data.mode not in MODES:
-            return Response({"detail": f"mode must be one of {', '.join(MODES)}"}, status_code=400)
-        _book(state).sender.control(data)
-        return Response(data)
-
-    @post("/release", status_code=200, summary="Deliver the held events now (late webhooks)")
-    async def release(self, state: State) -> dict[str, int]:
-        return {"delivered": await _book(state).sender.release()}
-
-    @post("/events/{event_id:str}/resend", status_code=200, summary="Deliver one event again (a retry)")
-    async def resend(self, state: State, event_id: str) -> Response[Any]:
-        book = _book(state)
-        event = book.events.get(event_id)
-        if event is None:
-            return Response({"detail": "no such event"}, status_code=404)
-        for item in book.outgoing(event):
-            await book.sender.deliver(item)
-        return Response({"event_id": event_id})
+    book_key = "asaas_book"
 
     @get("/payments")
     async def payments(self, state: State, external_reference: str | None = None) -> dict[str, Any]:
@@ -382,20 +356,6 @@ class Inspect(Controller):
         if external_reference:
             items = [p for p in items if p.get("externalReference") == external_reference]
         return {"items": items}
-
-    @get("/events")
-    async def events(self, state: State) -> dict[str, Any]:
-        return {"items": list(_book(state).events.values())}
-
-    @get("/deliveries")
-    async def deliveries(self, state: State) -> dict[str, Any]:
-        sender = _book(state).sender
-        return {"items": sender.deliveries, "held": len(sender.held)}
-
-    @post("/reset", status_code=200)
-    async def reset(self, state: State) -> dict[str, str]:
-        _book(state).sender.reset()
-        return {"mode": "normal"}
 
 
 def create_app() -> Litestar:

@@ -10,10 +10,12 @@ import html
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import httpx
 import msgspec
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ class Sender:
         self.fail_next = 0
         self.deliveries: list[dict[str, Any]] = []
         self.held: list[Outgoing] = []
+        #: Seconds before the n-th retry, times n (the providers back off too).
+        self.retry_delay = 0.5
         self.http = httpx.AsyncClient(timeout=10.0)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -64,7 +68,7 @@ class Sender:
             self.deliveries.append(record)
             if 200 <= record["status"] < 300:
                 return
-            await asyncio.sleep(0.5 * attempt)
+            await asyncio.sleep(self.retry_delay * attempt)
 
     def send(self, batch: list[Outgoing]) -> None:
         """Deliver as the mode says, in the background and in order (the payer's page does not wait)."""
@@ -102,6 +106,69 @@ class Sender:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.http.aclose()
+
+
+class EventBook(Protocol):
+    """What a look-alike keeps that the shared controls need: its sender, its events, and the deliveries one
+    event makes."""
+
+    sender: Sender
+    events: dict[str, dict[str, Any]]
+
+    def outgoing(self, event: dict[str, Any]) -> list[Outgoing]: ...
+
+
+class Controls(Controller):
+    """The test controls both card sandboxes answer under their own path (`/sandbox/stripe`, `/sandbox/asaas`):
+    the delivery mode, held and resent events, the delivery log and a reset. A subclass sets `path` and
+    `book_key` (the app state entry holding its book) and adds its own listings."""
+
+    tags = ["sandbox control"]
+    book_key: ClassVar[str]
+
+    def book(self, state: State) -> EventBook:
+        book: EventBook = state[self.book_key]
+        return book
+
+    @get("/control")
+    async def read_control(self, state: State) -> Control:
+        sender = self.book(state).sender
+        return Control(mode=sender.mode, fail_next=sender.fail_next)
+
+    @post("/control", status_code=200, summary="How the next payments are notified")
+    async def set_control(self, state: State, data: Control) -> Response[Any]:
+        if data.mode not in MODES:
+            return Response({"detail": f"mode must be one of {', '.join(MODES)}"}, status_code=400)
+        self.book(state).sender.control(data)
+        return Response(data)
+
+    @post("/release", status_code=200, summary="Deliver the held events now (late webhooks)")
+    async def release(self, state: State) -> dict[str, int]:
+        return {"delivered": await self.book(state).sender.release()}
+
+    @post("/events/{event_id:str}/resend", status_code=200, summary="Deliver one event again (a retry)")
+    async def resend(self, state: State, event_id: str) -> Response[Any]:
+        book = self.book(state)
+        event = book.events.get(event_id)
+        if event is None:
+            return Response({"detail": "no such event"}, status_code=404)
+        for item in book.outgoing(event):
+            await book.sender.deliver(item)
+        return Response({"event_id": event_id})
+
+    @get("/events")
+    async def list_events(self, state: State) -> dict[str, Any]:
+        return {"items": list(self.book(state).events.values())}
+
+    @get("/deliveries")
+    async def deliveries(self, state: State) -> dict[str, Any]:
+        sender = self.book(state).sender
+        return {"items": sender.deliveries, "held": len(sender.held)}
+
+    @post("/reset", status_code=200)
+    async def reset(self, state: State) -> dict[str, str]:
+        self.book(state).sender.reset()
+        return {"mode": "normal"}
 
 
 _STYLE = (

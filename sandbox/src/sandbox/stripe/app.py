@@ -30,7 +30,7 @@ from litestar.datastructures import State
 from kit import logging as kit_logging
 from kit import web
 from kit.settings import load
-from sandbox.payments.hooks import MODES, Control, Outgoing, Sender, page
+from sandbox.payments.hooks import Controls, Outgoing, Sender, page
 from sandbox.payments.pix import brcode, svg
 
 API_VERSION = "2024-06-20"
@@ -463,35 +463,9 @@ class HostedCheckout(Controller):
         return Response(page("Pagamento aprovado" if approved else "Pagamento recusado", body, "Stripe"))
 
 
-class Inspect(Controller):
+class Inspect(Controls):
     path = "/sandbox/stripe"
-    tags = ["sandbox control"]
-
-    @get("/control")
-    async def read_control(self, state: State) -> Control:
-        sender = _book(state).sender
-        return Control(mode=sender.mode, fail_next=sender.fail_next)
-
-    @post("/control", status_code=200, summary="How the next payments are notified")
-    async def set_control(self, state: State, data: Control) -> Response[Any]:
-        if data.mode not in MODES:
-            return Response({"detail": f"mode must be one of {', '.join(MODES)}"}, status_code=400)
-        _book(state).sender.control(data)
-        return Response(data)
-
-    @post("/release", status_code=200, summary="Deliver the held events now (late webhooks)")
-    async def release(self, state: State) -> dict[str, int]:
-        return {"delivered": await _book(state).sender.release()}
-
-    @post("/events/{event_id:str}/resend", status_code=200, summary="Deliver one event again (a retry)")
-    async def resend(self, state: State, event_id: str) -> Response[Any]:
-        book = _book(state)
-        event = book.events.get(event_id)
-        if event is None:
-            return Response({"detail": "no such event"}, status_code=404)
-        for item in book.outgoing(event):
-            await book.sender.deliver(item)
-        return Response({"event_id": event_id})
+    book_key = "stripe_book"
 
     @get("/sessions")
     async def sessions(self, state: State, client_reference_id: str | None = None) -> dict[str, Any]:
@@ -499,20 +473,6 @@ class Inspect(Controller):
         if client_reference_id:
             items = [s for s in items if s.get("client_reference_id") == client_reference_id]
         return {"items": items}
-
-    @get("/events")
-    async def events(self, state: State) -> dict[str, Any]:
-        return {"items": list(_book(state).events.values())}
-
-    @get("/deliveries")
-    async def deliveries(self, state: State) -> dict[str, Any]:
-        sender = _book(state).sender
-        return {"items": sender.deliveries, "held": len(sender.held)}
-
-    @post("/reset", status_code=200)
-    async def reset(self, state: State) -> dict[str, str]:
-        _book(state).sender.reset()
-        return {"mode": "normal"}
 
 
 def create_app() -> Litestar:
