@@ -86,6 +86,9 @@ class AssistantPaymentLinkRequestedV1(_ProcessEvent, frozen=True, kw_only=True):
     amount: str | None = None
     currency: str
     requested_at: datetime
+    #: The CPF the person gave (11 digits): providers such as Asaas need it for the charge. Optional (added
+    #: after v1 went out).
+    cpf: str | None = None
 
 
 class AssistantBookingLinkRequestedV1(_ProcessEvent, frozen=True, kw_only=True):

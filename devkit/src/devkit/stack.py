@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import secrets
 import signal
 import sys
@@ -260,7 +261,10 @@ class Stack:
         for name in self.specs:
             self.start_process(name)
 
-    def wait_ready(self, names: list[str] | None = None, timeout: float = 90.0) -> None:
+    def wait_ready(self, names: list[str] | None = None, timeout: float | None = None) -> None:
+        # Twenty processes start at once; on a busy two-core machine that takes minutes, not seconds.
+        # CLINICFLOW_READY_TIMEOUT (seconds) overrides the default of 240.
+        timeout = timeout or float(os.environ.get("CLINICFLOW_READY_TIMEOUT") or 240)
         pending = set(names or self.specs)
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2.0) as client:

@@ -153,7 +153,18 @@ async def test_asaas_pix_charge_invoice_and_webhook_token(asaas: AsyncTestClient
         headers=ASAAS,
     )
     assert "authToken" not in hook.json()
-    customer = (await asaas.post("/v3/customers", json={"name": "Maria Souza"}, headers=ASAAS)).json()
+    bad_document = await asaas.post("/v3/customers", json={"name": "Maria", "cpfCnpj": "123"}, headers=ASAAS)
+    assert bad_document.json()["errors"][0]["code"] == "invalid_cpfCnpj"
+    without_document = (await asaas.post("/v3/customers", json={"name": "Maria"}, headers=ASAAS)).json()
+    refused = await asaas.post(
+        "/v3/payments",
+        json={"customer": without_document["id"], "billingType": "PIX", "value": 350, "dueDate": "2099-01-01"},
+        headers=ASAAS,
+    )
+    assert (refused.status_code, refused.json()["errors"][0]["code"]) == (400, "invalid_customer.cpfCnpj")
+    customer = (
+        await asaas.post("/v3/customers", json={"name": "Maria Souza", "cpfCnpj": "52998224725"}, headers=ASAAS)
+    ).json()
     assert customer["id"].startswith("cus_")
     past = await asaas.post(
         "/v3/payments",

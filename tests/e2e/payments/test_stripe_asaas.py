@@ -28,6 +28,7 @@ from tests.e2e.payments.test_payments import (
     assert_problem,
     broker_events,
     charge,
+    charge_body,
     create,
     move_clock,
     outbox_events,
@@ -219,7 +220,7 @@ def test_stripe_failed_pix_then_duplicates_apply_once(
 ) -> None:
     clinic = stripe_clinic[0]
     stripe.control("duplicate", fail_next=1)
-    made = create(clinic, methods=["pix"])
+    made = _asaas_charge(clinic)
     session = made["url"].rsplit("/", 1)[1]
     _pay_stripe(made["url"], "pix")
     failed = wait_status(clinic, made["id"], "failed")
@@ -329,6 +330,12 @@ def asaas_clinic(stack: Stack, admin: Api, asaas: Provider) -> tuple[Api, str, s
     return clinic, clinic_id, token
 
 
+def _asaas_charge(clinic: Api) -> dict[str, Any]:
+    """A PIX charge with the payer's CPF, which Asaas needs (formatted as staff type it)."""
+    person = {**charge_body()["person"], "cpf": "529.982.247-25"}
+    return create(clinic, methods=["pix"], person=person)
+
+
 def _pay_asaas(url: str) -> str:
     with httpx.Client(timeout=20.0, follow_redirects=True) as browser:
         page = browser.get(url)
@@ -355,7 +362,14 @@ def test_asaas_pix_charge_paid_on_the_invoice_page(
         },
     )
     assert_problem(card_only, 422, "methods")
-    made = create(clinic, methods=["pix"])
+    no_cpf = clinic.http.post("/api/v1/payments/payments", json=charge_body(methods=["pix"]))
+    assert_problem(no_cpf, 422, "person.cpf")
+    bad_cpf = clinic.http.post(
+        "/api/v1/payments/payments",
+        json=charge_body(methods=["pix"], person={**charge_body()["person"], "cpf": "111.111.111-12"}),
+    )
+    assert_problem(bad_cpf, 422, "person.cpf")
+    made = _asaas_charge(clinic)
     assert made["provider"] == "asaas"
     assert made["url"].startswith(f"{stack.url('sandbox_asaas')}/i/pay_")
     shown = clinic.http.get(f"/api/v1/payments/payments/{made['id']}/pix").json()
@@ -386,7 +400,7 @@ def test_asaas_refund_made_in_its_dashboard_is_recorded(
     stack: Stack, asaas: Provider, asaas_clinic: tuple[Api, str, str]
 ) -> None:
     clinic = asaas_clinic[0]
-    made = create(clinic, methods=["pix"])
+    made = _asaas_charge(clinic)
     _pay_asaas(made["url"])
     payment_id = wait_status(clinic, made["id"], "paid")["provider_payment_id"]
     key = stack.env()["SANDBOX_ASAAS_API_KEY"]
@@ -402,7 +416,7 @@ def test_asaas_missing_webhook_is_found_by_reconciliation(
 ) -> None:
     clinic = asaas_clinic[0]
     asaas.control("none")
-    made = create(clinic, methods=["pix"])
+    made = _asaas_charge(clinic)
     _pay_asaas(made["url"])
     time.sleep(1.5)
     assert charge(clinic, made["id"])["status"] == "pending"
@@ -434,7 +448,7 @@ def test_asaas_forged_token_duplicates_and_replays_change_nothing_more(
 ) -> None:
     clinic, clinic_id, token = asaas_clinic
     asaas.control("duplicate")
-    made = create(clinic, methods=["pix"])
+    made = _asaas_charge(clinic)
     _pay_asaas(made["url"])
     paid = wait_status(clinic, made["id"], "paid")
     payment_id = paid["provider_payment_id"]

@@ -154,6 +154,9 @@ class AsaasApi(Controller):
         body = await _json(request)
         if not body or not str(body.get("name") or "").strip():
             return _error(400, "invalid_name", "O campo name deve ser informado.")
+        document = body.get("cpfCnpj")
+        if document is not None and len("".join(c for c in str(document) if c.isdigit())) not in (11, 14):
+            return _error(400, "invalid_cpfCnpj", "O CPF/CNPJ informado é inválido.")
         customer: dict[str, Any] = {
             "object": "customer",
             "id": book.new_id("cus"),
@@ -172,6 +175,13 @@ class AsaasApi(Controller):
         body = await _json(request) or {}
         if body.get("customer") not in book.customers:
             return _error(400, "invalid_customer", "Cliente inexistente ou não informado.")
+        if not book.customers[body["customer"]].get("cpfCnpj"):
+            # As the real Asaas does: a charge needs the customer's CPF or CNPJ.
+            return _error(
+                400,
+                "invalid_customer.cpfCnpj",
+                "Para criar esta cobrança é necessário preencher o CPF ou CNPJ do cliente.",
+            )
         if body.get("billingType") not in ("PIX", "BOLETO", "CREDIT_CARD", "UNDEFINED"):
             return _error(400, "invalid_billingType", "Forma de pagamento inválida.")
         try:

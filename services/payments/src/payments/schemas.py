@@ -24,6 +24,9 @@ class PersonIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     phone: Annotated[str, msgspec.Meta(max_length=20, pattern=r"^\+[1-9][0-9]{7,14}$")] | None = None
     email: Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     locale: Annotated[str, msgspec.Meta(max_length=10)] | None = None
+    #: The payer's CPF, with or without punctuation. Asaas needs it to make a charge; Mercado Pago shows it
+    #: on its checkout. Only handed to the provider, never stored.
+    cpf: Annotated[str, msgspec.Meta(max_length=20)] | None = None
 
 
 class ChargeIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -50,6 +53,7 @@ class ChargeIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             phone=p.phone,
             email=p.email,
             locale=p.locale,
+            cpf=p.cpf,
             amount=self.amount,
             currency=self.currency,
             procedure_id=str(self.procedure_id) if self.procedure_id else None,

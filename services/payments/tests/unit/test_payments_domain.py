@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from payments.domain import charges as rules
 from payments.domain.charges import Charge
 from payments.domain.discounts import FIXED, PERCENTAGE, DiscountRule, apply_best, check_rule
+from payments.domain.documents import clean_cpf
 from payments.domain.errors import Conflict, InvalidInput
 from payments.domain.money import check_currency, fmt, from_cents, parse_amount, to_cents
 
@@ -287,3 +288,20 @@ def test_a_refund_made_at_the_provider_is_recorded_once() -> None:
     full, rest = rules.refunded_at_provider(part, Decimal("400.00"), NOW) or (part, Decimal(0))  # never past paid
     assert (full.status, rest) == (rules.REFUNDED, Decimal("250.00"))
     assert rules.refunded_at_provider(_charge(), Decimal("10.00"), NOW) is None  # unpaid: nothing to give back
+
+
+@pytest.mark.parametrize(("raw", "digits"), [("529.982.247-25", "52998224725"), (" 52998224725 ", "52998224725")])
+def test_cpf_is_kept_as_its_digits(raw: str, digits: str) -> None:
+    assert clean_cpf(raw) == digits
+
+
+@pytest.mark.parametrize("raw", ["529.982.247-26", "111.111.111-11", "1234", "abc"])
+def test_a_wrong_cpf_names_the_field(raw: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        clean_cpf(raw)
+    assert err.value.field == "person.cpf"
+
+
+def test_no_cpf_is_none() -> None:
+    assert clean_cpf(None) is None
+    assert clean_cpf("  ") is None

@@ -4,6 +4,7 @@ a tampered body is refused (401 upstream), and no secret appears in a repr."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -213,7 +214,16 @@ def test_asaas_payment_body_is_pix() -> None:
         expires_at=datetime(2026, 12, 3, 12, tzinfo=UTC),
         notification_url="n",
         back_url="b",
+        payer_name="Maria Souza",
+        payer_cpf="52998224725",
     )
+    assert Asaas.customer_body(request) == {
+        "name": "Maria Souza",
+        "email": None,
+        "mobilePhone": None,
+        "cpfCnpj": "52998224725",
+        "externalReference": "c1",
+    }
     body = Asaas.payment_body(request, "cus_1")
     assert body == {
         "customer": "cus_1",
@@ -223,6 +233,26 @@ def test_asaas_payment_body_is_pix() -> None:
         "description": "Limpeza",
         "externalReference": "c1",
     }
+
+
+def test_mercadopago_preference_carries_the_payers_cpf() -> None:
+    request = CheckoutRequest(
+        charge_id="c1",
+        amount=Decimal("315.00"),
+        currency="BRL",
+        description="Limpeza",
+        methods=("pix", "credit"),
+        expires_at=datetime(2026, 12, 3, 12, tzinfo=UTC),
+        notification_url="n",
+        back_url="b",
+        payer_name="Maria Souza",
+        payer_cpf="52998224725",
+    )
+    body = MercadoPago.preference_body(request)
+    assert body["payer"] == {"name": "Maria Souza", "identification": {"type": "CPF", "number": "52998224725"}}
+    assert body["external_reference"] == "c1"
+    assert {"id": "debit_card"} in body["payment_methods"]["excluded_payment_types"]
+    assert "payer" not in MercadoPago.preference_body(replace(request, payer_name=None, payer_cpf=None))
 
 
 def test_secrets_never_in_a_repr() -> None:

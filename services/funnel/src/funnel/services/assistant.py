@@ -161,7 +161,7 @@ async def _apply(
                 AssistantPaymentLinkRequestedV1(
                     process_id=after.id, lead_id=after.lead_id, request_id=_derived(after.id, "payment"),
                     person=_person(after), procedure_id=e.procedure_id, description=e.procedure, amount=e.amount,
-                    currency=e.currency, requested_at=now,
+                    currency=e.currency, requested_at=now, cpf=after.cpf,
                 ),
                 tenant_id=tenant,
             )  # fmt: skip

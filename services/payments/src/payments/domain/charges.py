@@ -70,6 +70,8 @@ class NewCharge:
     phone: str | None = None
     email: str | None = None
     locale: str | None = None
+    #: The payer's CPF (11 digits), passed to the provider only; not kept on the charge.
+    cpf: str | None = None
     amount: Decimal | None = None
     currency: str | None = None
     procedure_id: str | None = None

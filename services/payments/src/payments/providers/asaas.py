@@ -103,20 +103,20 @@ class Asaas:
             "externalReference": request.charge_id,
         }
 
+    @staticmethod
+    def customer_body(request: CheckoutRequest) -> dict[str, Any]:
+        return {
+            "name": request.payer_name or "Paciente",
+            "email": request.payer_email,
+            "mobilePhone": request.payer_phone,
+            "cpfCnpj": request.payer_cpf,
+            "externalReference": request.charge_id,
+        }
+
     async def create_checkout(self, request: CheckoutRequest, idempotency_key: str) -> Checkout:
         if request.methods != ("pix",) and "pix" not in request.methods:
             raise ProviderError("Asaas charges here are PIX only; allow the pix method.")
-        customer = await self._call(
-            "POST",
-            "/v3/customers",
-            "creating the Asaas customer",
-            {
-                "name": request.payer_name or "Paciente",
-                "email": request.payer_email,
-                "mobilePhone": request.payer_phone,
-                "externalReference": request.charge_id,
-            },
-        )
+        customer = await self._call("POST", "/v3/customers", "creating the Asaas customer", self.customer_body(request))
         payment = await self._call(
             "POST", "/v3/payments", "creating the Asaas payment", self.payment_body(request, str(customer["id"]))
         )

@@ -54,6 +54,8 @@ class CheckoutRequest:
     payer_name: str | None = None
     payer_email: str | None = None
     payer_phone: str | None = None
+    #: CPF, 11 digits.
+    payer_cpf: str | None = None
 
 
 @dataclass(frozen=True)

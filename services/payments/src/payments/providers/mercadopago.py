@@ -111,7 +111,8 @@ class MercadoPago:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def create_checkout(self, request: CheckoutRequest, idempotency_key: str) -> Checkout:
+    @staticmethod
+    def preference_body(request: CheckoutRequest) -> dict[str, Any]:
         wanted = {_TYPES[m] for m in request.methods}
         body: dict[str, Any] = {
             "items": [
@@ -135,9 +136,15 @@ class MercadoPago:
             },
             "statement_descriptor": "CLINICFLOW",
         }
-        payer = {k: v for k, v in (("name", request.payer_name), ("email", request.payer_email)) if v}
+        payer: dict[str, Any] = {k: v for k, v in (("name", request.payer_name), ("email", request.payer_email)) if v}
+        if request.payer_cpf:
+            payer["identification"] = {"type": "CPF", "number": request.payer_cpf}
         if payer:
             body["payer"] = payer
+        return body
+
+    async def create_checkout(self, request: CheckoutRequest, idempotency_key: str) -> Checkout:
+        body = self.preference_body(request)
         try:
             response = await self._http.post(
                 "/checkout/preferences", content=_encoder.encode(body), headers=self._headers(idempotency_key)

@@ -43,7 +43,7 @@ async def link_requested(
     try:
         data = NewCharge(
             description=event.description, methods=METHODS, lead_id=p.lead_id, patient_id=p.patient_id, name=p.name,
-            phone=p.phone, email=p.email, locale=p.locale,
+            phone=p.phone, email=p.email, locale=p.locale, cpf=event.cpf,
             amount=parse_amount(event.amount) if event.amount is not None else None, currency=event.currency,
             procedure_id=event.procedure_id,
         )  # fmt: skip

@@ -25,6 +25,7 @@ from payments.clock import Clock
 from payments.domain import charges as rules
 from payments.domain.charges import DEFAULT_EXPIRY, SETTLED, Charge, NewCharge
 from payments.domain.discounts import apply_best
+from payments.domain.documents import clean_cpf
 from payments.domain.errors import Conflict, InvalidInput, NotFound, ProviderUnavailable
 from payments.domain.money import check_currency, fmt, parse_amount
 from payments.providers.base import CheckoutRequest, PaymentReport, ProviderError
@@ -88,6 +89,7 @@ async def create_charge(
     now = clock.now()
     if data.lead_id is None and data.patient_id is None:
         raise InvalidInput("Name the lead or the patient the charge is for.", field="person.lead_id")
+    data = replace(data, cpf=clean_cpf(data.cpf))
     methods = tuple(rules.check_methods(list(data.methods)))
     expires_at = rules.check_expiry(data.expires_at, now) if data.expires_at else now + DEFAULT_EXPIRY
     account = await book.account(uow_factory, tenant)
@@ -119,6 +121,9 @@ async def create_charge(
         raise InvalidInput("After the discount nothing is left to pay.", field="amount")
     if account.provider == "asaas" and "pix" not in methods:
         raise InvalidInput("This clinic's provider (Asaas) takes PIX only.", field="methods")
+    if account.provider == "asaas" and not data.cpf:
+        # Asaas refuses a charge whose customer has no CPF/CNPJ; say so before calling it.
+        raise InvalidInput("This clinic's provider (Asaas) needs the payer's CPF.", field="person.cpf")
     charge_id = context.new_id()
     provider = book.adapter(account)
     public = book.settings.public_url.rstrip("/")
@@ -136,6 +141,7 @@ async def create_charge(
                 payer_name=data.name,
                 payer_email=data.email,
                 payer_phone=data.phone,
+                payer_cpf=data.cpf,
             ),
             # The provider dedupes a retried create; the same key makes the same checkout.
             idempotency_key=f"{tenant}:{idempotency_key}" if idempotency_key else charge_id,
