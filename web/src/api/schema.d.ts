@@ -4464,6 +4464,7 @@ export interface components {
         };
         /** PersonIn */
         PersonIn: {
+            cpf?: string | null;
             email?: string | null;
             lead_id?: string | null;
             locale?: string | null;
