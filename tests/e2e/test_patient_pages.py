@@ -35,7 +35,7 @@ from devkit.stack import ROOT, Stack
 from kit import links
 from kit.db import make_engine
 from kit.outbox import outbox_table
-from tests.e2e.conftest import Api, new_clinic, wait_until
+from tests.e2e.conftest import Api, new_clinic, staff, wait_until
 from tests.e2e.test_console import _need, _node
 
 pytestmark = pytest.mark.e2e
@@ -355,6 +355,50 @@ def test_the_clinics_public_booking_page_and_embeddable_lead_form(stack: Stack, 
     detail = ok(staff.http.get(f"{SCHED}/appointments/{booked['appointment_id']}"))["appointment"]
     assert datetime.fromisoformat(detail["starts_at"]) == datetime.fromisoformat(moved_to.group(1))
     assert detail["starts_at"] != booked["starts_at"]
+
+
+def test_the_valuation_pages_photos_then_the_quote(stack: Stack, admin: Api, unique_phone: Any) -> None:
+    """The hair-transplant valuation from the prospect's phone: the five photos through the photo link (a file
+    that is not a photo is told next to its view), then the quote link: a question to the clinic, then accepted
+    with one tap; the staff's card shows both answers (docs/quotes.md)."""
+    funnel = "/api/v1/funnel"
+    _, agent_id = staff(stack, admin, "sales_agent")
+    doctor, _ = staff(stack, admin, "diagnostic_doctor")
+    lead = admin.create_lead(name="Marcos Pereira", phone=unique_phone(), source="instagram")
+    costs = f"{funnel}/quote-costs"
+    fue = ok(admin.http.post(costs, json={"name": "FUE 2500", "price": "12000", "currency": "BRL"}), 201)
+    prp = ok(admin.http.post(costs, json={"name": "PRP", "price": "3500", "currency": "BRL"}), 201)
+    body = {"name": "Marcos", "phone": lead["phone"], "locale": "pt-BR", "lead_id": lead["id"], "agent_id": agent_id}
+    opened = wait_until(
+        lambda: (r := admin.http.post(f"{funnel}/valuations", json=body)).status_code == 201 and r.json(),
+        30,
+        "the funnel never learnt of the sales agent",
+    )
+    valuation = opened["id"]
+    browser("photos", PHOTOS_URL=opened["upload_url"])
+    card = wait_until(
+        lambda: (c := ok(admin.http.get(f"{funnel}/valuations/{valuation}")))["valuation"]["state"] == "valuing" and c,
+        30,
+        "the photos never completed the profile",
+    )
+    assert sorted(p["slot"] for p in card["photos"]) == ["crown", "front", "left", "right", "top"]
+    assert all(p["content_type"] == "image/jpeg" for p in card["photos"])
+
+    ok(doctor.http.post(f"{funnel}/valuations/{valuation}/valuation", json={"summary": "Norwood III", "grafts": 2500}))
+    items = [{"cost_id": fue["id"]}, {"cost_id": prp["id"], "quantity": 2}]
+    ok(doctor.http.put(f"{funnel}/valuations/{valuation}/quote", json={"items": items}))
+    ok(doctor.http.post(f"{funnel}/valuations/{valuation}/quote/send"))
+    sent = wait_until(
+        lambda: [m for m in admin.messages(lead["id"]) if m["template"] == "quote_sent"], 30, "no quote sent"
+    )
+    link = re.search(r"https?://\S+/public/funnel/quotes\?token=\S+", sent[0]["body"])
+    assert link, sent[0]["body"]
+    browser("quote", QUOTE_URL=link.group(0), QUOTE_TOTAL=r"19\.000,00")
+    card = ok(admin.http.get(f"{funnel}/valuations/{valuation}"))
+    assert card["valuation"]["state"] == "accepted"
+    kinds = [h["kind"] for h in card["history"]]
+    assert "question" in kinds
+    assert "accept" in kinds
 
 
 def test_each_page_stays_within_its_javascript_budget(stack: Stack) -> None:

@@ -23,7 +23,7 @@ const env = (name: string) => {
 const FAST_3G = { offline: false, latency: 562.5, downloadThroughput: (1.44 * 1024 * 1024) / 8, uploadThroughput: (675 * 1024) / 8 };
 
 // The screens docs/patient-pages.md shows (PATIENT_SCREENSHOTS=docs/img through pytest writes them).
-const PICTURES = new Set(["pay", "pay-paid", "book-held", "booked", "confirmed", "reschedule", "anamnesis-errors", "anamnesis-signed", "link-expired", "lead-form"]);
+const PICTURES = new Set(["pay", "pay-paid", "book-held", "booked", "confirmed", "reschedule", "anamnesis-errors", "anamnesis-signed", "link-expired", "lead-form", "photos-one-missing", "quote"]);
 
 let browser: Browser;
 let context: BrowserContext;
@@ -314,6 +314,57 @@ step("the clinic's public booking page and its embeddable lead form", "public", 
   await page.getByRole("heading", { name: "Agendado!" }).waitFor();
 });
 
+// A small real JPEG (1x1), as a phone's camera would hand over, and a file that is not a photo.
+const JPEG = Buffer.from(
+  "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAAMCAgICAgMCAgIDAwMDBAYEBAQEBAgGBgUGCQgKCgkICQkKDA8MCgsOCwkJDRENDg8QEBEQCgwSExIQEw8QEBD/yQALCAABAAEBAREA/8wABgAQEAX/2gAIAQEAAD8A0s8g/9k=",
+  "base64",
+);
+
+step("photos: the five views with progress and what is still missing", "photos", async () => {
+  await timedOpen(env("PHOTOS_URL"), "#photo-front", "photos");
+  await page.getByRole("heading", { name: "Fotos para a sua avaliação" }).waitFor();
+  await accessible("photos");
+  // Not a photo: told next to that view, and nothing counted
+  await page.locator("#photo-front").setInputFiles({ name: "exame.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.7 not a photo") });
+  await page.locator("#front-error", { hasText: "JPEG" }).waitFor();
+  assert.equal(await page.locator("#front-status").textContent(), "Falta");
+  for (const [slot, left] of [["front", 4], ["top", 3], ["crown", 2], ["left", 1]] as const) {
+    await page.locator(`#photo-${slot}`).setInputFiles({ name: `${slot}.jpg`, mimeType: "image/jpeg", buffer: JPEG });
+    await page.locator(`#${slot}-status`, { hasText: "Recebida ✓" }).waitFor();
+    assert.equal(await page.locator("li.photo:not(.done)").count(), left);
+  }
+  await page.locator("#missing", { hasText: "Lado direito" }).waitFor();
+  await accessible("photos-one-missing");
+  // The link opened again later shows what is left
+  await page.goto(env("PHOTOS_URL"));
+  await page.locator("#right-status", { hasText: "Falta" }).waitFor();
+  await page.locator("#photo-right").setInputFiles({ name: "right.jpg", mimeType: "image/jpeg", buffer: JPEG });
+  await page.locator("#complete", { hasText: "Recebemos todas as suas fotos" }).waitFor();
+  assert.equal(await page.locator("input[type=file]").count(), 0);
+});
+
+step("quote: the items and prices; a question to the clinic, then accepted once", "quote", async () => {
+  await timedOpen(env("QUOTE_URL"), "#accept", "quote");
+  await page.getByRole("heading", { name: "Seu orçamento" }).waitFor();
+  const lines = await page.getByRole("list", { name: "Seu orçamento" }).getByRole("listitem").allTextContents();
+  assert.equal(lines.length, 2, lines.join(" | "));
+  assert.match(lines[1], /2 × R\$\s?3\.500,00/);
+  assert.match((await page.locator("#total").textContent()) ?? "", new RegExp(env("QUOTE_TOTAL")));
+  await accessible("quote");
+  await page.getByRole("button", { name: "Quero falar com a clínica" }).click();
+  await page.getByLabel("Sobre o que você quer falar? (opcional)").fill("Posso parcelar em 10 vezes?");
+  await page.getByRole("button", { name: "Pedir que a clínica entre em contato" }).click();
+  await page.locator("#outcome", { hasText: "A clínica entrará em contato" }).waitFor();
+  await accessible("quote-question");
+  // Still open after a question: accepted with one tap, and a second tap changes nothing
+  await page.getByRole("button", { name: "Aceitar o orçamento" }).click();
+  await page.locator("#outcome", { hasText: "Você aceitou o orçamento" }).waitFor();
+  assert.equal(await page.locator("#accept").count(), 0);
+  await page.goto(env("QUOTE_URL"));
+  await page.locator("#outcome", { hasText: "Você aceitou o orçamento" }).waitFor();
+  await accessible("quote-accepted");
+});
+
 test("a step was chosen", () => {
-  assert.ok(["pay-and-book", "confirm", "anamnesis", "reschedule", "bad-links", "public"].includes(STEP), `PATIENT_STEP=${STEP}`);
+  assert.ok(["pay-and-book", "confirm", "anamnesis", "reschedule", "bad-links", "public", "photos", "quote"].includes(STEP), `PATIENT_STEP=${STEP}`);
 });

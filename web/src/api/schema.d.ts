@@ -4494,6 +4494,7 @@ export interface components {
         /** PhotoPageOut */
         PhotoPageOut: {
             complete: boolean;
+            locale?: string | null;
             missing: string[];
             name: string | null;
             received: string[];
@@ -4782,6 +4783,7 @@ export interface components {
             answer: string | null;
             currency: string;
             items: components["schemas"]["QuoteLineOut"][];
+            locale?: string | null;
             name: string | null;
             note: string | null;
             state: string;

@@ -24,6 +24,8 @@ PATIENT_PAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/public/scheduling/reschedule$"), "reschedule"),
     (re.compile(r"^/public/scheduling/anamnesis$"), "anamnesis"),
     (re.compile(r"^/public/forms/[A-Za-z0-9_-]{1,100}$"), "lead-form"),
+    (re.compile(r"^/public/funnel/quotes$"), "quote"),
+    (re.compile(r"^/public/funnel/photos$"), "photos"),
 )
 #: Smaller than this is not worth compressing.
 _MIN_GZIP = 512

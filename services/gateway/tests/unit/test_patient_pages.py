@@ -21,6 +21,8 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
         ("/public/scheduling/reschedule", "reschedule"),
         ("/public/scheduling/anamnesis", "anamnesis"),
         ("/public/forms/site-abc_1", "lead-form"),
+        ("/public/funnel/quotes", "quote"),
+        ("/public/funnel/photos", "photos"),
     ],
 )
 def test_a_browser_navigating_to_a_patient_link_gets_its_page(path: str, page: str) -> None:
@@ -37,6 +39,8 @@ def test_a_browser_navigating_to_a_patient_link_gets_its_page(path: str, page: s
         ("GET", "/public/scheduling/booking/slots", BROWSER),
         ("GET", "/public/payments/not-a-uuid/done", BROWSER),
         ("GET", "/webhooks/payments/mercadopago", BROWSER),
+        ("PUT", "/public/funnel/photos/front", BROWSER),  # the upload itself
+        ("GET", "/public/funnel/photos/front", BROWSER),
     ],
 )
 def test_everything_else_reaches_the_api(method: str, path: str, accept: str) -> None:

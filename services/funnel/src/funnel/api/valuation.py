@@ -237,7 +237,7 @@ def _photo_page(row: Any, photos: list[Any]) -> PhotoPageOut:
     have = [p.slot for p in photos]
     return PhotoPageOut(
         name=row.name, received=have, missing=[s for s in rules.SLOTS if s not in have],
-        complete=len(set(have)) >= rules.PHOTOS_REQUIRED,
+        complete=len(set(have)) >= rules.PHOTOS_REQUIRED, locale=row.locale,
     )  # fmt: skip
 
 
@@ -245,6 +245,7 @@ def _quote_page(row: Any, q: Any) -> QuotePageOut:
     return QuotePageOut(
         name=row.name, currency=q.currency, subtotal=str(q.subtotal), total=str(q.total), items=_lines(q.items),
         note=q.note, status=q.status, answer=row.answer if row.quote_id == q.id else None, state=row.state,
+        locale=row.locale,
     )  # fmt: skip
 
 

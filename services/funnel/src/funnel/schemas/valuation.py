@@ -183,6 +183,8 @@ class PhotoPageOut(msgspec.Struct, kw_only=True):
     received: list[str]
     missing: list[str]
     complete: bool
+    #: The prospect's language, for the page (pt-BR, es, ru, en); None: the phone's.
+    locale: str | None = None
 
 
 class AnswerIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -204,3 +206,5 @@ class QuotePageOut(msgspec.Struct, kw_only=True):
     #: The prospect's answer: accept, reject, question, or None.
     answer: str | None
     state: str
+    #: The prospect's language, for the page (pt-BR, es, ru, en); None: the phone's.
+    locale: str | None = None
