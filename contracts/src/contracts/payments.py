@@ -39,11 +39,14 @@ class PaymentLinkCreatedV1(_PaymentEvent, frozen=True, kw_only=True):
     #: pix, credit, debit.
     methods: list[str]
     provider: str
-    #: The patient-facing page (hosted checkout or the clinic's pay page).
+    #: The provider's hosted checkout.
     url: str
     expires_at: datetime
     created_by: str
     created_at: datetime
+    #: The clinic's own Pay page for this charge (a signed patient link: amounts, the PIX code and QR, then the
+    #: checkout); the link to send the patient. None where the deployment has no link secret.
+    pay_url: str | None = None
 
 
 class PaymentConfirmedV1(_PaymentEvent, frozen=True, kw_only=True):

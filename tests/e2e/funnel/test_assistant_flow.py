@@ -125,9 +125,11 @@ def test_an_unknown_number_is_qualified_pays_and_books(
 
     got = inbox(sandbox, phone, 6, "no payment link")
     assert "150.00 BRL" in got[5]["body"]
-    pay_url = re.search(r"https?://\S+", got[5]["body"])
+    pay_url = re.search(r"https?://\S+/public/payments/pay\?token=\S+", got[5]["body"])  # the clinic's Pay page
     assert pay_url, got[5]["body"]
-    provider.checkout(pay_url.group(0), "pix")
+    page = httpx.get(pay_url.group(0), headers={"accept": "application/json"}, timeout=10).json()
+    assert (page["amount"], page["payable"]) == ("150.00", True)
+    provider.checkout(page["checkout_url"], "pix")
 
     # The receipt (notifications' payment-receipt rule) and the assistant's booking link, in either order.
     booking = wait_until(

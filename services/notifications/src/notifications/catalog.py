@@ -59,7 +59,7 @@ TEMPLATES: dict[str, TemplateSpec] = {
             "payment_link",
             "payment.link_created",
             "person",
-            (*_PERSON, "amount", "currency", "description", "url", "expires_date"),
+            (*_PERSON, "amount", "currency", "description", "url", "checkout_url", "expires_date"),
             {
                 "pt-BR": "Olá, {{ first_name }}! Segue o link para pagamento de {{ description }} ({{ currency }} {{ amount }}): {{ url }} (válido até {{ expires_date }}).",
                 "es": "¡Hola, {{ first_name }}! Aquí tienes el enlace de pago de {{ description }} ({{ currency }} {{ amount }}): {{ url }} (válido hasta {{ expires_date }}).",

@@ -187,6 +187,10 @@ def variables(occ: Occurrence, person: dict[str, Any] | None, locale: str, clini
     values["paid_date"] = rendering.local_date(when["paid_at"], tz, locale)
     for action in occ.actions:
         values[f"{action['kind']}_url"] = action.get("url")
+    if f.get("pay_url"):
+        # payment.link_created: the clinic's Pay page (PIX code and QR, then the checkout) is what the patient
+        # gets; the provider's checkout stays at hand as checkout_url.
+        values["checkout_url"], values["url"] = f.get("url"), f["pay_url"]
     return values
 
 

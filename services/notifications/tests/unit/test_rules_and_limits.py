@@ -431,3 +431,26 @@ def test_status_changes_expose_the_new_status_to_conditions() -> None:
     assert occ.fields["status"] == "QUALIFIED"
     assert occ.actor_id == "u1"
     assert occ.person == {"lead_id": "l1"}
+
+
+def test_a_payment_link_sends_the_clinics_pay_page_and_keeps_the_checkout_at_hand() -> None:
+    from contracts.payments import PaymentLinkCreatedV1
+
+    def link(pay_url: str | None) -> PaymentLinkCreatedV1:
+        return PaymentLinkCreatedV1(
+            payment_id="p1", person=Person(name="Maria Souza", phone="+5511987654321"), amount="315.00",
+            amount_before_discount="350.00", currency="BRL", description="Limpeza", methods=["pix"],
+            provider="mercadopago", url="https://checkout.example/c/1", expires_at=datetime(2026, 12, 5, tzinfo=UTC),
+            created_by="u1", created_at=datetime(2026, 12, 1, tzinfo=UTC), pay_url=pay_url,
+        )  # fmt: skip
+
+    meta = EventMeta(id="e2", source="s", type=PaymentLinkCreatedV1.TYPE, time=NOW, subject="p1", tenant_id="t1",
+                     correlation_id="c")  # fmt: skip
+    with_page = events.occurrence(link("https://clinic.example/public/payments/pay?token=x"), meta)
+    values = events.variables(with_page, with_page.person, "pt-BR", "America/Sao_Paulo")
+    assert (values["url"], values["checkout_url"]) == (
+        "https://clinic.example/public/payments/pay?token=x",
+        "https://checkout.example/c/1",
+    )
+    older = events.occurrence(link(None), meta)  # an event from before pay_url: the checkout, as before
+    assert events.variables(older, older.person, "pt-BR", "America/Sao_Paulo")["url"] == "https://checkout.example/c/1"

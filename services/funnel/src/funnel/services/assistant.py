@@ -259,7 +259,9 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
         if row is None or (event.procedure_id is not None and event.procedure_id != row.procedure_id):
             return  # another charge for the person (staff's), not the assistant's
         if isinstance(event, PaymentLinkCreatedV1):
-            signal = a.LinkCreated(event.payment_id, now, url=event.url, amount=event.amount, currency=event.currency)
+            # The clinic's Pay page (PIX code and QR, then the checkout) when payments made one; else the checkout.
+            url = event.pay_url or event.url
+            signal = a.LinkCreated(event.payment_id, now, url=url, amount=event.amount, currency=event.currency)
         else:
             signal = a.Paid(event.payment_id, now)
     elif isinstance(event, BookingLinkIssuedV1):

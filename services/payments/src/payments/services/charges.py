@@ -37,6 +37,7 @@ from payments.repository import (
     RefundRepository,
 )
 from payments.services.accounts import ProviderBook
+from payments.services.patient import pay_url
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,7 @@ async def create_charge(
                 expires_at=charge.expires_at,
                 created_by=charge.created_by,
                 created_at=charge.created_at,
+                pay_url=pay_url(book.settings.link_secret, book.settings.public_url, charge, now),
             ),
             tenant_id=tenant,
         )
