@@ -218,7 +218,16 @@ step("fill in the anamnesis, kept across a reload and a dropped connection, sign
   await page.getByRole("group", { name: "Tem alergias?" }).getByLabel("Não").check();
   await page.getByLabel("mista").check();
   await page.getByLabel("Observações").fill("Nenhuma");
-  await page.locator("#saved", { hasText: "Salvo neste celular" }).waitFor();
+  await page.locator("#saved", { hasText: "Salvo" }).waitFor();
+  // Kept on the server too: another phone, with nothing stored, opens the link where she stopped
+  await page.locator("#saved", { hasText: "outro celular" }).waitFor();
+  const otherPhone = await browser.newContext({ locale: "pt-BR", viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+  const other = await otherPhone.newPage();
+  await other.goto(url);
+  await other.getByLabel("mista").waitFor();
+  assert.ok(await other.getByLabel("mista").isChecked());
+  assert.equal(await other.getByLabel("Observações").inputValue(), "Nenhuma");
+  await otherPhone.close();
   // The page is closed and opened again: nothing typed is lost
   await page.reload();
   await page.getByLabel("mista").waitFor();

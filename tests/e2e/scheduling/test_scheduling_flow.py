@@ -490,6 +490,18 @@ def test_anamnesis_on_arrival_signed_once_and_kept(stack: Stack, admin: Api, cli
     with httpx.Client(timeout=10, headers={"user-agent": "e2e-browser/1.0"}) as patient:
         form = ok(patient.get(url))
         assert [x["id"] for x in form["sections"][0]["questions"]] == ["allergies", "skin", "notes"]
+        assert form["draft"] is None
+        # The answers so far are kept on the server: another phone opens the link where she stopped.
+        draft_url = url.replace("/anamnesis?", "/anamnesis/draft?")
+        problem(patient.put(draft_url, json={"answers": {"skin": "mista"}}), 422, "answers.skin")
+        problem(patient.put(draft_url, json={"answers": {"height": 170}}), 422, "answers.height")
+        problem(patient.put(draft_url, json={"answers": {"notes": "x" * 70_000}}), 422, "answers")
+        forged = url[:-4] + ("AAAA" if not url.endswith("AAAA") else "BBBB")
+        problem(patient.put(forged.replace("/anamnesis?", "/anamnesis/draft?"), json={"answers": {}}), 401, "token")
+        ok(patient.put(draft_url, json={"answers": {"allergies": True, "notes": "Nenhuma", "skin": ""}}))
+        other_phone = ok(httpx.get(url, timeout=10))["draft"]
+        assert other_phone["answers"] == {"allergies": True, "notes": "Nenhuma"}
+        assert other_phone["saved_at"]
         problem(
             patient.post(
                 url,
@@ -532,6 +544,8 @@ def test_anamnesis_on_arrival_signed_once_and_kept(stack: Stack, admin: Api, cli
             ),
             409,
         )
+        assert ok(patient.get(url))["draft"] is None  # signed: the draft is gone, and takes no more
+        problem(patient.put(draft_url, json={"answers": {"notes": "mudou"}}), 409)
     card = ok(admin.http.get(f"{API}/anamnesis", params={"lead_id": lead["id"]}))["items"]
     assert [(c["sha256"], c["user_agent"]) for c in card] == [(signed["sha256"], "e2e-browser/1.0")]
     assert card[0]["document"]["answers"] == {"allergies": True, "skin": "seca"}

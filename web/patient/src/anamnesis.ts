@@ -4,7 +4,15 @@
 import { ApiError, call, claims, fieldError, h, langPicker, setError, show, start, t, token } from "./common";
 
 interface Question { id: string; label: string; type: string; required?: boolean; options?: string[] }
-interface Form { questionnaire_id: string; name: string; sections: { title: string; questions: Question[] }[]; consent_text: string; already_signed: boolean }
+interface Form {
+  questionnaire_id: string;
+  name: string;
+  sections: { title: string; questions: Question[] }[];
+  consent_text: string;
+  already_signed: boolean;
+  /** The answers so far kept on the server (from this phone or another), or null. */
+  draft?: { answers: Answers; saved_at: string } | null;
+}
 type Answers = Record<string, unknown>;
 
 const URL_ = "/public/scheduling/anamnesis";
@@ -16,21 +24,41 @@ let signed: { sha256: string; signed_at: string } | null = null;
 
 const key = () => `cf-anamnesis:${claims(tok).sub ?? "x"}:${form.questionnaire_id}`;
 
+let pending = 0;
+
+/** Kept on the phone at once, and on the server a moment later (another phone then opens the link where the
+ *  patient stopped); without a connection the phone's copy is enough, and the next answer tries again. */
 function save() {
   localStorage.setItem(key(), JSON.stringify({ answers, typed_name: signature.typed_name, saved_at: Date.now() }));
   const badge = document.getElementById("saved");
   if (badge) badge.textContent = t("saved_here");
+  window.clearTimeout(pending);
+  pending = window.setTimeout(async () => {
+    try {
+      await call(`${URL_}/draft`, { method: "PUT", query: { token: tok }, body: { answers } });
+      const now = document.getElementById("saved");
+      if (now) now.textContent = t("saved_clinic");
+    } catch {
+      // offline, or an answer the server refuses (it says so next to the question on sending): the phone has it
+    }
+  }, 800);
 }
 
+/** This phone's answers, or the server's draft when that is newer (the patient went on from another phone). */
 function restore() {
+  let kept: { answers?: Answers; typed_name?: string; saved_at?: number } | null = null;
   try {
-    const kept = JSON.parse(localStorage.getItem(key()) ?? "null");
-    if (kept) {
-      answers = kept.answers ?? {};
-      signature.typed_name = kept.typed_name ?? "";
-    }
+    kept = JSON.parse(localStorage.getItem(key()) ?? "null");
   } catch {
-    answers = {};
+    kept = null;
+  }
+  const server = form.draft;
+  if (server && (!kept || !kept.saved_at || Date.parse(server.saved_at) > kept.saved_at)) {
+    answers = { ...server.answers };
+    signature.typed_name = kept?.typed_name ?? "";
+  } else if (kept) {
+    answers = kept.answers ?? {};
+    signature.typed_name = kept.typed_name ?? "";
   }
 }
 

@@ -2962,6 +2962,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/public/scheduling/anamnesis/draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Keep the answers given so far (another phone opens the link where the patient stopped) */
+        put: operations["PublicSchedulingAnamnesisDraftAnamnesisDraft"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/public/scheduling/booking": {
         parameters: {
             query?: never;
@@ -3368,6 +3385,12 @@ export interface components {
              * @example 0193a0c4-0000-7000-8000-000000000001
              */
             agent_id: string;
+        };
+        /** AnamnesisDraftIn */
+        AnamnesisDraftIn: {
+            answers: {
+                [key: string]: unknown;
+            };
         };
         /** AnamnesisIn */
         AnamnesisIn: {
@@ -5511,6 +5534,7 @@ export type SchemaAddressOut = components['schemas']['AddressOut'];
 export type SchemaAgenda = components['schemas']['Agenda'];
 export type SchemaAgendaItem = components['schemas']['AgendaItem'];
 export type SchemaAgentIn = components['schemas']['AgentIn'];
+export type SchemaAnamnesisDraftIn = components['schemas']['AnamnesisDraftIn'];
 export type SchemaAnamnesisIn = components['schemas']['AnamnesisIn'];
 export type SchemaAnswerIn = components['schemas']['AnswerIn'];
 export type SchemaAppointmentDetail = components['schemas']['AppointmentDetail'];
@@ -19661,6 +19685,61 @@ export interface operations {
         responses: {
             /** @description Document created, URL follows */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    PublicSchedulingAnamnesisDraftAnamnesisDraft: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnamnesisDraftIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };

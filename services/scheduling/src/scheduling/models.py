@@ -205,6 +205,18 @@ anamnesis_submissions = Table(
     Index("ix_anamnesis_person", "tenant_id", "lead_id"),
 )
 
+#: The answers a patient has given so far, before signing: another phone (or the same one after its storage was
+#: cleared) opens the link where they stopped. Removed when the form is signed.
+anamnesis_drafts = Table(
+    "anamnesis_drafts",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("appointment_id", UUID(as_uuid=False), primary_key=True),
+    Column("questionnaire_id", UUID(as_uuid=False), primary_key=True),
+    Column("answers", JSONB, nullable=False),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+)
+
 waitlist_entries = Table(
     "waitlist_entries",
     metadata,

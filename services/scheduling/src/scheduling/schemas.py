@@ -497,6 +497,11 @@ class AnamnesisIn(_In, kw_only=True):
     signature: SignatureIn
 
 
+class AnamnesisDraftIn(_In, kw_only=True):
+    #: The answers given so far, by question id (each checked as on signing; none required yet).
+    answers: dict[str, Any]
+
+
 class WaitlistIn(_In, kw_only=True):
     branch_id: UUID
     procedure_id: UUID

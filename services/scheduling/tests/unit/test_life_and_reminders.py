@@ -155,6 +155,19 @@ def test_answers_are_validated_per_question() -> None:
         assert caught.value.field == field
 
 
+def test_a_draft_takes_the_answers_so_far_each_checked_none_required() -> None:
+    assert forms.draft_answers(SECTIONS, {"which": " pollen ", "skin": "", "born": None}, 40) == {"which": "pollen"}
+    assert forms.draft_answers(SECTIONS, {}, 2) == {}
+    for answers, size, field in [
+        ({"skin": "wet"}, 20, "answers.skin"),
+        ({"extra": 1}, 20, "answers.extra"),
+        ({"which": "x"}, forms.MAX_DRAFT_BYTES + 1, "answers"),
+    ]:
+        with pytest.raises(Invalid) as caught:
+            forms.draft_answers(SECTIONS, answers, size)
+        assert caught.value.field == field
+
+
 def test_signature_rules() -> None:
     forms.check_signature("typed", "Maria Souza", True, None)
     forms.check_signature("drawn", None, True, "data:image/png;base64,iVBORw0KGgo=")

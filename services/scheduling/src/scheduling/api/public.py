@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from kit.web import client_ip
 from scheduling.api.views import From, To, opt_str, slots_out
-from scheduling.schemas import AnamnesisIn, Availability, OnlineBookIn, OnlineHoldIn, RescheduleIn
+from scheduling.schemas import AnamnesisDraftIn, AnamnesisIn, Availability, OnlineBookIn, OnlineHoldIn, RescheduleIn
 from scheduling.services import public
 from scheduling.services.env import Env
 
@@ -90,6 +90,11 @@ class PublicController(Controller):
     @get("/anamnesis", summary="The questionnaire to fill in")
     async def anamnesis_page(self, env: Env, token: Token) -> dict[str, Any]:
         return await public.anamnesis_page(env, token)
+
+    @put("/anamnesis/draft", request_max_body_size=128 * 1024,
+         summary="Keep the answers given so far (another phone opens the link where the patient stopped)")  # fmt: skip
+    async def anamnesis_draft(self, env: Env, token: Token, data: AnamnesisDraftIn) -> dict[str, Any]:
+        return await public.save_anamnesis_draft(env, token, data.answers)
 
     @post("/anamnesis", summary="Submit and sign the questionnaire (immutable once signed)")
     async def anamnesis_submit(

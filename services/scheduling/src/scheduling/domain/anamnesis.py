@@ -96,6 +96,25 @@ def validate_answers(sections: list[dict[str, Any]], answers: dict[str, Any]) ->
     return out
 
 
+#: A draft is the answers so far; a form's answers are far smaller than this.
+MAX_DRAFT_BYTES = 64 * 1024
+
+
+def draft_answers(sections: list[dict[str, Any]], answers: dict[str, Any], size: int) -> dict[str, Any]:
+    """The answers given so far, each checked as on signing; nothing is required yet (`size`: the body's bytes)."""
+    if size > MAX_DRAFT_BYTES:
+        raise Invalid(f"The answers are larger than {MAX_DRAFT_BYTES // 1024} kB.", field="answers")
+    by_id = {q.id: q for q in questions(sections)}
+    extra = sorted(set(answers) - set(by_id))
+    if extra:
+        raise Invalid(f"No question {extra[0]!r} in this questionnaire.", field=f"answers.{extra[0]}")
+    return {
+        qid: _check_answer(by_id[qid], value)
+        for qid, value in answers.items()
+        if not (value is None or value == "" or value == [])
+    }
+
+
 def check_signature(kind: str, typed_name: str | None, consent: bool, image: str | None) -> None:
     if not consent:
         raise Invalid("Tick the consent box to sign.", field="signature.consent")

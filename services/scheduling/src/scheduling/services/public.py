@@ -347,14 +347,39 @@ async def anamnesis_page(env: Env, token: str) -> dict[str, Any]:
         q = await SetupRepository(uow.session).questionnaire(link.tenant_id, qid)
         if q is None:
             raise NotFound("This questionnaire no longer exists.", field="token")
-        done = await AnamnesisRepository(uow.session).for_appointment(link.tenant_id, link.subject)
+        repo = AnamnesisRepository(uow.session)
+        done = await repo.for_appointment(link.tenant_id, link.subject)
+        draft = await repo.draft(link.tenant_id, link.subject, q.id)
+    signed = any(s.questionnaire_id == q.id for s in done)
     return {
         "questionnaire_id": q.id,
         "name": q.name,
         "sections": q.sections,
         "consent_text": forms.CONSENT_TEXT,
-        "already_signed": any(s.questionnaire_id == q.id for s in done),
+        "already_signed": signed,
+        # Where the patient stopped, on whichever phone: the page takes it unless this phone kept newer answers.
+        "draft": None
+        if draft is None or signed
+        else {"answers": draft.answers, "saved_at": draft.saved_at.isoformat()},
     }
+
+
+async def save_anamnesis_draft(env: Env, token: str, answers: dict[str, Any]) -> dict[str, Any]:
+    """Keep the answers so far (docs/patient-pages.md); a signed form takes no more."""
+    link = _verify(env, token, "anamnesis")
+    qid = str(link.data.get("questionnaire_id", ""))
+    now = env.clock.now()
+    async with env.uow() as uow:
+        q = await SetupRepository(uow.session).questionnaire(link.tenant_id, qid)
+        if q is None:
+            raise NotFound("This questionnaire no longer exists.", field="token")
+        checked = forms.draft_answers(q.sections, answers, len(msgspec.json.encode(answers)))
+        repo = AnamnesisRepository(uow.session)
+        if any(s.questionnaire_id == q.id for s in await repo.for_appointment(link.tenant_id, link.subject)):
+            raise Conflict("This questionnaire was already signed for this visit.", slug="already-signed")
+        await repo.save_draft(link.tenant_id, link.subject, q.id, checked, now)
+        await uow.commit()
+    return {"saved_at": now.isoformat()}
 
 
 async def submit_anamnesis(env: Env, token: str, data: AnamnesisData, *, ip: str, user_agent: str) -> dict[str, Any]:
@@ -383,6 +408,7 @@ async def submit_anamnesis(env: Env, token: str, data: AnamnesisData, *, ip: str
             signed_at=now,
         )
         submission_id = new_id()
+        await AnamnesisRepository(uow.session).drop_draft(link.tenant_id, a.id, q.id)
         await AnamnesisRepository(uow.session).add(
             {
                 "id": submission_id,
