@@ -857,8 +857,9 @@ class Network:
 #: Payments calls its providers (Mercado Pago, Stripe, Asaas) from the api (checkouts, webhook confirmation,
 #: refunds) and the worker (reconciliation).
 _PROVIDER_CALLERS = ("payments-api", "payments-worker")
-#: The S3-compatible object store (kit.objects) on 443: funnel keeps the prospects' photos there.
-_OBJECT_STORE_CALLERS = ("funnel-api", "funnel-worker")
+#: The S3-compatible object store (kit.objects) on 443: funnel keeps the prospects' photos there, the
+#: notifications api the media people send (which it fetches from Meta's Graph API, on 443 too).
+_OBJECT_STORE_CALLERS = ("funnel-api", "funnel-worker", "notifications-api")
 
 
 def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: list[Doc]) -> None:

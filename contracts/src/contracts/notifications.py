@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
+import msgspec
+
 from contracts.envelope import Event
 from contracts.topics import NOTIFICATIONS
 
@@ -74,6 +76,22 @@ class MessageReadV1(Event, frozen=True, kw_only=True):
     read_at: datetime
 
 
+class MessageMedia(msgspec.Struct, frozen=True, kw_only=True):
+    """A photo, voice note, video or document a person sent with a message."""
+
+    #: image, audio, video, document.
+    kind: str
+    content_type: str
+    size: int | None = None
+    #: Hex SHA-256 of the bytes.
+    sha256: str | None = None
+    #: A presigned URL to notifications' stored copy, valid for `url_expires_at`; None when it could not be
+    #: fetched from the provider (the message still arrives).
+    url: str | None = None
+    url_expires_at: datetime | None = None
+    caption: str | None = None
+
+
 class MessageReceivedV1(Event, frozen=True, kw_only=True):
     """A person wrote to the clinic (or tapped a button) on WhatsApp, SMS, Telegram or Instagram.
 
@@ -107,3 +125,5 @@ class MessageReceivedV1(Event, frozen=True, kw_only=True):
     provider: str
     provider_message_id: str
     received_at: datetime
+    #: What came with the message (a WhatsApp image, ...); its caption is also `text`.
+    media: list[MessageMedia] = []

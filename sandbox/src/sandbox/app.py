@@ -21,7 +21,7 @@ from sandbox.channels import (
     start_smtp,
 )
 from sandbox.telephony import TelephonyController
-from sandbox.whatsapp import InspectController, Mailbox, WhatsAppController
+from sandbox.whatsapp import InspectController, Mailbox, MediaDownloadController, WhatsAppController
 
 
 class SandboxSettings(msgspec.Struct, kw_only=True):
@@ -82,6 +82,7 @@ def create_app() -> Litestar:
         "back to the gateway.",
         route_handlers=[
             WhatsAppController,
+            MediaDownloadController,
             InspectController,
             TwilioController,
             TelegramController,

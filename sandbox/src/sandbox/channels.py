@@ -263,6 +263,13 @@ class WhatsAppInbound(msgspec.Struct, frozen=True, kw_only=True):
     template_button: bool = False
     #: The wamid of the message this one answers (context.id).
     reply_to: str | None = None
+    #: A photo (or, with media_kind, a document, voice note or video) the person sends, as the base64 of its
+    #: bytes: kept as a medium (served at GET /{version}/{media-id}) and posted as that kind of message.
+    media: str | None = None
+    media_kind: str = "image"
+    mime_type: str = "image/jpeg"
+    #: The medium's caption (Meta gives it as image.caption, document.caption, ...).
+    caption: str | None = None
     #: Post with a wrong signature (to see the 401).
     forge: bool = False
 
@@ -358,6 +365,22 @@ class WebhookSimulator(Controller):
             # A row of an interactive list comes back as a list_reply, a reply button as a button_reply.
             kind = "list_reply" if answered is not None and answered.interactive == "list" else "button_reply"
             message.update(type="interactive", interactive={"type": kind, kind: {"id": data.button_id, "title": title}})
+        elif data.media is not None:
+            if data.media_kind not in ("image", "document", "audio", "video", "sticker"):
+                return {"status": 0, "error": "media_kind is image, document, audio, video or sticker"}
+            try:
+                blob = base64.b64decode(data.media, validate=True)
+            except ValueError:
+                return {"status": 0, "error": "media is the base64 of the file's bytes"}
+            media_id = str(secrets.randbelow(10**15) + 10**15)
+            state.mailbox.media[media_id] = (blob, data.mime_type)
+            part = {"id": media_id, "mime_type": data.mime_type, "sha256": hashlib.sha256(blob).hexdigest()}
+            message.update(
+                {
+                    "type": data.media_kind,
+                    data.media_kind: {**part, **({"caption": data.caption} if data.caption else {})},
+                }
+            )
         else:
             message.update(type="text", text={"body": data.text or ""})
         if data.reply_to:

@@ -1,10 +1,13 @@
 """A WhatsApp Cloud API look-alike: accepts `POST /{version}/{phone_number_id}/messages` (text, interactive
 reply buttons and lists, approved templates) the way Meta does, records what it got, and lets tests inject failures.
+Media a person sends (an image posted by the webhook simulator) are served as Meta serves them: `GET
+/{version}/{media-id}` gives the medium's URL, which answers the bytes to the same bearer token.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -109,6 +112,8 @@ class Mailbox:
         self.fail_next = 0
         self.fail_status = 503
         self.lock = asyncio.Lock()
+        #: Media the person "sent" (WebhookSimulator), by media id: (bytes, mime type), as Meta keeps them.
+        self.media: dict[str, tuple[bytes, str]] = {}
 
 
 def _content(data: SendMessage) -> tuple[str | None, list[dict[str, str]], dict[str, Any] | None]:
@@ -141,16 +146,39 @@ def _error(status: int, message: str, code: int) -> Response[dict[str, Any]]:
     )
 
 
+def _authorised(request: Request[Any, Any, Any], box: Mailbox) -> bool:
+    auth = request.headers.get("authorization", "")
+    return auth.startswith("Bearer ") and (not box.token or auth[7:] == box.token)
+
+
 class WhatsAppController(Controller):
     tags = ["whatsapp"]
+
+    @get("/{version:str}/{media_id:str}", summary="A received medium's URL (Graph API: GET /{media-id})")
+    async def media_url(
+        self, request: Request[Any, Any, Any], state: State, version: str, media_id: str
+    ) -> Response[dict[str, Any]]:
+        box: Mailbox = state.mailbox
+        if not _authorised(request, box):
+            return _error(401, "Invalid OAuth access token.", 190)
+        found = box.media.get(media_id)
+        if found is None:
+            return _error(400, f"(#100) Unsupported get request. Object with ID '{media_id}' does not exist.", 100)
+        data, mime = found
+        url = f"{str(request.base_url).rstrip('/')}/sandbox/whatsapp/media/{media_id}"
+        return Response(
+            {
+                "messaging_product": "whatsapp", "url": url, "mime_type": mime, "id": media_id,
+                "sha256": hashlib.sha256(data).hexdigest(), "file_size": str(len(data)),
+            }
+        )  # fmt: skip
 
     @post("/{version:str}/{phone_number_id:str}/messages", status_code=200)
     async def send(
         self, request: Request[Any, Any, Any], state: State, version: str, phone_number_id: str, data: SendMessage
     ) -> Response[dict[str, Any]]:
         box: Mailbox = state.mailbox
-        auth = request.headers.get("authorization", "")
-        if not auth.startswith("Bearer ") or (box.token and auth[7:] != box.token):
+        if not _authorised(request, box):
             return _error(401, "Invalid OAuth access token.", 190)
         if data.messaging_product != "whatsapp":
             return _error(400, "(#100) Param messaging_product must be 'whatsapp'", 100)
@@ -200,6 +228,23 @@ class WhatsAppController(Controller):
                 "messages": [{"id": recorded.id}],
             }
         )
+
+
+class MediaDownloadController(Controller):
+    """Meta's media URL: the bytes, only with the same bearer token as the API."""
+
+    path = "/sandbox/whatsapp/media"
+    tags = ["whatsapp"]
+
+    @get("/{media_id:str}", summary="Download a received medium (bearer token required, as at Meta)")
+    async def download(self, request: Request[Any, Any, Any], state: State, media_id: str) -> Response[Any]:
+        box: Mailbox = state.mailbox
+        if not _authorised(request, box):
+            return _error(401, "Invalid OAuth access token.", 190)
+        found = box.media.get(media_id)
+        if found is None:
+            return _error(404, "Media not found.", 100)
+        return Response(found[0], media_type=found[1])
 
 
 class InspectController(Controller):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -187,3 +190,38 @@ async def test_health(client: AsyncTestClient[Any]) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+async def test_a_medium_the_person_sends_is_served_as_meta_serves_it(
+    client: AsyncTestClient[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posted: list[bytes] = []
+
+    async def deliver(path: str, content: bytes, headers: dict[str, str], hooks: Any) -> dict[str, Any]:
+        posted.append(content)
+        return {"status": 200}
+
+    monkeypatch.setattr("sandbox.channels._deliver", deliver)
+    photo = b"\xff\xd8\xff\xe0 a photo"
+    sent = await client.post(
+        "/sandbox/whatsapp/inbound",
+        json={"sender": "+5511987654321", "media": base64.b64encode(photo).decode(), "caption": "topo"},
+    )
+    assert sent.json()["status"] == 200
+    image = json.loads(posted[0])["entry"][0]["changes"][0]["value"]["messages"][0]["image"]
+    assert (image["mime_type"], image["caption"], image["sha256"]) == (
+        "image/jpeg",
+        "topo",
+        hashlib.sha256(photo).hexdigest(),
+    )
+    bearer = AUTH
+    assert (await client.get(f"/v21.0/{image['id']}")).status_code == 401
+    described = (await client.get(f"/v21.0/{image['id']}", headers=bearer)).json()
+    assert (described["mime_type"], described["file_size"]) == ("image/jpeg", str(len(photo)))
+    path = described["url"].split("://", 1)[1].split("/", 1)[1]
+    assert (await client.get(f"/{path}")).status_code == 401  # the URL wants the token too
+    got = await client.get(f"/{path}", headers=bearer)
+    assert (got.content, got.headers["content-type"]) == (photo, "image/jpeg")
+    assert (await client.get("/v21.0/999", headers=bearer)).status_code == 400
+    refused = await client.post("/sandbox/whatsapp/inbound", json={"sender": "+5511987654321", "media": "not base64!"})
+    assert "base64" in refused.json()["error"]

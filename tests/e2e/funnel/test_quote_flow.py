@@ -6,6 +6,7 @@ prospect and the agent are told -> 24 h without the clinic's reply: the agent is
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from devkit.stack import Stack
-from tests.e2e.conftest import Api, staff, wait_until
+from tests.e2e.conftest import Api, Sandbox, staff, wait_until
 
 pytestmark = pytest.mark.e2e
 API = "/api/v1/funnel"
@@ -164,3 +165,61 @@ def test_the_quote_flow(stack: Stack, admin: Api, clock: Clock, unique_phone: An
         h["kind"] for h in card["history"]
     }
     assert quote["id"] == card["quotes"][0]["id"]
+
+
+def test_a_photo_sent_on_whatsapp_fills_the_first_missing_slot(
+    stack: Stack, admin: Api, sandbox: Sandbox, unique_phone: Any
+) -> None:
+    """The prospect answers the photo request with a picture on WhatsApp: notifications fetches it from the
+    provider (Graph API media URL, with the token) into the object store, message.received carries it, and the
+    valuation counts it in the first missing slot; the conversation shows it to staff. A document is no photo."""
+    _, agent_id = staff(stack, admin, "sales_agent")
+    phone = unique_phone()
+    lead = admin.create_lead(name="Rosa Díaz", phone=phone, source="instagram")
+    ok(admin.http.put("/api/v1/notifications/channels/whatsapp", json={"account_id": "100000000000001"}))
+    body = {"name": "Rosa Díaz", "phone": lead["phone"], "locale": "es", "lead_id": lead["id"], "agent_id": agent_id}
+    opened = wait_until(
+        lambda: (r := admin.http.post(f"{API}/valuations", json=body)).status_code == 201 and r.json(),
+        30,
+        "the funnel never learnt of the sales agent",
+    )
+    token = opened["upload_url"].split("token=", 1)[1]
+    public = httpx.Client(base_url=stack.gateway_url, timeout=20.0)
+    ok(public.put("/public/funnel/photos/front", params={"token": token}, content=JPEG))
+
+    def send(**extra: Any) -> str:
+        answer = sandbox.http.post("/sandbox/whatsapp/inbound", json={"sender": phone, "name": "Rosa", **extra})
+        assert answer.json()["status"] == 200, answer.text
+        return str(answer.json()["message_id"])
+
+    pdf = base64.b64encode(b"%PDF-1.7 a lab report").decode()
+    send(media=pdf, media_kind="document", mime_type="application/pdf", caption="mis análisis")
+    send(media=base64.b64encode(JPEG).decode(), caption="la parte de arriba")
+
+    def counted() -> dict[str, Any] | None:
+        card: dict[str, Any] = ok(admin.http.get(f"{API}/valuations/{opened['id']}"))
+        return card if len(card["photos"]) == 2 else None
+
+    card = wait_until(counted, 40, "the WhatsApp photo never reached the valuation")
+    by_slot = {p["slot"]: p for p in card["photos"]}
+    assert by_slot["top"]["source"] == "whatsapp"
+    assert httpx.get(by_slot["top"]["url"], timeout=10).content == JPEG  # the funnel's own copy
+    assert card["missing"] == ["crown", "left", "right"]
+    time.sleep(2.0)  # the document is never counted
+    assert len(ok(admin.http.get(f"{API}/valuations/{opened['id']}"))["photos"]) == 2
+
+    # Staff see both in the person's conversation, each behind a short-lived link to notifications' copy.
+    detail = wait_until(
+        lambda: [
+            d
+            for c in ok(admin.http.get("/api/v1/notifications/conversations/"))["items"]
+            if (d := ok(admin.http.get(f"/api/v1/notifications/conversations/{c['id']}")))
+            and any(i.get("media") and i["text"] == "la parte de arriba" for i in d["items"])
+        ],
+        30,
+        "the photo is not in the conversation",
+    )[0]
+    media = [m for i in detail["items"] for m in i.get("media", [])]
+    assert sorted(m["content_type"] for m in media) == ["application/pdf", "image/jpeg"]
+    photo = next(m for m in media if m["kind"] == "image" and m["content_type"] == "image/jpeg")
+    assert httpx.get(photo["url"], timeout=10).content == JPEG

@@ -3731,6 +3731,7 @@ export interface components {
             direction: string;
             id: string;
             last_error: string | null;
+            media?: components["schemas"]["MediumOut"][];
             reply_to_message_id: string | null;
             status: string;
             template: string | null;
@@ -4229,6 +4230,14 @@ export interface components {
             permissions: string[];
             roles: string[];
             tenant: components["schemas"]["TenantOut"];
+        };
+        /** MediumOut */
+        MediumOut: {
+            caption: string | null;
+            content_type: string;
+            kind: string;
+            size: number | null;
+            url: string | null;
         };
         /** MergeIn */
         MergeIn: {
@@ -5623,6 +5632,7 @@ export type SchemaMarked = components['schemas']['Marked'];
 export type SchemaMatchIn = components['schemas']['MatchIn'];
 export type SchemaMatchOut = components['schemas']['MatchOut'];
 export type SchemaMeOut = components['schemas']['MeOut'];
+export type SchemaMediumOut = components['schemas']['MediumOut'];
 export type SchemaMergeIn = components['schemas']['MergeIn'];
 export type SchemaMessageList = components['schemas']['MessageList'];
 export type SchemaMessageOut = components['schemas']['MessageOut'];

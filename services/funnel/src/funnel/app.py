@@ -59,7 +59,7 @@ def create_worker() -> Litestar:
     return create_worker_app(
         service=SERVICE,
         settings=settings,
-        consumers=lambda ctx: consumers.build(ctx, clock) + valuation_consumers.build(ctx, clock),
+        consumers=lambda ctx: consumers.build(ctx, clock) + valuation_consumers.build(ctx, clock, store),
         tasks=lambda ctx: [
             Periodic("funnel-lost", lambda: services.lost_round(ctx.uow, clock), settings.timer_seconds),
             Periodic("funnel-overdue", lambda: services.overdue_round(ctx.uow, clock), settings.timer_seconds),

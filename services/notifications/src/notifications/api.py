@@ -22,6 +22,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit import webhooks
 from kit.db import UnitOfWorkFactory
+from kit.objects import ObjectStore
 from kit.web import AuthRequest, problem, requires
 from notifications import events, inbound, rendering, services
 from notifications.schemas import (
@@ -267,8 +268,10 @@ class ConversationController(Controller):
         return ConversationList([_conversation_out(r) for r in rows])
 
     @get("/{conversation_id:uuid}", guards=[requires(CRM_READ)], summary="One person's history across channels")
-    async def detail(self, request: AuthRequest, uow: UnitOfWorkFactory, conversation_id: UUID) -> ConversationDetail:
-        found = await services.conversation(uow, request.user, str(conversation_id))
+    async def detail(
+        self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore, conversation_id: UUID
+    ) -> ConversationDetail:
+        found = await services.conversation(uow, request.user, str(conversation_id), objects)
         return ConversationDetail(
             conversation=_conversation_out(found["conversation"]),
             addresses=[
@@ -418,9 +421,13 @@ class WebhookController(Controller):
         return _verify(request, state.settings)
 
     @post("/whatsapp", status_code=HTTP_200_OK, summary="WhatsApp messages, taps and statuses (X-Hub-Signature-256)")
-    async def whatsapp(self, request: Raw, state: State, uow: UnitOfWorkFactory) -> dict[str, int]:
+    async def whatsapp(
+        self, request: Raw, state: State, uow: UnitOfWorkFactory, objects: ObjectStore
+    ) -> dict[str, int]:
         delivery = await webhooks.receive(request, _meta(state.settings))
         messages, receipts = inbound.parse_whatsapp(_object(delivery))
+        if any(m.media for m in messages):
+            messages = await services.store_media(messages, state.whatsapp_media, objects)
         handled = await services.receive(
             uow, messages, receipts, delivery=delivery, receipt_key=("whatsapp_cloud", "-", _digest(delivery))
         )

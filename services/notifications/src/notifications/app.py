@@ -11,7 +11,7 @@ from typing import Any
 from litestar import Litestar
 from redis.asyncio import Redis
 
-from kit import webhooks
+from kit import objects, webhooks
 from kit.api import create_api_app
 from kit.worker import WorkerContext, create_worker_app
 from notifications import consumers, services
@@ -34,6 +34,7 @@ from notifications.channels import (
     TelegramBot,
     TwilioSms,
     WhatsAppCloud,
+    WhatsAppMedia,
 )
 from notifications.domain import (
     InvalidInput,
@@ -51,7 +52,11 @@ log = logging.getLogger(__name__)
 def create_api() -> Litestar:
     settings = get_settings()
     redis = Redis.from_url(settings.redis_url)
-    state: dict[str, Any] = {"settings": settings, "redis": redis}
+    # The photos and documents people send on WhatsApp are fetched on arrival (webhooks) into the object store.
+    media = WhatsAppMedia(
+        base_url=settings.whatsapp_api_url, api_version=settings.whatsapp_api_version, token=settings.whatsapp_token
+    )
+    state: dict[str, Any] = {"settings": settings, "redis": redis, "whatsapp_media": media}
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -59,6 +64,7 @@ def create_api() -> Litestar:
             yield
         finally:
             await redis.aclose()
+            await media.close()
 
     return create_api_app(
         service=SERVICE,
@@ -91,6 +97,7 @@ def create_api() -> Litestar:
         public_paths=["/webhooks/"],
         extra_lifespan=[lifespan],
         state=state,
+        resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
     )
 
 

@@ -149,6 +149,45 @@ class WhatsAppCloud:
         await self.client.aclose()
 
 
+#: WhatsApp's own cap for a medium (documents; images are 5 MB, videos 16 MB).
+MAX_MEDIA_BYTES = 100 * 1024 * 1024
+
+
+class WhatsAppMedia:
+    """A received medium's bytes: `GET /{version}/{media-id}` gives its URL, which answers to the same bearer
+    token (Meta's URLs expire in minutes, so the medium is fetched on arrival)."""
+
+    def __init__(self, *, base_url: str, api_version: str, token: str, client: httpx.AsyncClient | None = None) -> None:
+        self.url = f"{base_url.rstrip('/')}/{api_version}"
+        self.token = token
+        self.client = client or _client()
+
+    async def fetch(self, media_id: str) -> tuple[bytes, str]:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        try:
+            described = await self.client.get(f"{self.url}/{media_id}", headers=headers)
+            if described.status_code != 200:
+                raise ProviderError(f"WhatsApp media {media_id}: {described.status_code}", permanent=True)
+            info = _json(described, "WhatsApp media")
+            url = info.get("url") if isinstance(info, dict) else None
+            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+                raise ProviderError(f"WhatsApp media {media_id}: no URL in {described.text[:200]}", permanent=True)
+            async with self.client.stream("GET", url, headers=headers) as got:
+                if got.status_code != 200:
+                    raise ProviderError(f"WhatsApp media {media_id} download: {got.status_code}", permanent=True)
+                data = bytearray()
+                async for chunk in got.aiter_bytes():
+                    data += chunk
+                    if len(data) > MAX_MEDIA_BYTES:
+                        raise ProviderError(f"WhatsApp media {media_id} is over the size limit", permanent=True)
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"WhatsApp media unreachable: {exc!r}", permanent=False) from exc
+        return bytes(data), str(info.get("mime_type") or got.headers.get("content-type") or "application/octet-stream")
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
 class TwilioSms:
     """POST /2010-04-01/Accounts/{sid}/Messages.json, form-encoded, HTTP basic auth (sid:token)."""
 

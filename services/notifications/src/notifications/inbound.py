@@ -39,6 +39,24 @@ def check_telegram_secret(secret: str, header: str | None) -> bool:
 
 
 @dataclass(frozen=True)
+class InboundMedia:
+    """A medium that came with a message: the provider's id until it is fetched, then where our copy is."""
+
+    #: image, audio, video, document.
+    kind: str
+    provider_media_id: str
+    content_type: str
+    sha256: str | None = None
+    caption: str | None = None
+    size: int | None = None
+    #: Our stored copy (notifications' key in the object store) once fetched; None: not fetched.
+    object_key: str | None = None
+    #: A presigned URL to that copy, for the consumers of message.received, and when it stops working.
+    url: str | None = None
+    url_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Inbound:
     channel: str
     provider: str
@@ -52,6 +70,7 @@ class Inbound:
     #: The provider's id of our message this one answers.
     reply_to: str | None
     received_at: datetime
+    media: tuple[InboundMedia, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,25 @@ def _ts(value: Any) -> datetime:
 
 
 _WA_STATUS = {"sent": SENT, "delivered": DELIVERED, "read": READ, "failed": FAILED}
+
+
+#: WhatsApp message types that carry a medium (a sticker is an image; a voice note is audio).
+_WA_MEDIA = {"image": "image", "sticker": "image", "audio": "audio", "video": "video", "document": "document"}
+
+
+def _wa_media(kind: str | None, part: Any) -> tuple[InboundMedia, ...]:
+    if kind is None or not isinstance(part, dict) or not part.get("id"):
+        return ()
+    caption = part.get("caption")
+    return (
+        InboundMedia(
+            kind=_WA_MEDIA[kind],
+            provider_media_id=str(part["id"]),
+            content_type=str(part.get("mime_type") or "application/octet-stream").split(";")[0].strip(),
+            sha256=part.get("sha256"),
+            caption=caption if isinstance(caption, str) and caption.strip() else None,
+        ),
+    )
 
 
 def parse_whatsapp(body: dict[str, Any]) -> tuple[list[Inbound], list[Receipt]]:
@@ -93,6 +131,9 @@ def parse_whatsapp(body: dict[str, Any]) -> tuple[list[Inbound], list[Receipt]]:
                 elif kind == "button":
                     tapped = m.get("button") or {}
                     button, text = tapped.get("payload"), tapped.get("text")
+                media = _wa_media(kind, m.get(kind) if kind in _WA_MEDIA else None)
+                if media:
+                    text = media[0].caption
                 if not m.get("id") or not m.get("from"):
                     continue
                 messages.append(
@@ -107,6 +148,7 @@ def parse_whatsapp(body: dict[str, Any]) -> tuple[list[Inbound], list[Receipt]]:
                         button,
                         (m.get("context") or {}).get("id"),
                         _ts(m.get("timestamp")),
+                        media,
                     )
                 )
             for s in value.get("statuses") or []:

@@ -181,6 +181,8 @@ inbound_messages = Table(
     Column("provider", Text, nullable=False),
     Column("provider_message_id", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    #: What came with the message: [{kind, content_type, size, sha256, caption, object_key}] (object_key: our copy).
+    Column("media", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Index("ux_inbound_provider_id", "provider", "provider_message_id", unique=True),
     Index("ix_inbound_conversation", "conversation_id", "received_at"),
 )

@@ -228,6 +228,15 @@ class AddressOut(msgspec.Struct, frozen=True, kw_only=True):
     last_inbound_at: datetime | None
 
 
+class MediumOut(msgspec.Struct, frozen=True, kw_only=True):
+    #: image, audio, video, document.
+    kind: str
+    content_type: str
+    size: int | None
+    caption: str | None
+    url: str | None
+
+
 class ConversationItem(msgspec.Struct, frozen=True, kw_only=True):
     direction: str
     id: str
@@ -239,6 +248,8 @@ class ConversationItem(msgspec.Struct, frozen=True, kw_only=True):
     button_id: str | None
     reply_to_message_id: str | None
     last_error: str | None
+    #: The photos, voice notes and documents the person sent; `url` works for 15 minutes (None: not fetched).
+    media: list[MediumOut] = []
 
 
 class ConversationDetail(msgspec.Struct, frozen=True, kw_only=True):

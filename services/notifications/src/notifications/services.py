@@ -17,6 +17,7 @@ from contracts.assistant import AssistantMessageRequestedV1
 from contracts.notifications import (
     MessageDeliveredV1,
     MessageFailedV1,
+    MessageMedia,
     MessageReadV1,
     MessageReceivedV1,
     MessageSentV1,
@@ -25,6 +26,7 @@ from kit import context, webhooks
 from kit.auth import Principal
 from kit.db import UnitOfWork, UnitOfWorkFactory
 from kit.dispatch import LeaseDispatcher
+from kit.objects import ObjectStore, ObjectStoreError
 from notifications import events, rendering
 from notifications.catalog import TEMPLATES
 from notifications.channels import ChannelAdapter, Outgoing, ProviderError
@@ -76,7 +78,7 @@ from notifications.domain import (
     phone_variants,
     within_whatsapp_window,
 )
-from notifications.inbound import Inbound, Receipt
+from notifications.inbound import Inbound, InboundMedia, Receipt
 from notifications.repository import (
     AccountRepository,
     ConfirmationRepository,
@@ -638,6 +640,42 @@ def _publish_sent(uow: UnitOfWork, m: Message) -> None:
 
 
 # --- provider webhooks ------------------------------------------------------------------------------
+class MediaSource(Protocol):
+    async def fetch(self, media_id: str) -> tuple[bytes, str]: ...
+
+
+#: How long the consumers of message.received can download a medium through the event's URL.
+MEDIA_URL_SECONDS = 24 * 3600
+
+
+async def store_media(items: Sequence[Inbound], source: MediaSource, store: ObjectStore) -> list[Inbound]:
+    """Each medium fetched from the provider (whose URLs expire in minutes) into the object store, before the
+    message is recorded; one that cannot be fetched leaves the message without it (logged), never lost."""
+    out: list[Inbound] = []
+    for item in items:
+        kept = []
+        for n, medium in enumerate(item.media):
+            # Keyed by the provider's message id: a redelivered webhook writes the same object again.
+            key = f"notifications/media/{item.provider}/{item.provider_message_id}/{n}"
+            try:
+                data, content_type = await source.fetch(medium.provider_media_id)
+                stored = await store.put(key, data, content_type=content_type.split(";")[0].strip())
+                url = await store.presigned_get(key, expires_seconds=MEDIA_URL_SECONDS)
+            except (ProviderError, ObjectStoreError) as exc:
+                log.warning("medium %s of %s not fetched: %s", n, item.provider_message_id, exc)
+                kept.append(medium)
+                continue
+            kept.append(
+                replace(
+                    medium, object_key=stored.key, size=stored.size, sha256=stored.sha256,
+                    content_type=stored.content_type, url=url,
+                    url_expires_at=clock() + timedelta(seconds=MEDIA_URL_SECONDS),
+                )
+            )  # fmt: skip
+        out.append(replace(item, media=tuple(kept)) if item.media else item)
+    return out
+
+
 async def receive(
     uow_factory: UnitOfWorkFactory,
     inbound: Sequence[Inbound],
@@ -756,6 +794,7 @@ async def _receive_one(uow: UnitOfWork, item: Inbound, answered: Message | None,
         provider=item.provider,
         provider_message_id=item.provider_message_id,
         received_at=item.received_at,
+        media=[_kept_medium(m) for m in item.media],
     )
     if not added:
         return 0  # the provider delivered this message before
@@ -784,9 +823,34 @@ async def _receive_one(uow: UnitOfWork, item: Inbound, answered: Message | None,
         provider=item.provider,
         provider_message_id=item.provider_message_id,
         received_at=item.received_at,
-    )
+        media=[
+            MessageMedia(
+                kind=m.kind, content_type=m.content_type, size=m.size, sha256=m.sha256, url=m.url,
+                url_expires_at=m.url_expires_at, caption=m.caption,
+            )
+            for m in item.media
+        ],
+    )  # fmt: skip
     uow.publish(event, tenant_id=tenant_id)
     return 1
+
+
+async def _viewed_medium(m: dict[str, Any], store: ObjectStore | None) -> dict[str, Any]:
+    url = None
+    if store is not None and m.get("object_key"):
+        try:
+            url = await store.presigned_get(m["object_key"], expires_seconds=MEDIA_VIEW_SECONDS)
+        except ObjectStoreError as exc:
+            log.warning("no link to medium %s: %s", m["object_key"], exc)
+    return {k: m.get(k) for k in ("kind", "content_type", "size", "caption")} | {"url": url}
+
+
+def _kept_medium(m: InboundMedia) -> dict[str, Any]:
+    """What the conversation keeps of a medium (the staff's view presigns `object_key` when it is read)."""
+    return {
+        "kind": m.kind, "content_type": m.content_type, "size": m.size, "sha256": m.sha256, "caption": m.caption,
+        "object_key": m.object_key,
+    }  # fmt: skip
 
 
 # --- what staff read and configure ---------------------------------------------------------------
@@ -1059,8 +1123,15 @@ async def conversations_of(
         )
 
 
-async def conversation(uow_factory: UnitOfWorkFactory, principal: Principal, conversation_id: str) -> dict[str, Any]:
-    """The person's history across channels, oldest first: what the clinic sent and what the person wrote."""
+#: How long a medium's link in the staff's conversation view works.
+MEDIA_VIEW_SECONDS = 900
+
+
+async def conversation(
+    uow_factory: UnitOfWorkFactory, principal: Principal, conversation_id: str, store: ObjectStore | None = None
+) -> dict[str, Any]:
+    """The person's history across channels, oldest first: what the clinic sent and what the person wrote (with
+    a short-lived link to each photo or document they sent)."""
     async with uow_factory() as uow:
         conv = await ConversationRepository(uow.session).get(principal.tenant_id, conversation_id)
         if conv is None:
@@ -1095,6 +1166,7 @@ async def conversation(uow_factory: UnitOfWorkFactory, principal: Principal, con
             "button_id": i["button_id"],
             "reply_to_message_id": str(i["reply_to_message_id"]) if i["reply_to_message_id"] else None,
             "last_error": None,
+            "media": [await _viewed_medium(m, store) for m in i.get("media") or []],
         }
         for i in inbound
     ]

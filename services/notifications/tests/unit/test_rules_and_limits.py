@@ -454,3 +454,29 @@ def test_a_payment_link_sends_the_clinics_pay_page_and_keeps_the_checkout_at_han
     )
     older = events.occurrence(link(None), meta)  # an event from before pay_url: the checkout, as before
     assert events.variables(older, older.person, "pt-BR", "America/Sao_Paulo")["url"] == "https://checkout.example/c/1"
+
+
+def test_parse_whatsapp_media_with_their_captions() -> None:
+    def message(kind: str, part: dict[str, object], mid: str) -> dict[str, object]:
+        return {"from": "5511987654321", "id": mid, "timestamp": "1764600000", "type": kind, kind: part}
+
+    value = {
+        "metadata": {"phone_number_id": "PNID"},
+        "messages": [
+            message(
+                "image", {"id": "111", "mime_type": "image/jpeg", "sha256": "ab", "caption": "a parte de cima"}, "w1"
+            ),
+            message("document", {"id": "222", "mime_type": "application/pdf; charset=binary"}, "w2"),
+            message("audio", {"id": "333", "mime_type": "audio/ogg; codecs=opus", "voice": True}, "w3"),
+            message("image", {"mime_type": "image/jpeg"}, "w4"),  # no media id: nothing to fetch
+        ],
+    }
+    body = {"entry": [{"changes": [{"field": "messages", "value": value}]}]}
+    got, _ = inbound.parse_whatsapp(body)
+    assert [(m.provider_message_id, m.text) for m in got] == [
+        ("w1", "a parte de cima"), ("w2", None), ("w3", None), ("w4", None)
+    ]  # fmt: skip
+    assert [[(x.kind, x.provider_media_id, x.content_type) for x in m.media] for m in got] == [
+        [("image", "111", "image/jpeg")], [("document", "222", "application/pdf")],
+        [("audio", "333", "audio/ogg")], [],
+    ]  # fmt: skip

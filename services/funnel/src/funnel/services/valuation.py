@@ -6,13 +6,17 @@ history with who took it: a staff user id, "prospect" (a patient link) or "funne
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import httpx
+
 from contracts import Event, EventMeta
 from contracts.identity import StaffCreatedV1, StaffDeactivatedV1, StaffUpdatedV1
+from contracts.notifications import MessageReceivedV1
 from contracts.people import Person
 from contracts.quotes import (
     DigestEntry,
@@ -41,6 +45,8 @@ from kit import context, links
 from kit.auth import Principal
 from kit.db import UnitOfWork, UnitOfWorkFactory
 from kit.objects import ObjectStore
+
+log = logging.getLogger(__name__)
 
 #: Patient-link purposes of this process (kit.links).
 PHOTOS_LINK = "valuation-photos"
@@ -375,6 +381,56 @@ async def record_valuation(
             tenant_id=row.tenant_id,
         )
         await work.commit()
+
+
+# --- WhatsApp images ---------------------------------------------------------------------------
+#: notifications' copy of a medium, through the presigned URL in message.received.
+_DOWNLOAD = httpx.Timeout(20.0, connect=5.0)
+
+
+async def fetch_medium(url: str) -> bytes | None:
+    """The bytes behind the event's URL; None when it is gone (expired link, removed object). A network error
+    or a 5xx raises, so the consumer retries the event."""
+    async with httpx.AsyncClient(timeout=_DOWNLOAD) as client, client.stream("GET", url) as got:
+        if got.status_code in (400, 403, 404, 410):
+            log.warning("a WhatsApp image is no longer there (%s)", got.status_code)
+            return None
+        got.raise_for_status()
+        data = bytearray()
+        async for chunk in got.aiter_bytes():
+            data += chunk
+            if len(data) > rules.MAX_PHOTO_BYTES:
+                break  # check_photo says it is too big
+        return bytes(data)
+
+
+async def handle_message(
+    uow: UnitOfWork, event: Event, meta: EventMeta, *, clock: Clock, store: ObjectStore,
+    fetch: Any = fetch_medium,
+) -> None:  # fmt: skip
+    """A photo sent on WhatsApp by a prospect whose valuation waits for photos fills the first missing slot
+    (docs/quotes.md); once per message, and nothing for a message with no image or a prospect with no such process."""
+    assert isinstance(event, MessageReceivedV1)
+    image = next((m for m in event.media if m.kind == "image" and m.url), None)
+    if image is None or image.url is None:
+        return
+    repo = ValuationRepository(uow.session)
+    phones = [event.sender] if event.channel in ("whatsapp", "sms") else []
+    row = await repo.collecting_for(meta.tenant_id, lead_id=event.lead_id, phones=phones)
+    if row is None or await repo.photo_of_message(meta.tenant_id, event.message_id) is not None:
+        return
+    slot = rules.next_slot(p.slot for p in await repo.photos(row.id))
+    data = await fetch(image.url) if slot is not None else None
+    if slot is None or data is None:
+        return
+    try:
+        kind = rules.check_photo(data)
+    except InvalidFunnel as exc:
+        log.info("message %s: not a photo for the valuation (%s)", event.message_id, exc)
+        return
+    key = f"funnel/{meta.tenant_id}/valuations/{row.id}/{slot}-{context.new_id()}"
+    stored = await store.put(key, data, content_type=kind)
+    await _add_photo(uow, clock(), meta.tenant_id, row.id, slot, stored, "whatsapp", event.message_id)
 
 
 # --- staff directory ---------------------------------------------------------------------------
