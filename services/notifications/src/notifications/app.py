@@ -13,10 +13,12 @@ from redis.asyncio import Redis
 
 from kit import webhooks
 from kit.api import create_api_app
+from kit.sealing import Sealer
 from kit.worker import WorkerContext, create_worker_app
 from notifications import consumers, services
 from notifications.api import (
     AccountController,
+    AssistantController,
     ConsentController,
     ConversationController,
     InAppController,
@@ -36,6 +38,10 @@ from notifications.channels import (
     WhatsAppCloud,
 )
 from notifications.domain import (
+    AssistantFailed,
+    AssistantNotConfigured,
+    AssistantTimeout,
+    AssistantUnavailable,
     InvalidInput,
     InvalidRule,
     InvalidTemplate,
@@ -43,6 +49,7 @@ from notifications.domain import (
     OutsideWindow,
     TemplateNotFound,
 )
+from notifications.llm import ChatCompletions
 from notifications.settings import SERVICE, NotificationsSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -51,7 +58,9 @@ log = logging.getLogger(__name__)
 def create_api() -> Litestar:
     settings = get_settings()
     redis = Redis.from_url(settings.redis_url)
-    state: dict[str, Any] = {"settings": settings, "redis": redis}
+    llm = ChatCompletions(timeout=settings.assistant_timeout_seconds)
+    sealer = Sealer.from_setting(settings.sealing_keys) if settings.sealing_keys.strip() else None
+    state: dict[str, Any] = {"settings": settings, "redis": redis, "llm": llm, "sealer": sealer}
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -59,6 +68,7 @@ def create_api() -> Litestar:
             yield
         finally:
             await redis.aclose()
+            await llm.close()
 
     return create_api_app(
         service=SERVICE,
@@ -74,6 +84,7 @@ def create_api() -> Litestar:
             ConsentController,
             AccountController,
             ConversationController,
+            AssistantController,
             InAppController,
             StatsController,
             WebhookController,
@@ -85,6 +96,10 @@ def create_api() -> Litestar:
             InvalidInput: 422,
             OutsideWindow: 409,
             NotFound: 404,
+            AssistantNotConfigured: 409,
+            AssistantFailed: 502,
+            AssistantUnavailable: 503,
+            AssistantTimeout: 504,
             **webhooks.ERROR_MAP,
         },
         # Not Redis: it only fans the live inbox stream out; a Valkey restart must not unready every api pod.
