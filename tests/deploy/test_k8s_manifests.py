@@ -855,8 +855,8 @@ class Network:
 
 
 #: Payments calls its providers (Mercado Pago, Stripe, Asaas) from the api (checkouts, webhook confirmation,
-#: refunds) and the worker (reconciliation).
-_PROVIDER_CALLERS = ("payments-api", "payments-worker")
+#: refunds) and the worker (reconciliation); the notifications api calls the clinics' reply assistant models.
+_PROVIDER_CALLERS = ("payments-api", "payments-worker", "notifications-api")
 #: The S3-compatible object store (kit.objects) on 443: funnel keeps the prospects' photos there, the
 #: notifications api the media people send (which it fetches from Meta's Graph API, on 443 too).
 _OBJECT_STORE_CALLERS = ("funnel-api", "funnel-worker", "notifications-api")

@@ -27,6 +27,13 @@ class MessageSentV1(Event, frozen=True, kw_only=True):
     provider: str
     provider_message_id: str
     sent_at: datetime
+    #: A staff reply written from the reply assistant's suggestions (reply.suggested): which suggestions,
+    #: whether one was sent as it was (`as_is`) or changed first (`edited`), the model and the tokens spent.
+    #: All None for every other message.
+    suggestion_id: str | None = None
+    suggestion_use: str | None = None
+    suggestion_model: str | None = None
+    suggestion_tokens: int | None = None
 
 
 class MessageFailedV1(Event, frozen=True, kw_only=True):
@@ -127,3 +134,30 @@ class MessageReceivedV1(Event, frozen=True, kw_only=True):
     received_at: datetime
     #: What came with the message (a WhatsApp image, ...); its caption is also `text`.
     media: list[MessageMedia] = []
+
+
+class ReplySuggestedV1(Event, frozen=True, kw_only=True):
+    """The reply assistant offered a staff member suggested replies in a conversation (the clinic's configured
+    OpenAI-compatible model, personal data redacted before the request). The staff reply that uses them names
+    `suggestion_id` on its message.sent."""
+
+    TYPE: ClassVar[str] = "clinicflow.notifications.reply.suggested.v1"
+    TOPIC: ClassVar[str] = NOTIFICATIONS.name
+    AGGREGATE: ClassVar[str] = "suggestion_id"
+
+    suggestion_id: str
+    conversation_id: str
+    lead_id: str | None = None
+    patient_id: str | None = None
+    #: The staff member who asked.
+    staff_id: str
+    #: The channel the reply would go out on (the one the person last wrote on), when known.
+    channel: str | None = None
+    model: str
+    #: How many suggestions were offered.
+    count: int
+    prompt_tokens: int
+    completion_tokens: int
+    #: What the request cost at the clinic's configured prices (decimal string), None when no price is set.
+    cost: str | None = None
+    suggested_at: datetime

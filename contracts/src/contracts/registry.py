@@ -41,6 +41,7 @@ _EVENTS: tuple[type[Event], ...] = (
     notifications.MessageDeliveredV1,
     notifications.MessageReadV1,
     notifications.MessageReceivedV1,
+    notifications.ReplySuggestedV1,
     payments.PaymentLinkCreatedV1,
     payments.PaymentConfirmedV1,
     payments.PaymentFailedV1,

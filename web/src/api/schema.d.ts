@@ -108,6 +108,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/reports/ai-usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The reply assistant: suggestions asked for, used as is / edited / ignored, tokens, cost */
+        get: operations["ApiV1AnalyticsReportsAiUsageAiUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/reports/attendance": {
         parameters: {
             query?: never;
@@ -1549,6 +1566,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/assistant/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The reply assistant's endpoint and model (no key shown) */
+        get: operations["ApiV1NotificationsAssistantSettingsRead"];
+        /** Set the OpenAI-compatible endpoint, model, key, prices */
+        put: operations["ApiV1NotificationsAssistantSettingsSave"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications/channels": {
         parameters: {
             query?: never;
@@ -1628,6 +1663,23 @@ export interface paths {
         put?: never;
         /** Reply to the person (within the channel's rules) */
         post: operations["ApiV1NotificationsConversationsConversationIdMessagesReply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/conversations/{conversation_id}/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Suggested replies from the clinic's model (personal data redacted before it leaves) */
+        post: operations["ApiV1NotificationsConversationsConversationIdSuggestionsSuggestions"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3443,6 +3495,26 @@ export interface components {
             /** Format: uuid */
             curator_id: string;
         };
+        /** AssistantSettingsIn */
+        AssistantSettingsIn: {
+            api_key?: string | null;
+            completion_price?: string | null;
+            /** @default true */
+            enabled: boolean;
+            endpoint_url: string;
+            model: string;
+            prompt_price?: string | null;
+        };
+        /** AssistantSettingsOut */
+        AssistantSettingsOut: {
+            api_key_set: boolean;
+            completion_price: string | null;
+            enabled: boolean;
+            endpoint_url: string | null;
+            model: string | null;
+            prompt_price: string | null;
+            updated_at: string | null;
+        };
         /** AuditOut */
         AuditOut: {
             action: string;
@@ -4875,6 +4947,7 @@ export interface components {
         /** ReplyIn */
         ReplyIn: {
             channel?: string | null;
+            suggestion_id?: string | null;
             text: string;
         };
         /** ReportOut */
@@ -5203,6 +5276,17 @@ export interface components {
             comment?: string | null;
             /** @example CONTACTED_CALL_LATER */
             status: string;
+        };
+        /** SuggestionsOut */
+        SuggestionsOut: {
+            completion_tokens: number;
+            cost: string | null;
+            /** Format: date-time */
+            created_at: string;
+            model: string;
+            prompt_tokens: number;
+            suggestion_id: string;
+            suggestions: string[];
         };
         /** TaskIn */
         TaskIn: {
@@ -5549,6 +5633,8 @@ export type SchemaAnswerIn = components['schemas']['AnswerIn'];
 export type SchemaAppointmentDetail = components['schemas']['AppointmentDetail'];
 export type SchemaAppointmentOut = components['schemas']['AppointmentOut'];
 export type SchemaAssignIn = components['schemas']['AssignIn'];
+export type SchemaAssistantSettingsIn = components['schemas']['AssistantSettingsIn'];
+export type SchemaAssistantSettingsOut = components['schemas']['AssistantSettingsOut'];
 export type SchemaAuditOut = components['schemas']['AuditOut'];
 export type SchemaAuditPage = components['schemas']['AuditPage'];
 export type SchemaAvailability = components['schemas']['Availability'];
@@ -5728,6 +5814,7 @@ export type SchemaStagePatch = components['schemas']['StagePatch'];
 export type SchemaStartIn = components['schemas']['StartIn'];
 export type SchemaStatusChangeOut = components['schemas']['StatusChangeOut'];
 export type SchemaStatusIn = components['schemas']['StatusIn'];
+export type SchemaSuggestionsOut = components['schemas']['SuggestionsOut'];
 export type SchemaTaskIn = components['schemas']['TaskIn'];
 export type SchemaTaskOut = components['schemas']['TaskOut'];
 export type SchemaTaskPatch = components['schemas']['TaskPatch'];
@@ -6212,6 +6299,73 @@ export interface operations {
             };
             /** @description Not found in this clinic */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1AnalyticsReportsAiUsageAiUsage: {
+        parameters: {
+            query?: {
+                /** @description first clinic day; default 29 days before `to` */
+                from?: string | null;
+                /** @description last clinic day (inclusive); default today */
+                to?: string | null;
+                /** @description comma-separated values */
+                group_by?: string | null;
+                /** @description a column; a leading '-' sorts descending */
+                sort?: string | null;
+                /** @description json (default), csv or xlsx */
+                format?: "json" | "csv" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"] | unknown;
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13510,6 +13664,113 @@ export interface operations {
             };
         };
     };
+    ApiV1NotificationsAssistantSettingsRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistantSettingsOut"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1NotificationsAssistantSettingsSave: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssistantSettingsIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistantSettingsOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     ApiV1NotificationsChannelsList: {
         parameters: {
             query?: never;
@@ -13816,6 +14077,73 @@ export interface operations {
             };
             /** @description Not sent as application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1NotificationsConversationsConversationIdSuggestionsSuggestions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuggestionsOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -199,7 +199,31 @@ names = Table(
     Column("name", Text),
 )
 
-PROJECTION_TABLES = {t.name: t for t in (leads, appointments, reminders, payments, calls, deals, plans, tasks, names)}
+suggestions = Table(
+    "suggestions",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("suggestion_id", key=True),
+    _at("suggested_at"),
+    _id("staff_id"),
+    _id("conversation_id"),
+    _id("lead_id"),
+    _id("patient_id"),
+    Column("channel", Text),
+    Column("model", Text),
+    Column("offered", Integer),
+    Column("prompt_tokens", Integer),
+    Column("completion_tokens", Integer),
+    Column("cost", Numeric(14, 6)),
+    _at("used_at"),
+    Column("use", Text),
+    _id("message_id"),
+    Index("ix_suggestions_tenant_suggested", "tenant_id", "suggested_at"),
+)
+
+PROJECTION_TABLES = {
+    t.name: t for t in (leads, appointments, reminders, payments, calls, deals, plans, tasks, names, suggestions)
+}
 
 # --- analytics' own data (kept by a rebuild) -------------------------------------------------------
 source_corrections = Table(

@@ -66,6 +66,9 @@ def test_every_consumed_event_says_something(struct: type[Event]) -> None:
     if struct is ne.MessageReceivedV1 and event.lead_id is None:  # type: ignore[attr-defined]
         assert found == []
         return
+    if struct is ne.MessageSentV1 and event.suggestion_id is None:  # type: ignore[attr-defined]
+        assert found == []
+        return
     assert found, struct.TYPE
     for patch in found:
         projection = PROJECTIONS[patch.table]
@@ -138,6 +141,42 @@ def clinic_events(draw: st.DrawFn) -> list[Event]:
             )
         )
         agent = draw(st.sampled_from(AGENTS))
+        if draw(st.booleans()):  # the reply assistant, and up to two staff replies that used its suggestions
+            suggestion = _id(20, n)
+            asked = created + timedelta(minutes=draw(st.integers(1, 30)))
+            events.append(
+                ne.ReplySuggestedV1(
+                    suggestion_id=suggestion,
+                    conversation_id=_id(21, n),
+                    lead_id=lead_id,
+                    staff_id=draw(st.sampled_from(AGENTS)),
+                    channel="whatsapp",
+                    model="m",
+                    count=3,
+                    prompt_tokens=100 + n,
+                    completion_tokens=30,
+                    cost=draw(st.sampled_from([None, "0.0012"])),
+                    suggested_at=asked,
+                )
+            )
+            for k in range(draw(st.integers(0, 2))):
+                events.append(
+                    ne.MessageSentV1(
+                        message_id=_id(22 + k, n),
+                        lead_id=lead_id,
+                        channel="whatsapp",
+                        to=phone,
+                        template="staff_reply",
+                        locale="pt-BR",
+                        provider="whatsapp_cloud",
+                        provider_message_id=f"wamid.{n}.{k}",
+                        sent_at=asked + timedelta(minutes=k + 1),
+                        suggestion_id=suggestion,
+                        suggestion_use=draw(st.sampled_from(["as_is", "edited"])),
+                        suggestion_model="m",
+                        suggestion_tokens=130 + n,
+                    )
+                )
         if draw(st.booleans()):
             events.append(
                 le.LeadAssignedV1(
@@ -436,3 +475,32 @@ def test_a_lead_follows_its_request_through_the_steps() -> None:
     assert row["first_contact_at"] == T0 + timedelta(minutes=7)
     assert row["first_contact_by"] == agent
     assert store[("payments", (TENANT, "p1"))]["paid_amount"] == Decimal("200.00")
+
+
+def test_a_suggestion_is_used_by_the_first_reply_that_names_it() -> None:
+    suggestion, agent = _id(20, 1), AGENTS[1]
+    asked = ne.ReplySuggestedV1(
+        suggestion_id=suggestion, conversation_id=_id(21, 1), lead_id=_id(1, 1), staff_id=agent, channel="whatsapp",
+        model="gpt-4o-mini", count=3, prompt_tokens=300, completion_tokens=40, cost="0.0009", suggested_at=T0,
+    )  # fmt: skip
+
+    def sent(n: int, use: str, minutes: int) -> ne.MessageSentV1:
+        return ne.MessageSentV1(
+            message_id=_id(22, n), lead_id=_id(1, 1), channel="whatsapp", to="+5511900000001",
+            template="staff_reply", locale="pt-BR", provider="whatsapp_cloud", provider_message_id=f"w{n}",
+            sent_at=T0 + timedelta(minutes=minutes), suggestion_id=suggestion, suggestion_use=use,
+            suggestion_model="gpt-4o-mini", suggestion_tokens=340,
+        )  # fmt: skip
+
+    plain = ne.MessageSentV1(
+        message_id=_id(22, 9), lead_id=_id(1, 1), channel="whatsapp", to="+5511900000001", template="lead_welcome",
+        locale="pt-BR", provider="whatsapp_cloud", provider_message_id="w9", sent_at=T0,
+    )  # fmt: skip
+    events = [sent(2, "as_is", 9), plain, sent(1, "edited", 2), asked]
+    store = apply_all([(e, _meta(e, n)) for n, e in enumerate(events)])
+
+    (row,) = [r for (table, _), r in store.items() if table == "suggestions"]
+    assert row["staff_id"] == agent
+    assert (row["offered"], row["prompt_tokens"], row["completion_tokens"]) == (3, 300, 40)
+    assert row["cost"] == Decimal("0.0009")
+    assert (row["use"], row["message_id"], row["used_at"]) == ("edited", _id(22, 1), T0 + timedelta(minutes=2))

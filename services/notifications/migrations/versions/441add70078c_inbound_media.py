@@ -1,7 +1,7 @@
 """inbound_messages.media: the photos, voice notes and documents a person sent (our copy's object key)
 
 Revision ID: 441add70078c
-Revises: 4e8a1f0c7b21
+Revises: 1847b8ad5e21
 Create Date: 2026-12-02 01:10:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "441add70078c"
-down_revision: str | None = "4e8a1f0c7b21"
+down_revision: str | None = "1847b8ad5e21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

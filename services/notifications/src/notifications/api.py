@@ -30,6 +30,8 @@ from notifications.schemas import (
     AccountList,
     AccountOut,
     AddressOut,
+    AssistantSettingsIn,
+    AssistantSettingsOut,
     ConversationDetail,
     ConversationItem,
     ConversationList,
@@ -52,6 +54,7 @@ from notifications.schemas import (
     RuleOut,
     SettingsIn,
     SettingsOut,
+    SuggestionsOut,
     TemplateIn,
     TemplateList,
     TemplateOut,
@@ -289,7 +292,49 @@ class ConversationController(Controller):
     async def reply(
         self, request: AuthRequest, uow: UnitOfWorkFactory, conversation_id: UUID, data: ReplyIn
     ) -> MessageOut:
-        return MessageOut.of(await services.reply(uow, request.user, str(conversation_id), data.text, data.channel))
+        suggestion = str(data.suggestion_id) if data.suggestion_id else None
+        sent = await services.reply(uow, request.user, str(conversation_id), data.text, data.channel, suggestion)
+        return MessageOut.of(sent)
+
+    @post(
+        "/{conversation_id:uuid}/suggestions",
+        guards=[requires(CRM_WRITE)],
+        status_code=HTTP_200_OK,
+        summary="Suggested replies from the clinic's model (personal data redacted before it leaves)",
+    )
+    async def suggestions(
+        self, request: AuthRequest, uow: UnitOfWorkFactory, state: State, conversation_id: UUID
+    ) -> SuggestionsOut:
+        """409 when the clinic has not set the assistant up; 502 when its model answered with an error, 503 when
+        it cannot be reached or is busy, 504 when it did not answer in time."""
+        out = await services.suggest_replies(uow, request.user, state.sealer, state.llm, str(conversation_id))
+        return msgspec.convert(out, SuggestionsOut)
+
+
+class AssistantController(Controller):
+    path = "/api/v1/notifications/assistant"
+    tags = ["notifications"]
+
+    @get("/settings", guards=[requires(CRM_READ)], summary="The reply assistant's endpoint and model (no key shown)")
+    async def read(self, request: AuthRequest, uow: UnitOfWorkFactory) -> AssistantSettingsOut:
+        return msgspec.convert(await services.assistant_settings(uow, request.user), AssistantSettingsOut)
+
+    @put("/settings", guards=[requires(CRM_ADMIN)], summary="Set the OpenAI-compatible endpoint, model, key, prices")
+    async def save(
+        self, request: AuthRequest, uow: UnitOfWorkFactory, state: State, data: AssistantSettingsIn
+    ) -> AssistantSettingsOut:
+        out = await services.put_assistant_settings(
+            uow,
+            request.user,
+            state.sealer,
+            enabled=data.enabled,
+            endpoint_url=data.endpoint_url,
+            model=data.model,
+            api_key=data.api_key,
+            prompt_price=data.prompt_price,
+            completion_price=data.completion_price,
+        )
+        return msgspec.convert(out, AssistantSettingsOut)
 
 
 class InAppController(Controller):

@@ -13,10 +13,12 @@ from redis.asyncio import Redis
 
 from kit import objects, webhooks
 from kit.api import create_api_app
+from kit.sealing import Sealer
 from kit.worker import WorkerContext, create_worker_app
 from notifications import consumers, services
 from notifications.api import (
     AccountController,
+    AssistantController,
     ConsentController,
     ConversationController,
     InAppController,
@@ -37,6 +39,10 @@ from notifications.channels import (
     WhatsAppMedia,
 )
 from notifications.domain import (
+    AssistantFailed,
+    AssistantNotConfigured,
+    AssistantTimeout,
+    AssistantUnavailable,
     InvalidInput,
     InvalidRule,
     InvalidTemplate,
@@ -44,6 +50,7 @@ from notifications.domain import (
     OutsideWindow,
     TemplateNotFound,
 )
+from notifications.llm import ChatCompletions
 from notifications.settings import SERVICE, NotificationsSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -56,7 +63,15 @@ def create_api() -> Litestar:
     media = WhatsAppMedia(
         base_url=settings.whatsapp_api_url, api_version=settings.whatsapp_api_version, token=settings.whatsapp_token
     )
-    state: dict[str, Any] = {"settings": settings, "redis": redis, "whatsapp_media": media}
+    llm = ChatCompletions(timeout=settings.assistant_timeout_seconds)
+    sealer = Sealer.from_setting(settings.sealing_keys) if settings.sealing_keys.strip() else None
+    state: dict[str, Any] = {
+        "settings": settings,
+        "redis": redis,
+        "llm": llm,
+        "sealer": sealer,
+        "whatsapp_media": media,
+    }
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -65,6 +80,7 @@ def create_api() -> Litestar:
         finally:
             await redis.aclose()
             await media.close()
+            await llm.close()
 
     return create_api_app(
         service=SERVICE,
@@ -80,6 +96,7 @@ def create_api() -> Litestar:
             ConsentController,
             AccountController,
             ConversationController,
+            AssistantController,
             InAppController,
             StatsController,
             WebhookController,
@@ -91,6 +108,10 @@ def create_api() -> Litestar:
             InvalidInput: 422,
             OutsideWindow: 409,
             NotFound: 404,
+            AssistantNotConfigured: 409,
+            AssistantFailed: 502,
+            AssistantUnavailable: 503,
+            AssistantTimeout: 504,
             **webhooks.ERROR_MAP,
         },
         # Not Redis: it only fans the live inbox stream out; a Valkey restart must not unready every api pod.

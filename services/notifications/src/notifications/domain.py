@@ -88,6 +88,22 @@ class OutsideWindow(NotificationsError):
     """WhatsApp takes free-form text only within 24 h of the person's last message."""
 
 
+class AssistantNotConfigured(NotificationsError):
+    """409: the clinic has not set up (or has switched off) its reply assistant's model endpoint."""
+
+
+class AssistantUnavailable(NotificationsError):
+    """503: the model endpoint could not be reached, or said it is overloaded / rate-limited."""
+
+
+class AssistantFailed(NotificationsError):
+    """502: the model endpoint answered with an error or with something that is not a usable answer."""
+
+
+class AssistantTimeout(NotificationsError):
+    """504: the model endpoint did not answer in time."""
+
+
 # --- messages -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Message:
@@ -132,6 +148,8 @@ class Message:
     read_at: datetime | None = None
     #: Held by the dispatcher round sending it (kit.dispatch); free again when the round recorded it or died.
     leased_until: datetime | None = None
+    #: A staff reply written from the reply assistant: {"id", "use" (as_is | edited), "model", "tokens"}.
+    suggestion: Mapping[str, Any] | None = None
 
 
 def mark_sending(message: Message, now: datetime) -> Message:

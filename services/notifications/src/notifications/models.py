@@ -9,6 +9,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     Table,
     Text,
@@ -56,6 +57,8 @@ messages = Table(
     Column("delivered_at", DateTime(timezone=True)),
     Column("read_at", DateTime(timezone=True)),
     Column("leased_until", DateTime(timezone=True)),
+    #: A staff reply written from the reply assistant's suggestions (message.sent carries it).
+    Column("suggestion", JSONB),
     Index("ix_messages_tenant_lead", "tenant_id", "lead_id", "created_at"),
     Index("ix_messages_due", "next_attempt_at", postgresql_where=text("status IN ('queued', 'sending')")),
     # One event -> at most one message per rule and recipient, through redeliveries, restarts and fallbacks.
@@ -234,4 +237,37 @@ confirmations = Table(
     Column("channel", Text),
     Column("confirmed_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("tenant_id", "appointment_id"),
+)
+
+#: The clinic's reply assistant: its OpenAI-compatible endpoint, model, API key (sealed, kit.sealing) and prices.
+assistant_settings = Table(
+    "assistant_settings",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("endpoint_url", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("api_key", Text, nullable=False),
+    #: Per 1,000 tokens, in the clinic's currency; null: no cost is reported.
+    Column("prompt_price", Numeric(12, 6)),
+    Column("completion_price", Numeric(12, 6)),
+    Column("updated_by", UUID(as_uuid=False), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: What the assistant suggested to whom (a staff reply names the row it used; reply.suggested announces it).
+reply_suggestions = Table(
+    "reply_suggestions",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("conversation_id", UUID(as_uuid=False), nullable=False),
+    Column("staff_id", UUID(as_uuid=False), nullable=False),
+    Column("model", Text, nullable=False),
+    Column("texts", JSONB, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("cost", Numeric(14, 6)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_reply_suggestions_conversation", "tenant_id", "conversation_id", "created_at"),
 )

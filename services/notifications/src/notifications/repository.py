@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.dispatch import claim_due
 from notifications.domain import CANCELLED, QUEUED, SENDING, Message, QuietHours, Rule
 from notifications.models import (
+    assistant_settings,
     channel_accounts,
     clinic_settings,
     confirmations,
@@ -24,6 +25,7 @@ from notifications.models import (
     inbound_messages,
     messages,
     opt_outs,
+    reply_suggestions,
     rules,
     templates,
 )
@@ -606,3 +608,29 @@ class ConfirmationRepository:
             for r in (await self.session.execute(sent)).all()
         ]
         return {"steps": steps, "confirmed_without_reminder": done.get((None, None), 0)}
+
+
+class AssistantRepository:
+    """The clinic's reply assistant settings and the suggestions it made."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def settings(self, tenant_id: str) -> dict[str, Any] | None:
+        query = select(assistant_settings).where(assistant_settings.c.tenant_id == tenant_id)
+        row = (await self.session.execute(query)).first()
+        return _row(row) if row else None
+
+    async def put_settings(self, tenant_id: str, values: dict[str, Any]) -> None:
+        stmt = insert(assistant_settings).values(tenant_id=tenant_id, **values)
+        await self.session.execute(stmt.on_conflict_do_update(index_elements=["tenant_id"], set_=values))
+
+    async def add_suggestion(self, **values: Any) -> None:
+        await self.session.execute(insert(reply_suggestions).values(**values))
+
+    async def suggestion(self, tenant_id: str, suggestion_id: str) -> dict[str, Any] | None:
+        query = select(reply_suggestions).where(
+            reply_suggestions.c.tenant_id == tenant_id, reply_suggestions.c.id == suggestion_id
+        )
+        row = (await self.session.execute(query)).first()
+        return _row(row) if row else None

@@ -261,6 +261,42 @@ class ConversationDetail(msgspec.Struct, frozen=True, kw_only=True):
 class ReplyIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
     channel: str | None = None
+    #: The reply assistant's suggestions this reply was written from (as one of them, or edited).
+    suggestion_id: UUID | None = None
+
+
+class AssistantSettingsIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The clinic's OpenAI-compatible chat completions endpoint (e.g. https://api.openai.com/v1)."""
+
+    endpoint_url: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    model: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    enabled: bool = True
+    #: Omitted: the stored key stays; "": no key; else it is sealed at rest and never shown back.
+    api_key: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    #: Prices per 1,000 prompt / completion tokens (decimal strings), for the AI usage report's cost.
+    prompt_price: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    completion_price: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+
+
+class AssistantSettingsOut(msgspec.Struct, frozen=True, kw_only=True):
+    enabled: bool
+    endpoint_url: str | None
+    model: str | None
+    #: Whether an API key is stored (the key itself is never shown).
+    api_key_set: bool
+    prompt_price: str | None
+    completion_price: str | None
+    updated_at: datetime | None
+
+
+class SuggestionsOut(msgspec.Struct, frozen=True, kw_only=True):
+    suggestion_id: str
+    model: str
+    suggestions: list[str]
+    prompt_tokens: int
+    completion_tokens: int
+    cost: str | None
+    created_at: datetime
 
 
 class InAppOut(msgspec.Struct, frozen=True, kw_only=True):

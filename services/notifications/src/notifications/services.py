@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -21,13 +22,15 @@ from contracts.notifications import (
     MessageReadV1,
     MessageReceivedV1,
     MessageSentV1,
+    ReplySuggestedV1,
 )
 from kit import context, webhooks
 from kit.auth import Principal
 from kit.db import UnitOfWork, UnitOfWorkFactory
 from kit.dispatch import LeaseDispatcher
 from kit.objects import ObjectStore, ObjectStoreError
-from notifications import events, rendering
+from kit.sealing import Sealer, SealingError
+from notifications import events, rendering, suggestions
 from notifications.catalog import TEMPLATES
 from notifications.channels import ChannelAdapter, Outgoing, ProviderError
 from notifications.domain import (
@@ -52,6 +55,8 @@ from notifications.domain import (
     TEMPLATE_NAMES,
     USER_PREFIX,
     WHATSAPP,
+    AssistantNotConfigured,
+    AssistantUnavailable,
     InvalidInput,
     InvalidTemplate,
     Message,
@@ -79,8 +84,10 @@ from notifications.domain import (
     within_whatsapp_window,
 )
 from notifications.inbound import Inbound, InboundMedia, Receipt
+from notifications.llm import ChatCompletions
 from notifications.repository import (
     AccountRepository,
+    AssistantRepository,
     ConfirmationRepository,
     ContactRepository,
     ConversationRepository,
@@ -634,9 +641,21 @@ def _publish_sent(uow: UnitOfWork, m: Message) -> None:
                 provider=m.provider,
                 provider_message_id=m.provider_message_id,
                 sent_at=m.sent_at,
+                **_suggestion_fields(m),
             ),
             tenant_id=m.tenant_id,
         )
+
+
+def _suggestion_fields(m: Message) -> dict[str, Any]:
+    if not m.suggestion:
+        return {}
+    return {
+        "suggestion_id": str(m.suggestion["id"]),
+        "suggestion_use": m.suggestion.get("use"),
+        "suggestion_model": m.suggestion.get("model"),
+        "suggestion_tokens": m.suggestion.get("tokens"),
+    }
 
 
 # --- provider webhooks ------------------------------------------------------------------------------
@@ -1133,12 +1152,18 @@ async def conversation(
     """The person's history across channels, oldest first: what the clinic sent and what the person wrote (with
     a short-lived link to each photo or document they sent)."""
     async with uow_factory() as uow:
-        conv = await ConversationRepository(uow.session).get(principal.tenant_id, conversation_id)
-        if conv is None:
-            raise NotFound("No such conversation.", field="conversation_id")
-        addresses = await ConversationRepository(uow.session).addresses(conversation_id)
-        outbound = await MessageRepository(uow.session).for_conversation(principal.tenant_id, conversation_id)
-        inbound = await InboundRepository(uow.session).for_conversation(conversation_id)
+        return await _history(uow, principal.tenant_id, conversation_id, store)
+
+
+async def _history(
+    uow: UnitOfWork, tenant_id: str, conversation_id: str, store: ObjectStore | None = None
+) -> dict[str, Any]:
+    conv = await ConversationRepository(uow.session).get(tenant_id, conversation_id)
+    if conv is None:
+        raise NotFound("No such conversation.", field="conversation_id")
+    addresses = await ConversationRepository(uow.session).addresses(conversation_id)
+    outbound = await MessageRepository(uow.session).for_conversation(tenant_id, conversation_id)
+    inbound = await InboundRepository(uow.session).for_conversation(conversation_id)
     items: list[dict[str, Any]] = [
         {
             "direction": "out",
@@ -1167,6 +1192,7 @@ async def conversation(
             "reply_to_message_id": str(i["reply_to_message_id"]) if i["reply_to_message_id"] else None,
             "last_error": None,
             "media": [await _viewed_medium(m, store) for m in i.get("media") or []],
+            "sender_name": i["sender_name"],
         }
         for i in inbound
     ]
@@ -1175,10 +1201,16 @@ async def conversation(
 
 
 async def reply(
-    uow_factory: UnitOfWorkFactory, principal: Principal, conversation_id: str, text: str, channel: str | None
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    conversation_id: str,
+    text: str,
+    channel: str | None,
+    suggestion_id: str | None = None,
 ) -> Message:
     """Staff write to the person on a channel of the conversation (the one they last wrote on by default),
-    within its rules: consent, and WhatsApp's 24-hour window for free text."""
+    within its rules: consent, and WhatsApp's 24-hour window for free text. `suggestion_id`: the reply was
+    written from the assistant's suggestions (sent as one of them, or edited); message.sent says so."""
     if not text.strip():
         raise InvalidInput("The message must not be empty.", field="text")
     now = clock()
@@ -1203,6 +1235,7 @@ async def reply(
         key = (principal.tenant_id, channel, address["address"])
         if key in await OptOutRepository(uow.session).opted_out([key]):
             raise InvalidInput(f"The person opted out of {channel}.", field="channel")
+        used = await _used_suggestion(uow, principal.tenant_id, conversation_id, suggestion_id, text)
         message = Message(
             id=context.new_id(),
             tenant_id=principal.tenant_id,
@@ -1229,10 +1262,27 @@ async def reply(
             channels=(channel,),
             addresses={channel: address["address"]},
             renders={channel: {"body": text}},
+            suggestion=used,
         )
         await MessageRepository(uow.session).add(message)
         await uow.commit()
     return message
+
+
+async def _used_suggestion(
+    uow: UnitOfWork, tenant_id: str, conversation_id: str, suggestion_id: str | None, text: str
+) -> dict[str, Any] | None:
+    if suggestion_id is None:
+        return None
+    row = await AssistantRepository(uow.session).suggestion(tenant_id, suggestion_id)
+    if row is None or str(row["conversation_id"]) != conversation_id:
+        raise InvalidInput("No such suggestion in this conversation.", field="suggestion_id")
+    return {
+        "id": suggestion_id,
+        "use": suggestions.use_of(text, list(row["texts"])),
+        "model": row["model"],
+        "tokens": int(row["prompt_tokens"]) + int(row["completion_tokens"]),
+    }
 
 
 async def inapp_list(
@@ -1314,3 +1364,170 @@ async def queue_assistant_message(uow: UnitOfWork, event: AssistantMessageReques
     person = {"lead_id": event.lead_id}
     message = replace(message, conversation_id=await _conversation_for(uow, meta.tenant_id, person, {channel: to}, now))
     await MessageRepository(uow.session).add(message)
+
+
+# --- the reply assistant (docs/notifications.md, "Reply assistant") -------------------------------------
+# The clinic points it at an OpenAI-compatible chat completions endpoint with its own model and API key (sealed
+# at rest, never shown back). A staff member asks for suggestions in a conversation: its latest messages, with
+# CPFs, phone numbers, e-mail addresses and the person's name redacted, go to the model; the suggestions are
+# kept (a reply names the ones it used) and reply.suggested goes out through the outbox for the usage report.
+
+
+def _key_context(tenant_id: str) -> str:
+    # Bound to the clinic and the column: a sealed key copied to another clinic's row does not open.
+    return f"notifications.assistant_settings/{tenant_id}/api_key"
+
+
+def _price(value: Any) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
+def _assistant_view(row: Mapping[str, Any] | None) -> dict[str, Any]:
+    if row is None:
+        return {"enabled": False, "endpoint_url": None, "model": None, "api_key_set": False,
+                "prompt_price": None, "completion_price": None, "updated_at": None}  # fmt: skip
+    return {
+        "enabled": row["enabled"],
+        "endpoint_url": row["endpoint_url"],
+        "model": row["model"],
+        "api_key_set": bool(row["api_key"]),
+        "prompt_price": _price(row["prompt_price"]),
+        "completion_price": _price(row["completion_price"]),
+        "updated_at": row["updated_at"],
+    }
+
+
+async def assistant_settings(uow_factory: UnitOfWorkFactory, principal: Principal) -> dict[str, Any]:
+    async with uow_factory() as uow:
+        return _assistant_view(await AssistantRepository(uow.session).settings(principal.tenant_id))
+
+
+async def put_assistant_settings(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    sealer: Sealer | None,
+    *,
+    enabled: bool,
+    endpoint_url: str,
+    model: str,
+    api_key: str | None,
+    prompt_price: str | None,
+    completion_price: str | None,
+) -> dict[str, Any]:
+    """`api_key` None keeps the stored key, "" removes it (an endpoint without keys), else it is sealed."""
+    url = suggestions.check_endpoint(endpoint_url)
+    name = model.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("Name the model (at most 200 characters).", field="model")
+    prices = (suggestions.check_price(prompt_price, "prompt_price"),
+              suggestions.check_price(completion_price, "completion_price"))  # fmt: skip
+    if api_key is not None and len(api_key) > 2000:
+        raise InvalidInput("The API key has at most 2,000 characters.", field="api_key")
+    async with uow_factory() as uow:
+        repo = AssistantRepository(uow.session)
+        current = await repo.settings(principal.tenant_id)
+        if api_key is None:
+            stored = current["api_key"] if current else ""
+        elif not api_key.strip():
+            stored = ""
+        elif sealer is None:
+            raise AssistantUnavailable(
+                "The API key cannot be stored: this deployment has no sealing key (NOTIFICATIONS_SEALING_KEYS).",
+                field="api_key",
+            )
+        else:
+            stored = sealer.seal(api_key.strip(), context=_key_context(principal.tenant_id))
+        values = {
+            "enabled": enabled,
+            "endpoint_url": url,
+            "model": name,
+            "api_key": stored,
+            "prompt_price": prices[0],
+            "completion_price": prices[1],
+            "updated_by": principal.user_id,
+            "updated_at": clock(),
+        }
+        await repo.put_settings(principal.tenant_id, values)
+        await uow.commit()
+    return _assistant_view(values)
+
+
+def _open_key(sealer: Sealer | None, stored: str, tenant_id: str) -> str:
+    if not stored:
+        return ""
+    if sealer is None:
+        raise AssistantUnavailable("The clinic's API key is sealed and this deployment has no sealing key.")
+    try:
+        return sealer.open(stored, context=_key_context(tenant_id))
+    except SealingError as exc:
+        raise AssistantUnavailable(f"The clinic's API key does not open: {exc}") from exc
+
+
+async def suggest_replies(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    sealer: Sealer | None,
+    llm: ChatCompletions,
+    conversation_id: str,
+) -> dict[str, Any]:
+    """Suggested replies for the staff member from the conversation's latest messages (redacted)."""
+    tenant = principal.tenant_id
+    async with uow_factory() as uow:
+        found = await _history(uow, tenant, conversation_id)
+        config = await AssistantRepository(uow.session).settings(tenant)
+        clinic = await clinic_config(uow, tenant)
+    if config is None or not config["enabled"]:
+        raise AssistantNotConfigured(
+            "The clinic's reply assistant is not set up (PUT /api/v1/notifications/assistant/settings)."
+        )
+    key = _open_key(sealer, config["api_key"], tenant)
+    conv = found["conversation"]
+    turns = [suggestions.Turn(i["direction"], i["text"] or "") for i in found["items"]]
+    names = [conv["name"] or "", *{i.get("sender_name") or "" for i in found["items"]}]
+    prompt = suggestions.build_prompt(turns, locale=principal.locale or clinic.locale, names=names)
+    wrote = sorted((a for a in found["addresses"] if a["last_inbound_at"]), key=lambda a: a["last_inbound_at"])
+    channel = wrote[-1]["channel"] if wrote else None
+    # Without holding a database connection: the model may take seconds.
+    completion = await llm.complete(
+        endpoint=config["endpoint_url"], api_key=key, model=config["model"], messages=prompt,
+        user=hashlib.sha256(tenant.encode()).hexdigest()[:32],
+    )  # fmt: skip
+    texts = suggestions.parse_suggestions(completion.content)
+    spent = suggestions.cost(
+        completion.prompt_tokens, completion.completion_tokens, config["prompt_price"], config["completion_price"]
+    )
+    now = clock()
+    suggestion_id = context.new_id()
+    async with uow_factory() as uow:
+        await AssistantRepository(uow.session).add_suggestion(
+            id=suggestion_id, tenant_id=tenant, conversation_id=conversation_id, staff_id=principal.user_id,
+            model=completion.model, texts=texts, prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens, cost=spent, created_at=now,
+        )  # fmt: skip
+        uow.publish(
+            ReplySuggestedV1(
+                suggestion_id=suggestion_id,
+                conversation_id=conversation_id,
+                lead_id=str(conv["lead_id"]) if conv["lead_id"] else None,
+                patient_id=str(conv["patient_id"]) if conv["patient_id"] else None,
+                staff_id=principal.user_id,
+                channel=channel,
+                model=completion.model,
+                count=len(texts),
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                cost=None if spent is None else format(spent.normalize(), "f"),
+                suggested_at=now,
+            ),
+            tenant_id=tenant,
+        )
+        await uow.commit()
+    return {
+        "suggestion_id": suggestion_id,
+        "model": completion.model,
+        "suggestions": texts,
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "cost": None if spent is None else format(spent.normalize(), "f"),
+        "created_at": now,
+    }

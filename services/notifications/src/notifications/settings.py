@@ -38,6 +38,11 @@ class NotificationsSettings(ServiceSettings, kw_only=True):
     instagram_token: str = ""
     #: The public base URL of the gateway (status callbacks are addressed to <it>/webhooks/...).
     public_base_url: str = ""
+    #: Seals the clinics' reply assistant API keys at rest (kit.sealing): "<key id>:<base64url key>[,...]", the
+    #: first seals, all open (rotation). Empty: a clinic cannot store a key.
+    sealing_keys: str = ""
+    #: How long the reply assistant waits for the clinic's model before answering 504.
+    assistant_timeout_seconds: float = 20.0
     dispatch_poll_seconds: float = 0.2
     dispatch_batch_size: int = 200
     dispatch_concurrency: int = 64

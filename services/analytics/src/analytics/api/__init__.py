@@ -138,6 +138,16 @@ class ReportController(Controller):
     ) -> ReportOut | Response[bytes]:  # fmt: skip
         return await _report(cases.response_times, request, uow, from_, to, branch_id, None, sort, fmt, ())
 
+    @get("/ai-usage", summary="The reply assistant: suggestions asked for, used as is / edited / ignored, tokens, cost")
+    async def ai_usage(
+        self, request: AuthRequest, uow: UnitOfWorkFactory, from_: From = None, to: To = None,
+        group_by: GroupBy = None, sort: Sort = None, fmt: Fmt = "json",
+    ) -> ReportOut | Response[bytes]:  # fmt: skip
+        """`group_by`: staff (default), channel, model. Requests made in the period; managers and admins see the
+        clinic's, agents their own. `booked` / `paid`: used suggestions followed by the lead's booking / payment."""
+        return await _report(cases.ai_usage, request, uow, from_, to, None, group_by, sort, fmt,
+                             rules.AI_DIMENSIONS)  # fmt: skip
+
 
 class DashboardController(Controller):
     path = "/api/v1/analytics/dashboard"

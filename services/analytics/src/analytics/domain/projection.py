@@ -206,6 +206,30 @@ NAMES = Projection(
 )
 
 
+#: The reply assistant (notifications): each request for suggestions, and the staff reply that used them first.
+SUGGESTIONS = Projection(
+    "suggestions",
+    ("tenant_id", "suggestion_id"),
+    (
+        _g(
+            "first",
+            "suggested_at",
+            "staff_id",
+            "conversation_id",
+            "lead_id",
+            "patient_id",
+            "channel",
+            "model",
+            "offered",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost",
+        ),
+        _g("first", "used_at", "use", "message_id"),
+    ),
+)
+
+
 def derive(projection: Projection, row: dict[str, Any]) -> dict[str, Any]:
     """Columns computed from the merged row (so they are as order-free as the row itself)."""
     if projection.table == "leads":
@@ -214,5 +238,5 @@ def derive(projection: Projection, row: dict[str, Any]) -> dict[str, Any]:
 
 
 PROJECTIONS: dict[str, Projection] = {
-    p.table: p for p in (LEADS, APPOINTMENTS, REMINDERS, PAYMENTS, CALLS, DEALS, PLANS, TASKS, NAMES)
+    p.table: p for p in (LEADS, APPOINTMENTS, REMINDERS, PAYMENTS, CALLS, DEALS, PLANS, TASKS, NAMES, SUGGESTIONS)
 }

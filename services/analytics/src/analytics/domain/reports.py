@@ -24,6 +24,8 @@ CENT = Decimal("0.01")
 #: What each report may be grouped by (the first ones are its default grouping).
 LEAD_DIMENSIONS = ("channel", "source", "doctor", "branch")
 REVENUE_DIMENSIONS = ("channel", "source", "doctor", "procedure", "branch")
+#: The AI usage report's groupings (the reply assistant's requests).
+AI_DIMENSIONS = ("staff", "channel", "model")
 #: The funnel's steps, in order.
 STEPS = ("leads", "booked", "arrived", "treated", "paid")
 
@@ -138,6 +140,11 @@ def cost_per_lead(spend: Decimal | None, leads: int) -> Decimal | None:
     if spend is None or not leads:
         return None
     return money(spend / leads)
+
+
+def ai_cost(value: Decimal | int | float | None) -> Decimal | None:
+    """An assistant's cost in the clinic's currency, to 1/10,000 (a request costs fractions of a cent)."""
+    return None if value is None else Decimal(value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
 def commission(payments: Decimal, percent: Decimal | None) -> Decimal:

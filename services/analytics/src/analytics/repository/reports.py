@@ -103,6 +103,8 @@ rows AS (
 )
 """
 
+_AI_DIMS = {"staff": "staff_id", "channel": "channel", "model": "model"}
+
 _LEAD_DIMS = {"channel": "channel", "source": "source", "doctor": "professional_id", "branch": "branch_id"}
 _REVENUE_DIMS = {
     "channel": "channel",
@@ -284,6 +286,43 @@ class ReportRepository:
             SELECT lead_id, COALESCE(first_contact_by, owner_id) AS agent_id, channel,
                    EXTRACT(EPOCH FROM (first_contact_at - created_at)) AS seconds
             FROM base"""
+        return await self._rows(sql, _params(scope))
+
+    async def ai_usage(self, scope: Scope, dims: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The reply assistant's requests of the period (agents: their own), how their suggestions were used,
+        the tokens and cost, and how many used ones were followed by a booking / a payment of the person's lead."""
+        select, group = _group(dims, _AI_DIMS)
+        sql = f"""
+            WITH s AS (
+                SELECT s.*, COALESCE(l.merged_into, s.lead_id) AS r_lead
+                FROM suggestions s
+                LEFT JOIN leads l ON l.tenant_id = s.tenant_id AND l.lead_id = s.lead_id
+                WHERE s.tenant_id = :tenant AND s.suggested_at >= :start AND s.suggested_at < :end
+                  AND (CAST(:owner AS text) IS NULL OR s.staff_id = :owner)
+            ),
+            appts AS (
+                SELECT COALESCE(a.r_lead, a.lead_id) AS lead_id, max(a.booked_at) AS last_booked
+                FROM {_resolved("appointments")} a
+                WHERE a.tenant_id = :tenant AND a.booked_at IS NOT NULL
+                GROUP BY 1
+            ),
+            paid AS (
+                SELECT COALESCE(p.r_lead, p.lead_id) AS lead_id, max(p.paid_at) AS last_paid
+                FROM {_resolved("payments")} p
+                WHERE p.tenant_id = :tenant AND p.paid_at IS NOT NULL
+                GROUP BY 1
+            )
+            SELECT {select}, count(*) AS requests, COALESCE(sum(s.offered), 0) AS suggestions,
+                   count(s.used_at) AS used, count(*) FILTER (WHERE s."use" = 'as_is') AS as_is,
+                   count(*) FILTER (WHERE s."use" = 'edited') AS edited,
+                   COALESCE(sum(s.prompt_tokens), 0) AS prompt_tokens,
+                   COALESCE(sum(s.completion_tokens), 0) AS completion_tokens, sum(s.cost) AS cost,
+                   count(*) FILTER (WHERE s.used_at IS NOT NULL AND ap.last_booked >= s.used_at) AS booked,
+                   count(*) FILTER (WHERE s.used_at IS NOT NULL AND pd.last_paid >= s.used_at) AS paid
+            FROM s
+            LEFT JOIN appts ap ON ap.lead_id = s.r_lead
+            LEFT JOIN paid pd ON pd.lead_id = s.r_lead
+            GROUP BY {group}"""
         return await self._rows(sql, _params(scope))
 
     async def names(self, tenant_id: str) -> dict[tuple[str, str], str]:

@@ -150,6 +150,31 @@ def _message_received(e: ne.MessageReceivedV1, t: str, m: EventMeta) -> list[Pat
     return [_lead(t, e.lead_id, first_message_at=e.received_at, message_channel=e.channel)]
 
 
+def _suggested(e: ne.ReplySuggestedV1, t: str, m: EventMeta) -> list[Patch]:
+    values = {
+        "suggested_at": e.suggested_at,
+        "staff_id": e.staff_id,
+        "conversation_id": e.conversation_id,
+        "lead_id": e.lead_id,
+        "patient_id": e.patient_id,
+        "channel": e.channel,
+        "model": e.model,
+        "offered": e.count,
+        "prompt_tokens": e.prompt_tokens,
+        "completion_tokens": e.completion_tokens,
+        "cost": _money(e.cost),
+    }
+    return [Patch("suggestions", {"tenant_id": t, "suggestion_id": e.suggestion_id}, values)]
+
+
+def _message_sent(e: ne.MessageSentV1, t: str, m: EventMeta) -> list[Patch]:
+    """Only a staff reply written from the assistant's suggestions says anything here (the first one counts)."""
+    if not e.suggestion_id:
+        return []
+    values = {"used_at": e.sent_at, "use": e.suggestion_use, "message_id": e.message_id}
+    return [Patch("suggestions", {"tenant_id": t, "suggestion_id": e.suggestion_id}, values)]
+
+
 def _booked(e: se.AppointmentBookedV1, t: str, m: EventMeta) -> list[Patch]:
     return [
         _appointment(
@@ -324,6 +349,8 @@ _BUILDERS: dict[type[Event], Callable[[Any, str, EventMeta], list[Patch]]] = {
     le.ActivityCompletedV1: _activity_completed,
     le.ActivityCancelledV1: _activity_cancelled,
     ne.MessageReceivedV1: _message_received,
+    ne.ReplySuggestedV1: _suggested,
+    ne.MessageSentV1: _message_sent,
     se.AppointmentBookedV1: _booked,
     se.AppointmentRescheduledV1: _rescheduled,
     se.AppointmentConfirmedV1: _confirmed,

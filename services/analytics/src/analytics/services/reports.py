@@ -17,7 +17,7 @@ from kit.auth import Principal
 from kit.db import UnitOfWorkFactory
 
 #: Which name each id column shows (names projected from scheduling's and identity's events).
-_NAMED = {"doctor": "professional", "branch": "branch", "procedure": "procedure"}
+_NAMED = {"doctor": "professional", "branch": "branch", "procedure": "procedure", "staff": "staff"}
 
 
 @dataclass(frozen=True)
@@ -279,6 +279,38 @@ async def response_times(uow: UnitOfWorkFactory, principal: Principal, query: Qu
                "median_minutes", "p90_minutes"]  # fmt: skip
     totals = _sum(rows, ["leads", "contacted", "not_contacted"])
     return _finish("response-times", span, scope, ("agent",), query.sort, "agent_name", columns, rows, totals)
+
+
+_AI_COUNTS = ["requests", "suggestions", "used", "as_is", "edited", "ignored", "prompt_tokens",
+              "completion_tokens", "tokens", "booked", "paid"]  # fmt: skip
+
+
+async def ai_usage(uow: UnitOfWorkFactory, principal: Principal, query: Query) -> Report:
+    """The reply assistant: who asked for suggestions and how often, used as is / edited / ignored, tokens, cost
+    at the clinic's prices, and the used ones followed by the person's booking or payment."""
+    scope, span = scope_of(principal, query)
+    dims = rules.dimensions(query.group_by, rules.AI_DIMENSIONS, ("staff",))
+    async with uow() as work:
+        repo = ReportRepository(work.session)
+        rows = await repo.ai_usage(scope, dims)
+        names = await repo.names(principal.tenant_id)
+    for r in rows:
+        for k in ("requests", "suggestions", "used", "as_is", "edited", "prompt_tokens", "completion_tokens",
+                  "booked", "paid"):  # fmt: skip
+            r[k] = int(r[k])
+        r["ignored"] = r["requests"] - r["used"]
+        r["tokens"] = r["prompt_tokens"] + r["completion_tokens"]
+        r["use_rate"] = rules.rate(r["used"], r["requests"])
+        r["edit_rate"] = rules.rate(r["edited"], r["used"])
+        r["cost"] = rules.ai_cost(r["cost"])
+    _named(rows, dims, names)
+    totals = _sum(rows, _AI_COUNTS)
+    totals["use_rate"] = rules.rate(totals["used"], totals["requests"])
+    totals["edit_rate"] = rules.rate(totals["edited"], totals["used"])
+    costs = [r["cost"] for r in rows if r["cost"] is not None]
+    totals["cost"] = rules.ai_cost(sum(costs, Decimal(0))) if costs else None
+    columns = _columns(dims, [*_AI_COUNTS[:6], "use_rate", "edit_rate", *_AI_COUNTS[6:9], "cost", "booked", "paid"])
+    return _finish("ai-usage", span, scope, dims, query.sort, "-requests", columns, rows, totals)
 
 
 def _round(value: float | None) -> float | None:
