@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post, put
@@ -21,8 +22,18 @@ from kit.db import UnitOfWorkFactory
 from kit.paging import Page
 from kit.web import AuthRequest, Limit, Offset, requires
 from telephony import services as cases
-from telephony.providers import Inbound
-from telephony.schemas import AccountIn, AccountOut, CallOut, CardOut, NumberIn, NumberOut, WebhookAnswer
+from telephony.providers import Account, Inbound
+from telephony.schemas import (
+    AccountIn,
+    AccountOut,
+    BitrixAnswer,
+    BitrixResult,
+    CallOut,
+    CardOut,
+    NumberIn,
+    NumberOut,
+    WebhookAnswer,
+)
 
 Disposition = Annotated[str | None, Parameter(query="disposition", pattern="^(answered|missed|busy|failed)$")]
 CallState = Annotated[str | None, Parameter(query="state", pattern="^(ringing|in_progress|completed)$")]
@@ -35,6 +46,17 @@ def _public_root(request: Request[Any, Any, Any]) -> str:
     return f"{proto}://{host}"
 
 
+def webhook_url(root: str, account: Account) -> str:
+    """The URL the clinic registers at the provider (docs/telephony.md, "Connecting a provider")."""
+    base = f"{root}/webhooks/telephony/{account.provider}"
+    if account.provider == "bitrix24":  # the REST root: the app appends <method>.json and sends `auth`
+        return f"{base}/{account.tenant_id}/"
+    url = f"{base}?clinic={account.tenant_id}"
+    if account.provider == "telfin":  # Telfin signs nothing: the secret travels in the URL
+        url += "&" + urlencode({"token": account.secret})
+    return url
+
+
 class AccountController(Controller):
     path = "/api/v1/telephony/providers"
     tags = ["telephony"]
@@ -44,8 +66,7 @@ class AccountController(Controller):
         account = await cases.connect(
             uow, request.user, provider, secret=data.secret, api_key=data.api_key, timezone=data.timezone
         )
-        url = f"{_public_root(request)}/webhooks/telephony/{account.provider}?clinic={account.tenant_id}"
-        return AccountOut(provider=account.provider, webhook_url=url)
+        return AccountOut(provider=account.provider, webhook_url=webhook_url(_public_root(request), account))
 
 
 class NumberController(Controller):
@@ -133,13 +154,31 @@ class WebhookController(Controller):
         provider: str,
         clinic: Annotated[UUID, Parameter(query="clinic")],
     ) -> WebhookAnswer:
-        body = await webhooks.read_body(request)
-        query = request.url.query
-        inbound = Inbound(
-            body=body,
-            headers={k.lower(): v for k, v in request.headers.items()},
-            url=f"{_public_root(request)}{request.url.path}" + (f"?{query}" if query else ""),
-            received_at=datetime.now(UTC),
-        )
+        inbound = await _inbound(request)
         handled = await cases.receive(uow, redis, provider=provider, tenant_id=str(clinic), request=inbound)
         return WebhookAnswer(handled.outcome, handled.call_ids)
+
+    @post(
+        "/bitrix24/{clinic:uuid}/{method:str}",
+        status_code=HTTP_200_OK,
+        summary="Bitrix24-style REST: telephony.externalcall.register.json / telephony.externalcall.finish.json",
+        security=[{}],
+    )
+    async def bitrix24(
+        self, request: Request[Any, Any, Any], uow: UnitOfWorkFactory, redis: Redis, clinic: UUID, method: str
+    ) -> BitrixAnswer:
+        inbound = await _inbound(request)
+        handled = await cases.receive(uow, redis, provider="bitrix24", tenant_id=str(clinic), request=inbound)
+        call_id = handled.provider_call_ids[0] if handled.provider_call_ids else None
+        return BitrixAnswer(result=BitrixResult(CALL_ID=call_id, outcome=handled.outcome))
+
+
+async def _inbound(request: Request[Any, Any, Any]) -> Inbound:
+    body = await webhooks.read_body(request)
+    query = request.url.query
+    return Inbound(
+        body=body,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        url=f"{_public_root(request)}{request.url.path}" + (f"?{query}" if query else ""),
+        received_at=datetime.now(UTC),
+    )

@@ -18,9 +18,9 @@ def create_api() -> Litestar:
     return create_api_app(
         service=SERVICE,
         title="ClinicFlow telephony",
-        description="Calls from the clinics' IP telephony (Zadarma, Twilio Voice, Mango Office): call cards, "
-        "tracking numbers and their marketing sources, the live stream of incoming calls. Every error is an "
-        "RFC 9457 problem document.",
+        description="Calls from the clinics' IP telephony (Zadarma, Twilio Voice, Mango Office, Telfin, Asterisk, "
+        "Bitrix24): call cards, tracking numbers and their marketing sources, the live stream of incoming calls. "
+        "Every error is an RFC 9457 problem document.",
         settings=settings,
         route_handlers=[AccountController, NumberController, CallController, WebhookController],
         error_map={InvalidTelephony: 422, NotFound: 404, Conflict: 409, **webhooks.ERROR_MAP},

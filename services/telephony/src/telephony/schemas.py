@@ -108,3 +108,15 @@ class CardOut(msgspec.Struct):
 class WebhookAnswer(msgspec.Struct):
     outcome: str
     call_ids: list[str]
+
+
+class BitrixResult(msgspec.Struct):
+    #: The call's id for telephony.externalcall.finish (register answers it; finish echoes it).
+    CALL_ID: str | None
+    outcome: str
+
+
+class BitrixAnswer(msgspec.Struct):
+    """Bitrix24 REST answers `{"result": ...}`."""
+
+    result: BitrixResult

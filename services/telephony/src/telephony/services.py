@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -111,6 +111,8 @@ async def remove_number(uow: UnitOfWorkFactory, principal: Principal, number_id:
 class Handled:
     outcome: str  # applied | duplicate | ignored
     call_ids: list[str]
+    #: The provider's ids of the calls the delivery was about (Bitrix24's register answers its CALL_ID).
+    provider_call_ids: list[str] = field(default_factory=list)
 
 
 async def receive(
@@ -134,8 +136,9 @@ async def receive(
         events = adapter.parse(account, request)
         event_id = ",".join(e.event_id for e in events) or hashlib.sha256(request.body).hexdigest()
         delivery = Delivery(body=request.body, headers=dict(request.headers), received_at=request.received_at)
+        provider_ids = list(dict.fromkeys(e.provider_call_id for e in events))
         if not await record_receipt(work.session, delivery, provider=provider, scope=tenant_id, event_id=event_id):
-            return Handled("duplicate", [])
+            return Handled("duplicate", [], provider_ids)
         if not events:
             await work.commit()
             return Handled("ignored", [])
@@ -154,7 +157,7 @@ async def receive(
     if live is not None:
         for card in started:
             await live.publish(live_channel(tenant_id), json.dumps(card))
-    return Handled("applied", ids)
+    return Handled("applied", ids, provider_ids)
 
 
 async def _apply(
