@@ -9,31 +9,41 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from redis.asyncio import Redis
 
-from contracts.claims import CRM_ADMIN, CRM_READ
+from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit import webhooks
 from kit.db import UnitOfWorkFactory
+from kit.objects import ObjectStore
 from kit.paging import Page
 from kit.web import AuthRequest, Limit, Offset, requires
 from telephony import services as cases
+from telephony.domain import InvalidTelephony
+from telephony.provider_api import ProviderApi
 from telephony.providers import Account, Inbound
 from telephony.schemas import (
+    AccessOut,
     AccountIn,
     AccountOut,
     BitrixAnswer,
     BitrixResult,
     CallOut,
     CardOut,
+    DialIn,
+    DialOut,
     NumberIn,
     NumberOut,
+    RecordingLinkOut,
+    RetentionIn,
+    RetentionOut,
     WebhookAnswer,
 )
+from telephony.settings import TelephonySettings
 
 Disposition = Annotated[str | None, Parameter(query="disposition", pattern="^(answered|missed|busy|failed)$")]
 CallState = Annotated[str | None, Parameter(query="state", pattern="^(ringing|in_progress|completed)$")]
@@ -64,7 +74,13 @@ class AccountController(Controller):
     @put("/{provider:str}", guards=[requires(CRM_ADMIN)], summary="Connect the clinic's telephony provider")
     async def connect(self, request: AuthRequest, uow: UnitOfWorkFactory, provider: str, data: AccountIn) -> AccountOut:
         account = await cases.connect(
-            uow, request.user, provider, secret=data.secret, api_key=data.api_key, timezone=data.timezone
+            uow,
+            request.user,
+            provider,
+            secret=data.secret,
+            api_key=data.api_key,
+            timezone=data.timezone,
+            api_url=data.api_url,
         )
         return AccountOut(provider=account.provider, webhook_url=webhook_url(_public_root(request), account))
 
@@ -108,6 +124,31 @@ class CallController(Controller):
         )
         return Page.of([CallOut.of(c) for c in found], total=total, limit=limit, offset=offset)
 
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        guards=[requires(CRM_WRITE)],
+        summary="Click-to-call: the provider rings the staff member's extension and connects the person",
+    )
+    async def dial(
+        self, request: AuthRequest, uow: UnitOfWorkFactory, provider_api: ProviderApi, data: DialIn
+    ) -> DialOut:
+        if not data.to and not data.call_id:
+            raise InvalidTelephony("Give the number to call (to) or the call card to call back (call_id).", field="to")
+        settings: TelephonySettings = request.app.state.settings
+        dialled = await cases.dial(
+            uow,
+            provider_api,
+            request.user,
+            public_url=settings.public_url,
+            provider=data.provider,
+            extension=data.extension,
+            to=data.to,
+            line=data.line,
+            call_id=data.call_id,
+        )
+        return DialOut(dialled.call_id, dialled.provider, dialled.provider_call_id)
+
     @get("/{call_id:uuid}", guards=[requires(CRM_READ)], summary="A call card: the call and the matched contact")
     async def card(self, request: AuthRequest, uow: UnitOfWorkFactory, call_id: UUID) -> CardOut:
         return CardOut.of(await cases.card(uow, request.user, str(call_id)))
@@ -137,6 +178,79 @@ class CallController(Controller):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
         return ServerSentEvent(feed(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+RecordingId = Annotated[UUID | None, Parameter(query="recording_id")]
+
+
+def _client(request: Request[Any, Any, Any]) -> str | None:
+    forwarded = request.headers.get("x-forwarded-for", "")
+    return forwarded.split(",")[0].strip() or (request.client.host if request.client else None) or None
+
+
+class RecordingController(Controller):
+    path = "/api/v1/telephony/recordings"
+    tags = ["telephony"]
+
+    @get(
+        "/{recording_id:uuid}/link",
+        guards=[requires(CRM_READ)],
+        summary="A signed playback URL of a call's recording, valid a few minutes (audited)",
+    )
+    async def link(self, request: AuthRequest, uow: UnitOfWorkFactory, recording_id: UUID) -> RecordingLinkOut:
+        playback: cases.PlaybackLinks = request.app.state.playback
+        url, expires = await cases.recording_link(
+            uow, playback, request.user, str(recording_id), client=_client(request)
+        )
+        return RecordingLinkOut(url=url, expires_at=expires)
+
+    @get("/access", guards=[requires(CRM_ADMIN)], summary="Who opened and played which recording, newest first")
+    async def access(
+        self,
+        request: AuthRequest,
+        uow: UnitOfWorkFactory,
+        recording_id: RecordingId = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[AccessOut]:
+        found, total = await cases.recording_accesses(
+            uow, request.user, recording_id=str(recording_id) if recording_id else None, limit=limit, offset=offset
+        )
+        return Page.of([AccessOut.of(a) for a in found], total=total, limit=limit, offset=offset)
+
+    @get("/retention", guards=[requires(CRM_ADMIN)], summary="How many days the clinic's recordings are kept")
+    async def get_retention(self, request: AuthRequest, uow: UnitOfWorkFactory) -> RetentionOut:
+        settings: TelephonySettings = request.app.state.settings
+        days, custom = await cases.retention(uow, request.user, settings.recording_retention_days)
+        return RetentionOut(days=days, custom=custom)
+
+    @put("/retention", guards=[requires(CRM_ADMIN)], summary="Keep the clinic's recordings this many days (1-3650)")
+    async def put_retention(self, request: AuthRequest, uow: UnitOfWorkFactory, data: RetentionIn) -> RetentionOut:
+        return RetentionOut(days=await cases.set_retention(uow, request.user, data.days), custom=True)
+
+
+class PublicRecordingController(Controller):
+    """Public: the signed link is the credential (kit.links, purpose call-recording, one recording, minutes)."""
+
+    path = "/public/telephony/recordings"
+    tags = ["telephony"]
+
+    @get("/{recording_id:uuid}", summary="Play a recording through its signed link", security=[{}])
+    async def play(
+        self,
+        request: Request[Any, Any, Any],
+        uow: UnitOfWorkFactory,
+        objects: ObjectStore,
+        recording_id: UUID,
+        token: Annotated[str, Parameter(query="token", min_length=10, max_length=2000)],
+    ) -> Response[bytes]:
+        playback: cases.PlaybackLinks = request.app.state.playback
+        data, content_type = await cases.play(uow, playback, objects, str(recording_id), token, client=_client(request))
+        return Response(
+            data,
+            media_type=content_type,
+            headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+        )
 
 
 class WebhookController(Controller):

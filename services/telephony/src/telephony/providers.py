@@ -51,8 +51,10 @@ class Account:
     #: `user:password` (the provider API credential, click-to-call and recordings).
     api_key: str = ""
     country: str = "BR"
-    #: Zadarma reports local wall-clock times.
+    #: Zadarma and Asterisk report local wall-clock times.
     timezone: str = "America/Sao_Paulo"
+    #: The provider API's base URL when it is the clinic's own (Asterisk ARI) or not the default; '' = default.
+    api_url: str = ""
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ async def test_telfin_asterisk_and_bitrix24_through_http(
 ) -> None:
     monkeypatch.setenv("TELEPHONY_DATABASE_URL", database_url)
     monkeypatch.setenv("REDIS_URL", infra.redis_url)
+    for key, value in infra.objects_env().items():
+        monkeypatch.setenv(key, value)
     engine = make_engine(database_url)
     uow = uow_factory(engine, "telephony")
     tenant = new_id()
