@@ -77,6 +77,7 @@ _EVENTS: tuple[type[Event], ...] = (
     telephony.CallAnsweredV1,
     telephony.CallEndedV1,
     telephony.CallMissedV1,
+    telephony.CallRecordedV1,
     *quotes.EVENTS,
     assistant.AssistantMessageRequestedV1,
     assistant.AssistantAnswerRecordedV1,

@@ -19,7 +19,7 @@ class _CallEvent(Event, frozen=True, kw_only=True):
     AGGREGATE: ClassVar[str] = "call_id"
 
     call_id: str
-    #: zadarma, twilio, mango.
+    #: zadarma, twilio, mango, telfin, asterisk, bitrix24.
     provider: str
     provider_call_id: str
     #: inbound or outbound.
@@ -70,3 +70,20 @@ class CallMissedV1(_CallEvent, frozen=True, kw_only=True):
     disposition: str
     ended_at: datetime
     duration_seconds: int
+
+
+class CallRecordedV1(_CallEvent, frozen=True, kw_only=True):
+    """The call's recording is in the clinic's object store (fetched from the provider by telephony's worker).
+    Never a public URL: staff play it through a signed, expiring link telephony mints
+    (`GET /api/v1/telephony/recordings/{recording_id}/link`)."""
+
+    TYPE: ClassVar[str] = "clinicflow.telephony.call.recorded.v1"
+
+    recording_id: str | None = None
+    #: The provider's reference the recording was fetched by.
+    recording_ref: str | None = None
+    content_type: str | None = None
+    size_bytes: int | None = None
+    #: Hex SHA-256 of the stored bytes.
+    sha256: str | None = None
+    recorded_at: datetime | None = None

@@ -136,6 +136,10 @@ class Stack:
                 # Patient links (confirm, reschedule, .ics, booking, anamnesis) point at the gateway.
                 "SCHEDULING_PUBLIC_URL": self.gateway_url,
                 "FUNNEL_PUBLIC_URL": self.gateway_url,
+                # Telephony: providers post to the gateway; click-to-call and recordings go to the sandbox PBX.
+                "TELEPHONY_PUBLIC_URL": self.gateway_url,
+                "TELEPHONY_TWILIO_API_URL": self.url("sandbox"),
+                "TELEPHONY_TELFIN_API_URL": self.url("sandbox"),
                 "PYTHONUNBUFFERED": "1",
                 **self.infra.objects_env(),
             }

@@ -20,7 +20,7 @@ from sandbox.channels import (
     WebhookSimulator,
     start_smtp,
 )
-from sandbox.telephony import TelephonyController
+from sandbox.telephony import Pbx, TelephonyApiController, TelephonyController
 from sandbox.whatsapp import InspectController, Mailbox, MediaDownloadController, WhatsAppController
 
 
@@ -78,7 +78,8 @@ def create_app() -> Litestar:
         service="sandbox",
         title="ClinicFlow sandbox providers",
         description="Local stand-ins for WhatsApp Cloud API, Twilio SMS, Telegram, Instagram, an SMTP server and "
-        "a telephony provider (Zadarma, Twilio Voice); they record what they receive and post signed webhooks "
+        "a PBX (Zadarma, Twilio Voice, Telfin, Asterisk, Bitrix24: calls, call APIs, recordings); they record "
+        "what they receive and post signed webhooks "
         "back to the gateway.",
         route_handlers=[
             WhatsAppController,
@@ -90,11 +91,13 @@ def create_app() -> Litestar:
             ChannelInspectController,
             WebhookSimulator,
             TelephonyController,
+            TelephonyApiController,
         ],
         checks={"self": ok},
         lifespan=[smtp],
         state={
             "mailbox": Mailbox(settings.whatsapp_token),
+            "pbx": Pbx(),
             "boxes": boxes,
             "hooks": Hooks(
                 base_url=settings.webhook_base_url,

@@ -1,31 +1,40 @@
-"""A telephony provider stand-in: plays a call as Zadarma or Twilio Voice would, signing every delivery the
-provider's way, and posts it to the gateway's public ingress (`/webhooks/telephony/<provider>?clinic=`).
+"""The sandbox PBX: plays a call as Zadarma, Twilio Voice, Telfin, an Asterisk forwarder (AMI Cdr) or a
+Bitrix24 telephony app would, signing every delivery the provider's way, and posts it to the gateway's public
+ingress (`/webhooks/telephony/<provider>?clinic=`, Telfin with its `token`, Bitrix24 at its REST methods).
 
 `POST /sandbox/telephony/calls` {provider, clinic_id, secret, caller, tracking_number, outcome, duplicate,
-reverse} plays one call: outcome answered | missed | busy; `duplicate` sends every event twice, `reverse`
-sends them last-to-first (out of order). The answer lists each delivery's HTTP status.
+reverse, direction} plays one call: outcome answered | missed | busy; `duplicate` sends every event twice,
+`reverse` sends them last-to-first (out of order). The answer lists each delivery's HTTP status.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import io
+import logging
+import math
+import struct
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import wave
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
 import msgspec
-from litestar import Controller, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 
 from sandbox.channels import Hooks
 
 OUTCOMES = ("answered", "missed", "busy")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,9 +99,21 @@ def zadarma_call(
     return out
 
 
-def twilio_call(auth_token: str, url: str, caller: str, tracking: str, outcome: str) -> list[Delivery]:
-    """Status callbacks initiated, ringing, (answered), completed with SequenceNumber 0.. of one inbound call."""
-    sid = "CA" + uuid.uuid4().hex
+def twilio_call(
+    auth_token: str,
+    url: str,
+    caller: str,
+    tracking: str,
+    outcome: str,
+    *,
+    direction: str = "inbound",
+    sid: str = "",
+    record: bool = False,
+) -> list[Delivery]:
+    """Status callbacks initiated, ringing, (answered), completed with SequenceNumber 0.. of one call; with
+    `record`, an answered call's recording callback (RecordingSid, RecordingUrl) follows."""
+    sid = sid or "CA" + uuid.uuid4().hex
+    outbound = direction == "outbound"
     status = {"answered": "completed", "missed": "no-answer", "busy": "busy"}[outcome]
     steps = [("initiated", "ringing"), ("ringing", "ringing")]
     if outcome == "answered":
@@ -103,9 +124,9 @@ def twilio_call(auth_token: str, url: str, caller: str, tracking: str, outcome: 
         params = {
             "AccountSid": "AC" + "0" * 32,
             "CallSid": sid,
-            "From": caller,
-            "To": tracking,
-            "Direction": "inbound",
+            "From": tracking if outbound else caller,
+            "To": caller if outbound else tracking,
+            "Direction": "outbound-api" if outbound else "inbound",
             "StatusCallbackEvent": event,
             "CallStatus": call_status,
             "SequenceNumber": str(seq),
@@ -113,20 +134,171 @@ def twilio_call(auth_token: str, url: str, caller: str, tracking: str, outcome: 
         }
         if event == "completed":
             params["CallDuration"] = "42" if outcome == "answered" else "0"
-        out.append(
-            Delivery(
-                urlencode(params).encode(),
-                {
-                    "X-Twilio-Signature": twilio_signature(auth_token, url, params),
-                    "content-type": "application/x-www-form-urlencoded",
-                },
-            )
-        )
+        out.append(_twilio_delivery(auth_token, url, params))
+    if record and outcome == "answered":
+        rec = twilio_recording_sid(sid)
+        params = {
+            "AccountSid": "AC" + "0" * 32,
+            "CallSid": sid,
+            "RecordingSid": rec,
+            "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/{rec}",
+            "RecordingStatus": "completed",
+            "RecordingDuration": "42",
+            "SequenceNumber": str(len(steps)),
+        }
+        out.append(_twilio_delivery(auth_token, url, params))
     return out
 
 
+def twilio_recording_sid(call_sid: str) -> str:
+    return "RE" + hashlib.sha256(call_sid.encode()).hexdigest()[:32]
+
+
+def _twilio_delivery(auth_token: str, url: str, params: dict[str, str]) -> Delivery:
+    return Delivery(
+        urlencode(params).encode(),
+        {
+            "X-Twilio-Signature": twilio_signature(auth_token, url, params),
+            "content-type": "application/x-www-form-urlencoded",
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A delivery and where it goes (Telfin's token and Bitrix24's method are in the URL)."""
+
+    url: str
+    delivery: Delivery
+
+
+def asterisk_signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _local(at: datetime, timezone: str) -> str:
+    return at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+_FORM = {"content-type": "application/x-www-form-urlencoded"}
+_TELFIN_STATUS = {"answered": "ANSWER", "missed": "NOANSWER", "busy": "BUSY"}
+
+
+def telfin_call(
+    caller: str, tracking: str, outcome: str, *, direction: str = "inbound", call_api_id: str = ""
+) -> list[Delivery]:
+    """dial-in (dial-out), (answer), hangup with Telfin's fields; EventTime in Unix microseconds. `caller` is
+    the person, `tracking` the clinic's line."""
+    call_id = uuid.uuid4().hex
+    t0 = int(datetime.now(UTC).timestamp() * 1_000_000)
+    outbound = direction == "outbound"
+    base = {"CallID": call_id, "SubCallID": f"{call_id}-1", "CallFlow": "out" if outbound else "in"}
+    if call_api_id:
+        base["CallAPIID"] = call_api_id
+    if outbound:
+        base |= {"CallerIDNum": tracking, "CalledNumber": caller}
+    else:
+        base |= {"CallerIDNum": caller, "CalledDID": tracking, "CalledExtension": "101"}
+    events = [{**base, "EventType": "dial-out" if outbound else "dial-in", "EventTime": str(t0)}]
+    if outcome == "answered":
+        events.append({**base, "EventType": "answer", "EventTime": str(t0 + 3_000_000)})
+    events.append(
+        {
+            **base,
+            "EventType": "hangup",
+            "EventTime": str(t0 + 45_000_000),
+            "CallStatus": _TELFIN_STATUS[outcome],
+            "Duration": "42" if outcome == "answered" else "0",
+            "RecID": f"{call_id}.wav" if outcome == "answered" else "",
+        }
+    )
+    return [Delivery(urlencode(e).encode(), dict(_FORM)) for e in events]
+
+
+def asterisk_cdr(
+    secret: str,
+    caller: str,
+    tracking: str,
+    outcome: str,
+    *,
+    direction: str = "inbound",
+    unique_id: str = "",
+    timezone: str = "America/Sao_Paulo",
+) -> list[Delivery]:
+    """One AMI `Cdr` event of the call as the PBX's forwarder posts it (JSON, X-Asterisk-Signature)."""
+    unique = unique_id or f"{datetime.now(UTC).timestamp():.0f}.{uuid.uuid4().int % 100000}"
+    start = datetime.now(UTC)
+    answered = outcome == "answered"
+    outbound = direction == "outbound"
+    fields = {
+        "Event": "Cdr",
+        "AccountCode": "",
+        "Source": "101" if outbound else caller,
+        "Destination": caller if outbound else tracking,
+        "DestinationContext": "from-internal" if outbound else "from-pstn",
+        "CallerIDNum": tracking if outbound else caller,
+        "Channel": f"PJSIP/{'101' if outbound else 'trunk'}-0000001",
+        "StartTime": _local(start, timezone),
+        "AnswerTime": _local(start.replace(microsecond=0) + _seconds(3), timezone) if answered else "",
+        "EndTime": _local(start + _seconds(45), timezone),
+        "Duration": "45",
+        "BillableSeconds": "42" if answered else "0",
+        "Disposition": {"answered": "ANSWERED", "missed": "NO ANSWER", "busy": "BUSY"}[outcome],
+        "AMAFlags": "DOCUMENTATION",
+        "UniqueID": unique,
+        "LinkedID": unique,
+        "UserField": f"{unique}.wav" if answered else "",
+    }
+    body = msgspec.json.encode(fields)
+    return [
+        Delivery(body, {"X-Asterisk-Signature": asterisk_signature(secret, body), "content-type": "application/json"})
+    ]
+
+
+def _seconds(n: int) -> timedelta:
+    return timedelta(seconds=n)
+
+
+_BITRIX_STATUS = {"answered": "200", "missed": "304", "busy": "486"}
+
+
+def bitrix24_call(
+    base_url: str, clinic_id: str, auth: str, caller: str, tracking: str, outcome: str, *, direction: str = "inbound"
+) -> list[Routed]:
+    """register (JSON) then finish (form), as a Bitrix24 telephony app calls the REST methods; the CALL_ID
+    finish needs is the one register answers, so the finish is built by `bitrix24_finish` after it."""
+    root = f"{base_url.rstrip('/')}/webhooks/telephony/bitrix24/{clinic_id}"
+    register = {
+        "auth": auth,
+        "USER_PHONE_INNER": "101",
+        "PHONE_NUMBER": caller,
+        "LINE_NUMBER": tracking,
+        "TYPE": "1" if direction == "outbound" else "2",
+        "CALL_START_DATE": datetime.now(UTC).isoformat(timespec="seconds"),
+        "CRM_CREATE": "0",
+    }
+    return [
+        Routed(
+            f"{root}/telephony.externalcall.register.json",
+            Delivery(msgspec.json.encode(register), {"content-type": "application/json"}),
+        )
+    ]
+
+
+def bitrix24_finish(base_url: str, clinic_id: str, auth: str, call_id: str, outcome: str) -> Routed:
+    root = f"{base_url.rstrip('/')}/webhooks/telephony/bitrix24/{clinic_id}"
+    fields = {
+        "auth": auth,
+        "CALL_ID": call_id,
+        "USER_PHONE_INNER": "101",
+        "DURATION": "42" if outcome == "answered" else "0",
+        "STATUS_CODE": _BITRIX_STATUS[outcome],
+    }
+    return Routed(f"{root}/telephony.externalcall.finish.json", Delivery(urlencode(fields).encode(), dict(_FORM)))
+
+
 class CallIn(msgspec.Struct, forbid_unknown_fields=True):
-    provider: Annotated[str, msgspec.Meta(pattern="^(zadarma|twilio)$")]
+    provider: Annotated[str, msgspec.Meta(pattern="^(zadarma|twilio|telfin|asterisk|bitrix24)$")]
     clinic_id: uuid.UUID
     #: The secret the clinic connected in telephony (Zadarma's API secret, Twilio's auth token).
     secret: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
@@ -135,12 +307,87 @@ class CallIn(msgspec.Struct, forbid_unknown_fields=True):
     outcome: Annotated[str, msgspec.Meta(pattern="^(answered|missed|busy)$")] = "answered"
     duplicate: bool = False
     reverse: bool = False
+    direction: Annotated[str, msgspec.Meta(pattern="^(inbound|outbound)$")] = "inbound"
 
 
 class CallPlayed(msgspec.Struct):
     provider: str
     statuses: list[int]
     answers: list[Any]
+
+
+def wav_tone(seconds: float = 1.0, rate: int = 8000, hz: float = 440.0) -> bytes:
+    """A short mono 16-bit PCM WAV (a tone): what the sandbox serves as every call's recording."""
+    frames = b"".join(
+        struct.pack("<h", int(12000 * math.sin(2 * math.pi * hz * i / rate))) for i in range(int(seconds * rate))
+    )
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return out.getvalue()
+
+
+@dataclass
+class Line:
+    """What a clinic sets up in its provider's panel: where events go and with which secret."""
+
+    provider: str
+    api_key: str
+    webhook_url: str
+    secret: str
+    outcome: str = "answered"
+
+
+@dataclass
+class Pbx:
+    """The sandbox PBX's memory: provider panels, the calls started through the provider APIs, recordings."""
+
+    lines: dict[tuple[str, str], Line] = field(default_factory=dict)
+    dials: list[dict[str, Any]] = field(default_factory=list)
+    recordings: set[str] = field(default_factory=set)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    wav: bytes = field(default_factory=wav_tone)
+
+    def later(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+
+def _pbx(state: State) -> Pbx:
+    pbx: Pbx = state.pbx
+    return pbx
+
+
+def _credential(request: Request[Any, Any, Any]) -> tuple[str, str]:
+    """(scheme, value): Basic -> "user:password", Bearer -> the token."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            return "basic", base64.b64decode(value).decode()
+        except (ValueError, UnicodeDecodeError):
+            return "", ""
+    return scheme.lower(), value
+
+
+def _unauthorized() -> Response[dict[str, Any]]:
+    return Response({"message": "Authentication failed"}, status_code=401)
+
+
+class LineIn(msgspec.Struct, forbid_unknown_fields=True):
+    provider: Annotated[str, msgspec.Meta(pattern="^(telfin|asterisk)$")]
+    #: The API credential the clinic gave telephony (Telfin's access token; Asterisk's ARI user:password).
+    api_key: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    #: The event URL the clinic registered (telephony's `webhook_url`; Telfin's carries its token).
+    webhook_url: Annotated[str, msgspec.Meta(min_length=10, max_length=1000)]
+    #: Asterisk: the forwarder's HMAC key; Telfin: unused (its token is in the URL).
+    secret: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    #: How calls started through the API go.
+    outcome: Annotated[str, msgspec.Meta(pattern="^(answered|missed|busy)$")] = "answered"
 
 
 class TelephonyController(Controller):
@@ -150,19 +397,205 @@ class TelephonyController(Controller):
     @post("/calls", status_code=200, summary="Play one call as the provider would, signed, to the gateway")
     async def play(self, state: State, data: CallIn) -> CallPlayed:
         hooks: Hooks = state.hooks
-        url = f"{hooks.base_url.rstrip('/')}/webhooks/telephony/{data.provider}?clinic={data.clinic_id}"
-        if data.provider == "zadarma":
-            deliveries = zadarma_call(data.secret, data.caller, data.tracking_number, data.outcome)
-        else:
-            deliveries = twilio_call(data.secret, url, data.caller, data.tracking_number, data.outcome)
-        if data.reverse:
-            deliveries.reverse()
-        if data.duplicate:
-            deliveries = [d for d in deliveries for _ in range(2)]
-        statuses, answers = [], []
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            for d in deliveries:
-                answer = await client.post(url, content=d.body, headers=d.headers)
+        return await play_call(hooks.base_url, data, pbx=_pbx(state))
+
+    @put("/lines", status_code=200, summary="The provider's panel: where a clinic's events go (Telfin, Asterisk)")
+    async def line(self, state: State, data: LineIn) -> dict[str, str]:
+        _pbx(state).lines[(data.provider, data.api_key)] = Line(
+            data.provider, data.api_key, data.webhook_url, data.secret, data.outcome
+        )
+        return {"provider": data.provider, "webhook_url": data.webhook_url}
+
+    @get("/dials", summary="The calls started through the providers' call APIs (click-to-call), oldest first")
+    async def dials(self, state: State) -> list[dict[str, Any]]:
+        return _pbx(state).dials
+
+
+def _played(provider: str, clinic_query: str, secret: str, caller: str, tracking: str, outcome: str) -> CallIn:
+    query = dict(parse_qsl(urlsplit(clinic_query).query))
+    return CallIn(
+        provider=provider,
+        clinic_id=uuid.UUID(query.get("clinic") or str(uuid.UUID(int=0))),
+        secret=secret,
+        caller=caller,
+        tracking_number=tracking,
+        outcome=outcome,  # type: ignore[arg-type]
+        direction="outbound",
+    )
+
+
+class TelephonyApiController(Controller):
+    """The providers' call APIs (click-to-call) and recording downloads, as the real ones answer them."""
+
+    tags = ["sandbox: telephony"]
+
+    # --- Twilio Voice ---------------------------------------------------------------------------
+    @post("/2010-04-01/Accounts/{sid:str}/Calls.json", status_code=201)
+    async def twilio_call(self, request: Request[Any, Any, Any], state: State, sid: str) -> Response[dict[str, Any]]:
+        scheme, value = _credential(request)
+        user, _, token = value.partition(":")
+        if scheme != "basic" or user != sid or not token:
+            return _unauthorized()
+        form = await request.form()
+        to, from_, callback = form.get("To"), form.get("From"), form.get("StatusCallback")
+        if not to or not from_ or not (form.get("Twiml") or form.get("Url")):
+            return Response({"code": 21201, "message": "To, From and Twiml or Url are required"}, status_code=400)
+        call_sid = "CA" + uuid.uuid4().hex
+        pbx = _pbx(state)
+        pbx.dials.append({"provider": "twilio", "sid": call_sid, "to": to, "from": from_, "twiml": form.get("Twiml")})
+        if callback:
+            data = _played("twilio", str(callback), token, str(to), str(from_), "answered")
+            record = str(form.get("Record", "")).lower() == "true"
+            pbx.later(_after(play_call("", data, url=str(callback), call_api_id=call_sid, record=record, pbx=pbx)))
+        return Response({"sid": call_sid, "status": "queued", "to": to, "from": from_}, status_code=201)
+
+    @get("/2010-04-01/Accounts/{sid:str}/Recordings/{name:str}", media_type="audio/wav")
+    async def twilio_recording(
+        self, request: Request[Any, Any, Any], state: State, sid: str, name: str
+    ) -> Response[bytes]:
+        scheme, value = _credential(request)
+        if scheme != "basic" or value.partition(":")[0] != sid:
+            return Response(b"", status_code=401)
+        return _recording(_pbx(state), name.removesuffix(".wav"))
+
+    # --- Telfin -------------------------------------------------------------------------------------
+    @post("/api/ver1.0/extension/{extension:str}/callback/", status_code=201)
+    async def telfin_callback(
+        self, request: Request[Any, Any, Any], state: State, extension: str
+    ) -> Response[dict[str, Any]]:
+        scheme, token = _credential(request)
+        pbx = _pbx(state)
+        line = pbx.lines.get(("telfin", token)) if scheme == "bearer" else None
+        if line is None:
+            return _unauthorized()
+        body = msgspec.json.decode(await request.body())
+        dst, caller_id = str(body.get("dst_num", "")), str(body.get("caller_id_num", ""))
+        if not dst:
+            return Response({"message": "dst_num is required"}, status_code=400)
+        call_api_id = uuid.uuid4().hex
+        pbx.dials.append({"provider": "telfin", "call_api_id": call_api_id, "extension": extension, "to": dst})
+        data = _played("telfin", line.webhook_url, "", dst, caller_id, line.outcome)
+        pbx.later(_after(play_call("", data, url=line.webhook_url, call_api_id=call_api_id, pbx=pbx)))
+        return Response({"call_api_id": call_api_id}, status_code=201)
+
+    @get("/api/ver1.0/client/@me/record/{name:str}/download/", media_type="audio/wav")
+    async def telfin_recording(self, request: Request[Any, Any, Any], state: State, name: str) -> Response[bytes]:
+        scheme, token = _credential(request)
+        if scheme != "bearer" or ("telfin", token) not in _pbx(state).lines:
+            return Response(b"", status_code=401)
+        return _recording(_pbx(state), name)
+
+    # --- Asterisk ARI -------------------------------------------------------------------------------
+    @post("/ari/channels", status_code=200)
+    async def ari_originate(self, request: Request[Any, Any, Any], state: State) -> Response[dict[str, Any]]:
+        scheme, value = _credential(request)
+        pbx = _pbx(state)
+        line = pbx.lines.get(("asterisk", value)) if scheme == "basic" else None
+        if line is None:
+            return _unauthorized()
+        q = request.query_params
+        endpoint, extension, caller_id = q.get("endpoint", ""), q.get("extension", ""), q.get("callerId", "")
+        if not endpoint or not (extension or q.get("app")):
+            return Response({"message": "endpoint and extension (or app) are required"}, status_code=400)
+        unique = f"{datetime.now(UTC).timestamp():.0f}.{uuid.uuid4().int % 100000}"
+        pbx.dials.append({"provider": "asterisk", "id": unique, "endpoint": endpoint, "extension": extension})
+        data = _played("asterisk", line.webhook_url, line.secret, extension, caller_id, line.outcome)
+        pbx.later(_after(play_call("", data, url=line.webhook_url, unique_id=unique, pbx=pbx)))
+        return Response({"id": unique, "name": f"{endpoint}-00000001", "state": "Down"}, status_code=200)
+
+    @get("/ari/recordings/stored/{name:str}/file", media_type="audio/wav")
+    async def ari_recording(self, request: Request[Any, Any, Any], state: State, name: str) -> Response[bytes]:
+        scheme, value = _credential(request)
+        if scheme != "basic" or ("asterisk", value) not in _pbx(state).lines:
+            return Response(b"", status_code=401)
+        return _recording(_pbx(state), name)
+
+
+def _recording(pbx: Pbx, name: str) -> Response[bytes]:
+    if name not in pbx.recordings:
+        return Response(b"", status_code=404)
+    return Response(pbx.wav, media_type="audio/wav")
+
+
+async def _after(coro: Coroutine[Any, Any, CallPlayed], delay: float = 0.3) -> None:
+    """The phone rings a moment before the provider reports anything."""
+    await asyncio.sleep(delay)
+    try:
+        await coro
+    except httpx.HTTPError:
+        log.exception("the sandbox PBX could not post a call's events")
+
+
+async def play_call(
+    base_url: str,
+    data: CallIn,
+    *,
+    url: str = "",
+    call_api_id: str = "",
+    unique_id: str = "",
+    record: bool = False,
+    pbx: Pbx | None = None,
+) -> CallPlayed:
+    """Sign and post one call's deliveries to the gateway (or to `url`, the event URL a provider was given);
+    Bitrix24's finish uses the CALL_ID register gave. An answered call's recording is then served."""
+    url = url or f"{base_url.rstrip('/')}/webhooks/telephony/{data.provider}?clinic={data.clinic_id}"
+    who = (data.caller, data.tracking_number, data.outcome)
+    routed: list[Routed]
+    if data.provider == "zadarma":
+        routed = [Routed(url, d) for d in zadarma_call(data.secret, *who)]
+    elif data.provider == "twilio":
+        deliveries = twilio_call(data.secret, url, *who, direction=data.direction, sid=call_api_id, record=record)
+        routed = [Routed(url, d) for d in deliveries]
+    elif data.provider == "telfin":
+        token_url = url if "token=" in url else f"{url}&{urlencode({'token': data.secret})}"
+        deliveries = telfin_call(*who, direction=data.direction, call_api_id=call_api_id)
+        routed = [Routed(token_url, d) for d in deliveries]
+    elif data.provider == "asterisk":
+        deliveries = asterisk_cdr(data.secret, *who, direction=data.direction, unique_id=unique_id)
+        routed = [Routed(url, d) for d in deliveries]
+    else:
+        routed = bitrix24_call(base_url, str(data.clinic_id), data.secret, *who, direction=data.direction)
+    statuses: list[int] = []
+    answers: list[Any] = []
+    async with httpx.AsyncClient(timeout=10.0) as client:
+
+        async def send(items: list[Routed]) -> None:
+            if data.reverse:
+                items = items[::-1]
+            for r in [r for r in items for _ in range(2 if data.duplicate else 1)]:
+                answer = await client.post(r.url, content=r.delivery.body, headers=r.delivery.headers)
                 statuses.append(answer.status_code)
                 answers.append(answer.json() if answer.content else None)
-        return CallPlayed(data.provider, statuses, answers)
+
+        if data.provider != "bitrix24":
+            await send(routed)
+        else:  # register first (it names the call), then finish with the CALL_ID it answered
+            await send(routed)
+            result = (answers[-1] or {}).get("result") or {} if statuses and statuses[-1] == 200 else {}
+            if result.get("CALL_ID"):
+                await send(
+                    [bitrix24_finish(base_url, str(data.clinic_id), data.secret, result["CALL_ID"], data.outcome)]
+                )
+    if pbx is not None and data.outcome == "answered":
+        pbx.recordings.update(_recording_names(routed))
+    return CallPlayed(data.provider, statuses, answers)
+
+
+def _recording_names(routed: list[Routed]) -> set[str]:
+    """The names the provider's recording API knows an answered call's recording by."""
+    names = set()
+    for r in routed:
+        try:
+            fields = (
+                msgspec.json.decode(r.delivery.body)
+                if r.delivery.headers.get("content-type") == "application/json"
+                else dict(parse_qsl(r.delivery.body.decode()))
+            )
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            continue
+        for key in ("RecID", "call_id_with_rec", "RecordingSid"):
+            if fields.get(key):
+                names.add(str(fields[key]))
+        if fields.get("UserField"):
+            names.add(str(fields["UserField"]).rsplit(".", 1)[0])
+    return names

@@ -2783,7 +2783,8 @@ export interface paths {
         /** The clinic's calls, newest first */
         get: operations["ApiV1TelephonyCallsList"];
         put?: never;
-        post?: never;
+        /** Click-to-call: the provider rings the staff member's extension and connects the person */
+        post: operations["ApiV1TelephonyCallsDial"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2834,6 +2835,58 @@ export interface paths {
         get?: never;
         /** Connect the clinic's telephony provider */
         put: operations["ApiV1TelephonyProvidersConnect"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/telephony/recordings/access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who opened and played which recording, newest first */
+        get: operations["ApiV1TelephonyRecordingsAccessAccess"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/telephony/recordings/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many days the clinic's recordings are kept */
+        get: operations["ApiV1TelephonyRecordingsRetentionGetRetention"];
+        /** Keep the clinic's recordings this many days (1-3650) */
+        put: operations["ApiV1TelephonyRecordingsRetentionPutRetention"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/telephony/recordings/{recording_id}/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A signed playback URL of a call's recording, valid a few minutes (audited) */
+        get: operations["ApiV1TelephonyRecordingsRecordingIdLinkLink"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -3153,6 +3206,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/public/telephony/recordings/{recording_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Play a recording through its signed link */
+        get: operations["PublicTelephonyRecordingsRecordingIdPlay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/instagram": {
         parameters: {
             query?: never;
@@ -3216,6 +3286,23 @@ export interface paths {
         put?: never;
         /** Telegram updates (X-Telegram-Bot-Api-Secret-Token) */
         post: operations["WebhooksTelegramBotTelegram"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/telephony/bitrix24/{clinic}/{method}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Bitrix24-style REST: telephony.externalcall.register.json / telephony.externalcall.finish.json */
+        post: operations["WebhooksTelephonyBitrix24ClinicMethodBitrix24"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3312,6 +3399,18 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccessOut */
+        AccessOut: {
+            action: string;
+            /** Format: date-time */
+            at: string;
+            call_id: string;
+            client: string | null;
+            id: string;
+            link_id: string | null;
+            recording_id: string;
+            user_id: string | null;
+        };
         /** AccountIn */
         AccountIn: {
             account_id: string;
@@ -3546,6 +3645,15 @@ export interface components {
             next: components["schemas"]["ActivityOut"][];
             overdue: number;
             pending: number;
+        };
+        /** BitrixAnswer */
+        BitrixAnswer: {
+            result: components["schemas"]["BitrixResult"];
+        };
+        /** BitrixResult */
+        BitrixResult: {
+            CALL_ID: string | null;
+            outcome: string;
         };
         /** Board */
         Board: {
@@ -3904,6 +4012,20 @@ export interface components {
             locale?: string | null;
             name?: string;
             phone?: string | null;
+        };
+        /** DialIn */
+        DialIn: {
+            call_id?: string | null;
+            extension: string;
+            line?: string | null;
+            provider: string;
+            to?: string | null;
+        };
+        /** DialOut */
+        DialOut: {
+            call_id: string;
+            provider: string;
+            provider_call_id: string;
         };
         /** DiscountIn */
         DiscountIn: {
@@ -4479,6 +4601,14 @@ export interface components {
             offset?: number | null;
             total?: number | null;
         };
+        /** Page[AccessOut] */
+        "Page_telephony.schemas.AccessOut_": {
+            items: components["schemas"]["AccessOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
         /** Page[CallOut] */
         "Page_telephony.schemas.CallOut_": {
             items: components["schemas"]["CallOut"][];
@@ -4926,6 +5056,20 @@ export interface components {
             notes?: string | null;
             summary: string;
         };
+        /** RecordingLinkOut */
+        RecordingLinkOut: {
+            /** Format: date-time */
+            expires_at: string;
+            url: string;
+        };
+        /** RecordingOut */
+        RecordingOut: {
+            content_type: string | null;
+            id: string;
+            size: number | null;
+            state: string;
+            stored_at: string | null;
+        };
         /** RefreshIn */
         RefreshIn: {
             refresh_token: string;
@@ -5010,6 +5154,15 @@ export interface components {
              * @example 2026-12-07T10:00:00-03:00
              */
             starts_at: string;
+        };
+        /** RetentionIn */
+        RetentionIn: {
+            days: number;
+        };
+        /** RetentionOut */
+        RetentionOut: {
+            custom: boolean;
+            days: number;
         };
         /** ReturnIn */
         ReturnIn: {
@@ -5582,6 +5735,8 @@ export interface components {
         telephony_AccountIn: {
             /** @default  */
             api_key: string;
+            /** @default  */
+            api_url: string;
             secret: string;
             timezone?: string | null;
         };
@@ -5595,6 +5750,7 @@ export interface components {
             call: components["schemas"]["CallOut"];
             contact: components["schemas"]["ContactOut"] | null;
             new_caller: boolean;
+            recording?: components["schemas"]["RecordingOut"] | null;
         };
         /** WebhookAnswer */
         telephony_WebhookAnswer: {
@@ -5616,6 +5772,7 @@ export interface components {
     headers: never;
     pathItems: never;
 }
+export type SchemaAccessOut = components['schemas']['AccessOut'];
 export type SchemaAccountIn = components['schemas']['AccountIn'];
 export type SchemaAccountList = components['schemas']['AccountList'];
 export type SchemaAccountOut = components['schemas']['AccountOut'];
@@ -5639,6 +5796,8 @@ export type SchemaAuditOut = components['schemas']['AuditOut'];
 export type SchemaAuditPage = components['schemas']['AuditPage'];
 export type SchemaAvailability = components['schemas']['Availability'];
 export type SchemaBellOut = components['schemas']['BellOut'];
+export type SchemaBitrixAnswer = components['schemas']['BitrixAnswer'];
+export type SchemaBitrixResult = components['schemas']['BitrixResult'];
 export type SchemaBoard = components['schemas']['Board'];
 export type SchemaBoardColumn = components['schemas']['BoardColumn'];
 export type SchemaBoardItem = components['schemas']['BoardItem'];
@@ -5679,6 +5838,8 @@ export type SchemaCuratorOut = components['schemas']['CuratorOut'];
 export type SchemaDashboardOut = components['schemas']['DashboardOut'];
 export type SchemaDealOut = components['schemas']['DealOut'];
 export type SchemaDetailsPatch = components['schemas']['DetailsPatch'];
+export type SchemaDialIn = components['schemas']['DialIn'];
+export type SchemaDialOut = components['schemas']['DialOut'];
 export type SchemaDiscountIn = components['schemas']['DiscountIn'];
 export type SchemaDiscountList = components['schemas']['DiscountList'];
 export type SchemaDiscountOut = components['schemas']['DiscountOut'];
@@ -5737,6 +5898,7 @@ export type SchemaOptionOut = components['schemas']['OptionOut'];
 export type SchemaPageAnalyticsSchemasSpendOut = components['schemas']['Page_analytics.schemas.SpendOut_'];
 export type SchemaPageFunnelSchemasAssistantProcessOut = components['schemas']['Page_funnel.schemas.assistant.ProcessOut_'];
 export type SchemaPageFunnelSchemasValuationValuationOut = components['schemas']['Page_funnel.schemas.valuation.ValuationOut_'];
+export type SchemaPageTelephonySchemasAccessOut = components['schemas']['Page_telephony.schemas.AccessOut_'];
 export type SchemaPageTelephonySchemasCallOut = components['schemas']['Page_telephony.schemas.CallOut_'];
 export type SchemaPanelDetailOut = components['schemas']['PanelDetailOut'];
 export type SchemaPanelOut = components['schemas']['PanelOut'];
@@ -5779,6 +5941,8 @@ export type SchemaQuotePageOut = components['schemas']['QuotePageOut'];
 export type SchemaReceipt = components['schemas']['Receipt'];
 export type SchemaReceived = components['schemas']['Received'];
 export type SchemaRecordIn = components['schemas']['RecordIn'];
+export type SchemaRecordingLinkOut = components['schemas']['RecordingLinkOut'];
+export type SchemaRecordingOut = components['schemas']['RecordingOut'];
 export type SchemaRefreshIn = components['schemas']['RefreshIn'];
 export type SchemaRefundIn = components['schemas']['RefundIn'];
 export type SchemaReminderOut = components['schemas']['ReminderOut'];
@@ -5788,6 +5952,8 @@ export type SchemaRequestIn = components['schemas']['RequestIn'];
 export type SchemaRequestOut = components['schemas']['RequestOut'];
 export type SchemaRequestPatch = components['schemas']['RequestPatch'];
 export type SchemaRescheduleIn = components['schemas']['RescheduleIn'];
+export type SchemaRetentionIn = components['schemas']['RetentionIn'];
+export type SchemaRetentionOut = components['schemas']['RetentionOut'];
 export type SchemaReturnIn = components['schemas']['ReturnIn'];
 export type SchemaRoleIn = components['schemas']['RoleIn'];
 export type SchemaRoleOut = components['schemas']['RoleOut'];
@@ -19223,6 +19389,75 @@ export interface operations {
             };
         };
     };
+    ApiV1TelephonyCallsDial: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DialIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DialOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     ApiV1TelephonyCallsStreamStream: {
         parameters: {
             query?: never;
@@ -19390,6 +19625,241 @@ export interface operations {
             };
             /** @description Not sent as application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1TelephonyRecordingsAccessAccess: {
+        parameters: {
+            query?: {
+                recording_id?: string | null;
+                /** @description page size, 1-200 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_telephony.schemas.AccessOut_"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1TelephonyRecordingsRetentionGetRetention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionOut"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1TelephonyRecordingsRetentionPutRetention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetentionIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1TelephonyRecordingsRecordingIdLinkLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                recording_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingLinkOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -20582,6 +21052,57 @@ export interface operations {
             };
         };
     };
+    PublicTelephonyRecordingsRecordingIdPlay: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path: {
+                recording_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     WebhooksInstagramInstagramVerify: {
         parameters: {
             query?: never;
@@ -20791,6 +21312,56 @@ export interface operations {
             };
             /** @description The token lacks a permission */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    WebhooksTelephonyBitrix24ClinicMethodBitrix24: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                clinic: string;
+                method: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BitrixAnswer"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -234,3 +234,73 @@ def phone_variants(e164: str) -> list[str]:
     elif e164.startswith("+55") and len(e164) == 13 and e164[5] in "6789":
         out.append(e164[:5] + "9" + e164[5:])
     return out
+
+
+# --- recordings ------------------------------------------------------------------------------
+#: pending: to fetch from the provider; stored: in the object store; linked: only the provider's reference is
+#: kept (a provider whose recordings are not fetched); failed: given up; deleted: removed by retention.
+REC_PENDING, REC_STORED, REC_LINKED, REC_FAILED, REC_DELETED = "pending", "stored", "linked", "failed", "deleted"
+#: Fetch attempts before a recording is given up (the provider may publish it a while after the call).
+MAX_FETCH_ATTEMPTS = 8
+MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 1, 3650
+#: kit.links purpose of a playback link.
+RECORDING_LINK = "call-recording"
+
+
+def retry_delay_seconds(attempts: int) -> float:
+    """Back-off before the next fetch: 5 s, 10 s, 20 s ... at most an hour."""
+    return float(min(5 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def clean_retention_days(days: int) -> int:
+    if not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
+        raise InvalidTelephony(f"Recordings are kept {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} days.", field="days")
+    return days
+
+
+@dataclass(frozen=True)
+class Recording:
+    id: str
+    tenant_id: str
+    call_id: str
+    provider: str
+    provider_ref: str
+    state: str
+    object_key: str | None
+    content_type: str | None
+    size: int | None
+    sha256: str | None
+    attempts: int
+    created_at: datetime
+    stored_at: datetime | None
+    deleted_at: datetime | None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordingAccess:
+    id: str
+    recording_id: str
+    call_id: str
+    #: link (a staff member minted a playback link) or play (the recording was streamed through one).
+    action: str
+    user_id: str | None
+    link_id: str | None
+    client: str | None
+    at: datetime
+
+
+class Gone(TelephonyError):
+    """The thing existed but is no more (a recording deleted by retention): 410."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class LinkInvalid(TelephonyError):
+    """A playback link that is forged, expired or for another recording: 403."""
+
+    def __init__(self, message: str, *, field: str | None = "token") -> None:
+        super().__init__(message)
+        self.field = field

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, PrimaryKeyConstraint, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 
 metadata = MetaData()
@@ -18,6 +29,8 @@ accounts = Table(
     Column("country", Text, nullable=False),
     Column("timezone", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: The provider API's address when it is the clinic's own (Asterisk ARI) or overridden; '' = the default.
+    Column("api_url", Text, nullable=False, server_default=""),
     PrimaryKeyConstraint("tenant_id", "provider"),
 )
 
@@ -74,4 +87,55 @@ contacts = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("tenant_id", "phone"),
     Index("ix_contacts_lead", "tenant_id", "lead_id"),
+)
+
+#: A call's recording: pending (to fetch from the provider) -> stored (in the object store) | linked (the
+#: provider's reference only) | failed; deleted by retention.
+recordings = Table(
+    "recordings",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("call_id", UUID(as_uuid=False), nullable=False),
+    Column("provider", Text, nullable=False),
+    Column("provider_ref", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("object_key", Text),
+    Column("content_type", Text),
+    Column("size", BigInteger),
+    Column("sha256", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("stored_at", DateTime(timezone=True)),
+    Column("deleted_at", DateTime(timezone=True)),
+    Index("ux_recordings_call", "tenant_id", "call_id", unique=True),
+    Index("ix_recordings_due", "state", "next_attempt_at"),
+    Index("ix_recordings_tenant_stored", "tenant_id", "stored_at"),
+)
+
+#: Who opened which recording: a playback link minted (staff) or the recording played through it.
+recording_access = Table(
+    "recording_access",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("recording_id", UUID(as_uuid=False), nullable=False),
+    Column("call_id", UUID(as_uuid=False), nullable=False),
+    Column("action", Text, nullable=False),
+    Column("user_id", Text),
+    Column("link_id", Text),
+    Column("client", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_recording_access_tenant_at", "tenant_id", "at"),
+)
+
+recording_retention = Table(
+    "recording_retention",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), primary_key=True),
+    Column("days", Integer, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

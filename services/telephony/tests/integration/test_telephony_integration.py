@@ -145,6 +145,8 @@ async def test_the_api_wants_a_token_and_answers_problems(
 ) -> None:
     monkeypatch.setenv("TELEPHONY_DATABASE_URL", database_url)
     monkeypatch.setenv("REDIS_URL", infra.redis_url)
+    for key, value in infra.objects_env().items():
+        monkeypatch.setenv(key, value)
     app = create_api()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://telephony") as client:
         ready = await client.get("/health/ready")
