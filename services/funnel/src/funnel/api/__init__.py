@@ -31,6 +31,9 @@ from funnel.schemas import (
     PlanIn,
     PlanItemOut,
     PlanOut,
+    QueueTaskOut,
+    SettingsIn,
+    SettingsOut,
     StageIn,
     StageOut,
     StagePatch,
@@ -175,7 +178,10 @@ class DealController(Controller):
 
 
 def _task(t: Any) -> TaskOut:
-    return TaskOut(t.id, t.kind, t.title, t.responsible_id, t.due_at, t.automatic, t.completed_at, list(t.comments))
+    return TaskOut(
+        t.id, t.kind, t.title, t.responsible_id, t.due_at, t.automatic, t.completed_at, list(t.comments),
+        deal_id=t.deal_id, reason=t.reason, phone=t.phone, ref=t.ref,
+    )  # fmt: skip
 
 
 class WorkController(Controller):
@@ -185,6 +191,20 @@ class WorkController(Controller):
     @post("/plans/{plan_id:uuid}/sign", guards=[requires(FUNNEL_WRITE)], summary="Signed without upload")
     async def sign(self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory) -> None:
         await cases.sign_plan(uow, request.user, str(plan_id), _clock(request)())
+
+    @get("/tasks/queue", guards=[requires(FUNNEL_READ)], summary="The clinic's queue: open tasks nobody has")
+    async def queue(self, request: AuthRequest, uow: UnitOfWorkFactory, limit: int = 100) -> list[QueueTaskOut]:
+        found = await cases.queue(uow, request.user, limit=max(1, min(limit, 500)))
+        return [QueueTaskOut(_task(t), t.deal_name, t.deal_kind) for t in found]
+
+    @get("/settings", guards=[requires(FUNNEL_READ)], summary="The clinic's funnel settings")
+    async def get_settings(self, request: AuthRequest, uow: UnitOfWorkFactory) -> SettingsOut:
+        return SettingsOut(await cases.get_settings(uow, request.user))
+
+    @put("/settings", guards=[requires(FUNNEL_ADMIN)], summary="Hours before an unconfirmed appointment to call")
+    async def put_settings(self, request: AuthRequest, data: SettingsIn, uow: UnitOfWorkFactory) -> SettingsOut:
+        await cases.put_settings(uow, request.user, data.confirm_call_hours, _clock(request)())
+        return SettingsOut(await cases.get_settings(uow, request.user))
 
     @patch("/tasks/{task_id:uuid}", guards=[requires(FUNNEL_WRITE)], summary="Retitle, reschedule, hand over")
     async def edit_task(self, request: AuthRequest, task_id: Any, data: TaskPatch, uow: UnitOfWorkFactory) -> None:

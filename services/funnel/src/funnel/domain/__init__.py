@@ -88,6 +88,8 @@ class Appointment:
     cancelled_at: datetime | None = None
     #: The patient came (arrived or visit completed): no longer a future booking.
     done_at: datetime | None = None
+    #: The patient confirmed they will come (appointment.confirmed).
+    confirmed_at: datetime | None = None
 
 
 def merge_appointment(old: Appointment | None, new: Appointment) -> Appointment:
@@ -103,6 +105,7 @@ def merge_appointment(old: Appointment | None, new: Appointment) -> Appointment:
         starts_version=version,
         cancelled_at=_earliest(old.cancelled_at, new.cancelled_at),
         done_at=_earliest(old.done_at, new.done_at),
+        confirmed_at=_earliest(old.confirmed_at, new.confirmed_at),
     )
 
 
@@ -222,6 +225,64 @@ def request_stage(current: str, booked: bool) -> str:
     if booked and current not in ("booked", "lost"):
         return "booked"
     return current
+
+
+# --- automatic tasks ------------------------------------------------------------------------------
+#: Why an automatic task exists (tasks.reason).
+MISSED_CALL = "missed_call"
+UNCONFIRMED = "unconfirmed"
+INTERRUPTED = "interrupted"
+CONFIRM_CALL_HOURS = 24
+MAX_CONFIRM_CALL_HOURS = 168
+#: How long staff have for the confirmation call (never later than the appointment itself).
+CONFIRM_CALL_WINDOW = timedelta(hours=1)
+
+
+def call_back_due(missed_at: datetime, answered: Iterable[datetime]) -> bool:
+    """A missed call still needs a call-back unless a later answered call (either way) reached the person."""
+    return not any(a > missed_at for a in answered)
+
+
+@dataclass(frozen=True)
+class CallBack:
+    """What to do with a phone's call-back task, given every call of that phone known so far."""
+
+    #: Complete the open task: an answered call came after every missed call it covers.
+    close: bool
+    #: Missed calls (ids) a task should now cover (a new task, or the open one if it stays open).
+    cover: tuple[str, ...]
+    #: The latest missed call the (new or remaining) task covers.
+    ref_at: datetime | None
+
+
+def call_back(
+    missed: Iterable[tuple[str, datetime, bool]], answered: Iterable[datetime], open_ref_at: datetime | None
+) -> CallBack:
+    """missed: (call id, missed at, already covered by a task); open_ref_at: the open task's latest missed call.
+
+    The order calls are told in does not matter: the task is open exactly when some missed call came after
+    the last answered one (tests/unit/test_funnel_domain.py checks it over shuffled, repeated events).
+    """
+    reached = list(answered)
+    close = open_ref_at is not None and not call_back_due(open_ref_at, reached)
+    due = [(call_id, at) for call_id, at, covered in missed if not covered and call_back_due(at, reached)]
+    latest = max((at for _, at in due), default=None)
+    if not close and open_ref_at is not None and latest is not None:
+        latest = max(latest, open_ref_at)
+    return CallBack(close=close, cover=tuple(sorted(call_id for call_id, _ in due)), ref_at=latest)
+
+
+def clean_confirm_hours(hours: int) -> int:
+    if not 1 <= hours <= MAX_CONFIRM_CALL_HOURS:
+        raise InvalidFunnel(
+            f"The confirmation call is made 1 to {MAX_CONFIRM_CALL_HOURS} hours before the appointment.",
+            field="confirm_call_hours",
+        )
+    return hours
+
+
+def confirm_call_due(starts_at: datetime, now: datetime) -> datetime:
+    return min(now + CONFIRM_CALL_WINDOW, starts_at)
 
 
 # --- configuration and input ---------------------------------------------------------------------

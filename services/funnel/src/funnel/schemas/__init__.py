@@ -152,6 +152,28 @@ class TaskOut(msgspec.Struct):
     automatic: bool
     completed_at: datetime | None
     comments: list[dict[str, str]]
+    deal_id: str | None = None
+    #: missed_call, unconfirmed, interrupted for the automatic ones; None for staff's.
+    reason: str | None = None
+    #: The phone to call back (missed-call tasks).
+    phone: str | None = None
+    #: The appointment id of a confirmation call.
+    ref: str | None = None
+
+
+class QueueTaskOut(msgspec.Struct):
+    task: TaskOut
+    deal_name: str | None
+    deal_kind: str
+
+
+class SettingsIn(msgspec.Struct, forbid_unknown_fields=True):
+    #: Hours before an unconfirmed appointment its confirmation call task is made (1-168, default 24).
+    confirm_call_hours: int
+
+
+class SettingsOut(msgspec.Struct):
+    confirm_call_hours: int
 
 
 class PlanItemOut(msgspec.Struct):

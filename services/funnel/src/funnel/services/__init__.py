@@ -19,16 +19,18 @@ from contracts.funnel import (
     TreatmentPlanCreatedV1,
     TreatmentPlanSignedV1,
 )
-from contracts.leads import LeadCreatedV1, RequestCreatedV1
+from contracts.leads import LeadAssignedV1, LeadCreatedV1, RequestCreatedV1
 from contracts.payments import PaymentConfirmedV1
 from contracts.people import Person
 from contracts.scheduling import (
     AppointmentBookedV1,
     AppointmentCancelledV1,
+    AppointmentConfirmedV1,
     AppointmentRescheduledV1,
     PatientArrivedV1,
     VisitCompletedV1,
 )
+from contracts.telephony import CallAnsweredV1, CallEndedV1, CallMissedV1
 from funnel import domain
 from funnel.clock import Clock
 from funnel.domain import ARRIVED, BUILTIN, REQUESTS, Appointment, Conflict, InvalidFunnel, NotFound, PlanItem, Visit
@@ -38,15 +40,25 @@ from kit.auth import Principal
 from kit.db import UnitOfWork, UnitOfWorkFactory
 
 INTERRUPTED_TASK = "Book the next visit"
+CONFIRM_TASK = "Confirm the appointment"
+#: Who completes an automatic task that the events showed done.
+BY_TELEPHONY = "funnel:telephony"
+BY_SCHEDULING = "funnel:scheduling"
+BY_RULES = "funnel"
 CONSUMED: tuple[type[Event], ...] = (
     LeadCreatedV1,
+    LeadAssignedV1,
     RequestCreatedV1,
     AppointmentBookedV1,
     AppointmentRescheduledV1,
+    AppointmentConfirmedV1,
     AppointmentCancelledV1,
     PatientArrivedV1,
     VisitCompletedV1,
     PaymentConfirmedV1,
+    CallMissedV1,
+    CallAnsweredV1,
+    CallEndedV1,
 )
 
 
@@ -189,8 +201,12 @@ async def _move(
     if automatic and key == "interrupted" and not await repo.open_automatic_task(deal.id, INTERRUPTED_TASK):
         await _add_task(
             work, repo, deal, kind="call", title=INTERRUPTED_TASK, responsible_id=deal.curator_id,
-            due_at=now + timedelta(days=1), now=now, by="funnel", automatic=True,
+            due_at=now + timedelta(days=1), now=now, by="funnel", automatic=True, reason=domain.INTERRUPTED,
         )  # fmt: skip
+    if deal.stage_key == "interrupted" and key in ("in_treatment", "completed"):
+        # The next visit is booked: the "Book the next visit" task is done by itself.
+        for task in await repo.open_tasks_for(deal.id, domain.INTERRUPTED):
+            await _complete(work, repo, task, now, BY_RULES, note=f"deal moved to {key}")
 
 
 def _person_of(deal: Row) -> Person:
@@ -259,12 +275,24 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
     await ensure_pipelines(repo, tenant)
     if isinstance(event, LeadCreatedV1 | RequestCreatedV1):
         await _on_request(uow, repo, tenant, event, now)
+        if isinstance(event, LeadCreatedV1) and event.phone:
+            await _call_back(uow, repo, tenant, event.phone, event.lead_id, now)
+        return
+    if isinstance(event, LeadAssignedV1):
+        deal_ids = await repo.set_owner(tenant, event.lead_id, event.owner_id)
+        if deal_ids and event.owner_id:
+            await repo.hand_open_tasks(deal_ids, domain.MISSED_CALL, event.owner_id)
+        return
+    if isinstance(event, CallMissedV1 | CallAnsweredV1 | CallEndedV1):
+        await _on_call(uow, repo, tenant, event, now)
         return
     person: Person = event.person  # type: ignore[attr-defined]
     if isinstance(event, AppointmentBookedV1):
         fact = Appointment(event.appointment_id, starts_at=event.starts_at, starts_version=event.booked_at)
     elif isinstance(event, AppointmentRescheduledV1):
         fact = Appointment(event.appointment_id, starts_at=event.starts_at, starts_version=event.rescheduled_at)
+    elif isinstance(event, AppointmentConfirmedV1):
+        fact = Appointment(event.appointment_id, confirmed_at=event.confirmed_at)
     elif isinstance(event, AppointmentCancelledV1):
         fact = Appointment(event.appointment_id, cancelled_at=event.cancelled_at)
     elif isinstance(event, PatientArrivedV1):
@@ -278,6 +306,8 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
         await _on_payment(repo, tenant, event, now)
         return
     await repo.record_appointment(tenant, person.lead_id, person.patient_id, fact)
+    if not isinstance(event, AppointmentBookedV1):
+        await _settle_confirm_call(uow, repo, tenant, event, now)
     if person.lead_id and isinstance(event, AppointmentBookedV1):
         for deal in await repo.request_deals(tenant, person.lead_id):
             await _move(uow, repo, deal, domain.request_stage(deal.stage_key, True), now)
@@ -332,7 +362,11 @@ async def _on_request(
     if isinstance(event, LeadCreatedV1):
         if existing:
             await repo.set_deal(
-                existing[0].id, name=event.name, phone=event.phone, source=existing[0].source or event.source
+                existing[0].id,
+                name=event.name,
+                phone=event.phone,
+                source=existing[0].source or event.source,
+                owner_id=existing[0].owner_id or event.owner_id,
             )
             return
         request_id: str | None = None
@@ -356,6 +390,7 @@ async def _on_request(
     if await repo.add_deal(
         id=deal_id, tenant_id=tenant, pipeline_id=pipeline.id, kind=REQUESTS, stage_id=stage.id, stage_key=key,
         stage_since=now, lead_id=event.lead_id, request_id=request_id, name=name, phone=phone, source=source,
+        owner_id=event.owner_id if isinstance(event, LeadCreatedV1) else next((d.owner_id for d in existing), None),
         created_at=now, updated_at=now,
     ):  # fmt: skip
         work.publish(
@@ -374,6 +409,143 @@ async def _on_payment(repo: Repository, tenant: str, event: PaymentConfirmedV1, 
         return
     await repo.set_deal(deal.id, paid=deal.paid + Decimal(event.amount), updated_at=now)
     await repo.log(tenant, deal.id, now, "payment", f"{event.amount} {event.currency} paid ({event.method})")
+
+
+# --- automatic tasks -------------------------------------------------------------------------------
+async def _complete(work: UnitOfWork, repo: Repository, task: Row, now: datetime, by: str, *, note: str) -> None:
+    await repo.set_task(task.id, completed_at=now)
+    await repo.log(task.tenant_id, task.deal_id, now, "task", f"task {task.title!r} done by itself: {note}")
+    work.publish(
+        TaskCompletedV1(task_id=task.id, deal_id=task.deal_id, completed_by=by, completed_at=now),
+        tenant_id=task.tenant_id,
+    )
+
+
+def _responsible(deal: Row) -> str | None:
+    """The lead's responsible agent on a request deal; the curator (else that agent) on the patient's deal."""
+    if deal.kind == ARRIVED:
+        return deal.curator_id or deal.owner_id  # type: ignore[no-any-return]
+    return deal.owner_id  # type: ignore[no-any-return]
+
+
+async def _on_call(
+    work: UnitOfWork, repo: Repository, tenant: str, event: CallMissedV1 | CallAnsweredV1 | CallEndedV1, now: datetime
+) -> None:
+    """Record the call as a fact of its phone, then let the call-back rule open or close the task."""
+    if isinstance(event, CallMissedV1):
+        if event.direction != "inbound":
+            return
+        await repo.record_call(tenant, event.call_id, event.caller, event.lead_id, missed_at=event.ended_at)
+    elif isinstance(event, CallAnsweredV1):
+        await repo.record_call(tenant, event.call_id, event.caller, event.lead_id, answered_at=event.answered_at)
+    else:
+        if event.disposition != "answered":
+            return
+        answered = event.answered_at or event.ended_at
+        await repo.record_call(tenant, event.call_id, event.caller, event.lead_id, answered_at=answered)
+    await _call_back(work, repo, tenant, event.caller, event.lead_id, now)
+
+
+async def _call_back(
+    work: UnitOfWork, repo: Repository, tenant: str, phone: str, lead_id: str | None, now: datetime
+) -> None:
+    """The call-back task of a phone: open while a missed call came after the last answered one.
+
+    Runs on every call event of the phone and when a lead with the phone appears (the missed call of an unknown
+    caller usually reaches the funnel before the lead that leads makes of it); locked per phone.
+    """
+    await repo.lock_phone(tenant, phone)
+    known = await repo.calls_of(tenant, phone)
+    if not known:
+        return
+    answered = [c.answered_at for c in known if c.answered_at is not None]
+    missed = [(c.call_id, c.missed_at, c.task_id is not None) for c in known if c.missed_at is not None]
+    open_tasks = await repo.open_call_backs(tenant, phone)
+    current = open_tasks[0] if open_tasks else None
+    decided = domain.call_back(missed, answered, current.ref_at if current is not None else None)
+    if decided.close and current is not None:
+        for task in open_tasks:
+            await _complete(work, repo, task, now, BY_TELEPHONY, note=f"an answered call reached {phone}")
+        current = None
+    if not decided.cover or decided.ref_at is None:
+        return
+    if current is not None:
+        await repo.set_task(current.id, ref_at=decided.ref_at)
+        comment = {"by": BY_TELEPHONY, "at": now.isoformat(), "text": f"missed again at {decided.ref_at.isoformat()}"}
+        await repo.set_task(current.id, comments=[*current.comments, comment])
+        await repo.cover_calls(tenant, list(decided.cover), current.id)
+        return
+    lead = lead_id or next((c.lead_id for c in known if c.lead_id), None)
+    found = await repo.contact_deals(tenant, lead, phone)
+    if not found:
+        return  # no deal for the phone yet: the lead's deal makes the task when it comes
+    deal = found[0]
+    task_id = await _add_task(
+        work, repo, deal, kind="call", title=f"Call back {phone} (missed call)", responsible_id=_responsible(deal),
+        due_at=now, now=now, by=BY_TELEPHONY, automatic=True, reason=domain.MISSED_CALL, ref_at=decided.ref_at,
+        phone=phone,
+    )  # fmt: skip
+    await repo.cover_calls(tenant, list(decided.cover), task_id)
+
+
+async def _settle_confirm_call(work: UnitOfWork, repo: Repository, tenant: str, event: Event, now: datetime) -> None:
+    """The confirmation call of an appointment is done once it is confirmed, cancelled or the patient came; a
+    reschedule closes it and lets the timer ask again before the new time."""
+    appointment_id: str = event.appointment_id  # type: ignore[attr-defined]
+    for task in await repo.open_ref_tasks(tenant, domain.UNCONFIRMED, appointment_id):
+        await _complete(work, repo, task, now, BY_SCHEDULING, note=event.TYPE.split(".")[-2].replace("_", " "))
+    if isinstance(event, AppointmentRescheduledV1):
+        await repo.set_appointment(tenant, appointment_id, confirm_task_at=None)
+
+
+async def _appointment_deal(repo: Repository, tenant: str, patient_id: str | None, lead_id: str | None) -> Row | None:
+    for patient in (patient_id, f"lead:{lead_id}" if lead_id else None):
+        if patient is not None and (deal := await repo.arrived_deal(tenant, patient)) is not None:
+            return deal
+    if lead_id:
+        found = await repo.request_deals(tenant, lead_id)
+        if found:
+            return found[-1]
+    return None
+
+
+async def unconfirmed_round(uow: UnitOfWorkFactory, clock: Clock, *, limit: int = 200) -> int:
+    """Durable timer: a call task for every appointment still unconfirmed N hours (the clinic's) before it."""
+    now = clock()
+    made = 0
+    async with uow() as work:
+        repo = Repository(work.session)
+        for a in await repo.claim_unconfirmed(now, default_hours=domain.CONFIRM_CALL_HOURS, limit=limit):
+            deal = await _appointment_deal(repo, a.tenant_id, a.patient_id, a.lead_id)
+            if deal is not None and not await repo.open_ref_tasks(a.tenant_id, domain.UNCONFIRMED, a.id):
+                await _add_task(
+                    work, repo, deal, kind="call", title=f"{CONFIRM_TASK} of {a.starts_at.isoformat()}",
+                    responsible_id=_responsible(deal), due_at=domain.confirm_call_due(a.starts_at, now), now=now,
+                    by=BY_RULES, automatic=True, reason=domain.UNCONFIRMED, ref=a.id,
+                )  # fmt: skip
+                made += 1
+            await repo.set_appointment(a.tenant_id, a.id, confirm_task_at=now)
+        await work.commit()
+    return made
+
+
+async def get_settings(uow: UnitOfWorkFactory, principal: Principal) -> int:
+    async with uow() as work:
+        row = await Repository(work.session).settings(principal.tenant_id)
+    return domain.CONFIRM_CALL_HOURS if row is None else int(row.confirm_call_hours)
+
+
+async def put_settings(uow: UnitOfWorkFactory, principal: Principal, confirm_call_hours: int, now: datetime) -> None:
+    hours = domain.clean_confirm_hours(confirm_call_hours)
+    async with uow() as work:
+        await Repository(work.session).put_settings(principal.tenant_id, now, confirm_call_hours=hours)
+        await work.commit()
+
+
+async def queue(uow: UnitOfWorkFactory, principal: Principal, *, limit: int) -> list[Row]:
+    async with uow() as work:
+        mine = None if principal.has("funnel:admin") else principal.user_id
+        return await Repository(work.session).queue(principal.tenant_id, mine_only=mine, limit=limit)
 
 
 # --- timers --------------------------------------------------------------------------------------
@@ -519,12 +691,14 @@ async def sign_plan(uow: UnitOfWorkFactory, principal: Principal, plan_id: str, 
 # --- tasks -------------------------------------------------------------------------------------
 async def _add_task(
     work: UnitOfWork, repo: Repository, deal: Row, *, kind: str, title: str, responsible_id: str | None,
-    due_at: datetime, now: datetime, by: str, automatic: bool,
+    due_at: datetime, now: datetime, by: str, automatic: bool, reason: str | None = None, ref: str | None = None,
+    ref_at: datetime | None = None, phone: str | None = None,
 ) -> str:  # fmt: skip
     task_id = context.new_id()
     await repo.add_task(
         id=task_id, tenant_id=deal.tenant_id, deal_id=deal.id, kind=kind, title=title, responsible_id=responsible_id,
-        due_at=due_at, automatic=automatic, created_by=by, created_at=now,
+        due_at=due_at, automatic=automatic, created_by=by, created_at=now, reason=reason, ref=ref, ref_at=ref_at,
+        phone=phone,
     )  # fmt: skip
     await repo.log(deal.tenant_id, deal.id, now, "task", f"task {title!r} due {due_at.isoformat()}")
     work.publish(
