@@ -10,7 +10,7 @@ from funnel.api.assistant import AssistantController
 from funnel.api.valuation import PriceListController, ProspectController, ValuationController
 from funnel.clock import make_clock
 from funnel.consumers import valuation as valuation_consumers
-from funnel.domain import Conflict, InvalidFunnel, NotFound
+from funnel.domain import Conflict, FileTooLarge, InvalidFunnel, NotFound, UnsupportedFile
 from funnel.domain import valuation as valuation_rules
 from funnel.services import assistant, valuation
 from funnel.settings import SERVICE, FunnelSettings, get_settings
@@ -19,7 +19,10 @@ from kit.api import create_api_app
 from kit.periodic import Periodic
 from kit.worker import create_worker_app
 
-ERRORS: dict[type[Exception], int] = {InvalidFunnel: 422, NotFound: 404, Conflict: 409, **valuation_rules.ERRORS}
+ERRORS: dict[type[Exception], int] = {
+    InvalidFunnel: 422, NotFound: 404, Conflict: 409, UnsupportedFile: 415, FileTooLarge: 413,
+    **valuation_rules.ERRORS,
+}  # fmt: skip
 
 
 def _links(settings: FunnelSettings) -> valuation.Links:

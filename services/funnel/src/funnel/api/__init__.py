@@ -6,13 +6,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from contracts.claims import FUNNEL_ADMIN, FUNNEL_READ, FUNNEL_WRITE
 from funnel import services as cases
 from funnel.clock import Clock
-from funnel.domain import PlanItem, task_counts
+from funnel.domain import MAX_SIGNED_FILE, PlanItem, task_counts
 from funnel.schemas import (
     AssignIn,
     BoardColumn,
@@ -34,6 +34,8 @@ from funnel.schemas import (
     QueueTaskOut,
     SettingsIn,
     SettingsOut,
+    SignedFileOut,
+    SignedLinkOut,
     StageIn,
     StageOut,
     StagePatch,
@@ -43,6 +45,7 @@ from funnel.schemas import (
     VisitOut,
 )
 from kit.db import UnitOfWorkFactory
+from kit.objects import ObjectStore
 from kit.web import AuthRequest, requires
 
 
@@ -130,7 +133,7 @@ class DealController(Controller):
             plans=[
                 PlanOut(
                     id=p.id, title=p.title, status=p.status, total=str(p.total), currency=p.currency,
-                    signed_at=p.signed_at, completed_at=p.completed_at,
+                    signed_at=p.signed_at, completed_at=p.completed_at, signed_file=_file(p),
                     items=[
                         PlanItemOut(i.procedure, i.procedure_id, i.quantity, str(i.price), str(i.discount), i.stage)
                         for i in found["items"] if i.plan_id == p.id
@@ -177,6 +180,12 @@ class DealController(Controller):
         return [_task(t) for t in await cases.tasks_of(uow, request.user, str(deal_id))]
 
 
+def _file(p: Any) -> SignedFileOut | None:
+    if p.file_key is None:
+        return None
+    return SignedFileOut(p.id, p.file_type, p.file_size, p.file_sha256, f"/api/v1/funnel/plans/{p.id}/signed-file")
+
+
 def _task(t: Any) -> TaskOut:
     return TaskOut(
         t.id, t.kind, t.title, t.responsible_id, t.due_at, t.automatic, t.completed_at, list(t.comments),
@@ -191,6 +200,37 @@ class WorkController(Controller):
     @post("/plans/{plan_id:uuid}/sign", guards=[requires(FUNNEL_WRITE)], summary="Signed without upload")
     async def sign(self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory) -> None:
         await cases.sign_plan(uow, request.user, str(plan_id), _clock(request)())
+
+    @put(
+        "/plans/{plan_id:uuid}/signed-file", guards=[requires(FUNNEL_WRITE)], request_max_body_size=MAX_SIGNED_FILE + 1,
+        summary="Upload the signed plan (the body is the file: PDF, JPEG or PNG, at most 8 MB); signs the plan",
+    )  # fmt: skip
+    async def upload_signed(
+        self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory, objects: ObjectStore
+    ) -> SignedFileOut:
+        body = await request.body()
+        await cases.upload_signed_file(
+            uow, objects, request.user, str(plan_id), request.headers.get("content-type"), body, _clock(request)()
+        )
+        found = await cases.plan_row(uow, request.user, str(plan_id))
+        out = _file(found)
+        assert out is not None
+        return out
+
+    @get("/plans/{plan_id:uuid}/signed-file", guards=[requires(FUNNEL_READ)], summary="Download the signed plan")
+    async def download_signed(
+        self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory, objects: ObjectStore
+    ) -> Response[bytes]:
+        _, data, kind = await cases.signed_file(uow, objects, request.user, str(plan_id), link=False)
+        return Response(data or b"", media_type=kind, headers={"cache-control": "private, no-store"})
+
+    @get("/plans/{plan_id:uuid}/signed-file/link", guards=[requires(FUNNEL_READ)],
+         summary="A signed, time-limited download link of the signed plan")  # fmt: skip
+    async def signed_link(
+        self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory, objects: ObjectStore
+    ) -> SignedLinkOut:
+        url, _, _ = await cases.signed_file(uow, objects, request.user, str(plan_id), link=True)
+        return SignedLinkOut(url, cases.SIGNED_LINK_SECONDS)
 
     @get("/tasks/queue", guards=[requires(FUNNEL_READ)], summary="The clinic's queue: open tasks nobody has")
     async def queue(self, request: AuthRequest, uow: UnitOfWorkFactory, limit: int = 100) -> list[QueueTaskOut]:

@@ -50,6 +50,22 @@ class Conflict(FunnelError):
         self.field = field
 
 
+class UnsupportedFile(FunnelError):
+    """415: a signed plan file of a type the clinic does not keep."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class FileTooLarge(FunnelError):
+    """413: larger than MAX_SIGNED_FILE."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class StageSpec:
     key: str
@@ -283,6 +299,40 @@ def clean_confirm_hours(hours: int) -> int:
 
 def confirm_call_due(starts_at: datetime, now: datetime) -> datetime:
     return min(now + CONFIRM_CALL_WINDOW, starts_at)
+
+
+# --- signed plan files ------------------------------------------------------------------------------
+#: Under the gateway's staff body limit (10 MB).
+MAX_SIGNED_FILE = 8 * 1024 * 1024
+SIGNED_FILE_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def sniff_file(data: bytes) -> str | None:
+    """The file's real type from its first bytes (the declared content type is not trusted alone)."""
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    return None
+
+
+def check_signed_file(content_type: str | None, data: bytes) -> str:
+    """The stored content type of an uploaded signed plan: PDF, JPEG or PNG, declared and real, 1 B to 8 MB."""
+    declared = (content_type or "").split(";")[0].strip().lower()
+    if declared not in SIGNED_FILE_TYPES:
+        raise UnsupportedFile(
+            f"The signed plan is a PDF, JPEG or PNG file (Content-Type {', '.join(SIGNED_FILE_TYPES)}).",
+            field="content-type",
+        )
+    if not data:
+        raise InvalidFunnel("The file is empty.", field="file")
+    if len(data) > MAX_SIGNED_FILE:
+        raise FileTooLarge(f"The file is larger than {MAX_SIGNED_FILE // (1024 * 1024)} MB.", field="file")
+    if sniff_file(data) != declared:
+        raise InvalidFunnel(f"The file is not a {SIGNED_FILE_TYPES[declared].upper()} file.", field="file")
+    return declared
 
 
 # --- configuration and input ---------------------------------------------------------------------

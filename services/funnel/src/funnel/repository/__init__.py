@@ -261,9 +261,9 @@ class Repository:
         await self.session.execute(plans.insert().values(**plan))
         await self.session.execute(plan_items.insert(), items)
 
-    async def plan(self, tenant_id: str, plan_id: str) -> Row | None:
-        q = select(plans).where(plans.c.tenant_id == tenant_id, plans.c.id == plan_id).with_for_update()
-        return (await self.session.execute(q)).first()
+    async def plan(self, tenant_id: str, plan_id: str, *, lock: bool = True) -> Row | None:
+        q = select(plans).where(plans.c.tenant_id == tenant_id, plans.c.id == plan_id)
+        return (await self.session.execute(q.with_for_update() if lock else q)).first()
 
     async def set_plan(self, plan_id: str, **values: Any) -> None:
         await self.session.execute(update(plans).where(plans.c.id == plan_id).values(**values))

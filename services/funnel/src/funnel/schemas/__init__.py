@@ -185,6 +185,20 @@ class PlanItemOut(msgspec.Struct):
     stage: int
 
 
+class SignedFileOut(msgspec.Struct):
+    plan_id: str
+    content_type: str
+    size: int
+    sha256: str | None
+    #: Authorised download (the staff token): GET this path; or GET `<download>/link` for a signed link.
+    download: str
+
+
+class SignedLinkOut(msgspec.Struct):
+    url: str
+    expires_in: int
+
+
 class PlanOut(msgspec.Struct):
     id: str
     title: str
@@ -194,6 +208,8 @@ class PlanOut(msgspec.Struct):
     signed_at: datetime | None
     completed_at: datetime | None
     items: list[PlanItemOut]
+    #: The uploaded signed file; None when signed without upload (or not signed).
+    signed_file: SignedFileOut | None = None
 
 
 class FeedOut(msgspec.Struct):

@@ -38,6 +38,7 @@ from funnel.repository import Repository, Row
 from kit import context
 from kit.auth import Principal
 from kit.db import UnitOfWork, UnitOfWorkFactory
+from kit.objects import ObjectNotFound, ObjectStore
 
 INTERRUPTED_TASK = "Book the next visit"
 CONFIRM_TASK = "Confirm the appointment"
@@ -668,8 +669,101 @@ async def create_plan(
     return plan_id
 
 
+#: How long a download link of a signed plan file works.
+SIGNED_LINK_SECONDS = 900
+
+
+async def _signable(repo: Repository, principal: Principal, plan_id: str) -> tuple[Row, Row]:
+    plan = await repo.plan(principal.tenant_id, plan_id)
+    if plan is None:
+        raise NotFound("No such treatment plan.", field="plan_id")
+    deal = await _deal(repo, principal, plan.deal_id, lock=True)
+    if plan.file_key is not None:
+        raise Conflict("The plan already has its signed file.", field="plan_id")
+    return plan, deal
+
+
+async def upload_signed_file(
+    uow: UnitOfWorkFactory, store: ObjectStore, principal: Principal, plan_id: str, content_type: str | None,
+    data: bytes, now: datetime,
+) -> str:  # fmt: skip
+    """The signed plan's file into the object store, then the plan signed with it (and the deal moved).
+
+    Checked before anything is stored; the object is written before the row that names it, and removed again
+    when the plan was signed with another file meanwhile, so no row ever names a missing object.
+    """
+    kind = domain.check_signed_file(content_type, data)
+    async with uow() as work:
+        await _signable(Repository(work.session), principal, plan_id)
+    key = f"funnel/{principal.tenant_id}/plans/{plan_id}/signed-{context.new_id()}.{domain.SIGNED_FILE_TYPES[kind]}"
+    stored = await store.put(key, data, content_type=kind)
+    try:
+        async with uow() as work:
+            repo = Repository(work.session)
+            plan, deal = await _signable(repo, principal, plan_id)
+            values = {"file_key": key, "file_type": kind, "file_size": stored.size, "file_sha256": stored.sha256}
+            if plan.signed_at is not None:  # signed without upload before: the file is added, nothing moves
+                await repo.set_plan(plan_id, **values)
+                await repo.log(principal.tenant_id, deal.id, now, "plan", f"plan {plan.title!r}: signed file added")
+            else:
+                await _sign(work, repo, principal, plan, deal, now, file=values)
+            await work.commit()
+    except Exception:
+        await store.delete(key)
+        raise
+    return key
+
+
+async def signed_file(
+    uow: UnitOfWorkFactory, store: ObjectStore, principal: Principal, plan_id: str, *, link: bool
+) -> tuple[str, bytes | None, str]:
+    """(presigned URL or "", the bytes when not a link, content type) of the plan's signed file."""
+    async with uow() as work:
+        repo = Repository(work.session)
+        plan = await repo.plan(principal.tenant_id, plan_id, lock=False)
+        if plan is None:
+            raise NotFound("No such treatment plan.", field="plan_id")
+        await _deal(repo, principal, plan.deal_id)
+    if plan.file_key is None:
+        raise NotFound("The plan has no signed file (it was signed without upload, or not yet).", field="plan_id")
+    if link:
+        return await store.presigned_get(plan.file_key, expires_seconds=SIGNED_LINK_SECONDS), None, plan.file_type
+    try:
+        data, _ = await store.get(plan.file_key)
+    except ObjectNotFound as exc:
+        raise NotFound("The signed file is missing from the store.", field="plan_id") from exc
+    return "", data, plan.file_type
+
+
+async def plan_row(uow: UnitOfWorkFactory, principal: Principal, plan_id: str) -> Row:
+    async with uow() as work:
+        repo = Repository(work.session)
+        plan = await repo.plan(principal.tenant_id, plan_id, lock=False)
+        if plan is None:
+            raise NotFound("No such treatment plan.", field="plan_id")
+        await _deal(repo, principal, plan.deal_id)
+        return plan
+
+
+async def _sign(
+    work: UnitOfWork, repo: Repository, principal: Principal, plan: Row, deal: Row, now: datetime,
+    *, file: dict[str, Any] | None,
+) -> None:  # fmt: skip
+    await repo.set_plan(plan.id, status="signed", signed_at=now, signed_by=principal.user_id, **(file or {}))
+    how = "with its signed file" if file else "without upload"
+    await repo.log(principal.tenant_id, deal.id, now, "plan", f"plan {plan.title!r} signed {how}")
+    work.publish(
+        TreatmentPlanSignedV1(
+            plan_id=plan.id, deal_id=deal.id, file_key=file["file_key"] if file else None,
+            signed_by=principal.user_id, signed_at=now,
+        ),
+        tenant_id=principal.tenant_id,
+    )  # fmt: skip
+    await reevaluate(work, repo, deal, now)
+
+
 async def sign_plan(uow: UnitOfWorkFactory, principal: Principal, plan_id: str, now: datetime) -> None:
-    """Signed without upload (the signed-file upload is not built yet)."""
+    """Signed without upload ("sign without upload" on the card)."""
     async with uow() as work:
         repo = Repository(work.session)
         plan = await repo.plan(principal.tenant_id, plan_id)
@@ -678,13 +772,7 @@ async def sign_plan(uow: UnitOfWorkFactory, principal: Principal, plan_id: str, 
         deal = await _deal(repo, principal, plan.deal_id, lock=True)
         if plan.signed_at is not None:
             raise Conflict("The plan is already signed.", field="plan_id")
-        await repo.set_plan(plan_id, status="signed", signed_at=now, signed_by=principal.user_id)
-        await repo.log(principal.tenant_id, deal.id, now, "plan", f"plan {plan.title!r} signed")
-        work.publish(
-            TreatmentPlanSignedV1(plan_id=plan_id, deal_id=deal.id, signed_by=principal.user_id, signed_at=now),
-            tenant_id=principal.tenant_id,
-        )
-        await reevaluate(work, repo, deal, now)
+        await _sign(work, repo, principal, plan, deal, now, file=None)
         await work.commit()
 
 
