@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -14,7 +15,10 @@ from funnel.domain import (
     call_back,
     call_back_due,
     clean_confirm_hours,
+    clean_period,
+    commission_percent,
     confirm_call_due,
+    earned,
 )
 
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -82,3 +86,35 @@ def test_the_confirmation_call_window() -> None:
         with pytest.raises(InvalidFunnel) as caught:
             clean_confirm_hours(bad)
         assert caught.value.field == "confirm_call_hours"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.decimals(min_value=0, max_value=100_000, places=2),
+    st.decimals(min_value=0, max_value=100, places=2),
+    st.decimals(min_value=0, max_value=1, places=2),
+)
+def test_a_commission_stays_within_the_payment_and_a_full_refund_takes_it_all_back(
+    amount: Decimal, percent: Decimal, share: Decimal
+) -> None:
+    got = earned(amount, percent)
+    assert Decimal(0) <= got <= amount
+    assert earned(-amount, percent) == -got
+    refund = (amount * share).quantize(Decimal("0.01"))
+    # After a partial refund the curator keeps the commission on what stays paid (to a cent of rounding).
+    assert abs(earned(amount, percent) + earned(-refund, percent) - earned(amount - refund, percent)) <= Decimal("0.01")
+
+
+def test_the_service_percentage_wins_over_the_general_one_and_periods_are_checked() -> None:
+    per_service = {"implant": Decimal("20")}
+    assert commission_percent(Decimal("10"), per_service, "implant") == Decimal("20")
+    assert commission_percent(Decimal("10"), per_service, "cleaning") == Decimal("10")
+    assert commission_percent(Decimal("10"), per_service, None) == Decimal("10")
+    assert earned(Decimal("999.99"), Decimal("12.5")) == Decimal("125.00")
+    day = date(2026, 12, 1)
+    assert clean_period(day, day) == (day, day)
+    with pytest.raises(InvalidFunnel) as caught:
+        clean_period(day, day - timedelta(days=1))
+    assert caught.value.field == "to"
+    with pytest.raises(InvalidFunnel):
+        clean_period(day, day + timedelta(days=400))

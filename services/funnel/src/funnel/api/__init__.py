@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from contracts.claims import FUNNEL_ADMIN, FUNNEL_READ, FUNNEL_WRITE
@@ -24,8 +26,12 @@ from funnel.schemas import (
     CuratorIn,
     CuratorOut,
     DealOut,
+    EarningOut,
+    EarningsOut,
     FeedOut,
+    MessageOut,
     MoveIn,
+    PaymentOut,
     PipelineIn,
     PipelineOut,
     PlanIn,
@@ -47,6 +53,9 @@ from funnel.schemas import (
 from kit.db import UnitOfWorkFactory
 from kit.objects import ObjectStore
 from kit.web import AuthRequest, requires
+
+From = Annotated[date, Parameter(query="from", description="first day (UTC)")]
+To = Annotated[date, Parameter(query="to", description="last day (UTC), inclusive")]
 
 
 def _clock(request: Request[Any, Any, Any]) -> Clock:
@@ -145,6 +154,12 @@ class DealController(Controller):
             visits=[VisitOut(v.appointment_id, v.completed_at, list(v.procedures)) for v in found["visits"]],
             bookings=[BookingOut(b.id, b.starts_at, b.cancelled_at, b.done_at) for b in found["bookings"]],
             feed=[FeedOut(f.at, f.kind, f.text) for f in found["feed"]],
+            payments=[
+                PaymentOut(m.payment_id, m.kind, str(m.amount), m.currency, m.procedure_id, m.at)
+                for m in found["money"]
+            ],
+            debt=str(max(found["deal"].amount - found["deal"].paid, Decimal(0))),
+            messages=[MessageOut(m.id, m.channel, m.to, m.template, m.sent_at) for m in found["messages"]],
         )  # fmt: skip
 
     @post("/{deal_id:uuid}/move", guards=[requires(FUNNEL_WRITE)], summary="Move by hand (manual mode), with a reason")
@@ -264,6 +279,18 @@ class WorkController(Controller):
     @put("/curators/{user_id:uuid}", guards=[requires(FUNNEL_ADMIN)], summary="A curator's commission percentages")
     async def curator(self, request: AuthRequest, user_id: Any, data: CuratorIn, uow: UnitOfWorkFactory) -> None:
         await cases.set_curator_terms(uow, request.user, str(user_id), data.general_percent, data.per_service)
+
+    @get("/curators/earnings", guards=[requires(FUNNEL_READ)],
+         summary="What each curator earned from their patients' payments (general and per-service %)")  # fmt: skip
+    async def earnings(
+        self, request: AuthRequest, uow: UnitOfWorkFactory, start: From, end: To, curator_id: UUID | None = None
+    ) -> EarningsOut:
+        found = await cases.earnings(uow, request.user, start, end, str(curator_id) if curator_id else None)
+        return EarningsOut(
+            start.isoformat(), end.isoformat(),
+            [EarningOut(str(r.curator_id), r.currency, str(r.paid), str(r.refunded), str(r.earned), r.payments)
+             for r in found],
+        )  # fmt: skip
 
     @get("/curators", guards=[requires(FUNNEL_READ)])
     async def curators(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[CuratorOut]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 MAX_TITLE = 200
@@ -299,6 +299,33 @@ def clean_confirm_hours(hours: int) -> int:
 
 def confirm_call_due(starts_at: datetime, now: datetime) -> datetime:
     return min(now + CONFIRM_CALL_WINDOW, starts_at)
+
+
+# --- curators' earnings ------------------------------------------------------------------------------
+CENT = Decimal("0.01")
+#: The longest earnings report asked in one request.
+MAX_EARNINGS_DAYS = 366
+
+
+def commission_percent(general: Decimal, per_service: dict[str, Decimal], procedure_id: str | None) -> Decimal:
+    """The curator's percentage for a payment: the service's own when set, else the general one."""
+    if procedure_id is not None and procedure_id in per_service:
+        return per_service[procedure_id]
+    return general
+
+
+def earned(amount: Decimal, percent: Decimal) -> Decimal:
+    """What a payment (positive) or a refund (negative) earns the curator, to the cent (half away from zero)."""
+    value = (abs(amount) * percent / Decimal(100)).quantize(CENT, rounding="ROUND_HALF_UP")
+    return value if amount >= 0 else -value
+
+
+def clean_period(start: date, end: date) -> tuple[date, date]:
+    if end < start:
+        raise InvalidFunnel("`to` is on or after `from`.", field="to")
+    if (end - start).days > MAX_EARNINGS_DAYS:
+        raise InvalidFunnel(f"Ask for at most {MAX_EARNINGS_DAYS} days at a time.", field="from")
+    return start, end
 
 
 # --- signed plan files ------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from funnel.models import (
     calls,
     curators,
     deals,
+    messages,
+    money,
     pipelines,
     plan_items,
     plans,
@@ -448,6 +450,54 @@ class Repository:
             .where(appointments.c.tenant_id == tenant_id, appointments.c.id == appointment_id)
             .values(**values)
         )
+
+    # --- money --------------------------------------------------------------------------------------
+    async def add_money(self, **values: Any) -> bool:
+        """False when this payment or refund step is already recorded."""
+        result = await self.session.execute(insert(money).values(**values).on_conflict_do_nothing())
+        return bool(getattr(result, "rowcount", 0))
+
+    async def money_row(self, tenant_id: str, entry_id: str) -> Row | None:
+        q = select(money).where(money.c.tenant_id == tenant_id, money.c.id == entry_id)
+        return (await self.session.execute(q)).first()
+
+    async def money_of(self, deal_id: str) -> list[Row]:
+        q = select(money).where(money.c.deal_id == deal_id).order_by(money.c.at.desc())
+        return list((await self.session.execute(q.limit(200))).all())
+
+    async def earnings(self, tenant_id: str, start: datetime, end: datetime, curator_id: str | None) -> list[Row]:
+        where = [money.c.tenant_id == tenant_id, money.c.curator_id.is_not(None), money.c.at >= start, money.c.at < end]
+        if curator_id is not None:
+            where.append(money.c.curator_id == curator_id)
+        q = (
+            select(
+                money.c.curator_id,
+                money.c.currency,
+                func.coalesce(func.sum(money.c.amount).filter(money.c.kind == "payment"), 0).label("paid"),
+                func.coalesce(-func.sum(money.c.amount).filter(money.c.kind == "refund"), 0).label("refunded"),
+                func.sum(money.c.earned).label("earned"),
+                func.count().filter(money.c.kind == "payment").label("payments"),
+            )
+            .where(*where)
+            .group_by(money.c.curator_id, money.c.currency)
+            .order_by(money.c.curator_id, money.c.currency)
+        )
+        return list((await self.session.execute(q)).all())
+
+    # --- messages sent -----------------------------------------------------------------------------
+    async def add_message(self, **values: Any) -> None:
+        await self.session.execute(insert(messages).values(**values).on_conflict_do_nothing())
+
+    async def messages_of(self, tenant_id: str, deal: Row) -> list[Row]:
+        who = []
+        if deal.lead_id:
+            who.append(messages.c.lead_id == deal.lead_id)
+        if deal.phone:
+            who.append(messages.c.to == deal.phone)
+        if not who:
+            return []
+        q = select(messages).where(messages.c.tenant_id == tenant_id, or_(*who)).order_by(messages.c.sent_at.desc())
+        return list((await self.session.execute(q.limit(100))).all())
 
     # --- curators and activity ---------------------------------------------------------------------
     async def put_curator(self, tenant_id: str, user_id: str, general: Decimal, per_service: dict[str, str]) -> None:

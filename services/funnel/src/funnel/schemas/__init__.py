@@ -106,6 +106,23 @@ class CuratorOut(msgspec.Struct):
     per_service: dict[str, str]
 
 
+class EarningOut(msgspec.Struct):
+    curator_id: str
+    currency: str
+    #: Payments on the curator's patients' treatment in the period, refunds in it, and the commission on both.
+    paid: str
+    refunded: str
+    earned: str
+    payments: int
+
+
+class EarningsOut(msgspec.Struct):
+    #: First and last day (UTC), inclusive.
+    from_: str = msgspec.field(name="from")
+    to: str = ""
+    curators: list[EarningOut] = []
+
+
 class AssignIn(msgspec.Struct, forbid_unknown_fields=True):
     curator_id: UUID
 
@@ -231,6 +248,24 @@ class BookingOut(msgspec.Struct):
     done_at: datetime | None
 
 
+class PaymentOut(msgspec.Struct):
+    payment_id: str
+    #: payment or refund (a refund's amount is negative).
+    kind: str
+    amount: str
+    currency: str
+    procedure_id: str | None
+    at: datetime
+
+
+class MessageOut(msgspec.Struct):
+    id: str
+    channel: str
+    to: str
+    template: str
+    sent_at: datetime
+
+
 class CardOut(msgspec.Struct):
     deal: DealOut
     plans: list[PlanOut]
@@ -238,3 +273,8 @@ class CardOut(msgspec.Struct):
     visits: list[VisitOut]
     bookings: list[BookingOut]
     feed: list[FeedOut]
+    #: Payments and refunds (newest first); `debt` = the plans' total less what stays paid (never below 0).
+    payments: list[PaymentOut] = []
+    debt: str = "0.00"
+    #: Messages notifications sent to the person (message.sent), newest first.
+    messages: list[MessageOut] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ from contracts.funnel import (
     TreatmentPlanSignedV1,
 )
 from contracts.leads import LeadAssignedV1, LeadCreatedV1, RequestCreatedV1
-from contracts.payments import PaymentConfirmedV1
+from contracts.payments import PaymentConfirmedV1, PaymentRefundedV1
 from contracts.people import Person
 from contracts.scheduling import (
     AppointmentBookedV1,
@@ -57,6 +57,7 @@ CONSUMED: tuple[type[Event], ...] = (
     PatientArrivedV1,
     VisitCompletedV1,
     PaymentConfirmedV1,
+    PaymentRefundedV1,
     CallMissedV1,
     CallAnsweredV1,
     CallEndedV1,
@@ -303,8 +304,8 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
         visit = Visit(event.appointment_id, event.completed_at, tuple(event.procedures_done or [event.procedure_id]))
         await repo.record_visit(tenant, person.lead_id, person.patient_id, visit)
     else:
-        assert isinstance(event, PaymentConfirmedV1)
-        await _on_payment(repo, tenant, event, now)
+        assert isinstance(event, PaymentConfirmedV1 | PaymentRefundedV1)
+        await _on_money(repo, tenant, event, now)
         return
     await repo.record_appointment(tenant, person.lead_id, person.patient_id, fact)
     if not isinstance(event, AppointmentBookedV1):
@@ -403,13 +404,77 @@ async def _on_request(
         )  # fmt: skip
 
 
-async def _on_payment(repo: Repository, tenant: str, event: PaymentConfirmedV1, now: datetime) -> None:
-    patient = event.person.patient_id or (f"lead:{event.person.lead_id}" if event.person.lead_id else None)
+async def _money_deal(repo: Repository, tenant: str, person: Person) -> Row | None:
+    """The patient's Arrived-and-repeat deal (locked), else the lead's newest request deal."""
+    patient = person.patient_id or (f"lead:{person.lead_id}" if person.lead_id else None)
     deal = None if patient is None else await repo.arrived_deal(tenant, patient, lock=True)
+    if deal is None and person.lead_id:
+        found = await repo.request_deals(tenant, person.lead_id)
+        deal = found[-1] if found else None
+    return deal
+
+
+async def _on_money(
+    repo: Repository, tenant: str, event: PaymentConfirmedV1 | PaymentRefundedV1, now: datetime
+) -> None:
+    """A payment or refund into the deal's ledger, with what it earns the deal's curator.
+
+    Each is recorded once (the payment id; a refund by its payment and the total refunded so far). A refund
+    takes back at the curator and percentage of its payment, whoever curates the deal now.
+    """
+    deal = await _money_deal(repo, tenant, event.person)
     if deal is None:
         return
-    await repo.set_deal(deal.id, paid=deal.paid + Decimal(event.amount), updated_at=now)
-    await repo.log(tenant, deal.id, now, "payment", f"{event.amount} {event.currency} paid ({event.method})")
+    if isinstance(event, PaymentConfirmedV1):
+        entry, kind, amount, at = event.payment_id, "payment", Decimal(event.amount), event.paid_at
+        curator_id, percent = deal.curator_id, None
+    else:
+        entry, kind, amount = f"{event.payment_id}:refund:{event.total_refunded}", "refund", -Decimal(event.amount)
+        at = event.refunded_at
+        paid = await repo.money_row(tenant, event.payment_id)
+        curator_id = paid.curator_id if paid is not None else deal.curator_id
+        percent = paid.percent if paid is not None else None
+    if curator_id is not None and percent is None:
+        terms = await repo.curator(tenant, curator_id)
+        if terms is not None:
+            per_service = {k: Decimal(v) for k, v in dict(terms.per_service).items()}
+            percent = domain.commission_percent(terms.general_percent, per_service, event.procedure_id)
+    if not await repo.add_money(
+        tenant_id=tenant, id=entry, payment_id=event.payment_id, deal_id=deal.id, kind=kind, amount=amount,
+        currency=event.currency, procedure_id=event.procedure_id, curator_id=curator_id, percent=percent,
+        earned=domain.earned(amount, percent) if percent is not None else Decimal(0), at=at,
+    ):  # fmt: skip
+        return
+    await repo.set_deal(deal.id, paid=deal.paid + amount, updated_at=now, last_activity_at=_later(deal, at))
+    if kind == "payment":
+        text = f"{event.amount} {event.currency} paid ({event.method})"  # type: ignore[union-attr]
+    else:
+        text = f"{event.amount} {event.currency} refunded"
+    await repo.log(tenant, deal.id, now, "payment", text)
+
+
+def _later(deal: Row, at: datetime) -> datetime:
+    last: datetime | None = deal.last_activity_at
+    return at if last is None or at > last else last
+
+
+async def earnings(
+    uow: UnitOfWorkFactory, principal: Principal, start: date, end: date, curator_id: str | None
+) -> list[Row]:
+    """What each curator earned from payments (less refunds) made from `start` to `end` (inclusive, UTC days).
+
+    Managers see every curator (or the one asked for); a curator only their own.
+    """
+    start, end = domain.clean_period(start, end)
+    if not principal.has("funnel:admin"):
+        if curator_id not in (None, principal.user_id):
+            raise NotFound("No such curator among yours.", field="curator_id")
+        curator_id = principal.user_id
+    begin = datetime.combine(start, time(), tzinfo=UTC)
+    async with uow() as work:
+        return await Repository(work.session).earnings(
+            principal.tenant_id, begin, datetime.combine(end, time(), tzinfo=UTC) + timedelta(days=1), curator_id
+        )
 
 
 # --- automatic tasks -------------------------------------------------------------------------------
@@ -915,4 +980,6 @@ async def card(uow: UnitOfWorkFactory, principal: Principal, deal_id: str) -> di
             "visits": await repo.visit_history(deal.tenant_id, deal),
             "bookings": await repo.bookings(deal.tenant_id, deal),
             "feed": await repo.feed(deal.id),
+            "money": await repo.money_of(deal.id),
+            "messages": await repo.messages_of(deal.tenant_id, deal),
         }
