@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import pytest
 
+from contracts.notifications import MessageSentV1
 from contracts.payments import PaymentConfirmedV1, PaymentRefundedV1
 from contracts.people import Person
 from contracts.scheduling import PatientArrivedV1
 from funnel import services as cases
-from funnel.domain import InvalidFunnel, NotFound
+from funnel.domain import InvalidFunnel, NotFound, PlanItem
 from funnel.repository import Repository
 from kit.context import new_id
 from kit.db import UnitOfWorkFactory
@@ -95,3 +96,60 @@ async def test_curators_earn_from_their_patients_payments_less_refunds(uow: Unit
     card = await cases.card(uow, admin, deal.id)
     assert str(card["deal"].paid) == "1400.00"  # 100 + 1000 + 500 + 200 - 300 - 100
     assert [m.id for m in card["money"]][:1] == ["p1:refund:400.00"]
+
+
+async def test_the_card_shows_messages_sent_and_the_board_filters_by_plan_and_activity(
+    uow: UnitOfWorkFactory,
+) -> None:
+    tenant, clock = new_id(), Clock()
+    admin = staff(tenant)
+    people = [Person(lead_id=new_id(), patient_id=new_id(), name=f"P{n}", phone=f"+55119000000{n}") for n in range(3)]
+    deals = []
+    for person in people:
+        arrival = PatientArrivedV1(
+            appointment_id=new_id(), person=person, branch_id="b", professional_id="p", procedure_id=PROC,
+            arrived_at=T0, first_visit=True, checked_in_by="u",
+        )  # fmt: skip
+        await deliver(uow, tenant, arrival, clock)
+        async with uow() as work:
+            deals.append(await Repository(work.session).arrived_deal(tenant, person.patient_id or ""))
+    sent = MessageSentV1(
+        message_id="m1", lead_id=people[0].lead_id, channel="whatsapp", to=people[0].phone or "", template="welcome",
+        locale="pt-BR", provider="twilio", provider_message_id="SM1", sent_at=T0,
+    )  # fmt: skip
+    await deliver(uow, tenant, sent, clock)
+    await deliver(uow, tenant, sent, clock)
+    card = await cases.card(uow, admin, deals[0].id)
+    assert [(m.id, m.template) for m in card["messages"]] == [("m1", "welcome")]
+    assert (await cases.card(uow, admin, deals[1].id))["messages"] == []
+    with pytest.raises(NotFound):
+        await cases.card(uow, staff(new_id()), deals[0].id)  # another clinic's card
+
+    item = PlanItem("Implante", 1, Decimal("1000.00"), procedure_id=PROC)
+    first = await cases.create_plan(uow, admin, deals[0].id, "A", "BRL", [item], clock())
+    await cases.create_plan(uow, admin, deals[1].id, "B", "BRL", [item], clock())
+    await cases.sign_plan(uow, admin, first, clock())
+    found, _ = await cases.pipelines(uow, admin)
+    arrived = next(p for p in found if p.kind == "arrived")
+
+    async def names(**filters: object) -> list[str]:
+        _, _, _, rows = await cases.board(
+            uow, admin, arrived.id, now=clock(), curator_id=None, stage_id=None, overdue=False,
+            no_future_booking=False, per_stage=50, **filters,  # type: ignore[arg-type]
+        )  # fmt: skip
+        return sorted(r.name for r in rows)
+
+    assert await names(plan_state="signed") == ["P0"]
+    assert await names(plan_state="created") == ["P1"]
+    assert await names(plan_state="none") == ["P2"]
+    assert await names(activity="active") == ["P0", "P1", "P2"]  # all arrived today
+    clock.now = T0 + timedelta(days=100)
+    await deliver(uow, tenant, paid("late", people[2], "50.00", PROC, days=100), clock)
+    assert await names(activity="active") == ["P2"]
+    assert await names(activity="inactive") == ["P0", "P1"]
+    assert await names(activity="inactive", active_days=365) == []
+    for bad, field in (({"plan_state": "maybe"}, "plan_state"), ({"activity": "asleep"}, "activity"),
+                       ({"activity": "active", "active_days": 0}, "active_days")):  # fmt: skip
+        with pytest.raises(InvalidFunnel) as caught:
+            await names(**bad)
+        assert caught.value.field == field

@@ -301,6 +301,32 @@ def confirm_call_due(starts_at: datetime, now: datetime) -> datetime:
     return min(now + CONFIRM_CALL_WINDOW, starts_at)
 
 
+# --- board filters ---------------------------------------------------------------------------------
+#: A deal's plan state: the most advanced of its plans' (deals.plan_state).
+PLAN_STATES = ("none", "created", "signed", "completed")
+#: Patient activity: a visit, booking, arrival or payment in the last `active_days` days, or a future booking.
+ACTIVITIES = ("active", "inactive")
+ACTIVE_DAYS = 90
+
+
+def plan_state(statuses: Iterable[str]) -> str:
+    return max((s for s in statuses if s in PLAN_STATES), key=PLAN_STATES.index, default="none")
+
+
+def clean_plan_state(value: str | None) -> str | None:
+    if value is not None and value not in PLAN_STATES:
+        raise InvalidFunnel(f"plan_state is one of {', '.join(PLAN_STATES)}.", field="plan_state")
+    return value
+
+
+def clean_activity(value: str | None, days: int) -> str | None:
+    if value is not None and value not in ACTIVITIES:
+        raise InvalidFunnel(f"activity is one of {', '.join(ACTIVITIES)}.", field="activity")
+    if not 1 <= days <= 3650:
+        raise InvalidFunnel("active_days is 1 to 3650.", field="active_days")
+    return value
+
+
 # --- curators' earnings ------------------------------------------------------------------------------
 CENT = Decimal("0.01")
 #: The longest earnings report asked in one request.

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, or_, select, update
+from sqlalchemy import and_, case, false, func, not_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -121,6 +121,9 @@ class Repository:
         no_future_booking: bool,
         mine_only: str | None,
         per_stage: int,
+        plan_state: str | None = None,
+        activity: str | None = None,
+        active_since: datetime | None = None,
     ) -> tuple[list[Row], list[Row]]:
         """(count and sum per stage, the first `per_stage` deals of each stage with their task counts)."""
         where = [deals.c.tenant_id == tenant_id, deals.c.pipeline_id == pipeline_id]
@@ -132,6 +135,11 @@ class Repository:
             where.append(or_(deals.c.curator_id == mine_only, deals.c.curator_id.is_(None)))
         if no_future_booking:
             where.append(or_(deals.c.next_booking_at.is_(None), deals.c.next_booking_at <= now))
+        if plan_state:
+            where.append(deals.c.plan_state == plan_state)
+        if activity and active_since is not None:
+            active = or_(deals.c.last_activity_at >= active_since, deals.c.next_booking_at > now)
+            where.append(active if activity == "active" else not_(func.coalesce(active, false())))
         if overdue:
             where.append(
                 select(tasks.c.id)

@@ -67,6 +67,12 @@ class DealOut(msgspec.Struct):
     stage_since: datetime
     tasks_green: int = 0
     tasks_red: int = 0
+    #: The lead's responsible agent (leads' owner).
+    owner_id: str | None = None
+    #: none, created, signed, completed: the most advanced of the deal's plans.
+    plan_state: str = "none"
+    #: The person's last visit, booking, arrival or payment.
+    last_activity_at: datetime | None = None
 
     @classmethod
     def of(cls, row: Any, *, green: int = 0, red: int = 0) -> DealOut:
@@ -74,7 +80,8 @@ class DealOut(msgspec.Struct):
             id=row.id, pipeline_id=row.pipeline_id, stage_id=row.stage_id, stage_key=row.stage_key, kind=row.kind,
             name=row.name, phone=row.phone, source=row.source, lead_id=row.lead_id, patient_id=row.patient_id,
             curator_id=row.curator_id, amount=str(row.amount), paid=str(row.paid), next_booking_at=row.next_booking_at,
-            stage_since=row.stage_since, tasks_green=green, tasks_red=red,
+            stage_since=row.stage_since, tasks_green=green, tasks_red=red, owner_id=row.owner_id,
+            plan_state=row.plan_state, last_activity_at=row.last_activity_at,
         )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ from contracts.funnel import (
     TreatmentPlanSignedV1,
 )
 from contracts.leads import LeadAssignedV1, LeadCreatedV1, RequestCreatedV1
+from contracts.notifications import MessageSentV1
 from contracts.payments import PaymentConfirmedV1, PaymentRefundedV1
 from contracts.people import Person
 from contracts.scheduling import (
@@ -61,6 +62,7 @@ CONSUMED: tuple[type[Event], ...] = (
     CallMissedV1,
     CallAnsweredV1,
     CallEndedV1,
+    MessageSentV1,
 )
 
 
@@ -221,10 +223,15 @@ async def reevaluate(work: UnitOfWork, repo: Repository, deal: Row, now: datetim
     upcoming = sorted(a.starts_at for a in domain.future_bookings(facts, now) if a.starts_at is not None)
     await repo.set_deal(deal.id, next_booking_at=upcoming[0] if upcoming else None, updated_at=now)
     pipeline = await repo.pipeline(deal.tenant_id, deal.pipeline_id)
-    if pipeline is None or not pipeline.automatic:
-        return
-    await _move(work, repo, deal, domain.arrived_stage(facts, now), now)
-    await _complete_plans(work, repo, deal, facts, now)
+    if pipeline is not None and pipeline.automatic:
+        await _move(work, repo, deal, domain.arrived_stage(facts, now), now)
+        await _complete_plans(work, repo, deal, facts, now)
+    await _refresh_plan_state(repo, deal.id)
+
+
+async def _refresh_plan_state(repo: Repository, deal_id: str) -> None:
+    found, _ = await repo.plans_of(deal_id)
+    await repo.set_deal(deal_id, plan_state=domain.plan_state(p.status for p in found))
 
 
 async def _complete_plans(work: UnitOfWork, repo: Repository, deal: Row, facts: domain.Facts, now: datetime) -> None:
@@ -285,6 +292,12 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
         if deal_ids and event.owner_id:
             await repo.hand_open_tasks(deal_ids, domain.MISSED_CALL, event.owner_id)
         return
+    if isinstance(event, MessageSentV1):
+        await repo.add_message(
+            tenant_id=tenant, id=event.message_id, lead_id=event.lead_id, channel=event.channel, to=event.to,
+            template=event.template, sent_at=event.sent_at,
+        )  # fmt: skip
+        return
     if isinstance(event, CallMissedV1 | CallAnsweredV1 | CallEndedV1):
         await _on_call(uow, repo, tenant, event, now)
         return
@@ -324,6 +337,7 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
         )
     elif isinstance(event, AppointmentCancelledV1):
         await repo.log(tenant, deal.id, now, "booking", f"appointment for {event.starts_at.isoformat()} cancelled")
+    await repo.set_deal(deal.id, last_activity_at=_later(deal, now))
     await reevaluate(uow, repo, deal, now)
 
 
@@ -720,6 +734,7 @@ async def create_plan(
             ],
         )  # fmt: skip
         await repo.set_deal(deal.id, amount=deal.amount + total, updated_at=now)
+        await _refresh_plan_state(repo, deal.id)
         await repo.log(principal.tenant_id, deal.id, now, "plan", f"plan {title!r} created ({total} {currency})")
         before_discount = sum((i.price * i.quantity for i in clean), Decimal(0)).quantize(Decimal("0.01"))
         work.publish(
@@ -947,8 +962,11 @@ async def comment_task(uow: UnitOfWorkFactory, principal: Principal, task_id: st
 # --- read side ---------------------------------------------------------------------------------
 async def board(
     uow: UnitOfWorkFactory, principal: Principal, pipeline_id: str, *, now: datetime, curator_id: str | None,
-    stage_id: str | None, overdue: bool, no_future_booking: bool, per_stage: int,
+    stage_id: str | None, overdue: bool, no_future_booking: bool, per_stage: int, plan_state: str | None = None,
+    activity: str | None = None, active_days: int = domain.ACTIVE_DAYS,
 ) -> tuple[Row, list[Row], list[Row], list[Row]]:  # fmt: skip
+    domain.clean_plan_state(plan_state)
+    domain.clean_activity(activity, active_days)
     async with uow() as work:
         repo = Repository(work.session)
         await ensure_pipelines(repo, principal.tenant_id)
@@ -961,7 +979,8 @@ async def board(
         mine = None if principal.has("funnel:admin") else principal.user_id
         totals, rows = await repo.board(
             principal.tenant_id, pipeline_id, now=now, curator_id=curator_id, stage_id=stage_id, overdue=overdue,
-            no_future_booking=no_future_booking, mine_only=mine, per_stage=per_stage,
+            no_future_booking=no_future_booking, mine_only=mine, per_stage=per_stage, plan_state=plan_state,
+            activity=activity, active_since=now - timedelta(days=active_days),
         )  # fmt: skip
         await work.commit()
     return pipeline, listed, totals, rows
