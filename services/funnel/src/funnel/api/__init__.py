@@ -25,21 +25,21 @@ from funnel.schemas import (
     CreatedOut,
     CuratorIn,
     CuratorOut,
+    DealMessageOut,
     DealOut,
+    DealPaymentOut,
     EarningOut,
     EarningsOut,
     FeedOut,
-    MessageOut,
+    FunnelSettingsIn,
+    FunnelSettingsOut,
     MoveIn,
-    PaymentOut,
     PipelineIn,
     PipelineOut,
     PlanIn,
     PlanItemOut,
     PlanOut,
     QueueTaskOut,
-    SettingsIn,
-    SettingsOut,
     SignedFileOut,
     SignedLinkOut,
     StageIn,
@@ -157,11 +157,11 @@ class DealController(Controller):
             bookings=[BookingOut(b.id, b.starts_at, b.cancelled_at, b.done_at) for b in found["bookings"]],
             feed=[FeedOut(f.at, f.kind, f.text) for f in found["feed"]],
             payments=[
-                PaymentOut(m.payment_id, m.kind, str(m.amount), m.currency, m.procedure_id, m.at)
+                DealPaymentOut(m.payment_id, m.kind, str(m.amount), m.currency, m.procedure_id, m.at)
                 for m in found["money"]
             ],
             debt=str(max(found["deal"].amount - found["deal"].paid, Decimal(0))),
-            messages=[MessageOut(m.id, m.channel, m.to, m.template, m.sent_at) for m in found["messages"]],
+            messages=[DealMessageOut(m.id, m.channel, m.to, m.template, m.sent_at) for m in found["messages"]],
         )  # fmt: skip
 
     @post("/{deal_id:uuid}/move", guards=[requires(FUNNEL_WRITE)], summary="Move by hand (manual mode), with a reason")
@@ -255,13 +255,15 @@ class WorkController(Controller):
         return [QueueTaskOut(_task(t), t.deal_name, t.deal_kind) for t in found]
 
     @get("/settings", guards=[requires(FUNNEL_READ)], summary="The clinic's funnel settings")
-    async def get_settings(self, request: AuthRequest, uow: UnitOfWorkFactory) -> SettingsOut:
-        return SettingsOut(await cases.get_settings(uow, request.user))
+    async def get_settings(self, request: AuthRequest, uow: UnitOfWorkFactory) -> FunnelSettingsOut:
+        return FunnelSettingsOut(await cases.get_settings(uow, request.user))
 
     @put("/settings", guards=[requires(FUNNEL_ADMIN)], summary="Hours before an unconfirmed appointment to call")
-    async def put_settings(self, request: AuthRequest, data: SettingsIn, uow: UnitOfWorkFactory) -> SettingsOut:
+    async def put_settings(
+        self, request: AuthRequest, data: FunnelSettingsIn, uow: UnitOfWorkFactory
+    ) -> FunnelSettingsOut:
         await cases.put_settings(uow, request.user, data.confirm_call_hours, _clock(request)())
-        return SettingsOut(await cases.get_settings(uow, request.user))
+        return FunnelSettingsOut(await cases.get_settings(uow, request.user))
 
     @patch("/tasks/{task_id:uuid}", guards=[requires(FUNNEL_WRITE)], summary="Retitle, reschedule, hand over")
     async def edit_task(self, request: AuthRequest, task_id: Any, data: TaskPatch, uow: UnitOfWorkFactory) -> None:

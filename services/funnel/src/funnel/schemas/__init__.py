@@ -191,12 +191,12 @@ class QueueTaskOut(msgspec.Struct):
     deal_kind: str
 
 
-class SettingsIn(msgspec.Struct, forbid_unknown_fields=True):
+class FunnelSettingsIn(msgspec.Struct, forbid_unknown_fields=True):
     #: Hours before an unconfirmed appointment its confirmation call task is made (1-168, default 24).
     confirm_call_hours: int
 
 
-class SettingsOut(msgspec.Struct):
+class FunnelSettingsOut(msgspec.Struct):
     confirm_call_hours: int
 
 
@@ -255,7 +255,7 @@ class BookingOut(msgspec.Struct):
     done_at: datetime | None
 
 
-class PaymentOut(msgspec.Struct):
+class DealPaymentOut(msgspec.Struct):
     payment_id: str
     #: payment or refund (a refund's amount is negative).
     kind: str
@@ -265,7 +265,7 @@ class PaymentOut(msgspec.Struct):
     at: datetime
 
 
-class MessageOut(msgspec.Struct):
+class DealMessageOut(msgspec.Struct):
     id: str
     channel: str
     to: str
@@ -281,7 +281,7 @@ class CardOut(msgspec.Struct):
     bookings: list[BookingOut]
     feed: list[FeedOut]
     #: Payments and refunds (newest first); `debt` = the plans' total less what stays paid (never below 0).
-    payments: list[PaymentOut] = []
+    payments: list[DealPaymentOut] = []
     debt: str = "0.00"
     #: Messages notifications sent to the person (message.sent), newest first.
-    messages: list[MessageOut] = []
+    messages: list[DealMessageOut] = []
