@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, not_, or_, select, update
+from sqlalchemy import and_, case, false, func, not_, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,10 @@ Row = Any
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def snapshot(self) -> None:
+        """The rest of this (read-only) transaction sees one snapshot; the first statement of the transaction."""
+        await self.session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
 
     # --- pipelines and stages -------------------------------------------------------------------
     async def pipelines(self, tenant_id: str) -> list[Row]:
@@ -525,9 +529,9 @@ class Repository:
     async def curators(self, tenant_id: str) -> list[Row]:
         return list((await self.session.execute(select(curators).where(curators.c.tenant_id == tenant_id))).all())
 
-    async def log(self, tenant_id: str, deal_id: str, at: datetime, kind: str, text: str) -> None:
+    async def log(self, tenant_id: str, deal_id: str, at: datetime, kind: str, line: str) -> None:
         await self.session.execute(
-            activity.insert().values(tenant_id=tenant_id, deal_id=deal_id, at=at, kind=kind, text=text)
+            activity.insert().values(tenant_id=tenant_id, deal_id=deal_id, at=at, kind=kind, text=line)
         )
 
     async def feed(self, deal_id: str, *, limit: int = 100) -> list[Row]:

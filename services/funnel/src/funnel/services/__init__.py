@@ -968,8 +968,12 @@ async def board(
     domain.clean_plan_state(plan_state)
     domain.clean_activity(activity, active_days)
     async with uow() as work:
+        await ensure_pipelines(Repository(work.session), principal.tenant_id)
+        await work.commit()
+    async with uow() as work:
         repo = Repository(work.session)
-        await ensure_pipelines(repo, principal.tenant_id)
+        # One snapshot for the counts and every column: a deal the worker moves meanwhile is on exactly one.
+        await repo.snapshot()
         pipeline = await repo.pipeline(principal.tenant_id, pipeline_id)
         if pipeline is None:
             raise NotFound("No such pipeline.", field="pipeline_id")
