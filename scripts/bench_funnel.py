@@ -1,8 +1,9 @@
 """`just bench funnel`: the board and its filters over 200,000 deals of one clinic (the query layer only).
 
 Starts its own embedded PostgreSQL (and the other embedded servers devkit starts), migrates a funnel database,
-writes N deals of one clinic over the Arrived-and-repeat stages (30 % with a curator, 40 % with a future booking)
-and 0.3 tasks per deal with COPY, then times the board use case (funnel.services.board: the counts and sums per
+writes N deals of one clinic over the Arrived-and-repeat stages (30 % with a curator, 40 % with a future booking,
+plan states none/created/signed/completed 30/20/40/10 %, last activity up to 16 months back) and 0.3 tasks per
+deal with COPY, then times the board use case (funnel.services.board: the counts and sums per
 stage, the first 50 deals of each stage with their task indicators) for each filter, after 3 warm-up rounds.
 Not measured yet: the HTTP hop through the gateway, and event -> stage latency under load.
 
@@ -22,12 +23,13 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
 from devkit import infra as devinfra
 from funnel import services as cases
-from funnel.domain import ARRIVED_STAGES
+from funnel.domain import ARRIVED_STAGES, PLAN_STATES
 from kit import migrations
 from kit.auth import Principal
 from kit.db import make_engine, uow_factory
@@ -52,6 +54,7 @@ async def seed(url: str, tenant: str, pipeline_id: str, stage_ids: dict[str, str
                 deal_id, tenant, pipeline_id, "arrived", stage_ids[key], key, at, str(uuid.uuid4()), f"Paciente {i}",
                 rng.choice(curators) if rng.random() < 0.3 else None, rng.randint(0, 20_000),
                 now + timedelta(days=rng.randint(1, 60)) if rng.random() < 0.4 else None, at, at,
+                rng.choices(PLAN_STATES, [30, 20, 40, 10])[0], at,
             )
         )  # fmt: skip
         if rng.random() < 0.3:
@@ -62,7 +65,7 @@ async def seed(url: str, tenant: str, pipeline_id: str, stage_ids: dict[str, str
         records=deals,
         columns=[
             "id", "tenant_id", "pipeline_id", "kind", "stage_id", "stage_key", "stage_since", "patient_id", "name",
-            "curator_id", "amount", "next_booking_at", "created_at", "updated_at",
+            "curator_id", "amount", "next_booking_at", "created_at", "updated_at", "plan_state", "last_activity_at",
         ],
     )  # fmt: skip
     await conn.copy_records_to_table(
@@ -89,24 +92,28 @@ async def bench(url: str, n: int, rounds: int) -> None:
     started = time.perf_counter()
     await seed(url, tenant, arrived.id, stage_ids, n, curators)
     print(f"seeded {n} deals in {time.perf_counter() - started:.1f}s")
-    queries = {
+    queries: dict[str, dict[str, Any]] = {
         "board, no filter": {},
         "board, by curator": {"curator_id": "curator"},
         "board, one stage": {"stage_id": "stage"},
         "board, overdue tasks": {"overdue": True},
         "board, no future booking": {"no_future_booking": True},
+        "board, plan signed": {"plan_state": "signed"},
+        "board, inactive patients": {"activity": "inactive"},
     }
     print("| query | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|")
     for name, extra in queries.items():
         samples = []
         for i in range(rounds + 3):
-            params = {"curator_id": None, "stage_id": None, "overdue": False, "no_future_booking": False}
+            params: dict[str, Any] = {"curator_id": None, "stage_id": None}
             if "curator_id" in extra:
                 params["curator_id"] = curators[i % len(curators)]
             if "stage_id" in extra:
                 params["stage_id"] = list(stage_ids.values())[i % len(stage_ids)]
             params["overdue"] = bool(extra.get("overdue"))
             params["no_future_booking"] = bool(extra.get("no_future_booking"))
+            params["plan_state"] = extra.get("plan_state")
+            params["activity"] = extra.get("activity")
             t0 = time.perf_counter()
             await cases.board(uow, admin, arrived.id, now=datetime.now(UTC), per_stage=50, **params)  # type: ignore[arg-type]
             if i >= 3:

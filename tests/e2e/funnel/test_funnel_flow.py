@@ -157,7 +157,10 @@ def test_a_phone_lead_goes_all_the_way_to_lost(stack: Stack, admin: Api, clock: 
     wait_until(lambda: deals_of(admin, "arrived", lead["id"])[0]["column"] == "interrupted", 30, "not interrupted")
     assert deals_of(admin, "arrived", lead["id"], no_future_booking="true")
     card = ok(admin.http.get(f"{API}/deals/{deal}"))
-    assert [t["title"] for t in card["tasks"]] == ["Book the next visit"]
+    # Open: one "Book the next visit" (a visit completed before the next booking arrived may have made an
+    # earlier one, which that booking then completed by itself).
+    assert [t["title"] for t in card["tasks"] if t["completed_at"] is None] == ["Book the next visit"]
+    assert {t["reason"] for t in card["tasks"]} == {"interrupted"}
     assert {v["appointment_id"] for v in card["visits"]} == {first}
     assert card["plans"][0]["total"] == "2700.00"
 

@@ -434,6 +434,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/funnel/curators/earnings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What each curator earned from their patients' payments (general and per-service %) */
+        get: operations["ApiV1FunnelCuratorsEarningsEarnings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/funnel/curators/{user_id}": {
         parameters: {
             query?: never;
@@ -640,6 +657,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/funnel/plans/{plan_id}/signed-file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download the signed plan */
+        get: operations["ApiV1FunnelPlansPlanIdSignedFileDownloadSigned"];
+        /** Upload the signed plan (the body is the file: PDF, JPEG or PNG, at most 8 MB); signs the plan */
+        put: operations["ApiV1FunnelPlansPlanIdSignedFileUploadSigned"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/plans/{plan_id}/signed-file/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A signed, time-limited download link of the signed plan */
+        get: operations["ApiV1FunnelPlansPlanIdSignedFileLinkSignedLink"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/funnel/quote-costs": {
         parameters: {
             query?: never;
@@ -708,6 +760,41 @@ export interface paths {
         head?: never;
         /** EditDiscount */
         patch: operations["ApiV1FunnelQuoteDiscountsDiscountIdEditDiscount"];
+        trace?: never;
+    };
+    "/api/v1/funnel/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's funnel settings */
+        get: operations["ApiV1FunnelSettingsGetSettings"];
+        /** Hours before an unconfirmed appointment to call */
+        put: operations["ApiV1FunnelSettingsPutSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/funnel/tasks/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's queue: open tasks nobody has */
+        get: operations["ApiV1FunnelTasksQueueQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/funnel/tasks/{task_id}": {
@@ -3799,7 +3886,11 @@ export interface components {
         CardOut: {
             bookings: components["schemas"]["BookingOut"][];
             deal: components["schemas"]["DealOut"];
+            /** @default 0.00 */
+            debt: string;
             feed: components["schemas"]["FeedOut"][];
+            messages?: components["schemas"]["DealMessageOut"][];
+            payments?: components["schemas"]["DealPaymentOut"][];
             plans: components["schemas"]["PlanOut"][];
             tasks: components["schemas"]["TaskOut"][];
             visits: components["schemas"]["VisitOut"][];
@@ -3983,19 +4074,32 @@ export interface components {
             };
             scope: string;
         };
+        /** DealMessageOut */
+        DealMessageOut: {
+            channel: string;
+            id: string;
+            /** Format: date-time */
+            sent_at: string;
+            template: string;
+            to: string;
+        };
         /** DealOut */
         DealOut: {
             amount: string;
             curator_id: string | null;
             id: string;
             kind: string;
+            last_activity_at?: string | null;
             lead_id: string | null;
             name: string | null;
             next_booking_at: string | null;
+            owner_id?: string | null;
             paid: string;
             patient_id: string | null;
             phone: string | null;
             pipeline_id: string;
+            /** @default none */
+            plan_state: string;
             source: string | null;
             stage_id: string;
             stage_key: string;
@@ -4005,6 +4109,16 @@ export interface components {
             tasks_green: number;
             /** @default 0 */
             tasks_red: number;
+        };
+        /** DealPaymentOut */
+        DealPaymentOut: {
+            amount: string;
+            /** Format: date-time */
+            at: string;
+            currency: string;
+            kind: string;
+            payment_id: string;
+            procedure_id: string | null;
         };
         /** DetailsPatch */
         DetailsPatch: {
@@ -4056,6 +4170,22 @@ export interface components {
              * @example 0193a0c4-0000-7000-8000-000000000001
              */
             doctor_id: string;
+        };
+        /** EarningOut */
+        EarningOut: {
+            curator_id: string;
+            currency: string;
+            earned: string;
+            paid: string;
+            payments: number;
+            refunded: string;
+        };
+        /** EarningsOut */
+        EarningsOut: {
+            curators?: components["schemas"]["EarningOut"][];
+            from: string;
+            /** @default  */
+            to: string;
         };
         /** Enabled */
         Enabled: {
@@ -4171,6 +4301,14 @@ export interface components {
             timezone: string;
             /** Format: date */
             to: string;
+        };
+        /** FunnelSettingsIn */
+        FunnelSettingsIn: {
+            confirm_call_hours: number;
+        };
+        /** FunnelSettingsOut */
+        FunnelSettingsOut: {
+            confirm_call_hours: number;
         };
         /** HoldIn */
         HoldIn: {
@@ -4774,6 +4912,7 @@ export interface components {
             id: string;
             items: components["schemas"]["PlanItemOut"][];
             signed_at: string | null;
+            signed_file?: components["schemas"]["SignedFileOut"] | null;
             status: string;
             title: string;
             total: string;
@@ -4962,6 +5101,12 @@ export interface components {
         QuestionnaireIn: {
             name: string;
             sections: components["schemas"]["SectionIn"][];
+        };
+        /** QueueTaskOut */
+        QueueTaskOut: {
+            deal_kind: string;
+            deal_name: string | null;
+            task: components["schemas"]["TaskOut"];
         };
         /** QuoteIn */
         QuoteIn: {
@@ -5292,6 +5437,19 @@ export interface components {
             kind: string;
             typed_name?: string | null;
         };
+        /** SignedFileOut */
+        SignedFileOut: {
+            content_type: string;
+            download: string;
+            plan_id: string;
+            sha256: string | null;
+            size: number;
+        };
+        /** SignedLinkOut */
+        SignedLinkOut: {
+            expires_in: number;
+            url: string;
+        };
         /** SlotOut */
         SlotOut: {
             /** Format: date-time */
@@ -5457,10 +5615,14 @@ export interface components {
                 [key: string]: string;
             }[];
             completed_at: string | null;
+            deal_id?: string | null;
             /** Format: date-time */
             due_at: string;
             id: string;
             kind: string;
+            phone?: string | null;
+            reason?: string | null;
+            ref?: string | null;
             responsible_id: string | null;
             title: string;
         };
@@ -5836,7 +5998,9 @@ export type SchemaCreatedOut = components['schemas']['CreatedOut'];
 export type SchemaCuratorIn = components['schemas']['CuratorIn'];
 export type SchemaCuratorOut = components['schemas']['CuratorOut'];
 export type SchemaDashboardOut = components['schemas']['DashboardOut'];
+export type SchemaDealMessageOut = components['schemas']['DealMessageOut'];
 export type SchemaDealOut = components['schemas']['DealOut'];
+export type SchemaDealPaymentOut = components['schemas']['DealPaymentOut'];
 export type SchemaDetailsPatch = components['schemas']['DetailsPatch'];
 export type SchemaDialIn = components['schemas']['DialIn'];
 export type SchemaDialOut = components['schemas']['DialOut'];
@@ -5845,6 +6009,8 @@ export type SchemaDiscountList = components['schemas']['DiscountList'];
 export type SchemaDiscountOut = components['schemas']['DiscountOut'];
 export type SchemaDiscountPatch = components['schemas']['DiscountPatch'];
 export type SchemaDoctorIn = components['schemas']['DoctorIn'];
+export type SchemaEarningOut = components['schemas']['EarningOut'];
+export type SchemaEarningsOut = components['schemas']['EarningsOut'];
 export type SchemaEnabled = components['schemas']['Enabled'];
 export type SchemaFeedOut = components['schemas']['FeedOut'];
 export type SchemaFieldOut = components['schemas']['FieldOut'];
@@ -5856,6 +6022,8 @@ export type SchemaFormPatch = components['schemas']['FormPatch'];
 export type SchemaFreeDay = components['schemas']['FreeDay'];
 export type SchemaFreeProfessional = components['schemas']['FreeProfessional'];
 export type SchemaFreeTimesOut = components['schemas']['FreeTimesOut'];
+export type SchemaFunnelSettingsIn = components['schemas']['FunnelSettingsIn'];
+export type SchemaFunnelSettingsOut = components['schemas']['FunnelSettingsOut'];
 export type SchemaHoldIn = components['schemas']['HoldIn'];
 export type SchemaHoursIn = components['schemas']['HoursIn'];
 export type SchemaInAppList = components['schemas']['InAppList'];
@@ -5933,6 +6101,7 @@ export type SchemaProfessionalOut = components['schemas']['ProfessionalOut'];
 export type SchemaPublicFormOut = components['schemas']['PublicFormOut'];
 export type SchemaQuestionIn = components['schemas']['QuestionIn'];
 export type SchemaQuestionnaireIn = components['schemas']['QuestionnaireIn'];
+export type SchemaQueueTaskOut = components['schemas']['QueueTaskOut'];
 export type SchemaQuoteIn = components['schemas']['QuoteIn'];
 export type SchemaQuoteItemIn = components['schemas']['QuoteItemIn'];
 export type SchemaQuoteLineOut = components['schemas']['QuoteLineOut'];
@@ -5965,6 +6134,8 @@ export type SchemaSectionIn = components['schemas']['SectionIn'];
 export type SchemaSettingsIn = components['schemas']['SettingsIn'];
 export type SchemaSettingsOut = components['schemas']['SettingsOut'];
 export type SchemaSignatureIn = components['schemas']['SignatureIn'];
+export type SchemaSignedFileOut = components['schemas']['SignedFileOut'];
+export type SchemaSignedLinkOut = components['schemas']['SignedLinkOut'];
 export type SchemaSlotOut = components['schemas']['SlotOut'];
 export type SchemaSourceIn = components['schemas']['SourceIn'];
 export type SchemaSourceOut = components['schemas']['SourceOut'];
@@ -7863,6 +8034,68 @@ export interface operations {
             };
         };
     };
+    ApiV1FunnelCuratorsEarningsEarnings: {
+        parameters: {
+            query: {
+                /** @description first day (UTC) */
+                from: string;
+                /** @description last day (UTC), inclusive */
+                to: string;
+                curator_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EarningsOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     ApiV1FunnelCuratorsUserIdCurator: {
         parameters: {
             query?: never;
@@ -8658,6 +8891,9 @@ export interface operations {
                 overdue?: boolean;
                 no_future_booking?: boolean;
                 per_stage?: number;
+                plan_state?: string | null;
+                activity?: string | null;
+                active_days?: number;
             };
             header?: never;
             path: {
@@ -8820,6 +9056,207 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelPlansPlanIdSignedFileDownloadSigned: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelPlansPlanIdSignedFileUploadSigned: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedFileOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelPlansPlanIdSignedFileLinkSignedLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedLinkOut"];
+                };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
             400: {
@@ -9220,6 +9657,171 @@ export interface operations {
             };
             /** @description Not sent as application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelSettingsGetSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelSettingsOut"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelSettingsPutSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FunnelSettingsIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelSettingsOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelTasksQueueQueue: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueTaskOut"][];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

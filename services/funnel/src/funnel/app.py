@@ -10,7 +10,7 @@ from funnel.api.assistant import AssistantController
 from funnel.api.valuation import PriceListController, ProspectController, ValuationController
 from funnel.clock import make_clock
 from funnel.consumers import valuation as valuation_consumers
-from funnel.domain import Conflict, InvalidFunnel, NotFound
+from funnel.domain import Conflict, FileTooLarge, InvalidFunnel, NotFound, UnsupportedFile
 from funnel.domain import valuation as valuation_rules
 from funnel.services import assistant, valuation
 from funnel.settings import SERVICE, FunnelSettings, get_settings
@@ -19,7 +19,10 @@ from kit.api import create_api_app
 from kit.periodic import Periodic
 from kit.worker import create_worker_app
 
-ERRORS: dict[type[Exception], int] = {InvalidFunnel: 422, NotFound: 404, Conflict: 409, **valuation_rules.ERRORS}
+ERRORS: dict[type[Exception], int] = {
+    InvalidFunnel: 422, NotFound: 404, Conflict: 409, UnsupportedFile: 415, FileTooLarge: 413,
+    **valuation_rules.ERRORS,
+}  # fmt: skip
 
 
 def _links(settings: FunnelSettings) -> valuation.Links:
@@ -63,6 +66,7 @@ def create_worker() -> Litestar:
         tasks=lambda ctx: [
             Periodic("funnel-lost", lambda: services.lost_round(ctx.uow, clock), settings.timer_seconds),
             Periodic("funnel-overdue", lambda: services.overdue_round(ctx.uow, clock), settings.timer_seconds),
+            Periodic("funnel-unconfirmed", lambda: services.unconfirmed_round(ctx.uow, clock), settings.timer_seconds),
             *(
                 Periodic(name, run, settings.timer_seconds)
                 for name, run in valuation.timers(valuation.Env(ctx.uow, clock, _links(settings), store))

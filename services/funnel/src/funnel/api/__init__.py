@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from contracts.claims import FUNNEL_ADMIN, FUNNEL_READ, FUNNEL_WRITE
 from funnel import services as cases
 from funnel.clock import Clock
-from funnel.domain import PlanItem, task_counts
+from funnel.domain import MAX_SIGNED_FILE, PlanItem, task_counts
 from funnel.schemas import (
     AssignIn,
     BoardColumn,
@@ -23,14 +25,23 @@ from funnel.schemas import (
     CreatedOut,
     CuratorIn,
     CuratorOut,
+    DealMessageOut,
     DealOut,
+    DealPaymentOut,
+    EarningOut,
+    EarningsOut,
     FeedOut,
+    FunnelSettingsIn,
+    FunnelSettingsOut,
     MoveIn,
     PipelineIn,
     PipelineOut,
     PlanIn,
     PlanItemOut,
     PlanOut,
+    QueueTaskOut,
+    SignedFileOut,
+    SignedLinkOut,
     StageIn,
     StageOut,
     StagePatch,
@@ -40,7 +51,11 @@ from funnel.schemas import (
     VisitOut,
 )
 from kit.db import UnitOfWorkFactory
+from kit.objects import ObjectStore
 from kit.web import AuthRequest, requires
+
+From = Annotated[date, Parameter(query="from", description="first day (UTC)")]
+To = Annotated[date, Parameter(query="to", description="last day (UTC), inclusive")]
 
 
 def _clock(request: Request[Any, Any, Any]) -> Clock:
@@ -91,11 +106,13 @@ class PipelineController(Controller):
     async def board(
         self, request: AuthRequest, pipeline_id: Any, uow: UnitOfWorkFactory, curator_id: UUID | None = None,
         stage_id: UUID | None = None, overdue: bool = False, no_future_booking: bool = False, per_stage: int = 50,
+        plan_state: str | None = None, activity: str | None = None, active_days: int = 90,
     ) -> BoardOut:  # fmt: skip
         _, listed, totals, rows = await cases.board(
             uow, request.user, str(pipeline_id), now=_clock(request)(),
             curator_id=str(curator_id) if curator_id else None, stage_id=str(stage_id) if stage_id else None,
             overdue=overdue, no_future_booking=no_future_booking, per_stage=max(1, min(per_stage, 200)),
+            plan_state=plan_state, activity=activity, active_days=active_days,
         )  # fmt: skip
         by_stage = {t.stage_id: t for t in totals}
         return BoardOut(
@@ -127,7 +144,7 @@ class DealController(Controller):
             plans=[
                 PlanOut(
                     id=p.id, title=p.title, status=p.status, total=str(p.total), currency=p.currency,
-                    signed_at=p.signed_at, completed_at=p.completed_at,
+                    signed_at=p.signed_at, completed_at=p.completed_at, signed_file=_file(p),
                     items=[
                         PlanItemOut(i.procedure, i.procedure_id, i.quantity, str(i.price), str(i.discount), i.stage)
                         for i in found["items"] if i.plan_id == p.id
@@ -139,6 +156,12 @@ class DealController(Controller):
             visits=[VisitOut(v.appointment_id, v.completed_at, list(v.procedures)) for v in found["visits"]],
             bookings=[BookingOut(b.id, b.starts_at, b.cancelled_at, b.done_at) for b in found["bookings"]],
             feed=[FeedOut(f.at, f.kind, f.text) for f in found["feed"]],
+            payments=[
+                DealPaymentOut(m.payment_id, m.kind, str(m.amount), m.currency, m.procedure_id, m.at)
+                for m in found["money"]
+            ],
+            debt=str(max(found["deal"].amount - found["deal"].paid, Decimal(0))),
+            messages=[DealMessageOut(m.id, m.channel, m.to, m.template, m.sent_at) for m in found["messages"]],
         )  # fmt: skip
 
     @post("/{deal_id:uuid}/move", guards=[requires(FUNNEL_WRITE)], summary="Move by hand (manual mode), with a reason")
@@ -174,8 +197,17 @@ class DealController(Controller):
         return [_task(t) for t in await cases.tasks_of(uow, request.user, str(deal_id))]
 
 
+def _file(p: Any) -> SignedFileOut | None:
+    if p.file_key is None:
+        return None
+    return SignedFileOut(p.id, p.file_type, p.file_size, p.file_sha256, f"/api/v1/funnel/plans/{p.id}/signed-file")
+
+
 def _task(t: Any) -> TaskOut:
-    return TaskOut(t.id, t.kind, t.title, t.responsible_id, t.due_at, t.automatic, t.completed_at, list(t.comments))
+    return TaskOut(
+        t.id, t.kind, t.title, t.responsible_id, t.due_at, t.automatic, t.completed_at, list(t.comments),
+        deal_id=t.deal_id, reason=t.reason, phone=t.phone, ref=t.ref,
+    )  # fmt: skip
 
 
 class WorkController(Controller):
@@ -185,6 +217,53 @@ class WorkController(Controller):
     @post("/plans/{plan_id:uuid}/sign", guards=[requires(FUNNEL_WRITE)], summary="Signed without upload")
     async def sign(self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory) -> None:
         await cases.sign_plan(uow, request.user, str(plan_id), _clock(request)())
+
+    @put(
+        "/plans/{plan_id:uuid}/signed-file", guards=[requires(FUNNEL_WRITE)], request_max_body_size=MAX_SIGNED_FILE + 1,
+        summary="Upload the signed plan (the body is the file: PDF, JPEG or PNG, at most 8 MB); signs the plan",
+    )  # fmt: skip
+    async def upload_signed(
+        self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory, objects: ObjectStore
+    ) -> SignedFileOut:
+        body = await request.body()
+        await cases.upload_signed_file(
+            uow, objects, request.user, str(plan_id), request.headers.get("content-type"), body, _clock(request)()
+        )
+        found = await cases.plan_row(uow, request.user, str(plan_id))
+        out = _file(found)
+        assert out is not None
+        return out
+
+    @get("/plans/{plan_id:uuid}/signed-file", guards=[requires(FUNNEL_READ)], summary="Download the signed plan")
+    async def download_signed(
+        self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory, objects: ObjectStore
+    ) -> Response[bytes]:
+        _, data, kind = await cases.signed_file(uow, objects, request.user, str(plan_id), link=False)
+        return Response(data or b"", media_type=kind, headers={"cache-control": "private, no-store"})
+
+    @get("/plans/{plan_id:uuid}/signed-file/link", guards=[requires(FUNNEL_READ)],
+         summary="A signed, time-limited download link of the signed plan")  # fmt: skip
+    async def signed_link(
+        self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory, objects: ObjectStore
+    ) -> SignedLinkOut:
+        url, _, _ = await cases.signed_file(uow, objects, request.user, str(plan_id), link=True)
+        return SignedLinkOut(url, cases.SIGNED_LINK_SECONDS)
+
+    @get("/tasks/queue", guards=[requires(FUNNEL_READ)], summary="The clinic's queue: open tasks nobody has")
+    async def queue(self, request: AuthRequest, uow: UnitOfWorkFactory, limit: int = 100) -> list[QueueTaskOut]:
+        found = await cases.queue(uow, request.user, limit=max(1, min(limit, 500)))
+        return [QueueTaskOut(_task(t), t.deal_name, t.deal_kind) for t in found]
+
+    @get("/settings", guards=[requires(FUNNEL_READ)], summary="The clinic's funnel settings")
+    async def get_settings(self, request: AuthRequest, uow: UnitOfWorkFactory) -> FunnelSettingsOut:
+        return FunnelSettingsOut(await cases.get_settings(uow, request.user))
+
+    @put("/settings", guards=[requires(FUNNEL_ADMIN)], summary="Hours before an unconfirmed appointment to call")
+    async def put_settings(
+        self, request: AuthRequest, data: FunnelSettingsIn, uow: UnitOfWorkFactory
+    ) -> FunnelSettingsOut:
+        await cases.put_settings(uow, request.user, data.confirm_call_hours, _clock(request)())
+        return FunnelSettingsOut(await cases.get_settings(uow, request.user))
 
     @patch("/tasks/{task_id:uuid}", guards=[requires(FUNNEL_WRITE)], summary="Retitle, reschedule, hand over")
     async def edit_task(self, request: AuthRequest, task_id: Any, data: TaskPatch, uow: UnitOfWorkFactory) -> None:
@@ -204,6 +283,18 @@ class WorkController(Controller):
     @put("/curators/{user_id:uuid}", guards=[requires(FUNNEL_ADMIN)], summary="A curator's commission percentages")
     async def curator(self, request: AuthRequest, user_id: Any, data: CuratorIn, uow: UnitOfWorkFactory) -> None:
         await cases.set_curator_terms(uow, request.user, str(user_id), data.general_percent, data.per_service)
+
+    @get("/curators/earnings", guards=[requires(FUNNEL_READ)],
+         summary="What each curator earned from their patients' payments (general and per-service %)")  # fmt: skip
+    async def earnings(
+        self, request: AuthRequest, uow: UnitOfWorkFactory, start: From, end: To, curator_id: UUID | None = None
+    ) -> EarningsOut:
+        found = await cases.earnings(uow, request.user, start, end, str(curator_id) if curator_id else None)
+        return EarningsOut(
+            start.isoformat(), end.isoformat(),
+            [EarningOut(str(r.curator_id), r.currency, str(r.paid), str(r.refunded), str(r.earned), r.payments)
+             for r in found],
+        )  # fmt: skip
 
     @get("/curators", guards=[requires(FUNNEL_READ)])
     async def curators(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[CuratorOut]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 MAX_TITLE = 200
@@ -46,6 +46,22 @@ class NotFound(FunnelError):
 
 class Conflict(FunnelError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnsupportedFile(FunnelError):
+    """415: a signed plan file of a type the clinic does not keep."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class FileTooLarge(FunnelError):
+    """413: larger than MAX_SIGNED_FILE."""
+
+    def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
 
@@ -88,6 +104,8 @@ class Appointment:
     cancelled_at: datetime | None = None
     #: The patient came (arrived or visit completed): no longer a future booking.
     done_at: datetime | None = None
+    #: The patient confirmed they will come (appointment.confirmed).
+    confirmed_at: datetime | None = None
 
 
 def merge_appointment(old: Appointment | None, new: Appointment) -> Appointment:
@@ -103,6 +121,7 @@ def merge_appointment(old: Appointment | None, new: Appointment) -> Appointment:
         starts_version=version,
         cancelled_at=_earliest(old.cancelled_at, new.cancelled_at),
         done_at=_earliest(old.done_at, new.done_at),
+        confirmed_at=_earliest(old.confirmed_at, new.confirmed_at),
     )
 
 
@@ -222,6 +241,151 @@ def request_stage(current: str, booked: bool) -> str:
     if booked and current not in ("booked", "lost"):
         return "booked"
     return current
+
+
+# --- automatic tasks ------------------------------------------------------------------------------
+#: Why an automatic task exists (tasks.reason).
+MISSED_CALL = "missed_call"
+UNCONFIRMED = "unconfirmed"
+INTERRUPTED = "interrupted"
+CONFIRM_CALL_HOURS = 24
+MAX_CONFIRM_CALL_HOURS = 168
+#: How long staff have for the confirmation call (never later than the appointment itself).
+CONFIRM_CALL_WINDOW = timedelta(hours=1)
+
+
+def call_back_due(missed_at: datetime, answered: Iterable[datetime]) -> bool:
+    """A missed call still needs a call-back unless a later answered call (either way) reached the person."""
+    return not any(a > missed_at for a in answered)
+
+
+@dataclass(frozen=True)
+class CallBack:
+    """What to do with a phone's call-back task, given every call of that phone known so far."""
+
+    #: Complete the open task: an answered call came after every missed call it covers.
+    close: bool
+    #: Missed calls (ids) a task should now cover (a new task, or the open one if it stays open).
+    cover: tuple[str, ...]
+    #: The latest missed call the (new or remaining) task covers.
+    ref_at: datetime | None
+
+
+def call_back(
+    missed: Iterable[tuple[str, datetime, bool]], answered: Iterable[datetime], open_ref_at: datetime | None
+) -> CallBack:
+    """missed: (call id, missed at, already covered by a task); open_ref_at: the open task's latest missed call.
+
+    The order calls are told in does not matter: the task is open exactly when some missed call came after
+    the last answered one (tests/unit/test_funnel_domain.py checks it over shuffled, repeated events).
+    """
+    reached = list(answered)
+    close = open_ref_at is not None and not call_back_due(open_ref_at, reached)
+    due = [(call_id, at) for call_id, at, covered in missed if not covered and call_back_due(at, reached)]
+    latest = max((at for _, at in due), default=None)
+    if not close and open_ref_at is not None and latest is not None:
+        latest = max(latest, open_ref_at)
+    return CallBack(close=close, cover=tuple(sorted(call_id for call_id, _ in due)), ref_at=latest)
+
+
+def clean_confirm_hours(hours: int) -> int:
+    if not 1 <= hours <= MAX_CONFIRM_CALL_HOURS:
+        raise InvalidFunnel(
+            f"The confirmation call is made 1 to {MAX_CONFIRM_CALL_HOURS} hours before the appointment.",
+            field="confirm_call_hours",
+        )
+    return hours
+
+
+def confirm_call_due(starts_at: datetime, now: datetime) -> datetime:
+    return min(now + CONFIRM_CALL_WINDOW, starts_at)
+
+
+# --- board filters ---------------------------------------------------------------------------------
+#: A deal's plan state: the most advanced of its plans' (deals.plan_state).
+PLAN_STATES = ("none", "created", "signed", "completed")
+#: Patient activity: a visit, booking, arrival or payment in the last `active_days` days, or a future booking.
+ACTIVITIES = ("active", "inactive")
+ACTIVE_DAYS = 90
+
+
+def plan_state(statuses: Iterable[str]) -> str:
+    return max((s for s in statuses if s in PLAN_STATES), key=PLAN_STATES.index, default="none")
+
+
+def clean_plan_state(value: str | None) -> str | None:
+    if value is not None and value not in PLAN_STATES:
+        raise InvalidFunnel(f"plan_state is one of {', '.join(PLAN_STATES)}.", field="plan_state")
+    return value
+
+
+def clean_activity(value: str | None, days: int) -> str | None:
+    if value is not None and value not in ACTIVITIES:
+        raise InvalidFunnel(f"activity is one of {', '.join(ACTIVITIES)}.", field="activity")
+    if not 1 <= days <= 3650:
+        raise InvalidFunnel("active_days is 1 to 3650.", field="active_days")
+    return value
+
+
+# --- curators' earnings ------------------------------------------------------------------------------
+CENT = Decimal("0.01")
+#: The longest earnings report asked in one request.
+MAX_EARNINGS_DAYS = 366
+
+
+def commission_percent(general: Decimal, per_service: dict[str, Decimal], procedure_id: str | None) -> Decimal:
+    """The curator's percentage for a payment: the service's own when set, else the general one."""
+    if procedure_id is not None and procedure_id in per_service:
+        return per_service[procedure_id]
+    return general
+
+
+def earned(amount: Decimal, percent: Decimal) -> Decimal:
+    """What a payment (positive) or a refund (negative) earns the curator, to the cent (half away from zero)."""
+    value = (abs(amount) * percent / Decimal(100)).quantize(CENT, rounding="ROUND_HALF_UP")
+    return value if amount >= 0 else -value
+
+
+def clean_period(start: date, end: date) -> tuple[date, date]:
+    if end < start:
+        raise InvalidFunnel("`to` is on or after `from`.", field="to")
+    if (end - start).days > MAX_EARNINGS_DAYS:
+        raise InvalidFunnel(f"Ask for at most {MAX_EARNINGS_DAYS} days at a time.", field="from")
+    return start, end
+
+
+# --- signed plan files ------------------------------------------------------------------------------
+#: Under the gateway's staff body limit (10 MB).
+MAX_SIGNED_FILE = 8 * 1024 * 1024
+SIGNED_FILE_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def sniff_file(data: bytes) -> str | None:
+    """The file's real type from its first bytes (the declared content type is not trusted alone)."""
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    return None
+
+
+def check_signed_file(content_type: str | None, data: bytes) -> str:
+    """The stored content type of an uploaded signed plan: PDF, JPEG or PNG, declared and real, 1 B to 8 MB."""
+    declared = (content_type or "").split(";")[0].strip().lower()
+    if declared not in SIGNED_FILE_TYPES:
+        raise UnsupportedFile(
+            f"The signed plan is a PDF, JPEG or PNG file (Content-Type {', '.join(SIGNED_FILE_TYPES)}).",
+            field="content-type",
+        )
+    if not data:
+        raise InvalidFunnel("The file is empty.", field="file")
+    if len(data) > MAX_SIGNED_FILE:
+        raise FileTooLarge(f"The file is larger than {MAX_SIGNED_FILE // (1024 * 1024)} MB.", field="file")
+    if sniff_file(data) != declared:
+        raise InvalidFunnel(f"The file is not a {SIGNED_FILE_TYPES[declared].upper()} file.", field="file")
+    return declared
 
 
 # --- configuration and input ---------------------------------------------------------------------

@@ -62,6 +62,12 @@ deals = Table(
     Column("next_booking_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: The lead's responsible agent (leads' owner), from lead.created / lead.assigned.
+    Column("owner_id", _ID),
+    #: none, created, signed, completed: the most advanced of the deal's plans (a board filter).
+    Column("plan_state", Text, nullable=False, server_default=text("'none'")),
+    #: The person's last visit, booking, payment or message (the "patient activity" filter).
+    Column("last_activity_at", DateTime(timezone=True)),
     # One Arrived-and-repeat deal per patient, guaranteed by the database.
     Index(
         "uq_deals_arrived_patient", "tenant_id", "patient_id", unique=True, postgresql_where=text("kind = 'arrived'")
@@ -70,6 +76,7 @@ deals = Table(
     Index("ix_deals_stage_recent", "tenant_id", "pipeline_id", "stage_id", "updated_at"),
     Index("ix_deals_lead", "tenant_id", "lead_id"),
     Index("ix_deals_curator", "tenant_id", "curator_id"),
+    Index("ix_deals_phone", "tenant_id", "phone"),
 )
 
 appointments = Table(
@@ -84,6 +91,16 @@ appointments = Table(
     Column("starts_version", DateTime(timezone=True)),
     Column("cancelled_at", DateTime(timezone=True)),
     Column("done_at", DateTime(timezone=True)),
+    Column("confirmed_at", DateTime(timezone=True)),
+    #: When the unconfirmed-appointment timer dealt with it (made the call task, or found no deal).
+    Column("confirm_task_at", DateTime(timezone=True)),
+    Index(
+        "ix_appointments_unconfirmed",
+        "starts_at",
+        postgresql_where=text(
+            "confirmed_at IS NULL AND cancelled_at IS NULL AND done_at IS NULL AND confirm_task_at IS NULL"
+        ),
+    ),
     Index("ix_appointments_patient", "tenant_id", "patient_id"),
     Index("ix_appointments_lead", "tenant_id", "lead_id"),
 )
@@ -115,6 +132,11 @@ plans = Table(
     Column("signed_at", DateTime(timezone=True)),
     Column("signed_by", _ID),
     Column("completed_at", DateTime(timezone=True)),
+    #: The uploaded signed file in the object store (None: signed without upload, or not signed).
+    Column("file_key", Text),
+    Column("file_type", Text),
+    Column("file_size", Integer),
+    Column("file_sha256", Text),
     Index("ix_plans_deal", "deal_id"),
 )
 
@@ -150,7 +172,23 @@ tasks = Table(
     Column("completed_at", DateTime(timezone=True)),
     Column("overdue_at", DateTime(timezone=True)),
     Column("comments", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    #: Why an automatic task exists: missed_call, unconfirmed, interrupted (None: made by staff).
+    Column("reason", Text),
+    #: What it is about: the appointment id of an unconfirmed-appointment call.
+    Column("ref", Text),
+    #: A missed-call task: the latest missed call it covers (a later answered call closes it).
+    Column("ref_at", DateTime(timezone=True)),
+    Column("phone", Text),
     Index("ix_tasks_deal", "deal_id"),
+    Index(
+        "ix_tasks_open_phone", "tenant_id", "phone", postgresql_where=text("completed_at IS NULL AND phone IS NOT NULL")
+    ),
+    Index(
+        "ix_tasks_queue",
+        "tenant_id",
+        "due_at",
+        postgresql_where=text("completed_at IS NULL AND responsible_id IS NULL"),
+    ),
     Index("ix_tasks_due_open", "due_at", postgresql_where=text("completed_at IS NULL AND overdue_at IS NULL")),
 )
 
@@ -175,6 +213,66 @@ activity = Table(
     Column("kind", Text, nullable=False),
     Column("text", Text, nullable=False),
     Index("ix_activity_deal", "deal_id", "at"),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("tenant_id", _ID, primary_key=True),
+    Column("call_id", Text, primary_key=True),
+    #: The other party (telephony's `caller`: the caller inbound, the called person outbound), E.164.
+    Column("phone", Text, nullable=False),
+    Column("lead_id", Text),
+    Column("missed_at", DateTime(timezone=True)),
+    Column("answered_at", DateTime(timezone=True)),
+    #: The call-back task that covers this missed call.
+    Column("task_id", _ID),
+    Index("ix_calls_phone", "tenant_id", "phone"),
+)
+
+settings = Table(
+    "funnel_settings",
+    metadata,
+    Column("tenant_id", _ID, primary_key=True),
+    #: Hours before an unconfirmed appointment the call task is made.
+    Column("confirm_call_hours", Integer, nullable=False, server_default=text("24")),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+money = Table(
+    "money",
+    metadata,
+    Column("tenant_id", _ID, primary_key=True),
+    #: The payment id, or "<payment id>:refund:<total refunded>" for a refund.
+    Column("id", Text, primary_key=True),
+    Column("payment_id", Text, nullable=False),
+    Column("deal_id", _ID, ForeignKey("deals.id")),
+    #: payment or refund (a refund's amount and earned are negative).
+    Column("kind", Text, nullable=False),
+    Column("amount", Numeric(14, 2), nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("procedure_id", Text),
+    #: The deal's curator when the money came, and the percentage that applied.
+    Column("curator_id", _ID),
+    Column("percent", Numeric(5, 2)),
+    Column("earned", Numeric(14, 2), nullable=False, server_default=text("0")),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_money_deal", "deal_id", "at"),
+    Index("ix_money_curator", "tenant_id", "curator_id", "at"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("tenant_id", _ID, primary_key=True),
+    Column("id", Text, primary_key=True),
+    Column("lead_id", Text),
+    Column("channel", Text, nullable=False),
+    Column("to", Text, nullable=False),
+    Column("template", Text, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Index("ix_messages_lead", "tenant_id", "lead_id"),
+    Index("ix_messages_to", "tenant_id", "to"),
 )
 
 # The pre-qualification assistant's tables (a module of their own, registered on the same metadata).

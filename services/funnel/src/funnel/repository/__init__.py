@@ -6,12 +6,27 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy import and_, case, false, func, not_, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funnel.domain import Appointment, Facts, ItemFact, Plan, Visit, merge_appointment
-from funnel.models import activity, appointments, curators, deals, pipelines, plan_items, plans, stages, tasks, visits
+from funnel.models import (
+    activity,
+    appointments,
+    calls,
+    curators,
+    deals,
+    messages,
+    money,
+    pipelines,
+    plan_items,
+    plans,
+    settings,
+    stages,
+    tasks,
+    visits,
+)
 
 Row = Any
 
@@ -19,6 +34,10 @@ Row = Any
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def snapshot(self) -> None:
+        """The rest of this (read-only) transaction sees one snapshot; the first statement of the transaction."""
+        await self.session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
 
     # --- pipelines and stages -------------------------------------------------------------------
     async def pipelines(self, tenant_id: str) -> list[Row]:
@@ -106,6 +125,9 @@ class Repository:
         no_future_booking: bool,
         mine_only: str | None,
         per_stage: int,
+        plan_state: str | None = None,
+        activity: str | None = None,
+        active_since: datetime | None = None,
     ) -> tuple[list[Row], list[Row]]:
         """(count and sum per stage, the first `per_stage` deals of each stage with their task counts)."""
         where = [deals.c.tenant_id == tenant_id, deals.c.pipeline_id == pipeline_id]
@@ -117,6 +139,11 @@ class Repository:
             where.append(or_(deals.c.curator_id == mine_only, deals.c.curator_id.is_(None)))
         if no_future_booking:
             where.append(or_(deals.c.next_booking_at.is_(None), deals.c.next_booking_at <= now))
+        if plan_state:
+            where.append(deals.c.plan_state == plan_state)
+        if activity and active_since is not None:
+            active = or_(deals.c.last_activity_at >= active_since, deals.c.next_booking_at > now)
+            where.append(active if activity == "active" else not_(func.coalesce(active, false())))
         if overdue:
             where.append(
                 select(tasks.c.id)
@@ -161,6 +188,7 @@ class Repository:
             "starts_version": merged.starts_version,
             "cancelled_at": merged.cancelled_at,
             "done_at": merged.done_at,
+            "confirmed_at": merged.confirmed_at,
         }
         if row is None:
             await self.session.execute(
@@ -247,9 +275,9 @@ class Repository:
         await self.session.execute(plans.insert().values(**plan))
         await self.session.execute(plan_items.insert(), items)
 
-    async def plan(self, tenant_id: str, plan_id: str) -> Row | None:
-        q = select(plans).where(plans.c.tenant_id == tenant_id, plans.c.id == plan_id).with_for_update()
-        return (await self.session.execute(q)).first()
+    async def plan(self, tenant_id: str, plan_id: str, *, lock: bool = True) -> Row | None:
+        q = select(plans).where(plans.c.tenant_id == tenant_id, plans.c.id == plan_id)
+        return (await self.session.execute(q.with_for_update() if lock else q)).first()
 
     async def set_plan(self, plan_id: str, **values: Any) -> None:
         await self.session.execute(update(plans).where(plans.c.id == plan_id).values(**values))
@@ -304,6 +332,185 @@ class Repository:
         )
         return list((await self.session.execute(q)).all())
 
+    async def open_tasks_for(self, deal_id: str, reason: str, ref: str | None = None) -> list[Row]:
+        q = select(tasks).where(tasks.c.deal_id == deal_id, tasks.c.reason == reason, tasks.c.completed_at.is_(None))
+        if ref is not None:
+            q = q.where(tasks.c.ref == ref)
+        return list((await self.session.execute(q.with_for_update())).all())
+
+    async def open_ref_tasks(self, tenant_id: str, reason: str, ref: str) -> list[Row]:
+        q = select(tasks).where(
+            tasks.c.tenant_id == tenant_id, tasks.c.reason == reason, tasks.c.ref == ref, tasks.c.completed_at.is_(None)
+        )
+        return list((await self.session.execute(q.with_for_update())).all())
+
+    async def queue(self, tenant_id: str, *, mine_only: str | None, limit: int) -> list[Row]:
+        """Open tasks nobody is responsible for (the clinic's queue), soonest due first."""
+        q = (
+            select(tasks, deals.c.name.label("deal_name"), deals.c.kind.label("deal_kind"))
+            .join(deals, deals.c.id == tasks.c.deal_id)
+            .where(tasks.c.tenant_id == tenant_id, tasks.c.completed_at.is_(None), tasks.c.responsible_id.is_(None))
+        )
+        if mine_only:
+            q = q.where(or_(deals.c.curator_id == mine_only, deals.c.curator_id.is_(None)))
+        return list((await self.session.execute(q.order_by(tasks.c.due_at).limit(limit))).all())
+
+    async def set_owner(self, tenant_id: str, lead_id: str, owner_id: str | None) -> list[str]:
+        q = (
+            update(deals)
+            .where(deals.c.tenant_id == tenant_id, deals.c.lead_id == lead_id)
+            .values(owner_id=owner_id)
+            .returning(deals.c.id)
+        )
+        return [r.id for r in (await self.session.execute(q)).all()]
+
+    async def hand_open_tasks(self, deal_ids: list[str], reason: str, responsible_id: str | None) -> None:
+        """Automatic tasks of these deals nobody has taken yet go to the new responsible."""
+        await self.session.execute(
+            update(tasks)
+            .where(
+                tasks.c.deal_id.in_(deal_ids), tasks.c.reason == reason, tasks.c.completed_at.is_(None),
+                tasks.c.responsible_id.is_(None),
+            )
+            .values(responsible_id=responsible_id)
+        )  # fmt: skip
+
+    # --- calls --------------------------------------------------------------------------------------
+    async def lock_phone(self, tenant_id: str, phone: str) -> None:
+        """Serialises the call-back rule per phone (a call event and the lead's deal may come at once)."""
+        await self.session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(f"funnel:phone:{tenant_id}:{phone}", 0)))
+        )
+
+    async def record_call(
+        self, tenant_id: str, call_id: str, phone: str, lead_id: str | None, *, missed_at: datetime | None = None,
+        answered_at: datetime | None = None,
+    ) -> None:  # fmt: skip
+        q = insert(calls).values(
+            tenant_id=tenant_id, call_id=call_id, phone=phone, lead_id=lead_id, missed_at=missed_at,
+            answered_at=answered_at,
+        )  # fmt: skip
+        q = q.on_conflict_do_update(
+            index_elements=[calls.c.tenant_id, calls.c.call_id],
+            set_={
+                "missed_at": func.coalesce(calls.c.missed_at, q.excluded.missed_at),
+                "answered_at": func.coalesce(calls.c.answered_at, q.excluded.answered_at),
+                "lead_id": func.coalesce(calls.c.lead_id, q.excluded.lead_id),
+            },
+        )
+        await self.session.execute(q)
+
+    async def calls_of(self, tenant_id: str, phone: str) -> list[Row]:
+        q = select(calls).where(calls.c.tenant_id == tenant_id, calls.c.phone == phone).order_by(calls.c.call_id)
+        return list((await self.session.execute(q)).all())
+
+    async def cover_calls(self, tenant_id: str, call_ids: list[str], task_id: str) -> None:
+        await self.session.execute(
+            update(calls).where(calls.c.tenant_id == tenant_id, calls.c.call_id.in_(call_ids)).values(task_id=task_id)
+        )
+
+    async def open_call_backs(self, tenant_id: str, phone: str) -> list[Row]:
+        q = select(tasks).where(
+            tasks.c.tenant_id == tenant_id, tasks.c.phone == phone, tasks.c.reason == "missed_call",
+            tasks.c.completed_at.is_(None),
+        )  # fmt: skip
+        return list((await self.session.execute(q.order_by(tasks.c.created_at).with_for_update())).all())
+
+    async def contact_deals(self, tenant_id: str, lead_id: str | None, phone: str) -> list[Row]:
+        """The person's deals by lead or phone: the Arrived-and-repeat one first, then the newest requests."""
+        who = [deals.c.phone == phone]
+        if lead_id:
+            who.append(deals.c.lead_id == lead_id)
+        q = (
+            select(deals)
+            .where(deals.c.tenant_id == tenant_id, or_(*who))
+            .order_by(case((deals.c.kind == "arrived", 0), else_=1), deals.c.created_at.desc())
+        )
+        return list((await self.session.execute(q.limit(20))).all())
+
+    # --- settings and the unconfirmed-appointment timer ------------------------------------------------
+    async def settings(self, tenant_id: str) -> Row | None:
+        return (await self.session.execute(select(settings).where(settings.c.tenant_id == tenant_id))).first()
+
+    async def put_settings(self, tenant_id: str, now: datetime, **values: Any) -> None:
+        q = insert(settings).values(tenant_id=tenant_id, updated_at=now, **values)
+        await self.session.execute(
+            q.on_conflict_do_update(index_elements=[settings.c.tenant_id], set_={**values, "updated_at": now})
+        )
+
+    async def claim_unconfirmed(self, now: datetime, *, default_hours: int, limit: int) -> list[Row]:
+        """Future appointments not confirmed, inside their clinic's call window, not dealt with yet (locked)."""
+        hours = func.coalesce(settings.c.confirm_call_hours, default_hours)
+        q = (
+            select(appointments)
+            .select_from(appointments.outerjoin(settings, settings.c.tenant_id == appointments.c.tenant_id))
+            .where(
+                appointments.c.confirmed_at.is_(None), appointments.c.cancelled_at.is_(None),
+                appointments.c.done_at.is_(None), appointments.c.confirm_task_at.is_(None),
+                appointments.c.starts_at > now,
+                appointments.c.starts_at - func.make_interval(0, 0, 0, 0, hours) <= now,
+            )
+            .order_by(appointments.c.starts_at)
+            .limit(limit)
+            .with_for_update(of=appointments, skip_locked=True)
+        )  # fmt: skip
+        return list((await self.session.execute(q)).all())
+
+    async def set_appointment(self, tenant_id: str, appointment_id: str, **values: Any) -> None:
+        await self.session.execute(
+            update(appointments)
+            .where(appointments.c.tenant_id == tenant_id, appointments.c.id == appointment_id)
+            .values(**values)
+        )
+
+    # --- money --------------------------------------------------------------------------------------
+    async def add_money(self, **values: Any) -> bool:
+        """False when this payment or refund step is already recorded."""
+        result = await self.session.execute(insert(money).values(**values).on_conflict_do_nothing())
+        return bool(getattr(result, "rowcount", 0))
+
+    async def money_row(self, tenant_id: str, entry_id: str) -> Row | None:
+        q = select(money).where(money.c.tenant_id == tenant_id, money.c.id == entry_id)
+        return (await self.session.execute(q)).first()
+
+    async def money_of(self, deal_id: str) -> list[Row]:
+        q = select(money).where(money.c.deal_id == deal_id).order_by(money.c.at.desc())
+        return list((await self.session.execute(q.limit(200))).all())
+
+    async def earnings(self, tenant_id: str, start: datetime, end: datetime, curator_id: str | None) -> list[Row]:
+        where = [money.c.tenant_id == tenant_id, money.c.curator_id.is_not(None), money.c.at >= start, money.c.at < end]
+        if curator_id is not None:
+            where.append(money.c.curator_id == curator_id)
+        q = (
+            select(
+                money.c.curator_id,
+                money.c.currency,
+                func.coalesce(func.sum(money.c.amount).filter(money.c.kind == "payment"), 0).label("paid"),
+                func.coalesce(-func.sum(money.c.amount).filter(money.c.kind == "refund"), 0).label("refunded"),
+                func.sum(money.c.earned).label("earned"),
+                func.count().filter(money.c.kind == "payment").label("payments"),
+            )
+            .where(*where)
+            .group_by(money.c.curator_id, money.c.currency)
+            .order_by(money.c.curator_id, money.c.currency)
+        )
+        return list((await self.session.execute(q)).all())
+
+    # --- messages sent -----------------------------------------------------------------------------
+    async def add_message(self, **values: Any) -> None:
+        await self.session.execute(insert(messages).values(**values).on_conflict_do_nothing())
+
+    async def messages_of(self, tenant_id: str, deal: Row) -> list[Row]:
+        who = []
+        if deal.lead_id:
+            who.append(messages.c.lead_id == deal.lead_id)
+        if deal.phone:
+            who.append(messages.c.to == deal.phone)
+        if not who:
+            return []
+        q = select(messages).where(messages.c.tenant_id == tenant_id, or_(*who)).order_by(messages.c.sent_at.desc())
+        return list((await self.session.execute(q.limit(100))).all())
+
     # --- curators and activity ---------------------------------------------------------------------
     async def put_curator(self, tenant_id: str, user_id: str, general: Decimal, per_service: dict[str, str]) -> None:
         q = insert(curators).values(
@@ -322,9 +529,9 @@ class Repository:
     async def curators(self, tenant_id: str) -> list[Row]:
         return list((await self.session.execute(select(curators).where(curators.c.tenant_id == tenant_id))).all())
 
-    async def log(self, tenant_id: str, deal_id: str, at: datetime, kind: str, text: str) -> None:
+    async def log(self, tenant_id: str, deal_id: str, at: datetime, kind: str, line: str) -> None:
         await self.session.execute(
-            activity.insert().values(tenant_id=tenant_id, deal_id=deal_id, at=at, kind=kind, text=text)
+            activity.insert().values(tenant_id=tenant_id, deal_id=deal_id, at=at, kind=kind, text=line)
         )
 
     async def feed(self, deal_id: str, *, limit: int = 100) -> list[Row]:
@@ -333,7 +540,7 @@ class Repository:
 
 
 def _appointment(row: Row) -> Appointment:
-    return Appointment(row.id, row.starts_at, row.starts_version, row.cancelled_at, row.done_at)
+    return Appointment(row.id, row.starts_at, row.starts_version, row.cancelled_at, row.done_at, row.confirmed_at)
 
 
 def _person(table: Any, tenant_id: str, deal: Row) -> Any:

@@ -67,6 +67,12 @@ class DealOut(msgspec.Struct):
     stage_since: datetime
     tasks_green: int = 0
     tasks_red: int = 0
+    #: The lead's responsible agent (leads' owner).
+    owner_id: str | None = None
+    #: none, created, signed, completed: the most advanced of the deal's plans.
+    plan_state: str = "none"
+    #: The person's last visit, booking, arrival or payment.
+    last_activity_at: datetime | None = None
 
     @classmethod
     def of(cls, row: Any, *, green: int = 0, red: int = 0) -> DealOut:
@@ -74,7 +80,8 @@ class DealOut(msgspec.Struct):
             id=row.id, pipeline_id=row.pipeline_id, stage_id=row.stage_id, stage_key=row.stage_key, kind=row.kind,
             name=row.name, phone=row.phone, source=row.source, lead_id=row.lead_id, patient_id=row.patient_id,
             curator_id=row.curator_id, amount=str(row.amount), paid=str(row.paid), next_booking_at=row.next_booking_at,
-            stage_since=row.stage_since, tasks_green=green, tasks_red=red,
+            stage_since=row.stage_since, tasks_green=green, tasks_red=red, owner_id=row.owner_id,
+            plan_state=row.plan_state, last_activity_at=row.last_activity_at,
         )  # fmt: skip
 
 
@@ -104,6 +111,23 @@ class CuratorOut(msgspec.Struct):
     user_id: str
     general_percent: str
     per_service: dict[str, str]
+
+
+class EarningOut(msgspec.Struct):
+    curator_id: str
+    currency: str
+    #: Payments on the curator's patients' treatment in the period, refunds in it, and the commission on both.
+    paid: str
+    refunded: str
+    earned: str
+    payments: int
+
+
+class EarningsOut(msgspec.Struct):
+    #: First and last day (UTC), inclusive.
+    from_: str = msgspec.field(name="from")
+    to: str = ""
+    curators: list[EarningOut] = []
 
 
 class AssignIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -152,6 +176,28 @@ class TaskOut(msgspec.Struct):
     automatic: bool
     completed_at: datetime | None
     comments: list[dict[str, str]]
+    deal_id: str | None = None
+    #: missed_call, unconfirmed, interrupted for the automatic ones; None for staff's.
+    reason: str | None = None
+    #: The phone to call back (missed-call tasks).
+    phone: str | None = None
+    #: The appointment id of a confirmation call.
+    ref: str | None = None
+
+
+class QueueTaskOut(msgspec.Struct):
+    task: TaskOut
+    deal_name: str | None
+    deal_kind: str
+
+
+class FunnelSettingsIn(msgspec.Struct, forbid_unknown_fields=True):
+    #: Hours before an unconfirmed appointment its confirmation call task is made (1-168, default 24).
+    confirm_call_hours: int
+
+
+class FunnelSettingsOut(msgspec.Struct):
+    confirm_call_hours: int
 
 
 class PlanItemOut(msgspec.Struct):
@@ -163,6 +209,20 @@ class PlanItemOut(msgspec.Struct):
     stage: int
 
 
+class SignedFileOut(msgspec.Struct):
+    plan_id: str
+    content_type: str
+    size: int
+    sha256: str | None
+    #: Authorised download (the staff token): GET this path; or GET `<download>/link` for a signed link.
+    download: str
+
+
+class SignedLinkOut(msgspec.Struct):
+    url: str
+    expires_in: int
+
+
 class PlanOut(msgspec.Struct):
     id: str
     title: str
@@ -172,6 +232,8 @@ class PlanOut(msgspec.Struct):
     signed_at: datetime | None
     completed_at: datetime | None
     items: list[PlanItemOut]
+    #: The uploaded signed file; None when signed without upload (or not signed).
+    signed_file: SignedFileOut | None = None
 
 
 class FeedOut(msgspec.Struct):
@@ -193,6 +255,24 @@ class BookingOut(msgspec.Struct):
     done_at: datetime | None
 
 
+class DealPaymentOut(msgspec.Struct):
+    payment_id: str
+    #: payment or refund (a refund's amount is negative).
+    kind: str
+    amount: str
+    currency: str
+    procedure_id: str | None
+    at: datetime
+
+
+class DealMessageOut(msgspec.Struct):
+    id: str
+    channel: str
+    to: str
+    template: str
+    sent_at: datetime
+
+
 class CardOut(msgspec.Struct):
     deal: DealOut
     plans: list[PlanOut]
@@ -200,3 +280,8 @@ class CardOut(msgspec.Struct):
     visits: list[VisitOut]
     bookings: list[BookingOut]
     feed: list[FeedOut]
+    #: Payments and refunds (newest first); `debt` = the plans' total less what stays paid (never below 0).
+    payments: list[DealPaymentOut] = []
+    debt: str = "0.00"
+    #: Messages notifications sent to the person (message.sent), newest first.
+    messages: list[DealMessageOut] = []

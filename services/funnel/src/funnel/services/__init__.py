@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,16 +19,19 @@ from contracts.funnel import (
     TreatmentPlanCreatedV1,
     TreatmentPlanSignedV1,
 )
-from contracts.leads import LeadCreatedV1, RequestCreatedV1
-from contracts.payments import PaymentConfirmedV1
+from contracts.leads import LeadAssignedV1, LeadCreatedV1, RequestCreatedV1
+from contracts.notifications import MessageSentV1
+from contracts.payments import PaymentConfirmedV1, PaymentRefundedV1
 from contracts.people import Person
 from contracts.scheduling import (
     AppointmentBookedV1,
     AppointmentCancelledV1,
+    AppointmentConfirmedV1,
     AppointmentRescheduledV1,
     PatientArrivedV1,
     VisitCompletedV1,
 )
+from contracts.telephony import CallAnsweredV1, CallEndedV1, CallMissedV1
 from funnel import domain
 from funnel.clock import Clock
 from funnel.domain import ARRIVED, BUILTIN, REQUESTS, Appointment, Conflict, InvalidFunnel, NotFound, PlanItem, Visit
@@ -36,17 +39,30 @@ from funnel.repository import Repository, Row
 from kit import context
 from kit.auth import Principal
 from kit.db import UnitOfWork, UnitOfWorkFactory
+from kit.objects import ObjectNotFound, ObjectStore
 
 INTERRUPTED_TASK = "Book the next visit"
+CONFIRM_TASK = "Confirm the appointment"
+#: Who completes an automatic task that the events showed done.
+BY_TELEPHONY = "funnel:telephony"
+BY_SCHEDULING = "funnel:scheduling"
+BY_RULES = "funnel"
 CONSUMED: tuple[type[Event], ...] = (
     LeadCreatedV1,
+    LeadAssignedV1,
     RequestCreatedV1,
     AppointmentBookedV1,
     AppointmentRescheduledV1,
+    AppointmentConfirmedV1,
     AppointmentCancelledV1,
     PatientArrivedV1,
     VisitCompletedV1,
     PaymentConfirmedV1,
+    PaymentRefundedV1,
+    CallMissedV1,
+    CallAnsweredV1,
+    CallEndedV1,
+    MessageSentV1,
 )
 
 
@@ -189,8 +205,12 @@ async def _move(
     if automatic and key == "interrupted" and not await repo.open_automatic_task(deal.id, INTERRUPTED_TASK):
         await _add_task(
             work, repo, deal, kind="call", title=INTERRUPTED_TASK, responsible_id=deal.curator_id,
-            due_at=now + timedelta(days=1), now=now, by="funnel", automatic=True,
+            due_at=now + timedelta(days=1), now=now, by="funnel", automatic=True, reason=domain.INTERRUPTED,
         )  # fmt: skip
+    if deal.stage_key == "interrupted" and key in ("in_treatment", "completed"):
+        # The next visit is booked: the "Book the next visit" task is done by itself.
+        for task in await repo.open_tasks_for(deal.id, domain.INTERRUPTED):
+            await _complete(work, repo, task, now, BY_RULES, note=f"deal moved to {key}")
 
 
 def _person_of(deal: Row) -> Person:
@@ -203,10 +223,15 @@ async def reevaluate(work: UnitOfWork, repo: Repository, deal: Row, now: datetim
     upcoming = sorted(a.starts_at for a in domain.future_bookings(facts, now) if a.starts_at is not None)
     await repo.set_deal(deal.id, next_booking_at=upcoming[0] if upcoming else None, updated_at=now)
     pipeline = await repo.pipeline(deal.tenant_id, deal.pipeline_id)
-    if pipeline is None or not pipeline.automatic:
-        return
-    await _move(work, repo, deal, domain.arrived_stage(facts, now), now)
-    await _complete_plans(work, repo, deal, facts, now)
+    if pipeline is not None and pipeline.automatic:
+        await _move(work, repo, deal, domain.arrived_stage(facts, now), now)
+        await _complete_plans(work, repo, deal, facts, now)
+    await _refresh_plan_state(repo, deal.id)
+
+
+async def _refresh_plan_state(repo: Repository, deal_id: str) -> None:
+    found, _ = await repo.plans_of(deal_id)
+    await repo.set_deal(deal_id, plan_state=domain.plan_state(p.status for p in found))
 
 
 async def _complete_plans(work: UnitOfWork, repo: Repository, deal: Row, facts: domain.Facts, now: datetime) -> None:
@@ -259,12 +284,30 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
     await ensure_pipelines(repo, tenant)
     if isinstance(event, LeadCreatedV1 | RequestCreatedV1):
         await _on_request(uow, repo, tenant, event, now)
+        if isinstance(event, LeadCreatedV1) and event.phone:
+            await _call_back(uow, repo, tenant, event.phone, event.lead_id, now)
+        return
+    if isinstance(event, LeadAssignedV1):
+        deal_ids = await repo.set_owner(tenant, event.lead_id, event.owner_id)
+        if deal_ids and event.owner_id:
+            await repo.hand_open_tasks(deal_ids, domain.MISSED_CALL, event.owner_id)
+        return
+    if isinstance(event, MessageSentV1):
+        await repo.add_message(
+            tenant_id=tenant, id=event.message_id, lead_id=event.lead_id, channel=event.channel, to=event.to,
+            template=event.template, sent_at=event.sent_at,
+        )  # fmt: skip
+        return
+    if isinstance(event, CallMissedV1 | CallAnsweredV1 | CallEndedV1):
+        await _on_call(uow, repo, tenant, event, now)
         return
     person: Person = event.person  # type: ignore[attr-defined]
     if isinstance(event, AppointmentBookedV1):
         fact = Appointment(event.appointment_id, starts_at=event.starts_at, starts_version=event.booked_at)
     elif isinstance(event, AppointmentRescheduledV1):
         fact = Appointment(event.appointment_id, starts_at=event.starts_at, starts_version=event.rescheduled_at)
+    elif isinstance(event, AppointmentConfirmedV1):
+        fact = Appointment(event.appointment_id, confirmed_at=event.confirmed_at)
     elif isinstance(event, AppointmentCancelledV1):
         fact = Appointment(event.appointment_id, cancelled_at=event.cancelled_at)
     elif isinstance(event, PatientArrivedV1):
@@ -274,10 +317,12 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
         visit = Visit(event.appointment_id, event.completed_at, tuple(event.procedures_done or [event.procedure_id]))
         await repo.record_visit(tenant, person.lead_id, person.patient_id, visit)
     else:
-        assert isinstance(event, PaymentConfirmedV1)
-        await _on_payment(repo, tenant, event, now)
+        assert isinstance(event, PaymentConfirmedV1 | PaymentRefundedV1)
+        await _on_money(repo, tenant, event, now)
         return
     await repo.record_appointment(tenant, person.lead_id, person.patient_id, fact)
+    if not isinstance(event, AppointmentBookedV1):
+        await _settle_confirm_call(uow, repo, tenant, event, now)
     if person.lead_id and isinstance(event, AppointmentBookedV1):
         for deal in await repo.request_deals(tenant, person.lead_id):
             await _move(uow, repo, deal, domain.request_stage(deal.stage_key, True), now)
@@ -292,6 +337,7 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
         )
     elif isinstance(event, AppointmentCancelledV1):
         await repo.log(tenant, deal.id, now, "booking", f"appointment for {event.starts_at.isoformat()} cancelled")
+    await repo.set_deal(deal.id, last_activity_at=_later(deal, now))
     await reevaluate(uow, repo, deal, now)
 
 
@@ -332,7 +378,11 @@ async def _on_request(
     if isinstance(event, LeadCreatedV1):
         if existing:
             await repo.set_deal(
-                existing[0].id, name=event.name, phone=event.phone, source=existing[0].source or event.source
+                existing[0].id,
+                name=event.name,
+                phone=event.phone,
+                source=existing[0].source or event.source,
+                owner_id=existing[0].owner_id or event.owner_id,
             )
             return
         request_id: str | None = None
@@ -356,6 +406,7 @@ async def _on_request(
     if await repo.add_deal(
         id=deal_id, tenant_id=tenant, pipeline_id=pipeline.id, kind=REQUESTS, stage_id=stage.id, stage_key=key,
         stage_since=now, lead_id=event.lead_id, request_id=request_id, name=name, phone=phone, source=source,
+        owner_id=event.owner_id if isinstance(event, LeadCreatedV1) else next((d.owner_id for d in existing), None),
         created_at=now, updated_at=now,
     ):  # fmt: skip
         work.publish(
@@ -367,13 +418,214 @@ async def _on_request(
         )  # fmt: skip
 
 
-async def _on_payment(repo: Repository, tenant: str, event: PaymentConfirmedV1, now: datetime) -> None:
-    patient = event.person.patient_id or (f"lead:{event.person.lead_id}" if event.person.lead_id else None)
+async def _money_deal(repo: Repository, tenant: str, person: Person) -> Row | None:
+    """The patient's Arrived-and-repeat deal (locked), else the lead's newest request deal."""
+    patient = person.patient_id or (f"lead:{person.lead_id}" if person.lead_id else None)
     deal = None if patient is None else await repo.arrived_deal(tenant, patient, lock=True)
+    if deal is None and person.lead_id:
+        found = await repo.request_deals(tenant, person.lead_id)
+        deal = found[-1] if found else None
+    return deal
+
+
+async def _on_money(
+    repo: Repository, tenant: str, event: PaymentConfirmedV1 | PaymentRefundedV1, now: datetime
+) -> None:
+    """A payment or refund into the deal's ledger, with what it earns the deal's curator.
+
+    Each is recorded once (the payment id; a refund by its payment and the total refunded so far). A refund
+    takes back at the curator and percentage of its payment, whoever curates the deal now.
+    """
+    deal = await _money_deal(repo, tenant, event.person)
     if deal is None:
         return
-    await repo.set_deal(deal.id, paid=deal.paid + Decimal(event.amount), updated_at=now)
-    await repo.log(tenant, deal.id, now, "payment", f"{event.amount} {event.currency} paid ({event.method})")
+    if isinstance(event, PaymentConfirmedV1):
+        entry, kind, amount, at = event.payment_id, "payment", Decimal(event.amount), event.paid_at
+        curator_id, percent = deal.curator_id, None
+    else:
+        entry, kind, amount = f"{event.payment_id}:refund:{event.total_refunded}", "refund", -Decimal(event.amount)
+        at = event.refunded_at
+        paid = await repo.money_row(tenant, event.payment_id)
+        curator_id = paid.curator_id if paid is not None else deal.curator_id
+        percent = paid.percent if paid is not None else None
+    if curator_id is not None and percent is None:
+        terms = await repo.curator(tenant, curator_id)
+        if terms is not None:
+            per_service = {k: Decimal(v) for k, v in dict(terms.per_service).items()}
+            percent = domain.commission_percent(terms.general_percent, per_service, event.procedure_id)
+    if not await repo.add_money(
+        tenant_id=tenant, id=entry, payment_id=event.payment_id, deal_id=deal.id, kind=kind, amount=amount,
+        currency=event.currency, procedure_id=event.procedure_id, curator_id=curator_id, percent=percent,
+        earned=domain.earned(amount, percent) if percent is not None else Decimal(0), at=at,
+    ):  # fmt: skip
+        return
+    await repo.set_deal(deal.id, paid=deal.paid + amount, updated_at=now, last_activity_at=_later(deal, at))
+    if kind == "payment":
+        text = f"{event.amount} {event.currency} paid ({event.method})"  # type: ignore[union-attr]
+    else:
+        text = f"{event.amount} {event.currency} refunded"
+    await repo.log(tenant, deal.id, now, "payment", text)
+
+
+def _later(deal: Row, at: datetime) -> datetime:
+    last: datetime | None = deal.last_activity_at
+    return at if last is None or at > last else last
+
+
+async def earnings(
+    uow: UnitOfWorkFactory, principal: Principal, start: date, end: date, curator_id: str | None
+) -> list[Row]:
+    """What each curator earned from payments (less refunds) made from `start` to `end` (inclusive, UTC days).
+
+    Managers see every curator (or the one asked for); a curator only their own.
+    """
+    start, end = domain.clean_period(start, end)
+    if not principal.has("funnel:admin"):
+        if curator_id not in (None, principal.user_id):
+            raise NotFound("No such curator among yours.", field="curator_id")
+        curator_id = principal.user_id
+    begin = datetime.combine(start, time(), tzinfo=UTC)
+    async with uow() as work:
+        return await Repository(work.session).earnings(
+            principal.tenant_id, begin, datetime.combine(end, time(), tzinfo=UTC) + timedelta(days=1), curator_id
+        )
+
+
+# --- automatic tasks -------------------------------------------------------------------------------
+async def _complete(work: UnitOfWork, repo: Repository, task: Row, now: datetime, by: str, *, note: str) -> None:
+    await repo.set_task(task.id, completed_at=now)
+    await repo.log(task.tenant_id, task.deal_id, now, "task", f"task {task.title!r} done by itself: {note}")
+    work.publish(
+        TaskCompletedV1(task_id=task.id, deal_id=task.deal_id, completed_by=by, completed_at=now),
+        tenant_id=task.tenant_id,
+    )
+
+
+def _responsible(deal: Row) -> str | None:
+    """The lead's responsible agent on a request deal; the curator (else that agent) on the patient's deal."""
+    if deal.kind == ARRIVED:
+        return deal.curator_id or deal.owner_id  # type: ignore[no-any-return]
+    return deal.owner_id  # type: ignore[no-any-return]
+
+
+async def _on_call(
+    work: UnitOfWork, repo: Repository, tenant: str, event: CallMissedV1 | CallAnsweredV1 | CallEndedV1, now: datetime
+) -> None:
+    """Record the call as a fact of its phone, then let the call-back rule open or close the task."""
+    if isinstance(event, CallMissedV1):
+        if event.direction != "inbound":
+            return
+        await repo.record_call(tenant, event.call_id, event.caller, event.lead_id, missed_at=event.ended_at)
+    elif isinstance(event, CallAnsweredV1):
+        await repo.record_call(tenant, event.call_id, event.caller, event.lead_id, answered_at=event.answered_at)
+    else:
+        if event.disposition != "answered":
+            return
+        answered = event.answered_at or event.ended_at
+        await repo.record_call(tenant, event.call_id, event.caller, event.lead_id, answered_at=answered)
+    await _call_back(work, repo, tenant, event.caller, event.lead_id, now)
+
+
+async def _call_back(
+    work: UnitOfWork, repo: Repository, tenant: str, phone: str, lead_id: str | None, now: datetime
+) -> None:
+    """The call-back task of a phone: open while a missed call came after the last answered one.
+
+    Runs on every call event of the phone and when a lead with the phone appears (the missed call of an unknown
+    caller usually reaches the funnel before the lead that leads makes of it); locked per phone.
+    """
+    await repo.lock_phone(tenant, phone)
+    known = await repo.calls_of(tenant, phone)
+    if not known:
+        return
+    answered = [c.answered_at for c in known if c.answered_at is not None]
+    missed = [(c.call_id, c.missed_at, c.task_id is not None) for c in known if c.missed_at is not None]
+    open_tasks = await repo.open_call_backs(tenant, phone)
+    current = open_tasks[0] if open_tasks else None
+    decided = domain.call_back(missed, answered, current.ref_at if current is not None else None)
+    if decided.close and current is not None:
+        for task in open_tasks:
+            await _complete(work, repo, task, now, BY_TELEPHONY, note=f"an answered call reached {phone}")
+        current = None
+    if not decided.cover or decided.ref_at is None:
+        return
+    if current is not None:
+        await repo.set_task(current.id, ref_at=decided.ref_at)
+        comment = {"by": BY_TELEPHONY, "at": now.isoformat(), "text": f"missed again at {decided.ref_at.isoformat()}"}
+        await repo.set_task(current.id, comments=[*current.comments, comment])
+        await repo.cover_calls(tenant, list(decided.cover), current.id)
+        return
+    lead = lead_id or next((c.lead_id for c in known if c.lead_id), None)
+    found = await repo.contact_deals(tenant, lead, phone)
+    if not found:
+        return  # no deal for the phone yet: the lead's deal makes the task when it comes
+    deal = found[0]
+    task_id = await _add_task(
+        work, repo, deal, kind="call", title=f"Call back {phone} (missed call)", responsible_id=_responsible(deal),
+        due_at=now, now=now, by=BY_TELEPHONY, automatic=True, reason=domain.MISSED_CALL, ref_at=decided.ref_at,
+        phone=phone,
+    )  # fmt: skip
+    await repo.cover_calls(tenant, list(decided.cover), task_id)
+
+
+async def _settle_confirm_call(work: UnitOfWork, repo: Repository, tenant: str, event: Event, now: datetime) -> None:
+    """The confirmation call of an appointment is done once it is confirmed, cancelled or the patient came; a
+    reschedule closes it and lets the timer ask again before the new time."""
+    appointment_id: str = event.appointment_id  # type: ignore[attr-defined]
+    for task in await repo.open_ref_tasks(tenant, domain.UNCONFIRMED, appointment_id):
+        await _complete(work, repo, task, now, BY_SCHEDULING, note=event.TYPE.split(".")[-2].replace("_", " "))
+    if isinstance(event, AppointmentRescheduledV1):
+        await repo.set_appointment(tenant, appointment_id, confirm_task_at=None)
+
+
+async def _appointment_deal(repo: Repository, tenant: str, patient_id: str | None, lead_id: str | None) -> Row | None:
+    for patient in (patient_id, f"lead:{lead_id}" if lead_id else None):
+        if patient is not None and (deal := await repo.arrived_deal(tenant, patient)) is not None:
+            return deal
+    if lead_id:
+        found = await repo.request_deals(tenant, lead_id)
+        if found:
+            return found[-1]
+    return None
+
+
+async def unconfirmed_round(uow: UnitOfWorkFactory, clock: Clock, *, limit: int = 200) -> int:
+    """Durable timer: a call task for every appointment still unconfirmed N hours (the clinic's) before it."""
+    now = clock()
+    made = 0
+    async with uow() as work:
+        repo = Repository(work.session)
+        for a in await repo.claim_unconfirmed(now, default_hours=domain.CONFIRM_CALL_HOURS, limit=limit):
+            deal = await _appointment_deal(repo, a.tenant_id, a.patient_id, a.lead_id)
+            if deal is not None and not await repo.open_ref_tasks(a.tenant_id, domain.UNCONFIRMED, a.id):
+                await _add_task(
+                    work, repo, deal, kind="call", title=f"{CONFIRM_TASK} of {a.starts_at.isoformat()}",
+                    responsible_id=_responsible(deal), due_at=domain.confirm_call_due(a.starts_at, now), now=now,
+                    by=BY_RULES, automatic=True, reason=domain.UNCONFIRMED, ref=a.id,
+                )  # fmt: skip
+                made += 1
+            await repo.set_appointment(a.tenant_id, a.id, confirm_task_at=now)
+        await work.commit()
+    return made
+
+
+async def get_settings(uow: UnitOfWorkFactory, principal: Principal) -> int:
+    async with uow() as work:
+        row = await Repository(work.session).settings(principal.tenant_id)
+    return domain.CONFIRM_CALL_HOURS if row is None else int(row.confirm_call_hours)
+
+
+async def put_settings(uow: UnitOfWorkFactory, principal: Principal, confirm_call_hours: int, now: datetime) -> None:
+    hours = domain.clean_confirm_hours(confirm_call_hours)
+    async with uow() as work:
+        await Repository(work.session).put_settings(principal.tenant_id, now, confirm_call_hours=hours)
+        await work.commit()
+
+
+async def queue(uow: UnitOfWorkFactory, principal: Principal, *, limit: int) -> list[Row]:
+    async with uow() as work:
+        mine = None if principal.has("funnel:admin") else principal.user_id
+        return await Repository(work.session).queue(principal.tenant_id, mine_only=mine, limit=limit)
 
 
 # --- timers --------------------------------------------------------------------------------------
@@ -482,6 +734,7 @@ async def create_plan(
             ],
         )  # fmt: skip
         await repo.set_deal(deal.id, amount=deal.amount + total, updated_at=now)
+        await _refresh_plan_state(repo, deal.id)
         await repo.log(principal.tenant_id, deal.id, now, "plan", f"plan {title!r} created ({total} {currency})")
         before_discount = sum((i.price * i.quantity for i in clean), Decimal(0)).quantize(Decimal("0.01"))
         work.publish(
@@ -496,8 +749,101 @@ async def create_plan(
     return plan_id
 
 
+#: How long a download link of a signed plan file works.
+SIGNED_LINK_SECONDS = 900
+
+
+async def _signable(repo: Repository, principal: Principal, plan_id: str) -> tuple[Row, Row]:
+    plan = await repo.plan(principal.tenant_id, plan_id)
+    if plan is None:
+        raise NotFound("No such treatment plan.", field="plan_id")
+    deal = await _deal(repo, principal, plan.deal_id, lock=True)
+    if plan.file_key is not None:
+        raise Conflict("The plan already has its signed file.", field="plan_id")
+    return plan, deal
+
+
+async def upload_signed_file(
+    uow: UnitOfWorkFactory, store: ObjectStore, principal: Principal, plan_id: str, content_type: str | None,
+    data: bytes, now: datetime,
+) -> str:  # fmt: skip
+    """The signed plan's file into the object store, then the plan signed with it (and the deal moved).
+
+    Checked before anything is stored; the object is written before the row that names it, and removed again
+    when the plan was signed with another file meanwhile, so no row ever names a missing object.
+    """
+    kind = domain.check_signed_file(content_type, data)
+    async with uow() as work:
+        await _signable(Repository(work.session), principal, plan_id)
+    key = f"funnel/{principal.tenant_id}/plans/{plan_id}/signed-{context.new_id()}.{domain.SIGNED_FILE_TYPES[kind]}"
+    stored = await store.put(key, data, content_type=kind)
+    try:
+        async with uow() as work:
+            repo = Repository(work.session)
+            plan, deal = await _signable(repo, principal, plan_id)
+            values = {"file_key": key, "file_type": kind, "file_size": stored.size, "file_sha256": stored.sha256}
+            if plan.signed_at is not None:  # signed without upload before: the file is added, nothing moves
+                await repo.set_plan(plan_id, **values)
+                await repo.log(principal.tenant_id, deal.id, now, "plan", f"plan {plan.title!r}: signed file added")
+            else:
+                await _sign(work, repo, principal, plan, deal, now, file=values)
+            await work.commit()
+    except Exception:
+        await store.delete(key)
+        raise
+    return key
+
+
+async def signed_file(
+    uow: UnitOfWorkFactory, store: ObjectStore, principal: Principal, plan_id: str, *, link: bool
+) -> tuple[str, bytes | None, str]:
+    """(presigned URL or "", the bytes when not a link, content type) of the plan's signed file."""
+    async with uow() as work:
+        repo = Repository(work.session)
+        plan = await repo.plan(principal.tenant_id, plan_id, lock=False)
+        if plan is None:
+            raise NotFound("No such treatment plan.", field="plan_id")
+        await _deal(repo, principal, plan.deal_id)
+    if plan.file_key is None:
+        raise NotFound("The plan has no signed file (it was signed without upload, or not yet).", field="plan_id")
+    if link:
+        return await store.presigned_get(plan.file_key, expires_seconds=SIGNED_LINK_SECONDS), None, plan.file_type
+    try:
+        data, _ = await store.get(plan.file_key)
+    except ObjectNotFound as exc:
+        raise NotFound("The signed file is missing from the store.", field="plan_id") from exc
+    return "", data, plan.file_type
+
+
+async def plan_row(uow: UnitOfWorkFactory, principal: Principal, plan_id: str) -> Row:
+    async with uow() as work:
+        repo = Repository(work.session)
+        plan = await repo.plan(principal.tenant_id, plan_id, lock=False)
+        if plan is None:
+            raise NotFound("No such treatment plan.", field="plan_id")
+        await _deal(repo, principal, plan.deal_id)
+        return plan
+
+
+async def _sign(
+    work: UnitOfWork, repo: Repository, principal: Principal, plan: Row, deal: Row, now: datetime,
+    *, file: dict[str, Any] | None,
+) -> None:  # fmt: skip
+    await repo.set_plan(plan.id, status="signed", signed_at=now, signed_by=principal.user_id, **(file or {}))
+    how = "with its signed file" if file else "without upload"
+    await repo.log(principal.tenant_id, deal.id, now, "plan", f"plan {plan.title!r} signed {how}")
+    work.publish(
+        TreatmentPlanSignedV1(
+            plan_id=plan.id, deal_id=deal.id, file_key=file["file_key"] if file else None,
+            signed_by=principal.user_id, signed_at=now,
+        ),
+        tenant_id=principal.tenant_id,
+    )  # fmt: skip
+    await reevaluate(work, repo, deal, now)
+
+
 async def sign_plan(uow: UnitOfWorkFactory, principal: Principal, plan_id: str, now: datetime) -> None:
-    """Signed without upload (the signed-file upload is not built yet)."""
+    """Signed without upload ("sign without upload" on the card)."""
     async with uow() as work:
         repo = Repository(work.session)
         plan = await repo.plan(principal.tenant_id, plan_id)
@@ -506,25 +852,21 @@ async def sign_plan(uow: UnitOfWorkFactory, principal: Principal, plan_id: str, 
         deal = await _deal(repo, principal, plan.deal_id, lock=True)
         if plan.signed_at is not None:
             raise Conflict("The plan is already signed.", field="plan_id")
-        await repo.set_plan(plan_id, status="signed", signed_at=now, signed_by=principal.user_id)
-        await repo.log(principal.tenant_id, deal.id, now, "plan", f"plan {plan.title!r} signed")
-        work.publish(
-            TreatmentPlanSignedV1(plan_id=plan_id, deal_id=deal.id, signed_by=principal.user_id, signed_at=now),
-            tenant_id=principal.tenant_id,
-        )
-        await reevaluate(work, repo, deal, now)
+        await _sign(work, repo, principal, plan, deal, now, file=None)
         await work.commit()
 
 
 # --- tasks -------------------------------------------------------------------------------------
 async def _add_task(
     work: UnitOfWork, repo: Repository, deal: Row, *, kind: str, title: str, responsible_id: str | None,
-    due_at: datetime, now: datetime, by: str, automatic: bool,
+    due_at: datetime, now: datetime, by: str, automatic: bool, reason: str | None = None, ref: str | None = None,
+    ref_at: datetime | None = None, phone: str | None = None,
 ) -> str:  # fmt: skip
     task_id = context.new_id()
     await repo.add_task(
         id=task_id, tenant_id=deal.tenant_id, deal_id=deal.id, kind=kind, title=title, responsible_id=responsible_id,
-        due_at=due_at, automatic=automatic, created_by=by, created_at=now,
+        due_at=due_at, automatic=automatic, created_by=by, created_at=now, reason=reason, ref=ref, ref_at=ref_at,
+        phone=phone,
     )  # fmt: skip
     await repo.log(deal.tenant_id, deal.id, now, "task", f"task {title!r} due {due_at.isoformat()}")
     work.publish(
@@ -620,11 +962,18 @@ async def comment_task(uow: UnitOfWorkFactory, principal: Principal, task_id: st
 # --- read side ---------------------------------------------------------------------------------
 async def board(
     uow: UnitOfWorkFactory, principal: Principal, pipeline_id: str, *, now: datetime, curator_id: str | None,
-    stage_id: str | None, overdue: bool, no_future_booking: bool, per_stage: int,
+    stage_id: str | None, overdue: bool, no_future_booking: bool, per_stage: int, plan_state: str | None = None,
+    activity: str | None = None, active_days: int = domain.ACTIVE_DAYS,
 ) -> tuple[Row, list[Row], list[Row], list[Row]]:  # fmt: skip
+    domain.clean_plan_state(plan_state)
+    domain.clean_activity(activity, active_days)
+    async with uow() as work:
+        await ensure_pipelines(Repository(work.session), principal.tenant_id)
+        await work.commit()
     async with uow() as work:
         repo = Repository(work.session)
-        await ensure_pipelines(repo, principal.tenant_id)
+        # One snapshot for the counts and every column: a deal the worker moves meanwhile is on exactly one.
+        await repo.snapshot()
         pipeline = await repo.pipeline(principal.tenant_id, pipeline_id)
         if pipeline is None:
             raise NotFound("No such pipeline.", field="pipeline_id")
@@ -634,7 +983,8 @@ async def board(
         mine = None if principal.has("funnel:admin") else principal.user_id
         totals, rows = await repo.board(
             principal.tenant_id, pipeline_id, now=now, curator_id=curator_id, stage_id=stage_id, overdue=overdue,
-            no_future_booking=no_future_booking, mine_only=mine, per_stage=per_stage,
+            no_future_booking=no_future_booking, mine_only=mine, per_stage=per_stage, plan_state=plan_state,
+            activity=activity, active_since=now - timedelta(days=active_days),
         )  # fmt: skip
         await work.commit()
     return pipeline, listed, totals, rows
@@ -653,4 +1003,6 @@ async def card(uow: UnitOfWorkFactory, principal: Principal, deal_id: str) -> di
             "visits": await repo.visit_history(deal.tenant_id, deal),
             "bookings": await repo.bookings(deal.tenant_id, deal),
             "feed": await repo.feed(deal.id),
+            "money": await repo.money_of(deal.id),
+            "messages": await repo.messages_of(deal.tenant_id, deal),
         }
