@@ -114,6 +114,21 @@ class Publisher(Protocol):
     def publish(self, channel: str, message: str) -> Awaitable[Any]: ...
 
 
+async def announce_conversation(
+    publisher: Publisher | None, tenant_id: str, conversation_id: str, channel: str, direction: str
+) -> None:
+    """Ring the in-app stream's doorbell: something new in a conversation (an inbound message, a staff reply,
+    a receipt), so open screens re-read it. After the commit; the rows are the truth, a missed push is only a
+    later refresh."""
+    if publisher is None:
+        return
+    note = {"kind": "conversation", "conversation_id": conversation_id, "channel": channel, "direction": direction}
+    try:
+        await publisher.publish(inapp_channel(tenant_id), json.dumps(note))
+    except Exception:
+        log.warning("could not announce conversation %s", conversation_id, exc_info=True)
+
+
 @contextmanager
 def _caused_by(message: Message) -> Iterator[None]:
     """Follow-up events belong to the flow that caused the message."""
@@ -645,11 +660,14 @@ async def receive(
     *,
     delivery: webhooks.Delivery | None = None,
     receipt_key: tuple[str, str, str] | None = None,
+    announce: Publisher | None = None,
 ) -> int:
     """A provider delivery, in one transaction: replies and taps -> conversation + message.received; receipts ->
-    delivered / read / failed (a failed one falls back to the rule's next channel). Returns what was new."""
+    delivered / read / failed (a failed one falls back to the rule's next channel). Returns what was new.
+    With `announce`, each touched conversation is announced on the in-app stream after the commit."""
     now = clock()
     new = 0
+    touched: list[tuple[str, str, str, str]] = []
     async with uow_factory() as uow:
         if delivery is not None and receipt_key is not None:
             provider, scope, event_id = receipt_key
@@ -661,7 +679,7 @@ async def receive(
         ids = [i.reply_to for i in inbound if i.reply_to] + [r.provider_message_id for r in receipts]
         ours = await MessageRepository(uow.session).by_provider_ids(ids)
         for item in inbound:
-            new += await _receive_one(uow, item, ours.get(item.reply_to or ""), now)
+            new += await _receive_one(uow, item, ours.get(item.reply_to or ""), now, touched)
         changed: dict[str, Message] = {}
         steps = 0
         for receipt in receipts:
@@ -676,8 +694,12 @@ async def receive(
             ours[receipt.provider_message_id] = changed[updated.id] = updated
             steps += 1
             _publish_receipt(uow, updated)
+            if updated.conversation_id:
+                touched.append((updated.tenant_id, updated.conversation_id, updated.channel, "outbound"))
         await MessageRepository(uow.session).save_many(list(changed.values()))
         await uow.commit()
+    for tenant_id, conversation_id, channel, direction in dict.fromkeys(touched):
+        await announce_conversation(announce, tenant_id, conversation_id, channel, direction)
     return new + steps
 
 
@@ -711,7 +733,13 @@ def _publish_receipt(uow: UnitOfWork, m: Message) -> None:
             _publish_failed(uow, m)
 
 
-async def _receive_one(uow: UnitOfWork, item: Inbound, answered: Message | None, now: datetime) -> int:
+async def _receive_one(
+    uow: UnitOfWork,
+    item: Inbound,
+    answered: Message | None,
+    now: datetime,
+    touched: list[tuple[str, str, str, str]],
+) -> int:
     tenant_id = (
         answered.tenant_id
         if answered
@@ -786,6 +814,7 @@ async def _receive_one(uow: UnitOfWork, item: Inbound, answered: Message | None,
         received_at=item.received_at,
     )
     uow.publish(event, tenant_id=tenant_id)
+    touched.append((tenant_id, conversation_id, item.channel, "inbound"))
     return 1
 
 

@@ -161,10 +161,21 @@ async def test_reminder_tap_confirmation_and_staff_notification(
             sent["id"],
             NOW,
         )
-        assert await services.receive(uow, [tap]) == 1
-        assert await services.receive(uow, [tap]) == 0  # a redelivered webhook is dropped
+        assert await services.receive(uow, [tap], announce=redis) == 1
+        assert await services.receive(uow, [tap], announce=redis) == 0  # a redelivered webhook is dropped
         received = [p for t, p in await _outbox(uow) if t == "message.received"]
         assert len(received) == 1
+        # The in-app stream's doorbell for open conversation screens: once, for the new message only.
+        doorbell = None
+        async with asyncio.timeout(5):
+            while doorbell is None:
+                doorbell = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+        assert json.loads(doorbell["data"]) == {
+            "kind": "conversation",
+            "conversation_id": received[0]["conversation_id"],
+            "channel": WHATSAPP,
+            "direction": "inbound",
+        }
         reminder_id = next(m.id for m in made if m.rule_key == "reminder")
         assert received[0]["button_id"] == f"appt:{appointment}:confirm"
         assert received[0]["reply_to_message_id"] == reminder_id
