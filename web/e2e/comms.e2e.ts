@@ -124,7 +124,7 @@ test("a WhatsApp message shows live in Conversations and the agent replies; a re
   await chat.getByText("Pode ser amanhã?").waitFor();
   await page.getByRole("textbox", { name: /Mensagem/ }).fill("Claro! Amanhã às 10h na Moema?");
   await page.getByRole("button", { name: "Enviar" }).click();
-  await chat.locator("[data-direction=outbound]").getByText("Claro! Amanhã às 10h na Moema?").waitFor();
+  await chat.locator("[data-direction=out]").getByText("Claro! Amanhã às 10h na Moema?").waitFor();
   assert.equal(await page.getByRole("textbox", { name: /Mensagem/ }).inputValue(), "");
   await until("the reply at the WhatsApp sandbox", async () => {
     const got = await call(`${SANDBOX}/sandbox/whatsapp/messages?to=${encodeURIComponent(person)}`);
@@ -267,13 +267,13 @@ test("Reports draws the funnel and the charts and exports CSV and XLSX", async (
   await funnel.waitFor();
   assert.equal(await funnel.locator("rect").count(), 5);
   await page.getByRole("img", { name: /^Receita · Canal/ }).or(page.getByRole("region", { name: "Receita" }).getByText("Nada neste período.")).first().waitFor();
-  await page.getByLabel("Por").selectOption("source");
+  await page.getByLabel("Por", { exact: true }).selectOption("source");
   // The payment of the finance test reaches analytics through the broker: its source shows with its revenue.
   await until("instagram's revenue in the report", async () => {
     const label = await page.getByRole("img", { name: /^Receita · Origem/ }).getAttribute("aria-label", { timeout: 2000 }).catch(() => null);
     if (label?.includes("instagram")) return true;
-    await page.getByLabel("Por").selectOption("channel");
-    await page.getByLabel("Por").selectOption("source");
+    await page.getByLabel("Por", { exact: true }).selectOption("channel");
+    await page.getByLabel("Por", { exact: true }).selectOption("source");
     return false;
   });
   await accessible("reports");
@@ -285,8 +285,8 @@ test("Reports draws the funnel and the charts and exports CSV and XLSX", async (
     assert.ok(file.suggestedFilename().endsWith(ending), file.suggestedFilename());
   }
   // A period that ends before it starts: the API's problem next to "Até".
-  await page.getByLabel("De").fill("2026-05-10");
-  await page.getByLabel("Até").fill("2026-05-01");
-  const toField = page.locator(".field-error").filter({ has: page.getByLabel("Até") });
+  await page.getByLabel("De", { exact: true }).fill("2026-05-10");
+  await page.getByLabel("Até", { exact: true }).fill("2026-05-01");
+  const toField = page.locator(".field-error").filter({ has: page.getByLabel("Até", { exact: true }) });
   await toField.getByRole("alert").waitFor();
 });

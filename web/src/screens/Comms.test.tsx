@@ -87,7 +87,7 @@ const CONVERSATION = { id: "c1", name: "Paula Reis", lead_id: "l1", patient_id: 
 test("a conversation follows the in-app stream, and a refused reply keeps its text with the problem at the channel", async () => {
   const recent = new Date(Date.now() - 3600_000).toISOString();
   const old = new Date(Date.now() - 3 * 86400_000).toISOString();
-  let items = [{ id: "m1", at: old, channel: "whatsapp", direction: "inbound", status: "received", text: "Olá!", template: null, button_id: null, last_error: null, reply_to_message_id: null }];
+  let items = [{ id: "m1", at: old, channel: "whatsapp", direction: "in", status: "received", text: "Olá!", template: null, button_id: null, last_error: null, reply_to_message_id: null }];
   const { api, sent, push } = gateway((request, url) => {
     if (url.pathname === "/api/v1/notifications/conversations") return json({ items: [CONVERSATION] });
     if (url.pathname === "/api/v1/notifications/conversations/c1")

@@ -202,7 +202,7 @@ const STATUS_KEYS: Record<string, CommsKey> = {
 function ChatItem({ m }: { m: Item }) {
   const { fmt } = useSession();
   const t = useComms();
-  const inbound = m.direction === "inbound";
+  const inbound = m.direction === "in"; // the API says "in" or "out"
   return (
     <li className={inbound ? "chat-item chat-in" : "chat-item chat-out"} data-direction={m.direction}>
       <span className="chat-meta">
