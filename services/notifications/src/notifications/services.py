@@ -526,6 +526,7 @@ class Dispatcher:
         self.publisher = publisher
         self.lease = lease
         self._announce: list[Message] = []
+        self._touched: list[Message] = []  # sent or failed in a conversation: its open screens re-read it
         self.rounds = LeaseDispatcher(
             "notifications.messages",
             uow_factory,
@@ -589,9 +590,13 @@ class Dispatcher:
             elif outcome.status == FAILED:
                 _publish_failed(uow, outcome)
         self._announce.extend(inapp)
+        self._touched.extend(m for m in done if m.conversation_id)
 
     async def _announce_inapp(self) -> None:
         pending, self._announce = self._announce, []
+        touched, self._touched = self._touched, []
+        for key in dict.fromkeys((m.tenant_id, m.conversation_id, m.channel) for m in touched):
+            await announce_conversation(self.publisher, key[0], key[1] or "", key[2], "outbound")
         if self.publisher is None:
             return
         for m in pending:
