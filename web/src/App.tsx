@@ -11,10 +11,15 @@ import { LeadCard } from "./screens/LeadCard";
 import { Templates } from "./screens/Templates";
 import { ActivitiesScreen } from "./screens/Activities";
 import { Reception } from "./screens/Reception";
+import { Conversations } from "./screens/Conversations";
+import { IncomingCalls } from "./screens/CallCard";
+import { Finance } from "./screens/Finance";
+import { Reports } from "./screens/Reports";
+import { commsTranslator, isCommsKey, type CommsKey } from "./i18n-comms";
 
 export interface MenuItem {
   path: string;
-  label: Key;
+  label: Key | CommsKey;
   permission: string;
 }
 
@@ -24,7 +29,15 @@ export const MENU: MenuItem[] = [
   { path: "/activities", label: "nav.activities", permission: "crm:read" },
   { path: "/reception", label: "nav.reception", permission: "scheduling:read" },
   { path: "/templates", label: "nav.templates", permission: "crm:admin" },
+  { path: "/conversations", label: "nav.conversations", permission: "crm:read" },
+  { path: "/finance", label: "nav.finance", permission: "finance:read" },
+  { path: "/reports", label: "nav.reports", permission: "analytics:read" },
 ];
+
+/** A menu entry's text, from the shell's dictionary or the communication screens' own (i18n-comms.ts). */
+export function menuLabel(locale: Locale, label: Key | CommsKey): string {
+  return isCommsKey(label) ? commsTranslator(locale)(label) : translator(locale)(label);
+}
 
 export function visibleMenu(permissions: string[]): MenuItem[] {
   return MENU.filter((m) => permissions.includes(m.permission));
@@ -183,6 +196,9 @@ function Shell() {
   else if (path.startsWith("/activities") && me.permissions.includes("crm:read")) screen = <ActivitiesScreen />;
   else if (path.startsWith("/reception") && me.permissions.includes("scheduling:read")) screen = <Reception />;
   else if (path.startsWith("/templates") && me.permissions.includes("crm:admin")) screen = <Templates />;
+  else if (path.startsWith("/conversations") && me.permissions.includes("crm:read")) screen = <Conversations path={path} />;
+  else if (path.startsWith("/finance") && me.permissions.includes("finance:read")) screen = <Finance />;
+  else if (path.startsWith("/reports") && me.permissions.includes("analytics:read")) screen = <Reports />;
   return (
     <div className="shell">
       <a className="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>
@@ -197,7 +213,7 @@ function Shell() {
             {menu.map((m) => (
               <li key={m.path}>
                 <a href={`#${m.path}`} aria-current={path.startsWith(m.path) ? "page" : undefined}>
-                  {t(m.label)}
+                  {menuLabel(locale, m.label)}
                 </a>
               </li>
             ))}
@@ -215,6 +231,7 @@ function Shell() {
       <main id="main" tabIndex={-1}>
         {screen}
       </main>
+      {me.permissions.includes("crm:read") ? <IncomingCalls /> : null}
     </div>
   );
 }

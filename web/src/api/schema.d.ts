@@ -1814,7 +1814,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Server-sent events: `unread` at once, then each new `notification` for this staff member as it happens (Redis pub/sub, so every api replica sees it) */
+        /** Server-sent events: `unread` at once, then each new `notification` for this staff member as it happens, and `conversation` when a conversation changes (Redis pub/sub, so every api replica sees it) */
         get: operations["ApiV1NotificationsInappStreamStream"];
         put?: never;
         post?: never;

@@ -6,6 +6,7 @@ import { Field, Loading, ProblemBanner, StatusBadge } from "../components";
 import { labelOf, useList, useLoad, useStaffName } from "../data";
 import type { Key } from "../i18n";
 import { useSession } from "../session";
+import { commsTranslator } from "../i18n-comms";
 import { LeadDialog } from "./LeadDialog";
 import { DeleteDialog, StatusDialog, StatusHistory } from "./StatusDialog";
 
@@ -297,12 +298,15 @@ function Activities({ leadId, onChanged }: { leadId: string; onChanged: () => vo
 }
 
 function Messages({ leadId }: { leadId: string }) {
-  const { api, t, fmt } = useSession();
+  const { api, t, fmt, locale } = useSession();
   const messages = useLoad(() => unwrap(api.GET("/api/v1/notifications/messages", { params: { query: { lead_id: leadId } } })), [leadId]);
   const items: Message[] = messages.data?.items ?? [];
   return (
     <div className="card">
       <h2>{t("messages.title")}</h2>
+      <p>
+        <a href={`#/conversations?lead=${leadId}`}>{commsTranslator(locale)("conv.openChat")}</a>
+      </p>
       {messages.data && !items.length ? <p className="muted">{t("messages.none")}</p> : null}
       <ul className="plain items">
         {items.map((m) => (

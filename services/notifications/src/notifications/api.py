@@ -290,10 +290,13 @@ class ConversationController(Controller):
         summary="Reply to the person (within the channel's rules)",
     )
     async def reply(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, conversation_id: UUID, data: ReplyIn
+        self, request: AuthRequest, uow: UnitOfWorkFactory, state: State, conversation_id: UUID, data: ReplyIn
     ) -> MessageOut:
         suggestion = str(data.suggestion_id) if data.suggestion_id else None
         sent = await services.reply(uow, request.user, str(conversation_id), data.text, data.channel, suggestion)
+        await services.announce_conversation(
+            state.redis, sent.tenant_id, str(conversation_id), sent.channel, "outbound"
+        )
         return MessageOut.of(sent)
 
     @post(
@@ -365,7 +368,8 @@ class InAppController(Controller):
         "/stream",
         guards=[requires(CRM_READ)],
         summary="Server-sent events: `unread` at once, then each new "
-        "`notification` for this staff member as it happens (Redis pub/sub, so every api replica sees it)",
+        "`notification` for this staff member as it happens, and `conversation` when a conversation changes "
+        "(Redis pub/sub, so every api replica sees it)",
     )
     async def stream(self, request: AuthRequest, uow: UnitOfWorkFactory, state: State) -> ServerSentEvent:
         principal = request.user
@@ -384,7 +388,9 @@ class InAppController(Controller):
                         yield ServerSentEventMessage(comment="keep-alive")
                         continue
                     data = json.loads(message["data"])
-                    if services.inapp_visible(principal, data):
+                    if data.get("kind") == "conversation":  # a conversation changed: staff with crm:read see all
+                        yield ServerSentEventMessage(event="conversation", data=json.dumps(data))
+                    elif services.inapp_visible(principal, data):
                         yield ServerSentEventMessage(event="notification", data=json.dumps(data), id=data["id"])
             finally:
                 await pubsub.unsubscribe()
@@ -474,7 +480,12 @@ class WebhookController(Controller):
         if any(m.media for m in messages):
             messages = await services.store_media(messages, state.whatsapp_media, objects)
         handled = await services.receive(
-            uow, messages, receipts, delivery=delivery, receipt_key=("whatsapp_cloud", "-", _digest(delivery))
+            uow,
+            messages,
+            receipts,
+            delivery=delivery,
+            receipt_key=("whatsapp_cloud", "-", _digest(delivery)),
+            announce=state.redis,
         )
         return {"handled": handled}
 
@@ -487,7 +498,7 @@ class WebhookController(Controller):
         delivery = await webhooks.receive(request, _meta(state.settings))
         messages = inbound.parse_instagram(_object(delivery))
         handled = await services.receive(
-            uow, messages, delivery=delivery, receipt_key=("instagram", "-", _digest(delivery))
+            uow, messages, delivery=delivery, receipt_key=("instagram", "-", _digest(delivery)), announce=state.redis
         )
         return {"handled": handled}
 
@@ -511,6 +522,7 @@ class WebhookController(Controller):
             [message] if message else [],
             delivery=delivery,
             receipt_key=("telegram", bot or "-", str(update["update_id"])),
+            announce=state.redis,
         )
         return {"handled": handled}
 
@@ -532,11 +544,16 @@ class WebhookController(Controller):
                 [status] if status else [],
                 delivery=delivery,
                 receipt_key=("twilio", "status", f"{sid}:{form.get('MessageStatus')}"),
+                announce=state.redis,
             )
         else:
             message = inbound.parse_twilio_inbound(form)
             handled = await services.receive(
-                uow, [message] if message else [], delivery=delivery, receipt_key=("twilio", "inbound", sid)
+                uow,
+                [message] if message else [],
+                delivery=delivery,
+                receipt_key=("twilio", "inbound", sid),
+                announce=state.redis,
             )
         # Twilio reads TwiML from the answer; an empty <Response> sends nothing back.
         return Response(f"<Response><!-- {handled} --></Response>", media_type="application/xml")

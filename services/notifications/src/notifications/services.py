@@ -123,6 +123,21 @@ class Publisher(Protocol):
     def publish(self, channel: str, message: str) -> Awaitable[Any]: ...
 
 
+async def announce_conversation(
+    publisher: Publisher | None, tenant_id: str, conversation_id: str, channel: str, direction: str
+) -> None:
+    """Ring the in-app stream's doorbell: something new in a conversation (an inbound message, a staff reply,
+    a receipt), so open screens re-read it. After the commit; the rows are the truth, a missed push is only a
+    later refresh."""
+    if publisher is None:
+        return
+    note = {"kind": "conversation", "conversation_id": conversation_id, "channel": channel, "direction": direction}
+    try:
+        await publisher.publish(inapp_channel(tenant_id), json.dumps(note))
+    except Exception:
+        log.warning("could not announce conversation %s", conversation_id, exc_info=True)
+
+
 @contextmanager
 def _caused_by(message: Message) -> Iterator[None]:
     """Follow-up events belong to the flow that caused the message."""
@@ -520,6 +535,7 @@ class Dispatcher:
         self.publisher = publisher
         self.lease = lease
         self._announce: list[Message] = []
+        self._touched: list[Message] = []  # sent or failed in a conversation: its open screens re-read it
         self.rounds = LeaseDispatcher(
             "notifications.messages",
             uow_factory,
@@ -583,9 +599,13 @@ class Dispatcher:
             elif outcome.status == FAILED:
                 _publish_failed(uow, outcome)
         self._announce.extend(inapp)
+        self._touched.extend(m for m in done if m.conversation_id)
 
     async def _announce_inapp(self) -> None:
         pending, self._announce = self._announce, []
+        touched, self._touched = self._touched, []
+        for key in dict.fromkeys((m.tenant_id, m.conversation_id, m.channel) for m in touched):
+            await announce_conversation(self.publisher, key[0], key[1] or "", key[2], "outbound")
         if self.publisher is None:
             return
         for m in pending:
@@ -702,11 +722,14 @@ async def receive(
     *,
     delivery: webhooks.Delivery | None = None,
     receipt_key: tuple[str, str, str] | None = None,
+    announce: Publisher | None = None,
 ) -> int:
     """A provider delivery, in one transaction: replies and taps -> conversation + message.received; receipts ->
-    delivered / read / failed (a failed one falls back to the rule's next channel). Returns what was new."""
+    delivered / read / failed (a failed one falls back to the rule's next channel). Returns what was new.
+    With `announce`, each touched conversation is announced on the in-app stream after the commit."""
     now = clock()
     new = 0
+    touched: list[tuple[str, str, str, str]] = []
     async with uow_factory() as uow:
         if delivery is not None and receipt_key is not None:
             provider, scope, event_id = receipt_key
@@ -718,7 +741,7 @@ async def receive(
         ids = [i.reply_to for i in inbound if i.reply_to] + [r.provider_message_id for r in receipts]
         ours = await MessageRepository(uow.session).by_provider_ids(ids)
         for item in inbound:
-            new += await _receive_one(uow, item, ours.get(item.reply_to or ""), now)
+            new += await _receive_one(uow, item, ours.get(item.reply_to or ""), now, touched)
         changed: dict[str, Message] = {}
         steps = 0
         for receipt in receipts:
@@ -733,8 +756,12 @@ async def receive(
             ours[receipt.provider_message_id] = changed[updated.id] = updated
             steps += 1
             _publish_receipt(uow, updated)
+            if updated.conversation_id:
+                touched.append((updated.tenant_id, updated.conversation_id, updated.channel, "outbound"))
         await MessageRepository(uow.session).save_many(list(changed.values()))
         await uow.commit()
+    for tenant_id, conversation_id, channel, direction in dict.fromkeys(touched):
+        await announce_conversation(announce, tenant_id, conversation_id, channel, direction)
     return new + steps
 
 
@@ -768,7 +795,13 @@ def _publish_receipt(uow: UnitOfWork, m: Message) -> None:
             _publish_failed(uow, m)
 
 
-async def _receive_one(uow: UnitOfWork, item: Inbound, answered: Message | None, now: datetime) -> int:
+async def _receive_one(
+    uow: UnitOfWork,
+    item: Inbound,
+    answered: Message | None,
+    now: datetime,
+    touched: list[tuple[str, str, str, str]],
+) -> int:
     tenant_id = (
         answered.tenant_id
         if answered
@@ -851,6 +884,7 @@ async def _receive_one(uow: UnitOfWork, item: Inbound, answered: Message | None,
         ],
     )  # fmt: skip
     uow.publish(event, tenant_id=tenant_id)
+    touched.append((tenant_id, conversation_id, item.channel, "inbound"))
     return 1
 
 

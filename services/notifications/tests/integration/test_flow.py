@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,6 +95,15 @@ async def _statuses(uow: UnitOfWorkFactory) -> dict[str, tuple[str, str]]:
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
+async def _next(pubsub: Any, want: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The next message on the pub/sub channel that `want`s (within 5 s)."""
+    async with asyncio.timeout(5):
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is not None and want(data := json.loads(message["data"])):
+                return data  # type: ignore[no-any-return]
+
+
 def _person() -> Person:
     return Person(lead_id=new_id(), name="Maria Souza", phone=PHONE, email="maria@example.com", locale="pt-BR")
 
@@ -161,10 +170,29 @@ async def test_reminder_tap_confirmation_and_staff_notification(
             sent["id"],
             NOW,
         )
-        assert await services.receive(uow, [tap]) == 1
-        assert await services.receive(uow, [tap]) == 0  # a redelivered webhook is dropped
+        assert await services.receive(uow, [tap], announce=redis) == 1
+        assert await services.receive(uow, [tap], announce=redis) == 0  # a redelivered webhook is dropped
         received = [p for t, p in await _outbox(uow) if t == "message.received"]
         assert len(received) == 1
+        # The in-app stream's doorbell for open conversation screens: the reminder sent in the conversation,
+        # then the person's tap (once: the redelivery rang nothing).
+        sent_in = await _next(pubsub, lambda d: d.get("kind") == "conversation")
+        assert sent_in["direction"] == "outbound"
+        assert sent_in["conversation_id"] == received[0]["conversation_id"]
+        assert await _next(pubsub, lambda d: d.get("kind") == "conversation") == {
+            "kind": "conversation",
+            "conversation_id": received[0]["conversation_id"],
+            "channel": WHATSAPP,
+            "direction": "inbound",
+        }
+        # A staff reply in that conversation: once the dispatcher has sent it, the doorbell rings again.
+        agent = Principal(
+            user_id=new_id(), tenant_id=tenant, email="a@x", permissions=frozenset(), roles=("sales_agent",)
+        )
+        await services.reply(uow, agent, received[0]["conversation_id"], "Até amanhã!", None)
+        assert await dispatcher.dispatch_due() == 1
+        replied = await _next(pubsub, lambda d: d.get("kind") == "conversation")
+        assert (replied["conversation_id"], replied["direction"]) == (received[0]["conversation_id"], "outbound")
         reminder_id = next(m.id for m in made if m.rule_key == "reminder")
         assert received[0]["button_id"] == f"appt:{appointment}:confirm"
         assert received[0]["reply_to_message_id"] == reminder_id
@@ -178,11 +206,7 @@ async def test_reminder_tap_confirmation_and_staff_notification(
         assert statuses["reminder-sms"][0] == statuses["reminder-call-task"][0] == "cancelled"
         assert await dispatcher.dispatch_due() == 1
         assert (await _statuses(uow))["staff-patient-confirmed"] == ("sent", "inapp")
-        pushed = None
-        async with asyncio.timeout(5):
-            while pushed is None:
-                pushed = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-        note = json.loads(pushed["data"])
+        note = await _next(pubsub, lambda d: "audience" in d)
         assert note["audience"] == "role:reception"
         assert "Maria Souza" in note["body"]
     finally:
