@@ -11,10 +11,13 @@ import { LeadCard } from "./screens/LeadCard";
 import { Templates } from "./screens/Templates";
 import { ActivitiesScreen } from "./screens/Activities";
 import { Reception } from "./screens/Reception";
+import { Settings } from "./screens/settings/Settings";
+import { settingsTranslator } from "./i18n-settings";
 
 export interface MenuItem {
   path: string;
-  label: Key;
+  /** a key of i18n.ts, or a function of the locale for screens with their own dictionary */
+  label: Key | ((locale: Locale) => string);
   permission: string;
 }
 
@@ -24,6 +27,7 @@ export const MENU: MenuItem[] = [
   { path: "/activities", label: "nav.activities", permission: "crm:read" },
   { path: "/reception", label: "nav.reception", permission: "scheduling:read" },
   { path: "/templates", label: "nav.templates", permission: "crm:admin" },
+  { path: "/settings", label: (l) => settingsTranslator(l)("nav.settings"), permission: "crm:admin" },
 ];
 
 export function visibleMenu(permissions: string[]): MenuItem[] {
@@ -183,6 +187,7 @@ function Shell() {
   else if (path.startsWith("/activities") && me.permissions.includes("crm:read")) screen = <ActivitiesScreen />;
   else if (path.startsWith("/reception") && me.permissions.includes("scheduling:read")) screen = <Reception />;
   else if (path.startsWith("/templates") && me.permissions.includes("crm:admin")) screen = <Templates />;
+  else if (path.startsWith("/settings") && me.permissions.includes("crm:admin")) screen = <Settings path={path} />;
   return (
     <div className="shell">
       <a className="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>
@@ -197,7 +202,7 @@ function Shell() {
             {menu.map((m) => (
               <li key={m.path}>
                 <a href={`#${m.path}`} aria-current={path.startsWith(m.path) ? "page" : undefined}>
-                  {t(m.label)}
+                  {typeof m.label === "function" ? m.label(locale) : t(m.label)}
                 </a>
               </li>
             ))}

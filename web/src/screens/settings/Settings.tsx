@@ -1,0 +1,56 @@
+// Settings (issue 16, screen 12): one screen of sections, each reading and writing its service's own API
+// through the gateway. A section is listed only when the user holds the permission its API asks for; the
+// menu entry itself needs crm:admin (App.tsx).
+import type { ComponentType } from "react";
+import type { SettingsKey } from "../../i18n-settings";
+import { useSession } from "../../session";
+import { useST } from "./kit";
+import { UsersSection } from "./Users";
+
+export interface SettingsSection {
+  key: string;
+  label: SettingsKey;
+  permission: string;
+  Component: ComponentType;
+}
+
+export const SECTIONS: SettingsSection[] = [
+  { key: "users", label: "section.users", permission: "crm:admin", Component: UsersSection },
+];
+
+export function visibleSections(permissions: string[]): SettingsSection[] {
+  return SECTIONS.filter((s) => permissions.includes(s.permission));
+}
+
+/** `path` is the hash route: `/settings` or `/settings/<section>`. */
+export function Settings({ path }: { path: string }) {
+  const { me } = useSession();
+  const st = useST();
+  const sections = visibleSections(me.permissions);
+  const wanted = path.split("/")[2];
+  const current = sections.find((s) => s.key === wanted) ?? sections[0];
+  return (
+    <section aria-labelledby="settings-title" className="settings">
+      <h1 id="settings-title">{st("title")}</h1>
+      <nav aria-label={st("sections")} className="settings-nav">
+        <ul>
+          {sections.map((s) => (
+            <li key={s.key}>
+              <a href={`#/settings/${s.key}`} aria-current={s === current ? "page" : undefined}>
+                {st(s.label)}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      {current ? (
+        <div className="settings-body" aria-labelledby="settings-section">
+          <h2 id="settings-section" className="sr-only">
+            {st(current.label)}
+          </h2>
+          <current.Component key={current.key} />
+        </div>
+      ) : null}
+    </section>
+  );
+}
