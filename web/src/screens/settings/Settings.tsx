@@ -6,6 +6,7 @@ import type { SettingsKey } from "../../i18n-settings";
 import { useSession } from "../../session";
 import { useST } from "./kit";
 import { UsersSection } from "./Users";
+import { PlacesSection } from "./Places";
 
 export interface SettingsSection {
   key: string;
@@ -16,6 +17,7 @@ export interface SettingsSection {
 
 export const SECTIONS: SettingsSection[] = [
   { key: "users", label: "section.users", permission: "crm:admin", Component: UsersSection },
+  { key: "places", label: "section.places", permission: "scheduling:admin", Component: PlacesSection },
 ];
 
 export function visibleSections(permissions: string[]): SettingsSection[] {
