@@ -7,6 +7,7 @@ import { useSession } from "../../session";
 import { useST } from "./kit";
 import { UsersSection } from "./Users";
 import { PlacesSection } from "./Places";
+import { ProceduresSection } from "./Procedures";
 
 export interface SettingsSection {
   key: string;
@@ -18,6 +19,7 @@ export interface SettingsSection {
 export const SECTIONS: SettingsSection[] = [
   { key: "users", label: "section.users", permission: "crm:admin", Component: UsersSection },
   { key: "places", label: "section.places", permission: "scheduling:admin", Component: PlacesSection },
+  { key: "procedures", label: "section.procedures", permission: "scheduling:admin", Component: ProceduresSection },
 ];
 
 export function visibleSections(permissions: string[]): SettingsSection[] {
