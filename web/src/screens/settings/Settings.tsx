@@ -8,6 +8,7 @@ import { useST } from "./kit";
 import { UsersSection } from "./Users";
 import { PlacesSection } from "./Places";
 import { ProceduresSection } from "./Procedures";
+import { PipelinesSection } from "./Pipelines";
 
 export interface SettingsSection {
   key: string;
@@ -20,6 +21,7 @@ export const SECTIONS: SettingsSection[] = [
   { key: "users", label: "section.users", permission: "crm:admin", Component: UsersSection },
   { key: "places", label: "section.places", permission: "scheduling:admin", Component: PlacesSection },
   { key: "procedures", label: "section.procedures", permission: "scheduling:admin", Component: ProceduresSection },
+  { key: "pipelines", label: "section.pipelines", permission: "funnel:admin", Component: PipelinesSection },
 ];
 
 export function visibleSections(permissions: string[]): SettingsSection[] {
