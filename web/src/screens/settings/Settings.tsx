@@ -9,6 +9,7 @@ import { UsersSection } from "./Users";
 import { PlacesSection } from "./Places";
 import { ProceduresSection } from "./Procedures";
 import { PipelinesSection } from "./Pipelines";
+import { ListsSection } from "./Lists";
 
 export interface SettingsSection {
   key: string;
@@ -22,6 +23,7 @@ export const SECTIONS: SettingsSection[] = [
   { key: "places", label: "section.places", permission: "scheduling:admin", Component: PlacesSection },
   { key: "procedures", label: "section.procedures", permission: "scheduling:admin", Component: ProceduresSection },
   { key: "pipelines", label: "section.pipelines", permission: "funnel:admin", Component: PipelinesSection },
+  { key: "lists", label: "section.lists", permission: "crm:admin", Component: ListsSection },
 ];
 
 export function visibleSections(permissions: string[]): SettingsSection[] {
