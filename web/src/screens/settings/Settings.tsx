@@ -10,6 +10,7 @@ import { PlacesSection } from "./Places";
 import { ProceduresSection } from "./Procedures";
 import { PipelinesSection } from "./Pipelines";
 import { ListsSection } from "./Lists";
+import { TemplatesSection } from "./Templates";
 
 export interface SettingsSection {
   key: string;
@@ -24,6 +25,7 @@ export const SECTIONS: SettingsSection[] = [
   { key: "procedures", label: "section.procedures", permission: "scheduling:admin", Component: ProceduresSection },
   { key: "pipelines", label: "section.pipelines", permission: "funnel:admin", Component: PipelinesSection },
   { key: "lists", label: "section.lists", permission: "crm:admin", Component: ListsSection },
+  { key: "templates", label: "section.templates", permission: "crm:admin", Component: TemplatesSection },
 ];
 
 export function visibleSections(permissions: string[]): SettingsSection[] {
