@@ -22,7 +22,16 @@ from kit.paging import Page
 from kit.web import AuthRequest, Limit, Offset, requires
 from telephony import services as cases
 from telephony.providers import Inbound
-from telephony.schemas import AccountIn, AccountOut, CallOut, CardOut, NumberIn, NumberOut, WebhookAnswer
+from telephony.schemas import (
+    AccountIn,
+    AccountOut,
+    CallOut,
+    CardOut,
+    ConnectionOut,
+    NumberIn,
+    NumberOut,
+    WebhookAnswer,
+)
 
 Disposition = Annotated[str | None, Parameter(query="disposition", pattern="^(answered|missed|busy|failed)$")]
 CallState = Annotated[str | None, Parameter(query="state", pattern="^(ringing|in_progress|completed)$")]
@@ -46,6 +55,21 @@ class AccountController(Controller):
         )
         url = f"{_public_root(request)}/webhooks/telephony/{account.provider}?clinic={account.tenant_id}"
         return AccountOut(provider=account.provider, webhook_url=url)
+
+    @get("/", guards=[requires(CRM_ADMIN)], summary="The providers and which the clinic connected (secrets never shown)")
+    async def connections(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[ConnectionOut]:
+        root = _public_root(request)
+        return [
+            ConnectionOut(
+                provider=provider,
+                connected=account is not None,
+                secret_set=bool(account and account.secret),
+                api_key_set=bool(account and account.api_key),
+                timezone=account.timezone if account else None,
+                webhook_url=f"{root}/webhooks/telephony/{provider}?clinic={request.user.tenant_id}",
+            )
+            for provider, account in await cases.connections(uow, request.user)
+        ]
 
 
 class NumberController(Controller):
