@@ -2779,7 +2779,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The providers and which the clinic connected (secrets never shown) */
+        /** Every provider and whether the clinic connected it (no secrets) */
         get: operations["ApiV1TelephonyProvidersConnections"];
         put?: never;
         post?: never;

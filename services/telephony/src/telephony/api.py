@@ -56,7 +56,7 @@ class AccountController(Controller):
         url = f"{_public_root(request)}/webhooks/telephony/{account.provider}?clinic={account.tenant_id}"
         return AccountOut(provider=account.provider, webhook_url=url)
 
-    @get("/", guards=[requires(CRM_ADMIN)], summary="The providers and which the clinic connected (secrets never shown)")
+    @get("/", guards=[requires(CRM_ADMIN)], summary="Every provider and whether the clinic connected it (no secrets)")
     async def connections(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[ConnectionOut]:
         root = _public_root(request)
         return [
