@@ -11,6 +11,7 @@ import { ProceduresSection } from "./Procedures";
 import { PipelinesSection } from "./Pipelines";
 import { ListsSection } from "./Lists";
 import { TemplatesSection } from "./Templates";
+import { ProvidersSection } from "./Providers";
 
 export interface SettingsSection {
   key: string;
@@ -26,6 +27,7 @@ export const SECTIONS: SettingsSection[] = [
   { key: "pipelines", label: "section.pipelines", permission: "funnel:admin", Component: PipelinesSection },
   { key: "lists", label: "section.lists", permission: "crm:admin", Component: ListsSection },
   { key: "templates", label: "section.templates", permission: "crm:admin", Component: TemplatesSection },
+  { key: "providers", label: "section.providers", permission: "crm:admin", Component: ProvidersSection },
 ];
 
 export function visibleSections(permissions: string[]): SettingsSection[] {

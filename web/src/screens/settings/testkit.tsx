@@ -1,10 +1,13 @@
 // For the Settings component tests: an admin session over a fake gateway that answers from a route table and
 // records what was sent, and axe-core on the rendered section.
-import { render } from "@testing-library/react";
+import { configure, render } from "@testing-library/react";
 import axe from "axe-core";
 import type { ReactNode } from "react";
 import { makeClient, type Me } from "../../api/client";
 import { SessionProvider } from "../../session";
+
+// The machine running the tests is shared: give each awaited answer more than the default second.
+configure({ asyncUtilTimeout: 5000 });
 
 export const ADMIN: Me = {
   id: "u-admin",
