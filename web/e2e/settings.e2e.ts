@@ -98,7 +98,7 @@ test("add a branch, then a professional's working hours: a refused overlap is sh
   const branchForm = page.getByRole("form", { name: S["branches.add"] });
   await branchForm.getByLabel(new RegExp(`^${S.name}`)).fill(BRANCH);
   await branchForm.getByLabel(S["branch.address"]).fill("Rua Augusta 100, São Paulo");
-  await branchForm.getByRole("button", { name: S.add }).click();
+  await branchForm.getByRole("button", { name: S.add, exact: true }).click();
   await page.locator("summary", { hasText: BRANCH }).waitFor();
 
   const pro = page.getByRole("form", { name: S["pros.add"] });
@@ -111,7 +111,7 @@ test("add a branch, then a professional's working hours: a refused overlap is sh
   assert.equal(await rows.count(), 2);
   await rows.nth(1).getByLabel(S["pro.start"]).fill("10:00");
   await rows.nth(1).getByLabel(S["pro.end"]).fill("12:00");
-  await pro.getByRole("button", { name: S.add }).click();
+  await pro.getByRole("button", { name: S.add, exact: true }).click();
   const hoursError = pro.locator("fieldset.field-error").getByRole("alert");
   await hoursError.waitFor();
   assert.match(await hoursError.textContent() ?? "", /overlap|sobrep/i);
@@ -120,7 +120,7 @@ test("add a branch, then a professional's working hours: a refused overlap is sh
   await accessible("settings places with a problem");
   await shot("places");
   await rows.nth(1).getByLabel(S["pro.weekday"]).selectOption({ label: S["day.1"] });
-  await pro.getByRole("button", { name: S.add }).click();
+  await pro.getByRole("button", { name: S.add, exact: true }).click();
   await page.locator("summary", { hasText: DOCTOR }).waitFor();
   assert.equal(await pro.getByLabel(new RegExp(`^${S.name}`)).inputValue(), "", "the new form is empty again");
 
@@ -168,11 +168,12 @@ test("edit a template with a preview: a draft that does not render is refused ne
 test("provider secrets are entered, never shown back: only 'set'", async () => {
   await section(S["section.providers"]);
   const payments = page.getByRole("form", { name: S["prov.payments"] });
-  await payments.getByLabel(`${S["prov.accessToken"]} (${S["prov.notSet"]})`).waitFor();
+  await payments.getByText(S["prov.default"]).waitFor(); // a new clinic pays through the installation's account
   await payments.getByLabel(S["prov.provider"]).selectOption("stripe");
   await payments.getByLabel(new RegExp(`^${S["prov.accessToken"].replace("/", "\\/")}`)).fill(TOKEN_SECRET);
   await payments.getByLabel(new RegExp(`^${S["prov.webhookSecret"]}`)).fill(WEBHOOK_SECRET);
   await payments.getByRole("button", { name: S["prov.connect"] }).click();
+  await payments.getByText(S["prov.own"]).waitFor();
   await payments.getByLabel(`${S["prov.accessToken"]} (${S["prov.set"]})`).waitFor();
   assert.equal(await payments.getByLabel(new RegExp(`^${S["prov.accessToken"].replace("/", "\\/")}`)).inputValue(), "", "the input is emptied");
 

@@ -56,10 +56,7 @@ export function Settings({ path }: { path: string }) {
         </ul>
       </nav>
       {current ? (
-        <div className="settings-body" aria-labelledby="settings-section">
-          <h2 id="settings-section" className="sr-only">
-            {st(current.label)}
-          </h2>
+        <div className="settings-body">
           <current.Component key={current.key} />
         </div>
       ) : null}
