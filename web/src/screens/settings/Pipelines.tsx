@@ -101,8 +101,8 @@ function StageForm({ stage, onSaved, children }: { stage: Stage; onSaved: () => 
       </div>
       <SaveBar saver={saver}>
         {children}
-        <button type="button" className="danger" onClick={() => void remove()} aria-label={st("stage.delete", { name: stage.name })}>
-          {st("remove")}
+        <button type="button" className="danger" onClick={() => void remove()}>
+          {st("stage.delete", { name: stage.name })}
         </button>
       </SaveBar>
     </form>
