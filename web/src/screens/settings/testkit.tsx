@@ -7,8 +7,8 @@ import { makeClient, type Me } from "../../api/client";
 import { SessionProvider } from "../../session";
 
 // The machine running the tests is shared: give each awaited answer more than the default second.
-configure({ asyncUtilTimeout: 5000 });
-vi.setConfig({ testTimeout: 20_000 });
+configure({ asyncUtilTimeout: 15_000 });
+vi.setConfig({ testTimeout: 60_000 });
 
 export const ADMIN: Me = {
   id: "u-admin",
