@@ -16,10 +16,13 @@ import { IncomingCalls } from "./screens/CallCard";
 import { Finance } from "./screens/Finance";
 import { Reports } from "./screens/Reports";
 import { commsTranslator, isCommsKey, type CommsKey } from "./i18n-comms";
+import { Settings } from "./screens/settings/Settings";
+import { settingsTranslator } from "./i18n-settings";
 
 export interface MenuItem {
   path: string;
-  label: Key | CommsKey;
+  /** a key of i18n.ts or i18n-comms.ts, or a function of the locale for screens with their own dictionary */
+  label: Key | CommsKey | ((locale: Locale) => string);
   permission: string;
 }
 
@@ -32,10 +35,12 @@ export const MENU: MenuItem[] = [
   { path: "/conversations", label: "nav.conversations", permission: "crm:read" },
   { path: "/finance", label: "nav.finance", permission: "finance:read" },
   { path: "/reports", label: "nav.reports", permission: "analytics:read" },
+  { path: "/settings", label: (l) => settingsTranslator(l)("nav.settings"), permission: "crm:admin" },
 ];
 
 /** A menu entry's text, from the shell's dictionary or the communication screens' own (i18n-comms.ts). */
-export function menuLabel(locale: Locale, label: Key | CommsKey): string {
+export function menuLabel(locale: Locale, label: MenuItem["label"]): string {
+  if (typeof label === "function") return label(locale);
   return isCommsKey(label) ? commsTranslator(locale)(label) : translator(locale)(label);
 }
 
@@ -199,6 +204,7 @@ function Shell() {
   else if (path.startsWith("/conversations") && me.permissions.includes("crm:read")) screen = <Conversations path={path} />;
   else if (path.startsWith("/finance") && me.permissions.includes("finance:read")) screen = <Finance />;
   else if (path.startsWith("/reports") && me.permissions.includes("analytics:read")) screen = <Reports />;
+  else if (path.startsWith("/settings") && me.permissions.includes("crm:admin")) screen = <Settings path={path} />;
   return (
     <div className="shell">
       <a className="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>

@@ -2912,6 +2912,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/telephony/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every provider and whether the clinic connected it (no secrets) */
+        get: operations["ApiV1TelephonyProvidersConnections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/telephony/providers/{provider}": {
         parameters: {
             query?: never;
@@ -3981,6 +3998,15 @@ export interface components {
         /** CompleteIn */
         CompleteIn: {
             result?: string | null;
+        };
+        /** ConnectionOut */
+        ConnectionOut: {
+            api_key_set: boolean;
+            connected: boolean;
+            provider: string;
+            secret_set: boolean;
+            timezone: string | null;
+            webhook_url: string;
         };
         /** ContactOut */
         ContactOut: {
@@ -5985,6 +6011,7 @@ export type SchemaCommentIn = components['schemas']['CommentIn'];
 export type SchemaCommissionIn = components['schemas']['CommissionIn'];
 export type SchemaCommissionOut = components['schemas']['CommissionOut'];
 export type SchemaCompleteIn = components['schemas']['CompleteIn'];
+export type SchemaConnectionOut = components['schemas']['ConnectionOut'];
 export type SchemaContactOut = components['schemas']['ContactOut'];
 export type SchemaConversationDetail = components['schemas']['ConversationDetail'];
 export type SchemaConversationItem = components['schemas']['ConversationItem'];
@@ -20156,6 +20183,44 @@ export interface operations {
             };
             /** @description A value breaks a rule; `errors` names the field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1TelephonyProvidersConnections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionOut"][];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

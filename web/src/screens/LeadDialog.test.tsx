@@ -91,6 +91,6 @@ test("an edit sends only what changed; an emptied field clears it", () => {
 
 test("the menu lists only what the permissions allow", () => {
   expect(visibleMenu(["crm:read", "crm:write"]).map((m) => m.path)).toEqual(["/prospects", "/activities", "/conversations"]);
-  expect(visibleMenu(["crm:read", "crm:write", "crm:admin"]).map((m) => m.path)).toEqual(["/prospects", "/activities", "/templates", "/conversations"]);
+  expect(visibleMenu(["crm:read", "crm:write", "crm:admin"]).map((m) => m.path)).toEqual(["/prospects", "/activities", "/templates", "/conversations", "/settings"]);
   expect(visibleMenu([])).toEqual([]);
 });

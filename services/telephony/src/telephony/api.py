@@ -34,6 +34,7 @@ from telephony.schemas import (
     BitrixResult,
     CallOut,
     CardOut,
+    ConnectionOut,
     DialIn,
     DialOut,
     NumberIn,
@@ -83,6 +84,23 @@ class AccountController(Controller):
             api_url=data.api_url,
         )
         return AccountOut(provider=account.provider, webhook_url=webhook_url(_public_root(request), account))
+
+    @get("/", guards=[requires(CRM_ADMIN)], summary="Every provider and whether the clinic connected it (no secrets)")
+    async def connections(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[ConnectionOut]:
+        root = _public_root(request)
+        return [
+            ConnectionOut(
+                provider=provider,
+                connected=account is not None,
+                secret_set=bool(account and account.secret),
+                api_key_set=bool(account and account.api_key),
+                timezone=account.timezone if account else None,
+                webhook_url=webhook_url(root, account)
+                if account is not None
+                else f"{root}/webhooks/telephony/{provider}?clinic={request.user.tenant_id}",
+            )
+            for provider, account in await cases.connections(uow, request.user)
+        ]
 
 
 class NumberController(Controller):

@@ -102,6 +102,21 @@ class TelephonyRepository:
             api_url=row.api_url,
         )
 
+    async def accounts(self, tenant_id: str) -> list[Account]:
+        """The clinic's connected providers (with their secrets: callers show only that they are set)."""
+        query = select(accounts).where(accounts.c.tenant_id == tenant_id).order_by(accounts.c.provider)
+        return [
+            Account(
+                tenant_id=r.tenant_id,
+                provider=r.provider,
+                secret=r.secret,
+                api_key=r.api_key,
+                country=r.country,
+                timezone=r.timezone,
+            )
+            for r in (await self.session.execute(query)).all()
+        ]
+
     async def save_account(self, account: Account, at: datetime) -> None:
         values = {
             "secret": account.secret,

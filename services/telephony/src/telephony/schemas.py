@@ -29,6 +29,18 @@ class AccountOut(msgspec.Struct):
     webhook_url: str
 
 
+class ConnectionOut(msgspec.Struct):
+    """A provider and whether the clinic connected it; secrets are never returned, only that they are set."""
+
+    provider: str
+    connected: bool
+    secret_set: bool
+    api_key_set: bool
+    timezone: str | None
+    #: Register this URL at the provider.
+    webhook_url: str
+
+
 class NumberIn(msgspec.Struct, forbid_unknown_fields=True):
     number: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
     source: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]

@@ -102,6 +102,13 @@ async def connect(
     return account
 
 
+async def connections(uow: UnitOfWorkFactory, principal: Principal) -> list[tuple[str, Account | None]]:
+    """Every provider the service knows, with the clinic's account for it when connected."""
+    async with uow() as work:
+        found = {a.provider: a for a in await TelephonyRepository(work.session).accounts(principal.tenant_id)}
+    return [(provider, found.get(provider)) for provider in ADAPTERS]
+
+
 async def add_number(
     uow: UnitOfWorkFactory, principal: Principal, *, number: str, source: str, label: str | None
 ) -> TrackingNumber:

@@ -191,3 +191,23 @@ async def test_concurrent_first_deliveries_of_one_call_make_one_record(database_
         ]
     finally:
         await engine.dispose()
+
+
+async def test_connections_list_every_provider_and_only_whether_its_secrets_are_set(database_url: str) -> None:
+    engine = make_engine(database_url)
+    uow = uow_factory(engine, "telephony")
+    admin = principal(new_id())
+    try:
+        before = await cases.connections(uow, admin)
+        assert [p for p, _ in before] == ["zadarma", "twilio", "mango", "telfin", "asterisk", "bitrix24"]
+        assert all(account is None for _, account in before)
+        await cases.connect(uow, admin, "mango", secret="salt-1234", api_key="vpbx-key", timezone=None)
+        after = dict(await cases.connections(uow, admin))
+        mango = after["mango"]
+        assert mango is not None
+        assert (mango.secret, mango.api_key) == ("salt-1234", "vpbx-key")
+        assert after["zadarma"] is None
+        other = await cases.connections(uow, principal(new_id()))  # another clinic sees none of it
+        assert all(account is None for _, account in other)
+    finally:
+        await engine.dispose()

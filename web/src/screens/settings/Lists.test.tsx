@@ -1,0 +1,49 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { expectAccessible, fakeGateway, problem, renderAs } from "./testkit";
+import { Settings } from "./Settings";
+
+const item = (id: string, label: string, position: number, color: string | null = null, active = true) => ({ id, kind: "source", slug: label.toLowerCase(), label, color, position, active });
+
+test("a list in its order: move an item, recolour one, a refused new item keeps its label; another list on switching", async () => {
+  const { api, sent } = fakeGateway({
+    "GET /api/v1/leads/lists/source": [item("i1", "Instagram", 0, "#c13584"), item("i2", "Google", 1), item("i3", "Old flyer", 2, null, false)],
+    "GET /api/v1/leads/lists/treatment": [item("t1", "Implants", 0)],
+    "PUT /api/v1/leads/lists/source/order": (body: unknown) => (body as { ids: string[] }).ids.map((id, i) => item(id, id, i)),
+    "PATCH /api/v1/leads/lists/source/i2": (body: unknown) => ({ ...item("i2", "Google", 1), ...(body as object) }),
+    "POST /api/v1/leads/lists/source": problem("label", "An item with this label exists."),
+  });
+  const { container } = renderAs(api, <Settings path="/settings/lists" />);
+  const list = await screen.findByRole("list", { name: "Lead sources" });
+  expect(within(list).getAllByRole("form").map((f) => f.getAttribute("aria-label"))).toEqual(["Instagram", "Google", "Old flyer"]);
+  expect(within(list).getByRole("button", { name: "Move Instagram up" })).toHaveProperty("disabled", true);
+  fireEvent.click(within(list).getByRole("button", { name: "Move Google up" }));
+  await waitFor(() => expect(sent.find((s) => s.method === "PUT")?.body).toEqual({ ids: ["i2", "i1", "i3"] }));
+
+  const add = screen.getByRole("form", { name: "Add an item" });
+  fireEvent.change(within(add).getByLabelText(/^Label/), { target: { value: "Instagram" } });
+  fireEvent.click(within(add).getByLabelText("Has a colour"));
+  fireEvent.click(within(add).getByRole("button", { name: "Add" }));
+  await within(add).findByText("An item with this label exists.");
+  expect((within(add).getByLabelText(/^Label/) as HTMLInputElement).value).toBe("Instagram");
+  expect(sent.find((s) => s.method === "POST")?.body).toEqual({ label: "Instagram", slug: null, color: "#1d5fa8" });
+  await expectAccessible(container);
+
+  fireEvent.change(screen.getByLabelText("List"), { target: { value: "treatment" } });
+  const treatments = await screen.findByRole("list", { name: "Treatments" });
+  expect(within(treatments).getAllByRole("form").map((f) => f.getAttribute("aria-label"))).toEqual(["Implants"]);
+});
+
+test("an item's colour is cleared with clear_color, and an inactive one can be switched back on", async () => {
+  const { api, sent } = fakeGateway({
+    "GET /api/v1/leads/lists/source": [item("i1", "Instagram", 0, "#c13584"), item("i3", "Old flyer", 1, null, false)],
+    "PATCH /api/v1/leads/lists/source/i1": (body: unknown) => ({ ...item("i1", "Instagram", 0), ...(body as object) }),
+    "PATCH /api/v1/leads/lists/source/i3": (body: unknown) => ({ ...item("i3", "Old flyer", 1), ...(body as object) }),
+  });
+  renderAs(api, <Settings path="/settings/lists" />);
+  const insta = await screen.findByRole("form", { name: "Instagram" });
+  fireEvent.click(within(insta).getByLabelText("Has a colour"));
+  fireEvent.click(within(insta).getByRole("button", { name: "Save" }));
+  await waitFor(() => expect(sent.find((s) => s.path.endsWith("/i1"))?.body).toEqual({ label: "Instagram", clear_color: true }));
+  fireEvent.click(within(screen.getByRole("form", { name: "Old flyer" })).getByRole("button", { name: "Activate" }));
+  await waitFor(() => expect(sent.find((s) => s.path.endsWith("/i3"))?.body).toEqual({ active: true, clear_color: false }));
+});

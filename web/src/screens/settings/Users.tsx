@@ -1,0 +1,191 @@
+// Users and roles (crm:admin, the gateway): the clinic's staff with their roles, adding one; the roles with
+// their permissions, adding and changing one. Problems are shown under the field they name.
+import { useState, type FormEvent } from "react";
+import { unwrap, type Schemas } from "../../api/client";
+import { Field, Loading, ProblemBanner } from "../../components";
+import { useLoad } from "../../data";
+import { useSession } from "../../session";
+import { CheckGroup, SaveBar, useSaver, useST, Check } from "./kit";
+
+type StaffMember = Schemas["StaffOut"];
+type Role = Schemas["RoleOut"];
+type Permission = Schemas["PermissionOut"];
+
+export function UsersSection() {
+  const { api } = useSession();
+  const st = useST();
+  const staff = useLoad(() => unwrap(api.GET("/api/v1/staff")), []);
+  const roles = useLoad(() => unwrap(api.GET("/api/v1/identity/roles")), []);
+  const permissions = useLoad(() => unwrap(api.GET("/api/v1/identity/permissions")), []);
+  const roleOptions = (roles.data ?? []).map((r) => ({ value: r.name, label: r.name, hint: r.description }));
+  return (
+    <>
+      <section aria-labelledby="users-staff">
+        <h2 id="users-staff">{st("users.staff")}</h2>
+        <ProblemBanner problem={staff.problem} shown={[]} />
+        {staff.data ? (
+          <ul className="plain settings-list">
+            {staff.data.map((m) => (
+              <li key={m.id}>
+                <StaffEditor member={m} roleOptions={roleOptions} onSaved={staff.reload} />
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <Loading />
+        )}
+        <NewStaff roleOptions={roleOptions} onSaved={staff.reload} />
+      </section>
+      <section aria-labelledby="users-roles">
+        <h2 id="users-roles">{st("roles.title")}</h2>
+        <ProblemBanner problem={roles.problem ?? permissions.problem} shown={[]} />
+        {roles.data && permissions.data ? (
+          <>
+            <ul className="plain settings-list">
+              {roles.data.map((r) => (
+                <li key={r.id}>
+                  <RoleEditor role={r} permissions={permissions.data!} onSaved={roles.reload} />
+                </li>
+              ))}
+            </ul>
+            <NewRole permissions={permissions.data} onSaved={roles.reload} />
+          </>
+        ) : (
+          <Loading />
+        )}
+      </section>
+    </>
+  );
+}
+
+type Options = { value: string; label: string; hint?: string }[];
+
+function StaffEditor({ member, roleOptions, onSaved }: { member: StaffMember; roleOptions: Options; onSaved: () => void }) {
+  const { api } = useSession();
+  const st = useST();
+  const saver = useSaver();
+  const [fullName, setFullName] = useState(member.full_name);
+  const [roles, setRoles] = useState(member.roles);
+  const [active, setActive] = useState(member.active);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const ok = await saver.run(() =>
+      unwrap(api.PATCH("/api/v1/staff/{user_id}", { params: { path: { user_id: member.id } }, body: { full_name: fullName, roles, active } })),
+    );
+    if (ok) onSaved();
+  }
+  return (
+    <details>
+      <summary>
+        <strong>{member.full_name}</strong> · {member.email} · {member.roles.join(", ")}
+        {member.active ? null : <span className="tag"> {st("inactive")}</span>}
+      </summary>
+      <form onSubmit={submit} noValidate aria-label={member.email}>
+        <ProblemBanner problem={saver.problem} shown={["full_name", "roles", "active"]} />
+        <Field name="full_name" label={st("users.fullName")} value={fullName} onChange={setFullName} error={saver.errors.full_name} required />
+        <CheckGroup name="roles" legend={st("users.roles")} options={roleOptions} value={roles} onChange={setRoles} error={saver.errors.roles} />
+        <Check name="active" label={st("active")} checked={active} onChange={setActive} error={saver.errors.active} />
+        <SaveBar saver={saver} />
+      </form>
+    </details>
+  );
+}
+
+function NewStaff({ roleOptions, onSaved }: { roleOptions: Options; onSaved: () => void }) {
+  const { api } = useSession();
+  const st = useST();
+  const saver = useSaver();
+  const [email, setEmail] = useState("");
+  const [fullName, setFullName] = useState("");
+  const [password, setPassword] = useState("");
+  const [roles, setRoles] = useState<string[]>([]);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const ok = await saver.run(() => unwrap(api.POST("/api/v1/staff", { body: { email, full_name: fullName, password, roles } })));
+    if (ok) {
+      setEmail("");
+      setFullName("");
+      setPassword("");
+      setRoles([]);
+      onSaved();
+    }
+  }
+  return (
+    <form className="card" onSubmit={submit} noValidate aria-labelledby="users-add">
+      <h3 id="users-add">{st("users.add")}</h3>
+      <ProblemBanner problem={saver.problem} shown={["email", "full_name", "password", "roles"]} />
+      <Field name="email" type="email" label={st("users.email")} value={email} onChange={setEmail} error={saver.errors.email} required autoComplete="off" />
+      <Field name="full_name" label={st("users.fullName")} value={fullName} onChange={setFullName} error={saver.errors.full_name} required />
+      <Field name="password" type="password" label={st("users.password")} value={password} onChange={setPassword} error={saver.errors.password} required autoComplete="new-password" />
+      <CheckGroup name="roles" legend={st("users.roles")} options={roleOptions} value={roles} onChange={setRoles} error={saver.errors.roles} />
+      <SaveBar saver={saver} label={st("add")} />
+    </form>
+  );
+}
+
+function permissionOptions(permissions: Permission[]): Options {
+  return permissions.map((p) => ({ value: p.name, label: p.name, hint: p.description }));
+}
+
+function RoleEditor({ role, permissions, onSaved }: { role: Role; permissions: Permission[]; onSaved: () => void }) {
+  const { api } = useSession();
+  const st = useST();
+  const saver = useSaver();
+  const [description, setDescription] = useState(role.description);
+  const [granted, setGranted] = useState(role.permissions);
+  const path = { path: { role_id: role.id } };
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (await saver.run(() => unwrap(api.PATCH("/api/v1/identity/roles/{role_id}", { params: path, body: { description, permissions: granted } })))) onSaved();
+  }
+  async function remove() {
+    if (await saver.run(() => unwrap(api.DELETE("/api/v1/identity/roles/{role_id}", { params: path })))) onSaved();
+  }
+  return (
+    <details>
+      <summary>
+        <strong>{role.name}</strong> {role.builtin ? <span className="tag">{st("roles.builtin")}</span> : null} · {role.permissions.length}
+      </summary>
+      <form onSubmit={submit} noValidate aria-label={role.name}>
+        <ProblemBanner problem={saver.problem} shown={["description", "permissions"]} />
+        <Field name="description" label={st("roles.description")} value={description} onChange={setDescription} error={saver.errors.description} />
+        <CheckGroup name="permissions" legend={st("roles.permissions")} options={permissionOptions(permissions)} value={granted} onChange={setGranted} error={saver.errors.permissions} />
+        <SaveBar saver={saver}>
+          {role.builtin ? null : (
+            <button type="button" className="danger" onClick={() => void remove()}>
+              {st("roles.delete")}
+            </button>
+          )}
+        </SaveBar>
+      </form>
+    </details>
+  );
+}
+
+function NewRole({ permissions, onSaved }: { permissions: Permission[]; onSaved: () => void }) {
+  const { api } = useSession();
+  const st = useST();
+  const saver = useSaver();
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const [granted, setGranted] = useState<string[]>([]);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (await saver.run(() => unwrap(api.POST("/api/v1/identity/roles", { body: { name, description, permissions: granted } })))) {
+      setName("");
+      setDescription("");
+      setGranted([]);
+      onSaved();
+    }
+  }
+  return (
+    <form className="card" onSubmit={submit} noValidate aria-labelledby="roles-add">
+      <h3 id="roles-add">{st("roles.add")}</h3>
+      <ProblemBanner problem={saver.problem} shown={["name", "description", "permissions"]} />
+      <Field name="name" label={st("roles.name")} value={name} onChange={setName} error={saver.errors.name} required />
+      <Field name="description" label={st("roles.description")} value={description} onChange={setDescription} error={saver.errors.description} />
+      <CheckGroup name="permissions" legend={st("roles.permissions")} options={permissionOptions(permissions)} value={granted} onChange={setGranted} error={saver.errors.permissions} />
+      <SaveBar saver={saver} label={st("add")} />
+    </form>
+  );
+}
