@@ -11,10 +11,14 @@ import { LeadCard } from "./screens/LeadCard";
 import { Templates } from "./screens/Templates";
 import { ActivitiesScreen } from "./screens/Activities";
 import { Reception } from "./screens/Reception";
+import { Dashboard } from "./screens/Dashboard";
+import { Pipelines } from "./screens/Pipelines";
+import { Agenda } from "./screens/Agenda";
+import { deskTranslator, type DeskKey } from "./i18n-desk";
 
 export interface MenuItem {
   path: string;
-  label: Key;
+  label: Key | `desk:${DeskKey}`;
   permission: string;
 }
 
@@ -23,6 +27,9 @@ export const MENU: MenuItem[] = [
   { path: "/prospects", label: "nav.prospects", permission: "crm:read" },
   { path: "/activities", label: "nav.activities", permission: "crm:read" },
   { path: "/reception", label: "nav.reception", permission: "scheduling:read" },
+  { path: "/dashboard", label: "desk:nav.dashboard", permission: "analytics:read" },
+  { path: "/pipelines", label: "desk:nav.pipelines", permission: "funnel:read" },
+  { path: "/agenda", label: "desk:nav.agenda", permission: "scheduling:read" },
   { path: "/templates", label: "nav.templates", permission: "crm:admin" },
 ];
 
@@ -183,6 +190,9 @@ function Shell() {
   else if (path.startsWith("/activities") && me.permissions.includes("crm:read")) screen = <ActivitiesScreen />;
   else if (path.startsWith("/reception") && me.permissions.includes("scheduling:read")) screen = <Reception />;
   else if (path.startsWith("/templates") && me.permissions.includes("crm:admin")) screen = <Templates />;
+  else if (path.startsWith("/dashboard") && me.permissions.includes("analytics:read")) screen = <Dashboard />;
+  else if (path.startsWith("/pipelines") && me.permissions.includes("funnel:read")) screen = <Pipelines dealId={/^\/pipelines\/([\w-]+)$/.exec(path)?.[1]} />;
+  else if (path.startsWith("/agenda") && me.permissions.includes("scheduling:read")) screen = <Agenda />;
   return (
     <div className="shell">
       <a className="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>
@@ -197,7 +207,7 @@ function Shell() {
             {menu.map((m) => (
               <li key={m.path}>
                 <a href={`#${m.path}`} aria-current={path.startsWith(m.path) ? "page" : undefined}>
-                  {t(m.label)}
+                  {m.label.startsWith("desk:") ? deskTranslator(locale)(m.label.slice(5) as DeskKey) : t(m.label as Key)}
                 </a>
               </li>
             ))}
