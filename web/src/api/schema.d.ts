@@ -8302,6 +8302,7 @@ export interface operations {
                 overdue?: boolean;
                 no_future_booking?: boolean;
                 per_stage?: number;
+                plan_state?: string | null;
             };
             header?: never;
             path: {

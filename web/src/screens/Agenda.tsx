@@ -85,12 +85,12 @@ export function Agenda() {
           <button type="button" role="tab" aria-selected={tab === "visits"} onClick={() => setTab("visits")}>
             {d("agenda.visits")}
           </button>
-          {can("scheduling:book") && branch ? (
-            <button type="button" className="primary" onClick={() => setBooking(true)}>
-              + {d("agenda.book")}
-            </button>
-          ) : null}
         </div>
+        {can("scheduling:book") && branch ? (
+          <button type="button" className="primary" onClick={() => setBooking(true)}>
+            + {d("agenda.book")}
+          </button>
+        ) : null}
       </div>
       <form className="filters filters-agenda" onSubmit={(e) => e.preventDefault()} aria-label={d("agenda.title")}>
         <Field name="branch" label={d("agenda.branch")} value={branch?.id ?? ""} onChange={(v) => (setBranchId(v), setProfessionalId(""))} options={(branches.data ?? []).map((b) => ({ value: b.id, label: b.name }))} />

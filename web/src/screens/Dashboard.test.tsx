@@ -21,7 +21,7 @@ test("the panels show their counts; the new leads pop-up lists the newest, each 
     sent.push(`${url.pathname}${url.search}`);
     if (url.pathname === "/api/v1/analytics/dashboard")
       return json({
-        scope: "all",
+        scope: "clinic",
         panels: {
           new_leads: { count: 2, amount: null, detail: "/api/v1/analytics/dashboard/new_leads" },
           follow_ups_today: { count: 0, amount: null, detail: "" },

@@ -27,7 +27,7 @@ export function Dashboard() {
     <section aria-labelledby="dash-title">
       <div className="title-row">
         <h1 id="dash-title">{d("dash.title")}</h1>
-        {board.data ? <span className="muted">{board.data.scope === "all" ? d("dash.scopeAll") : d("dash.scopeOwn")}</span> : null}
+        {board.data ? <span className="muted">{board.data.scope === "clinic" ? d("dash.scopeAll") : d("dash.scopeOwn")}</span> : null}
       </div>
       <ProblemBanner problem={board.problem} shown={[]} />
       {board.loading && !board.data ? <Loading /> : null}

@@ -74,6 +74,8 @@ test("the board shows each stage's count and sum, the deal's task lights; filter
   await screen.findByRole("option", { name: "Caio Curador" });
   fireEvent.change(screen.getByLabelText("Curador"), { target: { value: "u9" } });
   await waitFor(() => expect(sent.some((s) => s.path.includes("curator_id=u9"))).toBe(true));
+  fireEvent.change(screen.getByLabelText("Plano de tratamento"), { target: { value: "signed" } });
+  await waitFor(() => expect(sent.some((s) => s.path.includes("plan_state=signed"))).toBe(true));
   // An automatic Arrived pipeline: nothing to drag, no move buttons.
   fireEvent.change(screen.getByLabelText("Funil"), { target: { value: "p2" } });
   await screen.findByText("Modo automático: os negócios andam pelas regras");

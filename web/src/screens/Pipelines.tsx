@@ -28,9 +28,11 @@ export interface BoardFilters {
   stage: string;
   overdue: boolean;
   noBooking: boolean;
+  plan: string;
 }
 
-const NO_FILTERS: BoardFilters = { curator: "", stage: "", overdue: false, noBooking: false };
+const NO_FILTERS: BoardFilters = { curator: "", stage: "", overdue: false, noBooking: false, plan: "" };
+const PLAN_STATES = ["none", "created", "signed", "completed"] as const;
 
 export function Pipelines({ dealId }: { dealId?: string }) {
   const { api, can } = useSession();
@@ -58,6 +60,7 @@ export function Pipelines({ dealId }: { dealId?: string }) {
                   stage_id: filters.stage || null,
                   overdue: filters.overdue,
                   no_future_booking: filters.noBooking,
+                  plan_state: filters.plan || null,
                   per_stage: perStage,
                 },
               },
@@ -113,6 +116,14 @@ export function Pipelines({ dealId }: { dealId?: string }) {
           onChange={(v) => set({ stage: v })}
           options={[{ value: "", label: d("pipe.any") }, ...(pipeline?.stages ?? []).map((s) => ({ value: s.id, label: s.name }))]}
         />
+        <Field
+          name="plan_state"
+          label={d("pipe.planState")}
+          value={filters.plan}
+          onChange={(v) => set({ plan: v })}
+          error={fieldErrors(board.problem).fields.plan_state}
+          options={[{ value: "", label: d("pipe.plan.any") }, ...PLAN_STATES.map((p) => ({ value: p, label: d(`pipe.plan.${p}`) }))]}
+        />
         <label className="check">
           <input type="checkbox" checked={filters.overdue} onChange={(e) => set({ overdue: e.target.checked })} /> {d("pipe.overdue")}
         </label>
@@ -120,7 +131,7 @@ export function Pipelines({ dealId }: { dealId?: string }) {
           <input type="checkbox" checked={filters.noBooking} onChange={(e) => set({ noBooking: e.target.checked })} /> {d("pipe.noBooking")}
         </label>
       </form>
-      <ProblemBanner problem={pipelines.problem ?? board.problem} shown={[]} />
+      <ProblemBanner problem={pipelines.problem ?? board.problem} shown={["plan_state"]} />
       <div className="kanban" aria-busy={board.loading}>
         {(board.data?.columns ?? []).map((column) => (
           <StageColumn

@@ -24,6 +24,7 @@ from funnel.domain import (
     clean_due,
     clean_items,
     clean_percent,
+    plan_state,
     record,
     request_stage,
     task_counts,
@@ -124,3 +125,12 @@ def test_input_rules() -> None:
     assert PlanItem("Implant", 2, Decimal("100"), Decimal("10")).total == Decimal("180.00")
     counts = task_counts([T0 - H, T0 + H, T0 + D], T0)
     assert (counts.green, counts.red) == (2, 1)
+
+
+def test_the_boards_plan_filter() -> None:
+    assert [plan_state(v) for v in (None, "", "none", "created", "signed", "completed")] == [
+        None, None, "none", "created", "signed", "completed",
+    ]  # fmt: skip
+    with pytest.raises(InvalidFunnel) as caught:
+        plan_state("half-signed")
+    assert caught.value.field == "plan_state"

@@ -91,11 +91,13 @@ class PipelineController(Controller):
     async def board(
         self, request: AuthRequest, pipeline_id: Any, uow: UnitOfWorkFactory, curator_id: UUID | None = None,
         stage_id: UUID | None = None, overdue: bool = False, no_future_booking: bool = False, per_stage: int = 50,
+        plan_state: str | None = None,
     ) -> BoardOut:  # fmt: skip
         _, listed, totals, rows = await cases.board(
             uow, request.user, str(pipeline_id), now=_clock(request)(),
             curator_id=str(curator_id) if curator_id else None, stage_id=str(stage_id) if stage_id else None,
             overdue=overdue, no_future_booking=no_future_booking, per_stage=max(1, min(per_stage, 200)),
+            plan_state=plan_state,
         )  # fmt: skip
         by_stage = {t.stage_id: t for t in totals}
         return BoardOut(

@@ -23,6 +23,8 @@ ARRIVED = "arrived"
 CUSTOM = "custom"
 OUTCOMES = ("open", "won", "lost")
 TASK_KINDS = ("call", "todo")
+#: The board's treatment-plan filter: no plan at all, or a plan in that state (created = not signed yet).
+PLAN_STATES = ("none", "created", "signed", "completed")
 _COLOUR = "#"
 
 
@@ -356,3 +358,12 @@ def record(facts: Facts, fact: Fact) -> Facts:
 
 def _visit_key(v: Visit) -> str:
     return v.appointment_id
+
+
+def plan_state(value: str | None) -> str | None:
+    """The board's plan filter, checked: one of PLAN_STATES, or None for any."""
+    if value is None or value == "":
+        return None
+    if value not in PLAN_STATES:
+        raise InvalidFunnel(f"The plan states are: {', '.join(PLAN_STATES)}.", field="plan_state")
+    return value

@@ -106,6 +106,7 @@ class Repository:
         no_future_booking: bool,
         mine_only: str | None,
         per_stage: int,
+        plan_state: str | None = None,
     ) -> tuple[list[Row], list[Row]]:
         """(count and sum per stage, the first `per_stage` deals of each stage with their task counts)."""
         where = [deals.c.tenant_id == tenant_id, deals.c.pipeline_id == pipeline_id]
@@ -123,6 +124,10 @@ class Repository:
                 .where(tasks.c.deal_id == deals.c.id, tasks.c.completed_at.is_(None), tasks.c.due_at < now)
                 .exists()
             )
+        if plan_state == "none":
+            where.append(~select(plans.c.id).where(plans.c.deal_id == deals.c.id).exists())
+        elif plan_state:
+            where.append(select(plans.c.id).where(plans.c.deal_id == deals.c.id, plans.c.status == plan_state).exists())
         totals = (
             await self.session.execute(
                 select(

@@ -620,8 +620,9 @@ async def comment_task(uow: UnitOfWorkFactory, principal: Principal, task_id: st
 # --- read side ---------------------------------------------------------------------------------
 async def board(
     uow: UnitOfWorkFactory, principal: Principal, pipeline_id: str, *, now: datetime, curator_id: str | None,
-    stage_id: str | None, overdue: bool, no_future_booking: bool, per_stage: int,
+    stage_id: str | None, overdue: bool, no_future_booking: bool, per_stage: int, plan_state: str | None = None,
 ) -> tuple[Row, list[Row], list[Row], list[Row]]:  # fmt: skip
+    plan_state = domain.plan_state(plan_state)
     async with uow() as work:
         repo = Repository(work.session)
         await ensure_pipelines(repo, principal.tenant_id)
@@ -634,7 +635,7 @@ async def board(
         mine = None if principal.has("funnel:admin") else principal.user_id
         totals, rows = await repo.board(
             principal.tenant_id, pipeline_id, now=now, curator_id=curator_id, stage_id=stage_id, overdue=overdue,
-            no_future_booking=no_future_booking, mine_only=mine, per_stage=per_stage,
+            no_future_booking=no_future_booking, mine_only=mine, per_stage=per_stage, plan_state=plan_state,
         )  # fmt: skip
         await work.commit()
     return pipeline, listed, totals, rows
