@@ -42,7 +42,7 @@ export function Dashboard() {
                 className={`dash-panel dash-${name}`}
                 data-panel={name}
                 aria-haspopup="dialog"
-                aria-label={`${d("dash.open", { panel: label })} (${panel?.count ?? 0})`}
+                title={d("dash.open", { panel: label })}
                 onClick={() => setOpen(name)}
                 disabled={!panel}
               >
