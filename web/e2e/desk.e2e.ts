@@ -283,5 +283,5 @@ test("reception books, reschedules and cancels from the agenda; the visits to co
   await confirm.click();
   await confirm.waitFor({ state: "detached" });
   const after = await api(`/api/v1/scheduling/appointments/${booked.body.id}`, { token: admin });
-  assert.equal(after.body.status, "confirmed");
+  assert.equal(after.body.appointment.status, "confirmed");
 });
