@@ -122,7 +122,7 @@ test("log in: a wrong password is refused in place, the right one opens the pros
   console.log(`prospects list painted ${Date.now() - arrived} ms after its data arrived`);
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Modelos de mensagem", "Conversas", "Financeiro", "Relatórios", "Configurações"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Agenda", "Modelos de mensagem", "Conversas", "Financeiro", "Relatórios", "Configurações"]);
   await accessible("prospects");
   await shot("prospects");
 });
@@ -344,7 +344,7 @@ test("a sales agent sees only what the role allows", async () => {
   await page.getByRole("button", { name: "Entrar" }).click();
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Conversas", "Relatórios"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Agenda", "Conversas", "Relatórios"]);
   await page.locator("tr[data-lead]").first().getByRole("link").click();
   await page.getByRole("button", { name: "Mudar status" }).waitFor();
   assert.equal(await page.getByRole("button", { name: "Excluir" }).count(), 0, "no delete for a sales agent");

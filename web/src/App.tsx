@@ -18,6 +18,10 @@ import { Reports } from "./screens/Reports";
 import { commsTranslator, isCommsKey, type CommsKey } from "./i18n-comms";
 import { Settings } from "./screens/settings/Settings";
 import { settingsTranslator } from "./i18n-settings";
+import { Dashboard } from "./screens/Dashboard";
+import { Pipelines } from "./screens/Pipelines";
+import { Agenda } from "./screens/Agenda";
+import { deskTranslator } from "./i18n-desk";
 
 export interface MenuItem {
   path: string;
@@ -31,6 +35,9 @@ export const MENU: MenuItem[] = [
   { path: "/prospects", label: "nav.prospects", permission: "crm:read" },
   { path: "/activities", label: "nav.activities", permission: "crm:read" },
   { path: "/reception", label: "nav.reception", permission: "scheduling:read" },
+  { path: "/dashboard", label: (l) => deskTranslator(l)("nav.dashboard"), permission: "analytics:read" },
+  { path: "/pipelines", label: (l) => deskTranslator(l)("nav.pipelines"), permission: "funnel:read" },
+  { path: "/agenda", label: (l) => deskTranslator(l)("nav.agenda"), permission: "scheduling:read" },
   { path: "/templates", label: "nav.templates", permission: "crm:admin" },
   { path: "/conversations", label: "nav.conversations", permission: "crm:read" },
   { path: "/finance", label: "nav.finance", permission: "finance:read" },
@@ -205,6 +212,9 @@ function Shell() {
   else if (path.startsWith("/finance") && me.permissions.includes("finance:read")) screen = <Finance />;
   else if (path.startsWith("/reports") && me.permissions.includes("analytics:read")) screen = <Reports />;
   else if (path.startsWith("/settings") && me.permissions.includes("crm:admin")) screen = <Settings path={path} />;
+  else if (path.startsWith("/dashboard") && me.permissions.includes("analytics:read")) screen = <Dashboard />;
+  else if (path.startsWith("/pipelines") && me.permissions.includes("funnel:read")) screen = <Pipelines dealId={/^\/pipelines\/([\w-]+)$/.exec(path)?.[1]} />;
+  else if (path.startsWith("/agenda") && me.permissions.includes("scheduling:read")) screen = <Agenda />;
   return (
     <div className="shell">
       <a className="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>

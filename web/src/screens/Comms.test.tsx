@@ -56,7 +56,7 @@ test("every language has every text of these screens, none empty; the menu shows
   }
   expect(visibleMenu(["crm:read"]).map((m) => m.path)).toContain("/conversations");
   expect(visibleMenu(["crm:read"]).map((m) => m.path)).not.toContain("/finance");
-  expect(visibleMenu(["finance:read", "analytics:read"]).map((m) => m.path)).toEqual(["/finance", "/reports"]);
+  expect(visibleMenu(["finance:read", "analytics:read"]).map((m) => m.path)).toEqual(["/dashboard", "/finance", "/reports"]);
   expect(menuLabel("ru", "nav.finance")).toBe("Финансы");
   expect(menuLabel("pt-BR", "nav.prospects")).toBe("Prospects");
 });

@@ -121,8 +121,22 @@ async def test_the_whole_story_from_a_lead_to_lost(uow: UnitOfWorkFactory) -> No
         uow, admin, deal.id, "Implants", "BRL", [PlanItem("Implant", 2, Decimal(1000), procedure_id=PROC)], clock.now
     )
     assert await stage_of(uow, tenant, deal.id) == "new"  # created but unsigned: shows, does not move
+
+    async def by_plan(state: str) -> list[str]:
+        _, _, _, found = await cases.board(
+            uow, admin, arrived.id, now=clock.now, curator_id=None, stage_id=None, overdue=False,
+            no_future_booking=False, per_stage=50, plan_state=state,
+        )  # fmt: skip
+        return [r.id for r in found]
+
+    assert await by_plan("created") == [deal.id]  # the board's plan filter, on the server
+    assert await by_plan("none") == []
     await cases.sign_plan(uow, admin, plan, clock.now)
     assert await stage_of(uow, tenant, deal.id) == "plan_signed"
+    assert (await by_plan("signed"), await by_plan("created")) == ([deal.id], [])
+    with pytest.raises(InvalidFunnel) as bad:
+        await by_plan("half-signed")
+    assert bad.value.field == "plan_state"
 
     clock.now += timedelta(hours=2)
     await deliver(uow, tenant, booked("a2", person, clock.now + timedelta(days=14), clock.now), clock)
