@@ -122,6 +122,38 @@ test("a conversation follows the in-app stream, and a refused reply keeps its te
   expect(screen.getByText("Ao vivo")).toBeTruthy();
 });
 
+test("the reply assistant's suggestion goes into the reply box, and the reply names it; a model error is said", async () => {
+  const recent = new Date(Date.now() - 3600_000).toISOString();
+  let calls = 0;
+  const { api, sent } = gateway((request, url) => {
+    if (url.pathname === "/api/v1/notifications/conversations") return json({ items: [CONVERSATION] });
+    if (url.pathname === "/api/v1/notifications/conversations/c1")
+      return json({
+        conversation: CONVERSATION,
+        addresses: [{ channel: "whatsapp", address: "+5511987654321", last_inbound_at: recent }],
+        items: [{ id: "m1", at: recent, channel: "whatsapp", direction: "in", status: "received", text: "Quanto custa?", template: null, button_id: null, last_error: null, reply_to_message_id: null }],
+      });
+    if (url.pathname.endsWith("/suggestions"))
+      return (calls += 1) === 1
+        ? json({ type: "about:blank", status: 503, title: "Service Unavailable", detail: "The clinic's model cannot be reached; try again." }, 503)
+        : json({ suggestion_id: "s1", model: "m", suggestions: ["A limpeza custa R$ 150.", "Posso enviar o link de pagamento?"], prompt_tokens: 10, completion_tokens: 8, cost: null, created_at: recent });
+    if (url.pathname.endsWith("/messages") && request.method === "POST") return json({ id: "out1" }, 201);
+  });
+  show(agent(["crm:read", "crm:write"]), api, <Conversations path="/conversations/c1" />);
+  expect(await screen.findByText("Quanto custa?")).toBeTruthy();
+  fireEvent.click(screen.getByRole("button", { name: "Sugerir respostas" }));
+  expect(await screen.findByText("The clinic's model cannot be reached; try again.")).toBeTruthy();
+  fireEvent.click(screen.getByRole("button", { name: "Sugerir respostas" }));
+  const offered = await screen.findByRole("list", { name: /Respostas sugeridas/ });
+  fireEvent.click(within(offered).getAllByRole("button", { name: /Usar esta resposta/ })[0]!);
+  const message = screen.getByRole("textbox", { name: /Mensagem/ }) as HTMLTextAreaElement;
+  expect(message.value).toBe("A limpeza custa R$ 150.");
+  fireEvent.change(message, { target: { value: "A limpeza custa R$ 150,00." } }); // edited: still the suggestion's
+  fireEvent.click(screen.getByRole("button", { name: "Enviar" }));
+  await waitFor(() => expect(sent.some((s) => s.path.endsWith("/messages"))).toBe(true));
+  expect(sent.find((s) => s.path.endsWith("/messages"))!.body).toEqual({ text: "A limpeza custa R$ 150,00.", channel: "whatsapp", suggestion_id: "s1" });
+});
+
 const CALL: LiveCall = {
   id: "call1",
   caller: "+5511987654321",

@@ -2,7 +2,7 @@
 // one conversation per person), live from the in-app stream's `conversation` events, and replying within each
 // channel's rules (WhatsApp: free text only within 24 h of the person's last message; the API's problem is
 // shown next to the field it names).
-import { useRef, useState, type FormEvent, type ReactNode } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { fieldErrors, unwrap, type Problem, type Schemas } from "../api/client";
 import { Field, Loading, ProblemBanner } from "../components";
 import { problemOf, useComms, useEventStream } from "../comms";
@@ -16,13 +16,6 @@ type Address = Schemas["AddressOut"];
 type Item = Schemas["ConversationItem"];
 
 const WINDOW_MS = 24 * 60 * 60 * 1000;
-
-/** Where the reply assistant's suggestions go. The assistant lives in the notifications service and is built
- * separately: its console part sets `replySuggestions.render` to a component, which gets the open conversation
- * and `onUse` to put a suggested text into the reply box (the agent still edits and sends it). */
-export const replySuggestions: {
-  render: ((props: { conversationId: string; onUse: (text: string) => void }) => ReactNode) | null;
-} = { render: null };
 
 /** When WhatsApp's 24-hour window of free text closes for this address (null: it is closed, never opened). */
 export function whatsappWindowEnds(address: Pick<Address, "last_inbound_at">, now: Date = new Date()): Date | null {
@@ -112,6 +105,10 @@ export function ConversationView({ id, tick }: { id: string; tick: number }) {
   const [text, setText] = useState("");
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
+  // The reply assistant's offer, and which of it the agent took (sent with the reply: the usage report).
+  const [offer, setOffer] = useState<{ id: string; texts: string[] } | null>(null);
+  const [suggestionId, setSuggestionId] = useState<string | null>(null);
+  const [asking, setAsking] = useState(false);
   if (!detail.data) return detail.problem ? <ProblemBanner problem={detail.problem} shown={[]} /> : <Loading />;
   const { conversation, addresses, items } = detail.data;
   const using = channel ?? defaultChannel(addresses);
@@ -128,15 +125,32 @@ export function ConversationView({ id, tick }: { id: string; tick: number }) {
       await unwrap(
         api.POST("/api/v1/notifications/conversations/{conversation_id}/messages", {
           params: { path: { conversation_id: id } },
-          body: { text, channel: using },
+          body: { text, channel: using, ...(suggestionId ? { suggestion_id: suggestionId } : {}) },
         }),
       );
       setText(""); // only once it was accepted: a refused reply keeps what was typed
+      setOffer(null);
+      setSuggestionId(null);
       detail.reload();
     } catch (error) {
       setProblem(problemOf(error));
     } finally {
       setBusy(false);
+    }
+  }
+
+  async function suggest() {
+    setAsking(true);
+    setProblem(null);
+    try {
+      const got = await unwrap(
+        api.POST("/api/v1/notifications/conversations/{conversation_id}/suggestions", { params: { path: { conversation_id: id } } }),
+      );
+      setOffer({ id: got.suggestion_id, texts: got.suggestions });
+    } catch (error) {
+      setProblem(problemOf(error)); // 409 not set up, 502/503/504 the model: said above the reply box
+    } finally {
+      setAsking(false);
     }
   }
 
@@ -176,7 +190,21 @@ export function ConversationView({ id, tick }: { id: string; tick: number }) {
             </p>
           ) : null}
           <div className="suggestions" data-slot="reply-suggestions">
-            {replySuggestions.render?.({ conversationId: id, onUse: setText })}
+            <button type="button" onClick={() => void suggest()} disabled={asking} aria-busy={asking}>
+              {t("conv.suggest")}
+            </button>
+            {offer ? (
+              <ul className="plain" aria-label={t("conv.suggestions")}>
+                {offer.texts.map((s, i) => (
+                  <li key={i}>
+                    <p>{s}</p>
+                    <button type="button" onClick={() => (setText(s), setSuggestionId(offer.id))} aria-label={`${t("conv.use")}: ${s.slice(0, 60)}`}>
+                      {t("conv.use")}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            ) : null}
           </div>
           <Field name="text" label={t("conv.text")} value={text} onChange={setText} error={fields.text} multiline required />
           <button type="submit" className="primary" disabled={busy || !text.trim()}>
