@@ -54,7 +54,7 @@ async function accessible(screen: string) {
 
 async function shot(name: string) {
   if (!SHOTS) return;
-  await page.waitForLoadState("networkidle");
+  await page.getByRole("status").filter({ hasText: "Carregando…" }).first().waitFor({ state: "detached" });
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `console-settings-${name}.png`), fullPage: false });
 }
@@ -207,7 +207,8 @@ test("the other sections open and pass axe: procedures, pipelines, lists", async
   ] as const) {
     await section(label);
     await page.getByRole("heading", { level: 2, name: heading, exact: true }).waitFor();
-    await page.waitForLoadState("networkidle");
+    // Its lists have arrived ("networkidle" never comes: the console keeps its live streams open).
+    await page.getByRole("status").filter({ hasText: "Carregando…" }).first().waitFor({ state: "detached" });
     await accessible(`settings ${label}`);
   }
 });

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from devkit.stack import Stack
 from tests.e2e.conftest import Api, staff
+
+
+def clinic_today() -> date:
+    """The clinic's day (São Paulo): dates in filters and follow-ups are the clinic's, not the machine's (UTC)."""
+    return datetime.now(ZoneInfo("America/Sao_Paulo")).date()
+
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +35,7 @@ def test_full_record_is_stored_normalised_and_audited(admin: Api, unique_phone: 
         "city": "São Paulo",
         "locale": "pt-BR",
         "urgency": "high",
-        "next_follow_up": str(date.today() + timedelta(days=2)),
+        "next_follow_up": str(clinic_today() + timedelta(days=2)),
         "notes": "Quer harmonização",
         "consents": {"whatsapp": True, "email": False},
         "treatment": "evaluation",
@@ -148,11 +155,11 @@ def test_lists_filters_sorting_and_free_text(admin: Api, unique_phone: Callable[
     assert [x["id"] for x in both["items"]] == [made[0]["id"]]
     by_phone = admin.http.get("/api/v1/leads", params={"q": phones[2][3:]}).json()  # national digits only
     assert [x["id"] for x in by_phone["items"]] == [made[2]["id"]]
-    today = date.today().isoformat()
+    today = clinic_today().isoformat()
     created_today = admin.http.get("/api/v1/leads", params={"created_from": today, "q": f"zelia {tag}"}).json()
     assert created_today["total"] == 3
     none_tomorrow = admin.http.get(
-        "/api/v1/leads", params={"created_from": (date.today() + timedelta(days=2)).isoformat(), "q": f"zelia {tag}"}
+        "/api/v1/leads", params={"created_from": (clinic_today() + timedelta(days=2)).isoformat(), "q": f"zelia {tag}"}
     ).json()
     assert none_tomorrow["total"] == 0
     paged = admin.http.get("/api/v1/leads", params={"q": f"zelia {tag}", "sort": "-name", "limit": 2}).json()
@@ -166,7 +173,7 @@ def test_lists_filters_sorting_and_free_text(admin: Api, unique_phone: Callable[
 
 def test_metrics_count_by_status_source_and_follow_ups(admin: Api, unique_phone: Callable[[], str]) -> None:
     before = admin.http.get("/api/v1/leads/metrics").json()
-    today = date.today().isoformat()
+    today = clinic_today().isoformat()
     a = admin.create_lead(phone=unique_phone(), source="telegram", urgency="high", next_follow_up=today)
     admin.create_lead(phone=unique_phone(), source="telegram")
     admin.http.post(f"/api/v1/leads/{a['id']}/status", json={"status": "NOT_INTERESTED"})
