@@ -355,6 +355,9 @@ step("photos: the five views with progress and what is still missing", "photos",
 step("quote: the items and prices; a question to the clinic, then accepted once", "quote", async () => {
   await timedOpen(env("QUOTE_URL"), "#accept", "quote");
   await page.getByRole("heading", { name: "Seu orçamento" }).waitFor();
+  // The doctor's valuation the quote rests on, then its lines
+  assert.equal(await page.locator("#valuation").textContent(), "Norwood III");
+  await page.getByText("2500 enxertos previstos").waitFor();
   const lines = await page.getByRole("list", { name: "Seu orçamento" }).getByRole("listitem").allTextContents();
   assert.equal(lines.length, 2, lines.join(" | "));
   assert.match(lines[1], /2 × R\$\s?3\.500,00/);

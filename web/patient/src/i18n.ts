@@ -135,6 +135,8 @@ const en = {
   photos_done: "Thank you! We have all your photos. The doctor will prepare your valuation.",
   // quote
   quote_title: "Your quote",
+  quote_valuation: "The doctor's valuation",
+  quote_grafts: "{n} grafts planned",
   quote_item: "{qty} × {price}",
   quote_discount: "{pct}% off",
   quote_subtotal: "Subtotal",
@@ -288,6 +290,8 @@ const ptBR: Dict = {
   photos_done: "Obrigado! Recebemos todas as suas fotos. O médico vai preparar a sua avaliação.",
   // quote
   quote_title: "Seu orçamento",
+  quote_valuation: "A avaliação do médico",
+  quote_grafts: "{n} enxertos previstos",
   quote_item: "{qty} × {price}",
   quote_discount: "{pct}% de desconto",
   quote_subtotal: "Subtotal",
@@ -438,6 +442,8 @@ const es: Dict = {
   photos_done: "¡Gracias! Tenemos todas tus fotos. El médico preparará tu valoración.",
   // quote
   quote_title: "Tu presupuesto",
+  quote_valuation: "La valoración del médico",
+  quote_grafts: "{n} injertos previstos",
   quote_item: "{qty} × {price}",
   quote_discount: "{pct}% de descuento",
   quote_subtotal: "Subtotal",
@@ -588,6 +594,8 @@ const ru: Dict = {
   photos_done: "Спасибо! Все фотографии получены. Врач подготовит оценку.",
   // quote
   quote_title: "Ваше предложение",
+  quote_valuation: "Оценка врача",
+  quote_grafts: "Планируется графтов: {n}",
   quote_item: "{qty} × {price}",
   quote_discount: "скидка {pct}%",
   quote_subtotal: "Сумма",

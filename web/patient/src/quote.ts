@@ -21,6 +21,8 @@ interface QuoteView {
   answer: string | null;
   state: string;
   locale: string | null;
+  valuation: string | null;
+  grafts: number | null;
 }
 
 const URL_ = "/public/funnel/quotes";
@@ -114,6 +116,15 @@ function render(q: QuoteView) {
     langPicker(again),
     h("h1", {}, t("quote_title")),
     q.name ? h("p", {}, t("hello", { name: q.name })) : null,
+    q.valuation || q.grafts
+      ? h(
+          "section",
+          { class: "card", "aria-labelledby": "valuation-title" },
+          h("h2", { id: "valuation-title" }, t("quote_valuation")),
+          q.valuation ? h("p", { id: "valuation" }, q.valuation) : null,
+          q.grafts ? h("p", { class: "muted" }, t("quote_grafts", { n: q.grafts })) : null,
+        )
+      : null,
     h(
       "section",
       { class: "card" },

@@ -5187,6 +5187,7 @@ export interface components {
         QuotePageOut: {
             answer: string | null;
             currency: string;
+            grafts?: number | null;
             items: components["schemas"]["QuoteLineOut"][];
             locale?: string | null;
             name: string | null;
@@ -5195,6 +5196,7 @@ export interface components {
             status: string;
             subtotal: string;
             total: string;
+            valuation?: string | null;
         };
         /** Receipt */
         Receipt: {

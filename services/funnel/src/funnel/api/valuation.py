@@ -245,7 +245,7 @@ def _quote_page(row: Any, q: Any) -> QuotePageOut:
     return QuotePageOut(
         name=row.name, currency=q.currency, subtotal=str(q.subtotal), total=str(q.total), items=_lines(q.items),
         note=q.note, status=q.status, answer=row.answer if row.quote_id == q.id else None, state=row.state,
-        locale=row.locale,
+        locale=row.locale, valuation=row.summary, grafts=row.grafts,
     )  # fmt: skip
 
 

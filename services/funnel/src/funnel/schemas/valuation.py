@@ -208,3 +208,6 @@ class QuotePageOut(msgspec.Struct, kw_only=True):
     state: str
     #: The prospect's language, for the page (pt-BR, es, ru, en); None: the phone's.
     locale: str | None = None
+    #: The diagnostic doctor's valuation the quote rests on (their summary and the grafts planned).
+    valuation: str | None = None
+    grafts: int | None = None
