@@ -179,7 +179,8 @@ test("an incoming call pops up its card with the contact, and a new caller's car
   await accessible("incoming call card");
   await shot("call");
   await card.getByRole("button", { name: "Abrir contato" }).click();
-  await page.getByRole("heading", { name: `Rafaela Nunes ${run}` }).waitFor();
+  // the lead card's own title (the call card, still open, names the caller too)
+  await page.getByRole("heading", { level: 1, name: `Rafaela Nunes ${run}` }).waitFor();
   assert.match(page.url(), new RegExp(`#/prospects/${lead.id}$`));
   await card.getByRole("button", { name: "Fechar" }).click();
 

@@ -5,15 +5,17 @@ See docs/architecture.md, "Never lose an event".
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
 
 import msgspec
 from sqlalchemy import event, text
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from contracts import Event, EventMeta, to_headers
@@ -190,3 +192,31 @@ def uow_factory(engine: AsyncEngine, source: str, unit: type[UnitOfWork] = UnitO
     """`unit`: the service's UnitOfWork subclass carrying its repositories (kit's own when it has none)."""
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     return lambda: unit(sessions, source)
+
+
+#: deadlock_detected, serialization_failure: PostgreSQL rolled the whole transaction back; running it again is safe.
+_CONFLICTS = frozenset({"40P01", "40001"})
+_T = TypeVar("_T")
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """A transaction PostgreSQL chose as a deadlock's victim (or failed for serialization)."""
+    orig = getattr(exc, "orig", None)
+    return any(
+        getattr(e, "sqlstate", None) in _CONFLICTS or getattr(e, "pgcode", None) in _CONFLICTS
+        for e in (exc, orig, getattr(orig, "__cause__", None))
+        if e is not None
+    )
+
+
+async def retrying(work: Callable[[], Awaitable[_T]], *, attempts: int = 3) -> _T:
+    """Run a unit of work again (a few times, after a short jittered pause) when PostgreSQL rolled it back as a
+    deadlock's victim: two webhooks touching the same rows in another order must not answer a 500."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await work()
+        except DBAPIError as exc:
+            if attempt == attempts or not is_conflict(exc):
+                raise
+            await asyncio.sleep(0.02 * attempt + random.random() * 0.05)  # jitter: the two retry apart
+    raise AssertionError("unreachable")

@@ -432,3 +432,49 @@ def test_the_inbox_outlives_the_dead_letter_topics() -> None:
     assert dlq
     longest_ms = max(int(d["spec"]["config"]["retention.ms"]) for d in dlq)
     assert longest_ms < INBOX_RETENTION_HOURS * 3600 * 1000
+
+
+async def test_a_deadlocks_victim_runs_again_and_other_errors_do_not() -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from kit.db import is_conflict, retrying
+
+    class PgError(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            super().__init__(sqlstate)
+            self.sqlstate = sqlstate
+
+    def failure(sqlstate: str) -> DBAPIError:
+        return DBAPIError("UPDATE conversations ...", None, PgError(sqlstate))
+
+    assert is_conflict(failure("40P01"))
+    assert is_conflict(failure("40001"))
+    assert not is_conflict(failure("23505"))
+    tries: list[int] = []
+
+    async def deadlocked_once() -> str:
+        tries.append(1)
+        if len(tries) == 1:
+            raise failure("40P01")
+        return "done"
+
+    assert await retrying(deadlocked_once) == "done"
+    assert len(tries) == 2
+
+    async def unique_violation() -> str:
+        tries.append(1)
+        raise failure("23505")
+
+    tries.clear()
+    with pytest.raises(DBAPIError):
+        await retrying(unique_violation)
+    assert len(tries) == 1  # not a conflict: never run again
+
+    async def always_deadlocked() -> str:
+        tries.append(1)
+        raise failure("40P01")
+
+    tries.clear()
+    with pytest.raises(DBAPIError):
+        await retrying(always_deadlocked, attempts=3)
+    assert len(tries) == 3

@@ -26,7 +26,7 @@ from contracts.notifications import (
 )
 from kit import context, webhooks
 from kit.auth import Principal
-from kit.db import UnitOfWork, UnitOfWorkFactory
+from kit.db import UnitOfWork, UnitOfWorkFactory, retrying
 from kit.dispatch import LeaseDispatcher
 from kit.objects import ObjectStore, ObjectStoreError
 from kit.sealing import Sealer, SealingError
@@ -716,6 +716,24 @@ async def store_media(items: Sequence[Inbound], source: MediaSource, store: Obje
 
 
 async def receive(
+    uow_factory: UnitOfWorkFactory,
+    inbound: Sequence[Inbound],
+    receipts: Sequence[Receipt] = (),
+    *,
+    delivery: webhooks.Delivery | None = None,
+    receipt_key: tuple[str, str, str] | None = None,
+    announce: Publisher | None = None,
+) -> int:
+    """`_receive_once`, run again when PostgreSQL rolls it back as a deadlock's victim (two deliveries of one
+    conversation at once), so the provider never sees a 500 for it."""
+    return await retrying(
+        lambda: _receive_once(
+            uow_factory, inbound, receipts, delivery=delivery, receipt_key=receipt_key, announce=announce
+        )
+    )
+
+
+async def _receive_once(
     uow_factory: UnitOfWorkFactory,
     inbound: Sequence[Inbound],
     receipts: Sequence[Receipt] = (),
