@@ -41,7 +41,7 @@ from devkit.testing import fresh_database
 from kit import migrations
 from kit.context import new_id
 from kit.db import make_engine, uow_factory
-from notifications import services
+from notifications import channels, services
 from notifications.channels import WhatsAppCloud
 from notifications.domain import WHATSAPP
 
@@ -74,7 +74,7 @@ async def queue(uow: object, n: int, tenant: str) -> float:
     return time.perf_counter() - started
 
 
-async def run(url: str, sandbox: str, n: int, batch: int) -> None:
+async def run(url: str, sandbox: str, n: int, batch: int, concurrency: int) -> None:
     engine = make_engine(url, pool_size=8)
     uow = uow_factory(engine, "notifications")
     async with httpx.AsyncClient() as client:
@@ -89,8 +89,9 @@ async def run(url: str, sandbox: str, n: int, batch: int) -> None:
     queued = await queue(uow, n, new_id())
     event.remove(engine.sync_engine, "before_cursor_execute", count)
     per_event = statements[0] / n
-    adapter = WhatsAppCloud(base_url=sandbox, api_version="v21.0", phone_number_id="1", token="bench")
-    dispatcher = services.Dispatcher(uow, {WHATSAPP: adapter}, batch_size=batch, concurrency=64)
+    client = channels.provider_client(concurrency)
+    adapter = WhatsAppCloud(base_url=sandbox, api_version="v21.0", phone_number_id="1", token="bench", client=client)
+    dispatcher = services.Dispatcher(uow, {WHATSAPP: adapter}, batch_size=batch, concurrency=concurrency)
     rounds, started = 0, time.perf_counter()
     while await dispatcher.dispatch_due():
         rounds += 1
@@ -100,7 +101,8 @@ async def run(url: str, sandbox: str, n: int, batch: int) -> None:
         got = (await client.get(f"{sandbox}/sandbox/whatsapp/messages")).json()
     await engine.dispose()
     print(
-        f"batch {batch:>4}: queued {n} in {queued:.2f}s ({n / queued:.0f}/s through the rules, "
+        f"batch {batch:>4}, concurrency {concurrency:>3}: "
+        f"queued {n} in {queued:.2f}s ({n / queued:.0f}/s through the rules, "
         f"{per_event:.2f} statements per event); "
         f"dispatched in {elapsed:.2f}s = {n / elapsed:.0f} msg/s over {rounds} rounds; provider recorded "
         f"{len(got['items'])}, duplicates {got['duplicates']}"
@@ -287,6 +289,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="just bench notifications")
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--batch", type=int, nargs="+", default=[20, 200])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[16], help="provider requests in flight")
     parser.add_argument("--offered", type=float, help="events/s: time the whole event path at this rate")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to offer (with --offered)")
     args = parser.parse_args()
@@ -311,7 +314,9 @@ def main() -> int:
                 except httpx.HTTPError:
                     time.sleep(0.2)
             for batch in args.batch:
-                asyncio.run(run(fresh_database(infra, "notifications"), sandbox, args.messages, batch))
+                for concurrency in args.concurrency:
+                    database = fresh_database(infra, "notifications")
+                    asyncio.run(run(database, sandbox, args.messages, batch, concurrency))
         finally:
             box.terminate()
             box.wait(10)

@@ -53,10 +53,21 @@ class ChannelAdapter(Protocol):
     async def close(self) -> None: ...
 
 
-def _client() -> httpx.AsyncClient:
+#: Provider requests in flight per adapter. httpcore's pool matches every waiting request against every
+#: connection each time one finishes, so its CPU grows with the square of this; 16 keeps up with a provider
+#: answering in 10 ms at 1,600 messages/s (docs/benchmarks.md, "Notifications").
+PROVIDER_CONNECTIONS = 16
+
+
+def provider_client(connections: int = PROVIDER_CONNECTIONS) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(10.0, connect=3.0), limits=httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        timeout=httpx.Timeout(10.0, connect=3.0),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
     )
+
+
+def _client() -> httpx.AsyncClient:
+    return provider_client()
 
 
 async def _post(client: httpx.AsyncClient, what: str, url: str, **kwargs: Any) -> httpx.Response:
