@@ -45,7 +45,8 @@ class NotificationsSettings(ServiceSettings, kw_only=True):
     assistant_timeout_seconds: float = 20.0
     dispatch_poll_seconds: float = 0.2
     dispatch_batch_size: int = 200
-    dispatch_concurrency: int = 64
+    #: Provider requests in flight (each adapter's pool has channels.PROVIDER_CONNECTIONS connections).
+    dispatch_concurrency: int = 16
 
 
 def get_settings() -> NotificationsSettings:
