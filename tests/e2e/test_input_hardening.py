@@ -106,7 +106,7 @@ def test_json_apis_refuse_other_content_types(stack: Stack, admin: Api, unique_p
 def test_a_lead_is_created_with_its_initial_status(admin: Api, unique_phone: Callable[[], str]) -> None:
     lead = admin.create_lead(phone=unique_phone(), status="CONTACTED_CALL_LATER")
     assert lead["status"] == "CONTACTED_CALL_LATER"
-    history = admin.http.get(f"/api/v1/leads/{lead['id']}/status-history").json()
+    history = admin.http.get(f"/api/v1/leads/{lead['id']}/status-history").json()["items"]
     assert [(h["from_status"], h["to_status"]) for h in history] == [(None, "CONTACTED_CALL_LATER")]
     body = {"name": "Ana", "phone": unique_phone(), "source": "whatsapp", "status": "SOMEWHERE"}
     problem(admin.http.post("/api/v1/leads", json=body), 422, "status")

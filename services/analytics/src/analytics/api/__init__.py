@@ -226,12 +226,14 @@ class InputController(Controller):
         await inputs.delete_spend(uow, request.user, str(spend_id))
 
     @get("/commissions", guards=[requires(ANALYTICS_ALL)], summary="The curators' commission rates")
-    async def commissions(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[CommissionOut]:
-        return [CommissionOut.of(r) for r in await inputs.commissions(uow, request.user)]
+    async def commissions(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[CommissionOut]:
+        return Page.all(CommissionOut.of(r) for r in await inputs.commissions(uow, request.user))
 
     @put("/commissions/{curator_id:str}", guards=[requires(ANALYTICS_WRITE)],
          summary="Set a curator's commission rate ('*': the clinic's default)")  # fmt: skip
     async def set_commission(
         self, request: AuthRequest, uow: UnitOfWorkFactory, curator_id: str, data: CommissionIn
-    ) -> list[CommissionOut]:
-        return [CommissionOut.of(r) for r in await inputs.set_commission(uow, request.user, curator_id, data.percent)]
+    ) -> Page[CommissionOut]:
+        return Page.all(
+            CommissionOut.of(r) for r in await inputs.set_commission(uow, request.user, curator_id, data.percent)
+        )
