@@ -23,8 +23,10 @@ from scheduling.domain.setup import (
 )
 from scheduling.repository.anamnesis import AnamnesisRepository
 from scheduling.repository.setup import SetupRepository
+from scheduling.repository.staff import StaffRepository
 from scheduling.services.env import Env, policy_of, setup_changed
 from scheduling.services.inputs import BranchData, PolicyData, ProcedureData, ProfessionalData
+from scheduling.services.staff import check_member
 
 
 async def get_policy(env: Env, principal: Principal) -> ClinicPolicy:
@@ -108,6 +110,8 @@ async def _professional(
     for h in data.hours:
         if str(h.branch_id) not in branch_ids:
             raise Invalid("Working hours name a branch the professional is not at.", field="hours")
+    user_id = str(data.user_id) if data.user_id else None
+    await check_member(StaffRepository(repo.session), principal, user_id, field="user_id")
     return Professional(
         id=professional_id,
         tenant_id=principal.tenant_id,
@@ -118,7 +122,7 @@ async def _professional(
         hours=hours_from([(h.weekday, h.start, h.end, str(h.branch_id)) for h in data.hours]),
         breaks=breaks_from([(b.weekday, b.start, b.end) for b in data.breaks]),
         days_off=tuple(sorted(set(data.days_off))),
-        user_id=str(data.user_id) if data.user_id else None,
+        user_id=user_id,
         active=data.active,
     )
 
