@@ -4155,6 +4155,10 @@ export interface components {
         };
         /** DialIn */
         DialIn: {
+            /**
+             * @description a UUID
+             * @example 0193a0c4-0000-7000-8000-000000000001
+             */
             call_id?: string | null;
             extension: string;
             line?: string | null;
