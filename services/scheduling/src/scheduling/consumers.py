@@ -10,15 +10,15 @@ from contracts.assistant import AssistantBookingLinkRequestedV1
 from contracts.notifications import MessageReceivedV1
 from contracts.payments import PaymentConfirmedV1
 from contracts.topics import FUNNEL, IDENTITY, NOTIFICATIONS, PAYMENTS
-from kit.db import UnitOfWork
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
 from scheduling.services import assistant, inbound, staff
 from scheduling.services.env import Env
+from scheduling.services.work import SchedulingWork
 
 
-def _bound(env: Env, use_case: Callable[..., Any]) -> Callable[[UnitOfWork, Any, EventMeta], Any]:
-    async def handle(uow: UnitOfWork, event: Any, meta: EventMeta) -> None:
+def _bound(env: Env, use_case: Callable[..., Any]) -> Callable[[SchedulingWork, Any, EventMeta], Any]:
+    async def handle(uow: SchedulingWork, event: Any, meta: EventMeta) -> None:
         await use_case(env, uow, event, meta)
 
     return handle

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -34,6 +34,7 @@ from scheduling.services import booking, inbound, reception, setup, waitlist
 from scheduling.services import reminders as scheduler
 from scheduling.services.catalog import CatalogCache
 from scheduling.services.env import Env, Links
+from scheduling.services.work import SchedulingUnitOfWork, SchedulingWorkFactory
 
 SP = ZoneInfo("America/Sao_Paulo")
 SECRET = "x" * 40
@@ -70,7 +71,11 @@ async def engine(db_url: str) -> AsyncIterator[Any]:
 
 async def new_clinic(engine: Any) -> Clinic:
     clock = FixedClock(datetime(2027, 2, 20, 12, tzinfo=UTC))
-    env = Env(uow=uow_factory(engine, "scheduling"), clock=clock, links=Links(SECRET, "http://gw", 3600))
+    env = Env(
+        uow=cast(SchedulingWorkFactory, uow_factory(engine, "scheduling", SchedulingUnitOfWork)),
+        clock=clock,
+        links=Links(SECRET, "http://gw", 3600),
+    )
     principal = Principal(user_id=new_id(), tenant_id=new_id(), email="a@x", permissions=PERMS)
     branch = await setup.add_branch(
         env, principal, BranchIn(name="Moema", timezone="America/Sao_Paulo", address="Rua 1")

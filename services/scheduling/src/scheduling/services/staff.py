@@ -6,18 +6,18 @@ from __future__ import annotations
 from contracts import Event, EventMeta
 from contracts.identity import StaffCreatedV1, StaffDeactivatedV1, StaffUpdatedV1
 from kit.auth import Principal
-from kit.db import UnitOfWork
 from scheduling.domain.errors import Invalid
 from scheduling.repository.staff import StaffRepository
 from scheduling.services.env import Env
+from scheduling.services.work import SchedulingWork
 
 STAFF_EVENTS: tuple[type[Event], ...] = (StaffCreatedV1, StaffUpdatedV1, StaffDeactivatedV1)
 
 
-async def staff_changed(env: Env, uow: UnitOfWork, event: Event, meta: EventMeta) -> None:
+async def staff_changed(env: Env, uow: SchedulingWork, event: Event, meta: EventMeta) -> None:
     assert isinstance(event, StaffCreatedV1 | StaffUpdatedV1 | StaffDeactivatedV1)
     active = event.active and not isinstance(event, StaffDeactivatedV1)
-    await StaffRepository(uow.session).record(meta.tenant_id, event.user_id, active=active, changed_at=event.changed_at)
+    await uow.staff.record(meta.tenant_id, event.user_id, active=active, changed_at=event.changed_at)
 
 
 async def check_member(repo: StaffRepository, principal: Principal, user_id: str | None, *, field: str) -> None:
