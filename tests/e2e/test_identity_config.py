@@ -20,7 +20,7 @@ ID = "/api/v1/identity"
 def roles_by_name(api: Api) -> dict[str, dict[str, Any]]:
     answer = api.http.get(f"{ID}/roles")
     assert answer.status_code == 200, answer.text
-    return {r["name"]: r for r in answer.json()}
+    return {r["name"]: r for r in answer.json()["items"]}
 
 
 def add_staff(stack: Stack, admin: Api, roles: list[str], **extra: Any) -> tuple[str, str]:
@@ -37,7 +37,7 @@ def add_staff(stack: Stack, admin: Api, roles: list[str], **extra: Any) -> tuple
 def test_built_in_roles_are_seeded_and_a_clinic_defines_its_own(
     stack: Stack, admin: Api, unique_phone: Callable[[], str]
 ) -> None:
-    catalogue = {p["name"] for p in admin.http.get(f"{ID}/permissions").json()}
+    catalogue = {p["name"] for p in admin.http.get(f"{ID}/permissions").json()["items"]}
     assert {"crm:read", "crm:write", "crm:admin", "crm:responsible", "finance:read"} <= catalogue
     builtin = roles_by_name(admin)
     assert {"admin", "manager", "sales_agent", "reception", "professional", "diagnostic_doctor", "finance"} <= set(
@@ -90,7 +90,7 @@ def test_sections_departments_and_disabling_an_account(
     assert department.status_code == 201, department.text
     assert admin.http.post(f"{ID}/sections", json={"name": section.json()["name"]}).status_code == 409
     sid, did = section.json()["id"], department.json()["id"]
-    assert sid in {s["id"] for s in admin.http.get(f"{ID}/sections").json()}
+    assert sid in {s["id"] for s in admin.http.get(f"{ID}/sections").json()["items"]}
     assert admin.http.get(f"{ID}/somethings").status_code == 404
 
     email, user_id = add_staff(stack, admin, ["sales_agent"], section_ids=[sid])

@@ -155,7 +155,7 @@ test("an agent drags a deal to another stage with a reason and opens its card", 
   assert.equal(made.status, 201, JSON.stringify(made.body));
   const pipelines = await api("/api/v1/funnel/pipelines", { token: agent.token });
   assert.equal(pipelines.status, 200, JSON.stringify(pipelines.body));
-  const requests = pipelines.body.find((p: { kind: string }) => p.kind === "requests");
+  const requests = pipelines.body.items.find((p: { kind: string }) => p.kind === "requests");
   // The funnel opens the deal from lead.created.
   const deal = await eventually(async () => {
     const board = await api(`/api/v1/funnel/pipelines/${requests.id}/board?per_stage=200`, { token: agent.token });

@@ -195,7 +195,7 @@ test("provider secrets are entered, never shown back: only 'set'", async () => {
   assert.equal(account.body.provider, "stripe");
   assert.equal(account.body.access_token_set, true);
   const connections = await api("/api/v1/telephony/providers");
-  assert.equal(connections.body.find((c: { provider: string }) => c.provider === "zadarma").secret_set, true);
+  assert.equal(connections.body.items.find((c: { provider: string }) => c.provider === "zadarma").secret_set, true);
   for (const secret of [TOKEN_SECRET, WEBHOOK_SECRET, PBX_SECRET]) assert.ok(!account.text.includes(secret) && !connections.text.includes(secret));
 });
 

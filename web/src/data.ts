@@ -48,7 +48,7 @@ export function useList(kind: "source" | "channel" | "treatment" | "group" | "re
     if (!cache) listCache.set(api, (cache = new Map()));
     let pending = cache.get(kind);
     if (!pending) {
-      pending = unwrap(api.GET("/api/v1/leads/lists/{kind}", { params: { path: { kind } } })) as Promise<ListItem[]>;
+      pending = unwrap(api.GET("/api/v1/leads/lists/{kind}", { params: { path: { kind } } })).then((p) => p.items as ListItem[]);
       cache.set(kind, pending);
       pending.catch(() => cache.delete(kind));
     }

@@ -2,13 +2,16 @@
 
 A list endpoint answers `Page[ItemOut]`: `{"items": [...], "total": 1234, "limit": 50, "offset": 0,
 "next": null}`. Offset lists fill `offset` and `total`; keyset lists (cursor paging, where a total would
-cost a count) fill `next` with the opaque cursor for the following page and leave `total` null.
+cost a count) fill `next` with the opaque cursor for the following page and leave `total` null; a complete
+list (a clinic's pipelines, roles, forms: never paged) is `Page.all(items)`, one page with everything; an
+offset window whose count is not worth a query (an audit trail) is `Page.window(items, limit=, offset=)`
+with `total` null.
 (docs/architecture.md, "List endpoints").
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
@@ -37,6 +40,17 @@ class Page(msgspec.Struct, Generic[T], kw_only=True):
     def of(cls, items: Sequence[T], *, total: int, limit: int, offset: int) -> Page[T]:
         """An offset page."""
         return cls(items=list(items), total=total, limit=limit, offset=offset)
+
+    @classmethod
+    def all(cls, items: Iterable[T]) -> Page[T]:
+        """A complete list in one page: `total` and `limit` are its length, `offset` 0."""
+        listed = list(items)
+        return cls(items=listed, total=len(listed), limit=len(listed), offset=0)
+
+    @classmethod
+    def window(cls, items: Iterable[T], *, limit: int, offset: int) -> Page[T]:
+        """An offset page without a count (`total` null): fewer than `limit` items means the last page."""
+        return cls(items=list(items), limit=limit, offset=offset)
 
     @classmethod
     def keyset(cls, items: Sequence[T], *, limit: int, next: str | None) -> Page[T]:

@@ -127,6 +127,26 @@ def test_keyset_page_envelope_and_decoding() -> None:
     assert decoded.total is None
 
 
+def test_complete_list_and_uncounted_window_envelopes() -> None:
+    whole = Page.all(Item(i) for i in "abc")
+    assert msgspec.to_builtins(whole) == {
+        "items": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
+        "limit": 3,
+        "total": 3,
+        "offset": 0,
+        "next": None,
+    }
+    assert msgspec.to_builtins(Page.all([])) == {"items": [], "limit": 0, "total": 0, "offset": 0, "next": None}
+    window = Page.window([Item("d")], limit=10, offset=20)
+    assert msgspec.to_builtins(window) == {
+        "items": [{"id": "d"}],
+        "limit": 10,
+        "total": None,
+        "offset": 20,
+        "next": None,
+    }
+
+
 def test_comma_list_flattens_a_repeated_parameter() -> None:
     assert comma_list(["new,contacted", " new", "", "lost"], field="status") == ["new", "contacted", "lost"]
     assert comma_list([], field="status") == []

@@ -35,14 +35,14 @@ def test_a_missed_call_becomes_a_call_back_task_closed_when_an_answered_call_rea
 
     [task] = wait_until(call_backs, 30, "no call-back task on the deal")
     assert (task["phone"], task["kind"], task["automatic"], task["completed_at"]) == (caller, "call", True, None)
-    queue = ok(admin.http.get(f"{API}/tasks/queue"))
+    queue = ok(admin.http.get(f"{API}/tasks/queue"))["items"]
     assert (task["id"] in [q["task"]["id"] for q in queue]) == (task["responsible_id"] is None)
-    assert all(q["task"]["id"] != task["id"] for q in ok(other_clinic.http.get(f"{API}/tasks/queue")))
+    assert all(q["task"]["id"] != task["id"] for q in ok(other_clinic.http.get(f"{API}/tasks/queue"))["items"])
 
     play(stack, **call, outcome="answered")
     done = wait_until(lambda: [t for t in call_backs() if t["completed_at"]], 30, "the call-back was never closed")
     assert [t["id"] for t in done] == [task["id"]]
-    assert task["id"] not in [q["task"]["id"] for q in ok(admin.http.get(f"{API}/tasks/queue"))]
+    assert task["id"] not in [q["task"]["id"] for q in ok(admin.http.get(f"{API}/tasks/queue"))["items"]]
     feed = ok(admin.http.get(f"{API}/deals/{deal['id']}"))["feed"]
     assert any("done by itself" in f["text"] for f in feed)
     # Bad input on the clinic's settings is a problem naming the field.

@@ -79,7 +79,7 @@ def clock(stack: Stack) -> Iterator[Clock]:
 
 
 def pipeline(api: Api, kind: str) -> dict[str, Any]:
-    return next(p for p in ok(api.http.get(f"{API}/pipelines")) if p["kind"] == kind)  # type: ignore[no-any-return]
+    return next(p for p in ok(api.http.get(f"{API}/pipelines"))["items"] if p["kind"] == kind)  # type: ignore[no-any-return]
 
 
 def board(api: Api, kind: str, **params: Any) -> dict[str, Any]:

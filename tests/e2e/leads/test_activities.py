@@ -145,7 +145,7 @@ def test_plan_list_filter_reschedule_complete_cancel(stack: Stack, admin: Api, u
     assert ids(listed(admin, lead_id=lead_id, state="cancelled")) == [task["id"]]
     assert listed(admin, lead_id=lead_id, state="scheduled") == []
 
-    trail = admin.http.get(f"/api/v1/leads/{lead_id}/audit").json()
+    trail = admin.http.get(f"/api/v1/leads/{lead_id}/audit").json()["items"]
     activity_trail = [(e["entity_id"], e["action"]) for e in trail if e["entity"] == "activity"]
     assert activity_trail == [
         (call["id"], "created"),
@@ -228,7 +228,7 @@ def test_private_activities_are_seen_only_by_the_responsible_and_managers(
     assert trail.status_code == 200
     assert "Conversa sobre dívida" not in trail.text
     assert "Assunto delicado" not in trail.text
-    entry = next(e for e in trail.json() if e["entity_id"] == secret["id"])
+    entry = next(e for e in trail.json()["items"] if e["entity_id"] == secret["id"])
     assert entry["changes"]["private"] == [None, True]
     assert "Retorno" in trail.text  # the public one is shown in full
 

@@ -84,7 +84,7 @@ def test_booking_rescheduling_and_cancelling_move_the_lead(
     assert same_instant(seen["next_appointment_at"], starts)
     assert seen["next_appointment_procedure"] == clinic["procedure"]["name"]
     assert seen["next_appointment_branch"] == clinic["branch"]["name"]
-    history = ok(admin.http.get(f"/api/v1/leads/{lead['id']}/status-history"))
+    history = ok(admin.http.get(f"/api/v1/leads/{lead['id']}/status-history"))["items"]
     scheduled = [h for h in history if h["to_status"] == "APPOINTMENT_SCHEDULED"]
     assert [h["comment"] for h in scheduled] == ["booked via scheduling"]
 
@@ -103,7 +103,7 @@ def test_booking_rescheduling_and_cancelling_move_the_lead(
         "the cancellation did not move the lead",
     )
     assert gone["next_appointment_id"] is None
-    statuses = [h["to_status"] for h in ok(admin.http.get(f"/api/v1/leads/{lead['id']}/status-history"))]
+    statuses = [h["to_status"] for h in ok(admin.http.get(f"/api/v1/leads/{lead['id']}/status-history"))["items"]]
     assert statuses.count("APPOINTMENT_SCHEDULED") == 1
     assert statuses.count("APPOINTMENT_CANCELED") == 1
     # What leads published about it went through its outbox.
@@ -180,7 +180,7 @@ def test_a_no_show_and_a_return_visit_show_on_the_sales_card(
     )
     assert card["next_appointment_id"] == back["id"]
     assert same_instant(card["next_appointment_at"], back_at)
-    history = ok(admin.http.get(f"/api/v1/leads/{lead['id']}/status-history"))
+    history = ok(admin.http.get(f"/api/v1/leads/{lead['id']}/status-history"))["items"]
     assert [(h["to_status"], h["comment"]) for h in history[1:]] == [
         ("APPOINTMENT_SCHEDULED", "booked via scheduling"),
         ("REQUIRES_FOLLOW_UP", "did not come to the appointment (no-show)"),
@@ -189,7 +189,11 @@ def test_a_no_show_and_a_return_visit_show_on_the_sales_card(
         ("APPOINTMENT_SCHEDULED", "return visit booked via scheduling"),
     ]
     trail = wait_until(
-        lambda: [e for e in ok(admin.http.get(f"/api/v1/leads/{lead['id']}/audit")) if e["action"] == "return_booked"],
+        lambda: [
+            e
+            for e in ok(admin.http.get(f"/api/v1/leads/{lead['id']}/audit"))["items"]
+            if e["action"] == "return_booked"
+        ],
         20,
         "return.booked not recorded",
     )
@@ -269,7 +273,7 @@ def test_a_message_from_an_unknown_number_becomes_one_lead(
     wait_until(lambda: leads_with(admin, marker), 20, "the marker message made no lead")
     assert len(leads_with(admin, phone)) == 1
     assert leads_with(admin, stopper) == []
-    requests = ok(admin.http.get(f"/api/v1/leads/{lead['id']}/requests"))
+    requests = ok(admin.http.get(f"/api/v1/leads/{lead['id']}/requests"))["items"]
     assert len(requests) == 1
 
 
@@ -315,5 +319,5 @@ def test_an_online_booking_by_an_unknown_person_makes_a_scheduled_lead(
     assert lead["status"] == "APPOINTMENT_SCHEDULED"
     assert lead["next_appointment_id"] == booked["appointment_id"]
     assert same_instant(lead["next_appointment_at"], chosen["starts_at"])
-    sources = ok(admin.http.get("/api/v1/leads/lists/source"))
+    sources = ok(admin.http.get("/api/v1/leads/lists/source"))["items"]
     assert "online_booking" in [s["slug"] for s in sources]

@@ -43,7 +43,7 @@ def leads_with(api: Api, q: str) -> list[dict[str, Any]]:
 def requests_of(api: Api, lead_id: str) -> list[dict[str, Any]]:
     answer = api.http.get(f"/api/v1/leads/{lead_id}/requests")
     assert answer.status_code == 200, answer.text
-    return answer.json()  # type: ignore[no-any-return]
+    return answer.json()["items"]  # type: ignore[no-any-return]
 
 
 def assert_problem(answer: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def test_admin_creates_forms_and_a_tilda_secret_is_shown_once(stack: Stack, admi
     assert tilda["secret"]
     assert tilda["webhook_url"] == f"{tilda['url']}?secret={tilda['secret']}"
 
-    listed = {f["id"]: f for f in admin.http.get("/api/v1/leads/forms").json()}
+    listed = {f["id"]: f for f in admin.http.get("/api/v1/leads/forms").json()["items"]}
     assert {web["id"], tilda["id"]} <= set(listed)
     assert listed[tilda["id"]]["secret"] is None
     assert listed[tilda["id"]]["webhook_url"] is None
@@ -438,8 +438,9 @@ def test_a_second_clinics_forms_are_its_own(
     mine = make_form(admin, "tilda")
     theirs = make_form(other_clinic, "tilda")
     their_web = make_form(other_clinic, "web")
-    assert {theirs["id"], their_web["id"]}.isdisjoint({f["id"] for f in admin.http.get("/api/v1/leads/forms").json()})
-    assert mine["id"] not in {f["id"] for f in other_clinic.http.get("/api/v1/leads/forms").json()}
+    listed = admin.http.get("/api/v1/leads/forms").json()["items"]
+    assert {theirs["id"], their_web["id"]}.isdisjoint({f["id"] for f in listed})
+    assert mine["id"] not in {f["id"] for f in other_clinic.http.get("/api/v1/leads/forms").json()["items"]}
     assert_problem(other_clinic.http.patch(f"/api/v1/leads/forms/{mine['id']}", json={"active": False}), 404)
     assert_problem(other_clinic.http.post(f"/api/v1/leads/forms/{mine['id']}/rotate-secret"), 404)
 

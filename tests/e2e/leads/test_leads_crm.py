@@ -50,9 +50,9 @@ def test_full_record_is_stored_normalised_and_audited(admin: Api, unique_phone: 
     assert lead["phones"][1] == second
     assert (lead["status"], lead["urgency"], lead["source"]) == ("PENDING_CONTACT", "high", "instagram")
     assert lead["consents"] == {"whatsapp": True, "email": False}
-    requests = admin.http.get(f"/api/v1/leads/{lead['id']}/requests").json()
+    requests = admin.http.get(f"/api/v1/leads/{lead['id']}/requests").json()["items"]
     assert [(r["treatment"], r["reason"]) for r in requests] == [("evaluation", "Preço da avaliação")]
-    trail = admin.http.get(f"/api/v1/leads/{lead['id']}/audit").json()
+    trail = admin.http.get(f"/api/v1/leads/{lead['id']}/audit").json()["items"]
     assert [(e["entity"], e["action"]) for e in trail] == [("lead", "created"), ("request", "created")]
     assert trail[0]["changes"]["cpf"] == [None, "52998224725"]
 
@@ -76,7 +76,7 @@ def test_edit_status_history_assignment_and_audit(stack: Stack, admin: Api, uniq
     assert refused.json()["errors"][0]["field"] == "status"
     unknown = admin.http.post(f"/api/v1/leads/{lead_id}/status", json={"status": "SLEEPING"})
     assert unknown.status_code == 422
-    history = admin.http.get(f"/api/v1/leads/{lead_id}/status-history").json()
+    history = admin.http.get(f"/api/v1/leads/{lead_id}/status-history").json()["items"]
     assert [(h["from_status"], h["to_status"], h["comment"]) for h in history] == [
         (None, "PENDING_CONTACT", None),
         ("PENDING_CONTACT", "CONTACTED_CALL_LATER", "Ligar amanhã"),
@@ -88,7 +88,7 @@ def test_edit_status_history_assignment_and_audit(stack: Stack, admin: Api, uniq
     mine = agent.http.get("/api/v1/leads", params={"owner_id": agent_id}).json()
     assert [x["id"] for x in mine["items"]] == [lead_id]
 
-    trail = admin.http.get(f"/api/v1/leads/{lead_id}/audit").json()
+    trail = admin.http.get(f"/api/v1/leads/{lead_id}/audit").json()["items"]
     actions = [e["action"] for e in trail]
     assert actions == ["created", "updated", "status_changed", "assigned"]
     assert trail[1]["changes"]["city"] == [None, "Campinas"]
@@ -129,7 +129,7 @@ def test_duplicates_are_caught_and_can_become_requests(admin: Api, unique_phone:
     )
     assert added.status_code == 200
     assert added.json()["id"] == first["id"]
-    reasons = [r["reason"] for r in admin.http.get(f"/api/v1/leads/{first['id']}/requests").json()]
+    reasons = [r["reason"] for r in admin.http.get(f"/api/v1/leads/{first['id']}/requests").json()["items"]]
     assert reasons == ["Voltou a perguntar"]
     # the same family phone, another person: a new lead, no refusal
     sister = admin.http.post("/api/v1/leads", json={"name": "Beatriz Mendes", "phone": phone, "source": "walk_in"})
@@ -193,14 +193,14 @@ def test_requests_latest_only(admin: Api, unique_phone: Callable[[], str]) -> No
             f"/api/v1/leads/{lead_id}/requests", json={"treatment": "evaluation", "channel": "video", "reason": reason}
         )
         assert made.status_code == 201, made.text
-    latest = admin.http.get(f"/api/v1/leads/{lead_id}/requests", params={"latest_only": True}).json()
+    latest = admin.http.get(f"/api/v1/leads/{lead_id}/requests", params={"latest_only": True}).json()["items"]
     assert [r["reason"] for r in latest] == ["segunda"]
     request_id = latest[0]["id"]
     handled = admin.http.patch(
         f"/api/v1/leads/{lead_id}/requests/{request_id}", json={"handled": True, "status": "answered"}
     )
     assert (handled.json()["handled"], handled.json()["status"]) == (True, "answered")
-    clinic_latest = admin.http.get("/api/v1/leads/requests", params={"latest_only": True, "limit": 200}).json()
+    clinic_latest = admin.http.get("/api/v1/leads/requests", params={"latest_only": True, "limit": 200}).json()["items"]
     assert sum(1 for r in clinic_latest if r["lead_id"] == lead_id) == 1
     bad = admin.http.post(f"/api/v1/leads/{lead_id}/requests", json={"treatment": "teleportation"})
     assert bad.status_code == 422
@@ -208,7 +208,7 @@ def test_requests_latest_only(admin: Api, unique_phone: Callable[[], str]) -> No
 
 
 def test_configurable_lists(stack: Stack, admin: Api, unique_phone: Callable[[], str]) -> None:
-    sources = admin.http.get("/api/v1/leads/lists/source").json()
+    sources = admin.http.get("/api/v1/leads/lists/source").json()["items"]
     assert [s["slug"] for s in sources][:3] == ["medical_recommendation", "family_recommendation", "google_search"]
     slug = f"billboard_{uuid.uuid4().hex[:6]}"
     made = admin.http.post("/api/v1/leads/lists/source", json={"label": "Outdoor na Paulista", "slug": slug})
@@ -230,9 +230,9 @@ def test_configurable_lists(stack: Stack, admin: Api, unique_phone: Callable[[],
         admin.http.post("/api/v1/leads/lists/request_status", json={"label": "x", "color": "purple"}).status_code == 422
     )
     assert admin.http.get("/api/v1/leads/lists/colours").status_code == 422
-    items = admin.http.get("/api/v1/leads/lists/group").json()
+    items = admin.http.get("/api/v1/leads/lists/group").json()["items"]
     reordered = admin.http.put("/api/v1/leads/lists/group/order", json={"ids": [i["id"] for i in reversed(items)]})
-    assert [i["slug"] for i in reordered.json()] == [i["slug"] for i in reversed(items)]
+    assert [i["slug"] for i in reordered.json()["items"]] == [i["slug"] for i in reversed(items)]
     agent, _ = staff(stack, admin, "sales_agent")
     assert agent.http.get("/api/v1/leads/lists/group").status_code == 200
     assert agent.http.post("/api/v1/leads/lists/group", json={"label": "x"}).status_code == 403
@@ -249,7 +249,7 @@ def test_delete_needs_admin_and_confirmation_and_is_audited(
     assert unconfirmed.json()["errors"][0]["field"] == "confirm"
     assert admin.http.delete(f"/api/v1/leads/{lead_id}", params={"confirm": True}).status_code == 204
     assert admin.http.get(f"/api/v1/leads/{lead_id}").status_code == 404
-    trail = admin.http.get(f"/api/v1/leads/{lead_id}/audit").json()
+    trail = admin.http.get(f"/api/v1/leads/{lead_id}/audit").json()["items"]
     assert trail[-1]["action"] == "deleted"
     assert trail[-1]["changes"]["before"]["status"] == "PENDING_CONTACT"
 

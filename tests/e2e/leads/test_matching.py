@@ -257,9 +257,9 @@ def test_merge_keeps_the_full_history_of_both(stack: Stack, clinic: Api) -> None
     gone = get(clinic, f"/api/v1/leads/{other['id']}")
     assert gone["merged_into"] == survivor["id"]
 
-    reasons = {r["reason"] for r in get(clinic, f"/api/v1/leads/{survivor['id']}/requests")}
+    reasons = {r["reason"] for r in get(clinic, f"/api/v1/leads/{survivor['id']}/requests")["items"]}
     assert reasons == {"Asked about implants", "Asked about whitening"}
-    history = get(clinic, f"/api/v1/leads/{survivor['id']}/status-history")
+    history = get(clinic, f"/api/v1/leads/{survivor['id']}/status-history")["items"]
     assert sorted(h["to_status"] for h in history) == sorted(
         ["PENDING_CONTACT", "PENDING_CONTACT", "CONTACTED_CALL_LATER", "CONTACTED_NO_RESPONSE"]
     )
@@ -267,7 +267,7 @@ def test_merge_keeps_the_full_history_of_both(stack: Stack, clinic: Api) -> None
     items = activities["items"] if isinstance(activities, dict) else activities
     assert activity.json()["id"] in [a["id"] for a in items]
 
-    trail = get(clinic, f"/api/v1/leads/{survivor['id']}/audit")
+    trail = get(clinic, f"/api/v1/leads/{survivor['id']}/audit")["items"]
     seen = {(e["entity_id"], e["action"]) for e in trail}
     assert (survivor["id"], "created") in seen
     assert (other["id"], "created") in seen
@@ -276,7 +276,7 @@ def test_merge_keeps_the_full_history_of_both(stack: Stack, clinic: Api) -> None
     merge_entry = next(e for e in trail if e["action"] == "merged")
     assert merge_entry["changes"]["merged_lead_id"] == other["id"]
     assert merge_entry["changes"]["filled"]["cpf"] == [None, other["cpf"]]
-    assert [e["action"] for e in get(clinic, f"/api/v1/leads/{other['id']}/audit")] == ["merged_into"]
+    assert [e["action"] for e in get(clinic, f"/api/v1/leads/{other['id']}/audit")["items"]] == ["merged_into"]
 
     events = outbox(stack, survivor["id"])
     merged_events = [p for t, p in events if t == MERGED]
@@ -334,7 +334,7 @@ def test_convert_creates_a_patient_and_publishes(stack: Stack, clinic: Api) -> N
     assert get(clinic, f"/api/v1/leads/{made['id']}")["patient_id"] == patient["id"]
     assert get(clinic, f"{PATIENTS}/{patient['id']}") == patient
 
-    trail = get(clinic, f"/api/v1/leads/{made['id']}/audit")
+    trail = get(clinic, f"/api/v1/leads/{made['id']}/audit")["items"]
     converted = next(e for e in trail if e["action"] == "converted")
     assert converted["changes"]["patient_id"] == [None, patient["id"]]
     assert ("patient", "created") in {(e["entity"], e["action"]) for e in trail}
@@ -395,7 +395,7 @@ def test_link_a_lead_to_a_patient(stack: Stack, clinic: Api) -> None:
     assert answer.status_code == 200, answer.text
     assert answer.json()["patient_id"] == patient["id"]
     assert get(clinic, f"{PATIENTS}/{patient['id']}")["lead_id"] == made["id"]
-    trail = get(clinic, f"/api/v1/leads/{made['id']}/audit")
+    trail = get(clinic, f"/api/v1/leads/{made['id']}/audit")["items"]
     assert trail[-1]["action"] == "linked"
     assert trail[-1]["changes"]["patient_id"] == [None, patient["id"]]
     assert len([t for t, _ in outbox(stack, made["id"]) if t == CONVERTED]) == 1

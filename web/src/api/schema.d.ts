@@ -4155,6 +4155,10 @@ export interface components {
         };
         /** DialIn */
         DialIn: {
+            /**
+             * @description a UUID
+             * @example 0193a0c4-0000-7000-8000-000000000001
+             */
             call_id?: string | null;
             extension: string;
             line?: string | null;
@@ -4741,9 +4745,49 @@ export interface components {
             id: string;
             title: string;
         };
+        /** Page[CommissionOut] */
+        "Page_analytics.schemas.CommissionOut_": {
+            items: components["schemas"]["CommissionOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
         /** Page[SpendOut] */
         "Page_analytics.schemas.SpendOut_": {
             items: components["schemas"]["SpendOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[CuratorOut] */
+        "Page_funnel.schemas.CuratorOut_": {
+            items: components["schemas"]["CuratorOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[PipelineOut] */
+        "Page_funnel.schemas.PipelineOut_": {
+            items: components["schemas"]["PipelineOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[QueueTaskOut] */
+        "Page_funnel.schemas.QueueTaskOut_": {
+            items: components["schemas"]["QueueTaskOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[TaskOut] */
+        "Page_funnel.schemas.TaskOut_": {
+            items: components["schemas"]["TaskOut"][];
             limit: number;
             next?: string | null;
             offset?: number | null;
@@ -4757,9 +4801,97 @@ export interface components {
             offset?: number | null;
             total?: number | null;
         };
+        /** Page[CostOut] */
+        "Page_funnel.schemas.valuation.CostOut_": {
+            items: components["schemas"]["CostOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[DiscountOut] */
+        "Page_funnel.schemas.valuation.DiscountOut_": {
+            items: components["schemas"]["DiscountOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
         /** Page[ValuationOut] */
         "Page_funnel.schemas.valuation.ValuationOut_": {
             items: components["schemas"]["ValuationOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[PermissionOut] */
+        "Page_gateway.schemas.PermissionOut_": {
+            items: components["schemas"]["PermissionOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[RoleOut] */
+        "Page_gateway.schemas.RoleOut_": {
+            items: components["schemas"]["RoleOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[StaffOut] */
+        "Page_gateway.schemas.StaffOut_": {
+            items: components["schemas"]["StaffOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[UnitOut] */
+        "Page_gateway.schemas.UnitOut_": {
+            items: components["schemas"]["UnitOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[FormOut] */
+        "Page_leads.schemas.intake.FormOut_": {
+            items: components["schemas"]["FormOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[AuditOut] */
+        "Page_leads.schemas.leads.AuditOut_": {
+            items: components["schemas"]["leads_AuditOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[RequestOut] */
+        "Page_leads.schemas.leads.RequestOut_": {
+            items: components["schemas"]["RequestOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[StatusChangeOut] */
+        "Page_leads.schemas.leads.StatusChangeOut_": {
+            items: components["schemas"]["StatusChangeOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[ListItemOut] */
+        "Page_leads.schemas.lists.ListItemOut_": {
+            items: components["schemas"]["ListItemOut"][];
             limit: number;
             next?: string | null;
             offset?: number | null;
@@ -4776,6 +4908,22 @@ export interface components {
         /** Page[CallOut] */
         "Page_telephony.schemas.CallOut_": {
             items: components["schemas"]["CallOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[ConnectionOut] */
+        "Page_telephony.schemas.ConnectionOut_": {
+            items: components["schemas"]["ConnectionOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[NumberOut] */
+        "Page_telephony.schemas.NumberOut_": {
+            items: components["schemas"]["NumberOut"][];
             limit: number;
             next?: string | null;
             offset?: number | null;
@@ -6092,11 +6240,29 @@ export type SchemaOptOutList = components['schemas']['OptOutList'];
 export type SchemaOptOutOut = components['schemas']['OptOutOut'];
 export type SchemaOptionIn = components['schemas']['OptionIn'];
 export type SchemaOptionOut = components['schemas']['OptionOut'];
+export type SchemaPageAnalyticsSchemasCommissionOut = components['schemas']['Page_analytics.schemas.CommissionOut_'];
 export type SchemaPageAnalyticsSchemasSpendOut = components['schemas']['Page_analytics.schemas.SpendOut_'];
+export type SchemaPageFunnelSchemasCuratorOut = components['schemas']['Page_funnel.schemas.CuratorOut_'];
+export type SchemaPageFunnelSchemasPipelineOut = components['schemas']['Page_funnel.schemas.PipelineOut_'];
+export type SchemaPageFunnelSchemasQueueTaskOut = components['schemas']['Page_funnel.schemas.QueueTaskOut_'];
+export type SchemaPageFunnelSchemasTaskOut = components['schemas']['Page_funnel.schemas.TaskOut_'];
 export type SchemaPageFunnelSchemasAssistantProcessOut = components['schemas']['Page_funnel.schemas.assistant.ProcessOut_'];
+export type SchemaPageFunnelSchemasValuationCostOut = components['schemas']['Page_funnel.schemas.valuation.CostOut_'];
+export type SchemaPageFunnelSchemasValuationDiscountOut = components['schemas']['Page_funnel.schemas.valuation.DiscountOut_'];
 export type SchemaPageFunnelSchemasValuationValuationOut = components['schemas']['Page_funnel.schemas.valuation.ValuationOut_'];
+export type SchemaPageGatewaySchemasPermissionOut = components['schemas']['Page_gateway.schemas.PermissionOut_'];
+export type SchemaPageGatewaySchemasRoleOut = components['schemas']['Page_gateway.schemas.RoleOut_'];
+export type SchemaPageGatewaySchemasStaffOut = components['schemas']['Page_gateway.schemas.StaffOut_'];
+export type SchemaPageGatewaySchemasUnitOut = components['schemas']['Page_gateway.schemas.UnitOut_'];
+export type SchemaPageLeadsSchemasIntakeFormOut = components['schemas']['Page_leads.schemas.intake.FormOut_'];
+export type SchemaPageLeadsSchemasLeadsAuditOut = components['schemas']['Page_leads.schemas.leads.AuditOut_'];
+export type SchemaPageLeadsSchemasLeadsRequestOut = components['schemas']['Page_leads.schemas.leads.RequestOut_'];
+export type SchemaPageLeadsSchemasLeadsStatusChangeOut = components['schemas']['Page_leads.schemas.leads.StatusChangeOut_'];
+export type SchemaPageLeadsSchemasListsListItemOut = components['schemas']['Page_leads.schemas.lists.ListItemOut_'];
 export type SchemaPageTelephonySchemasAccessOut = components['schemas']['Page_telephony.schemas.AccessOut_'];
 export type SchemaPageTelephonySchemasCallOut = components['schemas']['Page_telephony.schemas.CallOut_'];
+export type SchemaPageTelephonySchemasConnectionOut = components['schemas']['Page_telephony.schemas.ConnectionOut_'];
+export type SchemaPageTelephonySchemasNumberOut = components['schemas']['Page_telephony.schemas.NumberOut_'];
 export type SchemaPanelDetailOut = components['schemas']['PanelDetailOut'];
 export type SchemaPanelOut = components['schemas']['PanelOut'];
 export type SchemaPatientIn = components['schemas']['PatientIn'];
@@ -6259,7 +6425,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CommissionOut"][];
+                    "application/json": components["schemas"]["Page_analytics.schemas.CommissionOut_"];
                 };
             };
             /** @description No valid access token */
@@ -6303,7 +6469,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CommissionOut"][];
+                    "application/json": components["schemas"]["Page_analytics.schemas.CommissionOut_"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -8040,7 +8206,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CuratorOut"][];
+                    "application/json": components["schemas"]["Page_funnel.schemas.CuratorOut_"];
                 };
             };
             /** @description No valid access token */
@@ -8523,7 +8689,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TaskOut"][];
+                    "application/json": components["schemas"]["Page_funnel.schemas.TaskOut_"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -8668,7 +8834,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PipelineOut"][];
+                    "application/json": components["schemas"]["Page_funnel.schemas.PipelineOut_"];
                 };
             };
             /** @description No valid access token */
@@ -9349,7 +9515,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CostOut"][];
+                    "application/json": components["schemas"]["Page_funnel.schemas.valuation.CostOut_"];
                 };
             };
             /** @description No valid access token */
@@ -9534,7 +9700,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DiscountOut"][];
+                    "application/json": components["schemas"]["Page_funnel.schemas.valuation.DiscountOut_"];
                 };
             };
             /** @description No valid access token */
@@ -9828,7 +9994,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QueueTaskOut"][];
+                    "application/json": components["schemas"]["Page_funnel.schemas.QueueTaskOut_"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -10985,7 +11151,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PermissionOut"][];
+                    "application/json": components["schemas"]["Page_gateway.schemas.PermissionOut_"];
                 };
             };
             /** @description No valid access token */
@@ -11023,7 +11189,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RoleOut"][];
+                    "application/json": components["schemas"]["Page_gateway.schemas.RoleOut_"];
                 };
             };
             /** @description No valid access token */
@@ -11278,7 +11444,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UnitOut"][];
+                    "application/json": components["schemas"]["Page_gateway.schemas.UnitOut_"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -12145,7 +12311,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FormOut"][];
+                    "application/json": components["schemas"]["Page_leads.schemas.intake.FormOut_"];
                 };
             };
             /** @description No valid access token */
@@ -12403,7 +12569,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ListItemOut"][];
+                    "application/json": components["schemas"]["Page_leads.schemas.lists.ListItemOut_"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -12554,7 +12720,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ListItemOut"][];
+                    "application/json": components["schemas"]["Page_leads.schemas.lists.ListItemOut_"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -13112,7 +13278,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RequestOut"][];
+                    "application/json": components["schemas"]["Page_leads.schemas.leads.RequestOut_"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -13769,7 +13935,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["leads_AuditOut"][];
+                    "application/json": components["schemas"]["Page_leads.schemas.leads.AuditOut_"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -14065,7 +14231,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RequestOut"][];
+                    "application/json": components["schemas"]["Page_leads.schemas.leads.RequestOut_"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -14373,7 +14539,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StatusChangeOut"][];
+                    "application/json": components["schemas"]["Page_leads.schemas.leads.StatusChangeOut_"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -19785,7 +19951,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StaffOut"][];
+                    "application/json": components["schemas"]["Page_gateway.schemas.StaffOut_"];
                 };
             };
             /** @description No valid access token */
@@ -20209,7 +20375,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConnectionOut"][];
+                    "application/json": components["schemas"]["Page_telephony.schemas.ConnectionOut_"];
                 };
             };
             /** @description No valid access token */
@@ -20562,7 +20728,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NumberOut"][];
+                    "application/json": components["schemas"]["Page_telephony.schemas.NumberOut_"];
                 };
             };
             /** @description No valid access token */

@@ -20,7 +20,7 @@ export function LeadCard({ id, onActivitiesChanged }: { id: string; onActivities
   const [problem, setProblem] = useState<Problem | null>(null);
   const lead = useLoad<Lead>(() => unwrap(api.GET("/api/v1/leads/{lead_id}", { params: { path: { lead_id: id } } })), [id]);
   const history = useLoad<StatusChange[]>(
-    () => unwrap(api.GET("/api/v1/leads/{lead_id}/status-history", { params: { path: { lead_id: id } } })) as Promise<StatusChange[]>,
+    () => unwrap(api.GET("/api/v1/leads/{lead_id}/status-history", { params: { path: { lead_id: id } } })).then((p) => p.items as StatusChange[]),
     [id, lead.data?.status],
   );
   const sources = useList("source");
@@ -164,7 +164,7 @@ function Requests({ leadId }: { leadId: string }) {
     () =>
       unwrap(
         api.GET("/api/v1/leads/{lead_id}/requests", { params: { path: { lead_id: leadId }, query: { latest_only: latestOnly } } }),
-      ) as Promise<LeadRequest[]>,
+      ).then((p) => p.items as LeadRequest[]),
     [leadId, latestOnly],
   );
   return (

@@ -22,7 +22,7 @@ function server(onCreate: (body: Record<string, unknown>) => Response) {
   const fetcher = async (request: Request) => {
     const url = new URL(request.url);
     if (url.pathname.startsWith("/api/v1/leads/lists/"))
-      return json(200, [{ id: "s1", kind: "source", slug: "instagram", label: "Instagram", color: null, position: 0, active: true }]);
+      return json(200, { items: [{ id: "s1", kind: "source", slug: "instagram", label: "Instagram", color: null, position: 0, active: true }], limit: 1 });
     if (url.pathname === "/api/v1/leads" && request.method === "POST") {
       const body = (await request.json()) as Record<string, unknown>;
       posted.push(body);

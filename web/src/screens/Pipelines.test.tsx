@@ -32,8 +32,8 @@ function fakeApi(sent: { method: string; path: string; body?: unknown }[], moveA
     const url = new URL(request.url);
     const body = request.method === "POST" ? await request.json() : undefined;
     sent.push({ method: request.method, path: `${url.pathname}${url.search}`, body });
-    if (url.pathname === "/api/v1/funnel/pipelines") return json(PIPELINES);
-    if (url.pathname === "/api/v1/funnel/curators") return json([{ user_id: "u9", general_percent: "10", per_service: {} }]);
+    if (url.pathname === "/api/v1/funnel/pipelines") return json({ items: PIPELINES, limit: PIPELINES.length });
+    if (url.pathname === "/api/v1/funnel/curators") return json({ items: [{ user_id: "u9", general_percent: "10", per_service: {} }], limit: 1 });
     if (url.pathname === "/api/v1/leads/staff") return json({ items: [{ user_id: "u9", full_name: "Caio Curador" }] });
     if (url.pathname.endsWith("/board"))
       return json({

@@ -38,8 +38,8 @@ export function Pipelines({ dealId }: { dealId?: string }) {
   const { api, can } = useSession();
   const { d } = useDesk();
   const staffName = useStaffName();
-  const pipelines = useLoad(() => unwrap(api.GET("/api/v1/funnel/pipelines")), []);
-  const curators = useLoad(() => unwrap(api.GET("/api/v1/funnel/curators")), []);
+  const pipelines = useLoad(() => unwrap(api.GET("/api/v1/funnel/pipelines")).then((p) => p.items), []);
+  const curators = useLoad(() => unwrap(api.GET("/api/v1/funnel/curators")).then((p) => p.items), []);
   const [pipelineId, setPipelineId] = useState("");
   const pipeline = pipelines.data?.find((p) => p.id === pipelineId) ?? pipelines.data?.[0] ?? null;
   const [filters, setFilters] = useState<BoardFilters>(NO_FILTERS);

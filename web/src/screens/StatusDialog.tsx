@@ -22,7 +22,7 @@ export function StatusDialog({ lead, onClose, onSaved }: { lead: Lead; onClose: 
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
   const history = useLoad<StatusChange[]>(
-    () => unwrap(api.GET("/api/v1/leads/{lead_id}/status-history", { params: { path: { lead_id: lead.id } } })) as Promise<StatusChange[]>,
+    () => unwrap(api.GET("/api/v1/leads/{lead_id}/status-history", { params: { path: { lead_id: lead.id } } })).then((p) => p.items as StatusChange[]),
     [lead.id],
   );
   const errors = statusErrors(problem);

@@ -20,6 +20,7 @@ from funnel import services as cases
 from funnel.app import create_api
 from funnel.domain import LOST_AFTER, Conflict, InvalidFunnel, NotFound, PlanItem
 from funnel.repository import Repository
+from funnel.repository.valuation import ValuationRepository
 from kit.auth import Principal
 from kit.context import new_id
 from kit.db import UnitOfWorkFactory, make_engine, uow_factory
@@ -52,6 +53,15 @@ async def uow(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
 def staff(tenant_id: str, *perms: str) -> Principal:
     granted = frozenset(perms or ("funnel:read", "funnel:write", "funnel:admin"))
     return Principal(user_id=new_id(), tenant_id=tenant_id, email="staff@clinic.test", permissions=granted)
+
+
+async def in_directory(uow: UnitOfWorkFactory, member: Principal, *, active: bool = True) -> None:
+    """What the gateway's staff events leave in funnel's directory (the consumer is tested in the e2e tier)."""
+    async with uow() as work:
+        await ValuationRepository(work.session).put_staff(
+            member.tenant_id, member.user_id, full_name="Staff", roles=["sales_agent"], active=active, changed_at=T0
+        )
+        await work.commit()
 
 
 async def deliver(uow: UnitOfWorkFactory, tenant: str, event: Event, clock: Clock) -> None:
@@ -279,7 +289,31 @@ async def test_bad_input_and_the_tenant_boundary(uow: UnitOfWorkFactory) -> None
         await cases.assign_curator(uow, admin, deal.id, new_id(), T0)
     assert unknown.value.field == "curator_id"
     curator = staff(tenant, "funnel:read", "funnel:write")
+    # Staff ids must be active members of the clinic's directory: 422 naming the field.
+    with pytest.raises(InvalidFunnel) as unknown_staff:
+        await cases.set_curator_terms(uow, admin, curator.user_id, Decimal(10), {})
+    assert unknown_staff.value.field == "user_id"
+    with pytest.raises(InvalidFunnel) as unknown_staff:
+        await cases.add_task(
+            uow,
+            admin,
+            deal.id,
+            kind="call",
+            title="x",
+            responsible_id=curator.user_id,
+            due_at=T0 + timedelta(1),
+            now=T0,
+        )
+    assert unknown_staff.value.field == "responsible_id"
+    await in_directory(uow, curator)
     await cases.set_curator_terms(uow, admin, curator.user_id, Decimal(10), {PROC: Decimal("12.5")})
+    handed = await cases.add_task(
+        uow, admin, deal.id, kind="call", title="x", responsible_id=curator.user_id, due_at=T0 + timedelta(1), now=T0
+    )
+    assert {t.id: t.responsible_id for t in await cases.tasks_of(uow, admin, deal.id)}[handed] == curator.user_id
+    with pytest.raises(InvalidFunnel) as unknown_staff:  # a member of another clinic is a stranger here
+        await cases.edit_task(uow, admin, handed, title=None, due_at=None, responsible_id=stranger.user_id, now=T0)
+    assert unknown_staff.value.field == "responsible_id"
     await cases.assign_curator(uow, admin, deal.id, curator.user_id, T0)
     other_curator = staff(tenant, "funnel:read", "funnel:write")
     with pytest.raises(NotFound):  # a curator sees their own deals only

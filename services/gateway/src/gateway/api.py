@@ -43,6 +43,7 @@ from gateway.schemas import (
     UnitPatch,
 )
 from kit.db import UnitOfWorkFactory
+from kit.paging import Page
 from kit.web import AuthRequest, Limit, Offset, client_ip, requires
 
 
@@ -141,8 +142,8 @@ class IdentityController(Controller):
         )
 
     @get("/staff", guards=[requires(CRM_ADMIN)], summary="Staff accounts of the clinic")
-    async def staff(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[StaffOut]:
-        return [_staff(u) for u in await services.staff_of(uow, request.user)]
+    async def staff(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[StaffOut]:
+        return Page.all(_staff(u) for u in await services.staff_of(uow, request.user))
 
     @post("/staff", guards=[requires(CRM_ADMIN)], status_code=HTTP_201_CREATED, summary="Add a staff account")
     async def add_staff(self, request: AuthRequest, data: StaffIn, uow: UnitOfWorkFactory) -> StaffOut:
@@ -195,12 +196,12 @@ class ConfigurationController(Controller):
     guards = [requires(CRM_ADMIN)]
 
     @get("/permissions", summary="Every permission a role may grant")
-    async def permissions(self) -> list[PermissionOut]:
-        return [PermissionOut(name=n, description=d) for n, d in PERMISSIONS.items()]
+    async def permissions(self) -> Page[PermissionOut]:
+        return Page.all(PermissionOut(name=n, description=d) for n, d in PERMISSIONS.items())
 
     @get("/roles", summary="The clinic's roles")
-    async def roles(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[RoleOut]:
-        return [_role(r) for r in await services.list_roles(uow, request.user)]
+    async def roles(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[RoleOut]:
+        return Page.all(_role(r) for r in await services.list_roles(uow, request.user))
 
     @post("/roles", status_code=HTTP_201_CREATED, summary="Add a role")
     async def add_role(self, request: AuthRequest, data: RoleIn, uow: UnitOfWorkFactory) -> RoleOut:
@@ -220,8 +221,8 @@ class ConfigurationController(Controller):
         await services.delete_role(uow, request.user, str(role_id))
 
     @get("/{kind:str}", summary="Sections or departments")
-    async def units(self, request: AuthRequest, kind: _Kind, uow: UnitOfWorkFactory) -> list[UnitOut]:
-        return [_unit(u) for u in await services.list_units(uow, request.user, _unit_kind(kind))]
+    async def units(self, request: AuthRequest, kind: _Kind, uow: UnitOfWorkFactory) -> Page[UnitOut]:
+        return Page.all(_unit(u) for u in await services.list_units(uow, request.user, _unit_kind(kind)))
 
     @post("/{kind:str}", status_code=HTTP_201_CREATED, summary="Add a section or department")
     async def add_unit(self, request: AuthRequest, kind: _Kind, data: UnitIn, uow: UnitOfWorkFactory) -> UnitOut:

@@ -14,7 +14,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from contracts.claims import CRM_ADMIN, CRM_READ, FINANCE_READ, PAYMENTS_REFUND, PAYMENTS_WRITE
 from kit import webhooks as kit_webhooks
-from kit.db import UnitOfWorkFactory
 from kit.web import AuthRequest, Limit, Offset, requires
 from payments import pix, receipts
 from payments.clock import Clock
@@ -45,6 +44,7 @@ from payments.schemas import (
 from payments.services import accounts, catalogue, finance, patient, webhooks
 from payments.services import charges as cases
 from payments.services.accounts import ProviderBook
+from payments.services.work import PaymentsWorkFactory
 from payments.settings import PaymentsSettings
 
 #: Provider payloads are a few KiB.
@@ -66,7 +66,7 @@ class ChargeController(Controller):
     async def create(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: PaymentsWorkFactory,
         book: ProviderBook,
         clock: Clock,
         data: ChargeIn,
@@ -89,7 +89,7 @@ class ChargeController(Controller):
     async def list_charges(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: PaymentsWorkFactory,
         status: str | None = None,
         lead_id: UUID | None = None,
         patient_id: UUID | None = None,
@@ -109,7 +109,7 @@ class ChargeController(Controller):
 
     @get("/{payment_id:uuid}", guards=[requires(CRM_READ)], summary="One charge")
     async def read(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, settings: PaymentsSettings, clock: Clock, payment_id: UUID
+        self, request: AuthRequest, uow: PaymentsWorkFactory, settings: PaymentsSettings, clock: Clock, payment_id: UUID
     ) -> ChargeOut:
         charge = await cases.get_charge(uow, request.user, str(payment_id))
         return _with_pay_url(ChargeOut.of(charge), charge, settings, clock)
@@ -118,7 +118,12 @@ class ChargeController(Controller):
         "/{payment_id:uuid}/cancel", guards=[requires(PAYMENTS_WRITE)], summary="Cancel an unpaid link", status_code=200
     )
     async def cancel(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, clock: Clock, payment_id: UUID, data: CancelIn | None = None
+        self,
+        request: AuthRequest,
+        uow: PaymentsWorkFactory,
+        clock: Clock,
+        payment_id: UUID,
+        data: CancelIn | None = None,
     ) -> ChargeOut:
         reason = data.reason if data else None
         return ChargeOut.of(await cases.cancel_charge(uow, clock, request.user, str(payment_id), reason))
@@ -132,7 +137,7 @@ class ChargeController(Controller):
     async def refund(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: PaymentsWorkFactory,
         book: ProviderBook,
         clock: Clock,
         payment_id: UUID,
@@ -143,7 +148,7 @@ class ChargeController(Controller):
 
     @get("/{payment_id:uuid}/pix", guards=[requires(CRM_READ)], summary="The PIX copy-and-paste code and its QR")
     async def pix_code(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, book: ProviderBook, payment_id: UUID
+        self, request: AuthRequest, uow: PaymentsWorkFactory, book: ProviderBook, payment_id: UUID
     ) -> PixOut:
         charge = await cases.get_charge(uow, request.user, str(payment_id))
         code = charge.pix_code
@@ -163,7 +168,7 @@ class ChargeController(Controller):
         return PixOut(code=code, svg=pix.qr_svg(code))
 
     async def _receipt(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, book: ProviderBook, clock: Clock, payment_id: UUID
+        self, request: AuthRequest, uow: PaymentsWorkFactory, book: ProviderBook, clock: Clock, payment_id: UUID
     ) -> receipts.Receipt:
         charge = await cases.get_charge(uow, request.user, str(payment_id))
         account = await book.account(uow, request.user.tenant_id)
@@ -171,7 +176,7 @@ class ChargeController(Controller):
 
     @get("/{payment_id:uuid}/receipt", guards=[requires(CRM_READ)], summary="Receipt of a confirmed payment (JSON)")
     async def receipt(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, book: ProviderBook, clock: Clock, payment_id: UUID
+        self, request: AuthRequest, uow: PaymentsWorkFactory, book: ProviderBook, clock: Clock, payment_id: UUID
     ) -> receipts.Receipt:
         return await self._receipt(request, uow, book, clock, payment_id)
 
@@ -182,13 +187,13 @@ class ChargeController(Controller):
         summary="Printable receipt",
     )
     async def receipt_html(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, book: ProviderBook, clock: Clock, payment_id: UUID
+        self, request: AuthRequest, uow: PaymentsWorkFactory, book: ProviderBook, clock: Clock, payment_id: UUID
     ) -> str:
         return receipts.html(await self._receipt(request, uow, book, clock, payment_id), request.user.timezone)
 
     @get("/{payment_id:uuid}/receipt.pdf", guards=[requires(CRM_READ)], summary="Receipt as PDF")
     async def receipt_pdf(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, book: ProviderBook, clock: Clock, payment_id: UUID
+        self, request: AuthRequest, uow: PaymentsWorkFactory, book: ProviderBook, clock: Clock, payment_id: UUID
     ) -> Response[bytes]:
         receipt = await self._receipt(request, uow, book, clock, payment_id)
         return Response(
@@ -203,12 +208,12 @@ class CatalogueController(Controller):
     tags = ["prices and discounts"]
 
     @get("/prices", guards=[requires(CRM_READ)], summary="Procedure prices")
-    async def prices(self, request: AuthRequest, uow: UnitOfWorkFactory) -> PriceList:
+    async def prices(self, request: AuthRequest, uow: PaymentsWorkFactory) -> PriceList:
         return PriceList([PriceOut.of(p) for p in await catalogue.list_prices(uow, request.user)])
 
     @put("/prices/{procedure_id:uuid}", guards=[requires(CRM_ADMIN)], summary="Set a procedure's price")
     async def set_price(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, clock: Clock, procedure_id: UUID, data: PriceIn
+        self, request: AuthRequest, uow: PaymentsWorkFactory, clock: Clock, procedure_id: UUID, data: PriceIn
     ) -> PriceOut:
         price = await catalogue.set_price(
             uow, clock, request.user, str(procedure_id), name=data.name, amount=data.amount, currency=data.currency
@@ -216,16 +221,16 @@ class CatalogueController(Controller):
         return PriceOut.of(price)
 
     @delete("/prices/{procedure_id:uuid}", guards=[requires(CRM_ADMIN)], status_code=HTTP_204_NO_CONTENT)
-    async def delete_price(self, request: AuthRequest, uow: UnitOfWorkFactory, procedure_id: UUID) -> None:
+    async def delete_price(self, request: AuthRequest, uow: PaymentsWorkFactory, procedure_id: UUID) -> None:
         await catalogue.delete_price(uow, request.user, str(procedure_id))
 
     @get("/discounts", guards=[requires(CRM_READ)], summary="Discount rules")
-    async def discounts(self, request: AuthRequest, uow: UnitOfWorkFactory) -> DiscountList:
+    async def discounts(self, request: AuthRequest, uow: PaymentsWorkFactory) -> DiscountList:
         return DiscountList([DiscountOut.of(d) for d in await catalogue.list_discounts(uow, request.user)])
 
     @post("/discounts", guards=[requires(CRM_ADMIN)], summary="Add a discount rule", status_code=201)
     async def add_discount(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, clock: Clock, data: DiscountIn
+        self, request: AuthRequest, uow: PaymentsWorkFactory, clock: Clock, data: DiscountIn
     ) -> DiscountOut:
         rule = await catalogue.add_discount(
             uow,
@@ -243,7 +248,7 @@ class CatalogueController(Controller):
 
     @put("/discounts/{discount_id:uuid}", guards=[requires(CRM_ADMIN)], summary="Change a discount rule")
     async def update_discount(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, discount_id: UUID, data: DiscountIn
+        self, request: AuthRequest, uow: PaymentsWorkFactory, discount_id: UUID, data: DiscountIn
     ) -> DiscountOut:
         rule = await catalogue.update_discount(
             uow,
@@ -260,7 +265,7 @@ class CatalogueController(Controller):
         return DiscountOut.of(rule)
 
     @delete("/discounts/{discount_id:uuid}", guards=[requires(CRM_ADMIN)], status_code=HTTP_204_NO_CONTENT)
-    async def delete_discount(self, request: AuthRequest, uow: UnitOfWorkFactory, discount_id: UUID) -> None:
+    async def delete_discount(self, request: AuthRequest, uow: PaymentsWorkFactory, discount_id: UUID) -> None:
         await catalogue.delete_discount(uow, request.user, str(discount_id))
 
 
@@ -276,7 +281,7 @@ class FinanceController(Controller):
     async def view(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: PaymentsWorkFactory,
         start: Annotated[date, Parameter(query="from")],
         end: Annotated[date, Parameter(query="to")],
     ) -> FinanceOut:
@@ -320,7 +325,7 @@ class FinanceController(Controller):
     async def ledger(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: PaymentsWorkFactory,
         patient_id: UUID | None = None,
         lead_id: UUID | None = None,
     ) -> LedgerOut:
@@ -351,7 +356,7 @@ class AccountController(Controller):
     path = "/api/v1/payments/settings"
     tags = ["provider account"]
 
-    async def _out(self, request: AuthRequest, uow: UnitOfWorkFactory, book: ProviderBook) -> AccountOut:
+    async def _out(self, request: AuthRequest, uow: PaymentsWorkFactory, book: ProviderBook) -> AccountOut:
         account = await book.account(uow, request.user.tenant_id)
         public = book.settings.public_url.rstrip("/")
         return AccountOut(
@@ -367,12 +372,12 @@ class AccountController(Controller):
         )
 
     @get("/", guards=[requires(CRM_ADMIN)], summary="The clinic's payment provider (secrets are never shown)")
-    async def read(self, request: AuthRequest, uow: UnitOfWorkFactory, book: ProviderBook) -> AccountOut:
+    async def read(self, request: AuthRequest, uow: PaymentsWorkFactory, book: ProviderBook) -> AccountOut:
         return await self._out(request, uow, book)
 
     @put("/", guards=[requires(CRM_ADMIN)], summary="Connect the clinic's own provider account")
     async def update(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, book: ProviderBook, clock: Clock, data: AccountIn
+        self, request: AuthRequest, uow: PaymentsWorkFactory, book: ProviderBook, clock: Clock, data: AccountIn
     ) -> AccountOut:
         await accounts.save_account(
             uow,
@@ -401,7 +406,7 @@ class WebhookController(Controller):
 
     @post("/{provider:str}", status_code=200, summary="A provider's payment notification", security=[{}])
     async def receive(
-        self, request: Request[Any, Any, Any], uow: UnitOfWorkFactory, book: ProviderBook, clock: Clock, provider: str
+        self, request: Request[Any, Any, Any], uow: PaymentsWorkFactory, book: ProviderBook, clock: Clock, provider: str
     ) -> WebhookAnswer:
         # The signature is checked in the use case: Mercado Pago's covers the query, not only body and headers.
         delivery = kit_webhooks.Delivery(
@@ -430,7 +435,7 @@ class PublicController(Controller):
     @get("/pay", summary="The Pay page: amount before and after discount, methods, PIX code, checkout", security=[{}])
     async def pay_page(
         self,
-        uow: UnitOfWorkFactory,
+        uow: PaymentsWorkFactory,
         book: ProviderBook,
         clock: Clock,
         settings: PaymentsSettings,

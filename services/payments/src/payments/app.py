@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import cast
 
 from litestar import Litestar
 from litestar.di import Provide
@@ -28,6 +29,7 @@ from payments.domain.errors import Conflict, InvalidInput, LinkInvalid, NotConfi
 from payments.pix import BrCodeError
 from payments.services import accounts, charges
 from payments.services.accounts import ProviderBook
+from payments.services.work import PaymentsUnitOfWork, PaymentsWorkFactory
 from payments.settings import SERVICE, PaymentsSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ def create_api() -> Litestar:
             "settings": Provide(lambda: settings, sync_to_thread=False),
         },
         extra_lifespan=[close_providers],
+        unit_of_work=PaymentsUnitOfWork,
     )
 
 
@@ -84,17 +87,16 @@ def create_worker() -> Litestar:
     book = ProviderBook(settings)
 
     def tasks(ctx: WorkerContext) -> list[Periodic]:
+        uow = cast(PaymentsWorkFactory, ctx.uow)  # built with unit_of_work=PaymentsUnitOfWork below
         return [
-            Periodic("expiry", lambda: charges.expire_due(ctx.uow, clock), interval=settings.expiry_poll_seconds),
+            Periodic("expiry", lambda: charges.expire_due(uow, clock), interval=settings.expiry_poll_seconds),
             Periodic(
                 "reconciliation",
-                lambda: charges.reconcile(
-                    ctx.uow, book, clock, after=timedelta(seconds=settings.reconcile_after_seconds)
-                ),
+                lambda: charges.reconcile(uow, book, clock, after=timedelta(seconds=settings.reconcile_after_seconds)),
                 interval=settings.reconcile_poll_seconds,
             ),
             # Credentials from before sealing, or under a key being rotated out, are sealed with the current key.
-            Periodic("reseal", lambda: accounts.reseal(ctx.uow, book.sealer), interval=settings.reseal_poll_seconds),
+            Periodic("reseal", lambda: accounts.reseal(uow, book.sealer), interval=settings.reseal_poll_seconds),
         ]
 
     return create_worker_app(
@@ -102,6 +104,7 @@ def create_worker() -> Litestar:
         settings=settings,
         consumers=lambda ctx: consumers.build(ctx, book, clock),
         tasks=tasks,
+        unit_of_work=PaymentsUnitOfWork,
     )
 
 

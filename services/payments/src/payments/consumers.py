@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import cast
 
 from contracts.assistant import AssistantPaymentLinkRequestedV1
 from contracts.leads import LeadConvertedV1, LeadCreatedV1
@@ -12,6 +13,7 @@ from kit.worker import WorkerContext
 from payments.clock import Clock
 from payments.services import assistant, finance
 from payments.services.accounts import ProviderBook
+from payments.services.work import PaymentsWorkFactory
 
 
 def build(ctx: WorkerContext, book: ProviderBook, clock: Clock) -> list[IdempotentConsumer]:
@@ -23,7 +25,7 @@ def build(ctx: WorkerContext, book: ProviderBook, clock: Clock) -> list[Idempote
             topic=FUNNEL.name,
             handlers={
                 AssistantPaymentLinkRequestedV1: partial(
-                    assistant.link_requested, uow_factory=ctx.uow, book=book, clock=clock
+                    assistant.link_requested, uow_factory=cast(PaymentsWorkFactory, ctx.uow), book=book, clock=clock
                 )
             },
             uow=ctx.uow,

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit import webhooks
 from kit.webhooks import receipts_table
 from payments.domain.charges import OPEN, SETTLED, Charge
 from payments.domain.discounts import DiscountRule, ProcedurePrice
@@ -192,6 +193,10 @@ class WebhookRepository:
             receipts_table.c.event_id == event_id[:200],
         )
         return (await conn.execute(query)).first() is not None
+
+    async def record(self, delivery: webhooks.Delivery, *, provider: str, scope: str, event_id: str) -> bool:
+        """Store the delivery's receipt in this transaction; False: it was received before (kit.webhooks)."""
+        return await webhooks.record_receipt(self.session, delivery, provider=provider, scope=scope, event_id=event_id)
 
 
 class RefundRepository:

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 import httpx
 import msgspec
@@ -34,7 +35,7 @@ from devkit.testing import fresh_database
 from kit import webhooks
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.db import make_engine, uow_factory
 from kit.outbox import outbox_table
 from kit.sealing import generate_key
 from payments import models
@@ -44,12 +45,12 @@ from payments.domain.discounts import ProcedurePrice
 from payments.domain.errors import NotConfigured
 from payments.models import charges
 from payments.providers import mercadopago
-from payments.repository import PriceRepository
 from payments.schemas import ChargeIn, PersonIn
 from payments.services import accounts, assistant
 from payments.services import charges as cases
 from payments.services import webhooks as ingress
 from payments.services.accounts import ProviderBook
+from payments.services.work import PaymentsUnitOfWork, PaymentsWorkFactory
 from payments.settings import PaymentsSettings
 
 TOKEN = "APP_USR-integration-token"
@@ -86,7 +87,7 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @dataclass
 class Env:
-    uow: UnitOfWorkFactory
+    uow: PaymentsWorkFactory
     engine: AsyncEngine
     book: ProviderBook
     clock: MovableClock
@@ -120,7 +121,14 @@ async def env(infra: Infra, sandbox_url: str) -> AsyncIterator[Env]:
     )
     async with httpx.AsyncClient(base_url=sandbox_url, timeout=20.0) as sandbox:
         await sandbox.post("/sandbox/payments/control", json={"mode": "none"})
-        yield Env(uow_factory(engine, "payments"), engine, book, MovableClock(), principal, sandbox)
+        yield Env(
+            cast(PaymentsWorkFactory, uow_factory(engine, "payments", PaymentsUnitOfWork)),
+            engine,
+            book,
+            MovableClock(),
+            principal,
+            sandbox,
+        )
         await sandbox.post("/sandbox/payments/reset")
     await book.close()
     await engine.dispose()
@@ -326,7 +334,7 @@ async def test_the_funnel_assistants_request_makes_one_link_however_often_it_arr
     )  # fmt: skip
     async with env.uow() as work:
         price = ProcedurePrice(env.principal.tenant_id, request.procedure_id, "Botox", Decimal("200.00"), "BRL")
-        await PriceRepository(work.session).upsert(price, env.principal.user_id, datetime.now(UTC))
+        await work.prices.upsert(price, env.principal.user_id, datetime.now(UTC))
         await work.commit()
     for _ in range(2):  # a redelivery, or the handler run again after a rolled-back batch
         async with env.uow() as work:

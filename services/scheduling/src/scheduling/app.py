@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar
 from litestar.di import Provide
@@ -22,6 +22,7 @@ from scheduling.services import booking, reminders, waitlist
 from scheduling.services.catalog import CatalogCache
 from scheduling.services.env import Env, Links
 from scheduling.services.live import BoardHub
+from scheduling.services.work import SchedulingUnitOfWork, SchedulingWorkFactory
 from scheduling.settings import SERVICE, SchedulingSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,9 @@ ERRORS = {Invalid: 422, NotFound: 404, Conflict: 409, PaymentRequired: 402, Forb
 
 
 def make_env(settings: SchedulingSettings, uow: UnitOfWorkFactory, catalog: CatalogCache | None = None) -> Env:
+    """`uow`: kit's factory, built with `unit_of_work=SchedulingUnitOfWork` (the app factories below)."""
     return Env(
-        uow=uow,
+        uow=cast(SchedulingWorkFactory, uow),
         clock=make_clock(settings.clock_file),
         links=Links(secret=settings.link_secret, public_url=settings.public_url, ttl_seconds=settings.link_ttl_seconds),
         catalog=catalog,
@@ -73,6 +75,7 @@ def create_api() -> Litestar:
         extra_dependencies={"env": Provide(provide_env, sync_to_thread=False)},
         extra_lifespan=[close_hub],
         state=state,
+        unit_of_work=SchedulingUnitOfWork,
     )
 
 
@@ -101,4 +104,5 @@ def create_worker() -> Litestar:
             Periodic("waitlist-offers", lambda: waitlist.pass_on_lapsed_offers(env_of(ctx)), 2.0),
             Periodic("hold-expiry", lambda: booking.expire_holds(env_of(ctx)), 5.0),
         ],
+        unit_of_work=SchedulingUnitOfWork,
     )

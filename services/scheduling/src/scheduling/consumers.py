@@ -9,16 +9,16 @@ from contracts import EventMeta
 from contracts.assistant import AssistantBookingLinkRequestedV1
 from contracts.notifications import MessageReceivedV1
 from contracts.payments import PaymentConfirmedV1
-from contracts.topics import FUNNEL, NOTIFICATIONS, PAYMENTS
-from kit.db import UnitOfWork
+from contracts.topics import FUNNEL, IDENTITY, NOTIFICATIONS, PAYMENTS
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
-from scheduling.services import assistant, inbound
+from scheduling.services import assistant, inbound, staff
 from scheduling.services.env import Env
+from scheduling.services.work import SchedulingWork
 
 
-def _bound(env: Env, use_case: Callable[..., Any]) -> Callable[[UnitOfWork, Any, EventMeta], Any]:
-    async def handle(uow: UnitOfWork, event: Any, meta: EventMeta) -> None:
+def _bound(env: Env, use_case: Callable[..., Any]) -> Callable[[SchedulingWork, Any, EventMeta], Any]:
+    async def handle(uow: SchedulingWork, event: Any, meta: EventMeta) -> None:
         await use_case(env, uow, event, meta)
 
     return handle
@@ -47,6 +47,14 @@ def build(ctx: WorkerContext, env: Env) -> list[IdempotentConsumer]:
             name="scheduling.assistant-links",
             topic=FUNNEL.name,
             handlers={AssistantBookingLinkRequestedV1: _bound(env, assistant.booking_link_requested)},
+            **common,  # type: ignore[arg-type]
+        ),
+        # The staff directory (who may be linked to a professional).
+        IdempotentConsumer(
+            service=ctx.service,
+            name="scheduling.staff",
+            topic=IDENTITY.name,
+            handlers=dict.fromkeys(staff.STAFF_EVENTS, _bound(env, staff.staff_changed)),
             **common,  # type: ignore[arg-type]
         ),
     ]

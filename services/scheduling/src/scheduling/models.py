@@ -217,6 +217,16 @@ anamnesis_drafts = Table(
     Column("saved_at", DateTime(timezone=True), nullable=False),
 )
 
+#: The clinics' staff as the gateway's directory events tell them: who may be linked to a professional.
+staff = Table(
+    "staff",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), primary_key=True),
+    Column("user_id", UUID(as_uuid=False), primary_key=True),
+    Column("active", Boolean, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
 waitlist_entries = Table(
     "waitlist_entries",
     metadata,

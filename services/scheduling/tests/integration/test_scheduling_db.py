@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -34,6 +34,7 @@ from scheduling.services import booking, inbound, reception, setup, waitlist
 from scheduling.services import reminders as scheduler
 from scheduling.services.catalog import CatalogCache
 from scheduling.services.env import Env, Links
+from scheduling.services.work import SchedulingUnitOfWork, SchedulingWorkFactory
 
 SP = ZoneInfo("America/Sao_Paulo")
 SECRET = "x" * 40
@@ -70,7 +71,11 @@ async def engine(db_url: str) -> AsyncIterator[Any]:
 
 async def new_clinic(engine: Any) -> Clinic:
     clock = FixedClock(datetime(2027, 2, 20, 12, tzinfo=UTC))
-    env = Env(uow=uow_factory(engine, "scheduling"), clock=clock, links=Links(SECRET, "http://gw", 3600))
+    env = Env(
+        uow=cast(SchedulingWorkFactory, uow_factory(engine, "scheduling", SchedulingUnitOfWork)),
+        clock=clock,
+        links=Links(SECRET, "http://gw", 3600),
+    )
     principal = Principal(user_id=new_id(), tenant_id=new_id(), email="a@x", permissions=PERMS)
     branch = await setup.add_branch(
         env, principal, BranchIn(name="Moema", timezone="America/Sao_Paulo", address="Rua 1")
@@ -527,3 +532,42 @@ async def test_the_funnel_assistant_gets_the_persons_booking_link(engine: Any) -
     token = issued["url"].split("token=")[1]
     link = links.verify(SECRET, token, purpose="book")
     assert (link.subject, link.tenant_id, link.data["lead_id"]) == (lead, c.principal.tenant_id, lead)
+
+
+async def test_a_professional_is_linked_only_to_an_active_staff_member(engine: Any) -> None:
+    from contracts.identity import StaffCreatedV1, StaffDeactivatedV1
+    from scheduling.services import staff
+
+    c = await new_clinic(engine)
+    member = new_id()
+
+    def pro(user_id: str) -> ProfessionalIn:
+        return ProfessionalIn(name="Dr. Paulo", kind="doctor", user_id=user_id)  # type: ignore[arg-type]
+
+    with pytest.raises(Invalid) as unknown:
+        await setup.add_professional(c.env, c.principal, pro(member))
+    assert unknown.value.field == "user_id"
+    other = Principal(user_id=new_id(), tenant_id=new_id(), email="b@x", permissions=PERMS)
+    with pytest.raises(Invalid):  # a member of another clinic is a stranger here
+        await setup.add_professional(c.env, other, pro(c.principal.user_id))
+
+    async def announce(event: Any) -> None:
+        meta = EventMeta(
+            id=new_id(), source="test", type=event.TYPE, time=c.clock.now(), subject=member,
+            tenant_id=c.principal.tenant_id, correlation_id=new_id(),
+        )  # fmt: skip
+        async with c.env.uow() as uow:
+            await staff.staff_changed(c.env, uow, event, meta)
+            await uow.commit()
+
+    record = {"user_id": member, "full_name": "Paulo", "email": "p@x", "roles": ["professional"]}
+    await announce(StaffCreatedV1(**record, changed_at=c.clock.now()))  # type: ignore[arg-type]
+    linked = await setup.add_professional(c.env, c.principal, pro(member))
+    assert linked.user_id == member
+    # the caller may link themself (the directory may be a moment behind the gateway)
+    assert (await setup.add_professional(c.env, c.principal, pro(c.principal.user_id))).user_id == c.principal.user_id
+    await announce(StaffDeactivatedV1(**record, active=False, changed_at=c.clock.now() + timedelta(seconds=1)))  # type: ignore[arg-type]
+    # a late duplicate of the older record does not bring the member back
+    await announce(StaffCreatedV1(**record, changed_at=c.clock.now()))  # type: ignore[arg-type]
+    with pytest.raises(Invalid):
+        await setup.update_professional(c.env, c.principal, linked.id, pro(member))

@@ -86,9 +86,9 @@ class AccountController(Controller):
         return AccountOut(provider=account.provider, webhook_url=webhook_url(_public_root(request), account))
 
     @get("/", guards=[requires(CRM_ADMIN)], summary="Every provider and whether the clinic connected it (no secrets)")
-    async def connections(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[ConnectionOut]:
+    async def connections(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[ConnectionOut]:
         root = _public_root(request)
-        return [
+        return Page.all(
             ConnectionOut(
                 provider=provider,
                 connected=account is not None,
@@ -100,7 +100,7 @@ class AccountController(Controller):
                 else f"{root}/webhooks/telephony/{provider}?clinic={request.user.tenant_id}",
             )
             for provider, account in await cases.connections(uow, request.user)
-        ]
+        )
 
 
 class NumberController(Controller):
@@ -114,8 +114,8 @@ class NumberController(Controller):
         )
 
     @get("/", guards=[requires(CRM_READ)], summary="The clinic's tracking numbers and their sources")
-    async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[NumberOut]:
-        return [NumberOut.of(n) for n in await cases.list_numbers(uow, request.user)]
+    async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[NumberOut]:
+        return Page.all(NumberOut.of(n) for n in await cases.list_numbers(uow, request.user))
 
     @delete("/{number_id:uuid}", status_code=HTTP_204_NO_CONTENT, guards=[requires(CRM_ADMIN)], summary="Remove one")
     async def remove(self, request: AuthRequest, uow: UnitOfWorkFactory, number_id: UUID) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from kit.inputs import Uuid
 from telephony.domain import Recording, RecordingAccess, TrackingNumber
 from telephony.repository import Card, StoredCall
 
@@ -147,7 +148,7 @@ class DialIn(msgspec.Struct, forbid_unknown_fields=True):
     extension: Annotated[str, msgspec.Meta(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_+@.:\-]+$")]
     #: The person's phone; or `call_id`, a call card whose caller is called back.
     to: Annotated[str, msgspec.Meta(min_length=3, max_length=40)] | None = None
-    call_id: Annotated[str, msgspec.Meta(pattern="^[0-9a-fA-F-]{36}$")] | None = None
+    call_id: Uuid | None = None
     #: The clinic's number shown to the person; default: the card's tracking number, else the first one.
     line: Annotated[str, msgspec.Meta(min_length=3, max_length=40)] | None = None
 

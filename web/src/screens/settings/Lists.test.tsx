@@ -6,9 +6,9 @@ const item = (id: string, label: string, position: number, color: string | null 
 
 test("a list in its order: move an item, recolour one, a refused new item keeps its label; another list on switching", async () => {
   const { api, sent } = fakeGateway({
-    "GET /api/v1/leads/lists/source": [item("i1", "Instagram", 0, "#c13584"), item("i2", "Google", 1), item("i3", "Old flyer", 2, null, false)],
-    "GET /api/v1/leads/lists/treatment": [item("t1", "Implants", 0)],
-    "PUT /api/v1/leads/lists/source/order": (body: unknown) => (body as { ids: string[] }).ids.map((id, i) => item(id, id, i)),
+    "GET /api/v1/leads/lists/source": { items: [item("i1", "Instagram", 0, "#c13584"), item("i2", "Google", 1), item("i3", "Old flyer", 2, null, false)] },
+    "GET /api/v1/leads/lists/treatment": { items: [item("t1", "Implants", 0)] },
+    "PUT /api/v1/leads/lists/source/order": (body: unknown) => ({ items: (body as { ids: string[] }).ids.map((id, i) => item(id, id, i)) }),
     "PATCH /api/v1/leads/lists/source/i2": (body: unknown) => ({ ...item("i2", "Google", 1), ...(body as object) }),
     "POST /api/v1/leads/lists/source": problem("label", "An item with this label exists."),
   });
@@ -35,7 +35,7 @@ test("a list in its order: move an item, recolour one, a refused new item keeps 
 
 test("an item's colour is cleared with clear_color, and an inactive one can be switched back on", async () => {
   const { api, sent } = fakeGateway({
-    "GET /api/v1/leads/lists/source": [item("i1", "Instagram", 0, "#c13584"), item("i3", "Old flyer", 1, null, false)],
+    "GET /api/v1/leads/lists/source": { items: [item("i1", "Instagram", 0, "#c13584"), item("i3", "Old flyer", 1, null, false)] },
     "PATCH /api/v1/leads/lists/source/i1": (body: unknown) => ({ ...item("i1", "Instagram", 0), ...(body as object) }),
     "PATCH /api/v1/leads/lists/source/i3": (body: unknown) => ({ ...item("i3", "Old flyer", 1), ...(body as object) }),
   });

@@ -16,7 +16,7 @@ export function ListsSection() {
   const { api } = useSession();
   const st = useST();
   const [kind, setKind] = useState<Kind>("source");
-  const list = useLoad(() => unwrap(api.GET("/api/v1/leads/lists/{kind}", { params: { path: { kind }, query: { include_inactive: true } } })), [kind]);
+  const list = useLoad(() => unwrap(api.GET("/api/v1/leads/lists/{kind}", { params: { path: { kind }, query: { include_inactive: true } } })).then((p) => p.items), [kind]);
   const order = useSaver();
   const items = list.data ?? [];
   async function move(i: number, by: -1 | 1) {

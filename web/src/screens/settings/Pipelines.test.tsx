@@ -7,7 +7,7 @@ const PIPELINES = [{ id: "pl1", kind: "sales", name: "Sales", automatic: true, s
 
 test("stages in order; moving one swaps two positions; a refused new stage keeps its key and shows the problem", async () => {
   const { api, sent } = fakeGateway({
-    "GET /api/v1/funnel/pipelines": PIPELINES,
+    "GET /api/v1/funnel/pipelines": { items: PIPELINES },
     "PATCH /api/v1/funnel/pipelines/stages/s2": json(200, null),
     "PATCH /api/v1/funnel/pipelines/stages/s1": json(200, null),
     "POST /api/v1/funnel/pipelines/pl1/stages": problem("key", "A stage with this key exists."),

@@ -13,7 +13,7 @@ type Stage = Schemas["StageOut"];
 export function PipelinesSection() {
   const { api } = useSession();
   const st = useST();
-  const list = useLoad(() => unwrap(api.GET("/api/v1/funnel/pipelines")), []);
+  const list = useLoad(() => unwrap(api.GET("/api/v1/funnel/pipelines")).then((p) => p.items), []);
   return (
     <section aria-labelledby="pipelines-title">
       <h2 id="pipelines-title">{st("pipelines.title")}</h2>

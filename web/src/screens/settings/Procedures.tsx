@@ -256,7 +256,7 @@ function DiscountForm({ discount, procedures, onSaved }: { discount?: Discount; 
 function QuoteCosts() {
   const { api } = useSession();
   const st = useST();
-  const list = useLoad(() => unwrap(api.GET("/api/v1/funnel/quote-costs")), []);
+  const list = useLoad(() => unwrap(api.GET("/api/v1/funnel/quote-costs")).then((p) => p.items), []);
   return (
     <section aria-labelledby="costs-title">
       <h2 id="costs-title">{st("costs.title")}</h2>
@@ -323,7 +323,7 @@ function CostForm({ cost, onSaved }: { cost?: Cost; onSaved: () => void }) {
 function QuoteDiscounts() {
   const { api } = useSession();
   const st = useST();
-  const list = useLoad(() => unwrap(api.GET("/api/v1/funnel/quote-discounts")), []);
+  const list = useLoad(() => unwrap(api.GET("/api/v1/funnel/quote-discounts")).then((p) => p.items), []);
   return (
     <section aria-labelledby="qdiscounts-title">
       <h2 id="qdiscounts-title">{st("qdiscounts.title")}</h2>

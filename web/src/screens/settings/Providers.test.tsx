@@ -17,7 +17,7 @@ test("a payments secret is sent once, emptied after the save and never shown bac
       account = { ...ACCOUNT, provider: b.provider, own_account: true, access_token_set: true, webhook_secret_set: true };
       return account;
     },
-    "GET /api/v1/telephony/providers": [conn("zadarma"), conn("twilio"), conn("mango")],
+    "GET /api/v1/telephony/providers": { items: [conn("zadarma"), conn("twilio"), conn("mango")] },
     "GET /api/v1/notifications/channels": { items: [{ channel: "whatsapp", account_id: "1029384756" }] },
   });
   const { container } = renderAs(api, <Settings path="/settings/providers" />);
@@ -43,7 +43,7 @@ test("a payments secret is sent once, emptied after the save and never shown bac
 test("a refused telephony secret keeps what was typed and names the field; Mango asks for its API key too", async () => {
   const { api, sent } = fakeGateway({
     "GET /api/v1/payments/settings": ACCOUNT,
-    "GET /api/v1/telephony/providers": [conn("zadarma", true), conn("mango")],
+    "GET /api/v1/telephony/providers": { items: [conn("zadarma", true), conn("mango")] },
     "GET /api/v1/notifications/channels": { items: [] },
     "PUT /api/v1/telephony/providers/mango": problem("api_key", "Mango Office needs the vpbx_api_key."),
   });

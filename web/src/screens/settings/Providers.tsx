@@ -18,7 +18,7 @@ export function ProvidersSection() {
   const { api } = useSession();
   const st = useST();
   const payments = useLoad(() => unwrap(api.GET("/api/v1/payments/settings")), []);
-  const telephony = useLoad(() => unwrap(api.GET("/api/v1/telephony/providers")), []);
+  const telephony = useLoad(() => unwrap(api.GET("/api/v1/telephony/providers")).then((p) => p.items), []);
   const channels = useLoad(async () => (await unwrap(api.GET("/api/v1/notifications/channels"))).items, []);
   return (
     <>

@@ -19,9 +19,9 @@ const STAFF = [
 
 function gateway(onCreate: (body: unknown) => unknown) {
   return fakeGateway({
-    "GET /api/v1/staff": STAFF,
-    "GET /api/v1/identity/roles": ROLES,
-    "GET /api/v1/identity/permissions": PERMISSIONS,
+    "GET /api/v1/staff": { items: STAFF },
+    "GET /api/v1/identity/roles": { items: ROLES },
+    "GET /api/v1/identity/permissions": { items: PERMISSIONS },
     "POST /api/v1/staff": onCreate,
     "PATCH /api/v1/identity/roles/r2": (body: unknown) => ({ ...ROLES[1], ...(body as object) }),
   });

@@ -14,9 +14,9 @@ type Permission = Schemas["PermissionOut"];
 export function UsersSection() {
   const { api } = useSession();
   const st = useST();
-  const staff = useLoad(() => unwrap(api.GET("/api/v1/staff")), []);
-  const roles = useLoad(() => unwrap(api.GET("/api/v1/identity/roles")), []);
-  const permissions = useLoad(() => unwrap(api.GET("/api/v1/identity/permissions")), []);
+  const staff = useLoad(() => unwrap(api.GET("/api/v1/staff")).then((p) => p.items), []);
+  const roles = useLoad(() => unwrap(api.GET("/api/v1/identity/roles")).then((p) => p.items), []);
+  const permissions = useLoad(() => unwrap(api.GET("/api/v1/identity/permissions")).then((p) => p.items), []);
   const roleOptions = (roles.data ?? []).map((r) => ({ value: r.name, label: r.name, hint: r.description }));
   return (
     <>

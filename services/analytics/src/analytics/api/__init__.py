@@ -30,7 +30,7 @@ from analytics.services import reports as cases
 from contracts.claims import ANALYTICS_ALL, ANALYTICS_READ, ANALYTICS_WRITE
 from kit.auth import Principal
 from kit.db import UnitOfWorkFactory
-from kit.inputs import Uuid
+from kit.inputs import Uuid, uuids
 from kit.paging import CommaList, Page, comma_list
 from kit.web import AuthRequest, Limit, Offset, requires
 
@@ -72,6 +72,7 @@ async def _report(
     branch: str | None, group_by: str | None, sort: str | None, fmt: Format, allowed: tuple[str, ...],
 ) -> ReportOut | Response[bytes]:  # fmt: skip
     dims = tuple(comma_list(group_by, field="group_by", allowed=allowed)) if allowed else ()
+    uuids([branch] if branch else [], "branch_id")
     query = cases.Query(first=first, last=last, branch_id=branch or None, group_by=dims, sort=sort)
     return _out(await case(uow, request.user, query), fmt)
 
@@ -226,12 +227,15 @@ class InputController(Controller):
         await inputs.delete_spend(uow, request.user, str(spend_id))
 
     @get("/commissions", guards=[requires(ANALYTICS_ALL)], summary="The curators' commission rates")
-    async def commissions(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[CommissionOut]:
-        return [CommissionOut.of(r) for r in await inputs.commissions(uow, request.user)]
+    async def commissions(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[CommissionOut]:
+        return Page.all(CommissionOut.of(r) for r in await inputs.commissions(uow, request.user))
 
     @put("/commissions/{curator_id:str}", guards=[requires(ANALYTICS_WRITE)],
          summary="Set a curator's commission rate ('*': the clinic's default)")  # fmt: skip
     async def set_commission(
         self, request: AuthRequest, uow: UnitOfWorkFactory, curator_id: str, data: CommissionIn
-    ) -> list[CommissionOut]:
-        return [CommissionOut.of(r) for r in await inputs.set_commission(uow, request.user, curator_id, data.percent)]
+    ) -> Page[CommissionOut]:
+        uuids([curator_id], "curator_id", allow=("*",))
+        return Page.all(
+            CommissionOut.of(r) for r in await inputs.set_commission(uow, request.user, curator_id, data.percent)
+        )

@@ -52,6 +52,7 @@ from funnel.schemas import (
 )
 from kit.db import UnitOfWorkFactory
 from kit.objects import ObjectStore
+from kit.paging import Page
 from kit.web import AuthRequest, requires
 
 From = Annotated[date, Parameter(query="from", description="first day (UTC)")]
@@ -72,12 +73,12 @@ class PipelineController(Controller):
     tags = ["funnel"]
 
     @get("/", guards=[requires(FUNNEL_READ)], summary="The clinic's pipelines and their stages")
-    async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[PipelineOut]:
+    async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[PipelineOut]:
         found, listed = await cases.pipelines(uow, request.user)
-        return [
+        return Page.all(
             PipelineOut(p.id, p.kind, p.name, p.automatic, [_stage(s) for s in listed if s.pipeline_id == p.id])
             for p in found
-        ]
+        )
 
     @patch("/{pipeline_id:uuid}", guards=[requires(FUNNEL_ADMIN)], summary="Rename; automatic or manual mode")
     async def edit(self, request: AuthRequest, pipeline_id: Any, data: PipelineIn, uow: UnitOfWorkFactory) -> None:
@@ -193,8 +194,8 @@ class DealController(Controller):
         return CreatedOut(task_id)
 
     @get("/{deal_id:uuid}/tasks", guards=[requires(FUNNEL_READ)], summary="The deal's tasks, soonest due first")
-    async def tasks(self, request: AuthRequest, deal_id: Any, uow: UnitOfWorkFactory) -> list[TaskOut]:
-        return [_task(t) for t in await cases.tasks_of(uow, request.user, str(deal_id))]
+    async def tasks(self, request: AuthRequest, deal_id: Any, uow: UnitOfWorkFactory) -> Page[TaskOut]:
+        return Page.all(_task(t) for t in await cases.tasks_of(uow, request.user, str(deal_id)))
 
 
 def _file(p: Any) -> SignedFileOut | None:
@@ -250,9 +251,10 @@ class WorkController(Controller):
         return SignedLinkOut(url, cases.SIGNED_LINK_SECONDS)
 
     @get("/tasks/queue", guards=[requires(FUNNEL_READ)], summary="The clinic's queue: open tasks nobody has")
-    async def queue(self, request: AuthRequest, uow: UnitOfWorkFactory, limit: int = 100) -> list[QueueTaskOut]:
-        found = await cases.queue(uow, request.user, limit=max(1, min(limit, 500)))
-        return [QueueTaskOut(_task(t), t.deal_name, t.deal_kind) for t in found]
+    async def queue(self, request: AuthRequest, uow: UnitOfWorkFactory, limit: int = 100) -> Page[QueueTaskOut]:
+        limit = max(1, min(limit, 500))
+        found = await cases.queue(uow, request.user, limit=limit)
+        return Page.window([QueueTaskOut(_task(t), t.deal_name, t.deal_kind) for t in found], limit=limit, offset=0)
 
     @get("/settings", guards=[requires(FUNNEL_READ)], summary="The clinic's funnel settings")
     async def get_settings(self, request: AuthRequest, uow: UnitOfWorkFactory) -> FunnelSettingsOut:
@@ -297,8 +299,8 @@ class WorkController(Controller):
         )  # fmt: skip
 
     @get("/curators", guards=[requires(FUNNEL_READ)])
-    async def curators(self, request: AuthRequest, uow: UnitOfWorkFactory) -> list[CuratorOut]:
-        return [
+    async def curators(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[CuratorOut]:
+        return Page.all(
             CuratorOut(c.user_id, str(c.general_percent), dict(c.per_service))
             for c in await cases.curators(uow, request.user)
-        ]
+        )

@@ -197,8 +197,8 @@ class PriceListController(Controller):
     tags = ["funnel: valuations and quotes"]
 
     @get("/quote-costs", guards=[requires(CRM_READ)], summary="The clinic's costs (items of quotes)")
-    async def costs(self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore) -> list[CostOut]:
-        return [_cost(c) for c in await cases.costs(_env(request, uow, objects), request.user)]
+    async def costs(self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore) -> Page[CostOut]:
+        return Page.all(_cost(c) for c in await cases.costs(_env(request, uow, objects), request.user))
 
     @post("/quote-costs", status_code=HTTP_201_CREATED, guards=[requires(FUNNEL_ADMIN)])
     async def add_cost(
@@ -216,8 +216,8 @@ class PriceListController(Controller):
         await cases.edit_cost(_env(request, uow, objects), request.user, str(cost_id), data.changes())
 
     @get("/quote-discounts", guards=[requires(CRM_READ)], summary="The clinic's discounts")
-    async def discounts(self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore) -> list[DiscountOut]:
-        return [_discount(d) for d in await cases.discounts(_env(request, uow, objects), request.user)]
+    async def discounts(self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore) -> Page[DiscountOut]:
+        return Page.all(_discount(d) for d in await cases.discounts(_env(request, uow, objects), request.user))
 
     @post("/quote-discounts", status_code=HTTP_201_CREATED, guards=[requires(FUNNEL_ADMIN)])
     async def add_discount(

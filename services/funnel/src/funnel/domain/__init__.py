@@ -425,6 +425,14 @@ def clean_outcome(outcome: str) -> str:
     return outcome
 
 
+def check_members(wanted: dict[str, str], known: set[str]) -> None:
+    """`wanted`: field -> user id. Each must be an active staff member of the clinic (`known`), else a 422 naming
+    the field (a curator, a task's responsible person)."""
+    for field, user_id in wanted.items():
+        if user_id not in known:
+            raise InvalidFunnel(f"{user_id} is not an active staff member of this clinic.", field=field)
+
+
 def clean_percent(value: Decimal, *, field_name: str) -> Decimal:
     if not Decimal(0) <= value <= Decimal(100):
         raise InvalidFunnel("A percentage is between 0 and 100.", field=field_name)

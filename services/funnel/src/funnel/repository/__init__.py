@@ -27,6 +27,7 @@ from funnel.models import (
     tasks,
     visits,
 )
+from funnel.models.valuation import valuation_staff
 
 Row = Any
 
@@ -528,6 +529,15 @@ class Repository:
 
     async def curators(self, tenant_id: str) -> list[Row]:
         return list((await self.session.execute(select(curators).where(curators.c.tenant_id == tenant_id))).all())
+
+    async def active_staff(self, tenant_id: str, user_ids: list[str]) -> set[str]:
+        """Which of `user_ids` are active staff of the clinic (the directory kept from the gateway's events)."""
+        q = select(valuation_staff.c.user_id).where(
+            valuation_staff.c.tenant_id == tenant_id,
+            valuation_staff.c.user_id.in_(user_ids),
+            valuation_staff.c.active,
+        )
+        return set((await self.session.execute(q)).scalars())
 
     async def log(self, tenant_id: str, deal_id: str, at: datetime, kind: str, line: str) -> None:
         await self.session.execute(

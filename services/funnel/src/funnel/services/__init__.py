@@ -673,9 +673,9 @@ async def set_curator_terms(
     for key, value in per_service.items():
         domain.clean_percent(value, field_name=f"per_service.{key}")
     async with uow() as work:
-        await Repository(work.session).put_curator(
-            principal.tenant_id, user_id, general, {k: str(v) for k, v in per_service.items()}
-        )
+        repo = Repository(work.session)
+        await _check_staff(repo, principal, {"user_id": user_id})
+        await repo.put_curator(principal.tenant_id, user_id, general, {k: str(v) for k, v in per_service.items()})
         await work.commit()
 
 
@@ -687,6 +687,7 @@ async def assign_curator(
         deal = await _deal(repo, principal, deal_id, lock=True)
         if await repo.curator(principal.tenant_id, curator_id) is None:
             raise NotFound("No such curator in this clinic (set the curator's percentages first).", field="curator_id")
+        await _check_staff(repo, principal, {"curator_id": curator_id})
         await repo.set_deal(deal.id, curator_id=curator_id, updated_at=now)
         await repo.log(principal.tenant_id, deal.id, now, "curator", f"curator {curator_id}")
         work.publish(
@@ -697,6 +698,15 @@ async def assign_curator(
             tenant_id=principal.tenant_id,
         )  # fmt: skip
         await work.commit()
+
+
+async def _check_staff(repo: Repository, principal: Principal, wanted: dict[str, str | None]) -> None:
+    """field -> user id (None: not given). Each given id other than the caller's must be an active staff member
+    of the clinic, as the gateway's directory events tell funnel (docs/funnel.md, "Staff")."""
+    others = {field: uid for field, uid in wanted.items() if uid is not None and uid != principal.user_id}
+    if others:
+        known = await repo.active_staff(principal.tenant_id, sorted(set(others.values())))
+        domain.check_members(others, known)
 
 
 async def curators(uow: UnitOfWorkFactory, principal: Principal) -> list[Row]:
@@ -888,6 +898,7 @@ async def add_task(
     async with uow() as work:
         repo = Repository(work.session)
         deal = await _deal(repo, principal, deal_id, lock=True)
+        await _check_staff(repo, principal, {"responsible_id": responsible_id})
         task_id = await _add_task(
             work, repo, deal, kind=kind, title=domain.clean_title(title),
             responsible_id=responsible_id or principal.user_id, due_at=due_at, now=now, by=principal.user_id,
@@ -935,6 +946,7 @@ async def edit_task(
         await _deal(repo, principal, task.deal_id)
         if task.completed_at is not None:
             raise Conflict("The task is completed.", field="task_id")
+        await _check_staff(repo, principal, {"responsible_id": responsible_id})
         if values:
             await repo.set_task(task_id, **values)
         await work.commit()

@@ -27,6 +27,7 @@ from litestar.types import (
 )
 
 from contracts.claims import CRM_ADMIN, CRM_READ
+from kit.paging import Page
 from kit.web import AuthRequest, client_ip, requires
 from leads.schemas.intake import FormIn, FormOut, FormPatch, PublicFormOut, Received, fields_from_body
 from leads.services import intake as cases
@@ -110,10 +111,10 @@ class FormController(Controller):
         return FormOut.of(made.form, base_url(request, public), made.secret)
 
     @get("/", guards=[requires(CRM_READ)], summary="The clinic's intake forms")
-    async def forms(self, request: AuthRequest, uow: LeadsWorkFactory, public: PublicIntake) -> list[FormOut]:
+    async def forms(self, request: AuthRequest, uow: LeadsWorkFactory, public: PublicIntake) -> Page[FormOut]:
         """Secrets are never listed; rotate one to see a new one."""
         base = base_url(request, public)
-        return [FormOut.of(f, base) for f in await cases.list_forms(uow, request.user)]
+        return Page.all(FormOut.of(f, base) for f in await cases.list_forms(uow, request.user))
 
     @patch("/{form_id:uuid}", guards=[requires(CRM_ADMIN)], summary="Rename, (de)activate, change source")
     async def edit(

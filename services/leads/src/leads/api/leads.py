@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit.inputs import uuids
-from kit.paging import comma_list
+from kit.paging import Page, comma_list
 from kit.web import AuthRequest, Limit, Offset, requires
 from leads.domain.queries import LeadQuery
 from leads.schemas.leads import (
@@ -169,11 +169,11 @@ class LeadController(Controller):
         handled: bool | None = None,
         limit: Limit = 50,
         offset: Offset = 0,
-    ) -> list[RequestOut]:
+    ) -> Page[RequestOut]:
         found = await request_cases.recent(
             uow, request.user, latest_only=latest_only, handled=handled, limit=limit, offset=offset
         )
-        return [RequestOut.of(r) for r in found]
+        return Page.window([RequestOut.of(r) for r in found], limit=limit, offset=offset)
 
     @get("/{lead_id:uuid}", guards=[requires(CRM_READ)], summary="One lead")
     async def read(self, request: AuthRequest, lead_id: UUID, uow: LeadsWorkFactory) -> LeadOut:
@@ -205,8 +205,8 @@ class LeadController(Controller):
         return LeadOut.of(lead)
 
     @get("/{lead_id:uuid}/status-history", guards=[requires(CRM_READ)], summary="Who changed the status, when")
-    async def status_history(self, request: AuthRequest, lead_id: UUID, uow: LeadsWorkFactory) -> list[StatusChangeOut]:
-        return [StatusChangeOut.of(c) for c in await cases.status_history(uow, request.user, str(lead_id))]
+    async def status_history(self, request: AuthRequest, lead_id: UUID, uow: LeadsWorkFactory) -> Page[StatusChangeOut]:
+        return Page.all(StatusChangeOut.of(c) for c in await cases.status_history(uow, request.user, str(lead_id)))
 
     @post(
         "/{lead_id:uuid}/assign",
@@ -220,10 +220,10 @@ class LeadController(Controller):
     @get("/{lead_id:uuid}/audit", guards=[requires(CRM_READ)], summary="The lead's audit trail")
     async def audit(
         self, request: AuthRequest, lead_id: UUID, uow: LeadsWorkFactory, limit: Limit = 100, offset: Offset = 0
-    ) -> list[AuditOut]:
+    ) -> Page[AuditOut]:
         """Every create, change, status change, assignment, request, activity, merge and deletion."""
         trail = await cases.audit_trail(uow, request.user, str(lead_id), limit=limit, offset=offset)
-        return [AuditOut.of(e) for e in trail]
+        return Page.window([AuditOut.of(e) for e in trail], limit=limit, offset=offset)
 
     @post(
         "/{lead_id:uuid}/requests", guards=[requires(CRM_WRITE)], status_code=HTTP_201_CREATED, summary="Add a request"
@@ -247,9 +247,9 @@ class LeadController(Controller):
     @get("/{lead_id:uuid}/requests", guards=[requires(CRM_READ)], summary="The lead's requests")
     async def requests(
         self, request: AuthRequest, lead_id: UUID, uow: LeadsWorkFactory, latest_only: bool = False
-    ) -> list[RequestOut]:
+    ) -> Page[RequestOut]:
         found = await request_cases.for_lead(uow, request.user, str(lead_id))
-        return [RequestOut.of(r) for r in (found[:1] if latest_only else found)]
+        return Page.all(RequestOut.of(r) for r in (found[:1] if latest_only else found))
 
     @patch("/{lead_id:uuid}/requests/{request_id:uuid}", guards=[requires(CRM_WRITE)], summary="Edit a request")
     async def edit_request(

@@ -8,6 +8,7 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from contracts.claims import CRM_ADMIN, CRM_READ
+from kit.paging import Page
 from kit.web import AuthRequest, requires
 from leads.schemas.lists import ListItemIn, ListItemOut, ListItemPatch, ListOrderIn
 from leads.services import lists as cases
@@ -21,11 +22,11 @@ class ListController(Controller):
     @get("/{kind:str}", guards=[requires(CRM_READ)], summary="A list, in the clinic's order")
     async def items(
         self, request: AuthRequest, kind: str, uow: LeadsWorkFactory, include_inactive: bool = False
-    ) -> list[ListItemOut]:
+    ) -> Page[ListItemOut]:
         """Lists: source, group, treatment, channel, request_status, contact_method."""
-        return [
+        return Page.all(
             ListItemOut.of(i) for i in await cases.items(uow, request.user, kind, include_inactive=include_inactive)
-        ]
+        )
 
     @post("/{kind:str}", guards=[requires(CRM_ADMIN)], status_code=HTTP_201_CREATED, summary="Add an item")
     async def add(self, request: AuthRequest, kind: str, data: ListItemIn, uow: LeadsWorkFactory) -> ListItemOut:
@@ -53,8 +54,8 @@ class ListController(Controller):
     @put("/{kind:str}/order", guards=[requires(CRM_ADMIN)], summary="Put the items in a new order")
     async def order(
         self, request: AuthRequest, kind: str, data: ListOrderIn, uow: LeadsWorkFactory
-    ) -> list[ListItemOut]:
-        return [ListItemOut.of(i) for i in await cases.reorder(uow, request.user, kind, data.ids)]
+    ) -> Page[ListItemOut]:
+        return Page.all(ListItemOut.of(i) for i in await cases.reorder(uow, request.user, kind, data.ids))
 
     @delete(
         "/{kind:str}/{item_id:uuid}",

@@ -7,13 +7,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from kit.db import UnitOfWorkFactory
 from kit.sealing import Sealer, SealingError
 from payments.domain.errors import InvalidInput, NotConfigured, NotFound
 from payments.domain.money import DEFAULT_CURRENCY, check_currency
 from payments.providers import PROVIDERS, make
 from payments.providers.base import Credentials, PaymentProvider
-from payments.repository import AccountRepository
+from payments.services.work import PaymentsWorkFactory
 from payments.settings import PaymentsSettings
 
 
@@ -69,7 +68,7 @@ class ProviderBook:
     def forget(self, tenant_id: str) -> None:
         self._accounts.pop(tenant_id, None)
 
-    async def account(self, uow_factory: UnitOfWorkFactory, tenant_id: str) -> Account:
+    async def account(self, uow_factory: PaymentsWorkFactory, tenant_id: str) -> Account:
         cached = self._accounts.get(tenant_id)
         if cached is not None and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
@@ -79,9 +78,9 @@ class ProviderBook:
         self._accounts[tenant_id] = (time.monotonic(), account)
         return account
 
-    async def _load(self, uow_factory: UnitOfWorkFactory, tenant_id: str) -> Account:
+    async def _load(self, uow_factory: PaymentsWorkFactory, tenant_id: str) -> Account:
         async with uow_factory() as uow:
-            row = await AccountRepository(uow.session).get(tenant_id)
+            row = await uow.accounts.get(tenant_id)
         if row is None:
             return self.default_account(tenant_id)
         default = self.default_account(tenant_id)
@@ -145,14 +144,14 @@ def unseal(sealer: Sealer | None, value: str, tenant_id: str, column: str) -> st
         raise NotConfigured(f"The clinic's provider credentials do not open: {exc}") from exc
 
 
-async def reseal(uow_factory: UnitOfWorkFactory, sealer: Sealer | None, *, limit: int = 200) -> int:
+async def reseal(uow_factory: PaymentsWorkFactory, sealer: Sealer | None, *, limit: int = 200) -> int:
     """Seal credentials still stored in the clear (rows from before sealing) or under an older key, so an old
     key can be dropped after a rotation. Returns how many accounts were re-sealed."""
     if sealer is None:
         return 0
     changed = 0
     async with uow_factory() as uow:
-        repo = AccountRepository(uow.session)
+        repo = uow.accounts
         for tenant_id, access_token, webhook_secret in await repo.secrets_for_update(sealer.current_prefix, limit):
             if not (sealer.needs_reseal(access_token) or sealer.needs_reseal(webhook_secret)):
                 continue
@@ -172,7 +171,7 @@ def check_provider(name: str) -> str:
 
 
 async def save_account(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: PaymentsWorkFactory,
     sealer: Sealer | None,
     *,
     tenant_id: str,
@@ -192,7 +191,7 @@ async def save_account(
     if api_url and not api_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise InvalidInput("api_url must be an https:// address.", field="api_url")
     async with uow_factory() as uow:
-        await AccountRepository(uow.session).upsert(
+        await uow.accounts.upsert(
             {
                 "tenant_id": tenant_id,
                 "provider": provider,

@@ -17,13 +17,13 @@ import msgspec
 from contracts import EventMeta
 from contracts.assistant import AssistantPaymentLinkRequestedV1
 from kit.auth import Principal
-from kit.db import UnitOfWork, UnitOfWorkFactory
 from payments.clock import Clock
 from payments.domain.charges import NewCharge
 from payments.domain.errors import Conflict, InvalidInput
 from payments.domain.money import parse_amount
 from payments.services.accounts import ProviderBook
 from payments.services.charges import create_charge, request_hash
+from payments.services.work import PaymentsWork, PaymentsWorkFactory
 
 log = logging.getLogger(__name__)
 #: `created_by` of the charges the assistant asked for (no staff member made them).
@@ -32,7 +32,7 @@ METHODS = ("pix", "credit", "debit")
 
 
 async def link_requested(
-    _uow: UnitOfWork, event: AssistantPaymentLinkRequestedV1, meta: EventMeta, *, uow_factory: UnitOfWorkFactory,
+    _uow: PaymentsWork, event: AssistantPaymentLinkRequestedV1, meta: EventMeta, *, uow_factory: PaymentsWorkFactory,
     book: ProviderBook, clock: Clock,
 ) -> None:  # fmt: skip
     principal = Principal(

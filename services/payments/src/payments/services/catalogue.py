@@ -8,21 +8,20 @@ from decimal import Decimal
 
 from kit import context
 from kit.auth import Principal
-from kit.db import UnitOfWorkFactory
 from payments.clock import Clock
 from payments.domain.discounts import DiscountRule, ProcedurePrice, check_rule
 from payments.domain.errors import NotFound
 from payments.domain.money import check_currency, parse_amount
-from payments.repository import DiscountRepository, PriceRepository
+from payments.services.work import PaymentsWorkFactory
 
 
-async def list_prices(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[ProcedurePrice]:
+async def list_prices(uow_factory: PaymentsWorkFactory, principal: Principal) -> list[ProcedurePrice]:
     async with uow_factory() as uow:
-        return await PriceRepository(uow.session).all(principal.tenant_id)
+        return await uow.prices.all(principal.tenant_id)
 
 
 async def set_price(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: PaymentsWorkFactory,
     clock: Clock,
     principal: Principal,
     procedure_id: str,
@@ -39,21 +38,21 @@ async def set_price(
         currency=check_currency(currency),
     )
     async with uow_factory() as uow:
-        await PriceRepository(uow.session).upsert(price, principal.user_id, clock.now())
+        await uow.prices.upsert(price, principal.user_id, clock.now())
         await uow.commit()
     return price
 
 
-async def delete_price(uow_factory: UnitOfWorkFactory, principal: Principal, procedure_id: str) -> None:
+async def delete_price(uow_factory: PaymentsWorkFactory, principal: Principal, procedure_id: str) -> None:
     async with uow_factory() as uow:
-        if not await PriceRepository(uow.session).delete(principal.tenant_id, procedure_id):
+        if not await uow.prices.delete(principal.tenant_id, procedure_id):
             raise NotFound("This clinic has no price for that procedure.", field="procedure_id")
         await uow.commit()
 
 
-async def list_discounts(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[DiscountRule]:
+async def list_discounts(uow_factory: PaymentsWorkFactory, principal: Principal) -> list[DiscountRule]:
     async with uow_factory() as uow:
-        return await DiscountRepository(uow.session).all(principal.tenant_id)
+        return await uow.discounts.all(principal.tenant_id)
 
 
 def _value(kind: str, value: Decimal) -> Decimal:
@@ -61,7 +60,7 @@ def _value(kind: str, value: Decimal) -> Decimal:
 
 
 async def add_discount(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: PaymentsWorkFactory,
     clock: Clock,
     principal: Principal,
     *,
@@ -86,13 +85,13 @@ async def add_discount(
         active=active,
     )
     async with uow_factory() as uow:
-        await DiscountRepository(uow.session).add(rule, clock.now())
+        await uow.discounts.add(rule, clock.now())
         await uow.commit()
     return rule
 
 
 async def update_discount(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: PaymentsWorkFactory,
     principal: Principal,
     rule_id: str,
     *,
@@ -106,7 +105,7 @@ async def update_discount(
 ) -> DiscountRule:
     check_rule(kind, value, valid_from, valid_until)
     async with uow_factory() as uow:
-        repo = DiscountRepository(uow.session)
+        repo = uow.discounts
         rule = await repo.get(principal.tenant_id, rule_id)
         if rule is None:
             raise NotFound("No such discount rule in this clinic.", field="discount_id")
@@ -125,8 +124,8 @@ async def update_discount(
     return updated
 
 
-async def delete_discount(uow_factory: UnitOfWorkFactory, principal: Principal, rule_id: str) -> None:
+async def delete_discount(uow_factory: PaymentsWorkFactory, principal: Principal, rule_id: str) -> None:
     async with uow_factory() as uow:
-        if not await DiscountRepository(uow.session).delete(principal.tenant_id, rule_id):
+        if not await uow.discounts.delete(principal.tenant_id, rule_id):
             raise NotFound("No such discount rule in this clinic.", field="discount_id")
         await uow.commit()

@@ -20,7 +20,6 @@ from contracts.payments import (
 from contracts.people import Person
 from kit import context
 from kit.auth import Principal
-from kit.db import UnitOfWork, UnitOfWorkFactory
 from payments.clock import Clock
 from payments.domain import charges as rules
 from payments.domain.charges import DEFAULT_EXPIRY, SETTLED, Charge, NewCharge
@@ -29,15 +28,9 @@ from payments.domain.documents import clean_cpf
 from payments.domain.errors import Conflict, InvalidInput, NotFound, ProviderUnavailable
 from payments.domain.money import check_currency, fmt, parse_amount
 from payments.providers.base import CheckoutRequest, PaymentReport, ProviderError
-from payments.repository import (
-    ChargeRepository,
-    DiscountRepository,
-    IdempotencyRepository,
-    PriceRepository,
-    RefundRepository,
-)
 from payments.services.accounts import ProviderBook
 from payments.services.patient import pay_url
+from payments.services.work import PaymentsWork, PaymentsWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +54,15 @@ def request_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-async def _load(uow: UnitOfWork, tenant_id: str, charge_id: str, *, lock: bool = False) -> Charge:
-    charge = await ChargeRepository(uow.session).get(tenant_id, charge_id, lock=lock)
+async def _load(uow: PaymentsWork, tenant_id: str, charge_id: str, *, lock: bool = False) -> Charge:
+    charge = await uow.charges.get(tenant_id, charge_id, lock=lock)
     if charge is None:
         raise NotFound("No such payment in this clinic.", field="payment_id")
     return charge
 
 
 async def create_charge(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: PaymentsWorkFactory,
     book: ProviderBook,
     clock: Clock,
     principal: Principal,
@@ -84,7 +77,7 @@ async def create_charge(
         raise InvalidInput("Idempotency-Key must be 1-200 characters.", field="Idempotency-Key")
     if idempotency_key:
         async with uow_factory() as uow:
-            seen = await IdempotencyRepository(uow.session).get(tenant, idempotency_key)
+            seen = await uow.idempotency.get(tenant, idempotency_key)
             if seen is not None:
                 return await _replay(uow, tenant, idempotency_key, seen, body_hash), False
     now = clock.now()
@@ -97,13 +90,13 @@ async def create_charge(
     procedure_id = data.procedure_id
     appointment_id = data.appointment_id
     async with uow_factory() as uow:
-        price = await PriceRepository(uow.session).get(tenant, procedure_id) if procedure_id else None
+        price = await uow.prices.get(tenant, procedure_id) if procedure_id else None
         if procedure_id and price is None:
             raise InvalidInput("Unknown procedure: give it a price first (PUT /prices/{id}).", field="procedure_id")
-        discounts = await DiscountRepository(uow.session).all(tenant)
+        discounts = await uow.discounts.all(tenant)
         if appointment_id:
             # A rescheduled appointment keeps its payment: never ask the patient to pay for it twice.
-            for other in await ChargeRepository(uow.session).for_appointment(tenant, appointment_id):
+            for other in await uow.charges.for_appointment(tenant, appointment_id):
                 if other.status in SETTLED or other.status in rules.OPEN:
                     raise Conflict(
                         f"This appointment already has a {other.status} payment.",
@@ -180,14 +173,12 @@ async def create_charge(
         pix_code=checkout.pix_code,
     )
     async with uow_factory() as uow:
-        if idempotency_key and not await IdempotencyRepository(uow.session).claim(
-            tenant, idempotency_key, body_hash, charge_id, now
-        ):
+        if idempotency_key and not await uow.idempotency.claim(tenant, idempotency_key, body_hash, charge_id, now):
             # A concurrent request with the same key won; answer with its charge.
-            seen = await IdempotencyRepository(uow.session).get(tenant, idempotency_key)
+            seen = await uow.idempotency.get(tenant, idempotency_key)
             assert seen is not None
             return await _replay(uow, tenant, idempotency_key, seen, body_hash), False
-        await ChargeRepository(uow.session).add(charge)
+        await uow.charges.add(charge)
         uow.publish(
             PaymentLinkCreatedV1(
                 payment_id=charge.id,
@@ -212,7 +203,7 @@ async def create_charge(
     return charge, True
 
 
-async def _replay(uow: UnitOfWork, tenant: str, key: str, seen: tuple[str, str], body_hash: str) -> Charge:
+async def _replay(uow: PaymentsWork, tenant: str, key: str, seen: tuple[str, str], body_hash: str) -> Charge:
     stored_hash, charge_id = seen
     if stored_hash != body_hash:
         raise Conflict(
@@ -221,13 +212,13 @@ async def _replay(uow: UnitOfWork, tenant: str, key: str, seen: tuple[str, str],
     return await _load(uow, tenant, charge_id)
 
 
-async def get_charge(uow_factory: UnitOfWorkFactory, principal: Principal, charge_id: str) -> Charge:
+async def get_charge(uow_factory: PaymentsWorkFactory, principal: Principal, charge_id: str) -> Charge:
     async with uow_factory() as uow:
         return await _load(uow, principal.tenant_id, charge_id)
 
 
 async def list_charges(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: PaymentsWorkFactory,
     principal: Principal,
     *,
     status: str | None,
@@ -239,18 +230,18 @@ async def list_charges(
     if status is not None and status not in rules.STATUSES:
         raise InvalidInput(f"Unknown status {status!r}; use one of {', '.join(rules.STATUSES)}.", field="status")
     async with uow_factory() as uow:
-        return await ChargeRepository(uow.session).page(
+        return await uow.charges.page(
             principal.tenant_id, status=status, lead_id=lead_id, patient_id=patient_id, limit=limit, offset=offset
         )
 
 
 async def cancel_charge(
-    uow_factory: UnitOfWorkFactory, clock: Clock, principal: Principal, charge_id: str, reason: str | None
+    uow_factory: PaymentsWorkFactory, clock: Clock, principal: Principal, charge_id: str, reason: str | None
 ) -> Charge:
     async with uow_factory() as uow:
         charge = await _load(uow, principal.tenant_id, charge_id, lock=True)
         cancelled = rules.cancel(charge, by=principal.user_id, now=clock.now())
-        await ChargeRepository(uow.session).save(cancelled)
+        await uow.charges.save(cancelled)
         assert cancelled.closed_at
         uow.publish(
             PaymentCancelledV1(
@@ -269,7 +260,7 @@ async def cancel_charge(
 
 
 async def refund_charge(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: PaymentsWorkFactory,
     book: ProviderBook,
     clock: Clock,
     principal: Principal,
@@ -295,8 +286,8 @@ async def refund_charge(
             raise ProviderUnavailable(
                 f"The payment provider ({charge.provider}) refused the refund; nothing changed."
             ) from exc
-        await ChargeRepository(uow.session).save(refunded)
-        await RefundRepository(uow.session).add(
+        await uow.charges.save(refunded)
+        await uow.refunds.add(
             id=refund_id,
             tenant_id=charge.tenant_id,
             charge_id=charge.id,
@@ -330,15 +321,15 @@ async def refund_charge(
 PROVIDER_ACTOR = "00000000-0000-0000-0000-000000000000"
 
 
-async def _refunded_at_provider(uow: UnitOfWork, charge: Charge, report: PaymentReport, now: datetime) -> str | None:
+async def _refunded_at_provider(uow: PaymentsWork, charge: Charge, report: PaymentReport, now: datetime) -> str | None:
     assert report.refunded is not None
     found = rules.refunded_at_provider(charge, report.refunded, now)
     if found is None:
         return None
     refunded, value = found
     reason = f"Refunded at {charge.provider} (not through ClinicFlow); recorded from its notification."
-    await ChargeRepository(uow.session).save(refunded, previous=charge)
-    await RefundRepository(uow.session).add(
+    await uow.charges.save(refunded, previous=charge)
+    await uow.refunds.add(
         id=context.new_id(),
         tenant_id=charge.tenant_id,
         charge_id=charge.id,
@@ -368,7 +359,7 @@ async def _refunded_at_provider(uow: UnitOfWork, charge: Charge, report: Payment
     return "refunded"
 
 
-async def apply_report(uow: UnitOfWork, charge: Charge, report: PaymentReport, now: datetime, public_url: str) -> str:
+async def apply_report(uow: PaymentsWork, charge: Charge, report: PaymentReport, now: datetime, public_url: str) -> str:
     """Apply the provider's view to a charge locked by the caller; publish at most one event. Returns what happened."""
     if report.refunded and charge.status in SETTLED and report.status in ("paid", "refunded"):
         # Money the provider gave back that we have not recorded: a refund made in its dashboard.
@@ -389,7 +380,7 @@ async def apply_report(uow: UnitOfWork, charge: Charge, report: PaymentReport, n
     if outcome.event is None:
         return "no-change"
     updated = outcome.charge
-    await ChargeRepository(uow.session).save(updated, previous=charge)
+    await uow.charges.save(updated, previous=charge)
     if outcome.event == "confirmed":
         assert updated.paid_at
         assert updated.provider_payment_id
@@ -435,11 +426,11 @@ async def apply_report(uow: UnitOfWork, charge: Charge, report: PaymentReport, n
     return outcome.event
 
 
-async def expire_due(uow_factory: UnitOfWorkFactory, clock: Clock, *, limit: int = 100) -> int:
+async def expire_due(uow_factory: PaymentsWorkFactory, clock: Clock, *, limit: int = 100) -> int:
     """Close links past their expiry; SKIP LOCKED lets two workers share the work."""
     now = clock.now()
     async with uow_factory() as uow:
-        repo = ChargeRepository(uow.session)
+        repo = uow.charges
         expired = 0
         for charge in await repo.claim_expired(now, limit):
             outcome = rules.expire(charge, now)
@@ -462,13 +453,13 @@ async def expire_due(uow_factory: UnitOfWorkFactory, clock: Clock, *, limit: int
 
 
 async def reconcile(
-    uow_factory: UnitOfWorkFactory, book: ProviderBook, clock: Clock, *, after: timedelta, limit: int = 50
+    uow_factory: PaymentsWorkFactory, book: ProviderBook, clock: Clock, *, after: timedelta, limit: int = 50
 ) -> int:
     """Ask the provider about links still unpaid after `after`, so a lost webhook never locks a patient out.
     Returns how many charges changed."""
     now = clock.now()
     async with uow_factory() as uow:
-        repo = ChargeRepository(uow.session)
+        repo = uow.charges
         due = await repo.due_for_reconciliation(now - after, limit)
         await repo.mark_reconciled([c.id for c in due], now)
         await uow.commit()

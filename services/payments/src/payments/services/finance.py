@@ -13,21 +13,20 @@ from zoneinfo import ZoneInfo
 from contracts import EventMeta
 from contracts.leads import LeadConvertedV1, LeadCreatedV1
 from kit.auth import Principal
-from kit.db import UnitOfWork, UnitOfWorkFactory
 from payments.domain.charges import Charge
 from payments.domain.errors import InvalidInput
-from payments.repository import ChargeRepository, LeadSourceRepository, RefundRepository
+from payments.services.work import PaymentsWork, PaymentsWorkFactory
 
 ZERO = Decimal("0.00")
 MAX_PERIOD_DAYS = 366
 
 
-async def remember_source(uow: UnitOfWork, event: LeadCreatedV1, meta: EventMeta) -> None:
-    await LeadSourceRepository(uow.session).upsert(meta.tenant_id, event.lead_id, event.source)
+async def remember_source(uow: PaymentsWork, event: LeadCreatedV1, meta: EventMeta) -> None:
+    await uow.lead_sources.upsert(meta.tenant_id, event.lead_id, event.source)
 
 
-async def remember_patient(uow: UnitOfWork, event: LeadConvertedV1, meta: EventMeta) -> None:
-    await LeadSourceRepository(uow.session).link_patient(meta.tenant_id, event.lead_id, event.patient_id)
+async def remember_patient(uow: PaymentsWork, event: LeadConvertedV1, meta: EventMeta) -> None:
+    await uow.lead_sources.link_patient(meta.tenant_id, event.lead_id, event.patient_id)
 
 
 @dataclass
@@ -54,7 +53,7 @@ class FinanceView:
     payments: list[tuple[Charge, str | None]] = field(default_factory=list)
 
 
-async def finance_view(uow_factory: UnitOfWorkFactory, principal: Principal, start: date, end: date) -> FinanceView:
+async def finance_view(uow_factory: PaymentsWorkFactory, principal: Principal, start: date, end: date) -> FinanceView:
     """Money received from `start` to `end` (both days included, the clinic's time zone)."""
     if end < start:
         raise InvalidInput("'to' is before 'from'.", field="to")
@@ -64,8 +63,8 @@ async def finance_view(uow_factory: UnitOfWorkFactory, principal: Principal, sta
     lo = datetime.combine(start, time.min, zone)
     hi = datetime.combine(end + timedelta(days=1), time.min, zone)
     async with uow_factory() as uow:
-        rows = await ChargeRepository(uow.session).paid_between(principal.tenant_id, lo, hi)
-        refunded = await RefundRepository(uow.session).between(principal.tenant_id, lo, hi)
+        rows = await uow.charges.paid_between(principal.tenant_id, lo, hi)
+        refunded = await uow.refunds.between(principal.tenant_id, lo, hi)
     view = FinanceView(start=start, end=end, refunded=refunded, payments=rows)
     for charge, source in rows:
         amount = charge.paid_amount or charge.amount
@@ -91,15 +90,13 @@ class LedgerEntry:
 
 
 async def ledger(
-    uow_factory: UnitOfWorkFactory, principal: Principal, *, lead_id: str | None, patient_id: str | None
+    uow_factory: PaymentsWorkFactory, principal: Principal, *, lead_id: str | None, patient_id: str | None
 ) -> tuple[list[LedgerEntry], dict[str, Any]]:
     if not lead_id and not patient_id:
         raise InvalidInput("Give lead_id or patient_id.", field="patient_id")
     async with uow_factory() as uow:
-        charges = await ChargeRepository(uow.session).of_person(
-            principal.tenant_id, lead_id=lead_id, patient_id=patient_id
-        )
-        refunds = await RefundRepository(uow.session).of_charges(principal.tenant_id, [c.id for c in charges])
+        charges = await uow.charges.of_person(principal.tenant_id, lead_id=lead_id, patient_id=patient_id)
+        refunds = await uow.refunds.of_charges(principal.tenant_id, [c.id for c in charges])
     entries: list[LedgerEntry] = []
     charged = paid = back = debt = ZERO
     for c in charges:

@@ -10,15 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kit import links
-from kit.db import UnitOfWorkFactory
 from payments import pix
 from payments.clock import Clock
 from payments.domain import charges as rules
 from payments.domain.charges import Charge
 from payments.domain.errors import LinkInvalid, NotFound
 from payments.domain.money import fmt
-from payments.repository import ChargeRepository
 from payments.services.accounts import Account, ProviderBook
+from payments.services.work import PaymentsWorkFactory
 
 PAY = "pay"
 #: A link keeps opening this long after the charge's expiry, so a patient who paid sees "paid", not an error.
@@ -59,10 +58,12 @@ def pix_code(charge: Charge, account: Account) -> str | None:
     return code
 
 
-async def pay_page(uow: UnitOfWorkFactory, book: ProviderBook, clock: Clock, secret: str, token: str) -> dict[str, Any]:
+async def pay_page(
+    uow: PaymentsWorkFactory, book: ProviderBook, clock: Clock, secret: str, token: str
+) -> dict[str, Any]:
     link = verify_link(secret, token)
     async with uow() as unit:
-        charge = await ChargeRepository(unit.session).get(link.tenant_id, link.subject)
+        charge = await unit.charges.get(link.tenant_id, link.subject)
     if charge is None:
         raise NotFound("This payment no longer exists.", field="token")
     now = clock.now()

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from kit import webhooks
-from kit.db import UnitOfWorkFactory
 from payments.clock import Clock
 from payments.domain.errors import ProviderUnavailable
 from payments.providers.base import PaymentReport, ProviderError, SignatureInvalid
-from payments.repository import ChargeRepository, WebhookRepository
 from payments.services.accounts import ProviderBook, check_provider
 from payments.services.charges import apply_report
+from payments.services.work import PaymentsWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +45,13 @@ def _uuid(value: str | None) -> str | None:
         return None
 
 
-async def _seen(uow_factory: UnitOfWorkFactory, tenant: str, provider: str, event_id: str) -> bool:
+async def _seen(uow_factory: PaymentsWorkFactory, tenant: str, provider: str, event_id: str) -> bool:
     async with uow_factory() as uow:
-        return await WebhookRepository(uow.session).seen(provider, tenant, event_id)
+        return await uow.webhooks.seen(provider, tenant, event_id)
 
 
 async def receive(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: PaymentsWorkFactory,
     book: ProviderBook,
     clock: Clock,
     *,
@@ -82,7 +81,7 @@ async def receive(
             raise ProviderUnavailable("The provider did not confirm the payment; deliver again later.") from exc
     async with uow_factory() as uow:
         # The receipt and the effect commit together: a retry after a failure is processed again.
-        repo = ChargeRepository(uow.session)
+        repo = uow.charges
         charge = None
         charge_id = _uuid(report.charge_id or event.charge_id) if report is not None else None
         if charge_id:
@@ -90,9 +89,7 @@ async def receive(
             receipt = webhooks.receipt_values(delivery, provider=provider_name, scope=tenant, event_id=event.event_id)
             charge, fresh = await repo.lock_with_receipt(tenant, charge_id, receipt)
         else:
-            fresh = await webhooks.record_receipt(
-                uow.session, delivery, provider=provider_name, scope=tenant, event_id=event.event_id
-            )
+            fresh = await uow.webhooks.record(delivery, provider=provider_name, scope=tenant, event_id=event.event_id)
         if not fresh:
             return Handled("duplicate", event.event_id)
         if report is None:

@@ -65,6 +65,12 @@ class WaitlistRepository:
         q = q.order_by(waitlist_entries.c.created_at).limit(500)
         return [rows.waitlist_entry(r) for r in (await self.session.execute(q)).all()]
 
+    async def expired_holds(self, now: datetime, limit: int = 100) -> list[Appointment]:
+        return await expired_waitlist_holds(self.session, now, limit)
+
+    async def attendance(self, tenant_id: str, person: Person, exclude: str) -> tuple[int, int]:
+        return await attendance(self.session, tenant_id, person, exclude)
+
 
 async def expired_waitlist_holds(session: AsyncSession, now: datetime, limit: int = 100) -> list[Appointment]:
     q = (

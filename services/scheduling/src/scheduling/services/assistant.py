@@ -13,17 +13,17 @@ from datetime import timedelta
 
 from contracts import EventMeta
 from contracts.assistant import AssistantBookingLinkRequestedV1, BookingLinkIssuedV1
-from kit.db import UnitOfWork
 from scheduling.domain.appointments import Person
 from scheduling.domain.errors import NotFound
 from scheduling.services.env import Env, load_branch, load_procedure
 from scheduling.services.public import booking_link
+from scheduling.services.work import SchedulingWork
 
 log = logging.getLogger(__name__)
 
 
 async def booking_link_requested(
-    env: Env, uow: UnitOfWork, event: AssistantBookingLinkRequestedV1, meta: EventMeta
+    env: Env, uow: SchedulingWork, event: AssistantBookingLinkRequestedV1, meta: EventMeta
 ) -> None:
     tenant = meta.tenant_id
     try:

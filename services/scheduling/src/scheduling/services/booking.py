@@ -15,16 +15,12 @@ from contracts.scheduling import (
     AppointmentRescheduledV1,
 )
 from kit.context import new_id
-from kit.db import UnitOfWork
 from scheduling.domain import appointments as life
 from scheduling.domain import reminders as timing
 from scheduling.domain.appointments import Appointment, Person
 from scheduling.domain.errors import Conflict, Invalid, NotFound, PaymentRequired
 from scheduling.domain.setup import Branch, ClinicPolicy, Procedure, Professional
 from scheduling.domain.slots import FreeTimes, Slot, check_bookable, free_times, local_days, slots_of, window
-from scheduling.repository.appointments import AppointmentRepository
-from scheduling.repository.entitlements import EntitlementRepository
-from scheduling.repository.reminders import ReminderRepository
 from scheduling.services import offers
 from scheduling.services.env import (
     Env,
@@ -38,6 +34,7 @@ from scheduling.services.env import (
     person_v1,
     policy_of,
 )
+from scheduling.services.work import SchedulingWork
 
 
 # --- availability ---------------------------------------------------------------------------
@@ -100,12 +97,12 @@ async def availability(
 
 # --- booking --------------------------------------------------------------------------------
 async def _gate_payment(
-    uow: UnitOfWork, tenant_id: str, procedure: Procedure, person: Person, payment_id: str | None
+    uow: SchedulingWork, tenant_id: str, procedure: Procedure, person: Person, payment_id: str | None
 ) -> str | None:
     """The payment that unlocks a prepaid procedure for this person, or PaymentRequired."""
     if not procedure.prepayment_required:
         return payment_id
-    found = await EntitlementRepository(uow.session).find_unused(tenant_id, person, procedure.id, payment_id)
+    found = await uow.entitlements.find_unused(tenant_id, person, procedure.id, payment_id)
     if found is None:
         raise PaymentRequired(
             f"{procedure.name} needs prepayment: no confirmed payment for this person and procedure has been "
@@ -160,7 +157,7 @@ def booked_event(
 
 async def book_in(
     env: Env,
-    uow: UnitOfWork,
+    uow: SchedulingWork,
     tenant_id: str,
     *,
     branch_id: str,
@@ -192,7 +189,7 @@ async def book_in(
         holidays=holidays_for(policy, branch, [day]),
         now=now,
     )
-    repo = AppointmentRepository(uow.session)
+    repo = uow.appointments
     held: Appointment | None = None
     if hold_id is not None:
         held = await repo.get(tenant_id, hold_id, lock=True)
@@ -230,8 +227,8 @@ async def book_in(
         )
         await repo.add(appointment)
     if payment_id is not None and procedure.prepayment_required:
-        await EntitlementRepository(uow.session).use(tenant_id, payment_id, appointment.id)
-    await ReminderRepository(uow.session).add_many(_reminder_rows(appointment, policy, branch.zone, now))
+        await uow.entitlements.use(tenant_id, payment_id, appointment.id)
+    await uow.reminders.add_many(_reminder_rows(appointment, policy, branch.zone, now))
     uow.publish(booked_event(env, appointment, branch, professional, procedure), tenant_id=tenant_id)
     return appointment, branch, professional, procedure
 
@@ -288,7 +285,7 @@ async def hold(
             holidays=holidays_for(policy, branch, [starts_at.astimezone(branch.zone).date()]),
             now=now,
         )
-        repo = AppointmentRepository(uow.session)
+        repo = uow.appointments
         await repo.drop_expired_holds(tenant_id, professional.id, starts_at, ends_at, now)
         held = Appointment(
             id=new_id(),
@@ -313,7 +310,7 @@ async def hold(
 
 async def release_hold(env: Env, tenant_id: str, hold_id: str) -> None:
     async with env.uow() as uow:
-        repo = AppointmentRepository(uow.session)
+        repo = uow.appointments
         held = await repo.get(tenant_id, hold_id, lock=True)
         if held is None or held.status != life.HELD:
             raise NotFound("No such hold.", field="hold_id")
@@ -323,14 +320,14 @@ async def release_hold(env: Env, tenant_id: str, hold_id: str) -> None:
 
 async def expire_holds(env: Env) -> int:
     async with env.uow() as uow:
-        dropped = await AppointmentRepository(uow.session).purge_expired_holds(env.clock.now())
+        dropped = await uow.appointments.purge_expired_holds(env.clock.now())
         await uow.commit()
     return dropped
 
 
 # --- after booking --------------------------------------------------------------------------
-async def _load(uow: UnitOfWork, tenant_id: str, appointment_id: str) -> Appointment:
-    a = await AppointmentRepository(uow.session).get(tenant_id, appointment_id, lock=True)
+async def _load(uow: SchedulingWork, tenant_id: str, appointment_id: str) -> Appointment:
+    a = await uow.appointments.get(tenant_id, appointment_id, lock=True)
     if a is None or a.status == life.HELD:
         raise NotFound("No such appointment in this clinic.", field="appointment_id")
     return a
@@ -338,14 +335,14 @@ async def _load(uow: UnitOfWork, tenant_id: str, appointment_id: str) -> Appoint
 
 async def get(env: Env, tenant_id: str, appointment_id: str) -> tuple[Appointment, list[Any]]:
     async with env.uow() as uow:
-        a = await AppointmentRepository(uow.session).get(tenant_id, appointment_id)
+        a = await uow.appointments.get(tenant_id, appointment_id)
         if a is None:
             raise NotFound("No such appointment in this clinic.", field="appointment_id")
-        return a, await ReminderRepository(uow.session).for_appointment(a.id)
+        return a, await uow.reminders.for_appointment(a.id)
 
 
 async def confirm_in(
-    env: Env, uow: UnitOfWork, tenant_id: str, appointment_id: str, *, via: str, by: str | None
+    env: Env, uow: SchedulingWork, tenant_id: str, appointment_id: str, *, via: str, by: str | None
 ) -> Appointment:
     """booked -> confirmed, once: confirming again changes nothing and publishes nothing."""
     a = await _load(uow, tenant_id, appointment_id)
@@ -355,7 +352,7 @@ async def confirm_in(
     a = replace(
         a, status=life.transition(a.status, life.CONFIRMED), confirmed_at=now, confirmed_via=via, updated_at=now
     )
-    await AppointmentRepository(uow.session).save(a)
+    await uow.appointments.save(a)
     uow.publish(
         AppointmentConfirmedV1(
             appointment_id=a.id,
@@ -379,7 +376,7 @@ async def confirm(env: Env, tenant_id: str, appointment_id: str, *, via: str, by
 
 async def reschedule_in(
     env: Env,
-    uow: UnitOfWork,
+    uow: SchedulingWork,
     tenant_id: str,
     appointment_id: str,
     *,
@@ -405,7 +402,7 @@ async def reschedule_in(
         holidays=holidays_for(policy, branch, [starts_at.astimezone(branch.zone).date()]),
         now=now,
     )
-    repo = AppointmentRepository(uow.session)
+    repo = uow.appointments
     await repo.drop_expired_holds(tenant_id, professional.id, starts_at, ends_at, now)
     moved = replace(
         a,
@@ -418,7 +415,7 @@ async def reschedule_in(
         updated_at=now,
     )
     await repo.save(moved)
-    reminders = ReminderRepository(uow.session)
+    reminders = uow.reminders
     await reminders.drop_pending(a.id)
     await reminders.add_many(_reminder_rows(moved, policy, branch.zone, now))
     uow.publish(
@@ -473,13 +470,13 @@ async def cancel(
         a = await _load(uow, tenant_id, appointment_id)
         policy = await policy_of(uow, tenant_id, country)
         cancelled = replace(a, status=life.transition(a.status, life.CANCELLED), cancel_reason=reason, updated_at=now)
-        await AppointmentRepository(uow.session).save(cancelled)
-        await ReminderRepository(uow.session).drop_pending(a.id)
+        await uow.appointments.save(cancelled)
+        await uow.reminders.drop_pending(a.id)
         refund = life.refund_due(
             starts_at=a.starts_at, now=now, cutoff_hours=policy.refund_cutoff_hours, payment_id=a.payment_id
         )
         if refund and a.payment_id:
-            await EntitlementRepository(uow.session).mark_refunded(tenant_id, a.payment_id)
+            await uow.entitlements.mark_refunded(tenant_id, a.payment_id)
         await offers.offer_freed_slot(env, uow, a)
         uow.publish(
             AppointmentCancelledV1(
@@ -504,8 +501,8 @@ async def no_show(env: Env, tenant_id: str, appointment_id: str, *, by: str) -> 
         a = await _load(uow, tenant_id, appointment_id)
         life.check_no_show(a.starts_at, now)
         marked = replace(a, status=life.transition(a.status, life.NO_SHOW), updated_at=now)
-        await AppointmentRepository(uow.session).save(marked)
-        await ReminderRepository(uow.session).drop_pending(a.id)
+        await uow.appointments.save(marked)
+        await uow.reminders.drop_pending(a.id)
         uow.publish(
             AppointmentNoShowV1(
                 appointment_id=a.id, person=person_v1(a.person), starts_at=a.starts_at, marked_by=by, marked_at=now

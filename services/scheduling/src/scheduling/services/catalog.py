@@ -25,13 +25,13 @@ from typing import Any
 
 import asyncpg
 
-from kit.db import UnitOfWork
 from kit.outbox import plain_dsn
 from scheduling.domain.errors import NotFound
 from scheduling.domain.setup import Branch, ClinicPolicy, Procedure, Professional
 from scheduling.domain.slots import BusySeconds
 from scheduling.repository.appointments import BUSY_CHANNEL
-from scheduling.repository.setup import SETUP_CHANNEL, SetupRepository
+from scheduling.repository.setup import SETUP_CHANNEL
+from scheduling.services.work import SchedulingWork
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,8 @@ class Catalog:
         return [p for p in self.professionals if branch_id in p.branch_ids]
 
 
-async def load_catalog(uow: UnitOfWork, tenant_id: str) -> Catalog:
-    setup = SetupRepository(uow.session)
+async def load_catalog(uow: SchedulingWork, tenant_id: str) -> Catalog:
+    setup = uow.setup
     return Catalog(
         policy=await setup.policy(tenant_id),
         branches={b.id: b for b in await setup.branches(tenant_id)},

@@ -8,15 +8,13 @@ from typing import Any
 
 from contracts.people import Person as PersonV1
 from kit import links
-from kit.db import UnitOfWork, UnitOfWorkFactory
 from scheduling.domain.appointments import Person
 from scheduling.domain.clock import Clock
 from scheduling.domain.errors import Invalid, LinkInvalid, NotFound
 from scheduling.domain.setup import Branch, ClinicPolicy, Procedure, Professional, public_holidays
 from scheduling.domain.slots import BusySeconds
-from scheduling.repository.appointments import AppointmentRepository
-from scheduling.repository.setup import SetupRepository
 from scheduling.services.catalog import Catalog, CatalogCache, load_catalog
+from scheduling.services.work import SchedulingWork, SchedulingWorkFactory
 
 PUBLIC_PREFIX = "/public/scheduling"
 
@@ -53,7 +51,7 @@ class Links:
 
 @dataclass(frozen=True)
 class Env:
-    uow: UnitOfWorkFactory
+    uow: SchedulingWorkFactory
     clock: Clock
     links: Links
     #: The api processes' set-up snapshots (None in the worker and in tests: always read from the database).
@@ -75,7 +73,7 @@ async def busy_of(
 
     async def load(ids: list[str]) -> dict[str, BusySeconds]:
         async with env.uow() as uow:
-            return await AppointmentRepository(uow.session).busy_seconds(tenant_id, ids, start, end)
+            return await uow.appointments.busy_seconds(tenant_id, ids, start, end)
 
     if env.catalog is None:
         return await load(professional_ids)
@@ -88,8 +86,8 @@ def setup_changed(env: Env, tenant_id: str) -> None:
         env.catalog.forget(tenant_id)
 
 
-async def policy_of(uow: UnitOfWork, tenant_id: str, country: str = "BR") -> ClinicPolicy:
-    return await SetupRepository(uow.session).policy(tenant_id) or ClinicPolicy(country=country)
+async def policy_of(uow: SchedulingWork, tenant_id: str, country: str = "BR") -> ClinicPolicy:
+    return await uow.setup.policy(tenant_id) or ClinicPolicy(country=country)
 
 
 def holidays_for(policy: ClinicPolicy, branch: Branch, days: list[date]) -> dict[date, str]:
@@ -99,22 +97,22 @@ def holidays_for(policy: ClinicPolicy, branch: Branch, days: list[date]) -> dict
     return out
 
 
-async def load_branch(uow: UnitOfWork, tenant_id: str, branch_id: str) -> Branch:
-    branch = await SetupRepository(uow.session).branch(tenant_id, branch_id)
+async def load_branch(uow: SchedulingWork, tenant_id: str, branch_id: str) -> Branch:
+    branch = await uow.setup.branch(tenant_id, branch_id)
     if branch is None or not branch.active:
         raise NotFound("No such branch in this clinic.", field="branch_id")
     return branch
 
 
-async def load_procedure(uow: UnitOfWork, tenant_id: str, procedure_id: str) -> Procedure:
-    procedure = await SetupRepository(uow.session).procedure(tenant_id, procedure_id)
+async def load_procedure(uow: SchedulingWork, tenant_id: str, procedure_id: str) -> Procedure:
+    procedure = await uow.setup.procedure(tenant_id, procedure_id)
     if procedure is None or not procedure.active:
         raise NotFound("No such procedure in this clinic.", field="procedure_id")
     return procedure
 
 
-async def load_professional(uow: UnitOfWork, tenant_id: str, professional_id: str) -> Professional:
-    professional = await SetupRepository(uow.session).professional(tenant_id, professional_id)
+async def load_professional(uow: SchedulingWork, tenant_id: str, professional_id: str) -> Professional:
+    professional = await uow.setup.professional(tenant_id, professional_id)
     if professional is None or not professional.active:
         raise NotFound("No such professional in this clinic.", field="professional_id")
     return professional

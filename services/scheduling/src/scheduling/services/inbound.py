@@ -8,21 +8,19 @@ from dataclasses import replace
 from contracts import EventMeta
 from contracts.notifications import MessageReceivedV1
 from contracts.payments import PaymentConfirmedV1
-from kit.db import UnitOfWork
 from scheduling.domain import appointments as life
 from scheduling.domain.errors import SchedulingError
 from scheduling.domain.reminders import parse_action_id
-from scheduling.repository.appointments import AppointmentRepository
-from scheduling.repository.entitlements import EntitlementRepository
 from scheduling.services.booking import book_in, confirm_in
 from scheduling.services.env import Env
+from scheduling.services.work import SchedulingWork
 
 log = logging.getLogger(__name__)
 
 
-async def payment_confirmed(env: Env, uow: UnitOfWork, event: PaymentConfirmedV1, meta: EventMeta) -> None:
+async def payment_confirmed(env: Env, uow: SchedulingWork, event: PaymentConfirmedV1, meta: EventMeta) -> None:
     """Record the prepayment; when it paid for a held slot, that hold becomes the booking."""
-    added = await EntitlementRepository(uow.session).add(
+    added = await uow.entitlements.add(
         {
             "payment_id": event.payment_id,
             "tenant_id": meta.tenant_id,
@@ -40,7 +38,7 @@ async def payment_confirmed(env: Env, uow: UnitOfWork, event: PaymentConfirmedV1
     )
     if not added or event.appointment_id is None:
         return
-    held = await AppointmentRepository(uow.session).get(meta.tenant_id, event.appointment_id, lock=True)
+    held = await uow.appointments.get(meta.tenant_id, event.appointment_id, lock=True)
     if held is None or held.status != life.HELD:
         return  # the entitlement stays; staff or the patient book with it
     now = env.clock.now()
@@ -49,7 +47,7 @@ async def payment_confirmed(env: Env, uow: UnitOfWork, event: PaymentConfirmedV1
         async with uow.session.begin_nested():
             if lapsed:
                 # The hold lapsed while the money travelled: book the same time if it is still free.
-                await AppointmentRepository(uow.session).save(replace(held, status=life.CANCELLED, updated_at=now))
+                await uow.appointments.save(replace(held, status=life.CANCELLED, updated_at=now))
             await book_in(
                 env,
                 uow,
@@ -69,7 +67,7 @@ async def payment_confirmed(env: Env, uow: UnitOfWork, event: PaymentConfirmedV1
         log.warning("paid hold %s could not be booked: %s", held.id, exc)
 
 
-async def message_received(env: Env, uow: UnitOfWork, event: MessageReceivedV1, meta: EventMeta) -> None:
+async def message_received(env: Env, uow: SchedulingWork, event: MessageReceivedV1, meta: EventMeta) -> None:
     """A tapped `appt:<id>:confirm` button confirms the appointment (other replies are not ours)."""
     parsed = parse_action_id(event.button_id or "")
     if parsed is None:
@@ -77,7 +75,7 @@ async def message_received(env: Env, uow: UnitOfWork, event: MessageReceivedV1, 
     appointment_id, kind = parsed
     if kind != "confirm":
         return  # the reschedule button opens the patient's reschedule link; nothing to record here
-    a = await AppointmentRepository(uow.session).get(meta.tenant_id, appointment_id)
+    a = await uow.appointments.get(meta.tenant_id, appointment_id)
     if a is None or a.status not in (life.BOOKED, life.CONFIRMED):
         log.info("button %s for appointment %s ignored (missing or %s)", kind, appointment_id, a and a.status)
         return

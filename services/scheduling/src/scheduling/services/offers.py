@@ -7,24 +7,22 @@ from datetime import timedelta
 
 from contracts.scheduling import WaitlistOfferedV1
 from kit.context import new_id
-from kit.db import UnitOfWork
 from scheduling.domain import appointments as life
 from scheduling.domain import waitlist as wl
 from scheduling.domain.appointments import Appointment
 from scheduling.domain.errors import Conflict
 from scheduling.domain.waitlist import WaitlistEntry
-from scheduling.repository.appointments import AppointmentRepository
-from scheduling.repository.waitlist import WaitlistRepository
 from scheduling.services.env import Env, load_branch, load_procedure, load_professional, person_v1, policy_of
+from scheduling.services.work import SchedulingWork
 
 
-async def offer_freed_slot(env: Env, uow: UnitOfWork, freed: Appointment) -> WaitlistEntry | None:
+async def offer_freed_slot(env: Env, uow: SchedulingWork, freed: Appointment) -> WaitlistEntry | None:
     """In the caller's transaction: hold the freed time for the first person waiting for it."""
     now = env.clock.now()
     if freed.starts_at <= now:
         return None
     branch = await load_branch(uow, freed.tenant_id, freed.branch_id)
-    entries = await WaitlistRepository(uow.session).waiting(freed.tenant_id, freed.branch_id, freed.procedure_id)
+    entries = await uow.waitlist.waiting(freed.tenant_id, freed.branch_id, freed.procedure_id)
     taker = wl.first_taker(
         entries, professional_id=freed.professional_id, local_day=freed.starts_at.astimezone(branch.zone).date()
     )
@@ -48,11 +46,11 @@ async def offer_freed_slot(env: Env, uow: UnitOfWork, freed: Appointment) -> Wai
         hold_expires_at=now + timedelta(minutes=policy.hold_minutes),
     )
     try:
-        await AppointmentRepository(uow.session).add(hold)
+        await uow.appointments.add(hold)
     except Conflict:
         return None  # someone booked the time in between
     offered = replace(taker, status=wl.OFFERED, hold_id=hold.id, offered_at=now)
-    await WaitlistRepository(uow.session).save(offered)
+    await uow.waitlist.save(offered)
     professional = await load_professional(uow, freed.tenant_id, freed.professional_id)
     procedure = await load_procedure(uow, freed.tenant_id, freed.procedure_id)
     assert hold.hold_expires_at is not None

@@ -18,10 +18,6 @@ from scheduling.domain.appointments import Appointment, Person
 from scheduling.domain.errors import Conflict, Invalid, LinkInvalid, NotFound
 from scheduling.domain.setup import Branch
 from scheduling.domain.slots import window
-from scheduling.repository.anamnesis import AnamnesisRepository
-from scheduling.repository.appointments import AppointmentRepository
-from scheduling.repository.entitlements import EntitlementRepository
-from scheduling.repository.setup import SetupRepository
 from scheduling.services import booking, waitlist
 from scheduling.services.env import Env, load_branch, load_procedure, person_v1
 from scheduling.services.inputs import AnamnesisData, OnlineBookData, OnlineHoldData, RescheduleData
@@ -44,7 +40,7 @@ def _verify(env: Env, token: str, purpose: str) -> PatientLink:
 async def booking_page(env: Env, token: str) -> dict[str, Any]:
     link = _verify(env, token, "book")
     async with env.uow() as uow:
-        setup = SetupRepository(uow.session)
+        setup = uow.setup
         branches = [b for b in await setup.branches(link.tenant_id) if b.active]
         procedures = [p for p in await setup.procedures(link.tenant_id) if p.active]
         professionals = [p for p in await setup.professionals(link.tenant_id) if p.active]
@@ -55,10 +51,7 @@ async def booking_page(env: Env, token: str) -> dict[str, Any]:
             p.id
             for p in procedures
             if not p.prepayment_required
-            or (
-                person is not None
-                and await EntitlementRepository(uow.session).find_unused(link.tenant_id, person, p.id) is not None
-            )
+            or (person is not None and await uow.entitlements.find_unused(link.tenant_id, person, p.id) is not None)
         }
     return {
         "person": {k: link.data.get(k) for k in ("name", "phone", "email")} if link.data else None,
@@ -145,7 +138,7 @@ async def hold_online(env: Env, token: str, data: OnlineHoldData) -> dict[str, A
     by = f"patient-link:{link.link_id}"
     if data.replaces is not None:
         async with env.uow() as uow:
-            old = await AppointmentRepository(uow.session).get(link.tenant_id, str(data.replaces))
+            old = await uow.appointments.get(link.tenant_id, str(data.replaces))
         if old is not None and old.status == life.HELD and old.booked_by == by:
             await booking.release_hold(env, link.tenant_id, old.id)
     professional_id = (
@@ -199,7 +192,7 @@ async def book_online(env: Env, token: str, data: OnlineBookData) -> dict[str, A
         )
     async with env.uow() as uow:
         if data.hold_id is not None:
-            held = await AppointmentRepository(uow.session).get(link.tenant_id, str(data.hold_id))
+            held = await uow.appointments.get(link.tenant_id, str(data.hold_id))
             if held is None or held.booked_by != f"patient-link:{link.link_id}":
                 raise NotFound("That hold has lapsed; pick the time again.", field="hold_id")
         a, branch, professional, procedure = await booking.book_in(
@@ -231,12 +224,12 @@ async def book_online(env: Env, token: str, data: OnlineBookData) -> dict[str, A
 
 async def _appointment_of(env: Env, link: PatientLink) -> dict[str, Any]:
     async with env.uow() as uow:
-        a = await AppointmentRepository(uow.session).get(link.tenant_id, link.subject)
+        a = await uow.appointments.get(link.tenant_id, link.subject)
         if a is None or a.status == life.HELD:
             raise NotFound("This appointment no longer exists.", field="token")
         branch = await load_branch(uow, link.tenant_id, a.branch_id)
         procedure = await load_procedure(uow, link.tenant_id, a.procedure_id)
-        professional = await SetupRepository(uow.session).professional(link.tenant_id, a.professional_id)
+        professional = await uow.setup.professional(link.tenant_id, a.professional_id)
     return {
         "appointment": a,
         "view": {
@@ -344,10 +337,10 @@ async def anamnesis_page(env: Env, token: str) -> dict[str, Any]:
     link = _verify(env, token, "anamnesis")
     qid = str(link.data.get("questionnaire_id", ""))
     async with env.uow() as uow:
-        q = await SetupRepository(uow.session).questionnaire(link.tenant_id, qid)
+        q = await uow.setup.questionnaire(link.tenant_id, qid)
         if q is None:
             raise NotFound("This questionnaire no longer exists.", field="token")
-        repo = AnamnesisRepository(uow.session)
+        repo = uow.anamnesis
         done = await repo.for_appointment(link.tenant_id, link.subject)
         draft = await repo.draft(link.tenant_id, link.subject, q.id)
     signed = any(s.questionnaire_id == q.id for s in done)
@@ -370,11 +363,11 @@ async def save_anamnesis_draft(env: Env, token: str, answers: dict[str, Any]) ->
     qid = str(link.data.get("questionnaire_id", ""))
     now = env.clock.now()
     async with env.uow() as uow:
-        q = await SetupRepository(uow.session).questionnaire(link.tenant_id, qid)
+        q = await uow.setup.questionnaire(link.tenant_id, qid)
         if q is None:
             raise NotFound("This questionnaire no longer exists.", field="token")
         checked = forms.draft_answers(q.sections, answers, len(msgspec.json.encode(answers)))
-        repo = AnamnesisRepository(uow.session)
+        repo = uow.anamnesis
         if any(s.questionnaire_id == q.id for s in await repo.for_appointment(link.tenant_id, link.subject)):
             raise Conflict("This questionnaire was already signed for this visit.", slug="already-signed")
         await repo.save_draft(link.tenant_id, link.subject, q.id, checked, now)
@@ -389,10 +382,10 @@ async def submit_anamnesis(env: Env, token: str, data: AnamnesisData, *, ip: str
     forms.check_signature(sig.kind, sig.typed_name, sig.consent, sig.image)
     now = env.clock.now()
     async with env.uow() as uow:
-        q = await SetupRepository(uow.session).questionnaire(link.tenant_id, qid)
+        q = await uow.setup.questionnaire(link.tenant_id, qid)
         if q is None:
             raise NotFound("This questionnaire no longer exists.", field="token")
-        a = await AppointmentRepository(uow.session).get(link.tenant_id, link.subject)
+        a = await uow.appointments.get(link.tenant_id, link.subject)
         if a is None:
             raise NotFound("This appointment no longer exists.", field="token")
         answers = forms.validate_answers(q.sections, data.answers)
@@ -408,8 +401,8 @@ async def submit_anamnesis(env: Env, token: str, data: AnamnesisData, *, ip: str
             signed_at=now,
         )
         submission_id = new_id()
-        await AnamnesisRepository(uow.session).drop_draft(link.tenant_id, a.id, q.id)
-        await AnamnesisRepository(uow.session).add(
+        await uow.anamnesis.drop_draft(link.tenant_id, a.id, q.id)
+        await uow.anamnesis.add(
             {
                 "id": submission_id,
                 "tenant_id": link.tenant_id,

@@ -8,16 +8,13 @@ from zoneinfo import ZoneInfo
 
 from contracts.scheduling import PatientArrivedV1, ReturnBookedV1, VisitCompletedV1, VisitStartedV1
 from kit.auth import Principal
-from kit.db import UnitOfWork
 from scheduling.domain import appointments as life
 from scheduling.domain.appointments import Appointment
 from scheduling.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from scheduling.domain.setup import Branch, Procedure, Professional
-from scheduling.repository.anamnesis import AnamnesisRepository
-from scheduling.repository.appointments import AppointmentRepository
-from scheduling.repository.setup import SetupRepository
 from scheduling.services.booking import _load, book_in
 from scheduling.services.env import Env, load_branch, person_v1, policy_of
+from scheduling.services.work import SchedulingWork
 
 #: Permissions (the gateway's role map grants them; see docs/scheduling.md).
 READ = "scheduling:read"
@@ -42,18 +39,18 @@ def _day_window(day: date, zone_name: str, days: int = 1) -> tuple[datetime, dat
     return start, end
 
 
-async def own_professional(uow: UnitOfWork, principal: Principal) -> Professional | None:
+async def own_professional(uow: SchedulingWork, principal: Principal) -> Professional | None:
     """A caller who may not book sees only the agenda of the professional linked to their account."""
     if principal.has(BOOK) or principal.has(ADMIN):
         return None
-    mine = await SetupRepository(uow.session).professional_of_user(principal.tenant_id, principal.user_id)
+    mine = await uow.setup.professional_of_user(principal.tenant_id, principal.user_id)
     if mine is None:
         raise Forbidden("Your account is not linked to a professional; ask the clinic admin.", field="professional_id")
     return mine
 
 
-async def _rows(uow: UnitOfWork, tenant_id: str, items: list[Appointment]) -> list[Row]:
-    setup = SetupRepository(uow.session)
+async def _rows(uow: SchedulingWork, tenant_id: str, items: list[Appointment]) -> list[Row]:
+    setup = uow.setup
     branches = {b.id: b for b in await setup.branches(tenant_id)}
     pros = {p.id: p for p in await setup.professionals(tenant_id)}
     procs = {p.id: p for p in await setup.procedures(tenant_id)}
@@ -89,7 +86,7 @@ async def agenda(
             zone = (await load_branch(uow, principal.tenant_id, branch_id)).timezone
         start_day = day or env.clock.now().astimezone(ZoneInfo(zone)).date() + timedelta(days=default_day_offset)
         start, end = _day_window(start_day, zone, days)
-        items = await AppointmentRepository(uow.session).between(
+        items = await uow.appointments.between(
             principal.tenant_id, start, end, branch_id=branch_id, professional_id=professional_id, statuses=statuses
         )
         if confirmed is not None:
@@ -101,13 +98,13 @@ async def check_in(env: Env, principal: Principal, appointment_id: str) -> Appoi
     now = env.clock.now()
     async with env.uow() as uow:
         a = await _load(uow, principal.tenant_id, appointment_id)
-        repo = AppointmentRepository(uow.session)
+        repo = uow.appointments
         arrived = replace(a, status=life.transition(a.status, life.ARRIVED), arrived_at=now, updated_at=now)
         await repo.save(arrived)
         policy = await policy_of(uow, principal.tenant_id, principal.country)
         anamnesis_url = None
         qid = policy.anamnesis_questionnaire_id
-        if qid and not await AnamnesisRepository(uow.session).for_appointment(principal.tenant_id, a.id):
+        if qid and not await uow.anamnesis.for_appointment(principal.tenant_id, a.id):
             anamnesis_url = env.links.url(
                 "anamnesis", "anamnesis", subject=a.id, tenant_id=a.tenant_id, data={"questionnaire_id": qid}
             )
@@ -130,10 +127,10 @@ async def check_in(env: Env, principal: Principal, appointment_id: str) -> Appoi
     return arrived
 
 
-async def _check_own_visit(uow: UnitOfWork, principal: Principal, a: Appointment) -> None:
+async def _check_own_visit(uow: SchedulingWork, principal: Principal, a: Appointment) -> None:
     if principal.has(ADMIN):
         return
-    mine = await SetupRepository(uow.session).professional_of_user(principal.tenant_id, principal.user_id)
+    mine = await uow.setup.professional_of_user(principal.tenant_id, principal.user_id)
     if mine is not None and mine.id != a.professional_id:
         raise Forbidden("This visit belongs to another professional.", field="appointment_id")
 
@@ -144,7 +141,7 @@ async def start_visit(env: Env, principal: Principal, appointment_id: str) -> Ap
         a = await _load(uow, principal.tenant_id, appointment_id)
         await _check_own_visit(uow, principal, a)
         started = replace(a, status=life.transition(a.status, life.IN_SERVICE), started_at=now, updated_at=now)
-        repo = AppointmentRepository(uow.session)
+        repo = uow.appointments
         await repo.save(started)
         uow.publish(
             VisitStartedV1(
@@ -173,7 +170,7 @@ async def complete_visit(
         a = await _load(uow, principal.tenant_id, appointment_id)
         await _check_own_visit(uow, principal, a)
         done_ids = procedures_done if procedures_done is not None else [a.procedure_id]
-        setup = SetupRepository(uow.session)
+        setup = uow.setup
         for pid in done_ids:
             if await setup.procedure(principal.tenant_id, pid) is None:
                 raise NotFound(f"No procedure {pid} in this clinic.", field="procedures_done")
@@ -186,7 +183,7 @@ async def complete_visit(
             procedures_done=tuple(done_ids),
             updated_at=now,
         )
-        repo = AppointmentRepository(uow.session)
+        repo = uow.appointments
         await repo.save(done)
         uow.publish(
             VisitCompletedV1(
@@ -212,13 +209,13 @@ async def board(env: Env, tenant_id: str, branch_id: str, day: date | None = Non
         branch = await load_branch(uow, tenant_id, branch_id)
         today = day or env.clock.now().astimezone(branch.zone).date()
         start, end = _day_window(today, branch.timezone)
-        items = await AppointmentRepository(uow.session).arrived_between(tenant_id, branch_id, start, end)
+        items = await uow.appointments.arrived_between(tenant_id, branch_id, start, end)
         return today, await _rows(uow, tenant_id, items)
 
 
 async def returns_to_book(env: Env, principal: Principal, branch_id: str | None) -> list[Row]:
     async with env.uow() as uow:
-        items = await AppointmentRepository(uow.session).returns_to_book(principal.tenant_id, branch_id)
+        items = await uow.appointments.returns_to_book(principal.tenant_id, branch_id)
         return await _rows(uow, principal.tenant_id, items)
 
 
@@ -252,9 +249,7 @@ async def book_return(
             return_of=previous.id,
             country=principal.country,
         )
-        await AppointmentRepository(uow.session).save(
-            replace(previous, return_booked_id=new.id, updated_at=env.clock.now())
-        )
+        await uow.appointments.save(replace(previous, return_booked_id=new.id, updated_at=env.clock.now()))
         uow.publish(
             ReturnBookedV1(
                 appointment_id=new.id,

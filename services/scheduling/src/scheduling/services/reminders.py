@@ -8,7 +8,6 @@ from contracts.people import Person as PersonV1
 from contracts.scheduling import NoShowReason, NoShowRisk, ReminderAction, ReminderDueV1
 from scheduling.domain.reminders import action_id
 from scheduling.domain.waitlist import no_show_risk
-from scheduling.repository.reminders import ReminderRepository
 from scheduling.services.env import Env
 
 log = logging.getLogger(__name__)
@@ -19,7 +18,7 @@ async def dispatch_due(env: Env, *, limit: int = 500) -> int:
     one transaction. Returns how many went out."""
     now = env.clock.now()
     async with env.uow() as uow:
-        rows = await ReminderRepository(uow.session).claim_due(now, limit)
+        rows = await uow.reminders.claim_due(now, limit)
         for r in rows:
             risk = no_show_risk(
                 no_shows=r.no_shows,

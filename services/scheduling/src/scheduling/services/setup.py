@@ -21,10 +21,11 @@ from scheduling.domain.setup import (
     hours_from,
     public_holidays,
 )
-from scheduling.repository.anamnesis import AnamnesisRepository
 from scheduling.repository.setup import SetupRepository
 from scheduling.services.env import Env, policy_of, setup_changed
 from scheduling.services.inputs import BranchData, PolicyData, ProcedureData, ProfessionalData
+from scheduling.services.staff import check_member
+from scheduling.services.work import SchedulingWork
 
 
 async def get_policy(env: Env, principal: Principal) -> ClinicPolicy:
@@ -34,7 +35,7 @@ async def get_policy(env: Env, principal: Principal) -> ClinicPolicy:
 
 async def set_policy(env: Env, principal: Principal, data: PolicyData) -> ClinicPolicy:
     async with env.uow() as uow:
-        repo = SetupRepository(uow.session)
+        repo = uow.setup
         current = await policy_of(uow, principal.tenant_id, principal.country)
         changes: dict[str, object] = {}
         if data.country is not None:
@@ -74,7 +75,7 @@ def _branch(principal: Principal, branch_id: str, data: BranchData) -> Branch:
 async def add_branch(env: Env, principal: Principal, data: BranchData) -> Branch:
     branch = _branch(principal, new_id(), data)
     async with env.uow() as uow:
-        await SetupRepository(uow.session).add_branch(branch, env.clock.now())
+        await uow.setup.add_branch(branch, env.clock.now())
         await uow.commit()
         setup_changed(env, principal.tenant_id)
     return branch
@@ -83,7 +84,7 @@ async def add_branch(env: Env, principal: Principal, data: BranchData) -> Branch
 async def update_branch(env: Env, principal: Principal, branch_id: str, data: BranchData) -> Branch:
     branch = _branch(principal, branch_id, data)
     async with env.uow() as uow:
-        repo = SetupRepository(uow.session)
+        repo = uow.setup
         if await repo.branch(principal.tenant_id, branch_id) is None:
             raise NotFound("No such branch in this clinic.", field="branch_id")
         await repo.save_branch(branch)
@@ -94,12 +95,13 @@ async def update_branch(env: Env, principal: Principal, branch_id: str, data: Br
 
 async def list_branches(env: Env, principal: Principal) -> list[Branch]:
     async with env.uow() as uow:
-        return await SetupRepository(uow.session).branches(principal.tenant_id)
+        return await uow.setup.branches(principal.tenant_id)
 
 
 async def _professional(
-    repo: SetupRepository, principal: Principal, professional_id: str, data: ProfessionalData
+    uow: SchedulingWork, principal: Principal, professional_id: str, data: ProfessionalData
 ) -> Professional:
+    repo = uow.setup
     branch_ids = tuple(dict.fromkeys(str(b) for b in data.branch_ids))
     known = {b.id for b in await repo.branches(principal.tenant_id)}
     for b in branch_ids:
@@ -108,6 +110,8 @@ async def _professional(
     for h in data.hours:
         if str(h.branch_id) not in branch_ids:
             raise Invalid("Working hours name a branch the professional is not at.", field="hours")
+    user_id = str(data.user_id) if data.user_id else None
+    await check_member(uow.staff, principal, user_id, field="user_id")
     return Professional(
         id=professional_id,
         tenant_id=principal.tenant_id,
@@ -118,15 +122,15 @@ async def _professional(
         hours=hours_from([(h.weekday, h.start, h.end, str(h.branch_id)) for h in data.hours]),
         breaks=breaks_from([(b.weekday, b.start, b.end) for b in data.breaks]),
         days_off=tuple(sorted(set(data.days_off))),
-        user_id=str(data.user_id) if data.user_id else None,
+        user_id=user_id,
         active=data.active,
     )
 
 
 async def add_professional(env: Env, principal: Principal, data: ProfessionalData) -> Professional:
     async with env.uow() as uow:
-        repo = SetupRepository(uow.session)
-        professional = await _professional(repo, principal, new_id(), data)
+        repo = uow.setup
+        professional = await _professional(uow, principal, new_id(), data)
         await repo.add_professional(professional, env.clock.now())
         await uow.commit()
         setup_changed(env, principal.tenant_id)
@@ -137,10 +141,10 @@ async def update_professional(
     env: Env, principal: Principal, professional_id: str, data: ProfessionalData
 ) -> Professional:
     async with env.uow() as uow:
-        repo = SetupRepository(uow.session)
+        repo = uow.setup
         if await repo.professional(principal.tenant_id, professional_id) is None:
             raise NotFound("No such professional in this clinic.", field="professional_id")
-        professional = await _professional(repo, principal, professional_id, data)
+        professional = await _professional(uow, principal, professional_id, data)
         await repo.save_professional(professional)
         await uow.commit()
         setup_changed(env, principal.tenant_id)
@@ -149,7 +153,7 @@ async def update_professional(
 
 async def list_professionals(env: Env, principal: Principal, branch_id: str | None) -> list[Professional]:
     async with env.uow() as uow:
-        return await SetupRepository(uow.session).professionals(principal.tenant_id, branch_id)
+        return await uow.setup.professionals(principal.tenant_id, branch_id)
 
 
 async def _procedure(repo: SetupRepository, principal: Principal, procedure_id: str, data: ProcedureData) -> Procedure:
@@ -174,7 +178,7 @@ async def _procedure(repo: SetupRepository, principal: Principal, procedure_id: 
 
 async def add_procedure(env: Env, principal: Principal, data: ProcedureData) -> Procedure:
     async with env.uow() as uow:
-        repo = SetupRepository(uow.session)
+        repo = uow.setup
         procedure = await _procedure(repo, principal, new_id(), data)
         await repo.add_procedure(procedure, env.clock.now())
         await uow.commit()
@@ -184,7 +188,7 @@ async def add_procedure(env: Env, principal: Principal, data: ProcedureData) -> 
 
 async def update_procedure(env: Env, principal: Principal, procedure_id: str, data: ProcedureData) -> Procedure:
     async with env.uow() as uow:
-        repo = SetupRepository(uow.session)
+        repo = uow.setup
         if await repo.procedure(principal.tenant_id, procedure_id) is None:
             raise NotFound("No such procedure in this clinic.", field="procedure_id")
         procedure = await _procedure(repo, principal, procedure_id, data)
@@ -196,7 +200,7 @@ async def update_procedure(env: Env, principal: Principal, procedure_id: str, da
 
 async def list_procedures(env: Env, principal: Principal) -> list[Procedure]:
     async with env.uow() as uow:
-        return await SetupRepository(uow.session).procedures(principal.tenant_id)
+        return await uow.setup.procedures(principal.tenant_id)
 
 
 async def holidays(env: Env, principal: Principal, year: int, branch_id: str | None) -> list[tuple[date, str]]:
@@ -206,7 +210,7 @@ async def holidays(env: Env, principal: Principal, year: int, branch_id: str | N
         policy = await policy_of(uow, principal.tenant_id, principal.country)
         subdivision = None
         if branch_id:
-            branch = await SetupRepository(uow.session).branch(principal.tenant_id, branch_id)
+            branch = await uow.setup.branch(principal.tenant_id, branch_id)
             if branch is None:
                 raise NotFound("No such branch in this clinic.", field="branch_id")
             subdivision = branch.subdivision
@@ -217,7 +221,7 @@ async def add_questionnaire(env: Env, principal: Principal, name: str, sections:
     check_template(sections)
     qid = new_id()
     async with env.uow() as uow:
-        await SetupRepository(uow.session).add_questionnaire(
+        await uow.setup.add_questionnaire(
             id=qid,
             tenant_id=principal.tenant_id,
             name=name,
@@ -231,9 +235,9 @@ async def add_questionnaire(env: Env, principal: Principal, name: str, sections:
 
 async def list_questionnaires(env: Env, principal: Principal) -> list[Any]:
     async with env.uow() as uow:
-        return await SetupRepository(uow.session).questionnaires(principal.tenant_id)
+        return await uow.setup.questionnaires(principal.tenant_id)
 
 
 async def anamnesis_of_lead(env: Env, principal: Principal, lead_id: str) -> list[Any]:
     async with env.uow() as uow:
-        return await AnamnesisRepository(uow.session).for_lead(principal.tenant_id, lead_id)
+        return await uow.anamnesis.for_lead(principal.tenant_id, lead_id)

@@ -15,8 +15,6 @@ from scheduling.domain import waitlist as wl
 from scheduling.domain.appointments import Appointment, Person
 from scheduling.domain.errors import Conflict, Invalid, NotFound
 from scheduling.domain.waitlist import Risk, WaitlistEntry, no_show_risk
-from scheduling.repository.appointments import AppointmentRepository
-from scheduling.repository.waitlist import WaitlistRepository, attendance, expired_waitlist_holds
 from scheduling.services import offers
 from scheduling.services.booking import book_in
 from scheduling.services.env import Env, check_person, load_branch, load_procedure, load_professional
@@ -55,26 +53,26 @@ async def join(
             status=wl.WAITING,
             created_at=env.clock.now(),
         )
-        await WaitlistRepository(uow.session).add(entry)
+        await uow.waitlist.add(entry)
         await uow.commit()
     return entry
 
 
 async def listing(env: Env, principal: Principal, branch_id: str | None) -> list[WaitlistEntry]:
     async with env.uow() as uow:
-        return await WaitlistRepository(uow.session).listing(principal.tenant_id, branch_id)
+        return await uow.waitlist.listing(principal.tenant_id, branch_id)
 
 
 async def pass_on_lapsed_offers(env: Env) -> int:
     """Worker timer: an offer nobody accepted in time goes to the next person waiting."""
     now = env.clock.now()
     async with env.uow() as uow:
-        lapsed = await expired_waitlist_holds(uow.session, now)
+        lapsed = await uow.waitlist.expired_holds(now)
         for hold in lapsed:
-            entry = await WaitlistRepository(uow.session).of_hold(hold.id)
+            entry = await uow.waitlist.of_hold(hold.id)
             if entry is not None:
-                await WaitlistRepository(uow.session).save(replace(entry, status=wl.EXPIRED))
-            await AppointmentRepository(uow.session).save(replace(hold, status=life.CANCELLED, updated_at=now))
+                await uow.waitlist.save(replace(entry, status=wl.EXPIRED))
+            await uow.appointments.save(replace(hold, status=life.CANCELLED, updated_at=now))
             await offers.offer_freed_slot(env, uow, hold)
         await uow.commit()
     return len(lapsed)
@@ -82,10 +80,10 @@ async def pass_on_lapsed_offers(env: Env) -> int:
 
 async def accept(env: Env, tenant_id: str, entry_id: str, hold_id: str, link_id: str) -> Appointment:
     async with env.uow() as uow:
-        entry = await WaitlistRepository(uow.session).get(tenant_id, entry_id, lock=True)
+        entry = await uow.waitlist.get(tenant_id, entry_id, lock=True)
         if entry is None or entry.hold_id != hold_id or entry.status != wl.OFFERED:
             raise Conflict("This offer is no longer open.", field="token", slug="offer-closed")
-        held = await AppointmentRepository(uow.session).get(tenant_id, hold_id)
+        held = await uow.appointments.get(tenant_id, hold_id)
         if held is None:
             raise NotFound("This offer is no longer open.", field="token")
         appointment, *_ = await book_in(
@@ -101,17 +99,17 @@ async def accept(env: Env, tenant_id: str, entry_id: str, hold_id: str, link_id:
             booked_by=f"patient-link:{link_id}",
             hold_id=hold_id,
         )
-        await WaitlistRepository(uow.session).save(replace(entry, status=wl.BOOKED))
+        await uow.waitlist.save(replace(entry, status=wl.BOOKED))
         await uow.commit()
     return appointment
 
 
 async def risk(env: Env, tenant_id: str, appointment_id: str) -> tuple[Appointment, Risk]:
     async with env.uow() as uow:
-        a = await AppointmentRepository(uow.session).get(tenant_id, appointment_id)
+        a = await uow.appointments.get(tenant_id, appointment_id)
         if a is None or a.status == life.HELD:
             raise NotFound("No such appointment in this clinic.", field="appointment_id")
-        no_shows, attended = await attendance(uow.session, tenant_id, a.person, a.id)
+        no_shows, attended = await uow.waitlist.attendance(tenant_id, a.person, a.id)
     return a, no_show_risk(
         no_shows=no_shows,
         attended=attended,
