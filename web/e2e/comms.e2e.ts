@@ -277,9 +277,14 @@ test("Reports draws the funnel and the charts and exports CSV and XLSX", async (
     await page.getByLabel("Por", { exact: true }).selectOption("source");
     return false;
   });
+  // The reply assistant's use: per staff member (the admin's own requests, if any), then per model.
+  const aiCard = page.getByRole("region", { name: "Assistente de respostas (IA)" });
+  await aiCard.getByRole("img", { name: /^Assistente de respostas \(IA\) · Atendente/ }).or(aiCard.getByText("Nada neste período.")).first().waitFor();
+  await page.getByLabel("Por (Assistente de respostas (IA))").selectOption("model");
+  await aiCard.getByRole("img", { name: /^Assistente de respostas \(IA\) · Modelo/ }).or(aiCard.getByText("Nada neste período.")).first().waitFor();
   await accessible("reports");
   await shot("reports");
-  for (const [button, ending] of [["Exportar CSV: Receita", ".csv"], ["Exportar XLSX: Funil de conversão", ".xlsx"]] as const) {
+  for (const [button, ending] of [["Exportar CSV: Receita", ".csv"], ["Exportar XLSX: Funil de conversão", ".xlsx"], ["Exportar CSV: Assistente de respostas (IA)", ".csv"]] as const) {
     const download = page.waitForEvent("download");
     await page.getByRole("button", { name: button }).click();
     const file = await download;
