@@ -236,10 +236,17 @@ test("reception books, reschedules and cancels from the agenda; the visits to co
   await page.getByLabel("Data", { exact: true }).fill(tomorrow);
   await page.locator(`[data-appointment="${booked.body.id}"]`).getByText(visitor).waitFor();
 
-  // Book from the calendar: first a time outside the professional's hours (the API's problem next to it).
+  // The day's time grid: the professional as the column, the booked visit at 15:00; book by clicking the free
+  // 10:00 (first moved to a time outside the professional's hours: the API's problem next to it).
+  const grid = page.locator("table.agenda-grid");
+  assert.deepEqual(await grid.locator("thead th[data-column]").allTextContents(), ["Dr. Otávio Reis"]);
+  await grid.locator(`td[data-time="15:00"] [data-appointment="${booked.body.id}"]`).waitFor();
+  const shown = tomorrow.split("-").reverse().join("/");
+  await accessible("agenda day grid");
   const patient = `Marina Costa ${run}`;
-  await page.getByRole("button", { name: "+ Agendar" }).click();
+  await page.getByRole("button", { name: `Agendar Dr. Otávio Reis, ${shown} 10:00` }).click();
   const dialog = page.getByRole("dialog", { name: "Agendar consulta" });
+  assert.equal(await dialog.getByLabel(/Início/).inputValue(), `${tomorrow}T10:00`, "the slot clicked");
   await dialog.getByLabel(/Nome do paciente/).fill(patient);
   await dialog.getByLabel("Telefone").fill(phone(4));
   await dialog.getByLabel(/Início/).fill(`${tomorrow}T03:00`);
@@ -250,30 +257,39 @@ test("reception books, reschedules and cancels from the agenda; the visits to co
   await dialog.getByLabel(/Início/).fill(`${tomorrow}T10:00`);
   await dialog.getByRole("button", { name: "Agendar" }).click();
   await dialog.waitFor({ state: "detached" });
-  const slot = page.locator(".slot", { hasText: patient });
+  const slot = grid.locator('td[data-time="10:00"] .slot', { hasText: patient });
   await slot.waitFor();
-  assert.match(await slot.innerText(), /10:00/);
+  assert.match(await slot.innerText(), /10:00–10:30/);
   await page.getByLabel("Visão").selectOption("week");
-  await page.locator(`.agenda-day[data-day="${tomorrow}"]`).getByText(patient).waitFor();
-  assert.equal(await page.locator(".agenda-day").count(), 7);
+  await page.locator(`table.agenda-grid td[data-day="${tomorrow}"] .slot`, { hasText: patient }).waitFor();
+  assert.equal(await page.locator("table.agenda-grid thead th[data-day]").count(), 7);
   await accessible("agenda week");
   await shot("agenda");
   await page.getByLabel("Visão").selectOption("day");
 
-  await page.getByRole("button", { name: `Remarcar: ${patient}` }).click();
+  // Reschedule and cancel from the appointment in the grid.
+  await grid.locator(".slot", { hasText: patient }).click();
+  const opened = page.getByRole("dialog", { name: patient });
+  await accessible("appointment dialog");
+  await opened.getByRole("button", { name: "Remarcar" }).click();
   const move = page.getByRole("dialog", { name: `Remarcar ${patient}` });
   await move.getByLabel(/Início/).fill(`${tomorrow}T11:30`);
   await move.getByRole("button", { name: "Salvar" }).click();
   await move.waitFor({ state: "detached" });
-  await page.waitForFunction((p) => [...document.querySelectorAll(".slot")].some((s) => s.textContent?.includes(p) && s.textContent.includes("11:30")), patient);
+  await grid.locator('td[data-time="11:30"] .slot', { hasText: patient }).waitFor();
 
-  await page.getByRole("button", { name: `Cancelar consulta: ${patient}` }).click();
+  await grid.locator(".slot", { hasText: patient }).click();
+  await page.getByRole("dialog", { name: patient }).getByRole("button", { name: "Cancelar consulta" }).click();
   const cancel = page.getByRole("dialog", { name: `Cancelar a consulta de ${patient}` });
   await cancel.getByLabel("Motivo").fill("Viagem");
   await cancel.getByRole("button", { name: "Cancelar consulta" }).click();
   await cancel.waitFor({ state: "detached" });
-  // Cancelled: shown as such, or gone from the calendar, never still bookable.
-  await page.waitForFunction((p) => ![...document.querySelectorAll(".slot:not(.slot-cancelled)")].some((s) => s.textContent?.includes(p)), patient);
+  // Cancelled: its time is free again in the grid, and the day's list says so.
+  await page.waitForFunction((p) => ![...document.querySelectorAll(".agenda-grid .slot")].some((s) => s.textContent?.includes(p)), patient);
+  await page.getByLabel("Visão").selectOption("list");
+  await page.locator("tr.slot-cancelled", { hasText: patient }).waitFor();
+  await accessible("agenda list");
+  await page.getByLabel("Visão").selectOption("day");
 
   // The visits list for the confirmation calls: tomorrow's unconfirmed, confirmed by phone from here.
   await page.getByRole("tab", { name: "Consultas a confirmar" }).click();

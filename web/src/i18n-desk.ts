@@ -146,6 +146,10 @@ const en = {
   "deal.removeItem": "Remove item {n}",
   "deal.closeForm": "Close",
   "deal.createPlan": "Create the plan",
+  "agenda.list": "List",
+  "agenda.time": "Time",
+  "agenda.bookAt": "Book {who}, {when}",
+  "agenda.noProfessionals": "No professional works at this branch yet.",
 } as const;
 
 export type DeskKey = keyof typeof en;
@@ -292,6 +296,10 @@ const ptBR: DeskDict = {
   "deal.removeItem": "Remover o item {n}",
   "deal.closeForm": "Fechar",
   "deal.createPlan": "Criar o plano",
+  "agenda.list": "Lista",
+  "agenda.time": "Horário",
+  "agenda.bookAt": "Agendar {who}, {when}",
+  "agenda.noProfessionals": "Nenhum profissional atende nesta unidade ainda.",
 };
 
 const es: DeskDict = {
@@ -435,6 +443,10 @@ const es: DeskDict = {
   "deal.removeItem": "Quitar la partida {n}",
   "deal.closeForm": "Cerrar",
   "deal.createPlan": "Crear el plan",
+  "agenda.list": "Lista",
+  "agenda.time": "Hora",
+  "agenda.bookAt": "Reservar {who}, {when}",
+  "agenda.noProfessionals": "Ningún profesional atiende aún en esta sede.",
 };
 
 const ru: DeskDict = {
@@ -578,6 +590,10 @@ const ru: DeskDict = {
   "deal.removeItem": "Убрать позицию {n}",
   "deal.closeForm": "Закрыть",
   "deal.createPlan": "Создать план",
+  "agenda.list": "Список",
+  "agenda.time": "Время",
+  "agenda.bookAt": "Записать: {who}, {when}",
+  "agenda.noProfessionals": "В этом филиале ещё нет специалистов.",
 };
 
 export const DESK: Record<Locale, DeskDict> = { en, "pt-BR": ptBR, es, ru };
