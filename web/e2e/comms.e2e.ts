@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { submitLogIn } from "./session.ts";
 
 const BASE = process.env.CONSOLE_URL ?? "http://127.0.0.1:8000";
 const SANDBOX = process.env.SANDBOX_URL ?? "http://127.0.0.1:8090";
@@ -98,9 +99,7 @@ before(async () => {
   admin = login.body.access_token;
   await ok("/api/v1/notifications/channels/whatsapp", { method: "PUT", body: JSON.stringify({ account_id: WHATSAPP_ACCOUNT }) });
   await page.goto(BASE);
-  await page.getByLabel("E-mail").fill(EMAIL);
-  await page.getByLabel("Senha").fill(PASSWORD);
-  await page.getByRole("button", { name: "Entrar" }).click();
+  await submitLogIn(page, EMAIL, PASSWORD);
   await page.getByRole("navigation", { name: "Menu principal" }).getByRole("link", { name: "Conversas" }).waitFor();
 });
 

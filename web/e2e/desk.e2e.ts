@@ -7,16 +7,12 @@
 //   CONSOLE_URL=http://127.0.0.1:8000 ADMIN_EMAIL=... ADMIN_PASSWORD=... node --test e2e/desk.e2e.ts
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { accessible as axeOn, api, BASE, EMAIL, logIn as openAs, PASSWORD, token } from "./session.ts";
 
-const BASE = process.env.CONSOLE_URL ?? "http://127.0.0.1:8000";
-const EMAIL = process.env.ADMIN_EMAIL ?? "admin@clinicflow.local";
-const PASSWORD = process.env.ADMIN_PASSWORD ?? "clinicflow-dev";
 const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? "";
-const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 let browser: Browser;
 let context: BrowserContext;
@@ -24,19 +20,6 @@ let page: Page;
 let admin: string;
 const run = Math.floor(Math.random() * 90_000_000) + 10_000_000;
 const phone = (n: number) => `+5511${9}${String(run + n).slice(-8)}`;
-
-async function api(path: string, init: RequestInit & { token?: string } = {}) {
-  const headers = { "content-type": "application/json", ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) };
-  const answer = await fetch(`${BASE}${path}`, { ...init, headers });
-  const text = await answer.text();
-  return { status: answer.status, body: text ? JSON.parse(text) : null };
-}
-
-async function token(email: string, password: string): Promise<string> {
-  const login = await api("/api/v1/auth/login", { method: "POST", body: JSON.stringify({ email, password }) });
-  assert.equal(login.status, 200, JSON.stringify(login.body));
-  return login.body.access_token as string;
-}
 
 async function member(role: string, name: string): Promise<{ email: string; password: string; token: string }> {
   const email = `${role}-${run}@clinic.example`;
@@ -57,19 +40,7 @@ async function eventually<T>(probe: () => Promise<T | null | undefined | false>,
   }
 }
 
-async function accessible(screen: string) {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    return axe.run(document, { resultTypes: ["violations"] });
-  });
-  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert.deepEqual(
-    serious.map((v) => `${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
-    [],
-    `axe on ${screen}`,
-  );
-}
+const accessible = (screen: string) => axeOn(page, screen);
 
 async function shot(name: string) {
   if (!SHOTS) return;
@@ -80,14 +51,7 @@ async function shot(name: string) {
 
 async function logIn(email: string, password: string) {
   await context?.close();
-  context = await browser.newContext({ locale: "pt-BR", viewport: { width: 1360, height: 860 }, timezoneId: "America/Sao_Paulo" });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000); // the test machine is shared by several test runs at once
-  await page.goto(BASE);
-  await page.getByLabel("E-mail").fill(email);
-  await page.getByLabel("Senha").fill(password);
-  await page.getByRole("button", { name: "Entrar" }).click();
-  await page.getByRole("navigation", { name: "Menu principal" }).waitFor();
+  ({ context, page } = await openAs(browser, email, password));
 }
 
 before(async () => {
