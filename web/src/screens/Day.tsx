@@ -3,7 +3,7 @@
 // time grid's arithmetic (an appointment's local minutes, which half hours a professional works).
 import type { ReactNode } from "react";
 import { unwrap, type Schemas } from "../api/client";
-import { Loading } from "../components";
+import { Loading, useWindow } from "../components";
 import { useLoad, type Loaded } from "../data";
 import type { Key } from "../i18n";
 import { useSession } from "../session";
@@ -26,6 +26,7 @@ export function branchToday(branch: Branch | null, now = new Date()): string {
 /** The appointments of a day as a table; `actions` renders the screen's buttons of one appointment. */
 export function DayList({ items, loading, actions, empty }: { items: AgendaItem[]; loading: boolean; actions?: (a: AgendaItem) => ReactNode; empty?: string }) {
   const { t } = useSession();
+  const { shown, more } = useWindow(items);
   if (!items.length) return loading ? <Loading /> : <p className="muted">{empty ?? t("reception.none")}</p>;
   return (
     <div className="table-wrap" aria-busy={loading}>
@@ -45,7 +46,7 @@ export function DayList({ items, loading, actions, empty }: { items: AgendaItem[
           </tr>
         </thead>
         <tbody>
-          {items.map((a) => (
+          {shown.map((a) => (
             <tr key={a.id} className={`slot-row slot-${a.status}`} data-appointment={a.id}>
               <td>{a.local_start.slice(11, 16)}</td>
               <td>{a.patient_name ?? "—"}</td>
@@ -57,6 +58,7 @@ export function DayList({ items, loading, actions, empty }: { items: AgendaItem[
           ))}
         </tbody>
       </table>
+      {more}
     </div>
   );
 }
