@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { submitLogIn } from "./session.ts";
 
 const BASE = process.env.CONSOLE_URL ?? "http://127.0.0.1:8000";
 const SANDBOX = process.env.SANDBOX_URL ?? "http://127.0.0.1:8090";
@@ -98,9 +99,7 @@ before(async () => {
   admin = login.body.access_token;
   await ok("/api/v1/notifications/channels/whatsapp", { method: "PUT", body: JSON.stringify({ account_id: WHATSAPP_ACCOUNT }) });
   await page.goto(BASE);
-  await page.getByLabel("E-mail").fill(EMAIL);
-  await page.getByLabel("Senha").fill(PASSWORD);
-  await page.getByRole("button", { name: "Entrar" }).click();
+  await submitLogIn(page, EMAIL, PASSWORD);
   await page.getByRole("navigation", { name: "Menu principal" }).getByRole("link", { name: "Conversas" }).waitFor();
 });
 
@@ -277,9 +276,14 @@ test("Reports draws the funnel and the charts and exports CSV and XLSX", async (
     await page.getByLabel("Por", { exact: true }).selectOption("source");
     return false;
   });
+  // The reply assistant's use: per staff member (the admin's own requests, if any), then per model.
+  const aiCard = page.getByRole("region", { name: "Assistente de respostas (IA)" });
+  await aiCard.getByRole("img", { name: /^Assistente de respostas \(IA\) · Atendente/ }).or(aiCard.getByText("Nada neste período.")).first().waitFor();
+  await page.getByLabel("Por (Assistente de respostas (IA))").selectOption("model");
+  await aiCard.getByRole("img", { name: /^Assistente de respostas \(IA\) · Modelo/ }).or(aiCard.getByText("Nada neste período.")).first().waitFor();
   await accessible("reports");
   await shot("reports");
-  for (const [button, ending] of [["Exportar CSV: Receita", ".csv"], ["Exportar XLSX: Funil de conversão", ".xlsx"]] as const) {
+  for (const [button, ending] of [["Exportar CSV: Receita", ".csv"], ["Exportar XLSX: Funil de conversão", ".xlsx"], ["Exportar CSV: Assistente de respostas (IA)", ".csv"]] as const) {
     const download = page.waitForEvent("download");
     await page.getByRole("button", { name: button }).click();
     const file = await download;

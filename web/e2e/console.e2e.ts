@@ -8,16 +8,12 @@
 //   CONSOLE_SCREENSHOTS=../docs/img also writes the screenshots of docs/console.md.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { accessible as axeOn, api, BASE, EMAIL, PASSWORD, submitLogIn, token } from "./session.ts";
 
-const BASE = process.env.CONSOLE_URL ?? "http://127.0.0.1:8000";
-const EMAIL = process.env.ADMIN_EMAIL ?? "admin@clinicflow.local";
-const PASSWORD = process.env.ADMIN_PASSWORD ?? "clinicflow-dev";
 const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? "";
-const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 let browser: Browser;
 let page: Page;
@@ -26,33 +22,7 @@ const phone = (n: number) => `+5511${9}${String(run + n).slice(-8)}`;
 const leadName = "Joana Prado";
 const leadEmail = `joana.${run}@example.com`;
 
-async function api(path: string, init: RequestInit & { token?: string } = {}) {
-  const headers = { "content-type": "application/json", ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) };
-  const answer = await fetch(`${BASE}${path}`, { ...init, headers });
-  const text = await answer.text();
-  return { status: answer.status, body: text ? JSON.parse(text) : null };
-}
-
-async function token(email: string, password: string): Promise<string> {
-  const login = await api("/api/v1/auth/login", { method: "POST", body: JSON.stringify({ email, password }) });
-  assert.equal(login.status, 200, JSON.stringify(login.body));
-  return login.body.access_token as string;
-}
-
-/** axe-core on the page as it is: no serious or critical violation. */
-async function accessible(screen: string) {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    return axe.run(document, { resultTypes: ["violations"] });
-  });
-  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert.deepEqual(
-    serious.map((v) => `${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
-    [],
-    `axe on ${screen}`,
-  );
-}
+const accessible = (screen: string) => axeOn(page, screen);
 
 async function shot(name: string) {
   if (!SHOTS) return;
@@ -293,9 +263,7 @@ test("reception checks a patient in and the waiting room updates live in a secon
   const board = await other.newPage();
   board.setDefaultTimeout(20_000);
   await board.goto(BASE);
-  await board.getByLabel("E-mail").fill(EMAIL);
-  await board.getByLabel("Senha").fill(PASSWORD);
-  await board.getByRole("button", { name: "Entrar" }).click();
+  await submitLogIn(board, EMAIL, PASSWORD);
   await board.getByRole("heading", { name: "Prospects" }).waitFor();
   await board.goto(`${BASE}/#/reception`);
   await board.getByLabel("Unidade").selectOption({ label: `Moema ${run}` });
@@ -339,9 +307,7 @@ test("a sales agent sees only what the role allows", async () => {
   const email = `agent-${run}@clinic.example`;
   const made = await api("/api/v1/staff", { method: "POST", token: admin, body: JSON.stringify({ email, full_name: "Ana Agente", password: "a-long-password", roles: ["sales_agent"] }) });
   assert.equal(made.status, 201, JSON.stringify(made.body));
-  await page.getByLabel("E-mail").fill(email);
-  await page.getByLabel("Senha").fill("a-long-password");
-  await page.getByRole("button", { name: "Entrar" }).click();
+  await submitLogIn(page, email, "a-long-password");
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
   assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Agenda", "Conversas", "Relatórios"]);

@@ -7,16 +7,12 @@
 //   CONSOLE_URL=http://127.0.0.1:8000 ADMIN_EMAIL=... ADMIN_PASSWORD=... node --test e2e/desk.e2e.ts
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { accessible as axeOn, api, BASE, EMAIL, logIn as openAs, PASSWORD, token } from "./session.ts";
 
-const BASE = process.env.CONSOLE_URL ?? "http://127.0.0.1:8000";
-const EMAIL = process.env.ADMIN_EMAIL ?? "admin@clinicflow.local";
-const PASSWORD = process.env.ADMIN_PASSWORD ?? "clinicflow-dev";
 const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? "";
-const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 let browser: Browser;
 let context: BrowserContext;
@@ -24,19 +20,6 @@ let page: Page;
 let admin: string;
 const run = Math.floor(Math.random() * 90_000_000) + 10_000_000;
 const phone = (n: number) => `+5511${9}${String(run + n).slice(-8)}`;
-
-async function api(path: string, init: RequestInit & { token?: string } = {}) {
-  const headers = { "content-type": "application/json", ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) };
-  const answer = await fetch(`${BASE}${path}`, { ...init, headers });
-  const text = await answer.text();
-  return { status: answer.status, body: text ? JSON.parse(text) : null };
-}
-
-async function token(email: string, password: string): Promise<string> {
-  const login = await api("/api/v1/auth/login", { method: "POST", body: JSON.stringify({ email, password }) });
-  assert.equal(login.status, 200, JSON.stringify(login.body));
-  return login.body.access_token as string;
-}
 
 async function member(role: string, name: string): Promise<{ email: string; password: string; token: string }> {
   const email = `${role}-${run}@clinic.example`;
@@ -57,19 +40,7 @@ async function eventually<T>(probe: () => Promise<T | null | undefined | false>,
   }
 }
 
-async function accessible(screen: string) {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    return axe.run(document, { resultTypes: ["violations"] });
-  });
-  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  assert.deepEqual(
-    serious.map((v) => `${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
-    [],
-    `axe on ${screen}`,
-  );
-}
+const accessible = (screen: string) => axeOn(page, screen);
 
 async function shot(name: string) {
   if (!SHOTS) return;
@@ -80,14 +51,7 @@ async function shot(name: string) {
 
 async function logIn(email: string, password: string) {
   await context?.close();
-  context = await browser.newContext({ locale: "pt-BR", viewport: { width: 1360, height: 860 }, timezoneId: "America/Sao_Paulo" });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000); // the test machine is shared by several test runs at once
-  await page.goto(BASE);
-  await page.getByLabel("E-mail").fill(email);
-  await page.getByLabel("Senha").fill(password);
-  await page.getByRole("button", { name: "Entrar" }).click();
-  await page.getByRole("navigation", { name: "Menu principal" }).waitFor();
+  ({ context, page } = await openAs(browser, email, password));
 }
 
 before(async () => {
@@ -236,10 +200,17 @@ test("reception books, reschedules and cancels from the agenda; the visits to co
   await page.getByLabel("Data", { exact: true }).fill(tomorrow);
   await page.locator(`[data-appointment="${booked.body.id}"]`).getByText(visitor).waitFor();
 
-  // Book from the calendar: first a time outside the professional's hours (the API's problem next to it).
+  // The day's time grid: the professional as the column, the booked visit at 15:00; book by clicking the free
+  // 10:00 (first moved to a time outside the professional's hours: the API's problem next to it).
+  const grid = page.locator("table.agenda-grid");
+  assert.deepEqual(await grid.locator("thead th[data-column]").allTextContents(), ["Dr. Otávio Reis"]);
+  await grid.locator(`td[data-time="15:00"] [data-appointment="${booked.body.id}"]`).waitFor();
+  const shown = tomorrow.split("-").reverse().join("/");
+  await accessible("agenda day grid");
   const patient = `Marina Costa ${run}`;
-  await page.getByRole("button", { name: "+ Agendar" }).click();
+  await page.getByRole("button", { name: `Agendar Dr. Otávio Reis, ${shown} 10:00` }).click();
   const dialog = page.getByRole("dialog", { name: "Agendar consulta" });
+  assert.equal(await dialog.getByLabel(/Início/).inputValue(), `${tomorrow}T10:00`, "the slot clicked");
   await dialog.getByLabel(/Nome do paciente/).fill(patient);
   await dialog.getByLabel("Telefone").fill(phone(4));
   await dialog.getByLabel(/Início/).fill(`${tomorrow}T03:00`);
@@ -250,30 +221,39 @@ test("reception books, reschedules and cancels from the agenda; the visits to co
   await dialog.getByLabel(/Início/).fill(`${tomorrow}T10:00`);
   await dialog.getByRole("button", { name: "Agendar" }).click();
   await dialog.waitFor({ state: "detached" });
-  const slot = page.locator(".slot", { hasText: patient });
+  const slot = grid.locator('td[data-time="10:00"] .slot', { hasText: patient });
   await slot.waitFor();
-  assert.match(await slot.innerText(), /10:00/);
+  assert.match(await slot.innerText(), /10:00–10:30/);
   await page.getByLabel("Visão").selectOption("week");
-  await page.locator(`.agenda-day[data-day="${tomorrow}"]`).getByText(patient).waitFor();
-  assert.equal(await page.locator(".agenda-day").count(), 7);
+  await page.locator(`table.agenda-grid td[data-day="${tomorrow}"] .slot`, { hasText: patient }).waitFor();
+  assert.equal(await page.locator("table.agenda-grid thead th[data-day]").count(), 7);
   await accessible("agenda week");
   await shot("agenda");
   await page.getByLabel("Visão").selectOption("day");
 
-  await page.getByRole("button", { name: `Remarcar: ${patient}` }).click();
+  // Reschedule and cancel from the appointment in the grid.
+  await grid.locator(".slot", { hasText: patient }).click();
+  const opened = page.getByRole("dialog", { name: patient });
+  await accessible("appointment dialog");
+  await opened.getByRole("button", { name: "Remarcar" }).click();
   const move = page.getByRole("dialog", { name: `Remarcar ${patient}` });
   await move.getByLabel(/Início/).fill(`${tomorrow}T11:30`);
   await move.getByRole("button", { name: "Salvar" }).click();
   await move.waitFor({ state: "detached" });
-  await page.waitForFunction((p) => [...document.querySelectorAll(".slot")].some((s) => s.textContent?.includes(p) && s.textContent.includes("11:30")), patient);
+  await grid.locator('td[data-time="11:30"] .slot', { hasText: patient }).waitFor();
 
-  await page.getByRole("button", { name: `Cancelar consulta: ${patient}` }).click();
+  await grid.locator(".slot", { hasText: patient }).click();
+  await page.getByRole("dialog", { name: patient }).getByRole("button", { name: "Cancelar consulta" }).click();
   const cancel = page.getByRole("dialog", { name: `Cancelar a consulta de ${patient}` });
   await cancel.getByLabel("Motivo").fill("Viagem");
   await cancel.getByRole("button", { name: "Cancelar consulta" }).click();
   await cancel.waitFor({ state: "detached" });
-  // Cancelled: shown as such, or gone from the calendar, never still bookable.
-  await page.waitForFunction((p) => ![...document.querySelectorAll(".slot:not(.slot-cancelled)")].some((s) => s.textContent?.includes(p)), patient);
+  // Cancelled: its time is free again in the grid, and the day's list says so.
+  await page.waitForFunction((p) => ![...document.querySelectorAll(".agenda-grid .slot")].some((s) => s.textContent?.includes(p)), patient);
+  await page.getByLabel("Visão").selectOption("list");
+  await page.locator("tr.slot-cancelled", { hasText: patient }).waitFor();
+  await accessible("agenda list");
+  await page.getByLabel("Visão").selectOption("day");
 
   // The visits list for the confirmation calls: tomorrow's unconfirmed, confirmed by phone from here.
   await page.getByRole("tab", { name: "Consultas a confirmar" }).click();

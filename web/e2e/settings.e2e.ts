@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { submitLogIn } from "./session.ts";
 import { SETTINGS_DICTIONARIES } from "../src/i18n-settings.ts";
 
 const BASE = process.env.CONSOLE_URL ?? "http://127.0.0.1:8000";
@@ -82,9 +83,7 @@ after(async () => {
 
 test("the admin opens Settings from the menu; users and roles", async () => {
   await page.goto(BASE);
-  await page.getByLabel("E-mail").fill(EMAIL);
-  await page.getByLabel("Senha").fill(PASSWORD);
-  await page.getByRole("button", { name: "Entrar" }).click();
+  await submitLogIn(page, EMAIL, PASSWORD);
   await page.getByRole("navigation", { name: "Menu principal" }).getByRole("link", { name: S["nav.settings"] }).click();
   await page.getByRole("heading", { level: 1, name: S.title }).waitFor();
   await page.getByRole("heading", { name: S["users.staff"] }).waitFor();
@@ -211,4 +210,76 @@ test("the other sections open and pass axe: procedures, pipelines, lists", async
     await page.getByRole("status").filter({ hasText: "Carregando…" }).first().waitFor({ state: "detached" });
     await accessible(`settings ${label}`);
   }
+});
+
+test("quiet hours, the booking policy, an anamnesis questionnaire and a web form: saved through their APIs, refusals in place", async () => {
+  // Quiet hours (notifications): a time zone the API does not know is refused under the field and kept.
+  await section(S["section.quiet"]);
+  const quiet = page.getByRole("form", { name: S["quiet.title"] });
+  await quiet.getByLabel(new RegExp(`^${S["quiet.timezone"]}`)).fill("Marte/Olimpo");
+  const on = quiet.getByLabel(S["quiet.on"]);
+  if (!(await on.isChecked())) await on.check();
+  await quiet.getByLabel(new RegExp(`^${S["quiet.start"]}`)).fill("22:00");
+  await quiet.getByLabel(new RegExp(`^${S["quiet.end"]}`)).fill("07:30");
+  await quiet.getByRole("button", { name: S.save }).click();
+  await quiet.locator(".field-error").getByRole("alert").first().waitFor();
+  assert.equal(await quiet.getByLabel(new RegExp(`^${S["quiet.timezone"]}`)).inputValue(), "Marte/Olimpo");
+  assert.equal(await quiet.getByLabel(new RegExp(`^${S["quiet.end"]}`)).inputValue(), "07:30");
+  await accessible("settings quiet hours");
+  await quiet.getByLabel(new RegExp(`^${S["quiet.timezone"]}`)).fill("America/Sao_Paulo");
+  await quiet.getByRole("button", { name: S.save }).click();
+  await quiet.getByRole("status").filter({ hasText: S.saved }).waitFor();
+  const settings = await api("/api/v1/notifications/settings");
+  assert.deepEqual([settings.body.timezone, settings.body.quiet_start, settings.body.quiet_end], ["America/Sao_Paulo", "22:00", "07:30"]);
+
+  // A questionnaire (scheduling), then the booking policy that sends it before a visit.
+  await section(S["section.questionnaires"]);
+  const add = page.getByRole("form", { name: S["questionnaires.add"] });
+  const qName = `Anamnese ${run}`;
+  await add.getByLabel(new RegExp(`^${S["questionnaires.name"]}`)).fill(qName);
+  const sectionBox = add.getByRole("group", { name: S["questionnaires.section"].replace("{n}", "1") });
+  await sectionBox.getByLabel(new RegExp(`^${S["questionnaires.sectionTitle"]}`)).fill("Saúde");
+  const q1 = sectionBox.getByRole("group", { name: S["questionnaires.question"].replace("{n}", "1") });
+  await q1.getByLabel(new RegExp(`^${S["questionnaires.label"]}`)).fill("Tem alergias?");
+  await q1.getByLabel(S["questionnaires.type"], { exact: true }).selectOption("single_choice");
+  await q1.getByLabel(new RegExp(`^${S["questionnaires.options"].replace(/[()]/g, ".")}`)).fill("Sim");
+  await add.getByRole("button", { name: S.add, exact: true }).click();
+  await add.getByRole("alert").first().waitFor(); // a choice needs two options: the API's problem, the rest kept
+  assert.equal(await q1.getByLabel(new RegExp(`^${S["questionnaires.label"]}`)).inputValue(), "Tem alergias?");
+  await q1.getByLabel(new RegExp(`^${S["questionnaires.options"].replace(/[()]/g, ".")}`)).fill("Sim, Não");
+  await add.getByRole("button", { name: S.add, exact: true }).click();
+  await page.locator("summary", { hasText: qName }).waitFor();
+  await accessible("settings questionnaires");
+
+  await section(S["section.policy"]);
+  const policy = page.getByRole("form", { name: S["policy.title"] });
+  await policy.getByLabel(new RegExp(`^${S["policy.reminders"].replace(/[()]/g, ".")}`)).fill("1440, logo");
+  await policy.getByLabel(new RegExp(`^${S["policy.hold"].replace(/[()]/g, ".")}`)).fill("20");
+  await policy.getByLabel(S["policy.questionnaire"]).selectOption({ label: qName });
+  await policy.getByRole("button", { name: S.save }).click();
+  await policy.getByRole("alert").first().waitFor();
+  assert.equal(await policy.getByLabel(new RegExp(`^${S["policy.hold"].replace(/[()]/g, ".")}`)).inputValue(), "20");
+  await policy.getByLabel(new RegExp(`^${S["policy.reminders"].replace(/[()]/g, ".")}`)).fill("1440, 120");
+  await policy.getByRole("button", { name: S.save }).click();
+  await policy.getByRole("status").filter({ hasText: S.saved }).waitFor();
+  await accessible("settings booking policy");
+  const saved = await api("/api/v1/scheduling/policy");
+  assert.equal(saved.body.hold_minutes, 20);
+  assert.deepEqual(saved.body.reminder_offsets, [1440, 120]);
+  assert.ok(saved.body.anamnesis_questionnaire_id, "the questionnaire chosen");
+
+  // A web form of the clinic (leads): listed with its public page.
+  await section(S["section.forms"]);
+  const newForm = page.getByRole("form", { name: S["forms.add"] });
+  const formName = `Site: agende ${run}`;
+  await newForm.getByLabel(new RegExp(`^${S["forms.name"]}`)).fill(formName);
+  await newForm.getByRole("button", { name: S.add, exact: true }).click();
+  const made = page.getByRole("form", { name: formName });
+  await made.waitFor();
+  await made.locator("summary").click();
+  await made.getByRole("link").first().waitFor();
+  await accessible("settings web forms");
+  await shot("forms");
+  const forms = await api("/api/v1/leads/forms");
+  assert.ok(forms.body.some((f: { name: string }) => f.name === formName));
 });

@@ -1,5 +1,5 @@
 // Small accessible building blocks: a modal dialog, labelled fields with their API error, status badges.
-import { useEffect, useId, useRef, type ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import type { Problem } from "./api/client";
 import { fieldErrors } from "./api/client";
 import { useSession } from "./session";
@@ -151,4 +151,27 @@ export function Loading() {
       {t("list.loading" satisfies Key)}
     </p>
   );
+}
+
+/** Rows a list screen renders at once: an answer of 1,000 rows paints its first 100 (docs/benchmarks.md,
+ * "Console list screens"), the rest a click away, without asking the server again. */
+export const WINDOW = 100;
+
+/** The first `step` items of a list (again the first ones whenever a new list arrives) and the "show more" button. */
+export function useWindow<T>(items: readonly T[] | null | undefined, step = WINDOW): { shown: readonly T[]; more: ReactNode } {
+  const { t, fmt } = useSession();
+  const [state, setState] = useState<{ of: readonly T[] | null | undefined; limit: number }>({ of: items, limit: step });
+  const limit = state.of === items ? state.limit : step;
+  const all = items ?? [];
+  const shown = all.length > limit ? all.slice(0, limit) : all;
+  const rest = all.length - shown.length;
+  const more =
+    rest > 0 ? (
+      <p className="show-more">
+        <button type="button" className="link" onClick={() => setState({ of: items, limit: limit + step })}>
+          {t("list.showMore", { n: fmt.number(Math.min(step, rest)), shown: fmt.number(shown.length), total: fmt.number(all.length) })}
+        </button>
+      </p>
+    ) : null;
+  return { shown, more };
 }

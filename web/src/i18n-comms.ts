@@ -121,6 +121,19 @@ const en = {
   "dim.channel": "Channel",
   "dim.source": "Source",
   "dim.doctor": "Doctor",
+  "rep.ai": "AI reply assistant",
+  "rep.aiRequests": "Requests",
+  "rep.aiUsed": "used",
+  "rep.aiAsIs": "as is",
+  "rep.aiEdited": "edited",
+  "rep.aiIgnored": "ignored",
+  "rep.aiTokens": "tokens",
+  "rep.aiCost": "cost",
+  "rep.aiUseRate": "Use rate",
+  "rep.aiBooked": "followed by a booking",
+  "rep.aiPaid": "followed by a payment",
+  "dim.staff": "Staff member",
+  "dim.model": "Model",
 } as const;
 
 export type CommsKey = keyof typeof en;
@@ -244,6 +257,19 @@ const ptBR: Dict = {
   "dim.channel": "Canal",
   "dim.source": "Origem",
   "dim.doctor": "Médico",
+  "rep.ai": "Assistente de respostas (IA)",
+  "rep.aiRequests": "Pedidos",
+  "rep.aiUsed": "usadas",
+  "rep.aiAsIs": "sem mudança",
+  "rep.aiEdited": "editadas",
+  "rep.aiIgnored": "ignoradas",
+  "rep.aiTokens": "tokens",
+  "rep.aiCost": "custo",
+  "rep.aiUseRate": "Taxa de uso",
+  "rep.aiBooked": "seguidas de agendamento",
+  "rep.aiPaid": "seguidas de pagamento",
+  "dim.staff": "Atendente",
+  "dim.model": "Modelo",
 };
 
 const es: Dict = {
@@ -364,6 +390,19 @@ const es: Dict = {
   "dim.channel": "Canal",
   "dim.source": "Origen",
   "dim.doctor": "Médico",
+  "rep.ai": "Asistente de respuestas (IA)",
+  "rep.aiRequests": "Solicitudes",
+  "rep.aiUsed": "usadas",
+  "rep.aiAsIs": "sin cambios",
+  "rep.aiEdited": "editadas",
+  "rep.aiIgnored": "ignoradas",
+  "rep.aiTokens": "tokens",
+  "rep.aiCost": "coste",
+  "rep.aiUseRate": "Tasa de uso",
+  "rep.aiBooked": "seguidas de una cita",
+  "rep.aiPaid": "seguidas de un pago",
+  "dim.staff": "Empleado",
+  "dim.model": "Modelo",
 };
 
 const ru: Dict = {
@@ -484,6 +523,19 @@ const ru: Dict = {
   "dim.channel": "Канал",
   "dim.source": "Источник",
   "dim.doctor": "Врач",
+  "rep.ai": "ИИ-помощник ответов",
+  "rep.aiRequests": "Запросы",
+  "rep.aiUsed": "использовано",
+  "rep.aiAsIs": "без правок",
+  "rep.aiEdited": "с правками",
+  "rep.aiIgnored": "не использовано",
+  "rep.aiTokens": "токенов",
+  "rep.aiCost": "стоимость",
+  "rep.aiUseRate": "Доля использования",
+  "rep.aiBooked": "затем запись",
+  "rep.aiPaid": "затем оплата",
+  "dim.staff": "Сотрудник",
+  "dim.model": "Модель",
 };
 
 export const COMMS_DICTIONARIES: Record<Locale, Dict> = { en, "pt-BR": ptBR, es, ru };

@@ -199,6 +199,7 @@ const en = {
   "error.forbidden": "You may not do this.",
   "dialog.close": "Close",
   "me.you": "you",
+  "list.showMore": "Show {n} more ({shown} of {total} shown)",
 } as const;
 
 export type Key = keyof typeof en;
@@ -435,6 +436,7 @@ const ptBR: Dict = {
   "error.forbidden": "Você não tem permissão para isso.",
   "dialog.close": "Fechar",
   "me.you": "você",
+  "list.showMore": "Mostrar mais {n} ({shown} de {total} exibidos)",
 };
 
 const es: Dict = {
@@ -617,6 +619,7 @@ const es: Dict = {
   "error.forbidden": "No tiene permiso para esto.",
   "dialog.close": "Cerrar",
   "me.you": "usted",
+  "list.showMore": "Mostrar {n} más ({shown} de {total} mostrados)",
 };
 
 const ru: Dict = {
@@ -799,6 +802,7 @@ const ru: Dict = {
   "error.forbidden": "У вас нет на это прав.",
   "dialog.close": "Закрыть",
   "me.you": "вы",
+  "list.showMore": "Показать ещё {n} (показано {shown} из {total})",
 };
 
 export const DICTIONARIES: Record<Locale, Dict> = { en, "pt-BR": ptBR, es, ru };

@@ -1,7 +1,7 @@
 // Activities across prospects (the bell's "see all"): filtered and paged on the server, coloured by state.
 import { useState } from "react";
 import { unwrap } from "../api/client";
-import { Field, Loading, ProblemBanner } from "../components";
+import { Field, Loading, ProblemBanner, useWindow } from "../components";
 import { useLoad, useStaffName } from "../data";
 import type { Key } from "../i18n";
 import { useSession } from "../session";
@@ -49,6 +49,7 @@ export function ActivitiesScreen() {
     [filters, offset],
   );
   const items = page.data?.items ?? [];
+  const rows = useWindow(page.data?.items);
   return (
     <section aria-labelledby="activities-title">
       <h1 id="activities-title">{t("nav.activities")}</h1>
@@ -90,7 +91,7 @@ export function ActivitiesScreen() {
             </tr>
           </thead>
           <tbody>
-            {items.map((a) => (
+            {rows.shown.map((a) => (
               <tr key={a.id} data-activity={a.id} className={`activity-${a.state}${a.overdue ? " overdue" : ""}`}>
                 <td className="nowrap">
                   <time dateTime={a.scheduled_at}>{fmt.dateTime(a.scheduled_at)}</time>
@@ -113,6 +114,7 @@ export function ActivitiesScreen() {
             ))}
           </tbody>
         </table>
+        {rows.more}
         {page.loading && !page.data ? <Loading /> : null}
         {page.data && !items.length ? <p className="muted">{t("activities.none")}</p> : null}
       </div>

@@ -1,6 +1,8 @@
 // The agenda (issue 16, screen 6): a day or a week of a branch, for all its professionals or one
-// (`GET /api/v1/scheduling/agenda`, filtered on the server), in the branch's own time zone; booking,
-// rescheduling and cancelling from the calendar; and the visits list for the confirmation calls
+// (`GET /api/v1/scheduling/agenda`, filtered on the server), in the branch's own time zone, as a time grid
+// (half hours as rows; the professionals as columns for a day, the days for a week) or the day's list; booking
+// by clicking a free half hour (the professionals' working hours say which are free), rescheduling and
+// cancelling from an appointment in the grid; and the visits list for the confirmation calls
 // (`GET /api/v1/scheduling/visits?confirmed=false`, tomorrow by default).
 import { useMemo, useState, type FormEvent } from "react";
 import { ApiError, fieldErrors, unwrap, type Problem, type Schemas } from "../api/client";
@@ -9,11 +11,8 @@ import { useLoad } from "../data";
 import { Formats, type Key } from "../i18n";
 import { useDesk } from "../i18n-desk";
 import { useSession } from "../session";
+import { branchToday as todayOf, DayList, gridRows, hhmm, span, useBranches, workingSpans, type AgendaItem as Item, type Branch, type Professional } from "./Day";
 import "../desk.css";
-
-type Branch = Schemas["BranchOut"];
-type Professional = Schemas["ProfessionalOut"];
-type Item = Schemas["AgendaItem"];
 
 /** `YYYY-MM-DD` plus some days (calendar arithmetic, no time zone). */
 export function addDays(day: string, days: number): string {
@@ -30,17 +29,20 @@ export function weekOf(day: string): string[] {
 }
 
 const OPEN = new Set(["held", "booked", "confirmed"]);
+/** Statuses that hold their time in the grid (a cancelled or missed appointment frees it). */
+const HOLDS = new Set(["held", "booked", "confirmed", "arrived", "checked_in", "in_service", "completed"]);
+type View = "day" | "week" | "list";
 
 export function Agenda() {
-  const { api, t, can, me } = useSession();
+  const { api, can, me } = useSession();
   const { d } = useDesk();
-  const branches = useLoad(async () => ((await unwrap(api.GET("/api/v1/scheduling/branches"))).items as Branch[]).filter((b) => b.active), []);
+  const branches = useBranches();
   const [branchId, setBranchId] = useState("");
   const branch = branches.data?.find((b) => b.id === branchId) ?? branches.data?.[0] ?? null;
-  const branchToday = branch ? new Intl.DateTimeFormat("en-CA", { timeZone: branch.timezone }).format(new Date()) : "";
+  const branchToday = todayOf(branch);
   const [date, setDate] = useState("");
   const day = date || branchToday;
-  const [view, setView] = useState<"day" | "week">("day");
+  const [view, setView] = useState<View>("day");
   const [professionalId, setProfessionalId] = useState("");
   const professionals = useLoad(
     async () => (branch ? ((await unwrap(api.GET("/api/v1/scheduling/professionals", { params: { query: { branch_id: branch.id } } }))).items as Professional[]).filter((p) => p.active) : []),
@@ -51,13 +53,14 @@ export function Agenda() {
       branch && day
         ? unwrap(
             api.GET("/api/v1/scheduling/agenda", {
-              params: { query: { date: day, view, branch_id: branch.id, professional_id: professionalId || null } },
+              params: { query: { date: day, view: view === "week" ? "week" : "day", branch_id: branch.id, professional_id: professionalId || null } },
             }),
           )
         : null,
     [branch?.id, day, view, professionalId],
   );
-  const [booking, setBooking] = useState(false);
+  const [booking, setBooking] = useState<{ professionalId?: string; when?: string } | null>(null);
+  const [opened, setOpened] = useState<Item | null>(null);
   const [rescheduling, setRescheduling] = useState<Item | null>(null);
   const [cancelling, setCancelling] = useState<Item | null>(null);
   const [tab, setTab] = useState<"calendar" | "visits">("calendar");
@@ -66,10 +69,10 @@ export function Agenda() {
   if (branches.loading && !branches.data) return <Loading />;
   if (branches.data && branches.data.length === 0) return <p className="banner">{d("agenda.noBranch")}</p>;
   const items = agenda.data?.items ?? [];
-  const days = view === "week" ? weekOf(day) : [day];
   const step = view === "week" ? 7 : 1;
+  const shownProfessionals = (professionals.data ?? []).filter((p) => !professionalId || p.id === professionalId);
   const done = () => {
-    setBooking(false);
+    setBooking(null);
     setRescheduling(null);
     setCancelling(null);
     agenda.reload();
@@ -87,7 +90,7 @@ export function Agenda() {
           </button>
         </div>
         {can("scheduling:book") && branch ? (
-          <button type="button" className="primary" onClick={() => setBooking(true)}>
+          <button type="button" className="primary" onClick={() => setBooking({ professionalId: professionalId || undefined })}>
             + {d("agenda.book")}
           </button>
         ) : null}
@@ -107,10 +110,11 @@ export function Agenda() {
             name="view"
             label={d("agenda.view")}
             value={view}
-            onChange={(v) => setView(v === "week" ? "week" : "day")}
+            onChange={(v) => setView(v === "week" || v === "list" ? v : "day")}
             options={[
               { value: "day", label: d("agenda.day") },
               { value: "week", label: d("agenda.week") },
+              { value: "list", label: d("agenda.list") },
             ]}
           />
         ) : null}
@@ -129,41 +133,53 @@ export function Agenda() {
       <ProblemBanner problem={branches.problem ?? agenda.problem} shown={[]} />
       {tab === "visits" && branch ? (
         <Visits branch={branch} date={date || addDays(branchToday, 1)} professionalId={professionalId} />
-      ) : (
-        <div className={view === "week" ? "week" : "day"} aria-busy={agenda.loading}>
-          {days.map((one) => {
-            const ofDay = items.filter((i) => i.local_start.slice(0, 10) === one);
-            return (
-              <section key={one} className="agenda-day" aria-labelledby={`day-${one}`} data-day={one}>
-                <h2 id={`day-${one}`}>{zoned?.date(one)}</h2>
-                {ofDay.length === 0 ? <p className="muted">{agenda.loading ? t("list.loading") : d("agenda.none")}</p> : null}
-                <ul className="plain">
-                  {ofDay.map((a) => (
-                    <li key={a.id} className={`slot slot-${a.status}`} data-appointment={a.id}>
-                      <strong>{a.local_start.slice(11, 16)}</strong> {a.patient_name ?? "—"}
-                      <span className="muted">
-                        {a.procedure_name} · {a.professional_name}
-                      </span>
-                      <span className="tag">{t(`appointment.${a.status}` as Key)}</span>
-                      {can("scheduling:book") && OPEN.has(a.status) ? (
-                        <span className="actions">
-                          <button type="button" className="small" onClick={() => setRescheduling(a)} aria-label={`${d("agenda.reschedule")}: ${a.patient_name ?? ""}`}>
-                            {d("agenda.reschedule")}
-                          </button>
-                          <button type="button" className="small" onClick={() => setCancelling(a)} aria-label={`${d("agenda.cancel")}: ${a.patient_name ?? ""}`}>
-                            {d("agenda.cancel")}
-                          </button>
-                        </span>
-                      ) : null}
-                    </li>
-                  ))}
-                </ul>
-              </section>
-            );
-          })}
-        </div>
-      )}
-      {booking && branch && zoned ? <BookDialog branch={branch} zoned={zoned} professionals={professionals.data ?? []} day={day} onClose={() => setBooking(false)} onDone={done} /> : null}
+      ) : view === "list" ? (
+        <section aria-labelledby="day-list-title" className="agenda-list" data-day={day}>
+          <h2 id="day-list-title">{zoned?.date(day)}</h2>
+          <DayList
+            items={items}
+            loading={agenda.loading}
+            empty={d("agenda.none")}
+            actions={(a) =>
+              can("scheduling:book") && OPEN.has(a.status) ? (
+                <>
+                  <button type="button" className="small" onClick={() => setRescheduling(a)} aria-label={`${d("agenda.reschedule")}: ${a.patient_name ?? ""}`}>
+                    {d("agenda.reschedule")}
+                  </button>
+                  <button type="button" className="small" onClick={() => setCancelling(a)} aria-label={`${d("agenda.cancel")}: ${a.patient_name ?? ""}`}>
+                    {d("agenda.cancel")}
+                  </button>
+                </>
+              ) : null
+            }
+          />
+        </section>
+      ) : branch && zoned ? (
+        <AgendaGrid
+          branch={branch}
+          days={view === "week" ? weekOf(day) : [day]}
+          byDay={view === "week"}
+          professionals={shownProfessionals}
+          items={items}
+          loading={agenda.loading}
+          zoned={zoned}
+          canBook={can("scheduling:book")}
+          onFree={(professional, at) => setBooking({ professionalId: professional, when: at })}
+          onOpen={setOpened}
+        />
+      ) : null}
+      {booking && branch && zoned ? (
+        <BookDialog branch={branch} zoned={zoned} professionals={professionals.data ?? []} day={day} professionalId={booking.professionalId} when={booking.when} onClose={() => setBooking(null)} onDone={done} />
+      ) : null}
+      {opened ? (
+        <AppointmentDialog
+          item={opened}
+          canChange={can("scheduling:book") && OPEN.has(opened.status)}
+          onClose={() => setOpened(null)}
+          onReschedule={() => (setOpened(null), setRescheduling(opened))}
+          onCancel={() => (setOpened(null), setCancelling(opened))}
+        />
+      ) : null}
       {rescheduling && zoned ? <RescheduleDialog item={rescheduling} zoned={zoned} onClose={() => setRescheduling(null)} onDone={done} /> : null}
       {cancelling ? <CancelDialog item={cancelling} onClose={() => setCancelling(null)} onDone={done} /> : null}
     </section>
@@ -194,6 +210,8 @@ export function BookDialog({
   zoned,
   professionals,
   day,
+  professionalId: initialProfessional,
+  when: initialWhen,
   onClose,
   onDone,
 }: {
@@ -201,6 +219,9 @@ export function BookDialog({
   zoned: Formats;
   professionals: Professional[];
   day: string;
+  /** The professional and local start of the free slot clicked, if any. */
+  professionalId?: string;
+  when?: string;
   onClose: () => void;
   onDone: () => void;
 }) {
@@ -208,8 +229,8 @@ export function BookDialog({
   const { d } = useDesk();
   const procedures = useLoad(async () => ((await unwrap(api.GET("/api/v1/scheduling/procedures"))).items as Schemas["ProcedureOut"][]).filter((p) => p.active && (!p.branch_ids.length || p.branch_ids.includes(branch.id))), [branch.id]);
   const [procedure, setProcedure] = useState("");
-  const [professional, setProfessional] = useState("");
-  const [when, setWhen] = useState(`${day}T09:00`);
+  const [professional, setProfessional] = useState(initialProfessional ?? "");
+  const [when, setWhen] = useState(initialWhen ?? `${day}T09:00`);
   const [name, setName] = useState("");
   const [phone, setPhone] = useState("");
   const { problem, busy, fields, save } = useSave();
@@ -388,5 +409,186 @@ function Visits({ branch, date, professionalId }: { branch: Branch; date: string
         </div>
       ) : null}
     </section>
+  );
+}
+
+const STEP = 30;
+
+interface Column {
+  key: string;
+  label: string;
+  day: string;
+  professionals: Professional[];
+}
+
+/** The grid's cells: per column and half hour, the appointments starting in it and who is free then. */
+export function gridOf(branchId: string, days: string[], byDay: boolean, professionals: Professional[], items: Item[], dayLabel: (day: string) => string) {
+  const known = new Map(professionals.map((p) => [p.id, p]));
+  const columns: Column[] = byDay
+    ? days.map((day) => ({ key: day, label: dayLabel(day), day, professionals }))
+    : professionals.map((p) => ({ key: p.id, label: p.name, day: days[0]!, professionals: [p] }));
+  const holding = items.filter((a) => HOLDS.has(a.status));
+  const inColumn = (c: Column, a: Item) => span(a).day === c.day && (byDay ? !known.size || known.has(a.professional_id) : a.professional_id === c.key);
+  const spans: [number, number][] = [];
+  for (const c of columns) for (const p of c.professionals) spans.push(...workingSpans(p, branchId, c.day));
+  for (const c of columns) for (const a of holding) if (inColumn(c, a)) spans.push([span(a).start, span(a).end]);
+  const rows = gridRows(spans, STEP);
+  const cells = columns.map((c) => {
+    const mine = holding.filter((a) => inColumn(c, a));
+    const hours = new Map(c.professionals.map((p) => [p.id, workingSpans(p, branchId, c.day)]));
+    return rows.map((m) => {
+      const starting = mine.filter((a) => span(a).start >= m && span(a).start < m + STEP);
+      const covering = mine.filter((a) => span(a).start < m + STEP && span(a).end > m);
+      const free = c.professionals.filter(
+        (p) => (hours.get(p.id) ?? []).some(([from, to]) => from <= m && m + STEP <= to) && !covering.some((a) => a.professional_id === p.id),
+      );
+      return { minute: m, starting, busy: covering.length > 0, free };
+    });
+  });
+  return { columns, rows, cells };
+}
+
+function AgendaGrid({
+  branch,
+  days,
+  byDay,
+  professionals,
+  items,
+  loading,
+  zoned,
+  canBook,
+  onFree,
+  onOpen,
+}: {
+  branch: Branch;
+  days: string[];
+  byDay: boolean;
+  professionals: Professional[];
+  items: Item[];
+  loading: boolean;
+  zoned: Formats;
+  canBook: boolean;
+  onFree: (professionalId: string, when: string) => void;
+  onOpen: (item: Item) => void;
+}) {
+  const { t, locale } = useSession();
+  const { d } = useDesk();
+  const weekdayName = (day: string) => new Intl.DateTimeFormat(locale, { weekday: "short", timeZone: "UTC" }).format(new Date(`${day}T12:00:00Z`));
+  const grid = useMemo(
+    () => gridOf(branch.id, days, byDay, professionals, items, (day) => `${weekdayName(day)} ${zoned.date(day)}`),
+    [branch.id, days.join(), byDay, professionals, items, zoned, locale],
+  );
+  if (!grid.columns.length) return <p className="muted">{loading ? t("list.loading") : d("agenda.noProfessionals")}</p>;
+  const caption = byDay ? `${d("agenda.week")}: ${zoned.date(days[0]!)} – ${zoned.date(days[days.length - 1]!)}` : `${d("agenda.day")}: ${zoned.date(days[0]!)}`;
+  return (
+    <div className="table-wrap agenda-grid-wrap" aria-busy={loading}>
+      <table className={byDay ? "agenda-grid agenda-grid-week" : "agenda-grid"} data-view={byDay ? "week" : "day"}>
+        <caption className="sr-only">{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">
+              <span className="sr-only">{d("agenda.time")}</span>
+            </th>
+            {grid.columns.map((c) => (
+              <th scope="col" key={c.key} data-column={c.key} data-day={c.day} className="agenda-col">
+                {c.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {grid.rows.map((m, r) => (
+            <tr key={m} className={m % 60 === 0 ? "hour" : "half"}>
+              <th scope="row">{hhmm(m)}</th>
+              {grid.columns.map((c, ci) => {
+                const cell = grid.cells[ci]![r]!;
+                const at = `${c.day}T${hhmm(m)}`;
+                return (
+                  <td key={c.key} data-day={c.day} data-time={hhmm(m)} className={cell.busy ? "busy" : cell.free.length ? "free" : "closed"}>
+                    {cell.starting.map((a, i, all) => (
+                      <button
+                        type="button"
+                        key={a.id}
+                        className={`slot slot-${a.status}`}
+                        data-appointment={a.id}
+                        onClick={() => onOpen(a)}
+                        style={{
+                          left: `calc(${(100 * i) / all.length}% + 2px)`,
+                          width: `calc(${100 / all.length}% - 4px)`,
+                          height: `calc(${Math.max(1, Math.ceil((span(a).end - span(a).start) / STEP)) * 1.9}rem - 4px)`,
+                        }}
+                      >
+                        <strong>
+                          {a.local_start.slice(11, 16)}–{hhmm(span(a).end)}
+                        </strong>{" "}
+                        {a.patient_name ?? "—"}
+                        <span className="muted">
+                          {a.procedure_name}
+                          {byDay && professionals.length > 1 ? ` · ${a.professional_name}` : ""}
+                        </span>
+                      </button>
+                    ))}
+                    {canBook && cell.free.length && !cell.starting.length ? (
+                      <button type="button" className="free-slot" onClick={() => onFree(cell.free[0]!.id, at)} aria-label={d("agenda.bookAt", { who: byDay ? cell.free[0]!.name : c.label, when: `${zoned.date(c.day)} ${hhmm(m)}` })}>
+                        <span aria-hidden="true">+</span>
+                      </button>
+                    ) : null}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function AppointmentDialog({ item, canChange, onClose, onReschedule, onCancel }: { item: Item; canChange: boolean; onClose: () => void; onReschedule: () => void; onCancel: () => void }) {
+  const { t, fmt } = useSession();
+  const { d } = useDesk();
+  const { end } = span(item);
+  return (
+    <Dialog title={item.patient_name ?? "—"} onClose={onClose}>
+      <dl className="facts">
+        <div>
+          <dt>{d("agenda.startsAt")}</dt>
+          <dd>
+            {fmt.date(item.local_start.slice(0, 10))} {item.local_start.slice(11, 16)}–{hhmm(end)}
+          </dd>
+        </div>
+        <div>
+          <dt>{d("agenda.procedure")}</dt>
+          <dd>{item.procedure_name}</dd>
+        </div>
+        <div>
+          <dt>{d("agenda.professional")}</dt>
+          <dd>{item.professional_name}</dd>
+        </div>
+        <div>
+          <dt>{d("agenda.phone")}</dt>
+          <dd>{item.phone ? <a href={`tel:${item.phone}`}>{fmt.phone(item.phone)}</a> : "—"}</dd>
+        </div>
+        <div>
+          <dt>{t("reception.status")}</dt>
+          <dd>{t(`appointment.${item.status}` as Key)}</dd>
+        </div>
+      </dl>
+      <div className="actions dialog-actions">
+        <button type="button" onClick={onClose}>
+          {d("agenda.close")}
+        </button>
+        {canChange ? (
+          <>
+            <button type="button" onClick={onReschedule}>
+              {d("agenda.reschedule")}
+            </button>
+            <button type="button" className="danger" onClick={onCancel}>
+              {d("agenda.cancel")}
+            </button>
+          </>
+        ) : null}
+      </div>
+    </Dialog>
   );
 }

@@ -250,6 +250,44 @@ function report(name: string, rows: Record<string, unknown>[], totals: Record<st
   return { report: name, from: "2026-04-05", to: "2026-05-04", scope: "clinic", group_by: [], sort: "", columns: [], rows, totals };
 }
 
+test("the AI-usage report: requests per staff member with how they were used, tokens and cost; per model; exported as XLSX", async () => {
+  const rows = [
+    { staff: "s1", staff_name: "Ana", requests: 12, used: 9, as_is: 6, edited: 3, ignored: 3, use_rate: 75, tokens: 4200, cost: "0.0840" },
+    { staff: "s2", staff_name: null, requests: 4, used: 1, as_is: 1, edited: 0, ignored: 3, use_rate: 25, tokens: 900, cost: null },
+  ];
+  const totals = { requests: 16, used: 10, as_is: 7, edited: 3, ignored: 6, use_rate: 62.5, tokens: 5100, cost: "0.0840", booked: 2, paid: 1 };
+  const { api, sent } = gateway((_, url) => {
+    if (url.searchParams.get("format") === "xlsx") return new Response("PK", { headers: { "content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" } });
+    if (url.pathname.endsWith("/ai-usage"))
+      return json(url.searchParams.get("group_by") === "model" ? report("ai-usage", [{ model: "gpt-4o-mini", requests: 16, used: 10, use_rate: 62.5, tokens: 5100, cost: "0.0840" }], totals) : report("ai-usage", rows, totals));
+    if (url.pathname.includes("/reports/")) return json(report("x", [], { curators: [] }));
+  });
+  const created: string[] = [];
+  URL.createObjectURL = (b: Blob) => (created.push(b.type), "blob:x");
+  URL.revokeObjectURL = () => {};
+  show(agent(["analytics:read"]), api, <Reports />);
+  const chart = await screen.findByRole("img", { name: /^Assistente de respostas \(IA\) · Atendente: Ana 12 · usadas 9 \(75%\) · 4\.200 tokens · custo R\$\s0,08; s2 4 · usadas 1 \(25%\) · 900 tokens$/ });
+  expect(chart.querySelectorAll("rect")).toHaveLength(2);
+  const totalsLine = document.querySelector("[data-ai-totals]")!.textContent!;
+  expect(totalsLine).toContain("16");
+  expect(totalsLine).toContain("62,5%");
+  expect(totalsLine).toContain("seguidas de agendamento 2");
+  fireEvent.change(screen.getByRole("combobox", { name: "Por (Assistente de respostas (IA))" }), { target: { value: "model" } });
+  expect(await screen.findByRole("img", { name: /^Assistente de respostas \(IA\) · Modelo: gpt-4o-mini 16/ })).toBeTruthy();
+  const click = HTMLAnchorElement.prototype.click;
+  const downloads: string[] = [];
+  HTMLAnchorElement.prototype.click = function (this: HTMLAnchorElement) {
+    downloads.push(this.download); // happy-dom would navigate the document to the blob
+  };
+  fireEvent.click(screen.getByRole("button", { name: "Exportar XLSX: Assistente de respostas (IA)" }));
+  await waitFor(() => expect(created).toHaveLength(1));
+  HTMLAnchorElement.prototype.click = click;
+  expect(downloads[0]).toMatch(/^ai-usage-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.xlsx$/);
+  const exported = sent.find((s) => s.query.get("format") === "xlsx")!;
+  expect(exported.path).toBe("/api/v1/analytics/reports/ai-usage");
+  expect(exported.query.get("group_by")).toBe("model");
+});
+
 test("reports draw the funnel and the bars from the analytics reports, and export the same query as CSV", async () => {
   const conversion = report("conversion", [], { leads: 10, booked: 6, booked_rate: 60, arrived: 4, arrived_rate: 40, treated: 3, treated_rate: 30, paid: 2, paid_rate: 20 });
   const { api, sent } = gateway((_, url) => {
@@ -260,6 +298,7 @@ test("reports draw the funnel and the bars from the analytics reports, and expor
       return json(report("revenue", [{ channel: "whatsapp", revenue: "700.00" }, { channel: null, revenue: "350.00" }], { revenue: "1050.00" }));
     if (url.pathname.endsWith("/visits")) return json(report("visits", [], { curators: [{ curator_id: "s1", curator_name: "Dra. Lima", payments: "500.00", commission: "50.00" }] }));
     if (url.pathname.endsWith("/attendance")) return json(report("attendance", [{ channel: "whatsapp", appointments: 8, no_shows: 2, no_show_rate: 25 }], { no_show_rate: 25 }));
+    if (url.pathname.endsWith("/ai-usage")) return json(report("ai-usage", [], { requests: 0, used: 0 }));
   });
   const created: string[] = [];
   URL.createObjectURL = (b: Blob) => (created.push(b.type), "blob:x");

@@ -4,7 +4,7 @@
 // shown next to the field it names).
 import { useRef, useState, type FormEvent } from "react";
 import { fieldErrors, unwrap, type Problem, type Schemas } from "../api/client";
-import { Field, Loading, ProblemBanner } from "../components";
+import { Field, Loading, ProblemBanner, useWindow } from "../components";
 import { problemOf, useComms, useEventStream } from "../comms";
 import { useLoad } from "../data";
 import type { CommsKey } from "../i18n-comms";
@@ -65,19 +65,28 @@ export function Conversations({ path }: { path: string }) {
         {t("conv.title")} <span className={live ? "badge badge-live" : "badge badge-off"}>{live ? t("live.on") : t("live.off")}</span>
       </h1>
       <ProblemBanner problem={list.problem} shown={[]} />
+      <ConversationsGrid list={list.data} loading={list.loading} selected={selected} detailTick={detailTick} />
+    </section>
+  );
+}
+
+function ConversationsGrid({ list, loading, selected, detailTick }: { list: Conversation[] | null; loading: boolean; selected: string | null | undefined; detailTick: number }) {
+  const t = useComms();
+  const rows = useWindow(list);
+  return (
       <div className="conversations-grid">
         <nav aria-label={t("conv.list")} className="conversation-list">
-          {list.data && list.data.length === 0 ? <p className="muted">{t("conv.none")}</p> : null}
-          {!list.data && list.loading ? <Loading /> : null}
+          {list && list.length === 0 ? <p className="muted">{t("conv.none")}</p> : null}
+          {!list && loading ? <Loading /> : null}
           <ul className="plain">
-            {(list.data ?? []).map((c) => (
+            {rows.shown.map((c) => (
               <ConversationLink key={c.id} c={c} current={c.id === selected} />
             ))}
           </ul>
+          {rows.more}
         </nav>
         {selected ? <ConversationView key={selected} id={selected} tick={detailTick} /> : null}
       </div>
-    </section>
   );
 }
 

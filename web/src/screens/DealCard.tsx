@@ -1,19 +1,21 @@
 // The deal card: the funnel's card in one request (`GET /api/v1/funnel/deals/{id}`: the deal, its treatment
 // plans, tasks, visit history, bookings and activity feed), the person's charges (payments) and the
-// notifications sent to them (notifications); tasks are added, commented and done in place.
+// notifications sent to them (notifications); tasks are added, commented and done in place; a curator is put on
+// the deal and a treatment plan created from the card (DealForms.tsx).
 import { useState, type FormEvent } from "react";
 import { ApiError, fieldErrors, unwrap, type Problem, type Schemas } from "../api/client";
 import { Dialog, Field, Loading, ProblemBanner } from "../components";
 import { useLoad, useStaffName } from "../data";
 import { useDesk, type DeskKey } from "../i18n-desk";
 import { useSession } from "../session";
+import { CuratorForm, NewPlanForm } from "./DealForms";
 import { TaskLights } from "./Pipelines";
 
 type Card = Schemas["CardOut"];
 type Task = Schemas["TaskOut"];
 
 export function DealCard({ id, onClose, onChanged }: { id: string; onClose: () => void; onChanged: () => void }) {
-  const { api, fmt } = useSession();
+  const { api, fmt, can } = useSession();
   const { d, money } = useDesk();
   const card = useLoad(() => unwrap(api.GET("/api/v1/funnel/deals/{deal_id}", { params: { path: { deal_id: id } } })), [id]);
   const deal = card.data?.deal;
@@ -47,6 +49,7 @@ export function DealCard({ id, onClose, onChanged }: { id: string; onClose: () =
               <dd>{fmt.dateTime(deal!.next_booking_at)}</dd>
             </div>
           </dl>
+          <CuratorForm deal={deal!} onChanged={changed} />
           {deal!.lead_id ? (
             <p>
               <a href={`#/prospects/${deal!.lead_id}`} onClick={onClose}>
@@ -84,6 +87,7 @@ export function DealCard({ id, onClose, onChanged }: { id: string; onClose: () =
             <section aria-labelledby={`plans-${id}`}>
               <h3 id={`plans-${id}`}>{d("deal.plans")}</h3>
               <Plans card={card.data} onChanged={changed} />
+              {can("funnel:write") && deal!.kind === "arrived" ? <NewPlanForm deal={deal!} currency={card.data.plans[0]?.currency} onCreated={changed} /> : null}
             </section>
             <section aria-labelledby={`visits-${id}`}>
               <h3 id={`visits-${id}`}>{d("deal.visits")}</h3>

@@ -3,7 +3,7 @@
 // payments, refunds, debt) and refunds (payments:refund: the finance role and admins).
 import { useState, type FormEvent } from "react";
 import { fieldErrors, unwrap, type Problem, type Schemas } from "../api/client";
-import { Dialog, Field, Loading, ProblemBanner } from "../components";
+import { Dialog, Field, Loading, ProblemBanner, useWindow } from "../components";
 import { blobOf, openFile, problemOf, useComms, useMoney } from "../comms";
 import { useLoad } from "../data";
 import type { CommsKey } from "../i18n-comms";
@@ -60,6 +60,7 @@ export function Finance() {
   }
 
   const items = page.data?.items ?? [];
+  const rows = useWindow(page.data?.items);
   const total = page.data?.total ?? 0;
   return (
     <section aria-labelledby="finance-title" className="finance">
@@ -140,7 +141,7 @@ export function Finance() {
                 </tr>
               </thead>
               <tbody>
-                {items.map((c) => (
+                {rows.shown.map((c) => (
                   <tr key={c.id} data-payment={c.id}>
                     <td>{fmt.dateTime(c.created_at)}</td>
                     <td>{c.person.name ?? "—"}</td>
@@ -175,6 +176,7 @@ export function Finance() {
                 ))}
               </tbody>
             </table>
+            {rows.more}
           </div>
         ) : null}
         {total > PAGE ? (

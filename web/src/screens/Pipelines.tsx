@@ -4,7 +4,7 @@
 // mode; and the deal card.
 import { useEffect, useState, type DragEvent, type FormEvent } from "react";
 import { ApiError, fieldErrors, unwrap, type Problem, type Schemas } from "../api/client";
-import { Dialog, Field, Loading, ProblemBanner } from "../components";
+import { Dialog, Field, Loading, ProblemBanner, useWindow } from "../components";
 import { useLoad, useStaffName } from "../data";
 import { useDesk } from "../i18n-desk";
 import { useSession } from "../session";
@@ -194,6 +194,7 @@ function StageColumn({
   const { d, money } = useDesk();
   const { stage } = column;
   const headId = `stage-${stage.id}`;
+  const tiles = useWindow(column.deals, 50);
   return (
     <section
       className={over ? "kanban-column kanban-over" : "kanban-column"}
@@ -212,12 +213,13 @@ function StageColumn({
       </h2>
       {column.deals.length === 0 ? <p className="muted">{d("pipe.empty")}</p> : null}
       <ul className="plain kanban-deals">
-        {column.deals.map((deal) => (
+        {tiles.shown.map((deal) => (
           <li key={deal.id}>
             <DealTile deal={deal} canMove={canMove} onOpen={() => onOpen(deal.id)} onMove={() => onMove(deal)} />
           </li>
         ))}
       </ul>
+      {tiles.more}
       {column.count > column.deals.length ? (
         <button type="button" className="link" onClick={onMore}>
           {d("pipe.more")} ({column.deals.length}/{column.count})

@@ -1,7 +1,7 @@
 // Prospects: status avatars with counts, statistics, the list (paged and filtered on the server), create.
 import { useEffect, useMemo, useState } from "react";
 import { unwrap, type LeadPage, type Metrics } from "../api/client";
-import { Field, initials, Loading, ProblemBanner, StatusBadge, statusColour } from "../components";
+import { Field, initials, Loading, ProblemBanner, StatusBadge, statusColour, useWindow } from "../components";
 import { labelOf, useList, useLoad, useStaff, useStaffName } from "../data";
 import { statusName, STATUSES } from "../i18n";
 import { useSession } from "../session";
@@ -54,6 +54,7 @@ export function Prospects() {
     () => unwrap(api.GET("/api/v1/leads", { params: { query: listQuery(filters, me.id, offset) } })),
     [filters, offset],
   );
+  const rows = useWindow(page.data?.items);
   const metricsRange = useMemo(() => {
     const to = filters.created_to || fmt.today();
     // No date filter: the ten years the metrics allow, so the counts match the unfiltered list.
@@ -176,7 +177,7 @@ export function Prospects() {
             </tr>
           </thead>
           <tbody>
-            {page.data?.items.map((lead) => (
+            {rows.shown.map((lead) => (
               <tr key={lead.id} data-lead={lead.id}>
                 <td>
                   <a href={`#/prospects/${lead.id}`}>{lead.name}</a>
@@ -194,6 +195,7 @@ export function Prospects() {
             ))}
           </tbody>
         </table>
+        {rows.more}
         {page.loading && !page.data ? <Loading /> : null}
         {page.data && shown === 0 ? <p className="muted">{t("list.empty")}</p> : null}
       </div>

@@ -7,11 +7,10 @@ import { Field, Loading, ProblemBanner } from "../components";
 import { useLoad } from "../data";
 import type { Key } from "../i18n";
 import { useSession } from "../session";
+import { branchToday, DayList, useBranches } from "./Day";
 
 export type Board = Schemas["Board"];
 type BoardItem = Schemas["BoardItem"];
-type AgendaItem = Schemas["AgendaItem"];
-type Branch = Schemas["BranchOut"];
 
 export interface SseEvent {
   event: string;
@@ -86,10 +85,10 @@ const CHECK_IN_FROM = new Set(["booked", "confirmed"]);
 export function Reception() {
   const { api, t, me } = useSession();
   const can = (p: string) => me.permissions.includes(p);
-  const branches = useLoad(async () => ((await unwrap(api.GET("/api/v1/scheduling/branches"))).items as Branch[]).filter((b) => b.active), []);
+  const branches = useBranches();
   const [branchId, setBranchId] = useState<string | null>(null);
   const branch = branches.data?.find((b) => b.id === branchId) ?? branches.data?.[0] ?? null;
-  const today = branch ? new Intl.DateTimeFormat("en-CA", { timeZone: branch.timezone }).format(new Date()) : null;
+  const today = branchToday(branch) || null;
   const agenda = useLoad(
     async () =>
       branch && today
@@ -139,7 +138,17 @@ export function Reception() {
       <div className="reception-grid">
         <section aria-labelledby="today-title">
           <h2 id="today-title">{t("reception.today")}</h2>
-          <Today items={agenda.data ?? []} loading={agenda.loading} busy={busy} canCheckIn={can("scheduling:checkin")} onCheckIn={(id) => act(id, "check-in")} />
+          <DayList
+            items={agenda.data ?? []}
+            loading={agenda.loading}
+            actions={(a) =>
+              can("scheduling:checkin") && CHECK_IN_FROM.has(a.status) ? (
+                <button type="button" onClick={() => act(a.id, "check-in")} disabled={busy === a.id} aria-label={`${t("reception.checkIn")}: ${a.patient_name ?? ""}`}>
+                  {t("reception.checkIn")}
+                </button>
+              ) : null
+            }
+          />
         </section>
         <section aria-labelledby="board-title" aria-live="polite">
           <h2 id="board-title">
@@ -154,59 +163,6 @@ export function Reception() {
         </section>
       </div>
     </section>
-  );
-}
-
-function Today({
-  items,
-  loading,
-  busy,
-  canCheckIn,
-  onCheckIn,
-}: {
-  items: AgendaItem[];
-  loading: boolean;
-  busy: string | null;
-  canCheckIn: boolean;
-  onCheckIn: (id: string) => void;
-}) {
-  const { t } = useSession();
-  if (!items.length) return loading ? <Loading /> : <p className="muted">{t("reception.none")}</p>;
-  return (
-    <div className="table-wrap" aria-busy={loading}>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">{t("reception.time")}</th>
-            <th scope="col">{t("reception.patient")}</th>
-            <th scope="col">{t("reception.procedure")}</th>
-            <th scope="col">{t("reception.professional")}</th>
-            <th scope="col">{t("reception.status")}</th>
-            <th scope="col">
-              <span className="sr-only">{t("reception.actions")}</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((a) => (
-            <tr key={a.id}>
-              <td>{a.local_start.slice(11, 16)}</td>
-              <td>{a.patient_name ?? "—"}</td>
-              <td>{a.procedure_name}</td>
-              <td>{a.professional_name}</td>
-              <td>{t(`appointment.${a.status}` as Key)}</td>
-              <td>
-                {canCheckIn && CHECK_IN_FROM.has(a.status) ? (
-                  <button type="button" onClick={() => onCheckIn(a.id)} disabled={busy === a.id} aria-label={`${t("reception.checkIn")}: ${a.patient_name ?? ""}`}>
-                    {t("reception.checkIn")}
-                  </button>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
   );
 }
 

@@ -1,5 +1,6 @@
 // Reports: charts of the analytics service's reports for a period (the conversion funnel, revenue per channel,
-// source or doctor, the curators' Visits, no-shows per channel), each with its CSV and XLSX export (the same
+// source or doctor, the curators' Visits, no-shows per channel, the AI reply assistant's use per staff member,
+// channel or model), each with its CSV and XLSX export (the same
 // report with `format=csv|xlsx`, downloaded with the token).
 import { useState } from "react";
 import { fieldErrors, unwrap, type Problem, type Schemas } from "../api/client";
@@ -15,7 +16,8 @@ type ReportPath =
   | "/api/v1/analytics/reports/conversion"
   | "/api/v1/analytics/reports/revenue"
   | "/api/v1/analytics/reports/visits"
-  | "/api/v1/analytics/reports/attendance";
+  | "/api/v1/analytics/reports/attendance"
+  | "/api/v1/analytics/reports/ai-usage";
 interface Query {
   from: string;
   to: string;
@@ -24,6 +26,27 @@ interface Query {
 
 const STEPS = ["leads", "booked", "arrived", "treated", "paid"] as const;
 const REVENUE_BY = ["channel", "source", "doctor"] as const;
+const AI_BY = ["staff", "channel", "model"] as const;
+
+/** The AI-usage report's rows as bars: requests per staff member / channel / model, with how they were used. */
+export function aiBars(
+  report: Report,
+  dim: string,
+  none: string,
+  t: (key: CommsKey) => string,
+  fmtNumber: (n: number) => string,
+  money: (amount: string) => string,
+): Datum[] {
+  return report.rows.map((r) => {
+    const parts = [
+      `${fmtNumber(num(r.requests))}`,
+      `${t("rep.aiUsed")} ${fmtNumber(num(r.used))}${r.use_rate === null || r.use_rate === undefined ? "" : ` (${fmtNumber(num(r.use_rate))}%)`}`,
+      `${fmtNumber(num(r.tokens))} ${t("rep.aiTokens")}`,
+    ];
+    if (r.cost !== null && r.cost !== undefined) parts.push(`${t("rep.aiCost")} ${money(String(r.cost))}`);
+    return { label: dimLabel(r, dim, none), value: num(r.requests), shown: parts.join(" · ") };
+  });
+}
 
 function num(value: unknown): number {
   const n = typeof value === "number" ? value : Number(value);
@@ -58,6 +81,7 @@ export function Reports() {
   const [from, setFrom] = useState(() => daysAgo(fmt.today(), 29));
   const [to, setTo] = useState(() => fmt.today());
   const [revenueBy, setRevenueBy] = useState<(typeof REVENUE_BY)[number]>("channel");
+  const [aiBy, setAiBy] = useState<(typeof AI_BY)[number]>("staff");
   const [exportProblem, setExportProblem] = useState<Problem | null>(null);
   const load = (path: ReportPath, query: Query) =>
     unwrap(api.GET(path as "/api/v1/analytics/reports/revenue", { params: { query } })) as Promise<Report>;
@@ -65,7 +89,8 @@ export function Reports() {
   const revenue = useLoad(() => load("/api/v1/analytics/reports/revenue", { from, to, group_by: revenueBy }), [from, to, revenueBy]);
   const visits = useLoad(() => load("/api/v1/analytics/reports/visits", { from, to }), [from, to]);
   const attendance = useLoad(() => load("/api/v1/analytics/reports/attendance", { from, to, group_by: "channel" }), [from, to]);
-  const problem = conversion.problem ?? revenue.problem ?? visits.problem ?? attendance.problem;
+  const ai = useLoad(() => load("/api/v1/analytics/reports/ai-usage", { from, to, group_by: aiBy }), [from, to, aiBy]);
+  const problem = conversion.problem ?? revenue.problem ?? visits.problem ?? attendance.problem ?? ai.problem;
   const period = fieldErrors(problem).fields;
   const none = t("rep.none");
 
@@ -106,6 +131,9 @@ export function Reports() {
     value: num(r.no_show_rate),
     shown: `${fmt.number(num(r.no_show_rate))}% (${fmt.number(num(r.no_shows))}/${fmt.number(num(r.appointments))})`,
   }));
+
+  const aiData: Datum[] = ai.data ? aiBars(ai.data, aiBy, none, t, fmt.number.bind(fmt), (a) => money(a)) : [];
+  const aiTotals = ai.data?.totals ?? {};
 
   return (
     <section aria-labelledby="reports-title" className="reports">
@@ -168,6 +196,31 @@ export function Reports() {
             <Loading />
           ) : null}
           <Exports path="/api/v1/analytics/reports/attendance" query={{ from, to, group_by: "channel" }} what={t("rep.noShows")} />
+        </section>
+        <section className="card" aria-labelledby="rep-ai">
+          <h2 id="rep-ai">{t("rep.ai")}</h2>
+          <Field
+            name="ai_by"
+            label={`${t("rep.by")} (${t("rep.ai")})`}
+            value={aiBy}
+            onChange={(v) => setAiBy(v as (typeof AI_BY)[number])}
+            options={AI_BY.map((dim) => ({ value: dim, label: t(`dim.${dim}` as CommsKey) }))}
+          />
+          {ai.data ? (
+            <>
+              <BarChart title={`${t("rep.ai")} · ${t(`dim.${aiBy}` as CommsKey)}`} data={aiData} head={[t(`dim.${aiBy}` as CommsKey), t("rep.aiRequests")]} empty={t("rep.empty")} />
+              <p data-ai-totals="">
+                {t("rep.total")}: <strong>{fmt.number(num(aiTotals.requests))}</strong> {t("rep.aiRequests").toLowerCase()} · {t("rep.aiUsed")} {fmt.number(num(aiTotals.used))} ({t("rep.aiAsIs")}{" "}
+                {fmt.number(num(aiTotals.as_is))}, {t("rep.aiEdited")} {fmt.number(num(aiTotals.edited))}) · {t("rep.aiIgnored")} {fmt.number(num(aiTotals.ignored))} · {t("rep.aiUseRate")}{" "}
+                {aiTotals.use_rate === null || aiTotals.use_rate === undefined ? "—" : `${fmt.number(num(aiTotals.use_rate))}%`} · {fmt.number(num(aiTotals.tokens))} {t("rep.aiTokens")}
+                {aiTotals.cost !== null && aiTotals.cost !== undefined ? ` · ${t("rep.aiCost")} ${money(String(aiTotals.cost))}` : ""} · {t("rep.aiBooked")} {fmt.number(num(aiTotals.booked))} ·{" "}
+                {t("rep.aiPaid")} {fmt.number(num(aiTotals.paid))}
+              </p>
+            </>
+          ) : ai.loading ? (
+            <Loading />
+          ) : null}
+          <Exports path="/api/v1/analytics/reports/ai-usage" query={{ from, to, group_by: aiBy }} what={t("rep.ai")} />
         </section>
       </div>
     </section>

@@ -12,6 +12,8 @@ import { PipelinesSection } from "./Pipelines";
 import { ListsSection } from "./Lists";
 import { TemplatesSection } from "./Templates";
 import { ProvidersSection } from "./Providers";
+import { BookingPolicySection, QuietHoursSection } from "./Policies";
+import { FormsSection, QuestionnairesSection } from "./Intake";
 
 export interface SettingsSection {
   key: string;
@@ -27,6 +29,10 @@ export const SECTIONS: SettingsSection[] = [
   { key: "pipelines", label: "section.pipelines", permission: "funnel:admin", Component: PipelinesSection },
   { key: "lists", label: "section.lists", permission: "crm:admin", Component: ListsSection },
   { key: "templates", label: "section.templates", permission: "crm:admin", Component: TemplatesSection },
+  { key: "quiet", label: "section.quiet", permission: "crm:admin", Component: QuietHoursSection },
+  { key: "policy", label: "section.policy", permission: "scheduling:admin", Component: BookingPolicySection },
+  { key: "forms", label: "section.forms", permission: "crm:admin", Component: FormsSection },
+  { key: "questionnaires", label: "section.questionnaires", permission: "scheduling:admin", Component: QuestionnairesSection },
   { key: "providers", label: "section.providers", permission: "crm:admin", Component: ProvidersSection },
 ];
 

@@ -1,0 +1,42 @@
+import { fireEvent, render, screen } from "@testing-library/react";
+import { makeClient, type Me } from "./api/client";
+import { useWindow } from "./components";
+import { SessionProvider } from "./session";
+
+const ME: Me = { id: "u1", email: "a@b.c", full_name: "Ana", roles: [], permissions: [], tenant: { id: "t1", name: "C", country: "BR", locale: "pt-BR", timezone: "America/Sao_Paulo" } };
+
+function Rows({ items }: { items: number[] }) {
+  const { shown, more } = useWindow(items, 100);
+  return (
+    <>
+      <ul>
+        {shown.map((i) => (
+          <li key={i}>{i}</li>
+        ))}
+      </ul>
+      {more}
+    </>
+  );
+}
+
+test("a long list paints its first window; 'show more' adds the next; a new list starts again at the first", () => {
+  const api = makeClient(async () => new Response("{}", { headers: { "content-type": "application/json" } }));
+  const many = Array.from({ length: 250 }, (_, i) => i);
+  const { rerender } = render(
+    <SessionProvider me={ME} api={api} onLogout={() => {}}>
+      <Rows items={many} />
+    </SessionProvider>,
+  );
+  expect(screen.getAllByRole("listitem")).toHaveLength(100);
+  fireEvent.click(screen.getByRole("button", { name: "Mostrar mais 100 (100 de 250 exibidos)" }));
+  expect(screen.getAllByRole("listitem")).toHaveLength(200);
+  fireEvent.click(screen.getByRole("button", { name: "Mostrar mais 50 (200 de 250 exibidos)" }));
+  expect(screen.getAllByRole("listitem")).toHaveLength(250);
+  expect(screen.queryByRole("button")).toBeNull();
+  rerender(
+    <SessionProvider me={ME} api={api} onLogout={() => {}}>
+      <Rows items={[...many, 250]} />
+    </SessionProvider>,
+  );
+  expect(screen.getAllByRole("listitem")).toHaveLength(100);
+});
