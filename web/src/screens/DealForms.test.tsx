@@ -30,7 +30,7 @@ function gateway() {
     const body = request.method !== "GET" ? await request.json().catch(() => undefined) : undefined;
     sent.push({ method: request.method, path: url.pathname, body });
     if (url.pathname === "/api/v1/funnel/deals/d1") return json({ deal: deal(curator), plans: [], tasks: [], visits: [], bookings: [], feed: [] });
-    if (url.pathname === "/api/v1/funnel/curators") return json([{ user_id: "c1", general_percent: "10", per_service: {} }, { user_id: "c2", general_percent: "5", per_service: {} }]);
+    if (url.pathname === "/api/v1/funnel/curators") return json({ items: [{ user_id: "c1", general_percent: "10", per_service: {} }, { user_id: "c2", general_percent: "5", per_service: {} }], limit: 2 });
     if (url.pathname === "/api/v1/leads/staff") return json({ items: [{ user_id: "c1", full_name: "Dra. Lima" }, { user_id: "c2", full_name: "Dr. Souza" }] });
     if (url.pathname === "/api/v1/notifications/messages") return json({ items: [] });
     if (url.pathname === "/api/v1/funnel/deals/d1/curator") {

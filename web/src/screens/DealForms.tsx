@@ -47,7 +47,7 @@ export function CuratorForm({ deal, onChanged }: { deal: Deal; onChanged: () => 
   const { api, can } = useSession();
   const { d } = useDesk();
   const staffName = useStaffName();
-  const curators = useLoad(() => unwrap(api.GET("/api/v1/funnel/curators")), []);
+  const curators = useLoad(() => unwrap(api.GET("/api/v1/funnel/curators")).then((p) => p.items), []);
   const [choice, setChoice] = useState("");
   const { problem, busy, run } = useRun();
   const fields = problemFields(problem);

@@ -29,7 +29,7 @@ function Secret({ form }: { form: Form }) {
 export function FormsSection() {
   const { api } = useSession();
   const st = useST();
-  const forms = useLoad(() => unwrap(api.GET("/api/v1/leads/forms")), []);
+  const forms = useLoad(() => unwrap(api.GET("/api/v1/leads/forms")).then((p) => p.items), []);
   const [fresh, setFresh] = useState<Form | null>(null);
   const shown = (forms.data ?? []).map((f) => (fresh && f.id === fresh.id ? fresh : f));
   return (

@@ -63,9 +63,9 @@ const FORM = { id: "f1", name: "Site: avaliação", kind: "web", source: "websit
 test("web forms: listed with their page, a Tilda form's secret shown once after creation, renamed and switched off", async () => {
   let forms = [FORM];
   const { api, sent } = fakeGateway({
-    "GET /api/v1/leads/forms": () => forms,
-    "GET /api/v1/leads/lists/source": [{ id: "s1", kind: "source", slug: "website_form", label: "Site", color: null, position: 0, active: true }],
-    "GET /api/v1/leads/lists/treatment": [{ id: "t1", kind: "treatment", slug: "implants", label: "Implants", color: null, position: 0, active: true }],
+    "GET /api/v1/leads/forms": () => ({ items: forms, limit: forms.length }),
+    "GET /api/v1/leads/lists/source": { items: [{ id: "s1", kind: "source", slug: "website_form", label: "Site", color: null, position: 0, active: true }] },
+    "GET /api/v1/leads/lists/treatment": { items: [{ id: "t1", kind: "treatment", slug: "implants", label: "Implants", color: null, position: 0, active: true }] },
     "POST /api/v1/leads/forms": (body: unknown) => {
       const b = body as { name: string; kind: string };
       if (!b.name) return problem("name", "A form's name is 1-120 characters.");
