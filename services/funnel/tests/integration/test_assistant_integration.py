@@ -315,7 +315,8 @@ async def test_a_telegram_or_instagram_lead_is_greeted_and_asked_on_its_channel(
     def said_on(text_: str | None = None, choice: str | None = None, *, minutes: int) -> MessageReceivedV1:
         return MessageReceivedV1(
             conversation_id="c2", message_id=new_id(), lead_id=None, channel=channel, sender=chat, text=text_,
-            button_id=choice, provider=channel, provider_message_id=new_id(), received_at=T0 + timedelta(minutes=minutes),
+            button_id=choice, provider=channel, provider_message_id=new_id(),
+            received_at=T0 + timedelta(minutes=minutes),
         )  # fmt: skip
 
     await deliver(uow, tenant, said_on("lucas prado", minutes=1), clock)
