@@ -333,6 +333,10 @@ async def test_a_telegram_or_instagram_lead_is_greeted_and_asked_on_its_channel(
     assert (asked["person"]["lead_id"], asked["person"]["phone"], asked["cpf"]) == (lead, None, "52998224725")
     row = await the_process(uow, admin)
     assert (row.channel, row.address, row.step, row.name) == (channel, chat, a.PAYMENT_LINK, "Lucas Prado")
+    answers = await outbox(uow, "clinicflow.funnel.assistant.answer_recorded.v1")
+    assert answers[0]["deal_id"]  # the lead's deal (no phone on it) carries the answers too
+    card = await core.card(uow, admin, answers[0]["deal_id"])
+    assert card["deal"].name == "Lucas Prado"
     # Another lead from a form (no channel address): no assistant.
     await deliver(uow, tenant, LeadCreatedV1(lead_id=new_id(), name="Ana", phone="", source=channel, created_at=T0,
                                              channel="web_form"), clock)  # fmt: skip

@@ -287,7 +287,7 @@ def first_contact(event: LeadCreatedV1) -> tuple[str, str] | None:
         return event.source, event.contacts[event.source].strip()
     if event.channel == "message" and not event.phone:
         # A sender whose channel's source the clinic switched off (leads recorded another source).
-        return next(((c, a.strip()) for c, a in event.contacts.items() if c in a.CHANNELS and a.strip()), None)
+        return next(((c, at.strip()) for c, at in event.contacts.items() if c in a.CHANNELS and at.strip()), None)
     return None
 
 
