@@ -26,6 +26,7 @@ class LeadCreatedV1(_LeadEvent, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "clinicflow.leads.lead.created.v1"
 
     name: str
+    #: E.164; "" for a lead known only by its `contacts` (a Telegram or Instagram sender).
     phone: str
     email: str | None = None
     source: str
@@ -38,6 +39,9 @@ class LeadCreatedV1(_LeadEvent, frozen=True, kw_only=True):
     channel: str = "manual"
     #: UTM fields of the form it came from (utm_source, utm_medium, utm_campaign, ...); empty when none.
     attribution: dict[str, str] = {}
+    #: The person's addresses on channels whose addresses are no phone: {"telegram": chat id, "instagram": user
+    #: id}. A lead first heard of on Telegram or Instagram has one and `phone` "" (no phone yet).
+    contacts: dict[str, str] = {}
 
 
 class LeadUpdatedV1(_LeadEvent, frozen=True, kw_only=True):

@@ -302,6 +302,9 @@ class TelegramInbound(msgspec.Struct, frozen=True, kw_only=True):
     callback_data: str | None = None
     reply_to: int | None = None
     forge: bool = False
+    #: The clinic's bot (its channel account): the update goes to /webhooks/telegram/<bot>, as Telegram's
+    #: setWebhook URL would name it; None posts to /webhooks/telegram.
+    bot: str | None = None
 
 
 class InstagramInbound(msgspec.Struct, frozen=True, kw_only=True):
@@ -465,7 +468,8 @@ class WebhookSimulator(Controller):
             update["message"] = message
         secret = "forged" if data.forge else hooks.telegram_secret_token
         headers = {"content-type": "application/json", "x-telegram-bot-api-secret-token": secret}
-        return await _deliver("/webhooks/telegram", json.dumps(update).encode(), headers, hooks)
+        path = "/webhooks/telegram" + (f"/{data.bot}" if data.bot else "")
+        return await _deliver(path, json.dumps(update).encode(), headers, hooks)
 
     @post("/instagram/inbound", status_code=200, summary="An Instagram direct message, signed like WhatsApp")
     async def instagram_inbound(self, state: State, data: InstagramInbound) -> dict[str, Any]:

@@ -848,6 +848,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/funnel/valuation-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which lead requests open a valuation by themselves */
+        get: operations["ApiV1FunnelValuationSettingsRequestSettings"];
+        /** The treatments whose requests open a valuation; the agent of leads with no owner */
+        put: operations["ApiV1FunnelValuationSettingsPutRequestSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/funnel/valuations": {
         parameters: {
             query?: never;
@@ -5917,6 +5935,21 @@ export interface components {
             updated_at: string;
             waiting_for: string | null;
         };
+        /** ValuationSettingsIn */
+        ValuationSettingsIn: {
+            /**
+             * @description a UUID
+             * @example 0193a0c4-0000-7000-8000-000000000001
+             */
+            agent_id?: string | null;
+            treatments: string[];
+        };
+        /** ValuationSettingsOut */
+        ValuationSettingsOut: {
+            agent_id: string | null;
+            treatments: string[];
+            updated_at: string | null;
+        };
         /** VisitOut */
         VisitOut: {
             appointment_id: string;
@@ -6362,6 +6395,8 @@ export type SchemaUnread = components['schemas']['Unread'];
 export type SchemaValuationCard = components['schemas']['ValuationCard'];
 export type SchemaValuationIn = components['schemas']['ValuationIn'];
 export type SchemaValuationOut = components['schemas']['ValuationOut'];
+export type SchemaValuationSettingsIn = components['schemas']['ValuationSettingsIn'];
+export type SchemaValuationSettingsOut = components['schemas']['ValuationSettingsOut'];
 export type SchemaVisitOut = components['schemas']['VisitOut'];
 export type SchemaWaitlistIn = components['schemas']['WaitlistIn'];
 export type SchemaWebhookAnswer = components['schemas']['WebhookAnswer'];
@@ -10238,6 +10273,113 @@ export interface operations {
             };
             /** @description Not found in this clinic */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelValuationSettingsRequestSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValuationSettingsOut"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelValuationSettingsPutRequestSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ValuationSettingsIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValuationSettingsOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -62,7 +62,9 @@ def create_worker() -> Litestar:
     return create_worker_app(
         service=SERVICE,
         settings=settings,
-        consumers=lambda ctx: consumers.build(ctx, clock) + valuation_consumers.build(ctx, clock, store),
+        consumers=lambda ctx: (
+            consumers.build(ctx, clock) + valuation_consumers.build(ctx, clock, store, _links(settings))
+        ),
         tasks=lambda ctx: [
             Periodic("funnel-lost", lambda: services.lost_round(ctx.uow, clock), settings.timer_seconds),
             Periodic("funnel-overdue", lambda: services.overdue_round(ctx.uow, clock), settings.timer_seconds),

@@ -291,3 +291,53 @@ async def test_a_lead_from_elsewhere_or_a_clinic_without_the_assistant_gets_noth
     call = LeadCreatedV1(lead_id=new_id(), name="Ana", phone=PHONE, source="call", created_at=T0, channel="call")
     await deliver(uow, tenant, call, clock)
     assert await said(uow) == []
+
+
+@pytest.mark.parametrize("channel", ["telegram", "instagram"])
+async def test_a_telegram_or_instagram_lead_is_greeted_and_asked_on_its_channel(
+    uow: UnitOfWorkFactory, channel: str
+) -> None:
+    """A lead that wrote on Telegram or Instagram (no phone, its chat / user id in `contacts`) gets the same
+    questions on that channel: the choices as buttons (Telegram's inline keyboard) or numbered lines
+    (notifications renders them per channel), answered by tap, number or title."""
+    tenant, clock = new_id(), Clock()
+    admin = staff(tenant)
+    await configure(uow, admin)
+    lead, chat = new_id(), "812345678"
+    created = LeadCreatedV1(
+        lead_id=lead, name=f"{channel.title()} {chat}", phone="", source=channel, created_at=T0, channel="message",
+        contacts={channel: chat},
+    )  # fmt: skip
+    await deliver(uow, tenant, created, clock)
+    (ask,) = await outbox(uow, "clinicflow.funnel.assistant.message_requested.v1")
+    assert (ask["channel"], ask["to"], ask["key"]) == (channel, chat, "greeting+ask_name")
+
+    def said_on(text_: str | None = None, choice: str | None = None, *, minutes: int) -> MessageReceivedV1:
+        return MessageReceivedV1(
+            conversation_id="c2", message_id=new_id(), lead_id=None, channel=channel, sender=chat, text=text_,
+            button_id=choice, provider=channel, provider_message_id=new_id(),
+            received_at=T0 + timedelta(minutes=minutes),
+        )  # fmt: skip
+
+    await deliver(uow, tenant, said_on("lucas prado", minutes=1), clock)
+    await deliver(uow, tenant, said_on("529.982.247-25", minutes=2), clock)
+    # Telegram taps come back as the button's id; on Instagram the person answers with the number.
+    pick = said_on(choice=f"asst:procedure:{BOTOX}", minutes=3) if channel == "telegram" else said_on("1", minutes=3)
+    await deliver(uow, tenant, pick, clock)
+    await deliver(uow, tenant, said_on("Moema", minutes=4), clock)
+    assert await said(uow) == ["greeting", "ask_name", "ask_cpf", "ask_procedure", "ask_region"]
+    messages = await outbox(uow, "clinicflow.funnel.assistant.message_requested.v1")
+    assert {(m["channel"], m["to"]) for m in messages} == {(channel, chat)}
+    assert [o["title"] for o in messages[2]["options"]] == ["Botox", "Peeling"]
+    (asked,) = await outbox(uow, "clinicflow.funnel.assistant.payment_link_requested.v1")
+    assert (asked["person"]["lead_id"], asked["person"]["phone"], asked["cpf"]) == (lead, None, "52998224725")
+    row = await the_process(uow, admin)
+    assert (row.channel, row.address, row.step, row.name) == (channel, chat, a.PAYMENT_LINK, "Lucas Prado")
+    answers = await outbox(uow, "clinicflow.funnel.assistant.answer_recorded.v1")
+    assert answers[0]["deal_id"]  # the lead's deal (no phone on it) carries the answers too
+    card = await core.card(uow, admin, answers[0]["deal_id"])
+    assert card["deal"].name == "Lucas Prado"
+    # Another lead from a form (no channel address): no assistant.
+    await deliver(uow, tenant, LeadCreatedV1(lead_id=new_id(), name="Ana", phone="", source=channel, created_at=T0,
+                                             channel="web_form"), clock)  # fmt: skip
+    assert len((await cases.processes(uow, admin, status=None, limit=10, offset=0))[0]) == 1

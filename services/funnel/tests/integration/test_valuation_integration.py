@@ -314,3 +314,80 @@ async def test_a_quote_unanswered_for_24_hours_tells_the_agent(env: cases.Env) -
     assert await cases.answer_round(env) == 0
     unanswered = [p for k, p in await events(env, valuation_id) if k == "quote.unanswered"]
     assert [u["waiting_for"] for u in unanswered] == ["prospect"]
+
+
+def lead_meta(tenant: str, event: Any, event_id: str | None = None) -> EventMeta:
+    return EventMeta(
+        id=event_id or new_id(), source="clinicflow/leads", type=event.TYPE, time=T0, subject=event.lead_id,
+        tenant_id=tenant, correlation_id=new_id(),
+    )  # fmt: skip
+
+
+async def lead_event(env: cases.Env, tenant: str, event: Any, event_id: str | None = None) -> None:
+    async with env.uow() as work:
+        await cases.handle_lead(work, event, lead_meta(tenant, event, event_id), clock=env.clock, links=env.links)
+        await work.commit()
+
+
+async def test_a_request_for_a_treatment_that_needs_it_opens_the_valuation_once(env: cases.Env) -> None:
+    from contracts.leads import LeadAssignedV1, LeadCreatedV1, LeadUpdatedV1, RequestCreatedV1
+
+    tenant = new_id()
+    admin = member(tenant)
+    agent = await joined(env, tenant, ["sales_agent"])
+    owner = await joined(env, tenant, ["sales_agent"])
+    # Bad settings: a slug that is not one, an agent who is not the clinic's.
+    with pytest.raises(InvalidFunnel) as bad:
+        await cases.put_request_settings(env, admin, treatments=["Hair Transplant"], agent_id=None)
+    assert bad.value.field == "treatments.0"
+    with pytest.raises(InvalidFunnel) as stranger:
+        await cases.put_request_settings(env, admin, treatments=["hair_transplant"], agent_id=new_id())
+    assert stranger.value.field == "agent_id"
+    assert (await cases.request_settings(env, admin))["treatments"] == []
+    await cases.put_request_settings(env, admin, treatments=["hair_transplant", "prp"], agent_id=agent)
+    assert (await cases.request_settings(env, admin))["agent_id"] == agent
+
+    lead = new_id()
+    await lead_event(env, tenant, LeadCreatedV1(lead_id=lead, name="Javier Ruiz", phone="+525512345678",
+                                                 source="whatsapp", created_at=T0, locale="es"))  # fmt: skip
+    renamed = LeadUpdatedV1(lead_id=lead, fields=["name"], name="Javier Ruiz Gómez", phone="+525512345678",
+                            locale="es", updated_by="u", updated_at=T0)  # fmt: skip
+    await lead_event(env, tenant, renamed)
+
+    def request(treatment: str | None, request_id: str | None = None) -> RequestCreatedV1:
+        return RequestCreatedV1(lead_id=lead, request_id=request_id or new_id(), treatment=treatment, created_at=T0)
+
+    await lead_event(env, tenant, request("botox"))  # needs no valuation
+    rows, _ = await cases.valuations(env, admin, states=None, agent_id=None, doctor_id=None, limit=10, offset=0)
+    assert rows == []
+    asked = request("hair_transplant")
+    first = new_id()
+    await lead_event(env, tenant, asked, first)
+    await lead_event(env, tenant, asked, first)  # a redelivery (the inbox's job, but harmless here too)
+    await lead_event(env, tenant, asked)  # the same request published again under another event id
+    await lead_event(env, tenant, request("prp"))  # another request while one is open: no second process
+    rows, _ = await cases.valuations(env, admin, states=None, agent_id=None, doctor_id=None, limit=10, offset=0)
+    assert len(rows) == 1
+    (row,) = rows
+    assert (row.name, row.phone, row.locale, row.lead_id, row.agent_id) == (
+        "Javier Ruiz Gómez", "+525512345678", "es", lead, agent,  # no owner: the clinic's agent
+    )  # fmt: skip
+    assert row.request_id == asked.request_id
+    opened = [p for t, p in await events(env, row.id) if t == "valuation.opened"]
+    assert len(opened) == 1
+    assert opened[0]["opened_by"] == "funnel"
+    assert opened[0]["upload_url"].startswith("https://clinic.test/public/funnel/photos?token=")
+    card = await cases.valuation(env, admin, row.id)
+    assert [(h.kind, h.by) for h in card["history"]][:1] == [("opened", "funnel")]
+
+    # Once the process is over, a new request for the treatment opens a new one, for the lead's owner.
+    await cases.cancel(env, admin, row.id, "test")
+    await lead_event(env, tenant, LeadAssignedV1(lead_id=lead, owner_id=owner, assigned_by=owner, assigned_at=T0))
+    await lead_event(env, tenant, request("hair_transplant"))
+    rows, _ = await cases.valuations(env, admin, states=["collecting"], agent_id=None, doctor_id=None, limit=10,
+                                     offset=0)  # fmt: skip
+    assert [r.agent_id for r in rows] == [owner]
+    # A lead the funnel never heard of (its lead.created predates the process) opens nothing.
+    stray = RequestCreatedV1(lead_id=new_id(), request_id=new_id(), treatment="hair_transplant", created_at=T0)
+    await lead_event(env, tenant, stray)
+    assert (await cases.valuations(env, admin, states=None, agent_id=None, doctor_id=None, limit=10, offset=0))[1] == 2

@@ -205,3 +205,48 @@ def test_contact_details() -> None:
     assert v.clean_email(" a@b.mx ") == "a@b.mx"
     with pytest.raises(InvalidFunnel):
         v.clean_email("not-an-email")
+
+
+# --- opened by a lead's request ------------------------------------------------------------------------
+RULE = v.RequestRule(treatments=frozenset({"hair_transplant"}), agent_id="agent-1")
+MARIA = v.Prospect(name="María López", phone="+5215512345678", locale="es")
+
+
+def test_a_request_opens_a_valuation_only_for_the_clinics_treatments() -> None:
+    assert v.on_request(RULE, "hair_transplant", MARIA, has_open=False) == v.OPEN
+    assert v.on_request(RULE, "botox", MARIA, has_open=False) == v.NOT_NEEDED
+    assert v.on_request(RULE, None, MARIA, has_open=False) == v.NOT_NEEDED
+    assert v.on_request(None, "hair_transplant", MARIA, has_open=False) == v.NOT_NEEDED  # never configured
+    assert v.on_request(v.RequestRule(), "hair_transplant", MARIA, has_open=False) == v.NOT_NEEDED
+    assert v.on_request(RULE, "hair_transplant", None, has_open=False) == v.NO_LEAD
+    assert v.on_request(RULE, "hair_transplant", MARIA, has_open=True) == v.ALREADY_OPEN
+    no_address = v.Prospect(name="Telegram 123")
+    assert v.on_request(RULE, "hair_transplant", no_address, has_open=False) == v.UNREACHABLE
+    by_mail = v.Prospect(name="Ana", email="ana@example.com")
+    assert v.on_request(RULE, "hair_transplant", by_mail, has_open=False) == v.OPEN
+
+
+def test_the_treatments_setting_is_cleaned_and_refused_with_the_field() -> None:
+    assert v.clean_treatments([" hair_transplant", "prp", "hair_transplant"]) == ("hair_transplant", "prp")
+    assert v.clean_treatments([]) == ()
+    with pytest.raises(InvalidFunnel) as bad:
+        v.clean_treatments(["prp", "Hair Transplant"])
+    assert bad.value.field == "treatments.1"
+    with pytest.raises(InvalidFunnel) as many:
+        v.clean_treatments([f"t{i}" for i in range(v.MAX_TREATMENTS + 1)])
+    assert many.value.field == "treatments"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["hair_transplant", "botox", None, "dup"]), max_size=12))
+def test_requests_in_any_order_open_at_most_one_process_at_a_time(treatments: list[str | None]) -> None:
+    """Whatever requests arrive (duplicates included), a lead has at most one open valuation, and the first
+    request for a treatment that needs one opens it."""
+    has_open = False
+    opened = 0
+    for t in treatments:
+        verdict = v.on_request(RULE, "hair_transplant" if t == "dup" else t, MARIA, has_open=has_open)
+        if verdict == v.OPEN:
+            opened += 1
+            has_open = True
+    assert opened == (1 if any(t in ("hair_transplant", "dup") for t in treatments) else 0)

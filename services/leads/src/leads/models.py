@@ -37,6 +37,8 @@ leads = Table(
     Column("name_words", ARRAY(Text), nullable=False, server_default="{}"),
     Column("phone", Text, nullable=False),  # the primary phone, phones[1]
     Column("phones", ARRAY(Text), nullable=False, server_default="{}"),
+    #: Telegram / Instagram addresses (leads.domain.leads.Lead.contacts); a lead with one may have no phone ("").
+    Column("contacts", JSONB, nullable=False, server_default="{}"),
     Column("email", Text),
     Column("cpf", Text),
     Column("birth_date", Date),
@@ -70,6 +72,7 @@ leads = Table(
     Index("ix_leads_tenant_created", "tenant_id", "created_at", "id"),
     Index("ix_leads_tenant_phone", "tenant_id", "phone"),
     Index("ix_leads_phones", "phones", postgresql_using="gin"),
+    Index("ix_leads_contacts", "contacts", postgresql_using="gin", postgresql_ops={"contacts": "jsonb_path_ops"}),
     Index("ix_leads_tenant_email", "tenant_id", "email", postgresql_where=text("email IS NOT NULL")),
     Index("ix_leads_tenant_cpf", "tenant_id", "cpf", postgresql_where=text("cpf IS NOT NULL")),
     Index("ix_leads_patient", "patient_id", postgresql_where=text("patient_id IS NOT NULL")),

@@ -9,11 +9,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 from sqlalchemy import select
 
 from contracts import EventMeta
 from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
+from contracts.leads import LeadCreatedV1
+from contracts.notifications import MessageReceivedV1
 from contracts.people import Person
 from contracts.scheduling import AppointmentBookedV1, AppointmentNoShowV1, ReturnBookedV1
 from devkit.infra import Infra
@@ -160,3 +163,45 @@ async def test_a_no_show_and_a_return_visit_on_the_sales_card(uow: LeadsWorkFact
         "scheduled",
         "status_changed",
     ]
+
+
+async def test_a_telegram_sender_becomes_one_lead_reached_at_the_chat(uow: LeadsWorkFactory, engine: Any) -> None:
+    """Telegram / Instagram senders are no phone: the lead is reached at their address (contacts), no phone yet;
+    the same sender writing again before notifications knows the lead makes no second lead."""
+    me = principal()
+    chat = str(900_000_000 + int(new_id()[:6], 16))
+
+    def message(text: str, channel: str = "telegram", sender: str = chat) -> MessageReceivedV1:
+        return MessageReceivedV1(
+            conversation_id=new_id(), message_id=new_id(), channel=channel, sender=sender, sender_name="Lucas Prado",
+            text=text, provider="sandbox", provider_message_id=new_id(), received_at=datetime.now(UTC),
+        )  # fmt: skip
+
+    await consume(uow, sync.message_received, message("Oi, quero agendar"), me.tenant_id)
+    await consume(uow, sync.message_received, message("Alô?"), me.tenant_id)
+    async with uow() as work:
+        found = await work.leads.open_by_handle(me.tenant_id, "telegram", chat)
+    assert len(found) == 1
+    lead = found[0]
+    assert (lead.name, lead.phone, lead.phones, lead.contacts) == ("Lucas Prado", "", (), {"telegram": chat})
+    assert (lead.source, lead.channel) == ("telegram", "message")
+    assert await outbox_types(engine, lead.id) == ["created", "created"]  # the lead and its one request
+    async with engine.connect() as conn:
+        payload = (
+            await conn.execute(
+                select(outbox_table.c.payload).where(
+                    outbox_table.c.key == lead.id, outbox_table.c.event_type == LeadCreatedV1.TYPE
+                )
+            )
+        ).scalar_one()
+    created = msgspec.json.decode(payload, type=LeadCreatedV1)
+    assert (created.phone, created.contacts, created.source) == ("", {"telegram": chat}, "telegram")
+    # Staff add the phone later (e.g. for a payment); the address stays.
+    await cases.edit_lead(uow, me, lead.id, {"phones": ["11 98765-4321"]})
+    edited = await cases.get_lead(uow, me, lead.id)
+    assert (edited.phone, edited.contacts) == ("+5511987654321", {"telegram": chat})
+    # Instagram the same way; a blank sender makes no lead.
+    await consume(uow, sync.message_received, message("Olá", "instagram", "17841400" + chat), me.tenant_id)
+    async with uow() as work:
+        assert len(await work.leads.open_by_handle(me.tenant_id, "instagram", "17841400" + chat)) == 1
+        await sync.message_received(work, message("x", "telegram", "  "), meta(me.tenant_id))

@@ -74,6 +74,14 @@ class MemoryLeads:
         found = [c for t, c in self.s.history if t == tenant_id and c.lead_id == lead_id]
         return sorted(found, key=lambda c: c.changed_at)
 
+    async def open_by_handle(self, tenant_id: str, channel: str, address: str) -> list[Lead]:
+        found = [
+            x
+            for x in self._visible(tenant_id)
+            if x.status not in CLOSED_STATUSES and x.contacts.get(channel) == address
+        ]
+        return sorted(found, key=lambda x: x.updated_at, reverse=True)[:5]
+
     async def open_by_contact(
         self, tenant_id: str, *, phones: list[str], email: str | None, since: datetime
     ) -> list[Lead]:

@@ -270,6 +270,9 @@ async def _track(uow: UnitOfWork, occ: events.Occurrence, now: datetime) -> None
         # A conversation that started before the lead existed (an unknown number wrote) now has its lead.
         phone = person.get("phone")
         addresses = [(c, p) for p in phone_variants(phone) for c in (WHATSAPP, SMS)] if phone else []
+        # A Telegram / Instagram sender's lead has their address there (lead.created's `contacts`), no phone.
+        contacts = f.get("contacts") or {}
+        addresses += [(c, str(a)) for c, a in contacts.items() if c in (TELEGRAM, INSTAGRAM) and a]
         convs = ConversationRepository(uow.session)
         found = await convs.find(occ.tenant_id, lead_id=None, patient_id=None, addresses=addresses)
         if found and not found["lead_id"]:

@@ -39,6 +39,8 @@ from funnel.schemas.valuation import (
     ValuationCard,
     ValuationIn,
     ValuationOut,
+    ValuationSettingsIn,
+    ValuationSettingsOut,
 )
 from funnel.services import valuation as cases
 from kit.db import UnitOfWorkFactory
@@ -214,6 +216,23 @@ class PriceListController(Controller):
         self, request: AuthRequest, cost_id: Any, data: CostPatch, uow: UnitOfWorkFactory, objects: ObjectStore
     ) -> None:
         await cases.edit_cost(_env(request, uow, objects), request.user, str(cost_id), data.changes())
+
+    @get("/valuation-settings", guards=[requires(CRM_READ)],
+         summary="Which lead requests open a valuation by themselves")  # fmt: skip
+    async def request_settings(
+        self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore
+    ) -> ValuationSettingsOut:
+        return ValuationSettingsOut(**await cases.request_settings(_env(request, uow, objects), request.user))
+
+    @put("/valuation-settings", guards=[requires(FUNNEL_ADMIN)],
+         summary="The treatments whose requests open a valuation; the agent of leads with no owner")  # fmt: skip
+    async def put_request_settings(
+        self, request: AuthRequest, data: ValuationSettingsIn, uow: UnitOfWorkFactory, objects: ObjectStore
+    ) -> ValuationSettingsOut:
+        saved = await cases.put_request_settings(
+            _env(request, uow, objects), request.user, treatments=data.treatments, agent_id=_s(data.agent_id)
+        )
+        return ValuationSettingsOut(**saved)
 
     @get("/quote-discounts", guards=[requires(CRM_READ)], summary="The clinic's discounts")
     async def discounts(self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore) -> Page[DiscountOut]:

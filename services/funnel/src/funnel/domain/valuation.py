@@ -429,3 +429,61 @@ def check_photo(data: bytes) -> str:
     if kind is None:
         raise InvalidFunnel("Please send a photo (JPEG, PNG, WebP or HEIC).", field="photo")
     return kind
+
+
+# --- opened by a lead's request (docs/quotes.md, "Opened by a request") -----------------------------
+#: A treatment slug of leads' "treatment" list: lower-case letters, digits, "_" and "-".
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+MAX_TREATMENTS = 50
+
+
+def clean_treatments(values: Iterable[str]) -> tuple[str, ...]:
+    """The clinic's treatments that need a valuation: leads' treatment slugs, each once."""
+    out: list[str] = []
+    for i, raw in enumerate(values):
+        slug = raw.strip()
+        if not _SLUG.match(slug):
+            raise InvalidFunnel("A treatment slug of the leads' treatment list, e.g. hair_transplant.",
+                                field=f"treatments.{i}")  # fmt: skip
+        if slug not in out:
+            out.append(slug)
+    if len(out) > MAX_TREATMENTS:
+        raise InvalidFunnel(f"At most {MAX_TREATMENTS} treatments.", field="treatments")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class RequestRule:
+    """The clinic's setting: which requests open a valuation, and the agent when the lead has no owner."""
+
+    treatments: frozenset[str] = frozenset()
+    agent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Prospect:
+    """The lead as leads' events described it."""
+
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    locale: str | None = None
+    owner_id: str | None = None
+
+
+OPEN, NOT_NEEDED, NO_LEAD, UNREACHABLE, ALREADY_OPEN = "open", "not_needed", "no_lead", "unreachable", "already_open"
+
+
+def on_request(rule: RequestRule | None, treatment: str | None, prospect: Prospect | None, *, has_open: bool) -> str:
+    """Whether a lead's request opens a valuation: OPEN, or why not (the request's treatment needs none; the
+    lead is not known yet; it has neither phone nor e-mail to send the photo link to; it already has one open).
+    Once per request is the use case's: the request id is unique among the processes."""
+    if rule is None or treatment is None or treatment not in rule.treatments:
+        return NOT_NEEDED
+    if prospect is None:
+        return NO_LEAD
+    if has_open:
+        return ALREADY_OPEN
+    if not (prospect.phone or prospect.email):
+        return UNREACHABLE
+    return OPEN

@@ -44,7 +44,12 @@ valuations = Table(
     Column("created_by", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: The lead's request (leads' request.created) the process was opened for by itself; one process per request.
+    Column("request_id", Text),
     Index("ix_valuations_state", "tenant_id", "state", "created_at"),
+    Index(
+        "uq_valuations_request", "tenant_id", "request_id", unique=True, postgresql_where=text("request_id IS NOT NULL")
+    ),
     Index("ix_valuations_doctor", "tenant_id", "doctor_id", "state"),
     Index("ix_valuations_phone", "tenant_id", "phone"),
     Index("ix_valuations_lead", "tenant_id", "lead_id"),
@@ -151,4 +156,31 @@ quotes = Table(
     Column("sent_at", DateTime(timezone=True)),
     Index("ix_quotes_valuation", "valuation_id", "created_at"),
     Index("uq_quotes_draft", "valuation_id", unique=True, postgresql_where=text("status = 'draft'")),
+)
+
+#: Which of the clinic's lead requests open a valuation by themselves (docs/quotes.md, "Opened by a request").
+valuation_settings = Table(
+    "valuation_settings",
+    metadata,
+    Column("tenant_id", _ID, primary_key=True),
+    #: leads' treatment slugs (the clinic's "treatment" list) that need a valuation, e.g. hair_transplant.
+    Column("treatments", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    #: The sales agent of a prospect whose lead has no owner (None: the process waits without one).
+    Column("agent_id", _ID),
+    Column("updated_by", _ID, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: The leads' contact details as leads' events tell them: a request opens the process with them.
+valuation_leads = Table(
+    "valuation_leads",
+    metadata,
+    Column("tenant_id", _ID, primary_key=True),
+    Column("lead_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("phone", Text),
+    Column("email", Text),
+    Column("locale", Text),
+    Column("owner_id", _ID),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -9,14 +9,16 @@ from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from funnel.domain.valuation import COLLECTING, DIAGNOSTIC_DOCTOR, VALUING
+from funnel.domain.valuation import COLLECTING, DIAGNOSTIC_DOCTOR, OPEN_STATES, VALUING
 from funnel.models.valuation import (
     quote_costs,
     quote_discounts,
     quotes,
     valuation_digests,
     valuation_history,
+    valuation_leads,
     valuation_photos,
+    valuation_settings,
     valuation_staff,
     valuations,
 )
@@ -31,6 +33,51 @@ class ValuationRepository:
     # --- the process ---------------------------------------------------------------------------
     async def add(self, **values: Any) -> None:
         await self.session.execute(valuations.insert().values(**values))
+
+    async def add_for_request(self, **values: Any) -> bool:
+        """A process opened by a lead's request; False when that request already opened one."""
+        stmt = (
+            insert(valuations)
+            .values(**values)
+            .on_conflict_do_nothing(
+                index_elements=["tenant_id", "request_id"], index_where=valuations.c.request_id.is_not(None)
+            )
+            .returning(valuations.c.id)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def open_of_lead(self, tenant_id: str, lead_id: str) -> Row | None:
+        q = select(valuations.c.id, valuations.c.state).where(
+            valuations.c.tenant_id == tenant_id, valuations.c.lead_id == lead_id, valuations.c.state.in_(OPEN_STATES)
+        )
+        return (await self.session.execute(q.limit(1))).first()
+
+    # --- opened by a request: the clinic's setting and the leads' contact copy -------------------------
+    async def settings(self, tenant_id: str) -> Row | None:
+        q = select(valuation_settings).where(valuation_settings.c.tenant_id == tenant_id)
+        return (await self.session.execute(q)).first()
+
+    async def put_settings(self, tenant_id: str, **values: Any) -> None:
+        stmt = insert(valuation_settings).values(tenant_id=tenant_id, **values)
+        await self.session.execute(stmt.on_conflict_do_update(index_elements=["tenant_id"], set_=values))
+
+    async def put_lead(self, tenant_id: str, lead_id: str, **values: Any) -> None:
+        """Upsert the lead's copy with the values given (lead.updated carries no owner: it keeps the known one)."""
+        stmt = insert(valuation_leads).values(tenant_id=tenant_id, lead_id=lead_id, **values)
+        await self.session.execute(stmt.on_conflict_do_update(index_elements=["tenant_id", "lead_id"], set_=values))
+
+    async def set_lead_owner(self, tenant_id: str, lead_id: str, owner_id: str | None, at: datetime) -> None:
+        await self.session.execute(
+            update(valuation_leads)
+            .where(valuation_leads.c.tenant_id == tenant_id, valuation_leads.c.lead_id == lead_id)
+            .values(owner_id=owner_id, updated_at=at)
+        )
+
+    async def lead(self, tenant_id: str, lead_id: str) -> Row | None:
+        q = select(valuation_leads).where(
+            valuation_leads.c.tenant_id == tenant_id, valuation_leads.c.lead_id == lead_id
+        )
+        return (await self.session.execute(q)).first()
 
     async def get(self, tenant_id: str, valuation_id: str, *, lock: bool = False) -> Row | None:
         q = select(valuations).where(valuations.c.tenant_id == tenant_id, valuations.c.id == valuation_id)

@@ -211,3 +211,16 @@ class QuotePageOut(msgspec.Struct, kw_only=True):
     #: The diagnostic doctor's valuation the quote rests on (their summary and the grafts planned).
     valuation: str | None = None
     grafts: int | None = None
+
+
+class ValuationSettingsIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    #: Slugs of the leads' treatment list (e.g. hair_transplant): a request for one opens a valuation.
+    treatments: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=50)]
+    #: The sales agent of a prospect whose lead has no owner; None: the process opens without one.
+    agent_id: Uuid | None = None
+
+
+class ValuationSettingsOut(msgspec.Struct, kw_only=True):
+    treatments: list[str]
+    agent_id: str | None
+    updated_at: datetime | None

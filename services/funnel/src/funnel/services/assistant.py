@@ -240,11 +240,12 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
     config = await repo.settings(tenant)
     setup = setup_of(config)
     if isinstance(event, LeadCreatedV1):
-        # A new lead that wrote on WhatsApp: the assistant makes the first contact.
-        if config is None or not config.enabled or event.source != "whatsapp" or not event.phone:
+        # A new lead that wrote on WhatsApp, Telegram or Instagram: the assistant makes the first contact there.
+        where = first_contact(event)
+        if config is None or not config.enabled or where is None:
             return
         await _start(
-            uow, repo, tenant, lead_id=event.lead_id, channel="whatsapp", address=event.phone, locale=event.locale,
+            uow, repo, tenant, lead_id=event.lead_id, channel=where[0], address=where[1], locale=event.locale,
             name=event.name, setup=setup, now=now, signal_id=meta.id,
         )  # fmt: skip
         return
@@ -275,6 +276,19 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
                           time=local.strftime("%H:%M"))  # fmt: skip
     if row is not None:
         await _apply(uow, repo, tenant, row, signal, setup, now)
+
+
+def first_contact(event: LeadCreatedV1) -> tuple[str, str] | None:
+    """Where the assistant greets a new lead: the channel it wrote from (its source) at its phone on WhatsApp,
+    at its chat / user id on Telegram and Instagram (lead.created's `contacts`); None for other leads."""
+    if event.source == "whatsapp":
+        return ("whatsapp", event.phone) if event.phone else None
+    if event.source in ("telegram", "instagram") and event.contacts.get(event.source, "").strip():
+        return event.source, event.contacts[event.source].strip()
+    if event.channel == "message" and not event.phone:
+        # A sender whose channel's source the clinic switched off (leads recorded another source).
+        return next(((c, at.strip()) for c, at in event.contacts.items() if c in a.CHANNELS and at.strip()), None)
+    return None
 
 
 async def _of_person(repo: AssistantRepository, tenant: str, person: Person) -> Row | None:

@@ -84,6 +84,9 @@ class Lead:
     next_appointment_at: datetime | None = None
     next_appointment_procedure: str | None = None
     next_appointment_branch: str | None = None
+    #: Where the person is reached on channels whose addresses are no phone: {"telegram": chat id,
+    #: "instagram": user id}. A lead first heard of there has no phone until someone asks for it.
+    contacts: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:
@@ -202,10 +205,14 @@ def clean_city(city: str | None) -> str | None:
     return " ".join(city.split())[:120]
 
 
-def unique_phones(phones: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """Normalised phones, first one primary, no repeats; at least one."""
+#: Channels a lead may be reached on without a phone (Lead.contacts).
+CONTACT_CHANNELS = ("telegram", "instagram")
+
+
+def unique_phones(phones: list[str] | tuple[str, ...], *, required: bool = True) -> tuple[str, ...]:
+    """Normalised phones, first one primary, no repeats; at least one unless the lead has another address."""
     ordered = tuple(dict.fromkeys(phones))
-    if not ordered:
+    if not ordered and required:
         raise InvalidLead("A lead needs at least one phone number.", field="phones")
     if len(ordered) > 10:
         raise InvalidLead("A lead holds at most 10 phone numbers.", field="phones")
@@ -235,15 +242,17 @@ def new_lead(
     attribution: dict[str, str] | None = None,
     channel: str = "manual",
     status: str | None = None,
+    contacts: dict[str, str] | None = None,
 ) -> Lead:
     """`status`: where the front desk already is with the person (default PENDING_CONTACT); the status history
-    starts with it."""
-    all_phones = unique_phones(phones)
+    starts with it. `contacts`: a Telegram or Instagram address; a lead with one needs no phone (`phone` "")."""
+    handles = check_contacts(contacts or {})
+    all_phones = unique_phones(phones, required=not handles)
     return Lead(
         id=lead_id,
         tenant_id=tenant_id,
         name=clean_name(name),
-        phone=all_phones[0],
+        phone=all_phones[0] if all_phones else "",
         phones=all_phones,
         email=clean_email(email),
         source=check_source(source, known_sources),
@@ -263,7 +272,20 @@ def new_lead(
         consents=check_consents(consents or {}),
         attribution=dict(attribution or {}),
         channel=channel if channel in INTAKE_CHANNELS else "manual",
+        contacts=handles,
     )
+
+
+def check_contacts(contacts: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for channel, address in contacts.items():
+        if channel not in CONTACT_CHANNELS:
+            raise InvalidLead(f"One of {', '.join(CONTACT_CHANNELS)}.", field=f"contacts.{channel}")
+        cleaned = address.strip()
+        if not cleaned or len(cleaned) > 200:
+            raise InvalidLead("An address of 1 to 200 characters.", field=f"contacts.{channel}")
+        out[channel] = cleaned
+    return out
 
 
 #: Fields with an action of their own, and where to send the client instead.
@@ -316,8 +338,8 @@ def edit(
         if key == "name":
             values["name"] = clean_name(value)
         elif key == "phones":
-            values["phones"] = unique_phones(value)
-            values["phone"] = values["phones"][0]
+            values["phones"] = unique_phones(value, required=not lead.contacts)
+            values["phone"] = values["phones"][0] if values["phones"] else ""
         elif key == "email":
             values["email"] = clean_email(value)
         elif key == "source":

@@ -183,6 +183,18 @@ def message_phone(channel: str, sender: str) -> str | None:
     return None
 
 
+#: Channels whose senders are no phone: the lead is reached at its address there (Lead.contacts).
+HANDLE_CHANNELS = ("telegram", "instagram")
+
+
+def message_handle(channel: str, sender: str) -> tuple[str, str] | None:
+    """(channel, address) of a Telegram chat id or an Instagram user id; None for a phone channel."""
+    address = sender.strip()
+    if channel in HANDLE_CHANNELS and address and len(address) <= 200:
+        return channel, address
+    return None
+
+
 def sender_name(name: str | None, phone: str) -> str:
     """The name the channel or booking gave, cut to what a lead holds; the phone when there is none."""
     cleaned = " ".join((name or "").split())

@@ -44,12 +44,13 @@ _LEAD_FIELDS = (
     "next_appointment_at",
     "next_appointment_procedure",
     "next_appointment_branch",
+    "contacts",
 )
 
 
 def to_lead(row: Any) -> Lead:
     values = {f: getattr(row, f) for f in _LEAD_FIELDS}
-    return Lead(**values, phones=tuple(row.phones or (row.phone,)))
+    return Lead(**values, phones=tuple(row.phones or ((row.phone,) if row.phone else ())))
 
 
 def _row(lead: Lead) -> dict[str, Any]:
@@ -340,6 +341,21 @@ class LeadRepository:
             by_status=by_status,
             by_source=by_source,
         )
+
+    async def open_by_handle(self, tenant_id: str, channel: str, address: str) -> list[Lead]:
+        """Open, visible leads reached at `address` on `channel` (Lead.contacts), newest first."""
+        query = (
+            select(leads)
+            .where(
+                leads.c.tenant_id == tenant_id,
+                leads.c.visible,
+                leads.c.status.not_in(CLOSED_STATUSES),
+                leads.c.contacts.contains({channel: address}),
+            )
+            .order_by(leads.c.updated_at.desc())
+            .limit(5)
+        )
+        return [to_lead(r) for r in (await self.session.execute(query)).all()]
 
     async def open_by_contact(
         self, tenant_id: str, *, phones: list[str], email: str | None, since: datetime

@@ -29,7 +29,7 @@ def _lead(row: Any) -> Candidate:
         kind="lead",
         id=row.id,
         name=row.name,
-        phones=tuple(row.phones or (row.phone,)),
+        phones=tuple(row.phones or ((row.phone,) if row.phone else ())),
         email=row.email,
         cpf=row.cpf,
         status=row.status,

@@ -244,16 +244,19 @@ async def no_show(uow: LeadsWork, event: AppointmentNoShowV1, meta: EventMeta) -
 
 
 async def message_received(uow: LeadsWork, event: MessageReceivedV1, meta: EventMeta) -> None:
-    """message.received from an unknown sender: a lead with the channel as its source; nothing when the phone
-    already has an open lead, for a known sender (lead_id or patient_id set), a button tap or an opt-out."""
+    """message.received from an unknown sender: a lead with the channel as its source (a Telegram or Instagram
+    sender's lead is reached at that address, with no phone yet); nothing when the phone or address already has
+    an open lead, for a known sender (lead_id or patient_id set), a button tap or an opt-out."""
     if event.lead_id is not None or event.patient_id is not None:
         return
     if not rules.makes_lead(event.button_id, event.consent):
         return
     source = rules.message_source(event.channel)
     phone = rules.message_phone(event.channel, event.sender)
-    if source is None or phone is None:
-        return  # Telegram/Instagram ids are no phone; staff create the lead from the conversation
+    # Telegram chat ids and Instagram user ids are no phone: the lead is reached at that address (its contacts).
+    handle = None if phone is not None else rules.message_handle(event.channel, event.sender)
+    if source is None or (phone is None and handle is None):
+        return
     slug = await ensure_source(uow, meta.tenant_id, *source)
     try:
         # "reject": until notifications learns the lead's id, each message of the person arrives as unknown;
@@ -265,8 +268,9 @@ async def message_received(uow: LeadsWork, event: MessageReceivedV1, meta: Event
             country=DEFAULT_REGION,
             timezone="UTC",
             data=NewLead(
-                name=rules.sender_name(event.sender_name, phone),
-                phones=[phone],
+                name=rules.sender_name(event.sender_name, phone or f"{source[1]} {event.sender.strip()}"),
+                phones=[phone] if phone else [],
+                contacts=dict([handle]) if handle else {},
                 source=slug,
                 reason=_excerpt(event.text, event.channel, event.received_at),
             ),

@@ -38,6 +38,8 @@ class NewLead(msgspec.Struct, frozen=True, kw_only=True):
     notes: str | None = None
     consents: dict[str, bool] = {}
     attribution: dict[str, str] = {}
+    #: Telegram / Instagram addresses ({"telegram": chat id}); with one, `phones` may be empty.
+    contacts: dict[str, str] = {}
     #: What they asked about, recorded as the lead's first request.
     treatment: str | None = None
     group: str | None = None
@@ -179,6 +181,8 @@ async def intake(
         same = matching.duplicate_of(
             matching.Contact(data.name, tuple(all_phones), email, cpf), [_candidate(x) for x in open_leads]
         )
+        if same is None:
+            same = await _same_handle(uow, tenant_id, rules.check_contacts(data.contacts))
         if same is not None:
             if on_duplicate == "reject":
                 raise DuplicateLead(
@@ -223,6 +227,7 @@ async def intake(
         attribution=data.attribution,
         channel=channel,
         status=data.status,
+        contacts=data.contacts,
     )
     await repo.add(lead, stats_day=clinic_day(at, timezone))
     await repo.add_status_change(tenant_id, StatusChange(lead.id, None, lead.status, None, actor, at))
@@ -250,6 +255,7 @@ async def intake(
             owner_id=lead.owner_id,
             channel=channel,
             attribution=dict(lead.attribution or {}),
+            contacts=dict(lead.contacts),
         ),
         tenant_id=tenant_id,
     )
@@ -267,6 +273,15 @@ async def intake(
             intake=channel,
         )
     return Created(lead=lead, request=request, existing=False)
+
+
+async def _same_handle(uow: LeadsWork, tenant_id: str, contacts: dict[str, str]) -> matching.Match | None:
+    """The open lead already reached at one of these Telegram / Instagram addresses (the same sender)."""
+    for channel, address in contacts.items():
+        found = await uow.leads.open_by_handle(tenant_id, channel, address)
+        if found:
+            return matching.Match(candidate=_candidate(found[0]), score=100, reasons=(f"same {channel}",))
+    return None
 
 
 async def create_lead(
