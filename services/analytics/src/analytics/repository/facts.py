@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics.domain import facts as rules
 from analytics.models import lead_facts, lead_rollups, payment_facts, revenue_rollups
+from analytics.repository import bulk
 
 
 def resolved(source: str) -> str:
@@ -285,14 +285,7 @@ class FactRepository:
         if not changes:
             return
         upserts = [n for _, n in changes if n is not None]
-        if upserts:
-            stmt = insert(table).values(upserts)
-            columns = [c.name for c in table.c if c.name not in ("tenant_id", key)]
-            await self.session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["tenant_id", key], set_={c: stmt.excluded[c] for c in columns}
-                )
-            )
+        await bulk.upsert(self.session, table, upserts, conflict=("tenant_id", key))
         gone = [o[key] for o, n in changes if n is None and o is not None]
         if gone:
             await self.session.execute(
@@ -308,12 +301,12 @@ class FactRepository:
             for r in rows:  # every row names every count (a missing one moves by 0)
                 for n in names:
                     r.setdefault(n, 0)
-            stmt = insert(rollup).values(rows)
-            await self.session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["tenant_id", "day", "channel", "source"],
-                    set_={n: rollup.c[n] + stmt.excluded[n] for n in names},
-                )
+            await bulk.upsert(
+                self.session,
+                rollup,
+                rows,
+                conflict=("tenant_id", "day", "channel", "source"),
+                update=", ".join(f"{n} = {rollup.name}.{n} + EXCLUDED.{n}" for n in sorted(names)),
             )
 
     async def refresh_all(self, tenant: str) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics.domain import Patch, Projection, derive, merge, merge_all
 from analytics.models import DERIVED_TABLES, PROJECTION_TABLES
+from analytics.repository import bulk
 
 Row = dict[str, Any]
 
@@ -49,10 +50,15 @@ class ProjectionRepository:
         for patch in patches:
             by_key.setdefault(tuple(patch.key[k] for k in keys), []).append(patch)
         ordered = sorted(by_key)  # one lock order for every batch
-        upsert = insert(table).values([dict(zip(keys, k, strict=True)) for k in ordered])
-        upsert = upsert.on_conflict_do_update(index_elements=list(keys), set_={keys[0]: upsert.excluded[keys[0]]})
-        found = (await self.session.execute(upsert.returning(*table.c))).mappings().all()
-        current = {tuple(r[k] for k in keys): dict(r) for r in found}
+        found = await bulk.upsert(
+            self.session,
+            table,
+            [dict(zip(keys, k, strict=True)) for k in ordered],
+            conflict=keys,
+            update=f"{keys[0]} = EXCLUDED.{keys[0]}",  # a no-op that locks the row
+            returning=True,
+        )
+        current = {tuple(r[k] for k in keys): r for r in found}
         changed: list[tuple[Row, Row]] = []
         for k in ordered:
             old = current[k]
@@ -60,12 +66,7 @@ class ProjectionRepository:
             new = {**old, **derive(projection, merge(projection, old, combined))}
             if any(old.get(c) != v for c, v in new.items()):
                 changed.append((old, new))
-        if changed:
-            write = insert(table).values([new for _, new in changed])
-            columns = [c.name for c in table.c if c.name not in keys]
-            await self.session.execute(
-                write.on_conflict_do_update(index_elements=list(keys), set_={c: write.excluded[c] for c in columns})
-            )
+        await bulk.upsert(self.session, table, [new for _, new in changed], conflict=keys)
         return changed
 
     async def row(self, table_name: str, key: dict[str, Any]) -> dict[str, Any] | None:
