@@ -1,4 +1,5 @@
-"""lead and payment facts (each lead's step times on its row) and their daily rollups; lookup indexes
+"""lead and payment facts (each lead's step times on its row) and their daily rollups; lookup indexes; the
+conversations projection (when the person last wrote)
 
 Revision ID: 20246901c456
 Revises: b0875444cba5
@@ -60,6 +61,13 @@ def _count(name: str) -> sa.Column:  # type: ignore[type-arg]
 def upgrade() -> None:
     for index, table, column in _INDEXES:
         op.create_index(index, table, ["tenant_id", column])
+    op.create_table(
+        "conversations",
+        _text("tenant_id", True),
+        _text("conversation_id", True),
+        sa.Column("last_received_at", TS),
+        sa.PrimaryKeyConstraint("tenant_id", "conversation_id"),
+    )
     op.create_table(
         "lead_facts",
         _text("tenant_id", True),
@@ -128,7 +136,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("revenue_rollups", "lead_rollups", "payment_facts", "lead_facts"):
+    for name in ("revenue_rollups", "lead_rollups", "payment_facts", "lead_facts", "conversations"):
         op.drop_table(name)
     for index, table, _ in _INDEXES:
         op.drop_index(index, table_name=table)

@@ -228,8 +228,18 @@ suggestions = Table(
     Index("ix_suggestions_tenant_suggested", "tenant_id", "suggested_at"),
 )
 
+#: Each conversation of notifications: when the person last wrote (the AI usage report's "replied").
+conversations = Table(
+    "conversations",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("conversation_id", key=True),
+    _at("last_received_at"),
+)
+
 PROJECTION_TABLES = {
-    t.name: t for t in (leads, appointments, reminders, payments, calls, deals, plans, tasks, names, suggestions)
+    t.name: t
+    for t in (leads, appointments, reminders, payments, calls, deals, plans, tasks, names, suggestions, conversations)
 }
 
 # --- facts and rollups: derived from the projections by the consumers' transactions (analytics.domain.facts) ---

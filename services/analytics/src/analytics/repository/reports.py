@@ -280,7 +280,8 @@ class ReportRepository:
 
     async def ai_usage(self, scope: Scope, dims: tuple[str, ...]) -> list[dict[str, Any]]:
         """The reply assistant's requests of the period (agents: their own), how their suggestions were used,
-        the tokens and cost, and how many used ones were followed by a booking / a payment of the person's lead."""
+        the tokens and cost, and how many used ones were followed by the person writing again in the conversation, a
+        booking / a payment of the person's lead."""
         select, group = _group(dims, _AI_DIMS)
         sql = f"""
             WITH s AS (
@@ -308,10 +309,12 @@ class ReportRepository:
                    COALESCE(sum(s.prompt_tokens), 0) AS prompt_tokens,
                    COALESCE(sum(s.completion_tokens), 0) AS completion_tokens, sum(s.cost) AS cost,
                    count(*) FILTER (WHERE s.used_at IS NOT NULL AND ap.last_booked >= s.used_at) AS booked,
-                   count(*) FILTER (WHERE s.used_at IS NOT NULL AND pd.last_paid >= s.used_at) AS paid
+                   count(*) FILTER (WHERE s.used_at IS NOT NULL AND pd.last_paid >= s.used_at) AS paid,
+                   count(*) FILTER (WHERE s.used_at IS NOT NULL AND cv.last_received_at > s.used_at) AS replied
             FROM s
             LEFT JOIN appts ap ON ap.lead_id = s.r_lead
             LEFT JOIN paid pd ON pd.lead_id = s.r_lead
+            LEFT JOIN conversations cv ON cv.tenant_id = s.tenant_id AND cv.conversation_id = s.conversation_id
             GROUP BY {group}"""
         return await self._rows(sql, _params(scope))
 

@@ -148,9 +148,11 @@ def _activity_cancelled(e: le.ActivityCancelledV1, t: str, m: EventMeta) -> list
 
 
 def _message_received(e: ne.MessageReceivedV1, t: str, m: EventMeta) -> list[Patch]:
+    wrote = Patch("conversations", {"tenant_id": t, "conversation_id": e.conversation_id},
+                  {"last_received_at": e.received_at})  # fmt: skip
     if not e.lead_id:
-        return []
-    return [_lead(t, e.lead_id, first_message_at=e.received_at, message_channel=e.channel)]
+        return [wrote]
+    return [wrote, _lead(t, e.lead_id, first_message_at=e.received_at, message_channel=e.channel)]
 
 
 def _suggested(e: ne.ReplySuggestedV1, t: str, m: EventMeta) -> list[Patch]:
