@@ -1,9 +1,11 @@
 """The facts and rollups (analytics.domain.facts): computed from the projections with the reports' resolution
 of people to leads, stored, and the rollups moved by the difference.
 
-Every write here runs under the clinic's transaction-scoped advisory lock (`lock`), taken before the consumer's
-batch touches any row: the batches of one clinic are applied one after another, so a batch computes its facts
-from everything committed before it plus its own rows, and a rollup always equals the sum of its facts.
+Every write here runs under the clinic's transaction-scoped advisory lock (`lock`), taken after the batch's
+projection rows are written (and locked) and held until it commits: the fact refreshes of one clinic run one
+after another, each from everything committed before its lock was granted plus its own batch, so the last batch
+to touch a lead's inputs computes its facts from all of them, and a rollup always equals the sum of its facts.
+Only fact and rollup rows are written under the lock, and only under it, so two batches never deadlock on it.
 """
 
 from __future__ import annotations

@@ -435,12 +435,11 @@ def _touch(touched: Touched, table: str, old: dict[str, Any], new: dict[str, Any
 
 async def store(session: AsyncSession, batch: list[Patch]) -> None:
     """Merge a batch's patches into their rows, then refresh the facts and rollups they reach, per clinic, under
-    the clinic's fact lock (analytics.repository.facts)."""
+    the clinic's fact lock (analytics.repository.facts), held until the transaction ends."""
     if not batch:
         return
     facts = FactRepository(session)
     tenants = {p.key["tenant_id"] for p in batch}
-    await facts.lock(tenants)
     repo = ProjectionRepository(session)
     touched: dict[str, Touched] = {t: Touched() for t in tenants}
     by_table: dict[str, list[Patch]] = {}
@@ -450,6 +449,10 @@ async def store(session: AsyncSession, batch: list[Patch]) -> None:
         for old, new in await repo.apply_many(PROJECTIONS[table], by_table[table]):
             if table in _FACT_INPUTS:
                 _touch(touched[new["tenant_id"]], table, old, new)
+    # The projection rows are written first (row locks, so the partitions' batches write in parallel, and the old
+    # values read are the latest committed); the facts then under the clinic's lock, from everything committed
+    # before it was granted plus this batch.
+    await facts.lock(t for t in touched if touched[t])
     for tenant in sorted(touched):
         if touched[tenant]:
             await facts.refresh(tenant, touched[tenant])
