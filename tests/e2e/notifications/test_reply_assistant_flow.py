@@ -123,3 +123,49 @@ def test_inbound_whatsapp_suggestions_reply_and_the_ai_usage_report(
         json={"endpoint_url": f"{stack.url('sandbox_llm')}/v1", "model": "sandbox-chat", "enabled": False},
     ).raise_for_status()
     assert agent.http.post(path).status_code == 409
+
+
+def test_the_clinic_s_past_answers_to_similar_messages_reach_the_model_as_examples(
+    stack: Stack, admin: Api, sandbox: Sandbox, unique_phone: Callable[[], str]
+) -> None:
+    llm = httpx.Client(base_url=stack.url("sandbox_llm"), timeout=10.0)
+    admin.http.put("/api/v1/notifications/channels/whatsapp", json={"account_id": "100000000000001"}).raise_for_status()
+    admin.http.put(
+        "/api/v1/notifications/assistant/settings",
+        json={"endpoint_url": f"{stack.url('sandbox_llm')}/v1", "model": "sandbox-chat", "api_key": "sk-e2e-secret",
+              "enabled": True},
+    ).raise_for_status()  # fmt: skip
+    agent, _ = staff(stack, admin, "sales_agent")
+    marker = uuid.uuid4().hex[:10]
+
+    def writes(name: str, text: str) -> tuple[str, str]:
+        phone = unique_phone()
+        posted = sandbox.http.post("/sandbox/whatsapp/inbound", json={"sender": phone, "name": name, "text": text})
+        assert posted.json()["status"] == 200, posted.text
+
+        def conversation() -> str | None:
+            answer = agent.http.get("/api/v1/notifications/conversations")
+            return next((c["id"] for c in answer.json()["items"] if c["name"] == name), None)
+
+        return phone, wait_until(conversation, 20.0, f"{name}'s message made no conversation")
+
+    # Earlier, another person asked much the same and an agent answered.
+    earlier = f"Lara {uuid.uuid4().hex[:6]}"
+    _, first = writes(earlier, "Quanto custa a lente de contato dental em porcelana? Parcelam?")
+    answer = f"Oi {earlier.split()[0]}! A lente em porcelana sai R$ 1.200 por dente, em até 10x. Ref {marker}."
+    sent = agent.http.post(f"/api/v1/notifications/conversations/{first}/messages", json={"text": answer})
+    assert sent.status_code == 201, sent.text
+
+    # Now someone else asks: the suggestions are written with that answer as an example.
+    now = f"Bruna {uuid.uuid4().hex[:6]}"
+    phone, second = writes(now, "Oi, qual o valor da lente de contato dental em porcelana?")
+    offered = agent.http.post(f"/api/v1/notifications/conversations/{second}/suggestions")
+    assert offered.status_code == 200, offered.text
+    assert len(offered.json()["suggestions"]) == 3
+    (request,) = [r for r in llm.get("/sandbox/llm/requests").json()["items"]
+                  if marker in r["raw"] and "qual o valor da lente" in r["raw"]]  # fmt: skip
+    raw = request["raw"]
+    assert "A lente em porcelana sai R$ 1.200 por dente, em até 10x." in raw
+    assert "Quanto custa a lente de contato dental em porcelana? Parcelam?" in raw
+    for personal in (earlier, earlier.split()[0], now, phone.lstrip("+")):
+        assert personal not in raw

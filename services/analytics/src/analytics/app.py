@@ -7,6 +7,7 @@ from litestar import Litestar
 from analytics import consumers
 from analytics.api import DashboardController, InputController, ReportController
 from analytics.domain import Forbidden, InvalidAnalytics, NotFound
+from analytics.services.projection import ProjectionUnitOfWork
 from analytics.settings import SERVICE, get_settings
 from kit.api import create_api_app
 from kit.worker import create_worker_app
@@ -27,4 +28,9 @@ def create_api() -> Litestar:
 
 
 def create_worker() -> Litestar:
-    return create_worker_app(service=SERVICE, settings=get_settings(), consumers=consumers.build)
+    return create_worker_app(
+        service=SERVICE,
+        settings=get_settings(),
+        consumers=consumers.build,
+        unit_of_work=ProjectionUnitOfWork,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Numeric, Table, Text
+from sqlalchemy import Boolean, Column, Date, DateTime, Index, Integer, MetaData, Numeric, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = MetaData()
@@ -55,6 +55,7 @@ leads = Table(
     Index("ix_leads_tenant_created", "tenant_id", "created_at"),
     Index("ix_leads_tenant_patient", "tenant_id", "patient_id"),
     Index("ix_leads_tenant_phone", "tenant_id", "phone"),
+    Index("ix_leads_tenant_merged_into", "tenant_id", "merged_into"),
 )
 
 
@@ -89,6 +90,7 @@ appointments = Table(
     Index("ix_appointments_tenant_lead", "tenant_id", "lead_id"),
     Index("ix_appointments_tenant_patient", "tenant_id", "patient_id"),
     Index("ix_appointments_tenant_starts", "tenant_id", "starts_at"),
+    Index("ix_appointments_tenant_phone", "tenant_id", "phone"),
 )
 
 reminders = Table(
@@ -122,6 +124,8 @@ payments = Table(
     Index("ix_payments_tenant_paid", "tenant_id", "paid_at"),
     Index("ix_payments_tenant_lead", "tenant_id", "lead_id"),
     Index("ix_payments_tenant_patient", "tenant_id", "patient_id"),
+    Index("ix_payments_tenant_phone", "tenant_id", "phone"),
+    Index("ix_payments_tenant_appointment", "tenant_id", "appointment_id"),
 )
 
 calls = Table(
@@ -152,6 +156,9 @@ deals = Table(
     _at("curator_at"),
     _id("curator_id"),
     _at("lost_at"),
+    Index("ix_deals_tenant_lead", "tenant_id", "lead_id"),
+    Index("ix_deals_tenant_patient", "tenant_id", "patient_id"),
+    Index("ix_deals_tenant_phone", "tenant_id", "phone"),
 )
 
 plans = Table(
@@ -221,9 +228,127 @@ suggestions = Table(
     Index("ix_suggestions_tenant_suggested", "tenant_id", "suggested_at"),
 )
 
+#: Each conversation of notifications: when the person last wrote (the AI usage report's "replied").
+conversations = Table(
+    "conversations",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("conversation_id", key=True),
+    _at("last_received_at"),
+)
+
 PROJECTION_TABLES = {
-    t.name: t for t in (leads, appointments, reminders, payments, calls, deals, plans, tasks, names, suggestions)
+    t.name: t
+    for t in (leads, appointments, reminders, payments, calls, deals, plans, tasks, names, suggestions, conversations)
 }
+
+# --- facts and rollups: derived from the projections by the consumers' transactions (analytics.domain.facts) ---
+#: What the reports read of the facts, carried in their period indexes.
+LEAD_FACT_INCLUDE = ("channel", "source", "owner_id", "professional_id", "branch_id", "booked_at", "arrived_at",
+                     "treated_at", "paid_at", "revenue", "corrected")  # fmt: skip
+PAYMENT_FACT_INCLUDE = ("channel", "source", "owner_id", "professional_id", "branch_id", "procedure_id", "gross",
+                        "refunded")  # fmt: skip
+
+#: One row per lead that counts (known, not merged away, not deleted): its attribution and the time of each step.
+lead_facts = Table(
+    "lead_facts",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("lead_id", key=True),
+    _at("created_at"),
+    Column("day", Date),
+    Column("channel", Text),
+    Column("source", Text),
+    Column("original_source", Text),
+    Column("corrected", Boolean),
+    _id("owner_id"),
+    _at("first_contact_at"),
+    _id("first_contact_by"),
+    _id("professional_id"),
+    _id("branch_id"),
+    _at("booked_at"),
+    _at("arrived_at"),
+    _at("treated_at"),
+    _at("paid_at"),
+    _money("revenue"),
+    #: Covering: a report over the period's facts is an index-only scan.
+    Index(
+        "ix_lead_facts_tenant_created",
+        "tenant_id",
+        "created_at",
+        postgresql_include=[*LEAD_FACT_INCLUDE],
+    ),
+)
+
+#: One row per confirmed payment: the lead it resolves to and that lead's attribution, the doctor and branch.
+payment_facts = Table(
+    "payment_facts",
+    metadata,
+    _id("tenant_id", key=True),
+    _id("payment_id", key=True),
+    _id("lead_id"),
+    _at("paid_at"),
+    Column("day", Date),
+    _money("gross"),
+    _money("refunded"),
+    Column("channel", Text),
+    Column("source", Text),
+    _id("owner_id"),
+    _id("professional_id"),
+    _id("branch_id"),
+    _id("procedure_id"),
+    Index("ix_payment_facts_tenant_paid", "tenant_id", "paid_at", postgresql_include=[*PAYMENT_FACT_INCLUDE]),
+    Index("ix_payment_facts_tenant_lead", "tenant_id", "lead_id"),
+)
+
+
+def _rollup(name: str, *counts: Column[Any]) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("tenant_id", Text, nullable=False),
+        Column("day", Date, nullable=False),
+        Column("channel", Text),
+        Column("source", Text),
+        *counts,
+        Index(
+            f"ux_{name}_key",
+            "tenant_id",
+            "day",
+            "channel",
+            "source",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+
+def _count(name: str) -> Column[Any]:
+    return Column(name, Integer, nullable=False, server_default="0")
+
+
+#: The lead facts summed per clinic, UTC day of arrival, channel and (corrected) source.
+lead_rollups = _rollup(
+    "lead_rollups",
+    _count("leads"),
+    _count("booked"),
+    _count("arrived"),
+    _count("treated"),
+    _count("paid"),
+    Column("revenue", Numeric(14, 2), nullable=False, server_default="0"),
+    _count("corrected"),
+)
+
+#: The payment facts summed per clinic, UTC day of payment, channel and (corrected) source.
+revenue_rollups = _rollup(
+    "revenue_rollups",
+    _count("payments"),
+    Column("gross", Numeric(14, 2), nullable=False, server_default="0"),
+    Column("refunds", Numeric(14, 2), nullable=False, server_default="0"),
+)
+
+DERIVED_TABLES = {t.name: t for t in (lead_facts, payment_facts, lead_rollups, revenue_rollups)}
 
 # --- analytics' own data (kept by a rebuild) -------------------------------------------------------
 source_corrections = Table(

@@ -76,6 +76,7 @@ class Assisted:
         self.tenant = tenant
         self.a, self.b = new_id(), new_id()
         self.l1, self.l2 = new_id(), new_id()
+        self.conversations: dict[str, str] = {}
         self.events: list[Event] = [
             ie.StaffCreatedV1(
                 user_id=self.a,
@@ -126,8 +127,11 @@ class Assisted:
                 paid_at=at(10, 12),
             )
         )
+        self._wrote(self.s1, self.l1, at(10, 10, 1))  # before the reply: not an answer to it
+        self._wrote(self.s1, self.l1, at(10, 10, 30))  # the person answered the reply
         s2 = self._asked(self.a, self.l2, at(11, 10), "whatsapp", "gpt-4o-mini", (200, 50), "0.0007")
         self._sent(s2, self.l2, at(11, 10, 5), "edited")
+        self._wrote(s2, self.l2, at(11, 10, 4))  # wrote before the reply only
         self._asked(self.a, self.l2, at(12, 10), "whatsapp", "gpt-4o-mini", (250, 55), "0.0008")  # ignored
         s4 = self._asked(self.b, None, at(13, 10), "instagram", "llama-3", (100, 40), None)
         self._sent(s4, None, at(13, 10, 1), "edited")
@@ -147,10 +151,11 @@ class Assisted:
         cost: str | None,
     ) -> str:
         suggestion = new_id()
+        self.conversations[suggestion] = new_id()
         self.events.append(
             ne.ReplySuggestedV1(
                 suggestion_id=suggestion,
-                conversation_id=new_id(),
+                conversation_id=self.conversations[suggestion],
                 lead_id=lead,
                 staff_id=who,
                 channel=channel,
@@ -163,6 +168,15 @@ class Assisted:
             )
         )
         return suggestion
+
+    def _wrote(self, suggestion: str, lead: str | None, when: datetime) -> None:
+        self.events.append(
+            ne.MessageReceivedV1(
+                conversation_id=self.conversations[suggestion], message_id=new_id(), lead_id=lead,
+                channel="whatsapp", sender="+5511900000001", text="Obrigada!", provider="whatsapp_cloud",
+                provider_message_id=new_id(), received_at=when,
+            )
+        )  # fmt: skip
 
     def _sent(self, suggestion: str, lead: str | None, when: datetime, use: str) -> None:
         self.events.append(
@@ -208,6 +222,7 @@ async def test_ai_usage_per_staff_member_channel_and_model(uow: UnitOfWorkFactor
     assert a["cost"] == Decimal("0.0025")
     assert (a["use_rate"], a["edit_rate"]) == (66.7, 50.0)
     assert (a["booked"], a["paid"]) == (1, 1)  # only the first one's lead booked and paid after it was used
+    assert (a["replied"], b["replied"]) == (1, 0)  # the person wrote again after the first reply only
     assert (b["requests"], b["used"], b["as_is"], b["edited"], b["ignored"], b["cost"]) == (1, 1, 0, 1, 0, None)
     assert [r["staff"] for r in report.rows] == [clinic.a, clinic.b]  # most requests first
     assert report.totals["requests"] == 4

@@ -188,6 +188,8 @@ inbound_messages = Table(
     Column("media", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Index("ux_inbound_provider_id", "provider", "provider_message_id", unique=True),
     Index("ix_inbound_conversation", "conversation_id", "received_at"),
+    Index("ix_inbound_tenant_received", "tenant_id", "received_at"),
+    # and ix_inbound_text_trgm: gin (lower(text) gin_trgm_ops), the reply assistant's examples (migration 0c9ff6bb0d4a)
 )
 
 #: Which clinic a provider account (WhatsApp phone number id, SMS number, Instagram page, Telegram bot) serves.

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, literal, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -634,3 +634,39 @@ class AssistantRepository:
         )
         row = (await self.session.execute(query)).first()
         return _row(row) if row else None
+
+    async def past_answers(
+        self, tenant_id: str, conversation_id: str, asked: str, *, limit: int, threshold: float
+    ) -> list[dict[str, Any]]:
+        """The clinic's messages from people most like `asked` (pg_trgm similarity of the lowercased texts, at
+        least `threshold`), other conversations only, each with the first staff reply that followed it within two
+        days, the names its conversation knows (to redact), and whether a booking confirmation came after."""
+        await self.session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
+                                   {"t": str(threshold)})  # fmt: skip
+        rows = await self.session.execute(_PAST_ANSWERS, {"tenant": tenant_id, "conversation": conversation_id,
+                                                           "asked": asked.lower(), "limit": limit})  # fmt: skip
+        return [dict(r) for r in rows.mappings().all()]
+
+
+_PAST_ANSWERS = text(
+    """
+    SELECT i.id, i.text AS asked, i.sender_name, c.name AS conversation_name, o.body AS answer,
+           similarity(lower(i.text), :asked) AS score,
+           EXISTS (SELECT 1 FROM messages b
+                   WHERE b.tenant_id = i.tenant_id AND b.conversation_id = i.conversation_id
+                     AND b.template = 'appointment_booked' AND b.created_at >= o.created_at) AS booked
+    FROM inbound_messages i
+    JOIN conversations c ON c.id = i.conversation_id AND c.tenant_id = i.tenant_id
+    JOIN LATERAL (
+        SELECT m.body, m.created_at FROM messages m
+        WHERE m.tenant_id = i.tenant_id AND m.conversation_id = i.conversation_id AND m.template = 'staff_reply'
+          AND m.status NOT IN ('cancelled', 'failed') AND m.created_at > i.received_at
+          AND m.created_at < i.received_at + interval '2 days'
+        ORDER BY m.created_at LIMIT 1
+    ) o ON TRUE
+    WHERE i.tenant_id = CAST(:tenant AS uuid) AND i.conversation_id <> CAST(:conversation AS uuid)
+      AND i.text IS NOT NULL AND lower(i.text) % :asked
+    ORDER BY score DESC, i.received_at DESC
+    LIMIT :limit
+    """
+)

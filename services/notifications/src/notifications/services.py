@@ -1518,6 +1518,27 @@ def _open_key(sealer: Sealer | None, stored: str, tenant_id: str) -> str:
         raise AssistantUnavailable(f"The clinic's API key does not open: {exc}") from exc
 
 
+async def _past_answers(
+    uow: UnitOfWork, tenant_id: str, conversation_id: str, turns: list[suggestions.Turn]
+) -> list[suggestions.Example]:
+    """The clinic's own past answers to messages like the one being answered (this clinic's other conversations
+    only), best first: the model's examples."""
+    asked = suggestions.asked_text(turns)
+    if asked is None:
+        return []
+    rows = await AssistantRepository(uow.session).past_answers(
+        tenant_id, conversation_id, asked, limit=suggestions.EXAMPLE_CANDIDATES, threshold=suggestions.MIN_SIMILARITY
+    )
+    found = [
+        suggestions.Example(
+            asked=r["asked"], answer=r["answer"], score=float(r["score"]), booked=bool(r["booked"]),
+            names=tuple(n for n in (r["conversation_name"], r["sender_name"]) if n),
+        )
+        for r in rows
+    ]  # fmt: skip
+    return suggestions.pick_examples(found)
+
+
 async def suggest_replies(
     uow_factory: UnitOfWorkFactory,
     principal: Principal,
@@ -1525,21 +1546,23 @@ async def suggest_replies(
     llm: ChatCompletions,
     conversation_id: str,
 ) -> dict[str, Any]:
-    """Suggested replies for the staff member from the conversation's latest messages (redacted)."""
+    """Suggested replies for the staff member from the conversation's latest messages and the clinic's past
+    answers to similar messages (all redacted)."""
     tenant = principal.tenant_id
     async with uow_factory() as uow:
         found = await _history(uow, tenant, conversation_id)
         config = await AssistantRepository(uow.session).settings(tenant)
         clinic = await clinic_config(uow, tenant)
-    if config is None or not config["enabled"]:
-        raise AssistantNotConfigured(
-            "The clinic's reply assistant is not set up (PUT /api/v1/notifications/assistant/settings)."
-        )
+        if config is None or not config["enabled"]:
+            raise AssistantNotConfigured(
+                "The clinic's reply assistant is not set up (PUT /api/v1/notifications/assistant/settings)."
+            )
+        turns = [suggestions.Turn(i["direction"], i["text"] or "") for i in found["items"]]
+        examples = await _past_answers(uow, tenant, conversation_id, turns)
     key = _open_key(sealer, config["api_key"], tenant)
     conv = found["conversation"]
-    turns = [suggestions.Turn(i["direction"], i["text"] or "") for i in found["items"]]
     names = [conv["name"] or "", *{i.get("sender_name") or "" for i in found["items"]}]
-    prompt = suggestions.build_prompt(turns, locale=principal.locale or clinic.locale, names=names)
+    prompt = suggestions.build_prompt(turns, locale=principal.locale or clinic.locale, names=names, examples=examples)
     wrote = sorted((a for a in found["addresses"] if a["last_inbound_at"]), key=lambda a: a["last_inbound_at"])
     channel = wrote[-1]["channel"] if wrote else None
     # Without holding a database connection: the model may take seconds.

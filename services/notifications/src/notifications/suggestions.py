@@ -1,6 +1,7 @@
 """The reply assistant's rules in plain Python (docs/notifications.md, "Reply assistant"): what is redacted
-before a conversation leaves for the clinic's model, the prompt, reading the model's answer, whether a sent
-reply used a suggestion as it was or edited, and what a request cost."""
+before a conversation leaves for the clinic's model, which of the clinic's past answers go with it as examples,
+the prompt, reading the model's answer, whether a sent reply used a suggestion as it was or edited, and what a
+request cost."""
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ MAX_SUGGESTION_CHARS = 1000
 #: How many of the conversation's latest messages the prompt carries, and how much of each.
 HISTORY = 20
 MAX_TURN_CHARS = 1500
+
+#: The clinic's past answers given to the model as examples: how many, the least similarity (pg_trgm, 0..1) of
+#: the message they answered, the bonus of an answer its conversation's booking followed, how much of each.
+EXAMPLES = 3
+EXAMPLE_CANDIDATES = 20
+MIN_SIMILARITY = 0.2
+BOOKING_BONUS = 0.1
+MAX_EXAMPLE_CHARS = 600
 
 AS_IS, EDITED = "as_is", "edited"
 CPF, PHONE, EMAIL, NAME = "[cpf]", "[phone]", "[email]", "[name]"
@@ -73,6 +82,54 @@ class Turn:
     text: str
 
 
+@dataclass(frozen=True)
+class Example:
+    """A message a person sent the clinic before (in another conversation) and the staff reply that followed.
+    `score`: how like the message being answered it is; `names`: that person's names, to redact."""
+
+    asked: str
+    answer: str
+    score: float
+    booked: bool = False
+    names: tuple[str, ...] = ()
+
+
+def asked_text(turns: Sequence[Turn]) -> str | None:
+    """What the examples are looked up by: the person's messages since the clinic last wrote (the latest ones
+    if the clinic wrote last), joined; None when the person has written nothing."""
+    texts: list[str] = []
+    for turn in reversed(turns):
+        if turn.direction == "in" and turn.text.strip():
+            texts.append(turn.text.strip())
+        elif turn.direction == "out" and texts:
+            break
+    if not texts:
+        return None
+    return " ".join(reversed(texts))[:MAX_TURN_CHARS]
+
+
+def pick_examples(candidates: Iterable[Example], limit: int = EXAMPLES) -> list[Example]:
+    """The best `limit` examples: the most similar message first (an answer its conversation's booking followed
+    counts `BOOKING_BONUS` more), at least `MIN_SIMILARITY`, each answer once (spacing and case aside)."""
+    usable = [c for c in candidates if c.score >= MIN_SIMILARITY and c.asked.strip() and c.answer.strip()]
+    usable.sort(key=lambda c: (-(c.score + (BOOKING_BONUS if c.booked else 0.0)), -c.score))
+    chosen: list[Example] = []
+    seen: set[str] = set()
+    for c in usable:
+        key = _normal(c.answer)
+        if key in seen:
+            continue
+        seen.add(key)
+        chosen.append(c)
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+def _line(text: str, names: Iterable[str], limit: int) -> str:
+    return " ".join(redact(text.strip()[:limit], names).split())
+
+
 def system_prompt(locale: str) -> str:
     language = _LANGUAGES.get(locale, _LANGUAGES["pt-BR"])
     return (
@@ -80,12 +137,17 @@ def system_prompt(locale: str) -> str:
         f"suggest {MAX_SUGGESTIONS} short, polite, different replies the staff member could send next, in "
         f"{language}. Never invent prices, dates or medical advice; offer to check or to book an evaluation "
         "instead. Placeholders such as [name], [phone], [cpf] and [email] stand for personal data that was "
-        'removed; keep them as they are. Answer with JSON only: {"suggestions": ["...", "...", "..."]}.'
+        "removed; keep them as they are. When the clinic's past answers to similar messages are given, follow "
+        "their tone and what they say about the clinic, but answer this conversation. "
+        'Answer with JSON only: {"suggestions": ["...", "...", "..."]}.'
     )
 
 
-def build_prompt(turns: Sequence[Turn], *, locale: str, names: Iterable[str] = ()) -> list[dict[str, str]]:
-    """The chat messages for the model: the instructions, then the latest turns (redacted), oldest first."""
+def build_prompt(
+    turns: Sequence[Turn], *, locale: str, names: Iterable[str] = (), examples: Sequence[Example] = ()
+) -> list[dict[str, str]]:
+    """The chat messages for the model: the instructions, the clinic's past answers to similar messages (each
+    redacted with its own person's names as well), then the latest turns (redacted), oldest first."""
     kept = [t for t in turns if t.text and t.text.strip()][-HISTORY:]
     if not any(t.direction == "in" for t in kept):
         raise InvalidInput("The person has not written anything to answer yet.", field="conversation_id")
@@ -93,9 +155,19 @@ def build_prompt(turns: Sequence[Turn], *, locale: str, names: Iterable[str] = (
     lines = []
     for turn in kept:
         who = "Patient" if turn.direction == "in" else "Clinic"
-        text = " ".join(redact(turn.text.strip()[:MAX_TURN_CHARS], names).split())
-        lines.append(f"{who}: {text}")
+        lines.append(f"{who}: {_line(turn.text, names, MAX_TURN_CHARS)}")
     conversation = "Conversation so far:\n" + "\n".join(lines)
+    if examples:
+        shown = []
+        for n, ex in enumerate(examples, 1):
+            own = [*names, *ex.names]
+            asked = _line(ex.asked, own, MAX_EXAMPLE_CHARS)
+            answer = _line(ex.answer, own, MAX_EXAMPLE_CHARS)
+            shown.append(f"Example {n}:\nPatient: {asked}\nClinic: {answer}")
+        conversation = (
+            "The clinic's past answers to similar messages (other patients):\n" + "\n\n".join(shown) + "\n\n"
+            + conversation
+        )  # fmt: skip
     return [{"role": "system", "content": system_prompt(locale)}, {"role": "user", "content": conversation}]
 
 

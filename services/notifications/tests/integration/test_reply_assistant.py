@@ -295,3 +295,50 @@ async def test_wrong_key_unreachable_endpoint_and_no_settings(
             prompt_price=None, completion_price=None,
         )  # fmt: skip
     assert no_sealing.value.field == "api_key"
+
+
+async def _person_writes(uow: UnitOfWorkFactory, tenant: str, phone: str, name: str, text: str) -> str:
+    """`name` writes `text` to the clinic's WhatsApp number from `phone`: the conversation it lands in."""
+    admin = agent(tenant)
+    await services.connect_account(uow, admin, WHATSAPP, ACCOUNT + tenant[-3:])
+    before = {str(c["id"]) for c in await services.conversations_of(uow, admin, lead_id=None, patient_id=None)}
+    inbound = Inbound(WHATSAPP, "whatsapp_cloud", ACCOUNT + tenant[-3:], phone, name, f"wamid.{new_id()}", text,
+                      None, None, datetime.now(UTC))  # fmt: skip
+    assert await services.receive(uow, [inbound]) == 1
+    after = {str(c["id"]) for c in await services.conversations_of(uow, admin, lead_id=None, patient_id=None)}
+    return (after - before).pop() if after - before else before.pop()
+
+
+async def test_the_clinic_s_own_past_answers_to_similar_messages_reach_the_model_redacted(
+    uow: UnitOfWorkFactory, llm: ChatCompletions, llm_url: str
+) -> None:
+    clinic, other = new_id(), new_id()
+    staff, theirs = agent(clinic), agent(other)
+    await _configure(uow, staff, llm_url)
+    await _configure(uow, theirs, llm_url)
+    asked = await _person_writes(uow, clinic, "+5511911110001", "Joana Lima", "Quanto custa o clareamento dental?")
+    await services.reply(uow, staff, asked, "Oi Joana! O clareamento custa a partir de R$ 800, avaliação grátis.",
+                         None)  # fmt: skip
+    saturday = await _person_writes(uow, clinic, "+5511911110002", "Pedro Alves", "Vocês atendem no sábado?")
+    await services.reply(uow, staff, saturday, "Atendemos aos sábados das 8h às 12h.", None)
+    elsewhere = await _person_writes(uow, other, "+5511911110003", "Rita Dias", "Quanto custa o clareamento dental?")
+    await services.reply(uow, theirs, elsewhere, "Na outra clínica o clareamento custa R$ 999.", None)
+
+    now = await _person_writes(uow, clinic, "+5511911110004", "Maria Souza", "Oi, qual o preço do clareamento dental?")
+    out = await services.suggest_replies(uow, staff, SEALER, llm, now)
+    assert len(out["suggestions"]) == 3
+    raw = next(r["raw"] for r in reversed(await _recorded(llm_url)) if "preço do clareamento" in r["raw"])
+    assert "O clareamento custa a partir de R$ 800, avaliação grátis." in raw  # the clinic's own answer
+    assert "Quanto custa o clareamento dental?" in raw  # to the message it answered
+    assert "R$ 999" not in raw  # never another clinic's
+    assert "sábados" not in raw  # nor an answer to something else
+    for personal in ("Joana", "Lima", "Maria", "Souza", "911110001"):
+        assert personal not in raw
+    # the other clinic's suggestion draws on its own answer only
+    await _person_writes(uow, other, "+5511911110005", "Ana Reis", "Quanto custa o clareamento?")
+    ana = [c for c in await services.conversations_of(uow, theirs, lead_id=None, patient_id=None)
+           if str(c["id"]) != elsewhere]  # fmt: skip
+    await services.suggest_replies(uow, theirs, SEALER, llm, str(ana[0]["id"]))
+    raw = next(r["raw"] for r in reversed(await _recorded(llm_url)) if "Quanto custa o clareamento?" in r["raw"])
+    assert "R$ 999" in raw
+    assert "R$ 800" not in raw

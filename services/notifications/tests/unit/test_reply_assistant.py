@@ -10,9 +10,13 @@ import pytest
 from notifications.domain import AssistantFailed, InvalidInput
 from notifications.suggestions import (
     AS_IS,
+    BOOKING_BONUS,
     EDITED,
     HISTORY,
+    MIN_SIMILARITY,
+    Example,
     Turn,
+    asked_text,
     build_prompt,
     check_endpoint,
     check_price,
@@ -20,6 +24,7 @@ from notifications.suggestions import (
     cost,
     cpf_valid,
     parse_suggestions,
+    pick_examples,
     redact,
     use_of,
 )
@@ -125,3 +130,50 @@ def test_endpoint_and_price_checks() -> None:
         with pytest.raises(InvalidInput) as err:
             check_price(bad, "completion_price")
         assert err.value.field == "completion_price"
+
+
+def test_examples_are_looked_up_by_what_the_person_wrote_since_the_clinic_last_did() -> None:
+    turns = [
+        Turn("in", "Oi"),
+        Turn("out", "Olá! Como posso ajudar?"),
+        Turn("in", "Quanto custa"),
+        Turn("in", " o clareamento? "),
+    ]
+    assert asked_text(turns) == "Quanto custa o clareamento?"
+    assert asked_text([*turns, Turn("out", "Um momento")]) == "Quanto custa o clareamento?"
+    assert asked_text([Turn("out", "Bem-vindo"), Turn("in", "  ")]) is None
+
+
+def test_examples_rank_by_similarity_a_booking_counts_and_each_answer_once() -> None:
+    close = Example("Quanto custa o clareamento?", "O clareamento custa a partir de R$ 800.", 0.82)
+    booked = Example("Qual o preço do clareamento?", "Fazemos uma avaliação gratuita antes.", 0.75, booked=True)
+    again = Example("quanto custa clareamento", "O  clareamento custa a partir de R$ 800. ", 0.80)
+    far = Example("Vocês abrem sábado?", "Sim, das 8h às 12h.", MIN_SIMILARITY - 0.01)
+    empty = Example("Quanto custa?", "   ", 0.9)
+    third = Example("Clareamento dói?", "É um procedimento tranquilo.", 0.3)
+    picked = pick_examples([far, third, again, close, booked, empty])
+    # 0.75 + the booking's bonus beats 0.82; the repeated answer is left out; too far and empty ones never count
+    assert 0.75 + BOOKING_BONUS > 0.82
+    assert picked == [booked, close, third]
+    assert pick_examples([close, booked, third], limit=1) == [booked]
+    assert pick_examples([]) == []
+
+
+def test_examples_reach_the_prompt_redacted_with_their_own_person_s_names() -> None:
+    example = Example(
+        "Sou a Joana Lima, meu CPF é 529.982.247-25, quanto custa o clareamento?",
+        "Oi Joana! Custa R$ 800; ligue (11) 3333-4444 ou escreva para agenda@clinica.com.br.",
+        0.7,
+        names=("Joana Lima",),
+    )
+    prompt = build_prompt([Turn("in", "Oi, aqui é a Maria, quanto custa o clareamento?")], locale="pt-BR",
+                          names=["Maria Souza"], examples=[example])  # fmt: skip
+    user = prompt[1]["content"]
+    assert "past answers to similar messages" in user
+    assert "Example 1:\nPatient: Sou a [name], meu CPF é [cpf], quanto custa o clareamento?" in user
+    assert "Clinic: Oi [name]! Custa R$ 800; ligue ([phone] ou escreva para [email]." in user
+    for leaked in ("Joana", "Lima", "529.982", "3333", "agenda@", "Maria"):
+        assert leaked not in user
+    assert user.splitlines()[-1] == "Patient: Oi, aqui é a [name], quanto custa o clareamento?"  # the last line
+    assert "past answers" in prompt[0]["content"]
+    assert "Example" not in build_prompt([Turn("in", "Oi")], locale="pt-BR")[1]["content"]

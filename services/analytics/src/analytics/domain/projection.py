@@ -230,6 +230,14 @@ SUGGESTIONS = Projection(
 )
 
 
+#: Conversations of notifications: when the person last wrote in each.
+CONVERSATIONS = Projection(
+    "conversations",
+    ("tenant_id", "conversation_id"),
+    (_g("max", "last_received_at"),),
+)
+
+
 def derive(projection: Projection, row: dict[str, Any]) -> dict[str, Any]:
     """Columns computed from the merged row (so they are as order-free as the row itself)."""
     if projection.table == "leads":
@@ -238,5 +246,6 @@ def derive(projection: Projection, row: dict[str, Any]) -> dict[str, Any]:
 
 
 PROJECTIONS: dict[str, Projection] = {
-    p.table: p for p in (LEADS, APPOINTMENTS, REMINDERS, PAYMENTS, CALLS, DEALS, PLANS, TASKS, NAMES, SUGGESTIONS)
+    p.table: p
+    for p in (LEADS, APPOINTMENTS, REMINDERS, PAYMENTS, CALLS, DEALS, PLANS, TASKS, NAMES, SUGGESTIONS, CONVERSATIONS)
 }

@@ -16,6 +16,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics.domain import facts as rollups
+from analytics.repository.facts import resolved
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -27,27 +30,7 @@ class Scope:
     owner_id: str | None = None
 
 
-def _resolved(table: str) -> str:
-    """`table` with `r_lead` and `r_patient`: the lead (and its patient) each row resolves to.
-
-    Rows that name their lead join `leads` by key (a hash join); only the rows without a lead id (a payment
-    for a patient, an online booking by phone) look theirs up one by one."""
-    return f"""(
-        SELECT t.*, COALESCE(l.merged_into, l.lead_id) AS r_lead, l.patient_id AS r_patient
-        FROM {table} t
-        LEFT JOIN leads l ON l.tenant_id = t.tenant_id AND l.lead_id = t.lead_id AND l.created_at IS NOT NULL
-        WHERE t.lead_id IS NOT NULL
-        UNION ALL
-        SELECT t.*, x.lead_id, x.patient_id
-        FROM {table} t
-        LEFT JOIN LATERAL (
-            SELECT COALESCE(l.merged_into, l.lead_id) AS lead_id, l.patient_id
-            FROM leads l
-            WHERE l.tenant_id = t.tenant_id AND l.created_at IS NOT NULL AND (
-                  l.patient_id = t.patient_id OR (t.patient_id IS NULL AND l.phone = t.phone))
-            ORDER BY l.created_at, l.lead_id
-            LIMIT 1) x ON TRUE
-        WHERE t.lead_id IS NULL)"""
+_resolved = resolved
 
 
 _LEAD_BASE = """
@@ -61,48 +44,6 @@ _LEAD_BASE = """
       AND (CAST(:owner AS text) IS NULL OR l.owner_id = :owner)
 """
 
-#: Every lead of the period with its first booking's doctor and branch and when it reached each step.
-_LEAD_STAGES = f"""
-WITH base AS ({_LEAD_BASE}),
-appts AS (
-    SELECT COALESCE(a.r_lead, a.lead_id) AS lead_id, a.appointment_id, a.booked_at, a.arrived_at,
-           a.completed_at, a.slot_professional_id, a.slot_branch_id
-    FROM {_resolved("appointments")} a
-    WHERE a.tenant_id = :tenant AND a.booked_at IS NOT NULL
-),
-first_appt AS (
-    SELECT DISTINCT ON (lead_id) lead_id, slot_professional_id AS professional_id, slot_branch_id AS branch_id
-    FROM appts ORDER BY lead_id, booked_at, appointment_id
-),
-stages AS (
-    SELECT lead_id, min(booked_at) AS booked_at, min(arrived_at) AS arrived_at, min(completed_at) AS completed_at
-    FROM appts GROUP BY lead_id
-),
-planned AS (
-    SELECT COALESCE(d.r_lead, d.lead_id) AS lead_id, min(p.created_at) AS plan_at
-    FROM plans p JOIN {_resolved("deals")} d ON d.tenant_id = p.tenant_id AND d.deal_id = p.deal_id
-    WHERE p.tenant_id = :tenant AND p.created_at IS NOT NULL
-    GROUP BY 1
-),
-paid AS (
-    SELECT COALESCE(p.r_lead, p.lead_id) AS lead_id, min(p.paid_at) AS paid_at,
-           sum(p.paid_amount - COALESCE(p.refunded_total, 0)) AS revenue
-    FROM {_resolved("payments")} p
-    WHERE p.tenant_id = :tenant AND p.paid_at IS NOT NULL
-    GROUP BY 1
-),
-rows AS (
-    SELECT b.*, f.professional_id, f.branch_id, s.booked_at, s.arrived_at,
-           LEAST(s.completed_at, pl.plan_at) AS treated_at, pd.paid_at, pd.revenue
-    FROM base b
-    LEFT JOIN first_appt f ON f.lead_id = b.lead_id
-    LEFT JOIN stages s ON s.lead_id = b.lead_id
-    LEFT JOIN planned pl ON pl.lead_id = b.lead_id
-    LEFT JOIN paid pd ON pd.lead_id = b.lead_id
-    WHERE CAST(:branch AS text) IS NULL OR f.branch_id = :branch
-)
-"""
-
 _AI_DIMS = {"staff": "staff_id", "channel": "channel", "model": "model"}
 
 _LEAD_DIMS = {"channel": "channel", "source": "source", "doctor": "professional_id", "branch": "branch_id"}
@@ -113,6 +54,21 @@ _REVENUE_DIMS = {
     "procedure": "procedure_id",
     "branch": "branch_id",
 }
+#: What the daily rollups are kept by.
+_ROLLUP_DIMS = frozenset({"channel", "source"})
+
+
+def _rolled_up(scope: Scope, dims: tuple[str, ...]) -> bool:
+    return set(dims) <= _ROLLUP_DIMS and scope.branch_id is None and scope.owner_id is None
+
+
+def _edges(edges: rollups.Split) -> dict[str, Any]:
+    return {
+        "first_day": edges.first_day,
+        "end_day": edges.end_day,
+        "head_end": edges.head_end,
+        "tail_start": edges.tail_start,
+    }
 
 
 def _params(scope: Scope, **extra: Any) -> dict[str, Any]:
@@ -147,46 +103,80 @@ class ReportRepository:
         return [dict(r) for r in (await self.session.execute(text(sql), params)).mappings().all()]
 
     async def conversion(self, scope: Scope, dims: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Leads of the period and how many reached each step, by `dims`. By channel and source for the whole
+        clinic: the rollups' whole days plus the facts of the partial days at the edges; otherwise the facts."""
         select, group = _group(dims, _LEAD_DIMS)
-        sql = f"""{_LEAD_STAGES}
-            SELECT {select}, count(*) AS leads, count(booked_at) AS booked, count(arrived_at) AS arrived,
-                   count(treated_at) AS treated, count(paid_at) AS paid, COALESCE(sum(revenue), 0) AS revenue,
-                   count(*) FILTER (WHERE corrected) AS corrected
-            FROM rows GROUP BY {group}"""
+        counts = """sum(leads) AS leads, sum(booked) AS booked, sum(arrived) AS arrived, sum(treated) AS treated,
+                    sum(paid) AS paid, COALESCE(sum(revenue), 0) AS revenue, sum(corrected) AS corrected"""
+        one = """1 AS leads, CAST(booked_at IS NOT NULL AS int) AS booked,
+                 CAST(arrived_at IS NOT NULL AS int) AS arrived, CAST(treated_at IS NOT NULL AS int) AS treated,
+                 CAST(paid_at IS NOT NULL AS int) AS paid,
+                 revenue, CAST(corrected AS int) AS corrected"""
+        if _rolled_up(scope, dims):
+            edges = rollups.split(scope.start, scope.end)
+            sql = f"""
+                WITH parts AS (
+                    SELECT channel, source, leads, booked, arrived, treated, paid, revenue, corrected
+                    FROM lead_rollups WHERE tenant_id = :tenant AND day >= :first_day AND day < :end_day
+                    UNION ALL
+                    SELECT channel, source, {one} FROM lead_facts
+                    WHERE tenant_id = :tenant AND ((created_at >= :start AND created_at < :head_end)
+                                                   OR (created_at >= :tail_start AND created_at < :end))
+                )
+                SELECT {select}, {counts} FROM parts GROUP BY {group} HAVING sum(leads) > 0"""
+            return await self._rows(sql, _params(scope, **_edges(edges)))
+        sql = f"""
+            WITH parts AS (
+                SELECT channel, source, professional_id, branch_id, {one} FROM lead_facts
+                WHERE tenant_id = :tenant AND created_at >= :start AND created_at < :end
+                  AND (CAST(:owner AS text) IS NULL OR owner_id = :owner)
+                  AND (CAST(:branch AS text) IS NULL OR branch_id = :branch)
+            )
+            SELECT {select}, {counts} FROM parts GROUP BY {group}"""
         return await self._rows(sql, _params(scope))
 
     async def lead_list(self, scope: Scope, *, limit: int) -> list[dict[str, Any]]:
         """The period's leads one by one (the export of the leads report)."""
-        sql = f"""{_LEAD_STAGES}
-            SELECT lead_id, name, created_at, channel, source, original_source, owner_id, professional_id,
-                   branch_id, booked_at, arrived_at, treated_at, paid_at, COALESCE(revenue, 0) AS revenue
-            FROM rows ORDER BY created_at, lead_id LIMIT :limit"""
+        sql = """
+            SELECT f.lead_id, l.name, f.created_at, f.channel, f.source, f.original_source, f.owner_id,
+                   f.professional_id, f.branch_id, f.booked_at, f.arrived_at, f.treated_at, f.paid_at,
+                   COALESCE(f.revenue, 0) AS revenue
+            FROM lead_facts f JOIN leads l ON l.tenant_id = f.tenant_id AND l.lead_id = f.lead_id
+            WHERE f.tenant_id = :tenant AND f.created_at >= :start AND f.created_at < :end
+              AND (CAST(:owner AS text) IS NULL OR f.owner_id = :owner)
+              AND (CAST(:branch AS text) IS NULL OR f.branch_id = :branch)
+            ORDER BY f.created_at, f.lead_id LIMIT :limit"""
         return await self._rows(sql, _params(scope, limit=limit))
 
     async def revenue(self, scope: Scope, dims: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Payments of the period (by when they were paid) by `dims`: rollups and edge facts for channel and
+        source over the whole clinic, else the payment facts."""
         select, group = _group(dims, _REVENUE_DIMS)
+        counts = "sum(payments) AS payments, sum(gross) AS gross, sum(refunds) AS refunds"
+        if _rolled_up(scope, dims):
+            edges = rollups.split(scope.start, scope.end)
+            sql = f"""
+                WITH parts AS (
+                    SELECT channel, source, payments, gross, refunds
+                    FROM revenue_rollups WHERE tenant_id = :tenant AND day >= :first_day AND day < :end_day
+                    UNION ALL
+                    SELECT channel, source, 1, gross, refunded FROM payment_facts
+                    WHERE tenant_id = :tenant AND ((paid_at >= :start AND paid_at < :head_end)
+                                                   OR (paid_at >= :tail_start AND paid_at < :end))
+                )
+                SELECT {select}, {counts}, sum(gross) - sum(refunds) AS revenue
+                FROM parts GROUP BY {group} HAVING sum(payments) > 0"""
+            return await self._rows(sql, _params(scope, **_edges(edges)))
         sql = f"""
-            WITH pay AS (
-                SELECT p.payment_id, p.paid_amount, COALESCE(p.refunded_total, 0) AS refunded, p.appointment_id,
-                       p.procedure_id, COALESCE(p.r_lead, p.lead_id) AS lead_id
-                FROM {_resolved("payments")} p
-                WHERE p.tenant_id = :tenant AND p.paid_at >= :start AND p.paid_at < :end
-            ),
-            rows AS (
-                SELECT pay.*, l.channel, COALESCE(sc.source, l.source) AS source, l.owner_id,
-                       a.slot_professional_id AS professional_id, a.slot_branch_id AS branch_id,
-                       COALESCE(pay.procedure_id, a.procedure_id) AS procedure_key
-                FROM pay
-                LEFT JOIN leads l ON l.tenant_id = :tenant AND l.lead_id = pay.lead_id
-                LEFT JOIN source_corrections sc ON sc.tenant_id = :tenant AND sc.lead_id = pay.lead_id
-                LEFT JOIN appointments a ON a.tenant_id = :tenant AND a.appointment_id = pay.appointment_id
-                WHERE (CAST(:branch AS text) IS NULL OR a.slot_branch_id = :branch)
-                  AND (CAST(:owner AS text) IS NULL OR l.owner_id = :owner)
+            WITH parts AS (
+                SELECT channel, source, professional_id, branch_id, procedure_id, 1 AS payments, gross,
+                       refunded AS refunds
+                FROM payment_facts
+                WHERE tenant_id = :tenant AND paid_at >= :start AND paid_at < :end
+                  AND (CAST(:owner AS text) IS NULL OR owner_id = :owner)
+                  AND (CAST(:branch AS text) IS NULL OR branch_id = :branch)
             )
-            SELECT {select.replace("procedure_id AS procedure", "procedure_key AS procedure")},
-                   count(*) AS payments, sum(paid_amount) AS gross, sum(refunded) AS refunds,
-                   sum(paid_amount - refunded) AS revenue
-            FROM rows GROUP BY {group}"""
+            SELECT {select}, {counts}, sum(gross) - sum(refunds) AS revenue FROM parts GROUP BY {group}"""
         return await self._rows(sql, _params(scope))
 
     async def spend(self, scope: Scope) -> list[dict[str, Any]]:
@@ -290,7 +280,8 @@ class ReportRepository:
 
     async def ai_usage(self, scope: Scope, dims: tuple[str, ...]) -> list[dict[str, Any]]:
         """The reply assistant's requests of the period (agents: their own), how their suggestions were used,
-        the tokens and cost, and how many used ones were followed by a booking / a payment of the person's lead."""
+        the tokens and cost, and how many used ones were followed by the person writing again in the conversation, a
+        booking / a payment of the person's lead."""
         select, group = _group(dims, _AI_DIMS)
         sql = f"""
             WITH s AS (
@@ -318,10 +309,12 @@ class ReportRepository:
                    COALESCE(sum(s.prompt_tokens), 0) AS prompt_tokens,
                    COALESCE(sum(s.completion_tokens), 0) AS completion_tokens, sum(s.cost) AS cost,
                    count(*) FILTER (WHERE s.used_at IS NOT NULL AND ap.last_booked >= s.used_at) AS booked,
-                   count(*) FILTER (WHERE s.used_at IS NOT NULL AND pd.last_paid >= s.used_at) AS paid
+                   count(*) FILTER (WHERE s.used_at IS NOT NULL AND pd.last_paid >= s.used_at) AS paid,
+                   count(*) FILTER (WHERE s.used_at IS NOT NULL AND cv.last_received_at > s.used_at) AS replied
             FROM s
             LEFT JOIN appts ap ON ap.lead_id = s.r_lead
             LEFT JOIN paid pd ON pd.lead_id = s.r_lead
+            LEFT JOIN conversations cv ON cv.tenant_id = s.tenant_id AND cv.conversation_id = s.conversation_id
             GROUP BY {group}"""
         return await self._rows(sql, _params(scope))
 

@@ -8,11 +8,12 @@ from typing import Any
 
 from analytics.domain import InvalidAnalytics, NotFound
 from analytics.domain import reports as rules
+from analytics.repository.facts import FactRepository, Touched
 from analytics.repository.inputs import InputRepository
 from contracts.claims import ANALYTICS_ALL
 from kit import context
 from kit.auth import Principal
-from kit.db import UnitOfWorkFactory
+from kit.db import UnitOfWork, UnitOfWorkFactory
 
 
 async def lead_source(uow: UnitOfWorkFactory, principal: Principal, lead_id: str) -> dict[str, Any]:
@@ -23,6 +24,12 @@ async def lead_source(uow: UnitOfWorkFactory, principal: Principal, lead_id: str
     return found
 
 
+async def _refreshing(work: UnitOfWork, tenant_id: str, lead_id: str) -> None:
+    """A correction moves the lead's facts and rollups (reports read the corrected source): under the clinic's
+    fact lock, like the consumers' batches."""
+    await FactRepository(work.session).lock([tenant_id])
+
+
 async def correct_source(
     uow: UnitOfWorkFactory, principal: Principal, lead_id: str, source: str, note: str | None
 ) -> dict[str, Any]:
@@ -31,7 +38,9 @@ async def correct_source(
     await lead_source(uow, principal, lead_id)
     async with uow() as work:
         repo = InputRepository(work.session)
+        await _refreshing(work, principal.tenant_id, lead_id)
         await repo.correct_source(principal.tenant_id, lead_id, cleaned, note, principal.user_id, datetime.now(UTC))
+        await FactRepository(work.session).refresh(principal.tenant_id, Touched(leads={lead_id}))
         await work.commit()
     return await lead_source(uow, principal, lead_id)
 
@@ -39,7 +48,9 @@ async def correct_source(
 async def clear_correction(uow: UnitOfWorkFactory, principal: Principal, lead_id: str) -> dict[str, Any]:
     await lead_source(uow, principal, lead_id)
     async with uow() as work:
+        await _refreshing(work, principal.tenant_id, lead_id)
         await InputRepository(work.session).clear_correction(principal.tenant_id, lead_id)
+        await FactRepository(work.session).refresh(principal.tenant_id, Touched(leads={lead_id}))
         await work.commit()
     return await lead_source(uow, principal, lead_id)
 

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from analytics.repository.facts import FactRepository
 from analytics.repository.projections import ProjectionRepository
-from analytics.services.projection import handle_event
+from analytics.services.projection import patches, store
 from contracts import Event, EventMeta
 from kit.db import UnitOfWorkFactory
+
+
+async def refresh_facts(uow: UnitOfWorkFactory) -> None:
+    """Every clinic's facts and rollups computed again from the projections (one transaction per clinic)."""
+    async with uow() as work:
+        tenants = await FactRepository(work.session).tenants()
+    for tenant in tenants:
+        async with uow() as work:
+            repo = FactRepository(work.session)
+            await repo.lock([tenant])
+            await repo.refresh_all(tenant)
+            await work.commit()
 
 
 async def clear(uow: UnitOfWorkFactory, consumers: list[str]) -> None:
@@ -21,11 +34,12 @@ async def apply(uow: UnitOfWorkFactory, consumer: str, events: Sequence[tuple[Ev
     """One batch of replayed events, deduplicated through the same inbox as the live consumer `consumer`."""
     async with uow() as work:
         fresh = await work.claim_inbox_many(consumer, [meta.id for _, meta in events])
-        handled = 0
+        handled, batch = 0, []
         for event, meta in events:
             if meta.id in fresh:
                 fresh.discard(meta.id)
-                await handle_event(work, event, meta)
+                batch.extend(patches(event, meta))
                 handled += 1
+        await store(work.session, batch)
         await work.commit()
     return handled

@@ -282,12 +282,12 @@ async def response_times(uow: UnitOfWorkFactory, principal: Principal, query: Qu
 
 
 _AI_COUNTS = ["requests", "suggestions", "used", "as_is", "edited", "ignored", "prompt_tokens",
-              "completion_tokens", "tokens", "booked", "paid"]  # fmt: skip
+              "completion_tokens", "tokens", "replied", "booked", "paid"]  # fmt: skip
 
 
 async def ai_usage(uow: UnitOfWorkFactory, principal: Principal, query: Query) -> Report:
     """The reply assistant: who asked for suggestions and how often, used as is / edited / ignored, tokens, cost
-    at the clinic's prices, and the used ones followed by the person's booking or payment."""
+    at the clinic's prices, and the used ones followed by the person's reply, booking or payment."""
     scope, span = scope_of(principal, query)
     dims = rules.dimensions(query.group_by, rules.AI_DIMENSIONS, ("staff",))
     async with uow() as work:
@@ -296,7 +296,7 @@ async def ai_usage(uow: UnitOfWorkFactory, principal: Principal, query: Query) -
         names = await repo.names(principal.tenant_id)
     for r in rows:
         for k in ("requests", "suggestions", "used", "as_is", "edited", "prompt_tokens", "completion_tokens",
-                  "booked", "paid"):  # fmt: skip
+                  "replied", "booked", "paid"):  # fmt: skip
             r[k] = int(r[k])
         r["ignored"] = r["requests"] - r["used"]
         r["tokens"] = r["prompt_tokens"] + r["completion_tokens"]
@@ -309,7 +309,9 @@ async def ai_usage(uow: UnitOfWorkFactory, principal: Principal, query: Query) -
     totals["edit_rate"] = rules.rate(totals["edited"], totals["used"])
     costs = [r["cost"] for r in rows if r["cost"] is not None]
     totals["cost"] = rules.ai_cost(sum(costs, Decimal(0))) if costs else None
-    columns = _columns(dims, [*_AI_COUNTS[:6], "use_rate", "edit_rate", *_AI_COUNTS[6:9], "cost", "booked", "paid"])
+    columns = _columns(
+        dims, [*_AI_COUNTS[:6], "use_rate", "edit_rate", *_AI_COUNTS[6:9], "cost", "replied", "booked", "paid"]
+    )
     return _finish("ai-usage", span, scope, dims, query.sort, "-requests", columns, rows, totals)
 
 
