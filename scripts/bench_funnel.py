@@ -460,6 +460,19 @@ async def prepare(stack: Stack, n: int) -> tuple[str, str, str, str]:
     return token, tenant, pipeline_id, stage_ids["interrupted"]
 
 
+def worker_log(path: Path) -> dict[str, Any]:
+    """How many warnings and errors the funnel worker logged (a failed batch is handled again record by record)."""
+    levels: dict[str, int] = {}
+    last: list[str] = []
+    for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
+        if line.startswith("{"):
+            level = str(msgspec.json.decode(line).get("level", "")) if line.endswith("}") else ""
+            if level in ("warning", "error", "critical"):
+                levels[level] = levels.get(level, 0) + 1
+                last = [*last[-2:], line[:300]]
+    return {"warnings_and_errors": levels, "last": last}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deals", type=int, default=200_000)
@@ -467,6 +480,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--lag-seconds", type=int, default=20)
     parser.add_argument("--skip-board", action="store_true", help="only event -> deal latency")
+    parser.add_argument("--keep-logs", type=Path, help="copy the stack's logs here before removing it")
     args = parser.parse_args(argv)
     state_dir = Path(tempfile.mkdtemp(prefix="clinicflow-bench-funnel-"))
     stack = FunnelStack(state_dir, free_ports=True)
@@ -486,8 +500,11 @@ def main(argv: list[str]) -> int:
         report["event -> deal"] = asyncio.run(lag(stack, tenant, pipeline_id, interrupted, args.rate, args.lag_seconds))
     finally:
         stack.stop()
+        report["worker log"] = worker_log(stack.log_dir / "funnel-worker.log")
+        if args.keep_logs:
+            shutil.copytree(stack.log_dir, args.keep_logs, dirs_exist_ok=True)
         shutil.rmtree(state_dir, ignore_errors=True)
-    print(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2, default=str))
     return 0
 
 
