@@ -1,43 +1,98 @@
-"""`just bench funnel`: the board and its filters over 200,000 deals of one clinic (the query layer only).
+"""`just bench funnel`: the funnel board over 200,000 deals of one clinic, and event -> deal stage latency.
 
-Starts its own embedded PostgreSQL (and the other embedded servers devkit starts), migrates a funnel database,
-writes N deals of one clinic over the Arrived-and-repeat stages (30 % with a curator, 40 % with a future booking,
-plan states none/created/signed/completed 30/20/40/10 %, last activity up to 16 months back) and 0.3 tasks per
-deal with COPY, then times the board use case (funnel.services.board: the counts and sums per
-stage, the first 50 deals of each stage with their task indicators) for each filter, after 3 warm-up rounds.
-Not measured yet: the HTTP hop through the gateway, and event -> stage latency under load.
+Starts its own stack on free ports in a temporary folder (embedded PostgreSQL, Valkey, Tansu; the gateway, the
+funnel api and the funnel worker only), logs in as the default admin through the gateway, writes N
+Arrived-and-repeat deals of that clinic into the stack's funnel database with COPY (stages weighted
+20/10/35/25/5/5 %, 30 % with one of 20 curators, 40 % with a future booking, plan states none/created/signed/
+completed 30/20/40/10 %, last activity up to 16 months back, 0.3 open tasks per deal, due -200..+200 h), rebuilds
+the board counters (Repository.recount) and then, one request at a time after 3 warm-up rounds, for every filter:
 
-    just bench funnel                     # 200,000 deals, 100 rounds per query
-    just bench funnel --deals 50000 --rounds 30
+  1. GET /api/v1/funnel/pipelines/{id}/board through the gateway (what the console does),
+  2. the same GET straight to the funnel api (no gateway hop),
+  3. the board use case in-process (funnel.services.board, the old figure of this bench),
+  4. the SQL alone: the statements the use case sent, replayed with asyncpg in one read-only snapshot;
+
+and the bare ceiling of the HTTP path in the same run: GET /api/v1/funnel/settings (one one-row query) through
+the gateway and direct. Then event -> deal latency: at an offered --rate events/s for --lag-seconds, it
+publishes to the broker, as scheduling and payments would, a mix of
+  - appointment.booked for deals *Interrupted* (a signed plan, a visit done after it, no future booking) ->
+    the deal is *In treatment*,
+  - patient.arrived of new patients -> their deal is open in *New*,
+  - payment.confirmed for patients with a deal -> the payment is on the deal,
+and times publish -> the change visible in the funnel database (polled every 50 ms), with the broker's own
+publish -> consume latency at the same rate on a topic of its own as the ceiling.
+
+    just bench funnel                                   # 200,000 deals, 50 rounds, 200 events/s for 20 s
+    just bench funnel --deals 50000 --rounds 20 --lag-seconds 10
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
+import msgspec
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import event
 
-from devkit import infra as devinfra
+from contracts import Event, EventMeta, to_headers
+from contracts.payments import PaymentConfirmedV1
+from contracts.people import Person
+from contracts.scheduling import AppointmentBookedV1, PatientArrivedV1
+from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, ROOT, Stack
 from funnel import services as cases
 from funnel.domain import ARRIVED_STAGES, PLAN_STATES
+from funnel.repository import Repository
 from kit import migrations
 from kit.auth import Principal
 from kit.db import make_engine, uow_factory
+from kit.messaging import ensure_topics, make_producer
 from kit.outbox import plain_dsn
 
-ROOT = Path(__file__).resolve().parents[1]
+PROCESSES = ("gateway-api", "funnel-api", "funnel-worker")
+PROC = "proc-bench"
+FILTERS: dict[str, dict[str, Any]] = {
+    "no filter": {},
+    "by curator": {"curator_id": "curator"},
+    "one stage": {"stage_id": "stage"},
+    "overdue tasks": {"overdue": True},
+    "no future booking": {"no_future_booking": True},
+    "plan signed": {"plan_state": "signed"},
+    "inactive patients": {"activity": "inactive"},
+}
 
 
+class FunnelStack(Stack):
+    """The stack with the gateway routing to funnel only: the gateway is ready once what it routes to answers,
+    and the other services would otherwise share the 2 cores with what is measured. The proxy is the same."""
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        env["GATEWAY_ROUTES"] = f"funnel={self.url('funnel-api')}"
+        env["GATEWAY_PUBLIC_ROUTES"] = "public/funnel=funnel"
+        return env
+
+
+def _ms(samples: list[float]) -> dict[str, float]:
+    q = statistics.quantiles(samples, n=100)
+    return {"p50": round(statistics.median(samples), 1), "p95": round(q[94], 1), "p99": round(q[98], 1)}
+
+
+# --- seeding ---------------------------------------------------------------------------------------------
 async def seed(url: str, tenant: str, pipeline_id: str, stage_ids: dict[str, str], n: int, curators: list[str]) -> None:
     conn = await asyncpg.connect(plain_dsn(url))
     rng = random.Random(7)
@@ -49,95 +104,407 @@ async def seed(url: str, tenant: str, pipeline_id: str, stage_ids: dict[str, str
         key = rng.choices(keys, weights)[0]
         deal_id = str(uuid.uuid4())
         at = now - timedelta(minutes=rng.randint(0, 700_000))
-        deals.append(
-            (
-                deal_id, tenant, pipeline_id, "arrived", stage_ids[key], key, at, str(uuid.uuid4()), f"Paciente {i}",
-                rng.choice(curators) if rng.random() < 0.3 else None, rng.randint(0, 20_000),
-                now + timedelta(days=rng.randint(1, 60)) if rng.random() < 0.4 else None, at, at,
-                rng.choices(PLAN_STATES, [30, 20, 40, 10])[0], at,
-            )
-        )  # fmt: skip
+        booking = now + timedelta(days=rng.randint(1, 60)) if rng.random() < 0.4 else None
+        due = None
         if rng.random() < 0.3:
             due = now + timedelta(hours=rng.randint(-200, 200))
             tasks.append((str(uuid.uuid4()), tenant, deal_id, "call", "Ligar", due, "bench", at))
-    await conn.copy_records_to_table(
-        "deals",
-        records=deals,
-        columns=[
-            "id", "tenant_id", "pipeline_id", "kind", "stage_id", "stage_key", "stage_since", "patient_id", "name",
-            "curator_id", "amount", "next_booking_at", "created_at", "updated_at", "plan_state", "last_activity_at",
-        ],
-    )  # fmt: skip
+        deals.append(
+            (
+                deal_id, tenant, pipeline_id, "arrived", stage_ids[key], key, at, str(uuid.uuid4()), f"Paciente {i}",
+                rng.choice(curators) if rng.random() < 0.3 else None, rng.randint(0, 20_000), booking,
+                booking is not None, at, at, rng.choices(PLAN_STATES, [30, 20, 40, 10])[0], at, due,
+            )
+        )  # fmt: skip
+    await conn.copy_records_to_table("deals", records=deals, columns=DEAL_COLUMNS)
     await conn.copy_records_to_table(
         "tasks",
         records=tasks,
         columns=["id", "tenant_id", "deal_id", "kind", "title", "due_at", "created_by", "created_at"],
     )
-    await conn.execute("VACUUM ANALYZE deals")
-    await conn.execute("VACUUM ANALYZE tasks")
     await conn.close()
 
 
-async def bench(url: str, n: int, rounds: int) -> None:
+DEAL_COLUMNS = [
+    "id", "tenant_id", "pipeline_id", "kind", "stage_id", "stage_key", "stage_since", "patient_id", "name",
+    "curator_id", "amount", "next_booking_at", "booked", "created_at", "updated_at", "plan_state",
+    "last_activity_at", "next_due_at",
+]  # fmt: skip
+
+
+async def seed_interrupted(url: str, tenant: str, pipeline_id: str, stage_id: str, n: int) -> list[str]:
+    """N deals *Interrupted* by their facts: a signed plan of two visits, one done after signing, none booked."""
+    conn = await asyncpg.connect(plain_dsn(url))
+    now = datetime.now(UTC)
+    signed, seen = now - timedelta(days=40), now - timedelta(days=30)
+    patients, deals, plans, items, visits = [], [], [], [], []
+    for i in range(n):
+        deal_id, plan_id, patient = str(uuid.uuid4()), str(uuid.uuid4()), f"bench-{uuid.uuid4()}"
+        patients.append(patient)
+        deals.append(
+            (
+                deal_id, tenant, pipeline_id, "arrived", stage_id, "interrupted", seen, patient, f"Interrompido {i}",
+                None, 1000, None, False, signed, seen, "signed", seen, None,
+            )
+        )  # fmt: skip
+        plans.append((plan_id, tenant, deal_id, "Plano", "BRL", 1000, "signed", tenant, signed, signed))
+        items.append((str(uuid.uuid4()), plan_id, 0, 1, "Implante", PROC, 2, 500, 0))
+        visits.append((tenant, f"v-{deal_id}", patient, seen, json.dumps([PROC])))
+    await conn.copy_records_to_table("deals", records=deals, columns=DEAL_COLUMNS)
+    await conn.copy_records_to_table(
+        "plans",
+        records=plans,
+        columns=["id", "tenant_id", "deal_id", "title", "currency", "total", "status", "created_by", "created_at",
+                 "signed_at"],
+    )  # fmt: skip
+    await conn.copy_records_to_table(
+        "plan_items",
+        records=items,
+        columns=["id", "plan_id", "position", "stage", "procedure", "procedure_id", "quantity", "price", "discount"],
+    )
+    await conn.copy_records_to_table(
+        "visits", records=visits, columns=["tenant_id", "appointment_id", "patient_id", "completed_at", "procedures"]
+    )
+    await conn.close()
+    return patients
+
+
+# --- the board -------------------------------------------------------------------------------------------
+async def timed(rounds: int, call: Callable[[int], Awaitable[None]]) -> list[float]:
+    samples = []
+    for i in range(rounds + 3):
+        t0 = time.perf_counter()
+        await call(i)
+        if i >= 3:
+            samples.append((time.perf_counter() - t0) * 1000)
+    return samples
+
+
+async def board(stack: Stack, token: str, tenant: str, pipeline_id: str, rounds: int) -> dict[str, Any]:
+    url = stack.database_url("funnel")
     engine = make_engine(url)
     uow = uow_factory(engine, "funnel")
-    tenant = str(uuid.uuid4())
     admin = Principal(
         user_id=str(uuid.uuid4()), tenant_id=tenant, email="a@b.c", permissions=frozenset({"funnel:admin"})
     )
-    found, listed = await cases.pipelines(uow, admin)
-    arrived = next(p for p in found if p.kind == "arrived")
-    stage_ids = {s.key: s.id for s in listed if s.pipeline_id == arrived.id}
-    curators = [str(uuid.uuid4()) for _ in range(20)]
-    started = time.perf_counter()
-    await seed(url, tenant, arrived.id, stage_ids, n, curators)
-    print(f"seeded {n} deals in {time.perf_counter() - started:.1f}s")
-    queries: dict[str, dict[str, Any]] = {
-        "board, no filter": {},
-        "board, by curator": {"curator_id": "curator"},
-        "board, one stage": {"stage_id": "stage"},
-        "board, overdue tasks": {"overdue": True},
-        "board, no future booking": {"no_future_booking": True},
-        "board, plan signed": {"plan_state": "signed"},
-        "board, inactive patients": {"activity": "inactive"},
-    }
-    print("| query | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|")
-    for name, extra in queries.items():
-        samples = []
-        for i in range(rounds + 3):
-            params: dict[str, Any] = {"curator_id": None, "stage_id": None}
-            if "curator_id" in extra:
-                params["curator_id"] = curators[i % len(curators)]
-            if "stage_id" in extra:
-                params["stage_id"] = list(stage_ids.values())[i % len(stage_ids)]
-            params["overdue"] = bool(extra.get("overdue"))
-            params["no_future_booking"] = bool(extra.get("no_future_booking"))
-            params["plan_state"] = extra.get("plan_state")
-            params["activity"] = extra.get("activity")
-            t0 = time.perf_counter()
-            await cases.board(uow, admin, arrived.id, now=datetime.now(UTC), per_stage=50, **params)  # type: ignore[arg-type]
-            if i >= 3:
-                samples.append((time.perf_counter() - t0) * 1000)
-        q = statistics.quantiles(samples, n=100)
-        print(f"| {name} | {statistics.median(samples):.0f} | {q[94]:.0f} | {q[98]:.0f} |")
+    conn = await asyncpg.connect(plain_dsn(url))
+    curators = [
+        r["curator_id"] for r in await conn.fetch("SELECT DISTINCT curator_id FROM deals WHERE curator_id IS NOT NULL")
+    ]
+    curators = sorted(str(c) for c in curators)
+    stage_ids = sorted(
+        str(r["id"]) for r in await conn.fetch("SELECT id FROM stages WHERE pipeline_id = $1", pipeline_id)
+    )
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        captured.append((statement, parameters))
+
+    def params(name: str, i: int) -> dict[str, Any]:
+        extra = FILTERS[name]
+        return {
+            "curator_id": curators[i % len(curators)] if "curator_id" in extra else None,
+            "stage_id": stage_ids[i % len(stage_ids)] if "stage_id" in extra else None,
+            "overdue": bool(extra.get("overdue")),
+            "no_future_booking": bool(extra.get("no_future_booking")),
+            "plan_state": extra.get("plan_state"),
+            "activity": extra.get("activity"),
+        }
+
+    headers = {"authorization": f"Bearer {token}"}
+    out: dict[str, Any] = {}
+    async with httpx.AsyncClient(timeout=60.0, headers=headers) as http:
+        for name in FILTERS:
+            row: dict[str, Any] = {}
+            for path, base in (("gateway", stack.gateway_url), ("funnel api", stack.url("funnel-api"))):
+
+                async def get(i: int, base: str = base, name: str = name) -> None:
+                    query = {k: str(v).lower() if isinstance(v, bool) else v for k, v in params(name, i).items() if v}
+                    answer = await http.get(f"{base}/api/v1/funnel/pipelines/{pipeline_id}/board", params=query)
+                    answer.raise_for_status()
+
+                row[path] = _ms(await timed(rounds, get))
+
+            async def use_case(i: int, name: str = name) -> None:
+                await cases.board(uow, admin, pipeline_id, now=datetime.now(UTC), per_stage=50, **params(name, i))
+
+            row["use case"] = _ms(await timed(rounds, use_case))
+            # The SQL alone: what one use-case call sent (per curator/stage the same shapes), replayed raw.
+            shapes = []
+            for i in range(len(curators) if "curator_id" in FILTERS[name] else len(stage_ids)):
+                captured.clear()
+                event.listen(engine.sync_engine, "before_cursor_execute", capture)
+                await cases.board(uow, admin, pipeline_id, now=datetime.now(UTC), per_stage=50, **params(name, i))
+                event.remove(engine.sync_engine, "before_cursor_execute", capture)
+                shapes.append([(s, p) for s, p in captured if not s.startswith(("BEGIN", "SET TRANSACTION"))])
+
+            async def sql(i: int, shapes: list[list[tuple[str, Any]]] = shapes) -> None:
+                async with conn.transaction(isolation="repeatable_read", readonly=True):
+                    for statement, parameters in shapes[i % len(shapes)]:
+                        await conn.fetch(statement, *parameters)
+
+            row["SQL alone"] = _ms(await timed(rounds, sql))
+            row["gateway / SQL alone p95"] = round(row["gateway"]["p95"] / row["SQL alone"]["p95"], 2)
+            out[f"board, {name}"] = row
+            print(f"board, {name}: {json.dumps(row)}", flush=True)
+        ceiling: dict[str, Any] = {}
+        for path, base in (("gateway", stack.gateway_url), ("funnel api", stack.url("funnel-api"))):
+
+            async def trivial(i: int, base: str = base) -> None:
+                (await http.get(f"{base}/api/v1/funnel/settings")).raise_for_status()
+
+            ceiling[path] = _ms(await timed(rounds, trivial))
+        out["ceiling: GET /api/v1/funnel/settings"] = ceiling
+        print(f"ceiling: {json.dumps(ceiling)}", flush=True)
+    await conn.close()
     await engine.dispose()
+    return out
+
+
+# --- event -> deal -----------------------------------------------------------------------------------------
+def record(event_: Event, tenant: str) -> tuple[str, bytes, bytes, list[tuple[str, bytes]]]:
+    meta = EventMeta(
+        id=str(uuid.uuid4()), source="bench", type=event_.TYPE, time=datetime.now(UTC),
+        subject=event_.aggregate_id(), tenant_id=tenant, correlation_id=str(uuid.uuid4()),
+    )  # fmt: skip
+    return event_.TOPIC, msgspec.json.encode(event_), event_.aggregate_id().encode(), to_headers(meta)
+
+
+def booked(patient: str) -> AppointmentBookedV1:
+    now = datetime.now(UTC)
+    starts = now + timedelta(days=7)
+    return AppointmentBookedV1(
+        appointment_id=str(uuid.uuid4()), person=Person(patient_id=patient, name="Bench"), branch_id="b",
+        branch_name="Centro", professional_id="p", professional_name="Dr. Ana", procedure_id=PROC,
+        procedure_name="Implante", starts_at=starts, ends_at=starts + timedelta(hours=1),
+        timezone="America/Sao_Paulo", source="staff", booked_by="bench", booked_at=now,
+    )  # fmt: skip
+
+
+def arrived(patient: str) -> PatientArrivedV1:
+    return PatientArrivedV1(
+        appointment_id=str(uuid.uuid4()), person=Person(patient_id=patient, name="Bench"), branch_id="b",
+        professional_id="p", procedure_id=PROC, arrived_at=datetime.now(UTC), first_visit=True, checked_in_by="bench",
+    )  # fmt: skip
+
+
+def paid(patient: str) -> PaymentConfirmedV1:
+    return PaymentConfirmedV1(
+        payment_id=str(uuid.uuid4()), person=Person(patient_id=patient, name="Bench"), procedure_id=PROC,
+        amount="150.00", currency="BRL", method="pix", provider="mercadopago", provider_payment_id="bench",
+        paid_at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+#: kind -> (the event for a patient, what shows the funnel handled it: SQL over the pending patients)
+KINDS: dict[str, tuple[Callable[[str], Event], str]] = {
+    "appointment.booked -> Interrupted deal In treatment": (
+        booked, "SELECT patient_id FROM deals WHERE tenant_id = $1 AND kind = 'arrived' AND patient_id = ANY($2) "
+        "AND stage_key = 'in_treatment'",
+    ),
+    "patient.arrived -> new deal in New": (
+        arrived, "SELECT patient_id FROM deals WHERE tenant_id = $1 AND kind = 'arrived' AND patient_id = ANY($2)",
+    ),
+    "payment.confirmed -> paid on the deal": (
+        paid, "SELECT patient_id FROM deals WHERE tenant_id = $1 AND kind = 'arrived' AND patient_id = ANY($2) "
+        "AND paid > 0",
+    ),
+}  # fmt: skip
+
+
+async def lag(stack: Stack, tenant: str, pipeline_id: str, interrupted: str, rate: int, seconds: int) -> dict[str, Any]:
+    assert stack.infra is not None
+    url = stack.database_url("funnel")
+    bootstrap = stack.infra.kafka_bootstrap
+    await ensure_topics(bootstrap)
+    per_kind = rate * seconds // len(KINDS) + 1
+    targets: dict[str, list[str]] = {}
+    for kind in KINDS:
+        if kind.startswith(("appointment.booked", "payment")):
+            targets[kind] = await seed_interrupted(url, tenant, pipeline_id, interrupted, per_kind + 1)
+        else:
+            targets[kind] = [f"bench-new-{uuid.uuid4()}" for _ in range(per_kind + 1)]
+    engine = make_engine(url)
+    async with uow_factory(engine, "funnel")() as work:
+        await Repository(work.session).recount(tenant)
+        await work.commit()
+    await engine.dispose()
+    conn = await asyncpg.connect(plain_dsn(url))
+    producer = make_producer(bootstrap, idempotent=False, client_id="bench-funnel")
+    await producer.start()
+    # Warm-up: one of each, so the worker's consumers have joined their groups before the clock starts.
+    for kind, (make, check) in KINDS.items():
+        warm = targets[kind].pop()
+        topic, value, key, headers = record(make(warm), tenant)
+        await producer.send_and_wait(topic, value, key=key, headers=headers)
+        deadline = time.monotonic() + 300
+        while not await conn.fetch(check, tenant, [warm]):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the worker never handled {kind}; see {stack.log_dir}")
+            await asyncio.sleep(0.1)
+    sent: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    kind_of: dict[str, str] = {}
+    plan = [(kind, p) for i in range(per_kind) for kind in KINDS for p in [targets[kind][i]]][: rate * seconds]
+
+    async def offer() -> None:
+        interval = 1.0 / rate
+        t0 = time.perf_counter()
+        for i, (kind, patient) in enumerate(plan):
+            await asyncio.sleep(max(0.0, t0 + i * interval - time.perf_counter()))
+            topic, value, key, headers = record(KINDS[kind][0](patient), tenant)
+            kind_of[patient] = kind
+            sent[patient] = time.perf_counter()
+            await producer.send(topic, value, key=key, headers=headers)
+        await producer.flush()
+
+    async def watch() -> None:
+        deadline = time.perf_counter() + seconds + 120
+        while time.perf_counter() < deadline and len(seen) < len(plan):
+            for kind, (_, check) in KINDS.items():
+                pending = [p for p, k in kind_of.items() if k == kind and p not in seen]
+                if pending:
+                    rows = await conn.fetch(check, tenant, pending)
+                    now = time.perf_counter()
+                    for r in rows:
+                        seen.setdefault(r["patient_id"], now)
+            await asyncio.sleep(0.05)
+
+    began = time.perf_counter()
+    await asyncio.gather(offer(), watch())
+    offered_for = time.perf_counter() - began
+    await producer.stop()
+    await conn.close()
+    out: dict[str, Any] = {"offered_events_per_s": rate, "events": len(plan), "seconds": round(offered_for, 1)}
+    every = []
+    for kind in KINDS:
+        lags = [(seen[p] - sent[p]) * 1000 for p, k in kind_of.items() if k == kind and p in seen]
+        every += lags
+        missing = sum(1 for p, k in kind_of.items() if k == kind and p not in seen)
+        out[kind] = {**(_ms(lags) if len(lags) > 1 else {}), "max": round(max(lags, default=0), 1), "missing": missing}
+    out["all events"] = {**_ms(every), "max": round(max(every), 1)}
+    out["ceiling: broker publish -> consume"] = await broker_ceiling(bootstrap, rate, min(seconds, 10))
+    return out
+
+
+async def broker_ceiling(bootstrap: str, rate: int, seconds: int) -> dict[str, Any]:
+    """The same rate of small records to a topic of its own and a plain consumer (no database, no inbox)."""
+    topic = f"bench.funnel.ceiling.{uuid.uuid4().hex[:8]}"
+    producer = make_producer(bootstrap, idempotent=False, client_id="bench-funnel-ceiling")
+    await producer.start()
+    await producer.send_and_wait(topic, b"warm", key=b"warm")
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    sent: dict[bytes, float] = {}
+    got: dict[bytes, float] = {}
+    n = rate * seconds
+
+    async def offer() -> None:
+        t0 = time.perf_counter()
+        for i in range(n):
+            await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
+            key = str(i).encode()
+            sent[key] = time.perf_counter()
+            await producer.send(topic, b"x" * 600, key=key)
+
+    async def take() -> None:
+        deadline = time.perf_counter() + seconds + 60
+        while len(got) < n and time.perf_counter() < deadline:
+            batches = await consumer.getmany(timeout_ms=200)
+            now = time.perf_counter()
+            for records in batches.values():
+                for r in records:
+                    if r.key in sent:
+                        got.setdefault(r.key, now)
+
+    await asyncio.gather(offer(), take())
+    await consumer.stop()
+    await producer.stop()
+    lags = [(got[k] - sent[k]) * 1000 for k in sent if k in got]
+    return {**_ms(lags), "max": round(max(lags), 1), "missing": n - len(lags)}
+
+
+# --- the run ---------------------------------------------------------------------------------------------------
+async def prepare(stack: Stack, n: int) -> tuple[str, str, str, str]:
+    """(token, tenant, Arrived-and-repeat pipeline id, its Interrupted stage id), the clinic's deals seeded."""
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=60.0) as http:
+        login = await http.post(
+            "/api/v1/auth/login", json={"email": DEFAULT_ADMIN_EMAIL, "password": DEFAULT_ADMIN_PASSWORD}
+        )
+        login.raise_for_status()
+        token = login.json()["access_token"]
+        listed = await http.get("/api/v1/funnel/pipelines", headers={"authorization": f"Bearer {token}"})
+        listed.raise_for_status()
+    url = stack.database_url("funnel")
+    conn = await asyncpg.connect(plain_dsn(url))
+    pipeline = await conn.fetchrow("SELECT id, tenant_id FROM pipelines WHERE kind = 'arrived'")
+    assert pipeline is not None, "listing the pipelines made the built-in ones"
+    tenant, pipeline_id = str(pipeline["tenant_id"]), str(pipeline["id"])
+    stage_ids = {
+        r["key"]: str(r["id"])
+        for r in await conn.fetch("SELECT key, id FROM stages WHERE pipeline_id = $1", pipeline["id"])
+    }
+    await conn.close()
+    started = time.perf_counter()
+    await seed(url, tenant, pipeline_id, stage_ids, n, [str(uuid.uuid4()) for _ in range(20)])
+    engine = make_engine(url)
+    async with uow_factory(engine, "funnel")() as work:
+        await Repository(work.session).recount(tenant)
+        await work.commit()
+    await engine.dispose()
+    conn = await asyncpg.connect(plain_dsn(url))
+    for table in ("deals", "tasks", "deal_counts"):
+        await conn.execute(f"VACUUM ANALYZE {table}")
+    await conn.close()
+    print(f"seeded {n} deals in {time.perf_counter() - started:.1f}s", flush=True)
+    return token, tenant, pipeline_id, stage_ids["interrupted"]
+
+
+def worker_log(path: Path) -> dict[str, Any]:
+    """How many warnings and errors the funnel worker logged (a failed batch is handled again record by record)."""
+    levels: dict[str, int] = {}
+    last: list[str] = []
+    for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
+        if line.startswith("{"):
+            level = str(msgspec.json.decode(line).get("level", "")) if line.endswith("}") else ""
+            if level in ("warning", "error", "critical"):
+                levels[level] = levels.get(level, 0) + 1
+                last = [*last[-2:], line[:300]]
+    return {"warnings_and_errors": levels, "last": last}
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deals", type=int, default=200_000)
-    parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--lag-seconds", type=int, default=20)
+    parser.add_argument("--skip-board", action="store_true", help="only event -> deal latency")
+    parser.add_argument("--keep-logs", type=Path, help="copy the stack's logs here before removing it")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        infra = devinfra.start(Path(tmp))
-        try:
-            name = f"bench_funnel_{uuid.uuid4().hex[:8]}"
-            asyncio.run(migrations.ensure_database(infra.postgres_url, name))
-            url = migrations.database_url(infra.postgres_url, name)
-            migrations.upgrade(ROOT / "services" / "funnel", url)
-            asyncio.run(bench(url, args.deals, args.rounds))
-        finally:
-            infra.stop()
+    state_dir = Path(tempfile.mkdtemp(prefix="clinicflow-bench-funnel-"))
+    stack = FunnelStack(state_dir, free_ports=True)
+    report: dict[str, Any] = {"args": vars(args)}
+    try:
+        print(f"starting the stack in {state_dir} ...", flush=True)
+        infra = stack.start_infra()
+        for service in ("gateway", "funnel"):
+            asyncio.run(migrations.ensure_database(infra.postgres_url, stack.database_name(service)))
+            migrations.upgrade(ROOT / "services" / service, stack.database_url(service))
+        for name in PROCESSES:
+            stack.start_process(name)
+        stack.wait_ready(list(PROCESSES))
+        token, tenant, pipeline_id, interrupted = asyncio.run(prepare(stack, args.deals))
+        if not args.skip_board:
+            report["board"] = asyncio.run(board(stack, token, tenant, pipeline_id, args.rounds))
+        report["event -> deal"] = asyncio.run(lag(stack, tenant, pipeline_id, interrupted, args.rate, args.lag_seconds))
+    finally:
+        stack.stop()
+        report["worker log"] = worker_log(stack.log_dir / "funnel-worker.log")
+        if args.keep_logs:
+            shutil.copytree(stack.log_dir, args.keep_logs, dirs_exist_ok=True)
+        shutil.rmtree(state_dir, ignore_errors=True)
+    print(json.dumps(report, indent=2, default=str))
     return 0
 
 

@@ -68,6 +68,9 @@ def create_worker() -> Litestar:
         tasks=lambda ctx: [
             Periodic("funnel-lost", lambda: services.lost_round(ctx.uow, clock), settings.timer_seconds),
             Periodic("funnel-overdue", lambda: services.overdue_round(ctx.uow, clock), settings.timer_seconds),
+            Periodic(
+                "funnel-board-counts", lambda: services.board_counts_round(ctx.uow, clock), settings.timer_seconds
+            ),
             Periodic("funnel-unconfirmed", lambda: services.unconfirmed_round(ctx.uow, clock), settings.timer_seconds),
             *(
                 Periodic(name, run, settings.timer_seconds)

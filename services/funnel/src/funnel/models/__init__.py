@@ -6,7 +6,21 @@ duplicated and out-of-order events merge to the same rows (funnel.domain.merge_a
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, Numeric, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = MetaData()
@@ -40,6 +54,11 @@ stages = Table(
     Index("uq_stages_key", "pipeline_id", "key", unique=True),
 )
 
+#: What the board's count and sum per stage read, and the filters they may be combined with.
+BOARD_COLUMNS = (
+    "stage_id", "amount", "curator_id", "plan_state", "booked", "next_due_at", "next_booking_at", "last_activity_at",
+)  # fmt: skip
+
 deals = Table(
     "deals",
     metadata,
@@ -68,6 +87,11 @@ deals = Table(
     Column("plan_state", Text, nullable=False, server_default=text("'none'")),
     #: The person's last visit, booking, payment or message (the "patient activity" filter).
     Column("last_activity_at", DateTime(timezone=True)),
+    #: The earliest due time of the deal's open tasks (kept by the tasks repository): the "overdue" filter.
+    Column("next_due_at", DateTime(timezone=True)),
+    #: Counted as having a future booking (deal_counts.booked): set with next_booking_at, cleared by the worker
+    #: once that time passed (funnel.services.board_counts_round); the board corrects for the few in between.
+    Column("booked", Boolean, nullable=False, server_default=text("false")),
     # One Arrived-and-repeat deal per patient, guaranteed by the database.
     Index(
         "uq_deals_arrived_patient", "tenant_id", "patient_id", unique=True, postgresql_where=text("kind = 'arrived'")
@@ -77,6 +101,53 @@ deals = Table(
     Index("ix_deals_lead", "tenant_id", "lead_id"),
     Index("ix_deals_curator", "tenant_id", "curator_id"),
     Index("ix_deals_phone", "tenant_id", "phone"),
+    # The board (docs/funnel.md, "The board at scale"): a curator's columns one index range each, and the
+    # time-bound filters' counts index-only ranges (what the count and sum per stage need is INCLUDEd).
+    Index("ix_deals_curator_recent", "tenant_id", "pipeline_id", "curator_id", "stage_id", "updated_at"),
+    *(
+        Index(
+            f"ix_deals_board_{column}",
+            "tenant_id",
+            "pipeline_id",
+            *keys,
+            postgresql_include=[c for c in BOARD_COLUMNS if c not in keys],
+        )
+        for column, keys in (
+            ("next_due_at", ["next_due_at"]),
+            ("next_booking_at", ["booked", "next_booking_at"]),
+            ("last_activity_at", ["last_activity_at"]),
+        )
+    ),
+    # The worker's round: bookings whose time passed, still counted as future ones.
+    Index("ix_deals_booked_passing", "next_booking_at", postgresql_where=text("booked")),
+)
+
+#: Per stage, curator, plan state and "booked": how many deals and their amounts (the board's counts and sums without a
+#: scan of the deals). Writers only ever insert deltas (+1/-1 and the amount) in the transaction that changes
+#: the deal, so concurrent moves take no shared row lock and cannot deadlock on a counter; the worker folds the
+#: pending deltas of a key into one row (funnel.services.board_counts_round). A key's count is the sum of its rows.
+deal_counts = Table(
+    "deal_counts",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("tenant_id", _ID, nullable=False),
+    Column("pipeline_id", _ID, nullable=False),
+    Column("stage_id", _ID, nullable=False),
+    Column("curator_id", _ID),
+    Column("plan_state", Text, nullable=False),
+    Column("booked", Boolean, nullable=False),
+    Column("deals", BigInteger, nullable=False),
+    Column("amount", Numeric(16, 2), nullable=False),
+    #: A delta not folded yet.
+    Column("pending", Boolean, nullable=False, server_default=text("true")),
+    Index(
+        "ix_deal_counts_board",
+        "tenant_id",
+        "pipeline_id",
+        "stage_id",
+        postgresql_include=["curator_id", "plan_state", "booked", "deals", "amount"],
+    ),
+    Index("ix_deal_counts_pending", "id", postgresql_where=text("pending")),
 )
 
 appointments = Table(

@@ -6,8 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, not_, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, case, false, func, literal, literal_column, or_, select, text, true, union_all, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from funnel.domain import Appointment, Facts, ItemFact, Plan, Visit, merge_appointment
@@ -16,6 +16,7 @@ from funnel.models import (
     appointments,
     calls,
     curators,
+    deal_counts,
     deals,
     messages,
     money,
@@ -30,6 +31,9 @@ from funnel.models import (
 from funnel.models.valuation import valuation_staff
 
 Row = Any
+#: The deal columns the board's counters are keyed by or sum (deal_counts).
+COUNTED = frozenset({"stage_id", "curator_id", "plan_state", "booked", "amount"})
+_KEY = ("tenant_id", "pipeline_id", "stage_id", "curator_id", "plan_state", "booked")
 
 
 class Repository:
@@ -84,14 +88,20 @@ class Repository:
         return bool((await self.session.execute(q)).scalar_one())
 
     async def delete_stage(self, tenant_id: str, stage_id: str) -> None:
+        # No deal is in it (stage_in_use): its counter rows sum to nothing.
+        await self.session.execute(
+            deal_counts.delete().where(deal_counts.c.tenant_id == tenant_id, deal_counts.c.stage_id == stage_id)
+        )
         await self.session.execute(stages.delete().where(stages.c.tenant_id == tenant_id, stages.c.id == stage_id))
 
     # --- deals ------------------------------------------------------------------------------------
     async def add_deal(self, **values: Any) -> bool:
         """False when the database refuses a duplicate (one arrived deal per patient, one deal per request)."""
-        q = insert(deals).values(**values).on_conflict_do_nothing()
-        result = await self.session.execute(q)
-        return bool(getattr(result, "rowcount", 0))
+        q = insert(deals).values(**values).on_conflict_do_nothing().returning(*_counted(deals))
+        row = (await self.session.execute(q)).first()
+        if row is not None:
+            await self._count([(row, 1)])
+        return row is not None
 
     async def deal(self, tenant_id: str, deal_id: str, *, lock: bool = False) -> Row | None:
         q = select(deals).where(deals.c.tenant_id == tenant_id, deals.c.id == deal_id)
@@ -108,7 +118,77 @@ class Repository:
         return list((await self.session.execute(q.order_by(deals.c.created_at).with_for_update())).all())
 
     async def set_deal(self, deal_id: str, **values: Any) -> None:
-        await self.session.execute(update(deals).where(deals.c.id == deal_id).values(**values))
+        """Change a deal; a change of what the board counts (stage, curator, plan state, amount) moves its
+        count and amount from the old counter key to the new one in the same transaction."""
+        if "next_booking_at" in values:  # only ever set to a future booking or None (reevaluate)
+            values["booked"] = values["next_booking_at"] is not None
+        if not COUNTED & values.keys():
+            await self.session.execute(update(deals).where(deals.c.id == deal_id).values(**values))
+            return
+        # The values before the change, read under the row's lock (a stale read would count a move twice).
+        old = select(*_counted(deals)).where(deals.c.id == deal_id).with_for_update().subquery("old")
+        q = (
+            update(deals)
+            .where(deals.c.id == old.c.id)
+            .values(**values)
+            .returning(*(c.label(f"old_{c.name}") for c in old.c), *_counted(deals))
+        )
+        row = (await self.session.execute(q)).first()
+        if row is None:
+            return
+        before = {c: getattr(row, f"old_{c}") for c in (*_KEY, "amount")}
+        after = {c: getattr(row, c) for c in (*_KEY, "amount")}
+        if before != after:
+            await self._count([(_Key(before), -1), (_Key(after), 1)])
+
+    async def _count(self, changes: list[tuple[Any, int]]) -> None:
+        """Insert counter deltas (never an update of a shared row: no lock waits, no deadlocks between moves)."""
+        await self.session.execute(
+            deal_counts.insert(),
+            [
+                {**{c: getattr(row, c) for c in _KEY}, "deals": sign, "amount": sign * row.amount, "pending": True}
+                for row, sign in changes
+            ],
+        )
+
+    async def pass_bookings(self, now: datetime, *, limit: int) -> int:
+        """Deals whose next booking's time has come stop counting as booked (the rows another transaction
+        holds are left to the next round)."""
+        due = (
+            select(deals.c.id)
+            .where(deals.c.booked, deals.c.next_booking_at <= now)
+            .order_by(deals.c.next_booking_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        q = update(deals).where(deals.c.id.in_(due)).values(booked=False).returning(*_counted(deals))
+        rows = (await self.session.execute(q)).all()
+        if rows:
+            await self._count(
+                [(_Key({**{c: getattr(r, c) for c in (*_KEY, "amount")}, "booked": True}), -1) for r in rows]
+                + [(r, 1) for r in rows]
+            )
+        return len(rows)
+
+    async def fold_counts(self, *, limit: int) -> int:
+        """Fold the pending counter deltas of up to `limit` keys into one row per key (rows summing to nothing
+        go away). One statement: a board's snapshot sees the rows before or after, never half. One folder at a
+        time (an advisory lock); writers keep inserting meanwhile, their rows wait for the next round."""
+        locked = await self.session.execute(
+            select(func.pg_try_advisory_xact_lock(func.hashtextextended("funnel:deal_counts", 0)))
+        )
+        if not locked.scalar_one():
+            return 0
+        result = await self.session.execute(text(_FOLD), {"limit": limit})
+        return int(result.scalar_one() or 0)
+
+    async def recount(self, tenant_id: str) -> None:
+        """Rebuild a clinic's counters from its deals (after a bulk load; the migration did it for every clinic).
+        The table lock waits for writers in flight and holds new ones until the recount commits."""
+        await self.session.execute(text("LOCK TABLE deal_counts IN EXCLUSIVE MODE"))
+        await self.session.execute(deal_counts.delete().where(deal_counts.c.tenant_id == tenant_id))
+        await self.session.execute(text(_RECOUNT), {"tenant_id": tenant_id})
 
     async def deals_in_stage(self, stage_key: str, *, limit: int) -> list[Row]:
         q = select(deals.c.id, deals.c.tenant_id).where(deals.c.kind == "arrived", deals.c.stage_key == stage_key)
@@ -130,49 +210,108 @@ class Repository:
         activity: str | None = None,
         active_since: datetime | None = None,
     ) -> tuple[list[Row], list[Row]]:
-        """(count and sum per stage, the first `per_stage` deals of each stage with their task counts)."""
-        where = [deals.c.tenant_id == tenant_id, deals.c.pipeline_id == pipeline_id]
-        if curator_id:
-            where.append(deals.c.curator_id == curator_id)
-        if stage_id:
-            where.append(deals.c.stage_id == stage_id)
-        if mine_only:
-            where.append(or_(deals.c.curator_id == mine_only, deals.c.curator_id.is_(None)))
-        if no_future_booking:
-            where.append(or_(deals.c.next_booking_at.is_(None), deals.c.next_booking_at <= now))
-        if plan_state:
-            where.append(deals.c.plan_state == plan_state)
-        if activity and active_since is not None:
-            active = or_(deals.c.last_activity_at >= active_since, deals.c.next_booking_at > now)
-            where.append(active if activity == "active" else not_(func.coalesce(active, false())))
-        if overdue:
-            where.append(
-                select(tasks.c.id)
-                .where(tasks.c.deal_id == deals.c.id, tasks.c.completed_at.is_(None), tasks.c.due_at < now)
-                .exists()
+        """(count and sum per stage, the first `per_stage` deals of each stage with their task counts).
+
+        The counts never scan the clinic's deals: the counters (deal_counts) answer the stage, curator and plan
+        filters; a time-bound filter adds or takes away one index-only range of deals (docs/funnel.md)."""
+
+        def dims(table: Any) -> list[Any]:
+            where = [table.c.tenant_id == tenant_id, table.c.pipeline_id == pipeline_id]
+            if curator_id:
+                where.append(table.c.curator_id == curator_id)
+            if stage_id:
+                where.append(table.c.stage_id == stage_id)
+            if mine_only:
+                where.append(or_(table.c.curator_id == mine_only, table.c.curator_id.is_(None)))
+            if plan_state:
+                where.append(table.c.plan_state == plan_state)
+            return where
+
+        if activity not in ("active", "inactive") or active_since is None:
+            activity = None
+        booked = deals.c.next_booking_at > now
+        recent = deals.c.last_activity_at >= active_since if active_since is not None else false()
+        not_recent = or_(deals.c.last_activity_at < active_since, deals.c.last_activity_at.is_(None))
+        no_booking = or_(deals.c.next_booking_at.is_(None), deals.c.next_booking_at <= now)
+
+        def counters(sign: int) -> Any:
+            c = deal_counts.c
+            return select(c.stage_id, (sign * c.deals).label("n"), (sign * c.amount).label("a")).where(
+                *dims(deal_counts)
             )
+
+        def deal_range(sign: int, *where: Any) -> Any:
+            return select(
+                deals.c.stage_id, literal_column(str(sign)).label("n"), (sign * deals.c.amount).label("a")
+            ).where(*dims(deals), *where)
+
+        def unbooked(sign: int) -> list[Any]:
+            """No future booking: the counters of the deals not counted as booked, corrected by the two ranges
+            of deals whose flag the worker has not caught up with (bookings just passed; normally none else)."""
+            return [
+                counters(sign).where(deal_counts.c.booked.is_(False)),
+                deal_range(sign, deals.c.booked.is_(True), deals.c.next_booking_at <= now),
+                deal_range(-sign, deals.c.booked.is_(False), booked),
+            ]
+
+        # Each part is an index range (ix_deals_board_*) or the counters; + and - compose the filter.
+        if overdue:
+            more = [no_booking] if no_future_booking else []
+            if activity == "active":
+                more.append(or_(recent, booked))
+            elif activity == "inactive":
+                more += [not_recent, no_booking]
+            parts = [deal_range(1, deals.c.next_due_at < now, *more)]
+        elif activity == "active":
+            parts = [deal_range(1, recent, *([no_booking] if no_future_booking else []))]
+            if not no_future_booking:
+                parts.append(deal_range(1, booked, not_recent))
+        elif activity == "inactive":  # no future booking, less the recently active among them
+            parts = [*unbooked(1), deal_range(-1, recent, no_booking)]
+        elif no_future_booking:
+            parts = unbooked(1)
+        else:
+            parts = [counters(1)]
+        every = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
         totals = (
             await self.session.execute(
                 select(
-                    deals.c.stage_id,
-                    func.count().label("count"),
-                    func.coalesce(func.sum(deals.c.amount), 0).label("sum"),
+                    every.c.stage_id,
+                    func.sum(every.c.n).label("count"),
+                    func.coalesce(func.sum(every.c.a), 0).label("sum"),
                 )
-                .where(*where)
-                .group_by(deals.c.stage_id)
+                .group_by(every.c.stage_id)
+                .having(func.sum(every.c.n) > 0)
             )
         ).all()
-        # The first deals of each stage one index range each (ix_deals_stage_recent), not a sort of them all.
+        where = dims(deals)
+        if no_future_booking:
+            where.append(no_booking)
+        if activity == "active":
+            where.append(or_(recent, booked))
+        elif activity == "inactive":
+            where += [not_recent, no_booking]
+        if overdue:
+            where.append(deals.c.next_due_at < now)
         stage_ids = [str(r.stage_id) for r in totals]
-        rows: list[Row] = []
-        for one in stage_ids:
-            page = select(deals).where(*where, deals.c.stage_id == one).order_by(deals.c.updated_at.desc())
-            shown = page.limit(per_stage).subquery()
-            # Task indicators only for the deals shown, not for every deal that matched.
-            open_task = and_(tasks.c.deal_id == shown.c.id, tasks.c.completed_at.is_(None))
-            red = select(func.count()).where(open_task, tasks.c.due_at < now).scalar_subquery()
-            green = select(func.count()).where(open_task, tasks.c.due_at >= now).scalar_subquery()
-            rows += (await self.session.execute(select(shown, red.label("red"), green.label("green")))).all()
+        if not stage_ids:
+            return list(totals), []
+        # The first deals of every stage in one statement, one index range each (ix_deals_stage_recent, or
+        # ix_deals_curator_recent for a curator), not a sort of all that matched.
+        wanted = select(func.unnest(literal(stage_ids, ARRAY(UUID(as_uuid=False)))).label("sid")).subquery()
+        page = (
+            select(deals)
+            .where(*where, deals.c.stage_id == wanted.c.sid)
+            .order_by(deals.c.updated_at.desc())
+            .limit(per_stage)
+            .lateral("page")
+        )
+        shown = select(page).select_from(wanted.join(page, true())).subquery()
+        # Task indicators only for the deals shown, not for every deal that matched.
+        open_task = and_(tasks.c.deal_id == shown.c.id, tasks.c.completed_at.is_(None))
+        red = select(func.count()).where(open_task, tasks.c.due_at < now).scalar_subquery()
+        green = select(func.count()).where(open_task, tasks.c.due_at >= now).scalar_subquery()
+        rows = (await self.session.execute(select(shown, red.label("red"), green.label("green")))).all()
         return list(totals), list(rows)
 
     # --- facts --------------------------------------------------------------------------------------
@@ -299,13 +438,26 @@ class Repository:
     # --- tasks -------------------------------------------------------------------------------------
     async def add_task(self, **values: Any) -> None:
         await self.session.execute(tasks.insert().values(**values))
+        await self._next_due(values["deal_id"])
 
     async def task(self, tenant_id: str, task_id: str) -> Row | None:
+        """The task, locked after its deal's row: the order a move takes them in (its deal, then its tasks),
+        so completing a task while an event moves its deal waits instead of deadlocking."""
+        deal_id = select(tasks.c.deal_id).where(tasks.c.tenant_id == tenant_id, tasks.c.id == task_id)
+        await self.session.execute(select(deals.c.id).where(deals.c.id == deal_id.scalar_subquery()).with_for_update())
         q = select(tasks).where(tasks.c.tenant_id == tenant_id, tasks.c.id == task_id).with_for_update()
         return (await self.session.execute(q)).first()
 
     async def set_task(self, task_id: str, **values: Any) -> None:
-        await self.session.execute(update(tasks).where(tasks.c.id == task_id).values(**values))
+        q = update(tasks).where(tasks.c.id == task_id).values(**values).returning(tasks.c.deal_id)
+        deal_id = (await self.session.execute(q)).scalar_one_or_none()
+        if deal_id is not None and {"completed_at", "due_at"} & values.keys():
+            await self._next_due(deal_id)
+
+    async def _next_due(self, deal_id: str) -> None:
+        """deals.next_due_at: the earliest due time of the deal's open tasks (the board's overdue filter)."""
+        due = select(func.min(tasks.c.due_at)).where(tasks.c.deal_id == deal_id, tasks.c.completed_at.is_(None))
+        await self.session.execute(update(deals).where(deals.c.id == deal_id).values(next_due_at=due.scalar_subquery()))
 
     async def tasks_of(self, deal_id: str) -> list[Row]:
         return list(
@@ -547,6 +699,44 @@ class Repository:
     async def feed(self, deal_id: str, *, limit: int = 100) -> list[Row]:
         q = select(activity).where(activity.c.deal_id == deal_id).order_by(activity.c.at.desc(), activity.c.id.desc())
         return list((await self.session.execute(q.limit(limit))).all())
+
+
+def _counted(table: Any) -> list[Any]:
+    return [table.c.id, *(table.c[c] for c in _KEY), table.c.amount]
+
+
+class _Key:
+    """A counter key and amount taken from a RETURNING row's old_ or new values."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+_FOLD = """
+WITH keys AS (
+    SELECT DISTINCT tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked
+    FROM (SELECT * FROM deal_counts WHERE pending ORDER BY id LIMIT :limit) AS oldest
+), gone AS (
+    DELETE FROM deal_counts c USING keys k
+    WHERE c.tenant_id = k.tenant_id AND c.pipeline_id = k.pipeline_id AND c.stage_id = k.stage_id
+      AND c.curator_id IS NOT DISTINCT FROM k.curator_id AND c.plan_state = k.plan_state AND c.booked = k.booked
+    RETURNING c.tenant_id, c.pipeline_id, c.stage_id, c.curator_id, c.plan_state, c.booked, c.deals, c.amount
+), folded AS (
+    INSERT INTO deal_counts (tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked, deals, amount, pending)
+    SELECT tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked, sum(deals), sum(amount), false
+    FROM gone GROUP BY tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked
+    HAVING sum(deals) <> 0 OR sum(amount) <> 0
+)
+SELECT count(*) FROM keys
+"""
+
+#: The counters of one clinic (or, in the migration, of all) from its deals.
+_RECOUNT = """
+INSERT INTO deal_counts (tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked, deals, amount, pending)
+SELECT tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked, count(*), sum(amount), false
+FROM deals WHERE tenant_id = :tenant_id
+GROUP BY tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked
+"""
 
 
 def _appointment(row: Row) -> Appointment:
