@@ -2,7 +2,7 @@
 (the earliest open task's due time), deals.booked and the board's covering indexes
 
 Revision ID: 4884f418f86f
-Revises: b877dd7605bd
+Revises: bd46f1b0c260
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "4884f418f86f"
-down_revision: str | None = "b877dd7605bd"
+down_revision: str | None = "bd46f1b0c260"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
