@@ -182,6 +182,15 @@ async function route(r: Route, big: string | null) {
     if (view === "day") all.items = all.items.map((a) => ({ ...a, local_start: `${date}${a.local_start.slice(10)}` }));
     return r.fulfill({ json: big === "/api/v1/scheduling/agenda" ? all : { ...all, items: all.items.slice(0, 3) } });
   }
+  if (big && big.endsWith("/board") && /\/board\/?$/.test(path)) {
+    // Three stages of ROWS deals each (the generic answer would make ROWS stages of three).
+    const board = answerFor(request.method(), path, null) as { columns: { deals: unknown[]; count: number }[] };
+    for (const column of board.columns) {
+      column.deals = Array.from({ length: ROWS }, (_, i) => valueOf({ $ref: "#/components/schemas/DealOut" }, i, 3, "", ""));
+      column.count = ROWS;
+    }
+    return r.fulfill({ json: board });
+  }
   const body = answerFor(request.method(), path, big);
   return r.fulfill({ status: body === null ? 404 : 200, json: body ?? { status: 404, title: "Not found" } });
 }
@@ -268,8 +277,10 @@ async function main() {
         await page.getByRole("button", { name: "Entrar" }).click();
         await page.getByRole("navigation", { name: "Menu principal" }).waitFor();
         const target = `^${screen.list.replace(/\{[^}]+\}/g, "[^/]+")}/?$`;
+        // Away from the screen first (the console may open on it after the log-in), so that it mounts anew.
+        await page.evaluate(() => (location.hash = "#/reports"));
+        await page.getByRole("heading", { level: 1, name: "Relatórios" }).waitFor();
         if (screen.then) {
-          await page.evaluate(() => (location.hash = "#/reports"));
           await page.evaluate((h) => (location.hash = h), screen.hash);
           await page.getByLabel("Visão").waitFor();
           big = screen.list;
