@@ -33,7 +33,7 @@ class GatewaySettings(ServiceSettings, kw_only=True):
         "public/forms=leads,webhooks/tilda=leads,webhooks/payments=payments,public/payments=payments,"
         "public/scheduling=scheduling,webhooks/whatsapp=notifications,webhooks/twilio=notifications,"
         "webhooks/telegram=notifications,webhooks/instagram=notifications,webhooks/telephony=telephony,"
-        "public/funnel=funnel,public/telephony=telephony"
+        "public/funnel=funnel,public/telephony=telephony,public/privacy=privacy"
     )
     #: The largest body a public path accepts (the services set their own, smaller, limits).
     public_max_body_bytes: int = 256 * 1024

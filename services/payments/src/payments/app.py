@@ -10,7 +10,7 @@ from datetime import timedelta
 from litestar import Litestar
 from litestar.di import Provide
 
-from kit import webhooks
+from kit import objects, webhooks
 from kit.api import create_api_app
 from kit.periodic import Periodic
 from kit.worker import WorkerContext, create_worker_app
@@ -102,6 +102,8 @@ def create_worker() -> Litestar:
         settings=settings,
         consumers=lambda ctx: consumers.build(ctx, book, clock),
         tasks=tasks,
+        # the privacy consumer writes export parts there (docs/privacy.md)
+        resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
     )
 
 

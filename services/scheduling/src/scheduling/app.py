@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.di import Provide
 
+from kit import objects
 from kit.api import create_api_app
 from kit.db import UnitOfWorkFactory
 from kit.periodic import Periodic
@@ -101,4 +102,6 @@ def create_worker() -> Litestar:
             Periodic("waitlist-offers", lambda: waitlist.pass_on_lapsed_offers(env_of(ctx)), 2.0),
             Periodic("hold-expiry", lambda: booking.expire_holds(env_of(ctx)), 5.0),
         ],
+        # the privacy consumer writes export parts there (docs/privacy.md)
+        resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
     )

@@ -9,11 +9,12 @@ from contracts import EventMeta
 from contracts.assistant import AssistantBookingLinkRequestedV1
 from contracts.notifications import MessageReceivedV1
 from contracts.payments import PaymentConfirmedV1
-from contracts.topics import FUNNEL, NOTIFICATIONS, PAYMENTS
+from contracts.privacy import ErasureRequestedV1, ExportRequestedV1
+from contracts.topics import FUNNEL, NOTIFICATIONS, PAYMENTS, PRIVACY
 from kit.db import UnitOfWork
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
-from scheduling.services import assistant, inbound
+from scheduling.services import assistant, inbound, privacy
 from scheduling.services.env import Env
 
 
@@ -47,6 +48,17 @@ def build(ctx: WorkerContext, env: Env) -> list[IdempotentConsumer]:
             name="scheduling.assistant-links",
             topic=FUNNEL.name,
             handlers={AssistantBookingLinkRequestedV1: _bound(env, assistant.booking_link_requested)},
+            **common,  # type: ignore[arg-type]
+        ),
+        # Data subject requests (docs/privacy.md): scheduling's part of an export, its erasure.
+        IdempotentConsumer(
+            service=ctx.service,
+            name="scheduling.privacy",
+            topic=PRIVACY.name,
+            handlers={
+                ExportRequestedV1: privacy.export_handler(lambda: ctx.resources["objects"]),
+                ErasureRequestedV1: privacy.erasure_requested,
+            },
             **common,  # type: ignore[arg-type]
         ),
     ]

@@ -1,6 +1,6 @@
 """initial items, outbox and inbox
 
-Revision ID: 0001
+Revision ID: c7d588eb9a52
 Revises:
 Create Date: scaffolded by scripts/new_service.py
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from kit.migrations import create_kit_tables, drop_kit_tables
 
-revision: str = "0001"
+revision: str = "c7d588eb9a52"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
