@@ -25,26 +25,31 @@ from kit.db import UnitOfWork
 from kit.objects import ObjectStore
 from kit.privacy import put_part
 from notifications.domain import PERSON, Message
+from notifications.events import CONSUMED, short_type
 from notifications.privacy_repository import ConsentCopyRepository, PrivacyRepository
 
 SERVICE = "notifications"
 MARKETING, REMINDERS, AI_ASSISTANT, EXTERNAL_AI = "marketing", "reminders", "ai_assistant", "external_ai"
 
-#: What a message is for, by the context of the event that made it: a reminder about a visit; marketing for the
-#: welcome and the sales follow-ups; none (transactional, or a staff reply to the person) otherwise.
-_PURPOSE_BY_PREFIX = (
+#: What a message is for, by the event that made it: a reminder about a visit (scheduling's events); marketing for
+#: the welcome and the sales follow-ups (leads' events, the funnel's deals and tasks); none otherwise
+#: (transactional: payment links, quotes, the assistant's answers; or a staff reply to the person).
+_PURPOSE_BY_TYPE = (
     ("clinicflow.scheduling.", REMINDERS),
     ("clinicflow.leads.", MARKETING),
     ("clinicflow.funnel.deal.", MARKETING),
     ("clinicflow.funnel.task.", MARKETING),
 )
+#: Messages store the short type of their event (reminder.due); the full one gives the context.
+_FULL_TYPE = {short_type(e.TYPE): e.TYPE for e in CONSUMED}
 
 
 def purpose_of(message: Message) -> str | None:
     if message.recipient != PERSON or not message.event_type:
         return None
-    for prefix, purpose in _PURPOSE_BY_PREFIX:
-        if message.event_type.startswith(prefix):
+    full = _FULL_TYPE.get(message.event_type, message.event_type)
+    for prefix, purpose in _PURPOSE_BY_TYPE:
+        if full.startswith(prefix):
             return purpose
     return None
 

@@ -124,8 +124,8 @@ class PrivacyRepository:
         addresses = [*subject.phones, *subject.emails]
         if addresses:
             match.append(messages.c.to.in_(addresses))
-        # messages to staff about the person (the bell) are staff data, not the person's
-        return (messages.c.tenant_id == tenant_id) & (messages.c.recipient == "person") & or_(*match)
+        # with the messages to staff about the person (a follow-up naming her): their texts are about her too
+        return (messages.c.tenant_id == tenant_id) & or_(*match)
 
     def _contacts(self, tenant_id: str, subject: Subject) -> ColumnElement[bool] | None:
         match: list[ColumnElement[bool]] = []
@@ -190,8 +190,14 @@ class PrivacyRepository:
         counts = {
             "messages": await run(
                 update(messages)
-                .where(self._messages(tenant_id, subject, conv))
+                .where(self._messages(tenant_id, subject, conv), messages.c.recipient == "person")
                 .values(to="", body=ERASED_TEXT, addresses={}, renders={}, subject=None, suggestion=None)
+            ),
+            # staff keep their own address; the text about her goes
+            "staff_messages": await run(
+                update(messages)
+                .where(self._messages(tenant_id, subject, conv), messages.c.recipient != "person")
+                .values(body=ERASED_TEXT, renders={}, subject=None)
             ),
             "inbound_messages": await run(
                 update(inbound_messages)
