@@ -22,7 +22,7 @@ from typing import ClassVar
 import msgspec
 
 from contracts.envelope import Event
-from contracts.topics import LEADS, NOTIFICATIONS, PAYMENTS, PRIVACY, SCHEDULING
+from contracts.topics import IDENTITY, LEADS, NOTIFICATIONS, PAYMENTS, PRIVACY, SCHEDULING
 
 #: What a person may consent to (the ledger's purposes).
 PURPOSES: tuple[str, ...] = ("marketing", "reminders", "ai_assistant", "external_ai")
@@ -203,6 +203,28 @@ PART_ERASED: tuple[type[_PartErased], ...] = (
     PaymentsPartErasedV1,
     NotificationsPartErasedV1,
 )
+
+
+class RecordReadV1(Event, frozen=True, kw_only=True):
+    """A staff member opened a personal record (a lead, an anamnesis form, a conversation, a recording, an
+    appointment) through the gateway: who, when, why. The gateway publishes it on its own topic (keyed by the
+    read's id, so compaction keeps every one); the privacy service keeps the read audit from it."""
+
+    TOPIC: ClassVar[str] = IDENTITY.name
+    AGGREGATE: ClassVar[str] = "read_id"
+    TYPE: ClassVar[str] = "clinicflow.identity.record.read.v1"
+
+    read_id: str
+    actor_id: str
+    #: lead, patient, anamnesis, conversation, recording, appointment.
+    record_kind: str
+    record_id: str
+    #: Why, as the caller said (the `X-Purpose` header); None when it did not.
+    purpose: str | None = None
+    path: str
+    at: datetime
+
+
 PartReady = _PartReady
 PartErased = _PartErased
 
@@ -213,6 +235,7 @@ EVENTS: tuple[type[Event], ...] = (
     ErasureRequestedV1,
     *PART_READY,
     *PART_ERASED,
+    RecordReadV1,
 )
 
 

@@ -185,8 +185,9 @@ def test_a_person_is_exported_and_erased_across_the_services(
     assert [r["name"] for r in parts["leads.json"]["data"]["leads"]] == ["Maria Privacidade"]
     assert [r["id"] for r in parts["scheduling.json"]["data"]["appointments"]] == [appointment["id"]]
     assert [r["id"] for r in parts["payments.json"]["data"]["charges"]] == [charge["id"]]
-    assert {m["to"] for m in parts["notifications.json"]["data"]["messages"]} <= {phone, email}
-    assert parts["notifications.json"]["data"]["messages"]
+    to_her = [m for m in parts["notifications.json"]["data"]["messages"] if m["recipient"] == "person"]
+    assert to_her
+    assert {m["to"] for m in to_her} <= {phone, email}
     # single use: the second open is refused, and a forged token too
     problem(public.get(link["url"]), 410)
     problem(public.get(link["url"][:-4] + "abcd"), 403)
@@ -233,6 +234,21 @@ def test_a_withdrawn_consent_holds_the_message_back_at_once(
     messages = wait_until(outcome, 30, "the welcome message was never settled")
     assert {m["status"] for m in messages} == {"failed"}, messages
     assert all("opted out" in (m.get("last_error") or "") for m in messages), messages
+
+
+def test_opening_a_lead_through_the_gateway_is_in_the_read_audit(admin: Api, unique_phone: Callable[[], str]) -> None:
+    lead = admin.create_lead(name="Clara Auditada", phone=unique_phone(), source="instagram")
+    ok(admin.http.get(f"/api/v1/leads/{lead['id']}", headers={"x-purpose": "treatment"}))
+    me = ok(admin.http.get("/api/v1/me"))
+
+    def audited() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = ok(admin.http.get(f"{API}/audit/reads", params={"record_id": lead["id"]}))[
+            "items"
+        ]
+        return found
+
+    entries = wait_until(audited, 30, "the gateway's record.read never reached the audit")
+    assert [(e["record_kind"], e["purpose"], e["actor_id"]) for e in entries] == [("lead", "treatment", me["id"])]
 
 
 def test_the_read_audit_and_the_clinic_settings(admin: Api, other_clinic: Api) -> None:

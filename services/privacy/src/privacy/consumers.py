@@ -10,7 +10,7 @@ from typing import Any
 
 from contracts import privacy as events
 from contracts.leads import LeadConvertedV1, LeadCreatedV1, LeadUpdatedV1
-from contracts.topics import LEADS, NOTIFICATIONS, PAYMENTS, SCHEDULING
+from contracts.topics import IDENTITY, LEADS, NOTIFICATIONS, PAYMENTS, SCHEDULING
 from kit.messaging import IdempotentConsumer
 from kit.objects import ObjectStore
 from kit.worker import WorkerContext
@@ -31,6 +31,8 @@ def build(ctx: WorkerContext, store: ObjectStore | None = None) -> list[Idempote
             by_topic[struct.TOPIC][struct] = ready
     for erased in events.PART_ERASED:
         by_topic[erased.TOPIC][erased] = services.part_erased
+    # the gateway's read audit of personal records
+    by_topic[IDENTITY.name] = {events.RecordReadV1: services.remember_read}
     by_topic[LEADS.name] |= {
         LeadCreatedV1: services.remember_person,
         LeadUpdatedV1: services.remember_person,

@@ -581,6 +581,22 @@ async def record_read(uow: PrivacyWorkFactory, principal: Principal, data: ReadI
     return entry
 
 
+async def remember_read(uow: UnitOfWork, event: events.RecordReadV1, meta: EventMeta) -> None:
+    """record.read from the gateway (consumer): the same entry as one recorded through the API."""
+    await _work(uow).audit.add(
+        ReadEntry(
+            id=event.read_id,
+            tenant_id=meta.tenant_id,
+            actor_id=event.actor_id,
+            record_kind=event.record_kind,
+            record_id=event.record_id,
+            purpose=event.purpose,
+            path=event.path,
+            at=event.at,
+        )
+    )
+
+
 async def list_reads(
     uow: PrivacyWorkFactory,
     principal: Principal,

@@ -4,6 +4,7 @@ and the HTTP API's problems."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
@@ -147,8 +148,9 @@ async def test_requests_are_assembled_from_the_parts_and_exported_once(database_
             await cases.download_export(uow, store, links, token)
         with pytest.raises(LinkInvalid):
             await cases.download_export(uow, store, cases.ExportLinks("x" * 40, "http://gw", 60), token)
-        expired = cases.ExportLinks(SECRET, "http://gw", -1)
+        expired = cases.ExportLinks(SECRET, "http://gw", 1)
         url, _ = await cases.mint_export_link(uow, me, request.id, expired)
+        await asyncio.sleep(2.1)  # past its expiry (JWT exp has a one-second resolution)
         with pytest.raises(Gone):
             await cases.download_export(uow, store, links, url.split("token=")[1])
 
