@@ -859,7 +859,16 @@ class Network:
 _PROVIDER_CALLERS = ("payments-api", "payments-worker", "notifications-api")
 #: The S3-compatible object store (kit.objects) on 443: funnel keeps the prospects' photos there, the
 #: notifications api the media people send (which it fetches from Meta's Graph API, on 443 too).
-_OBJECT_STORE_CALLERS = ("funnel-api", "funnel-worker", "notifications-api")
+_OBJECT_STORE_CALLERS = (
+    "funnel-api",
+    "funnel-worker",
+    "notifications-api",
+    # data subject exports (docs/privacy.md): the services' parts, privacy's archives
+    "privacy-api",
+    "privacy-worker",
+    "leads-worker",
+    "scheduling-worker",
+)
 
 
 def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: list[Doc]) -> None:

@@ -35,6 +35,10 @@ FUNNEL_ADMIN: Final = "funnel:admin"
 ANALYTICS_READ: Final = "analytics:read"
 ANALYTICS_ALL: Final = "analytics:all"
 ANALYTICS_WRITE: Final = "analytics:write"
+#: Personal data (docs/privacy.md): see the consent ledger, subject requests and the read audit; record consent,
+#: open export / correction / erasure requests, download exports, set retention rules.
+PRIVACY_READ: Final = "privacy:read"
+PRIVACY_MANAGE: Final = "privacy:manage"
 #: Open new clinics (the account made on first start).
 PLATFORM_ADMIN: Final = "platform:admin"
 
@@ -58,6 +62,8 @@ PERMISSIONS: Final = frozenset(
         ANALYTICS_READ,
         ANALYTICS_ALL,
         ANALYTICS_WRITE,
+        PRIVACY_READ,
+        PRIVACY_MANAGE,
         PLATFORM_ADMIN,
     }
 )

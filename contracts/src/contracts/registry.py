@@ -6,7 +6,18 @@ import builtins
 
 import msgspec
 
-from contracts import assistant, funnel, identity, leads, notifications, payments, quotes, scheduling, telephony
+from contracts import (
+    assistant,
+    funnel,
+    identity,
+    leads,
+    notifications,
+    payments,
+    privacy,
+    quotes,
+    scheduling,
+    telephony,
+)
 from contracts.envelope import Event
 
 
@@ -86,6 +97,7 @@ _EVENTS: tuple[type[Event], ...] = (
     assistant.AssistantHandedOverV1,
     assistant.AssistantCompletedV1,
     assistant.BookingLinkIssuedV1,
+    *privacy.EVENTS,
 )
 
 REGISTRY: dict[str, EventSpec] = {spec.type: spec for spec in map(_spec, _EVENTS)}

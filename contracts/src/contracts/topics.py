@@ -29,7 +29,11 @@ TELEPHONY = Topic(
     "clinicflow.telephony.events", 6, "Calls from the clinics' IP telephony: started, answered, ended, missed."
 )
 
-TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS, IDENTITY, PAYMENTS, SCHEDULING, FUNNEL, TELEPHONY)
+PRIVACY = Topic(
+    "clinicflow.privacy.events", 6, "Personal data: the consent ledger, data subject requests (export, erasure)."
+)
+
+TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS, IDENTITY, PAYMENTS, SCHEDULING, FUNNEL, TELEPHONY, PRIVACY)
 
 
 def dlq_topic(topic: str) -> str:

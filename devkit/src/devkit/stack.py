@@ -138,6 +138,8 @@ class Stack:
                 "FUNNEL_PUBLIC_URL": self.gateway_url,
                 # Telephony: providers post to the gateway; click-to-call and recordings go to the sandbox PBX.
                 "TELEPHONY_PUBLIC_URL": self.gateway_url,
+                # Privacy: export links open through the gateway's public path.
+                "PRIVACY_PUBLIC_URL": self.gateway_url,
                 "TELEPHONY_TWILIO_API_URL": self.url("sandbox"),
                 "TELEPHONY_TELFIN_API_URL": self.url("sandbox"),
                 "PYTHONUNBUFFERED": "1",

@@ -2310,6 +2310,214 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/privacy/audit/reads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who opened which record, when and why; newest first */
+        get: operations["ApiV1PrivacyAuditReadsList"];
+        put?: never;
+        /** Record that the caller opened a personal record, and why */
+        post: operations["ApiV1PrivacyAuditReadsAdd"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/clinic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's country, data region, law, days to answer */
+        get: operations["ApiV1PrivacyClinicClinic"];
+        /** Set the clinic's country (region) or days to answer */
+        put: operations["ApiV1PrivacyClinicSetClinic"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's consent ledger, newest first */
+        get: operations["ApiV1PrivacyConsentsList"];
+        put?: never;
+        /** Record that a person gave consent */
+        post: operations["ApiV1PrivacyConsentsGive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/consents/person": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One person's consent as it stands, and its history */
+        get: operations["ApiV1PrivacyConsentsPersonPerson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/consents/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record that a person withdrew consent (takes effect at once) */
+        post: operations["ApiV1PrivacyConsentsWithdrawWithdraw"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's requests, newest first */
+        get: operations["ApiV1PrivacyRequestsList"];
+        put?: never;
+        /** Open an access, export, correction or erasure request */
+        post: operations["ApiV1PrivacyRequestsOpen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A request and each service's progress */
+        get: operations["ApiV1PrivacyRequestsRequestIdGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/requests/{request_id}/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A signed, expiring, single-use link to the export archive */
+        post: operations["ApiV1PrivacyRequestsRequestIdLinkLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/requests/{request_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Close a correction as done, or reject a request with the reason */
+        post: operations["ApiV1PrivacyRequestsRequestIdResolveResolve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's retention rules */
+        get: operations["ApiV1PrivacyRetentionRetention"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/retention/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the retention timer removed */
+        get: operations["ApiV1PrivacyRetentionReportReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/retention/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Keep this kind of data N days */
+        put: operations["ApiV1PrivacyRetentionKindSetRetention"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/scheduling/agenda": {
         parameters: {
             query?: never;
@@ -3163,6 +3371,23 @@ export interface paths {
         };
         /** Thank-you page after checkout */
         get: operations["PublicPaymentsPaymentIdDoneDone"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/public/privacy/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download an export archive through its link (once) */
+        get: operations["PublicPrivacyExportsDownload"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4026,6 +4251,36 @@ export interface components {
             timezone: string | null;
             webhook_url: string;
         };
+        /** ConsentIn */
+        ConsentIn: {
+            /** @default any */
+            channel: string;
+            email?: string | null;
+            lead_id?: string | null;
+            patient_id?: string | null;
+            phone?: string | null;
+            purpose: string;
+            /** @default console */
+            source: string;
+            text?: string | null;
+        };
+        /** ConsentOut */
+        ConsentOut: {
+            /** Format: date-time */
+            at: string;
+            channel: string;
+            email: string | null;
+            granted: boolean;
+            id: string;
+            lead_id: string | null;
+            patient_id: string | null;
+            person_key: string;
+            phone: string | null;
+            purpose: string;
+            recorded_by: string | null;
+            source: string;
+            text: string | null;
+        };
         /** ContactOut */
         ContactOut: {
             lead_id: string;
@@ -4238,6 +4493,12 @@ export interface components {
         /** Enabled */
         Enabled: {
             enabled: boolean;
+        };
+        /** ExportLinkOut */
+        ExportLinkOut: {
+            /** Format: date-time */
+            expires_at: string;
+            url: string;
         };
         /** FeedOut */
         FeedOut: {
@@ -4915,6 +5176,38 @@ export interface components {
             offset?: number | null;
             total?: number | null;
         };
+        /** Page[ConsentOut] */
+        "Page_privacy.schemas.ConsentOut_": {
+            items: components["schemas"]["ConsentOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[ReadOut] */
+        "Page_privacy.schemas.ReadOut_": {
+            items: components["schemas"]["ReadOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[RequestOut] */
+        "Page_privacy.schemas.RequestOut_": {
+            items: components["schemas"]["privacy_RequestOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
+        /** Page[RetentionRunOut] */
+        "Page_privacy.schemas.RetentionRunOut_": {
+            items: components["schemas"]["RetentionRunOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
         /** Page[AccessOut] */
         "Page_telephony.schemas.AccessOut_": {
             items: components["schemas"]["AccessOut"][];
@@ -4959,6 +5252,18 @@ export interface components {
             amount?: string | null;
             count: number;
             detail: string;
+        };
+        /** PartOut */
+        PartOut: {
+            at: string | null;
+            counts: {
+                [key: string]: number;
+            };
+            retained: {
+                [key: string]: number;
+            };
+            service: string;
+            status: string;
         };
         /** PatientIn */
         PatientIn: {
@@ -5025,6 +5330,12 @@ export interface components {
         PermissionOut: {
             description: string;
             name: string;
+        };
+        /** PersonConsentOut */
+        PersonConsentOut: {
+            current: components["schemas"]["ConsentOut"][];
+            history: components["schemas"]["ConsentOut"][];
+            person_key: string;
         };
         /** PersonIn */
         PersonIn: {
@@ -5364,6 +5675,24 @@ export interface components {
             total: string;
             valuation?: string | null;
         };
+        /** ReadIn */
+        ReadIn: {
+            path: string;
+            purpose?: string | null;
+            record_id: string;
+            record_kind: string;
+        };
+        /** ReadOut */
+        ReadOut: {
+            actor_id: string;
+            /** Format: date-time */
+            at: string;
+            id: string;
+            path: string;
+            purpose: string | null;
+            record_id: string;
+            record_kind: string;
+        };
         /** Receipt */
         Receipt: {
             amount: string;
@@ -5494,14 +5823,34 @@ export interface components {
              */
             starts_at: string;
         };
+        /** ResolveIn */
+        ResolveIn: {
+            resolution?: string | null;
+            status: string;
+        };
         /** RetentionIn */
         RetentionIn: {
             days: number;
         };
+        /** RetentionList */
+        RetentionList: {
+            items: components["schemas"]["RetentionOut"][];
+        };
         /** RetentionOut */
         RetentionOut: {
-            custom: boolean;
             days: number;
+            kind: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** RetentionRunOut */
+        RetentionRunOut: {
+            /** Format: date-time */
+            at: string;
+            /** Format: date-time */
+            cutoff: string;
+            kind: string;
+            removed: number;
         };
         /** ReturnIn */
         ReturnIn: {
@@ -5781,6 +6130,14 @@ export interface components {
             comment?: string | null;
             /** @example CONTACTED_CALL_LATER */
             status: string;
+        };
+        /** SubjectIn */
+        SubjectIn: {
+            cpfs?: string[];
+            emails?: string[];
+            lead_ids?: string[];
+            patient_ids?: string[];
+            phones?: string[];
         };
         /** SuggestionsOut */
         SuggestionsOut: {
@@ -6082,6 +6439,51 @@ export interface components {
             valid_until: string | null;
             value: string;
         };
+        /** ClinicIn */
+        privacy_ClinicIn: {
+            country?: string | null;
+            response_days?: number | null;
+        };
+        /** ClinicOut */
+        privacy_ClinicOut: {
+            country: string;
+            law: string;
+            region: string;
+            response_days: number;
+        };
+        /** RequestIn */
+        privacy_RequestIn: {
+            corrections?: {
+                [key: string]: string;
+            };
+            details?: string | null;
+            kind: string;
+            subject: components["schemas"]["SubjectIn"];
+        };
+        /** RequestOut */
+        privacy_RequestOut: {
+            archive_ready: boolean;
+            archive_sha256: string | null;
+            completed_at: string | null;
+            corrections: {
+                [key: string]: string;
+            };
+            details: string | null;
+            /** Format: date-time */
+            due_at: string;
+            id: string;
+            kind: string;
+            overdue: boolean;
+            parts: components["schemas"]["PartOut"][];
+            /** Format: date-time */
+            requested_at: string;
+            requested_by: string;
+            resolution: string | null;
+            status: string;
+            subject: {
+                [key: string]: string[];
+            };
+        };
         /** CancelIn */
         scheduling_CancelIn: {
             reason?: string | null;
@@ -6122,6 +6524,11 @@ export interface components {
             contact: components["schemas"]["ContactOut"] | null;
             new_caller: boolean;
             recording?: components["schemas"]["RecordingOut"] | null;
+        };
+        /** RetentionOut */
+        telephony_RetentionOut: {
+            custom: boolean;
+            days: number;
         };
         /** WebhookAnswer */
         telephony_WebhookAnswer: {
@@ -6195,6 +6602,8 @@ export type SchemaCommissionIn = components['schemas']['CommissionIn'];
 export type SchemaCommissionOut = components['schemas']['CommissionOut'];
 export type SchemaCompleteIn = components['schemas']['CompleteIn'];
 export type SchemaConnectionOut = components['schemas']['ConnectionOut'];
+export type SchemaConsentIn = components['schemas']['ConsentIn'];
+export type SchemaConsentOut = components['schemas']['ConsentOut'];
 export type SchemaContactOut = components['schemas']['ContactOut'];
 export type SchemaConversationDetail = components['schemas']['ConversationDetail'];
 export type SchemaConversationItem = components['schemas']['ConversationItem'];
@@ -6222,6 +6631,7 @@ export type SchemaDoctorIn = components['schemas']['DoctorIn'];
 export type SchemaEarningOut = components['schemas']['EarningOut'];
 export type SchemaEarningsOut = components['schemas']['EarningsOut'];
 export type SchemaEnabled = components['schemas']['Enabled'];
+export type SchemaExportLinkOut = components['schemas']['ExportLinkOut'];
 export type SchemaFeedOut = components['schemas']['FeedOut'];
 export type SchemaFieldOut = components['schemas']['FieldOut'];
 export type SchemaFinanceOut = components['schemas']['FinanceOut'];
@@ -6292,17 +6702,23 @@ export type SchemaPageLeadsSchemasLeadsAuditOut = components['schemas']['Page_le
 export type SchemaPageLeadsSchemasLeadsRequestOut = components['schemas']['Page_leads.schemas.leads.RequestOut_'];
 export type SchemaPageLeadsSchemasLeadsStatusChangeOut = components['schemas']['Page_leads.schemas.leads.StatusChangeOut_'];
 export type SchemaPageLeadsSchemasListsListItemOut = components['schemas']['Page_leads.schemas.lists.ListItemOut_'];
+export type SchemaPagePrivacySchemasConsentOut = components['schemas']['Page_privacy.schemas.ConsentOut_'];
+export type SchemaPagePrivacySchemasReadOut = components['schemas']['Page_privacy.schemas.ReadOut_'];
+export type SchemaPagePrivacySchemasRequestOut = components['schemas']['Page_privacy.schemas.RequestOut_'];
+export type SchemaPagePrivacySchemasRetentionRunOut = components['schemas']['Page_privacy.schemas.RetentionRunOut_'];
 export type SchemaPageTelephonySchemasAccessOut = components['schemas']['Page_telephony.schemas.AccessOut_'];
 export type SchemaPageTelephonySchemasCallOut = components['schemas']['Page_telephony.schemas.CallOut_'];
 export type SchemaPageTelephonySchemasConnectionOut = components['schemas']['Page_telephony.schemas.ConnectionOut_'];
 export type SchemaPageTelephonySchemasNumberOut = components['schemas']['Page_telephony.schemas.NumberOut_'];
 export type SchemaPanelDetailOut = components['schemas']['PanelDetailOut'];
 export type SchemaPanelOut = components['schemas']['PanelOut'];
+export type SchemaPartOut = components['schemas']['PartOut'];
 export type SchemaPatientIn = components['schemas']['PatientIn'];
 export type SchemaPatientOut = components['schemas']['PatientOut'];
 export type SchemaPatientPage = components['schemas']['PatientPage'];
 export type SchemaPatientRegisteredOut = components['schemas']['PatientRegisteredOut'];
 export type SchemaPermissionOut = components['schemas']['PermissionOut'];
+export type SchemaPersonConsentOut = components['schemas']['PersonConsentOut'];
 export type SchemaPersonIn = components['schemas']['PersonIn'];
 export type SchemaPersonOut = components['schemas']['PersonOut'];
 export type SchemaPhotoOut = components['schemas']['PhotoOut'];
@@ -6335,6 +6751,8 @@ export type SchemaQuoteItemIn = components['schemas']['QuoteItemIn'];
 export type SchemaQuoteLineOut = components['schemas']['QuoteLineOut'];
 export type SchemaQuoteOut = components['schemas']['QuoteOut'];
 export type SchemaQuotePageOut = components['schemas']['QuotePageOut'];
+export type SchemaReadIn = components['schemas']['ReadIn'];
+export type SchemaReadOut = components['schemas']['ReadOut'];
 export type SchemaReceipt = components['schemas']['Receipt'];
 export type SchemaReceived = components['schemas']['Received'];
 export type SchemaRecordIn = components['schemas']['RecordIn'];
@@ -6349,8 +6767,11 @@ export type SchemaRequestIn = components['schemas']['RequestIn'];
 export type SchemaRequestOut = components['schemas']['RequestOut'];
 export type SchemaRequestPatch = components['schemas']['RequestPatch'];
 export type SchemaRescheduleIn = components['schemas']['RescheduleIn'];
+export type SchemaResolveIn = components['schemas']['ResolveIn'];
 export type SchemaRetentionIn = components['schemas']['RetentionIn'];
+export type SchemaRetentionList = components['schemas']['RetentionList'];
 export type SchemaRetentionOut = components['schemas']['RetentionOut'];
+export type SchemaRetentionRunOut = components['schemas']['RetentionRunOut'];
 export type SchemaReturnIn = components['schemas']['ReturnIn'];
 export type SchemaRoleIn = components['schemas']['RoleIn'];
 export type SchemaRoleOut = components['schemas']['RoleOut'];
@@ -6379,6 +6800,7 @@ export type SchemaStagePatch = components['schemas']['StagePatch'];
 export type SchemaStartIn = components['schemas']['StartIn'];
 export type SchemaStatusChangeOut = components['schemas']['StatusChangeOut'];
 export type SchemaStatusIn = components['schemas']['StatusIn'];
+export type SchemaSubjectIn = components['schemas']['SubjectIn'];
 export type SchemaSuggestionsOut = components['schemas']['SuggestionsOut'];
 export type SchemaTaskIn = components['schemas']['TaskIn'];
 export type SchemaTaskOut = components['schemas']['TaskOut'];
@@ -6413,12 +6835,17 @@ export type SchemaPaymentsAccountIn = components['schemas']['payments_AccountIn'
 export type SchemaPaymentsAccountOut = components['schemas']['payments_AccountOut'];
 export type SchemaPaymentsDiscountIn = components['schemas']['payments_DiscountIn'];
 export type SchemaPaymentsDiscountOut = components['schemas']['payments_DiscountOut'];
+export type SchemaPrivacyClinicIn = components['schemas']['privacy_ClinicIn'];
+export type SchemaPrivacyClinicOut = components['schemas']['privacy_ClinicOut'];
+export type SchemaPrivacyRequestIn = components['schemas']['privacy_RequestIn'];
+export type SchemaPrivacyRequestOut = components['schemas']['privacy_RequestOut'];
 export type SchemaSchedulingCancelIn = components['schemas']['scheduling_CancelIn'];
 export type SchemaSchedulingCompleteIn = components['schemas']['scheduling_CompleteIn'];
 export type SchemaSchedulingPersonIn = components['schemas']['scheduling_PersonIn'];
 export type SchemaTelephonyAccountIn = components['schemas']['telephony_AccountIn'];
 export type SchemaTelephonyAccountOut = components['schemas']['telephony_AccountOut'];
 export type SchemaTelephonyCardOut = components['schemas']['telephony_CardOut'];
+export type SchemaTelephonyRetentionOut = components['schemas']['telephony_RetentionOut'];
 export type SchemaTelephonyWebhookAnswer = components['schemas']['telephony_WebhookAnswer'];
 export type SchemaValuationStepOut = components['schemas']['valuation_StepOut'];
 export type $defs = Record<string, never>;
@@ -17676,6 +18103,1027 @@ export interface operations {
             };
         };
     };
+    ApiV1PrivacyAuditReadsList: {
+        parameters: {
+            query?: {
+                record_kind?: string | null;
+                record_id?: string | null;
+                actor_id?: string | null;
+                /** @description page size, 1-200 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_privacy.schemas.ReadOut_"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyAuditReadsAdd: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReadIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyClinicClinic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy_ClinicOut"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyClinicSetClinic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["privacy_ClinicIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy_ClinicOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyConsentsList: {
+        parameters: {
+            query?: {
+                purpose?: string | null;
+                /** @description page size, 1-200 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_privacy.schemas.ConsentOut_"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyConsentsGive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyConsentsPersonPerson: {
+        parameters: {
+            query?: {
+                lead_id?: string | null;
+                patient_id?: string | null;
+                phone?: string | null;
+                email?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonConsentOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyConsentsWithdrawWithdraw: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyRequestsList: {
+        parameters: {
+            query?: {
+                status?: string | null;
+                /** @description page size, 1-200 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_privacy.schemas.RequestOut_"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyRequestsOpen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["privacy_RequestIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy_RequestOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyRequestsRequestIdGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy_RequestOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyRequestsRequestIdLinkLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportLinkOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyRequestsRequestIdResolveResolve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolveIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["privacy_RequestOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyRetentionRetention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionList"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyRetentionReportReport: {
+        parameters: {
+            query?: {
+                /** @description page size, 1-200 */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_privacy.schemas.RetentionRunOut_"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1PrivacyRetentionKindSetRetention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetentionIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     ApiV1SchedulingAgendaAgenda: {
         parameters: {
             query?: {
@@ -20696,7 +22144,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RetentionOut"];
+                    "application/json": components["schemas"]["telephony_RetentionOut"];
                 };
             };
             /** @description No valid access token */
@@ -20738,7 +22186,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RetentionOut"];
+                    "application/json": components["schemas"]["telephony_RetentionOut"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
@@ -21393,6 +22841,46 @@ export interface operations {
             };
             /** @description Not found in this clinic */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    PublicPrivacyExportsDownload: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -3,6 +3,7 @@ the services."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
@@ -17,7 +18,7 @@ from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from contracts.claims import CRM_ADMIN
-from gateway import services
+from gateway import reads, services
 from gateway.domain import PERMISSIONS, PLATFORM_ADMIN, AuditEntry, Role, Tenant, Unit, User
 from gateway.openapi import MergedDocument
 from gateway.pages import compressed_answer, page_response, patient_page
@@ -42,9 +43,12 @@ from gateway.schemas import (
     UnitOut,
     UnitPatch,
 )
+from kit.auth import AuthError
 from kit.db import UnitOfWorkFactory
 from kit.paging import Page
 from kit.web import AuthRequest, Limit, Offset, client_ip, requires
+
+log = logging.getLogger(__name__)
 
 
 def _tenant(t: Tenant) -> TenantOut:
@@ -340,8 +344,22 @@ async def _stream(request: Request[Any, Any, Any], upstream: Upstream, route_nam
     return Stream(relay(), status_code=answer.status_code, headers=answer.headers)
 
 
+async def _audit_read(request: Request[Any, Any, Any], state: State, uow: UnitOfWorkFactory) -> None:
+    """A 2xx GET of a personal record: who (the token's staff member), what, why (`X-Purpose`)."""
+    record = reads.record_of(request.url.path, request.url.query)
+    header = request.headers.get("authorization", "")
+    if record is None or not header.lower().startswith("bearer "):
+        return
+    try:
+        principal = await state.verifier.verify(header[7:].strip())
+    except AuthError:
+        return  # the service answered 2xx, so the token was good; a key rotation in between is not an audit gap
+    purpose = reads.clean_purpose(request.headers.get("x-purpose"))
+    await services.record_read(uow, principal, record[0], record[1], purpose, request.url.path)
+
+
 def _forwarder(route_name: str, max_body_bytes: int | None = None, pages_dir: str | None = None) -> Any:
-    async def forward(request: Request[Any, Any, Any], state: State) -> Response[Any]:
+    async def forward(request: Request[Any, Any, Any], state: State, uow: UnitOfWorkFactory) -> Response[Any]:
         upstream: Upstream = state.upstream
         if pages_dir is not None:
             page = patient_page(request.method, request.url.path, request.headers.get("accept", ""))
@@ -363,6 +381,11 @@ def _forwarder(route_name: str, max_body_bytes: int | None = None, pages_dir: st
             _client_ip(request),
             request.url.scheme,
         )
+        if pages_dir is None and request.method == "GET" and 200 <= answer.status_code < 300:
+            try:
+                await _audit_read(request, state, uow)
+            except Exception:  # the person's record was served; a lost audit entry is logged, not a 500
+                log.exception("could not record the read of %s", request.url.path)
         if pages_dir is not None and request.method == "GET" and patient_page("GET", request.url.path, "text/html"):
             # A patient page's own data, on a phone's slow network: compressed like the page's files.
             return compressed_answer(answer, request.headers.get("accept-encoding", ""))
@@ -380,7 +403,7 @@ def proxy_handlers(contexts: list[str]) -> list[Any]:
             name=f"proxy-{name}",
             include_in_schema=False,
             opt={"forward_raw": True},  # kit.inputs: the owning service checks query and body
-            signature_namespace={"State": State},
+            signature_namespace={"State": State, "UnitOfWorkFactory": UnitOfWorkFactory},
         )(_forwarder(name))
         for name in contexts
     ]
@@ -405,7 +428,7 @@ def public_handlers(
             name=f"public-{prefix.replace('/', '-')}",
             include_in_schema=False,
             opt={"forward_raw": True},
-            signature_namespace={"State": State},
+            signature_namespace={"State": State, "UnitOfWorkFactory": UnitOfWorkFactory},
             request_max_body_size=max(_DRAIN_LIMIT, limit + 1024 * 1024),
         )(_forwarder(name, limit, pages_dir))
         for prefix, (name, limit) in routes.items()

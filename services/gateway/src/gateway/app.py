@@ -84,6 +84,8 @@ def create_api() -> Litestar:
     state: dict[str, Any] = {
         "proxy_hops": settings.trusted_proxy_hops,
         "signer": signer,
+        # the read audit of proxied personal records (gateway.reads) names the token's staff member
+        "verifier": verifier,
         "limiter": RateLimiter(redis),
         "policy": services.TokenPolicy(
             access_ttl=settings.access_token_ttl,

@@ -28,6 +28,8 @@ PERMISSIONS: dict[str, str] = {
     "analytics:read": "see the reports and the dashboard (without analytics:all: one's own leads, contacts, patients)",
     "analytics:all": "see the whole clinic's figures in the reports and the dashboard",
     "analytics:write": "correct a request's source; record campaign spend and the curators' commission rates",
+    "privacy:read": "see the consent ledger, data subject requests, the read audit and retention reports",
+    "privacy:manage": "record consent; open, answer and download export, correction and erasure requests; retention",
 }
 _ANALYTICS_ALL = frozenset({"analytics:read", "analytics:all", "analytics:write"})
 _ANALYTICS_OWN = frozenset({"analytics:read"})
@@ -38,6 +40,7 @@ _SCHEDULING_ALL = frozenset(
 )
 _SCHEDULING_DESK = frozenset({"scheduling:read", "scheduling:book", "scheduling:checkin"})
 _SCHEDULING_CLINICIAN = frozenset({"scheduling:read", "scheduling:visit"})
+_PRIVACY = frozenset({"privacy:read", "privacy:manage"})
 
 #: The roles every clinic starts with (seeded, then the clinic's to edit).
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -46,7 +49,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     )
     | _SCHEDULING_ALL
     | _FUNNEL_ALL
-    | _ANALYTICS_ALL,
+    | _ANALYTICS_ALL
+    | _PRIVACY,
     "manager": frozenset({"crm:read", "crm:write", "crm:responsible", "finance:read", "payments:write"})
     | _SCHEDULING_DESK
     | _FUNNEL_ALL
@@ -62,6 +66,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "finance": frozenset(
         {"crm:read", "finance:read", "payments:refund", "scheduling:read", "analytics:read", "analytics:all"}
     ),
+    #: The clinic's data protection officer (LGPD encarregado, GDPR DPO): answers data subject requests.
+    "privacy_officer": frozenset({"crm:read", "scheduling:read"}) | _PRIVACY,
 }
 BUILTIN_ROLES = ROLE_PERMISSIONS
 #: The role that configures the clinic; it keeps crm:admin so a clinic cannot lock itself out.

@@ -12,6 +12,7 @@ import msgspec
 
 from contracts import claims
 from contracts.identity import StaffCreatedV1, StaffDeactivatedV1, StaffUpdatedV1
+from contracts.privacy import RecordReadV1
 from gateway import security
 from gateway.domain import (
     BUILTIN_ROLES,
@@ -564,3 +565,23 @@ async def audit_trail(
         return await IdentityRepository(uow.session).audit_of(
             principal.tenant_id, entity=entity, entity_id=entity_id, limit=limit, offset=offset
         )
+
+
+async def record_read(
+    uow_factory: UnitOfWorkFactory, principal: Principal, kind: str, record_id: str, purpose: str | None, path: str
+) -> None:
+    """The read audit (docs/privacy.md): a staff member opened a personal record through the gateway."""
+    async with uow_factory() as uow:
+        uow.publish(
+            RecordReadV1(
+                read_id=new_id(),
+                actor_id=principal.user_id,
+                record_kind=kind,
+                record_id=record_id,
+                purpose=purpose,
+                path=path,
+                at=datetime.now(UTC),
+            ),
+            tenant_id=principal.tenant_id,
+        )
+        await uow.commit()

@@ -24,7 +24,7 @@ class GatewaySettings(ServiceSettings, kw_only=True):
     login_window_seconds: int = 300
     # >>> routes (generated from stack.toml by scripts/registry.py; edit stack.toml, then run it)
     #: context=base URL pairs; /api/v1/<context>/... is forwarded there.
-    routes: str = "leads=http://127.0.0.1:8001,payments=http://127.0.0.1:8004,scheduling=http://127.0.0.1:8003,notifications=http://127.0.0.1:8005,funnel=http://127.0.0.1:8002,telephony=http://127.0.0.1:8006,analytics=http://127.0.0.1:8007"
+    routes: str = "leads=http://127.0.0.1:8001,payments=http://127.0.0.1:8004,scheduling=http://127.0.0.1:8003,notifications=http://127.0.0.1:8005,funnel=http://127.0.0.1:8002,telephony=http://127.0.0.1:8006,analytics=http://127.0.0.1:8007,privacy=http://127.0.0.1:8008"
     # <<< routes
 
     #: Public ingress, path prefix=route name pairs: /<prefix>/... is forwarded, without a token check, to that
@@ -33,7 +33,7 @@ class GatewaySettings(ServiceSettings, kw_only=True):
         "public/forms=leads,webhooks/tilda=leads,webhooks/payments=payments,public/payments=payments,"
         "public/scheduling=scheduling,webhooks/whatsapp=notifications,webhooks/twilio=notifications,"
         "webhooks/telegram=notifications,webhooks/instagram=notifications,webhooks/telephony=telephony,"
-        "public/funnel=funnel,public/telephony=telephony"
+        "public/funnel=funnel,public/telephony=telephony,public/privacy=privacy"
     )
     #: The largest body a public path accepts (the services set their own, smaller, limits).
     public_max_body_bytes: int = 256 * 1024

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.di import Provide
 
+from kit import objects
 from kit.api import create_api_app
 from kit.ratelimit import FixedWindowLimiter, RateLimited
 from kit.worker import create_worker_app
@@ -71,6 +72,12 @@ def create_api() -> Litestar:
 
 
 def create_worker() -> Litestar:
+    settings = get_settings()
     return create_worker_app(
-        service=SERVICE, settings=get_settings(), consumers=consumers.build, unit_of_work=LeadsUnitOfWork
+        service=SERVICE,
+        settings=settings,
+        consumers=consumers.build,
+        unit_of_work=LeadsUnitOfWork,
+        # the privacy consumer writes export parts there (docs/privacy.md)
+        resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contracts.assistant import AssistantAnswerRecordedV1
 from contracts.identity import StaffCreatedV1, StaffDeactivatedV1, StaffUpdatedV1
 from contracts.notifications import MessageReceivedV1
+from contracts.privacy import ErasureRequestedV1, ExportRequestedV1
 from contracts.scheduling import (
     AppointmentBookedV1,
     AppointmentCancelledV1,
@@ -14,10 +15,10 @@ from contracts.scheduling import (
     VisitCompletedV1,
 )
 from contracts.telephony import CallMissedV1, CallStartedV1
-from contracts.topics import FUNNEL, IDENTITY, NOTIFICATIONS, SCHEDULING, TELEPHONY
+from contracts.topics import FUNNEL, IDENTITY, NOTIFICATIONS, PRIVACY, SCHEDULING, TELEPHONY
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
-from leads.services import assistant, calls, staff, sync
+from leads.services import assistant, calls, privacy, staff, sync
 
 
 def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
@@ -74,6 +75,19 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
             name="leads.assistant-answers",
             topic=FUNNEL.name,
             handlers={AssistantAnswerRecordedV1: assistant.answer_recorded},
+            uow=ctx.uow,
+            producer=ctx.producer,
+            max_attempts=ctx.settings.consumer_max_attempts,
+        ),
+        # Data subject requests (docs/privacy.md): leads' part of an export, its erasure.
+        IdempotentConsumer(
+            service=ctx.service,
+            name="leads.privacy",
+            topic=PRIVACY.name,
+            handlers={
+                ExportRequestedV1: privacy.export_handler(lambda: ctx.resources["objects"]),
+                ErasureRequestedV1: privacy.erasure_requested,
+            },
             uow=ctx.uow,
             producer=ctx.producer,
             max_attempts=ctx.settings.consumer_max_attempts,

@@ -188,4 +188,6 @@ def create_worker() -> Litestar:
         settings=settings,
         consumers=consumers.build,
         tasks=lambda ctx: [dispatch_forever(ctx, settings)],
+        # the privacy consumer writes export parts there (docs/privacy.md)
+        resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
     )

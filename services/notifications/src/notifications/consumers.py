@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from contracts import Event
 from contracts.assistant import AssistantMessageRequestedV1
-from contracts.topics import FUNNEL, LEADS, PAYMENTS, SCHEDULING
+from contracts.privacy import ConsentGivenV1, ConsentWithdrawnV1, ErasureRequestedV1, ExportRequestedV1
+from contracts.topics import FUNNEL, LEADS, PAYMENTS, PRIVACY, SCHEDULING
 from kit.messaging import Handler, IdempotentConsumer
 from kit.worker import WorkerContext
-from notifications import events, services
+from notifications import consent, events, services
 
 #: Consumer (group) names; the leads one keeps its first name so its inbox and offsets carry on.
 NAMES = {
@@ -35,7 +36,22 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
         producer=ctx.producer,
         max_attempts=ctx.settings.consumer_max_attempts,
     )
-    return [assistant] + [
+    # The consent ledger's copy and data subject requests (notifications.consent, docs/privacy.md).
+    privacy = IdempotentConsumer(
+        service=ctx.service,
+        name="notifications.privacy",
+        topic=PRIVACY.name,
+        handlers={
+            ConsentGivenV1: consent.remember,
+            ConsentWithdrawnV1: consent.remember,
+            ExportRequestedV1: consent.export_handler(lambda: ctx.resources["objects"]),
+            ErasureRequestedV1: consent.erasure_requested,
+        },
+        uow=ctx.uow,
+        producer=ctx.producer,
+        max_attempts=ctx.settings.consumer_max_attempts,
+    )
+    return [assistant, privacy] + [
         IdempotentConsumer(
             service=ctx.service,
             name=NAMES[topic],

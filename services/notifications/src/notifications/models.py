@@ -127,6 +127,26 @@ opt_outs = Table(
     PrimaryKeyConstraint("tenant_id", "channel", "address"),
 )
 
+#: notifications' copy of the privacy service's consent ledger (consent.given / .withdrawn events), the latest entry
+#: per person, purpose and channel; checked with opt_outs before a message goes (notifications.consent).
+privacy_consents = Table(
+    "privacy_consents",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("person_key", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("lead_id", UUID(as_uuid=False)),
+    Column("patient_id", UUID(as_uuid=False)),
+    Column("phone", Text),
+    Column("email", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "person_key", "purpose", "channel"),
+    Index("ix_privacy_consents_lead", "tenant_id", "lead_id"),
+    Index("ix_privacy_consents_phone", "tenant_id", "phone"),
+)
+
 #: The contact data notifications keeps of each lead (from lead events), and its sales agent.
 contacts = Table(
     "contacts",

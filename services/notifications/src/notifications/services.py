@@ -30,7 +30,7 @@ from kit.db import UnitOfWork, UnitOfWorkFactory, retrying
 from kit.dispatch import LeaseDispatcher
 from kit.objects import ObjectStore, ObjectStoreError
 from kit.sealing import Sealer, SealingError
-from notifications import events, rendering, suggestions
+from notifications import consent, events, rendering, suggestions
 from notifications.catalog import TEMPLATES
 from notifications.channels import ChannelAdapter, Outgoing, ProviderError
 from notifications.domain import (
@@ -560,13 +560,14 @@ class Dispatcher:
         now = clock()
         claimed = await MessageRepository(uow.session).claim_due(now, limit=limit, lease=self.lease)
         opted_out = await OptOutRepository(uow.session).opted_out((m.tenant_id, m.channel, m.to) for m in claimed)
+        withdrawn = await consent.blocked(uow, claimed)  # the consent ledger's withdrawals (notifications.consent)
         windows = await ConversationRepository(uow.session).last_inbound(
             (m.tenant_id, WHATSAPP, m.to) for m in claimed if m.channel == WHATSAPP
         )
         return [
             Claimed(
                 m,
-                (m.tenant_id, m.channel, m.to) in opted_out,
+                (m.tenant_id, m.channel, m.to) in opted_out or m.id in withdrawn,
                 within_whatsapp_window(windows.get((m.tenant_id, WHATSAPP, m.to)), now),
             )
             for m in claimed
@@ -1553,6 +1554,13 @@ async def suggest_replies(
         found = await _history(uow, tenant, conversation_id)
         config = await AssistantRepository(uow.session).settings(tenant)
         clinic = await clinic_config(uow, tenant)
+        person = found["conversation"]
+        for purpose in (consent.AI_ASSISTANT, consent.EXTERNAL_AI):  # the clinic's model is an external endpoint
+            ids = {k: str(person[k]) if person[k] else None for k in ("lead_id", "patient_id")}
+            if not await consent.allows(uow, tenant, purpose, **ids):
+                raise InvalidInput(
+                    f"The person withdrew consent to {purpose.replace('_', ' ')}.", field="conversation_id"
+                )
         if config is None or not config["enabled"]:
             raise AssistantNotConfigured(
                 "The clinic's reply assistant is not set up (PUT /api/v1/notifications/assistant/settings)."

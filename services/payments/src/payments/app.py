@@ -11,7 +11,7 @@ from typing import cast
 from litestar import Litestar
 from litestar.di import Provide
 
-from kit import webhooks
+from kit import objects, webhooks
 from kit.api import create_api_app
 from kit.periodic import Periodic
 from kit.worker import WorkerContext, create_worker_app
@@ -105,6 +105,8 @@ def create_worker() -> Litestar:
         consumers=lambda ctx: consumers.build(ctx, book, clock),
         tasks=tasks,
         unit_of_work=PaymentsUnitOfWork,
+        # the privacy consumer writes export parts there (docs/privacy.md)
+        resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
     )
 
 

@@ -7,11 +7,12 @@ from typing import cast
 
 from contracts.assistant import AssistantPaymentLinkRequestedV1
 from contracts.leads import LeadConvertedV1, LeadCreatedV1
-from contracts.topics import FUNNEL, LEADS
+from contracts.privacy import ErasureRequestedV1, ExportRequestedV1
+from contracts.topics import FUNNEL, LEADS, PRIVACY
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
 from payments.clock import Clock
-from payments.services import assistant, finance
+from payments.services import assistant, finance, privacy
 from payments.services.accounts import ProviderBook
 from payments.services.work import PaymentsWorkFactory
 
@@ -37,6 +38,19 @@ def build(ctx: WorkerContext, book: ProviderBook, clock: Clock) -> list[Idempote
             name="payments.lead-sources",
             topic=LEADS.name,
             handlers={LeadCreatedV1: finance.remember_source, LeadConvertedV1: finance.remember_patient},
+            uow=ctx.uow,
+            producer=ctx.producer,
+            max_attempts=ctx.settings.consumer_max_attempts,
+        ),
+        # Data subject requests (docs/privacy.md): payments' part of an export, its erasure.
+        IdempotentConsumer(
+            service=ctx.service,
+            name="payments.privacy",
+            topic=PRIVACY.name,
+            handlers={
+                ExportRequestedV1: privacy.export_handler(lambda: ctx.resources["objects"]),
+                ErasureRequestedV1: privacy.erasure_requested,
+            },
             uow=ctx.uow,
             producer=ctx.producer,
             max_attempts=ctx.settings.consumer_max_attempts,

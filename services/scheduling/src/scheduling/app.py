@@ -10,6 +10,7 @@ from typing import Any, cast
 from litestar import Litestar
 from litestar.di import Provide
 
+from kit import objects
 from kit.api import create_api_app
 from kit.db import UnitOfWorkFactory
 from kit.periodic import Periodic
@@ -105,4 +106,6 @@ def create_worker() -> Litestar:
             Periodic("hold-expiry", lambda: booking.expire_holds(env_of(ctx)), 5.0),
         ],
         unit_of_work=SchedulingUnitOfWork,
+        # the privacy consumer writes export parts there (docs/privacy.md)
+        resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
     )

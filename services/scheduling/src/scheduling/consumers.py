@@ -9,10 +9,12 @@ from contracts import EventMeta
 from contracts.assistant import AssistantBookingLinkRequestedV1
 from contracts.notifications import MessageReceivedV1
 from contracts.payments import PaymentConfirmedV1
-from contracts.topics import FUNNEL, IDENTITY, NOTIFICATIONS, PAYMENTS
+from contracts.privacy import ErasureRequestedV1, ExportRequestedV1
+from contracts.topics import FUNNEL, IDENTITY, NOTIFICATIONS, PAYMENTS, PRIVACY
+from kit.db import UnitOfWork
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
-from scheduling.services import assistant, inbound, staff
+from scheduling.services import assistant, inbound, privacy, staff
 from scheduling.services.env import Env
 from scheduling.services.work import SchedulingWork
 
@@ -55,6 +57,17 @@ def build(ctx: WorkerContext, env: Env) -> list[IdempotentConsumer]:
             name="scheduling.staff",
             topic=IDENTITY.name,
             handlers=dict.fromkeys(staff.STAFF_EVENTS, _bound(env, staff.staff_changed)),
+            **common,  # type: ignore[arg-type]
+        ),
+        # Data subject requests (docs/privacy.md): scheduling's part of an export, its erasure.
+        IdempotentConsumer(
+            service=ctx.service,
+            name="scheduling.privacy",
+            topic=PRIVACY.name,
+            handlers={
+                ExportRequestedV1: privacy.export_handler(lambda: ctx.resources["objects"]),
+                ErasureRequestedV1: privacy.erasure_requested,
+            },
             **common,  # type: ignore[arg-type]
         ),
     ]

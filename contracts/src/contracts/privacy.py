@@ -1,0 +1,254 @@
+"""Personal data under LGPD, GDPR and 152-FZ (docs/privacy.md).
+
+The privacy service publishes on `clinicflow.privacy.events`:
+
+- `consent.given` / `consent.withdrawn`: the consent ledger, keyed by the person (`person_key`), so one person's
+  consent changes arrive in order. Notifications keeps its own copy and checks it before sending; a withdrawal
+  takes effect with the next message it would send.
+- `request.export_requested` / `request.erasure_requested`: a data subject request, keyed by the request id, with
+  every identifier the clinic knows the person by. Each service that holds personal data answers on *its own*
+  topic (each service's Kafka user writes only there):
+- `clinicflow.<service>.privacy_part.ready.v1`: the service's part of an export is a JSON document in the object
+  store under `object_key`;
+- `clinicflow.<service>.privacy_part.erased.v1`: the service anonymised its rows of the person; what the law
+  makes it keep (e.g. fiscal records of payments) is counted under `retained`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import msgspec
+
+from contracts.envelope import Event
+from contracts.topics import IDENTITY, LEADS, NOTIFICATIONS, PAYMENTS, PRIVACY, SCHEDULING
+
+#: What a person may consent to (the ledger's purposes).
+PURPOSES: tuple[str, ...] = ("marketing", "reminders", "ai_assistant", "external_ai")
+#: The channels a consent may be limited to; "any" covers them all.
+CHANNELS: tuple[str, ...] = ("any", "whatsapp", "sms", "email", "telegram", "instagram", "phone")
+#: The services that answer export and erasure requests (each publishes its privacy_part events).
+ANSWERING_SERVICES: tuple[str, ...] = ("leads", "scheduling", "payments", "notifications")
+
+
+class Subject(msgspec.Struct, frozen=True, kw_only=True):
+    """Every identifier a clinic knows one person by. Phones are E.164; e-mails lower-case; CPF digits only."""
+
+    lead_ids: list[str] = []
+    patient_ids: list[str] = []
+    phones: list[str] = []
+    emails: list[str] = []
+    cpfs: list[str] = []
+
+
+class _ConsentEvent(Event, frozen=True, kw_only=True):
+    TOPIC: ClassVar[str] = PRIVACY.name
+    AGGREGATE: ClassVar[str] = "person_key"
+
+    consent_id: str
+    #: "lead:<id>", "patient:<id>", "phone:<e164>" or "email:<address>": whom the ledger entry is about.
+    person_key: str
+    lead_id: str | None = None
+    patient_id: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    #: marketing, reminders, ai_assistant, external_ai.
+    purpose: str
+    #: any, whatsapp, sms, email, telegram, instagram, phone.
+    channel: str
+    #: How it was recorded: console, web_form, patient_page, inbound_message, import, api.
+    source: str
+    #: The text the person agreed to (or the words they withdrew with).
+    text: str | None = None
+    #: Staff user who recorded it; None when the person did it themselves.
+    recorded_by: str | None = None
+    at: datetime
+
+
+class ConsentGivenV1(_ConsentEvent, frozen=True, kw_only=True):
+    """The person agreed to `purpose` on `channel`."""
+
+    TYPE: ClassVar[str] = "clinicflow.privacy.consent.given.v1"
+
+
+class ConsentWithdrawnV1(_ConsentEvent, frozen=True, kw_only=True):
+    """The person withdrew consent for `purpose` on `channel`: it takes effect at once."""
+
+    TYPE: ClassVar[str] = "clinicflow.privacy.consent.withdrawn.v1"
+
+
+class _RequestEvent(Event, frozen=True, kw_only=True):
+    TOPIC: ClassVar[str] = PRIVACY.name
+    AGGREGATE: ClassVar[str] = "request_id"
+
+    request_id: str
+    subject: Subject
+    requested_at: datetime
+    #: When the clinic must have answered (15 days under LGPD).
+    due_at: datetime
+
+
+class ExportRequestedV1(_RequestEvent, frozen=True, kw_only=True):
+    """Access / export: every answering service writes what it holds about `subject` to the object store."""
+
+    TYPE: ClassVar[str] = "clinicflow.privacy.request.export_requested.v1"
+
+
+class ErasureRequestedV1(_RequestEvent, frozen=True, kw_only=True):
+    """Erasure: every answering service anonymises its rows of `subject`, keeping what the law requires."""
+
+    TYPE: ClassVar[str] = "clinicflow.privacy.request.erasure_requested.v1"
+
+
+class _PartEvent(Event, frozen=True, kw_only=True):
+    AGGREGATE: ClassVar[str] = "request_id"
+    #: The service that answers (set by each topic's subclass).
+    SERVICE: ClassVar[str]
+
+    request_id: str
+    service: str
+    #: Rows found (ready) or anonymised (erased), by kind of data: {"leads": 1, "activities": 3}.
+    counts: dict[str, int] = {}
+    at: datetime
+
+
+class _PartReady(_PartEvent, frozen=True, kw_only=True):
+    """The service's part of an export: a JSON document in the object store (never the data in the event)."""
+
+    object_key: str
+    sha256: str | None = None
+    size_bytes: int | None = None
+
+
+class _PartErased(_PartEvent, frozen=True, kw_only=True):
+    """The service anonymised the person's rows; `retained` counts what it must keep by law (flagged)."""
+
+    retained: dict[str, int] = {}
+
+
+class LeadsPartReadyV1(_PartReady, frozen=True, kw_only=True):
+    """leads' part of an export: lead and patient records, requests, activities, status history, audit trail."""
+
+    TOPIC: ClassVar[str] = LEADS.name
+    SERVICE: ClassVar[str] = "leads"
+    TYPE: ClassVar[str] = "clinicflow.leads.privacy_part.ready.v1"
+
+
+class LeadsPartErasedV1(_PartErased, frozen=True, kw_only=True):
+    """leads anonymised the person's lead and patient records (name, phones, e-mail, CPF, notes)."""
+
+    TOPIC: ClassVar[str] = LEADS.name
+    SERVICE: ClassVar[str] = "leads"
+    TYPE: ClassVar[str] = "clinicflow.leads.privacy_part.erased.v1"
+
+
+class SchedulingPartReadyV1(_PartReady, frozen=True, kw_only=True):
+    """scheduling's part of an export: appointments, signed anamnesis forms, waitlist entries."""
+
+    TOPIC: ClassVar[str] = SCHEDULING.name
+    SERVICE: ClassVar[str] = "scheduling"
+    TYPE: ClassVar[str] = "clinicflow.scheduling.privacy_part.ready.v1"
+
+
+class SchedulingPartErasedV1(_PartErased, frozen=True, kw_only=True):
+    """scheduling anonymised the person on appointments; signed anamnesis forms are retained (clinical record)."""
+
+    TOPIC: ClassVar[str] = SCHEDULING.name
+    SERVICE: ClassVar[str] = "scheduling"
+    TYPE: ClassVar[str] = "clinicflow.scheduling.privacy_part.erased.v1"
+
+
+class PaymentsPartReadyV1(_PartReady, frozen=True, kw_only=True):
+    """payments' part of an export: charges and refunds."""
+
+    TOPIC: ClassVar[str] = PAYMENTS.name
+    SERVICE: ClassVar[str] = "payments"
+    TYPE: ClassVar[str] = "clinicflow.payments.privacy_part.ready.v1"
+
+
+class PaymentsPartErasedV1(_PartErased, frozen=True, kw_only=True):
+    """payments removed contact data from open charges; paid charges are fiscal records, retained and flagged."""
+
+    TOPIC: ClassVar[str] = PAYMENTS.name
+    SERVICE: ClassVar[str] = "payments"
+    TYPE: ClassVar[str] = "clinicflow.payments.privacy_part.erased.v1"
+
+
+class NotificationsPartReadyV1(_PartReady, frozen=True, kw_only=True):
+    """notifications' part of an export: messages sent, conversations and what the person wrote, opt-outs."""
+
+    TOPIC: ClassVar[str] = NOTIFICATIONS.name
+    SERVICE: ClassVar[str] = "notifications"
+    TYPE: ClassVar[str] = "clinicflow.notifications.privacy_part.ready.v1"
+
+
+class NotificationsPartErasedV1(_PartErased, frozen=True, kw_only=True):
+    """notifications anonymised messages, conversations and inbound texts of the person."""
+
+    TOPIC: ClassVar[str] = NOTIFICATIONS.name
+    SERVICE: ClassVar[str] = "notifications"
+    TYPE: ClassVar[str] = "clinicflow.notifications.privacy_part.erased.v1"
+
+
+PART_READY: tuple[type[_PartReady], ...] = (
+    LeadsPartReadyV1,
+    SchedulingPartReadyV1,
+    PaymentsPartReadyV1,
+    NotificationsPartReadyV1,
+)
+PART_ERASED: tuple[type[_PartErased], ...] = (
+    LeadsPartErasedV1,
+    SchedulingPartErasedV1,
+    PaymentsPartErasedV1,
+    NotificationsPartErasedV1,
+)
+
+
+class RecordReadV1(Event, frozen=True, kw_only=True):
+    """A staff member opened a personal record (a lead, an anamnesis form, a conversation, a recording, an
+    appointment) through the gateway: who, when, why. The gateway publishes it on its own topic (keyed by the
+    read's id, so compaction keeps every one); the privacy service keeps the read audit from it."""
+
+    TOPIC: ClassVar[str] = IDENTITY.name
+    AGGREGATE: ClassVar[str] = "read_id"
+    TYPE: ClassVar[str] = "clinicflow.identity.record.read.v1"
+
+    read_id: str
+    actor_id: str
+    #: lead, patient, anamnesis, conversation, recording, appointment.
+    record_kind: str
+    record_id: str
+    #: Why, as the caller said (the `X-Purpose` header); None when it did not.
+    purpose: str | None = None
+    path: str
+    at: datetime
+
+
+PartReady = _PartReady
+PartErased = _PartErased
+
+EVENTS: tuple[type[Event], ...] = (
+    ConsentGivenV1,
+    ConsentWithdrawnV1,
+    ExportRequestedV1,
+    ErasureRequestedV1,
+    *PART_READY,
+    *PART_ERASED,
+    RecordReadV1,
+)
+
+
+def person_key(
+    *, lead_id: str | None = None, patient_id: str | None = None, phone: str | None = None, email: str | None = None
+) -> str:
+    """The ledger's key of a person: the most stable identifier given."""
+    if patient_id:
+        return f"patient:{patient_id}"
+    if lead_id:
+        return f"lead:{lead_id}"
+    if phone:
+        return f"phone:{phone}"
+    if email:
+        return f"email:{email.lower()}"
+    raise ValueError("a person needs a lead id, a patient id, a phone or an e-mail")

@@ -1,0 +1,1 @@
+"""privacy: scaffolded by `just new-service privacy` (docs/architecture.md, "Adding a service")."""

@@ -1,0 +1,271 @@
+"""Personal data end to end through the gateway, on the real stack (docs/privacy.md): a person with a lead,
+a payment, an appointment and messages -> consent given and withdrawn (notifications holds the message back) ->
+an export request answered by leads, scheduling, payments and notifications through events -> the archive behind
+a signed single-use link contains all of it -> erasure -> every service's API shows the person anonymised, the
+paid fiscal records retained. Plus the 4xx: unknown person, another clinic's person, no role, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from devkit.stack import Stack
+from kit.db import make_engine
+from tests.e2e.clinic import add_branch, add_procedure, add_professional, free_times, ok
+from tests.e2e.conftest import Api, staff, wait_until
+
+pytestmark = pytest.mark.e2e
+API = "/api/v1/privacy"
+SP = ZoneInfo("America/Sao_Paulo")
+
+
+def problem(answer: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = answer.json()
+    if field is not None:
+        assert field in [e["field"] for e in body.get("errors", [])] or body.get("field") == field, body
+    return body
+
+
+def notifications_consent_rows(stack: Stack, phone: str) -> int:
+    """Rows of notifications' consent copy about a phone (it learns them from consent.* events)."""
+
+    async def read() -> int:
+        engine = make_engine(stack.database_url("notifications"), pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                found = await conn.execute(text("SELECT count(*) FROM privacy_consents WHERE phone = :p"), {"p": phone})
+                return int(found.scalar_one())
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result()
+
+
+def open_request(api: Api, kind: str, **subject: Any) -> dict[str, Any]:
+    """Open a request once privacy knows the person (it learns leads from their events a moment later)."""
+
+    def attempt() -> dict[str, Any] | None:
+        answer = api.http.post(f"{API}/requests", json={"kind": kind, "subject": subject})
+        if answer.status_code == 404:
+            return None
+        return ok(answer, 201)  # type: ignore[no-any-return]
+
+    return wait_until(attempt, 30, f"privacy never learnt of {subject}")  # type: ignore[no-any-return]
+
+
+def finished(api: Api, request_id: str) -> Callable[[], dict[str, Any] | None]:
+    def check() -> dict[str, Any] | None:
+        found: dict[str, Any] = ok(api.http.get(f"{API}/requests/{request_id}"))
+        return found if found["status"] == "completed" else None
+
+    return check
+
+
+def test_a_person_is_exported_and_erased_across_the_services(
+    stack: Stack, admin: Api, other_clinic: Api, unique_phone: Callable[[], str]
+) -> None:
+    phone = unique_phone()
+    email = f"maria-{uuid.uuid4().hex[:6]}@example.com"
+    lead = admin.create_lead(name="Maria Privacidade", phone=phone, email=email, source="instagram")
+    lead_id = lead["id"]
+    # payments: a payment link for her
+    charge = ok(
+        admin.http.post(
+            "/api/v1/payments/payments",
+            json={
+                "person": {"lead_id": lead_id, "name": "Maria Privacidade", "phone": phone, "email": email},
+                "description": "Limpeza de pele",
+                "amount": "350.00",
+                "methods": ["pix"],
+            },
+        ),
+        201,
+    )
+    # scheduling: an appointment
+    branch = add_branch(admin, "Privacidade")
+    pro = add_professional(admin, branch, "Dra. Lia")
+    procedure = add_procedure(admin, f"Avaliação {uuid.uuid4().hex[:4]}")
+    day = datetime.now(SP).date() + timedelta(days=2)
+    slot = next(
+        s for s in free_times(admin, branch["id"], procedure["id"], day, pro["id"]) if s["local"].endswith("10:00")
+    )
+    appointment = ok(
+        admin.http.post(
+            "/api/v1/scheduling/appointments",
+            json={
+                "branch_id": branch["id"],
+                "procedure_id": procedure["id"],
+                "professional_id": pro["id"],
+                "starts_at": slot["starts_at"],
+                "person": {"lead_id": lead_id, "name": "Maria Privacidade", "phone": phone, "locale": "pt-BR"},
+            },
+        ),
+        201,
+    )
+    # notifications: the welcome message (lead.created) and the booking's message
+    wait_until(lambda: admin.messages(lead_id), 30, "no message was queued for the lead")
+
+    # --- consent: given, withdrawn, the history kept -------------------------------------------
+    given = ok(
+        admin.http.post(
+            f"{API}/consents",
+            json={
+                "lead_id": lead_id,
+                "purpose": "marketing",
+                "channel": "whatsapp",
+                "source": "console",
+                "text": "Aceito receber novidades da clínica pelo WhatsApp.",
+            },
+        ),
+        201,
+    )
+    assert (given["granted"], given["person_key"]) == (True, f"lead:{lead_id}")
+    ok(
+        admin.http.post(
+            f"{API}/consents/withdraw", json={"lead_id": lead_id, "purpose": "marketing", "channel": "any"}
+        ),
+        201,
+    )
+    person = ok(admin.http.get(f"{API}/consents/person", params={"lead_id": lead_id}))
+    assert [(c["purpose"], c["channel"], c["granted"]) for c in person["history"]] == [
+        ("marketing", "whatsapp", True),
+        ("marketing", "any", False),
+    ]
+    problem(admin.http.post(f"{API}/consents", json={"lead_id": lead_id, "purpose": "spam"}), 422, "purpose")
+    problem(admin.http.post(f"{API}/consents", json={"lead_id": lead_id, "purpose": "marketing"}), 422, "text")
+
+    # --- 4xx: unknown person, another clinic's, no role, bad identifiers ---------------------------
+    problem(
+        admin.http.post(f"{API}/requests", json={"kind": "export", "subject": {"lead_ids": [str(uuid.uuid4())]}}), 404
+    )
+    problem(other_clinic.http.post(f"{API}/requests", json={"kind": "export", "subject": {"lead_ids": [lead_id]}}), 404)
+    reception, _ = staff(stack, admin, "reception")
+    problem(reception.http.post(f"{API}/requests", json={"kind": "export", "subject": {"lead_ids": [lead_id]}}), 403)
+    problem(reception.http.get(f"{API}/requests"), 403)
+    problem(admin.http.post(f"{API}/requests", json={"kind": "export", "subject": {"cpfs": ["123.456.789-00"]}}), 422)
+    problem(admin.http.post(f"{API}/requests", json={"kind": "everything", "subject": {"lead_ids": [lead_id]}}), 422)
+
+    # --- export ------------------------------------------------------------------------------------
+    export = open_request(admin, "export", lead_ids=[lead_id])
+    assert export["status"] == "in_progress"
+    assert sorted(p["service"] for p in export["parts"]) == ["leads", "notifications", "payments", "scheduling"]
+    due = datetime.fromisoformat(export["due_at"]) - datetime.fromisoformat(export["requested_at"])
+    assert due == timedelta(days=15)  # LGPD: the clinic is in Brazil
+    assert phone in export["subject"]["phones"]  # privacy added what it knows of the person
+    done = wait_until(finished(admin, export["id"]), 60, "the services never answered the export")
+    assert done["archive_ready"]
+    assert {p["service"]: p["status"] for p in done["parts"]} == dict.fromkeys(
+        ("leads", "notifications", "payments", "scheduling"), "ready"
+    )
+    problem(other_clinic.http.post(f"{API}/requests/{export['id']}/link"), 404)
+    link = ok(admin.http.post(f"{API}/requests/{export['id']}/link"), 201)
+    public = httpx.Client(timeout=20.0)
+    archive = public.get(link["url"])
+    assert archive.status_code == 200, archive.text
+    assert archive.headers["content-type"] == "application/zip"
+    files = zipfile.ZipFile(io.BytesIO(archive.content))
+    parts = {name: json.loads(files.read(name)) for name in files.namelist()}
+    assert set(parts) == {"manifest.json", "leads.json", "scheduling.json", "payments.json", "notifications.json"}
+    assert parts["manifest.json"]["law"] == "LGPD"
+    assert [r["name"] for r in parts["leads.json"]["data"]["leads"]] == ["Maria Privacidade"]
+    assert [r["id"] for r in parts["scheduling.json"]["data"]["appointments"]] == [appointment["id"]]
+    assert [r["id"] for r in parts["payments.json"]["data"]["charges"]] == [charge["id"]]
+    to_her = [m for m in parts["notifications.json"]["data"]["messages"] if m["recipient"] == "person"]
+    assert to_her
+    assert {m["to"] for m in to_her} <= {phone, email}
+    # single use: the second open is refused, and a forged token too
+    problem(public.get(link["url"]), 410)
+    problem(public.get(link["url"][:-4] + "abcd"), 403)
+
+    # --- erasure -----------------------------------------------------------------------------------
+    erasure = open_request(admin, "erasure", lead_ids=[lead_id])
+    wait_until(finished(admin, erasure["id"]), 60, "the services never answered the erasure")
+    erased = ok(admin.http.get(f"{API}/requests/{erasure['id']}"))
+    assert {p["service"]: p["status"] for p in erased["parts"]} == dict.fromkeys(
+        ("leads", "notifications", "payments", "scheduling"), "erased"
+    )
+    seen = ok(admin.http.get(f"/api/v1/leads/{lead_id}"))
+    assert seen["name"] == "Erased person"
+    assert not seen.get("email")
+    assert phone not in json.dumps(seen)
+    booked = ok(admin.http.get(f"/api/v1/scheduling/appointments/{appointment['id']}"))
+    assert "Maria Privacidade" not in json.dumps(booked)
+    assert phone not in json.dumps(booked)
+    paid = ok(admin.http.get(f"/api/v1/payments/payments/{charge['id']}"))
+    assert "Maria Privacidade" not in json.dumps(paid)
+    assert email not in json.dumps(paid)
+    assert paid["amount"] == charge["amount"]  # amounts stay: revenue is unchanged
+    for message in admin.messages(lead_id):
+        assert phone not in json.dumps(message)
+        assert "Maria" not in json.dumps(message)
+
+
+def test_a_withdrawn_consent_holds_the_message_back_at_once(
+    stack: Stack, admin: Api, unique_phone: Callable[[], str]
+) -> None:
+    """Marketing withdrawn for a phone before the person's lead exists: the welcome message is not sent."""
+    phone = unique_phone()
+    ok(
+        admin.http.post(f"{API}/consents/withdraw", json={"phone": phone, "purpose": "marketing", "channel": "any"}),
+        201,
+    )
+    wait_until(lambda: notifications_consent_rows(stack, phone), 30, "notifications never learnt the withdrawal")
+    lead = admin.create_lead(name="Rita Sem Marketing", phone=phone, source="instagram")
+
+    def outcome() -> list[dict[str, Any]] | None:
+        found = [m for m in admin.messages(lead["id"]) if m["status"] in ("sent", "delivered", "failed", "read")]
+        return found or None
+
+    messages = wait_until(outcome, 30, "the welcome message was never settled")
+    assert {m["status"] for m in messages} == {"failed"}, messages
+    assert all("opted out" in (m.get("last_error") or "") for m in messages), messages
+
+
+def test_opening_a_lead_through_the_gateway_is_in_the_read_audit(admin: Api, unique_phone: Callable[[], str]) -> None:
+    lead = admin.create_lead(name="Clara Auditada", phone=unique_phone(), source="instagram")
+    ok(admin.http.get(f"/api/v1/leads/{lead['id']}", headers={"x-purpose": "treatment"}))
+    me = ok(admin.http.get("/api/v1/me"))
+
+    def audited() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = ok(admin.http.get(f"{API}/audit/reads", params={"record_id": lead["id"]}))[
+            "items"
+        ]
+        return found
+
+    entries = wait_until(audited, 30, "the gateway's record.read never reached the audit")
+    assert [(e["record_kind"], e["purpose"], e["actor_id"]) for e in entries] == [("lead", "treatment", me["id"])]
+
+
+def test_the_read_audit_and_the_clinic_settings(admin: Api, other_clinic: Api) -> None:
+    record = str(uuid.uuid4())
+    ok(
+        admin.http.post(
+            f"{API}/audit/reads",
+            json={"record_kind": "anamnesis", "record_id": record, "purpose": "treatment", "path": "/desk"},
+        ),
+        201,
+    )
+    found = ok(admin.http.get(f"{API}/audit/reads", params={"record_id": record}))
+    assert [(e["record_kind"], e["purpose"]) for e in found["items"]] == [("anamnesis", "treatment")]
+    assert ok(other_clinic.http.get(f"{API}/audit/reads", params={"record_id": record}))["items"] == []
+    problem(admin.http.post(f"{API}/audit/reads", json={"record_kind": "diary", "record_id": "x", "path": "/"}), 422)
+    clinic = ok(admin.http.get(f"{API}/clinic"))
+    assert (clinic["country"], clinic["region"], clinic["law"], clinic["response_days"]) == ("BR", "br", "LGPD", 15)
+    rule = ok(admin.http.put(f"{API}/retention/read_audit", json={"days": 730}))
+    assert rule["days"] == 730
+    problem(admin.http.put(f"{API}/retention/everything", json={"days": 10}), 422, "kind")
