@@ -11,7 +11,6 @@ from contracts.notifications import MessageReceivedV1
 from contracts.payments import PaymentConfirmedV1
 from contracts.privacy import ErasureRequestedV1, ExportRequestedV1
 from contracts.topics import FUNNEL, IDENTITY, NOTIFICATIONS, PAYMENTS, PRIVACY
-from kit.db import UnitOfWork
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
 from scheduling.services import assistant, inbound, privacy, staff
