@@ -62,6 +62,8 @@ def webhook_url(root: str, account: Account) -> str:
     base = f"{root}/webhooks/telephony/{account.provider}"
     if account.provider == "bitrix24":  # the REST root: the app appends <method>.json and sends `auth`
         return f"{base}/{account.tenant_id}/"
+    if account.provider == "mango":  # Mango Office appends /events/call, /events/record/added, ...
+        return f"{base}/{account.tenant_id}"
     url = f"{base}?clinic={account.tenant_id}"
     if account.provider == "telfin":  # Telfin signs nothing: the secret travels in the URL
         url += "&" + urlencode({"token": account.secret})
@@ -303,6 +305,19 @@ class WebhookController(Controller):
         handled = await cases.receive(uow, redis, provider="bitrix24", tenant_id=str(clinic), request=inbound)
         call_id = handled.provider_call_ids[0] if handled.provider_call_ids else None
         return BitrixAnswer(result=BitrixResult(CALL_ID=call_id, outcome=handled.outcome))
+
+    @post(
+        "/mango/{clinic:uuid}/events/{kind:path}",
+        status_code=HTTP_200_OK,
+        summary="Mango Office events: the clinic's address + /events/call, /events/record/added, /events/summary",
+        security=[{}],
+    )
+    async def mango(
+        self, request: Request[Any, Any, Any], uow: UnitOfWorkFactory, redis: Redis, clinic: UUID, kind: str
+    ) -> WebhookAnswer:
+        inbound = await _inbound(request)
+        handled = await cases.receive(uow, redis, provider="mango", tenant_id=str(clinic), request=inbound)
+        return WebhookAnswer(handled.outcome, handled.call_ids)
 
 
 async def _inbound(request: Request[Any, Any, Any]) -> Inbound:

@@ -24,7 +24,14 @@ from telephony.settings import SERVICE, TelephonySettings, get_settings
 
 
 def provider_api(settings: TelephonySettings) -> Resource[ProviderApi]:
-    api = ProviderApi(Defaults(twilio=settings.twilio_api_url, telfin=settings.telfin_api_url))
+    api = ProviderApi(
+        Defaults(
+            twilio=settings.twilio_api_url,
+            telfin=settings.telfin_api_url,
+            zadarma=settings.zadarma_api_url,
+            mango=settings.mango_api_url,
+        )
+    )
     return Resource("provider_api", api, close=api.close)
 
 

@@ -17,7 +17,7 @@ from contracts.telephony import CallAnsweredV1, CallEndedV1, CallMissedV1, CallR
 from kit import links
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWork, UnitOfWorkFactory
+from kit.db import UnitOfWork, UnitOfWorkFactory, retrying
 from kit.objects import ObjectNotFound, ObjectStore, ObjectStoreError
 from kit.webhooks import Delivery, SignatureInvalid, record_receipt
 from telephony.domain import (
@@ -159,10 +159,25 @@ async def receive(
     tenant_id: str,
     request: Inbound,
 ) -> Handled:
-    """Verify with the clinic's secret (401, nothing stored), store the delivery once, fold each call."""
+    """Verify with the clinic's secret (401, nothing stored), store the delivery once, fold each call. Run again
+    when PostgreSQL rolls the unit of work back as a deadlock's victim (kit.db.retrying), so concurrent
+    deliveries of one call never answer 500; the live cards go out once, after the commit that stored them."""
     adapter = ADAPTERS.get(provider)
     if adapter is None:
         raise NotFound(f"Unknown provider {provider!r}; one of: {', '.join(ADAPTERS)}.", field="provider")
+    handled, started = await retrying(
+        lambda: _receive_once(uow, provider=provider, tenant_id=tenant_id, request=request)
+    )
+    if live is not None:
+        for card in started:
+            await live.publish(live_channel(tenant_id), json.dumps(card))
+    return handled
+
+
+async def _receive_once(
+    uow: UnitOfWorkFactory, *, provider: str, tenant_id: str, request: Inbound
+) -> tuple[Handled, list[dict[str, Any]]]:
+    adapter = ADAPTERS[provider]
     async with uow() as work:
         repo = TelephonyRepository(work.session)
         account = await repo.account(tenant_id, provider)
@@ -174,10 +189,10 @@ async def receive(
         delivery = Delivery(body=request.body, headers=dict(request.headers), received_at=request.received_at)
         provider_ids = list(dict.fromkeys(e.provider_call_id for e in events))
         if not await record_receipt(work.session, delivery, provider=provider, scope=tenant_id, event_id=event_id):
-            return Handled("duplicate", [], provider_ids)
+            return Handled("duplicate", [], provider_ids), []
         if not events:
             await work.commit()
-            return Handled("ignored", [])
+            return Handled("ignored", []), []
         by_call: dict[str, list[CallEvent]] = defaultdict(list)
         for e in events:
             by_call[e.provider_call_id].append(e)
@@ -190,10 +205,7 @@ async def receive(
             if card is not None:
                 started.append(card)
         await work.commit()
-    if live is not None:
-        for card in started:
-            await live.publish(live_channel(tenant_id), json.dumps(card))
-    return Handled("applied", ids, provider_ids)
+    return Handled("applied", ids, provider_ids), started
 
 
 async def _apply(
