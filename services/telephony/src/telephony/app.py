@@ -66,7 +66,11 @@ def create_api() -> Litestar:
             **webhooks.ERROR_MAP,
         },
         public_paths=["/webhooks/telephony", "/public/telephony/"],
-        state={"settings": settings, "playback": playback(settings)},
+        state={
+            "settings": settings,
+            "playback": playback(settings),
+            "directory": services.Directory(ttl=settings.directory_cache_seconds),
+        },
         resources=[
             resources.redis(settings.redis_url),
             objects.resource(objects.ObjectStore.from_settings(settings)),

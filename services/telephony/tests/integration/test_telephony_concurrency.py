@@ -95,58 +95,52 @@ async def test_concurrent_deliveries_of_one_call_all_answer_200_and_apply_once(
 async def test_a_delivery_chosen_as_a_deadlock_victim_is_run_again_and_answers_200(
     database_url: str, client: tuple[httpx.AsyncClient, str]
 ) -> None:
-    """Another transaction takes the call's lock, the delivery stores its receipt and waits for that lock, then
-    the other one wants the delivery's receipt row: a lock cycle. PostgreSQL rolls the delivery back (it waited
-    first); the ingress runs it again and answers 200 instead of 500."""
+    """Another transaction holds the receipt key of a call's NOTIFY_END; the delivery of that END locks the
+    call's row and waits for the receipt key; the other transaction then wants the call's row: a lock cycle.
+    PostgreSQL rolls the delivery back (it waited first); the ingress runs it again and answers 200, not 500."""
     http, tenant = client
-    start = zadarma_call("zd-secret", CALLER, LINE, "missed")[0]
-    call_id = dict(httpx.QueryParams(start.body.decode()))["pbx_call_id"]
-    event_id = f"{call_id}:NOTIFY_START"
-    warm = zadarma_call("zd-secret", CALLER, LINE, "missed")[0]  # the api's pool is open and warm
-    assert (
-        await http.post(f"/webhooks/telephony/zadarma?clinic={tenant}", content=warm.body, headers=warm.headers)
-    ).status_code == 200
-    dsn = plain_dsn(database_url)
+    url = f"/webhooks/telephony/zadarma?clinic={tenant}"
+    start, end = zadarma_call("zd-secret", CALLER, LINE, "missed")
+    assert (await http.post(url, content=start.body, headers=start.headers)).status_code == 200
+    call_id = dict(httpx.QueryParams(end.body.decode()))["pbx_call_id"]
+    other = await asyncpg.connect(plain_dsn(database_url))
     deadlocks = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
-    other = await asyncpg.connect(dsn)
     try:
-        before = await other.fetchval(deadlocks)
+        before = int(await other.fetchval(deadlocks))
         tx = other.transaction()
         await tx.start()
         await other.execute("SET LOCAL deadlock_timeout = '5s'")  # the delivery, not this, detects the cycle
         await other.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"telephony:{tenant}:zadarma:{call_id}"
+            "INSERT INTO webhook_receipts (provider, scope, event_id, body, headers, received_at) "
+            "VALUES ('zadarma', $1, $2, '', '{}', now())",
+            tenant,
+            f"{call_id}:NOTIFY_END",
         )
         me = await other.fetchval("SELECT pg_backend_pid()")
-        delivery = asyncio.create_task(
-            http.post(f"/webhooks/telephony/zadarma?clinic={tenant}", content=start.body, headers=start.headers)
-        )
-        for _ in range(200):  # until the delivery waits for the call's lock (its receipt is stored by then)
+        delivery = asyncio.create_task(http.post(url, content=end.body, headers=end.headers))
+        for _ in range(300):  # until the delivery, holding the call's row, waits for the receipt key
             waiting = await other.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> $1 "
                 "AND wait_event_type = 'Lock'",
                 me,
             )
-            if waiting:
+            if waiting or delivery.done():
                 break
             await asyncio.sleep(0.05)
-        else:
-            activity = await other.fetch("SELECT pid, state, wait_event_type, wait_event, query FROM pg_stat_activity")
-            done = delivery.result().text if delivery.done() else "running"
-            pytest.fail(f"the delivery never waited for the call's lock: {done} {activity}")
-        # The other transaction now wants the delivery's receipt row: the cycle; it waits until the victim goes.
+        assert not delivery.done(), delivery.result().text
+        # The cycle: this transaction now wants the call's row; it gets it once the victim has rolled back.
         await other.execute(
-            "INSERT INTO webhook_receipts (provider, scope, event_id, body, headers, received_at) "
-            "VALUES ('zadarma', $1, $2, '', '{}', now()) ON CONFLICT DO NOTHING",
-            tenant,
-            event_id,
+            "SELECT id FROM calls WHERE tenant_id = $1 AND provider_call_id = $2 FOR UPDATE", tenant, call_id
         )
         await tx.rollback()  # let the rerun through
         answer = await asyncio.wait_for(delivery, 30)
         assert answer.status_code == 200, answer.text
         assert answer.json()["outcome"] == "applied"
-        assert int(await other.fetchval(deadlocks)) == int(before) + 1  # there was a deadlock, and it was survived
+        assert int(await other.fetchval(deadlocks)) == before + 1  # there was a deadlock, and it was survived
     finally:
         await other.close()
-    assert await fetchval(database_url, "SELECT count(*) FROM calls") == 2
+    assert await fetchval(database_url, "SELECT count(*) FROM calls") == 1
     assert await fetchval(database_url, "SELECT count(*) FROM webhook_receipts") == 2
+    assert await fetchval(
+        database_url, "SELECT count(*) FROM outbox WHERE event_type = 'clinicflow.telephony.call.missed.v1'"
+    ) == 1  # fmt: skip
