@@ -1,12 +1,15 @@
 """Telephony ingress benchmark: signed Zadarma call events through the gateway's public ingress.
 
-    just bench telephony [--events N] [--concurrency C] [--warmup W]
+    just bench telephony [--events N] [--concurrency C] [--warmup W] [--profile DIR]
 
 Starts its own stack on free ports in a temporary folder (like bench_intake), connects Zadarma for the default
 clinic, then posts N signed NOTIFY_START events (N distinct calls: each is verified, stored once, folded into a
 call record and written to the outbox with call.started) at concurrency C:
   1. through the gateway (`/webhooks/telephony/zadarma?clinic=`): events/s and latency percentiles;
   2. the ceiling in the same run: the same kind of events straight to the telephony api (no gateway hop).
+Each phase also reports the CPU ms per event of every process (from /proc, bench_intake's accounting), the load
+average at its start and end, and with --profile DIR py-spy profiles of the gateway and the telephony api
+(PATH or the venv must have py-spy: `uv pip install py-spy`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -27,6 +31,11 @@ import httpx
 
 from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Stack
 from sandbox.telephony import zadarma_signature
+
+sys.path.insert(0, str(Path(__file__).parent))
+import bench_intake  # (the CPU accounting and py-spy profiler are shared with the intake bench)
+
+PROFILED = ("gateway-api", "telephony-api")
 
 
 def signed_start(secret: str) -> tuple[bytes, dict[str, str]]:
@@ -75,6 +84,28 @@ async def run(url: str, secret: str, events: int, concurrency: int) -> dict[str,
     }
 
 
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def phase(stack: Stack, label: str, args: argparse.Namespace, url: str, secret: str) -> dict[str, Any]:
+    profiler = bench_intake.Profiler(stack, Path(args.profile) / label, PROFILED) if args.profile else None
+    if profiler:
+        profiler.start()
+        await asyncio.sleep(1.0)  # py-spy attaches before the first request
+    load_before, before = load(), bench_intake.cpu_sample(stack)
+    out = await run(url, secret, args.events, args.concurrency)
+    after = bench_intake.cpu_sample(stack)
+    usage = bench_intake.cpu_usage(before, after)
+    per = {name: round(s * 1000 / args.events, 2) for name, s in usage["cpu_s"].items() if s >= 0.005}
+    out["cpu_ms_per_event"] = per
+    out["load_average"] = {"start": load_before, "end": load()}
+    if profiler:
+        cpu = {"cpu_ms_per_delivery": per, **usage}
+        out["profiles"] = bench_intake.scale_profiles(profiler.stop(args.events), cpu, args.events)
+    return out
+
+
 async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30.0) as http:
         login = await http.post(
@@ -90,8 +121,8 @@ async def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     gateway_url = f"{stack.gateway_url}{path}"
     direct_url = f"{stack.url('telephony-api')}{path}"
     await run(gateway_url, secret, args.warmup, args.concurrency)
-    gateway = await run(gateway_url, secret, args.events, args.concurrency)
-    ceiling = await run(direct_url, secret, args.events, args.concurrency)
+    gateway = await phase(stack, "gateway", args, gateway_url, secret)
+    ceiling = await phase(stack, "direct", args, direct_url, secret)
     gateway["ratio_to_ceiling"] = round(gateway["events_per_s"] / ceiling["events_per_s"], 2)
     return {"gateway": gateway, "ceiling_telephony_api_direct": ceiling}
 
@@ -101,6 +132,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--profile", metavar="DIR", help="py-spy the gateway and the telephony api into DIR")
     args = parser.parse_args()
     state_dir = Path(tempfile.mkdtemp(prefix="clinicflow-bench-telephony-"))
     stack = Stack(state_dir, free_ports=True)

@@ -142,6 +142,8 @@ class Stack:
                 "PRIVACY_PUBLIC_URL": self.gateway_url,
                 "TELEPHONY_TWILIO_API_URL": self.url("sandbox"),
                 "TELEPHONY_TELFIN_API_URL": self.url("sandbox"),
+                "TELEPHONY_ZADARMA_API_URL": self.url("sandbox"),
+                "TELEPHONY_MANGO_API_URL": self.url("sandbox"),
                 "PYTHONUNBUFFERED": "1",
                 **self.infra.objects_env(),
             }

@@ -1,22 +1,31 @@
-"""The sandbox PBX: plays a call as Zadarma, Twilio Voice, Telfin, an Asterisk forwarder (AMI Cdr) or a
-Bitrix24 telephony app would, signing every delivery the provider's way, and posts it to the gateway's public
-ingress (`/webhooks/telephony/<provider>?clinic=`, Telfin with its `token`, Bitrix24 at its REST methods).
+"""The sandbox PBX: plays a call as Zadarma, Twilio Voice, Mango Office, Telfin, an Asterisk forwarder (AMI
+Cdr) or a Bitrix24 telephony app would, signing every delivery the provider's way, and posts it to the gateway's
+public ingress (`/webhooks/telephony/<provider>?clinic=`, Telfin with its `token`, Mango at `<url>/events/...`,
+Bitrix24 at its REST methods).
 
-`POST /sandbox/telephony/calls` {provider, clinic_id, secret, caller, tracking_number, outcome, duplicate,
-reverse, direction} plays one call: outcome answered | missed | busy; `duplicate` sends every event twice,
-`reverse` sends them last-to-first (out of order). The answer lists each delivery's HTTP status.
+`POST /sandbox/telephony/calls` {provider, clinic_id, secret, api_key, caller, tracking_number, outcome,
+duplicate, reverse, direction} plays one call: outcome answered | missed | busy; `duplicate` sends every event
+twice, `reverse` sends them last-to-first (out of order). The answer lists each delivery's HTTP status.
+
+It is also the providers' APIs the clinic's account calls: click-to-call (Twilio, Telfin, ARI) and recordings
+(Twilio, Telfin, ARI, Zadarma's `/v1/pbx/record/request/` with its temporary link, Mango's
+`/vpbx/queries/recording/post/` with its redirect, and the file host a Bitrix24 app's `RECORD_URL` names).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import io
+import json
 import logging
 import math
+import secrets
 import struct
+import time
 import uuid
 import wave
 from collections.abc import Coroutine
@@ -30,6 +39,7 @@ import httpx
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
+from litestar.status_codes import HTTP_302_FOUND
 
 from sandbox.channels import Hooks
 
@@ -164,6 +174,62 @@ def _twilio_delivery(auth_token: str, url: str, params: dict[str, str]) -> Deliv
     )
 
 
+def mango_sign(api_key: str, payload: str, salt: str) -> str:
+    return hashlib.sha256((api_key + payload + salt).encode()).hexdigest()
+
+
+def _mango_delivery(api_key: str, salt: str, data: dict[str, Any]) -> Delivery:
+    payload = json.dumps(data, separators=(",", ":"))
+    fields = {"vpbx_api_key": api_key, "sign": mango_sign(api_key, payload, salt), "json": payload}
+    return Delivery(urlencode(fields).encode(), {"content-type": "application/x-www-form-urlencoded"})
+
+
+def mango_recording_id(entry_id: str) -> str:
+    return "MToxMDI" + hashlib.sha256(entry_id.encode()).hexdigest()[:24]
+
+
+def mango_call(
+    api_key: str, salt: str, caller: str, tracking: str, outcome: str, *, direction: str = "inbound"
+) -> list[tuple[str, Delivery]]:
+    """(event path, delivery): `/events/call` Appeared (seq 1), (Connected), Disconnected, each signed
+    sha256(vpbx_api_key + json + salt), then for an answered call `/events/record/added` with its recording_id."""
+    entry = base64.b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    call_id = base64.b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    t0 = int(time.time())
+    outbound = direction == "outbound"
+    if outbound:
+        source: dict[str, Any] = {"extension": "101", "number": tracking}
+        target: dict[str, Any] = {"number": caller}
+    else:
+        source, target = {"number": caller}, {"extension": "101", "number": "sip:101@clinic", "line_number": tracking}
+    states = ["Appeared"] + (["Connected"] if outcome == "answered" else []) + ["Disconnected"]
+    out = []
+    for seq, state in enumerate(states, start=1):
+        data: dict[str, Any] = {
+            "entry_id": entry,
+            "call_id": call_id,
+            "timestamp": t0 + (0 if seq == 1 else 3 if state == "Connected" else 45),
+            "seq": seq,
+            "call_state": state,
+            "location": "abonent" if state != "Appeared" else "ivr",
+            "from": source,
+            "to": target,
+        }
+        if state == "Disconnected":
+            data["disconnect_reason"] = {"answered": 1110, "missed": 1120, "busy": 1191}[outcome]
+        out.append(("/events/call", _mango_delivery(api_key, salt, data)))
+    if outcome == "answered":
+        record = {
+            "entry_id": entry,
+            "product_id": 100,
+            "recording_id": mango_recording_id(entry),
+            "recording_state": "completed",
+            "timestamp": t0 + 46,
+        }
+        out.append(("/events/record/added", _mango_delivery(api_key, salt, record)))
+    return out
+
+
 @dataclass(frozen=True)
 class Routed:
     """A delivery and where it goes (Telfin's token and Bitrix24's method are in the URL)."""
@@ -285,7 +351,10 @@ def bitrix24_call(
     ]
 
 
-def bitrix24_finish(base_url: str, clinic_id: str, auth: str, call_id: str, outcome: str) -> Routed:
+def bitrix24_finish(
+    base_url: str, clinic_id: str, auth: str, call_id: str, outcome: str, *, record_url: str = ""
+) -> Routed:
+    """finish (form); `record_url`: where the app keeps the answered call's recording (`RECORD_URL`)."""
     root = f"{base_url.rstrip('/')}/webhooks/telephony/bitrix24/{clinic_id}"
     fields = {
         "auth": auth,
@@ -294,13 +363,15 @@ def bitrix24_finish(base_url: str, clinic_id: str, auth: str, call_id: str, outc
         "DURATION": "42" if outcome == "answered" else "0",
         "STATUS_CODE": _BITRIX_STATUS[outcome],
     }
+    if record_url and outcome == "answered":
+        fields["RECORD_URL"] = record_url
     return Routed(f"{root}/telephony.externalcall.finish.json", Delivery(urlencode(fields).encode(), dict(_FORM)))
 
 
 class CallIn(msgspec.Struct, forbid_unknown_fields=True):
-    provider: Annotated[str, msgspec.Meta(pattern="^(zadarma|twilio|telfin|asterisk|bitrix24)$")]
+    provider: Annotated[str, msgspec.Meta(pattern="^(zadarma|twilio|mango|telfin|asterisk|bitrix24)$")]
     clinic_id: uuid.UUID
-    #: The secret the clinic connected in telephony (Zadarma's API secret, Twilio's auth token).
+    #: The secret the clinic connected in telephony (Zadarma's API secret, Twilio's auth token, Mango's salt).
     secret: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
     caller: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
     tracking_number: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
@@ -308,6 +379,9 @@ class CallIn(msgspec.Struct, forbid_unknown_fields=True):
     duplicate: bool = False
     reverse: bool = False
     direction: Annotated[str, msgspec.Meta(pattern="^(inbound|outbound)$")] = "inbound"
+    #: Mango: the vpbx_api_key (required, it is in every delivery); Zadarma: the API user key. The PBX then
+    #: knows the clinic's API credential, so its recording API answers that clinic.
+    api_key: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
 
 class CallPlayed(msgspec.Struct):
@@ -350,6 +424,19 @@ class Pbx:
     recordings: set[str] = field(default_factory=set)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     wav: bytes = field(default_factory=wav_tone)
+    #: Signs the temporary file links the recording APIs answer (Zadarma's `link`, Mango's redirect).
+    file_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+
+    def file_link(self, root: str, name: str, ttl: int) -> str:
+        """A temporary download link of a recording, as the providers' file hosts give: expires, signed."""
+        expires = str(int(time.time()) + ttl)
+        signature = hmac.new(self.file_key, f"{name}:{expires}".encode(), hashlib.sha256).hexdigest()
+        query = urlencode({"expires": expires, "signature": signature})
+        return f"{root.rstrip('/')}/sandbox/telephony/records/{name}?{query}"
+
+    def file_link_valid(self, name: str, expires: str, signature: str) -> bool:
+        expected = hmac.new(self.file_key, f"{name}:{expires}".encode(), hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature) and expires.isdigit() and int(expires) >= time.time()
 
     def later(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(coro)
@@ -379,12 +466,13 @@ def _unauthorized() -> Response[dict[str, Any]]:
 
 
 class LineIn(msgspec.Struct, forbid_unknown_fields=True):
-    provider: Annotated[str, msgspec.Meta(pattern="^(telfin|asterisk)$")]
-    #: The API credential the clinic gave telephony (Telfin's access token; Asterisk's ARI user:password).
+    provider: Annotated[str, msgspec.Meta(pattern="^(telfin|asterisk|zadarma|mango)$")]
+    #: The API credential the clinic gave telephony (Telfin's access token; Asterisk's ARI user:password;
+    #: Zadarma's API user key; Mango's vpbx_api_key).
     api_key: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
     #: The event URL the clinic registered (telephony's `webhook_url`; Telfin's carries its token).
     webhook_url: Annotated[str, msgspec.Meta(min_length=10, max_length=1000)]
-    #: Asterisk: the forwarder's HMAC key; Telfin: unused (its token is in the URL).
+    #: Asterisk: the forwarder's HMAC key; Zadarma: the API secret; Mango: the salt; Telfin: unused.
     secret: Annotated[str, msgspec.Meta(max_length=500)] = ""
     #: How calls started through the API go.
     outcome: Annotated[str, msgspec.Meta(pattern="^(answered|missed|busy)$")] = "answered"
@@ -395,9 +483,16 @@ class TelephonyController(Controller):
     tags = ["sandbox: telephony"]
 
     @post("/calls", status_code=200, summary="Play one call as the provider would, signed, to the gateway")
-    async def play(self, state: State, data: CallIn) -> CallPlayed:
+    async def play(self, request: Request[Any, Any, Any], state: State, data: CallIn) -> Response[Any]:
         hooks: Hooks = state.hooks
-        return await play_call(hooks.base_url, data, pbx=_pbx(state))
+        pbx = _pbx(state)
+        if data.provider == "mango" and not data.api_key:
+            return Response({"message": "mango needs api_key (the vpbx_api_key)"}, status_code=400)
+        if data.provider in ("zadarma", "mango") and data.api_key:
+            # The clinic's API credential at the provider: its recording API answers it from now on.
+            pbx.lines[(data.provider, data.api_key)] = Line(data.provider, data.api_key, "", data.secret)
+        played = await play_call(hooks.base_url, data, pbx=pbx, files_url=str(request.base_url))
+        return Response(played, status_code=200)
 
     @put("/lines", status_code=200, summary="The provider's panel: where a clinic's events go (Telfin, Asterisk)")
     async def line(self, state: State, data: LineIn) -> dict[str, str]:
@@ -510,6 +605,64 @@ class TelephonyApiController(Controller):
             return Response(b"", status_code=401)
         return _recording(_pbx(state), name)
 
+    # --- Zadarma ---------------------------------------------------------------------------------------
+    @get("/v1/pbx/record/request/")
+    async def zadarma_record_request(self, request: Request[Any, Any, Any], state: State) -> Response[dict[str, Any]]:
+        """`Authorization: <key>:<sign>` as Zadarma checks it; answers a temporary `link` to the file."""
+        pbx = _pbx(state)
+        key, _, given = request.headers.get("authorization", "").partition(":")
+        line = pbx.lines.get(("zadarma", key))
+        params = {k: v for k, v in request.query_params.items()}
+        if line is None or not hmac.compare_digest(
+            given.encode(), zadarma_api_signature(line.secret, "/v1/pbx/record/request/", params).encode()
+        ):
+            return Response({"status": "error", "message": "Not authorized"}, status_code=401)
+        name = params.get("call_id") or params.get("pbx_call_id") or ""
+        if name not in pbx.recordings:
+            return Response({"status": "error", "message": "Record not found"}, status_code=404)
+        lifetime = int(params.get("lifetime") or 1800)
+        till = datetime.now(UTC) + timedelta(seconds=lifetime)
+        link = pbx.file_link(str(request.base_url), name, lifetime)
+        body: dict[str, Any] = {"status": "success", "link": link, "lifetime_till": till.strftime("%Y-%m-%d %H:%M:%S")}
+        if params.get("pbx_call_id") and not params.get("call_id"):
+            body = {"status": "success", "links": [link], "lifetime_till": body["lifetime_till"]}
+        return Response(body, status_code=200)
+
+    # --- Mango Office -----------------------------------------------------------------------------------
+    @post("/vpbx/queries/recording/post/", status_code=HTTP_302_FOUND)
+    async def mango_recording(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
+        """vpbx_api_key + sign = sha256(key + json + salt); `action: download` redirects to the file."""
+        pbx = _pbx(state)
+        form = await request.form()
+        key, sign, payload = str(form.get("vpbx_api_key", "")), str(form.get("sign", "")), str(form.get("json", ""))
+        line = pbx.lines.get(("mango", key))
+        if line is None or not hmac.compare_digest(sign.encode(), mango_sign(key, payload, line.secret).encode()):
+            return Response({"result": 3102, "message": "invalid sign"}, status_code=401)
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            return Response({"result": 3100, "message": "invalid json"}, status_code=400)
+        name = str(data.get("recording_id") or "") if isinstance(data, dict) else ""
+        if name not in pbx.recordings:
+            return Response({"result": 3101, "message": "recording not found"}, status_code=404)
+        link = pbx.file_link(str(request.base_url), name, 600)
+        return Response(b"", status_code=HTTP_302_FOUND, headers={"location": link})
+
+    # --- the providers' file host (temporary links; a Bitrix24 app's RECORD_URL) ----------------------
+    @get("/sandbox/telephony/records/{name:str}", media_type="audio/wav")
+    async def record_file(self, state: State, name: str, expires: str = "", signature: str = "") -> Response[bytes]:
+        pbx = _pbx(state)
+        if not pbx.file_link_valid(name, expires, signature):
+            return Response(b"", status_code=403)
+        return _recording(pbx, name)
+
+
+def zadarma_api_signature(secret: str, method: str, params: dict[str, str]) -> str:
+    """base64 of the hex HMAC-SHA1(secret, method + sorted url-encoded params + md5 of them), Zadarma's API way."""
+    query = urlencode(sorted(params.items()))
+    text = method + query + hashlib.md5(query.encode()).hexdigest()  # noqa: S324 (Zadarma's scheme)
+    return base64.b64encode(hmac.new(secret.encode(), text.encode(), hashlib.sha1).hexdigest().encode()).decode()
+
 
 def _recording(pbx: Pbx, name: str) -> Response[bytes]:
     if name not in pbx.recordings:
@@ -535,14 +688,22 @@ async def play_call(
     unique_id: str = "",
     record: bool = False,
     pbx: Pbx | None = None,
+    files_url: str = "",
 ) -> CallPlayed:
     """Sign and post one call's deliveries to the gateway (or to `url`, the event URL a provider was given);
-    Bitrix24's finish uses the CALL_ID register gave. An answered call's recording is then served."""
+    Bitrix24's finish uses the CALL_ID register gave (and names the recording on `files_url`, the PBX's own
+    file host). An answered call's recording is then served."""
     url = url or f"{base_url.rstrip('/')}/webhooks/telephony/{data.provider}?clinic={data.clinic_id}"
     who = (data.caller, data.tracking_number, data.outcome)
     routed: list[Routed]
+    bitrix_record = ""
     if data.provider == "zadarma":
         routed = [Routed(url, d) for d in zadarma_call(data.secret, *who)]
+    elif data.provider == "mango":
+        # Mango posts to the address the clinic gave + /events/call, /events/record/added.
+        root = f"{base_url.rstrip('/')}/webhooks/telephony/mango/{data.clinic_id}"
+        deliveries_at = mango_call(data.api_key, data.secret, *who, direction=data.direction)
+        routed = [Routed(root + path, d) for path, d in deliveries_at]
     elif data.provider == "twilio":
         deliveries = twilio_call(data.secret, url, *who, direction=data.direction, sid=call_api_id, record=record)
         routed = [Routed(url, d) for d in deliveries]
@@ -573,9 +734,15 @@ async def play_call(
             await send(routed)
             result = (answers[-1] or {}).get("result") or {} if statuses and statuses[-1] == 200 else {}
             if result.get("CALL_ID"):
-                await send(
-                    [bitrix24_finish(base_url, str(data.clinic_id), data.secret, result["CALL_ID"], data.outcome)]
-                )
+                if pbx is not None and files_url and data.outcome == "answered":
+                    name = "b24-" + hashlib.sha256(str(result["CALL_ID"]).encode()).hexdigest()[:24] + ".wav"
+                    bitrix_record = pbx.file_link(files_url, name, 7 * 24 * 3600)
+                    pbx.recordings.add(name)
+                finish = bitrix24_finish(
+                    base_url, str(data.clinic_id), data.secret, result["CALL_ID"], data.outcome,
+                    record_url=bitrix_record,
+                )  # fmt: skip
+                await send([finish])
     if pbx is not None and data.outcome == "answered":
         pbx.recordings.update(_recording_names(routed))
     return CallPlayed(data.provider, statuses, answers)
@@ -593,7 +760,10 @@ def _recording_names(routed: list[Routed]) -> set[str]:
             )
         except (msgspec.DecodeError, UnicodeDecodeError):
             continue
-        for key in ("RecID", "call_id_with_rec", "RecordingSid"):
+        if isinstance(fields, dict) and isinstance(fields.get("json"), str):  # Mango: the event is in `json`
+            with contextlib.suppress(ValueError):
+                fields = {**fields, **json.loads(fields["json"])}
+        for key in ("RecID", "call_id_with_rec", "RecordingSid", "recording_id"):
             if fields.get(key):
                 names.add(str(fields[key]))
         if fields.get("UserField"):

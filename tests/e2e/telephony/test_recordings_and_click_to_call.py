@@ -7,6 +7,7 @@ call API from the console API; the sandbox rings and plays the call back; its re
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -145,3 +146,48 @@ def test_click_to_call_rings_through_twilio_and_the_call_comes_back_recorded(
     url = admin.http.get(f"{RECORDINGS}/{recording['id']}/link").json()["url"]
     with httpx.Client(timeout=20.0) as anyone:
         assert anyone.get(url).content[:4] == b"RIFF"
+
+
+@pytest.mark.parametrize("provider", ["zadarma", "mango", "bitrix24"])
+def test_zadarma_mango_and_bitrix24_recordings_are_fetched_from_the_provider_and_play(
+    stack: Stack, admin: Api, unique_phone: Callable[[], str], provider: str
+) -> None:
+    """The sandbox PBX plays an answered call signed the provider's way; the worker asks the provider's own
+    recording API (Zadarma's signed record request and its temporary link, Mango's signed recording query and
+    its redirect, the Bitrix24 app's RECORD_URL), stores the file and it plays through the signed link."""
+    secret, api_key = uuid.uuid4().hex, ("" if provider == "bitrix24" else uuid.uuid4().hex[:20])
+    clinic_api = new_clinic(stack, admin, f"Clínica {provider}")
+    connected = clinic_api.http.put(
+        f"/api/v1/telephony/providers/{provider}", json={"secret": secret, "api_key": api_key}
+    )
+    assert connected.status_code == 200, connected.text
+    webhook_url = connected.json()["webhook_url"]
+    found = re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", webhook_url)
+    assert found, webhook_url
+    clinic = found.group(0)
+    number, phone = tracking_number(clinic_api, "instagram"), unique_phone()
+    with httpx.Client(base_url=stack.url("sandbox"), timeout=30.0) as sandbox:
+        played = sandbox.post(
+            "/sandbox/telephony/calls",
+            json={"provider": provider, "clinic_id": clinic, "secret": secret, "api_key": api_key,
+                  "caller": phone, "tracking_number": number, "outcome": "answered"},
+        )  # fmt: skip
+    assert played.status_code == 200, played.text
+    assert set(played.json()["statuses"]) == {200}, played.json()
+
+    def the_call() -> dict[str, Any] | None:
+        items: list[dict[str, Any]] = clinic_api.http.get(CALLS, params={"caller": phone}).json()["items"]
+        return items[0] if items and items[0]["state"] == "completed" else None
+
+    call = wait_until(the_call, 30, f"the {provider} call never completed")
+    assert call["disposition"] == "answered"
+    assert call["source"] == "instagram"
+    recording = stored_recording(clinic_api, call["id"])["recording"]
+    url = clinic_api.http.get(f"{RECORDINGS}/{recording['id']}/link").json()["url"]
+    with httpx.Client(timeout=20.0) as anyone:
+        audio = anyone.get(url)
+    assert audio.status_code == 200
+    assert audio.content[:4] == b"RIFF"
+    assert len(audio.content) == recording["size"]
+    # The clinic's recording is no other clinic's.
+    assert admin.http.get(f"{RECORDINGS}/{recording['id']}/link").status_code == 404

@@ -3656,6 +3656,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/telephony/mango/{clinic}/events/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mango Office events: the clinic's address + /events/call, /events/record/added, /events/summary */
+        post: operations["WebhooksTelephonyMangoClinicEventsKindMango"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/telephony/{provider}": {
         parameters: {
             query?: never;
@@ -23823,6 +23840,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BitrixAnswer"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    WebhooksTelephonyMangoClinicEventsKindMango: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                clinic: string;
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["telephony_WebhookAnswer"];
                 };
             };
             /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */

@@ -352,3 +352,59 @@ async def test_the_funnel_assistants_request_makes_one_link_however_often_it_arr
     unpriced = msgspec.structs.replace(request, request_id=new_id(), procedure_id=new_id(), amount=None)
     async with env.uow() as work:
         await assistant.link_requested(work, unpriced, meta, uow_factory=env.uow, book=env.book, clock=env.clock)
+
+
+async def test_a_delivery_chosen_as_a_deadlock_victim_is_run_again(env: Env) -> None:
+    """Another transaction holds the delivery's receipt key; the delivery locks the charge and waits for the
+    receipt; the other one then wants the charge: a lock cycle. PostgreSQL rolls the delivery back (it waited
+    first); the ingress runs it again (kit.db.retrying) and confirms the payment once instead of failing."""
+    import asyncpg
+
+    from kit.migrations import plain_dsn
+
+    charge, _ = await cases.create_charge(
+        env.uow, env.book, env.clock, env.principal, _request(), idempotency_key=None, body_hash="h"
+    )
+    assert charge.checkout_url
+    payment_id = await _pay(env.sandbox, charge.checkout_url)
+    notification_id = uuid.uuid4().int % 10**12
+    delivery, query = _delivery(payment_id, notification_id)
+    tenant = env.principal.tenant_id
+    other = await asyncpg.connect(plain_dsn(env.engine.url.render_as_string(hide_password=False)))
+    deadlocks = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+    try:
+        before = int(await other.fetchval(deadlocks))
+        tx = other.transaction()
+        await tx.start()
+        await other.execute("SET LOCAL deadlock_timeout = '5s'")  # the delivery, not this, detects the cycle
+        await other.execute(
+            "INSERT INTO webhook_receipts (provider, scope, event_id, body, headers, received_at) "
+            "VALUES ('mercadopago', $1, $2, '', '{}', now())",
+            tenant,
+            str(notification_id),
+        )
+        me = await other.fetchval("SELECT pg_backend_pid()")
+        task = asyncio.create_task(
+            ingress.receive(
+                env.uow, env.book, env.clock, provider_name="mercadopago", delivery=delivery,
+                query={**query, "clinic": tenant},
+            )
+        )  # fmt: skip
+        for _ in range(300):  # until the delivery, holding the charge, waits for the receipt key
+            waiting = await other.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> $1 "
+                "AND wait_event_type = 'Lock'",
+                me,
+            )
+            if waiting or task.done():
+                break
+            await asyncio.sleep(0.05)
+        assert not task.done(), task.result()
+        await other.execute("SELECT id FROM charges WHERE id = $1 FOR UPDATE", uuid.UUID(charge.id))  # the cycle
+        await tx.rollback()  # let the rerun through
+        handled = await asyncio.wait_for(task, 30)
+        assert handled.outcome == "confirmed"
+        assert int(await other.fetchval(deadlocks)) == before + 1  # there was a deadlock, and it was survived
+    finally:
+        await other.close()
+    assert await _confirmed_events(env, charge.id) == 1

@@ -62,6 +62,8 @@ def webhook_url(root: str, account: Account) -> str:
     base = f"{root}/webhooks/telephony/{account.provider}"
     if account.provider == "bitrix24":  # the REST root: the app appends <method>.json and sends `auth`
         return f"{base}/{account.tenant_id}/"
+    if account.provider == "mango":  # Mango Office appends /events/call, /events/record/added, ...
+        return f"{base}/{account.tenant_id}"
     url = f"{base}?clinic={account.tenant_id}"
     if account.provider == "telfin":  # Telfin signs nothing: the secret travels in the URL
         url += "&" + urlencode({"token": account.secret})
@@ -82,6 +84,7 @@ class AccountController(Controller):
             api_key=data.api_key,
             timezone=data.timezone,
             api_url=data.api_url,
+            directory=_directory(request),
         )
         return AccountOut(provider=account.provider, webhook_url=webhook_url(_public_root(request), account))
 
@@ -110,7 +113,14 @@ class NumberController(Controller):
     @post("/", status_code=HTTP_201_CREATED, guards=[requires(CRM_ADMIN)], summary="Add a tracking number")
     async def add(self, request: AuthRequest, uow: UnitOfWorkFactory, data: NumberIn) -> NumberOut:
         return NumberOut.of(
-            await cases.add_number(uow, request.user, number=data.number, source=data.source, label=data.label)
+            await cases.add_number(
+                uow,
+                request.user,
+                number=data.number,
+                source=data.source,
+                label=data.label,
+                directory=_directory(request),
+            )
         )
 
     @get("/", guards=[requires(CRM_READ)], summary="The clinic's tracking numbers and their sources")
@@ -119,7 +129,7 @@ class NumberController(Controller):
 
     @delete("/{number_id:uuid}", status_code=HTTP_204_NO_CONTENT, guards=[requires(CRM_ADMIN)], summary="Remove one")
     async def remove(self, request: AuthRequest, uow: UnitOfWorkFactory, number_id: UUID) -> None:
-        await cases.remove_number(uow, request.user, str(number_id))
+        await cases.remove_number(uow, request.user, str(number_id), _directory(request))
 
 
 class CallController(Controller):
@@ -287,7 +297,9 @@ class WebhookController(Controller):
         clinic: Annotated[UUID, Parameter(query="clinic")],
     ) -> WebhookAnswer:
         inbound = await _inbound(request)
-        handled = await cases.receive(uow, redis, provider=provider, tenant_id=str(clinic), request=inbound)
+        handled = await cases.receive(
+            uow, redis, provider=provider, tenant_id=str(clinic), request=inbound, directory=_directory(request)
+        )
         return WebhookAnswer(handled.outcome, handled.call_ids)
 
     @post(
@@ -300,9 +312,31 @@ class WebhookController(Controller):
         self, request: Request[Any, Any, Any], uow: UnitOfWorkFactory, redis: Redis, clinic: UUID, method: str
     ) -> BitrixAnswer:
         inbound = await _inbound(request)
-        handled = await cases.receive(uow, redis, provider="bitrix24", tenant_id=str(clinic), request=inbound)
+        handled = await cases.receive(
+            uow, redis, provider="bitrix24", tenant_id=str(clinic), request=inbound, directory=_directory(request)
+        )
         call_id = handled.provider_call_ids[0] if handled.provider_call_ids else None
         return BitrixAnswer(result=BitrixResult(CALL_ID=call_id, outcome=handled.outcome))
+
+    @post(
+        "/mango/{clinic:uuid}/events/{kind:path}",
+        status_code=HTTP_200_OK,
+        summary="Mango Office events: the clinic's address + /events/call, /events/record/added, /events/summary",
+        security=[{}],
+    )
+    async def mango(
+        self, request: Request[Any, Any, Any], uow: UnitOfWorkFactory, redis: Redis, clinic: UUID, kind: str
+    ) -> WebhookAnswer:
+        inbound = await _inbound(request)
+        handled = await cases.receive(
+            uow, redis, provider="mango", tenant_id=str(clinic), request=inbound, directory=_directory(request)
+        )
+        return WebhookAnswer(handled.outcome, handled.call_ids)
+
+
+def _directory(request: Request[Any, Any, Any]) -> cases.Directory:
+    directory: cases.Directory = request.app.state.directory
+    return directory
 
 
 async def _inbound(request: Request[Any, Any, Any]) -> Inbound:

@@ -24,7 +24,14 @@ from telephony.settings import SERVICE, TelephonySettings, get_settings
 
 
 def provider_api(settings: TelephonySettings) -> Resource[ProviderApi]:
-    api = ProviderApi(Defaults(twilio=settings.twilio_api_url, telfin=settings.telfin_api_url))
+    api = ProviderApi(
+        Defaults(
+            twilio=settings.twilio_api_url,
+            telfin=settings.telfin_api_url,
+            zadarma=settings.zadarma_api_url,
+            mango=settings.mango_api_url,
+        )
+    )
     return Resource("provider_api", api, close=api.close)
 
 
@@ -59,7 +66,11 @@ def create_api() -> Litestar:
             **webhooks.ERROR_MAP,
         },
         public_paths=["/webhooks/telephony", "/public/telephony/"],
-        state={"settings": settings, "playback": playback(settings)},
+        state={
+            "settings": settings,
+            "playback": playback(settings),
+            "directory": services.Directory(ttl=settings.directory_cache_seconds),
+        },
         resources=[
             resources.redis(settings.redis_url),
             objects.resource(objects.ObjectStore.from_settings(settings)),

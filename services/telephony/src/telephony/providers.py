@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
@@ -91,6 +92,13 @@ def e164(raw: str | None, country: str) -> str | None:
     """The number in E.164 when it parses (national, +CC or bare international digits), else its digits."""
     if not raw:
         return None
+    return _e164(raw, country)
+
+
+@lru_cache(maxsize=4096)
+def _e164(raw: str, country: str) -> str:
+    """Cached: parsing and validating with phonenumbers is the adapters' costliest step, and a clinic's calls
+    keep naming the same few tracking numbers and callers."""
     value = raw.strip()
     candidates = [value] if value.startswith("+") else [value, "+" + value.lstrip("0")]
     for candidate in candidates:

@@ -6,10 +6,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.webhooks import receipts_table
 from telephony.domain import (
     REC_PENDING,
     REC_STORED,
@@ -30,6 +31,9 @@ from telephony.models import (
     tracking_numbers,
 )
 from telephony.providers import Account
+
+#: The unique index of (clinic, provider, provider call id): two first deliveries of one call race on it.
+CALL_KEY = "ux_calls_provider_call"
 
 
 def event_to_json(e: CallEvent) -> dict[str, Any]:
@@ -160,6 +164,43 @@ class TelephonyRepository:
         return (await self.session.execute(stmt.returning(tracking_numbers.c.id))).first() is not None
 
     # --- calls ------------------------------------------------------------------------------
+    async def claim(
+        self, tenant_id: str, provider: str, provider_call_id: str, receipt: dict[str, Any], phones: list[str]
+    ) -> tuple[bool, StoredCall | None, KnownContact | None]:
+        """One round trip for a delivery: lock the call's row (`FOR UPDATE`, when it exists), store the
+        delivery's receipt and look up the contact of `phones`. (whether the receipt is new, the call, the
+        contact). A call inserted by a concurrent first delivery is not seen here: saving this one then hits
+        `ux_calls_provider_call`, and the ingress runs the unit of work again (`is_call_race`)."""
+        stored = insert(receipts_table).values(receipt).on_conflict_do_nothing().returning(receipts_table.c.event_id)
+        fresh = stored.cte("stored")
+        locked = (
+            select(calls)
+            .where(
+                calls.c.tenant_id == tenant_id,
+                calls.c.provider == provider,
+                calls.c.provider_call_id == provider_call_id,
+            )
+            .with_for_update()
+            .lateral("locked")
+        )
+        contact = (
+            select(contacts.c.lead_id.label("contact_lead_id"), contacts.c.name.label("contact_name"),
+                   contacts.c.phone.label("contact_phone"))
+            .where(contacts.c.tenant_id == tenant_id, contacts.c.phone.in_(phones or [""]))
+            .order_by(contacts.c.updated_at.desc())
+            .limit(1)
+            .lateral("contact")
+        )  # fmt: skip
+        one = select(literal(1).label("one")).subquery("one")
+        query = select(
+            select(func.count()).select_from(fresh).scalar_subquery().label("fresh_receipt"), *locked.c, *contact.c
+        ).select_from(one.outerjoin(locked, true()).outerjoin(contact, true()))
+        row = (await self.session.execute(query)).one()
+        known = (
+            KnownContact(row.contact_lead_id, row.contact_name, (row.contact_phone,)) if row.contact_lead_id else None
+        )
+        return bool(row.fresh_receipt), (StoredCall(row) if row.id is not None else None), known
+
     async def lock_call(self, tenant_id: str, provider: str, provider_call_id: str) -> StoredCall | None:
         """The call's row, locked; a transaction lock on its key first, so two first deliveries of one call
         at once are applied one after the other instead of racing to insert it."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import defaultdict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+
+from sqlalchemy.exc import IntegrityError
 
 from contracts import EventMeta
 from contracts.claims import DEFAULT_COUNTRY, DEFAULT_TIMEZONE
@@ -17,9 +20,9 @@ from contracts.telephony import CallAnsweredV1, CallEndedV1, CallMissedV1, CallR
 from kit import links
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWork, UnitOfWorkFactory
+from kit.db import UnitOfWork, UnitOfWorkFactory, retrying
 from kit.objects import ObjectNotFound, ObjectStore, ObjectStoreError
-from kit.webhooks import Delivery, SignatureInvalid, record_receipt
+from kit.webhooks import Delivery, SignatureInvalid, receipt_values, record_receipt
 from telephony.domain import (
     MAX_FETCH_ATTEMPTS,
     OUTBOUND,
@@ -35,6 +38,7 @@ from telephony.domain import (
     Conflict,
     Gone,
     InvalidTelephony,
+    KnownContact,
     LinkInvalid,
     NotFound,
     Recording,
@@ -51,7 +55,7 @@ from telephony.domain import (
 )
 from telephony.provider_api import DIALS, FETCHES, NotConfigured, ProviderApi, ProviderApiError
 from telephony.providers import ADAPTERS, Account, Inbound, e164
-from telephony.repository import Card, RecordingRepository, StoredCall, TelephonyRepository
+from telephony.repository import CALL_KEY, Card, RecordingRepository, StoredCall, TelephonyRepository
 
 
 def now() -> datetime:
@@ -77,6 +81,7 @@ async def connect(
     api_key: str,
     timezone: str | None,
     api_url: str = "",
+    directory: Directory | None = None,
 ) -> Account:
     if provider not in ADAPTERS:
         raise NotFound(f"Unknown provider {provider!r}; one of: {', '.join(ADAPTERS)}.", field="provider")
@@ -99,6 +104,8 @@ async def connect(
     async with uow() as work:
         await TelephonyRepository(work.session).save_account(account, now())
         await work.commit()
+    if directory is not None:
+        directory.forget(principal.tenant_id)
     return account
 
 
@@ -110,7 +117,13 @@ async def connections(uow: UnitOfWorkFactory, principal: Principal) -> list[tupl
 
 
 async def add_number(
-    uow: UnitOfWorkFactory, principal: Principal, *, number: str, source: str, label: str | None
+    uow: UnitOfWorkFactory,
+    principal: Principal,
+    *,
+    number: str,
+    source: str,
+    label: str | None,
+    directory: Directory | None = None,
 ) -> TrackingNumber:
     phone = e164(number, principal.country or DEFAULT_COUNTRY)
     if not phone or not phone.startswith("+"):
@@ -127,6 +140,8 @@ async def add_number(
         if not await TelephonyRepository(work.session).add_number(tracking):
             raise Conflict(f"{phone} is a tracking number of this clinic already.", field="number")
         await work.commit()
+    if directory is not None:
+        directory.forget(principal.tenant_id)
     return tracking
 
 
@@ -135,11 +150,15 @@ async def list_numbers(uow: UnitOfWorkFactory, principal: Principal) -> list[Tra
         return await TelephonyRepository(work.session).numbers(principal.tenant_id)
 
 
-async def remove_number(uow: UnitOfWorkFactory, principal: Principal, number_id: str) -> None:
+async def remove_number(
+    uow: UnitOfWorkFactory, principal: Principal, number_id: str, directory: Directory | None = None
+) -> None:
     async with uow() as work:
         if not await TelephonyRepository(work.session).remove_number(principal.tenant_id, number_id):
             raise NotFound(f"No tracking number {number_id} in this clinic.")
         await work.commit()
+    if directory is not None:
+        directory.forget(principal.tenant_id)
 
 
 # --- webhook ingress ------------------------------------------------------------------------
@@ -151,6 +170,54 @@ class Handled:
     provider_call_ids: list[str] = field(default_factory=list)
 
 
+class Directory:
+    """Per api process: each clinic's provider accounts and tracking numbers, kept `ttl` seconds (the ingress
+    reads them for every delivery, and they change only when an admin edits them). An edit through this process
+    forgets the clinic at once; another replica sees it within `ttl` seconds."""
+
+    def __init__(self, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._accounts: dict[tuple[str, str], tuple[float, Account | None]] = {}
+        self._numbers: dict[str, tuple[float, list[TrackingNumber]]] = {}
+
+    def forget(self, tenant_id: str) -> None:
+        self._numbers.pop(tenant_id, None)
+        for key in [k for k in self._accounts if k[0] == tenant_id]:
+            self._accounts.pop(key, None)
+
+    async def account(self, uow: UnitOfWorkFactory, tenant_id: str, provider: str) -> Account | None:
+        hit = self._accounts.get((tenant_id, provider))
+        if hit is not None and self.clock() - hit[0] < self.ttl:
+            return hit[1]
+        async with uow() as work:
+            account = await TelephonyRepository(work.session).account(tenant_id, provider)
+        if len(self._accounts) > 10_000:
+            self._accounts.clear()
+        self._accounts[(tenant_id, provider)] = (self.clock(), account)
+        return account
+
+    async def numbers(self, repo: TelephonyRepository, tenant_id: str) -> list[TrackingNumber]:
+        hit = self._numbers.get(tenant_id)
+        if hit is not None and self.clock() - hit[0] < self.ttl:
+            return hit[1]
+        numbers = await repo.numbers(tenant_id)
+        if len(self._numbers) > 10_000:
+            self._numbers.clear()
+        self._numbers[tenant_id] = (self.clock(), numbers)
+        return numbers
+
+
+def is_call_race(exc: BaseException) -> bool:
+    """Two first deliveries of one call at once both inserted it: the second, rerun, finds it."""
+    orig = getattr(exc, "orig", None)
+    return any(
+        getattr(e, "constraint_name", None) == CALL_KEY
+        for e in (exc, orig, getattr(orig, "__cause__", None))
+        if e is not None
+    )
+
+
 async def receive(
     uow: UnitOfWorkFactory,
     live: Publisher | None,
@@ -158,42 +225,85 @@ async def receive(
     provider: str,
     tenant_id: str,
     request: Inbound,
+    directory: Directory | None = None,
 ) -> Handled:
-    """Verify with the clinic's secret (401, nothing stored), store the delivery once, fold each call."""
+    """Verify with the clinic's secret (401, nothing stored), store the delivery once, fold each call. Run again
+    when PostgreSQL rolls the unit of work back as a deadlock's victim (kit.db.retrying), or when a concurrent
+    first delivery of the same call inserted it first, so concurrent deliveries of one call never answer 500;
+    the live cards go out once, after the commit that stored them."""
     adapter = ADAPTERS.get(provider)
     if adapter is None:
         raise NotFound(f"Unknown provider {provider!r}; one of: {', '.join(ADAPTERS)}.", field="provider")
+    directory = directory or Directory(ttl=0)
+    account = await directory.account(uow, tenant_id, provider)
+    if account is None:
+        raise SignatureInvalid(f"This clinic has not connected {provider}.", field="clinic")
+    adapter.verify(account, request)
+    events = adapter.parse(account, request)
+
+    async def once() -> tuple[Handled, list[dict[str, Any]]]:
+        for attempt in range(1, 4):
+            try:
+                return await _receive_once(uow, directory, provider, tenant_id, request, events)
+            except IntegrityError as exc:
+                if attempt == 3 or not is_call_race(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+    handled, started = await retrying(once)
+    if live is not None:
+        for card in started:
+            await live.publish(live_channel(tenant_id), json.dumps(card))
+    return handled
+
+
+async def _receive_once(
+    uow: UnitOfWorkFactory,
+    directory: Directory,
+    provider: str,
+    tenant_id: str,
+    request: Inbound,
+    events: list[CallEvent],
+) -> tuple[Handled, list[dict[str, Any]]]:
+    """BEGIN, one statement (the call locked, the receipt, the contact), the call saved, the outbox, COMMIT."""
+    event_id = ",".join(e.event_id for e in events) or hashlib.sha256(request.body).hexdigest()
+    delivery = Delivery(body=request.body, headers=dict(request.headers), received_at=request.received_at)
+    provider_ids = list(dict.fromkeys(e.provider_call_id for e in events))
+    receipt = receipt_values(delivery, provider=provider, scope=tenant_id, event_id=event_id)
     async with uow() as work:
         repo = TelephonyRepository(work.session)
-        account = await repo.account(tenant_id, provider)
-        if account is None:
-            raise SignatureInvalid(f"This clinic has not connected {provider}.", field="clinic")
-        adapter.verify(account, request)
-        events = adapter.parse(account, request)
-        event_id = ",".join(e.event_id for e in events) or hashlib.sha256(request.body).hexdigest()
-        delivery = Delivery(body=request.body, headers=dict(request.headers), received_at=request.received_at)
-        provider_ids = list(dict.fromkeys(e.provider_call_id for e in events))
-        if not await record_receipt(work.session, delivery, provider=provider, scope=tenant_id, event_id=event_id):
-            return Handled("duplicate", [], provider_ids)
         if not events:
+            if not await record_receipt(work.session, delivery, provider=provider, scope=tenant_id, event_id=event_id):
+                return Handled("duplicate", [], provider_ids), []
             await work.commit()
-            return Handled("ignored", [])
+            return Handled("ignored", []), []
         by_call: dict[str, list[CallEvent]] = defaultdict(list)
         for e in events:
             by_call[e.provider_call_id].append(e)
-        numbers = await repo.numbers(tenant_id)
         started: list[dict[str, Any]] = []
         ids = []
-        for provider_call_id, new in by_call.items():
-            call_id, card = await _apply(work, repo, tenant_id, provider, provider_call_id, new, numbers)
+        numbers: list[TrackingNumber] | None = None
+        for n, (provider_call_id, new) in enumerate(by_call.items()):
+            caller = next((e.caller for e in new if e.caller), None)
+            phones = phone_variants(caller) if caller else []
+            if n == 0:  # the receipt goes with the first call's lock (a delivery is almost always one call)
+                fresh, stored, contact = await repo.claim(tenant_id, provider, provider_call_id, receipt, phones)
+                if not fresh:
+                    return Handled("duplicate", [], provider_ids), []
+            else:
+                stored = await repo.lock_call(tenant_id, provider, provider_call_id)
+                contact = await repo.contact(tenant_id, phones) if phones else None
+            if numbers is None:
+                numbers = await directory.numbers(repo, tenant_id)
+            call_id, card = await _apply(
+                work, repo, tenant_id, provider, provider_call_id, new, numbers, stored=stored, contact=contact,
+                looked_up=tuple(phones),
+            )  # fmt: skip
             ids.append(call_id)
             if card is not None:
                 started.append(card)
         await work.commit()
-    if live is not None:
-        for card in started:
-            await live.publish(live_channel(tenant_id), json.dumps(card))
-    return Handled("applied", ids, provider_ids)
+    return Handled("applied", ids, provider_ids), started
 
 
 async def _apply(
@@ -204,18 +314,25 @@ async def _apply(
     provider_call_id: str,
     new: list[CallEvent],
     numbers: list[TrackingNumber],
+    *,
+    stored: StoredCall | None,
+    contact: KnownContact | None = None,
+    looked_up: tuple[str, ...] = (),
 ) -> tuple[str, dict[str, Any] | None]:
-    stored = await repo.lock_call(tenant_id, provider, provider_call_id)
+    """Fold the call's stored and new events, publish what it now justifies, save it. `contact`: the contact
+    the caller already looked up for the phones `looked_up` (none: looked up here when needed)."""
     if stored is None:
         call_id, events, announced, lead_id = new_id(), list(new), [], None
     else:
         call_id, events, announced, lead_id = stored.id, [*stored.events, *new], stored.announced, stored.lead_id
     record = fold(events)
     source = source_of(record.tracking_number, numbers) if record.direction == "inbound" else None
-    if lead_id is None and record.caller:
-        contact = await repo.contact(tenant_id, phone_variants(record.caller))
-        lead_id = contact.lead_id if contact else None
     due = due_announcements(record, announced)
+    wants_card = "started" in due and record.direction == "inbound"
+    if (lead_id is None or wants_card) and record.caller and record.caller not in looked_up:
+        contact = await repo.contact(tenant_id, phone_variants(record.caller))
+    if lead_id is None and contact is not None:
+        lead_id = contact.lead_id
     for name in due:
         work.publish(_event(name, call_id, record, source, lead_id), tenant_id=tenant_id)
     await repo.save_call(
@@ -229,14 +346,13 @@ async def _apply(
         at=now(),
     )
     if record.recording_ref:
-        # Fetched by the worker (recordings_round) where the provider allows; else only its reference is kept.
+        # Fetched by the worker (recordings_round) from the provider into the object store.
         state = REC_PENDING if provider in FETCHES else REC_LINKED
         await RecordingRepository(work.session).ensure(
             new_id(), tenant_id, call_id, provider, record.recording_ref, state, now()
         )
-    if "started" not in due or record.direction != "inbound":
+    if not wants_card:
         return call_id, None
-    contact = await repo.contact(tenant_id, phone_variants(record.caller)) if record.caller else None
     return call_id, {
         "id": call_id,
         "caller": record.caller,
@@ -388,7 +504,10 @@ async def dial(
     async with uow() as work:
         repo = TelephonyRepository(work.session)
         numbers = await repo.numbers(principal.tenant_id)
-        new_call_id, _ = await _apply(work, repo, principal.tenant_id, provider, provider_call_id, [dialled], numbers)
+        stored = await repo.lock_call(principal.tenant_id, provider, provider_call_id)
+        new_call_id, _ = await _apply(
+            work, repo, principal.tenant_id, provider, provider_call_id, [dialled], numbers, stored=stored
+        )
         await work.commit()
     return Dialled(new_call_id, provider, provider_call_id)
 

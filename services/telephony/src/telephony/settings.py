@@ -14,6 +14,11 @@ class TelephonySettings(ServiceSettings, kw_only=True):
     #: The providers' API addresses (click-to-call, recordings); the local stack points them at the sandbox PBX.
     twilio_api_url: str = "https://api.twilio.com"
     telfin_api_url: str = "https://apiproxy.telphin.ru"
+    zadarma_api_url: str = "https://api.zadarma.com"
+    mango_api_url: str = "https://app.mango-office.ru"
+    #: How long an api process keeps a clinic's provider accounts and tracking numbers (an edit made through
+    #: another replica is seen within this many seconds).
+    directory_cache_seconds: float = 5.0
     #: How long a recording playback link is valid.
     recording_link_seconds: int = 300
     #: Days a recording is kept when the clinic set no retention of its own.

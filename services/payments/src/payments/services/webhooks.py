@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from kit import webhooks
+from kit.db import retrying
 from payments.clock import Clock
 from payments.domain.errors import ProviderUnavailable
-from payments.providers.base import PaymentReport, ProviderError, SignatureInvalid
+from payments.providers.base import PaymentReport, ProviderError, SignatureInvalid, WebhookEvent
 from payments.services.accounts import ProviderBook, check_provider
 from payments.services.charges import apply_report
 from payments.services.work import PaymentsWorkFactory
@@ -79,6 +80,23 @@ async def receive(
             # Not stored: the provider retries the delivery and we ask again then.
             log.warning("confirming %s payment %s failed: %s", provider_name, event.provider_payment_id, exc)
             raise ProviderUnavailable("The provider did not confirm the payment; deliver again later.") from exc
+    # PostgreSQL may roll the transaction back as a deadlock's victim (two deliveries about one charge at once):
+    # it is run again (kit.db.retrying), so the provider never sees a 500 for it.
+    return await retrying(
+        lambda: _apply_delivery(uow_factory, book, clock, provider_name, tenant, delivery, event, report)
+    )
+
+
+async def _apply_delivery(
+    uow_factory: PaymentsWorkFactory,
+    book: ProviderBook,
+    clock: Clock,
+    provider_name: str,
+    tenant: str,
+    delivery: webhooks.Delivery,
+    event: WebhookEvent,
+    report: PaymentReport | None,
+) -> Handled:
     async with uow_factory() as uow:
         # The receipt and the effect commit together: a retry after a failure is processed again.
         repo = uow.charges
