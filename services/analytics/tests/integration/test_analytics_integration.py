@@ -29,6 +29,7 @@ from contracts import payments as pe
 from contracts import scheduling as se
 from contracts import telephony as te
 from contracts.claims import ANALYTICS_ALL, ANALYTICS_READ, ANALYTICS_WRITE
+from contracts.identity import StaffCreatedV1, StaffDeactivatedV1
 from contracts.people import Person
 from devkit.infra import Infra
 from devkit.testing import fresh_database
@@ -574,6 +575,28 @@ async def test_bad_input_names_the_field(uow: UnitOfWorkFactory) -> None:
     with pytest.raises(InvalidAnalytics) as caught:
         await inputs.set_commission(uow, manager, "*", Decimal("120"))
     assert caught.value.field == "percent"
+
+
+async def test_a_commission_is_set_only_for_a_member_of_the_clinic_s_staff(uow: UnitOfWorkFactory) -> None:
+    tenant, other = new_id(), new_id()
+    manager = staff(tenant, ANALYTICS_READ, ANALYTICS_ALL, ANALYTICS_WRITE)
+    curator, theirs = new_id(), new_id()
+    with pytest.raises(InvalidAnalytics) as caught:  # a well-formed id nobody in the directory has
+        await inputs.set_commission(uow, manager, curator, Decimal("10"))
+    assert caught.value.field == "curator_id"
+    now = datetime.now(UTC)
+    joined = StaffCreatedV1(user_id=curator, full_name="Ana Curadora", email="a@c.test", roles=[], changed_at=now)
+    elsewhere = StaffCreatedV1(user_id=theirs, full_name="Bia", email="b@c.test", roles=[], changed_at=now)
+    await rebuild.apply(uow, "analytics.test", [(joined, meta(tenant, joined)), (elsewhere, meta(other, elsewhere))])
+    rates = await inputs.set_commission(uow, manager, curator, Decimal("10"))
+    assert [(r["curator_id"], r["percent"]) for r in rates] == [(curator, Decimal("10"))]
+    with pytest.raises(InvalidAnalytics) as caught:  # another clinic's member
+        await inputs.set_commission(uow, manager, theirs, Decimal("10"))
+    assert caught.value.field == "curator_id"
+    left = StaffDeactivatedV1(user_id=curator, full_name="Ana Curadora", email="a@c.test", roles=[], changed_at=now)
+    await rebuild.apply(uow, "analytics.test", [(left, meta(tenant, left))])
+    # a former curator's rate still prices the periods they worked
+    assert await inputs.set_commission(uow, manager, curator, Decimal("12"))
 
 
 async def produce(bootstrap: str, tagged: list[tuple[Event, EventMeta]]) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics.models import campaign_spend, commission_rates, leads, source_corrections
+from analytics.models import campaign_spend, commission_rates, leads, names, source_corrections
 
 
 class InputRepository:
@@ -85,6 +85,12 @@ class InputRepository:
             .values(tenant_id=tenant_id, curator_id=curator_id, **values)
             .on_conflict_do_update(index_elements=["tenant_id", "curator_id"], set_=values)
         )
+
+    async def is_staff(self, tenant_id: str, user_id: str) -> bool:
+        """A member of the clinic's staff directory (the gateway's staff events, kept as names), active or not:
+        a former curator's rate still prices the periods they worked."""
+        query = select(names.c.id).where(names.c.tenant_id == tenant_id, names.c.kind == "staff", names.c.id == user_id)
+        return (await self.session.execute(query.limit(1))).first() is not None
 
     async def commissions(self, tenant_id: str) -> list[dict[str, Any]]:
         query = (

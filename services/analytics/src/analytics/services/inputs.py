@@ -106,6 +106,8 @@ async def set_commission(
     cleaned = rules.clean_percent(percent)
     async with uow() as work:
         repo = InputRepository(work.session)
+        if curator_id != "*" and not await repo.is_staff(principal.tenant_id, curator_id):
+            raise InvalidAnalytics(f"{curator_id} is not a staff member of this clinic.", field="curator_id")
         await repo.set_commission(principal.tenant_id, curator_id, cleaned, principal.user_id, datetime.now(UTC))
         await work.commit()
     return await commissions(uow, principal)
