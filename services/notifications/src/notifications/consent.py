@@ -32,9 +32,12 @@ SERVICE = "notifications"
 MARKETING, REMINDERS, AI_ASSISTANT, EXTERNAL_AI = "marketing", "reminders", "ai_assistant", "external_ai"
 
 #: What a message is for, by the event that made it: a reminder about a visit (scheduling's events); marketing for
-#: the welcome and the sales follow-ups (leads' events, the funnel's deals and tasks); none otherwise
-#: (transactional: payment links, quotes, the assistant's answers; or a staff reply to the person).
+#: the welcome and the sales follow-ups (leads' events, the funnel's deals and tasks); the automated assistant
+#: for what the funnel's pre-qualification assistant writes (a person who withdrew it is left to staff, whom the
+#: assistant's timers hand the conversation to); none otherwise (transactional: payment links, quotes; or a staff
+#: reply to the person).
 _PURPOSE_BY_TYPE = (
+    ("clinicflow.funnel.assistant.", AI_ASSISTANT),
     ("clinicflow.scheduling.", REMINDERS),
     ("clinicflow.leads.", MARKETING),
     ("clinicflow.funnel.deal.", MARKETING),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from notifications.consent import MARKETING, REMINDERS, purpose_of, withdrawn
+from notifications.consent import AI_ASSISTANT, MARKETING, REMINDERS, purpose_of, withdrawn
 from notifications.domain import Message
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -24,6 +24,8 @@ def test_the_event_behind_a_message_gives_its_purpose() -> None:
     assert purpose_of(replace(BASE, event_type="lead.created")) == MARKETING
     assert purpose_of(replace(BASE, event_type="reminder.due")) == REMINDERS
     assert purpose_of(replace(BASE, event_type="payment.link_created")) is None  # transactional
+    assistant = "clinicflow.funnel.assistant.message_requested.v1"  # stored whole: the assistant's own messages
+    assert purpose_of(replace(BASE, event_type=assistant)) == AI_ASSISTANT
     assert purpose_of(replace(BASE, event_type=None)) is None  # a staff reply in the conversation
     assert purpose_of(replace(BASE, event_type="lead.created", recipient="role:manager")) is None  # to staff
 
