@@ -5,7 +5,6 @@ from __future__ import annotations
 from contracts.assistant import AssistantAnswerRecordedV1
 from contracts.identity import StaffCreatedV1, StaffDeactivatedV1, StaffUpdatedV1
 from contracts.notifications import MessageReceivedV1
-from contracts.privacy import ErasureRequestedV1, ExportRequestedV1
 from contracts.scheduling import (
     AppointmentBookedV1,
     AppointmentCancelledV1,
@@ -84,10 +83,7 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
             service=ctx.service,
             name="leads.privacy",
             topic=PRIVACY.name,
-            handlers={
-                ExportRequestedV1: privacy.export_handler(lambda: ctx.resources["objects"]),
-                ErasureRequestedV1: privacy.erasure_requested,
-            },
+            handlers=privacy.handlers(lambda: ctx.resources["objects"]),
             uow=ctx.uow,
             producer=ctx.producer,
             max_attempts=ctx.settings.consumer_max_attempts,

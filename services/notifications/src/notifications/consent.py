@@ -8,22 +8,18 @@ since the dispatcher checks both for each batch it sends.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from contracts import EventMeta
+from contracts import Event, EventMeta
 from contracts.privacy import (
     ConsentGivenV1,
     ConsentWithdrawnV1,
-    ErasureRequestedV1,
-    ExportRequestedV1,
-    NotificationsPartErasedV1,
-    NotificationsPartReadyV1,
 )
 from kit.db import UnitOfWork
+from kit.messaging import Handler
 from kit.objects import ObjectStore
-from kit.privacy import put_part
+from kit.privacy import answers as answers_of
 from notifications.domain import PERSON, Message
 from notifications.events import CONSUMED, short_type
 from notifications.privacy_repository import ConsentCopyRepository, PrivacyRepository
@@ -117,35 +113,8 @@ async def remember(uow: UnitOfWork, event: ConsentGivenV1 | ConsentWithdrawnV1, 
     )
 
 
-def export_handler(
+def answers(
     store: Callable[[], ObjectStore],
-) -> Callable[[UnitOfWork, ExportRequestedV1, EventMeta], Awaitable[None]]:
-    async def export_requested(uow: UnitOfWork, event: ExportRequestedV1, meta: EventMeta) -> None:
-        data = await PrivacyRepository(uow.session).export(meta.tenant_id, event.subject)
-        stored, counts = await put_part(
-            store(), tenant_id=meta.tenant_id, request_id=event.request_id, service=SERVICE, data=data
-        )
-        uow.publish(
-            NotificationsPartReadyV1(
-                request_id=event.request_id,
-                service=SERVICE,
-                counts=counts,
-                at=datetime.now(UTC),
-                object_key=stored.key,
-                sha256=stored.sha256,
-                size_bytes=stored.size,
-            ),
-            tenant_id=meta.tenant_id,
-        )
-
-    return export_requested
-
-
-async def erasure_requested(uow: UnitOfWork, event: ErasureRequestedV1, meta: EventMeta) -> None:
-    counts, retained = await PrivacyRepository(uow.session).erase(meta.tenant_id, event.subject)
-    uow.publish(
-        NotificationsPartErasedV1(
-            request_id=event.request_id, service=SERVICE, counts=counts, retained=retained, at=datetime.now(UTC)
-        ),
-        tenant_id=meta.tenant_id,
-    )
+) -> dict[type[Event], Handler]:
+    """notifications' answers to data subject requests (kit.privacy.answers over its PrivacyRepository)."""
+    return answers_of(SERVICE, lambda uow: PrivacyRepository(uow.session), store)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from contracts import Event
 from contracts.assistant import AssistantMessageRequestedV1
-from contracts.privacy import ConsentGivenV1, ConsentWithdrawnV1, ErasureRequestedV1, ExportRequestedV1
+from contracts.privacy import ConsentGivenV1, ConsentWithdrawnV1
 from contracts.topics import FUNNEL, LEADS, PAYMENTS, PRIVACY, SCHEDULING
 from kit.messaging import Handler, IdempotentConsumer
 from kit.worker import WorkerContext
@@ -44,8 +44,7 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
         handlers={
             ConsentGivenV1: consent.remember,
             ConsentWithdrawnV1: consent.remember,
-            ExportRequestedV1: consent.export_handler(lambda: ctx.resources["objects"]),
-            ErasureRequestedV1: consent.erasure_requested,
+            **consent.answers(lambda: ctx.resources["objects"]),
         },
         uow=ctx.uow,
         producer=ctx.producer,

@@ -7,7 +7,6 @@ from typing import cast
 
 from contracts.assistant import AssistantPaymentLinkRequestedV1
 from contracts.leads import LeadConvertedV1, LeadCreatedV1
-from contracts.privacy import ErasureRequestedV1, ExportRequestedV1
 from contracts.topics import FUNNEL, LEADS, PRIVACY
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
@@ -47,10 +46,7 @@ def build(ctx: WorkerContext, book: ProviderBook, clock: Clock) -> list[Idempote
             service=ctx.service,
             name="payments.privacy",
             topic=PRIVACY.name,
-            handlers={
-                ExportRequestedV1: privacy.export_handler(lambda: ctx.resources["objects"]),
-                ErasureRequestedV1: privacy.erasure_requested,
-            },
+            handlers=privacy.handlers(lambda: ctx.resources["objects"]),
             uow=ctx.uow,
             producer=ctx.producer,
             max_attempts=ctx.settings.consumer_max_attempts,

@@ -9,7 +9,6 @@ from contracts import EventMeta
 from contracts.assistant import AssistantBookingLinkRequestedV1
 from contracts.notifications import MessageReceivedV1
 from contracts.payments import PaymentConfirmedV1
-from contracts.privacy import ErasureRequestedV1, ExportRequestedV1
 from contracts.topics import FUNNEL, IDENTITY, NOTIFICATIONS, PAYMENTS, PRIVACY
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
@@ -63,10 +62,7 @@ def build(ctx: WorkerContext, env: Env) -> list[IdempotentConsumer]:
             service=ctx.service,
             name="scheduling.privacy",
             topic=PRIVACY.name,
-            handlers={
-                ExportRequestedV1: privacy.export_handler(lambda: ctx.resources["objects"]),
-                ErasureRequestedV1: privacy.erasure_requested,
-            },
+            handlers=privacy.handlers(lambda: ctx.resources["objects"]),
             **common,  # type: ignore[arg-type]
         ),
     ]

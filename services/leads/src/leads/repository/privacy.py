@@ -85,7 +85,7 @@ class PrivacyRepository:
             ),
         }
 
-    async def erase(self, tenant_id: str, subject: Subject) -> dict[str, int]:
+    async def erase(self, tenant_id: str, subject: Subject) -> tuple[dict[str, int], dict[str, int]]:
         """Anonymise: the rows stay (statuses, sources and dates keep the clinic's figures right), the person's
         name, contacts, documents and free text go."""
         lead_ids, patient_ids = await self._ids(tenant_id, subject)
@@ -142,4 +142,4 @@ class PrivacyRepository:
                 .values(payload={})
             ),
         }
-        return counts
+        return counts, {}  # leads keeps nothing the law requires: every row is anonymised
