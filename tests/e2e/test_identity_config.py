@@ -141,6 +141,7 @@ def test_only_admins_configure_and_clinics_see_only_their_own(stack: Stack, admi
         "diagnostic_doctor",
         "finance",
         "curator",
+        "privacy_officer",
     }
     assert {r["id"] for r in theirs.values()}.isdisjoint(r["id"] for r in mine.values())
     assert other.http.patch(f"{ID}/roles/{mine['manager']['id']}", json={"description": "x"}).status_code == 404

@@ -281,5 +281,5 @@ test("quiet hours, the booking policy, an anamnesis questionnaire and a web form
   await accessible("settings web forms");
   await shot("forms");
   const forms = await api("/api/v1/leads/forms");
-  assert.ok(forms.body.some((f: { name: string }) => f.name === formName));
+  assert.ok(forms.body.items.some((f: { name: string }) => f.name === formName));
 });

@@ -24,6 +24,8 @@ from kit.auth import Principal
 from kit.context import new_id
 from kit.db import UnitOfWorkFactory, make_engine, uow_factory
 
+from .test_funnel_integration import in_directory
+
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 PROC = "proc-implant"
 
@@ -140,7 +142,9 @@ async def test_counts_and_sums_follow_every_change_and_the_worker_round(uow: Uni
         for p in people:
             deals[p.patient_id] = await Repository(work.session).arrived_deal(tenant, p.patient_id or "")
     assert all(d is not None for d in deals.values())
-    curator = new_id()
+    member = Principal(user_id=new_id(), tenant_id=tenant, email="c@clinic.test", permissions=frozenset())
+    await in_directory(uow, member)  # a curator is a member of the clinic's staff directory
+    curator = member.user_id
     await cases.set_curator_terms(uow, admin, curator, Decimal(10), {})
     for person in people[:3]:
         await cases.assign_curator(uow, admin, deals[person.patient_id].id, curator, clock.now)

@@ -18,7 +18,7 @@ from funnel.repository import Repository
 from kit.context import new_id
 from kit.db import UnitOfWorkFactory
 
-from .test_funnel_integration import PROC, T0, Clock, database_url, deliver, staff, uow
+from .test_funnel_integration import PROC, T0, Clock, database_url, deliver, in_directory, staff, uow
 
 __all__ = ["database_url", "uow"]
 DAY = T0.date()
@@ -41,7 +41,10 @@ def refunded(payment: str, person: Person, amount: str, total: str, days: int = 
 async def test_curators_earn_from_their_patients_payments_less_refunds(uow: UnitOfWorkFactory) -> None:
     tenant, clock = new_id(), Clock()
     admin = staff(tenant)
-    curator, other_curator = new_id(), new_id()
+    curators = staff(tenant), staff(tenant)
+    for member in curators:  # curators are members of the clinic's staff directory
+        await in_directory(uow, member)
+    curator, other_curator = (member.user_id for member in curators)
     with pytest.raises(InvalidFunnel) as caught:
         await cases.set_curator_terms(uow, admin, curator, Decimal("10"), {PROC: Decimal("-1")})
     assert caught.value.field == f"per_service.{PROC}"
