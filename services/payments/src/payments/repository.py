@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, true, update
+from sqlalchemy import and_, bindparam, func, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +38,26 @@ def _values(charge: Charge) -> dict[str, Any]:
     values = {c: getattr(charge, c) for c in _CHARGE_FIELDS}
     values["methods"] = list(charge.methods)
     return values
+
+
+def _lock_with_receipt_statement() -> Any:
+    """Built once: constructing this CTE + lateral select took ~2 ms of CPU per webhook (column proxies)."""
+    receipt = {c.name: bindparam(f"receipt_{c.name}", type_=c.type) for c in receipts_table.c}
+    ins = insert(receipts_table).values(receipt).on_conflict_do_nothing().returning(receipts_table.c.event_id)
+    stored = ins.cte("stored")
+    locked = (
+        select(charges)
+        .where(charges.c.id == bindparam("charge_id"), charges.c.tenant_id == bindparam("tenant_id"))
+        .with_for_update()
+        .lateral("locked")
+    )
+    one = select(literal(1).label("one")).subquery("one")
+    return select(
+        select(func.count()).select_from(stored).scalar_subquery().label("fresh_receipt"), *locked.c
+    ).select_from(one.outerjoin(locked, true()))
+
+
+_LOCK_WITH_RECEIPT = _lock_with_receipt_statement()
 
 
 class ChargeRepository:
@@ -73,19 +93,8 @@ class ChargeRepository:
     ) -> tuple[Charge | None, bool]:
         """Store a webhook's receipt and lock its charge in one round trip: (the charge or None, whether the
         receipt is new). The receipt is inserted even when no such charge exists (the caller decides)."""
-        ins = insert(receipts_table).values(receipt).on_conflict_do_nothing().returning(receipts_table.c.event_id)
-        stored = ins.cte("stored")
-        locked = (
-            select(charges)
-            .where(charges.c.id == charge_id, charges.c.tenant_id == tenant_id)
-            .with_for_update()
-            .lateral("locked")
-        )
-        one = select(literal(1).label("one")).subquery("one")
-        query = select(
-            select(func.count()).select_from(stored).scalar_subquery().label("fresh_receipt"), *locked.c
-        ).select_from(one.outerjoin(locked, true()))
-        row = (await self.session.execute(query)).one()
+        params = {**{f"receipt_{k}": v for k, v in receipt.items()}, "charge_id": charge_id, "tenant_id": tenant_id}
+        row = (await self.session.execute(_LOCK_WITH_RECEIPT, params)).one()
         return (_charge(row) if row.id is not None else None), bool(row.fresh_receipt)
 
     async def by_provider_payment(self, tenant_id: str, provider: str, payment_id: str) -> Charge | None:
