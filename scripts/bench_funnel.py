@@ -20,7 +20,12 @@ publishes to the broker, as scheduling and payments would, a mix of
   - patient.arrived of new patients -> their deal is open in *New*,
   - payment.confirmed for patients with a deal -> the payment is on the deal,
 and times publish -> the change visible in the funnel database (polled every 50 ms), with the broker's own
-publish -> consume latency at the same rate on a topic of its own as the ceiling.
+publish -> consume latency at the same rate on a topic of its own as the ceiling, and the CPU each process of the
+stack used per event in that window (from /proc, as the other benches: the figure a loaded machine blurs least).
+
+Before that, statements per event: each kind handled in-process as the worker does (funnel's unit of work, the
+batch in one transaction: inbox, handlers, commit), for a batch of 1 and of --batch events, counting every
+statement sent (BEGIN and COMMIT included) and the CPU ms of this process per event.
 
     just bench funnel                                   # 200,000 deals, 50 rounds, 200 events/s for 20 s
     just bench funnel --deals 50000 --rounds 20 --lag-seconds 10
@@ -44,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import bench_intake
 import httpx
 import msgspec
 from aiokafka import AIOKafkaConsumer
@@ -57,6 +63,7 @@ from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, ROOT, Stac
 from funnel import services as cases
 from funnel.domain import ARRIVED_STAGES, PLAN_STATES
 from funnel.repository import Repository
+from funnel.services.work import FunnelUnitOfWork
 from kit import migrations
 from kit.auth import Principal
 from kit.db import make_engine, uow_factory
@@ -183,7 +190,7 @@ async def timed(rounds: int, call: Callable[[int], Awaitable[None]]) -> list[flo
 async def board(stack: Stack, token: str, tenant: str, pipeline_id: str, rounds: int) -> dict[str, Any]:
     url = stack.database_url("funnel")
     engine = make_engine(url)
-    uow = uow_factory(engine, "funnel")
+    uow = uow_factory(engine, "funnel", FunnelUnitOfWork)
     admin = Principal(
         user_id=str(uuid.uuid4()), tenant_id=tenant, email="a@b.c", permissions=frozenset({"funnel:admin"})
     )
@@ -263,11 +270,15 @@ async def board(stack: Stack, token: str, tenant: str, pipeline_id: str, rounds:
 
 # --- event -> deal -----------------------------------------------------------------------------------------
 def record(event_: Event, tenant: str) -> tuple[str, bytes, bytes, list[tuple[str, bytes]]]:
-    meta = EventMeta(
+    meta = meta_of(event_, tenant)
+    return event_.TOPIC, msgspec.json.encode(event_), event_.aggregate_id().encode(), to_headers(meta)
+
+
+def meta_of(event_: Event, tenant: str) -> EventMeta:
+    return EventMeta(
         id=str(uuid.uuid4()), source="bench", type=event_.TYPE, time=datetime.now(UTC),
         subject=event_.aggregate_id(), tenant_id=tenant, correlation_id=str(uuid.uuid4()),
     )  # fmt: skip
-    return event_.TOPIC, msgspec.json.encode(event_), event_.aggregate_id().encode(), to_headers(meta)
 
 
 def booked(patient: str) -> AppointmentBookedV1:
@@ -330,6 +341,7 @@ async def lag(stack: Stack, tenant: str, pipeline_id: str, interrupted: str, rat
         await work.commit()
     await engine.dispose()
     conn = await asyncpg.connect(plain_dsn(url))
+    cpu_before = bench_intake.cpu_sample(stack)
     producer = make_producer(bootstrap, idempotent=False, client_id="bench-funnel")
     await producer.start()
     # Warm-up: one of each, so the worker's consumers have joined their groups before the clock starts.
@@ -375,7 +387,12 @@ async def lag(stack: Stack, tenant: str, pipeline_id: str, interrupted: str, rat
     offered_for = time.perf_counter() - began
     await producer.stop()
     await conn.close()
+    usage = bench_intake.cpu_usage(cpu_before, bench_intake.cpu_sample(stack))
+    handled = max(len(seen), 1)
+    per = {name: round(v * 1000 / handled, 2) for name, v in usage["cpu_s"].items() if v >= 0.005}
     out: dict[str, Any] = {"offered_events_per_s": rate, "events": len(plan), "seconds": round(offered_for, 1)}
+    out["cpu ms per handled event"] = per
+    out["cpu window"] = {k: v for k, v in usage.items() if k != "cpu_s"}
     every = []
     for kind in KINDS:
         lags = [(seen[p] - sent[p]) * 1000 for p, k in kind_of.items() if k == kind and p in seen]
@@ -422,6 +439,59 @@ async def broker_ceiling(bootstrap: str, rate: int, seconds: int) -> dict[str, A
     await producer.stop()
     lags = [(got[k] - sent[k]) * 1000 for k in sent if k in got]
     return {**_ms(lags), "max": round(max(lags), 1), "missing": n - len(lags)}
+
+
+# --- statements per event --------------------------------------------------------------------------------
+async def statements(stack: Stack, tenant: str, pipeline_id: str, interrupted: str, batch: int) -> dict[str, Any]:
+    """Each kind of event handled in-process as the worker handles a batch (kit.messaging.IdempotentConsumer:
+    one unit of work, the inbox rows in one statement, each handler, the commit), counting statements."""
+    url = stack.database_url("funnel")
+    engine = make_engine(url)
+    uow = uow_factory(engine, "funnel", FunnelUnitOfWork)
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement.split(None, 1)[0].upper())
+
+    def begun(_conn: Any) -> None:
+        sent.append("BEGIN")
+
+    def committed(_conn: Any) -> None:
+        sent.append("COMMIT")
+
+    out: dict[str, Any] = {}
+    for size in (1, batch):
+        for kind, (make, _) in KINDS.items():
+            if kind.startswith("patient.arrived"):
+                patients = [f"bench-stmt-{uuid.uuid4()}" for _ in range(size)]
+            else:
+                patients = await seed_interrupted(url, tenant, pipeline_id, interrupted, size)
+            events = [make(p) for p in patients]
+            metas = [meta_of(e, tenant) for e in events]
+            sent.clear()
+            for name, fn in (("before_cursor_execute", count), ("begin", begun), ("commit", committed)):
+                event.listen(engine.sync_engine, name, fn)
+            t0 = time.process_time()
+            async with uow() as work:
+                await work.claim_inbox_many("bench.funnel", [m.id for m in metas])
+                for e, m in zip(events, metas, strict=True):
+                    await cases.handle_event(work, e, m, clock=lambda: datetime.now(UTC))
+                await work.commit()
+            cpu = (time.process_time() - t0) * 1000
+            for name, fn in (("before_cursor_execute", count), ("begin", begun), ("commit", committed)):
+                event.remove(engine.sync_engine, name, fn)
+            kinds: dict[str, int] = {}
+            for verb in sent:
+                kinds[verb] = kinds.get(verb, 0) + 1
+            label = f"{kind.split(' ')[0]}, batch of {size}"
+            out[label] = {
+                "statements per event": round(len(sent) / size, 2),
+                "by verb": kinds,
+                "process cpu ms per event": round(cpu / size, 2),
+            }
+            print(f"statements, {label}: {json.dumps(out[label])}", flush=True)
+    await engine.dispose()
+    return out
 
 
 # --- the run ---------------------------------------------------------------------------------------------------
@@ -480,6 +550,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--lag-seconds", type=int, default=20)
     parser.add_argument("--skip-board", action="store_true", help="only event -> deal latency")
+    parser.add_argument("--batch", type=int, default=50, help="events per batch in the statements-per-event phase")
     parser.add_argument("--keep-logs", type=Path, help="copy the stack's logs here before removing it")
     args = parser.parse_args(argv)
     state_dir = Path(tempfile.mkdtemp(prefix="clinicflow-bench-funnel-"))
@@ -497,6 +568,7 @@ def main(argv: list[str]) -> int:
         token, tenant, pipeline_id, interrupted = asyncio.run(prepare(stack, args.deals))
         if not args.skip_board:
             report["board"] = asyncio.run(board(stack, token, tenant, pipeline_id, args.rounds))
+        report["statements per event"] = asyncio.run(statements(stack, tenant, pipeline_id, interrupted, args.batch))
         report["event -> deal"] = asyncio.run(lag(stack, tenant, pipeline_id, interrupted, args.rate, args.lag_seconds))
     finally:
         stack.stop()

@@ -22,14 +22,14 @@ from typing import ClassVar
 import msgspec
 
 from contracts.envelope import Event
-from contracts.topics import IDENTITY, LEADS, NOTIFICATIONS, PAYMENTS, PRIVACY, SCHEDULING
+from contracts.topics import FUNNEL, IDENTITY, LEADS, NOTIFICATIONS, PAYMENTS, PRIVACY, SCHEDULING
 
 #: What a person may consent to (the ledger's purposes).
 PURPOSES: tuple[str, ...] = ("marketing", "reminders", "ai_assistant", "external_ai")
 #: The channels a consent may be limited to; "any" covers them all.
 CHANNELS: tuple[str, ...] = ("any", "whatsapp", "sms", "email", "telegram", "instagram", "phone")
 #: The services that answer export and erasure requests (each publishes its privacy_part events).
-ANSWERING_SERVICES: tuple[str, ...] = ("leads", "scheduling", "payments", "notifications")
+ANSWERING_SERVICES: tuple[str, ...] = ("leads", "scheduling", "payments", "notifications", "funnel")
 
 
 class Subject(msgspec.Struct, frozen=True, kw_only=True):
@@ -191,17 +191,38 @@ class NotificationsPartErasedV1(_PartErased, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "clinicflow.notifications.privacy_part.erased.v1"
 
 
+class FunnelPartReadyV1(_PartReady, frozen=True, kw_only=True):
+    """funnel's part of an export: deals, treatment plans and items, tasks, the deals' activity and ledger, the
+    valuation process (its history, quotes and photos' metadata), funnel's copies of appointments, visits,
+    calls and messages."""
+
+    TOPIC: ClassVar[str] = FUNNEL.name
+    SERVICE: ClassVar[str] = "funnel"
+    TYPE: ClassVar[str] = "clinicflow.funnel.privacy_part.ready.v1"
+
+
+class FunnelPartErasedV1(_PartErased, frozen=True, kw_only=True):
+    """funnel anonymised deals, tasks, activity and valuations and deleted the valuation photos; signed treatment
+    plans (the treatment consent) and the deals' ledger (fiscal) are retained and flagged."""
+
+    TOPIC: ClassVar[str] = FUNNEL.name
+    SERVICE: ClassVar[str] = "funnel"
+    TYPE: ClassVar[str] = "clinicflow.funnel.privacy_part.erased.v1"
+
+
 PART_READY: tuple[type[_PartReady], ...] = (
     LeadsPartReadyV1,
     SchedulingPartReadyV1,
     PaymentsPartReadyV1,
     NotificationsPartReadyV1,
+    FunnelPartReadyV1,
 )
 PART_ERASED: tuple[type[_PartErased], ...] = (
     LeadsPartErasedV1,
     SchedulingPartErasedV1,
     PaymentsPartErasedV1,
     NotificationsPartErasedV1,
+    FunnelPartErasedV1,
 )
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from litestar import Litestar
 
 from funnel import consumers, services
 from funnel.api import DealController, PipelineController, WorkController
 from funnel.api.assistant import AssistantController
 from funnel.api.valuation import PriceListController, ProspectController, ValuationController
-from funnel.clock import make_clock
+from funnel.clock import Clock, make_clock
 from funnel.consumers import valuation as valuation_consumers
 from funnel.domain import Conflict, FileTooLarge, InvalidFunnel, NotFound, UnsupportedFile
 from funnel.domain import valuation as valuation_rules
 from funnel.services import assistant, valuation
+from funnel.services.work import FunnelUnitOfWork, FunnelWorkFactory
 from funnel.settings import SERVICE, FunnelSettings, get_settings
 from kit import objects
 from kit.api import create_api_app
@@ -52,6 +55,7 @@ def create_api() -> Litestar:
         resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
         # The prospect's pages (docs/quotes.md): the signed link is the credential, not a staff token.
         public_paths=("/public/funnel/",),
+        unit_of_work=FunnelUnitOfWork,
     )
 
 
@@ -65,18 +69,24 @@ def create_worker() -> Litestar:
         consumers=lambda ctx: (
             consumers.build(ctx, clock) + valuation_consumers.build(ctx, clock, store, _links(settings))
         ),
-        tasks=lambda ctx: [
-            Periodic("funnel-lost", lambda: services.lost_round(ctx.uow, clock), settings.timer_seconds),
-            Periodic("funnel-overdue", lambda: services.overdue_round(ctx.uow, clock), settings.timer_seconds),
-            Periodic(
-                "funnel-board-counts", lambda: services.board_counts_round(ctx.uow, clock), settings.timer_seconds
-            ),
-            Periodic("funnel-unconfirmed", lambda: services.unconfirmed_round(ctx.uow, clock), settings.timer_seconds),
-            *(
-                Periodic(name, run, settings.timer_seconds)
-                for name, run in valuation.timers(valuation.Env(ctx.uow, clock, _links(settings), store))
-            ),
-            Periodic("funnel-assistant", lambda: assistant.timer_round(ctx.uow, clock), settings.timer_seconds),
-        ],
+        tasks=lambda ctx: _timers(cast(FunnelWorkFactory, ctx.uow), clock, settings, store),
         resources=[objects.resource(store)],
+        unit_of_work=FunnelUnitOfWork,
     )
+
+
+def _timers(
+    uow: FunnelWorkFactory, clock: Clock, settings: FunnelSettings, store: objects.ObjectStore
+) -> list[Periodic]:
+    """The worker's durable timers (built with unit_of_work=FunnelUnitOfWork above)."""
+    return [
+        Periodic("funnel-lost", lambda: services.lost_round(uow, clock), settings.timer_seconds),
+        Periodic("funnel-overdue", lambda: services.overdue_round(uow, clock), settings.timer_seconds),
+        Periodic("funnel-board-counts", lambda: services.board_counts_round(uow, clock), settings.timer_seconds),
+        Periodic("funnel-unconfirmed", lambda: services.unconfirmed_round(uow, clock), settings.timer_seconds),
+        *(
+            Periodic(name, run, settings.timer_seconds)
+            for name, run in valuation.timers(valuation.Env(uow, clock, _links(settings), store))
+        ),
+        Periodic("funnel-assistant", lambda: assistant.timer_round(uow, clock), settings.timer_seconds),
+    ]

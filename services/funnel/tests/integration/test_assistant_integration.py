@@ -4,7 +4,6 @@ the durable timer, staff taking over and handing back, the set-up's checks, the 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,15 +17,13 @@ from contracts.notifications import MessageReceivedV1
 from contracts.payments import PaymentConfirmedV1, PaymentLinkCreatedV1
 from contracts.people import Person
 from contracts.scheduling import AppointmentBookedV1
-from devkit.infra import Infra
-from devkit.testing import fresh_database
 from funnel import services as core
 from funnel.domain import Conflict, InvalidFunnel, NotFound
 from funnel.domain import assistant as a
 from funnel.services import assistant as cases
+from funnel.services.work import FunnelWorkFactory
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory, make_engine, uow_factory
 
 T0 = datetime(2026, 12, 1, 12, tzinfo=UTC)
 PHONE = "+5511987654321"
@@ -41,25 +38,13 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def database_url(infra: Infra) -> str:
-    return fresh_database(infra, "funnel")
-
-
-@pytest.fixture
-async def uow(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
-    engine = make_engine(database_url)
-    yield uow_factory(engine, "funnel")
-    await engine.dispose()
-
-
 def staff(tenant_id: str) -> Principal:
     perms = frozenset(("funnel:read", "funnel:write", "funnel:admin"))
     return Principal(user_id=new_id(), tenant_id=tenant_id, email="agent@clinic.test", permissions=perms)
 
 
 async def deliver(
-    uow: UnitOfWorkFactory, tenant: str, event: Event, clock: Clock, *, event_id: str | None = None
+    uow: FunnelWorkFactory, tenant: str, event: Event, clock: Clock, *, event_id: str | None = None
 ) -> None:
     meta = EventMeta(
         id=event_id or new_id(), source="test", type=event.TYPE, time=clock(), subject=event.aggregate_id(),
@@ -72,7 +57,7 @@ async def deliver(
         await work.commit()
 
 
-async def configure(uow: UnitOfWorkFactory, admin: Principal, **overrides: Any) -> None:
+async def configure(uow: FunnelWorkFactory, admin: Principal, **overrides: Any) -> None:
     values: dict[str, Any] = {
         "enabled": True,
         "procedures": [a.Option(BOTOX, "Botox", "150.00"), a.Option(new_id(), "Peeling")],
@@ -83,7 +68,7 @@ async def configure(uow: UnitOfWorkFactory, admin: Principal, **overrides: Any) 
     await cases.put_settings(uow, admin, **values)
 
 
-async def outbox(uow: UnitOfWorkFactory, event_type: str) -> list[dict[str, Any]]:
+async def outbox(uow: FunnelWorkFactory, event_type: str) -> list[dict[str, Any]]:
     async with uow() as work:
         rows = await work.session.execute(
             text("select payload from outbox where event_type = :t order by id"), {"t": event_type}
@@ -91,7 +76,7 @@ async def outbox(uow: UnitOfWorkFactory, event_type: str) -> list[dict[str, Any]
         return [json.loads(r) for r in rows.scalars().all()]
 
 
-async def said(uow: UnitOfWorkFactory) -> list[str]:
+async def said(uow: FunnelWorkFactory) -> list[str]:
     return [
         k for m in await outbox(uow, "clinicflow.funnel.assistant.message_requested.v1") for k in m["key"].split("+")
     ]
@@ -111,13 +96,13 @@ def lead_created(lead: str) -> LeadCreatedV1:
     )  # fmt: skip
 
 
-async def the_process(uow: UnitOfWorkFactory, admin: Principal) -> Any:
+async def the_process(uow: FunnelWorkFactory, admin: Principal) -> Any:
     rows, _ = await cases.processes(uow, admin, status=None, limit=10, offset=0)
     assert len(rows) == 1
     return rows[0]
 
 
-async def test_the_whole_story_through_the_handlers(uow: UnitOfWorkFactory) -> None:
+async def test_the_whole_story_through_the_handlers(uow: FunnelWorkFactory) -> None:
     tenant, clock = new_id(), Clock()
     admin = staff(tenant)
     await configure(uow, admin)
@@ -203,7 +188,7 @@ async def test_the_whole_story_through_the_handlers(uow: UnitOfWorkFactory) -> N
     assert len(by_deal) == len(history)
 
 
-async def test_no_answer_a_reminder_then_a_task_for_a_sales_agent(uow: UnitOfWorkFactory) -> None:
+async def test_no_answer_a_reminder_then_a_task_for_a_sales_agent(uow: FunnelWorkFactory) -> None:
     tenant, clock = new_id(), Clock()
     admin = staff(tenant)
     await configure(uow, admin)
@@ -230,7 +215,7 @@ async def test_no_answer_a_reminder_then_a_task_for_a_sales_agent(uow: UnitOfWor
     assert (await the_process(uow, admin)).due_at == clock.now + timedelta(minutes=30)
 
 
-async def test_take_over_stops_the_assistant_at_once(uow: UnitOfWorkFactory) -> None:
+async def test_take_over_stops_the_assistant_at_once(uow: FunnelWorkFactory) -> None:
     tenant, clock = new_id(), Clock()
     admin = staff(tenant)
     await configure(uow, admin)
@@ -252,7 +237,7 @@ async def test_take_over_stops_the_assistant_at_once(uow: UnitOfWorkFactory) -> 
         await cases.take_over(uow, staff(new_id()), row.id, clock.now)  # another clinic's process
 
 
-async def test_the_set_up_is_checked(uow: UnitOfWorkFactory) -> None:
+async def test_the_set_up_is_checked(uow: FunnelWorkFactory) -> None:
     admin = staff(new_id())
     bad: list[tuple[dict[str, Any], str]] = [
         ({"procedures": []}, "enabled"),
@@ -283,7 +268,7 @@ async def test_the_set_up_is_checked(uow: UnitOfWorkFactory) -> None:
     assert [(m["channel"], m["locale"], m["to"]) for m in messages] == [("telegram", "es", "12345")]
 
 
-async def test_a_lead_from_elsewhere_or_a_clinic_without_the_assistant_gets_nothing(uow: UnitOfWorkFactory) -> None:
+async def test_a_lead_from_elsewhere_or_a_clinic_without_the_assistant_gets_nothing(uow: FunnelWorkFactory) -> None:
     tenant, clock = new_id(), Clock()
     await deliver(uow, tenant, lead_created(new_id()), clock)  # not configured
     admin = staff(tenant)
@@ -295,7 +280,7 @@ async def test_a_lead_from_elsewhere_or_a_clinic_without_the_assistant_gets_noth
 
 @pytest.mark.parametrize("channel", ["telegram", "instagram"])
 async def test_a_telegram_or_instagram_lead_is_greeted_and_asked_on_its_channel(
-    uow: UnitOfWorkFactory, channel: str
+    uow: FunnelWorkFactory, channel: str
 ) -> None:
     """A lead that wrote on Telegram or Instagram (no phone, its chat / user id in `contacts`) gets the same
     questions on that channel: the choices as buttons (Telegram's inline keyboard) or numbered lines

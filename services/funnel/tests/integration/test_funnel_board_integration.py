@@ -4,30 +4,21 @@ after the worker's round and under concurrent moves they equal a plain count of 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
-from contracts import Event, EventMeta
 from contracts.people import Person
-from contracts.scheduling import AppointmentBookedV1, AppointmentCancelledV1, PatientArrivedV1, VisitCompletedV1
-from devkit.infra import Infra
-from devkit.testing import fresh_database
+from contracts.scheduling import AppointmentCancelledV1, PatientArrivedV1, VisitCompletedV1
 from funnel import services as cases
 from funnel.domain import PlanItem
-from funnel.repository import Repository
+from funnel.services.work import FunnelWorkFactory
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory, make_engine, uow_factory
 
-from .test_funnel_integration import in_directory
-
-T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
-PROC = "proc-implant"
+from .support import PROC, Clock, booked, deliver, in_directory
 
 #: Each board filter and what it means, said plainly over the deals (the old query's definitions).
 PLAIN: dict[str, tuple[dict[str, Any], str]] = {
@@ -48,45 +39,7 @@ PLAIN: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def database_url(infra: Infra) -> str:
-    return fresh_database(infra, "funnel")
-
-
-@pytest.fixture
-async def uow(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
-    engine = make_engine(database_url)
-    yield uow_factory(engine, "funnel")
-    await engine.dispose()
-
-
-async def deliver(uow: UnitOfWorkFactory, tenant: str, event: Event, clock: Clock) -> None:
-    meta = EventMeta(
-        id=new_id(), source="test", type=event.TYPE, time=clock(), subject=event.aggregate_id(), tenant_id=tenant,
-        correlation_id=new_id(),
-    )  # fmt: skip
-    async with uow() as work:
-        await cases.handle_event(work, event, meta, clock=clock)
-        await work.commit()
-
-
-def booked(appt: str, person: Person, starts: datetime, at: datetime) -> AppointmentBookedV1:
-    return AppointmentBookedV1(
-        appointment_id=appt, person=person, branch_id="b", branch_name="Centro", professional_id="p",
-        professional_name="Dr. Ana", procedure_id=PROC, procedure_name="Implant", starts_at=starts,
-        ends_at=starts + timedelta(hours=1), timezone="America/Sao_Paulo", source="staff", booked_by="u", booked_at=at,
-    )  # fmt: skip
-
-
-async def check_board(uow: UnitOfWorkFactory, admin: Principal, pipeline_id: str, now: datetime) -> None:
+async def check_board(uow: FunnelWorkFactory, admin: Principal, pipeline_id: str, now: datetime) -> None:
     """Every filter, alone and with a curator: the board's counts and sums are a plain count's."""
     async with uow() as work:
         curators = [r[0] for r in (await work.session.execute(text("SELECT DISTINCT curator_id FROM deals"))).all()]
@@ -122,7 +75,7 @@ async def check_board(uow: UnitOfWorkFactory, admin: Principal, pipeline_id: str
             assert len(rows) == sum(n for n, _ in want.values()), (name, curator)  # fewer than 50 per stage here
 
 
-async def test_counts_and_sums_follow_every_change_and_the_worker_round(uow: UnitOfWorkFactory) -> None:
+async def test_counts_and_sums_follow_every_change_and_the_worker_round(uow: FunnelWorkFactory) -> None:
     tenant, clock = new_id(), Clock()
     admin = Principal(user_id=new_id(), tenant_id=tenant, email="m@clinic.test", permissions=frozenset(
         {"funnel:read", "funnel:write", "funnel:admin"}))  # fmt: skip
@@ -140,7 +93,7 @@ async def test_counts_and_sums_follow_every_change_and_the_worker_round(uow: Uni
     deals: dict[str | None, Any] = {}
     async with uow() as work:
         for p in people:
-            deals[p.patient_id] = await Repository(work.session).arrived_deal(tenant, p.patient_id or "")
+            deals[p.patient_id] = await work.funnel.arrived_deal(tenant, p.patient_id or "")
     assert all(d is not None for d in deals.values())
     member = Principal(user_id=new_id(), tenant_id=tenant, email="c@clinic.test", permissions=frozenset())
     await in_directory(uow, member)  # a curator is a member of the clinic's staff directory
@@ -203,7 +156,7 @@ async def test_counts_and_sums_follow_every_change_and_the_worker_round(uow: Uni
     await check_board(uow, admin, arrived.id, clock.now)
 
 
-async def test_concurrent_moves_neither_wait_on_a_counter_nor_deadlock(uow: UnitOfWorkFactory) -> None:
+async def test_concurrent_moves_neither_wait_on_a_counter_nor_deadlock(uow: FunnelWorkFactory) -> None:
     tenant, clock = new_id(), Clock()
     admin = Principal(user_id=new_id(), tenant_id=tenant, email="m@clinic.test", permissions=frozenset(
         {"funnel:read", "funnel:admin"}))  # fmt: skip
@@ -223,7 +176,7 @@ async def test_concurrent_moves_neither_wait_on_a_counter_nor_deadlock(uow: Unit
 
     async def move(deal_id: str, key: str) -> None:
         async with uow() as work:
-            repo = Repository(work.session)
+            repo = work.funnel
             await repo.set_deal(deal_id, stage_id=stage[key], stage_key=key, amount=Decimal(100))
             await asyncio.sleep(0.05)  # both directions' transactions are open at once
             await work.commit()

@@ -16,14 +16,12 @@ from contracts.scheduling import PatientArrivedV1
 from devkit.infra import Infra
 from funnel import services as cases
 from funnel.domain import MAX_SIGNED_FILE, Conflict, FileTooLarge, InvalidFunnel, NotFound, PlanItem, UnsupportedFile
-from funnel.repository import Repository
+from funnel.services.work import FunnelWorkFactory
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory
 from kit.objects import ObjectStore
 
-from .test_funnel_integration import PROC, T0, Clock, database_url, deliver, staff, stage_of, uow
+from .support import PROC, T0, Clock, deliver, staff, stage_of
 
-__all__ = ["database_url", "uow"]
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -38,7 +36,7 @@ async def store(infra: Infra) -> AsyncIterator[ObjectStore]:
     await objects.close()
 
 
-async def arrived_deal_with_plans(uow: UnitOfWorkFactory, tenant: str, clock: Clock) -> tuple[str, list[str]]:
+async def arrived_deal_with_plans(uow: FunnelWorkFactory, tenant: str, clock: Clock) -> tuple[str, list[str]]:
     person = Person(patient_id=new_id(), name="Rita")
     arrival = PatientArrivedV1(
         appointment_id=new_id(), person=person, branch_id="b", professional_id="p", procedure_id=PROC,
@@ -46,7 +44,7 @@ async def arrived_deal_with_plans(uow: UnitOfWorkFactory, tenant: str, clock: Cl
     )  # fmt: skip
     await deliver(uow, tenant, arrival, clock)
     async with uow() as work:
-        deal = await Repository(work.session).arrived_deal(tenant, person.patient_id or "")
+        deal = await work.funnel.arrived_deal(tenant, person.patient_id or "")
     assert deal is not None
     admin = staff(tenant)
     item = PlanItem("Implante", 1, Decimal("1000.00"), procedure_id=PROC)
@@ -54,7 +52,7 @@ async def arrived_deal_with_plans(uow: UnitOfWorkFactory, tenant: str, clock: Cl
     return deal.id, plans
 
 
-async def test_the_signed_file_goes_to_the_store_and_signs_the_plan(uow: UnitOfWorkFactory, store: ObjectStore) -> None:
+async def test_the_signed_file_goes_to_the_store_and_signs_the_plan(uow: FunnelWorkFactory, store: ObjectStore) -> None:
     tenant, clock = new_id(), Clock()
     admin = staff(tenant)
     deal, (plan, other_plan) = await arrived_deal_with_plans(uow, tenant, clock)

@@ -2,94 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
 from sqlalchemy import text
 
-from contracts import Event, EventMeta
 from contracts.leads import LeadCreatedV1, RequestCreatedV1
 from contracts.people import Person
-from contracts.scheduling import AppointmentBookedV1, AppointmentCancelledV1, PatientArrivedV1, VisitCompletedV1
+from contracts.scheduling import AppointmentCancelledV1, PatientArrivedV1, VisitCompletedV1
 from devkit.infra import Infra
-from devkit.testing import fresh_database
 from funnel import services as cases
 from funnel.app import create_api
 from funnel.domain import LOST_AFTER, Conflict, InvalidFunnel, NotFound, PlanItem
-from funnel.repository import Repository
-from funnel.repository.valuation import ValuationRepository
-from kit.auth import Principal
+from funnel.services.work import FunnelWorkFactory
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.db import make_engine
 
-T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
-PROC = "proc-implant"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+from .support import PROC, T0, Clock, booked, deliver, in_directory, staff, stage_of
 
 
-@pytest.fixture
-def database_url(infra: Infra) -> str:
-    """A new database of its own, migrated to head (a sync fixture: fresh_database runs its own loop)."""
-    return fresh_database(infra, "funnel")
-
-
-@pytest.fixture
-async def uow(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
-    engine = make_engine(database_url)
-    yield uow_factory(engine, "funnel")
-    await engine.dispose()
-
-
-def staff(tenant_id: str, *perms: str) -> Principal:
-    granted = frozenset(perms or ("funnel:read", "funnel:write", "funnel:admin"))
-    return Principal(user_id=new_id(), tenant_id=tenant_id, email="staff@clinic.test", permissions=granted)
-
-
-async def in_directory(uow: UnitOfWorkFactory, member: Principal, *, active: bool = True) -> None:
-    """What the gateway's staff events leave in funnel's directory (the consumer is tested in the e2e tier)."""
-    async with uow() as work:
-        await ValuationRepository(work.session).put_staff(
-            member.tenant_id, member.user_id, full_name="Staff", roles=["sales_agent"], active=active, changed_at=T0
-        )
-        await work.commit()
-
-
-async def deliver(uow: UnitOfWorkFactory, tenant: str, event: Event, clock: Clock) -> None:
-    meta = EventMeta(
-        id=new_id(), source="test", type=event.TYPE, time=clock(), subject=event.aggregate_id(), tenant_id=tenant,
-        correlation_id=new_id(),
-    )  # fmt: skip
-    async with uow() as work:
-        await cases.handle_event(work, event, meta, clock=clock)
-        await work.commit()
-
-
-def booked(appt: str, person: Person, starts: datetime, at: datetime) -> AppointmentBookedV1:
-    return AppointmentBookedV1(
-        appointment_id=appt, person=person, branch_id="b", branch_name="Centro", professional_id="p",
-        professional_name="Dr. Ana", procedure_id=PROC, procedure_name="Implant", starts_at=starts,
-        ends_at=starts + timedelta(hours=1), timezone="America/Sao_Paulo", source="staff", booked_by="u", booked_at=at,
-    )  # fmt: skip
-
-
-async def stage_of(uow: UnitOfWorkFactory, tenant: str, deal_id: str) -> str:
-    async with uow() as work:
-        deal = await Repository(work.session).deal(tenant, deal_id)
-        assert deal is not None
-        return str(deal.stage_key)
-
-
-async def test_the_whole_story_from_a_lead_to_lost(uow: UnitOfWorkFactory) -> None:
+async def test_the_whole_story_from_a_lead_to_lost(uow: FunnelWorkFactory) -> None:
     tenant, clock = new_id(), Clock()
     admin = staff(tenant)
     lead = new_id()
@@ -123,7 +57,7 @@ async def test_the_whole_story_from_a_lead_to_lost(uow: UnitOfWorkFactory) -> No
     await deliver(uow, tenant, arrival, clock)
     await deliver(uow, tenant, arrival, clock)  # a redelivery never opens a second deal
     async with uow() as work:
-        deal = await Repository(work.session).arrived_deal(tenant, person.patient_id or "")
+        deal = await work.funnel.arrived_deal(tenant, person.patient_id or "")
     assert deal is not None
     assert deal.stage_key == "new"
 
@@ -211,7 +145,7 @@ async def test_the_whole_story_from_a_lead_to_lost(uow: UnitOfWorkFactory) -> No
         assert f"clinicflow.funnel.{kind}.v1" in outbox
 
 
-async def test_one_arrived_deal_per_patient_is_the_databases_rule(uow: UnitOfWorkFactory) -> None:
+async def test_one_arrived_deal_per_patient_is_the_databases_rule(uow: FunnelWorkFactory) -> None:
     tenant, clock = new_id(), Clock()
     person = Person(patient_id=new_id(), name="Ana")
     arrival = PatientArrivedV1(
@@ -220,11 +154,11 @@ async def test_one_arrived_deal_per_patient_is_the_databases_rule(uow: UnitOfWor
     )  # fmt: skip
     await deliver(uow, tenant, arrival, clock)
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         deal = await repo.arrived_deal(tenant, person.patient_id or "")
         assert deal is not None
         values = {k: v for k, v in deal._mapping.items()} | {"id": new_id()}
-        assert await repo.add_deal(**values) is False
+        assert await repo.add_deal(**values) is None
         with pytest.raises(Exception, match="uq_deals_arrived_patient"):
             await work.session.execute(text(
                 "insert into deals (id, tenant_id, pipeline_id, kind, stage_id, stage_key, stage_since, patient_id,"
@@ -233,7 +167,7 @@ async def test_one_arrived_deal_per_patient_is_the_databases_rule(uow: UnitOfWor
             ), {"id": deal.id})  # fmt: skip
 
 
-async def test_bad_input_and_the_tenant_boundary(uow: UnitOfWorkFactory) -> None:
+async def test_bad_input_and_the_tenant_boundary(uow: FunnelWorkFactory) -> None:
     tenant, clock = new_id(), Clock()
     admin, stranger = staff(tenant), staff(new_id())
     person = Person(patient_id=new_id())
@@ -252,7 +186,7 @@ async def test_bad_input_and_the_tenant_boundary(uow: UnitOfWorkFactory) -> None
         clock,
     )
     async with uow() as work:
-        deal = await Repository(work.session).arrived_deal(tenant, person.patient_id or "")
+        deal = await work.funnel.arrived_deal(tenant, person.patient_id or "")
     assert deal is not None
     with pytest.raises(NotFound):
         await cases.card(uow, stranger, deal.id)

@@ -14,13 +14,11 @@ from contracts.people import Person
 from contracts.scheduling import PatientArrivedV1
 from funnel import services as cases
 from funnel.domain import InvalidFunnel, NotFound, PlanItem
-from funnel.repository import Repository
+from funnel.services.work import FunnelWorkFactory
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory
 
-from .test_funnel_integration import PROC, T0, Clock, database_url, deliver, in_directory, staff, uow
+from .support import PROC, T0, Clock, deliver, in_directory, staff
 
-__all__ = ["database_url", "uow"]
 DAY = T0.date()
 
 
@@ -38,7 +36,7 @@ def refunded(payment: str, person: Person, amount: str, total: str, days: int = 
     )  # fmt: skip
 
 
-async def test_curators_earn_from_their_patients_payments_less_refunds(uow: UnitOfWorkFactory) -> None:
+async def test_curators_earn_from_their_patients_payments_less_refunds(uow: FunnelWorkFactory) -> None:
     tenant, clock = new_id(), Clock()
     admin = staff(tenant)
     curators = staff(tenant), staff(tenant)
@@ -57,7 +55,7 @@ async def test_curators_earn_from_their_patients_payments_less_refunds(uow: Unit
     )  # fmt: skip
     await deliver(uow, tenant, arrival, clock)
     async with uow() as work:
-        deal = await Repository(work.session).arrived_deal(tenant, person.patient_id or "")
+        deal = await work.funnel.arrived_deal(tenant, person.patient_id or "")
     assert deal is not None
     await deliver(uow, tenant, paid("before", person, "100.00", PROC), clock)  # no curator yet: earns nobody
     await cases.assign_curator(uow, admin, deal.id, curator, clock())
@@ -102,7 +100,7 @@ async def test_curators_earn_from_their_patients_payments_less_refunds(uow: Unit
 
 
 async def test_the_card_shows_messages_sent_and_the_board_filters_by_plan_and_activity(
-    uow: UnitOfWorkFactory,
+    uow: FunnelWorkFactory,
 ) -> None:
     tenant, clock = new_id(), Clock()
     admin = staff(tenant)
@@ -115,7 +113,7 @@ async def test_the_card_shows_messages_sent_and_the_board_filters_by_plan_and_ac
         )  # fmt: skip
         await deliver(uow, tenant, arrival, clock)
         async with uow() as work:
-            deals.append(await Repository(work.session).arrived_deal(tenant, person.patient_id or ""))
+            deals.append(await work.funnel.arrived_deal(tenant, person.patient_id or ""))
     sent = MessageSentV1(
         message_id="m1", lead_id=people[0].lead_id, channel="whatsapp", to=people[0].phone or "", template="welcome",
         locale="pt-BR", provider="twilio", provider_message_id="SM1", sent_at=T0,

@@ -14,12 +14,11 @@ from contracts.scheduling import AppointmentConfirmedV1, AppointmentRescheduledV
 from contracts.telephony import CallAnsweredV1, CallEndedV1, CallMissedV1
 from funnel import services as cases
 from funnel.domain import InvalidFunnel
+from funnel.services.work import FunnelWorkFactory
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory
 
-from .test_funnel_integration import T0, Clock, booked, database_url, deliver, staff, uow
+from .support import T0, Clock, booked, deliver, staff
 
-__all__ = ["database_url", "uow"]
 PHONE = "+5511988887777"
 
 
@@ -46,7 +45,7 @@ def lead_created(lead: str, owner: str | None = None) -> LeadCreatedV1:
     )
 
 
-async def tasks_of_phone(uow: UnitOfWorkFactory, tenant: str) -> list[dict[str, object]]:
+async def tasks_of_phone(uow: FunnelWorkFactory, tenant: str) -> list[dict[str, object]]:
     async with uow() as work:
         rows = await work.session.execute(
             text("SELECT * FROM tasks WHERE tenant_id = :t AND phone = :p ORDER BY created_at"),
@@ -62,7 +61,7 @@ def _plain(row: object) -> dict[str, object]:
 
 
 async def test_a_missed_call_before_its_lead_makes_one_call_back_that_a_later_answered_call_closes(
-    uow: UnitOfWorkFactory,
+    uow: FunnelWorkFactory,
 ) -> None:
     tenant, clock, lead = new_id(), Clock(), new_id()
     owner = new_id()
@@ -101,7 +100,7 @@ async def test_a_missed_call_before_its_lead_makes_one_call_back_that_a_later_an
 
 
 async def test_an_unowned_lead_s_call_back_waits_in_the_queue_until_the_lead_is_assigned(
-    uow: UnitOfWorkFactory,
+    uow: FunnelWorkFactory,
 ) -> None:
     tenant, clock, lead = new_id(), Clock(), new_id()
     admin = staff(tenant)
@@ -123,7 +122,7 @@ async def test_an_unowned_lead_s_call_back_waits_in_the_queue_until_the_lead_is_
     assert (await tasks_of_phone(uow, tenant))[0]["completed_at"] is not None
 
 
-async def test_the_confirmation_call_of_an_unconfirmed_appointment(uow: UnitOfWorkFactory) -> None:
+async def test_the_confirmation_call_of_an_unconfirmed_appointment(uow: FunnelWorkFactory) -> None:
     tenant, clock, lead = new_id(), Clock(), new_id()
     admin = staff(tenant)
     assert await cases.get_settings(uow, admin) == 24

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from contracts import EventMeta
 from contracts.identity import StaffCreatedV1, StaffDeactivatedV1
 from devkit.infra import Infra
-from devkit.testing import fresh_database
 from funnel.domain import Conflict, InvalidFunnel, NotFound
 from funnel.domain import valuation as rules
 from funnel.services import valuation as cases
+from funnel.services.work import FunnelUnitOfWork
 from kit import links
 from kit.auth import Principal
 from kit.context import new_id
@@ -41,11 +41,6 @@ class Clock:
 
 
 @pytest.fixture
-def database_url(infra: Infra) -> str:
-    return fresh_database(infra, "funnel")
-
-
-@pytest.fixture
 async def env(database_url: str, infra: Infra) -> AsyncIterator[cases.Env]:
     engine = make_engine(database_url)
     store = ObjectStore(
@@ -53,7 +48,8 @@ async def env(database_url: str, infra: Infra) -> AsyncIterator[cases.Env]:
         secret_access_key=infra.objects_secret_access_key, create_bucket=True,
     )  # fmt: skip
     await store.open()
-    yield cases.Env(uow_factory(engine, "funnel"), Clock(), cases.Links(SECRET, "https://clinic.test", 86400), store)
+    uow = uow_factory(engine, "funnel", FunnelUnitOfWork)
+    yield cases.Env(uow, Clock(), cases.Links(SECRET, "https://clinic.test", 86400), store)
     await store.close()
     await engine.dispose()
 
@@ -150,9 +146,7 @@ async def test_ties_go_to_the_doctor_idle_longest_and_a_late_doctor_takes_the_wa
     agent = member(tenant)
     waiting = await completed(env, tenant, agent, "Nobody yet")
     async with env.uow() as work:
-        from funnel.repository.valuation import ValuationRepository
-
-        row = await ValuationRepository(work.session).get(tenant, waiting)
+        row = await work.valuation.get(tenant, waiting)
     assert row.state == rules.VALUING
     assert row.doctor_id is None
     first = await joined(env, tenant, ["diagnostic_doctor"])  # takes the waiting valuation at once

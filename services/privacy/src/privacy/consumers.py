@@ -28,9 +28,9 @@ def build(ctx: WorkerContext, store: ObjectStore | None = None) -> list[Idempote
     }
     for struct in events.PART_READY:
         if ready is not None:
-            by_topic[struct.TOPIC][struct] = ready
+            by_topic.setdefault(struct.TOPIC, {})[struct] = ready
     for erased in events.PART_ERASED:
-        by_topic[erased.TOPIC][erased] = services.part_erased
+        by_topic.setdefault(erased.TOPIC, {})[erased] = services.part_erased
     # the gateway's read audit of personal records
     by_topic[IDENTITY.name] = {events.RecordReadV1: services.remember_read}
     by_topic[LEADS.name] |= {

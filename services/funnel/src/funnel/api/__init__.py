@@ -50,7 +50,7 @@ from funnel.schemas import (
     TaskPatch,
     VisitOut,
 )
-from kit.db import UnitOfWorkFactory
+from funnel.services.work import FunnelWorkFactory
 from kit.objects import ObjectStore
 from kit.paging import Page
 from kit.web import AuthRequest, requires
@@ -73,7 +73,7 @@ class PipelineController(Controller):
     tags = ["funnel"]
 
     @get("/", guards=[requires(FUNNEL_READ)], summary="The clinic's pipelines and their stages")
-    async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[PipelineOut]:
+    async def list(self, request: AuthRequest, uow: FunnelWorkFactory) -> Page[PipelineOut]:
         found, listed = await cases.pipelines(uow, request.user)
         return Page.all(
             PipelineOut(p.id, p.kind, p.name, p.automatic, [_stage(s) for s in listed if s.pipeline_id == p.id])
@@ -81,12 +81,12 @@ class PipelineController(Controller):
         )
 
     @patch("/{pipeline_id:uuid}", guards=[requires(FUNNEL_ADMIN)], summary="Rename; automatic or manual mode")
-    async def edit(self, request: AuthRequest, pipeline_id: Any, data: PipelineIn, uow: UnitOfWorkFactory) -> None:
+    async def edit(self, request: AuthRequest, pipeline_id: Any, data: PipelineIn, uow: FunnelWorkFactory) -> None:
         await cases.configure_pipeline(uow, request.user, str(pipeline_id), name=data.name, automatic=data.automatic)
 
     @post("/{pipeline_id:uuid}/stages", status_code=HTTP_201_CREATED, guards=[requires(FUNNEL_ADMIN)])
     async def add_stage(
-        self, request: AuthRequest, pipeline_id: Any, data: StageIn, uow: UnitOfWorkFactory
+        self, request: AuthRequest, pipeline_id: Any, data: StageIn, uow: FunnelWorkFactory
     ) -> CreatedOut:
         stage_id = await cases.add_stage(
             uow, request.user, str(pipeline_id), key=data.key, name=data.name, color=data.color, outcome=data.outcome
@@ -94,18 +94,18 @@ class PipelineController(Controller):
         return CreatedOut(stage_id)
 
     @patch("/stages/{stage_id:uuid}", guards=[requires(FUNNEL_ADMIN)], summary="Rename, recolour, reorder a stage")
-    async def edit_stage(self, request: AuthRequest, stage_id: Any, data: StagePatch, uow: UnitOfWorkFactory) -> None:
+    async def edit_stage(self, request: AuthRequest, stage_id: Any, data: StagePatch, uow: FunnelWorkFactory) -> None:
         await cases.edit_stage(
             uow, request.user, str(stage_id), name=data.name, color=data.color, position=data.position
         )
 
     @delete("/stages/{stage_id:uuid}", status_code=HTTP_204_NO_CONTENT, guards=[requires(FUNNEL_ADMIN)])
-    async def delete_stage(self, request: AuthRequest, stage_id: Any, uow: UnitOfWorkFactory) -> None:
+    async def delete_stage(self, request: AuthRequest, stage_id: Any, uow: FunnelWorkFactory) -> None:
         await cases.delete_stage(uow, request.user, str(stage_id))
 
     @get("/{pipeline_id:uuid}/board", guards=[requires(FUNNEL_READ)], summary="Deals per stage with counts and sums")
     async def board(
-        self, request: AuthRequest, pipeline_id: Any, uow: UnitOfWorkFactory, curator_id: UUID | None = None,
+        self, request: AuthRequest, pipeline_id: Any, uow: FunnelWorkFactory, curator_id: UUID | None = None,
         stage_id: UUID | None = None, overdue: bool = False, no_future_booking: bool = False, per_stage: int = 50,
         plan_state: str | None = None, activity: str | None = None, active_days: int = 90,
     ) -> BoardOut:  # fmt: skip
@@ -135,7 +135,7 @@ class DealController(Controller):
     tags = ["funnel"]
 
     @get("/{deal_id:uuid}", guards=[requires(FUNNEL_READ)], summary="The deal card in one request")
-    async def card(self, request: AuthRequest, deal_id: Any, uow: UnitOfWorkFactory) -> CardOut:
+    async def card(self, request: AuthRequest, deal_id: Any, uow: FunnelWorkFactory) -> CardOut:
         found = await cases.card(uow, request.user, str(deal_id))
         now = _clock(request)()
         open_dues = [t.due_at for t in found["tasks"] if t.completed_at is None]
@@ -166,15 +166,15 @@ class DealController(Controller):
         )  # fmt: skip
 
     @post("/{deal_id:uuid}/move", guards=[requires(FUNNEL_WRITE)], summary="Move by hand (manual mode), with a reason")
-    async def move(self, request: AuthRequest, deal_id: Any, data: MoveIn, uow: UnitOfWorkFactory) -> None:
+    async def move(self, request: AuthRequest, deal_id: Any, data: MoveIn, uow: FunnelWorkFactory) -> None:
         await cases.move_by_hand(uow, request.user, str(deal_id), data.stage, data.reason, _clock(request)())
 
     @put("/{deal_id:uuid}/curator", guards=[requires(FUNNEL_WRITE)], summary="Assign the deal's curator")
-    async def assign(self, request: AuthRequest, deal_id: Any, data: AssignIn, uow: UnitOfWorkFactory) -> None:
+    async def assign(self, request: AuthRequest, deal_id: Any, data: AssignIn, uow: FunnelWorkFactory) -> None:
         await cases.assign_curator(uow, request.user, str(deal_id), str(data.curator_id), _clock(request)())
 
     @post("/{deal_id:uuid}/plans", status_code=HTTP_201_CREATED, guards=[requires(FUNNEL_WRITE)])
-    async def plan(self, request: AuthRequest, deal_id: Any, data: PlanIn, uow: UnitOfWorkFactory) -> CreatedOut:
+    async def plan(self, request: AuthRequest, deal_id: Any, data: PlanIn, uow: FunnelWorkFactory) -> CreatedOut:
         items = [
             PlanItem(i.procedure, i.quantity, i.price, i.discount or Decimal(0), i.stage, i.procedure_id)
             for i in data.items
@@ -185,7 +185,7 @@ class DealController(Controller):
         return CreatedOut(plan_id)
 
     @post("/{deal_id:uuid}/tasks", status_code=HTTP_201_CREATED, guards=[requires(FUNNEL_WRITE)])
-    async def task(self, request: AuthRequest, deal_id: Any, data: TaskIn, uow: UnitOfWorkFactory) -> CreatedOut:
+    async def task(self, request: AuthRequest, deal_id: Any, data: TaskIn, uow: FunnelWorkFactory) -> CreatedOut:
         task_id = await cases.add_task(
             uow, request.user, str(deal_id), kind=data.kind, title=data.title,
             responsible_id=str(data.responsible_id) if data.responsible_id else None, due_at=data.due_at,
@@ -194,7 +194,7 @@ class DealController(Controller):
         return CreatedOut(task_id)
 
     @get("/{deal_id:uuid}/tasks", guards=[requires(FUNNEL_READ)], summary="The deal's tasks, soonest due first")
-    async def tasks(self, request: AuthRequest, deal_id: Any, uow: UnitOfWorkFactory) -> Page[TaskOut]:
+    async def tasks(self, request: AuthRequest, deal_id: Any, uow: FunnelWorkFactory) -> Page[TaskOut]:
         return Page.all(_task(t) for t in await cases.tasks_of(uow, request.user, str(deal_id)))
 
 
@@ -216,7 +216,7 @@ class WorkController(Controller):
     tags = ["funnel"]
 
     @post("/plans/{plan_id:uuid}/sign", guards=[requires(FUNNEL_WRITE)], summary="Signed without upload")
-    async def sign(self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory) -> None:
+    async def sign(self, request: AuthRequest, plan_id: Any, uow: FunnelWorkFactory) -> None:
         await cases.sign_plan(uow, request.user, str(plan_id), _clock(request)())
 
     @put(
@@ -224,7 +224,7 @@ class WorkController(Controller):
         summary="Upload the signed plan (the body is the file: PDF, JPEG or PNG, at most 8 MB); signs the plan",
     )  # fmt: skip
     async def upload_signed(
-        self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, plan_id: Any, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> SignedFileOut:
         body = await request.body()
         await cases.upload_signed_file(
@@ -237,7 +237,7 @@ class WorkController(Controller):
 
     @get("/plans/{plan_id:uuid}/signed-file", guards=[requires(FUNNEL_READ)], summary="Download the signed plan")
     async def download_signed(
-        self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, plan_id: Any, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> Response[bytes]:
         _, data, kind = await cases.signed_file(uow, objects, request.user, str(plan_id), link=False)
         return Response(data or b"", media_type=kind, headers={"cache-control": "private, no-store"})
@@ -245,51 +245,51 @@ class WorkController(Controller):
     @get("/plans/{plan_id:uuid}/signed-file/link", guards=[requires(FUNNEL_READ)],
          summary="A signed, time-limited download link of the signed plan")  # fmt: skip
     async def signed_link(
-        self, request: AuthRequest, plan_id: Any, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, plan_id: Any, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> SignedLinkOut:
         url, _, _ = await cases.signed_file(uow, objects, request.user, str(plan_id), link=True)
         return SignedLinkOut(url, cases.SIGNED_LINK_SECONDS)
 
     @get("/tasks/queue", guards=[requires(FUNNEL_READ)], summary="The clinic's queue: open tasks nobody has")
-    async def queue(self, request: AuthRequest, uow: UnitOfWorkFactory, limit: int = 100) -> Page[QueueTaskOut]:
+    async def queue(self, request: AuthRequest, uow: FunnelWorkFactory, limit: int = 100) -> Page[QueueTaskOut]:
         limit = max(1, min(limit, 500))
         found = await cases.queue(uow, request.user, limit=limit)
         return Page.window([QueueTaskOut(_task(t), t.deal_name, t.deal_kind) for t in found], limit=limit, offset=0)
 
     @get("/settings", guards=[requires(FUNNEL_READ)], summary="The clinic's funnel settings")
-    async def get_settings(self, request: AuthRequest, uow: UnitOfWorkFactory) -> FunnelSettingsOut:
+    async def get_settings(self, request: AuthRequest, uow: FunnelWorkFactory) -> FunnelSettingsOut:
         return FunnelSettingsOut(await cases.get_settings(uow, request.user))
 
     @put("/settings", guards=[requires(FUNNEL_ADMIN)], summary="Hours before an unconfirmed appointment to call")
     async def put_settings(
-        self, request: AuthRequest, data: FunnelSettingsIn, uow: UnitOfWorkFactory
+        self, request: AuthRequest, data: FunnelSettingsIn, uow: FunnelWorkFactory
     ) -> FunnelSettingsOut:
         await cases.put_settings(uow, request.user, data.confirm_call_hours, _clock(request)())
         return FunnelSettingsOut(await cases.get_settings(uow, request.user))
 
     @patch("/tasks/{task_id:uuid}", guards=[requires(FUNNEL_WRITE)], summary="Retitle, reschedule, hand over")
-    async def edit_task(self, request: AuthRequest, task_id: Any, data: TaskPatch, uow: UnitOfWorkFactory) -> None:
+    async def edit_task(self, request: AuthRequest, task_id: Any, data: TaskPatch, uow: FunnelWorkFactory) -> None:
         await cases.edit_task(
             uow, request.user, str(task_id), title=data.title, due_at=data.due_at,
             responsible_id=str(data.responsible_id) if data.responsible_id else None, now=_clock(request)(),
         )  # fmt: skip
 
     @post("/tasks/{task_id:uuid}/complete", guards=[requires(FUNNEL_WRITE)])
-    async def complete(self, request: AuthRequest, task_id: Any, uow: UnitOfWorkFactory) -> None:
+    async def complete(self, request: AuthRequest, task_id: Any, uow: FunnelWorkFactory) -> None:
         await cases.complete_task(uow, request.user, str(task_id), _clock(request)())
 
     @post("/tasks/{task_id:uuid}/comments", guards=[requires(FUNNEL_WRITE)])
-    async def comment(self, request: AuthRequest, task_id: Any, data: CommentIn, uow: UnitOfWorkFactory) -> None:
+    async def comment(self, request: AuthRequest, task_id: Any, data: CommentIn, uow: FunnelWorkFactory) -> None:
         await cases.comment_task(uow, request.user, str(task_id), data.text, _clock(request)())
 
     @put("/curators/{user_id:uuid}", guards=[requires(FUNNEL_ADMIN)], summary="A curator's commission percentages")
-    async def curator(self, request: AuthRequest, user_id: Any, data: CuratorIn, uow: UnitOfWorkFactory) -> None:
+    async def curator(self, request: AuthRequest, user_id: Any, data: CuratorIn, uow: FunnelWorkFactory) -> None:
         await cases.set_curator_terms(uow, request.user, str(user_id), data.general_percent, data.per_service)
 
     @get("/curators/earnings", guards=[requires(FUNNEL_READ)],
          summary="What each curator earned from their patients' payments (general and per-service %)")  # fmt: skip
     async def earnings(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, start: From, end: To, curator_id: UUID | None = None
+        self, request: AuthRequest, uow: FunnelWorkFactory, start: From, end: To, curator_id: UUID | None = None
     ) -> EarningsOut:
         found = await cases.earnings(uow, request.user, start, end, str(curator_id) if curator_id else None)
         return EarningsOut(
@@ -299,7 +299,7 @@ class WorkController(Controller):
         )  # fmt: skip
 
     @get("/curators", guards=[requires(FUNNEL_READ)])
-    async def curators(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[CuratorOut]:
+    async def curators(self, request: AuthRequest, uow: FunnelWorkFactory) -> Page[CuratorOut]:
         return Page.all(
             CuratorOut(c.user_id, str(c.general_percent), dict(c.per_service))
             for c in await cases.curators(uow, request.user)

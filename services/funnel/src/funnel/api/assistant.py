@@ -13,7 +13,7 @@ from funnel.domain import assistant as a
 from funnel.schemas import CreatedOut
 from funnel.schemas.assistant import OptionOut, ProcessOut, SettingsIn, SettingsOut, StartIn, StepOut
 from funnel.services import assistant as cases
-from kit.db import UnitOfWorkFactory
+from funnel.services.work import FunnelWorkFactory
 from kit.paging import CommaList, Limit, Offset, Page, comma_list
 from kit.web import AuthRequest, requires
 
@@ -32,7 +32,7 @@ class AssistantController(Controller):
     tags = ["funnel assistant"]
 
     @get("/settings", guards=[requires(FUNNEL_READ)], summary="The assistant's set-up, texts and the defaults")
-    async def get_settings(self, request: AuthRequest, uow: UnitOfWorkFactory) -> SettingsOut:
+    async def get_settings(self, request: AuthRequest, uow: FunnelWorkFactory) -> SettingsOut:
         row = await cases.settings(uow, request.user)
         return SettingsOut(
             enabled=bool(row and row.enabled),
@@ -45,7 +45,7 @@ class AssistantController(Controller):
         )  # fmt: skip
 
     @put("/settings", guards=[requires(FUNNEL_ADMIN)], summary="Switch on, the procedures and regions, the texts")
-    async def put_settings(self, request: AuthRequest, data: SettingsIn, uow: UnitOfWorkFactory) -> None:
+    async def put_settings(self, request: AuthRequest, data: SettingsIn, uow: FunnelWorkFactory) -> None:
         await cases.put_settings(
             uow, request.user, enabled=data.enabled,
             procedures=[a.Option(o.id, o.title, o.amount) for o in data.procedures],
@@ -55,7 +55,7 @@ class AssistantController(Controller):
         )  # fmt: skip
 
     @post("/processes", status_code=HTTP_201_CREATED, guards=[requires(FUNNEL_WRITE)], summary="Start for a lead")
-    async def start(self, request: AuthRequest, data: StartIn, uow: UnitOfWorkFactory) -> CreatedOut:
+    async def start(self, request: AuthRequest, data: StartIn, uow: FunnelWorkFactory) -> CreatedOut:
         process_id = await cases.start(
             uow, request.user, lead_id=str(data.lead_id), channel=data.channel, address=data.address,
             name=data.name, locale=data.locale, now=_clock(request)(),
@@ -64,7 +64,7 @@ class AssistantController(Controller):
 
     @get("/processes", guards=[requires(FUNNEL_READ)], summary="The clinic's assistant processes, latest first")
     async def list(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, status: CommaList = None, limit: Limit = 50,
+        self, request: AuthRequest, uow: FunnelWorkFactory, status: CommaList = None, limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[ProcessOut]:  # fmt: skip
         wanted = comma_list(status, field="status", allowed=STATUSES)
@@ -72,17 +72,17 @@ class AssistantController(Controller):
         return Page.of([_process(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @get("/processes/{process_id:uuid}", guards=[requires(FUNNEL_READ)], summary="A process and its history")
-    async def show(self, request: AuthRequest, process_id: Any, uow: UnitOfWorkFactory) -> ProcessOut:
+    async def show(self, request: AuthRequest, process_id: Any, uow: FunnelWorkFactory) -> ProcessOut:
         return _process(*await cases.process(uow, request.user, str(process_id)))
 
     @get("/deals/{deal_id:uuid}", guards=[requires(FUNNEL_READ)], summary="The deal's assistant and its history")
-    async def of_deal(self, request: AuthRequest, deal_id: Any, uow: UnitOfWorkFactory) -> ProcessOut:
+    async def of_deal(self, request: AuthRequest, deal_id: Any, uow: FunnelWorkFactory) -> ProcessOut:
         return _process(*await cases.of_deal(uow, request.user, str(deal_id)))
 
     @post("/processes/{process_id:uuid}/take-over", guards=[requires(FUNNEL_WRITE)], summary="Stop the assistant now")
-    async def take_over(self, request: AuthRequest, process_id: Any, uow: UnitOfWorkFactory) -> None:
+    async def take_over(self, request: AuthRequest, process_id: Any, uow: FunnelWorkFactory) -> None:
         await cases.take_over(uow, request.user, str(process_id), _clock(request)())
 
     @post("/processes/{process_id:uuid}/hand-back", guards=[requires(FUNNEL_WRITE)], summary="The assistant goes on")
-    async def hand_back(self, request: AuthRequest, process_id: Any, uow: UnitOfWorkFactory) -> None:
+    async def hand_back(self, request: AuthRequest, process_id: Any, uow: FunnelWorkFactory) -> None:
         await cases.hand_back(uow, request.user, str(process_id), _clock(request)())

@@ -43,7 +43,7 @@ from funnel.schemas.valuation import (
     ValuationSettingsOut,
 )
 from funnel.services import valuation as cases
-from kit.db import UnitOfWorkFactory
+from funnel.services.work import FunnelWorkFactory
 from kit.objects import ObjectStore
 from kit.paging import Page, comma_list
 from kit.web import AuthRequest, Limit, Offset, requires
@@ -55,7 +55,7 @@ StateList = Annotated[str | None, Parameter(query="state", description="comma-se
 _PHOTO_BODY = rules.MAX_PHOTO_BYTES + 1024 * 1024
 
 
-def _env(request: Request[Any, Any, Any], uow: UnitOfWorkFactory, objects: ObjectStore) -> cases.Env:
+def _env(request: Request[Any, Any, Any], uow: FunnelWorkFactory, objects: ObjectStore) -> cases.Env:
     clock: Clock = request.app.state["clock"]
     return cases.Env(uow, clock, request.app.state["valuation_links"], objects)
 
@@ -90,7 +90,7 @@ class ValuationController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED, guards=[requires(FUNNEL_WRITE)], summary="Open a valuation process")
     async def open(
-        self, request: AuthRequest, data: ValuationIn, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, data: ValuationIn, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> dict[str, str]:
         valuation_id, url = await cases.open_valuation(
             _env(request, uow, objects), request.user, lead_id=_s(data.lead_id), name=data.name, phone=data.phone,
@@ -100,7 +100,7 @@ class ValuationController(Controller):
 
     @get("/", guards=[requires(CRM_READ)], summary="Valuation processes (a doctor without funnel:read: their own)")
     async def list(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore, states: StateList = None,
+        self, request: AuthRequest, uow: FunnelWorkFactory, objects: ObjectStore, states: StateList = None,
         agent_id: UUID | None = None, doctor_id: UUID | None = None, limit: Limit = 50, offset: Offset = 0,
     ) -> Page[ValuationOut]:  # fmt: skip
         rows, total = await cases.valuations(
@@ -111,7 +111,7 @@ class ValuationController(Controller):
 
     @get("/{valuation_id:uuid}", guards=[requires(CRM_READ)], summary="The process: photos, quotes, history")
     async def card(
-        self, request: AuthRequest, valuation_id: Any, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, valuation_id: Any, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> ValuationCard:
         found = await cases.valuation(_env(request, uow, objects), request.user, str(valuation_id))
         row, photos = found["row"], found["photos"]
@@ -127,26 +127,26 @@ class ValuationController(Controller):
 
     @patch("/{valuation_id:uuid}", guards=[requires(FUNNEL_WRITE)], summary="Edit the prospect's details")
     async def edit(
-        self, request: AuthRequest, valuation_id: Any, data: DetailsPatch, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, valuation_id: Any, data: DetailsPatch, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> None:
         await cases.edit_details(_env(request, uow, objects), request.user, str(valuation_id), data.changes())
 
     @put("/{valuation_id:uuid}/agent", guards=[requires(FUNNEL_WRITE)], summary="Give the prospect to another agent")
     async def agent(
-        self, request: AuthRequest, valuation_id: Any, data: AgentIn, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, valuation_id: Any, data: AgentIn, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> None:
         await cases.reassign_agent(_env(request, uow, objects), request.user, str(valuation_id), str(data.agent_id))
 
     @put("/{valuation_id:uuid}/doctor", guards=[requires(FUNNEL_ADMIN)], summary="Move to another diagnostic doctor")
     async def doctor(
-        self, request: AuthRequest, valuation_id: Any, data: DoctorIn, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, valuation_id: Any, data: DoctorIn, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> None:
         await cases.assign_doctor(_env(request, uow, objects), request.user, str(valuation_id), str(data.doctor_id))
 
     @post("/{valuation_id:uuid}/valuation", status_code=HTTP_200_OK, guards=[requires(CRM_READ)],
           summary="The diagnostic doctor records the valuation")  # fmt: skip
     async def record(
-        self, request: AuthRequest, valuation_id: Any, data: RecordIn, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, valuation_id: Any, data: RecordIn, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> None:
         await cases.record_valuation(
             _env(request, uow, objects), request.user, str(valuation_id), summary=data.summary, grafts=data.grafts,
@@ -156,7 +156,7 @@ class ValuationController(Controller):
     @put("/{valuation_id:uuid}/quote", guards=[requires(CRM_READ)],
          summary="Save the quote (items from the clinic's costs and discounts); send it now or later")  # fmt: skip
     async def quote(
-        self, request: AuthRequest, valuation_id: Any, data: QuoteIn, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, valuation_id: Any, data: QuoteIn, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> CreatedOut:
         items = [cases.ItemIn(str(i.cost_id), i.quantity, _s(i.discount_id)) for i in data.items]
         quote_id = await cases.save_quote(
@@ -168,20 +168,20 @@ class ValuationController(Controller):
     @post("/{valuation_id:uuid}/quote/send", status_code=HTTP_200_OK, guards=[requires(CRM_READ)],
           summary="Send the saved quote to the prospect")  # fmt: skip
     async def send(
-        self, request: AuthRequest, valuation_id: Any, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, valuation_id: Any, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> CreatedOut:
         return CreatedOut(await cases.send_quote(_env(request, uow, objects), request.user, str(valuation_id)))
 
     @post("/{valuation_id:uuid}/reply", status_code=HTTP_200_OK, guards=[requires(FUNNEL_WRITE)],
           summary="The clinic replied to the prospect's acceptance or question")  # fmt: skip
     async def reply(
-        self, request: AuthRequest, valuation_id: Any, data: NoteIn, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, valuation_id: Any, data: NoteIn, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> None:
         await cases.reply(_env(request, uow, objects), request.user, str(valuation_id), data.note)
 
     @post("/{valuation_id:uuid}/cancel", status_code=HTTP_200_OK, guards=[requires(FUNNEL_WRITE)])
     async def cancel(
-        self, request: AuthRequest, valuation_id: Any, data: CancelIn, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, valuation_id: Any, data: CancelIn, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> None:
         await cases.cancel(_env(request, uow, objects), request.user, str(valuation_id), data.reason)
 
@@ -199,12 +199,12 @@ class PriceListController(Controller):
     tags = ["funnel: valuations and quotes"]
 
     @get("/quote-costs", guards=[requires(CRM_READ)], summary="The clinic's costs (items of quotes)")
-    async def costs(self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore) -> Page[CostOut]:
+    async def costs(self, request: AuthRequest, uow: FunnelWorkFactory, objects: ObjectStore) -> Page[CostOut]:
         return Page.all(_cost(c) for c in await cases.costs(_env(request, uow, objects), request.user))
 
     @post("/quote-costs", status_code=HTTP_201_CREATED, guards=[requires(FUNNEL_ADMIN)])
     async def add_cost(
-        self, request: AuthRequest, data: CostIn, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, data: CostIn, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> CreatedOut:
         env = _env(request, uow, objects)
         return CreatedOut(
@@ -213,21 +213,21 @@ class PriceListController(Controller):
 
     @patch("/quote-costs/{cost_id:uuid}", guards=[requires(FUNNEL_ADMIN)], summary="Rename, reprice, retire a cost")
     async def edit_cost(
-        self, request: AuthRequest, cost_id: Any, data: CostPatch, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, cost_id: Any, data: CostPatch, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> None:
         await cases.edit_cost(_env(request, uow, objects), request.user, str(cost_id), data.changes())
 
     @get("/valuation-settings", guards=[requires(CRM_READ)],
          summary="Which lead requests open a valuation by themselves")  # fmt: skip
     async def request_settings(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> ValuationSettingsOut:
         return ValuationSettingsOut(**await cases.request_settings(_env(request, uow, objects), request.user))
 
     @put("/valuation-settings", guards=[requires(FUNNEL_ADMIN)],
          summary="The treatments whose requests open a valuation; the agent of leads with no owner")  # fmt: skip
     async def put_request_settings(
-        self, request: AuthRequest, data: ValuationSettingsIn, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, data: ValuationSettingsIn, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> ValuationSettingsOut:
         saved = await cases.put_request_settings(
             _env(request, uow, objects), request.user, treatments=data.treatments, agent_id=_s(data.agent_id)
@@ -235,19 +235,19 @@ class PriceListController(Controller):
         return ValuationSettingsOut(**saved)
 
     @get("/quote-discounts", guards=[requires(CRM_READ)], summary="The clinic's discounts")
-    async def discounts(self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore) -> Page[DiscountOut]:
+    async def discounts(self, request: AuthRequest, uow: FunnelWorkFactory, objects: ObjectStore) -> Page[DiscountOut]:
         return Page.all(_discount(d) for d in await cases.discounts(_env(request, uow, objects), request.user))
 
     @post("/quote-discounts", status_code=HTTP_201_CREATED, guards=[requires(FUNNEL_ADMIN)])
     async def add_discount(
-        self, request: AuthRequest, data: DiscountIn, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, data: DiscountIn, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> CreatedOut:
         env = _env(request, uow, objects)
         return CreatedOut(await cases.add_discount(env, request.user, name=data.name, percent=data.percent))
 
     @patch("/quote-discounts/{discount_id:uuid}", guards=[requires(FUNNEL_ADMIN)])
     async def edit_discount(
-        self, request: AuthRequest, discount_id: Any, data: DiscountPatch, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: AuthRequest, discount_id: Any, data: DiscountPatch, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> None:
         await cases.edit_discount(_env(request, uow, objects), request.user, str(discount_id), data.changes())
 
@@ -277,28 +277,28 @@ class ProspectController(Controller):
 
     @get("/photos", summary="Which photos the clinic has and which are missing")
     async def photos(
-        self, request: Request[Any, Any, Any], token: Token, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: Request[Any, Any, Any], token: Token, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> PhotoPageOut:
         return _photo_page(*await cases.photo_page(_env(request, uow, objects), token))
 
     @put("/photos/{slot:str}", request_max_body_size=_PHOTO_BODY,
          summary="Upload one photo (the body is the image: JPEG, PNG, WebP or HEIC, at most 8 MB)")  # fmt: skip
     async def upload(
-        self, request: Request[Any, Any, Any], slot: str, token: Token, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: Request[Any, Any, Any], slot: str, token: Token, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> PhotoPageOut:
         body = await request.body()
         return _photo_page(*await cases.upload_photo(_env(request, uow, objects), token, slot, body))
 
     @get("/quotes", summary="The quote the link was sent with")
     async def quote(
-        self, request: Request[Any, Any, Any], token: Token, uow: UnitOfWorkFactory, objects: ObjectStore
+        self, request: Request[Any, Any, Any], token: Token, uow: FunnelWorkFactory, objects: ObjectStore
     ) -> QuotePageOut:
         return _quote_page(*await cases.quote_page(_env(request, uow, objects), token))
 
     @post("/quotes/{action:str}", status_code=HTTP_200_OK,
           summary="accept, reject, or question (talk to the agent); the same answer again is a no-op")  # fmt: skip
     async def answer(
-        self, request: Request[Any, Any, Any], action: str, token: Token, uow: UnitOfWorkFactory,
+        self, request: Request[Any, Any, Any], action: str, token: Token, uow: FunnelWorkFactory,
         objects: ObjectStore, data: AnswerIn | None = None,
     ) -> QuotePageOut:  # fmt: skip
         if action not in (rules.ACCEPT, rules.REJECT, rules.ASK):

@@ -309,6 +309,16 @@ ACTIVITIES = ("active", "inactive")
 ACTIVE_DAYS = 90
 
 
+def overdue(next_due_at: datetime | None, now: datetime) -> bool:
+    """The board's "overdue tasks": the deal's earliest open task is past due (deals.overdue as of `now`)."""
+    return next_due_at is not None and next_due_at < now
+
+
+def inactive(last_activity_at: datetime | None, now: datetime, days: int = ACTIVE_DAYS) -> bool:
+    """No visit, booking, arrival or payment in the last `days` days (deals.inactive as of `now`, default days)."""
+    return last_activity_at is None or last_activity_at < now - timedelta(days=days)
+
+
 def plan_state(statuses: Iterable[str]) -> str:
     return max((s for s in statuses if s in PLAN_STATES), key=PLAN_STATES.index, default="none")
 

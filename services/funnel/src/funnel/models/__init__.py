@@ -57,7 +57,16 @@ stages = Table(
 #: What the board's count and sum per stage read, and the filters they may be combined with.
 BOARD_COLUMNS = (
     "stage_id", "amount", "curator_id", "plan_state", "booked", "next_due_at", "next_booking_at", "last_activity_at",
+    "overdue", "inactive",
 )  # fmt: skip
+
+#: The board's covering indexes: (name, keys after tenant and pipeline). Each flag leads its column, so the
+#: deals whose flag the worker has not caught up with yet are one small range (docs/funnel.md).
+BOARD_RANGES = (
+    ("next_due_at", ["overdue", "next_due_at"]),
+    ("next_booking_at", ["booked", "next_booking_at"]),
+    ("last_activity_at", ["inactive", "last_activity_at"]),
+)
 
 deals = Table(
     "deals",
@@ -92,6 +101,12 @@ deals = Table(
     #: Counted as having a future booking (deal_counts.booked): set with next_booking_at, cleared by the worker
     #: once that time passed (funnel.services.board_counts_round); the board corrects for the few in between.
     Column("booked", Boolean, nullable=False, server_default=text("false")),
+    #: Counted as having an overdue task (deal_counts.overdue): next_due_at before the time it was written, set
+    #: when the worker finds next_due_at passed (funnel.services.board_counts_round); like `booked`.
+    Column("overdue", Boolean, nullable=False, server_default=text("false")),
+    #: Counted as inactive (deal_counts.inactive): no activity in the last ACTIVE_DAYS (funnel.domain) when
+    #: written, set by the worker once last_activity_at falls out of that window; like `booked`.
+    Column("inactive", Boolean, nullable=False, server_default=text("true")),
     # One Arrived-and-repeat deal per patient, guaranteed by the database.
     Index(
         "uq_deals_arrived_patient", "tenant_id", "patient_id", unique=True, postgresql_where=text("kind = 'arrived'")
@@ -112,20 +127,20 @@ deals = Table(
             *keys,
             postgresql_include=[c for c in BOARD_COLUMNS if c not in keys],
         )
-        for column, keys in (
-            ("next_due_at", ["next_due_at"]),
-            ("next_booking_at", ["booked", "next_booking_at"]),
-            ("last_activity_at", ["last_activity_at"]),
-        )
+        for column, keys in BOARD_RANGES
     ),
-    # The worker's round: bookings whose time passed, still counted as future ones.
+    # The worker's rounds: bookings whose time passed, still counted as future ones; open tasks not yet counted
+    # as overdue; activity not yet counted as too old.
     Index("ix_deals_booked_passing", "next_booking_at", postgresql_where=text("booked")),
+    Index("ix_deals_overdue_passing", "next_due_at", postgresql_where=text("NOT overdue AND next_due_at IS NOT NULL")),
+    Index("ix_deals_inactive_passing", "last_activity_at", postgresql_where=text("NOT inactive")),
 )
 
-#: Per stage, curator, plan state and "booked": how many deals and their amounts (the board's counts and sums without a
-#: scan of the deals). Writers only ever insert deltas (+1/-1 and the amount) in the transaction that changes
-#: the deal, so concurrent moves take no shared row lock and cannot deadlock on a counter; the worker folds the
-#: pending deltas of a key into one row (funnel.services.board_counts_round). A key's count is the sum of its rows.
+#: Per stage, curator, plan state, "booked", "overdue" and "inactive": how many deals and their amounts (the
+#: board's counts and sums without a scan of the deals). Writers only ever insert deltas (+1/-1 and the amount)
+#: in the transaction that changes the deal (one insert per unit of work, summed per key), so concurrent moves
+#: take no shared row lock and cannot deadlock on a counter; the worker folds the pending deltas of a key into
+#: one row (funnel.services.board_counts_round). A key's count is the sum of its rows.
 deal_counts = Table(
     "deal_counts",
     metadata,
@@ -136,6 +151,8 @@ deal_counts = Table(
     Column("curator_id", _ID),
     Column("plan_state", Text, nullable=False),
     Column("booked", Boolean, nullable=False),
+    Column("overdue", Boolean, nullable=False, server_default=text("false")),
+    Column("inactive", Boolean, nullable=False, server_default=text("false")),
     Column("deals", BigInteger, nullable=False),
     Column("amount", Numeric(16, 2), nullable=False),
     #: A delta not folded yet.
@@ -145,7 +162,7 @@ deal_counts = Table(
         "tenant_id",
         "pipeline_id",
         "stage_id",
-        postgresql_include=["curator_id", "plan_state", "booked", "deals", "amount"],
+        postgresql_include=["curator_id", "plan_state", "booked", "overdue", "inactive", "deals", "amount"],
     ),
     Index("ix_deal_counts_pending", "id", postgresql_where=text("pending")),
 )

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, literal, literal_column, or_, select, text, true, union_all, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,13 +50,51 @@ from funnel.models.valuation import valuation_staff
 
 Row = Any
 #: The deal columns the board's counters are keyed by or sum (deal_counts).
-COUNTED = frozenset({"stage_id", "curator_id", "plan_state", "booked", "amount"})
-_KEY = ("tenant_id", "pipeline_id", "stage_id", "curator_id", "plan_state", "booked")
+COUNTED = frozenset({"stage_id", "curator_id", "plan_state", "booked", "overdue", "inactive", "amount"})
+_KEY = ("tenant_id", "pipeline_id", "stage_id", "curator_id", "plan_state", "booked", "overdue", "inactive")
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the rules need of an Arrived-and-repeat deal, read in one statement: the person's facts, the deal's
+    plans (id, status, completed_at) and its open tasks (id, title, reason, automatic, due_at)."""
+
+    facts: Facts
+    plans: list[Row] = field(default_factory=list)
+    open_tasks: list[Row] = field(default_factory=list)
 
 
 class Repository:
-    def __init__(self, session: AsyncSession) -> None:
+    """`deferred`: the activity lines and the counters' deltas are kept and written by `flush()` in one statement
+    each (funnel's unit of work flushes before its commit: one consumer batch, one insert of each); the built-in
+    layout (pipelines, stages) is read once per repository, i.e. once per unit of work."""
+
+    def __init__(self, session: AsyncSession, *, deferred: bool = False) -> None:
         self.session = session
+        self.deferred = deferred
+        self._deltas: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+        self._lines: list[dict[str, Any]] = []
+        self._pipelines: dict[str, list[Row]] = {}
+        self._stages: dict[tuple[str, str], list[Row]] = {}
+
+    async def flush(self) -> None:
+        """Write what was deferred (a no-op when nothing was): the counter deltas summed per key, the lines."""
+        deltas = [
+            {**dict(zip(_KEY, key, strict=True)), "deals": n, "amount": amount, "pending": True}
+            for key, (n, amount) in self._deltas.items()
+            if n or amount
+        ]
+        self._deltas.clear()
+        if deltas:
+            await self.session.execute(deal_counts.insert(), deltas)
+        lines, self._lines = self._lines, []
+        if lines:
+            await self.session.execute(activity.insert(), lines)
+
+    def forget_layout(self, tenant_id: str) -> None:
+        self._pipelines.pop(tenant_id, None)
+        for key in [k for k in self._stages if k[0] == tenant_id]:
+            del self._stages[key]
 
     async def snapshot(self) -> None:
         """The rest of this (read-only) transaction sees one snapshot; the first statement of the transaction."""
@@ -46,39 +102,47 @@ class Repository:
 
     # --- pipelines and stages -------------------------------------------------------------------
     async def pipelines(self, tenant_id: str) -> list[Row]:
-        q = select(pipelines).where(pipelines.c.tenant_id == tenant_id).order_by(pipelines.c.position)
-        return list((await self.session.execute(q)).all())
+        """The clinic's pipelines (read once per repository: a consumer batch asks for them per event)."""
+        if tenant_id not in self._pipelines:
+            q = select(pipelines).where(pipelines.c.tenant_id == tenant_id).order_by(pipelines.c.position)
+            self._pipelines[tenant_id] = list((await self.session.execute(q)).all())
+        return self._pipelines[tenant_id]
 
     async def pipeline(self, tenant_id: str, pipeline_id: str) -> Row | None:
-        q = select(pipelines).where(pipelines.c.tenant_id == tenant_id, pipelines.c.id == pipeline_id)
-        return (await self.session.execute(q)).first()
+        return next((p for p in await self.pipelines(tenant_id) if p.id == pipeline_id), None)
 
     async def builtin(self, tenant_id: str, kind: str) -> Row | None:
-        q = select(pipelines).where(pipelines.c.tenant_id == tenant_id, pipelines.c.kind == kind)
-        return (await self.session.execute(q)).first()
+        return next((p for p in await self.pipelines(tenant_id) if p.kind == kind), None)
 
     async def add_pipeline(self, **values: Any) -> bool:
         """False when the clinic already has this built-in pipeline (a concurrent first use)."""
+        self.forget_layout(values["tenant_id"])
         q = insert(pipelines).values(**values).on_conflict_do_nothing()
         result = await self.session.execute(q)
         return bool(getattr(result, "rowcount", 0))
 
     async def set_pipeline(self, tenant_id: str, pipeline_id: str, **values: Any) -> None:
+        self.forget_layout(tenant_id)
         q = update(pipelines).where(pipelines.c.tenant_id == tenant_id, pipelines.c.id == pipeline_id)
         await self.session.execute(q.values(**values))
 
     async def stages(self, tenant_id: str, pipeline_ids: list[str]) -> list[Row]:
-        q = (
-            select(stages)
-            .where(stages.c.tenant_id == tenant_id, stages.c.pipeline_id.in_(pipeline_ids))
-            .order_by(stages.c.pipeline_id, stages.c.position)
-        )
-        return list((await self.session.execute(q)).all())
+        key = (tenant_id, ",".join(sorted(pipeline_ids)))
+        if key not in self._stages:
+            q = (
+                select(stages)
+                .where(stages.c.tenant_id == tenant_id, stages.c.pipeline_id.in_(pipeline_ids))
+                .order_by(stages.c.pipeline_id, stages.c.position)
+            )
+            self._stages[key] = list((await self.session.execute(q)).all())
+        return self._stages[key]
 
     async def add_stage(self, **values: Any) -> None:
+        self.forget_layout(values["tenant_id"])
         await self.session.execute(stages.insert().values(**values))
 
     async def set_stage(self, tenant_id: str, stage_id: str, **values: Any) -> None:
+        self.forget_layout(tenant_id)
         await self.session.execute(
             update(stages).where(stages.c.tenant_id == tenant_id, stages.c.id == stage_id).values(**values)
         )
@@ -88,6 +152,7 @@ class Repository:
         return bool((await self.session.execute(q)).scalar_one())
 
     async def delete_stage(self, tenant_id: str, stage_id: str) -> None:
+        self.forget_layout(tenant_id)
         # No deal is in it (stage_in_use): its counter rows sum to nothing.
         await self.session.execute(
             deal_counts.delete().where(deal_counts.c.tenant_id == tenant_id, deal_counts.c.stage_id == stage_id)
@@ -95,13 +160,14 @@ class Repository:
         await self.session.execute(stages.delete().where(stages.c.tenant_id == tenant_id, stages.c.id == stage_id))
 
     # --- deals ------------------------------------------------------------------------------------
-    async def add_deal(self, **values: Any) -> bool:
-        """False when the database refuses a duplicate (one arrived deal per patient, one deal per request)."""
-        q = insert(deals).values(**values).on_conflict_do_nothing().returning(*_counted(deals))
+    async def add_deal(self, **values: Any) -> Row | None:
+        """The new deal's row (the transaction holds it), or None when the database refuses a duplicate (one
+        arrived deal per patient, one deal per request)."""
+        q = insert(deals).values(**values).on_conflict_do_nothing().returning(deals)
         row = (await self.session.execute(q)).first()
         if row is not None:
             await self._count([(row, 1)])
-        return row is not None
+        return row
 
     async def deal(self, tenant_id: str, deal_id: str, *, lock: bool = False) -> Row | None:
         q = select(deals).where(deals.c.tenant_id == tenant_id, deals.c.id == deal_id)
@@ -122,6 +188,7 @@ class Repository:
         count and amount from the old counter key to the new one in the same transaction."""
         if "next_booking_at" in values:  # only ever set to a future booking or None (reevaluate)
             values["booked"] = values["next_booking_at"] is not None
+        # overdue / inactive are given with next_due_at / last_activity_at by the caller (funnel.domain).
         if not COUNTED & values.keys():
             await self.session.execute(update(deals).where(deals.c.id == deal_id).values(**values))
             return
@@ -142,7 +209,14 @@ class Repository:
             await self._count([(_Key(before), -1), (_Key(after), 1)])
 
     async def _count(self, changes: list[tuple[Any, int]]) -> None:
-        """Insert counter deltas (never an update of a shared row: no lock waits, no deadlocks between moves)."""
+        """Insert counter deltas (never an update of a shared row: no lock waits, no deadlocks between moves);
+        deferred ones are summed per key and inserted by `flush`."""
+        if self.deferred:
+            for row, sign in changes:
+                delta = self._deltas[tuple(getattr(row, c) for c in _KEY)]
+                delta[0] += sign
+                delta[1] += sign * row.amount
+            return
         await self.session.execute(
             deal_counts.insert(),
             [
@@ -154,19 +228,32 @@ class Repository:
     async def pass_bookings(self, now: datetime, *, limit: int) -> int:
         """Deals whose next booking's time has come stop counting as booked (the rows another transaction
         holds are left to the next round)."""
+        return await self._flip("booked", False, deals.c.next_booking_at, deals.c.next_booking_at <= now, limit)
+
+    async def pass_overdue(self, now: datetime, *, limit: int) -> int:
+        """Deals whose earliest open task's due time has passed start counting as overdue."""
+        return await self._flip("overdue", True, deals.c.next_due_at, deals.c.next_due_at < now, limit)
+
+    async def pass_inactive(self, since: datetime, *, limit: int) -> int:
+        """Deals whose last activity fell out of the window (before `since`) start counting as inactive."""
+        return await self._flip("inactive", True, deals.c.last_activity_at, deals.c.last_activity_at < since, limit)
+
+    async def _flip(self, flag: str, value: bool, order: Any, passed: Any, limit: int) -> int:
+        """Set a counted flag of the deals whose time came (ix_deals_*_passing), moving their counts."""
+        was = deals.c[flag].is_(not value)
         due = (
             select(deals.c.id)
-            .where(deals.c.booked, deals.c.next_booking_at <= now)
-            .order_by(deals.c.next_booking_at)
+            .where(was, passed)
+            .order_by(order)
             .limit(limit)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
-        q = update(deals).where(deals.c.id.in_(due)).values(booked=False).returning(*_counted(deals))
+        q = update(deals).where(deals.c.id.in_(due)).values({flag: value}).returning(*_counted(deals))
         rows = (await self.session.execute(q)).all()
         if rows:
             await self._count(
-                [(_Key({**{c: getattr(r, c) for c in (*_KEY, "amount")}, "booked": True}), -1) for r in rows]
+                [(_Key({**{c: getattr(r, c) for c in (*_KEY, "amount")}, flag: not value}), -1) for r in rows]
                 + [(r, 1) for r in rows]
             )
         return len(rows)
@@ -212,8 +299,8 @@ class Repository:
     ) -> tuple[list[Row], list[Row]]:
         """(count and sum per stage, the first `per_stage` deals of each stage with their task counts).
 
-        The counts never scan the clinic's deals: the counters (deal_counts) answer the stage, curator and plan
-        filters; a time-bound filter adds or takes away one index-only range of deals (docs/funnel.md)."""
+        The counts never scan the clinic's deals: the counters (deal_counts) answer every filter by their keys and
+        flags (booked, overdue, inactive); the deals whose flags are stale correct them (docs/funnel.md)."""
 
         def dims(table: Any) -> list[Any]:
             where = [table.c.tenant_id == tenant_id, table.c.pipeline_id == pipeline_id]
@@ -234,44 +321,49 @@ class Repository:
         not_recent = or_(deals.c.last_activity_at < active_since, deals.c.last_activity_at.is_(None))
         no_booking = or_(deals.c.next_booking_at.is_(None), deals.c.next_booking_at <= now)
 
-        def counters(sign: int) -> Any:
-            c = deal_counts.c
-            return select(c.stage_id, (sign * c.deals).label("n"), (sign * c.amount).label("a")).where(
-                *dims(deal_counts)
-            )
-
-        def deal_range(sign: int, *where: Any) -> Any:
-            return select(
-                deals.c.stage_id, literal_column(str(sign)).label("n"), (sign * deals.c.amount).label("a")
-            ).where(*dims(deals), *where)
-
-        def unbooked(sign: int) -> list[Any]:
-            """No future booking: the counters of the deals not counted as booked, corrected by the two ranges
-            of deals whose flag the worker has not caught up with (bookings just passed; normally none else)."""
-            return [
-                counters(sign).where(deal_counts.c.booked.is_(False)),
-                deal_range(sign, deals.c.booked.is_(True), deals.c.next_booking_at <= now),
-                deal_range(-sign, deals.c.booked.is_(False), booked),
-            ]
-
-        # Each part is an index range (ix_deals_board_*) or the counters; + and - compose the filter.
-        if overdue:
-            more = [no_booking] if no_future_booking else []
+        def matches(is_booked: Any, is_overdue: Any, is_inactive: Any) -> Any:
+            """The time-bound filters over three flags (columns, or what they are as of `now`)."""
+            where = []
+            if no_future_booking:
+                where.append(~is_booked)
+            if overdue:
+                where.append(is_overdue)
             if activity == "active":
-                more.append(or_(recent, booked))
+                where.append(or_(~is_inactive, is_booked))
             elif activity == "inactive":
-                more += [not_recent, no_booking]
-            parts = [deal_range(1, deals.c.next_due_at < now, *more)]
-        elif activity == "active":
-            parts = [deal_range(1, recent, *([no_booking] if no_future_booking else []))]
-            if not no_future_booking:
-                parts.append(deal_range(1, booked, not_recent))
-        elif activity == "inactive":  # no future booking, less the recently active among them
-            parts = [*unbooked(1), deal_range(-1, recent, no_booking)]
-        elif no_future_booking:
-            parts = unbooked(1)
-        else:
-            parts = [counters(1)]
+                where += [is_inactive, ~is_booked]
+            return and_(true(), *where)
+
+        # The counters by their stored flags, corrected by the deals whose flags are stale (their time passed
+        # and the worker has not caught up yet, or another activity window than the flag's): each stale deal
+        # counts +1 where its true flags match and -1 where its stored ones did. Normally a handful of deals,
+        # found by index ranges (ix_deals_board_*: each flag leads its column).
+        c = deal_counts.c
+        parts: list[Any] = [
+            select(c.stage_id, c.deals.label("n"), c.amount.label("a")).where(
+                *dims(deal_counts), matches(c.booked, c.overdue, c.inactive)
+            )
+        ]
+        is_booked = func.coalesce(booked, false())
+        is_overdue = func.coalesce(deals.c.next_due_at < now, false())
+        is_inactive = ~func.coalesce(recent, false())
+        stale = []
+        if no_future_booking or activity is not None:
+            stale += [and_(deals.c.booked, deals.c.next_booking_at <= now), and_(~deals.c.booked, booked)]
+        if overdue:
+            stale += [
+                and_(deals.c.overdue, or_(deals.c.next_due_at >= now, deals.c.next_due_at.is_(None))),
+                and_(~deals.c.overdue, deals.c.next_due_at < now),
+            ]
+        if activity is not None:
+            stale += [and_(deals.c.inactive, recent), and_(~deals.c.inactive, not_recent)]
+        if stale:
+            n = cast(matches(is_booked, is_overdue, is_inactive), Integer) - cast(
+                matches(deals.c.booked, deals.c.overdue, deals.c.inactive), Integer
+            )
+            parts.append(select(deals.c.stage_id, n.label("n"), (n * deals.c.amount).label("a")).where(
+                *dims(deals), or_(*stale)
+            ))  # fmt: skip
         every = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
         totals = (
             await self.session.execute(
@@ -317,28 +409,34 @@ class Repository:
     # --- facts --------------------------------------------------------------------------------------
     async def record_appointment(
         self, tenant_id: str, lead_id: str | None, patient_id: str | None, fact: Appointment
-    ) -> None:
+    ) -> bool:
+        """Merge the fact into the appointment's row: a first fact is one insert; a later one reads the row
+        under lock and writes the merge (funnel.domain.merge_appointment). True when the unconfirmed-appointment
+        timer had dealt with it (a confirmation call may be open)."""
+
+        def values(a: Appointment) -> dict[str, Any]:
+            return {
+                "starts_at": a.starts_at,
+                "starts_version": a.starts_version,
+                "cancelled_at": a.cancelled_at,
+                "done_at": a.done_at,
+                "confirmed_at": a.confirmed_at,
+            }
+
+        first = (
+            insert(appointments)
+            .values(id=fact.id, tenant_id=tenant_id, lead_id=lead_id, patient_id=patient_id, **values(fact))
+            .on_conflict_do_nothing()
+            .returning(appointments.c.id)
+        )
+        if (await self.session.execute(first)).first() is not None:
+            return False  # merge_appointment(None, fact) is the fact
         mine = and_(appointments.c.tenant_id == tenant_id, appointments.c.id == fact.id)
-        q = select(appointments).where(mine).with_for_update()
-        row = (await self.session.execute(q)).first()
-        old = None if row is None else _appointment(row)
-        merged = merge_appointment(old, fact)
-        values = {
-            "starts_at": merged.starts_at,
-            "starts_version": merged.starts_version,
-            "cancelled_at": merged.cancelled_at,
-            "done_at": merged.done_at,
-            "confirmed_at": merged.confirmed_at,
-        }
-        if row is None:
-            await self.session.execute(
-                insert(appointments)
-                .values(id=fact.id, tenant_id=tenant_id, lead_id=lead_id, patient_id=patient_id, **values)
-                .on_conflict_do_nothing()
-            )
-        else:
-            ids = {"lead_id": row.lead_id or lead_id, "patient_id": row.patient_id or patient_id}
-            await self.session.execute(update(appointments).where(mine).values(**values, **ids))
+        row = (await self.session.execute(select(appointments).where(mine).with_for_update())).one()
+        merged = values(merge_appointment(_appointment(row), fact))
+        ids = {"lead_id": row.lead_id or lead_id, "patient_id": row.patient_id or patient_id}
+        await self.session.execute(update(appointments).where(mine).values(**merged, **ids))
+        return row.confirm_task_at is not None
 
     async def record_visit(self, tenant_id: str, lead_id: str | None, patient_id: str | None, visit: Visit) -> None:
         await self.session.execute(
@@ -367,20 +465,46 @@ class Repository:
         return bool((await self.session.execute(q)).scalar_one())
 
     async def facts(self, tenant_id: str, deal: Row) -> Facts:
-        person = _person(appointments, tenant_id, deal)
-        appts = (await self.session.execute(select(appointments).where(person).order_by(appointments.c.id))).all()
-        seen = (await self.session.execute(select(visits).where(_person(visits, tenant_id, deal)))).all()
-        plan_rows = (
-            await self.session.execute(select(plans).where(plans.c.deal_id == deal.id).order_by(plans.c.id))
-        ).all()
-        items = (
-            await self.session.execute(
-                select(plan_items)
-                .where(plan_items.c.plan_id.in_([p.id for p in plan_rows]))
+        return (await self.situation(tenant_id, deal)).facts
+
+    async def situation(self, tenant_id: str, deal: Row) -> Situation:
+        """The person's appointments and visits, the deal's plans with their items and its open tasks: one
+        statement (each part a JSON array), where it was four to six round trips."""
+
+        def part(q: Any) -> Any:
+            rows = q.subquery()
+            return select(func.coalesce(func.json_agg(rows.table_valued()), text("'[]'::json"))).scalar_subquery()
+
+        plan_ids = select(plans.c.id).where(plans.c.deal_id == deal.id)
+        q = select(
+            part(select(appointments).where(_person(appointments, tenant_id, deal)).order_by(appointments.c.id)),
+            part(select(visits).where(_person(visits, tenant_id, deal)).order_by(visits.c.appointment_id)),
+            part(
+                select(plans.c.id, plans.c.status, plans.c.created_at, plans.c.signed_at, plans.c.completed_at)
+                .where(plans.c.deal_id == deal.id)
+                .order_by(plans.c.id)
+            ),
+            part(
+                select(plan_items.c.plan_id, plan_items.c.position, plan_items.c.procedure_id, plan_items.c.quantity,
+                       plan_items.c.manual_done)
+                .where(plan_items.c.plan_id.in_(plan_ids))
                 .order_by(plan_items.c.position)
-            )
-        ).all()
-        return Facts(
+            ),
+            part(
+                select(tasks.c.id, tasks.c.tenant_id, tasks.c.deal_id, tasks.c.title, tasks.c.reason,
+                       tasks.c.automatic, tasks.c.due_at)
+                .where(tasks.c.deal_id == deal.id, tasks.c.completed_at.is_(None))
+                .order_by(tasks.c.due_at)
+            ),
+        )  # fmt: skip
+        appts, seen, plan_rows, items, open_tasks = (_rows(raw) for raw in (await self.session.execute(q)).one())
+        # json_agg keeps its subquery's order in practice; the rules' order is not left to that.
+        appts.sort(key=lambda r: r.id)
+        seen.sort(key=lambda r: r.appointment_id)
+        plan_rows.sort(key=lambda r: r.id)
+        items.sort(key=lambda r: r.position)
+        open_tasks.sort(key=lambda r: r.due_at)
+        facts = Facts(
             arrived_at=deal.created_at,
             appointments=tuple(_appointment(a) for a in appts),
             plans=tuple(
@@ -394,13 +518,9 @@ class Repository:
                 )
                 for p in plan_rows
             ),
-            visits=tuple(
-                sorted(
-                    (Visit(v.appointment_id, v.completed_at, tuple(v.procedures)) for v in seen),
-                    key=lambda v: v.appointment_id,
-                )
-            ),
+            visits=tuple(Visit(v.appointment_id, v.completed_at, tuple(v.procedures)) for v in seen),
         )
+        return Situation(facts, plan_rows, open_tasks)
 
     async def visit_history(self, tenant_id: str, deal: Row) -> list[Row]:
         q = select(visits).where(_person(visits, tenant_id, deal)).order_by(visits.c.completed_at.desc())
@@ -436,9 +556,11 @@ class Repository:
         return list(found), list(items)
 
     # --- tasks -------------------------------------------------------------------------------------
-    async def add_task(self, **values: Any) -> None:
+    async def add_task(self, *, next_due: bool = True, **values: Any) -> None:
+        """`next_due=False`: the caller writes the deal's next_due_at / overdue with its other changes."""
         await self.session.execute(tasks.insert().values(**values))
-        await self._next_due(values["deal_id"])
+        if next_due:
+            await self._next_due(values["deal_id"], values["created_at"])
 
     async def task(self, tenant_id: str, task_id: str) -> Row | None:
         """The task, locked after its deal's row: the order a move takes them in (its deal, then its tasks),
@@ -448,16 +570,30 @@ class Repository:
         q = select(tasks).where(tasks.c.tenant_id == tenant_id, tasks.c.id == task_id).with_for_update()
         return (await self.session.execute(q)).first()
 
-    async def set_task(self, task_id: str, **values: Any) -> None:
+    async def set_task(self, task_id: str, *, now: datetime | None = None, **values: Any) -> None:
+        """`now` (or the completion time) for a change of completion or due time: the deal's overdue flag."""
         q = update(tasks).where(tasks.c.id == task_id).values(**values).returning(tasks.c.deal_id)
         deal_id = (await self.session.execute(q)).scalar_one_or_none()
         if deal_id is not None and {"completed_at", "due_at"} & values.keys():
-            await self._next_due(deal_id)
+            at = now or values.get("completed_at")
+            assert at is not None, "a change of due time says when it was made"
+            await self._next_due(deal_id, at)
 
-    async def _next_due(self, deal_id: str) -> None:
-        """deals.next_due_at: the earliest due time of the deal's open tasks (the board's overdue filter)."""
+    async def complete_tasks(self, task_ids: list[str], now: datetime) -> None:
+        """Several tasks of one deal done at once; the caller writes the deal's next_due_at / overdue."""
+        if task_ids:
+            await self.session.execute(update(tasks).where(tasks.c.id.in_(task_ids)).values(completed_at=now))
+
+    async def open_tasks(self, deal_id: str) -> list[Row]:
+        q = select(tasks).where(tasks.c.deal_id == deal_id, tasks.c.completed_at.is_(None)).order_by(tasks.c.due_at)
+        return list((await self.session.execute(q)).all())
+
+    async def _next_due(self, deal_id: str, now: datetime) -> None:
+        """deals.next_due_at: the earliest due time of the deal's open tasks, and whether that is past `now`
+        (the board's overdue filter, counted)."""
         due = select(func.min(tasks.c.due_at)).where(tasks.c.deal_id == deal_id, tasks.c.completed_at.is_(None))
-        await self.session.execute(update(deals).where(deals.c.id == deal_id).values(next_due_at=due.scalar_subquery()))
+        due_at = due.scalar_subquery()
+        await self.set_deal(deal_id, next_due_at=due_at, overdue=func.coalesce(due_at < now, false()))
 
     async def tasks_of(self, deal_id: str) -> list[Row]:
         return list(
@@ -692,9 +828,11 @@ class Repository:
         return set((await self.session.execute(q)).scalars())
 
     async def log(self, tenant_id: str, deal_id: str, at: datetime, kind: str, line: str) -> None:
-        await self.session.execute(
-            activity.insert().values(tenant_id=tenant_id, deal_id=deal_id, at=at, kind=kind, text=line)
-        )
+        values = {"tenant_id": tenant_id, "deal_id": deal_id, "at": at, "kind": kind, "text": line}
+        if self.deferred:
+            self._lines.append(values)
+            return
+        await self.session.execute(activity.insert().values(**values))
 
     async def feed(self, deal_id: str, *, limit: int = 100) -> list[Row]:
         q = select(activity).where(activity.c.deal_id == deal_id).order_by(activity.c.at.desc(), activity.c.id.desc())
@@ -712,31 +850,45 @@ class _Key:
         self.__dict__.update(values)
 
 
-_FOLD = """
+_COLUMNS = ", ".join(_KEY)
+_FOLD = f"""
 WITH keys AS (
-    SELECT DISTINCT tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked
+    SELECT DISTINCT {_COLUMNS}
     FROM (SELECT * FROM deal_counts WHERE pending ORDER BY id LIMIT :limit) AS oldest
 ), gone AS (
     DELETE FROM deal_counts c USING keys k
     WHERE c.tenant_id = k.tenant_id AND c.pipeline_id = k.pipeline_id AND c.stage_id = k.stage_id
       AND c.curator_id IS NOT DISTINCT FROM k.curator_id AND c.plan_state = k.plan_state AND c.booked = k.booked
-    RETURNING c.tenant_id, c.pipeline_id, c.stage_id, c.curator_id, c.plan_state, c.booked, c.deals, c.amount
+      AND c.overdue = k.overdue AND c.inactive = k.inactive
+    RETURNING {", ".join(f"c.{k}" for k in _KEY)}, c.deals, c.amount
 ), folded AS (
-    INSERT INTO deal_counts (tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked, deals, amount, pending)
-    SELECT tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked, sum(deals), sum(amount), false
-    FROM gone GROUP BY tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked
+    INSERT INTO deal_counts ({_COLUMNS}, deals, amount, pending)
+    SELECT {_COLUMNS}, sum(deals), sum(amount), false
+    FROM gone GROUP BY {_COLUMNS}
     HAVING sum(deals) <> 0 OR sum(amount) <> 0
 )
 SELECT count(*) FROM keys
 """
 
-#: The counters of one clinic (or, in the migration, of all) from its deals.
-_RECOUNT = """
-INSERT INTO deal_counts (tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked, deals, amount, pending)
-SELECT tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked, count(*), sum(amount), false
+#: The counters of one clinic from its deals.
+_RECOUNT = f"""
+INSERT INTO deal_counts ({_COLUMNS}, deals, amount, pending)
+SELECT {_COLUMNS}, count(*), sum(amount), false
 FROM deals WHERE tenant_id = :tenant_id
-GROUP BY tenant_id, pipeline_id, stage_id, curator_id, plan_state, booked
+GROUP BY {_COLUMNS}
 """
+
+
+def _rows(raw: Any) -> list[Row]:
+    """A JSON array of rows (json_agg) as rows: timestamps back to datetimes."""
+    items = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    return [SimpleNamespace(**{k: _value(k, v) for k, v in item.items()}) for item in items]
+
+
+def _value(key: str, value: Any) -> Any:
+    if isinstance(value, str) and (key.endswith("_at") or key == "starts_version"):
+        return datetime.fromisoformat(value)
+    return value
 
 
 def _appointment(row: Row) -> Appointment:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from contracts import Event, EventMeta
@@ -36,9 +37,9 @@ from funnel import domain
 from funnel.clock import Clock
 from funnel.domain import ARRIVED, BUILTIN, REQUESTS, Appointment, Conflict, InvalidFunnel, NotFound, PlanItem, Visit
 from funnel.repository import Repository, Row
+from funnel.services.work import FunnelWork, FunnelWorkFactory
 from kit import context
 from kit.auth import Principal
-from kit.db import UnitOfWork, UnitOfWorkFactory
 from kit.objects import ObjectNotFound, ObjectStore
 
 INTERRUPTED_TASK = "Book the next visit"
@@ -81,9 +82,9 @@ async def ensure_pipelines(repo: Repository, tenant_id: str) -> None:
                 )  # fmt: skip
 
 
-async def pipelines(uow: UnitOfWorkFactory, principal: Principal) -> tuple[list[Row], list[Row]]:
+async def pipelines(uow: FunnelWorkFactory, principal: Principal) -> tuple[list[Row], list[Row]]:
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         await ensure_pipelines(repo, principal.tenant_id)
         found = await repo.pipelines(principal.tenant_id)
         listed = await repo.stages(principal.tenant_id, [p.id for p in found])
@@ -92,10 +93,10 @@ async def pipelines(uow: UnitOfWorkFactory, principal: Principal) -> tuple[list[
 
 
 async def configure_pipeline(
-    uow: UnitOfWorkFactory, principal: Principal, pipeline_id: str, *, name: str | None, automatic: bool | None
+    uow: FunnelWorkFactory, principal: Principal, pipeline_id: str, *, name: str | None, automatic: bool | None
 ) -> None:
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         if await repo.pipeline(principal.tenant_id, pipeline_id) is None:
             raise NotFound("No such pipeline.", field="pipeline_id")
         values: dict[str, Any] = {}
@@ -109,10 +110,10 @@ async def configure_pipeline(
 
 
 async def add_stage(
-    uow: UnitOfWorkFactory, principal: Principal, pipeline_id: str, *, key: str, name: str, color: str, outcome: str
+    uow: FunnelWorkFactory, principal: Principal, pipeline_id: str, *, key: str, name: str, color: str, outcome: str
 ) -> str:
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         if await repo.pipeline(principal.tenant_id, pipeline_id) is None:
             raise NotFound("No such pipeline.", field="pipeline_id")
         listed = await repo.stages(principal.tenant_id, [pipeline_id])
@@ -130,7 +131,7 @@ async def add_stage(
 
 
 async def edit_stage(
-    uow: UnitOfWorkFactory, principal: Principal, stage_id: str, *, name: str | None, color: str | None,
+    uow: FunnelWorkFactory, principal: Principal, stage_id: str, *, name: str | None, color: str | None,
     position: int | None,
 ) -> None:  # fmt: skip
     values: dict[str, Any] = {}
@@ -141,16 +142,16 @@ async def edit_stage(
     if position is not None:
         values["position"] = position
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         await _stage(repo, principal.tenant_id, stage_id)
         if values:
             await repo.set_stage(principal.tenant_id, stage_id, **values)
         await work.commit()
 
 
-async def delete_stage(uow: UnitOfWorkFactory, principal: Principal, stage_id: str) -> None:
+async def delete_stage(uow: FunnelWorkFactory, principal: Principal, stage_id: str) -> None:
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         stage, pipeline = await _stage(repo, principal.tenant_id, stage_id)
         if pipeline.kind != "custom" and any(stage.key == s.key for _, (_, specs) in BUILTIN.items() for s in specs):
             raise Conflict("The rules of a built-in pipeline use this stage; rename it instead.", field="stage_id")
@@ -177,13 +178,28 @@ async def _stage_by_key(repo: Repository, tenant_id: str, pipeline_id: str, key:
 
 
 async def _move(
-    work: UnitOfWork, repo: Repository, deal: Row, key: str, now: datetime, *, automatic: bool = True,
+    work: FunnelWork, repo: Repository, deal: Row, key: str, now: datetime, *, automatic: bool = True,
     reason: str | None = None, by: str | None = None,
 ) -> None:  # fmt: skip
+    """Move the deal (and write it); reevaluate writes a move with its other changes (`_moved`)."""
     if deal.stage_key == key:
         return
+    needs_tasks = (automatic and key == "interrupted") or deal.stage_key == "interrupted"
+    open_tasks = await repo.open_tasks(deal.id) if needs_tasks else []
+    before = len(open_tasks), [t.id for t in open_tasks]
+    values = await _moved(work, repo, deal, key, now, open_tasks, automatic=automatic, reason=reason, by=by)
+    if (len(open_tasks), [t.id for t in open_tasks]) != before:
+        values |= _next_due(open_tasks, now)
+    await repo.set_deal(deal.id, **values)
+
+
+async def _moved(
+    work: FunnelWork, repo: Repository, deal: Row, key: str, now: datetime, open_tasks: list[Row], *,
+    automatic: bool = True, reason: str | None = None, by: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A move's activity line, events and automatic tasks; returns the deal's new values for the caller to write.
+    `open_tasks` (the deal's open tasks) is kept up to date: the caller derives next_due_at from it."""
     target = await _stage_by_key(repo, deal.tenant_id, deal.pipeline_id, key)
-    await repo.set_deal(deal.id, stage_id=target.id, stage_key=key, stage_since=now, updated_at=now)
     await repo.log(
         deal.tenant_id, deal.id, now, "stage", f"{deal.stage_key} -> {key}" + (f": {reason}" if reason else "")
     )
@@ -202,31 +218,74 @@ async def _move(
             ),
             tenant_id=deal.tenant_id,
         )  # fmt: skip
-    if automatic and key == "interrupted" and not await repo.open_automatic_task(deal.id, INTERRUPTED_TASK):
-        await _add_task(
-            work, repo, deal, kind="call", title=INTERRUPTED_TASK, responsible_id=deal.curator_id,
-            due_at=now + timedelta(days=1), now=now, by="funnel", automatic=True, reason=domain.INTERRUPTED,
+    if automatic and key == "interrupted" and not any(t.automatic and t.title == INTERRUPTED_TASK for t in open_tasks):
+        due_at = now + timedelta(days=1)
+        task_id = await _add_task(
+            work, repo, deal, kind="call", title=INTERRUPTED_TASK, responsible_id=deal.curator_id, due_at=due_at,
+            now=now, by="funnel", automatic=True, reason=domain.INTERRUPTED, next_due=False,
+        )  # fmt: skip
+        open_tasks.append(
+            SimpleNamespace(
+                id=task_id, tenant_id=deal.tenant_id, deal_id=deal.id, title=INTERRUPTED_TASK,
+                reason=domain.INTERRUPTED, automatic=True, due_at=due_at,
+            )
         )  # fmt: skip
     if deal.stage_key == "interrupted" and key in ("in_treatment", "completed"):
         # The next visit is booked: the "Book the next visit" task is done by itself.
-        for task in await repo.open_tasks_for(deal.id, domain.INTERRUPTED):
-            await _complete(work, repo, task, now, BY_RULES, note=f"deal moved to {key}")
+        done = [t for t in open_tasks if t.reason == domain.INTERRUPTED]
+        await repo.complete_tasks([t.id for t in done], now)
+        for task in done:
+            open_tasks.remove(task)
+            await _completed(work, repo, task, now, BY_RULES, note=f"deal moved to {key}")
+    return {"stage_id": target.id, "stage_key": key, "stage_since": now, "updated_at": now}
+
+
+def _next_due(open_tasks: list[Row], now: datetime) -> dict[str, Any]:
+    """The deal's next_due_at and overdue flag from its open tasks."""
+    due = min((t.due_at for t in open_tasks), default=None)
+    return {"next_due_at": due, "overdue": domain.overdue(due, now)}
+
+
+def _activity(deal: Row, at: datetime, now: datetime) -> dict[str, Any]:
+    """The deal's last activity moved to `at` (if later), with its inactive flag as of `now`."""
+    last = _later(deal, at)
+    return {"last_activity_at": last, "inactive": domain.inactive(last, now)}
 
 
 def _person_of(deal: Row) -> Person:
     return Person(lead_id=deal.lead_id, patient_id=deal.patient_id, name=deal.name, phone=deal.phone)
 
 
-async def reevaluate(work: UnitOfWork, repo: Repository, deal: Row, now: datetime) -> None:
-    """Put an Arrived-and-repeat deal where the rules say, in automatic mode; keep the next booking fresh."""
-    facts = await repo.facts(deal.tenant_id, deal)
+async def reevaluate(
+    work: FunnelWork, repo: Repository, deal: Row, now: datetime, *, changes: dict[str, Any] | None = None
+) -> None:
+    """Put an Arrived-and-repeat deal where the rules say, in automatic mode; keep the next booking, the plan
+    state and the task indicators fresh. One read (Repository.situation) and one write of the deal, with
+    `changes` (other columns the caller changes) in the same statement."""
+    found = await repo.situation(deal.tenant_id, deal)
+    facts, open_tasks = found.facts, list(found.open_tasks)
     upcoming = sorted(a.starts_at for a in domain.future_bookings(facts, now) if a.starts_at is not None)
-    await repo.set_deal(deal.id, next_booking_at=upcoming[0] if upcoming else None, updated_at=now)
+    values = {**(changes or {}), "next_booking_at": upcoming[0] if upcoming else None, "updated_at": now}
+    statuses = {p.id: p.status for p in found.plans}
     pipeline = await repo.pipeline(deal.tenant_id, deal.pipeline_id)
     if pipeline is not None and pipeline.automatic:
-        await _move(work, repo, deal, domain.arrived_stage(facts, now), now)
-        await _complete_plans(work, repo, deal, facts, now)
-    await _refresh_plan_state(repo, deal.id)
+        key = domain.arrived_stage(facts, now)
+        if key != deal.stage_key:
+            before = [t.id for t in open_tasks]
+            values |= await _moved(work, repo, deal, key, now, open_tasks)
+            if [t.id for t in open_tasks] != before:
+                values |= _next_due(open_tasks, now)
+        for row in found.plans:
+            plan = next(p for p in facts.plans if p.id == row.id)
+            if row.completed_at is None and domain.plan_complete(plan, facts.visits):
+                await repo.set_plan(row.id, status="completed", completed_at=now)
+                statuses[row.id] = "completed"
+                work.publish(
+                    TreatmentPlanCompletedV1(plan_id=row.id, deal_id=deal.id, completed_at=now),
+                    tenant_id=deal.tenant_id,
+                )
+    values["plan_state"] = domain.plan_state(statuses.values())
+    await repo.set_deal(deal.id, **values)
 
 
 async def _refresh_plan_state(repo: Repository, deal_id: str) -> None:
@@ -234,22 +293,11 @@ async def _refresh_plan_state(repo: Repository, deal_id: str) -> None:
     await repo.set_deal(deal_id, plan_state=domain.plan_state(p.status for p in found))
 
 
-async def _complete_plans(work: UnitOfWork, repo: Repository, deal: Row, facts: domain.Facts, now: datetime) -> None:
-    found, _ = await repo.plans_of(deal.id)
-    for row in found:
-        plan = next(p for p in facts.plans if p.id == row.id)
-        if row.completed_at is None and domain.plan_complete(plan, facts.visits):
-            await repo.set_plan(row.id, status="completed", completed_at=now)
-            work.publish(
-                TreatmentPlanCompletedV1(plan_id=row.id, deal_id=deal.id, completed_at=now), tenant_id=deal.tenant_id
-            )
-
-
 async def move_by_hand(
-    uow: UnitOfWorkFactory, principal: Principal, deal_id: str, stage_key: str, reason: str, now: datetime
+    uow: FunnelWorkFactory, principal: Principal, deal_id: str, stage_key: str, reason: str, now: datetime
 ) -> None:
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         deal = await _deal(repo, principal, deal_id, lock=True)
         pipeline = await repo.pipeline(principal.tenant_id, deal.pipeline_id)
         if pipeline is not None and pipeline.automatic and pipeline.kind == ARRIVED:
@@ -276,9 +324,9 @@ def visible(principal: Principal, deal: Row) -> bool:
 
 
 # --- events --------------------------------------------------------------------------------------
-async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock: Clock) -> None:
+async def handle_event(uow: FunnelWork, event: Event, meta: EventMeta, *, clock: Clock) -> None:
     """Record the event's facts, then let the rules move the deals they concern."""
-    repo = Repository(uow.session)
+    repo = uow.funnel
     tenant = meta.tenant_id
     now = clock()
     await ensure_pipelines(repo, tenant)
@@ -320,8 +368,8 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
         assert isinstance(event, PaymentConfirmedV1 | PaymentRefundedV1)
         await _on_money(repo, tenant, event, now)
         return
-    await repo.record_appointment(tenant, person.lead_id, person.patient_id, fact)
-    if not isinstance(event, AppointmentBookedV1):
+    called = await repo.record_appointment(tenant, person.lead_id, person.patient_id, fact)
+    if called and not isinstance(event, AppointmentBookedV1):
         await _settle_confirm_call(uow, repo, tenant, event, now)
     if person.lead_id and isinstance(event, AppointmentBookedV1):
         for deal in await repo.request_deals(tenant, person.lead_id):
@@ -337,12 +385,11 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock:
         )
     elif isinstance(event, AppointmentCancelledV1):
         await repo.log(tenant, deal.id, now, "booking", f"appointment for {event.starts_at.isoformat()} cancelled")
-    await repo.set_deal(deal.id, last_activity_at=_later(deal, now))
-    await reevaluate(uow, repo, deal, now)
+    await reevaluate(uow, repo, deal, now, changes=_activity(deal, now, now))
 
 
 async def _arrived_deal(
-    work: UnitOfWork, repo: Repository, tenant: str, person: Person, now: datetime, *, create: bool
+    work: FunnelWork, repo: Repository, tenant: str, person: Person, now: datetime, *, create: bool
 ) -> Row | None:
     patient = person.patient_id or (f"lead:{person.lead_id}" if person.lead_id else None)
     if patient is None:
@@ -354,7 +401,7 @@ async def _arrived_deal(
     assert pipeline is not None
     stage = await _stage_by_key(repo, tenant, pipeline.id, "new")
     deal_id = context.new_id()
-    if await repo.add_deal(
+    if added := await repo.add_deal(
         id=deal_id, tenant_id=tenant, pipeline_id=pipeline.id, kind=ARRIVED, stage_id=stage.id, stage_key="new",
         stage_since=now, lead_id=person.lead_id, patient_id=patient, name=person.name, phone=person.phone,
         created_at=now, updated_at=now,
@@ -367,11 +414,12 @@ async def _arrived_deal(
             tenant_id=tenant,
         )  # fmt: skip
         await repo.log(tenant, deal_id, now, "stage", "arrived: deal opened")
-    return await repo.arrived_deal(tenant, patient, lock=True)
+        return added
+    return await repo.arrived_deal(tenant, patient, lock=True)  # another transaction opened it meanwhile
 
 
 async def _on_request(
-    work: UnitOfWork, repo: Repository, tenant: str, event: LeadCreatedV1 | RequestCreatedV1, now: datetime
+    work: FunnelWork, repo: Repository, tenant: str, event: LeadCreatedV1 | RequestCreatedV1, now: datetime
 ) -> None:
     """One deal per request; a lead's first request and the lead itself share one deal, whichever comes first."""
     existing = await repo.request_deals(tenant, event.lead_id)
@@ -459,7 +507,7 @@ async def _on_money(
         earned=domain.earned(amount, percent) if percent is not None else Decimal(0), at=at,
     ):  # fmt: skip
         return
-    await repo.set_deal(deal.id, paid=deal.paid + amount, updated_at=now, last_activity_at=_later(deal, at))
+    await repo.set_deal(deal.id, paid=deal.paid + amount, updated_at=now, **_activity(deal, at, now))
     if kind == "payment":
         text = f"{event.amount} {event.currency} paid ({event.method})"  # type: ignore[union-attr]
     else:
@@ -473,7 +521,7 @@ def _later(deal: Row, at: datetime) -> datetime:
 
 
 async def earnings(
-    uow: UnitOfWorkFactory, principal: Principal, start: date, end: date, curator_id: str | None
+    uow: FunnelWorkFactory, principal: Principal, start: date, end: date, curator_id: str | None
 ) -> list[Row]:
     """What each curator earned from payments (less refunds) made from `start` to `end` (inclusive, UTC days).
 
@@ -486,14 +534,19 @@ async def earnings(
         curator_id = principal.user_id
     begin = datetime.combine(start, time(), tzinfo=UTC)
     async with uow() as work:
-        return await Repository(work.session).earnings(
+        return await work.funnel.earnings(
             principal.tenant_id, begin, datetime.combine(end, time(), tzinfo=UTC) + timedelta(days=1), curator_id
         )
 
 
 # --- automatic tasks -------------------------------------------------------------------------------
-async def _complete(work: UnitOfWork, repo: Repository, task: Row, now: datetime, by: str, *, note: str) -> None:
+async def _complete(work: FunnelWork, repo: Repository, task: Row, now: datetime, by: str, *, note: str) -> None:
     await repo.set_task(task.id, completed_at=now)
+    await _completed(work, repo, task, now, by, note=note)
+
+
+async def _completed(work: FunnelWork, repo: Repository, task: Row, now: datetime, by: str, *, note: str) -> None:
+    """What an automatic task done by itself leaves: its activity line and task.completed."""
     await repo.log(task.tenant_id, task.deal_id, now, "task", f"task {task.title!r} done by itself: {note}")
     work.publish(
         TaskCompletedV1(task_id=task.id, deal_id=task.deal_id, completed_by=by, completed_at=now),
@@ -509,7 +562,7 @@ def _responsible(deal: Row) -> str | None:
 
 
 async def _on_call(
-    work: UnitOfWork, repo: Repository, tenant: str, event: CallMissedV1 | CallAnsweredV1 | CallEndedV1, now: datetime
+    work: FunnelWork, repo: Repository, tenant: str, event: CallMissedV1 | CallAnsweredV1 | CallEndedV1, now: datetime
 ) -> None:
     """Record the call as a fact of its phone, then let the call-back rule open or close the task."""
     if isinstance(event, CallMissedV1):
@@ -527,7 +580,7 @@ async def _on_call(
 
 
 async def _call_back(
-    work: UnitOfWork, repo: Repository, tenant: str, phone: str, lead_id: str | None, now: datetime
+    work: FunnelWork, repo: Repository, tenant: str, phone: str, lead_id: str | None, now: datetime
 ) -> None:
     """The call-back task of a phone: open while a missed call came after the last answered one.
 
@@ -568,7 +621,7 @@ async def _call_back(
     await repo.cover_calls(tenant, list(decided.cover), task_id)
 
 
-async def _settle_confirm_call(work: UnitOfWork, repo: Repository, tenant: str, event: Event, now: datetime) -> None:
+async def _settle_confirm_call(work: FunnelWork, repo: Repository, tenant: str, event: Event, now: datetime) -> None:
     """The confirmation call of an appointment is done once it is confirmed, cancelled or the patient came; a
     reschedule closes it and lets the timer ask again before the new time."""
     appointment_id: str = event.appointment_id  # type: ignore[attr-defined]
@@ -589,12 +642,12 @@ async def _appointment_deal(repo: Repository, tenant: str, patient_id: str | Non
     return None
 
 
-async def unconfirmed_round(uow: UnitOfWorkFactory, clock: Clock, *, limit: int = 200) -> int:
+async def unconfirmed_round(uow: FunnelWorkFactory, clock: Clock, *, limit: int = 200) -> int:
     """Durable timer: a call task for every appointment still unconfirmed N hours (the clinic's) before it."""
     now = clock()
     made = 0
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         for a in await repo.claim_unconfirmed(now, default_hours=domain.CONFIRM_CALL_HOURS, limit=limit):
             deal = await _appointment_deal(repo, a.tenant_id, a.patient_id, a.lead_id)
             if deal is not None and not await repo.open_ref_tasks(a.tenant_id, domain.UNCONFIRMED, a.id):
@@ -609,32 +662,32 @@ async def unconfirmed_round(uow: UnitOfWorkFactory, clock: Clock, *, limit: int 
     return made
 
 
-async def get_settings(uow: UnitOfWorkFactory, principal: Principal) -> int:
+async def get_settings(uow: FunnelWorkFactory, principal: Principal) -> int:
     async with uow() as work:
-        row = await Repository(work.session).settings(principal.tenant_id)
+        row = await work.funnel.settings(principal.tenant_id)
     return domain.CONFIRM_CALL_HOURS if row is None else int(row.confirm_call_hours)
 
 
-async def put_settings(uow: UnitOfWorkFactory, principal: Principal, confirm_call_hours: int, now: datetime) -> None:
+async def put_settings(uow: FunnelWorkFactory, principal: Principal, confirm_call_hours: int, now: datetime) -> None:
     hours = domain.clean_confirm_hours(confirm_call_hours)
     async with uow() as work:
-        await Repository(work.session).put_settings(principal.tenant_id, now, confirm_call_hours=hours)
+        await work.funnel.put_settings(principal.tenant_id, now, confirm_call_hours=hours)
         await work.commit()
 
 
-async def queue(uow: UnitOfWorkFactory, principal: Principal, *, limit: int) -> list[Row]:
+async def queue(uow: FunnelWorkFactory, principal: Principal, *, limit: int) -> list[Row]:
     async with uow() as work:
         mine = None if principal.has("funnel:admin") else principal.user_id
-        return await Repository(work.session).queue(principal.tenant_id, mine_only=mine, limit=limit)
+        return await work.funnel.queue(principal.tenant_id, mine_only=mine, limit=limit)
 
 
 # --- timers --------------------------------------------------------------------------------------
-async def lost_round(uow: UnitOfWorkFactory, clock: Clock, *, limit: int = 200) -> int:
+async def lost_round(uow: FunnelWorkFactory, clock: Clock, *, limit: int = 200) -> int:
     """Durable Lost timer: interrupted deals are re-evaluated against the clock (state is in the database)."""
     now = clock()
     moved = 0
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         for ref in await repo.deals_in_stage("interrupted", limit=limit):
             deal = await repo.deal(ref.tenant_id, ref.id, lock=True)
             if deal is None:
@@ -647,22 +700,26 @@ async def lost_round(uow: UnitOfWorkFactory, clock: Clock, *, limit: int = 200) 
     return moved
 
 
-async def board_counts_round(uow: UnitOfWorkFactory, clock: Clock, *, limit: int = 5000) -> int:
+async def board_counts_round(uow: FunnelWorkFactory, clock: Clock, *, limit: int = 5000) -> int:
     """The board counters' upkeep: deals whose booking time passed stop counting as booked, then the pending
     deltas are folded (Repository.pass_bookings, fold_counts); the board reads right either way, only faster."""
     async with uow() as work:
-        repo = Repository(work.session)
-        passed = await repo.pass_bookings(clock(), limit=limit)
+        repo = work.funnel
+        now = clock()
+        passed = await repo.pass_bookings(now, limit=limit)
+        passed += await repo.pass_overdue(now, limit=limit)
+        passed += await repo.pass_inactive(now - timedelta(days=domain.ACTIVE_DAYS), limit=limit)
+        await repo.flush()  # the flips' deltas, folded by the same round
         folded = await repo.fold_counts(limit=limit)
         await work.commit()
     return passed + folded
 
 
-async def overdue_round(uow: UnitOfWorkFactory, clock: Clock, *, limit: int = 200) -> int:
+async def overdue_round(uow: FunnelWorkFactory, clock: Clock, *, limit: int = 200) -> int:
     """task.overdue once per task that passed its due time."""
     now = clock()
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         found = await repo.claim_overdue(now, limit=limit)
         for t in found:
             await repo.set_task(t.id, overdue_at=now)
@@ -678,23 +735,23 @@ async def overdue_round(uow: UnitOfWorkFactory, clock: Clock, *, limit: int = 20
 
 # --- curators ----------------------------------------------------------------------------------
 async def set_curator_terms(
-    uow: UnitOfWorkFactory, principal: Principal, user_id: str, general: Decimal, per_service: dict[str, Decimal]
+    uow: FunnelWorkFactory, principal: Principal, user_id: str, general: Decimal, per_service: dict[str, Decimal]
 ) -> None:
     domain.clean_percent(general, field_name="general_percent")
     for key, value in per_service.items():
         domain.clean_percent(value, field_name=f"per_service.{key}")
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         await _check_staff(repo, principal, {"user_id": user_id})
         await repo.put_curator(principal.tenant_id, user_id, general, {k: str(v) for k, v in per_service.items()})
         await work.commit()
 
 
 async def assign_curator(
-    uow: UnitOfWorkFactory, principal: Principal, deal_id: str, curator_id: str, now: datetime
+    uow: FunnelWorkFactory, principal: Principal, deal_id: str, curator_id: str, now: datetime
 ) -> None:
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         deal = await _deal(repo, principal, deal_id, lock=True)
         if await repo.curator(principal.tenant_id, curator_id) is None:
             raise NotFound("No such curator in this clinic (set the curator's percentages first).", field="curator_id")
@@ -720,21 +777,21 @@ async def _check_staff(repo: Repository, principal: Principal, wanted: dict[str,
         domain.check_members(others, known)
 
 
-async def curators(uow: UnitOfWorkFactory, principal: Principal) -> list[Row]:
+async def curators(uow: FunnelWorkFactory, principal: Principal) -> list[Row]:
     async with uow() as work:
-        return await Repository(work.session).curators(principal.tenant_id)
+        return await work.funnel.curators(principal.tenant_id)
 
 
 # --- treatment plans ---------------------------------------------------------------------------
 async def create_plan(
-    uow: UnitOfWorkFactory, principal: Principal, deal_id: str, title: str, currency: str, items: list[PlanItem],
+    uow: FunnelWorkFactory, principal: Principal, deal_id: str, title: str, currency: str, items: list[PlanItem],
     now: datetime,
 ) -> str:  # fmt: skip
     clean = domain.clean_items(items)
     currency = domain.clean_currency(currency)
     total = sum((i.total for i in clean), Decimal(0))
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         deal = await _deal(repo, principal, deal_id, lock=True)
         if deal.kind != ARRIVED:
             raise InvalidFunnel("Treatment plans belong to Arrived-and-repeat deals.", field="deal_id")
@@ -785,7 +842,7 @@ async def _signable(repo: Repository, principal: Principal, plan_id: str) -> tup
 
 
 async def upload_signed_file(
-    uow: UnitOfWorkFactory, store: ObjectStore, principal: Principal, plan_id: str, content_type: str | None,
+    uow: FunnelWorkFactory, store: ObjectStore, principal: Principal, plan_id: str, content_type: str | None,
     data: bytes, now: datetime,
 ) -> str:  # fmt: skip
     """The signed plan's file into the object store, then the plan signed with it (and the deal moved).
@@ -795,12 +852,12 @@ async def upload_signed_file(
     """
     kind = domain.check_signed_file(content_type, data)
     async with uow() as work:
-        await _signable(Repository(work.session), principal, plan_id)
+        await _signable(work.funnel, principal, plan_id)
     key = f"funnel/{principal.tenant_id}/plans/{plan_id}/signed-{context.new_id()}.{domain.SIGNED_FILE_TYPES[kind]}"
     stored = await store.put(key, data, content_type=kind)
     try:
         async with uow() as work:
-            repo = Repository(work.session)
+            repo = work.funnel
             plan, deal = await _signable(repo, principal, plan_id)
             values = {"file_key": key, "file_type": kind, "file_size": stored.size, "file_sha256": stored.sha256}
             if plan.signed_at is not None:  # signed without upload before: the file is added, nothing moves
@@ -816,11 +873,11 @@ async def upload_signed_file(
 
 
 async def signed_file(
-    uow: UnitOfWorkFactory, store: ObjectStore, principal: Principal, plan_id: str, *, link: bool
+    uow: FunnelWorkFactory, store: ObjectStore, principal: Principal, plan_id: str, *, link: bool
 ) -> tuple[str, bytes | None, str]:
     """(presigned URL or "", the bytes when not a link, content type) of the plan's signed file."""
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         plan = await repo.plan(principal.tenant_id, plan_id, lock=False)
         if plan is None:
             raise NotFound("No such treatment plan.", field="plan_id")
@@ -836,9 +893,9 @@ async def signed_file(
     return "", data, plan.file_type
 
 
-async def plan_row(uow: UnitOfWorkFactory, principal: Principal, plan_id: str) -> Row:
+async def plan_row(uow: FunnelWorkFactory, principal: Principal, plan_id: str) -> Row:
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         plan = await repo.plan(principal.tenant_id, plan_id, lock=False)
         if plan is None:
             raise NotFound("No such treatment plan.", field="plan_id")
@@ -847,7 +904,7 @@ async def plan_row(uow: UnitOfWorkFactory, principal: Principal, plan_id: str) -
 
 
 async def _sign(
-    work: UnitOfWork, repo: Repository, principal: Principal, plan: Row, deal: Row, now: datetime,
+    work: FunnelWork, repo: Repository, principal: Principal, plan: Row, deal: Row, now: datetime,
     *, file: dict[str, Any] | None,
 ) -> None:  # fmt: skip
     await repo.set_plan(plan.id, status="signed", signed_at=now, signed_by=principal.user_id, **(file or {}))
@@ -863,10 +920,10 @@ async def _sign(
     await reevaluate(work, repo, deal, now)
 
 
-async def sign_plan(uow: UnitOfWorkFactory, principal: Principal, plan_id: str, now: datetime) -> None:
+async def sign_plan(uow: FunnelWorkFactory, principal: Principal, plan_id: str, now: datetime) -> None:
     """Signed without upload ("sign without upload" on the card)."""
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         plan = await repo.plan(principal.tenant_id, plan_id)
         if plan is None:
             raise NotFound("No such treatment plan.", field="plan_id")
@@ -879,12 +936,13 @@ async def sign_plan(uow: UnitOfWorkFactory, principal: Principal, plan_id: str, 
 
 # --- tasks -------------------------------------------------------------------------------------
 async def _add_task(
-    work: UnitOfWork, repo: Repository, deal: Row, *, kind: str, title: str, responsible_id: str | None,
+    work: FunnelWork, repo: Repository, deal: Row, *, kind: str, title: str, responsible_id: str | None,
     due_at: datetime, now: datetime, by: str, automatic: bool, reason: str | None = None, ref: str | None = None,
-    ref_at: datetime | None = None, phone: str | None = None,
+    ref_at: datetime | None = None, phone: str | None = None, next_due: bool = True,
 ) -> str:  # fmt: skip
     task_id = context.new_id()
     await repo.add_task(
+        next_due=next_due,
         id=task_id, tenant_id=deal.tenant_id, deal_id=deal.id, kind=kind, title=title, responsible_id=responsible_id,
         due_at=due_at, automatic=automatic, created_by=by, created_at=now, reason=reason, ref=ref, ref_at=ref_at,
         phone=phone,
@@ -901,13 +959,13 @@ async def _add_task(
 
 
 async def add_task(
-    uow: UnitOfWorkFactory, principal: Principal, deal_id: str, *, kind: str, title: str,
+    uow: FunnelWorkFactory, principal: Principal, deal_id: str, *, kind: str, title: str,
     responsible_id: str | None, due_at: datetime, now: datetime,
 ) -> str:  # fmt: skip
     domain.clean_kind(kind)
     domain.clean_due(due_at, now)
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         deal = await _deal(repo, principal, deal_id, lock=True)
         await _check_staff(repo, principal, {"responsible_id": responsible_id})
         task_id = await _add_task(
@@ -919,9 +977,9 @@ async def add_task(
     return task_id
 
 
-async def complete_task(uow: UnitOfWorkFactory, principal: Principal, task_id: str, now: datetime) -> None:
+async def complete_task(uow: FunnelWorkFactory, principal: Principal, task_id: str, now: datetime) -> None:
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         task = await repo.task(principal.tenant_id, task_id)
         if task is None:
             raise NotFound("No such task.", field="task_id")
@@ -938,7 +996,7 @@ async def complete_task(uow: UnitOfWorkFactory, principal: Principal, task_id: s
 
 
 async def edit_task(
-    uow: UnitOfWorkFactory, principal: Principal, task_id: str, *, title: str | None, due_at: datetime | None,
+    uow: FunnelWorkFactory, principal: Principal, task_id: str, *, title: str | None, due_at: datetime | None,
     responsible_id: str | None, now: datetime,
 ) -> None:  # fmt: skip
     values: dict[str, Any] = {}
@@ -950,7 +1008,7 @@ async def edit_task(
     if responsible_id is not None:
         values["responsible_id"] = responsible_id
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         task = await repo.task(principal.tenant_id, task_id)
         if task is None:
             raise NotFound("No such task.", field="task_id")
@@ -959,20 +1017,20 @@ async def edit_task(
             raise Conflict("The task is completed.", field="task_id")
         await _check_staff(repo, principal, {"responsible_id": responsible_id})
         if values:
-            await repo.set_task(task_id, **values)
+            await repo.set_task(task_id, now=now, **values)
         await work.commit()
 
 
-async def tasks_of(uow: UnitOfWorkFactory, principal: Principal, deal_id: str) -> list[Row]:
+async def tasks_of(uow: FunnelWorkFactory, principal: Principal, deal_id: str) -> list[Row]:
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         deal = await _deal(repo, principal, deal_id)
         return await repo.tasks_of(deal.id)
 
 
-async def comment_task(uow: UnitOfWorkFactory, principal: Principal, task_id: str, text: str, now: datetime) -> None:
+async def comment_task(uow: FunnelWorkFactory, principal: Principal, task_id: str, text: str, now: datetime) -> None:
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         task = await repo.task(principal.tenant_id, task_id)
         if task is None:
             raise NotFound("No such task.", field="task_id")
@@ -984,7 +1042,7 @@ async def comment_task(uow: UnitOfWorkFactory, principal: Principal, task_id: st
 
 # --- read side ---------------------------------------------------------------------------------
 async def board(
-    uow: UnitOfWorkFactory, principal: Principal, pipeline_id: str, *, now: datetime, curator_id: str | None,
+    uow: FunnelWorkFactory, principal: Principal, pipeline_id: str, *, now: datetime, curator_id: str | None,
     stage_id: str | None, overdue: bool, no_future_booking: bool, per_stage: int, plan_state: str | None = None,
     activity: str | None = None, active_days: int = domain.ACTIVE_DAYS,
 ) -> tuple[Row, list[Row], list[Row], list[Row]]:  # fmt: skip
@@ -992,7 +1050,7 @@ async def board(
     domain.clean_activity(activity, active_days)
     # No ensure_pipelines here: a pipeline id is only known once listing the pipelines made them.
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         # One snapshot for the counts and every column: a deal the worker moves meanwhile is on exactly one.
         await repo.snapshot()
         pipeline = await repo.pipeline(principal.tenant_id, pipeline_id)
@@ -1011,9 +1069,9 @@ async def board(
     return pipeline, listed, totals, rows
 
 
-async def card(uow: UnitOfWorkFactory, principal: Principal, deal_id: str) -> dict[str, Any]:
+async def card(uow: FunnelWorkFactory, principal: Principal, deal_id: str) -> dict[str, Any]:
     async with uow() as work:
-        repo = Repository(work.session)
+        repo = work.funnel
         deal = await _deal(repo, principal, deal_id)
         found, items = await repo.plans_of(deal.id)
         return {

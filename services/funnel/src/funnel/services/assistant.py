@@ -34,11 +34,10 @@ from funnel.clock import Clock
 from funnel.cpf import cpf_valid
 from funnel.domain import REQUESTS, Conflict, InvalidFunnel, NotFound
 from funnel.domain import assistant as a
-from funnel.repository import Repository
 from funnel.repository.assistant import AssistantRepository, Row, to_process
+from funnel.services.work import FunnelWork, FunnelWorkFactory
 from kit import context
 from kit.auth import Principal
-from kit.db import UnitOfWork, UnitOfWorkFactory
 
 CONSUMED: tuple[type[Event], ...] = (
     LeadCreatedV1,
@@ -76,13 +75,13 @@ def setup_of(row: Row | None) -> a.Setup:
     )  # fmt: skip
 
 
-async def settings(uow: UnitOfWorkFactory, principal: Principal) -> Row | None:
+async def settings(uow: FunnelWorkFactory, principal: Principal) -> Row | None:
     async with uow() as work:
-        return await AssistantRepository(work.session).settings(principal.tenant_id)
+        return await work.assistant.settings(principal.tenant_id)
 
 
 async def put_settings(
-    uow: UnitOfWorkFactory, principal: Principal, *, enabled: bool, procedures: list[a.Option],
+    uow: FunnelWorkFactory, principal: Principal, *, enabled: bool, procedures: list[a.Option],
     regions: list[a.Option], messages: dict[str, dict[str, str]], default_locale: str, currency: str,
     reply_minutes: int, handoff_minutes: int, now: datetime,
 ) -> None:  # fmt: skip
@@ -113,13 +112,13 @@ async def put_settings(
         "updated_at": now,
     }
     async with uow() as work:
-        await AssistantRepository(work.session).put_settings(principal.tenant_id, **values)
+        await work.assistant.put_settings(principal.tenant_id, **values)
         await work.commit()
 
 
 # --- applying a signal -----------------------------------------------------------------------------
 async def _apply(
-    work: UnitOfWork, repo: AssistantRepository, tenant: str, row: Row, signal: a.Signal, setup: a.Setup,
+    work: FunnelWork, repo: AssistantRepository, tenant: str, row: Row, signal: a.Signal, setup: a.Setup,
     now: datetime,
 ) -> a.Process:  # fmt: skip
     before = to_process(row)
@@ -127,7 +126,7 @@ async def _apply(
     if after == before:
         return after
     await repo.save(after, now)
-    deals = Repository(work.session)
+    deals = work.funnel
     deal = next(iter(await deals.request_deals(tenant, after.lead_id)), None)
     steps: list[a.Step] = []
     for e in effects:
@@ -214,7 +213,7 @@ def _person(p: a.Process) -> Person:
 
 
 async def _start(
-    work: UnitOfWork, repo: AssistantRepository, tenant: str, *, lead_id: str, channel: str, address: str,
+    work: FunnelWork, repo: AssistantRepository, tenant: str, *, lead_id: str, channel: str, address: str,
     locale: str | None, name: str | None, setup: a.Setup, now: datetime, signal_id: str,
 ) -> Row | None:  # fmt: skip
     process_id = context.new_id()
@@ -233,8 +232,8 @@ async def _start(
 
 
 # --- events ----------------------------------------------------------------------------------------
-async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock: Clock) -> None:
-    repo = AssistantRepository(uow.session)
+async def handle_event(uow: FunnelWork, event: Event, meta: EventMeta, *, clock: Clock) -> None:
+    repo = uow.assistant
     tenant = meta.tenant_id
     now = clock()
     config = await repo.settings(tenant)
@@ -300,11 +299,11 @@ def _date(local: datetime, locale: str) -> str:
 
 
 # --- the timer -------------------------------------------------------------------------------------
-async def timer_round(uow: UnitOfWorkFactory, clock: Clock, *, limit: int = 100) -> int:
+async def timer_round(uow: FunnelWorkFactory, clock: Clock, *, limit: int = 100) -> int:
     """Durable reminders and hand-overs: due processes are ticked once each (the tick's id is its due time)."""
     now = clock()
     async with uow() as work:
-        repo = AssistantRepository(work.session)
+        repo = work.assistant
         found = await repo.due(now, limit=limit)
         setups: dict[str, a.Setup] = {}
         for row in found:
@@ -318,7 +317,7 @@ async def timer_round(uow: UnitOfWorkFactory, clock: Clock, *, limit: int = 100)
 
 # --- staff -----------------------------------------------------------------------------------------
 async def start(
-    uow: UnitOfWorkFactory, principal: Principal, *, lead_id: str, channel: str, address: str, name: str | None,
+    uow: FunnelWorkFactory, principal: Principal, *, lead_id: str, channel: str, address: str, name: str | None,
     locale: str | None, now: datetime,
 ) -> str:  # fmt: skip
     """Staff start the assistant for a lead (e.g. one who wrote on Telegram or Instagram)."""
@@ -329,7 +328,7 @@ async def start(
     if locale is not None and locale not in a.LOCALES:
         raise InvalidFunnel(f"One of {', '.join(a.LOCALES)}.", field="locale")
     async with uow() as work:
-        repo = AssistantRepository(work.session)
+        repo = work.assistant
         config = await repo.settings(principal.tenant_id)
         if config is None or not config.enabled:
             raise Conflict("The clinic's assistant is switched off (PUT /assistant/settings).", field="lead_id")
@@ -343,19 +342,19 @@ async def start(
     return str(row.id)
 
 
-async def take_over(uow: UnitOfWorkFactory, principal: Principal, process_id: str, now: datetime) -> None:
+async def take_over(uow: FunnelWorkFactory, principal: Principal, process_id: str, now: datetime) -> None:
     await _staff(uow, principal, process_id, a.TakeOver(context.new_id(), now, by=principal.user_id), now)
 
 
-async def hand_back(uow: UnitOfWorkFactory, principal: Principal, process_id: str, now: datetime) -> None:
+async def hand_back(uow: FunnelWorkFactory, principal: Principal, process_id: str, now: datetime) -> None:
     await _staff(uow, principal, process_id, a.HandBack(context.new_id(), now, by=principal.user_id), now)
 
 
 async def _staff(
-    uow: UnitOfWorkFactory, principal: Principal, process_id: str, signal: a.Signal, now: datetime
+    uow: FunnelWorkFactory, principal: Principal, process_id: str, signal: a.Signal, now: datetime
 ) -> None:
     async with uow() as work:
-        repo = AssistantRepository(work.session)
+        repo = work.assistant
         row = await repo.get(principal.tenant_id, process_id, lock=True)
         if row is None:
             raise NotFound("No such assistant process.", field="process_id")
@@ -369,20 +368,20 @@ async def _staff(
 
 
 # --- read side -------------------------------------------------------------------------------------
-async def process(uow: UnitOfWorkFactory, principal: Principal, process_id: str) -> tuple[Row, list[Row]]:
+async def process(uow: FunnelWorkFactory, principal: Principal, process_id: str) -> tuple[Row, list[Row]]:
     async with uow() as work:
-        repo = AssistantRepository(work.session)
+        repo = work.assistant
         row = await repo.get(principal.tenant_id, process_id)
         if row is None:
             raise NotFound("No such assistant process.", field="process_id")
         return row, await repo.history(row.id)
 
 
-async def of_deal(uow: UnitOfWorkFactory, principal: Principal, deal_id: str) -> tuple[Row, list[Row]]:
+async def of_deal(uow: FunnelWorkFactory, principal: Principal, deal_id: str) -> tuple[Row, list[Row]]:
     """The deal view: the assistant's process of the deal's lead, with its history."""
     async with uow() as work:
-        deal = await core._deal(Repository(work.session), principal, deal_id)
-        repo = AssistantRepository(work.session)
+        deal = await core._deal(work.funnel, principal, deal_id)
+        repo = work.assistant
         row = (
             None if deal.lead_id is None or deal.kind != REQUESTS else await repo.of_lead(deal.tenant_id, deal.lead_id)
         )
@@ -392,12 +391,10 @@ async def of_deal(uow: UnitOfWorkFactory, principal: Principal, deal_id: str) ->
 
 
 async def processes(
-    uow: UnitOfWorkFactory, principal: Principal, *, status: list[str] | None, limit: int, offset: int
+    uow: FunnelWorkFactory, principal: Principal, *, status: list[str] | None, limit: int, offset: int
 ) -> tuple[list[Row], int]:
     async with uow() as work:
-        return await AssistantRepository(work.session).listing(
-            principal.tenant_id, status=status, limit=limit, offset=offset
-        )
+        return await work.assistant.listing(principal.tenant_id, status=status, limit=limit, offset=offset)
 
 
 def describe(row: Row) -> dict[str, Any]:

@@ -14,9 +14,9 @@ from funnel.clock import Clock
 from funnel.domain import InvalidFunnel, NotFound
 from funnel.domain.valuation import LinkInvalid, Process
 from funnel.repository.valuation import Row, ValuationRepository
+from funnel.services.work import FunnelWorkFactory
 from kit import links
 from kit.auth import Principal
-from kit.db import UnitOfWorkFactory
 from kit.objects import ObjectStore
 
 #: Patient-link purposes of this process (kit.links).
@@ -51,7 +51,7 @@ class Links:
 
 @dataclass(frozen=True)
 class Env:
-    uow: UnitOfWorkFactory
+    uow: FunnelWorkFactory
     clock: Clock
     links: Links
     store: ObjectStore

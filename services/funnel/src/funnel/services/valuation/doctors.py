@@ -13,12 +13,12 @@ from funnel.domain import valuation as rules
 from funnel.domain.valuation import Forbidden, Process
 from funnel.repository.valuation import Row, ValuationRepository
 from funnel.services.valuation.common import Env, _base, _columns, _load
+from funnel.services.work import FunnelWork
 from kit.auth import Principal
-from kit.db import UnitOfWork
 
 
 # --- the doctor ------------------------------------------------------------------------------------
-async def _assign(work: UnitOfWork, repo: ValuationRepository, row: Row, p: Process, now: datetime) -> bool:
+async def _assign(work: FunnelWork, repo: ValuationRepository, row: Row, p: Process, now: datetime) -> bool:
     """To the diagnostic doctor with the fewest open valuations now (ties: idle longest). False: no doctor yet."""
     loads = [
         rules.DoctorLoad(d.user_id, d.open_valuations, d.last_active_at) for d in await repo.doctors(row.tenant_id)
@@ -32,7 +32,7 @@ async def _assign(work: UnitOfWork, repo: ValuationRepository, row: Row, p: Proc
 
 
 async def _give(
-    work: UnitOfWork, repo: ValuationRepository, row: Row, p: Process, doctor_id: str, open_count: int, *, by: str,
+    work: FunnelWork, repo: ValuationRepository, row: Row, p: Process, doctor_id: str, open_count: int, *, by: str,
     now: datetime,
 ) -> None:  # fmt: skip
     p, said = rules.step(p, rules.DoctorAssigned(doctor_id))
@@ -55,7 +55,7 @@ async def assign_doctor(env: Env, principal: Principal, valuation_id: str, docto
     """A manager moves the valuation to another diagnostic doctor."""
     now = env.clock()
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         row, p = await _load(repo, principal.tenant_id, valuation_id)
         member = await repo.staff(principal.tenant_id, doctor_id)
         if member is None or not rules.is_diagnostic_doctor(member.roles, member.active):
@@ -74,7 +74,7 @@ async def record_valuation(
         raise InvalidFunnel("Grafts is a count between 1 and 10000.", field="grafts")
     now = env.clock()
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         row, p = await _load(repo, principal.tenant_id, valuation_id)
         member = await repo.staff(principal.tenant_id, principal.user_id)
         if member is None or not rules.is_diagnostic_doctor(member.roles, member.active):
@@ -98,10 +98,10 @@ async def record_valuation(
 
 
 # --- staff directory ---------------------------------------------------------------------------
-async def handle_staff(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock: Clock) -> None:
+async def handle_staff(uow: FunnelWork, event: Event, meta: EventMeta, *, clock: Clock) -> None:
     """Keep who is a diagnostic doctor; a doctor who joins takes the valuations that waited for one."""
     assert isinstance(event, StaffCreatedV1 | StaffUpdatedV1 | StaffDeactivatedV1)
-    repo = ValuationRepository(uow.session)
+    repo = uow.valuation
     active = event.active and not isinstance(event, StaffDeactivatedV1)
     await repo.put_staff(
         meta.tenant_id, event.user_id, full_name=event.full_name, roles=list(event.roles), active=active,

@@ -7,7 +7,6 @@ from typing import Any
 from contracts.quotes import ValuationAgentChangedV1, ValuationOpenedV1
 from funnel.domain import Conflict, InvalidFunnel
 from funnel.domain import valuation as rules
-from funnel.repository.valuation import ValuationRepository
 from funnel.services.valuation.common import Env, _active_staff, _base, _columns, _load, _upload_url
 from kit import context
 from kit.auth import Principal
@@ -26,7 +25,7 @@ async def open_valuation(
     now = env.clock()
     valuation_id = context.new_id()
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         agent = agent_id or principal.user_id
         if agent != principal.user_id:
             await _active_staff(repo, principal.tenant_id, agent, "agent_id")
@@ -62,7 +61,7 @@ async def edit_details(env: Env, principal: Principal, valuation_id: str, change
         clean["email"] = rules.clean_email(changes["email"])
     now = env.clock()
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         row, _ = await _load(repo, principal.tenant_id, valuation_id)
         if row.state not in rules.OPEN_STATES:
             raise Conflict("The process has ended.", field="valuation_id")
@@ -77,7 +76,7 @@ async def edit_details(env: Env, principal: Principal, valuation_id: str, change
 async def reassign_agent(env: Env, principal: Principal, valuation_id: str, agent_id: str) -> None:
     now = env.clock()
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         row, _ = await _load(repo, principal.tenant_id, valuation_id)
         if row.state not in rules.OPEN_STATES:
             raise Conflict("The process has ended.", field="valuation_id")
@@ -100,7 +99,7 @@ async def cancel(env: Env, principal: Principal, valuation_id: str, reason: str 
     now = env.clock()
     note = rules.clean_text(reason, field_name="reason", max_length=500)
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         row, p = await _load(repo, principal.tenant_id, valuation_id)
         p, said = rules.step(p, rules.Cancelled(now))
         if said:

@@ -15,11 +15,11 @@ from funnel.clock import Clock
 from funnel.domain import Conflict, InvalidFunnel
 from funnel.domain import valuation as rules
 from funnel.domain.valuation import LinkInvalid
-from funnel.repository.valuation import Row, ValuationRepository
+from funnel.repository.valuation import Row
 from funnel.services.valuation.common import PHOTOS_LINK, Env, _base, _columns, _load
 from funnel.services.valuation.doctors import _assign
+from funnel.services.work import FunnelWork, FunnelWorkFactory
 from kit import context
-from kit.db import UnitOfWork, UnitOfWorkFactory
 from kit.objects import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 async def photo_page(env: Env, token: str) -> tuple[Row, list[Row]]:
     link = env.links.verify(token, PHOTOS_LINK)
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         row = await repo.get(link.tenant_id, link.subject)
         if row is None:
             raise LinkInvalid("This link is not valid; ask the clinic for a new one.")
@@ -42,7 +42,7 @@ async def upload_photo(env: Env, token: str, slot: str, data: bytes) -> tuple[Ro
     slot = rules.check_slot(slot)
     kind = rules.check_photo(data)
     async with env.uow() as work:  # refuse before storing anything when the process no longer takes photos
-        row = await ValuationRepository(work.session).get(link.tenant_id, link.subject)
+        row = await work.valuation.get(link.tenant_id, link.subject)
         if row is None:
             raise LinkInvalid("This link is not valid; ask the clinic for a new one.")
         if row.state != rules.COLLECTING:
@@ -54,7 +54,7 @@ async def upload_photo(env: Env, token: str, slot: str, data: bytes) -> tuple[Ro
 
 
 async def add_photo(
-    uow: UnitOfWorkFactory, clock: Clock, tenant_id: str, valuation_id: str, *, slot: str, stored: Any,
+    uow: FunnelWorkFactory, clock: Clock, tenant_id: str, valuation_id: str, *, slot: str, stored: Any,
     source: str, message_id: str | None = None,
 ) -> None:  # fmt: skip
     async with uow() as work:
@@ -63,10 +63,10 @@ async def add_photo(
 
 
 async def _add_photo(
-    work: UnitOfWork, now: datetime, tenant_id: str, valuation_id: str, slot: str, stored: Any, source: str,
+    work: FunnelWork, now: datetime, tenant_id: str, valuation_id: str, slot: str, stored: Any, source: str,
     message_id: str | None,
 ) -> None:  # fmt: skip
-    repo = ValuationRepository(work.session)
+    repo = work.valuation
     row, p = await _load(repo, tenant_id, valuation_id)
     p, said = rules.step(p, rules.PhotoAdded(slot, now))
     if not said:
@@ -116,7 +116,7 @@ async def fetch_medium(url: str) -> bytes | None:
 
 
 async def handle_message(
-    uow: UnitOfWork, event: Event, meta: EventMeta, *, clock: Clock, store: ObjectStore,
+    uow: FunnelWork, event: Event, meta: EventMeta, *, clock: Clock, store: ObjectStore,
     fetch: Any = fetch_medium,
 ) -> None:  # fmt: skip
     """A photo sent on WhatsApp by a prospect whose valuation waits for photos fills the first missing slot
@@ -125,7 +125,7 @@ async def handle_message(
     image = next((m for m in event.media if m.kind == "image" and m.url), None)
     if image is None or image.url is None:
         return
-    repo = ValuationRepository(uow.session)
+    repo = uow.valuation
     phones = [event.sender] if event.channel in ("whatsapp", "sms") else []
     row = await repo.collecting_for(meta.tenant_id, lead_id=event.lead_id, phones=phones)
     if row is None or await repo.photo_of_message(meta.tenant_id, event.message_id) is not None:

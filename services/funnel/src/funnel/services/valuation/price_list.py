@@ -7,7 +7,7 @@ from typing import Any
 
 from funnel.domain import NotFound
 from funnel.domain import valuation as rules
-from funnel.repository.valuation import Row, ValuationRepository
+from funnel.repository.valuation import Row
 from funnel.services.valuation.common import Env
 from kit import context
 from kit.auth import Principal
@@ -19,7 +19,7 @@ async def add_cost(env: Env, principal: Principal, *, name: str, price: Decimal,
 
     cost_id = context.new_id()
     async with env.uow() as work:
-        await ValuationRepository(work.session).add_cost(
+        await work.valuation.add_cost(
             id=cost_id, tenant_id=principal.tenant_id, name=rules.clean_text(name, field_name="name", max_length=200,
             required=True), price=rules.clean_price(price), currency=clean_currency(currency), created_at=env.clock(),
         )  # fmt: skip
@@ -36,23 +36,23 @@ async def edit_cost(env: Env, principal: Principal, cost_id: str, changes: dict[
     if "active" in changes:
         values["active"] = bool(changes["active"])
     async with env.uow() as work:
-        found = await ValuationRepository(work.session).costs(principal.tenant_id, ids=[cost_id])
+        found = await work.valuation.costs(principal.tenant_id, ids=[cost_id])
         if not found:
             raise NotFound("No such cost.", field="cost_id")
         if values:
-            await ValuationRepository(work.session).set_cost(principal.tenant_id, cost_id, **values)
+            await work.valuation.set_cost(principal.tenant_id, cost_id, **values)
         await work.commit()
 
 
 async def costs(env: Env, principal: Principal) -> list[Row]:
     async with env.uow() as work:
-        return await ValuationRepository(work.session).costs(principal.tenant_id)
+        return await work.valuation.costs(principal.tenant_id)
 
 
 async def add_discount(env: Env, principal: Principal, *, name: str, percent: Decimal) -> str:
     discount_id = context.new_id()
     async with env.uow() as work:
-        await ValuationRepository(work.session).add_discount(
+        await work.valuation.add_discount(
             id=discount_id, tenant_id=principal.tenant_id,
             name=rules.clean_text(name, field_name="name", max_length=200, required=True),
             percent=rules.clean_discount(percent), created_at=env.clock(),
@@ -70,7 +70,7 @@ async def edit_discount(env: Env, principal: Principal, discount_id: str, change
     if "active" in changes:
         values["active"] = bool(changes["active"])
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         if not await repo.discounts(principal.tenant_id, ids=[discount_id]):
             raise NotFound("No such discount.", field="discount_id")
         if values:
@@ -80,4 +80,4 @@ async def edit_discount(env: Env, principal: Principal, discount_id: str, change
 
 async def discounts(env: Env, principal: Principal) -> list[Row]:
     async with env.uow() as work:
-        return await ValuationRepository(work.session).discounts(principal.tenant_id)
+        return await work.valuation.discounts(principal.tenant_id)

@@ -14,9 +14,9 @@ from funnel.domain import valuation as rules
 from funnel.domain.valuation import Forbidden, LinkInvalid, Process
 from funnel.repository.valuation import Row, ValuationRepository
 from funnel.services.valuation.common import QUOTE_LINK, Env, _base, _columns, _load
+from funnel.services.work import FunnelWork
 from kit import context
 from kit.auth import Principal
-from kit.db import UnitOfWork
 
 
 # --- the quote -------------------------------------------------------------------------------------
@@ -37,7 +37,7 @@ async def save_quote(
     now = env.clock()
     quote_id = context.new_id()
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         row, p = await _load(repo, principal.tenant_id, valuation_id)
         await _quoter(repo, principal, row)
         if p.state not in (rules.QUOTING, rules.SENT, rules.QUESTION):
@@ -109,7 +109,7 @@ async def send_quote(env: Env, principal: Principal, valuation_id: str) -> str:
     """Send the saved draft now."""
     now = env.clock()
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         row, p = await _load(repo, principal.tenant_id, valuation_id)
         await _quoter(repo, principal, row)
         draft = await repo.draft(row.id)
@@ -121,7 +121,7 @@ async def send_quote(env: Env, principal: Principal, valuation_id: str) -> str:
 
 
 async def _send(
-    work: UnitOfWork, env: Env, repo: ValuationRepository, principal: Principal, row: Row, p: Process,
+    work: FunnelWork, env: Env, repo: ValuationRepository, principal: Principal, row: Row, p: Process,
     quote_id: str, now: datetime,
 ) -> None:  # fmt: skip
     p, said = rules.step(p, rules.QuoteSent(quote_id, now))
@@ -147,7 +147,7 @@ async def _send(
 async def quote_page(env: Env, token: str) -> tuple[Row, Row]:
     link = env.links.verify(token, QUOTE_LINK)
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         quote = await repo.quote(link.tenant_id, link.subject)
         if quote is None or quote.status == "draft":
             raise LinkInvalid("This link is not valid; ask the clinic for a new one.")
@@ -161,7 +161,7 @@ async def answer(env: Env, token: str, action: str, text: str | None) -> tuple[R
     note = rules.clean_text(text, field_name="message" if action == rules.ASK else "reason", max_length=2000)
     now = env.clock()
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         quote = await repo.quote(link.tenant_id, link.subject)
         if quote is None or quote.status == "draft":
             raise LinkInvalid("This link is not valid; ask the clinic for a new one.")
@@ -190,7 +190,7 @@ async def reply(env: Env, principal: Principal, valuation_id: str, note: str | N
     text = rules.clean_text(note, field_name="note", max_length=2000)
     now = env.clock()
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         row, p = await _load(repo, principal.tenant_id, valuation_id)
         p, _ = rules.step(p, rules.ClinicReplied(now))
         await repo.set(row.id, **_columns(p), updated_at=now)

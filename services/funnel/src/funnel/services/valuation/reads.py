@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from funnel.domain import NotFound
-from funnel.repository.valuation import Row, ValuationRepository
+from funnel.repository.valuation import Row
 from funnel.services.valuation.common import Env, _may_read, _reader
 from kit.auth import Principal
 
@@ -13,7 +13,7 @@ from kit.auth import Principal
 # --- reading -------------------------------------------------------------------------------------
 async def valuation(env: Env, principal: Principal, valuation_id: str) -> dict[str, Any]:
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         row = await repo.get(principal.tenant_id, valuation_id)
         if row is None:
             raise NotFound("No such valuation.", field="valuation_id")
@@ -32,6 +32,6 @@ async def valuations(
     if not _may_read(principal):
         doctor_id = principal.user_id  # a doctor without funnel:read sees their own valuations
     async with env.uow() as work:
-        return await ValuationRepository(work.session).listed(
+        return await work.valuation.listed(
             principal.tenant_id, states=states, agent_id=agent_id, doctor_id=doctor_id, limit=limit, offset=offset
         )

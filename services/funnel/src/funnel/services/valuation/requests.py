@@ -14,18 +14,18 @@ from funnel.domain import InvalidFunnel
 from funnel.domain import valuation as rules
 from funnel.repository.valuation import ValuationRepository
 from funnel.services.valuation.common import Env, Links, _active_staff, _base, _columns, _photos_url
+from funnel.services.work import FunnelWork
 from kit import context
 from kit.auth import Principal
-from kit.db import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
 # --- opened by a lead's request ------------------------------------------------------------------
-async def handle_lead(uow: UnitOfWork, event: Event, meta: EventMeta, *, clock: Clock, links: Links) -> None:
+async def handle_lead(uow: FunnelWork, event: Event, meta: EventMeta, *, clock: Clock, links: Links) -> None:
     """leads' events: keep the lead's contact copy; a request for a treatment the clinic says needs a valuation
     opens the process by itself (the photo link goes out as for one staff opened), once per request."""
-    repo = ValuationRepository(uow.session)
+    repo = uow.valuation
     tenant, now = meta.tenant_id, clock()
     if isinstance(event, LeadCreatedV1 | LeadUpdatedV1):
         known: dict[str, Any] = {
@@ -52,7 +52,7 @@ def _phone_of(raw: str) -> str | None:
 
 
 async def _open_for_request(
-    work: UnitOfWork, repo: ValuationRepository, links_: Links, tenant: str, event: RequestCreatedV1, now: datetime
+    work: FunnelWork, repo: ValuationRepository, links_: Links, tenant: str, event: RequestCreatedV1, now: datetime
 ) -> None:
     config = await repo.settings(tenant)
     rule = None if config is None else rules.RequestRule(frozenset(config.treatments), config.agent_id)
@@ -93,7 +93,7 @@ async def _open_for_request(
 
 async def request_settings(env: Env, principal: Principal) -> dict[str, Any]:
     async with env.uow() as work:
-        row = await ValuationRepository(work.session).settings(principal.tenant_id)
+        row = await work.valuation.settings(principal.tenant_id)
     if row is None:
         return {"treatments": [], "agent_id": None, "updated_at": None}
     return {"treatments": list(row.treatments), "agent_id": row.agent_id, "updated_at": row.updated_at}
@@ -106,7 +106,7 @@ async def put_request_settings(
     chosen = rules.clean_treatments(treatments)
     now = env.clock()
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         if agent_id is not None:
             await _active_staff(repo, principal.tenant_id, agent_id, "agent_id")
         await repo.put_settings(

@@ -6,7 +6,6 @@ from typing import Any
 
 from contracts.quotes import DigestEntry, QuoteUnansweredV1, ValuationDigestV1, ValuationPhotosRequestedV1
 from funnel.domain import valuation as rules
-from funnel.repository.valuation import ValuationRepository
 from funnel.services.valuation.common import Env, _base, _process, _upload_url
 
 
@@ -15,7 +14,7 @@ async def reminder_round(env: Env, *, limit: int = 100) -> int:
     """Photos still incomplete a day after opening (or after the last reminder): remind the prospect."""
     now = env.clock()
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         due = await repo.claim_reminders(now, limit=limit)
         for row in due:
             photos = await repo.photos(row.id)
@@ -38,7 +37,7 @@ async def answer_round(env: Env, *, limit: int = 100) -> int:
     """24 h without an answer (the prospect's to a quote, the clinic's to an acceptance): tell the agent, once."""
     now = env.clock()
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         due = await repo.claim_answer_due(now, limit=limit)
         for row in due:
             waiting = rules.answer_overdue(_process(row), now)
@@ -60,7 +59,7 @@ async def digest_round(env: Env, *, limit: int = 100) -> int:
     """Once a day per sales agent: their prospects whose photos are incomplete."""
     now = env.clock()
     async with env.uow() as work:
-        repo = ValuationRepository(work.session)
+        repo = work.valuation
         claimed = await repo.claim_digests(now, now + rules.DIGEST_EVERY, limit=limit)
         for pair in claimed:
             rows = await repo.incomplete_of(pair.tenant_id, pair.agent_id)
