@@ -67,7 +67,7 @@ from funnel.services.work import FunnelUnitOfWork
 from kit import migrations
 from kit.auth import Principal
 from kit.db import make_engine, uow_factory
-from kit.messaging import ensure_topics, make_producer
+from kit.messaging import FETCH_MAX_WAIT_MS, ensure_topics, make_producer
 from kit.outbox import plain_dsn
 
 PROCESSES = ("gateway-api", "funnel-api", "funnel-worker")
@@ -410,7 +410,14 @@ async def broker_ceiling(bootstrap: str, rate: int, seconds: int) -> dict[str, A
     producer = make_producer(bootstrap, idempotent=False, client_id="bench-funnel-ceiling")
     await producer.start()
     await producer.send_and_wait(topic, b"warm", key=b"warm")
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
+    # The services' own fetch wait (aiokafka's 500 ms default would measure the setting, not the broker).
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+    )
     await consumer.start()
     sent: dict[bytes, float] = {}
     got: dict[bytes, float] = {}
