@@ -22,14 +22,14 @@ from typing import ClassVar
 import msgspec
 
 from contracts.envelope import Event
-from contracts.topics import IDENTITY, LEADS, NOTIFICATIONS, PAYMENTS, PRIVACY, SCHEDULING
+from contracts.topics import IDENTITY, LEADS, NOTIFICATIONS, PAYMENTS, PRIVACY, SCHEDULING, TELEPHONY
 
 #: What a person may consent to (the ledger's purposes).
 PURPOSES: tuple[str, ...] = ("marketing", "reminders", "ai_assistant", "external_ai")
 #: The channels a consent may be limited to; "any" covers them all.
 CHANNELS: tuple[str, ...] = ("any", "whatsapp", "sms", "email", "telegram", "instagram", "phone")
 #: The services that answer export and erasure requests (each publishes its privacy_part events).
-ANSWERING_SERVICES: tuple[str, ...] = ("leads", "scheduling", "payments", "notifications")
+ANSWERING_SERVICES: tuple[str, ...] = ("leads", "scheduling", "payments", "notifications", "telephony")
 
 
 class Subject(msgspec.Struct, frozen=True, kw_only=True):
@@ -191,17 +191,36 @@ class NotificationsPartErasedV1(_PartErased, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "clinicflow.notifications.privacy_part.erased.v1"
 
 
+class TelephonyPartReadyV1(_PartReady, frozen=True, kw_only=True):
+    """telephony's part of an export: calls, their recordings' metadata and who opened them, its contact copy."""
+
+    TOPIC: ClassVar[str] = TELEPHONY.name
+    SERVICE: ClassVar[str] = "telephony"
+    TYPE: ClassVar[str] = "clinicflow.telephony.privacy_part.ready.v1"
+
+
+class TelephonyPartErasedV1(_PartErased, frozen=True, kw_only=True):
+    """telephony removed the caller from the person's calls and deleted their recordings; recordings the
+    clinic's rule holds (e.g. the last 90 days of customer-service calls) are retained and counted."""
+
+    TOPIC: ClassVar[str] = TELEPHONY.name
+    SERVICE: ClassVar[str] = "telephony"
+    TYPE: ClassVar[str] = "clinicflow.telephony.privacy_part.erased.v1"
+
+
 PART_READY: tuple[type[_PartReady], ...] = (
     LeadsPartReadyV1,
     SchedulingPartReadyV1,
     PaymentsPartReadyV1,
     NotificationsPartReadyV1,
+    TelephonyPartReadyV1,
 )
 PART_ERASED: tuple[type[_PartErased], ...] = (
     LeadsPartErasedV1,
     SchedulingPartErasedV1,
     PaymentsPartErasedV1,
     NotificationsPartErasedV1,
+    TelephonyPartErasedV1,
 )
 
 

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from contracts.privacy import ANSWERING_SERVICES
 from devkit.stack import Stack
 from kit.db import make_engine
 from tests.e2e.clinic import add_branch, add_procedure, add_professional, free_times, ok
@@ -163,15 +164,13 @@ def test_a_person_is_exported_and_erased_across_the_services(
     # --- export ------------------------------------------------------------------------------------
     export = open_request(admin, "export", lead_ids=[lead_id])
     assert export["status"] == "in_progress"
-    assert sorted(p["service"] for p in export["parts"]) == ["leads", "notifications", "payments", "scheduling"]
+    assert sorted(p["service"] for p in export["parts"]) == sorted(ANSWERING_SERVICES)
     due = datetime.fromisoformat(export["due_at"]) - datetime.fromisoformat(export["requested_at"])
     assert due == timedelta(days=15)  # LGPD: the clinic is in Brazil
     assert phone in export["subject"]["phones"]  # privacy added what it knows of the person
     done = wait_until(finished(admin, export["id"]), 60, "the services never answered the export")
     assert done["archive_ready"]
-    assert {p["service"]: p["status"] for p in done["parts"]} == dict.fromkeys(
-        ("leads", "notifications", "payments", "scheduling"), "ready"
-    )
+    assert {p["service"]: p["status"] for p in done["parts"]} == dict.fromkeys(ANSWERING_SERVICES, "ready")
     problem(other_clinic.http.post(f"{API}/requests/{export['id']}/link"), 404)
     link = ok(admin.http.post(f"{API}/requests/{export['id']}/link"), 201)
     public = httpx.Client(timeout=20.0)
@@ -180,7 +179,7 @@ def test_a_person_is_exported_and_erased_across_the_services(
     assert archive.headers["content-type"] == "application/zip"
     files = zipfile.ZipFile(io.BytesIO(archive.content))
     parts = {name: json.loads(files.read(name)) for name in files.namelist()}
-    assert set(parts) == {"manifest.json", "leads.json", "scheduling.json", "payments.json", "notifications.json"}
+    assert set(parts) == {"manifest.json", *(f"{s}.json" for s in ANSWERING_SERVICES)}
     assert parts["manifest.json"]["law"] == "LGPD"
     assert [r["name"] for r in parts["leads.json"]["data"]["leads"]] == ["Maria Privacidade"]
     assert [r["id"] for r in parts["scheduling.json"]["data"]["appointments"]] == [appointment["id"]]
@@ -196,9 +195,7 @@ def test_a_person_is_exported_and_erased_across_the_services(
     erasure = open_request(admin, "erasure", lead_ids=[lead_id])
     wait_until(finished(admin, erasure["id"]), 60, "the services never answered the erasure")
     erased = ok(admin.http.get(f"{API}/requests/{erasure['id']}"))
-    assert {p["service"]: p["status"] for p in erased["parts"]} == dict.fromkeys(
-        ("leads", "notifications", "payments", "scheduling"), "erased"
-    )
+    assert {p["service"]: p["status"] for p in erased["parts"]} == dict.fromkeys(ANSWERING_SERVICES, "erased")
     seen = ok(admin.http.get(f"/api/v1/leads/{lead_id}"))
     assert seen["name"] == "Erased person"
     assert not seen.get("email")

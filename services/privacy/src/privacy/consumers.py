@@ -26,11 +26,12 @@ def build(ctx: WorkerContext, store: ObjectStore | None = None) -> list[Idempote
         PAYMENTS.name: {},
         NOTIFICATIONS.name: {},
     }
+    # each answering service's own topic (a service added to contracts.privacy.PART_* is subscribed here)
     for struct in events.PART_READY:
         if ready is not None:
-            by_topic[struct.TOPIC][struct] = ready
+            by_topic.setdefault(struct.TOPIC, {})[struct] = ready
     for erased in events.PART_ERASED:
-        by_topic[erased.TOPIC][erased] = services.part_erased
+        by_topic.setdefault(erased.TOPIC, {})[erased] = services.part_erased
     # the gateway's read audit of personal records
     by_topic[IDENTITY.name] = {events.RecordReadV1: services.remember_read}
     by_topic[LEADS.name] |= {
