@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, literal, select, true
+from sqlalchemy import bindparam, delete, func, literal, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,64 @@ from telephony.providers import Account
 
 #: The unique index of (clinic, provider, provider call id): two first deliveries of one call race on it.
 CALL_KEY = "ux_calls_provider_call"
+
+
+# --- the ingress' statements, built once ------------------------------------------------------------------
+# The ingress runs these for every delivery. Building a SQLAlchemy statement costs more CPU than PostgreSQL
+# takes to run it (the `LATERAL` select proxies every column of `calls`, the upsert coerces 21 values), and a
+# statement built anew also has its cache key computed anew; one built here with bind parameters is built once
+# and its cache key is memoised on it, so a delivery only binds values (docs/benchmarks.md, telephony).
+_RECEIPT = insert(receipts_table).values({c.name: bindparam(f"r_{c.name}", type_=c.type) for c in receipts_table.c})
+_STORE_RECEIPT = _RECEIPT.on_conflict_do_nothing().returning(receipts_table.c.event_id)
+
+
+def _phones() -> Any:
+    return bindparam("phones", expanding=True)
+
+
+def _claim_statement() -> Any:
+    fresh = _STORE_RECEIPT.cte("stored")
+    locked = (
+        select(calls)
+        .where(
+            calls.c.tenant_id == bindparam("tenant_id"),
+            calls.c.provider == bindparam("provider"),
+            calls.c.provider_call_id == bindparam("provider_call_id"),
+        )
+        .with_for_update()
+        .lateral("locked")
+    )
+    contact = (
+        select(contacts.c.lead_id.label("contact_lead_id"), contacts.c.name.label("contact_name"),
+               contacts.c.phone.label("contact_phone"))
+        .where(contacts.c.tenant_id == bindparam("tenant_id"), contacts.c.phone.in_(_phones()))
+        .order_by(contacts.c.updated_at.desc())
+        .limit(1)
+        .lateral("contact")
+    )  # fmt: skip
+    one = select(literal(1).label("one")).subquery("one")
+    return select(
+        select(func.count()).select_from(fresh).scalar_subquery().label("fresh_receipt"), *locked.c, *contact.c
+    ).select_from(one.outerjoin(locked, true()).outerjoin(contact, true()))
+
+
+_CLAIM = _claim_statement()
+#: Every column but the key: what an upsert of the call sets (from the row it tried to insert).
+_CALL_VALUES = [c.name for c in calls.c if c.name not in ("id", "tenant_id", "provider", "provider_call_id")]
+_UPSERT = insert(calls).values({c.name: bindparam(c.name, type_=c.type) for c in calls.c})
+_SAVE_CALL = _UPSERT.on_conflict_do_update(
+    index_elements=[calls.c.id], set_={name: _UPSERT.excluded[name] for name in _CALL_VALUES}
+)
+_CONTACT = (
+    select(contacts)
+    .where(contacts.c.tenant_id == bindparam("tenant_id"), contacts.c.phone.in_(_phones()))
+    .order_by(contacts.c.updated_at.desc())
+    .limit(1)
+)
+
+
+def _receipt_params(receipt: dict[str, Any]) -> dict[str, Any]:
+    return {f"r_{k}": v for k, v in receipt.items()}
 
 
 def event_to_json(e: CallEvent) -> dict[str, Any]:
@@ -155,8 +213,7 @@ class CallRepository:
 
     async def store_receipt(self, receipt: dict[str, Any]) -> bool:
         """A delivery's receipt (kit.webhooks.receipt_values); False: received before."""
-        stmt = insert(receipts_table).values(receipt).on_conflict_do_nothing().returning(receipts_table.c.event_id)
-        return (await self.session.execute(stmt)).first() is not None
+        return (await self.session.execute(_STORE_RECEIPT, _receipt_params(receipt))).first() is not None
 
     async def claim(
         self, tenant_id: str, provider: str, provider_call_id: str, receipt: dict[str, Any], phones: list[str]
@@ -165,31 +222,9 @@ class CallRepository:
         delivery's receipt and look up the contact of `phones`. (whether the receipt is new, the call, the
         contact). A call inserted by a concurrent first delivery is not seen here: saving this one then hits
         `ux_calls_provider_call`, and the ingress runs the unit of work again (`is_call_race`)."""
-        stored = insert(receipts_table).values(receipt).on_conflict_do_nothing().returning(receipts_table.c.event_id)
-        fresh = stored.cte("stored")
-        locked = (
-            select(calls)
-            .where(
-                calls.c.tenant_id == tenant_id,
-                calls.c.provider == provider,
-                calls.c.provider_call_id == provider_call_id,
-            )
-            .with_for_update()
-            .lateral("locked")
-        )
-        contact = (
-            select(contacts.c.lead_id.label("contact_lead_id"), contacts.c.name.label("contact_name"),
-                   contacts.c.phone.label("contact_phone"))
-            .where(contacts.c.tenant_id == tenant_id, contacts.c.phone.in_(phones or [""]))
-            .order_by(contacts.c.updated_at.desc())
-            .limit(1)
-            .lateral("contact")
-        )  # fmt: skip
-        one = select(literal(1).label("one")).subquery("one")
-        query = select(
-            select(func.count()).select_from(fresh).scalar_subquery().label("fresh_receipt"), *locked.c, *contact.c
-        ).select_from(one.outerjoin(locked, true()).outerjoin(contact, true()))
-        row = (await self.session.execute(query)).one()
+        params: dict[str, Any] = {"tenant_id": tenant_id, "provider": provider, "provider_call_id": provider_call_id}
+        params |= {"phones": phones or [""], **_receipt_params(receipt)}
+        row = (await self.session.execute(_CLAIM, params)).one()
         known = (
             KnownContact(row.contact_lead_id, row.contact_name, (row.contact_phone,)) if row.contact_lead_id else None
         )
@@ -224,7 +259,11 @@ class CallRepository:
         lead_id: str | None,
         at: datetime,
     ) -> None:
-        values = {
+        params = {
+            "id": call_id,
+            "tenant_id": tenant_id,
+            "provider": record.provider,
+            "provider_call_id": record.provider_call_id,
             "direction": record.direction,
             "caller": record.caller,
             "tracking_number": record.tracking_number,
@@ -243,14 +282,7 @@ class CallRepository:
             "announced": announced,
             "updated_at": at,
         }
-        stmt = insert(calls).values(
-            id=call_id,
-            tenant_id=tenant_id,
-            provider=record.provider,
-            provider_call_id=record.provider_call_id,
-            **values,
-        )
-        await self.session.execute(stmt.on_conflict_do_update(index_elements=[calls.c.id], set_=values))
+        await self.session.execute(_SAVE_CALL, params)
 
     async def call(self, tenant_id: str, call_id: str) -> StoredCall | None:
         query = select(calls).where(calls.c.tenant_id == tenant_id, calls.c.id == call_id)
@@ -301,11 +333,5 @@ class ContactRepository:
         )
 
     async def contact(self, tenant_id: str, phones: list[str]) -> KnownContact | None:
-        query = (
-            select(contacts)
-            .where(contacts.c.tenant_id == tenant_id, contacts.c.phone.in_(phones))
-            .order_by(contacts.c.updated_at.desc())
-            .limit(1)
-        )
-        row = (await self.session.execute(query)).first()
+        row = (await self.session.execute(_CONTACT, {"tenant_id": tenant_id, "phones": phones})).first()
         return KnownContact(row.lead_id, row.name, (row.phone,)) if row else None
