@@ -22,14 +22,14 @@ from typing import ClassVar
 import msgspec
 
 from contracts.envelope import Event
-from contracts.topics import FUNNEL, IDENTITY, LEADS, NOTIFICATIONS, PAYMENTS, PRIVACY, SCHEDULING
+from contracts.topics import FUNNEL, IDENTITY, LEADS, NOTIFICATIONS, PAYMENTS, PRIVACY, SCHEDULING, TELEPHONY
 
 #: What a person may consent to (the ledger's purposes).
 PURPOSES: tuple[str, ...] = ("marketing", "reminders", "ai_assistant", "external_ai")
 #: The channels a consent may be limited to; "any" covers them all.
 CHANNELS: tuple[str, ...] = ("any", "whatsapp", "sms", "email", "telegram", "instagram", "phone")
 #: The services that answer export and erasure requests (each publishes its privacy_part events).
-ANSWERING_SERVICES: tuple[str, ...] = ("leads", "scheduling", "payments", "notifications", "funnel")
+ANSWERING_SERVICES: tuple[str, ...] = ("leads", "scheduling", "payments", "notifications", "funnel", "telephony")
 
 
 class Subject(msgspec.Struct, frozen=True, kw_only=True):
@@ -208,6 +208,21 @@ class FunnelPartErasedV1(_PartErased, frozen=True, kw_only=True):
     TOPIC: ClassVar[str] = FUNNEL.name
     SERVICE: ClassVar[str] = "funnel"
     TYPE: ClassVar[str] = "clinicflow.funnel.privacy_part.erased.v1"
+class TelephonyPartReadyV1(_PartReady, frozen=True, kw_only=True):
+    """telephony's part of an export: calls, their recordings' metadata and who opened them, its contact copy."""
+
+    TOPIC: ClassVar[str] = TELEPHONY.name
+    SERVICE: ClassVar[str] = "telephony"
+    TYPE: ClassVar[str] = "clinicflow.telephony.privacy_part.ready.v1"
+
+
+class TelephonyPartErasedV1(_PartErased, frozen=True, kw_only=True):
+    """telephony removed the caller from the person's calls and deleted their recordings; recordings the
+    clinic's rule holds (e.g. the last 90 days of customer-service calls) are retained and counted."""
+
+    TOPIC: ClassVar[str] = TELEPHONY.name
+    SERVICE: ClassVar[str] = "telephony"
+    TYPE: ClassVar[str] = "clinicflow.telephony.privacy_part.erased.v1"
 
 
 PART_READY: tuple[type[_PartReady], ...] = (
@@ -216,6 +231,7 @@ PART_READY: tuple[type[_PartReady], ...] = (
     PaymentsPartReadyV1,
     NotificationsPartReadyV1,
     FunnelPartReadyV1,
+    TelephonyPartReadyV1,
 )
 PART_ERASED: tuple[type[_PartErased], ...] = (
     LeadsPartErasedV1,
@@ -223,6 +239,7 @@ PART_ERASED: tuple[type[_PartErased], ...] = (
     PaymentsPartErasedV1,
     NotificationsPartErasedV1,
     FunnelPartErasedV1,
+    TelephonyPartErasedV1,
 )
 
 

@@ -104,8 +104,10 @@ def test_an_answered_call_from_a_known_patient_shows_the_patient_and_its_recordi
     assert other.http.get(f"{CALLS}/{call_id}").status_code == 404
     assert other.http.get(f"{RECORDINGS}/access").json()["total"] == 0
     assert other.http.put(f"{RECORDINGS}/retention", json={"days": 0}).status_code in (400, 422)
-    assert other.http.put(f"{RECORDINGS}/retention", json={"days": 30}).json() == {"days": 30, "custom": True}
-    assert admin.http.get(f"{RECORDINGS}/retention").json() == {"days": 365, "custom": False}
+    assert other.http.put(f"{RECORDINGS}/retention", json={"days": 30}).json() == {
+        "days": 30, "custom": True, "hold_on_erasure_days": 0
+    }  # fmt: skip
+    assert admin.http.get(f"{RECORDINGS}/retention").json() == {"days": 365, "custom": False, "hold_on_erasure_days": 0}
 
 
 def test_click_to_call_rings_through_twilio_and_the_call_comes_back_recorded(

@@ -3198,7 +3198,7 @@ export interface paths {
         };
         /** How many days the clinic's recordings are kept */
         get: operations["ApiV1TelephonyRecordingsRetentionGetRetention"];
-        /** Keep the clinic's recordings this many days (1-3650) */
+        /** Keep the clinic's recordings this many days (1-3650); hold the youngest on erasure */
         put: operations["ApiV1TelephonyRecordingsRetentionPutRetention"];
         post?: never;
         delete?: never;
@@ -6542,10 +6542,17 @@ export interface components {
             new_caller: boolean;
             recording?: components["schemas"]["RecordingOut"] | null;
         };
+        /** RetentionIn */
+        telephony_RetentionIn: {
+            days: number;
+            hold_on_erasure_days?: number | null;
+        };
         /** RetentionOut */
         telephony_RetentionOut: {
             custom: boolean;
             days: number;
+            /** @default 0 */
+            hold_on_erasure_days: number;
         };
         /** WebhookAnswer */
         telephony_WebhookAnswer: {
@@ -6862,6 +6869,7 @@ export type SchemaSchedulingPersonIn = components['schemas']['scheduling_PersonI
 export type SchemaTelephonyAccountIn = components['schemas']['telephony_AccountIn'];
 export type SchemaTelephonyAccountOut = components['schemas']['telephony_AccountOut'];
 export type SchemaTelephonyCardOut = components['schemas']['telephony_CardOut'];
+export type SchemaTelephonyRetentionIn = components['schemas']['telephony_RetentionIn'];
 export type SchemaTelephonyRetentionOut = components['schemas']['telephony_RetentionOut'];
 export type SchemaTelephonyWebhookAnswer = components['schemas']['telephony_WebhookAnswer'];
 export type SchemaValuationStepOut = components['schemas']['valuation_StepOut'];
@@ -22193,7 +22201,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RetentionIn"];
+                "application/json": components["schemas"]["telephony_RetentionIn"];
             };
         };
         responses: {

@@ -26,6 +26,7 @@ def build(ctx: WorkerContext, store: ObjectStore | None = None) -> list[Idempote
         PAYMENTS.name: {},
         NOTIFICATIONS.name: {},
     }
+    # each answering service's own topic (a service added to contracts.privacy.PART_* is subscribed here)
     for struct in events.PART_READY:
         if ready is not None:
             by_topic.setdefault(struct.TOPIC, {})[struct] = ready

@@ -140,9 +140,9 @@ async def test_requests_are_assembled_from_the_parts_and_exported_once(database_
         data, filename = await cases.download_export(uow, store, links, token)
         assert filename.endswith(".zip")
         archive = zipfile.ZipFile(io.BytesIO(data))
-        assert sorted(archive.namelist()) == [
-            "leads.json", "manifest.json", "notifications.json", "payments.json", "scheduling.json"
-        ]  # fmt: skip
+        assert sorted(archive.namelist()) == sorted(
+            ["manifest.json", *(f"{s}.json" for s in events.ANSWERING_SERVICES)]
+        )
         assert json.loads(archive.read("manifest.json"))["law"] == "LGPD"
         with pytest.raises(Gone):  # single use
             await cases.download_export(uow, store, links, token)

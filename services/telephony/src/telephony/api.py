@@ -18,7 +18,6 @@ from redis.asyncio import Redis
 
 from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit import webhooks
-from kit.db import UnitOfWorkFactory
 from kit.objects import ObjectStore
 from kit.paging import Page
 from kit.web import AuthRequest, Limit, Offset, requires
@@ -44,6 +43,7 @@ from telephony.schemas import (
     RetentionOut,
     WebhookAnswer,
 )
+from telephony.services.work import TelephonyWorkFactory
 from telephony.settings import TelephonySettings
 
 Disposition = Annotated[str | None, Parameter(query="disposition", pattern="^(answered|missed|busy|failed)$")]
@@ -75,7 +75,9 @@ class AccountController(Controller):
     tags = ["telephony"]
 
     @put("/{provider:str}", guards=[requires(CRM_ADMIN)], summary="Connect the clinic's telephony provider")
-    async def connect(self, request: AuthRequest, uow: UnitOfWorkFactory, provider: str, data: AccountIn) -> AccountOut:
+    async def connect(
+        self, request: AuthRequest, uow: TelephonyWorkFactory, provider: str, data: AccountIn
+    ) -> AccountOut:
         account = await cases.connect(
             uow,
             request.user,
@@ -89,7 +91,7 @@ class AccountController(Controller):
         return AccountOut(provider=account.provider, webhook_url=webhook_url(_public_root(request), account))
 
     @get("/", guards=[requires(CRM_ADMIN)], summary="Every provider and whether the clinic connected it (no secrets)")
-    async def connections(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[ConnectionOut]:
+    async def connections(self, request: AuthRequest, uow: TelephonyWorkFactory) -> Page[ConnectionOut]:
         root = _public_root(request)
         return Page.all(
             ConnectionOut(
@@ -111,7 +113,7 @@ class NumberController(Controller):
     tags = ["telephony"]
 
     @post("/", status_code=HTTP_201_CREATED, guards=[requires(CRM_ADMIN)], summary="Add a tracking number")
-    async def add(self, request: AuthRequest, uow: UnitOfWorkFactory, data: NumberIn) -> NumberOut:
+    async def add(self, request: AuthRequest, uow: TelephonyWorkFactory, data: NumberIn) -> NumberOut:
         return NumberOut.of(
             await cases.add_number(
                 uow,
@@ -124,11 +126,11 @@ class NumberController(Controller):
         )
 
     @get("/", guards=[requires(CRM_READ)], summary="The clinic's tracking numbers and their sources")
-    async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[NumberOut]:
+    async def list(self, request: AuthRequest, uow: TelephonyWorkFactory) -> Page[NumberOut]:
         return Page.all(NumberOut.of(n) for n in await cases.list_numbers(uow, request.user))
 
     @delete("/{number_id:uuid}", status_code=HTTP_204_NO_CONTENT, guards=[requires(CRM_ADMIN)], summary="Remove one")
-    async def remove(self, request: AuthRequest, uow: UnitOfWorkFactory, number_id: UUID) -> None:
+    async def remove(self, request: AuthRequest, uow: TelephonyWorkFactory, number_id: UUID) -> None:
         await cases.remove_number(uow, request.user, str(number_id), _directory(request))
 
 
@@ -140,7 +142,7 @@ class CallController(Controller):
     async def list(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: TelephonyWorkFactory,
         disposition: Disposition = None,
         call_state: CallState = None,
         caller: Caller = None,
@@ -159,7 +161,7 @@ class CallController(Controller):
         summary="Click-to-call: the provider rings the staff member's extension and connects the person",
     )
     async def dial(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, provider_api: ProviderApi, data: DialIn
+        self, request: AuthRequest, uow: TelephonyWorkFactory, provider_api: ProviderApi, data: DialIn
     ) -> DialOut:
         if not data.to and not data.call_id:
             raise InvalidTelephony("Give the number to call (to) or the call card to call back (call_id).", field="to")
@@ -178,7 +180,7 @@ class CallController(Controller):
         return DialOut(dialled.call_id, dialled.provider, dialled.provider_call_id)
 
     @get("/{call_id:uuid}", guards=[requires(CRM_READ)], summary="A call card: the call and the matched contact")
-    async def card(self, request: AuthRequest, uow: UnitOfWorkFactory, call_id: UUID) -> CardOut:
+    async def card(self, request: AuthRequest, uow: TelephonyWorkFactory, call_id: UUID) -> CardOut:
         return CardOut.of(await cases.card(uow, request.user, str(call_id)))
 
     @get(
@@ -225,7 +227,7 @@ class RecordingController(Controller):
         guards=[requires(CRM_READ)],
         summary="A signed playback URL of a call's recording, valid a few minutes (audited)",
     )
-    async def link(self, request: AuthRequest, uow: UnitOfWorkFactory, recording_id: UUID) -> RecordingLinkOut:
+    async def link(self, request: AuthRequest, uow: TelephonyWorkFactory, recording_id: UUID) -> RecordingLinkOut:
         playback: cases.PlaybackLinks = request.app.state.playback
         url, expires = await cases.recording_link(
             uow, playback, request.user, str(recording_id), client=_client(request)
@@ -236,7 +238,7 @@ class RecordingController(Controller):
     async def access(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: TelephonyWorkFactory,
         recording_id: RecordingId = None,
         limit: Limit = 50,
         offset: Offset = 0,
@@ -247,14 +249,19 @@ class RecordingController(Controller):
         return Page.of([AccessOut.of(a) for a in found], total=total, limit=limit, offset=offset)
 
     @get("/retention", guards=[requires(CRM_ADMIN)], summary="How many days the clinic's recordings are kept")
-    async def get_retention(self, request: AuthRequest, uow: UnitOfWorkFactory) -> RetentionOut:
+    async def get_retention(self, request: AuthRequest, uow: TelephonyWorkFactory) -> RetentionOut:
         settings: TelephonySettings = request.app.state.settings
-        days, custom = await cases.retention(uow, request.user, settings.recording_retention_days)
-        return RetentionOut(days=days, custom=custom)
+        rule, custom = await cases.retention(uow, request.user, settings.recording_retention_days)
+        return RetentionOut(days=rule.days, custom=custom, hold_on_erasure_days=rule.hold_on_erasure_days)
 
-    @put("/retention", guards=[requires(CRM_ADMIN)], summary="Keep the clinic's recordings this many days (1-3650)")
-    async def put_retention(self, request: AuthRequest, uow: UnitOfWorkFactory, data: RetentionIn) -> RetentionOut:
-        return RetentionOut(days=await cases.set_retention(uow, request.user, data.days), custom=True)
+    @put(
+        "/retention",
+        guards=[requires(CRM_ADMIN)],
+        summary="Keep the clinic's recordings this many days (1-3650); hold the youngest on erasure",
+    )
+    async def put_retention(self, request: AuthRequest, uow: TelephonyWorkFactory, data: RetentionIn) -> RetentionOut:
+        rule = await cases.set_retention(uow, request.user, data.days, data.hold_on_erasure_days)
+        return RetentionOut(days=rule.days, custom=True, hold_on_erasure_days=rule.hold_on_erasure_days)
 
 
 class PublicRecordingController(Controller):
@@ -267,7 +274,7 @@ class PublicRecordingController(Controller):
     async def play(
         self,
         request: Request[Any, Any, Any],
-        uow: UnitOfWorkFactory,
+        uow: TelephonyWorkFactory,
         objects: ObjectStore,
         recording_id: UUID,
         token: Annotated[str, Parameter(query="token", min_length=10, max_length=2000)],
@@ -291,7 +298,7 @@ class WebhookController(Controller):
     async def receive(
         self,
         request: Request[Any, Any, Any],
-        uow: UnitOfWorkFactory,
+        uow: TelephonyWorkFactory,
         redis: Redis,
         provider: str,
         clinic: Annotated[UUID, Parameter(query="clinic")],
@@ -309,7 +316,7 @@ class WebhookController(Controller):
         security=[{}],
     )
     async def bitrix24(
-        self, request: Request[Any, Any, Any], uow: UnitOfWorkFactory, redis: Redis, clinic: UUID, method: str
+        self, request: Request[Any, Any, Any], uow: TelephonyWorkFactory, redis: Redis, clinic: UUID, method: str
     ) -> BitrixAnswer:
         inbound = await _inbound(request)
         handled = await cases.receive(
@@ -325,7 +332,7 @@ class WebhookController(Controller):
         security=[{}],
     )
     async def mango(
-        self, request: Request[Any, Any, Any], uow: UnitOfWorkFactory, redis: Redis, clinic: UUID, kind: str
+        self, request: Request[Any, Any, Any], uow: TelephonyWorkFactory, redis: Redis, clinic: UUID, kind: str
     ) -> WebhookAnswer:
         inbound = await _inbound(request)
         handled = await cases.receive(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from litestar import Litestar
 
 from kit import objects, resources, webhooks
 from kit.api import create_api_app
 from kit.periodic import Periodic
 from kit.resources import Resource
-from kit.worker import create_worker_app
+from kit.worker import WorkerContext, create_worker_app
 from telephony import consumers, services
 from telephony.api import (
     AccountController,
@@ -20,6 +22,7 @@ from telephony.api import (
 )
 from telephony.domain import Conflict, Gone, InvalidTelephony, LinkInvalid, NotFound
 from telephony.provider_api import Defaults, ProviderApi, ProviderApiError
+from telephony.services.work import TelephonyUnitOfWork, TelephonyWorkFactory
 from telephony.settings import SERVICE, TelephonySettings, get_settings
 
 
@@ -66,6 +69,7 @@ def create_api() -> Litestar:
             **webhooks.ERROR_MAP,
         },
         public_paths=["/webhooks/telephony", "/public/telephony/"],
+        unit_of_work=TelephonyUnitOfWork,
         state={
             "settings": settings,
             "playback": playback(settings),
@@ -83,21 +87,27 @@ def create_worker() -> Litestar:
     settings = get_settings()
     store = objects.ObjectStore.from_settings(settings)
     api = provider_api(settings)
-    return create_worker_app(
-        service=SERVICE,
-        settings=settings,
-        consumers=consumers.build,
-        tasks=lambda ctx: [
+
+    def tasks(ctx: WorkerContext) -> list[Periodic]:
+        uow = cast(TelephonyWorkFactory, ctx.uow)  # built with unit_of_work=TelephonyUnitOfWork below
+        return [
             Periodic(
                 "telephony-recordings",
-                lambda: services.recordings_round(ctx.uow, api.value, store),
+                lambda: services.recordings_round(uow, api.value, store),
                 settings.recording_timer_seconds,
             ),
             Periodic(
                 "telephony-retention",
-                lambda: services.retention_round(ctx.uow, store, default_days=settings.recording_retention_days),
+                lambda: services.retention_round(uow, store, default_days=settings.recording_retention_days),
                 settings.retention_timer_seconds,
             ),
-        ],
+        ]
+
+    return create_worker_app(
+        service=SERVICE,
+        settings=settings,
+        consumers=consumers.build,
+        unit_of_work=TelephonyUnitOfWork,
+        tasks=tasks,
         resources=[objects.resource(store), api],
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from contracts.leads import LeadCreatedV1, LeadDeletedV1, LeadUpdatedV1
-from contracts.topics import LEADS
+from contracts.topics import LEADS, PRIVACY
 from kit.messaging import IdempotentConsumer
 from kit.worker import WorkerContext
 from telephony import services
+from telephony.services import privacy
 
 
 def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
@@ -23,5 +24,15 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
             uow=ctx.uow,
             producer=ctx.producer,
             max_attempts=ctx.settings.consumer_max_attempts,
-        )
+        ),
+        # Data subject requests (docs/privacy.md): telephony's part of an export, its erasure.
+        IdempotentConsumer(
+            service=ctx.service,
+            name="telephony.privacy",
+            topic=PRIVACY.name,
+            handlers=privacy.handlers(lambda: ctx.resources["objects"]),
+            uow=ctx.uow,
+            producer=ctx.producer,
+            max_attempts=ctx.settings.consumer_max_attempts,
+        ),
     ]

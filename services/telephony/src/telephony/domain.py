@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 INBOUND, OUTBOUND = "inbound", "outbound"
 DIRECTIONS = (INBOUND, OUTBOUND)
@@ -256,6 +257,36 @@ def clean_retention_days(days: int) -> int:
     if not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
         raise InvalidTelephony(f"Recordings are kept {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} days.", field="days")
     return days
+
+
+@dataclass(frozen=True)
+class RetentionRule:
+    """A clinic's rule for its recordings: kept `days`; on a person's erasure, those younger than
+    `hold_on_erasure_days` are kept (a law or the clinic's own rule, e.g. customer-service calls 90 days)."""
+
+    days: int
+    hold_on_erasure_days: int = 0
+
+
+def clean_retention(days: int, hold_on_erasure_days: int) -> RetentionRule:
+    days = clean_retention_days(days)
+    if not 0 <= hold_on_erasure_days <= days:
+        raise InvalidTelephony(
+            "Recordings held on erasure are kept 0 days up to the retention itself.", field="hold_on_erasure_days"
+        )
+    return RetentionRule(days, hold_on_erasure_days)
+
+
+def held_on_erasure(recording: Recording, hold_days: int, at: datetime) -> bool:
+    """Whether an erased person's recording stays: stored (or, not fetched yet, made) within the clinic's hold."""
+    if hold_days <= 0 or recording.state == REC_DELETED:
+        return False
+    return (recording.stored_at or recording.created_at) > at - timedelta(days=hold_days)
+
+
+def erased_event(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored provider event (as JSON) without the person: the caller goes, the rest stays."""
+    return {**data, "caller": None}
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,9 @@ recording_retention = Table(
     metadata,
     Column("tenant_id", UUID(as_uuid=False), primary_key=True),
     Column("days", Integer, nullable=False),
+    #: Recordings younger than this many days are kept when their person's data is erased (a clinic's rule or a
+    #: law, e.g. customer-service recordings kept 90 days); 0: an erasure deletes them all.
+    Column("hold_on_erasure_days", Integer, nullable=False, server_default="0"),
     Column("updated_by", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -182,12 +182,16 @@ class AccessOut(msgspec.Struct):
 
 class RetentionIn(msgspec.Struct, forbid_unknown_fields=True):
     days: int
+    #: Recordings younger than this are kept when their person's data is erased (0..days); omitted: unchanged.
+    hold_on_erasure_days: int | None = None
 
 
 class RetentionOut(msgspec.Struct):
     days: int
     #: False: the service's default applies (the clinic set none).
     custom: bool
+    #: Recordings younger than this many days stay when their person's data is erased (docs/privacy.md).
+    hold_on_erasure_days: int = 0
 
 
 class WebhookAnswer(msgspec.Struct):

@@ -14,21 +14,16 @@ import pytest
 
 from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
 from devkit.infra import Infra
-from devkit.testing import fresh_database
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import make_engine, uow_factory
+from kit.db import make_engine
 from kit.migrations import plain_dsn
 from sandbox.telephony import mango_call, zadarma_call
 from telephony import services as cases
 from telephony.app import create_api
+from telephony.services.work import telephony_uow
 
 CALLER, LINE = "+5511987654321", "+551130000001"
-
-
-@pytest.fixture
-def database_url(infra: Infra) -> str:
-    return fresh_database(infra, "telephony")
 
 
 @pytest.fixture
@@ -40,7 +35,7 @@ async def client(
     for key, value in infra.objects_env().items():
         monkeypatch.setenv(key, value)
     engine = make_engine(database_url)
-    uow = uow_factory(engine, "telephony")
+    uow = telephony_uow(engine)
     tenant = new_id()
     admin = Principal(
         user_id=new_id(),

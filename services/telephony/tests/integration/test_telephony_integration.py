@@ -14,22 +14,17 @@ from redis.asyncio import Redis
 
 from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
 from devkit.infra import Infra
-from devkit.testing import fresh_database
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import make_engine, uow_factory
+from kit.db import make_engine
 from kit.migrations import plain_dsn
 from kit.webhooks import SignatureInvalid
 from telephony import services as cases
 from telephony.app import create_api
 from telephony.providers import Inbound, zadarma_signature, zadarma_signed_string
+from telephony.services.work import telephony_uow
 
 SECRET = "zadarma-test-secret"
-
-
-@pytest.fixture
-def database_url(infra: Infra) -> str:
-    return fresh_database(infra, "telephony")
 
 
 def principal(tenant_id: str) -> Principal:
@@ -66,7 +61,7 @@ async def outbox_types(url: str) -> list[str]:
 
 async def test_a_missed_call_is_folded_once_whatever_the_order(database_url: str, infra: Infra) -> None:
     engine = make_engine(database_url)
-    uow = uow_factory(engine, "telephony")
+    uow = telephony_uow(engine)
     admin, other = principal(new_id()), principal(new_id())
     redis = Redis.from_url(infra.redis_url)
     pubsub = redis.pubsub()
@@ -119,14 +114,12 @@ async def test_a_missed_call_is_folded_once_whatever_the_order(database_url: str
 
 async def test_the_read_model_names_a_known_caller_with_or_without_the_ninth_digit(database_url: str) -> None:
     engine = make_engine(database_url)
-    uow = uow_factory(engine, "telephony")
+    uow = telephony_uow(engine)
     admin = principal(new_id())
     lead_id = new_id()
     try:
         async with uow() as work:
-            from telephony.repository import TelephonyRepository
-
-            await TelephonyRepository(work.session).remember_contact(
+            await work.contacts.remember_contact(
                 admin.tenant_id, "+551187654321", lead_id, "Maria Souza", datetime.now(UTC)
             )
             await work.commit()
@@ -169,7 +162,7 @@ async def test_the_api_wants_a_token_and_answers_problems(
 
 async def test_concurrent_first_deliveries_of_one_call_make_one_record(database_url: str) -> None:
     engine = make_engine(database_url)
-    uow = uow_factory(engine, "telephony")
+    uow = telephony_uow(engine)
     admin = principal(new_id())
     start = {**START, "pbx_call_id": "in_race"}
     end = {**END, "pbx_call_id": "in_race"}
@@ -195,7 +188,7 @@ async def test_concurrent_first_deliveries_of_one_call_make_one_record(database_
 
 async def test_connections_list_every_provider_and_only_whether_its_secrets_are_set(database_url: str) -> None:
     engine = make_engine(database_url)
-    uow = uow_factory(engine, "telephony")
+    uow = telephony_uow(engine)
     admin = principal(new_id())
     try:
         before = await cases.connections(uow, admin)

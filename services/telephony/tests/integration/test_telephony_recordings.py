@@ -6,103 +6,28 @@ one clinic never reaches another's recording."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
-import httpx
 import pytest
 
-from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
-from devkit.infra import Infra
-from devkit.testing import fresh_database
-from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory, make_engine, uow_factory
-from kit.migrations import plain_dsn
+from kit.db import make_engine
 from kit.objects import ObjectStore
-from sandbox.app import create_app as create_sandbox
-from sandbox.telephony import Pbx, asterisk_cdr
+from services.telephony.tests.integration.conftest import Sandbox, answered_call, connect_asterisk, principal, sql
 from telephony import services as cases
-from telephony.domain import Gone, InvalidTelephony, LinkInvalid, NotFound
-from telephony.provider_api import Defaults, ProviderApi, ProviderApiError
-from telephony.providers import Inbound
+from telephony.domain import Gone, InvalidTelephony, LinkInvalid, NotFound, RetentionRule
+from telephony.provider_api import ProviderApiError
+from telephony.services.work import telephony_uow
 
-SANDBOX = "http://sandbox.test"
-ARI = "ari-user:ari-pass"
 LINK_SECRET = "x" * 40
 
 
-@pytest.fixture
-def database_url(infra: Infra) -> str:
-    return fresh_database(infra, "telephony")
-
-
-@pytest.fixture
-async def store(infra: Infra) -> AsyncIterator[ObjectStore]:
-    s = ObjectStore(
-        endpoint_url=infra.objects_url,
-        bucket=f"telephony-{new_id()[:8]}",
-        access_key_id=infra.objects_access_key_id,
-        secret_access_key=infra.objects_secret_access_key,
-        create_bucket=True,
-    )
-    await s.open()
-    yield s
-    await s.close()
-
-
-@pytest.fixture
-async def pbx_api() -> AsyncIterator[tuple[Pbx, ProviderApi, httpx.AsyncClient]]:
-    app = create_sandbox()
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SANDBOX)
-    api = ProviderApi(Defaults(twilio=SANDBOX, telfin=SANDBOX), client=client)
-    yield app.state.pbx, api, client
-    await client.aclose()
-
-
-def principal(tenant_id: str) -> Principal:
-    return Principal(
-        user_id=new_id(),
-        tenant_id=tenant_id,
-        email="admin@clinic.test",
-        permissions=frozenset({CRM_READ, CRM_WRITE, CRM_ADMIN}),
-    )
-
-
-async def sql(url: str, query: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(plain_dsn(url))
-    try:
-        return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
-
-
-async def answered_call(uow: UnitOfWorkFactory, admin: Principal, pbx: Pbx, caller: str) -> str:
-    """A signed Asterisk Cdr of an answered, recorded call; the sandbox PBX holds its recording."""
-    unique = f"{int(datetime.now(UTC).timestamp())}.{new_id()[:5]}"
-    [cdr] = asterisk_cdr("forwarder-key", caller, "+551130000001", "answered", unique_id=unique)
-    pbx.recordings.add(unique)
-    request = Inbound(cdr.body, {k.lower(): v for k, v in cdr.headers.items()}, "", datetime.now(UTC))
-    handled = await cases.receive(uow, None, provider="asterisk", tenant_id=admin.tenant_id, request=request)
-    return handled.call_ids[0]
-
-
-async def connect_asterisk(uow: UnitOfWorkFactory, admin: Principal, client: httpx.AsyncClient) -> None:
-    await cases.connect(
-        uow, admin, "asterisk", secret="forwarder-key", api_key=ARI, timezone=None, api_url=f"{SANDBOX}/"
-    )
-    # The PBX's side: the forwarder's URL and key, the ARI user (here: a URL nothing listens on).
-    line = {"provider": "asterisk", "api_key": ARI, "webhook_url": "http://127.0.0.1:9/x", "secret": "forwarder-key"}
-    assert (await client.put("/sandbox/telephony/lines", json=line)).status_code == 200
-
-
 async def test_a_recording_is_fetched_stored_played_audited_and_retained(
-    database_url: str, store: ObjectStore, pbx_api: tuple[Pbx, ProviderApi, httpx.AsyncClient]
+    database_url: str, store: ObjectStore, sandbox: Sandbox
 ) -> None:
-    pbx, api, client = pbx_api
+    pbx, api, client = sandbox.pbx, sandbox.api, sandbox.client
     engine = make_engine(database_url)
-    uow = uow_factory(engine, "telephony")
+    uow = telephony_uow(engine)
     a, b = principal(new_id()), principal(new_id())
     playback = cases.PlaybackLinks(LINK_SECRET, "https://clinicflow.example", 300)
     try:
@@ -171,9 +96,12 @@ async def test_a_recording_is_fetched_stored_played_audited_and_retained(
             await cases.play(uow, playback, store, rec_a.id, old_url.split("token=", 1)[1], client=None)
 
         # Retention: A keeps recordings 1 day; A's is 2 days old -> deleted; B's (default 365) stays.
-        assert await cases.retention(uow, a, 365) == (365, False)
-        assert await cases.set_retention(uow, a, 1) == 1
-        assert await cases.retention(uow, a, 365) == (1, True)
+        assert await cases.retention(uow, a, 365) == (RetentionRule(365), False)
+        assert await cases.set_retention(uow, a, 1) == RetentionRule(1)
+        assert await cases.retention(uow, a, 365) == (RetentionRule(1), True)
+        with pytest.raises(InvalidTelephony) as bad_hold:  # a hold longer than the retention itself
+            await cases.set_retention(uow, a, 1, 2)
+        assert bad_hold.value.field == "hold_on_erasure_days"
         with pytest.raises(InvalidTelephony) as bad_days:
             await cases.set_retention(uow, a, 0)
         assert bad_days.value.field == "days"
@@ -202,11 +130,11 @@ async def test_a_recording_is_fetched_stored_played_audited_and_retained(
 
 
 async def test_a_recording_the_provider_does_not_have_is_retried_then_given_up(
-    database_url: str, store: ObjectStore, pbx_api: tuple[Pbx, ProviderApi, httpx.AsyncClient]
+    database_url: str, store: ObjectStore, sandbox: Sandbox
 ) -> None:
-    pbx, api, client = pbx_api
+    pbx, api, client = sandbox.pbx, sandbox.api, sandbox.client
     engine = make_engine(database_url)
-    uow = uow_factory(engine, "telephony")
+    uow = telephony_uow(engine)
     a = principal(new_id())
     try:
         await connect_asterisk(uow, a, client)
@@ -227,12 +155,10 @@ async def test_a_recording_the_provider_does_not_have_is_retried_then_given_up(
         await engine.dispose()
 
 
-async def test_click_to_call_rings_through_the_provider_api(
-    database_url: str, pbx_api: tuple[Pbx, ProviderApi, httpx.AsyncClient]
-) -> None:
-    pbx, api, client = pbx_api
+async def test_click_to_call_rings_through_the_provider_api(database_url: str, sandbox: Sandbox) -> None:
+    pbx, api, client = sandbox.pbx, sandbox.api, sandbox.client
     engine = make_engine(database_url)
-    uow = uow_factory(engine, "telephony")
+    uow = telephony_uow(engine)
     a = principal(new_id())
     try:
         with pytest.raises(InvalidTelephony) as not_connected:

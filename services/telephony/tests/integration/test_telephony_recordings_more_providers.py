@@ -7,84 +7,34 @@ Bitrix24 app's `RECORD_URL`), downloads the file into the object store and publi
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import asyncpg
 import httpx
-import pytest
 
-from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
-from devkit.infra import Infra
-from devkit.testing import fresh_database
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory, make_engine, uow_factory
-from kit.migrations import plain_dsn
+from kit.db import make_engine
 from kit.objects import ObjectStore
-from sandbox.app import create_app as create_sandbox
-from sandbox.telephony import Line, Pbx, bitrix24_call, bitrix24_finish, mango_call, zadarma_call
+from sandbox.telephony import Line, bitrix24_call, bitrix24_finish, mango_call, zadarma_call
+from services.telephony.tests.integration.conftest import SANDBOX, Sandbox, principal, sql
 from telephony import services as cases
-from telephony.provider_api import Defaults, ProviderApi
+from telephony.provider_api import ProviderApi
 from telephony.providers import Inbound
+from telephony.services.work import TelephonyWorkFactory, telephony_uow
 
-SANDBOX = "http://sandbox.test"
 CALLER, LINE = "+5511987654321", "+551130000001"
 
 
-@pytest.fixture
-def database_url(infra: Infra) -> str:
-    return fresh_database(infra, "telephony")
-
-
-@pytest.fixture
-async def store(infra: Infra) -> AsyncIterator[ObjectStore]:
-    s = ObjectStore(
-        endpoint_url=infra.objects_url,
-        bucket=f"telephony-{new_id()[:8]}",
-        access_key_id=infra.objects_access_key_id,
-        secret_access_key=infra.objects_secret_access_key,
-        create_bucket=True,
-    )
-    await s.open()
-    yield s
-    await s.close()
-
-
-@pytest.fixture
-async def pbx_api() -> AsyncIterator[tuple[Pbx, ProviderApi]]:
-    app = create_sandbox()
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SANDBOX)
-    defaults = Defaults(twilio=SANDBOX, telfin=SANDBOX, zadarma=SANDBOX, mango=SANDBOX)
-    yield app.state.pbx, ProviderApi(defaults, client=client)
-    await client.aclose()
-
-
-def principal(tenant_id: str) -> Principal:
-    return Principal(
-        user_id=new_id(),
-        tenant_id=tenant_id,
-        email="admin@clinic.test",
-        permissions=frozenset({CRM_READ, CRM_WRITE, CRM_ADMIN}),
-    )
-
-
-async def sql(url: str, query: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(plain_dsn(url))
-    try:
-        return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
-
-
 async def deliver(
-    uow: UnitOfWorkFactory, tenant: str, provider: str, body: bytes, headers: dict[str, str], url: str = ""
+    uow: TelephonyWorkFactory, tenant: str, provider: str, body: bytes, headers: dict[str, str], url: str = ""
 ) -> cases.Handled:
     request = Inbound(body, {k.lower(): v for k, v in headers.items()}, url, datetime.now(UTC))
     return await cases.receive(uow, None, provider=provider, tenant_id=tenant, request=request)
 
 
-async def fetched(uow: UnitOfWorkFactory, api: ProviderApi, store: ObjectStore, admin: Principal, call_id: str) -> str:
+async def fetched(
+    uow: TelephonyWorkFactory, api: ProviderApi, store: ObjectStore, admin: Principal, call_id: str
+) -> str:
     assert await cases.recordings_round(uow, api, store) == 1
     rec = (await cases.card(uow, admin, call_id)).recording
     assert rec is not None
@@ -94,11 +44,11 @@ async def fetched(uow: UnitOfWorkFactory, api: ProviderApi, store: ObjectStore, 
 
 
 async def test_zadarma_mango_and_bitrix24_recordings_are_fetched_into_the_object_store(
-    database_url: str, store: ObjectStore, pbx_api: tuple[Pbx, ProviderApi]
+    database_url: str, store: ObjectStore, sandbox: Sandbox
 ) -> None:
-    pbx, api = pbx_api
+    pbx, api = sandbox.pbx, sandbox.api
     engine = make_engine(database_url)
-    uow = uow_factory(engine, "telephony")
+    uow = telephony_uow(engine)
     admin = principal(new_id())
     tenant = admin.tenant_id
     try:
@@ -152,11 +102,11 @@ async def test_zadarma_mango_and_bitrix24_recordings_are_fetched_into_the_object
 
 
 async def test_a_wrong_api_credential_gives_up_and_a_recording_not_written_yet_is_retried(
-    database_url: str, store: ObjectStore, pbx_api: tuple[Pbx, ProviderApi]
+    database_url: str, store: ObjectStore, sandbox: Sandbox
 ) -> None:
-    pbx, api = pbx_api
+    pbx, api = sandbox.pbx, sandbox.api
     engine = make_engine(database_url)
-    uow = uow_factory(engine, "telephony")
+    uow = telephony_uow(engine)
     admin = principal(new_id())
     try:
         # Zadarma with a key the provider does not know (a signature it cannot check): 401, given up.

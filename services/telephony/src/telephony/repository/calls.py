@@ -1,4 +1,4 @@
-"""The only module of telephony that builds queries."""
+"""Queries of calls, provider accounts, tracking numbers and the leads read model."""
 
 from __future__ import annotations
 
@@ -6,34 +6,75 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, literal, select, true, update
+from sqlalchemy import bindparam, delete, func, literal, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.webhooks import receipts_table
-from telephony.domain import (
-    REC_PENDING,
-    REC_STORED,
-    CallEvent,
-    CallRecord,
-    KnownContact,
-    Recording,
-    RecordingAccess,
-    TrackingNumber,
-)
-from telephony.models import (
-    accounts,
-    calls,
-    contacts,
-    recording_access,
-    recording_retention,
-    recordings,
-    tracking_numbers,
-)
+from telephony.domain import CallEvent, CallRecord, KnownContact, Recording, TrackingNumber
+from telephony.models import accounts, calls, contacts, tracking_numbers
 from telephony.providers import Account
 
 #: The unique index of (clinic, provider, provider call id): two first deliveries of one call race on it.
 CALL_KEY = "ux_calls_provider_call"
+
+
+# --- the ingress' statements, built once ------------------------------------------------------------------
+# The ingress runs these for every delivery. Building a SQLAlchemy statement costs more CPU than PostgreSQL
+# takes to run it (the `LATERAL` select proxies every column of `calls`, the upsert coerces 21 values), and a
+# statement built anew also has its cache key computed anew; one built here with bind parameters is built once
+# and its cache key is memoised on it, so a delivery only binds values (docs/benchmarks.md, telephony).
+_RECEIPT = insert(receipts_table).values({c.name: bindparam(f"r_{c.name}", type_=c.type) for c in receipts_table.c})
+_STORE_RECEIPT = _RECEIPT.on_conflict_do_nothing().returning(receipts_table.c.event_id)
+
+
+def _phones() -> Any:
+    return bindparam("phones", expanding=True)
+
+
+def _claim_statement() -> Any:
+    fresh = _STORE_RECEIPT.cte("stored")
+    locked = (
+        select(calls)
+        .where(
+            calls.c.tenant_id == bindparam("tenant_id"),
+            calls.c.provider == bindparam("provider"),
+            calls.c.provider_call_id == bindparam("provider_call_id"),
+        )
+        .with_for_update()
+        .lateral("locked")
+    )
+    contact = (
+        select(contacts.c.lead_id.label("contact_lead_id"), contacts.c.name.label("contact_name"),
+               contacts.c.phone.label("contact_phone"))
+        .where(contacts.c.tenant_id == bindparam("tenant_id"), contacts.c.phone.in_(_phones()))
+        .order_by(contacts.c.updated_at.desc())
+        .limit(1)
+        .lateral("contact")
+    )  # fmt: skip
+    one = select(literal(1).label("one")).subquery("one")
+    return select(
+        select(func.count()).select_from(fresh).scalar_subquery().label("fresh_receipt"), *locked.c, *contact.c
+    ).select_from(one.outerjoin(locked, true()).outerjoin(contact, true()))
+
+
+_CLAIM = _claim_statement()
+#: Every column but the key: what an upsert of the call sets (from the row it tried to insert).
+_CALL_VALUES = [c.name for c in calls.c if c.name not in ("id", "tenant_id", "provider", "provider_call_id")]
+_UPSERT = insert(calls).values({c.name: bindparam(c.name, type_=c.type) for c in calls.c})
+_SAVE_CALL = _UPSERT.on_conflict_do_update(
+    index_elements=[calls.c.id], set_={name: _UPSERT.excluded[name] for name in _CALL_VALUES}
+)
+_CONTACT = (
+    select(contacts)
+    .where(contacts.c.tenant_id == bindparam("tenant_id"), contacts.c.phone.in_(_phones()))
+    .order_by(contacts.c.updated_at.desc())
+    .limit(1)
+)
+
+
+def _receipt_params(receipt: dict[str, Any]) -> dict[str, Any]:
+    return {f"r_{k}": v for k, v in receipt.items()}
 
 
 def event_to_json(e: CallEvent) -> dict[str, Any]:
@@ -83,11 +124,12 @@ class Card:
     recording: Recording | None = None
 
 
-class TelephonyRepository:
+class AccountRepository:
+    """The clinics' provider accounts and tracking numbers."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    # --- accounts ---------------------------------------------------------------------------
     async def account(self, tenant_id: str, provider: str) -> Account | None:
         row = (
             await self.session.execute(
@@ -135,7 +177,6 @@ class TelephonyRepository:
             stmt.on_conflict_do_update(index_elements=[accounts.c.tenant_id, accounts.c.provider], set_=values)
         )
 
-    # --- tracking numbers -------------------------------------------------------------------
     async def add_number(self, number: TrackingNumber) -> bool:
         stmt = (
             insert(tracking_numbers)
@@ -163,7 +204,17 @@ class TelephonyRepository:
         )
         return (await self.session.execute(stmt.returning(tracking_numbers.c.id))).first() is not None
 
-    # --- calls ------------------------------------------------------------------------------
+
+class CallRepository:
+    """Calls: the folded record, its stored provider events, what was announced; the deliveries' receipts."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def store_receipt(self, receipt: dict[str, Any]) -> bool:
+        """A delivery's receipt (kit.webhooks.receipt_values); False: received before."""
+        return (await self.session.execute(_STORE_RECEIPT, _receipt_params(receipt))).first() is not None
+
     async def claim(
         self, tenant_id: str, provider: str, provider_call_id: str, receipt: dict[str, Any], phones: list[str]
     ) -> tuple[bool, StoredCall | None, KnownContact | None]:
@@ -171,31 +222,9 @@ class TelephonyRepository:
         delivery's receipt and look up the contact of `phones`. (whether the receipt is new, the call, the
         contact). A call inserted by a concurrent first delivery is not seen here: saving this one then hits
         `ux_calls_provider_call`, and the ingress runs the unit of work again (`is_call_race`)."""
-        stored = insert(receipts_table).values(receipt).on_conflict_do_nothing().returning(receipts_table.c.event_id)
-        fresh = stored.cte("stored")
-        locked = (
-            select(calls)
-            .where(
-                calls.c.tenant_id == tenant_id,
-                calls.c.provider == provider,
-                calls.c.provider_call_id == provider_call_id,
-            )
-            .with_for_update()
-            .lateral("locked")
-        )
-        contact = (
-            select(contacts.c.lead_id.label("contact_lead_id"), contacts.c.name.label("contact_name"),
-                   contacts.c.phone.label("contact_phone"))
-            .where(contacts.c.tenant_id == tenant_id, contacts.c.phone.in_(phones or [""]))
-            .order_by(contacts.c.updated_at.desc())
-            .limit(1)
-            .lateral("contact")
-        )  # fmt: skip
-        one = select(literal(1).label("one")).subquery("one")
-        query = select(
-            select(func.count()).select_from(fresh).scalar_subquery().label("fresh_receipt"), *locked.c, *contact.c
-        ).select_from(one.outerjoin(locked, true()).outerjoin(contact, true()))
-        row = (await self.session.execute(query)).one()
+        params: dict[str, Any] = {"tenant_id": tenant_id, "provider": provider, "provider_call_id": provider_call_id}
+        params |= {"phones": phones or [""], **_receipt_params(receipt)}
+        row = (await self.session.execute(_CLAIM, params)).one()
         known = (
             KnownContact(row.contact_lead_id, row.contact_name, (row.contact_phone,)) if row.contact_lead_id else None
         )
@@ -230,7 +259,11 @@ class TelephonyRepository:
         lead_id: str | None,
         at: datetime,
     ) -> None:
-        values = {
+        params = {
+            "id": call_id,
+            "tenant_id": tenant_id,
+            "provider": record.provider,
+            "provider_call_id": record.provider_call_id,
             "direction": record.direction,
             "caller": record.caller,
             "tracking_number": record.tracking_number,
@@ -249,14 +282,7 @@ class TelephonyRepository:
             "announced": announced,
             "updated_at": at,
         }
-        stmt = insert(calls).values(
-            id=call_id,
-            tenant_id=tenant_id,
-            provider=record.provider,
-            provider_call_id=record.provider_call_id,
-            **values,
-        )
-        await self.session.execute(stmt.on_conflict_do_update(index_elements=[calls.c.id], set_=values))
+        await self.session.execute(_SAVE_CALL, params)
 
     async def call(self, tenant_id: str, call_id: str) -> StoredCall | None:
         query = select(calls).where(calls.c.tenant_id == tenant_id, calls.c.id == call_id)
@@ -284,7 +310,13 @@ class TelephonyRepository:
         query = select(calls).where(*where).order_by(calls.c.started_at.desc(), calls.c.id).limit(limit).offset(offset)
         return [StoredCall(r) for r in (await self.session.execute(query)).all()], total
 
-    # --- the leads read model ---------------------------------------------------------------
+
+class ContactRepository:
+    """The leads read model: phone -> (lead, name), for the call card."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
     async def remember_contact(self, tenant_id: str, phone: str, lead_id: str, name: str, at: datetime) -> None:
         stmt = insert(contacts).values(tenant_id=tenant_id, phone=phone, lead_id=lead_id, name=name, updated_at=at)
         await self.session.execute(
@@ -301,154 +333,5 @@ class TelephonyRepository:
         )
 
     async def contact(self, tenant_id: str, phones: list[str]) -> KnownContact | None:
-        query = (
-            select(contacts)
-            .where(contacts.c.tenant_id == tenant_id, contacts.c.phone.in_(phones))
-            .order_by(contacts.c.updated_at.desc())
-            .limit(1)
-        )
-        row = (await self.session.execute(query)).first()
+        row = (await self.session.execute(_CONTACT, {"tenant_id": tenant_id, "phones": phones})).first()
         return KnownContact(row.lead_id, row.name, (row.phone,)) if row else None
-
-
-def _recording(r: Any) -> Recording:
-    return Recording(
-        id=r.id,
-        tenant_id=r.tenant_id,
-        call_id=r.call_id,
-        provider=r.provider,
-        provider_ref=r.provider_ref,
-        state=r.state,
-        object_key=r.object_key,
-        content_type=r.content_type,
-        size=r.size,
-        sha256=r.sha256,
-        attempts=r.attempts,
-        created_at=r.created_at,
-        stored_at=r.stored_at,
-        deleted_at=r.deleted_at,
-        last_error=r.last_error,
-    )
-
-
-class RecordingRepository:
-    """Recordings, their access audit and the clinics' retention."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def ensure(
-        self, rec_id: str, tenant_id: str, call_id: str, provider: str, ref: str, state: str, at: datetime
-    ) -> bool:
-        stmt = (
-            insert(recordings)
-            .values(
-                id=rec_id,
-                tenant_id=tenant_id,
-                call_id=call_id,
-                provider=provider,
-                provider_ref=ref,
-                state=state,
-                attempts=0,
-                next_attempt_at=at,
-                created_at=at,
-            )
-            .on_conflict_do_nothing()
-            .returning(recordings.c.id)
-        )
-        return (await self.session.execute(stmt)).first() is not None
-
-    async def get(self, tenant_id: str, recording_id: str) -> Recording | None:
-        query = select(recordings).where(recordings.c.tenant_id == tenant_id, recordings.c.id == recording_id)
-        row = (await self.session.execute(query)).first()
-        return _recording(row) if row else None
-
-    async def of_call(self, tenant_id: str, call_id: str) -> Recording | None:
-        query = select(recordings).where(recordings.c.tenant_id == tenant_id, recordings.c.call_id == call_id)
-        row = (await self.session.execute(query)).first()
-        return _recording(row) if row else None
-
-    async def claim_due(self, at: datetime, limit: int) -> list[Recording]:
-        """Pending recordings whose next attempt is due, locked (other workers skip them)."""
-        query = (
-            select(recordings)
-            .where(recordings.c.state == REC_PENDING, recordings.c.next_attempt_at <= at)
-            .order_by(recordings.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return [_recording(r) for r in (await self.session.execute(query)).all()]
-
-    async def lock(self, recording_id: str) -> Recording | None:
-        query = select(recordings).where(recordings.c.id == recording_id).with_for_update(skip_locked=True)
-        row = (await self.session.execute(query)).first()
-        return _recording(row) if row else None
-
-    async def update(self, recording_id: str, **values: Any) -> None:
-        await self.session.execute(update(recordings).where(recordings.c.id == recording_id).values(**values))
-
-    async def expired(self, default_days: int, at: datetime, limit: int) -> list[Recording]:
-        """Stored recordings older than their clinic's retention (the default where the clinic set none)."""
-        days = func.coalesce(recording_retention.c.days, default_days)
-        query = (
-            select(recordings)
-            .select_from(
-                recordings.outerjoin(recording_retention, recording_retention.c.tenant_id == recordings.c.tenant_id)
-            )
-            .where(
-                recordings.c.state == REC_STORED,
-                recordings.c.stored_at + func.make_interval(0, 0, 0, days) < at,
-            )
-            .limit(limit)
-            .with_for_update(of=recordings, skip_locked=True)
-        )
-        return [_recording(r) for r in (await self.session.execute(query)).all()]
-
-    async def audit(self, tenant_id: str, access: RecordingAccess) -> None:
-        await self.session.execute(
-            insert(recording_access).values(
-                id=access.id,
-                tenant_id=tenant_id,
-                recording_id=access.recording_id,
-                call_id=access.call_id,
-                action=access.action,
-                user_id=access.user_id,
-                link_id=access.link_id,
-                client=access.client,
-                at=access.at,
-            )
-        )
-
-    async def accesses(
-        self, tenant_id: str, *, recording_id: str | None, limit: int, offset: int
-    ) -> tuple[list[RecordingAccess], int]:
-        where = [recording_access.c.tenant_id == tenant_id]
-        if recording_id:
-            where.append(recording_access.c.recording_id == recording_id)
-        total = (
-            await self.session.execute(select(func.count()).select_from(recording_access).where(*where))
-        ).scalar_one()
-        query = (
-            select(recording_access)
-            .where(*where)
-            .order_by(recording_access.c.at.desc(), recording_access.c.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        rows = (await self.session.execute(query)).all()
-        found = [
-            RecordingAccess(r.id, r.recording_id, r.call_id, r.action, r.user_id, r.link_id, r.client, r.at)
-            for r in rows
-        ]
-        return found, total
-
-    async def retention(self, tenant_id: str) -> int | None:
-        query = select(recording_retention.c.days).where(recording_retention.c.tenant_id == tenant_id)
-        return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def set_retention(self, tenant_id: str, days: int, user_id: str, at: datetime) -> None:
-        values = {"days": days, "updated_by": user_id, "updated_at": at}
-        stmt = insert(recording_retention).values(tenant_id=tenant_id, **values)
-        await self.session.execute(
-            stmt.on_conflict_do_update(index_elements=[recording_retention.c.tenant_id], set_=values)
-        )
