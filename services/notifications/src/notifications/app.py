@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar
 from redis.asyncio import Redis
@@ -52,6 +52,7 @@ from notifications.domain import (
 )
 from notifications.llm import ChatCompletions
 from notifications.settings import SERVICE, NotificationsSettings, get_settings
+from notifications.work import NotificationsUnitOfWork, NotificationsWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ def create_api() -> Litestar:
         extra_lifespan=[lifespan],
         state=state,
         resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
+        unit_of_work=NotificationsUnitOfWork,
     )
 
 
@@ -160,7 +162,7 @@ async def dispatch_forever(ctx: WorkerContext, settings: NotificationsSettings) 
     channels = adapters(settings)
     redis = Redis.from_url(settings.redis_url)
     dispatcher = services.Dispatcher(
-        ctx.uow,
+        cast(NotificationsWorkFactory, ctx.uow),  # built with unit_of_work=NotificationsUnitOfWork below
         channels,
         publisher=redis,
         batch_size=settings.dispatch_batch_size,
@@ -190,4 +192,5 @@ def create_worker() -> Litestar:
         tasks=lambda ctx: [dispatch_forever(ctx, settings)],
         # the privacy consumer writes export parts there (docs/privacy.md)
         resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
+        unit_of_work=NotificationsUnitOfWork,
     )

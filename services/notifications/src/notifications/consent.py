@@ -9,20 +9,19 @@ since the dispatcher checks both for each batch it sends.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from contracts import Event, EventMeta
 from contracts.privacy import (
     ConsentGivenV1,
     ConsentWithdrawnV1,
 )
-from kit.db import UnitOfWork
 from kit.messaging import Handler
 from kit.objects import ObjectStore
 from kit.privacy import answers as answers_of
 from notifications.domain import PERSON, Message
 from notifications.events import CONSUMED, short_type
-from notifications.privacy_repository import ConsentCopyRepository, PrivacyRepository
+from notifications.work import NotificationsWork
 
 SERVICE = "notifications"
 MARKETING, REMINDERS, AI_ASSISTANT, EXTERNAL_AI = "marketing", "reminders", "ai_assistant", "external_ai"
@@ -73,24 +72,24 @@ def _about(entry: dict[str, Any], message: Message) -> bool:
     )
 
 
-async def blocked(uow: UnitOfWork, batch: list[Message]) -> set[str]:
+async def blocked(uow: NotificationsWork, batch: list[Message]) -> set[str]:
     """The ids of the messages of a batch whose purpose the person withdrew consent for (one query)."""
     wanted = [(m, p) for m in batch if (p := purpose_of(m)) is not None]
     if not wanted:
         return set()
-    entries = await ConsentCopyRepository(uow.session).matching(
-        (m.tenant_id, m.lead_id, m.patient_id, m.to) for m, _ in wanted
-    )
+    entries = await uow.consents.matching((m.tenant_id, m.lead_id, m.patient_id, m.to) for m, _ in wanted)
     if not entries:
         return set()
     return {m.id for m, purpose in wanted if withdrawn([e for e in entries if _about(e, m)], purpose, m.channel)}
 
 
-async def allows(uow: UnitOfWork, tenant_id: str, purpose: str, *, lead_id: str | None, patient_id: str | None) -> bool:
+async def allows(
+    uow: NotificationsWork, tenant_id: str, purpose: str, *, lead_id: str | None, patient_id: str | None
+) -> bool:
     """For the reply assistant: False when the person withdrew `purpose` (ai_assistant, external_ai)."""
     if lead_id is None and patient_id is None:
         return True
-    entries = await ConsentCopyRepository(uow.session).matching([(tenant_id, lead_id, patient_id, "")])
+    entries = await uow.consents.matching([(tenant_id, lead_id, patient_id, "")])
     mine = [
         e for e in entries if (lead_id and e["lead_id"] == lead_id) or (patient_id and e["patient_id"] == patient_id)
     ]
@@ -98,8 +97,8 @@ async def allows(uow: UnitOfWork, tenant_id: str, purpose: str, *, lead_id: str 
 
 
 # --- events ----------------------------------------------------------------------------------------------
-async def remember(uow: UnitOfWork, event: ConsentGivenV1 | ConsentWithdrawnV1, meta: EventMeta) -> None:
-    await ConsentCopyRepository(uow.session).remember(
+async def remember(uow: NotificationsWork, event: ConsentGivenV1 | ConsentWithdrawnV1, meta: EventMeta) -> None:
+    await uow.consents.remember(
         meta.tenant_id,
         person_key=event.person_key,
         purpose=event.purpose,
@@ -117,4 +116,4 @@ def answers(
     store: Callable[[], ObjectStore],
 ) -> dict[type[Event], Handler]:
     """notifications' answers to data subject requests (kit.privacy.answers over its PrivacyRepository)."""
-    return answers_of(SERVICE, lambda uow: PrivacyRepository(uow.session), store)
+    return answers_of(SERVICE, lambda uow: cast(NotificationsWork, uow).privacy, store)

@@ -85,20 +85,7 @@ from notifications.domain import (
 )
 from notifications.inbound import Inbound, InboundMedia, Receipt
 from notifications.llm import ChatCompletions
-from notifications.repository import (
-    AccountRepository,
-    AssistantRepository,
-    ConfirmationRepository,
-    ContactRepository,
-    ConversationRepository,
-    InAppRepository,
-    InboundRepository,
-    MessageRepository,
-    OptOutRepository,
-    RuleRepository,
-    SettingsRepository,
-    TemplateRepository,
-)
+from notifications.work import NotificationsWork, NotificationsWorkFactory
 
 log = logging.getLogger(__name__)
 CHANNEL = WHATSAPP
@@ -162,18 +149,18 @@ def _parse_time(value: str | None) -> time | None:
     return time.fromisoformat(value) if value else None
 
 
-async def clinic_config(uow: UnitOfWork, tenant_id: str) -> ClinicConfig:
-    row = await SettingsRepository(uow.session).get(tenant_id)
+async def clinic_config(uow: NotificationsWork, tenant_id: str) -> ClinicConfig:
+    row = await uow.settings.get(tenant_id)
     if row is None:
         return ClinicConfig()
     start, end = _parse_time(row["quiet_start"]), _parse_time(row["quiet_end"])
     return ClinicConfig(row["timezone"], row["locale"], QuietHours(start, end) if start and end else None)
 
 
-async def effective_rules(uow: UnitOfWork, tenant_id: str, event_type: str | None = None) -> list[Rule]:
+async def effective_rules(uow: NotificationsWork, tenant_id: str, event_type: str | None = None) -> list[Rule]:
     """The seeded defaults, each replaced by the clinic's own row of the same key, plus the clinic's own rules."""
     # All of the clinic's rows (a handful): a changed default may have moved to another event type.
-    own = await RuleRepository(uow.session).for_tenant(tenant_id)
+    own = await uow.rules.for_tenant(tenant_id)
     if event_type is not None:
         defaults = [r for r in DEFAULT_RULES if r.event_type == event_type or r.key in own]
         mine = [r for r in own.values() if r.event_type == event_type]
@@ -196,12 +183,12 @@ class Source:
 
 
 async def template_source(
-    uow: UnitOfWork, tenant_id: str, name: str, locale: str, channel: str, clinic_locale: str
+    uow: NotificationsWork, tenant_id: str, name: str, locale: str, channel: str, clinic_locale: str
 ) -> Source:
     """The clinic's text for (name, locale, channel), else the built-in one; then the same for the clinic's
     default locale."""
     spec = TEMPLATES.get(name)
-    repo = TemplateRepository(uow.session)
+    repo = uow.templates
     for loc in dict.fromkeys((locale, clinic_locale, DEFAULT_LOCALE)):
         own = await repo.find(tenant_id, name, [loc], channel)
         if own:
@@ -215,24 +202,24 @@ async def template_source(
 _T = TypeVar("_T")
 
 
-async def _once(uow: UnitOfWork, key: tuple[str, ...], load: Callable[[], Awaitable[_T]]) -> _T:
+async def _once(uow: NotificationsWork, key: tuple[str, ...], load: Callable[[], Awaitable[_T]]) -> _T:
     """Read once per transaction, i.e. per consumer batch: a batch of a clinic's events reads its rules, settings
     and templates once instead of once per event (three round trips each). The batch sees the clinic's
     configuration as of its first read, as if its events had been handled at that moment."""
-    memo: dict[tuple[str, ...], Any] = uow.session.info.setdefault("notifications.once", {})
+    memo = uow.memo
     if key not in memo:
         memo[key] = await load()
     return cast(_T, memo[key])
 
 
-async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta) -> list[Message]:
+async def handle_event(uow: NotificationsWork, event: Event, meta: EventMeta) -> list[Message]:
     """One consumed event: keep what notifications needs of it, cancel what it answers, queue what the rules say."""
     occ = events.occurrence(event, meta)
     now = clock()
     await _track(uow, occ, now)
     rules = await _once(uow, ("rules", occ.tenant_id), lambda: effective_rules(uow, occ.tenant_id))
     if any(occ.event_type in r.cancel_on for r in rules):  # only then can a waiting message be cancelled
-        await MessageRepository(uow.session).cancel_waiting(occ.tenant_id, occ.subject, occ.event_type, now)
+        await uow.messages.cancel_waiting(occ.tenant_id, occ.subject, occ.event_type, now)
     config = await _once(uow, ("config", occ.tenant_id), lambda: clinic_config(uow, occ.tenant_id))
     person = await _person(uow, occ)
     queued: list[Message] = []
@@ -246,17 +233,17 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta) -> list[M
     return queued
 
 
-async def queue_welcome(uow: UnitOfWork, event: Event, meta: EventMeta) -> list[Message]:
+async def queue_welcome(uow: NotificationsWork, event: Event, meta: EventMeta) -> list[Message]:
     """lead.created (kept under its old name for callers): the rules decide, the welcome rule among them."""
     return await handle_event(uow, event, meta)
 
 
-async def _track(uow: UnitOfWork, occ: events.Occurrence, now: datetime) -> None:
+async def _track(uow: NotificationsWork, occ: events.Occurrence, now: datetime) -> None:
     f = occ.fields
     person = occ.person or {}
     lead_id = person.get("lead_id")
     if occ.event_type in ("lead.created", "lead.updated", "lead.converted") and lead_id:
-        await ContactRepository(uow.session).upsert(
+        await uow.contacts.upsert(
             occ.tenant_id,
             lead_id,
             now,
@@ -273,18 +260,18 @@ async def _track(uow: UnitOfWork, occ: events.Occurrence, now: datetime) -> None
         # A Telegram / Instagram sender's lead has their address there (lead.created's `contacts`), no phone.
         contacts = f.get("contacts") or {}
         addresses += [(c, str(a)) for c, a in contacts.items() if c in (TELEGRAM, INSTAGRAM) and a]
-        convs = ConversationRepository(uow.session)
+        convs = uow.conversations
         found = await convs.find(occ.tenant_id, lead_id=None, patient_id=None, addresses=addresses)
         if found and not found["lead_id"]:
             await convs.link(
                 str(found["id"]), lead_id=lead_id, patient_id=person.get("patient_id"), name=person.get("name")
             )
     elif occ.event_type == "lead.assigned" and lead_id:
-        await ContactRepository(uow.session).set_owner(occ.tenant_id, lead_id, f.get("owner_id"), now)
+        await uow.contacts.set_owner(occ.tenant_id, lead_id, f.get("owner_id"), now)
     elif occ.event_type == "appointment.confirmed":
         appointment_id = str(f["appointment_id"])
-        reminder = await MessageRepository(uow.session).last_reminder(occ.tenant_id, occ.subject)
-        await ConfirmationRepository(uow.session).record(
+        reminder = await uow.messages.last_reminder(occ.tenant_id, occ.subject)
+        await uow.confirmations.record(
             occ.tenant_id,
             appointment_id,
             str(f.get("via") or "unknown"),
@@ -294,26 +281,28 @@ async def _track(uow: UnitOfWork, occ: events.Occurrence, now: datetime) -> None
         )
 
 
-async def _person(uow: UnitOfWork, occ: events.Occurrence) -> dict[str, Any] | None:
+async def _person(uow: NotificationsWork, occ: events.Occurrence) -> dict[str, Any] | None:
     """The event's person, completed from the contact copy (lead.status_changed carries only the lead id)."""
     person = dict(occ.person or {})
     lead_id = person.get("lead_id")
     if lead_id and not person.get("phone"):
-        contact = await ContactRepository(uow.session).get(occ.tenant_id, lead_id)
+        contact = await uow.contacts.get(occ.tenant_id, lead_id)
         if contact:
             for key in ("name", "phone", "email", "locale", "patient_id"):
                 person[key] = person.get(key) or contact.get(key)
     return person or None
 
 
-async def _recipients(uow: UnitOfWork, rule: Rule, occ: events.Occurrence, person: dict[str, Any] | None) -> list[str]:
+async def _recipients(
+    uow: NotificationsWork, rule: Rule, occ: events.Occurrence, person: dict[str, Any] | None
+) -> list[str]:
     if rule.recipient == PERSON:
         return [PERSON] if person else []
     if rule.recipient == OWNER:
         owner = occ.owner_id
         lead_id = (person or {}).get("lead_id")
         if lead_id:
-            contact = await ContactRepository(uow.session).get(occ.tenant_id, lead_id)
+            contact = await uow.contacts.get(occ.tenant_id, lead_id)
             owner = (contact or {}).get("owner_id") or owner
         who = owner or occ.actor_id
         return [f"{USER_PREFIX}{who}"] if who else []
@@ -326,19 +315,17 @@ async def _recipients(uow: UnitOfWork, rule: Rule, occ: events.Occurrence, perso
 
 
 async def _addresses(
-    uow: UnitOfWork, tenant_id: str, person: dict[str, Any], channels: Sequence[str]
+    uow: NotificationsWork, tenant_id: str, person: dict[str, Any], channels: Sequence[str]
 ) -> dict[str, str]:
     out: dict[str, str] = {}
     phone = person.get("phone")
     known: dict[str, str] = {}
     if TELEGRAM in channels or INSTAGRAM in channels:
-        conv = await ConversationRepository(uow.session).find(
+        conv = await uow.conversations.find(
             tenant_id, lead_id=person.get("lead_id"), patient_id=person.get("patient_id"), addresses=[]
         )
         if conv:
-            known = {
-                a["channel"]: a["address"] for a in await ConversationRepository(uow.session).addresses(str(conv["id"]))
-            }
+            known = {a["channel"]: a["address"] for a in await uow.conversations.addresses(str(conv["id"]))}
     for channel in channels:
         if channel in (WHATSAPP, SMS) and phone:
             out[channel] = e164(phone)
@@ -350,10 +337,10 @@ async def _addresses(
 
 
 async def _conversation_for(
-    uow: UnitOfWork, tenant_id: str, person: dict[str, Any], addresses: Mapping[str, str], now: datetime
+    uow: NotificationsWork, tenant_id: str, person: dict[str, Any], addresses: Mapping[str, str], now: datetime
 ) -> str:
     """One conversation per person across channels: found by lead, patient or address, else opened."""
-    convs = ConversationRepository(uow.session)
+    convs = uow.conversations
     pairs = [(c, a) for c, a in addresses.items()]
     found = await convs.find(
         tenant_id, lead_id=person.get("lead_id"), patient_id=person.get("patient_id"), addresses=pairs
@@ -378,7 +365,7 @@ async def _conversation_for(
 
 
 async def _queue(
-    uow: UnitOfWork,
+    uow: NotificationsWork,
     occ: events.Occurrence,
     rule: Rule,
     recipient: str,
@@ -455,7 +442,7 @@ async def _queue(
     )
     if not staff and channels:
         message = replace(message, conversation_id=await _conversation_for(uow, occ.tenant_id, who, addresses, now))
-    if not await MessageRepository(uow.session).add(message):
+    if not await uow.messages.add(message):
         return None  # this event already made this rule's message for this recipient
     if error:
         log.warning("message %s of rule %s failed before sending: %s", message.id, rule.key, error)
@@ -463,7 +450,7 @@ async def _queue(
     return message
 
 
-def _publish_failed(uow: UnitOfWork, message: Message) -> None:
+def _publish_failed(uow: NotificationsWork, message: Message) -> None:
     with _caused_by(message):
         uow.publish(
             MessageFailedV1(
@@ -526,7 +513,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        uow_factory: UnitOfWorkFactory,
+        uow_factory: NotificationsWorkFactory,
         adapters: Mapping[str, ChannelAdapter],
         *,
         publisher: Publisher | None = None,
@@ -541,10 +528,11 @@ class Dispatcher:
         self._touched: list[Message] = []  # sent or failed in a conversation: its open screens re-read it
         self.rounds = LeaseDispatcher(
             "notifications.messages",
-            uow_factory,
-            claim=self._claim,
+            # kit's dispatcher speaks of kit's unit of work; ours is one (NotificationsUnitOfWork) with repositories.
+            cast(UnitOfWorkFactory, uow_factory),
+            claim=cast(Callable[[UnitOfWork, int], Awaitable[list[Claimed]]], self._claim),
             handle=self._attempt,
-            record=self._record,
+            record=cast(Callable[[UnitOfWork, list[Message]], Awaitable[None]], self._record),
             batch_size=batch_size,
             concurrency=concurrency,
             service="notifications",
@@ -556,12 +544,12 @@ class Dispatcher:
         await self._announce_inapp()
         return claimed
 
-    async def _claim(self, uow: UnitOfWork, limit: int) -> list[Claimed]:
+    async def _claim(self, uow: NotificationsWork, limit: int) -> list[Claimed]:
         now = clock()
-        claimed = await MessageRepository(uow.session).claim_due(now, limit=limit, lease=self.lease)
-        opted_out = await OptOutRepository(uow.session).opted_out((m.tenant_id, m.channel, m.to) for m in claimed)
+        claimed = await uow.messages.claim_due(now, limit=limit, lease=self.lease)
+        opted_out = await uow.opt_outs.opted_out((m.tenant_id, m.channel, m.to) for m in claimed)
         withdrawn = await consent.blocked(uow, claimed)  # the consent ledger's withdrawals (notifications.consent)
-        windows = await ConversationRepository(uow.session).last_inbound(
+        windows = await uow.conversations.last_inbound(
             (m.tenant_id, WHATSAPP, m.to) for m in claimed if m.channel == WHATSAPP
         )
         return [
@@ -592,11 +580,11 @@ class Dispatcher:
             return mark_attempt_failed(message, str(exc), permanent=exc.permanent, now=clock())
         return mark_sent(message, result.provider, result.provider_message_id, clock())
 
-    async def _record(self, uow: UnitOfWork, outcomes: list[Message]) -> None:
+    async def _record(self, uow: NotificationsWork, outcomes: list[Message]) -> None:
         done = [replace(m, leased_until=None) for m in outcomes]
         inapp = [m for m in done if m.channel == INAPP and m.status == SENT]
-        await MessageRepository(uow.session).save_many(done)
-        await InAppRepository(uow.session).add_many([_inapp_row(m) for m in inapp])
+        await uow.messages.save_many(done)
+        await uow.inapp.add_many([_inapp_row(m) for m in inapp])
         for outcome in done:
             if outcome.status == SENT:
                 _publish_sent(uow, outcome)
@@ -649,7 +637,7 @@ def _inapp_view(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _publish_sent(uow: UnitOfWork, m: Message) -> None:
+def _publish_sent(uow: NotificationsWork, m: Message) -> None:
     assert m.provider
     assert m.provider_message_id
     assert m.sent_at
@@ -720,7 +708,7 @@ async def store_media(items: Sequence[Inbound], source: MediaSource, store: Obje
 
 
 async def receive(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: NotificationsWorkFactory,
     inbound: Sequence[Inbound],
     receipts: Sequence[Receipt] = (),
     *,
@@ -738,7 +726,7 @@ async def receive(
 
 
 async def _receive_once(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: NotificationsWorkFactory,
     inbound: Sequence[Inbound],
     receipts: Sequence[Receipt] = (),
     *,
@@ -756,12 +744,10 @@ async def _receive_once(
         if delivery is not None and receipt_key is not None:
             provider, scope, event_id = receipt_key
             # kit's receipt store, in this unit of work: a redelivery of a handled event does nothing.
-            if not await webhooks.record_receipt(
-                uow.session, delivery, provider=provider, scope=scope, event_id=event_id
-            ):
+            if not await uow.receipts.record(delivery, provider=provider, scope=scope, event_id=event_id):
                 return 0
         ids = [i.reply_to for i in inbound if i.reply_to] + [r.provider_message_id for r in receipts]
-        ours = await MessageRepository(uow.session).by_provider_ids(ids)
+        ours = await uow.messages.by_provider_ids(ids)
         for item in inbound:
             new += await _receive_one(uow, item, ours.get(item.reply_to or ""), now, touched)
         changed: dict[str, Message] = {}
@@ -780,14 +766,14 @@ async def _receive_once(
             _publish_receipt(uow, updated)
             if updated.conversation_id:
                 touched.append((updated.tenant_id, updated.conversation_id, updated.channel, "outbound"))
-        await MessageRepository(uow.session).save_many(list(changed.values()))
+        await uow.messages.save_many(list(changed.values()))
         await uow.commit()
     for tenant_id, conversation_id, channel, direction in dict.fromkeys(touched):
         await announce_conversation(announce, tenant_id, conversation_id, channel, direction)
     return new + steps
 
 
-def _publish_receipt(uow: UnitOfWork, m: Message) -> None:
+def _publish_receipt(uow: NotificationsWork, m: Message) -> None:
     with _caused_by(m):
         if m.status == DELIVERED and m.delivered_at:
             uow.publish(
@@ -818,21 +804,17 @@ def _publish_receipt(uow: UnitOfWork, m: Message) -> None:
 
 
 async def _receive_one(
-    uow: UnitOfWork,
+    uow: NotificationsWork,
     item: Inbound,
     answered: Message | None,
     now: datetime,
     touched: list[tuple[str, str, str, str]],
 ) -> int:
-    tenant_id = (
-        answered.tenant_id
-        if answered
-        else await AccountRepository(uow.session).tenant_for(item.channel, item.account_id)
-    )
+    tenant_id = answered.tenant_id if answered else await uow.accounts.tenant_for(item.channel, item.account_id)
     if tenant_id is None:
         log.warning("inbound %s message to unknown account %s dropped", item.channel, item.account_id)
         return 0
-    convs = ConversationRepository(uow.session)
+    convs = uow.conversations
     senders = phone_variants(item.sender) if item.channel in (WHATSAPP, SMS) else (item.sender,)
     pairs = [(item.channel, s) for s in senders]
     if item.channel in (WHATSAPP, SMS):
@@ -855,7 +837,7 @@ async def _receive_one(
     # (a reply is never shown before the message it answers), a late redelivery keeps the provider's time.
     received_at = item.received_at if item.received_at < now - timedelta(seconds=2) else now
     item = replace(item, received_at=received_at)
-    added = await InboundRepository(uow.session).add(
+    added = await uow.inbound.add(
         id=message_id,
         tenant_id=tenant_id,
         conversation_id=conversation_id,
@@ -877,9 +859,9 @@ async def _receive_one(
     await convs.touch_inbound(tenant_id, item.channel, address, conversation_id, item.received_at)
     consent = consent_change(item.text) if item.button_id is None else None
     if consent is False:
-        await OptOutRepository(uow.session).add(tenant_id, item.channel, address, "inbound", now)
+        await uow.opt_outs.add(tenant_id, item.channel, address, "inbound", now)
     elif consent is True:
-        await OptOutRepository(uow.session).remove(tenant_id, item.channel, address)
+        await uow.opt_outs.remove(tenant_id, item.channel, address)
     lead_id = (found or {}).get("lead_id")
     patient_id = (found or {}).get("patient_id")
     event = MessageReceivedV1(
@@ -929,15 +911,15 @@ def _kept_medium(m: InboundMedia) -> dict[str, Any]:
 
 
 # --- what staff read and configure ---------------------------------------------------------------
-async def messages_for_lead(uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: str) -> list[Message]:
+async def messages_for_lead(uow_factory: NotificationsWorkFactory, principal: Principal, lead_id: str) -> list[Message]:
     async with uow_factory() as uow:
-        return await MessageRepository(uow.session).for_lead(principal.tenant_id, lead_id)
+        return await uow.messages.for_lead(principal.tenant_id, lead_id)
 
 
-async def list_templates(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[dict[str, Any]]:
+async def list_templates(uow_factory: NotificationsWorkFactory, principal: Principal) -> list[dict[str, Any]]:
     """Every built-in (name, locale) on WhatsApp with the clinic's text where it has one, plus every clinic row."""
     async with uow_factory() as uow:
-        own = await TemplateRepository(uow.session).all_for(principal.tenant_id)
+        own = await uow.templates.all_for(principal.tenant_id)
     by_key = {(r["name"], r["locale"], r["channel"]): r for r in own}
     out: list[dict[str, Any]] = []
     for name in TEMPLATE_NAMES:
@@ -976,7 +958,7 @@ async def list_templates(uow_factory: UnitOfWorkFactory, principal: Principal) -
 
 
 async def set_template(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: NotificationsWorkFactory,
     principal: Principal,
     name: str,
     locale: str,
@@ -992,7 +974,7 @@ async def set_template(
     if subject is not None:
         rendering.validate(subject, name, field="subject")
     async with uow_factory() as uow:
-        await TemplateRepository(uow.session).upsert(
+        await uow.templates.upsert(
             tenant_id=principal.tenant_id,
             name=name,
             locale=locale,
@@ -1007,19 +989,17 @@ async def set_template(
 
 
 async def reset_template(
-    uow_factory: UnitOfWorkFactory, principal: Principal, name: str, locale: str, channel: str = CHANNEL
+    uow_factory: NotificationsWorkFactory, principal: Principal, name: str, locale: str, channel: str = CHANNEL
 ) -> None:
     check_template_key(name, locale)
     async with uow_factory() as uow:
-        if not await TemplateRepository(uow.session).delete(
-            tenant_id=principal.tenant_id, name=name, locale=locale, channel=channel
-        ):
+        if not await uow.templates.delete(tenant_id=principal.tenant_id, name=name, locale=locale, channel=channel):
             raise TemplateNotFound(f"The clinic has no own {name}/{locale} template; the built-in one is used.")
         await uow.commit()
 
 
 async def preview(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: NotificationsWorkFactory,
     principal: Principal,
     name: str,
     locale: str,
@@ -1071,50 +1051,54 @@ def _rule_from(data: Mapping[str, Any], key: str) -> Rule:
     )
 
 
-async def list_rules(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[Rule]:
+async def list_rules(uow_factory: NotificationsWorkFactory, principal: Principal) -> list[Rule]:
     async with uow_factory() as uow:
         return await effective_rules(uow, principal.tenant_id)
 
 
-async def put_rule(uow_factory: UnitOfWorkFactory, principal: Principal, key: str, data: Mapping[str, Any]) -> Rule:
+async def put_rule(
+    uow_factory: NotificationsWorkFactory, principal: Principal, key: str, data: Mapping[str, Any]
+) -> Rule:
     rule = _rule_from(data, key)
     check_rule(rule, events.EVENT_TYPES)
     if rule.template not in TEMPLATE_NAMES and not is_clinic_template(rule.template):
         raise InvalidInput(f"Unknown template {rule.template!r}.", field="template")
     async with uow_factory() as uow:
-        await RuleRepository(uow.session).upsert(principal.tenant_id, rule, principal.user_id, clock())
+        await uow.rules.upsert(principal.tenant_id, rule, principal.user_id, clock())
         await uow.commit()
     return replace(rule, builtin=any(d.key == key for d in DEFAULT_RULES))
 
 
-async def set_rule_enabled(uow_factory: UnitOfWorkFactory, principal: Principal, key: str, enabled: bool) -> Rule:
+async def set_rule_enabled(
+    uow_factory: NotificationsWorkFactory, principal: Principal, key: str, enabled: bool
+) -> Rule:
     async with uow_factory() as uow:
         rule = next((r for r in await effective_rules(uow, principal.tenant_id) if r.key == key), None)
         if rule is None:
             raise NotFound(f"No rule {key!r}.", field="key")
         rule = replace(rule, enabled=enabled)
-        await RuleRepository(uow.session).upsert(principal.tenant_id, rule, principal.user_id, clock())
+        await uow.rules.upsert(principal.tenant_id, rule, principal.user_id, clock())
         await uow.commit()
     return rule
 
 
-async def delete_rule(uow_factory: UnitOfWorkFactory, principal: Principal, key: str) -> None:
+async def delete_rule(uow_factory: NotificationsWorkFactory, principal: Principal, key: str) -> None:
     """A clinic's own rule goes; a changed default goes back to the seeded one."""
     async with uow_factory() as uow:
-        if not await RuleRepository(uow.session).delete(principal.tenant_id, key):
+        if not await uow.rules.delete(principal.tenant_id, key):
             raise NotFound(f"The clinic has no own rule {key!r}.", field="key")
         await uow.commit()
 
 
-async def get_settings(uow_factory: UnitOfWorkFactory, principal: Principal) -> ClinicConfig:
+async def get_settings(uow_factory: NotificationsWorkFactory, principal: Principal) -> ClinicConfig:
     async with uow_factory() as uow:
-        row = await SettingsRepository(uow.session).get(principal.tenant_id)
+        row = await uow.settings.get(principal.tenant_id)
         config = await clinic_config(uow, principal.tenant_id)
     return config if row else ClinicConfig(principal.timezone, choose_locale(principal.locale), None)
 
 
 async def put_settings(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: NotificationsWorkFactory,
     principal: Principal,
     *,
     timezone: str,
@@ -1133,9 +1117,7 @@ async def put_settings(
         raise InvalidInput("Quiet hours are HH:MM local times.", field="quiet_start") from exc
     quiet = QuietHours(start, end) if start and end else None
     async with uow_factory() as uow:
-        await SettingsRepository(uow.session).upsert(
-            principal.tenant_id, timezone=timezone, locale=locale, quiet=quiet, now=clock()
-        )
+        await uow.settings.upsert(principal.tenant_id, timezone=timezone, locale=locale, quiet=quiet, now=clock())
         await uow.commit()
     return ClinicConfig(timezone, locale, quiet)
 
@@ -1147,30 +1129,30 @@ def _address(channel: str, address: str) -> str:
     return e164(address) if channel in (WHATSAPP, SMS) else address.strip()
 
 
-async def opt_out(uow_factory: UnitOfWorkFactory, principal: Principal, channel: str, address: str) -> str:
+async def opt_out(uow_factory: NotificationsWorkFactory, principal: Principal, channel: str, address: str) -> str:
     normalised = _address(channel, address)
     async with uow_factory() as uow:
-        await OptOutRepository(uow.session).add(
-            principal.tenant_id, channel, normalised, f"staff:{principal.user_id}", clock()
-        )
+        await uow.opt_outs.add(principal.tenant_id, channel, normalised, f"staff:{principal.user_id}", clock())
         await uow.commit()
     return normalised
 
 
-async def opt_in(uow_factory: UnitOfWorkFactory, principal: Principal, channel: str, address: str) -> None:
+async def opt_in(uow_factory: NotificationsWorkFactory, principal: Principal, channel: str, address: str) -> None:
     normalised = _address(channel, address)
     async with uow_factory() as uow:
-        if not await OptOutRepository(uow.session).remove(principal.tenant_id, channel, normalised):
+        if not await uow.opt_outs.remove(principal.tenant_id, channel, normalised):
             raise NotFound(f"{normalised} has not opted out of {channel}.", field="address")
         await uow.commit()
 
 
-async def list_opt_outs(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[dict[str, Any]]:
+async def list_opt_outs(uow_factory: NotificationsWorkFactory, principal: Principal) -> list[dict[str, Any]]:
     async with uow_factory() as uow:
-        return await OptOutRepository(uow.session).list(principal.tenant_id)
+        return await uow.opt_outs.list(principal.tenant_id)
 
 
-async def connect_account(uow_factory: UnitOfWorkFactory, principal: Principal, channel: str, account_id: str) -> None:
+async def connect_account(
+    uow_factory: NotificationsWorkFactory, principal: Principal, channel: str, account_id: str
+) -> None:
     """Route inbound messages to this clinic's account (WhatsApp phone number id, SMS number, ...) to the clinic."""
     check_channel(channel)
     if channel in (INAPP, EMAIL):
@@ -1179,23 +1161,21 @@ async def connect_account(uow_factory: UnitOfWorkFactory, principal: Principal, 
     if not account:
         raise InvalidInput("The account id must not be empty.", field="account_id")
     async with uow_factory() as uow:
-        if not await AccountRepository(uow.session).upsert(channel, account, principal.tenant_id, clock()):
+        if not await uow.accounts.upsert(channel, account, principal.tenant_id, clock()):
             raise InvalidInput("This account is connected to another clinic.", field="account_id")
         await uow.commit()
 
 
-async def list_accounts(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[dict[str, Any]]:
+async def list_accounts(uow_factory: NotificationsWorkFactory, principal: Principal) -> list[dict[str, Any]]:
     async with uow_factory() as uow:
-        return await AccountRepository(uow.session).for_tenant(principal.tenant_id)
+        return await uow.accounts.for_tenant(principal.tenant_id)
 
 
 async def conversations_of(
-    uow_factory: UnitOfWorkFactory, principal: Principal, *, lead_id: str | None, patient_id: str | None
+    uow_factory: NotificationsWorkFactory, principal: Principal, *, lead_id: str | None, patient_id: str | None
 ) -> list[dict[str, Any]]:
     async with uow_factory() as uow:
-        return await ConversationRepository(uow.session).for_person(
-            principal.tenant_id, lead_id=lead_id, patient_id=patient_id
-        )
+        return await uow.conversations.for_person(principal.tenant_id, lead_id=lead_id, patient_id=patient_id)
 
 
 #: How long a medium's link in the staff's conversation view works.
@@ -1203,7 +1183,7 @@ MEDIA_VIEW_SECONDS = 900
 
 
 async def conversation(
-    uow_factory: UnitOfWorkFactory, principal: Principal, conversation_id: str, store: ObjectStore | None = None
+    uow_factory: NotificationsWorkFactory, principal: Principal, conversation_id: str, store: ObjectStore | None = None
 ) -> dict[str, Any]:
     """The person's history across channels, oldest first: what the clinic sent and what the person wrote (with
     a short-lived link to each photo or document they sent)."""
@@ -1212,14 +1192,14 @@ async def conversation(
 
 
 async def _history(
-    uow: UnitOfWork, tenant_id: str, conversation_id: str, store: ObjectStore | None = None
+    uow: NotificationsWork, tenant_id: str, conversation_id: str, store: ObjectStore | None = None
 ) -> dict[str, Any]:
-    conv = await ConversationRepository(uow.session).get(tenant_id, conversation_id)
+    conv = await uow.conversations.get(tenant_id, conversation_id)
     if conv is None:
         raise NotFound("No such conversation.", field="conversation_id")
-    addresses = await ConversationRepository(uow.session).addresses(conversation_id)
-    outbound = await MessageRepository(uow.session).for_conversation(tenant_id, conversation_id)
-    inbound = await InboundRepository(uow.session).for_conversation(conversation_id)
+    addresses = await uow.conversations.addresses(conversation_id)
+    outbound = await uow.messages.for_conversation(tenant_id, conversation_id)
+    inbound = await uow.inbound.for_conversation(conversation_id)
     items: list[dict[str, Any]] = [
         {
             "direction": "out",
@@ -1257,7 +1237,7 @@ async def _history(
 
 
 async def reply(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: NotificationsWorkFactory,
     principal: Principal,
     conversation_id: str,
     text: str,
@@ -1271,7 +1251,7 @@ async def reply(
         raise InvalidInput("The message must not be empty.", field="text")
     now = clock()
     async with uow_factory() as uow:
-        convs = ConversationRepository(uow.session)
+        convs = uow.conversations
         conv = await convs.get(principal.tenant_id, conversation_id)
         if conv is None:
             raise NotFound("No such conversation.", field="conversation_id")
@@ -1289,7 +1269,7 @@ async def reply(
                 field="channel",
             )
         key = (principal.tenant_id, channel, address["address"])
-        if key in await OptOutRepository(uow.session).opted_out([key]):
+        if key in await uow.opt_outs.opted_out([key]):
             raise InvalidInput(f"The person opted out of {channel}.", field="channel")
         used = await _used_suggestion(uow, principal.tenant_id, conversation_id, suggestion_id, text)
         message = Message(
@@ -1320,17 +1300,17 @@ async def reply(
             renders={channel: {"body": text}},
             suggestion=used,
         )
-        await MessageRepository(uow.session).add(message)
+        await uow.messages.add(message)
         await uow.commit()
     return message
 
 
 async def _used_suggestion(
-    uow: UnitOfWork, tenant_id: str, conversation_id: str, suggestion_id: str | None, text: str
+    uow: NotificationsWork, tenant_id: str, conversation_id: str, suggestion_id: str | None, text: str
 ) -> dict[str, Any] | None:
     if suggestion_id is None:
         return None
-    row = await AssistantRepository(uow.session).suggestion(tenant_id, suggestion_id)
+    row = await uow.assistant.suggestion(tenant_id, suggestion_id)
     if row is None or str(row["conversation_id"]) != conversation_id:
         raise InvalidInput("No such suggestion in this conversation.", field="suggestion_id")
     return {
@@ -1342,10 +1322,10 @@ async def _used_suggestion(
 
 
 async def inapp_list(
-    uow_factory: UnitOfWorkFactory, principal: Principal, *, unread_only: bool, limit: int
+    uow_factory: NotificationsWorkFactory, principal: Principal, *, unread_only: bool, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     async with uow_factory() as uow:
-        repo = InAppRepository(uow.session)
+        repo = uow.inapp
         rows = await repo.list(
             principal.tenant_id, principal.user_id, principal.roles, unread_only=unread_only, limit=limit
         )
@@ -1353,16 +1333,16 @@ async def inapp_list(
     return [_inapp_view(r) for r in rows], unread
 
 
-async def inapp_unread(uow_factory: UnitOfWorkFactory, principal: Principal) -> int:
+async def inapp_unread(uow_factory: NotificationsWorkFactory, principal: Principal) -> int:
     async with uow_factory() as uow:
-        return await InAppRepository(uow.session).unread(principal.tenant_id, principal.user_id, principal.roles)
+        return await uow.inapp.unread(principal.tenant_id, principal.user_id, principal.roles)
 
 
-async def inapp_mark_read(uow_factory: UnitOfWorkFactory, principal: Principal, ids: Sequence[str] | None) -> int:
+async def inapp_mark_read(
+    uow_factory: NotificationsWorkFactory, principal: Principal, ids: Sequence[str] | None
+) -> int:
     async with uow_factory() as uow:
-        marked = await InAppRepository(uow.session).mark_read(
-            principal.tenant_id, principal.user_id, principal.roles, ids, clock()
-        )
+        marked = await uow.inapp.mark_read(principal.tenant_id, principal.user_id, principal.roles, ids, clock())
         await uow.commit()
     return marked
 
@@ -1372,9 +1352,9 @@ def inapp_visible(principal: Principal, notification: Mapping[str, Any]) -> bool
     return audience == f"{USER_PREFIX}{principal.user_id}" or audience in {f"role:{r}" for r in principal.roles}
 
 
-async def confirmation_stats(uow_factory: UnitOfWorkFactory, principal: Principal) -> dict[str, Any]:
+async def confirmation_stats(uow_factory: NotificationsWorkFactory, principal: Principal) -> dict[str, Any]:
     async with uow_factory() as uow:
-        return await ConfirmationRepository(uow.session).stats(principal.tenant_id)
+        return await uow.confirmations.stats(principal.tenant_id)
 
 
 # --- the funnel assistant's messages (contracts.assistant) ----------------------------------------------
@@ -1401,7 +1381,7 @@ def assistant_render(event: AssistantMessageRequestedV1) -> dict[str, Any]:
     return {"body": f"{event.text}\n{lines}"}
 
 
-async def queue_assistant_message(uow: UnitOfWork, event: AssistantMessageRequestedV1, meta: EventMeta) -> None:
+async def queue_assistant_message(uow: NotificationsWork, event: AssistantMessageRequestedV1, meta: EventMeta) -> None:
     now = utcnow()
     channel = event.channel
     if channel not in (WHATSAPP, TELEGRAM, INSTAGRAM):
@@ -1419,7 +1399,7 @@ async def queue_assistant_message(uow: UnitOfWork, event: AssistantMessageReques
     )  # fmt: skip
     person = {"lead_id": event.lead_id}
     message = replace(message, conversation_id=await _conversation_for(uow, meta.tenant_id, person, {channel: to}, now))
-    await MessageRepository(uow.session).add(message)
+    await uow.messages.add(message)
 
 
 # --- the reply assistant (docs/notifications.md, "Reply assistant") -------------------------------------
@@ -1453,13 +1433,13 @@ def _assistant_view(row: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
-async def assistant_settings(uow_factory: UnitOfWorkFactory, principal: Principal) -> dict[str, Any]:
+async def assistant_settings(uow_factory: NotificationsWorkFactory, principal: Principal) -> dict[str, Any]:
     async with uow_factory() as uow:
-        return _assistant_view(await AssistantRepository(uow.session).settings(principal.tenant_id))
+        return _assistant_view(await uow.assistant.settings(principal.tenant_id))
 
 
 async def put_assistant_settings(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: NotificationsWorkFactory,
     principal: Principal,
     sealer: Sealer | None,
     *,
@@ -1480,7 +1460,7 @@ async def put_assistant_settings(
     if api_key is not None and len(api_key) > 2000:
         raise InvalidInput("The API key has at most 2,000 characters.", field="api_key")
     async with uow_factory() as uow:
-        repo = AssistantRepository(uow.session)
+        repo = uow.assistant
         current = await repo.settings(principal.tenant_id)
         if api_key is None:
             stored = current["api_key"] if current else ""
@@ -1520,14 +1500,14 @@ def _open_key(sealer: Sealer | None, stored: str, tenant_id: str) -> str:
 
 
 async def _past_answers(
-    uow: UnitOfWork, tenant_id: str, conversation_id: str, turns: list[suggestions.Turn]
+    uow: NotificationsWork, tenant_id: str, conversation_id: str, turns: list[suggestions.Turn]
 ) -> list[suggestions.Example]:
     """The clinic's own past answers to messages like the one being answered (this clinic's other conversations
     only), best first: the model's examples."""
     asked = suggestions.asked_text(turns)
     if asked is None:
         return []
-    rows = await AssistantRepository(uow.session).past_answers(
+    rows = await uow.assistant.past_answers(
         tenant_id, conversation_id, asked, limit=suggestions.EXAMPLE_CANDIDATES, threshold=suggestions.MIN_SIMILARITY
     )
     found = [
@@ -1541,7 +1521,7 @@ async def _past_answers(
 
 
 async def suggest_replies(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: NotificationsWorkFactory,
     principal: Principal,
     sealer: Sealer | None,
     llm: ChatCompletions,
@@ -1552,7 +1532,7 @@ async def suggest_replies(
     tenant = principal.tenant_id
     async with uow_factory() as uow:
         found = await _history(uow, tenant, conversation_id)
-        config = await AssistantRepository(uow.session).settings(tenant)
+        config = await uow.assistant.settings(tenant)
         clinic = await clinic_config(uow, tenant)
         person = found["conversation"]
         for purpose in (consent.AI_ASSISTANT, consent.EXTERNAL_AI):  # the clinic's model is an external endpoint
@@ -1585,7 +1565,7 @@ async def suggest_replies(
     now = clock()
     suggestion_id = context.new_id()
     async with uow_factory() as uow:
-        await AssistantRepository(uow.session).add_suggestion(
+        await uow.assistant.add_suggestion(
             id=suggestion_id, tenant_id=tenant, conversation_id=conversation_id, staff_id=principal.user_id,
             model=completion.model, texts=texts, prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens, cost=spent, created_at=now,
