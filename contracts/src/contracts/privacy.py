@@ -57,7 +57,8 @@ class _ConsentEvent(Event, frozen=True, kw_only=True):
     purpose: str
     #: any, whatsapp, sms, email, telegram, instagram, phone.
     channel: str
-    #: How it was recorded: console, web_form, patient_page, inbound_message, import, api.
+    #: How it was recorded: console, web_form, patient_page, inbound_message, paper, import, api, stop_word (an
+    #: opt-out word the person wrote on the channel, through notifications), start_word (an opt-in word).
     source: str
     #: The text the person agreed to (or the words they withdrew with).
     text: str | None = None

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar, cast
 from contracts import Event, EventMeta
 from contracts.assistant import AssistantMessageRequestedV1
 from contracts.notifications import (
+    ChannelConsentChangedV1,
     MessageDeliveredV1,
     MessageFailedV1,
     MessageMedia,
@@ -864,6 +865,24 @@ async def _receive_one(
         await uow.opt_outs.remove(tenant_id, item.channel, address)
     lead_id = (found or {}).get("lead_id")
     patient_id = (found or {}).get("patient_id")
+    if consent is not None:  # the consent ledger records it too (privacy consumes channel_consent.changed)
+        _publish_channel_consent(
+            uow,
+            tenant_id,
+            ChannelConsentChangedV1(
+                change_id=context.new_id(),
+                lead_id=str(lead_id) if lead_id else None,
+                patient_id=str(patient_id) if patient_id else None,
+                conversation_id=conversation_id,
+                channel=item.channel,
+                address=address,
+                opted_in=consent,
+                how="start_word" if consent else "stop_word",
+                text=item.text,
+                message_id=message_id,
+                at=now,
+            ),
+        )
     event = MessageReceivedV1(
         conversation_id=conversation_id,
         message_id=message_id,
@@ -1129,10 +1148,30 @@ def _address(channel: str, address: str) -> str:
     return e164(address) if channel in (WHATSAPP, SMS) else address.strip()
 
 
+def _publish_channel_consent(uow: NotificationsWork, tenant_id: str, change: ChannelConsentChangedV1) -> None:
+    uow.publish(change, tenant_id=tenant_id)
+
+
+def _staff_change(principal: Principal, channel: str, address: str, *, opted_in: bool) -> ChannelConsentChangedV1:
+    return ChannelConsentChangedV1(
+        change_id=context.new_id(),
+        channel=channel,
+        address=address,
+        opted_in=opted_in,
+        how="staff",
+        staff_id=principal.user_id,
+        at=clock(),
+    )
+
+
 async def opt_out(uow_factory: NotificationsWorkFactory, principal: Principal, channel: str, address: str) -> str:
+    """Staff opt an address out of a channel; the consent ledger records it too (channel_consent.changed)."""
     normalised = _address(channel, address)
     async with uow_factory() as uow:
         await uow.opt_outs.add(principal.tenant_id, channel, normalised, f"staff:{principal.user_id}", clock())
+        _publish_channel_consent(
+            uow, principal.tenant_id, _staff_change(principal, channel, normalised, opted_in=False)
+        )
         await uow.commit()
     return normalised
 
@@ -1142,6 +1181,7 @@ async def opt_in(uow_factory: NotificationsWorkFactory, principal: Principal, ch
     async with uow_factory() as uow:
         if not await uow.opt_outs.remove(principal.tenant_id, channel, normalised):
             raise NotFound(f"{normalised} has not opted out of {channel}.", field="address")
+        _publish_channel_consent(uow, principal.tenant_id, _staff_change(principal, channel, normalised, opted_in=True))
         await uow.commit()
 
 

@@ -9,6 +9,7 @@ from typing import cast
 
 import pytest
 
+from contracts.notifications import ChannelConsentChangedV1
 from kit.auth import Principal
 from kit.context import new_id
 from notifications import services
@@ -137,3 +138,32 @@ async def test_settings_default_to_the_token_then_keep_what_the_clinic_set(db: M
         await services.put_settings(uow, me, timezone="Mars/Olympus", locale="es", quiet_start=None, quiet_end=None)
     assert zone.value.field == "timezone"
     assert (await services.get_settings(uow, me)).timezone == "Europe/Madrid"  # the refused changes stored nothing
+
+
+async def test_a_staff_opt_out_is_stored_once_per_address_and_announced_for_the_consent_ledger(
+    db: MemoryNotifications,
+) -> None:
+    me, other = admin(), admin()
+    uow = factory(db)
+    assert await services.opt_out(uow, me, "whatsapp", "+55 11 98765-4321") == "+5511987654321"
+    await services.opt_out(uow, me, "whatsapp", "+5511987654321")  # again: still one opt-out
+    assert [(o["channel"], o["address"]) for o in await services.list_opt_outs(uow, me)] == [
+        ("whatsapp", "+5511987654321")
+    ]
+    assert await services.list_opt_outs(uow, other) == []
+    changes = db.events(ChannelConsentChangedV1)
+    assert len(changes) == 2
+    assert {(c.channel, c.address, c.opted_in, c.how, c.staff_id) for c in changes} == {
+        ("whatsapp", "+5511987654321", False, "staff", me.user_id)
+    }
+    assert len({c.change_id for c in changes}) == 2  # two acts, two ledger entries
+
+    with pytest.raises(NotFound):  # another clinic cannot lift it
+        await services.opt_in(uow, other, "whatsapp", "+5511987654321")
+    await services.opt_in(uow, me, "whatsapp", "+5511987654321")
+    assert await services.list_opt_outs(uow, me) == []
+    assert db.events(ChannelConsentChangedV1)[-1].opted_in is True
+    with pytest.raises(InvalidInput) as staff:  # staff do not opt out of in-app notifications
+        await services.opt_out(uow, me, "inapp", "user:x")
+    assert staff.value.field == "channel"
+    assert len(db.events(ChannelConsentChangedV1)) == 3

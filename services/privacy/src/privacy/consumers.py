@@ -1,7 +1,8 @@
 """Event subscriptions of privacy: decode -> inbox -> one use case (kit does the first two).
 
 leads' events keep the people directory (requests must name a person of the clinic); each answering service's
-`privacy_part.ready` / `.erased` events, on that service's own topic, move a request on.
+`privacy_part.ready` / `.erased` events, on that service's own topic, move a request on; notifications'
+`channel_consent.changed` (a STOP word, staff) becomes a consent ledger entry.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from contracts import privacy as events
 from contracts.leads import LeadConvertedV1, LeadCreatedV1, LeadUpdatedV1
+from contracts.notifications import ChannelConsentChangedV1
 from contracts.topics import IDENTITY, LEADS, NOTIFICATIONS, PAYMENTS, SCHEDULING
 from kit.messaging import IdempotentConsumer
 from kit.objects import ObjectStore
@@ -33,6 +35,8 @@ def build(ctx: WorkerContext, store: ObjectStore | None = None) -> list[Idempote
         by_topic[erased.TOPIC][erased] = services.part_erased
     # the gateway's read audit of personal records
     by_topic[IDENTITY.name] = {events.RecordReadV1: services.remember_read}
+    # channel opt-outs (STOP words, staff) reach the consent ledger
+    by_topic[NOTIFICATIONS.name][ChannelConsentChangedV1] = services.record_channel_consent
     by_topic[LEADS.name] |= {
         LeadCreatedV1: services.remember_person,
         LeadUpdatedV1: services.remember_person,
