@@ -196,3 +196,24 @@ class ChannelConsentChangedV1(Event, frozen=True, kw_only=True):
     #: The staff member who recorded it through the API.
     staff_id: str | None = None
     at: datetime
+
+
+class RetentionAppliedV1(Event, frozen=True, kw_only=True):
+    """One run of notifications' retention timer for a clinic: what it anonymised because the clinic's rule
+    (privacy's `retention.set`, kind `messages`) says it is older than kept. The privacy service records it in the
+    clinic's retention report."""
+
+    TYPE: ClassVar[str] = "clinicflow.notifications.retention.applied.v1"
+    TOPIC: ClassVar[str] = NOTIFICATIONS.name
+    AGGREGATE: ClassVar[str] = "run_id"
+
+    run_id: str
+    #: The retention kind applied: messages.
+    kind: str
+    #: How many records it removed or anonymised in all (the sum of `counts`).
+    removed: int
+    #: Per kind of record: messages (sent), inbound_messages (what people wrote), media (files people sent).
+    counts: dict[str, int] = {}
+    #: Records older than this were removed.
+    cutoff: datetime
+    at: datetime

@@ -226,6 +226,24 @@ class RecordReadV1(Event, frozen=True, kw_only=True):
     at: datetime
 
 
+class RetentionSetV1(Event, frozen=True, kw_only=True):
+    """A clinic's privacy officer set how long one kind of data is kept (`PUT /api/v1/privacy/retention/{kind}`).
+    The service that holds that kind applies it with a timer of its own (notifications: `messages`) and reports
+    each run back (`notifications.retention.applied`), so the clinic's retention report lists every removal."""
+
+    TOPIC: ClassVar[str] = PRIVACY.name
+    AGGREGATE: ClassVar[str] = "kind"
+    TYPE: ClassVar[str] = "clinicflow.privacy.retention.set.v1"
+
+    #: lost_leads, recordings, messages, read_audit, exports.
+    kind: str
+    #: Data of this kind older than this many days is removed (or anonymised).
+    days: int
+    #: The staff member who set it.
+    set_by: str | None = None
+    at: datetime
+
+
 PartReady = _PartReady
 PartErased = _PartErased
 
@@ -237,6 +255,7 @@ EVENTS: tuple[type[Event], ...] = (
     *PART_READY,
     *PART_ERASED,
     RecordReadV1,
+    RetentionSetV1,
 )
 
 

@@ -54,6 +54,7 @@ _EVENTS: tuple[type[Event], ...] = (
     notifications.MessageReceivedV1,
     notifications.ReplySuggestedV1,
     notifications.ChannelConsentChangedV1,
+    notifications.RetentionAppliedV1,
     payments.PaymentLinkCreatedV1,
     payments.PaymentConfirmedV1,
     payments.PaymentFailedV1,

@@ -13,9 +13,10 @@ from redis.asyncio import Redis
 
 from kit import objects, webhooks
 from kit.api import create_api_app
+from kit.periodic import Periodic
 from kit.sealing import Sealer
 from kit.worker import WorkerContext, create_worker_app
-from notifications import consumers, services
+from notifications import consent, consumers, services
 from notifications.api import (
     AccountController,
     AssistantController,
@@ -189,7 +190,14 @@ def create_worker() -> Litestar:
         service=SERVICE,
         settings=settings,
         consumers=consumers.build,
-        tasks=lambda ctx: [dispatch_forever(ctx, settings)],
+        tasks=lambda ctx: [
+            dispatch_forever(ctx, settings),
+            Periodic(
+                "notifications-retention",
+                lambda: consent.retention_round(cast(NotificationsWorkFactory, ctx.uow), ctx.resources.get("objects")),
+                settings.retention_timer_seconds,
+            ),
+        ],
         # the privacy consumer writes export parts there (docs/privacy.md)
         resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
         unit_of_work=NotificationsUnitOfWork,

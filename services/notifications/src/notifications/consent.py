@@ -1,5 +1,6 @@
 """Consent before sending (docs/privacy.md): notifications' copy of the privacy service's ledger, the check the
-dispatcher makes for every message, and notifications' answers to data subject requests.
+dispatcher makes for every message, notifications' answers to data subject requests, and the clinic's messages
+retention (privacy's rule, applied by the worker's timer).
 
 A message is held back when the person opted out of its channel (a STOP word, or staff, `opt_outs`) or withdrew
 consent for its purpose on its channel or on "any" (the ledger's `consent.withdrawn`): either source, at once,
@@ -8,20 +9,27 @@ since the dispatcher checks both for each batch it sends.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from contracts import Event, EventMeta
+from contracts.notifications import RetentionAppliedV1
 from contracts.privacy import (
     ConsentGivenV1,
     ConsentWithdrawnV1,
+    RetentionSetV1,
 )
+from kit.context import new_id
 from kit.messaging import Handler
-from kit.objects import ObjectStore
+from kit.objects import ObjectStore, ObjectStoreError
 from kit.privacy import answers as answers_of
 from notifications.domain import PERSON, Message
 from notifications.events import CONSUMED, short_type
-from notifications.work import NotificationsWork
+from notifications.work import NotificationsWork, NotificationsWorkFactory
+
+log = logging.getLogger(__name__)
 
 SERVICE = "notifications"
 MARKETING, REMINDERS, AI_ASSISTANT, EXTERNAL_AI = "marketing", "reminders", "ai_assistant", "external_ai"
@@ -117,3 +125,50 @@ def answers(
 ) -> dict[type[Event], Handler]:
     """notifications' answers to data subject requests (kit.privacy.answers over its PrivacyRepository)."""
     return answers_of(SERVICE, lambda uow: cast(NotificationsWork, uow).privacy, store)
+
+
+# --- retention ---------------------------------------------------------------------------------------------
+#: The retention kind notifications applies (privacy's retention rules, docs/privacy.md "How long").
+MESSAGES = "messages"
+
+
+async def remember_retention(uow: NotificationsWork, event: RetentionSetV1, meta: EventMeta) -> None:
+    """privacy's `retention.set`: the clinic's rule, kept for the timer."""
+    await uow.retention.remember(meta.tenant_id, event.kind, event.days, event.at)
+
+
+async def retention_round(
+    uow_factory: NotificationsWorkFactory, store: ObjectStore | None, *, at: datetime | None = None
+) -> int:
+    """Worker timer: for each clinic with a `messages` rule, anonymise the messages sent and received before its
+    cutoff (texts, addresses, names; the files people sent are deleted from the object store) and report the run
+    (`retention.applied`, which privacy adds to the clinic's retention report). Returns how many were removed."""
+    at = at or datetime.now(UTC)
+    async with uow_factory() as uow:
+        rules = await uow.retention.rules(MESSAGES)
+    total = 0
+    for tenant_id, days in rules:
+        cutoff = at - timedelta(days=days)
+        async with uow_factory() as uow:
+            media = await uow.retention.old_media(tenant_id, cutoff)
+            counts = await uow.retention.anonymise_before(tenant_id, cutoff)
+            deleted = 0
+            if store is not None:
+                # before the commit: a failed round leaves no file behind the rows it will anonymise next time
+                for key in media:
+                    try:
+                        await store.delete(key)
+                        deleted += 1
+                    except ObjectStoreError as exc:
+                        log.warning("medium %s not deleted by retention: %s", key, exc)
+            counts["media"] = deleted
+            removed = sum(counts.values())
+            uow.publish(
+                RetentionAppliedV1(
+                    run_id=new_id(), kind=MESSAGES, removed=removed, counts=counts, cutoff=cutoff, at=at
+                ),
+                tenant_id=tenant_id,
+            )
+            await uow.commit()
+        total += removed
+    return total

@@ -68,6 +68,7 @@ messages = Table(
     Index("ix_messages_provider_id", "provider_message_id", postgresql_where=text("provider_message_id IS NOT NULL")),
     Index("ix_messages_cancel", "tenant_id", "cancel_key", postgresql_where=text("status = 'queued'")),
     Index("ix_messages_conversation", "conversation_id", "created_at"),
+    Index("ix_messages_tenant_created", "tenant_id", "created_at"),
 )
 
 templates = Table(
@@ -292,4 +293,16 @@ reply_suggestions = Table(
     Column("cost", Numeric(14, 6)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_reply_suggestions_conversation", "tenant_id", "conversation_id", "created_at"),
+)
+
+#: The clinic's retention rules, copied from privacy's `retention.set` (docs/privacy.md, "How long"); the worker's
+#: retention timer applies the `messages` one.
+retention_rules = Table(
+    "retention_rules",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "kind"),
 )

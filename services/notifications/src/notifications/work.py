@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit import webhooks
 from kit.db import UnitOfWork, Work
 from notifications.domain import QuietHours, Rule
-from notifications.privacy_repository import ConsentCopyRepository, PrivacyRepository
+from notifications.privacy_repository import ConsentCopyRepository, PrivacyRepository, RetentionRepository
 from notifications.repository import (
     AccountRepository,
     AssistantRepository,
@@ -105,6 +105,7 @@ class NotificationsWork(Work, Protocol):
     assistant: AssistantRepository
     consents: ConsentCopyRepository
     privacy: PrivacyRepository
+    retention: RetentionRepository
     receipts: ReceiptRepository
 
 
@@ -129,6 +130,7 @@ class NotificationsUnitOfWork(UnitOfWork):
     assistant: AssistantRepository
     consents: ConsentCopyRepository
     privacy: PrivacyRepository
+    retention: RetentionRepository
     receipts: ReceiptRepository
 
     def opened(self, session: AsyncSession) -> None:
@@ -147,4 +149,5 @@ class NotificationsUnitOfWork(UnitOfWork):
         self.assistant = AssistantRepository(session)
         self.consents = ConsentCopyRepository(session)
         self.privacy = PrivacyRepository(session)
+        self.retention = RetentionRepository(session)
         self.receipts = ReceiptRepository(session)

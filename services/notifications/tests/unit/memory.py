@@ -125,4 +125,4 @@ class MemoryNotifications(MemoryWork[ConfigState]):
         self.opt_outs = MemoryOptOuts(self.state)
         self.messages = self.contacts = self.conversations = self.inbound = self.inapp = _PostgresOnly()
         self.accounts = self.confirmations = self.assistant = self.consents = self.privacy = _PostgresOnly()
-        self.receipts = _PostgresOnly()
+        self.receipts = self.retention = _PostgresOnly()

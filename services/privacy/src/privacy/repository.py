@@ -416,9 +416,9 @@ class RetentionRepository:
         self, run_id: str, tenant_id: str, kind: str, removed: int, cutoff: datetime, at: datetime
     ) -> None:
         await self.session.execute(
-            retention_runs.insert().values(
-                id=run_id, tenant_id=tenant_id, kind=kind, removed=removed, cutoff=cutoff, at=at
-            )
+            insert(retention_runs)
+            .values(id=run_id, tenant_id=tenant_id, kind=kind, removed=removed, cutoff=cutoff, at=at)
+            .on_conflict_do_nothing()  # a run reported twice is recorded once
         )
 
     async def runs(self, tenant_id: str, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import EventMeta
 from contracts import privacy as events
 from contracts.leads import LeadConvertedV1, LeadCreatedV1, LeadUpdatedV1
-from contracts.notifications import ChannelConsentChangedV1
+from contracts.notifications import ChannelConsentChangedV1, RetentionAppliedV1
 from contracts.privacy import ANSWERING_SERVICES
 from kit import context, links
 from kit.auth import Principal
@@ -665,6 +665,11 @@ async def set_retention(uow: PrivacyWorkFactory, principal: Principal, kind: str
     rule = RetentionRule(principal.tenant_id, kind, days, now())
     async with uow() as work:
         await work.retention.save(rule)
+        # the service holding that kind applies it (notifications: messages) and reports its runs back
+        work.publish(
+            events.RetentionSetV1(kind=kind, days=days, set_by=principal.user_id, at=rule.updated_at),
+            tenant_id=principal.tenant_id,
+        )
         await work.commit()
     return rule
 
@@ -681,9 +686,17 @@ async def retention_report(
         return await work.retention.runs(principal.tenant_id, limit=limit, offset=offset)
 
 
+async def record_retention_run(uow: UnitOfWork, event: RetentionAppliedV1, meta: EventMeta) -> None:
+    """Another service's retention run (notifications' `messages`) joins the clinic's report, once."""
+    await _work(uow).retention.record_run(
+        event.run_id, meta.tenant_id, event.kind, event.removed, event.cutoff, event.at
+    )
+
+
 async def retention_round(uow: PrivacyWorkFactory, store: ObjectStore, *, at: datetime | None = None) -> int:
     """Worker timer: apply each clinic's rules to what privacy holds (the read audit, export archives) and record
-    what was removed. The other kinds' rules are the clinic's set-up for their services (docs/privacy.md)."""
+    what was removed. The other kinds are applied by the services holding them (notifications: messages, reported
+    back with `retention.applied`; docs/privacy.md)."""
     at = at or now()
     removed_total = 0
     async with uow() as work:
