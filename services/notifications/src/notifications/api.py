@@ -483,13 +483,11 @@ class WebhookController(Controller):
         return _verify(request, state.settings)
 
     @post("/whatsapp", status_code=HTTP_200_OK, summary="WhatsApp messages, taps and statuses (X-Hub-Signature-256)")
-    async def whatsapp(
-        self, request: Raw, state: State, uow: NotificationsWorkFactory, objects: ObjectStore
-    ) -> dict[str, int]:
+    async def whatsapp(self, request: Raw, state: State, uow: NotificationsWorkFactory) -> dict[str, int]:
+        # Media are not fetched here (a slow Graph API would slow this answer): the worker does
+        # (services.fetch_media_due).
         delivery = await webhooks.receive(request, _meta(state.settings))
         messages, receipts = inbound.parse_whatsapp(_object(delivery))
-        if any(m.media for m in messages):
-            messages = await services.store_media(messages, state.whatsapp_media, objects)
         handled = await services.receive(
             uow,
             messages,

@@ -61,10 +61,6 @@ log = logging.getLogger(__name__)
 def create_api() -> Litestar:
     settings = get_settings()
     redis = Redis.from_url(settings.redis_url)
-    # The photos and documents people send on WhatsApp are fetched on arrival (webhooks) into the object store.
-    media = WhatsAppMedia(
-        base_url=settings.whatsapp_api_url, api_version=settings.whatsapp_api_version, token=settings.whatsapp_token
-    )
     llm = ChatCompletions(timeout=settings.assistant_timeout_seconds)
     sealer = Sealer.from_setting(settings.sealing_keys) if settings.sealing_keys.strip() else None
     state: dict[str, Any] = {
@@ -72,7 +68,6 @@ def create_api() -> Litestar:
         "redis": redis,
         "llm": llm,
         "sealer": sealer,
-        "whatsapp_media": media,
     }
 
     @asynccontextmanager
@@ -81,7 +76,6 @@ def create_api() -> Litestar:
             yield
         finally:
             await redis.aclose()
-            await media.close()
             await llm.close()
 
     return create_api_app(
@@ -184,6 +178,27 @@ async def dispatch_forever(ctx: WorkerContext, settings: NotificationsSettings) 
         await redis.aclose()
 
 
+async def fetch_media_forever(ctx: WorkerContext, settings: NotificationsSettings) -> None:
+    """The photos and documents people send on WhatsApp, fetched from the Graph API into the object store after
+    their webhook was answered (services.fetch_media_due); then their message.received goes out."""
+    media = WhatsAppMedia(
+        base_url=settings.whatsapp_api_url, api_version=settings.whatsapp_api_version, token=settings.whatsapp_token
+    )
+    uow = cast(NotificationsWorkFactory, ctx.uow)  # built with unit_of_work=NotificationsUnitOfWork below
+    store = ctx.resources["objects"]
+    try:
+        while True:
+            try:
+                handled = await services.fetch_media_due(uow, media, store)
+            except Exception:
+                log.exception("media round failed")
+                handled = 0
+            if not handled:
+                await asyncio.sleep(settings.media_poll_seconds)
+    finally:
+        await media.close()
+
+
 def create_worker() -> Litestar:
     settings = get_settings()
     return create_worker_app(
@@ -192,6 +207,7 @@ def create_worker() -> Litestar:
         consumers=consumers.build,
         tasks=lambda ctx: [
             dispatch_forever(ctx, settings),
+            fetch_media_forever(ctx, settings),
             Periodic(
                 "notifications-retention",
                 lambda: consent.retention_round(cast(NotificationsWorkFactory, ctx.uow), ctx.resources.get("objects")),

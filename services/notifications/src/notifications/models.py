@@ -205,11 +205,18 @@ inbound_messages = Table(
     Column("provider", Text, nullable=False),
     Column("provider_message_id", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
-    #: What came with the message: [{kind, content_type, size, sha256, caption, object_key}] (object_key: our copy).
+    #: What came with the message: [{kind, content_type, size, sha256, caption, object_key, provider_media_id}]
+    #: (object_key: our copy, once the worker fetched it from the provider).
     Column("media", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    #: A message whose media the worker still has to fetch: {"event": message.received without its media,
+    #: "correlation_id"}; published once they are fetched (docs/notifications.md, "Media"). Null: published.
+    Column("pending_event", JSONB),
+    Column("media_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("media_due_at", DateTime(timezone=True)),
     Index("ux_inbound_provider_id", "provider", "provider_message_id", unique=True),
     Index("ix_inbound_conversation", "conversation_id", "received_at"),
     Index("ix_inbound_tenant_received", "tenant_id", "received_at"),
+    Index("ix_inbound_media_due", "media_due_at", postgresql_where=text("pending_event IS NOT NULL")),
     # and ix_inbound_text_trgm: gin (lower(text) gin_trgm_ops), the reply assistant's examples (migration 0c9ff6bb0d4a)
 )
 

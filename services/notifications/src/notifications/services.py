@@ -13,6 +13,8 @@ from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any, Protocol, TypeVar, cast
 
+import msgspec
+
 from contracts import Event, EventMeta
 from contracts.assistant import AssistantMessageRequestedV1
 from contracts.notifications import (
@@ -680,31 +682,83 @@ class MediaSource(Protocol):
 MEDIA_URL_SECONDS = 24 * 3600
 
 
-async def store_media(items: Sequence[Inbound], source: MediaSource, store: ObjectStore) -> list[Inbound]:
-    """Each medium fetched from the provider (whose URLs expire in minutes) into the object store, before the
-    message is recorded; one that cannot be fetched leaves the message without it (logged), never lost."""
-    out: list[Inbound] = []
-    for item in items:
-        kept = []
-        for n, medium in enumerate(item.media):
-            # Keyed by the provider's message id: a redelivered webhook writes the same object again.
-            key = f"notifications/media/{item.provider}/{item.provider_message_id}/{n}"
-            try:
-                data, content_type = await source.fetch(medium.provider_media_id)
-                stored = await store.put(key, data, content_type=content_type.split(";")[0].strip())
-                url = await store.presigned_get(key, expires_seconds=MEDIA_URL_SECONDS)
-            except (ProviderError, ObjectStoreError) as exc:
-                log.warning("medium %s of %s not fetched: %s", n, item.provider_message_id, exc)
-                kept.append(medium)
+#: Fetch attempts of a medium the provider could not give for now (then the message goes out without it).
+MEDIA_ATTEMPTS = 5
+
+
+async def fetch_media_due(
+    uow_factory: NotificationsWorkFactory, source: MediaSource, store: ObjectStore, *, limit: int = 20
+) -> int:
+    """Worker step: the media of stored inbound messages fetched from the provider (whose URLs expire in minutes)
+    into the object store, then their message.received published with presigned URLs, in one transaction per
+    batch (the rows are locked, `SKIP LOCKED`: a second worker takes others; a crash leaves them due). A medium the
+    provider refuses, or that still fails after MEDIA_ATTEMPTS tries, leaves the message without it (logged), never
+    lost; a transient failure tries the message again later. Returns how many messages were handled."""
+    now = clock()
+    async with uow_factory() as uow:
+        rows = await uow.inbound.due_media(now, limit)
+        for row in rows:
+            fetched = await _fetch_media(row, source, store)
+            if fetched is None:
+                attempts = int(row["media_attempts"]) + 1
+                await uow.inbound.media_retry(str(row["id"]), attempts, now + timedelta(seconds=2**attempts))
                 continue
-            kept.append(
-                replace(
-                    medium, object_key=stored.key, size=stored.size, sha256=stored.sha256,
-                    content_type=stored.content_type, url=url,
-                    url_expires_at=clock() + timedelta(seconds=MEDIA_URL_SECONDS),
-                )
-            )  # fmt: skip
-        out.append(replace(item, media=tuple(kept)) if item.media else item)
+            await uow.inbound.media_fetched(str(row["id"]), [kept for kept, _ in fetched])
+            pending = row["pending_event"]
+            event = msgspec.json.decode(json.dumps(pending["event"]).encode(), type=MessageReceivedV1)
+            event = msgspec.structs.replace(event, media=[m for _, m in fetched])
+            token = context.correlation_id.set(pending.get("correlation_id") or context.new_id())
+            try:
+                uow.publish(event, tenant_id=str(row["tenant_id"]))
+            finally:
+                context.correlation_id.reset(token)
+        await uow.commit()
+    return len(rows)
+
+
+async def _fetch_media(
+    row: Mapping[str, Any], source: MediaSource, store: ObjectStore
+) -> list[tuple[dict[str, Any], MessageMedia]] | None:
+    """Each medium of the row as kept and as announced; None: a transient failure, try the message again."""
+    out: list[tuple[dict[str, Any], MessageMedia]] = []
+    last_try = int(row["media_attempts"]) + 1 >= MEDIA_ATTEMPTS
+    for n, medium in enumerate(row["media"] or []):
+        kept = dict(medium)
+        if not kept.get("object_key") and kept.get("provider_media_id"):
+            # Keyed by the provider's message id: a second try writes the same object again.
+            key = f"notifications/media/{row['provider']}/{row['provider_message_id']}/{n}"
+            try:
+                data, content_type = await source.fetch(str(kept["provider_media_id"]))
+                stored = await store.put(key, data, content_type=content_type.split(";")[0].strip())
+            except ProviderError as exc:
+                if not exc.permanent and not last_try:
+                    return None
+                log.warning("medium %s of %s not fetched: %s", n, row["provider_message_id"], exc)
+            except ObjectStoreError as exc:
+                if not last_try:
+                    return None
+                log.warning("medium %s of %s not stored: %s", n, row["provider_message_id"], exc)
+            else:
+                kept |= {
+                    "object_key": stored.key, "size": stored.size, "sha256": stored.sha256,
+                    "content_type": stored.content_type,
+                }  # fmt: skip
+        url = expires = None
+        if kept.get("object_key"):
+            try:
+                url = await store.presigned_get(kept["object_key"], expires_seconds=MEDIA_URL_SECONDS)
+                expires = clock() + timedelta(seconds=MEDIA_URL_SECONDS)
+            except ObjectStoreError as exc:
+                log.warning("no link to medium %s: %s", kept["object_key"], exc)
+        out.append(
+            (
+                kept,
+                MessageMedia(
+                    kind=kept["kind"], content_type=kept["content_type"], size=kept.get("size"),
+                    sha256=kept.get("sha256"), url=url, url_expires_at=expires, caption=kept.get("caption"),
+                ),
+            )
+        )  # fmt: skip
     return out
 
 
@@ -906,7 +960,13 @@ async def _receive_one(
             for m in item.media
         ],
     )  # fmt: skip
-    uow.publish(event, tenant_id=tenant_id)
+    if any(m.object_key is None and m.provider_media_id for m in item.media):
+        # The provider's media are fetched by the worker (fetch_media_due), not in the webhook's request: the
+        # message is stored now and message.received published once they are in the object store.
+        pending = {"event": json.loads(msgspec.json.encode(event)), "correlation_id": context.current_correlation_id()}
+        await uow.inbound.hold_for_media(message_id, pending, now)
+    else:
+        uow.publish(event, tenant_id=tenant_id)
     touched.append((tenant_id, conversation_id, item.channel, "inbound"))
     return 1
 
@@ -925,7 +985,7 @@ def _kept_medium(m: InboundMedia) -> dict[str, Any]:
     """What the conversation keeps of a medium (the staff's view presigns `object_key` when it is read)."""
     return {
         "kind": m.kind, "content_type": m.content_type, "size": m.size, "sha256": m.sha256, "caption": m.caption,
-        "object_key": m.object_key,
+        "object_key": m.object_key, "provider_media_id": m.provider_media_id,
     }  # fmt: skip
 
 
