@@ -59,8 +59,8 @@ from notifications.schemas import (
     TemplateOut,
     Unread,
 )
+from notifications.services.work import NotificationsWorkFactory
 from notifications.settings import NotificationsSettings
-from notifications.work import NotificationsWorkFactory
 
 log = logging.getLogger(__name__)
 Channel = Annotated[str, Parameter(query="channel", description="whatsapp, sms, email, telegram, instagram, inapp")]

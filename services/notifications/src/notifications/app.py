@@ -16,7 +16,7 @@ from kit.api import create_api_app
 from kit.periodic import Periodic
 from kit.sealing import Sealer
 from kit.worker import WorkerContext, create_worker_app
-from notifications import consent, consumers, services
+from notifications import consumers, services
 from notifications.api import (
     AccountController,
     AssistantController,
@@ -52,8 +52,9 @@ from notifications.domain import (
     TemplateNotFound,
 )
 from notifications.llm import ChatCompletions
+from notifications.services import consent
+from notifications.services.work import NotificationsUnitOfWork, NotificationsWorkFactory
 from notifications.settings import SERVICE, NotificationsSettings, get_settings
-from notifications.work import NotificationsUnitOfWork, NotificationsWorkFactory
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from notifications.channels import TwilioSms, WhatsAppCloud
 from notifications.domain import WHATSAPP
 from notifications.inbound import Inbound, Receipt
 from notifications.models import messages
-from notifications.repository import TemplateRepository
-from notifications.work import NotificationsUnitOfWork, NotificationsWorkFactory
+from notifications.repository.templates import TemplateRepository
+from notifications.services.work import NotificationsUnitOfWork, NotificationsWorkFactory
 from sandbox.app import create_app
 
 TOKEN = "sandbox-token"

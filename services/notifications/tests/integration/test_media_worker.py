@@ -28,7 +28,7 @@ from notifications.channels import WhatsAppMedia
 from notifications.domain import WHATSAPP
 from notifications.inbound import Inbound, InboundMedia
 from notifications.models import inbound_messages
-from notifications.work import NotificationsUnitOfWork, NotificationsWorkFactory
+from notifications.services.work import NotificationsUnitOfWork, NotificationsWorkFactory
 from sandbox.app import create_app
 
 TOKEN = "sandbox-token"
@@ -139,7 +139,7 @@ async def test_the_worker_fetches_the_media_then_message_received_carries_them(
     assert await services.fetch_media_due(uow, source, store) == 0  # not due yet (backoff)
 
     later = datetime.now(UTC) + timedelta(seconds=5)
-    monkeypatch.setattr(services, "clock", lambda: later)
+    monkeypatch.setattr(services.common, "clock", lambda: later)
     assert await services.fetch_media_due(uow, source, store) == 1
     assert (await pending(uow))["minha foto"] == (1, False)
     photo = [e for e in await received(uow) if e["text"] == "minha foto"]

@@ -42,7 +42,7 @@ from notifications.domain import (
 from notifications.inbound import Inbound
 from notifications.llm import ChatCompletions
 from notifications.models import assistant_settings, messages
-from notifications.work import NotificationsUnitOfWork, NotificationsWorkFactory
+from notifications.services.work import NotificationsUnitOfWork, NotificationsWorkFactory
 from sandbox.app import create_app as create_sandbox
 
 KEY = "sk-clinic-secret-key"

@@ -24,10 +24,10 @@ from kit.db import make_engine, uow_factory
 from kit.objects import ObjectNotFound, ObjectStore
 from kit.outbox import outbox_table
 from kit.privacy import ERASED_TEXT
-from notifications import consent
 from notifications.domain import QUEUED, SENT, WHATSAPP, Message
 from notifications.models import inbound_messages, messages
-from notifications.work import NotificationsUnitOfWork
+from notifications.services import consent
+from notifications.services.work import NotificationsUnitOfWork
 
 NOW = datetime.now(UTC)
 

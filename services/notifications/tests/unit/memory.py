@@ -2,7 +2,7 @@
 over plain objects) for the use-case tests of this tier: the clinic's rules (one row per key), templates (one per
 name, locale and channel), settings, and opt-outs (one per channel and address), each behind the tenant boundary.
 Messages, conversations and the other PostgreSQL-only repositories have no in-memory store
-(notifications.work): touching one here fails loudly."""
+(notifications.services.work): touching one here fails loudly."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ class MemoryOptOuts:
 
 class _PostgresOnly:
     def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"this store is PostgreSQL only (notifications.work): {name}")
+        raise AssertionError(f"this store is PostgreSQL only (notifications.services.work): {name}")
 
 
 class MemoryNotifications(MemoryWork[ConfigState]):

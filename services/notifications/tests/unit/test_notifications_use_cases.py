@@ -15,7 +15,7 @@ from kit.context import new_id
 from notifications import services
 from notifications.catalog import WELCOME
 from notifications.domain import DEFAULT_RULES, InvalidInput, InvalidRule, InvalidTemplate, NotFound, TemplateNotFound
-from notifications.work import NotificationsWorkFactory
+from notifications.services.work import NotificationsWorkFactory
 from services.notifications.tests.unit.memory import ConfigState, MemoryNotifications
 
 

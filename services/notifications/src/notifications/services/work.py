@@ -21,21 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit import webhooks
 from kit.db import UnitOfWork, Work
 from notifications.domain import QuietHours, Rule
-from notifications.privacy_repository import ConsentCopyRepository, PrivacyRepository, RetentionRepository
-from notifications.repository import (
-    AccountRepository,
-    AssistantRepository,
-    ConfirmationRepository,
-    ContactRepository,
-    ConversationRepository,
-    InAppRepository,
-    InboundRepository,
-    MessageRepository,
-    OptOutRepository,
-    RuleRepository,
-    SettingsRepository,
-    TemplateRepository,
-)
+from notifications.repository.accounts import AccountRepository
+from notifications.repository.assistant import AssistantRepository
+from notifications.repository.confirmations import ConfirmationRepository
+from notifications.repository.contacts import ContactRepository
+from notifications.repository.conversations import ConversationRepository
+from notifications.repository.inapp import InAppRepository
+from notifications.repository.inbound import InboundRepository
+from notifications.repository.messages import MessageRepository
+from notifications.repository.opt_outs import OptOutRepository
+from notifications.repository.privacy import ConsentCopyRepository, PrivacyRepository, RetentionRepository
+from notifications.repository.rules import RuleRepository
+from notifications.repository.settings import SettingsRepository
+from notifications.repository.templates import TemplateRepository
 
 
 class RuleStore(Protocol):

@@ -27,7 +27,7 @@ from kit.objects import ObjectStore, ObjectStoreError
 from kit.privacy import answers as answers_of
 from notifications.domain import PERSON, Message
 from notifications.events import CONSUMED, short_type
-from notifications.work import NotificationsWork, NotificationsWorkFactory
+from notifications.services.work import NotificationsWork, NotificationsWorkFactory
 
 log = logging.getLogger(__name__)
 
