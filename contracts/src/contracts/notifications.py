@@ -161,3 +161,59 @@ class ReplySuggestedV1(Event, frozen=True, kw_only=True):
     #: What the request cost at the clinic's configured prices (decimal string), None when no price is set.
     cost: str | None = None
     suggested_at: datetime
+
+
+class ChannelConsentChangedV1(Event, frozen=True, kw_only=True):
+    """A person opted out of a channel (or back in): they wrote an opt-out word (STOP, SAIR, PARAR, СТОП, ...) or
+    an opt-in word (START, VOLTAR, ...) on it, or staff recorded it through notifications' opt-out API.
+
+    Notifications stops (or resumes) writing to the address on that channel at once; the privacy service records
+    it in the consent ledger (marketing on that channel, with the words as the text) and announces it with its
+    `consent.withdrawn` / `consent.given`. Keyed by the address, so a STOP and a later START arrive in order.
+    """
+
+    TYPE: ClassVar[str] = "clinicflow.notifications.channel_consent.changed.v1"
+    TOPIC: ClassVar[str] = NOTIFICATIONS.name
+    AGGREGATE: ClassVar[str] = "address"
+
+    #: The change's id: the ledger entry it becomes (recorded once however often it is delivered).
+    change_id: str
+    lead_id: str | None = None
+    patient_id: str | None = None
+    conversation_id: str | None = None
+    #: whatsapp, sms, email, telegram, instagram.
+    channel: str
+    #: The address on that channel: E.164 phone, e-mail, Telegram chat id, Instagram user id.
+    address: str
+    #: False: opted out; True: opted back in.
+    opted_in: bool
+    #: stop_word (an opt-out word the person wrote), start_word (an opt-in word), staff (the opt-out API).
+    how: str
+    #: What the person wrote (the inbound message's text), None when staff recorded it.
+    text: str | None = None
+    #: The inbound message that carried the words.
+    message_id: str | None = None
+    #: The staff member who recorded it through the API.
+    staff_id: str | None = None
+    at: datetime
+
+
+class RetentionAppliedV1(Event, frozen=True, kw_only=True):
+    """One run of notifications' retention timer for a clinic: what it anonymised because the clinic's rule
+    (privacy's `retention.set`, kind `messages`) says it is older than kept. The privacy service records it in the
+    clinic's retention report."""
+
+    TYPE: ClassVar[str] = "clinicflow.notifications.retention.applied.v1"
+    TOPIC: ClassVar[str] = NOTIFICATIONS.name
+    AGGREGATE: ClassVar[str] = "run_id"
+
+    run_id: str
+    #: The retention kind applied: messages.
+    kind: str
+    #: How many records it removed or anonymised in all (the sum of `counts`).
+    removed: int
+    #: Per kind of record: messages (sent), inbound_messages (what people wrote), media (files people sent).
+    counts: dict[str, int] = {}
+    #: Records older than this were removed.
+    cutoff: datetime
+    at: datetime

@@ -57,7 +57,8 @@ class _ConsentEvent(Event, frozen=True, kw_only=True):
     purpose: str
     #: any, whatsapp, sms, email, telegram, instagram, phone.
     channel: str
-    #: How it was recorded: console, web_form, patient_page, inbound_message, import, api.
+    #: How it was recorded: console, web_form, patient_page, inbound_message, paper, import, api, stop_word (an
+    #: opt-out word the person wrote on the channel, through notifications), start_word (an opt-in word).
     source: str
     #: The text the person agreed to (or the words they withdrew with).
     text: str | None = None
@@ -263,6 +264,24 @@ class RecordReadV1(Event, frozen=True, kw_only=True):
     at: datetime
 
 
+class RetentionSetV1(Event, frozen=True, kw_only=True):
+    """A clinic's privacy officer set how long one kind of data is kept (`PUT /api/v1/privacy/retention/{kind}`).
+    The service that holds that kind applies it with a timer of its own (notifications: `messages`) and reports
+    each run back (`notifications.retention.applied`), so the clinic's retention report lists every removal."""
+
+    TOPIC: ClassVar[str] = PRIVACY.name
+    AGGREGATE: ClassVar[str] = "kind"
+    TYPE: ClassVar[str] = "clinicflow.privacy.retention.set.v1"
+
+    #: lost_leads, recordings, messages, read_audit, exports.
+    kind: str
+    #: Data of this kind older than this many days is removed (or anonymised).
+    days: int
+    #: The staff member who set it.
+    set_by: str | None = None
+    at: datetime
+
+
 PartReady = _PartReady
 PartErased = _PartErased
 
@@ -274,6 +293,7 @@ EVENTS: tuple[type[Event], ...] = (
     *PART_READY,
     *PART_ERASED,
     RecordReadV1,
+    RetentionSetV1,
 )
 
 

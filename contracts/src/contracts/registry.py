@@ -53,6 +53,8 @@ _EVENTS: tuple[type[Event], ...] = (
     notifications.MessageReadV1,
     notifications.MessageReceivedV1,
     notifications.ReplySuggestedV1,
+    notifications.ChannelConsentChangedV1,
+    notifications.RetentionAppliedV1,
     payments.PaymentLinkCreatedV1,
     payments.PaymentConfirmedV1,
     payments.PaymentFailedV1,

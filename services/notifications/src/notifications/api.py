@@ -21,7 +21,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from contracts.claims import CRM_ADMIN, CRM_READ, CRM_WRITE
 from kit import webhooks
-from kit.db import UnitOfWorkFactory
 from kit.objects import ObjectStore
 from kit.web import AuthRequest, problem, requires
 from notifications import events, inbound, rendering, services
@@ -60,6 +59,7 @@ from notifications.schemas import (
     TemplateOut,
     Unread,
 )
+from notifications.services.work import NotificationsWorkFactory
 from notifications.settings import NotificationsSettings
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class MessageController(Controller):
     tags = ["notifications"]
 
     @get("/", guards=[requires(CRM_READ)], summary="Messages sent to a lead, with their status")
-    async def for_lead(self, request: AuthRequest, uow: UnitOfWorkFactory, lead_id: UUID) -> MessageList:
+    async def for_lead(self, request: AuthRequest, uow: NotificationsWorkFactory, lead_id: UUID) -> MessageList:
         items = await services.messages_for_lead(uow, request.user, str(lead_id))
         return MessageList([MessageOut.of(m) for m in items])
 
@@ -81,7 +81,7 @@ class TemplateController(Controller):
     tags = ["notifications"]
 
     @get("/", guards=[requires(CRM_READ)], summary="The clinic's message templates per locale and channel")
-    async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> TemplateList:
+    async def list(self, request: AuthRequest, uow: NotificationsWorkFactory) -> TemplateList:
         rows = await services.list_templates(uow, request.user)
         return TemplateList([msgspec.convert(r, TemplateOut) for r in rows], list(rendering.VARIABLES))
 
@@ -89,7 +89,7 @@ class TemplateController(Controller):
     async def put(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: NotificationsWorkFactory,
         name: str,
         locale: str,
         data: TemplateIn,
@@ -123,7 +123,12 @@ class TemplateController(Controller):
         summary="Go back to the built-in text",
     )
     async def reset(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, name: str, locale: str, channel: Channel = services.CHANNEL
+        self,
+        request: AuthRequest,
+        uow: NotificationsWorkFactory,
+        name: str,
+        locale: str,
+        channel: Channel = services.CHANNEL,
     ) -> None:
         await services.reset_template(uow, request.user, name, locale, channel)
 
@@ -136,7 +141,7 @@ class TemplateController(Controller):
     async def preview(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: NotificationsWorkFactory,
         name: str,
         locale: str,
         data: PreviewIn,
@@ -151,16 +156,16 @@ class RuleController(Controller):
     tags = ["notifications"]
 
     @get("/", guards=[requires(CRM_READ)], summary="The clinic's rules: seeded defaults and its own")
-    async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> RuleList:
+    async def list(self, request: AuthRequest, uow: NotificationsWorkFactory) -> RuleList:
         rules = await services.list_rules(uow, request.user)
         return RuleList([RuleOut.of(r) for r in rules], list(events.EVENT_TYPES))
 
     @put("/{key:str}", guards=[requires(CRM_ADMIN)], summary="Add a rule or change one (a default included)")
-    async def save(self, request: AuthRequest, uow: UnitOfWorkFactory, key: str, data: RuleIn) -> RuleOut:
+    async def save(self, request: AuthRequest, uow: NotificationsWorkFactory, key: str, data: RuleIn) -> RuleOut:
         return RuleOut.of(await services.put_rule(uow, request.user, key, msgspec.structs.asdict(data)))
 
     @put("/{key:str}/enabled", guards=[requires(CRM_ADMIN)], summary="Switch a rule on or off")
-    async def enable(self, request: AuthRequest, uow: UnitOfWorkFactory, key: str, data: Enabled) -> RuleOut:
+    async def enable(self, request: AuthRequest, uow: NotificationsWorkFactory, key: str, data: Enabled) -> RuleOut:
         return RuleOut.of(await services.set_rule_enabled(uow, request.user, key, data.enabled))
 
     @delete(
@@ -169,7 +174,7 @@ class RuleController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Remove the clinic's own rule, or go back to the default of that key",
     )
-    async def remove(self, request: AuthRequest, uow: UnitOfWorkFactory, key: str) -> None:
+    async def remove(self, request: AuthRequest, uow: NotificationsWorkFactory, key: str) -> None:
         await services.delete_rule(uow, request.user, key)
 
 
@@ -187,11 +192,11 @@ class SettingsController(Controller):
     tags = ["notifications"]
 
     @get("/", guards=[requires(CRM_READ)], summary="Time zone, default locale and quiet hours of the clinic")
-    async def read(self, request: AuthRequest, uow: UnitOfWorkFactory) -> SettingsOut:
+    async def read(self, request: AuthRequest, uow: NotificationsWorkFactory) -> SettingsOut:
         return _settings_out(await services.get_settings(uow, request.user))
 
     @put("/", guards=[requires(CRM_ADMIN)], summary="Set them (quiet hours defer patient messages, never drop them)")
-    async def save(self, request: AuthRequest, uow: UnitOfWorkFactory, data: SettingsIn) -> SettingsOut:
+    async def save(self, request: AuthRequest, uow: NotificationsWorkFactory, data: SettingsIn) -> SettingsOut:
         config = await services.put_settings(
             uow,
             request.user,
@@ -208,12 +213,12 @@ class ConsentController(Controller):
     tags = ["notifications"]
 
     @get("/", guards=[requires(CRM_READ)], summary="People who opted out, per channel")
-    async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> OptOutList:
+    async def list(self, request: AuthRequest, uow: NotificationsWorkFactory) -> OptOutList:
         rows = await services.list_opt_outs(uow, request.user)
         return OptOutList([msgspec.convert(r, OptOutOut, from_attributes=True) for r in rows])
 
     @post("/", guards=[requires(CRM_WRITE)], summary="Record an opt-out (checked before every send)")
-    async def add(self, request: AuthRequest, uow: UnitOfWorkFactory, data: OptOutIn) -> OptOutOut:
+    async def add(self, request: AuthRequest, uow: NotificationsWorkFactory, data: OptOutIn) -> OptOutOut:
         address = await services.opt_out(uow, request.user, data.channel, data.address)
         return OptOutOut(
             channel=data.channel, address=address, source=f"staff:{request.user.user_id}", created_at=services.clock()
@@ -225,7 +230,7 @@ class ConsentController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="The person agreed again",
     )
-    async def remove(self, request: AuthRequest, uow: UnitOfWorkFactory, channel: str, address: str) -> None:
+    async def remove(self, request: AuthRequest, uow: NotificationsWorkFactory, channel: str, address: str) -> None:
         await services.opt_in(uow, request.user, channel, address)
 
 
@@ -234,12 +239,14 @@ class AccountController(Controller):
     tags = ["notifications"]
 
     @get("/", guards=[requires(CRM_READ)], summary="The clinic's connected provider accounts")
-    async def list(self, request: AuthRequest, uow: UnitOfWorkFactory) -> AccountList:
+    async def list(self, request: AuthRequest, uow: NotificationsWorkFactory) -> AccountList:
         rows = await services.list_accounts(uow, request.user)
         return AccountList([AccountOut(r["channel"], r["account_id"]) for r in rows])
 
     @put("/{channel:str}", guards=[requires(CRM_ADMIN)], summary="Route a provider account's inbound to the clinic")
-    async def connect(self, request: AuthRequest, uow: UnitOfWorkFactory, channel: str, data: AccountIn) -> AccountOut:
+    async def connect(
+        self, request: AuthRequest, uow: NotificationsWorkFactory, channel: str, data: AccountIn
+    ) -> AccountOut:
         await services.connect_account(uow, request.user, channel, data.account_id)
         return AccountOut(channel, data.account_id)
 
@@ -260,7 +267,11 @@ class ConversationController(Controller):
 
     @get("/", guards=[requires(CRM_READ)], summary="Conversations of a lead or patient (or the latest ones)")
     async def list(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, lead_id: UUID | None = None, patient_id: UUID | None = None
+        self,
+        request: AuthRequest,
+        uow: NotificationsWorkFactory,
+        lead_id: UUID | None = None,
+        patient_id: UUID | None = None,
     ) -> ConversationList:
         rows = await services.conversations_of(
             uow,
@@ -272,7 +283,7 @@ class ConversationController(Controller):
 
     @get("/{conversation_id:uuid}", guards=[requires(CRM_READ)], summary="One person's history across channels")
     async def detail(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, objects: ObjectStore, conversation_id: UUID
+        self, request: AuthRequest, uow: NotificationsWorkFactory, objects: ObjectStore, conversation_id: UUID
     ) -> ConversationDetail:
         found = await services.conversation(uow, request.user, str(conversation_id), objects)
         return ConversationDetail(
@@ -290,7 +301,7 @@ class ConversationController(Controller):
         summary="Reply to the person (within the channel's rules)",
     )
     async def reply(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, state: State, conversation_id: UUID, data: ReplyIn
+        self, request: AuthRequest, uow: NotificationsWorkFactory, state: State, conversation_id: UUID, data: ReplyIn
     ) -> MessageOut:
         suggestion = str(data.suggestion_id) if data.suggestion_id else None
         sent = await services.reply(uow, request.user, str(conversation_id), data.text, data.channel, suggestion)
@@ -306,7 +317,7 @@ class ConversationController(Controller):
         summary="Suggested replies from the clinic's model (personal data redacted before it leaves)",
     )
     async def suggestions(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, state: State, conversation_id: UUID
+        self, request: AuthRequest, uow: NotificationsWorkFactory, state: State, conversation_id: UUID
     ) -> SuggestionsOut:
         """409 when the clinic has not set the assistant up; 502 when its model answered with an error, 503 when
         it cannot be reached or is busy, 504 when it did not answer in time."""
@@ -319,12 +330,12 @@ class AssistantController(Controller):
     tags = ["notifications"]
 
     @get("/settings", guards=[requires(CRM_READ)], summary="The reply assistant's endpoint and model (no key shown)")
-    async def read(self, request: AuthRequest, uow: UnitOfWorkFactory) -> AssistantSettingsOut:
+    async def read(self, request: AuthRequest, uow: NotificationsWorkFactory) -> AssistantSettingsOut:
         return msgspec.convert(await services.assistant_settings(uow, request.user), AssistantSettingsOut)
 
     @put("/settings", guards=[requires(CRM_ADMIN)], summary="Set the OpenAI-compatible endpoint, model, key, prices")
     async def save(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, state: State, data: AssistantSettingsIn
+        self, request: AuthRequest, uow: NotificationsWorkFactory, state: State, data: AssistantSettingsIn
     ) -> AssistantSettingsOut:
         out = await services.put_assistant_settings(
             uow,
@@ -348,7 +359,7 @@ class InAppController(Controller):
     async def list(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: NotificationsWorkFactory,
         unread: bool = False,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> InAppList:
@@ -356,11 +367,11 @@ class InAppController(Controller):
         return InAppList([msgspec.convert(r, InAppOut) for r in rows], count)
 
     @get("/unread", guards=[requires(CRM_READ)], summary="How many are unread")
-    async def unread(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Unread:
+    async def unread(self, request: AuthRequest, uow: NotificationsWorkFactory) -> Unread:
         return Unread(await services.inapp_unread(uow, request.user))
 
     @post("/read", guards=[requires(CRM_READ)], status_code=HTTP_200_OK, summary="Mark some (or all) read")
-    async def mark_read(self, request: AuthRequest, uow: UnitOfWorkFactory, data: MarkReadIn) -> Marked:
+    async def mark_read(self, request: AuthRequest, uow: NotificationsWorkFactory, data: MarkReadIn) -> Marked:
         ids = [str(i) for i in data.ids] if data.ids is not None else None
         return Marked(await services.inapp_mark_read(uow, request.user, ids))
 
@@ -371,7 +382,7 @@ class InAppController(Controller):
         "`notification` for this staff member as it happens, and `conversation` when a conversation changes "
         "(Redis pub/sub, so every api replica sees it)",
     )
-    async def stream(self, request: AuthRequest, uow: UnitOfWorkFactory, state: State) -> ServerSentEvent:
+    async def stream(self, request: AuthRequest, uow: NotificationsWorkFactory, state: State) -> ServerSentEvent:
         principal = request.user
         redis = state.redis
 
@@ -404,7 +415,7 @@ class StatsController(Controller):
     tags = ["notifications"]
 
     @get("/confirmations", guards=[requires(CRM_READ)], summary="Reminders sent and confirmed, per step and channel")
-    async def confirmations(self, request: AuthRequest, uow: UnitOfWorkFactory) -> dict[str, Any]:
+    async def confirmations(self, request: AuthRequest, uow: NotificationsWorkFactory) -> dict[str, Any]:
         return await services.confirmation_stats(uow, request.user)
 
 
@@ -472,13 +483,11 @@ class WebhookController(Controller):
         return _verify(request, state.settings)
 
     @post("/whatsapp", status_code=HTTP_200_OK, summary="WhatsApp messages, taps and statuses (X-Hub-Signature-256)")
-    async def whatsapp(
-        self, request: Raw, state: State, uow: UnitOfWorkFactory, objects: ObjectStore
-    ) -> dict[str, int]:
+    async def whatsapp(self, request: Raw, state: State, uow: NotificationsWorkFactory) -> dict[str, int]:
+        # Media are not fetched here (a slow Graph API would slow this answer): the worker does
+        # (services.fetch_media_due).
         delivery = await webhooks.receive(request, _meta(state.settings))
         messages, receipts = inbound.parse_whatsapp(_object(delivery))
-        if any(m.media for m in messages):
-            messages = await services.store_media(messages, state.whatsapp_media, objects)
         handled = await services.receive(
             uow,
             messages,
@@ -494,7 +503,7 @@ class WebhookController(Controller):
         return _verify(request, state.settings)
 
     @post("/instagram", status_code=HTTP_200_OK, summary="Instagram direct messages (X-Hub-Signature-256)")
-    async def instagram(self, request: Raw, state: State, uow: UnitOfWorkFactory) -> dict[str, int]:
+    async def instagram(self, request: Raw, state: State, uow: NotificationsWorkFactory) -> dict[str, int]:
         delivery = await webhooks.receive(request, _meta(state.settings))
         messages = inbound.parse_instagram(_object(delivery))
         handled = await services.receive(
@@ -508,7 +517,7 @@ class WebhookController(Controller):
         summary="Telegram updates (X-Telegram-Bot-Api-Secret-Token)",
     )
     async def telegram(
-        self, request: Raw, state: State, uow: UnitOfWorkFactory, bot: str | None = None
+        self, request: Raw, state: State, uow: NotificationsWorkFactory, bot: str | None = None
     ) -> dict[str, int]:
         secret = state.settings.telegram_secret_token
         verify = _configured(secret, webhooks.shared_token_header(secret, "X-Telegram-Bot-Api-Secret-Token"))
@@ -531,7 +540,7 @@ class WebhookController(Controller):
         status_code=HTTP_200_OK,
         summary="Twilio inbound SMS and status callbacks (X-Twilio-Signature)",
     )
-    async def twilio(self, request: Raw, state: State, uow: UnitOfWorkFactory) -> Response[str]:
+    async def twilio(self, request: Raw, state: State, uow: NotificationsWorkFactory) -> Response[str]:
         settings: NotificationsSettings = state.settings
         delivery = await webhooks.receive(request, _twilio(settings, _public_url(request, settings.public_base_url)))
         form = dict(parse_qsl(delivery.body.decode("utf-8", "replace"), keep_blank_values=True))

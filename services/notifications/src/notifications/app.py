@@ -6,13 +6,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar
 from redis.asyncio import Redis
 
 from kit import objects, webhooks
 from kit.api import create_api_app
+from kit.periodic import Periodic
 from kit.sealing import Sealer
 from kit.worker import WorkerContext, create_worker_app
 from notifications import consumers, services
@@ -51,6 +52,8 @@ from notifications.domain import (
     TemplateNotFound,
 )
 from notifications.llm import ChatCompletions
+from notifications.services import consent
+from notifications.services.work import NotificationsUnitOfWork, NotificationsWorkFactory
 from notifications.settings import SERVICE, NotificationsSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -59,10 +62,6 @@ log = logging.getLogger(__name__)
 def create_api() -> Litestar:
     settings = get_settings()
     redis = Redis.from_url(settings.redis_url)
-    # The photos and documents people send on WhatsApp are fetched on arrival (webhooks) into the object store.
-    media = WhatsAppMedia(
-        base_url=settings.whatsapp_api_url, api_version=settings.whatsapp_api_version, token=settings.whatsapp_token
-    )
     llm = ChatCompletions(timeout=settings.assistant_timeout_seconds)
     sealer = Sealer.from_setting(settings.sealing_keys) if settings.sealing_keys.strip() else None
     state: dict[str, Any] = {
@@ -70,7 +69,6 @@ def create_api() -> Litestar:
         "redis": redis,
         "llm": llm,
         "sealer": sealer,
-        "whatsapp_media": media,
     }
 
     @asynccontextmanager
@@ -79,7 +77,6 @@ def create_api() -> Litestar:
             yield
         finally:
             await redis.aclose()
-            await media.close()
             await llm.close()
 
     return create_api_app(
@@ -119,6 +116,7 @@ def create_api() -> Litestar:
         extra_lifespan=[lifespan],
         state=state,
         resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
+        unit_of_work=NotificationsUnitOfWork,
     )
 
 
@@ -160,7 +158,7 @@ async def dispatch_forever(ctx: WorkerContext, settings: NotificationsSettings) 
     channels = adapters(settings)
     redis = Redis.from_url(settings.redis_url)
     dispatcher = services.Dispatcher(
-        ctx.uow,
+        cast(NotificationsWorkFactory, ctx.uow),  # built with unit_of_work=NotificationsUnitOfWork below
         channels,
         publisher=redis,
         batch_size=settings.dispatch_batch_size,
@@ -181,13 +179,43 @@ async def dispatch_forever(ctx: WorkerContext, settings: NotificationsSettings) 
         await redis.aclose()
 
 
+async def fetch_media_forever(ctx: WorkerContext, settings: NotificationsSettings) -> None:
+    """The photos and documents people send on WhatsApp, fetched from the Graph API into the object store after
+    their webhook was answered (services.fetch_media_due); then their message.received goes out."""
+    media = WhatsAppMedia(
+        base_url=settings.whatsapp_api_url, api_version=settings.whatsapp_api_version, token=settings.whatsapp_token
+    )
+    uow = cast(NotificationsWorkFactory, ctx.uow)  # built with unit_of_work=NotificationsUnitOfWork below
+    store = ctx.resources["objects"]
+    try:
+        while True:
+            try:
+                handled = await services.fetch_media_due(uow, media, store)
+            except Exception:
+                log.exception("media round failed")
+                handled = 0
+            if not handled:
+                await asyncio.sleep(settings.media_poll_seconds)
+    finally:
+        await media.close()
+
+
 def create_worker() -> Litestar:
     settings = get_settings()
     return create_worker_app(
         service=SERVICE,
         settings=settings,
         consumers=consumers.build,
-        tasks=lambda ctx: [dispatch_forever(ctx, settings)],
+        tasks=lambda ctx: [
+            dispatch_forever(ctx, settings),
+            fetch_media_forever(ctx, settings),
+            Periodic(
+                "notifications-retention",
+                lambda: consent.retention_round(cast(NotificationsWorkFactory, ctx.uow), ctx.resources.get("objects")),
+                settings.retention_timer_seconds,
+            ),
+        ],
         # the privacy consumer writes export parts there (docs/privacy.md)
         resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
+        unit_of_work=NotificationsUnitOfWork,
     )

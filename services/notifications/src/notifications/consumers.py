@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from contracts import Event
 from contracts.assistant import AssistantMessageRequestedV1
-from contracts.privacy import ConsentGivenV1, ConsentWithdrawnV1
+from contracts.privacy import ConsentGivenV1, ConsentWithdrawnV1, RetentionSetV1
 from contracts.topics import FUNNEL, LEADS, PAYMENTS, PRIVACY, SCHEDULING
 from kit.messaging import Handler, IdempotentConsumer
 from kit.worker import WorkerContext
-from notifications import consent, events, services
+from notifications import events, services
+from notifications.services import consent
 
 #: Consumer (group) names; the leads one keeps its first name so its inbox and offsets carry on.
 NAMES = {
@@ -36,7 +37,7 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
         producer=ctx.producer,
         max_attempts=ctx.settings.consumer_max_attempts,
     )
-    # The consent ledger's copy and data subject requests (notifications.consent, docs/privacy.md).
+    # The consent ledger's copy, retention rules and data subject requests (services.consent, docs/privacy.md).
     privacy = IdempotentConsumer(
         service=ctx.service,
         name="notifications.privacy",
@@ -44,6 +45,7 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
         handlers={
             ConsentGivenV1: consent.remember,
             ConsentWithdrawnV1: consent.remember,
+            RetentionSetV1: consent.remember_retention,
             **consent.answers(lambda: ctx.resources["objects"]),
         },
         uow=ctx.uow,

@@ -68,6 +68,7 @@ messages = Table(
     Index("ix_messages_provider_id", "provider_message_id", postgresql_where=text("provider_message_id IS NOT NULL")),
     Index("ix_messages_cancel", "tenant_id", "cancel_key", postgresql_where=text("status = 'queued'")),
     Index("ix_messages_conversation", "conversation_id", "created_at"),
+    Index("ix_messages_tenant_created", "tenant_id", "created_at"),
 )
 
 templates = Table(
@@ -204,11 +205,18 @@ inbound_messages = Table(
     Column("provider", Text, nullable=False),
     Column("provider_message_id", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
-    #: What came with the message: [{kind, content_type, size, sha256, caption, object_key}] (object_key: our copy).
+    #: What came with the message: [{kind, content_type, size, sha256, caption, object_key, provider_media_id}]
+    #: (object_key: our copy, once the worker fetched it from the provider).
     Column("media", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    #: A message whose media the worker still has to fetch: {"event": message.received without its media,
+    #: "correlation_id"}; published once they are fetched (docs/notifications.md, "Media"). Null: published.
+    Column("pending_event", JSONB),
+    Column("media_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("media_due_at", DateTime(timezone=True)),
     Index("ux_inbound_provider_id", "provider", "provider_message_id", unique=True),
     Index("ix_inbound_conversation", "conversation_id", "received_at"),
     Index("ix_inbound_tenant_received", "tenant_id", "received_at"),
+    Index("ix_inbound_media_due", "media_due_at", postgresql_where=text("pending_event IS NOT NULL")),
     # and ix_inbound_text_trgm: gin (lower(text) gin_trgm_ops), the reply assistant's examples (migration 0c9ff6bb0d4a)
 )
 
@@ -292,4 +300,16 @@ reply_suggestions = Table(
     Column("cost", Numeric(14, 6)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_reply_suggestions_conversation", "tenant_id", "conversation_id", "created_at"),
+)
+
+#: The clinic's retention rules, copied from privacy's `retention.set` (docs/privacy.md, "How long"); the worker's
+#: retention timer applies the `messages` one.
+retention_rules = Table(
+    "retention_rules",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "kind"),
 )

@@ -47,6 +47,10 @@ class NotificationsSettings(ServiceSettings, kw_only=True):
     dispatch_batch_size: int = 200
     #: Provider requests in flight (each adapter's pool has channels.PROVIDER_CONNECTIONS connections).
     dispatch_concurrency: int = 16
+    #: How often the worker looks for received media to fetch from the provider (when it found none).
+    media_poll_seconds: float = 0.5
+    #: How often the retention timer applies the clinics' `messages` rules (docs/privacy.md, "How long").
+    retention_timer_seconds: float = 3600.0
 
 
 def get_settings() -> NotificationsSettings:

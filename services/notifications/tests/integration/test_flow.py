@@ -24,14 +24,15 @@ from devkit.infra import Infra
 from devkit.testing import fresh_database
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.db import make_engine, uow_factory
 from kit.outbox import outbox_table
 from notifications import services
 from notifications.channels import TwilioSms, WhatsAppCloud
 from notifications.domain import WHATSAPP
 from notifications.inbound import Inbound, Receipt
 from notifications.models import messages
-from notifications.repository import TemplateRepository
+from notifications.repository.templates import TemplateRepository
+from notifications.services.work import NotificationsUnitOfWork, NotificationsWorkFactory
 from sandbox.app import create_app
 
 TOKEN = "sandbox-token"
@@ -57,10 +58,10 @@ async def sandbox(monkeypatch: pytest.MonkeyPatch, _restore_logging: None) -> As
 
 
 @pytest.fixture
-async def uow(infra: Infra) -> AsyncIterator[UnitOfWorkFactory]:
+async def uow(infra: Infra) -> AsyncIterator[NotificationsWorkFactory]:
     url = await asyncio.to_thread(fresh_database, infra, "notifications")  # alembic runs its own loop
     engine = make_engine(url, pool_size=4)
-    yield uow_factory(engine, "notifications")
+    yield uow_factory(engine, "notifications", NotificationsUnitOfWork)
     await engine.dispose()
 
 
@@ -76,20 +77,20 @@ def _meta(event: Event, tenant: str) -> EventMeta:
     )
 
 
-async def _handle(uow: UnitOfWorkFactory, event: Event, meta: EventMeta) -> list[Any]:
+async def _handle(uow: NotificationsWorkFactory, event: Event, meta: EventMeta) -> list[Any]:
     async with uow() as u:
         made = await services.handle_event(u, event, meta)
         await u.commit()
     return made
 
 
-async def _outbox(uow: UnitOfWorkFactory) -> list[tuple[str, dict[str, Any]]]:
+async def _outbox(uow: NotificationsWorkFactory) -> list[tuple[str, dict[str, Any]]]:
     async with uow() as u:
         rows = (await u.session.execute(select(outbox_table.c.event_type, outbox_table.c.payload))).all()
     return [(t.split(".")[-3] + "." + t.split(".")[-2], msgspec.json.decode(p)) for t, p in rows]
 
 
-async def _statuses(uow: UnitOfWorkFactory) -> dict[str, tuple[str, str]]:
+async def _statuses(uow: NotificationsWorkFactory) -> dict[str, tuple[str, str]]:
     async with uow() as u:
         rows = (await u.session.execute(select(messages.c.rule_key, messages.c.status, messages.c.channel))).all()
     return {r[0]: (r[1], r[2]) for r in rows}
@@ -115,7 +116,7 @@ def _wa(sandbox: httpx.AsyncClient) -> WhatsAppCloud:
 
 
 async def test_reminder_tap_confirmation_and_staff_notification(
-    uow: UnitOfWorkFactory, sandbox: httpx.AsyncClient, infra: Infra
+    uow: NotificationsWorkFactory, sandbox: httpx.AsyncClient, infra: Infra
 ) -> None:
     tenant, appointment = new_id(), new_id()
     person = _person()
@@ -229,7 +230,7 @@ async def test_reminder_tap_confirmation_and_staff_notification(
 
 
 async def test_opt_out_falls_back_and_the_answer_cancels_the_nudge(
-    uow: UnitOfWorkFactory, sandbox: httpx.AsyncClient
+    uow: NotificationsWorkFactory, sandbox: httpx.AsyncClient
 ) -> None:
     tenant, agent = new_id(), new_id()
     admin = Principal(user_id=agent, tenant_id=tenant, email="a@x", permissions=frozenset(), roles=("admin",))
@@ -288,7 +289,7 @@ async def test_opt_out_falls_back_and_the_answer_cancels_the_nudge(
     assert (await _statuses(uow))["payment-nudge"][0] == "cancelled"
 
 
-async def test_quiet_hours_defer_and_a_broken_template_fails_its_message(uow: UnitOfWorkFactory) -> None:
+async def test_quiet_hours_defer_and_a_broken_template_fails_its_message(uow: NotificationsWorkFactory) -> None:
     tenant = new_id()
     admin = Principal(user_id=new_id(), tenant_id=tenant, email="a@x", permissions=frozenset(), roles=("admin",))
     local = NOW.astimezone(services.zone("America/Sao_Paulo")) if hasattr(services, "zone") else None

@@ -25,7 +25,7 @@ from devkit.stack import ROOT
 from devkit.testing import fresh_database
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.db import make_engine, uow_factory
 from kit.outbox import outbox_table
 from kit.sealing import Sealer, generate_key
 from notifications import services
@@ -42,6 +42,7 @@ from notifications.domain import (
 from notifications.inbound import Inbound
 from notifications.llm import ChatCompletions
 from notifications.models import assistant_settings, messages
+from notifications.services.work import NotificationsUnitOfWork, NotificationsWorkFactory
 from sandbox.app import create_app as create_sandbox
 
 KEY = "sk-clinic-secret-key"
@@ -70,10 +71,10 @@ def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-async def uow(infra: Infra) -> AsyncIterator[UnitOfWorkFactory]:
+async def uow(infra: Infra) -> AsyncIterator[NotificationsWorkFactory]:
     url = await asyncio.to_thread(fresh_database, infra, "notifications")  # alembic runs its own loop
     engine = make_engine(url, pool_size=4)
-    yield uow_factory(engine, "notifications")
+    yield uow_factory(engine, "notifications", NotificationsUnitOfWork)
     await engine.dispose()
 
 
@@ -108,7 +109,7 @@ def agent(tenant: str) -> Principal:
     return Principal(user_id=new_id(), tenant_id=tenant, email="a@clinic.test", permissions=frozenset({CRM_WRITE}))
 
 
-async def _conversation(uow: UnitOfWorkFactory, tenant: str, text: str = TEXT) -> str:
+async def _conversation(uow: NotificationsWorkFactory, tenant: str, text: str = TEXT) -> str:
     """A clinic whose WhatsApp number received `text` from Maria: the conversation it made."""
     admin = agent(tenant)
     await services.connect_account(uow, admin, WHATSAPP, ACCOUNT + tenant[-3:])
@@ -122,7 +123,7 @@ async def _conversation(uow: UnitOfWorkFactory, tenant: str, text: str = TEXT) -
     return str(conv["id"])
 
 
-async def _configure(uow: UnitOfWorkFactory, principal: Principal, llm_url: str, model: str = "sandbox-chat",
+async def _configure(uow: NotificationsWorkFactory, principal: Principal, llm_url: str, model: str = "sandbox-chat",
                      key: str | None = KEY) -> dict[str, Any]:  # fmt: skip
     return await services.put_assistant_settings(
         uow, principal, SEALER, enabled=True, endpoint_url=f"{llm_url}/v1", model=model, api_key=key,
@@ -135,14 +136,14 @@ async def _recorded(llm_url: str) -> list[dict[str, Any]]:
         return (await client.get("/sandbox/llm/requests")).json()["items"]  # type: ignore[no-any-return]
 
 
-async def _outbox(uow: UnitOfWorkFactory) -> list[tuple[str, dict[str, Any]]]:
+async def _outbox(uow: NotificationsWorkFactory) -> list[tuple[str, dict[str, Any]]]:
     async with uow() as u:
         rows = (await u.session.execute(select(outbox_table.c.event_type, outbox_table.c.payload))).all()
     return [(t, msgspec.json.decode(p)) for t, p in rows]
 
 
 async def test_suggest_redacted_then_reply_with_one_and_message_sent_names_it(
-    uow: UnitOfWorkFactory, llm: ChatCompletions, llm_url: str, whatsapp: httpx.AsyncClient
+    uow: NotificationsWorkFactory, llm: ChatCompletions, llm_url: str, whatsapp: httpx.AsyncClient
 ) -> None:
     tenant = new_id()
     staff = agent(tenant)
@@ -204,7 +205,7 @@ async def test_suggest_redacted_then_reply_with_one_and_message_sent_names_it(
 
 
 async def test_the_key_is_kept_when_omitted_and_another_clinic_sees_nothing(
-    uow: UnitOfWorkFactory, llm: ChatCompletions, llm_url: str
+    uow: NotificationsWorkFactory, llm: ChatCompletions, llm_url: str
 ) -> None:
     tenant, other = new_id(), new_id()
     staff, stranger = agent(tenant), agent(other)
@@ -250,7 +251,7 @@ async def test_the_key_is_kept_when_omitted_and_another_clinic_sees_nothing(
     ],
 )
 async def test_provider_failures_are_clear_errors_and_store_nothing(
-    uow: UnitOfWorkFactory, llm: ChatCompletions, llm_url: str, model: str, error: type[Exception], message: str
+    uow: NotificationsWorkFactory, llm: ChatCompletions, llm_url: str, model: str, error: type[Exception], message: str
 ) -> None:
     tenant = new_id()
     staff = agent(tenant)
@@ -265,7 +266,7 @@ async def test_provider_failures_are_clear_errors_and_store_nothing(
 
 
 async def test_wrong_key_unreachable_endpoint_and_no_settings(
-    uow: UnitOfWorkFactory, llm: ChatCompletions, llm_url: str
+    uow: NotificationsWorkFactory, llm: ChatCompletions, llm_url: str
 ) -> None:
     tenant = new_id()
     staff = agent(tenant)
@@ -297,7 +298,7 @@ async def test_wrong_key_unreachable_endpoint_and_no_settings(
     assert no_sealing.value.field == "api_key"
 
 
-async def _person_writes(uow: UnitOfWorkFactory, tenant: str, phone: str, name: str, text: str) -> str:
+async def _person_writes(uow: NotificationsWorkFactory, tenant: str, phone: str, name: str, text: str) -> str:
     """`name` writes `text` to the clinic's WhatsApp number from `phone`: the conversation it lands in."""
     admin = agent(tenant)
     await services.connect_account(uow, admin, WHATSAPP, ACCOUNT + tenant[-3:])
@@ -310,7 +311,7 @@ async def _person_writes(uow: UnitOfWorkFactory, tenant: str, phone: str, name: 
 
 
 async def test_the_clinic_s_own_past_answers_to_similar_messages_reach_the_model_redacted(
-    uow: UnitOfWorkFactory, llm: ChatCompletions, llm_url: str
+    uow: NotificationsWorkFactory, llm: ChatCompletions, llm_url: str
 ) -> None:
     clinic, other = new_id(), new_id()
     staff, theirs = agent(clinic), agent(other)

@@ -1,12 +1,12 @@
-"""notifications.consent, no IO: what a message is for, and whether the ledger's copy holds it back."""
+"""notifications.services.consent, no IO: what a message is for, and whether the ledger's copy holds it back."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from notifications.consent import AI_ASSISTANT, MARKETING, REMINDERS, purpose_of, withdrawn
 from notifications.domain import Message
+from notifications.services.consent import AI_ASSISTANT, MARKETING, REMINDERS, purpose_of, withdrawn
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 BASE = Message(

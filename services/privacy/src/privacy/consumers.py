@@ -1,7 +1,9 @@
 """Event subscriptions of privacy: decode -> inbox -> one use case (kit does the first two).
 
 leads' events keep the people directory (requests must name a person of the clinic); each answering service's
-`privacy_part.ready` / `.erased` events, on that service's own topic, move a request on.
+`privacy_part.ready` / `.erased` events, on that service's own topic, move a request on; notifications'
+`channel_consent.changed` (a STOP word, staff) becomes a consent ledger entry and its `retention.applied` a
+line of the clinic's retention report.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 from contracts import privacy as events
 from contracts.leads import LeadConvertedV1, LeadCreatedV1, LeadUpdatedV1
+from contracts.notifications import ChannelConsentChangedV1, RetentionAppliedV1
 from contracts.topics import IDENTITY, LEADS, NOTIFICATIONS, PAYMENTS, SCHEDULING
 from kit.messaging import IdempotentConsumer
 from kit.objects import ObjectStore
@@ -34,6 +37,10 @@ def build(ctx: WorkerContext, store: ObjectStore | None = None) -> list[Idempote
         by_topic.setdefault(erased.TOPIC, {})[erased] = services.part_erased
     # the gateway's read audit of personal records
     by_topic[IDENTITY.name] = {events.RecordReadV1: services.remember_read}
+    # channel opt-outs (STOP words, staff) reach the consent ledger
+    by_topic[NOTIFICATIONS.name][ChannelConsentChangedV1] = services.record_channel_consent
+    # the messages retention notifications applied joins the clinic's report
+    by_topic[NOTIFICATIONS.name][RetentionAppliedV1] = services.record_retention_run
     by_topic[LEADS.name] |= {
         LeadCreatedV1: services.remember_person,
         LeadUpdatedV1: services.remember_person,

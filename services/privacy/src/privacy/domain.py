@@ -13,7 +13,14 @@ from typing import Any
 
 PURPOSES = ("marketing", "reminders", "ai_assistant", "external_ai")
 CHANNELS = ("any", "whatsapp", "sms", "email", "telegram", "instagram", "phone")
-CONSENT_SOURCES = ("console", "web_form", "patient_page", "inbound_message", "paper", "import", "api")
+CONSENT_SOURCES = (
+    "console", "web_form", "patient_page", "inbound_message", "paper", "import", "api", "stop_word", "start_word",
+)  # fmt: skip
+#: notifications' channel_consent.changed `how` -> the ledger entry's source: the words the person wrote on the
+#: channel, or staff through notifications' opt-out API.
+CHANNEL_CONSENT_SOURCES = {"stop_word": "stop_word", "start_word": "start_word", "staff": "console"}
+#: The purpose a channel opt-out (or opt-in word) is recorded for.
+CHANNEL_CONSENT_PURPOSE = "marketing"
 #: access and export both gather an archive; correction is tracked and answered by the officer; erasure
 #: anonymises through every answering service.
 REQUEST_KINDS = ("access", "export", "correction", "erasure")
@@ -249,6 +256,50 @@ def person_key(lead_id: str | None, patient_id: str | None, phone: str | None, e
     if email:
         return f"email:{email}"
     raise InvalidPrivacy("Name the person by a lead id, patient id, phone or e-mail.", field="lead_id")
+
+
+def channel_consent_entry(
+    tenant_id: str,
+    *,
+    change_id: str,
+    channel: str,
+    address: str,
+    opted_in: bool,
+    how: str,
+    text: str | None,
+    lead_id: str | None,
+    patient_id: str | None,
+    staff_id: str | None,
+    at: datetime,
+) -> Consent | None:
+    """The ledger entry of a channel opt-out notifications reported (docs/privacy.md, "Consent"): marketing
+    withdrawn on that channel, with the words the person wrote as the text; an opt-in word gives it back. None for
+    what is not the person's word on marketing: staff lifting an opt-out (the clinic records a new consent, with
+    its text, in the ledger instead), an unknown channel or way, or a Telegram / Instagram sender who is no lead
+    yet (nothing to key the entry by; the channel opt-out in notifications still holds)."""
+    source = CHANNEL_CONSENT_SOURCES.get(how)
+    if source is None or channel not in CHANNELS or channel == "any" or (opted_in and how != "start_word"):
+        return None
+    phone = address if channel in ("whatsapp", "sms") and _E164.match(address) else None
+    email = address.lower() if channel == "email" and _EMAIL.match(address.lower()) else None
+    if not (lead_id or patient_id or phone or email):
+        return None
+    return Consent(
+        id=change_id,
+        tenant_id=tenant_id,
+        person_key=person_key(lead_id, patient_id, phone, email),
+        lead_id=lead_id,
+        patient_id=patient_id,
+        phone=phone,
+        email=email,
+        purpose=CHANNEL_CONSENT_PURPOSE,
+        channel=channel,
+        granted=opted_in,
+        source=source,
+        text=(text or "").strip()[:2000] or None,
+        recorded_by=staff_id,
+        at=at,
+    )
 
 
 def current_consents(entries: list[Consent]) -> dict[tuple[str, str], Consent]:

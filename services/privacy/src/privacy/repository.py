@@ -173,8 +173,10 @@ class ConsentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, entry: Consent) -> None:
-        await self.session.execute(insert(consents).values(**entry.__dict__).on_conflict_do_nothing())
+    async def add(self, entry: Consent) -> bool:
+        """False: an entry with this id is in the ledger already."""
+        result = await self.session.execute(insert(consents).values(**entry.__dict__).on_conflict_do_nothing())
+        return bool(getattr(result, "rowcount", 0))
 
     async def of_person(self, tenant_id: str, keys: list[str], lead_ids: list[str]) -> list[Consent]:
         conditions = [consents.c.person_key.in_(keys)]
@@ -414,9 +416,9 @@ class RetentionRepository:
         self, run_id: str, tenant_id: str, kind: str, removed: int, cutoff: datetime, at: datetime
     ) -> None:
         await self.session.execute(
-            retention_runs.insert().values(
-                id=run_id, tenant_id=tenant_id, kind=kind, removed=removed, cutoff=cutoff, at=at
-            )
+            insert(retention_runs)
+            .values(id=run_id, tenant_id=tenant_id, kind=kind, removed=removed, cutoff=cutoff, at=at)
+            .on_conflict_do_nothing()  # a run reported twice is recorded once
         )
 
     async def runs(self, tenant_id: str, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:

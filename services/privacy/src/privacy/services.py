@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import EventMeta
 from contracts import privacy as events
 from contracts.leads import LeadConvertedV1, LeadCreatedV1, LeadUpdatedV1
+from contracts.notifications import ChannelConsentChangedV1, RetentionAppliedV1
 from contracts.privacy import ANSWERING_SERVICES
 from kit import context, links
 from kit.auth import Principal
@@ -52,6 +53,7 @@ from privacy.domain import (
     Subject,
     SubjectRequest,
     allowed,
+    channel_consent_entry,
     check_link_usable,
     clean_corrections,
     clean_email,
@@ -241,26 +243,61 @@ async def record_consent(
             at=now(),
         )
         await work.consents.add(entry)
-        event_type = events.ConsentGivenV1 if granted else events.ConsentWithdrawnV1
-        work.publish(
-            event_type(
-                consent_id=entry.id,
-                person_key=key,
-                lead_id=lead_id,
-                patient_id=patient_id,
-                phone=phone,
-                email=email,
-                purpose=purpose,
-                channel=channel,
-                source=source,
-                text=text,
-                recorded_by=principal.user_id,
-                at=entry.at,
-            ),
-            tenant_id=principal.tenant_id,
-        )
+        _announce(work, entry)
         await work.commit()
     return entry
+
+
+async def record_channel_consent(uow: UnitOfWork, event: ChannelConsentChangedV1, meta: EventMeta) -> None:
+    """notifications' channel opt-out (a STOP word, an opt-in word, staff) -> a ledger entry, announced like one
+    recorded here. Once per change however often it is delivered: the entry's id is the change's."""
+    work = _work(uow)
+    lead_id, patient_id = event.lead_id, event.patient_id
+    if lead_id is None and patient_id is None and event.channel in ("whatsapp", "sms"):
+        # a number notifications had not linked to a lead yet: the clinic's person with that phone, if one
+        found = await work.people.find(meta.tenant_id, Subject(phones=(event.address,)))
+        if len(found) == 1:
+            lead_id, patient_id = found[0]["lead_id"], found[0]["patient_id"]
+    entry = channel_consent_entry(
+        meta.tenant_id,
+        change_id=event.change_id,
+        channel=event.channel,
+        address=event.address,
+        opted_in=event.opted_in,
+        how=event.how,
+        text=event.text,
+        lead_id=lead_id,
+        patient_id=patient_id,
+        staff_id=event.staff_id,
+        at=event.at,
+    )
+    if entry is None:
+        log.info("channel consent change %s (%s) is not a ledger entry", event.change_id, event.how)
+        return
+    if not await work.consents.add(entry):
+        return  # recorded before
+    _announce(work, entry)
+
+
+def _announce(work: PrivacyUnitOfWork, entry: Consent) -> None:
+    event_type = events.ConsentGivenV1 if entry.granted else events.ConsentWithdrawnV1
+    work.publish(
+        event_type(
+            consent_id=entry.id,
+            person_key=entry.person_key,
+            lead_id=entry.lead_id,
+            patient_id=entry.patient_id,
+            phone=entry.phone,
+            email=entry.email,
+            purpose=entry.purpose,
+            channel=entry.channel,
+            source=entry.source,
+            text=entry.text,
+            recorded_by=entry.recorded_by,
+            at=entry.at,
+        ),
+        tenant_id=entry.tenant_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -628,6 +665,11 @@ async def set_retention(uow: PrivacyWorkFactory, principal: Principal, kind: str
     rule = RetentionRule(principal.tenant_id, kind, days, now())
     async with uow() as work:
         await work.retention.save(rule)
+        # the service holding that kind applies it (notifications: messages) and reports its runs back
+        work.publish(
+            events.RetentionSetV1(kind=kind, days=days, set_by=principal.user_id, at=rule.updated_at),
+            tenant_id=principal.tenant_id,
+        )
         await work.commit()
     return rule
 
@@ -644,9 +686,17 @@ async def retention_report(
         return await work.retention.runs(principal.tenant_id, limit=limit, offset=offset)
 
 
+async def record_retention_run(uow: UnitOfWork, event: RetentionAppliedV1, meta: EventMeta) -> None:
+    """Another service's retention run (notifications' `messages`) joins the clinic's report, once."""
+    await _work(uow).retention.record_run(
+        event.run_id, meta.tenant_id, event.kind, event.removed, event.cutoff, event.at
+    )
+
+
 async def retention_round(uow: PrivacyWorkFactory, store: ObjectStore, *, at: datetime | None = None) -> int:
     """Worker timer: apply each clinic's rules to what privacy holds (the read audit, export archives) and record
-    what was removed. The other kinds' rules are the clinic's set-up for their services (docs/privacy.md)."""
+    what was removed. The other kinds are applied by the services holding them (notifications: messages, reported
+    back with `retention.applied`; docs/privacy.md)."""
     at = at or now()
     removed_total = 0
     async with uow() as work:

@@ -1,5 +1,6 @@
 """Consent before sending (docs/privacy.md): notifications' copy of the privacy service's ledger, the check the
-dispatcher makes for every message, and notifications' answers to data subject requests.
+dispatcher makes for every message, notifications' answers to data subject requests, and the clinic's messages
+retention (privacy's rule, applied by the worker's timer).
 
 A message is held back when the person opted out of its channel (a STOP word, or staff, `opt_outs`) or withdrew
 consent for its purpose on its channel or on "any" (the ledger's `consent.withdrawn`): either source, at once,
@@ -8,21 +9,27 @@ since the dispatcher checks both for each batch it sends.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from contracts import Event, EventMeta
+from contracts.notifications import RetentionAppliedV1
 from contracts.privacy import (
     ConsentGivenV1,
     ConsentWithdrawnV1,
+    RetentionSetV1,
 )
-from kit.db import UnitOfWork
+from kit.context import new_id
 from kit.messaging import Handler
-from kit.objects import ObjectStore
+from kit.objects import ObjectStore, ObjectStoreError
 from kit.privacy import answers as answers_of
 from notifications.domain import PERSON, Message
 from notifications.events import CONSUMED, short_type
-from notifications.privacy_repository import ConsentCopyRepository, PrivacyRepository
+from notifications.services.work import NotificationsWork, NotificationsWorkFactory
+
+log = logging.getLogger(__name__)
 
 SERVICE = "notifications"
 MARKETING, REMINDERS, AI_ASSISTANT, EXTERNAL_AI = "marketing", "reminders", "ai_assistant", "external_ai"
@@ -73,24 +80,24 @@ def _about(entry: dict[str, Any], message: Message) -> bool:
     )
 
 
-async def blocked(uow: UnitOfWork, batch: list[Message]) -> set[str]:
+async def blocked(uow: NotificationsWork, batch: list[Message]) -> set[str]:
     """The ids of the messages of a batch whose purpose the person withdrew consent for (one query)."""
     wanted = [(m, p) for m in batch if (p := purpose_of(m)) is not None]
     if not wanted:
         return set()
-    entries = await ConsentCopyRepository(uow.session).matching(
-        (m.tenant_id, m.lead_id, m.patient_id, m.to) for m, _ in wanted
-    )
+    entries = await uow.consents.matching((m.tenant_id, m.lead_id, m.patient_id, m.to) for m, _ in wanted)
     if not entries:
         return set()
     return {m.id for m, purpose in wanted if withdrawn([e for e in entries if _about(e, m)], purpose, m.channel)}
 
 
-async def allows(uow: UnitOfWork, tenant_id: str, purpose: str, *, lead_id: str | None, patient_id: str | None) -> bool:
+async def allows(
+    uow: NotificationsWork, tenant_id: str, purpose: str, *, lead_id: str | None, patient_id: str | None
+) -> bool:
     """For the reply assistant: False when the person withdrew `purpose` (ai_assistant, external_ai)."""
     if lead_id is None and patient_id is None:
         return True
-    entries = await ConsentCopyRepository(uow.session).matching([(tenant_id, lead_id, patient_id, "")])
+    entries = await uow.consents.matching([(tenant_id, lead_id, patient_id, "")])
     mine = [
         e for e in entries if (lead_id and e["lead_id"] == lead_id) or (patient_id and e["patient_id"] == patient_id)
     ]
@@ -98,8 +105,8 @@ async def allows(uow: UnitOfWork, tenant_id: str, purpose: str, *, lead_id: str 
 
 
 # --- events ----------------------------------------------------------------------------------------------
-async def remember(uow: UnitOfWork, event: ConsentGivenV1 | ConsentWithdrawnV1, meta: EventMeta) -> None:
-    await ConsentCopyRepository(uow.session).remember(
+async def remember(uow: NotificationsWork, event: ConsentGivenV1 | ConsentWithdrawnV1, meta: EventMeta) -> None:
+    await uow.consents.remember(
         meta.tenant_id,
         person_key=event.person_key,
         purpose=event.purpose,
@@ -117,4 +124,51 @@ def answers(
     store: Callable[[], ObjectStore],
 ) -> dict[type[Event], Handler]:
     """notifications' answers to data subject requests (kit.privacy.answers over its PrivacyRepository)."""
-    return answers_of(SERVICE, lambda uow: PrivacyRepository(uow.session), store)
+    return answers_of(SERVICE, lambda uow: cast(NotificationsWork, uow).privacy, store)
+
+
+# --- retention ---------------------------------------------------------------------------------------------
+#: The retention kind notifications applies (privacy's retention rules, docs/privacy.md "How long").
+MESSAGES = "messages"
+
+
+async def remember_retention(uow: NotificationsWork, event: RetentionSetV1, meta: EventMeta) -> None:
+    """privacy's `retention.set`: the clinic's rule, kept for the timer."""
+    await uow.retention.remember(meta.tenant_id, event.kind, event.days, event.at)
+
+
+async def retention_round(
+    uow_factory: NotificationsWorkFactory, store: ObjectStore | None, *, at: datetime | None = None
+) -> int:
+    """Worker timer: for each clinic with a `messages` rule, anonymise the messages sent and received before its
+    cutoff (texts, addresses, names; the files people sent are deleted from the object store) and report the run
+    (`retention.applied`, which privacy adds to the clinic's retention report). Returns how many were removed."""
+    at = at or datetime.now(UTC)
+    async with uow_factory() as uow:
+        rules = await uow.retention.rules(MESSAGES)
+    total = 0
+    for tenant_id, days in rules:
+        cutoff = at - timedelta(days=days)
+        async with uow_factory() as uow:
+            media = await uow.retention.old_media(tenant_id, cutoff)
+            counts = await uow.retention.anonymise_before(tenant_id, cutoff)
+            deleted = 0
+            if store is not None:
+                # before the commit: a failed round leaves no file behind the rows it will anonymise next time
+                for key in media:
+                    try:
+                        await store.delete(key)
+                        deleted += 1
+                    except ObjectStoreError as exc:
+                        log.warning("medium %s not deleted by retention: %s", key, exc)
+            counts["media"] = deleted
+            removed = sum(counts.values())
+            uow.publish(
+                RetentionAppliedV1(
+                    run_id=new_id(), kind=MESSAGES, removed=removed, counts=counts, cutoff=cutoff, at=at
+                ),
+                tenant_id=tenant_id,
+            )
+            await uow.commit()
+        total += removed
+    return total

@@ -1,5 +1,5 @@
-"""notifications' queries for personal data (docs/privacy.md): its copy of the consent ledger, and the export and
-erasure of one person's messages and conversations."""
+"""notifications' queries for personal data (docs/privacy.md): its copy of the consent ledger, the export and
+erasure of one person's messages and conversations, and the clinic's messages retention."""
 
 from __future__ import annotations
 
@@ -23,7 +23,11 @@ from notifications.models import (
     messages,
     opt_outs,
     privacy_consents,
+    retention_rules,
 )
+
+#: Messages that are settled (no longer waiting to be sent): the ones retention may anonymise.
+_SETTLED = ("sent", "delivered", "read", "failed", "cancelled")
 
 
 class ConsentCopyRepository:
@@ -233,3 +237,75 @@ class PrivacyRepository:
             query = select(func.count()).where(opt_outs.c.tenant_id == tenant_id, opt_outs.c.address.in_(addresses))
             kept = int((await self.session.execute(query)).scalar_one())
         return counts, {"opt_outs": kept}
+
+
+class RetentionRepository:
+    """The clinic's retention rules (privacy's copy) and the messages older than them, anonymised as an erasure
+    does: statuses, channels, templates and dates stay (delivery and confirmation rates do not change)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def remember(self, tenant_id: str, kind: str, days: int, at: datetime) -> None:
+        """The clinic's rule as privacy announced it; an older announcement arriving late changes nothing."""
+        stmt = insert(retention_rules).values(tenant_id=tenant_id, kind=kind, days=days, updated_at=at)
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[retention_rules.c.tenant_id, retention_rules.c.kind],
+                set_={"days": stmt.excluded.days, "updated_at": stmt.excluded.updated_at},
+                where=retention_rules.c.updated_at <= stmt.excluded.updated_at,
+            )
+        )
+
+    async def rules(self, kind: str) -> list[tuple[str, int]]:
+        """(clinic, days) of every clinic with a rule of this kind."""
+        query = (
+            select(retention_rules.c.tenant_id, retention_rules.c.days)
+            .where(retention_rules.c.kind == kind)
+            .order_by(retention_rules.c.tenant_id)
+        )
+        return [(str(r.tenant_id), int(r.days)) for r in (await self.session.execute(query)).all()]
+
+    async def old_media(self, tenant_id: str, cutoff: datetime) -> list[str]:
+        """The stored objects of what people sent before `cutoff` (removed with their messages)."""
+        query = select(inbound_messages.c.media).where(
+            inbound_messages.c.tenant_id == tenant_id,
+            inbound_messages.c.received_at < cutoff,
+            func.jsonb_array_length(inbound_messages.c.media) > 0,
+        )
+        rows = (await self.session.execute(query)).scalars().all()
+        return [str(m["object_key"]) for media in rows for m in (media or []) if m.get("object_key")]
+
+    async def anonymise_before(self, tenant_id: str, cutoff: datetime) -> dict[str, int]:
+        """Every settled message sent and every message received before `cutoff`, not anonymised yet: their
+        texts, addresses and names go."""
+
+        async def run(stmt: Any) -> int:
+            return int(getattr(await self.session.execute(stmt), "rowcount", 0) or 0)
+
+        old = (
+            (messages.c.tenant_id == tenant_id)
+            & (messages.c.created_at < cutoff)
+            & messages.c.status.in_(_SETTLED)
+            & (messages.c.body != ERASED_TEXT)
+        )
+        to_people = await run(
+            update(messages)
+            .where(old, messages.c.recipient == "person")
+            .values(to="", body=ERASED_TEXT, addresses={}, renders={}, subject=None, suggestion=None)
+        )
+        to_staff = await run(
+            update(messages)
+            .where(old, messages.c.recipient != "person")
+            .values(body=ERASED_TEXT, renders={}, subject=None)
+        )
+        received = await run(
+            update(inbound_messages)
+            .where(
+                inbound_messages.c.tenant_id == tenant_id,
+                inbound_messages.c.received_at < cutoff,
+                or_(inbound_messages.c.sender != "", inbound_messages.c.text != ERASED_TEXT),
+            )
+            .values(sender="", sender_name=None, text=ERASED_TEXT, media=[])
+        )
+        return {"messages": to_people + to_staff, "inbound_messages": received}
