@@ -7,10 +7,11 @@ from litestar import Litestar
 from analytics import consumers
 from analytics.api import DashboardController, InputController, ReportController
 from analytics.domain import Forbidden, InvalidAnalytics, NotFound
-from analytics.services.projection import ProjectionUnitOfWork
-from analytics.settings import SERVICE, get_settings
+from analytics.services.projection import ProjectionUnitOfWork, refresh_facts
+from analytics.settings import SERVICE, AnalyticsSettings, get_settings
 from kit.api import create_api_app
-from kit.worker import create_worker_app
+from kit.periodic import Periodic
+from kit.worker import WorkerContext, create_worker_app
 
 ERRORS: dict[type[Exception], int] = {InvalidAnalytics: 422, NotFound: 404, Forbidden: 403}
 
@@ -27,10 +28,18 @@ def create_api() -> Litestar:
     )
 
 
+def timers(ctx: WorkerContext) -> list[Periodic]:
+    """The fact refresher: drains what the consumers' batches queued into the facts and rollups."""
+    settings = ctx.settings
+    interval = settings.facts_seconds if isinstance(settings, AnalyticsSettings) else 0.1
+    return [Periodic("analytics-facts", lambda: refresh_facts(ctx.uow), interval=interval)]
+
+
 def create_worker() -> Litestar:
     return create_worker_app(
         service=SERVICE,
         settings=get_settings(),
         consumers=consumers.build,
+        tasks=timers,
         unit_of_work=ProjectionUnitOfWork,
     )

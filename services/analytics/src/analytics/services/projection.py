@@ -20,7 +20,7 @@ from contracts import payments as pe
 from contracts import scheduling as se
 from contracts import telephony as te
 from contracts.people import Person
-from kit.db import UnitOfWork
+from kit.db import UnitOfWork, UnitOfWorkFactory
 
 #: leads' system actor (its sync from scheduling and the intake): not a person making contact.
 SYSTEM_ACTOR = "00000000-0000-0000-0000-000000000000"
@@ -391,7 +391,7 @@ CONSUMED: tuple[type[Event], ...] = tuple(_BUILDERS)
 
 class ProjectionUnitOfWork(UnitOfWork):
     """The worker's unit of work: the handlers of a batch queue their patches, and the commit stores them all at
-    once (`store`): one statement per table and one fact refresh per clinic instead of a few per event."""
+    once (`store`): one statement per table instead of a few per event."""
 
     def opened(self, session: AsyncSession) -> None:
         self.pending: list[Patch] = []
@@ -434,11 +434,11 @@ def _touch(touched: Touched, table: str, old: dict[str, Any], new: dict[str, Any
 
 
 async def store(session: AsyncSession, batch: list[Patch]) -> None:
-    """Merge a batch's patches into their rows, then refresh the facts and rollups they reach, per clinic, under
-    the clinic's fact lock (analytics.repository.facts), held until the transaction ends."""
+    """Merge a batch's patches into their rows and queue what they touched for the fact refresher
+    (`refresh_facts`), in the batch's transaction: the batches of different partitions share no lock (the
+    projection rows are locked in one order), so they never wait for one another."""
     if not batch:
         return
-    facts = FactRepository(session)
     tenants = {p.key["tenant_id"] for p in batch}
     repo = ProjectionRepository(session)
     touched: dict[str, Touched] = {t: Touched() for t in tenants}
@@ -449,10 +449,32 @@ async def store(session: AsyncSession, batch: list[Patch]) -> None:
         for old, new in await repo.apply_many(PROJECTIONS[table], by_table[table]):
             if table in _FACT_INPUTS:
                 _touch(touched[new["tenant_id"]], table, old, new)
-    # The projection rows are written first (row locks, so the partitions' batches write in parallel, and the old
-    # values read are the latest committed); the facts then under the clinic's lock, from everything committed
-    # before it was granted plus this batch.
-    await facts.lock(t for t in touched if touched[t])
-    for tenant in sorted(touched):
-        if touched[tenant]:
-            await facts.refresh(tenant, touched[tenant])
+    await FactRepository(session).enqueue({t: v for t, v in touched.items() if v})
+
+
+async def refresh_facts(uow: UnitOfWorkFactory) -> int:
+    """One round of the fact refresher (the worker's `analytics-facts` timer): for each clinic with something
+    queued, one transaction takes its queue and refreshes the facts and rollups it reaches, under the clinic's
+    fact lock; a clinic whose lock another refresher holds is skipped (it is at it). Returns how many clinics were
+    refreshed (a busy round is followed at once by another)."""
+    async with uow() as work:
+        tenants = await FactRepository(work.session).queued()
+    done = 0
+    for tenant in tenants:
+        done += await refresh_clinic(uow, tenant)
+    return done
+
+
+async def refresh_clinic(uow: UnitOfWorkFactory, tenant: str, *, wait: bool = False) -> int:
+    """Drain one clinic's queue (`wait`: for the lock, else give up when it is held). 1 when it refreshed."""
+    async with uow() as work:
+        facts = FactRepository(work.session)
+        if wait:
+            await facts.lock([tenant])
+        elif not await facts.try_lock(tenant):
+            return 0
+        touched = await facts.take(tenant)
+        if touched:
+            await facts.refresh(tenant, touched)
+        await work.commit()
+    return 1 if touched else 0

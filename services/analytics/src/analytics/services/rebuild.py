@@ -1,4 +1,5 @@
-"""The rebuild's use cases: empty the projections, then apply replayed events like the consumers do."""
+"""The rebuild's use cases: empty the projections, then apply replayed events like the consumers do (and refresh
+the facts they queued at once, instead of leaving it to the worker's refresher)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 
 from analytics.repository.facts import FactRepository
 from analytics.repository.projections import ProjectionRepository
-from analytics.services.projection import patches, store
+from analytics.services.projection import patches, refresh_clinic, store
 from contracts import Event, EventMeta
 from kit.db import UnitOfWorkFactory
 
@@ -42,4 +43,6 @@ async def apply(uow: UnitOfWorkFactory, consumer: str, events: Sequence[tuple[Ev
                 handled += 1
         await store(work.session, batch)
         await work.commit()
+    for tenant in sorted({p.key["tenant_id"] for p in batch}):
+        await refresh_clinic(uow, tenant, wait=True)
     return handled
