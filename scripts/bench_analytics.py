@@ -39,6 +39,7 @@ from analytics.app import timers
 from analytics.repository.facts import FactRepository
 from analytics.services import reports as cases
 from analytics.services.projection import ProjectionUnitOfWork
+from analytics.services.work import AnalyticsUnitOfWork
 from analytics.settings import get_settings
 from contracts import EventMeta, to_headers
 from contracts.claims import ANALYTICS_ALL, ANALYTICS_READ
@@ -183,7 +184,7 @@ async def seed(url: str, tenant: str, n_leads: int, n_payments: int) -> None:
     # The facts and rollups the consumers keep, computed once from the seeded projections (as the migration does).
     started = time.perf_counter()
     engine = make_engine(url)
-    uow = uow_factory(engine, "analytics")
+    uow = uow_factory(engine, "analytics", AnalyticsUnitOfWork)
     async with uow() as work:
         await FactRepository(work.session).refresh_all(tenant)
         await work.commit()
@@ -215,7 +216,7 @@ async def reports(url: str, tenant: str, rounds: int) -> None:
     """Each query's rounds alternate with the bare ceiling's (a plain count of the period's leads), so both see
     the same load; the last column is the query's p95 over the ceiling's."""
     engine = make_engine(url)
-    uow = uow_factory(engine, "analytics")
+    uow = uow_factory(engine, "analytics", AnalyticsUnitOfWork)
     manager = Principal(
         user_id=str(uuid.uuid4()), tenant_id=tenant, email="b@x", permissions=frozenset({ANALYTICS_READ, ANALYTICS_ALL})
     )

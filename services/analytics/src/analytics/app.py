@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from litestar import Litestar
 
 from analytics import consumers
 from analytics.api import DashboardController, InputController, ReportController
 from analytics.domain import Forbidden, InvalidAnalytics, NotFound
 from analytics.services.projection import ProjectionUnitOfWork, refresh_facts
+from analytics.services.work import AnalyticsUnitOfWork, AnalyticsWorkFactory
 from analytics.settings import SERVICE, AnalyticsSettings, get_settings
 from kit.api import create_api_app
 from kit.periodic import Periodic
@@ -25,6 +28,7 @@ def create_api() -> Litestar:
         settings=get_settings(),
         route_handlers=[ReportController, DashboardController, InputController],
         error_map=ERRORS,
+        unit_of_work=AnalyticsUnitOfWork,
     )
 
 
@@ -32,7 +36,8 @@ def timers(ctx: WorkerContext) -> list[Periodic]:
     """The fact refresher: drains what the consumers' batches queued into the facts and rollups."""
     settings = ctx.settings
     interval = settings.facts_seconds if isinstance(settings, AnalyticsSettings) else 0.1
-    return [Periodic("analytics-facts", lambda: refresh_facts(ctx.uow), interval=interval)]
+    uow = cast(AnalyticsWorkFactory, ctx.uow)  # built with unit_of_work=ProjectionUnitOfWork below
+    return [Periodic("analytics-facts", lambda: refresh_facts(uow), interval=interval)]
 
 
 def create_worker() -> Litestar:

@@ -22,6 +22,7 @@ from analytics.domain import InvalidAnalytics, NotFound
 from analytics.domain.facts import LEAD_ROLLUPS, REVENUE_ROLLUPS
 from analytics.services import dashboard, inputs, rebuild
 from analytics.services import reports as cases
+from analytics.services.work import AnalyticsUnitOfWork, AnalyticsWorkFactory
 from contracts import Event, EventMeta, to_headers
 from contracts import funnel as fe
 from contracts import leads as le
@@ -36,7 +37,7 @@ from devkit.infra import Infra
 from devkit.testing import fresh_database
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.db import make_engine, uow_factory
 from kit.messaging import ensure_topics, make_producer
 
 TZ = "America/Sao_Paulo"
@@ -53,10 +54,10 @@ def database_url(infra: Infra) -> str:
 
 
 @pytest.fixture
-async def uow(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
+async def uow(database_url: str) -> AsyncIterator[AnalyticsWorkFactory]:
     engine = make_engine(database_url)
     try:
-        yield uow_factory(engine, "analytics")
+        yield uow_factory(engine, "analytics", AnalyticsUnitOfWork)
     finally:
         await engine.dispose()
 
@@ -391,7 +392,7 @@ class Clinic:
         return [(event, meta(self.tenant, event)) for event in self.events]
 
 
-async def deliver(uow: UnitOfWorkFactory, tagged: list[tuple[Event, EventMeta]], seed: int) -> None:
+async def deliver(uow: AnalyticsWorkFactory, tagged: list[tuple[Event, EventMeta]], seed: int) -> None:
     """Like the consumers: each record in its own transaction, here shuffled and some twice (redeliveries)."""
     rnd = random.Random(seed)
     replay_ = tagged + rnd.sample(tagged, len(tagged) // 3)
@@ -403,7 +404,7 @@ def by(report: cases.Report, *keys: str) -> dict[Any, dict[str, Any]]:
     return {tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]]: r for r in report.rows}
 
 
-async def figures(uow: UnitOfWorkFactory, manager: Principal) -> dict[str, Any]:
+async def figures(uow: AnalyticsWorkFactory, manager: Principal) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, case, group in (
         ("leads", cases.leads, ("channel", "source")),
@@ -418,7 +419,7 @@ async def figures(uow: UnitOfWorkFactory, manager: Principal) -> dict[str, Any]:
     return out
 
 
-async def test_every_report_shows_exactly_the_clinic_s_numbers(uow: UnitOfWorkFactory) -> None:
+async def test_every_report_shows_exactly_the_clinic_s_numbers(uow: AnalyticsWorkFactory) -> None:
     clinic = Clinic(new_id())
     manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL, ANALYTICS_WRITE)
     await deliver(uow, clinic.tagged(), seed=1)
@@ -516,7 +517,7 @@ async def test_every_report_shows_exactly_the_clinic_s_numbers(uow: UnitOfWorkFa
     assert response[clinic.ag2]["p90_minutes"] == 60.0
 
 
-async def test_agents_see_their_own_figures_and_clinics_see_nothing_of_each_other(uow: UnitOfWorkFactory) -> None:
+async def test_agents_see_their_own_figures_and_clinics_see_nothing_of_each_other(uow: AnalyticsWorkFactory) -> None:
     clinic, other = Clinic(new_id()), Clinic(new_id())
     await deliver(uow, clinic.tagged() + other.tagged(), seed=2)
     agent = staff(clinic.tenant, ANALYTICS_READ, user=clinic.ag1)
@@ -539,7 +540,7 @@ async def test_agents_see_their_own_figures_and_clinics_see_nothing_of_each_othe
     assert theirs.totals["leads"] == 4
 
 
-async def test_the_dashboard_panels_and_their_details(uow: UnitOfWorkFactory) -> None:
+async def test_the_dashboard_panels_and_their_details(uow: AnalyticsWorkFactory) -> None:
     clinic = Clinic(new_id())
     await deliver(uow, clinic.tagged(), seed=3)
     manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL)
@@ -565,7 +566,7 @@ async def test_the_dashboard_panels_and_their_details(uow: UnitOfWorkFactory) ->
         await dashboard.detail(uow, manager, "nope", 10, now)
 
 
-async def test_bad_input_names_the_field(uow: UnitOfWorkFactory) -> None:
+async def test_bad_input_names_the_field(uow: AnalyticsWorkFactory) -> None:
     manager = staff(new_id(), ANALYTICS_READ, ANALYTICS_ALL, ANALYTICS_WRITE)
     with pytest.raises(InvalidAnalytics) as caught:
         await cases.conversion(uow, manager, cases.Query(first=date(2026, 11, 5), last=date(2026, 11, 1)))
@@ -578,7 +579,7 @@ async def test_bad_input_names_the_field(uow: UnitOfWorkFactory) -> None:
     assert caught.value.field == "percent"
 
 
-async def test_a_commission_is_set_only_for_a_member_of_the_clinic_s_staff(uow: UnitOfWorkFactory) -> None:
+async def test_a_commission_is_set_only_for_a_member_of_the_clinic_s_staff(uow: AnalyticsWorkFactory) -> None:
     tenant, other = new_id(), new_id()
     manager = staff(tenant, ANALYTICS_READ, ANALYTICS_ALL, ANALYTICS_WRITE)
     curator, theirs = new_id(), new_id()
@@ -619,7 +620,7 @@ def msgspec_json(event: Event) -> bytes:
     return msgspec.json.encode(event)
 
 
-async def test_a_rebuild_from_the_topics_gives_the_same_figures(infra: Infra, uow: UnitOfWorkFactory) -> None:
+async def test_a_rebuild_from_the_topics_gives_the_same_figures(infra: Infra, uow: AnalyticsWorkFactory) -> None:
     clinic = Clinic(new_id())
     manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL)
     tagged = clinic.tagged()
@@ -640,7 +641,7 @@ async def test_the_live_consumers_reflect_an_event_within_five_seconds(infra: In
     from kit.worker import WorkerContext
 
     engine = make_engine(database_url)
-    uow = uow_factory(engine, "analytics")
+    uow = uow_factory(engine, "analytics", AnalyticsUnitOfWork)
     await ensure_topics(infra.kafka_bootstrap)
     producer = make_producer(infra.kafka_bootstrap, idempotent=False, client_id="analytics-test")
     await producer.start()
@@ -684,7 +685,7 @@ async def test_the_api_wants_a_token_and_answers_problems(database_url: str, mon
         assert anonymous.headers["content-type"].startswith("application/problem+json")
 
 
-async def _consistent(uow: UnitOfWorkFactory, tenant: str) -> None:
+async def _consistent(uow: AnalyticsWorkFactory, tenant: str) -> None:
     """The stored facts are what the projections give computed from scratch, and each rollup is their sum."""
     from sqlalchemy import text
 
@@ -725,7 +726,7 @@ async def _consistent(uow: UnitOfWorkFactory, tenant: str) -> None:
         assert queued.scalar() == 0
 
 
-async def test_facts_and_rollups_are_the_same_whatever_the_order_and_batches(uow: UnitOfWorkFactory) -> None:
+async def test_facts_and_rollups_are_the_same_whatever_the_order_and_batches(uow: AnalyticsWorkFactory) -> None:
     """Each lead's steps on its row and the daily rollups, kept by the batches, equal the projections computed
     from scratch: shuffled, duplicated, in batches of any size, with a merge, a payment naming only the phone,
     a source correction and its removal; the reports read the same figures."""
@@ -791,7 +792,7 @@ async def test_facts_and_rollups_are_the_same_whatever_the_order_and_batches(uow
         assert by_doctor[clinic.d1]["doctor_name"]
 
 
-async def test_batches_of_one_clinic_never_wait_for_one_another(uow: UnitOfWorkFactory) -> None:
+async def test_batches_of_one_clinic_never_wait_for_one_another(uow: AnalyticsWorkFactory) -> None:
     """Two partitions' batches of the same clinic (a lead, its booking) store at once: neither waits for the
     other's commit (before, the second queued on the clinic's fact lock). The refresher sees only what is
     committed; once both are in and it ran, the facts and rollups are exact."""
@@ -805,8 +806,8 @@ async def test_batches_of_one_clinic_never_wait_for_one_another(uow: UnitOfWorkF
     assert created
     assert booked
     async with uow() as a, uow() as b:
-        await store(a.session, [p for e, m in created for p in patches(e, m)])  # not committed yet
-        await asyncio.wait_for(store(b.session, [p for e, m in booked for p in patches(e, m)]), 5)
+        await store(a, [p for e, m in created for p in patches(e, m)])  # not committed yet
+        await asyncio.wait_for(store(b, [p for e, m in booked for p in patches(e, m)]), 5)
         await asyncio.wait_for(b.commit(), 5)
         assert await refresh_facts(uow) == 1  # the booking's batch, alone: no lead yet, so no lead fact
         assert (await cases.conversion(uow, manager, NOV)).totals["leads"] == 0
