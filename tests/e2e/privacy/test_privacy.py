@@ -1,8 +1,9 @@
 """Personal data end to end through the gateway, on the real stack (docs/privacy.md): a person with a lead,
 a payment, an appointment and messages -> consent given and withdrawn (notifications holds the message back) ->
-an export request answered by leads, scheduling, payments and notifications through events -> the archive behind
-a signed single-use link contains all of it -> erasure -> every service's API shows the person anonymised, the
-paid fiscal records retained. Plus the 4xx: unknown person, another clinic's person, no role, bad input."""
+an export request answered by leads, scheduling, payments, notifications and analytics through events -> the
+archive behind a signed single-use link contains all of it -> erasure -> every service's API shows the person
+anonymised, the paid fiscal records retained. Plus the 4xx: unknown person, another clinic's person, no role,
+bad input."""
 
 from __future__ import annotations
 
@@ -163,14 +164,20 @@ def test_a_person_is_exported_and_erased_across_the_services(
     # --- export ------------------------------------------------------------------------------------
     export = open_request(admin, "export", lead_ids=[lead_id])
     assert export["status"] == "in_progress"
-    assert sorted(p["service"] for p in export["parts"]) == ["leads", "notifications", "payments", "scheduling"]
+    assert sorted(p["service"] for p in export["parts"]) == [
+        "analytics",
+        "leads",
+        "notifications",
+        "payments",
+        "scheduling",
+    ]
     due = datetime.fromisoformat(export["due_at"]) - datetime.fromisoformat(export["requested_at"])
     assert due == timedelta(days=15)  # LGPD: the clinic is in Brazil
     assert phone in export["subject"]["phones"]  # privacy added what it knows of the person
     done = wait_until(finished(admin, export["id"]), 60, "the services never answered the export")
     assert done["archive_ready"]
     assert {p["service"]: p["status"] for p in done["parts"]} == dict.fromkeys(
-        ("leads", "notifications", "payments", "scheduling"), "ready"
+        ("analytics", "leads", "notifications", "payments", "scheduling"), "ready"
     )
     problem(other_clinic.http.post(f"{API}/requests/{export['id']}/link"), 404)
     link = ok(admin.http.post(f"{API}/requests/{export['id']}/link"), 201)
@@ -180,7 +187,14 @@ def test_a_person_is_exported_and_erased_across_the_services(
     assert archive.headers["content-type"] == "application/zip"
     files = zipfile.ZipFile(io.BytesIO(archive.content))
     parts = {name: json.loads(files.read(name)) for name in files.namelist()}
-    assert set(parts) == {"manifest.json", "leads.json", "scheduling.json", "payments.json", "notifications.json"}
+    assert set(parts) == {
+        "manifest.json",
+        "leads.json",
+        "scheduling.json",
+        "payments.json",
+        "notifications.json",
+        "analytics.json",
+    }
     assert parts["manifest.json"]["law"] == "LGPD"
     assert [r["name"] for r in parts["leads.json"]["data"]["leads"]] == ["Maria Privacidade"]
     assert [r["id"] for r in parts["scheduling.json"]["data"]["appointments"]] == [appointment["id"]]
@@ -197,7 +211,7 @@ def test_a_person_is_exported_and_erased_across_the_services(
     wait_until(finished(admin, erasure["id"]), 60, "the services never answered the erasure")
     erased = ok(admin.http.get(f"{API}/requests/{erasure['id']}"))
     assert {p["service"]: p["status"] for p in erased["parts"]} == dict.fromkeys(
-        ("leads", "notifications", "payments", "scheduling"), "erased"
+        ("analytics", "leads", "notifications", "payments", "scheduling"), "erased"
     )
     seen = ok(admin.http.get(f"/api/v1/leads/{lead_id}"))
     assert seen["name"] == "Erased person"

@@ -12,6 +12,7 @@ from analytics.domain import Forbidden, InvalidAnalytics, NotFound
 from analytics.services.projection import ProjectionUnitOfWork, refresh_facts
 from analytics.services.work import AnalyticsUnitOfWork, AnalyticsWorkFactory
 from analytics.settings import SERVICE, AnalyticsSettings, get_settings
+from kit import objects
 from kit.api import create_api_app
 from kit.periodic import Periodic
 from kit.worker import WorkerContext, create_worker_app
@@ -41,10 +42,13 @@ def timers(ctx: WorkerContext) -> list[Periodic]:
 
 
 def create_worker() -> Litestar:
+    settings = get_settings()
     return create_worker_app(
         service=SERVICE,
-        settings=get_settings(),
+        settings=settings,
         consumers=consumers.build,
         tasks=timers,
         unit_of_work=ProjectionUnitOfWork,
+        # the privacy consumer writes export parts there (docs/privacy.md)
+        resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
     )

@@ -5,12 +5,13 @@ and the live consumers' lag."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from analytics.consumers import replay
 from analytics.domain import InvalidAnalytics, NotFound
 from analytics.domain.facts import LEAD_ROLLUPS, REVENUE_ROLLUPS
 from analytics.services import dashboard, inputs, rebuild
+from analytics.services import privacy as privacy_answers
 from analytics.services import reports as cases
 from analytics.services.work import AnalyticsUnitOfWork, AnalyticsWorkFactory
 from contracts import Event, EventMeta, to_headers
@@ -37,8 +39,9 @@ from devkit.infra import Infra
 from devkit.testing import fresh_database
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import make_engine, uow_factory
+from kit.db import UnitOfWork, make_engine, uow_factory
 from kit.messaging import ensure_topics, make_producer
+from kit.objects import ObjectStore
 
 TZ = "America/Sao_Paulo"
 NOV = cases.Query(first=date(2026, 11, 1), last=date(2026, 11, 30))
@@ -817,3 +820,121 @@ async def test_batches_of_one_clinic_never_wait_for_one_another(uow: AnalyticsWo
     await _consistent(uow, clinic.tenant)
     report = await cases.conversion(uow, manager, NOV)
     assert (report.totals["leads"], report.totals["booked"]) == (1, 1)
+
+
+@pytest.fixture
+async def objects(infra: Infra) -> AsyncIterator[ObjectStore]:
+    store = ObjectStore(
+        endpoint_url=infra.objects_url,
+        bucket=f"analytics-{new_id()[:8]}",
+        access_key_id=infra.objects_access_key_id,
+        secret_access_key=infra.objects_secret_access_key,
+        create_bucket=True,
+    )
+    await store.open()
+    yield store
+    await store.close()
+
+
+async def _answer(uow: AnalyticsWorkFactory, objects: ObjectStore, event: Event, tenant: str) -> None:
+    """What the worker's privacy consumer does with one request (kit.privacy.answers), in one transaction."""
+    handler = privacy_answers.handlers(lambda: objects)[type(event)]
+    async with uow() as work:
+        await handler(cast(UnitOfWork, work), event, meta(tenant, event))
+        await work.commit()
+
+
+async def test_subject_requests_export_and_erase_while_every_total_stays(
+    uow: AnalyticsWorkFactory, objects: ObjectStore
+) -> None:
+    """An export holds the person's rows of the read models; an erasure anonymises the name and the phones (a
+    payment that named the person only by phone still counts for their lead), and every report's totals and
+    figures stay the same; another clinic with the same phones is untouched."""
+    from sqlalchemy import text
+
+    from contracts import privacy as pv
+    from contracts.topics import ANALYTICS
+    from kit.privacy import ERASED_NAME, ERASED_TEXT, part_key
+
+    clinic, other = Clinic(new_id()), Clinic(new_id())  # the same phones in both clinics
+    by_phone = new_id()
+    clinic.events.append(
+        pe.PaymentConfirmedV1(
+            payment_id=by_phone,
+            person=Person(phone="+5511900000003"),
+            amount="120.00",
+            currency="BRL",
+            method="pix",
+            provider="sandbox",
+            provider_payment_id="y",
+            paid_at=at(16, 16),
+        )
+    )
+    manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL)
+    await deliver(uow, clinic.tagged(), seed=7)
+    await deliver(uow, other.tagged(), seed=8)
+    before = await figures(uow, manager)
+    now = datetime.now(UTC)
+    # L1 by its patient id (the payment naming only the patient, the deal and its plan), L3 by its phone
+    one = pv.Subject(patient_ids=[clinic.patient])
+    three = pv.Subject(phones=["+5511900000003"])
+    request = new_id()
+    export = pv.ExportRequestedV1(request_id=request, subject=one, requested_at=now, due_at=now)
+    await _answer(uow, objects, export, clinic.tenant)
+    raw, _ = await objects.get(part_key(clinic.tenant, request, "analytics"))
+    data = json.loads(raw)["data"]
+    assert [r["name"] for r in data["leads"]] == ["Lead One"]
+    assert {r["lead_id"] for r in data["lead_facts"]} == {clinic.l1}
+    assert len(data["payments"]) == len(data["payment_facts"]) >= 1
+    assert [r["title"] for r in data["plans"]] == ["Plan"]
+    assert data["deals"]
+    async with uow() as work:
+        published = await work.session.execute(
+            text("SELECT event_type FROM outbox WHERE topic = :topic"), {"topic": ANALYTICS.name}
+        )
+        assert published.scalars().all() == [pv.AnalyticsPartReadyV1.TYPE]
+
+    for subject in (one, three):
+        erase = pv.ErasureRequestedV1(request_id=new_id(), subject=subject, requested_at=now, due_at=now)
+        await _answer(uow, objects, erase, clinic.tenant)
+    after = await figures(uow, manager)
+    for name in before:
+        assert after[name][1] == before[name][1], name  # every report's totals
+        if name != "visits":  # the Visits report shows the patient's name, now erased
+            assert sorted(after[name][0], key=str) == sorted(before[name][0], key=str), name
+    assert [r["patient"] for r in after["visits"][0]] == [ERASED_NAME]
+    await _consistent(uow, clinic.tenant)  # the facts are still what the projections give
+    revenue = by(await cases.revenue(uow, manager, NOV), "channel", "source")
+    assert revenue[("site_form", "instagram_ads")]["revenue"] == Decimal("120.00")  # L3's payment by its phone
+    async with uow() as work:
+        s = work.session
+        rows = (await s.execute(text("SELECT lead_id, name, phone FROM leads WHERE tenant_id = :t"),
+                                {"t": clinic.tenant})).mappings().all()  # fmt: skip
+        erased = {r["lead_id"]: r for r in rows if r["lead_id"] in (clinic.l1, clinic.l3)}
+        assert {r["name"] for r in erased.values()} == {ERASED_NAME}
+        assert all(r["phone"].startswith("erased:") for r in erased.values())
+        assert {r["name"] for r in rows if r["lead_id"] in (clinic.l2, clinic.l4)} == {"Lead Two", "Lead Four"}
+        for table, column in (("leads", "phone"), ("appointments", "phone"), ("payments", "phone"),
+                              ("deals", "phone"), ("calls", "caller")):  # fmt: skip
+            left = await s.execute(
+                text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t AND {column} = ANY(:p)"),
+                {"t": clinic.tenant, "p": ["+5511900000001", "+5511900000003"]},
+            )
+            assert left.scalar() == 0, table
+        plans = await s.execute(text("SELECT title FROM plans WHERE tenant_id = :t"), {"t": clinic.tenant})
+        assert plans.scalars().all() == [ERASED_TEXT]
+        kept = await s.execute(
+            text("SELECT count(*) FROM leads WHERE tenant_id = :t AND phone = ANY(:p) AND name LIKE 'Lead %'"),
+            {"t": other.tenant, "p": ["+5511900000001", "+5511900000003"]},
+        )
+        assert kept.scalar() == 2  # the other clinic's people are not this clinic's request
+        published = await s.execute(
+            text("SELECT event_type FROM outbox WHERE topic = :topic ORDER BY event_type"), {"topic": ANALYTICS.name}
+        )
+        assert published.scalars().all() == [pv.AnalyticsPartErasedV1.TYPE] * 2 + [pv.AnalyticsPartReadyV1.TYPE]
+    # exported again, the person is the anonymised rows
+    again = pv.ExportRequestedV1(request_id=new_id(), subject=pv.Subject(lead_ids=[clinic.l1]), requested_at=now,
+                                 due_at=now)  # fmt: skip
+    await _answer(uow, objects, again, clinic.tenant)
+    raw, _ = await objects.get(part_key(clinic.tenant, again.request_id, "analytics"))
+    assert [r["name"] for r in json.loads(raw)["data"]["leads"]] == [ERASED_NAME]

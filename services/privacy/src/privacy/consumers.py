@@ -26,11 +26,11 @@ def build(ctx: WorkerContext, store: ObjectStore | None = None) -> list[Idempote
         PAYMENTS.name: {},
         NOTIFICATIONS.name: {},
     }
-    for struct in events.PART_READY:
+    for struct in events.PART_READY:  # every answering service's own topic (contracts.privacy)
         if ready is not None:
-            by_topic[struct.TOPIC][struct] = ready
+            by_topic.setdefault(struct.TOPIC, {})[struct] = ready
     for erased in events.PART_ERASED:
-        by_topic[erased.TOPIC][erased] = services.part_erased
+        by_topic.setdefault(erased.TOPIC, {})[erased] = services.part_erased
     # the gateway's read audit of personal records
     by_topic[IDENTITY.name] = {events.RecordReadV1: services.remember_read}
     by_topic[LEADS.name] |= {

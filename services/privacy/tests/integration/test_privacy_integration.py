@@ -141,7 +141,7 @@ async def test_requests_are_assembled_from_the_parts_and_exported_once(database_
         assert filename.endswith(".zip")
         archive = zipfile.ZipFile(io.BytesIO(data))
         assert sorted(archive.namelist()) == [
-            "leads.json", "manifest.json", "notifications.json", "payments.json", "scheduling.json"
+            "analytics.json", "leads.json", "manifest.json", "notifications.json", "payments.json", "scheduling.json"
         ]  # fmt: skip
         assert json.loads(archive.read("manifest.json"))["law"] == "LGPD"
         with pytest.raises(Gone):  # single use

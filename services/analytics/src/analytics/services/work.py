@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics.repository.dashboard import DashboardRepository
 from analytics.repository.facts import FactRepository
 from analytics.repository.inputs import InputRepository
+from analytics.repository.privacy import PrivacyRepository
 from analytics.repository.projections import ProjectionRepository
 from analytics.repository.reports import ReportRepository
 from kit.db import UnitOfWork, Work
@@ -29,6 +30,7 @@ class AnalyticsWork(Work, Protocol):
     reports: ReportRepository
     inputs: InputRepository
     dashboard: DashboardRepository
+    privacy: PrivacyRepository
 
     async def claim_inbox_many(self, consumer: str, event_ids: list[str]) -> set[str]: ...
 
@@ -44,6 +46,7 @@ class AnalyticsUnitOfWork(UnitOfWork):
     reports: ReportRepository
     inputs: InputRepository
     dashboard: DashboardRepository
+    privacy: PrivacyRepository
 
     def opened(self, session: AsyncSession) -> None:
         self.projections = ProjectionRepository(session)
@@ -51,3 +54,4 @@ class AnalyticsUnitOfWork(UnitOfWork):
         self.reports = ReportRepository(session)
         self.inputs = InputRepository(session)
         self.dashboard = DashboardRepository(session)
+        self.privacy = PrivacyRepository(session)
