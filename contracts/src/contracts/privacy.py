@@ -22,14 +22,32 @@ from typing import ClassVar
 import msgspec
 
 from contracts.envelope import Event
-from contracts.topics import FUNNEL, IDENTITY, LEADS, NOTIFICATIONS, PAYMENTS, PRIVACY, SCHEDULING, TELEPHONY
+from contracts.topics import (
+    ANALYTICS,
+    FUNNEL,
+    IDENTITY,
+    LEADS,
+    NOTIFICATIONS,
+    PAYMENTS,
+    PRIVACY,
+    SCHEDULING,
+    TELEPHONY,
+)
 
 #: What a person may consent to (the ledger's purposes).
 PURPOSES: tuple[str, ...] = ("marketing", "reminders", "ai_assistant", "external_ai")
 #: The channels a consent may be limited to; "any" covers them all.
 CHANNELS: tuple[str, ...] = ("any", "whatsapp", "sms", "email", "telegram", "instagram", "phone")
 #: The services that answer export and erasure requests (each publishes its privacy_part events).
-ANSWERING_SERVICES: tuple[str, ...] = ("leads", "scheduling", "payments", "notifications", "funnel", "telephony")
+ANSWERING_SERVICES: tuple[str, ...] = (
+    "leads",
+    "scheduling",
+    "payments",
+    "notifications",
+    "funnel",
+    "telephony",
+    "analytics",
+)
 
 
 class Subject(msgspec.Struct, frozen=True, kw_only=True):
@@ -209,6 +227,8 @@ class FunnelPartErasedV1(_PartErased, frozen=True, kw_only=True):
     TOPIC: ClassVar[str] = FUNNEL.name
     SERVICE: ClassVar[str] = "funnel"
     TYPE: ClassVar[str] = "clinicflow.funnel.privacy_part.erased.v1"
+
+
 class TelephonyPartReadyV1(_PartReady, frozen=True, kw_only=True):
     """telephony's part of an export: calls, their recordings' metadata and who opened them, its contact copy."""
 
@@ -226,6 +246,24 @@ class TelephonyPartErasedV1(_PartErased, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "clinicflow.telephony.privacy_part.erased.v1"
 
 
+class AnalyticsPartReadyV1(_PartReady, frozen=True, kw_only=True):
+    """analytics' part of an export: the person's rows in its read models (leads, appointments, payments, deals,
+    plans, tasks, calls, suggestions as projected from the events, their facts, source corrections)."""
+
+    TOPIC: ClassVar[str] = ANALYTICS.name
+    SERVICE: ClassVar[str] = "analytics"
+    TYPE: ClassVar[str] = "clinicflow.analytics.privacy_part.ready.v1"
+
+
+class AnalyticsPartErasedV1(_PartErased, frozen=True, kw_only=True):
+    """analytics anonymised the person in its read models (name, phones, plan and task titles); ids, times and
+    amounts stay, so every count and revenue total is unchanged."""
+
+    TOPIC: ClassVar[str] = ANALYTICS.name
+    SERVICE: ClassVar[str] = "analytics"
+    TYPE: ClassVar[str] = "clinicflow.analytics.privacy_part.erased.v1"
+
+
 PART_READY: tuple[type[_PartReady], ...] = (
     LeadsPartReadyV1,
     SchedulingPartReadyV1,
@@ -233,6 +271,7 @@ PART_READY: tuple[type[_PartReady], ...] = (
     NotificationsPartReadyV1,
     FunnelPartReadyV1,
     TelephonyPartReadyV1,
+    AnalyticsPartReadyV1,
 )
 PART_ERASED: tuple[type[_PartErased], ...] = (
     LeadsPartErasedV1,
@@ -241,6 +280,7 @@ PART_ERASED: tuple[type[_PartErased], ...] = (
     NotificationsPartErasedV1,
     FunnelPartErasedV1,
     TelephonyPartErasedV1,
+    AnalyticsPartErasedV1,
 )
 
 

@@ -29,11 +29,15 @@ TELEPHONY = Topic(
     "clinicflow.telephony.events", 6, "Calls from the clinics' IP telephony: started, answered, ended, missed."
 )
 
+ANALYTICS = Topic("clinicflow.analytics.events", 6, "Analytics' answers to data subject requests (its privacy parts).")
+
 PRIVACY = Topic(
     "clinicflow.privacy.events", 6, "Personal data: the consent ledger, data subject requests (export, erasure)."
 )
 
-TOPICS: tuple[Topic, ...] = (LEADS, NOTIFICATIONS, IDENTITY, PAYMENTS, SCHEDULING, FUNNEL, TELEPHONY, PRIVACY)
+TOPICS: tuple[Topic, ...] = (
+    LEADS, NOTIFICATIONS, IDENTITY, PAYMENTS, SCHEDULING, FUNNEL, TELEPHONY, PRIVACY, ANALYTICS,
+)  # fmt: skip
 
 
 def dlq_topic(topic: str) -> str:

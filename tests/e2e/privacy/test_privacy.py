@@ -1,8 +1,9 @@
 """Personal data end to end through the gateway, on the real stack (docs/privacy.md): a person with a lead,
 a payment, an appointment and messages -> consent given and withdrawn (notifications holds the message back) ->
-an export request answered by leads, scheduling, payments and notifications through events -> the archive behind
-a signed single-use link contains all of it -> erasure -> every service's API shows the person anonymised, the
-paid fiscal records retained. Plus the 4xx: unknown person, another clinic's person, no role, bad input."""
+an export request answered by leads, scheduling, payments, notifications and analytics through events -> the
+archive behind a signed single-use link contains all of it -> erasure -> every service's API shows the person
+anonymised, the paid fiscal records retained. Plus the 4xx: unknown person, another clinic's person, no role,
+bad input."""
 
 from __future__ import annotations
 

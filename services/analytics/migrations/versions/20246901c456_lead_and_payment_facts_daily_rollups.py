@@ -135,13 +135,8 @@ def upgrade() -> None:
         sa.Column("gross", MONEY, server_default="0", nullable=False),
         sa.Column("refunds", MONEY, server_default="0", nullable=False),
     )
-    # The facts and rollups of what is already projected (the worker keeps them from here on).
-    from analytics.repository.facts import FULL_REFRESH, TENANTS
-
-    bind = op.get_bind()
-    for (tenant,) in bind.execute(sa.text(TENANTS)).all():
-        for sql in FULL_REFRESH:
-            bind.execute(sa.text(sql), {"tenant": tenant})
+    # The facts and rollups of what is already projected are computed by 770ac57f376f, which follows (with the
+    # rollups by doctor and branch it adds; the worker keeps them from there on).
 
 
 def downgrade() -> None:

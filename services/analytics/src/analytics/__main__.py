@@ -10,15 +10,20 @@ def _rebuild() -> None:
     """Empty the projections and replay every topic from its start (docs/analytics.md, "Rebuild")."""
     import asyncio
     import json
+    from typing import cast
 
     from analytics.consumers import replay
+    from analytics.services.work import AnalyticsUnitOfWork, AnalyticsWorkFactory
     from kit.db import make_engine, uow_factory
 
     async def run() -> dict[str, dict[str, int]]:
         settings = get_settings()
         engine = make_engine(settings.database_url)
         try:
-            return await replay.run(settings.kafka_bootstrap_servers, uow_factory(engine, SERVICE))
+            return await replay.run(
+                settings.kafka_bootstrap_servers,
+                cast(AnalyticsWorkFactory, uow_factory(engine, SERVICE, AnalyticsUnitOfWork)),
+            )
         finally:
             await engine.dispose()
 

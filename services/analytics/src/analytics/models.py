@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Date, DateTime, Index, Integer, MetaData, Numeric, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, Numeric, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = MetaData()
@@ -302,25 +302,22 @@ payment_facts = Table(
 )
 
 
-def _rollup(name: str, *counts: Column[Any]) -> Table:
+#: What each family of daily rollups is kept by (besides the clinic and the UTC day).
+MARKETING_DIMS = ("channel", "source")
+STAFF_DIMS = ("professional_id", "branch_id")
+REVENUE_STAFF_DIMS = ("professional_id", "branch_id", "procedure_id")
+
+
+def _rollup(name: str, dims: tuple[str, ...], *counts: Column[Any]) -> Table:
     return Table(
         name,
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("tenant_id", Text, nullable=False),
         Column("day", Date, nullable=False),
-        Column("channel", Text),
-        Column("source", Text),
+        *(Column(d, Text) for d in dims),
         *counts,
-        Index(
-            f"ux_{name}_key",
-            "tenant_id",
-            "day",
-            "channel",
-            "source",
-            unique=True,
-            postgresql_nulls_not_distinct=True,
-        ),
+        Index(f"ux_{name}_key", "tenant_id", "day", *dims, unique=True, postgresql_nulls_not_distinct=True),
     )
 
 
@@ -328,27 +325,56 @@ def _count(name: str) -> Column[Any]:
     return Column(name, Integer, nullable=False, server_default="0")
 
 
+def _lead_counts() -> tuple[Column[Any], ...]:
+    return (
+        _count("leads"),
+        _count("booked"),
+        _count("arrived"),
+        _count("treated"),
+        _count("paid"),
+        Column("revenue", Numeric(14, 2), nullable=False, server_default="0"),
+        _count("corrected"),
+    )
+
+
+def _revenue_counts() -> tuple[Column[Any], ...]:
+    return (
+        _count("payments"),
+        Column("gross", Numeric(14, 2), nullable=False, server_default="0"),
+        Column("refunds", Numeric(14, 2), nullable=False, server_default="0"),
+    )
+
+
 #: The lead facts summed per clinic, UTC day of arrival, channel and (corrected) source.
-lead_rollups = _rollup(
-    "lead_rollups",
-    _count("leads"),
-    _count("booked"),
-    _count("arrived"),
-    _count("treated"),
-    _count("paid"),
-    Column("revenue", Numeric(14, 2), nullable=False, server_default="0"),
-    _count("corrected"),
-)
+lead_rollups = _rollup("lead_rollups", MARKETING_DIMS, *_lead_counts())
+#: The lead facts summed per clinic, UTC day of arrival, doctor and branch of the first booking.
+lead_staff_rollups = _rollup("lead_staff_rollups", STAFF_DIMS, *_lead_counts())
 
 #: The payment facts summed per clinic, UTC day of payment, channel and (corrected) source.
-revenue_rollups = _rollup(
-    "revenue_rollups",
-    _count("payments"),
-    Column("gross", Numeric(14, 2), nullable=False, server_default="0"),
-    Column("refunds", Numeric(14, 2), nullable=False, server_default="0"),
+revenue_rollups = _rollup("revenue_rollups", MARKETING_DIMS, *_revenue_counts())
+#: The payment facts summed per clinic, UTC day of payment, doctor, branch and procedure.
+revenue_staff_rollups = _rollup("revenue_staff_rollups", REVENUE_STAFF_DIMS, *_revenue_counts())
+
+#: What the consumers' batches changed that facts depend on, for the fact refresher to drain
+#: (analytics.services.projection.refresh_facts): insert-only, so batches never wait on one another.
+fact_queue = Table(
+    "fact_queue",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", Text, nullable=False),
+    #: lead, patient, phone, deal, payment, appointment (analytics.repository.facts.Touched).
+    Column("kind", Text, nullable=False),
+    Column("ref", Text, nullable=False),
+    Index("ix_fact_queue_tenant", "tenant_id", "id"),
 )
 
-DERIVED_TABLES = {t.name: t for t in (lead_facts, payment_facts, lead_rollups, revenue_rollups)}
+DERIVED_TABLES = {
+    t.name: t
+    for t in (
+        lead_facts, payment_facts, lead_rollups, lead_staff_rollups, revenue_rollups, revenue_staff_rollups,
+        fact_queue,
+    )
+}  # fmt: skip
 
 # --- analytics' own data (kept by a rebuild) -------------------------------------------------------
 source_corrections = Table(

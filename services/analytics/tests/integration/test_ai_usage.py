@@ -18,6 +18,7 @@ from analytics import exports
 from analytics.domain import InvalidAnalytics
 from analytics.services import rebuild
 from analytics.services import reports as cases
+from analytics.services.work import AnalyticsUnitOfWork, AnalyticsWorkFactory
 from contracts import Event, EventMeta
 from contracts import identity as ie
 from contracts import leads as le
@@ -30,7 +31,7 @@ from devkit.infra import Infra
 from devkit.testing import fresh_database
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.db import make_engine, uow_factory
 
 TZ = "America/Sao_Paulo"
 NOV = cases.Query(first=date(2026, 11, 1), last=date(2026, 11, 30))
@@ -41,10 +42,10 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 @pytest.fixture
-async def uow(infra: Infra) -> AsyncIterator[UnitOfWorkFactory]:
+async def uow(infra: Infra) -> AsyncIterator[AnalyticsWorkFactory]:
     engine = make_engine(await asyncio.to_thread(fresh_database, infra, "analytics"))  # alembic runs its own loop
     try:
-        yield uow_factory(engine, "analytics")
+        yield uow_factory(engine, "analytics", AnalyticsUnitOfWork)
     finally:
         await engine.dispose()
 
@@ -197,7 +198,7 @@ class Assisted:
             )
         )
 
-    async def deliver(self, uow: UnitOfWorkFactory, seed: int) -> None:
+    async def deliver(self, uow: AnalyticsWorkFactory, seed: int) -> None:
         tagged = [(e, meta(self.tenant, e)) for e in self.events]
         rnd = random.Random(seed)
         replay = tagged + rnd.sample(tagged, len(tagged) // 2)
@@ -206,7 +207,7 @@ class Assisted:
             await rebuild.apply(uow, "analytics.test", [item])
 
 
-async def test_ai_usage_per_staff_member_channel_and_model(uow: UnitOfWorkFactory) -> None:
+async def test_ai_usage_per_staff_member_channel_and_model(uow: AnalyticsWorkFactory) -> None:
     clinic = Assisted(new_id())
     await clinic.deliver(uow, seed=7)
     manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL)
@@ -249,7 +250,7 @@ async def test_ai_usage_per_staff_member_channel_and_model(uow: UnitOfWorkFactor
     assert exports.to_xlsx(report)[:2] == b"PK"
 
 
-async def test_agents_see_their_own_and_clinics_nothing_of_each_other(uow: UnitOfWorkFactory) -> None:
+async def test_agents_see_their_own_and_clinics_nothing_of_each_other(uow: AnalyticsWorkFactory) -> None:
     clinic, other = Assisted(new_id()), Assisted(new_id())
     await clinic.deliver(uow, seed=1)
     await other.deliver(uow, seed=2)
@@ -268,7 +269,7 @@ async def test_agents_see_their_own_and_clinics_nothing_of_each_other(uow: UnitO
     assert err.value.field == "group_by"
 
 
-async def test_the_same_events_in_another_order_give_the_same_report(uow: UnitOfWorkFactory) -> None:
+async def test_the_same_events_in_another_order_give_the_same_report(uow: AnalyticsWorkFactory) -> None:
     clinic = Assisted(new_id())
     await clinic.deliver(uow, seed=3)
     manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL)

@@ -5,12 +5,13 @@ and the live consumers' lag."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -19,8 +20,11 @@ from analytics import consumers
 from analytics.app import create_api
 from analytics.consumers import replay
 from analytics.domain import InvalidAnalytics, NotFound
+from analytics.domain.facts import LEAD_ROLLUPS, REVENUE_ROLLUPS
 from analytics.services import dashboard, inputs, rebuild
+from analytics.services import privacy as privacy_answers
 from analytics.services import reports as cases
+from analytics.services.work import AnalyticsUnitOfWork, AnalyticsWorkFactory
 from contracts import Event, EventMeta, to_headers
 from contracts import funnel as fe
 from contracts import leads as le
@@ -35,8 +39,9 @@ from devkit.infra import Infra
 from devkit.testing import fresh_database
 from kit.auth import Principal
 from kit.context import new_id
-from kit.db import UnitOfWorkFactory, make_engine, uow_factory
+from kit.db import UnitOfWork, make_engine, uow_factory
 from kit.messaging import ensure_topics, make_producer
+from kit.objects import ObjectStore
 
 TZ = "America/Sao_Paulo"
 NOV = cases.Query(first=date(2026, 11, 1), last=date(2026, 11, 30))
@@ -52,10 +57,10 @@ def database_url(infra: Infra) -> str:
 
 
 @pytest.fixture
-async def uow(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
+async def uow(database_url: str) -> AsyncIterator[AnalyticsWorkFactory]:
     engine = make_engine(database_url)
     try:
-        yield uow_factory(engine, "analytics")
+        yield uow_factory(engine, "analytics", AnalyticsUnitOfWork)
     finally:
         await engine.dispose()
 
@@ -390,7 +395,7 @@ class Clinic:
         return [(event, meta(self.tenant, event)) for event in self.events]
 
 
-async def deliver(uow: UnitOfWorkFactory, tagged: list[tuple[Event, EventMeta]], seed: int) -> None:
+async def deliver(uow: AnalyticsWorkFactory, tagged: list[tuple[Event, EventMeta]], seed: int) -> None:
     """Like the consumers: each record in its own transaction, here shuffled and some twice (redeliveries)."""
     rnd = random.Random(seed)
     replay_ = tagged + rnd.sample(tagged, len(tagged) // 3)
@@ -402,7 +407,7 @@ def by(report: cases.Report, *keys: str) -> dict[Any, dict[str, Any]]:
     return {tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]]: r for r in report.rows}
 
 
-async def figures(uow: UnitOfWorkFactory, manager: Principal) -> dict[str, Any]:
+async def figures(uow: AnalyticsWorkFactory, manager: Principal) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, case, group in (
         ("leads", cases.leads, ("channel", "source")),
@@ -417,7 +422,7 @@ async def figures(uow: UnitOfWorkFactory, manager: Principal) -> dict[str, Any]:
     return out
 
 
-async def test_every_report_shows_exactly_the_clinic_s_numbers(uow: UnitOfWorkFactory) -> None:
+async def test_every_report_shows_exactly_the_clinic_s_numbers(uow: AnalyticsWorkFactory) -> None:
     clinic = Clinic(new_id())
     manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL, ANALYTICS_WRITE)
     await deliver(uow, clinic.tagged(), seed=1)
@@ -515,7 +520,7 @@ async def test_every_report_shows_exactly_the_clinic_s_numbers(uow: UnitOfWorkFa
     assert response[clinic.ag2]["p90_minutes"] == 60.0
 
 
-async def test_agents_see_their_own_figures_and_clinics_see_nothing_of_each_other(uow: UnitOfWorkFactory) -> None:
+async def test_agents_see_their_own_figures_and_clinics_see_nothing_of_each_other(uow: AnalyticsWorkFactory) -> None:
     clinic, other = Clinic(new_id()), Clinic(new_id())
     await deliver(uow, clinic.tagged() + other.tagged(), seed=2)
     agent = staff(clinic.tenant, ANALYTICS_READ, user=clinic.ag1)
@@ -538,7 +543,7 @@ async def test_agents_see_their_own_figures_and_clinics_see_nothing_of_each_othe
     assert theirs.totals["leads"] == 4
 
 
-async def test_the_dashboard_panels_and_their_details(uow: UnitOfWorkFactory) -> None:
+async def test_the_dashboard_panels_and_their_details(uow: AnalyticsWorkFactory) -> None:
     clinic = Clinic(new_id())
     await deliver(uow, clinic.tagged(), seed=3)
     manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL)
@@ -564,7 +569,7 @@ async def test_the_dashboard_panels_and_their_details(uow: UnitOfWorkFactory) ->
         await dashboard.detail(uow, manager, "nope", 10, now)
 
 
-async def test_bad_input_names_the_field(uow: UnitOfWorkFactory) -> None:
+async def test_bad_input_names_the_field(uow: AnalyticsWorkFactory) -> None:
     manager = staff(new_id(), ANALYTICS_READ, ANALYTICS_ALL, ANALYTICS_WRITE)
     with pytest.raises(InvalidAnalytics) as caught:
         await cases.conversion(uow, manager, cases.Query(first=date(2026, 11, 5), last=date(2026, 11, 1)))
@@ -577,7 +582,7 @@ async def test_bad_input_names_the_field(uow: UnitOfWorkFactory) -> None:
     assert caught.value.field == "percent"
 
 
-async def test_a_commission_is_set_only_for_a_member_of_the_clinic_s_staff(uow: UnitOfWorkFactory) -> None:
+async def test_a_commission_is_set_only_for_a_member_of_the_clinic_s_staff(uow: AnalyticsWorkFactory) -> None:
     tenant, other = new_id(), new_id()
     manager = staff(tenant, ANALYTICS_READ, ANALYTICS_ALL, ANALYTICS_WRITE)
     curator, theirs = new_id(), new_id()
@@ -618,7 +623,7 @@ def msgspec_json(event: Event) -> bytes:
     return msgspec.json.encode(event)
 
 
-async def test_a_rebuild_from_the_topics_gives_the_same_figures(infra: Infra, uow: UnitOfWorkFactory) -> None:
+async def test_a_rebuild_from_the_topics_gives_the_same_figures(infra: Infra, uow: AnalyticsWorkFactory) -> None:
     clinic = Clinic(new_id())
     manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL)
     tagged = clinic.tagged()
@@ -633,19 +638,23 @@ async def test_a_rebuild_from_the_topics_gives_the_same_figures(infra: Infra, uo
 
 
 async def test_the_live_consumers_reflect_an_event_within_five_seconds(infra: Infra, database_url: str) -> None:
+    from analytics.app import timers
     from analytics.settings import get_settings
+    from kit.periodic import PeriodicRunner
     from kit.worker import WorkerContext
 
     engine = make_engine(database_url)
-    uow = uow_factory(engine, "analytics")
+    uow = uow_factory(engine, "analytics", AnalyticsUnitOfWork)
     await ensure_topics(infra.kafka_bootstrap)
     producer = make_producer(infra.kafka_bootstrap, idempotent=False, client_id="analytics-test")
     await producer.start()
     ctx = WorkerContext("analytics", get_settings(), engine, uow, producer)
     live = consumers.build(ctx)
+    refresher = PeriodicRunner("analytics", timers(ctx))  # the worker's fact refresher
     try:
         for c in live:
             await c.start(infra.kafka_bootstrap)
+        refresher.start()
         clinic = Clinic(new_id())
         manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL)
         first = clinic.tagged()[:5]
@@ -661,6 +670,7 @@ async def test_the_live_consumers_reflect_an_event_within_five_seconds(infra: In
         assert lag is not None
         assert lag < 5.0
     finally:
+        await refresher.stop()
         for c in live:
             await c.stop()
         await producer.stop()
@@ -678,7 +688,7 @@ async def test_the_api_wants_a_token_and_answers_problems(database_url: str, mon
         assert anonymous.headers["content-type"].startswith("application/problem+json")
 
 
-async def _consistent(uow: UnitOfWorkFactory, tenant: str) -> None:
+async def _consistent(uow: AnalyticsWorkFactory, tenant: str) -> None:
     """The stored facts are what the projections give computed from scratch, and each rollup is their sum."""
     from sqlalchemy import text
 
@@ -696,24 +706,30 @@ async def _consistent(uow: UnitOfWorkFactory, tenant: str) -> None:
         assert rows(await s.execute(text(q.format("payment_facts")), p), "payment_id") == rows(
             await s.execute(text(payment_facts_sql(only=False)), p), "payment_id"
         )
-        for rollup, sums in (
-            ("lead_rollups", "count(*), count(booked_at), count(arrived_at), count(treated_at), count(paid_at), "
-             "sum(revenue), count(*) FILTER (WHERE corrected) FROM lead_facts"),
-            ("revenue_rollups", "count(*), sum(gross), sum(refunded) FROM payment_facts"),
+        lead_sums = (
+            "count(*), count(booked_at), count(arrived_at), count(treated_at), count(paid_at), "
+            "sum(revenue), count(*) FILTER (WHERE corrected)"
+        )
+        for rollup, cols, sums, facts in (
+            *((r, "leads, booked, arrived, treated, paid, revenue, corrected", lead_sums, "lead_facts")
+              for r in LEAD_ROLLUPS),
+            *((r, "payments, gross, refunds", "count(*), sum(gross), sum(refunded)", "payment_facts")
+              for r in REVENUE_ROLLUPS),
         ):  # fmt: skip
-            cols = "leads, booked, arrived, treated, paid, revenue, corrected"
-            if rollup == "revenue_rollups":
-                cols = "payments, gross, refunds"
+            keys = ", ".join(("day", *rollup.dims))
+            groups = ", ".join(str(n + 1) for n in range(len(rollup.dims) + 1))
             stored = await s.execute(
-                text(f"SELECT day, channel, source, {cols} FROM {rollup} WHERE tenant_id = :tenant "
+                text(f"SELECT {keys}, {cols} FROM {rollup.table} WHERE tenant_id = :tenant "
                      f"AND ({cols.replace(', ', ' <> 0 OR ')} <> 0)"), p)  # fmt: skip
             summed = await s.execute(
-                text(f"SELECT day, channel, source, {sums} WHERE tenant_id = :tenant GROUP BY 1, 2, 3"), p
+                text(f"SELECT {keys}, {sums} FROM {facts} WHERE tenant_id = :tenant GROUP BY {groups}"), p
             )
-            assert sorted(map(tuple, stored.all()), key=str) == sorted(map(tuple, summed.all()), key=str)
+            assert sorted(map(tuple, stored.all()), key=str) == sorted(map(tuple, summed.all()), key=str), rollup
+        queued = await s.execute(text("SELECT count(*) FROM fact_queue WHERE tenant_id = :tenant"), p)
+        assert queued.scalar() == 0
 
 
-async def test_facts_and_rollups_are_the_same_whatever_the_order_and_batches(uow: UnitOfWorkFactory) -> None:
+async def test_facts_and_rollups_are_the_same_whatever_the_order_and_batches(uow: AnalyticsWorkFactory) -> None:
     """Each lead's steps on its row and the daily rollups, kept by the batches, equal the projections computed
     from scratch: shuffled, duplicated, in batches of any size, with a merge, a payment naming only the phone,
     a source correction and its removal; the reports read the same figures."""
@@ -754,8 +770,171 @@ async def test_facts_and_rollups_are_the_same_whatever_the_order_and_batches(uow
         await inputs.clear_correction(uow, manager, clinic.l3)
         await _consistent(uow, clinic.tenant)
         # a period of partial days (rollups for the whole days, facts at the edges) against the facts alone
-        rolled = await cases.conversion(uow, manager, cases.Query(first=date(2026, 11, 11), last=date(2026, 11, 15)))
-        own = await cases.conversion(
-            uow, manager, cases.Query(first=date(2026, 11, 11), last=date(2026, 11, 15), group_by=("doctor",))
+        # Periods of partial days (a family of rollups for the whole days, facts at the edges) against the facts
+        # alone (a grouping no family keeps: channel with doctor), by channel and by doctor and branch, for the
+        # clinic and for one branch.
+        for first, last in ((11, 15), (1, 30), (10, 10), (12, 20)):
+            q = {"first": date(2026, 11, first), "last": date(2026, 11, last)}
+            for branch in (None, clinic.b1, clinic.b2):
+                facts = {
+                    name: await case(uow, manager, cases.Query(**q, branch_id=branch, group_by=("channel", "doctor")))
+                    for name, case in (("conversion", cases.conversion), ("revenue", cases.revenue))
+                }
+                for group in (("channel",), ("doctor",), ("branch",), ("doctor", "branch")):
+                    if branch is not None and group == ("channel",):
+                        continue  # by channel for one branch: the facts (no family keeps both)
+                    rolled = await cases.conversion(uow, manager, cases.Query(**q, branch_id=branch, group_by=group))
+                    assert rolled.totals == facts["conversion"].totals, (first, last, branch, group)
+                    money = await cases.revenue(uow, manager, cases.Query(**q, branch_id=branch, group_by=group))
+                    assert money.totals == facts["revenue"].totals, (first, last, branch, group)
+                if (first, last, branch) == (11, 15, None):
+                    assert facts["conversion"].totals["leads"] == 2  # L2 (11th) and L3 (15th)
+        by_doctor = by(await cases.conversion(uow, manager, cases.Query(first=NOV.first, last=NOV.last,
+                                                                        group_by=("doctor",))), "doctor")  # fmt: skip
+        assert by_doctor[clinic.d1]["booked"] >= 1
+        assert by_doctor[clinic.d1]["doctor_name"]
+
+
+async def test_batches_of_one_clinic_never_wait_for_one_another(uow: AnalyticsWorkFactory) -> None:
+    """Two partitions' batches of the same clinic (a lead, its booking) store at once: neither waits for the
+    other's commit (before, the second queued on the clinic's fact lock). The refresher sees only what is
+    committed; once both are in and it ran, the facts and rollups are exact."""
+    from analytics.services.projection import patches, refresh_facts, store
+
+    clinic = Clinic(new_id())
+    manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL)
+    created = [(e, m) for e, m in clinic.tagged() if isinstance(e, le.LeadCreatedV1) and e.lead_id == clinic.l1]
+    booked = [(e, m) for e, m in clinic.tagged()
+              if isinstance(e, se.AppointmentBookedV1) and e.person.lead_id == clinic.l1]  # fmt: skip
+    assert created
+    assert booked
+    async with uow() as a, uow() as b:
+        await store(a, [p for e, m in created for p in patches(e, m)])  # not committed yet
+        await asyncio.wait_for(store(b, [p for e, m in booked for p in patches(e, m)]), 5)
+        await asyncio.wait_for(b.commit(), 5)
+        assert await refresh_facts(uow) == 1  # the booking's batch, alone: no lead yet, so no lead fact
+        assert (await cases.conversion(uow, manager, NOV)).totals["leads"] == 0
+        await a.commit()
+    assert await refresh_facts(uow) == 1
+    assert await refresh_facts(uow) == 0  # drained
+    await _consistent(uow, clinic.tenant)
+    report = await cases.conversion(uow, manager, NOV)
+    assert (report.totals["leads"], report.totals["booked"]) == (1, 1)
+
+
+@pytest.fixture
+async def objects(infra: Infra) -> AsyncIterator[ObjectStore]:
+    store = ObjectStore(
+        endpoint_url=infra.objects_url,
+        bucket=f"analytics-{new_id()[:8]}",
+        access_key_id=infra.objects_access_key_id,
+        secret_access_key=infra.objects_secret_access_key,
+        create_bucket=True,
+    )
+    await store.open()
+    yield store
+    await store.close()
+
+
+async def _answer(uow: AnalyticsWorkFactory, objects: ObjectStore, event: Event, tenant: str) -> None:
+    """What the worker's privacy consumer does with one request (kit.privacy.answers), in one transaction."""
+    handler = privacy_answers.handlers(lambda: objects)[type(event)]
+    async with uow() as work:
+        await handler(cast(UnitOfWork, work), event, meta(tenant, event))
+        await work.commit()
+
+
+async def test_subject_requests_export_and_erase_while_every_total_stays(
+    uow: AnalyticsWorkFactory, objects: ObjectStore
+) -> None:
+    """An export holds the person's rows of the read models; an erasure anonymises the name and the phones (a
+    payment that named the person only by phone still counts for their lead), and every report's totals and
+    figures stay the same; another clinic with the same phones is untouched."""
+    from sqlalchemy import text
+
+    from contracts import privacy as pv
+    from contracts.topics import ANALYTICS
+    from kit.privacy import ERASED_NAME, ERASED_TEXT, part_key
+
+    clinic, other = Clinic(new_id()), Clinic(new_id())  # the same phones in both clinics
+    by_phone = new_id()
+    clinic.events.append(
+        pe.PaymentConfirmedV1(
+            payment_id=by_phone,
+            person=Person(phone="+5511900000003"),
+            amount="120.00",
+            currency="BRL",
+            method="pix",
+            provider="sandbox",
+            provider_payment_id="y",
+            paid_at=at(16, 16),
         )
-        assert rolled.totals["leads"] == own.totals["leads"] == 2  # L2 (11th) and L3 (15th)
+    )
+    manager = staff(clinic.tenant, ANALYTICS_READ, ANALYTICS_ALL)
+    await deliver(uow, clinic.tagged(), seed=7)
+    await deliver(uow, other.tagged(), seed=8)
+    before = await figures(uow, manager)
+    now = datetime.now(UTC)
+    # L1 by its patient id (the payment naming only the patient, the deal and its plan), L3 by its phone
+    one = pv.Subject(patient_ids=[clinic.patient])
+    three = pv.Subject(phones=["+5511900000003"])
+    request = new_id()
+    export = pv.ExportRequestedV1(request_id=request, subject=one, requested_at=now, due_at=now)
+    await _answer(uow, objects, export, clinic.tenant)
+    raw, _ = await objects.get(part_key(clinic.tenant, request, "analytics"))
+    data = json.loads(raw)["data"]
+    assert [r["name"] for r in data["leads"]] == ["Lead One"]
+    assert {r["lead_id"] for r in data["lead_facts"]} == {clinic.l1}
+    assert len(data["payments"]) == len(data["payment_facts"]) >= 1
+    assert [r["title"] for r in data["plans"]] == ["Plan"]
+    assert data["deals"]
+    async with uow() as work:
+        published = await work.session.execute(
+            text("SELECT event_type FROM outbox WHERE topic = :topic"), {"topic": ANALYTICS.name}
+        )
+        assert published.scalars().all() == [pv.AnalyticsPartReadyV1.TYPE]
+
+    for subject in (one, three):
+        erase = pv.ErasureRequestedV1(request_id=new_id(), subject=subject, requested_at=now, due_at=now)
+        await _answer(uow, objects, erase, clinic.tenant)
+    after = await figures(uow, manager)
+    for name in before:
+        assert after[name][1] == before[name][1], name  # every report's totals
+        if name != "visits":  # the Visits report shows the patient's name, now erased
+            assert sorted(after[name][0], key=str) == sorted(before[name][0], key=str), name
+    assert [r["patient"] for r in after["visits"][0]] == [ERASED_NAME]
+    await _consistent(uow, clinic.tenant)  # the facts are still what the projections give
+    revenue = by(await cases.revenue(uow, manager, NOV), "channel", "source")
+    assert revenue[("site_form", "instagram_ads")]["revenue"] == Decimal("120.00")  # L3's payment by its phone
+    async with uow() as work:
+        s = work.session
+        rows = (await s.execute(text("SELECT lead_id, name, phone FROM leads WHERE tenant_id = :t"),
+                                {"t": clinic.tenant})).mappings().all()  # fmt: skip
+        erased = {r["lead_id"]: r for r in rows if r["lead_id"] in (clinic.l1, clinic.l3)}
+        assert {r["name"] for r in erased.values()} == {ERASED_NAME}
+        assert all(r["phone"].startswith("erased:") for r in erased.values())
+        assert {r["name"] for r in rows if r["lead_id"] in (clinic.l2, clinic.l4)} == {"Lead Two", "Lead Four"}
+        for table, column in (("leads", "phone"), ("appointments", "phone"), ("payments", "phone"),
+                              ("deals", "phone"), ("calls", "caller")):  # fmt: skip
+            left = await s.execute(
+                text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t AND {column} = ANY(:p)"),
+                {"t": clinic.tenant, "p": ["+5511900000001", "+5511900000003"]},
+            )
+            assert left.scalar() == 0, table
+        plans = await s.execute(text("SELECT title FROM plans WHERE tenant_id = :t"), {"t": clinic.tenant})
+        assert plans.scalars().all() == [ERASED_TEXT]
+        kept = await s.execute(
+            text("SELECT count(*) FROM leads WHERE tenant_id = :t AND phone = ANY(:p) AND name LIKE 'Lead %'"),
+            {"t": other.tenant, "p": ["+5511900000001", "+5511900000003"]},
+        )
+        assert kept.scalar() == 2  # the other clinic's people are not this clinic's request
+        published = await s.execute(
+            text("SELECT event_type FROM outbox WHERE topic = :topic ORDER BY event_type"), {"topic": ANALYTICS.name}
+        )
+        assert published.scalars().all() == [pv.AnalyticsPartErasedV1.TYPE] * 2 + [pv.AnalyticsPartReadyV1.TYPE]
+    # exported again, the person is the anonymised rows
+    again = pv.ExportRequestedV1(request_id=new_id(), subject=pv.Subject(lead_ids=[clinic.l1]), requested_at=now,
+                                 due_at=now)  # fmt: skip
+    await _answer(uow, objects, again, clinic.tenant)
+    raw, _ = await objects.get(part_key(clinic.tenant, again.request_id, "analytics"))
+    assert [r["name"] for r in json.loads(raw)["data"]["leads"]] == [ERASED_NAME]

@@ -27,9 +27,9 @@ from analytics.schemas import (
 )
 from analytics.services import dashboard, inputs
 from analytics.services import reports as cases
+from analytics.services.work import AnalyticsWorkFactory
 from contracts.claims import ANALYTICS_ALL, ANALYTICS_READ, ANALYTICS_WRITE
 from kit.auth import Principal
-from kit.db import UnitOfWorkFactory
 from kit.inputs import Uuid, uuids
 from kit.paging import CommaList, Page, comma_list
 from kit.web import AuthRequest, Limit, Offset, requires
@@ -42,7 +42,7 @@ GroupBy = Annotated[CommaList, Parameter(query="group_by", description="comma li
 Sort = Annotated[str | None, Parameter(description="a column; a leading '-' sorts descending")]
 Fmt = Annotated[Format, Parameter(query="format", description="json (default), csv or xlsx")]
 
-ReportCase = Callable[[UnitOfWorkFactory, Principal, cases.Query], Awaitable[cases.Report]]
+ReportCase = Callable[[AnalyticsWorkFactory, Principal, cases.Query], Awaitable[cases.Report]]
 
 
 def _out(report: cases.Report, fmt: Format) -> ReportOut | Response[bytes]:
@@ -68,7 +68,7 @@ def _out(report: cases.Report, fmt: Format) -> ReportOut | Response[bytes]:
 
 
 async def _report(
-    case: ReportCase, request: AuthRequest, uow: UnitOfWorkFactory, first: date | None, last: date | None,
+    case: ReportCase, request: AuthRequest, uow: AnalyticsWorkFactory, first: date | None, last: date | None,
     branch: str | None, group_by: str | None, sort: str | None, fmt: Format, allowed: tuple[str, ...],
 ) -> ReportOut | Response[bytes]:  # fmt: skip
     dims = tuple(comma_list(group_by, field="group_by", allowed=allowed)) if allowed else ()
@@ -86,7 +86,7 @@ class ReportController(Controller):
 
     @get("/leads", summary="Leads per channel and source")
     async def leads(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, from_: From = None, to: To = None,
+        self, request: AuthRequest, uow: AnalyticsWorkFactory, from_: From = None, to: To = None,
         branch_id: Branch = None, group_by: GroupBy = None, sort: Sort = None, fmt: Fmt = "json",
     ) -> ReportOut | Response[bytes]:  # fmt: skip
         """`group_by`: channel, source (default), doctor, branch. Counts the leads created in the period under
@@ -96,7 +96,7 @@ class ReportController(Controller):
 
     @get("/conversion", summary="Conversion lead -> booked -> arrived -> treated -> paid")
     async def conversion(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, from_: From = None, to: To = None,
+        self, request: AuthRequest, uow: AnalyticsWorkFactory, from_: From = None, to: To = None,
         branch_id: Branch = None, group_by: GroupBy = None, sort: Sort = None, fmt: Fmt = "json",
     ) -> ReportOut | Response[bytes]:  # fmt: skip
         """The leads created in the period and how many of them reached each step (ever), the share of the
@@ -106,7 +106,7 @@ class ReportController(Controller):
 
     @get("/revenue", summary="Revenue per channel, source, doctor, procedure; cost per lead")
     async def revenue(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, from_: From = None, to: To = None,
+        self, request: AuthRequest, uow: AnalyticsWorkFactory, from_: From = None, to: To = None,
         branch_id: Branch = None, group_by: GroupBy = None, sort: Sort = None, fmt: Fmt = "json",
     ) -> ReportOut | Response[bytes]:  # fmt: skip
         """Payments confirmed in the period less their refunds. Grouped by source (or channel and source), the
@@ -116,7 +116,7 @@ class ReportController(Controller):
 
     @get("/visits", summary="The curators' Visits report")
     async def visits(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, from_: From = None, to: To = None,
+        self, request: AuthRequest, uow: AnalyticsWorkFactory, from_: From = None, to: To = None,
         branch_id: Branch = None, sort: Sort = None, fmt: Fmt = "json",
     ) -> ReportOut | Response[bytes]:  # fmt: skip
         """Per patient with a curator: treatment plans of the period (before and after discounts), payments of
@@ -125,7 +125,7 @@ class ReportController(Controller):
 
     @get("/attendance", summary="No-show rate and reminder confirmation rate")
     async def attendance(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, from_: From = None, to: To = None,
+        self, request: AuthRequest, uow: AnalyticsWorkFactory, from_: From = None, to: To = None,
         branch_id: Branch = None, group_by: GroupBy = None, sort: Sort = None, fmt: Fmt = "json",
     ) -> ReportOut | Response[bytes]:  # fmt: skip
         """`group_by`: channel (default) or step (the reminder's minutes before the start)."""
@@ -134,14 +134,14 @@ class ReportController(Controller):
 
     @get("/response-times", summary="Minutes from a lead's arrival to its first contact, per agent")
     async def response_times(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, from_: From = None, to: To = None,
+        self, request: AuthRequest, uow: AnalyticsWorkFactory, from_: From = None, to: To = None,
         branch_id: Branch = None, sort: Sort = None, fmt: Fmt = "json",
     ) -> ReportOut | Response[bytes]:  # fmt: skip
         return await _report(cases.response_times, request, uow, from_, to, branch_id, None, sort, fmt, ())
 
     @get("/ai-usage", summary="The reply assistant: suggestions asked for, used as is / edited / ignored, tokens, cost")
     async def ai_usage(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, from_: From = None, to: To = None,
+        self, request: AuthRequest, uow: AnalyticsWorkFactory, from_: From = None, to: To = None,
         group_by: GroupBy = None, sort: Sort = None, fmt: Fmt = "json",
     ) -> ReportOut | Response[bytes]:  # fmt: skip
         """`group_by`: staff (default), channel, model. Requests made in the period; managers and admins see the
@@ -156,7 +156,7 @@ class DashboardController(Controller):
     guards = [requires(ANALYTICS_READ)]
 
     @get("/", summary="The console's panels: counts")
-    async def panels(self, request: AuthRequest, uow: UnitOfWorkFactory) -> DashboardOut:
+    async def panels(self, request: AuthRequest, uow: AnalyticsWorkFactory) -> DashboardOut:
         counts = await dashboard.panels(uow, request.user)
         return DashboardOut(
             scope="clinic" if request.user.has(ANALYTICS_ALL) else "own",
@@ -172,7 +172,7 @@ class DashboardController(Controller):
 
     @get("/{panel:str}", summary="One panel's items (the 10 newest leads, ...), each with its link")
     async def detail(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, panel: str,
+        self, request: AuthRequest, uow: AnalyticsWorkFactory, panel: str,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 10,
     ) -> PanelDetailOut:  # fmt: skip
         return PanelDetailOut(panel=panel, items=await dashboard.detail(uow, request.user, panel, limit))
@@ -183,22 +183,24 @@ class InputController(Controller):
     tags = ["analytics"]
 
     @get("/leads/{lead_id:str}/source", guards=[requires(ANALYTICS_READ)], summary="A lead's source in reports")
-    async def source(self, request: AuthRequest, uow: UnitOfWorkFactory, lead_id: Uuid) -> SourceOut:
+    async def source(self, request: AuthRequest, uow: AnalyticsWorkFactory, lead_id: Uuid) -> SourceOut:
         return SourceOut.of(await inputs.lead_source(uow, request.user, lead_id))
 
     @put("/leads/{lead_id:str}/source", guards=[requires(ANALYTICS_WRITE)], summary="Correct a lead's source")
-    async def correct(self, request: AuthRequest, uow: UnitOfWorkFactory, lead_id: Uuid, data: SourceIn) -> SourceOut:
+    async def correct(
+        self, request: AuthRequest, uow: AnalyticsWorkFactory, lead_id: Uuid, data: SourceIn
+    ) -> SourceOut:
         """Reports count the lead under this source; the source it came with stays as `original_source`."""
         return SourceOut.of(await inputs.correct_source(uow, request.user, lead_id, data.source, data.note))
 
     @delete("/leads/{lead_id:str}/source", guards=[requires(ANALYTICS_WRITE)], status_code=HTTP_200_OK,
             summary="Undo the correction")  # fmt: skip
-    async def uncorrect(self, request: AuthRequest, uow: UnitOfWorkFactory, lead_id: Uuid) -> SourceOut:
+    async def uncorrect(self, request: AuthRequest, uow: AnalyticsWorkFactory, lead_id: Uuid) -> SourceOut:
         return SourceOut.of(await inputs.clear_correction(uow, request.user, lead_id))
 
     @post("/spend", guards=[requires(ANALYTICS_WRITE)], status_code=HTTP_201_CREATED,
           summary="Record campaign spend")  # fmt: skip
-    async def add_spend(self, request: AuthRequest, uow: UnitOfWorkFactory, data: SpendIn) -> SpendOut:
+    async def add_spend(self, request: AuthRequest, uow: AnalyticsWorkFactory, data: SpendIn) -> SpendOut:
         return SpendOut.of(
             await inputs.add_spend(
                 uow,
@@ -215,7 +217,7 @@ class InputController(Controller):
 
     @get("/spend", guards=[requires(ANALYTICS_ALL)], summary="The clinic's recorded campaign spend")
     async def spend(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, limit: Limit = 50, offset: Offset = 0
+        self, request: AuthRequest, uow: AnalyticsWorkFactory, limit: Limit = 50, offset: Offset = 0
     ) -> Page[SpendOut]:
         rows, total = await inputs.list_spend(uow, request.user, limit=limit, offset=offset)
         return Page.of([SpendOut.of(r) for r in rows], total=total, limit=limit, offset=offset)
@@ -223,17 +225,17 @@ class InputController(Controller):
     # A typed path: a spend id that is no UUID is a 422 naming it, never a failed cast in PostgreSQL.
     @delete("/spend/{spend_id:uuid}", guards=[requires(ANALYTICS_WRITE)], status_code=HTTP_204_NO_CONTENT,
             summary="Remove a spend record")  # fmt: skip
-    async def remove_spend(self, request: AuthRequest, uow: UnitOfWorkFactory, spend_id: UUID) -> None:
+    async def remove_spend(self, request: AuthRequest, uow: AnalyticsWorkFactory, spend_id: UUID) -> None:
         await inputs.delete_spend(uow, request.user, str(spend_id))
 
     @get("/commissions", guards=[requires(ANALYTICS_ALL)], summary="The curators' commission rates")
-    async def commissions(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[CommissionOut]:
+    async def commissions(self, request: AuthRequest, uow: AnalyticsWorkFactory) -> Page[CommissionOut]:
         return Page.all(CommissionOut.of(r) for r in await inputs.commissions(uow, request.user))
 
     @put("/commissions/{curator_id:str}", guards=[requires(ANALYTICS_WRITE)],
          summary="Set a curator's commission rate ('*': the clinic's default)")  # fmt: skip
     async def set_commission(
-        self, request: AuthRequest, uow: UnitOfWorkFactory, curator_id: str, data: CommissionIn
+        self, request: AuthRequest, uow: AnalyticsWorkFactory, curator_id: str, data: CommissionIn
     ) -> Page[CommissionOut]:
         uuids([curator_id], "curator_id", allow=("*",))
         return Page.all(

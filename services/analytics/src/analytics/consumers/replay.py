@@ -19,9 +19,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from analytics.consumers import consumer_name, handlers_by_topic
 from analytics.services import rebuild
+from analytics.services.work import AnalyticsWorkFactory
 from contracts import Event, EventMeta, from_headers, spec_for
 from contracts.envelope import EnvelopeError
-from kit.db import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -29,7 +29,7 @@ BATCH = 500
 IDLE_MS = 1500
 
 
-async def _topic(bootstrap: str, topic: str, uow: UnitOfWorkFactory, wanted: set[str]) -> dict[str, int]:
+async def _topic(bootstrap: str, topic: str, uow: AnalyticsWorkFactory, wanted: set[str]) -> dict[str, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                                 client_id="analytics-rebuild")  # fmt: skip
     await consumer.start()
@@ -81,7 +81,7 @@ def _decode(record: Any, wanted: set[str]) -> tuple[Event, EventMeta] | None:
         return None
 
 
-async def run(bootstrap: str, uow: UnitOfWorkFactory) -> dict[str, dict[str, int]]:
+async def run(bootstrap: str, uow: AnalyticsWorkFactory) -> dict[str, dict[str, int]]:
     by_topic = handlers_by_topic()
     await rebuild.clear(uow, [consumer_name(t) for t in by_topic])
     results = await asyncio.gather(

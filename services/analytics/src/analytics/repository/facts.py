@@ -1,11 +1,14 @@
 """The facts and rollups (analytics.domain.facts): computed from the projections with the reports' resolution
 of people to leads, stored, and the rollups moved by the difference.
 
-Every write here runs under the clinic's transaction-scoped advisory lock (`lock`), taken after the batch's
-projection rows are written (and locked) and held until it commits: the fact refreshes of one clinic run one
-after another, each from everything committed before its lock was granted plus its own batch, so the last batch
-to touch a lead's inputs computes its facts from all of them, and a rollup always equals the sum of its facts.
-Only fact and rollup rows are written under the lock, and only under it, so two batches never deadlock on it.
+The consumers' batches only *queue* what they touched (`enqueue`: rows of `fact_queue`, insert-only, so the
+batches of different partitions never wait for one another). The fact refresher drains a clinic's queue
+(`take`) and refreshes what it names, under the clinic's transaction-scoped advisory lock (`try_lock`; a source
+correction waits for it with `lock`), held until it commits: the refreshes of one clinic run one after another,
+each from everything committed before it began. A queue row is committed with the projection rows of its batch,
+so the refresh that takes it sees them; a batch committed after the refresh took the queue is refreshed by the
+next one. A rollup therefore always equals the sum of its facts, and once the queue is drained every fact is what
+the projections give. Only fact and rollup rows are written under the lock, and only under it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics.domain import facts as rules
-from analytics.models import lead_facts, lead_rollups, payment_facts, revenue_rollups
+from analytics.models import (
+    fact_queue,
+    lead_facts,
+    lead_rollups,
+    lead_staff_rollups,
+    payment_facts,
+    revenue_rollups,
+    revenue_staff_rollups,
+)
 from analytics.repository import bulk
 
 
@@ -146,25 +157,35 @@ def payment_facts_sql(*, only: bool) -> str:
     LEFT JOIN appointments a ON a.tenant_id = pay.tenant_id AND a.appointment_id = pay.appointment_id"""
 
 
+ROLLUP_TABLES = {t.name: t for t in (lead_rollups, lead_staff_rollups, revenue_rollups, revenue_staff_rollups)}
+
 _LEAD_COLUMNS = [c.name for c in lead_facts.c]
 _PAYMENT_COLUMNS = [c.name for c in payment_facts.c]
 
+
+def _rollup_sql(rollup: rules.Rollup, facts: str) -> str:
+    dims = ", ".join(rollup.dims)
+    groups = ", ".join(str(n) for n in range(1, len(rollup.dims) + 3))
+    if rollup.counts is rules.lead_counts:
+        counts = ("leads, booked, arrived, treated, paid, revenue, corrected",
+                  "count(*), count(booked_at), count(arrived_at), count(treated_at), count(paid_at), "
+                  "COALESCE(sum(revenue), 0), count(*) FILTER (WHERE corrected)")  # fmt: skip
+    else:
+        counts = ("payments, gross, refunds", "count(*), COALESCE(sum(gross), 0), COALESCE(sum(refunded), 0)")
+    return f"""INSERT INTO {rollup.table} (tenant_id, day, {dims}, {counts[0]})
+       SELECT tenant_id, day, {dims}, {counts[1]} FROM {facts} WHERE tenant_id = :tenant GROUP BY {groups}"""
+
+
 #: Rebuilding every fact and rollup of one clinic from its projections (the migration and the benchmark's seed).
 FULL_REFRESH = [
+    "DELETE FROM fact_queue WHERE tenant_id = :tenant",
     "DELETE FROM lead_facts WHERE tenant_id = :tenant",
     "DELETE FROM payment_facts WHERE tenant_id = :tenant",
-    "DELETE FROM lead_rollups WHERE tenant_id = :tenant",
-    "DELETE FROM revenue_rollups WHERE tenant_id = :tenant",
+    *(f"DELETE FROM {r.table} WHERE tenant_id = :tenant" for r in (*rules.LEAD_ROLLUPS, *rules.REVENUE_ROLLUPS)),
     f"INSERT INTO lead_facts ({', '.join(_LEAD_COLUMNS)}) {lead_facts_sql(only=False)}",
     f"INSERT INTO payment_facts ({', '.join(_PAYMENT_COLUMNS)}) {payment_facts_sql(only=False)}",
-    """INSERT INTO lead_rollups (tenant_id, day, channel, source, leads, booked, arrived, treated, paid, revenue,
-                                 corrected)
-       SELECT tenant_id, day, channel, source, count(*), count(booked_at), count(arrived_at), count(treated_at),
-              count(paid_at), COALESCE(sum(revenue), 0), count(*) FILTER (WHERE corrected)
-       FROM lead_facts WHERE tenant_id = :tenant GROUP BY 1, 2, 3, 4""",
-    """INSERT INTO revenue_rollups (tenant_id, day, channel, source, payments, gross, refunds)
-       SELECT tenant_id, day, channel, source, count(*), COALESCE(sum(gross), 0), COALESCE(sum(refunded), 0)
-       FROM payment_facts WHERE tenant_id = :tenant GROUP BY 1, 2, 3, 4""",
+    *(_rollup_sql(r, "lead_facts") for r in rules.LEAD_ROLLUPS),
+    *(_rollup_sql(r, "payment_facts") for r in rules.REVENUE_ROLLUPS),
 ]
 TENANTS = "SELECT tenant_id FROM leads UNION SELECT tenant_id FROM payments"
 
@@ -191,6 +212,19 @@ class Touched:
     def __bool__(self) -> bool:
         return any((self.leads, self.patients, self.phones, self.deals, self.payments, self.appointments))
 
+    def rows(self, tenant: str) -> list[dict[str, str]]:
+        """As rows of `fact_queue`."""
+        return [
+            {"tenant_id": tenant, "kind": kind, "ref": ref} for kind in KINDS for ref in sorted(getattr(self, kind))
+        ]
+
+    def add(self, kind: str, ref: str) -> None:
+        getattr(self, kind).add(ref)
+
+
+#: What a queue row may name (the fields of Touched).
+KINDS = ("leads", "patients", "phones", "deals", "payments", "appointments")
+
 
 def _ids(values: Iterable[str | None]) -> list[str]:
     return sorted({v for v in values if v})
@@ -201,11 +235,36 @@ class FactRepository:
         self.session = session
 
     async def lock(self, tenants: Iterable[str]) -> None:
-        """The clinics' fact lock until the transaction ends (in one order, so two batches never deadlock)."""
+        """The clinics' fact lock until the transaction ends (in one order, so two holders never deadlock)."""
         for tenant in sorted(set(tenants)):
             await self.session.execute(
                 text("SELECT pg_advisory_xact_lock(hashtextextended('analytics.facts:' || :t, 0))"), {"t": tenant}
             )
+
+    async def try_lock(self, tenant: str) -> bool:
+        """The clinic's fact lock until the transaction ends, if no one else holds it (another refresher)."""
+        granted = await self.session.execute(
+            text("SELECT pg_try_advisory_xact_lock(hashtextextended('analytics.facts:' || :t, 0))"), {"t": tenant}
+        )
+        return bool(granted.scalar())
+
+    async def enqueue(self, touched: dict[str, Touched]) -> None:
+        """Queue what a batch touched, for the refresher (insert-only: no lock shared with other batches)."""
+        rows = [r for tenant in sorted(touched) for r in touched[tenant].rows(tenant)]
+        if rows:
+            await self.session.execute(fact_queue.insert(), rows)
+
+    async def queued(self) -> list[str]:
+        """The clinics with something queued."""
+        return [r["tenant_id"] for r in await self._all("SELECT DISTINCT tenant_id FROM fact_queue", {})]
+
+    async def take(self, tenant: str) -> Touched:
+        """Everything queued for the clinic (committed so far), removed from the queue."""
+        touched = Touched()
+        for r in await self._all("DELETE FROM fact_queue WHERE tenant_id = :tenant RETURNING kind, ref",
+                                 {"tenant": tenant}):  # fmt: skip
+            touched.add(r["kind"], r["ref"])
+        return touched
 
     async def _all(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         return [dict(r) for r in (await self.session.execute(text(sql), params)).mappings().all()]
@@ -266,7 +325,7 @@ class FactRepository:
             "SELECT * FROM lead_facts WHERE tenant_id = :tenant AND lead_id = ANY(CAST(:ids AS text[]))",
             {"tenant": tenant, "ids": ids},
         )
-        await self._store(lead_facts, "lead_id", old, new, lead_rollups, rules.lead_contribution, tenant)
+        await self._store(lead_facts, "lead_id", old, new, rules.LEAD_ROLLUPS, tenant)
 
     async def _payment_facts(self, tenant: str, pids: list[str]) -> None:
         new = await self._all(payment_facts_sql(only=True), {"tenant": tenant, "pids": pids})
@@ -274,11 +333,11 @@ class FactRepository:
             "SELECT * FROM payment_facts WHERE tenant_id = :tenant AND payment_id = ANY(CAST(:ids AS text[]))",
             {"tenant": tenant, "ids": pids},
         )
-        await self._store(payment_facts, "payment_id", old, new, revenue_rollups, rules.payment_contribution, tenant)
+        await self._store(payment_facts, "payment_id", old, new, rules.REVENUE_ROLLUPS, tenant)
 
     async def _store(
-        self, table: Any, key: str, old: list[dict[str, Any]], new: list[dict[str, Any]], rollup: Any,
-        contribution: Any, tenant: str,
+        self, table: Any, key: str, old: list[dict[str, Any]], new: list[dict[str, Any]],
+        rollups: tuple[rules.Rollup, ...], tenant: str,
     ) -> None:  # fmt: skip
         before = {r[key]: r for r in old}
         after = {r[key]: r for r in new}
@@ -293,22 +352,25 @@ class FactRepository:
             await self.session.execute(
                 table.delete().where(table.c.tenant_id == tenant, table.c[key].in_(gone)),
             )
-        moved = rules.deltas(changes, contribution)
-        if moved:
+        for rollup in rollups:
+            moved = rules.deltas(changes, rollup)
+            if not moved:
+                continue
+            keys = ("tenant_id", "day", *rollup.dims)
             rows = [
-                {"tenant_id": k[0], "day": k[1], "channel": k[2], "source": k[3], **v}
-                for k, v in sorted(moved.items(), key=lambda kv: (kv[0][1], str(kv[0][2]), str(kv[0][3])))
+                dict(zip(keys, k, strict=True)) | v
+                for k, v in sorted(moved.items(), key=lambda kv: tuple(str(x) for x in kv[0][1:]))
             ]
-            names = list(rows[0].keys() - {"tenant_id", "day", "channel", "source"})
+            names = sorted({n for r in rows for n in r} - set(keys))
             for r in rows:  # every row names every count (a missing one moves by 0)
                 for n in names:
                     r.setdefault(n, 0)
             await bulk.upsert(
                 self.session,
-                rollup,
+                ROLLUP_TABLES[rollup.table],
                 rows,
-                conflict=("tenant_id", "day", "channel", "source"),
-                update=", ".join(f"{n} = {rollup.name}.{n} + EXCLUDED.{n}" for n in sorted(names)),
+                conflict=keys,
+                update=", ".join(f"{n} = {rollup.table}.{n} + EXCLUDED.{n}" for n in names),
             )
 
     async def refresh_all(self, tenant: str) -> None:

@@ -54,12 +54,16 @@ _REVENUE_DIMS = {
     "procedure": "procedure_id",
     "branch": "branch_id",
 }
-#: What the daily rollups are kept by.
-_ROLLUP_DIMS = frozenset({"channel", "source"})
 
 
-def _rolled_up(scope: Scope, dims: tuple[str, ...]) -> bool:
-    return set(dims) <= _ROLLUP_DIMS and scope.branch_id is None and scope.owner_id is None
+def _rollup(scope: Scope, dims: tuple[str, ...], families: tuple[rollups.Rollup, ...],
+            columns: dict[str, str]) -> rollups.Rollup | None:  # fmt: skip
+    """The family of daily rollups that answers `dims` for `scope`: one kept by (at least) those dimensions, and
+    by the branch when the report is filtered by one; an agent's own figures read the facts."""
+    if scope.owner_id is not None:
+        return None
+    wanted = {columns[d] for d in dims} | ({"branch_id"} if scope.branch_id is not None else set())
+    return next((f for f in families if wanted <= set(f.dims)), None)
 
 
 def _edges(edges: rollups.Split) -> dict[str, Any]:
@@ -103,8 +107,9 @@ class ReportRepository:
         return [dict(r) for r in (await self.session.execute(text(sql), params)).mappings().all()]
 
     async def conversion(self, scope: Scope, dims: tuple[str, ...]) -> list[dict[str, Any]]:
-        """Leads of the period and how many reached each step, by `dims`. By channel and source for the whole
-        clinic: the rollups' whole days plus the facts of the partial days at the edges; otherwise the facts."""
+        """Leads of the period and how many reached each step, by `dims`. By channel and source, or by doctor and
+        branch (also for one branch): a family of rollups' whole days plus the facts of the partial days at the
+        edges; otherwise (an agent's own figures, mixed dimensions) the facts."""
         select, group = _group(dims, _LEAD_DIMS)
         counts = """sum(leads) AS leads, sum(booked) AS booked, sum(arrived) AS arrived, sum(treated) AS treated,
                     sum(paid) AS paid, COALESCE(sum(revenue), 0) AS revenue, sum(corrected) AS corrected"""
@@ -112,16 +117,20 @@ class ReportRepository:
                  CAST(arrived_at IS NOT NULL AS int) AS arrived, CAST(treated_at IS NOT NULL AS int) AS treated,
                  CAST(paid_at IS NOT NULL AS int) AS paid,
                  revenue, CAST(corrected AS int) AS corrected"""
-        if _rolled_up(scope, dims):
+        branch = "AND (CAST(:branch AS text) IS NULL OR branch_id = :branch)"
+        family = _rollup(scope, dims, rollups.LEAD_ROLLUPS, _LEAD_DIMS)
+        if family is not None:
             edges = rollups.split(scope.start, scope.end)
+            keys = ", ".join(family.dims)
+            on_branch = branch if "branch_id" in family.dims else ""
             sql = f"""
                 WITH parts AS (
-                    SELECT channel, source, leads, booked, arrived, treated, paid, revenue, corrected
-                    FROM lead_rollups WHERE tenant_id = :tenant AND day >= :first_day AND day < :end_day
+                    SELECT {keys}, leads, booked, arrived, treated, paid, revenue, corrected
+                    FROM {family.table} WHERE tenant_id = :tenant AND day >= :first_day AND day < :end_day {on_branch}
                     UNION ALL
-                    SELECT channel, source, {one} FROM lead_facts
+                    SELECT {keys}, {one} FROM lead_facts
                     WHERE tenant_id = :tenant AND ((created_at >= :start AND created_at < :head_end)
-                                                   OR (created_at >= :tail_start AND created_at < :end))
+                                                   OR (created_at >= :tail_start AND created_at < :end)) {on_branch}
                 )
                 SELECT {select}, {counts} FROM parts GROUP BY {group} HAVING sum(leads) > 0"""
             return await self._rows(sql, _params(scope, **_edges(edges)))
@@ -129,8 +138,7 @@ class ReportRepository:
             WITH parts AS (
                 SELECT channel, source, professional_id, branch_id, {one} FROM lead_facts
                 WHERE tenant_id = :tenant AND created_at >= :start AND created_at < :end
-                  AND (CAST(:owner AS text) IS NULL OR owner_id = :owner)
-                  AND (CAST(:branch AS text) IS NULL OR branch_id = :branch)
+                  AND (CAST(:owner AS text) IS NULL OR owner_id = :owner) {branch}
             )
             SELECT {select}, {counts} FROM parts GROUP BY {group}"""
         return await self._rows(sql, _params(scope))
@@ -149,20 +157,24 @@ class ReportRepository:
         return await self._rows(sql, _params(scope, limit=limit))
 
     async def revenue(self, scope: Scope, dims: tuple[str, ...]) -> list[dict[str, Any]]:
-        """Payments of the period (by when they were paid) by `dims`: rollups and edge facts for channel and
-        source over the whole clinic, else the payment facts."""
+        """Payments of the period (by when they were paid) by `dims`: a family of rollups and the edge days' facts
+        by channel and source, or by doctor, branch and procedure (also for one branch); else the payment facts."""
         select, group = _group(dims, _REVENUE_DIMS)
         counts = "sum(payments) AS payments, sum(gross) AS gross, sum(refunds) AS refunds"
-        if _rolled_up(scope, dims):
+        branch = "AND (CAST(:branch AS text) IS NULL OR branch_id = :branch)"
+        family = _rollup(scope, dims, rollups.REVENUE_ROLLUPS, _REVENUE_DIMS)
+        if family is not None:
             edges = rollups.split(scope.start, scope.end)
+            keys = ", ".join(family.dims)
+            on_branch = branch if "branch_id" in family.dims else ""
             sql = f"""
                 WITH parts AS (
-                    SELECT channel, source, payments, gross, refunds
-                    FROM revenue_rollups WHERE tenant_id = :tenant AND day >= :first_day AND day < :end_day
+                    SELECT {keys}, payments, gross, refunds
+                    FROM {family.table} WHERE tenant_id = :tenant AND day >= :first_day AND day < :end_day {on_branch}
                     UNION ALL
-                    SELECT channel, source, 1, gross, refunded FROM payment_facts
+                    SELECT {keys}, 1, gross, refunded FROM payment_facts
                     WHERE tenant_id = :tenant AND ((paid_at >= :start AND paid_at < :head_end)
-                                                   OR (paid_at >= :tail_start AND paid_at < :end))
+                                                   OR (paid_at >= :tail_start AND paid_at < :end)) {on_branch}
                 )
                 SELECT {select}, {counts}, sum(gross) - sum(refunds) AS revenue
                 FROM parts GROUP BY {group} HAVING sum(payments) > 0"""
@@ -173,8 +185,7 @@ class ReportRepository:
                        refunded AS refunds
                 FROM payment_facts
                 WHERE tenant_id = :tenant AND paid_at >= :start AND paid_at < :end
-                  AND (CAST(:owner AS text) IS NULL OR owner_id = :owner)
-                  AND (CAST(:branch AS text) IS NULL OR branch_id = :branch)
+                  AND (CAST(:owner AS text) IS NULL OR owner_id = :owner) {branch}
             )
             SELECT {select}, {counts}, sum(gross) - sum(refunds) AS revenue FROM parts GROUP BY {group}"""
         return await self._rows(sql, _params(scope))

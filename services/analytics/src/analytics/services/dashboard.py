@@ -7,11 +7,11 @@ from typing import Any
 
 from analytics.domain import InvalidAnalytics
 from analytics.domain import reports as rules
-from analytics.repository.dashboard import PANELS, DashboardRepository, window
+from analytics.repository.dashboard import PANELS, window
 from analytics.services.reports import today
+from analytics.services.work import AnalyticsWorkFactory
 from contracts.claims import ANALYTICS_ALL
 from kit.auth import Principal
-from kit.db import UnitOfWorkFactory
 
 PANEL_NAMES = tuple(PANELS)
 
@@ -37,20 +37,18 @@ def link(item: dict[str, Any]) -> str | None:
     return None
 
 
-async def panels(uow: UnitOfWorkFactory, principal: Principal, now: datetime | None = None) -> dict[str, Any]:
+async def panels(uow: AnalyticsWorkFactory, principal: Principal, now: datetime | None = None) -> dict[str, Any]:
     async with uow() as work:
-        return await DashboardRepository(work.session).counts(_window(principal, now or datetime.now(UTC)))
+        return await work.dashboard.counts(_window(principal, now or datetime.now(UTC)))
 
 
 async def detail(
-    uow: UnitOfWorkFactory, principal: Principal, panel: str, limit: int, now: datetime | None = None
+    uow: AnalyticsWorkFactory, principal: Principal, panel: str, limit: int, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     if panel not in PANELS:
         raise InvalidAnalytics(f"The panels are: {', '.join(PANELS)}.", field="panel")
     async with uow() as work:
-        items = await DashboardRepository(work.session).detail(
-            panel, _window(principal, now or datetime.now(UTC)), limit
-        )
+        items = await work.dashboard.detail(panel, _window(principal, now or datetime.now(UTC)), limit)
     for item in items:
         item["link"] = link(item)
     return items

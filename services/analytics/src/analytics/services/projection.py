@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics.domain import PROJECTIONS, Patch
-from analytics.repository.facts import FactRepository, Touched
-from analytics.repository.projections import ProjectionRepository
+from analytics.repository.facts import Touched
+from analytics.services.work import AnalyticsUnitOfWork, AnalyticsWork, AnalyticsWorkFactory
 from contracts import Event, EventMeta
 from contracts import funnel as fe
 from contracts import identity as ie
@@ -389,17 +389,18 @@ _BUILDERS: dict[type[Event], Callable[[Any, str, EventMeta], list[Patch]]] = {
 CONSUMED: tuple[type[Event], ...] = tuple(_BUILDERS)
 
 
-class ProjectionUnitOfWork(UnitOfWork):
+class ProjectionUnitOfWork(AnalyticsUnitOfWork):
     """The worker's unit of work: the handlers of a batch queue their patches, and the commit stores them all at
-    once (`store`): one statement per table and one fact refresh per clinic instead of a few per event."""
+    once (`store`): one statement per table instead of a few per event."""
 
     def opened(self, session: AsyncSession) -> None:
+        super().opened(session)
         self.pending: list[Patch] = []
 
     async def commit(self) -> None:
         if self.pending:
             batch, self.pending = self.pending, []
-            await store(self.session, batch)
+            await store(self, batch)
         await super().commit()
 
 
@@ -409,7 +410,9 @@ async def handle_event(uow: UnitOfWork, event: Event, meta: EventMeta) -> None:
     if isinstance(uow, ProjectionUnitOfWork):
         uow.pending.extend(found)
     elif found:
-        await store(uow.session, found)
+        if not isinstance(uow, AnalyticsUnitOfWork):
+            raise TypeError("analytics' consumers run on its unit of work (unit_of_work=ProjectionUnitOfWork)")
+        await store(uow, found)
 
 
 #: Which projections the facts read, and what of a changed row they must look at again.
@@ -433,14 +436,14 @@ def _touch(touched: Touched, table: str, old: dict[str, Any], new: dict[str, Any
         touched.payments.add(new["payment_id"])
 
 
-async def store(session: AsyncSession, batch: list[Patch]) -> None:
-    """Merge a batch's patches into their rows, then refresh the facts and rollups they reach, per clinic, under
-    the clinic's fact lock (analytics.repository.facts), held until the transaction ends."""
+async def store(work: AnalyticsWork, batch: list[Patch]) -> None:
+    """Merge a batch's patches into their rows and queue what they touched for the fact refresher
+    (`refresh_facts`), in the batch's transaction: the batches of different partitions share no lock (the
+    projection rows are locked in one order), so they never wait for one another."""
     if not batch:
         return
-    facts = FactRepository(session)
     tenants = {p.key["tenant_id"] for p in batch}
-    repo = ProjectionRepository(session)
+    repo = work.projections
     touched: dict[str, Touched] = {t: Touched() for t in tenants}
     by_table: dict[str, list[Patch]] = {}
     for patch in batch:
@@ -449,10 +452,32 @@ async def store(session: AsyncSession, batch: list[Patch]) -> None:
         for old, new in await repo.apply_many(PROJECTIONS[table], by_table[table]):
             if table in _FACT_INPUTS:
                 _touch(touched[new["tenant_id"]], table, old, new)
-    # The projection rows are written first (row locks, so the partitions' batches write in parallel, and the old
-    # values read are the latest committed); the facts then under the clinic's lock, from everything committed
-    # before it was granted plus this batch.
-    await facts.lock(t for t in touched if touched[t])
-    for tenant in sorted(touched):
-        if touched[tenant]:
-            await facts.refresh(tenant, touched[tenant])
+    await work.facts.enqueue({t: v for t, v in touched.items() if v})
+
+
+async def refresh_facts(uow: AnalyticsWorkFactory) -> int:
+    """One round of the fact refresher (the worker's `analytics-facts` timer): for each clinic with something
+    queued, one transaction takes its queue and refreshes the facts and rollups it reaches, under the clinic's
+    fact lock; a clinic whose lock another refresher holds is skipped (it is at it). Returns how many clinics were
+    refreshed (a busy round is followed at once by another)."""
+    async with uow() as work:
+        tenants = await work.facts.queued()
+    done = 0
+    for tenant in tenants:
+        done += await refresh_clinic(uow, tenant)
+    return done
+
+
+async def refresh_clinic(uow: AnalyticsWorkFactory, tenant: str, *, wait: bool = False) -> int:
+    """Drain one clinic's queue (`wait`: for the lock, else give up when it is held). 1 when it refreshed."""
+    async with uow() as work:
+        facts = work.facts
+        if wait:
+            await facts.lock([tenant])
+        elif not await facts.try_lock(tenant):
+            return 0
+        touched = await facts.take(tenant)
+        if touched:
+            await facts.refresh(tenant, touched)
+        await work.commit()
+    return 1 if touched else 0

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 from analytics.domain import InvalidAnalytics
 from analytics.domain import reports as rules
-from analytics.repository.reports import ReportRepository, Scope
+from analytics.repository.reports import Scope
+from analytics.services.work import AnalyticsWorkFactory
 from contracts.claims import ANALYTICS_ALL
 from kit.auth import Principal
-from kit.db import UnitOfWorkFactory
 
 #: Which name each id column shows (names projected from scheduling's and identity's events).
 _NAMED = {"doctor": "professional", "branch": "branch", "procedure": "procedure", "staff": "staff"}
@@ -85,12 +85,12 @@ def _finish(
     )  # fmt: skip
 
 
-async def leads(uow: UnitOfWorkFactory, principal: Principal, query: Query) -> Report:
+async def leads(uow: AnalyticsWorkFactory, principal: Principal, query: Query) -> Report:
     """Leads per channel and source (and doctor or branch of the first booking)."""
     scope, span = scope_of(principal, query)
     dims = rules.dimensions(query.group_by, rules.LEAD_DIMENSIONS, ("channel", "source"))
     async with uow() as work:
-        repo = ReportRepository(work.session)
+        repo = work.reports
         rows = await repo.conversion(scope, dims)
         names = await repo.names(principal.tenant_id)
     rows = [{**{d: r[d] for d in dims}, "leads": r["leads"], "corrected": r["corrected"]} for r in rows]
@@ -107,12 +107,12 @@ _FUNNEL_COLUMNS = ["leads"] + [
 ]
 
 
-async def conversion(uow: UnitOfWorkFactory, principal: Principal, query: Query) -> Report:
+async def conversion(uow: AnalyticsWorkFactory, principal: Principal, query: Query) -> Report:
     """Lead -> booked -> arrived -> treated -> paid, with the drop at each step."""
     scope, span = scope_of(principal, query)
     dims = rules.dimensions(query.group_by, rules.LEAD_DIMENSIONS, ("channel",))
     async with uow() as work:
-        repo = ReportRepository(work.session)
+        repo = work.reports
         raw = await repo.conversion(scope, dims)
         names = await repo.names(principal.tenant_id)
     rows = [rules.funnel({**r, "revenue": rules.money(r["revenue"])}) for r in raw]
@@ -125,12 +125,12 @@ async def conversion(uow: UnitOfWorkFactory, principal: Principal, query: Query)
     return _finish("conversion", span, scope, dims, query.sort, "-leads", columns, rows, totals)
 
 
-async def revenue(uow: UnitOfWorkFactory, principal: Principal, query: Query) -> Report:
+async def revenue(uow: AnalyticsWorkFactory, principal: Principal, query: Query) -> Report:
     """Money paid in the period (less refunds) per channel, source, doctor, procedure; cost per lead."""
     scope, span = scope_of(principal, query)
     dims = rules.dimensions(query.group_by, rules.REVENUE_DIMENSIONS, ("channel", "source"))
     async with uow() as work:
-        repo = ReportRepository(work.session)
+        repo = work.reports
         rows = await repo.revenue(scope, dims)
         names = await repo.names(principal.tenant_id)
         marketing = [d for d in dims if d in ("channel", "source")]
@@ -180,11 +180,11 @@ def _with_cost_per_lead(
     return list(by_key.values())
 
 
-async def visits(uow: UnitOfWorkFactory, principal: Principal, query: Query) -> Report:
+async def visits(uow: AnalyticsWorkFactory, principal: Principal, query: Query) -> Report:
     """The curators' Visits report: per patient, the curator, the treatment sums, payments, debt, commission."""
     scope, span = scope_of(principal, query)
     async with uow() as work:
-        repo = ReportRepository(work.session)
+        repo = work.reports
         rows = await repo.visits(scope)
         percents = await repo.commission_rates(principal.tenant_id)
         names = await repo.names(principal.tenant_id)
@@ -213,7 +213,7 @@ async def visits(uow: UnitOfWorkFactory, principal: Principal, query: Query) -> 
     return _finish("visits", span, scope, (), query.sort, "curator_name", columns, rows, totals)
 
 
-async def attendance(uow: UnitOfWorkFactory, principal: Principal, query: Query) -> Report:
+async def attendance(uow: AnalyticsWorkFactory, principal: Principal, query: Query) -> Report:
     """No-show rate and reminder confirmation rate, per channel or per reminder step."""
     scope, span = scope_of(principal, query)
     dims = rules.dimensions(query.group_by, ("channel", "step"), ("channel",))
@@ -222,7 +222,7 @@ async def attendance(uow: UnitOfWorkFactory, principal: Principal, query: Query)
     dim = dims[0]
     now = datetime.now(UTC)
     async with uow() as work:
-        repo = ReportRepository(work.session)
+        repo = work.reports
         due = await repo.attendance(scope, now)
         sent = await repo.reminders(scope)
     groups: dict[Any, dict[str, Any]] = {}
@@ -250,11 +250,11 @@ async def attendance(uow: UnitOfWorkFactory, principal: Principal, query: Query)
     return _finish("attendance", span, scope, dims, query.sort, dim, columns, rows, totals)
 
 
-async def response_times(uow: UnitOfWorkFactory, principal: Principal, query: Query) -> Report:
+async def response_times(uow: AnalyticsWorkFactory, principal: Principal, query: Query) -> Report:
     """Per agent: how long from a lead's arrival to its first contact (minutes)."""
     scope, span = scope_of(principal, query)
     async with uow() as work:
-        repo = ReportRepository(work.session)
+        repo = work.reports
         raw = await repo.response_times(scope)
         names = await repo.names(principal.tenant_id)
     agents: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
@@ -285,13 +285,13 @@ _AI_COUNTS = ["requests", "suggestions", "used", "as_is", "edited", "ignored", "
               "completion_tokens", "tokens", "replied", "booked", "paid"]  # fmt: skip
 
 
-async def ai_usage(uow: UnitOfWorkFactory, principal: Principal, query: Query) -> Report:
+async def ai_usage(uow: AnalyticsWorkFactory, principal: Principal, query: Query) -> Report:
     """The reply assistant: who asked for suggestions and how often, used as is / edited / ignored, tokens, cost
     at the clinic's prices, and the used ones followed by the person's reply, booking or payment."""
     scope, span = scope_of(principal, query)
     dims = rules.dimensions(query.group_by, rules.AI_DIMENSIONS, ("staff",))
     async with uow() as work:
-        repo = ReportRepository(work.session)
+        repo = work.reports
         rows = await repo.ai_usage(scope, dims)
         names = await repo.names(principal.tenant_id)
     for r in rows:
