@@ -446,10 +446,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stack = Stack(Path(tmp), free_ports=True)
         try:
             print("starting the system ...", flush=True)
-            stack.start_infra()
-            await asyncio.to_thread(stack.migrate)
-            stack.start_all()
-            await asyncio.to_thread(stack.wait_ready)
+            await asyncio.to_thread(stack.up)
             async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=60.0) as client:
                 login = await client.post(
                     "/api/v1/auth/login", json={"email": DEFAULT_ADMIN_EMAIL, "password": DEFAULT_ADMIN_PASSWORD}

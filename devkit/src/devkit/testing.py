@@ -42,9 +42,7 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     """The whole system on free ports, started once per test session."""
     running = Stack(Path(tmp_path_factory.mktemp("stack")), free_ports=True, infra=infra)
     try:
-        running.migrate()
-        running.start_all()
-        running.wait_ready()
+        running.up()
         yield running
     finally:
         running.stop()

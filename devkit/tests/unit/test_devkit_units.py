@@ -22,3 +22,15 @@ def test_every_listed_service_gets_its_processes_and_a_gateway_route(tmp_path: P
     assert set(routes) == {s["name"] for s in listed} - {"gateway"}
     ports = [spec.port for spec in stack.specs.values()]
     assert len(set(ports)) == len(ports)  # free ports, none shared
+
+
+def test_with_bytecode_writing_off_the_stack_keeps_bytecode_in_its_own_cache_folder() -> None:
+    from devkit.infra import PYCACHE, python_env
+
+    env = python_env({"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/bin"})
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(PYCACHE)
+    assert PYCACHE.is_relative_to(ROOT / ".local")  # ignored by git, outside the sources and the virtualenv
+    assert python_env({"PATH": "/bin"}) == {"PATH": "/bin"}  # bytecode written as usual: nothing to change
+    chosen = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/elsewhere"}
+    assert python_env(chosen) == chosen  # a cache folder of the caller's own is kept

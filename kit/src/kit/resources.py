@@ -13,11 +13,13 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from litestar import Litestar
 from litestar.di import Provide
-from redis.asyncio import Redis
+
+if TYPE_CHECKING:  # imported by `redis()` itself: a process without Redis does not load the client (~0.3 s)
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ class Resource(Generic[T]):
 
 def redis(url: str, name: str = "redis") -> Resource[Redis]:
     """A Redis client from a URL: `ping` is its readiness check, `aclose` runs at shutdown."""
+    from redis.asyncio import Redis
+
     client: Redis = Redis.from_url(url)
     return Resource(name, client, check=client.ping, close=client.aclose)
 

@@ -29,6 +29,7 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 from litestar.params import Parameter
+from litestar.plugins import PluginProtocol
 from litestar.types import (
     ASGIApp,
     ControllerRouterHandler,
@@ -409,6 +410,19 @@ def describe_problems(app: Litestar) -> None:
 
 
 # --- the app ------------------------------------------------------------------------------
+class _Litestar(Litestar):
+    """Litestar with only the msgspec plugin. Every schema of ours is a msgspec Struct; Litestar would also add
+    its pydantic and attrs plugins whenever those packages are installed (pydantic comes with development tools,
+    attrs with aiohttp), importing pydantic and its plugin into every process for nothing (~0.2 s of CPU per
+    process start here)."""
+
+    @staticmethod
+    def _get_default_plugins(plugins: list[PluginProtocol]) -> list[PluginProtocol]:
+        from litestar.plugins.core import MsgspecDIPlugin
+
+        return [*plugins, MsgspecDIPlugin()]
+
+
 def create_app(
     *,
     service: str,
@@ -441,7 +455,7 @@ def create_app(
     }
     for exc_type, status in (error_map or {}).items():
         handlers[exc_type] = domain_error_handler(status)
-    app = Litestar(
+    app = _Litestar(
         route_handlers=[*route_handlers, *health_handlers(checks, liveness)],
         middleware=middleware,
         exception_handlers=handlers,

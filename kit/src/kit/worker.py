@@ -114,11 +114,26 @@ def create_worker_app(
             producer,
             {r.name: r.value for r in resources},
         )
-        started: list[IdempotentConsumer] = []
-        for consumer in consumers(ctx):
-            join = functools.partial(consumer.start, kafka, client_id=f"{service}-worker")
-            await start_with_retry(join, f"Kafka consumer {consumer.name}")
-            started.append(consumer)
+        # The consumers join their groups side by side: a join takes ~5 s on the development broker (Tansu), and
+        # one after the other a worker with five consumers was not ready for half a minute.
+        joining = list(consumers(ctx))
+        joined = await asyncio.gather(
+            *(
+                start_with_retry(
+                    functools.partial(consumer.start, kafka, client_id=f"{service}-worker"),
+                    f"Kafka consumer {consumer.name}",
+                )
+                for consumer in joining
+            ),
+            return_exceptions=True,
+        )
+        failed = [outcome for outcome in joined if isinstance(outcome, BaseException)]
+        if failed:
+            await asyncio.gather(*(c.stop() for c in joining), return_exceptions=True)
+            await producer.stop()
+            await engine.dispose()
+            raise failed[0]
+        started: list[IdempotentConsumer] = joining
         relay = OutboxRelay(
             service=service,
             database_url=settings.database_url,

@@ -339,3 +339,21 @@ async def test_shared_token_and_rotation() -> None:
                 "/webhooks/test", content=b'{"id": "1"}', headers={"X-Telegram-Bot-Api-Secret-Token": token}
             )
             assert answer.status_code == status
+
+
+def test_an_app_loads_neither_pydantic_nor_the_tracing_sdk_it_does_not_use() -> None:
+    """Start-up cost: Litestar's pydantic/attrs plugins and OpenTelemetry's SDK stay out of a process with tracing
+    off (a fresh interpreter: this one has imported both for other tests)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from kit import web\n"
+        "app = web.create_app(service='probe', title='probe', route_handlers=[], checks={})\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(('pydantic', 'opentelemetry.sdk'))}))\n"
+        "print(sorted(type(p).__name__ for p in app.plugins))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]"
+    assert "Pydantic" not in out[1] and "MsgspecDIPlugin" in out[1]

@@ -43,8 +43,8 @@ from gateway.schemas import (
     UnitOut,
     UnitPatch,
 )
+from gateway.services import GatewayWorkFactory
 from kit.auth import AuthError
-from kit.db import UnitOfWorkFactory
 from kit.paging import Page
 from kit.web import AuthRequest, Limit, Offset, client_ip, requires
 
@@ -110,7 +110,7 @@ class AuthController(Controller):
 
     @post("/login", status_code=200, summary="Log in with e-mail and password")
     async def login(
-        self, request: Request[Any, Any, Any], data: LoginIn, state: State, uow: UnitOfWorkFactory
+        self, request: Request[Any, Any, Any], data: LoginIn, state: State, uow: GatewayWorkFactory
     ) -> services.TokenPair:
         """Rate-limited per client and e-mail. The access token is an EdDSA JWT (see the JWKS)."""
         return await services.login(
@@ -124,7 +124,7 @@ class AuthController(Controller):
         )
 
     @post("/refresh", status_code=200, summary="Swap a refresh token for a new pair")
-    async def refresh(self, data: RefreshIn, state: State, uow: UnitOfWorkFactory) -> services.TokenPair:
+    async def refresh(self, data: RefreshIn, state: State, uow: GatewayWorkFactory) -> services.TokenPair:
         """Refresh tokens rotate; presenting a used one revokes its whole family."""
         return await services.refresh(uow, state.signer, state.policy, data.refresh_token)
 
@@ -134,7 +134,7 @@ class IdentityController(Controller):
     tags = ["identity"]
 
     @get("/me", summary="Who the token belongs to")
-    async def me(self, request: AuthRequest, uow: UnitOfWorkFactory) -> MeOut:
+    async def me(self, request: AuthRequest, uow: GatewayWorkFactory) -> MeOut:
         user, tenant, permissions = await services.me(uow, request.user)
         return MeOut(
             id=user.id,
@@ -146,11 +146,11 @@ class IdentityController(Controller):
         )
 
     @get("/staff", guards=[requires(CRM_ADMIN)], summary="Staff accounts of the clinic")
-    async def staff(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[StaffOut]:
+    async def staff(self, request: AuthRequest, uow: GatewayWorkFactory) -> Page[StaffOut]:
         return Page.all(_staff(u) for u in await services.staff_of(uow, request.user))
 
     @post("/staff", guards=[requires(CRM_ADMIN)], status_code=HTTP_201_CREATED, summary="Add a staff account")
-    async def add_staff(self, request: AuthRequest, data: StaffIn, uow: UnitOfWorkFactory) -> StaffOut:
+    async def add_staff(self, request: AuthRequest, data: StaffIn, uow: GatewayWorkFactory) -> StaffOut:
         user = await services.add_staff(
             uow,
             request.user,
@@ -167,7 +167,7 @@ class IdentityController(Controller):
 
     @patch("/staff/{user_id:uuid}", guards=[requires(CRM_ADMIN)], summary="Edit a staff account")
     async def edit_staff(
-        self, request: AuthRequest, user_id: UUID, data: StaffPatch, uow: UnitOfWorkFactory
+        self, request: AuthRequest, user_id: UUID, data: StaffPatch, uow: GatewayWorkFactory
     ) -> StaffOut:
         """Name, roles, sections, departments, `active`. A disabled account can no longer log in or refresh;
         services hear `staff.deactivated` and stop offering it as an owner. Roles change the permissions of the
@@ -175,7 +175,7 @@ class IdentityController(Controller):
         return _staff(await services.update_staff(uow, request.user, str(user_id), data.changes()))
 
     @post("/clinics", status_code=HTTP_201_CREATED, summary="Open a new clinic (platform operators)")
-    async def add_clinic(self, request: AuthRequest, data: ClinicIn, uow: UnitOfWorkFactory) -> ClinicOut:
+    async def add_clinic(self, request: AuthRequest, data: ClinicIn, uow: GatewayWorkFactory) -> ClinicOut:
         if not request.user.has(PLATFORM_ADMIN):
             raise PermissionDeniedException("Only the platform operator may open clinics.")
         tenant, admin = await services.create_clinic(
@@ -204,42 +204,42 @@ class ConfigurationController(Controller):
         return Page.all(PermissionOut(name=n, description=d) for n, d in PERMISSIONS.items())
 
     @get("/roles", summary="The clinic's roles")
-    async def roles(self, request: AuthRequest, uow: UnitOfWorkFactory) -> Page[RoleOut]:
+    async def roles(self, request: AuthRequest, uow: GatewayWorkFactory) -> Page[RoleOut]:
         return Page.all(_role(r) for r in await services.list_roles(uow, request.user))
 
     @post("/roles", status_code=HTTP_201_CREATED, summary="Add a role")
-    async def add_role(self, request: AuthRequest, data: RoleIn, uow: UnitOfWorkFactory) -> RoleOut:
+    async def add_role(self, request: AuthRequest, data: RoleIn, uow: GatewayWorkFactory) -> RoleOut:
         role = await services.create_role(
             uow, request.user, name=data.name, description=data.description, permissions=data.permissions
         )
         return _role(role)
 
     @patch("/roles/{role_id:uuid}", summary="Change a role's description or permissions")
-    async def edit_role(self, request: AuthRequest, role_id: UUID, data: RolePatch, uow: UnitOfWorkFactory) -> RoleOut:
+    async def edit_role(self, request: AuthRequest, role_id: UUID, data: RolePatch, uow: GatewayWorkFactory) -> RoleOut:
         """Built-in roles too; `admin` keeps `crm:admin`. Holders get the new permissions with their next token."""
         return _role(await services.update_role(uow, request.user, str(role_id), data.changes()))
 
     @delete("/roles/{role_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Delete a role nobody holds")
-    async def delete_role(self, request: AuthRequest, role_id: UUID, uow: UnitOfWorkFactory) -> None:
+    async def delete_role(self, request: AuthRequest, role_id: UUID, uow: GatewayWorkFactory) -> None:
         """409 for a built-in role or one that staff still hold."""
         await services.delete_role(uow, request.user, str(role_id))
 
     @get("/{kind:str}", summary="Sections or departments")
-    async def units(self, request: AuthRequest, kind: _Kind, uow: UnitOfWorkFactory) -> Page[UnitOut]:
+    async def units(self, request: AuthRequest, kind: _Kind, uow: GatewayWorkFactory) -> Page[UnitOut]:
         return Page.all(_unit(u) for u in await services.list_units(uow, request.user, _unit_kind(kind)))
 
     @post("/{kind:str}", status_code=HTTP_201_CREATED, summary="Add a section or department")
-    async def add_unit(self, request: AuthRequest, kind: _Kind, data: UnitIn, uow: UnitOfWorkFactory) -> UnitOut:
+    async def add_unit(self, request: AuthRequest, kind: _Kind, data: UnitIn, uow: GatewayWorkFactory) -> UnitOut:
         return _unit(await services.create_unit(uow, request.user, _unit_kind(kind), data.name))
 
     @patch("/{kind:str}/{unit_id:uuid}", summary="Rename or (de)activate a section or department")
     async def edit_unit(
-        self, request: AuthRequest, kind: _Kind, unit_id: UUID, data: UnitPatch, uow: UnitOfWorkFactory
+        self, request: AuthRequest, kind: _Kind, unit_id: UUID, data: UnitPatch, uow: GatewayWorkFactory
     ) -> UnitOut:
         return _unit(await services.update_unit(uow, request.user, _unit_kind(kind), str(unit_id), data.changes()))
 
     @delete("/{kind:str}/{unit_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Delete an empty one")
-    async def delete_unit(self, request: AuthRequest, kind: _Kind, unit_id: UUID, uow: UnitOfWorkFactory) -> None:
+    async def delete_unit(self, request: AuthRequest, kind: _Kind, unit_id: UUID, uow: GatewayWorkFactory) -> None:
         """409 while staff belong to it (deactivate it instead)."""
         await services.delete_unit(uow, request.user, _unit_kind(kind), str(unit_id))
 
@@ -247,7 +247,7 @@ class ConfigurationController(Controller):
     async def audit(
         self,
         request: AuthRequest,
-        uow: UnitOfWorkFactory,
+        uow: GatewayWorkFactory,
         entity: Annotated[str | None, Parameter(description="staff, role, section, department")] = None,
         entity_id: UUID | None = None,
         limit: Limit = 50,
@@ -344,7 +344,7 @@ async def _stream(request: Request[Any, Any, Any], upstream: Upstream, route_nam
     return Stream(relay(), status_code=answer.status_code, headers=answer.headers)
 
 
-async def _audit_read(request: Request[Any, Any, Any], state: State, uow: UnitOfWorkFactory) -> None:
+async def _audit_read(request: Request[Any, Any, Any], state: State, uow: GatewayWorkFactory) -> None:
     """A 2xx GET of a personal record: who (the token's staff member), what, why (`X-Purpose`)."""
     record = reads.record_of(request.url.path, request.url.query)
     header = request.headers.get("authorization", "")
@@ -359,7 +359,7 @@ async def _audit_read(request: Request[Any, Any, Any], state: State, uow: UnitOf
 
 
 def _forwarder(route_name: str, max_body_bytes: int | None = None, pages_dir: str | None = None) -> Any:
-    async def forward(request: Request[Any, Any, Any], state: State, uow: UnitOfWorkFactory) -> Response[Any]:
+    async def forward(request: Request[Any, Any, Any], state: State, uow: GatewayWorkFactory) -> Response[Any]:
         upstream: Upstream = state.upstream
         if pages_dir is not None:
             page = patient_page(request.method, request.url.path, request.headers.get("accept", ""))
@@ -403,7 +403,7 @@ def proxy_handlers(contexts: list[str]) -> list[Any]:
             name=f"proxy-{name}",
             include_in_schema=False,
             opt={"forward_raw": True},  # kit.inputs: the owning service checks query and body
-            signature_namespace={"State": State, "UnitOfWorkFactory": UnitOfWorkFactory},
+            signature_namespace={"State": State, "GatewayWorkFactory": GatewayWorkFactory},
         )(_forwarder(name))
         for name in contexts
     ]
@@ -428,7 +428,7 @@ def public_handlers(
             name=f"public-{prefix.replace('/', '-')}",
             include_in_schema=False,
             opt={"forward_raw": True},
-            signature_namespace={"State": State, "UnitOfWorkFactory": UnitOfWorkFactory},
+            signature_namespace={"State": State, "GatewayWorkFactory": GatewayWorkFactory},
             request_max_body_size=max(_DRAIN_LIMIT, limit + 1024 * 1024),
         )(_forwarder(name, limit, pages_dir))
         for prefix, (name, limit) in routes.items()

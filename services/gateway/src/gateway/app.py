@@ -12,7 +12,6 @@ import httpx
 from litestar import Litestar, Router
 from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
-from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from redis.asyncio import Redis
 
 from gateway import services
@@ -168,9 +167,13 @@ def create_api() -> Litestar:
         verifier=verifier,
         extra_lifespan=[lifespan],
         state=state,
+        unit_of_work=services.GatewayUnitOfWork,
     )
     if tracing.enabled():
-        # The proxied calls become client spans and carry the gateway's traceparent to the services.
+        # The proxied calls become client spans and carry the gateway's traceparent to the services (imported
+        # here: with tracing off the instrumentation is not loaded at all).
+        from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+
         AioHttpClientInstrumentor().instrument(tracer_provider=tracing.provider())
     return app
 

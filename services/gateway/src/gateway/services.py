@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import claims
 from contracts.identity import StaffCreatedV1, StaffDeactivatedV1, StaffUpdatedV1
@@ -44,9 +45,29 @@ from gateway.ratelimit import RateLimiter
 from gateway.repository import IdentityRepository
 from kit.auth import Principal, claims_of
 from kit.context import new_id
-from kit.db import UnitOfWork, UnitOfWorkFactory
+from kit.db import UnitOfWork, Work
 
 log = logging.getLogger(__name__)
+
+
+class GatewayWork(Work, Protocol):
+    """What the gateway's use cases ask of their unit of work: kit's (a transaction, the outbox, one commit)
+    with the identity repository hanging off it (`uow.identity`), never one built from a session
+    (docs/architecture.md, "Unit of work")."""
+
+    identity: IdentityRepository
+
+
+GatewayWorkFactory = Callable[[], GatewayWork]
+
+
+class GatewayUnitOfWork(UnitOfWork):
+    """The PostgreSQL unit of work of the gateway (kit's app factories build it: `unit_of_work=...`)."""
+
+    identity: IdentityRepository
+
+    def opened(self, session: AsyncSession) -> None:
+        self.identity = IdentityRepository(session)
 
 
 class TokenPair(msgspec.Struct, frozen=True):
@@ -133,16 +154,16 @@ async def _audit(
     await repo.add_audit(tenant_id, AuditEntry(entity, entity_id, action, actor, changes, at))
 
 
-async def _add_user(uow: UnitOfWork, repo: IdentityRepository, user: User) -> None:
+async def _add_user(uow: GatewayWork, user: User) -> None:
     """Store the account and queue its directory event in the same transaction."""
-    await repo.add_user(user)
+    await uow.identity.add_user(user)
     uow.publish(staff_created(user), tenant_id=user.tenant_id)
 
 
-async def announce_staff(uow_factory: UnitOfWorkFactory) -> int:
+async def announce_staff(uow_factory: GatewayWorkFactory) -> int:
     """Accounts made before the staff directory existed (or by an older gateway) are announced once."""
     async with uow_factory() as uow:
-        repo = IdentityRepository(uow.session)
+        repo = uow.identity
         await repo.lock_bootstrap()
         pending = await repo.unannounced_users()
         for user in pending:
@@ -155,9 +176,9 @@ async def announce_staff(uow_factory: UnitOfWorkFactory) -> int:
 
 
 async def _create_clinic(
-    uow: UnitOfWork, clinic: NewClinic, admin: NewStaff, *, extra_permissions: tuple[str, ...] = ()
+    uow: GatewayWork, clinic: NewClinic, admin: NewStaff, *, extra_permissions: tuple[str, ...] = ()
 ) -> tuple[Tenant, User]:
-    repo = IdentityRepository(uow.session)
+    repo = uow.identity
     check_clinic(clinic.country, clinic.locale)
     email = normalise_email(admin.email)
     check_password(admin.password)
@@ -186,14 +207,14 @@ async def _create_clinic(
     await repo.add_tenant(tenant)
     for name, permissions in BUILTIN_ROLES.items():
         await repo.add_role(Role(new_id(), tenant.id, name, "", permissions, True, now))
-    await _add_user(uow, repo, user)
+    await _add_user(uow, user)
     return tenant, user
 
 
-async def bootstrap(uow_factory: UnitOfWorkFactory, *, email: str, password: str, clinic: NewClinic) -> bool:
+async def bootstrap(uow_factory: GatewayWorkFactory, *, email: str, password: str, clinic: NewClinic) -> bool:
     """On first start, create the first clinic and its admin (who may also open new clinics)."""
     async with uow_factory() as uow:
-        repo = IdentityRepository(uow.session)
+        repo = uow.identity
         await repo.lock_bootstrap()
         if await repo.tenant_count():
             return False
@@ -232,7 +253,7 @@ async def _issue(
 
 
 async def login(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: GatewayWorkFactory,
     signer: security.SigningKey,
     limiter: RateLimiter,
     policy: TokenPolicy,
@@ -247,7 +268,7 @@ async def login(
     await limiter.check(account, limit=policy.login_limit)
     await limiter.check(address, limit=policy.login_limit * 5)
     async with uow_factory() as uow:
-        repo = IdentityRepository(uow.session)
+        repo = uow.identity
         user = await repo.user_by_email(email.strip())
         try:
             if not security.verify_password(user.password_hash if user else None, password) or user is None:
@@ -265,11 +286,11 @@ async def login(
 
 
 async def refresh(
-    uow_factory: UnitOfWorkFactory, signer: security.SigningKey, policy: TokenPolicy, refresh_token: str
+    uow_factory: GatewayWorkFactory, signer: security.SigningKey, policy: TokenPolicy, refresh_token: str
 ) -> TokenPair:
     now = datetime.now(UTC)
     async with uow_factory() as uow:
-        repo = IdentityRepository(uow.session)
+        repo = uow.identity
         token = refresh_usable(await repo.refresh_by_hash(security.hash_refresh(refresh_token)), now)
         if is_reuse(token):
             await repo.revoke_family(token.family_id, now)
@@ -285,9 +306,9 @@ async def refresh(
     return pair
 
 
-async def me(uow_factory: UnitOfWorkFactory, principal: Principal) -> tuple[User, Tenant, frozenset[str]]:
+async def me(uow_factory: GatewayWorkFactory, principal: Principal) -> tuple[User, Tenant, frozenset[str]]:
     async with uow_factory() as uow:
-        repo = IdentityRepository(uow.session)
+        repo = uow.identity
         user = await repo.user(principal.user_id)
         tenant = await repo.tenant(principal.tenant_id)
         roles = await role_map(repo, principal.tenant_id)
@@ -296,7 +317,7 @@ async def me(uow_factory: UnitOfWorkFactory, principal: Principal) -> tuple[User
     return user, tenant, user.permissions_with(roles)
 
 
-async def create_clinic(uow_factory: UnitOfWorkFactory, clinic: NewClinic, admin: NewStaff) -> tuple[Tenant, User]:
+async def create_clinic(uow_factory: GatewayWorkFactory, clinic: NewClinic, admin: NewStaff) -> tuple[Tenant, User]:
     async with uow_factory() as uow:
         tenant, user = await _create_clinic(uow, clinic, admin)
         await uow.commit()
@@ -307,11 +328,11 @@ async def _units(repo: IdentityRepository, tenant_id: str) -> dict[str, Unit]:
     return {u.id: u for u in await repo.units_of(tenant_id)}
 
 
-async def add_staff(uow_factory: UnitOfWorkFactory, principal: Principal, staff: NewStaff) -> User:
+async def add_staff(uow_factory: GatewayWorkFactory, principal: Principal, staff: NewStaff) -> User:
     email = normalise_email(staff.email)
     check_password(staff.password)
     async with uow_factory() as uow:
-        repo = IdentityRepository(uow.session)
+        repo = uow.identity
         if await repo.email_taken(email):
             raise Conflict(f"An account with e-mail {email} already exists.", field="email")
         units = await _units(repo, principal.tenant_id)
@@ -328,7 +349,7 @@ async def add_staff(uow_factory: UnitOfWorkFactory, principal: Principal, staff:
             section_ids=check_units(staff.section_ids, units, kind="section", field_name="section_ids"),
             department_ids=check_units(staff.department_ids, units, kind="department", field_name="department_ids"),
         )
-        await _add_user(uow, repo, user)
+        await _add_user(uow, user)
         await _audit(
             repo, principal, user.tenant_id, "staff", user.id, "created", diff({}, _staff_view(user)), user.created_at
         )
@@ -352,12 +373,12 @@ STAFF_FIELDS = ("full_name", "roles", "section_ids", "department_ids", "active")
 
 
 async def update_staff(
-    uow_factory: UnitOfWorkFactory, principal: Principal, user_id: str, changes: dict[str, Any]
+    uow_factory: GatewayWorkFactory, principal: Principal, user_id: str, changes: dict[str, Any]
 ) -> User:
     """Edit a member; the directory hears `staff.updated`, or `staff.deactivated` when the account is disabled."""
     at = datetime.now(UTC)
     async with uow_factory() as uow:
-        repo = IdentityRepository(uow.session)
+        repo = uow.identity
         before = await repo.user_of(principal.tenant_id, user_id, for_update=True)
         if before is None:
             raise NotFound(f"No staff member {user_id} in this clinic.")
@@ -399,9 +420,9 @@ async def update_staff(
     return after
 
 
-async def staff_of(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[User]:
+async def staff_of(uow_factory: GatewayWorkFactory, principal: Principal) -> list[User]:
     async with uow_factory() as uow:
-        return await IdentityRepository(uow.session).users_of(principal.tenant_id)
+        return await uow.identity.users_of(principal.tenant_id)
 
 
 # --- roles ----------------------------------------------------------------------------------------
@@ -409,13 +430,13 @@ def _role_view(role: Role) -> dict[str, Any]:
     return {"name": role.name, "description": role.description, "permissions": sorted(role.permissions)}
 
 
-async def list_roles(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[Role]:
+async def list_roles(uow_factory: GatewayWorkFactory, principal: Principal) -> list[Role]:
     async with uow_factory() as uow:
-        return await IdentityRepository(uow.session).roles_of(principal.tenant_id)
+        return await uow.identity.roles_of(principal.tenant_id)
 
 
 async def create_role(
-    uow_factory: UnitOfWorkFactory, principal: Principal, *, name: str, description: str, permissions: list[str]
+    uow_factory: GatewayWorkFactory, principal: Principal, *, name: str, description: str, permissions: list[str]
 ) -> Role:
     role = Role(
         id=new_id(),
@@ -427,7 +448,7 @@ async def create_role(
         updated_at=datetime.now(UTC),
     )
     async with uow_factory() as uow:
-        repo = IdentityRepository(uow.session)
+        repo = uow.identity
         if name in await role_map(repo, principal.tenant_id):
             raise Conflict(f"The clinic already has a role {name!r}.", field="name")
         await repo.add_role(role)
@@ -439,11 +460,11 @@ async def create_role(
 
 
 async def update_role(
-    uow_factory: UnitOfWorkFactory, principal: Principal, role_id: str, changes: dict[str, Any]
+    uow_factory: GatewayWorkFactory, principal: Principal, role_id: str, changes: dict[str, Any]
 ) -> Role:
     """Description and permissions; holders get the new permissions with their next token (within 15 min)."""
     async with uow_factory() as uow:
-        repo = IdentityRepository(uow.session)
+        repo = uow.identity
         before = await repo.role(principal.tenant_id, role_id, for_update=True)
         if before is None:
             raise NotFound(f"No role {role_id} in this clinic.")
@@ -462,9 +483,9 @@ async def update_role(
     return after
 
 
-async def delete_role(uow_factory: UnitOfWorkFactory, principal: Principal, role_id: str) -> None:
+async def delete_role(uow_factory: GatewayWorkFactory, principal: Principal, role_id: str) -> None:
     async with uow_factory() as uow:
-        repo = IdentityRepository(uow.session)
+        repo = uow.identity
         role = await repo.role(principal.tenant_id, role_id, for_update=True)
         if role is None:
             raise NotFound(f"No role {role_id} in this clinic.")
@@ -486,15 +507,15 @@ def _check_kind(kind: str) -> str:
     return kind
 
 
-async def list_units(uow_factory: UnitOfWorkFactory, principal: Principal, kind: str) -> list[Unit]:
+async def list_units(uow_factory: GatewayWorkFactory, principal: Principal, kind: str) -> list[Unit]:
     async with uow_factory() as uow:
-        return await IdentityRepository(uow.session).units_of(principal.tenant_id, _check_kind(kind))
+        return await uow.identity.units_of(principal.tenant_id, _check_kind(kind))
 
 
-async def create_unit(uow_factory: UnitOfWorkFactory, principal: Principal, kind: str, name: str) -> Unit:
+async def create_unit(uow_factory: GatewayWorkFactory, principal: Principal, kind: str, name: str) -> Unit:
     unit = Unit(new_id(), principal.tenant_id, _check_kind(kind), check_unit_name(name), True, datetime.now(UTC))
     async with uow_factory() as uow:
-        repo = IdentityRepository(uow.session)
+        repo = uow.identity
         if await repo.unit_name_taken(unit.tenant_id, kind, unit.name):
             raise Conflict(f"The clinic already has a {kind} named {unit.name!r}.", field="name")
         await repo.add_unit(unit)
@@ -513,10 +534,10 @@ async def create_unit(uow_factory: UnitOfWorkFactory, principal: Principal, kind
 
 
 async def update_unit(
-    uow_factory: UnitOfWorkFactory, principal: Principal, kind: str, unit_id: str, changes: dict[str, Any]
+    uow_factory: GatewayWorkFactory, principal: Principal, kind: str, unit_id: str, changes: dict[str, Any]
 ) -> Unit:
     async with uow_factory() as uow:
-        repo = IdentityRepository(uow.session)
+        repo = uow.identity
         before = await repo.unit(principal.tenant_id, unit_id, for_update=True)
         if before is None or before.kind != _check_kind(kind):
             raise NotFound(f"No {kind} {unit_id} in this clinic.")
@@ -537,9 +558,9 @@ async def update_unit(
     return after
 
 
-async def delete_unit(uow_factory: UnitOfWorkFactory, principal: Principal, kind: str, unit_id: str) -> None:
+async def delete_unit(uow_factory: GatewayWorkFactory, principal: Principal, kind: str, unit_id: str) -> None:
     async with uow_factory() as uow:
-        repo = IdentityRepository(uow.session)
+        repo = uow.identity
         unit = await repo.unit(principal.tenant_id, unit_id, for_update=True)
         if unit is None or unit.kind != _check_kind(kind):
             raise NotFound(f"No {kind} {unit_id} in this clinic.")
@@ -553,7 +574,7 @@ async def delete_unit(uow_factory: UnitOfWorkFactory, principal: Principal, kind
 
 
 async def audit_trail(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: GatewayWorkFactory,
     principal: Principal,
     *,
     entity: str | None,
@@ -562,13 +583,13 @@ async def audit_trail(
     offset: int,
 ) -> tuple[list[AuditEntry], int]:
     async with uow_factory() as uow:
-        return await IdentityRepository(uow.session).audit_of(
+        return await uow.identity.audit_of(
             principal.tenant_id, entity=entity, entity_id=entity_id, limit=limit, offset=offset
         )
 
 
 async def record_read(
-    uow_factory: UnitOfWorkFactory, principal: Principal, kind: str, record_id: str, purpose: str | None, path: str
+    uow_factory: GatewayWorkFactory, principal: Principal, kind: str, record_id: str, purpose: str | None, path: str
 ) -> None:
     """The read audit (docs/privacy.md): a staff member opened a personal record through the gateway."""
     async with uow_factory() as uow:
