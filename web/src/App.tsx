@@ -6,6 +6,7 @@ import { Field } from "./components";
 import { useLoad } from "./data";
 import { LOCALE_NAMES, LOCALES, isLocale, translator, type Key, type Locale } from "./i18n";
 import { Auth, SessionProvider, useSession } from "./session";
+import { StatusesProvider } from "./statuses";
 import { Prospects } from "./screens/Prospects";
 import { LeadCard } from "./screens/LeadCard";
 import { Templates } from "./screens/Templates";
@@ -99,7 +100,9 @@ export function App({ auth }: { auth: Auth }) {
     );
   return (
     <SessionProvider me={me} api={auth.api} onLogout={logout}>
-      <Shell />
+      <StatusesProvider>
+        <Shell />
+      </StatusesProvider>
     </SessionProvider>
   );
 }

@@ -83,8 +83,13 @@ async def test_a_clinic_recolours_renames_and_reorders_its_own_statuses() -> Non
         db.factory(), me, "RESCHEDULED", label=None, clear_label=True, color=None, reset_color=True
     )
     assert (back.label, back.color) == (None, rules.DEFAULT_COLOURS["RESCHEDULED"])
-    entries = [e for _, e in db.state.audit if e.entity == "lead_status"]
-    assert [e.action for e in entries] == ["updated", "reordered", "updated"]
+    entries = [e for _, e in db.state.audit if e.entity.startswith("lead_status")]
+    assert [(e.entity, e.action) for e in entries] == [
+        ("lead_status:RESCHEDULED", "updated"),
+        ("lead_status", "reordered"),
+        ("lead_status:RESCHEDULED", "updated"),
+    ]
+    assert {e.entity_id for e in entries} == {me.tenant_id}
 
 
 async def test_an_unknown_status_is_refused_naming_status() -> None:

@@ -11,12 +11,15 @@ from leads.services.common import audit
 from leads.services.work import LeadsWork, LeadsWorkFactory
 
 
-async def _audit(uow: LeadsWork, principal: Principal, entity_id: str, action: str, changes: dict[str, Any]) -> None:
+async def _audit(
+    uow: LeadsWork, principal: Principal, status: str | None, action: str, changes: dict[str, Any]
+) -> None:
+    """Entries of the clinic (entity_id: the clinic): `lead_status:<STATUS>`, or `lead_status` for the order."""
     await audit(
         uow,
         principal.tenant_id,
-        entity="lead_status",
-        entity_id=entity_id,
+        entity=f"lead_status:{status}" if status else "lead_status",
+        entity_id=principal.tenant_id,
         lead_id=None,
         action=action,
         actor_id=principal.user_id,
@@ -61,6 +64,6 @@ async def reorder(uow_factory: LeadsWorkFactory, principal: Principal, order: li
         current = rules.styles(await uow.statuses.of_clinic(principal.tenant_id))
         after = rules.reorder(current, order)
         await uow.statuses.save(principal.tenant_id, after)
-        await _audit(uow, principal, principal.tenant_id, "reordered", {"order": [[s.status for s in current], order]})
+        await _audit(uow, principal, None, "reordered", {"order": [[s.status for s in current], order]})
         await uow.commit()
     return after
