@@ -1,4 +1,4 @@
-"""The console's privacy screens (subject requests, read audit, retention, consent ledger) in Debian's headless Chromium.
+"""The console's privacy screens (requests, read audit, retention, consent ledger) in Debian's headless Chromium.
 
 The flows live in web/e2e/privacy.e2e.ts (node's test runner, playwright-core, axe-core); this test starts them
 against the session's stack, whose gateway serves the built console (web/dist, `just console-build`).

@@ -241,7 +241,8 @@ def test_configurable_lists(stack: Stack, admin: Api, unique_phone: Callable[[],
 def test_lead_statuses_colours_and_order_per_clinic(stack: Stack, admin: Api, other_clinic: Api) -> None:
     defaults = admin.http.get("/api/v1/leads/statuses").json()["items"]
     keys = [s["status"] for s in defaults]
-    assert "PENDING_CONTACT" in keys and len(keys) == len(set(keys)) == 10
+    assert "PENDING_CONTACT" in keys
+    assert len(keys) == len(set(keys)) == 10
     painted = admin.http.patch("/api/v1/leads/statuses/RESCHEDULED", json={"color": "#a855f7", "label": "Remarcado"})
     assert painted.status_code == 200, painted.text
     assert (painted.json()["color"], painted.json()["label"]) == ("#A855F7", "Remarcado")

@@ -131,7 +131,7 @@ function Requests() {
             {items.map((r) => (
               <tr key={r.id} data-request={r.id}>
                 <td>
-                  <a href={`#/privacy/requests/${r.id}`} aria-label={p("req.open.link", { id: r.id.slice(-6) })}>
+                  <a href={`#/privacy/requests/${r.id}`} title={p("req.open.link", { id: r.id.slice(-6) })}>
                     {named(p, "kind", r.kind)}
                   </a>
                 </td>
