@@ -9,6 +9,7 @@ every list screen under 300 ms after its data arrives, at 1,000 rows.
 
     just bench console                     # 1,000 rows, 5 runs per screen
     just bench console --rows 2000 --repeat 3 --no-build
+    just bench console --only board,week   # the pipelines board and the agenda's week grid
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-build", action="store_true", help="measure the web/dist already built")
+    parser.add_argument("--only", default="", help="screens whose name contains one of these (comma-separated)")
     args = parser.parse_args()
     node = shutil.which("node", path=f"{ROOT / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
     if node is None:
@@ -47,7 +49,8 @@ def main() -> int:
         load = " ".join(f.read().split()[:3])
     print(f"console list screens, {args.rows} rows, {args.repeat} runs each; load average {load}")
     result = subprocess.run(
-        [node, "e2e/bench.ts", "--rows", str(args.rows), "--repeat", str(args.repeat)],
+        [node, "e2e/bench.ts", "--rows", str(args.rows), "--repeat", str(args.repeat)]
+        + (["--only", args.only] if args.only else []),
         cwd=WEB,
         env=env,
         capture_output=True,

@@ -7,7 +7,7 @@
 // real values), so the screens run their real code on real-shaped data. The bare ceiling is measured in the
 // same run and browser: the same 1,000 rows put into a plain table by hand-written DOM code.
 //
-//   node e2e/bench.ts [--rows 1000] [--repeat 5]   (prints one JSON line per screen)
+//   node e2e/bench.ts [--rows 1000] [--repeat 5] [--only board,week]   (prints one JSON line per screen)
 import { createServer } from "node:http";
 import { readFileSync, existsSync } from "node:fs";
 import { extname, join, dirname } from "node:path";
@@ -25,6 +25,11 @@ const ROWS = arg("rows", 1000);
 /** What a windowed list paints at first (web/src/components.tsx, WINDOW). */
 const WINDOW = Math.min(ROWS, 100);
 const REPEAT = arg("repeat", 5);
+/** `--only board,week`: the screens whose name contains one of these (the bare ceiling always runs). */
+const ONLY = (() => {
+  const i = process.argv.indexOf("--only");
+  return i > 0 ? process.argv[i + 1]!.split(",").filter(Boolean) : [];
+})();
 
 // --- data of the API's shapes ----------------------------------------------------------------------------
 type Schema = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -261,7 +266,7 @@ async function main() {
     }
     await page0.close();
 
-    for (const screen of SCREENS) {
+    for (const screen of SCREENS.filter((s) => !ONLY.length || ONLY.some((o) => s.name.includes(o)))) {
       const runs: number[] = [];
       let shown = 0;
       for (let k = 0; k < REPEAT; k++) {

@@ -92,7 +92,7 @@ test("log in: a wrong password is refused in place, the right one opens the pros
   console.log(`prospects list painted ${Date.now() - arrived} ms after its data arrived`);
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Agenda", "Modelos de mensagem", "Conversas", "Financeiro", "Relatórios", "Configurações"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Agenda", "Modelos de mensagem", "Conversas", "Financeiro", "Relatórios", "Configurações", "Privacidade"]);
   await accessible("prospects");
   await shot("prospects");
 });

@@ -6,6 +6,8 @@ import { Field } from "./components";
 import { useLoad } from "./data";
 import { LOCALE_NAMES, LOCALES, isLocale, translator, type Key, type Locale } from "./i18n";
 import { Auth, SessionProvider, useSession } from "./session";
+import { StatusesProvider } from "./statuses";
+import { setPurpose } from "./purpose";
 import { Prospects } from "./screens/Prospects";
 import { LeadCard } from "./screens/LeadCard";
 import { Templates } from "./screens/Templates";
@@ -22,6 +24,8 @@ import { Dashboard } from "./screens/Dashboard";
 import { Pipelines } from "./screens/Pipelines";
 import { Agenda } from "./screens/Agenda";
 import { deskTranslator } from "./i18n-desk";
+import { Privacy } from "./screens/Privacy";
+import { privacyTranslator } from "./i18n-privacy";
 
 export interface MenuItem {
   path: string;
@@ -43,6 +47,7 @@ export const MENU: MenuItem[] = [
   { path: "/finance", label: "nav.finance", permission: "finance:read" },
   { path: "/reports", label: "nav.reports", permission: "analytics:read" },
   { path: "/settings", label: (l) => settingsTranslator(l)("nav.settings"), permission: "crm:admin" },
+  { path: "/privacy", label: (l) => privacyTranslator(l)("nav.privacy"), permission: "privacy:read" },
 ];
 
 /** A menu entry's text, from the shell's dictionary or the communication screens' own (i18n-comms.ts). */
@@ -99,7 +104,9 @@ export function App({ auth }: { auth: Auth }) {
     );
   return (
     <SessionProvider me={me} api={auth.api} onLogout={logout}>
-      <Shell />
+      <StatusesProvider>
+        <Shell />
+      </StatusesProvider>
     </SessionProvider>
   );
 }
@@ -195,6 +202,7 @@ function LocalePicker({ value, onChange, label }: { value: Locale; onChange: (l:
 function Shell() {
   const { me, t, locale, setLocale, logout } = useSession();
   const [path, go] = useHashRoute();
+  setPurpose(path); // during render: the screen's reads (its effects) carry the new screen's purpose
   const menu = visibleMenu(me.permissions);
   const [bellTick, setBellTick] = useState(0);
   const refreshBell = useCallback(() => setBellTick((n) => n + 1), []);
@@ -215,6 +223,7 @@ function Shell() {
   else if (path.startsWith("/dashboard") && me.permissions.includes("analytics:read")) screen = <Dashboard />;
   else if (path.startsWith("/pipelines") && me.permissions.includes("funnel:read")) screen = <Pipelines dealId={/^\/pipelines\/([\w-]+)$/.exec(path)?.[1]} />;
   else if (path.startsWith("/agenda") && me.permissions.includes("scheduling:read")) screen = <Agenda />;
+  else if (path.startsWith("/privacy") && me.permissions.includes("privacy:read")) screen = <Privacy path={path} />;
   return (
     <div className="shell">
       <a className="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>

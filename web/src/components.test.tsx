@@ -40,3 +40,28 @@ test("a long list paints its first window; 'show more' adds the next; a new list
   );
   expect(screen.getAllByRole("listitem")).toHaveLength(100);
 });
+
+test("a status chip wears the clinic's colour and name, with text that reads on it", async () => {
+  const { makeClient } = await import("./api/client");
+  const { SessionProvider } = await import("./session");
+  const { StatusesProvider, textOn } = await import("./statuses");
+  const { StatusBadge } = await import("./components");
+  const { render, screen } = await import("@testing-library/react");
+  const api = makeClient(async () =>
+    new Response(JSON.stringify({ items: [{ status: "RESCHEDULED", label: "Remarcado", color: "#FDE047", position: 0, closed: false }] }), {
+      headers: { "content-type": "application/json" },
+    }),
+  );
+  const me = { id: "u1", email: "a@b.c", full_name: "A", roles: [], permissions: ["crm:read"], tenant: { id: "t", name: "C", country: "BR", locale: "en", timezone: "UTC" } };
+  render(
+    <SessionProvider me={me} api={api} onLogout={() => {}}>
+      <StatusesProvider>
+        <StatusBadge status="RESCHEDULED" />
+      </StatusesProvider>
+    </SessionProvider>,
+  );
+  const chip = await screen.findByText("Remarcado");
+  expect(chip.style.background).toMatch(/253, 224, 71|#fde047/i);
+  expect(textOn("#FDE047")).toBe("#111");
+  expect(textOn("#1D5FA8")).toBe("#fff");
+});

@@ -3,7 +3,8 @@ import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import type { Problem } from "./api/client";
 import { fieldErrors } from "./api/client";
 import { useSession } from "./session";
-import { statusName, type Key } from "./i18n";
+import { type Key } from "./i18n";
+import { textOn, useStatuses } from "./statuses";
 
 export function Dialog({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -108,28 +109,13 @@ export function ProblemBanner({ problem, shown }: { problem: Problem | null; sho
   );
 }
 
-const STATUS_COLOURS: Record<string, string> = {
-  PENDING_CONTACT: "#8a5a00",
-  CONTACTED_NO_RESPONSE: "#6b4f9e",
-  CONTACTED_CALL_LATER: "#1d5fa8",
-  RESCHEDULED: "#0b7285",
-  REQUIRES_FOLLOW_UP: "#a8431d",
-  NOT_INTERESTED: "#5c6670",
-  APPOINTMENT_CANCELED: "#b02a37",
-  INTERESTED_SCHEDULE_APPOINTMENT: "#2b7a0b",
-  APPOINTMENT_SCHEDULED: "#186a3b",
-  VISIT_COMPLETED: "#343a40",
-};
-
-export function statusColour(status: string): string {
-  return STATUS_COLOURS[status] ?? "#495057";
-}
-
+/** A lead status as the clinic paints and names it (web/src/statuses.tsx). */
 export function StatusBadge({ status }: { status: string }) {
-  const { locale } = useSession();
+  const statuses = useStatuses();
+  const background = statuses.color(status);
   return (
-    <span className="badge" style={{ background: statusColour(status) }}>
-      {statusName(locale, status)}
+    <span className="badge" data-status={status} style={{ background, color: textOn(background) }}>
+      {statuses.name(status)}
     </span>
   );
 }

@@ -4,6 +4,11 @@
 import type { Locale } from "./i18n";
 
 const en = {
+  "kind.lead_status": "Lead statuses",
+  "leadStatus.hint": "The statuses and their rules are the same in every clinic; each clinic picks their colour, order and, if it wants, its own name (empty: the name in each user's language).",
+  "leadStatus.label": "Own name (empty: “{name}”)",
+  "leadStatus.closed": "closed: the lead is no longer worked",
+  "leadStatus.resetColor": "Default colour",
   "nav.settings": "Settings",
   title: "Settings",
   "section.users": "Users and roles",
@@ -231,6 +236,11 @@ export type SettingsKey = keyof typeof en;
 type Dict = Record<SettingsKey, string>;
 
 const ptBR: Dict = {
+  "kind.lead_status": "Status dos leads",
+  "leadStatus.hint": "Os status e suas regras são os mesmos em toda clínica; cada clínica escolhe a cor, a ordem e, se quiser, um nome próprio (vazio: o nome no idioma de cada usuário).",
+  "leadStatus.label": "Nome próprio (vazio: “{name}”)",
+  "leadStatus.closed": "encerrado: o lead não é mais trabalhado",
+  "leadStatus.resetColor": "Cor padrão",
   "nav.settings": "Configurações",
   title: "Configurações",
   "section.users": "Usuários e perfis",
@@ -455,6 +465,11 @@ const ptBR: Dict = {
 };
 
 const es: Dict = {
+  "kind.lead_status": "Estados de los leads",
+  "leadStatus.hint": "Los estados y sus reglas son los mismos en todas las clínicas; cada clínica elige su color, su orden y, si quiere, un nombre propio (vacío: el nombre en el idioma de cada usuario).",
+  "leadStatus.label": "Nombre propio (vacío: “{name}”)",
+  "leadStatus.closed": "cerrado: el lead ya no se trabaja",
+  "leadStatus.resetColor": "Color por defecto",
   "nav.settings": "Configuración",
   title: "Configuración",
   "section.users": "Usuarios y roles",
@@ -679,6 +694,11 @@ const es: Dict = {
 };
 
 const ru: Dict = {
+  "kind.lead_status": "Статусы лидов",
+  "leadStatus.hint": "Статусы и их правила одинаковы во всех клиниках; клиника выбирает их цвет, порядок и, если хочет, своё название (пусто: название на языке пользователя).",
+  "leadStatus.label": "Своё название (пусто: «{name}»)",
+  "leadStatus.closed": "закрыт: с лидом больше не работают",
+  "leadStatus.resetColor": "Цвет по умолчанию",
   "nav.settings": "Настройки",
   title: "Настройки",
   "section.users": "Пользователи и роли",

@@ -238,6 +238,43 @@ def test_configurable_lists(stack: Stack, admin: Api, unique_phone: Callable[[],
     assert agent.http.post("/api/v1/leads/lists/group", json={"label": "x"}).status_code == 403
 
 
+def test_lead_statuses_colours_and_order_per_clinic(stack: Stack, admin: Api, other_clinic: Api) -> None:
+    defaults = admin.http.get("/api/v1/leads/statuses").json()["items"]
+    keys = [s["status"] for s in defaults]
+    assert "PENDING_CONTACT" in keys
+    assert len(keys) == len(set(keys)) == 10
+    painted = admin.http.patch("/api/v1/leads/statuses/RESCHEDULED", json={"color": "#a855f7", "label": "Remarcado"})
+    assert painted.status_code == 200, painted.text
+    assert (painted.json()["color"], painted.json()["label"]) == ("#A855F7", "Remarcado")
+    try:
+        order = list(reversed(keys))
+        moved = admin.http.put("/api/v1/leads/statuses/order", json={"statuses": order})
+        assert [s["status"] for s in moved.json()["items"]] == order
+        assert [s["status"] for s in admin.http.get("/api/v1/leads/statuses").json()["items"]] == order
+        # another clinic keeps its own
+        theirs = other_clinic.http.get("/api/v1/leads/statuses").json()["items"]
+        assert next(s for s in theirs if s["status"] == "RESCHEDULED")["label"] is None
+        # bad input: a 422 naming the field
+        for method, path, body, field in [
+            ("PATCH", "/api/v1/leads/statuses/RESCHEDULED", {"color": "purple"}, "color"),
+            ("PATCH", "/api/v1/leads/statuses/RESCHEDULED", {"label": " "}, "label"),
+            ("PATCH", "/api/v1/leads/statuses/LOST", {"color": "#000000"}, "status"),
+            ("PUT", "/api/v1/leads/statuses/order", {"statuses": order[:-1]}, "statuses"),
+            ("PUT", "/api/v1/leads/statuses/order", {"statuses": [*order[:-1], "LOST"]}, "statuses"),
+        ]:
+            refused = admin.http.request(method, path, json=body)
+            assert refused.status_code == 422, (path, body, refused.text)
+            assert refused.json()["errors"][0]["field"] == field, refused.text
+        agent, _ = staff(stack, admin, "sales_agent")
+        assert agent.http.get("/api/v1/leads/statuses").status_code == 200
+        assert agent.http.patch("/api/v1/leads/statuses/RESCHEDULED", json={"color": "#000000"}).status_code == 403
+    finally:  # the shared clinic back as it was for the other tests
+        admin.http.patch("/api/v1/leads/statuses/RESCHEDULED", json={"clear_label": True, "reset_color": True})
+        admin.http.put("/api/v1/leads/statuses/order", json={"statuses": keys})
+    again = admin.http.get("/api/v1/leads/statuses").json()["items"]
+    assert again == defaults
+
+
 def test_delete_needs_admin_and_confirmation_and_is_audited(
     stack: Stack, admin: Api, unique_phone: Callable[[], str]
 ) -> None:

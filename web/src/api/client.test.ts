@@ -72,3 +72,25 @@ test("problem details become messages per field", () => {
   ).toEqual({ fields: { phone: "bad phone", phones: "bad second" }, general: null });
   expect(fieldErrors({ status: 409, detail: "Already there" })).toEqual({ fields: {}, general: "Already there" });
 });
+
+test("a read of a personal record says why (X-Purpose, the screen's purpose); other calls do not", async () => {
+  const { setPurpose } = await import("../purpose");
+  const tokens = new TokenStore(memoryStorage());
+  tokens.set({ access_token: "t", refresh_token: "r", token_type: "bearer", expires_in: 900 });
+  const seen: Record<string, string | null> = {};
+  const api = makeClient(
+    authFetch(tokens, () => {}, async (request) => {
+      seen[new URL(request.url).pathname] = request.headers.get("x-purpose");
+      return json(200, {});
+    }),
+  );
+  const id = "0192f0c1-8a6b-7c3d-9e4f-112233445566";
+  setPurpose("/agenda");
+  await api.GET("/api/v1/scheduling/appointments/{appointment_id}", { params: { path: { appointment_id: id } } });
+  setPurpose(`/prospects/${id}`);
+  await api.GET("/api/v1/leads/{lead_id}", { params: { path: { lead_id: id } } });
+  await api.GET("/api/v1/leads/metrics", { params: { query: { from: "2026-01-01", to: "2026-01-31" } } });
+  expect(seen[`/api/v1/scheduling/appointments/${id}`]).toBe("care");
+  expect(seen[`/api/v1/leads/${id}`]).toBe("sales");
+  expect(seen["/api/v1/leads/metrics"]).toBeNull();
+});

@@ -1,5 +1,6 @@
 // The API client: types generated from the gateway's OpenAPI (schema.d.ts, `just console-api`), calls through
 // openapi-fetch, so a renamed field or path is a type error here rather than a bug in a clinic.
+import { currentPurpose, isRecordRead } from "../purpose";
 import createClient from "openapi-fetch";
 import type { components, paths } from "./schema";
 
@@ -78,6 +79,8 @@ export function authFetch(tokens: TokenStore, onExpired: () => void, base: Fetch
   function withToken(request: Request): Request {
     const out = new Request(request);
     if (tokens.accessToken) out.headers.set("authorization", `Bearer ${tokens.accessToken}`);
+    // The read audit records why a personal record was opened (web/src/purpose.ts).
+    if (isRecordRead(out.method, new URL(out.url).pathname)) out.headers.set("x-purpose", currentPurpose());
     return out;
   }
 

@@ -1463,6 +1463,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/leads/statuses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The lead statuses in the clinic's order, with their colours */
+        get: operations["ApiV1LeadsStatusesStyles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/statuses/order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Put the lead statuses in a new order */
+        put: operations["ApiV1LeadsStatusesOrderOrder"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/statuses/{status}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Recolour or rename a lead status */
+        patch: operations["ApiV1LeadsStatusesEdit"];
+        trace?: never;
+    };
     "/api/v1/leads/{lead_id}": {
         parameters: {
             query?: never;
@@ -5193,6 +5244,14 @@ export interface components {
             offset?: number | null;
             total?: number | null;
         };
+        /** Page[StatusStyleOut] */
+        "Page_leads.schemas.statuses.StatusStyleOut_": {
+            items: components["schemas"]["StatusStyleOut"][];
+            limit: number;
+            next?: string | null;
+            offset?: number | null;
+            total?: number | null;
+        };
         /** Page[ConsentOut] */
         "Page_privacy.schemas.ConsentOut_": {
             items: components["schemas"]["ConsentOut"][];
@@ -6148,6 +6207,29 @@ export interface components {
             /** @example CONTACTED_CALL_LATER */
             status: string;
         };
+        /** StatusOrderIn */
+        StatusOrderIn: {
+            statuses: string[];
+        };
+        /** StatusStyleOut */
+        StatusStyleOut: {
+            closed: boolean;
+            color: string;
+            label: string | null;
+            position: number;
+            status: string;
+        };
+        /** StatusStylePatch */
+        StatusStylePatch: {
+            /** @default false */
+            clear_label: boolean;
+            /** @example #1D5FA8 */
+            color?: string | null;
+            /** @example Aguardando contato */
+            label?: string | null;
+            /** @default false */
+            reset_color: boolean;
+        };
         /** SubjectIn */
         SubjectIn: {
             cpfs?: string[];
@@ -6726,6 +6808,7 @@ export type SchemaPageLeadsSchemasLeadsAuditOut = components['schemas']['Page_le
 export type SchemaPageLeadsSchemasLeadsRequestOut = components['schemas']['Page_leads.schemas.leads.RequestOut_'];
 export type SchemaPageLeadsSchemasLeadsStatusChangeOut = components['schemas']['Page_leads.schemas.leads.StatusChangeOut_'];
 export type SchemaPageLeadsSchemasListsListItemOut = components['schemas']['Page_leads.schemas.lists.ListItemOut_'];
+export type SchemaPageLeadsSchemasStatusesStatusStyleOut = components['schemas']['Page_leads.schemas.statuses.StatusStyleOut_'];
 export type SchemaPagePrivacySchemasConsentOut = components['schemas']['Page_privacy.schemas.ConsentOut_'];
 export type SchemaPagePrivacySchemasReadOut = components['schemas']['Page_privacy.schemas.ReadOut_'];
 export type SchemaPagePrivacySchemasRequestOut = components['schemas']['Page_privacy.schemas.RequestOut_'];
@@ -6824,6 +6907,9 @@ export type SchemaStagePatch = components['schemas']['StagePatch'];
 export type SchemaStartIn = components['schemas']['StartIn'];
 export type SchemaStatusChangeOut = components['schemas']['StatusChangeOut'];
 export type SchemaStatusIn = components['schemas']['StatusIn'];
+export type SchemaStatusOrderIn = components['schemas']['StatusOrderIn'];
+export type SchemaStatusStyleOut = components['schemas']['StatusStyleOut'];
+export type SchemaStatusStylePatch = components['schemas']['StatusStylePatch'];
 export type SchemaSubjectIn = components['schemas']['SubjectIn'];
 export type SchemaSuggestionsOut = components['schemas']['SuggestionsOut'];
 export type SchemaTaskIn = components['schemas']['TaskIn'];
@@ -14049,6 +14135,193 @@ export interface operations {
             };
             /** @description The token lacks a permission */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1LeadsStatusesStyles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_leads.schemas.statuses.StatusStyleOut_"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1LeadsStatusesOrderOrder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusOrderIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_leads.schemas.statuses.StatusStyleOut_"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1LeadsStatusesEdit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                status: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusStylePatch"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusStyleOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,6 +8,7 @@ import type { Key } from "../i18n";
 import { useSession } from "../session";
 import { commsTranslator } from "../i18n-comms";
 import { LeadDialog } from "./LeadDialog";
+import { ConsentPanel } from "./Privacy";
 import { DeleteDialog, StatusDialog, StatusHistory } from "./StatusDialog";
 
 const ACTIVITY_TYPES = ["call", "letter", "email", "message", "meeting", "task"] as const;
@@ -127,6 +128,7 @@ export function LeadCard({ id, onActivitiesChanged }: { id: string; onActivities
           <Requests leadId={l.id} />
           <Activities leadId={l.id} onChanged={onActivitiesChanged} />
           <Messages leadId={l.id} />
+          <ConsentPanel leadId={l.id} />
         </div>
       </div>
 

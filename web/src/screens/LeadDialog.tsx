@@ -4,8 +4,9 @@ import { useState, type FormEvent } from "react";
 import { ApiError, asProblem, unwrap, type Candidate, type Lead, type LeadIn, type LeadPatch, type Problem } from "../api/client";
 import { Dialog, Field, ProblemBanner } from "../components";
 import { useList, useStaff } from "../data";
-import { LOCALE_NAMES, LOCALES, statusName, STATUSES } from "../i18n";
+import { LOCALE_NAMES, LOCALES } from "../i18n";
 import { useSession } from "../session";
+import { useStatuses } from "../statuses";
 
 export interface LeadForm {
   name: string;
@@ -103,7 +104,8 @@ function errorsByField(problem: Problem | null): Record<string, string> {
 const SHOWN = ["name", "phone", "email", "cpf", "birth_date", "city", "locale", "source", "channel", "treatment", "reason", "status", "urgency", "owner_id", "next_follow_up", "notes"];
 
 export function LeadDialog({ lead, onClose, onSaved }: { lead?: Lead; onClose: () => void; onSaved: (lead: Lead) => void }) {
-  const { api, t, locale, me, can } = useSession();
+  const { api, t, me, can } = useSession();
+  const clinicStatuses = useStatuses();
   const [initial] = useState(() => formOf(lead ?? null, me.id));
   const [form, setForm] = useState<LeadForm>(initial);
   const [problem, setProblem] = useState<Problem | null>(null);
@@ -159,7 +161,7 @@ export function LeadDialog({ lead, onClose, onSaved }: { lead?: Lead; onClose: (
   ];
   if (initial.owner_id && !ownerOptions.some((o) => o.value === initial.owner_id))
     ownerOptions.push({ value: initial.owner_id, label: `#${initial.owner_id.slice(-6)}` });
-  const statuses = STATUSES.filter((s) => s !== "APPOINTMENT_CANCELED" && s !== "VISIT_COMPLETED");
+  const statuses = clinicStatuses.order.filter((s) => s !== "APPOINTMENT_CANCELED" && s !== "VISIT_COMPLETED");
 
   return (
     <Dialog title={lead ? t("lead.editTitle") : t("lead.createTitle")} onClose={onClose} wide>
@@ -254,7 +256,7 @@ export function LeadDialog({ lead, onClose, onSaved }: { lead?: Lead; onClose: (
                 value={form.status}
                 onChange={set("status")}
                 error={errors.status}
-                options={statuses.map((s) => ({ value: s, label: statusName(locale, s) }))}
+                options={statuses.map((s) => ({ value: s, label: clinicStatuses.name(s) }))}
               />
             )}
             <Field

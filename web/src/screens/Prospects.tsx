@@ -1,10 +1,10 @@
 // Prospects: status avatars with counts, statistics, the list (paged and filtered on the server), create.
 import { useEffect, useMemo, useState } from "react";
 import { unwrap, type LeadPage, type Metrics } from "../api/client";
-import { Field, initials, Loading, ProblemBanner, StatusBadge, statusColour, useWindow } from "../components";
+import { Field, initials, Loading, ProblemBanner, StatusBadge, useWindow } from "../components";
 import { labelOf, useList, useLoad, useStaff, useStaffName } from "../data";
-import { statusName, STATUSES } from "../i18n";
 import { useSession } from "../session";
+import { textOn, useStatuses } from "../statuses";
 import { LeadDialog } from "./LeadDialog";
 
 export interface Filters {
@@ -34,7 +34,8 @@ export function listQuery(f: Filters, myId: string, offset: number) {
 }
 
 export function Prospects() {
-  const { api, t, fmt, locale, me, can } = useSession();
+  const { api, t, fmt, me, can } = useSession();
+  const statuses = useStatuses();
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [search, setSearch] = useState("");
   const [offset, setOffset] = useState(0);
@@ -82,8 +83,9 @@ export function Prospects() {
       </div>
 
       <div className="avatars" role="group" aria-label={t("prospects.byStatus")}>
-        {STATUSES.map((s) => {
-          const name = statusName(locale, s);
+        {statuses.order.map((s) => {
+          const name = statuses.name(s);
+          const colour = statuses.color(s);
           const count = metrics.data?.by_status[s] ?? 0;
           return (
             <button
@@ -94,7 +96,7 @@ export function Prospects() {
               title={name}
               onClick={() => set({ status: filters.status === s ? "" : s })}
             >
-              <span className="avatar-dot" style={{ background: statusColour(s) }} aria-hidden="true">
+              <span className="avatar-dot" style={{ background: colour, color: textOn(colour) }} aria-hidden="true">
                 {initials(name)}
               </span>
               <span className="avatar-count" data-status={s}>
@@ -130,7 +132,7 @@ export function Prospects() {
           label={t("filters.status")}
           value={filters.status}
           onChange={(v) => set({ status: v })}
-          options={[{ value: "", label: t("prospects.allStatuses") }, ...STATUSES.map((s) => ({ value: s, label: statusName(locale, s) }))]}
+          options={[{ value: "", label: t("prospects.allStatuses") }, ...statuses.order.map((s) => ({ value: s, label: statuses.name(s) }))]}
         />
         <Field
           name="source"

@@ -3,8 +3,8 @@ import { useState, type FormEvent } from "react";
 import { ApiError, unwrap, type Lead, type Problem, type StatusChange } from "../api/client";
 import { Dialog, Field, ProblemBanner, StatusBadge } from "../components";
 import { useLoad, useStaffName } from "../data";
-import { statusName, STATUSES } from "../i18n";
 import { useSession } from "../session";
+import { useStatuses } from "../statuses";
 
 function statusErrors(problem: Problem | null): Record<string, string> {
   const out: Record<string, string> = {};
@@ -15,9 +15,10 @@ function statusErrors(problem: Problem | null): Record<string, string> {
 }
 
 export function StatusDialog({ lead, onClose, onSaved }: { lead: Lead; onClose: () => void; onSaved: (lead: Lead) => void }) {
-  const { api, t, locale, fmt } = useSession();
+  const { api, t, fmt } = useSession();
+  const statuses = useStatuses();
   const staffName = useStaffName();
-  const [status, setStatus] = useState(STATUSES.find((s) => s !== lead.status) ?? "");
+  const [status, setStatus] = useState(statuses.order.find((s) => s !== lead.status) ?? "");
   const [comment, setComment] = useState("");
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
@@ -58,7 +59,7 @@ export function StatusDialog({ lead, onClose, onSaved }: { lead: Lead; onClose: 
           value={status}
           onChange={setStatus}
           error={errors.status}
-          options={STATUSES.filter((s) => s !== lead.status).map((s) => ({ value: s, label: statusName(locale, s) }))}
+          options={statuses.order.filter((s) => s !== lead.status).map((s) => ({ value: s, label: statuses.name(s) }))}
         />
         <Field name="comment" label={t("status.comment")} value={comment} onChange={setComment} error={errors.comment} multiline />
         <div className="actions dialog-actions">

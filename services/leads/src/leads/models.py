@@ -190,6 +190,18 @@ list_items = Table(
     Index("ix_list_items_kind", "tenant_id", "kind", "position"),
 )
 
+#: The clinic's colour, order and own name of each lead status (absent: the defaults, leads.domain.statuses).
+lead_statuses = Table(
+    "lead_statuses",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), primary_key=True),
+    Column("status", Text, primary_key=True),
+    Column("label", Text),
+    Column("color", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 patients = Table(
     "patients",
     metadata,

@@ -18,6 +18,7 @@ from leads.domain.leads import CLOSED_STATUSES, AuditEntry, Lead, LeadRequest, S
 from leads.domain.lists import DEFAULTS, ListItem
 from leads.domain.queries import LeadQuery, Metrics
 from leads.domain.staff import StaffMember
+from leads.domain.statuses import StatusStyle
 
 
 @dataclass
@@ -32,6 +33,7 @@ class LeadsState:
     lists: dict[str, ListItem] = field(default_factory=dict)
     seeded: set[str] = field(default_factory=set)
     windows: dict[str, int] = field(default_factory=dict)
+    statuses: dict[tuple[str, str], StatusStyle] = field(default_factory=dict)
     staff: dict[str, tuple[StaffMember, datetime]] = field(default_factory=dict)
     activities: dict[str, Activity] = field(default_factory=dict)
 
@@ -273,6 +275,18 @@ class MemoryLists:
         self.s.windows[tenant_id] = days
 
 
+class MemoryStatusStyles:
+    def __init__(self, state: LeadsState) -> None:
+        self.s = state
+
+    async def of_clinic(self, tenant_id: str) -> dict[str, StatusStyle]:
+        return {status: style for (t, status), style in self.s.statuses.items() if t == tenant_id}
+
+    async def save(self, tenant_id: str, styles: list[StatusStyle]) -> None:
+        for style in styles:
+            self.s.statuses[(tenant_id, style.status)] = style
+
+
 class MemoryStaff:
     def __init__(self, state: LeadsState) -> None:
         self.s = state
@@ -353,6 +367,7 @@ class MemoryLeadsWork(MemoryWork[LeadsState]):
         self.requests = MemoryRequests(self.state)
         self.audit = MemoryAudit(self.state)
         self.lists = MemoryLists(self.state)
+        self.statuses = MemoryStatusStyles(self.state)
         self.staff = MemoryStaff(self.state)
         self.activities = MemoryActivities(self.state)
 

@@ -47,3 +47,32 @@ test("an item's colour is cleared with clear_color, and an inactive one can be s
   fireEvent.click(within(screen.getByRole("form", { name: "Old flyer" })).getByRole("button", { name: "Activate" }));
   await waitFor(() => expect(sent.find((s) => s.path.endsWith("/i3"))?.body).toEqual({ active: true, clear_color: false }));
 });
+
+const style = (status: string, position: number, color: string, label: string | null = null) => ({ status, label, color, position, closed: status === "NOT_INTERESTED" || status === "VISIT_COMPLETED" });
+
+test("lead statuses: recolour and rename one (a refused colour under the field, kept), move one (the whole order in one PUT)", async () => {
+  const three = [style("PENDING_CONTACT", 0, "#8A5A00"), style("RESCHEDULED", 1, "#0B7285"), style("NOT_INTERESTED", 2, "#5C6670")];
+  let colourTries = 0;
+  const { api, sent } = fakeGateway({
+    "GET /api/v1/leads/lists/source": { items: [] },
+    "GET /api/v1/leads/statuses": { items: three },
+    "PATCH /api/v1/leads/statuses/RESCHEDULED": (body: unknown) =>
+      ++colourTries === 1 ? problem("color", "A colour is written #RRGGBB.") : { ...three[1], ...(body as object), clear_label: undefined },
+    "PUT /api/v1/leads/statuses/order": (body: unknown) => ({ items: (body as { statuses: string[] }).statuses.map((s, i) => style(s, i, "#000000")) }),
+  });
+  const { container } = renderAs(api, <Settings path="/settings/lists" />);
+  await screen.findByRole("list", { name: "Lead sources" });
+  fireEvent.change(screen.getByLabelText("List"), { target: { value: "lead_status" } });
+  const list = await screen.findByRole("list", { name: "Lead statuses" });
+  expect(within(list).getAllByRole("form").map((f) => f.getAttribute("data-status"))).toEqual(["PENDING_CONTACT", "RESCHEDULED", "NOT_INTERESTED"]);
+  const form = within(list).getAllByRole("form")[1]!;
+  fireEvent.change(within(form).getByLabelText(/^Own name/), { target: { value: "Remarcado" } });
+  fireEvent.change(within(form).getByLabelText("Colour"), { target: { value: "#a855f7" } });
+  fireEvent.click(within(form).getByRole("button", { name: "Save" }));
+  await within(form).findByText("A colour is written #RRGGBB.");
+  expect((within(form).getByLabelText(/^Own name/) as HTMLInputElement).value).toBe("Remarcado");
+  expect(sent.find((s) => s.method === "PATCH")?.body).toEqual({ label: "Remarcado", color: "#a855f7", clear_label: false, reset_color: false });
+  await expectAccessible(container);
+  fireEvent.click(within(list).getAllByRole("button", { name: /^Move .* down$/ })[0]!);
+  await waitFor(() => expect(sent.find((s) => s.method === "PUT")?.body).toEqual({ statuses: ["RESCHEDULED", "PENDING_CONTACT", "NOT_INTERESTED"] }));
+});

@@ -4,18 +4,23 @@
 import { useState, type FormEvent, type ReactNode } from "react";
 import { unwrap, type ListItem } from "../../api/client";
 import { Field, Loading, ProblemBanner } from "../../components";
-import { useLoad } from "../../data";
+import { useLoad, type Loaded } from "../../data";
+import { statusName } from "../../i18n";
+import { statusStylesChanged, textOn, type StatusStyle } from "../../statuses";
 import type { SettingsKey } from "../../i18n-settings";
 import { useSession } from "../../session";
-import { Check, ColourField, SaveBar, useSaver, useST } from "./kit";
+import { Check, ColourField, SaveBar, useSaver, useST, type Saver } from "./kit";
 
 export const LIST_KINDS = ["source", "channel", "treatment", "group", "request_status", "contact_method"] as const;
 type Kind = (typeof LIST_KINDS)[number];
+/** The lead statuses are a fixed set with their own API (`/api/v1/leads/statuses`): recoloured, renamed, reordered. */
+const LEAD_STATUS = "lead_status";
 
 export function ListsSection() {
   const { api } = useSession();
   const st = useST();
-  const [kind, setKind] = useState<Kind>("source");
+  const [picked, setPicked] = useState<Kind | typeof LEAD_STATUS>("source");
+  const kind: Kind = picked === LEAD_STATUS ? "source" : picked;
   const list = useLoad(() => unwrap(api.GET("/api/v1/leads/lists/{kind}", { params: { path: { kind }, query: { include_inactive: true } } })).then((p) => p.items), [kind]);
   const order = useSaver();
   const items = list.data ?? [];
@@ -30,10 +35,31 @@ export function ListsSection() {
       <Field
         name="kind"
         label={st("lists.kind")}
-        value={kind}
-        onChange={(v) => setKind(v as Kind)}
-        options={LIST_KINDS.map((k) => ({ value: k, label: st(`kind.${k}` as SettingsKey) }))}
+        value={picked}
+        onChange={(v) => setPicked(v as Kind | typeof LEAD_STATUS)}
+        options={[{ value: LEAD_STATUS, label: st("kind.lead_status") }, ...LIST_KINDS.map((k) => ({ value: k, label: st(`kind.${k}` as SettingsKey) }))]}
       />
+      {picked === LEAD_STATUS ? <LeadStatuses /> : <KindItems kind={kind} list={list} items={items} order={order} move={move} />}
+    </section>
+  );
+}
+
+function KindItems({
+  kind,
+  list,
+  items,
+  order,
+  move,
+}: {
+  kind: Kind;
+  list: Loaded<ListItem[]>;
+  items: ListItem[];
+  order: Saver;
+  move: (i: number, by: -1 | 1) => Promise<void>;
+}) {
+  const st = useST();
+  return (
+    <>
       <ProblemBanner problem={list.problem ?? order.problem} shown={[]} />
       {list.data && !list.loading ? (
         <ol className="plain settings-list" aria-label={st(`kind.${kind}` as SettingsKey)}>
@@ -54,7 +80,94 @@ export function ListsSection() {
         <Loading />
       )}
       <NewItem key={kind} kind={kind} onSaved={list.reload} />
-    </section>
+    </>
+  );
+}
+
+/** Each lead status: the clinic's colour (or the default), its own name (or the translated one), its place. */
+function LeadStatuses() {
+  const { api, locale } = useSession();
+  const st = useST();
+  const list = useLoad(() => unwrap(api.GET("/api/v1/leads/statuses")).then((p) => p.items), []);
+  const order = useSaver();
+  const items = list.data ?? [];
+  const saved = () => {
+    statusStylesChanged(api);
+    list.reload();
+  };
+  async function move(i: number, by: -1 | 1) {
+    const statuses = items.map((x) => x.status);
+    [statuses[i], statuses[i + by]] = [statuses[i + by]!, statuses[i]!];
+    if (await order.run(() => unwrap(api.PUT("/api/v1/leads/statuses/order", { body: { statuses } })))) saved();
+  }
+  return (
+    <>
+      <p className="muted">{st("leadStatus.hint")}</p>
+      <ProblemBanner problem={list.problem ?? order.problem} shown={[]} />
+      {list.data && !list.loading ? (
+        <ol className="plain settings-list" aria-label={st("kind.lead_status")}>
+          {items.map((item, i) => (
+            <li key={item.status}>
+              <StatusForm item={item} onSaved={saved}>
+                <button type="button" disabled={i === 0 || order.busy} onClick={() => void move(i, -1)} aria-label={st("moveUp", { name: item.label || statusName(locale, item.status) })}>
+                  ↑
+                </button>
+                <button
+                  type="button"
+                  disabled={i === items.length - 1 || order.busy}
+                  onClick={() => void move(i, 1)}
+                  aria-label={st("moveDown", { name: item.label || statusName(locale, item.status) })}
+                >
+                  ↓
+                </button>
+              </StatusForm>
+            </li>
+          ))}
+        </ol>
+      ) : (
+        <Loading />
+      )}
+    </>
+  );
+}
+
+function StatusForm({ item, onSaved, children }: { item: StatusStyle; onSaved: () => void; children: ReactNode }) {
+  const { api, locale } = useSession();
+  const st = useST();
+  const saver = useSaver();
+  const [label, setLabel] = useState(item.label ?? "");
+  const [color, setColor] = useState(item.color.toLowerCase());
+  const name = item.label || statusName(locale, item.status);
+  const path = { path: { status: item.status } };
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const body = label.trim() ? { label, color, clear_label: false, reset_color: false } : { clear_label: true, color, reset_color: false };
+    if (await saver.run(() => unwrap(api.PATCH("/api/v1/leads/statuses/{status}", { params: path, body })))) onSaved();
+  }
+  async function resetColour() {
+    if (await saver.run(() => unwrap(api.PATCH("/api/v1/leads/statuses/{status}", { params: path, body: { reset_color: true, clear_label: false } })))) onSaved();
+  }
+  return (
+    <form onSubmit={submit} noValidate aria-label={name} data-status={item.status}>
+      <ProblemBanner problem={saver.problem} shown={["label", "color"]} />
+      <div className="row-fields">
+        <span className="badge" style={{ background: item.color, color: textOn(item.color) }}>
+          {name}
+        </span>
+        <Field name="label" label={st("leadStatus.label", { name: statusName(locale, item.status) })} value={label} onChange={setLabel} error={saver.errors.label} />
+        <ColourField name="color" label={st("list.color")} value={color} onChange={setColor} error={saver.errors.color} />
+        <span className="muted">
+          {item.status}
+          {item.closed ? ` · ${st("leadStatus.closed")}` : ""}
+        </span>
+      </div>
+      <SaveBar saver={saver}>
+        {children}
+        <button type="button" onClick={() => void resetColour()}>
+          {st("leadStatus.resetColor")}
+        </button>
+      </SaveBar>
+    </form>
   );
 }
 

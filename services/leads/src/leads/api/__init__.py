@@ -6,8 +6,9 @@ from leads.api.leads import LeadController
 from leads.api.lists import ListController
 from leads.api.matching import MatchingController
 from leads.api.staff import StaffController
+from leads.api.statuses import StatusController
 
-ROUTES: list[type] = [LeadController, ListController]
+ROUTES: list[type] = [LeadController, ListController, StatusController]
 ROUTES += [FormController, PublicFormController, TildaWebhookController]
 ROUTES += [ActivityController, LeadActivityController]
 ROUTES += [MatchingController, StaffController]

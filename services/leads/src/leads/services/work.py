@@ -22,12 +22,14 @@ from leads.domain.leads import AuditEntry, Lead, LeadRequest, StatusChange
 from leads.domain.lists import ListItem
 from leads.domain.queries import LeadQuery, Metrics
 from leads.domain.staff import StaffMember
+from leads.domain.statuses import StatusStyle
 from leads.repository import AuditRepository, LeadRepository, ListRepository, RequestRepository
 from leads.repository.activities import ActivityRepository
 from leads.repository.intake import FormRepository, ReceiptRepository
 from leads.repository.matching import MatchRepository
 from leads.repository.patients import PatientRepository
 from leads.repository.staff import StaffRepository
+from leads.repository.statuses import StatusStyleRepository
 
 
 class LeadStore(Protocol):
@@ -79,6 +81,11 @@ class ListStore(Protocol):
     async def set_dedupe_window_days(self, tenant_id: str, days: int) -> None: ...
 
 
+class StatusStyleStore(Protocol):
+    async def of_clinic(self, tenant_id: str) -> dict[str, StatusStyle]: ...
+    async def save(self, tenant_id: str, styles: list[StatusStyle]) -> None: ...
+
+
 class StaffStore(Protocol):
     async def record(self, member: StaffMember, changed_at: datetime) -> None: ...
     async def active_ids(self, tenant_id: str, user_ids: list[str]) -> set[str]: ...
@@ -98,6 +105,7 @@ class LeadsWork(Work, Protocol):
     requests: RequestStore
     audit: AuditStore
     lists: ListStore
+    statuses: StatusStyleStore
     staff: StaffStore
     activities: ActivityStore
     # PostgreSQL only (see the module's docstring).
@@ -117,6 +125,7 @@ class LeadsUnitOfWork(UnitOfWork):
     requests: RequestStore
     audit: AuditStore
     lists: ListStore
+    statuses: StatusStyleStore
     staff: StaffStore
     activities: ActivityStore
     matching: MatchRepository
@@ -129,6 +138,7 @@ class LeadsUnitOfWork(UnitOfWork):
         self.requests = RequestRepository(session)
         self.audit = AuditRepository(session)
         self.lists = ListRepository(session)
+        self.statuses = StatusStyleRepository(session)
         self.staff = StaffRepository(session)
         self.activities = ActivityRepository(session)
         self.matching = MatchRepository(session)
