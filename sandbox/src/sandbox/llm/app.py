@@ -66,7 +66,9 @@ def suggestions_for(messages: list[Any]) -> list[str]:
     """Three replies that quote the last line the person wrote (the last user message's last line)."""
     users = [_content(m) for m in messages if isinstance(m, dict) and m.get("role") == "user"]
     lines = [ln.strip() for ln in (users[-1] if users else "").splitlines() if ln.strip()]
-    last = lines[-1] if lines else ""
+    # The person's own last line: the clinic's welcome may have gone out after the person wrote.
+    theirs = [ln for ln in lines if ln.startswith("Patient:")]
+    last = (theirs or lines or [""])[-1]
     said = last.split(":", 1)[1].strip() if ":" in last[:20] else last
     said = said[:80]
     return [
