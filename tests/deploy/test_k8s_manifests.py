@@ -891,13 +891,17 @@ def test_network_policies_allow_what_the_system_needs_and_nothing_else(docs: lis
         ("notifications-worker", INTERNET, 443),
         *((pod, INTERNET, 443) for pod in _PROVIDER_CALLERS),
         *((pod, INTERNET, 443) for pod in _OBJECT_STORE_CALLERS),
+        # crypto-shredding: every api and worker reaches privacy's key store (kit.personal)
+        *((pod, "privacy-api", port["privacy-api"]) for pod in ours if pod.endswith(("-api", "-worker"))),
     ]
     for source, destination, number in allowed:
         assert net.allowed(source, destination, number), f"{source} -> {destination}:{number} is blocked"
     for pod in ours:
         assert net.allowed(pod, "kube-dns", 53, "UDP"), f"{pod} cannot resolve names"
     denied = [("ingress-controller", api, port[api]) for api in apis] + [
-        *((a, b, port[b]) for a in apis for b in apis if a != b),  # services never call each other
+        # services never call each other, but for the key store (privacy-api)
+        *((a, b, port[b]) for a in apis for b in apis if a != b and b != "privacy-api"),
+        *((f"{svc}-migrate", "privacy-api", port["privacy-api"]) for svc in SERVICES),
         *(("stranger", infra, p) for infra, p in (("postgres", 5432), ("redis", 6379), ("kafka", 9093))),
         ("stranger", "pooler", 5432),
         *((pod, "prometheus", 4318) for pod in ours),  # only the collector takes traces

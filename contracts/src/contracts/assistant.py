@@ -10,12 +10,13 @@ stay in order; scheduling's by the request id.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import msgspec
 
 from contracts.envelope import Event
 from contracts.people import Person
+from contracts.personal import CONTACT, PERSONAL
 from contracts.topics import FUNNEL, SCHEDULING
 
 
@@ -44,11 +45,11 @@ class AssistantMessageRequestedV1(_ProcessEvent, frozen=True, kw_only=True):
     #: whatsapp, telegram, instagram.
     channel: str
     #: The patient's address on that channel (E.164 phone, Telegram chat id, Instagram user id).
-    to: str
+    to: Annotated[str, CONTACT]
     locale: str
     #: Which of the assistant's texts this is (ask_cpf, bad_cpf, payment_link, ...).
     key: str
-    text: str
+    text: Annotated[str, PERSONAL]
     #: text, list (a WhatsApp interactive list: `button` opens it) or buttons (at most 3 reply buttons).
     style: str = "text"
     options: list[Choice] = []
@@ -62,9 +63,9 @@ class AssistantAnswerRecordedV1(_ProcessEvent, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "clinicflow.funnel.assistant.answer_recorded.v1"
 
     deal_id: str | None = None
-    name: str | None = None
+    name: Annotated[str | None, PERSONAL] = None
     #: 11 digits, check digits verified.
-    cpf: str | None = None
+    cpf: Annotated[str | None, PERSONAL] = None
     procedure_id: str | None = None
     procedure: str | None = None
     branch_id: str | None = None
@@ -88,7 +89,7 @@ class AssistantPaymentLinkRequestedV1(_ProcessEvent, frozen=True, kw_only=True):
     requested_at: datetime
     #: The CPF the person gave (11 digits): providers such as Asaas need it for the charge. Optional (added
     #: after v1 went out).
-    cpf: str | None = None
+    cpf: Annotated[str | None, PERSONAL] = None
 
 
 class AssistantBookingLinkRequestedV1(_ProcessEvent, frozen=True, kw_only=True):

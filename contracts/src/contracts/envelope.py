@@ -22,6 +22,9 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     TOPIC: ClassVar[str]
     #: Which payload field holds the aggregate id (the Kafka key and `ce_subject`).
     AGGREGATE: ClassVar[str]
+    #: For an event that may name nobody by id: the field whose phone or e-mail keys its personal fields
+    #: (contracts.personal) when it carries no lead or patient id.
+    PERSON_ADDRESS: ClassVar[str | None] = None
 
     def aggregate_id(self) -> str:
         return str(getattr(self, self.AGGREGATE))

@@ -7,9 +7,10 @@ arrive in order.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from contracts.envelope import Event
+from contracts.personal import CONTACT, PERSONAL
 from contracts.topics import LEADS
 
 
@@ -25,10 +26,10 @@ class LeadCreatedV1(_LeadEvent, frozen=True, kw_only=True):
 
     TYPE: ClassVar[str] = "clinicflow.leads.lead.created.v1"
 
-    name: str
+    name: Annotated[str, PERSONAL]
     #: E.164; "" for a lead known only by its `contacts` (a Telegram or Instagram sender).
-    phone: str
-    email: str | None = None
+    phone: Annotated[str, CONTACT]
+    email: Annotated[str | None, CONTACT] = None
     source: str
     #: BCP 47 tag of the language the person prefers (pt-BR, es, ru, en); None: clinic default.
     locale: str | None = None
@@ -41,7 +42,7 @@ class LeadCreatedV1(_LeadEvent, frozen=True, kw_only=True):
     attribution: dict[str, str] = {}
     #: The person's addresses on channels whose addresses are no phone: {"telegram": chat id, "instagram": user
     #: id}. A lead first heard of on Telegram or Instagram has one and `phone` "" (no phone yet).
-    contacts: dict[str, str] = {}
+    contacts: Annotated[dict[str, str], CONTACT] = {}
 
 
 class LeadUpdatedV1(_LeadEvent, frozen=True, kw_only=True):
@@ -50,9 +51,9 @@ class LeadUpdatedV1(_LeadEvent, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "clinicflow.leads.lead.updated.v1"
 
     fields: list[str]
-    name: str
-    phone: str
-    email: str | None = None
+    name: Annotated[str, PERSONAL]
+    phone: Annotated[str, CONTACT]
+    email: Annotated[str | None, CONTACT] = None
     locale: str | None = None
     urgency: str = "normal"
     updated_by: str
@@ -66,7 +67,7 @@ class LeadStatusChangedV1(_LeadEvent, frozen=True, kw_only=True):
 
     from_status: str
     to_status: str
-    comment: str | None = None
+    comment: Annotated[str | None, PERSONAL] = None
     changed_by: str
     changed_at: datetime
 
@@ -98,9 +99,9 @@ class LeadConvertedV1(_LeadEvent, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "clinicflow.leads.lead.converted.v1"
 
     patient_id: str
-    name: str
-    phone: str
-    email: str | None = None
+    name: Annotated[str, PERSONAL]
+    phone: Annotated[str, CONTACT]
+    email: Annotated[str | None, CONTACT] = None
     converted_by: str
     converted_at: datetime
 
@@ -123,7 +124,7 @@ class RequestCreatedV1(_LeadEvent, frozen=True, kw_only=True):
     treatment: str | None = None
     group: str | None = None
     channel: str | None = None
-    reason: str | None = None
+    reason: Annotated[str | None, PERSONAL] = None
     created_at: datetime
 
 
@@ -158,6 +159,6 @@ class ActivityCancelledV1(_LeadEvent, frozen=True, kw_only=True):
 
     activity_id: str
     type: str
-    reason: str | None = None
+    reason: Annotated[str | None, PERSONAL] = None
     cancelled_by: str
     cancelled_at: datetime

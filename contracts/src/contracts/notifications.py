@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import msgspec
 
 from contracts.envelope import Event
+from contracts.personal import CONTACT, PERSONAL
 from contracts.topics import NOTIFICATIONS
 
 
@@ -17,11 +18,12 @@ class MessageSentV1(Event, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "clinicflow.notifications.message.sent.v1"
     TOPIC: ClassVar[str] = NOTIFICATIONS.name
     AGGREGATE: ClassVar[str] = "message_id"
+    PERSON_ADDRESS: ClassVar[str | None] = "to"
 
     message_id: str
     lead_id: str | None = None
     channel: str
-    to: str
+    to: Annotated[str, CONTACT]
     template: str
     locale: str
     provider: str
@@ -42,11 +44,12 @@ class MessageFailedV1(Event, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "clinicflow.notifications.message.failed.v1"
     TOPIC: ClassVar[str] = NOTIFICATIONS.name
     AGGREGATE: ClassVar[str] = "message_id"
+    PERSON_ADDRESS: ClassVar[str | None] = "to"
 
     message_id: str
     lead_id: str | None = None
     channel: str
-    to: str
+    to: Annotated[str, CONTACT]
     template: str
     reason: str
     attempts: int
@@ -109,6 +112,7 @@ class MessageReceivedV1(Event, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "clinicflow.notifications.message.received.v1"
     TOPIC: ClassVar[str] = NOTIFICATIONS.name
     AGGREGATE: ClassVar[str] = "conversation_id"
+    PERSON_ADDRESS: ClassVar[str | None] = "sender"
 
     conversation_id: str
     message_id: str
@@ -117,10 +121,10 @@ class MessageReceivedV1(Event, frozen=True, kw_only=True):
     #: whatsapp, sms, telegram, instagram.
     channel: str
     #: The sender's address on that channel: E.164 phone, Telegram chat id, Instagram user id.
-    sender: str
+    sender: Annotated[str, CONTACT]
     #: The name the channel gives for the sender, when it gives one.
-    sender_name: str | None = None
-    text: str | None = None
+    sender_name: Annotated[str | None, PERSONAL] = None
+    text: Annotated[str | None, PERSONAL] = None
     #: The id of the tapped button, e.g. appt:<appointment id>:confirm.
     button_id: str | None = None
     #: Our outbound message this one answers, when the channel says so.
@@ -190,7 +194,7 @@ class ChannelConsentChangedV1(Event, frozen=True, kw_only=True):
     #: stop_word (an opt-out word the person wrote), start_word (an opt-in word), staff (the opt-out API).
     how: str
     #: What the person wrote (the inbound message's text), None when staff recorded it.
-    text: str | None = None
+    text: Annotated[str | None, PERSONAL] = None
     #: The inbound message that carried the words.
     message_id: str | None = None
     #: The staff member who recorded it through the API.

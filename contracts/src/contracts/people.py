@@ -6,7 +6,11 @@ notifications can address them without calling another service: each context kee
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+
+from contracts.personal import CONTACT, PERSONAL
 
 
 class Person(msgspec.Struct, frozen=True, kw_only=True):
@@ -14,9 +18,9 @@ class Person(msgspec.Struct, frozen=True, kw_only=True):
 
     lead_id: str | None = None
     patient_id: str | None = None
-    name: str | None = None
+    name: Annotated[str | None, PERSONAL] = None
     #: E.164, e.g. +5511987654321.
-    phone: str | None = None
-    email: str | None = None
+    phone: Annotated[str | None, CONTACT] = None
+    email: Annotated[str | None, CONTACT] = None
     #: BCP 47 tag (pt-BR, es, ru, en); None: the clinic's default.
     locale: str | None = None

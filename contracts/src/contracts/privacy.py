@@ -17,11 +17,12 @@ The privacy service publishes on `clinicflow.privacy.events`:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import msgspec
 
 from contracts.envelope import Event
+from contracts.personal import CONTACT, PERSONAL
 from contracts.topics import (
     ANALYTICS,
     FUNNEL,
@@ -55,9 +56,9 @@ class Subject(msgspec.Struct, frozen=True, kw_only=True):
 
     lead_ids: list[str] = []
     patient_ids: list[str] = []
-    phones: list[str] = []
-    emails: list[str] = []
-    cpfs: list[str] = []
+    phones: Annotated[list[str], CONTACT] = []
+    emails: Annotated[list[str], CONTACT] = []
+    cpfs: Annotated[list[str], CONTACT] = []
 
 
 class _ConsentEvent(Event, frozen=True, kw_only=True):
@@ -69,8 +70,8 @@ class _ConsentEvent(Event, frozen=True, kw_only=True):
     person_key: str
     lead_id: str | None = None
     patient_id: str | None = None
-    phone: str | None = None
-    email: str | None = None
+    phone: Annotated[str | None, CONTACT] = None
+    email: Annotated[str | None, CONTACT] = None
     #: marketing, reminders, ai_assistant, external_ai.
     purpose: str
     #: any, whatsapp, sms, email, telegram, instagram, phone.
@@ -79,7 +80,7 @@ class _ConsentEvent(Event, frozen=True, kw_only=True):
     #: opt-out word the person wrote on the channel, through notifications), start_word (an opt-in word).
     source: str
     #: The text the person agreed to (or the words they withdrew with).
-    text: str | None = None
+    text: Annotated[str | None, PERSONAL] = None
     #: Staff user who recorded it; None when the person did it themselves.
     recorded_by: str | None = None
     at: datetime
@@ -322,6 +323,20 @@ class RetentionSetV1(Event, frozen=True, kw_only=True):
     at: datetime
 
 
+class KeyShreddedV1(Event, frozen=True, kw_only=True):
+    """An erasure was answered by every service and the person's keys were destroyed (crypto-shredding,
+    kit.personal): every event that carried their personal fields, in Kafka, in an outbox or in a replay, now
+    opens to "[erased]". Names the keys by id only; a process that cached one forgets it within its cache time."""
+
+    TOPIC: ClassVar[str] = PRIVACY.name
+    AGGREGATE: ClassVar[str] = "request_id"
+    TYPE: ClassVar[str] = "clinicflow.privacy.key.shredded.v1"
+
+    request_id: str
+    key_ids: list[str] = []
+    shredded_at: datetime
+
+
 PartReady = _PartReady
 PartErased = _PartErased
 
@@ -334,6 +349,7 @@ EVENTS: tuple[type[Event], ...] = (
     *PART_ERASED,
     RecordReadV1,
     RetentionSetV1,
+    KeyShreddedV1,
 )
 
 

@@ -9,12 +9,13 @@ the agents' digest is keyed by the agent. Each carries the prospect (`person`) a
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import msgspec
 
 from contracts.envelope import Event
 from contracts.people import Person
+from contracts.personal import PERSONAL
 from contracts.topics import FUNNEL
 
 
@@ -178,7 +179,7 @@ class QuoteRejectedV1(_QuoteEvent, frozen=True, kw_only=True):
 
     TYPE: ClassVar[str] = "clinicflow.funnel.quote.rejected.v1"
 
-    reason: str | None = None
+    reason: Annotated[str | None, PERSONAL] = None
     rejected_at: datetime
 
 
@@ -208,7 +209,7 @@ class QuoteRepliedV1(_QuoteEvent, frozen=True, kw_only=True):
 
     TYPE: ClassVar[str] = "clinicflow.funnel.quote.replied.v1"
 
-    note: str | None = None
+    note: Annotated[str | None, PERSONAL] = None
     replied_by: str
     replied_at: datetime
 

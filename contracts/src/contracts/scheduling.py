@@ -7,12 +7,13 @@ Times are timezone-aware instants; `timezone` is the branch's IANA zone, for sho
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import msgspec
 
 from contracts.envelope import Event
 from contracts.people import Person
+from contracts.personal import PERSONAL
 from contracts.topics import SCHEDULING
 
 
@@ -87,7 +88,7 @@ class AppointmentCancelledV1(_AppointmentEvent, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "clinicflow.scheduling.appointment.cancelled.v1"
 
     starts_at: datetime
-    reason: str | None = None
+    reason: Annotated[str | None, PERSONAL] = None
     cancelled_by: str
     cancelled_at: datetime
     payment_id: str | None = None

@@ -8,15 +8,17 @@ source the clinic gave that number (None when the number is not a tracking numbe
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from contracts.envelope import Event
+from contracts.personal import CONTACT
 from contracts.topics import TELEPHONY
 
 
 class _CallEvent(Event, frozen=True, kw_only=True):
     TOPIC: ClassVar[str] = TELEPHONY.name
     AGGREGATE: ClassVar[str] = "call_id"
+    PERSON_ADDRESS: ClassVar[str | None] = "caller"
 
     call_id: str
     #: zadarma, twilio, mango, telfin, asterisk, bitrix24.
@@ -25,7 +27,7 @@ class _CallEvent(Event, frozen=True, kw_only=True):
     #: inbound or outbound.
     direction: str
     #: The caller's phone (E.164), or the raw value when the provider sent no parseable number.
-    caller: str
+    caller: Annotated[str, CONTACT]
     tracking_number: str
     source: str | None = None
     #: The lead whose phone matches the caller, when telephony's read model knows one.

@@ -163,6 +163,10 @@ class Stack:
                 **self.infra.objects_env(),
             }
         )
+        if "privacy" in self.services:
+            # Crypto-shredding: every service seals its events' personal fields with keys from privacy's key store.
+            env["PERSONAL_KEYS_URL"] = self.url("privacy-api")
+            env["PERSONAL_KEYS_TOKEN"] = environ_get("PERSONAL_KEYS_TOKEN") or self._dev_secret("personal-keys-token")
         if self.free_ports:
             # Test stacks only: the e2e tests move scheduling's clock by writing seconds into this file.
             env["SCHEDULING_CLOCK_FILE"] = str(self.clock_file("scheduling"))

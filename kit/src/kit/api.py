@@ -12,8 +12,8 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy import text
 
 from kit import logging as kit_logging
+from kit import personal, tracing, web
 from kit import resources as kit_resources
-from kit import tracing, web
 from kit.auth import JwksVerifier
 from kit.db import UnitOfWork, UnitOfWorkFactory, make_engine, uow_factory
 from kit.resources import Resource
@@ -43,7 +43,10 @@ def create_api_app(
     kit_logging.setup(service, settings.log_level, settings.log_format)
     tracing.setup(service, settings)
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-    uow = uow_factory(engine, service, unit_of_work)
+    cipher = personal.from_settings(
+        settings.personal_keys_url, settings.personal_keys_token, settings.personal_keys_cache_seconds
+    )
+    uow = uow_factory(engine, service, unit_of_work, cipher)
     if state is not None:
         state["uow"] = uow
 
@@ -52,6 +55,8 @@ def create_api_app(
         try:
             yield
         finally:
+            if cipher is not None:
+                await cipher.close()
             await engine.dispose()
 
     async def check_database() -> None:
@@ -68,7 +73,8 @@ def create_api_app(
         route_handlers=route_handlers,
         checks={"database": check_database, **kit_resources.checks(resources), **(extra_checks or {})},
         lifespan=[lifespan, kit_resources.lifespan(resources), *extra_lifespan],
-        error_map=error_map,
+        # The key store did not answer: nothing was stored, the caller may try again (kit.personal).
+        error_map={personal.KeysUnavailable: 503, **(error_map or {})},
         verifier=verifier or JwksVerifier(settings.jwks_url),
         state=state,
         public_paths=public_paths,

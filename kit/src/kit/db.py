@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from contracts import Event, EventMeta, to_headers
 from kit import context, tracing
 from kit.outbox import OUTBOX_CHANNEL
+from kit.personal import PersonalCipher
 
 
 def async_url(url: str) -> str:
@@ -101,12 +102,15 @@ class UnitOfWork:
     repositories off it by subclassing and overriding `opened` (called with each new session).
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], source: str) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], source: str, cipher: PersonalCipher | None = None
+    ) -> None:
         self._sessions = sessions
         self.source = source
         self._source_uri = f"clinicflow/{source}"
         self._session: AsyncSession | None = None
-        self._outbox: list[dict[str, object]] = []
+        self._cipher = cipher
+        self._outbox: list[tuple[Event, EventMeta]] = []
 
     @property
     def session(self) -> AsyncSession:
@@ -146,16 +150,7 @@ class UnitOfWork:
             # The current span (a request's or a consumer's) when tracing; else the consumed event's, passed on.
             traceparent=(tracing.traceparent_of() if tracing.enabled() else None) or context.traceparent.get(),
         )
-        self._outbox.append(
-            {
-                "event_id": meta.id,
-                "topic": event.TOPIC,
-                "key": meta.subject,
-                "event_type": meta.type,
-                "headers": [[k, v.decode()] for k, v in to_headers(meta)],
-                "payload": msgspec.json.encode(event),
-            }
-        )
+        self._outbox.append((event, meta))
         return meta
 
     async def claim_inbox(self, consumer: str, event_id: str) -> bool:
@@ -169,16 +164,21 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         if self._outbox:
-            rows = self._outbox
+            staged = self._outbox
+            # Personal fields are sealed with their person's key before they are written (kit.personal).
+            events = await self._cipher.seal(staged) if self._cipher is not None else [e for e, _ in staged]
+            metas = [meta for _, meta in staged]
             await self.session.execute(
                 _INSERT_OUTBOX,
                 {
-                    "ids": [r["event_id"] for r in rows],
-                    "topics": [r["topic"] for r in rows],
-                    "keys": [r["key"] for r in rows],
-                    "types": [r["event_type"] for r in rows],
-                    "headers": [msgspec.json.encode(r["headers"]).decode() for r in rows],
-                    "payloads": [r["payload"] for r in rows],
+                    "ids": [m.id for m in metas],
+                    "topics": [e.TOPIC for e in events],
+                    "keys": [m.subject for m in metas],
+                    "types": [m.type for m in metas],
+                    "headers": [
+                        msgspec.json.encode([[k, v.decode()] for k, v in to_headers(m)]).decode() for m in metas
+                    ],
+                    "payloads": [msgspec.json.encode(e) for e in events],
                 },
             )
             self._outbox = []
@@ -188,10 +188,16 @@ class UnitOfWork:
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
-def uow_factory(engine: AsyncEngine, source: str, unit: type[UnitOfWork] = UnitOfWork) -> UnitOfWorkFactory:
-    """`unit`: the service's UnitOfWork subclass carrying its repositories (kit's own when it has none)."""
+def uow_factory(
+    engine: AsyncEngine,
+    source: str,
+    unit: type[UnitOfWork] = UnitOfWork,
+    cipher: PersonalCipher | None = None,
+) -> UnitOfWorkFactory:
+    """`unit`: the service's UnitOfWork subclass carrying its repositories (kit's own when it has none);
+    `cipher`: seals the events' personal fields (kit.personal; None: they go in clear)."""
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    return lambda: unit(sessions, source)
+    return lambda: unit(sessions, source, cipher)
 
 
 #: deadlock_detected, serialization_failure: PostgreSQL rolled the whole transaction back; running it again is safe.

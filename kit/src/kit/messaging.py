@@ -23,6 +23,7 @@ from contracts.envelope import EnvelopeError
 from kit import context, metrics, tracing
 from kit.db import UnitOfWorkFactory
 from kit.kafka import KafkaConnection, connection_options
+from kit.personal import KeysUnavailable, PersonalCipher
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,8 @@ class IdempotentConsumer:
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        #: Opens the events' sealed personal fields before the handlers run (set by kit.worker; None: none).
+        self.cipher: PersonalCipher | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self, bootstrap: str | KafkaConnection, *, client_id: str | None = None) -> None:
@@ -224,6 +227,14 @@ class IdempotentConsumer:
         items = [item for record in records if (item := await self._decode(record)) is not None]
         if not items:
             return
+        if self.cipher is not None:  # one key-store call for the keys not cached; KeysUnavailable: redelivered
+            try:
+                opened = await self.cipher.open([(item.event, item.meta) for item in items])
+            except KeysUnavailable as exc:
+                log.warning("%s: %s; the records will be read again", self.name, exc)
+                raise _Redeliver(records[0].offset) from exc
+            for item, event in zip(items, opened, strict=True):
+                item.event = event
         try:
             await self._handle_batch(items)
             return

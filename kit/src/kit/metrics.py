@@ -22,6 +22,11 @@ EVENTS_FAILED = Counter(
     "clinicflow_events_failed_total", "Handler attempts that raised.", ["service", "consumer", "type"]
 )
 DLQ_MESSAGES = Counter("clinicflow_dlq_messages_total", "Messages parked on a dead-letter topic.", ["service", "topic"])
+PERSONAL_FIELDS = Counter(
+    "clinicflow_personal_fields_total",
+    "Events whose personal fields were sealed, and fields opened, read as erased (key shredded) or unreadable.",
+    ["outcome"],
+)
 OUTBOX_BACKLOG = Gauge("clinicflow_outbox_backlog", "Outbox rows not yet published.", ["service"])
 OUTBOX_OLDEST_SECONDS = Gauge(
     "clinicflow_outbox_oldest_unpublished_seconds", "Age of the oldest unpublished outbox row.", ["service"]

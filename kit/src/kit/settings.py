@@ -27,6 +27,9 @@ SHARED = frozenset(
         "jwks_url",
         "link_secret",
         "sealing_keys",
+        "personal_keys_url",
+        "personal_keys_token",
+        "personal_keys_cache_seconds",
         "log_level",
         "log_format",
         "otel_exporter_otlp_endpoint",
@@ -62,6 +65,12 @@ class ServiceSettings(msgspec.Struct, kw_only=True):
     redis_url: str = "redis://127.0.0.1:6379/0"
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     link_secret: str = ""
+    #: The privacy service's key store (kit.personal): events' personal fields are sealed with per-person keys.
+    #: Empty: events go in clear (a service run on its own, its integration tests).
+    personal_keys_url: str = ""
+    personal_keys_token: str = ""
+    #: How long a process keeps a person's key: a shredded key stops opening old events within this time.
+    personal_keys_cache_seconds: float = 60.0
     #: The api process's database connections kept open (as many again may open for a burst and close after):
     #: raise it for an api whose requests hold a connection each at high concurrency (webhook ingress),
     #: within the pooler's budget (deploy/k8s).

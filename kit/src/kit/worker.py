@@ -18,13 +18,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kit import logging as kit_logging
+from kit import personal, tracing, web
 from kit import resources as kit_resources
-from kit import tracing, web
 from kit.db import UnitOfWork, UnitOfWorkFactory, make_engine, uow_factory
 from kit.kafka import from_settings as kafka_connection
 from kit.messaging import IdempotentConsumer, ensure_topics, make_producer
 from kit.outbox import OutboxRelay, watch_backlog
 from kit.periodic import Periodic, PeriodicRunner
+from kit.personal import PersonalCipher
 from kit.resources import Resource
 from kit.settings import ServiceSettings
 
@@ -40,6 +41,7 @@ class WorkerContext:
         uow: UnitOfWorkFactory,
         producer: AIOKafkaProducer,
         resources: dict[str, Any] | None = None,
+        cipher: PersonalCipher | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
@@ -48,6 +50,8 @@ class WorkerContext:
         self.producer = producer
         #: The values of the worker's kit.resources, by name.
         self.resources = resources or {}
+        #: Opens events' personal fields for code that reads topics itself (a replay); None: no key store.
+        self.cipher = cipher
 
 
 ConsumersFactory = Callable[[WorkerContext], list[IdempotentConsumer]]
@@ -106,17 +110,23 @@ def create_worker_app(
                 lambda: ensure_topics(kafka, replication=settings.kafka_topic_replication),
                 "Kafka admin",
             )
+        cipher = personal.from_settings(
+            settings.personal_keys_url, settings.personal_keys_token, settings.personal_keys_cache_seconds
+        )
         ctx = WorkerContext(
             service,
             settings,
             engine,
-            uow_factory(engine, service, unit_of_work),
+            uow_factory(engine, service, unit_of_work, cipher),
             producer,
             {r.name: r.value for r in resources},
+            cipher,
         )
         # The consumers join their groups side by side: a join takes ~5 s on the development broker (Tansu), and
         # one after the other a worker with five consumers was not ready for half a minute.
         joining = list(consumers(ctx))
+        for consumer in joining:
+            consumer.cipher = cipher  # opens the personal fields before a handler sees them (kit.personal)
         joined = await asyncio.gather(
             *(
                 start_with_retry(
@@ -132,6 +142,8 @@ def create_worker_app(
             await asyncio.gather(*(c.stop() for c in joining), return_exceptions=True)
             await producer.stop()
             await engine.dispose()
+            if cipher is not None:
+                await cipher.close()
             raise failed[0]
         started: list[IdempotentConsumer] = joining
         relay = OutboxRelay(
@@ -174,6 +186,8 @@ def create_worker_app(
             await asyncio.gather(*(c.stop() for c in started), return_exceptions=True)
             await producer.stop()
             await engine.dispose()
+            if cipher is not None:
+                await cipher.close()
 
     async def check_database() -> None:
         async with state["engine"].connect() as conn:

@@ -19,12 +19,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import msgspec
 import pytest
+from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
+from contracts import from_headers, spec_for
+from contracts.leads import LeadCreatedV1
 from contracts.privacy import ANSWERING_SERVICES
+from contracts.topics import LEADS, SCHEDULING
 from devkit.stack import Stack
 from kit.db import make_engine
+from kit.personal import PREFIX, HttpKeyStore, PersonalCipher
 from tests.e2e.clinic import add_branch, add_procedure, add_professional, free_times, ok
 from tests.e2e.conftest import Api, staff, wait_until
 
@@ -53,6 +59,47 @@ def notifications_consent_rows(stack: Stack, phone: str) -> int:
                 return int(found.scalar_one())
         finally:
             await engine.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result()
+
+
+def events_on_broker(stack: Stack, topic: str, key: str) -> list[tuple[Any, Any]]:
+    """(meta, payload as published) of every record of `key` on `topic`, read raw from the broker."""
+
+    async def read() -> list[tuple[Any, Any]]:
+        assert stack.infra is not None
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=stack.infra.kafka_bootstrap, auto_offset_reset="earliest",
+            enable_auto_commit=False, group_id=None,
+        )  # fmt: skip
+        await consumer.start()
+        found: list[tuple[Any, Any]] = []
+        try:
+            while batch := await consumer.getmany(timeout_ms=1500):
+                for records in batch.values():
+                    for record in records:
+                        if record.key == key.encode():
+                            meta = from_headers(list(record.headers))
+                            found.append((meta, msgspec.json.decode(record.value, type=spec_for(meta.type).struct)))
+        finally:
+            await consumer.stop()
+        return found
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result()
+
+
+def opened_by_a_new_reader(stack: Stack, events: list[tuple[Any, Any]]) -> list[Any]:
+    """The events as a consumer that has cached no key opens them, through privacy's key store."""
+
+    async def read() -> list[Any]:
+        env = stack.env()
+        cipher = PersonalCipher(HttpKeyStore(env["PERSONAL_KEYS_URL"], env["PERSONAL_KEYS_TOKEN"]))
+        try:
+            return await cipher.open([(event, meta) for meta, event in events])
+        finally:
+            await cipher.close()
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, read()).result()
@@ -192,11 +239,35 @@ def test_a_person_is_exported_and_erased_across_the_services(
     problem(public.get(link["url"]), 410)
     problem(public.get(link["url"][:-4] + "abcd"), 403)
 
+    # --- the event log: her personal fields travel sealed with her key ------------------------------
+    published = events_on_broker(stack, LEADS.name, lead_id)
+    created = [e for m, e in published if m.type == LeadCreatedV1.TYPE]
+    assert created
+    assert created[0].name.startswith(PREFIX)
+    assert created[0].phone.startswith(PREFIX)
+    assert "Privacidade" not in msgspec.json.encode([e for _, e in published]).decode()
+    booked_events = events_on_broker(stack, SCHEDULING.name, appointment["id"])
+    assert booked_events
+    assert booked_events[0][1].person.name.startswith(PREFIX)
+    assert [e.name for e in opened_by_a_new_reader(stack, published) if isinstance(e, LeadCreatedV1)] == [
+        "Maria Privacidade"
+    ]
+
     # --- erasure -----------------------------------------------------------------------------------
     erasure = open_request(admin, "erasure", lead_ids=[lead_id])
     wait_until(finished(admin, erasure["id"]), 60, "the services never answered the erasure")
     erased = ok(admin.http.get(f"{API}/requests/{erasure['id']}"))
-    assert {p["service"]: p["status"] for p in erased["parts"]} == dict.fromkeys(ANSWERING_SERVICES, "erased")
+    by_service = {p["service"]: p for p in erased["parts"]}
+    assert {s: p["status"] for s, p in by_service.items()} == dict.fromkeys((*ANSWERING_SERVICES, "privacy"), "erased")
+    assert by_service["privacy"]["counts"]["keys_shredded"] >= 1
+    # her old events no longer open: the same records now read as erased, their ids and amounts intact
+    reopened = opened_by_a_new_reader(stack, published)
+    assert [(e.name, e.phone, e.lead_id) for e in reopened if isinstance(e, LeadCreatedV1)] == [
+        ("[erased]", "", lead_id)
+    ]
+    (_, first_booked), *_ = booked_events
+    (booked_again,) = opened_by_a_new_reader(stack, booked_events[:1])
+    assert (booked_again.person.name, booked_again.person.lead_id) == ("[erased]", first_booked.person.lead_id)
     seen = ok(admin.http.get(f"/api/v1/leads/{lead_id}"))
     assert seen["name"] == "Erased person"
     assert not seen.get("email")

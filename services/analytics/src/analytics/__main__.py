@@ -14,17 +14,25 @@ def _rebuild() -> None:
 
     from analytics.consumers import replay
     from analytics.services.work import AnalyticsUnitOfWork, AnalyticsWorkFactory
+    from kit import personal
     from kit.db import make_engine, uow_factory
 
     async def run() -> dict[str, dict[str, int]]:
         settings = get_settings()
         engine = make_engine(settings.database_url)
+        # The replayed events' personal fields open with the people's keys; an erased person's read as erased.
+        cipher = personal.from_settings(
+            settings.personal_keys_url, settings.personal_keys_token, settings.personal_keys_cache_seconds
+        )
         try:
             return await replay.run(
                 settings.kafka_bootstrap_servers,
-                cast(AnalyticsWorkFactory, uow_factory(engine, SERVICE, AnalyticsUnitOfWork)),
+                cast(AnalyticsWorkFactory, uow_factory(engine, SERVICE, AnalyticsUnitOfWork, cipher)),
+                cipher,
             )
         finally:
+            if cipher is not None:
+                await cipher.close()
             await engine.dispose()
 
     print(json.dumps(asyncio.run(run()), indent=2))

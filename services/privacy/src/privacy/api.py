@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -19,6 +23,8 @@ from privacy.schemas import (
     ClinicOut,
     ConsentIn,
     ConsentOut,
+    EnsuredKeysOut,
+    EnsureKeysIn,
     ExportLinkOut,
     PersonConsentOut,
     ReadIn,
@@ -30,6 +36,8 @@ from privacy.schemas import (
     RetentionList,
     RetentionOut,
     RetentionRunOut,
+    UnwrapKeysIn,
+    UnwrappedKeysOut,
 )
 from privacy.services import PrivacyWorkFactory
 
@@ -268,3 +276,37 @@ class SettingsController(Controller):
     ) -> Page[RetentionRunOut]:
         rows, total = await cases.retention_report(uow, request.user, limit=limit, offset=offset)
         return Page.of([RetentionRunOut.of(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def _key_store_caller(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The services' shared bearer token (PERSONAL_KEYS_TOKEN); staff tokens do not open the key store."""
+    expected = connection.app.state.settings.personal_keys_token
+    if not expected or connection.app.state.key_vault is None:
+        raise ServiceUnavailableException("The key store is not configured (PERSONAL_KEYS_TOKEN, SEALING_KEYS).")
+    given = connection.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise NotAuthorizedException("A service token is required.")
+
+
+class KeyStoreController(Controller):
+    """Internal: the per-person keys of crypto-shredding (kit.personal). Not routed by the gateway; the network
+    policy lets only the services' pods reach it (deploy/k8s)."""
+
+    path = "/internal/keys"
+    tags = ["internal"]
+    guards = [_key_store_caller]
+    include_in_schema = False
+
+    @post("/ensure", status_code=HTTP_200_OK)
+    async def ensure(
+        self, request: Request[Any, Any, Any], data: EnsureKeysIn, uow: PrivacyWorkFactory
+    ) -> EnsuredKeysOut:
+        vault: cases.KeyVault = request.app.state.key_vault
+        return EnsuredKeysOut.of(await cases.ensure_keys(uow, vault, data.tenant_id, data.person_keys))
+
+    @post("/unwrap", status_code=HTTP_200_OK)
+    async def unwrap(
+        self, request: Request[Any, Any, Any], data: UnwrapKeysIn, uow: PrivacyWorkFactory
+    ) -> UnwrappedKeysOut:
+        vault: cases.KeyVault = request.app.state.key_vault
+        return UnwrappedKeysOut.of(await cases.unwrap_keys(uow, vault, data.tenant_id, data.key_ids))

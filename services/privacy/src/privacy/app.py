@@ -7,11 +7,13 @@ from litestar import Litestar
 from kit import objects
 from kit.api import create_api_app
 from kit.periodic import Periodic
+from kit.sealing import Sealer
 from kit.worker import create_worker_app
 from privacy import consumers, services
 from privacy.api import (
     AuditController,
     ConsentController,
+    KeyStoreController,
     PublicExportController,
     RequestController,
     SettingsController,
@@ -23,6 +25,11 @@ from privacy.settings import SERVICE, PrivacySettings, get_settings
 
 def export_links(settings: PrivacySettings) -> services.ExportLinks:
     return services.ExportLinks(settings.link_secret, settings.public_url, settings.export_link_seconds)
+
+
+def key_vault(settings: PrivacySettings) -> services.KeyVault | None:
+    """None without SEALING_KEYS: the key store then answers 503 and producers wait (kit.personal)."""
+    return services.KeyVault(Sealer.from_setting(settings.sealing_keys)) if settings.sealing_keys.strip() else None
 
 
 def create_api() -> Litestar:
@@ -40,10 +47,12 @@ def create_api() -> Litestar:
             PublicExportController,
             AuditController,
             SettingsController,
+            KeyStoreController,
         ],
         error_map={InvalidPrivacy: 422, NotFound: 404, Conflict: 409, Gone: 410, LinkInvalid: 403},
-        public_paths=["/public/privacy/"],
-        state={"settings": settings, "export_links": export_links(settings)},
+        # The key store takes the services' token, not a staff JWT (privacy.api.KeyStoreController).
+        public_paths=["/public/privacy/", "/internal/keys"],
+        state={"settings": settings, "export_links": export_links(settings), "key_vault": key_vault(settings)},
         resources=[objects.resource(objects.ObjectStore.from_settings(settings))],
         unit_of_work=PrivacyUnitOfWork,
     )

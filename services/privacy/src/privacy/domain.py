@@ -440,3 +440,36 @@ class ReadEntry:
     purpose: str | None
     path: str
     at: datetime
+
+
+# --- the key store (crypto-shredding, kit.personal) ----------------------------------------------------
+_PERSON_KEY = re.compile(r"^(lead|patient|phone|email):[^\s]{1,320}$")
+#: One producer's commit or one consumer's batch names at most this many people or keys.
+MAX_KEYS_PER_CALL = 1000
+
+
+def clean_person_keys(raw: list[str]) -> list[str]:
+    if not raw or len(raw) > MAX_KEYS_PER_CALL:
+        raise InvalidPrivacy(f"Name 1 to {MAX_KEYS_PER_CALL} people.", field="person_keys")
+    for i, key in enumerate(raw):
+        if not _PERSON_KEY.match(key):
+            raise InvalidPrivacy(
+                f"{key[:40]!r} is not a person key (lead:, patient:, phone: or email:).", field=f"person_keys[{i}]"
+            )
+    return sorted(set(raw))
+
+
+def clean_key_ids(raw: list[str]) -> list[str]:
+    if not raw or len(raw) > MAX_KEYS_PER_CALL:
+        raise InvalidPrivacy(f"Name 1 to {MAX_KEYS_PER_CALL} keys.", field="key_ids")
+    return sorted({clean_id(key_id, field=f"key_ids[{i}]") for i, key_id in enumerate(raw)})
+
+
+def erased_person_keys(subject: Subject) -> list[str]:
+    """Every key an erased person's data may have been sealed under (kit.personal.person_key_of)."""
+    return [
+        *(f"lead:{i}" for i in subject.lead_ids),
+        *(f"patient:{i}" for i in subject.patient_ids),
+        *(f"phone:{p}" for p in subject.phones),
+        *(f"email:{e}" for e in subject.emails),
+    ]

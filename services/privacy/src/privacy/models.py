@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Index, Integer, MetaData, PrimaryKeyConstraint, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, Index, Integer, MetaData, PrimaryKeyConstraint, Table, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = MetaData()
@@ -138,4 +138,25 @@ retention_runs = Table(
     Column("cutoff", DateTime(timezone=True), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_retention_runs_tenant_at", "tenant_id", "at"),
+)
+
+#: The key store of crypto-shredding (kit.personal): one data key per person (the ledger's person keys), sealed
+#: at rest with the installation's SEALING_KEYS; shredding clears `wrapped_key` and sets `shredded_at`.
+person_keys = Table(
+    "person_keys",
+    metadata,
+    Column("key_id", UUID(as_uuid=False), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), nullable=False),
+    Column("person_key", Text, nullable=False),
+    Column("wrapped_key", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("shredded_at", DateTime(timezone=True)),
+    # One live key per person; a person erased and heard of again gets a new one (the old events stay shut).
+    Index(
+        "ux_person_keys_live",
+        "tenant_id",
+        "person_key",
+        unique=True,
+        postgresql_where=text("shredded_at IS NULL"),
+    ),
 )

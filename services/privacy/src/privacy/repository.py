@@ -24,6 +24,7 @@ from privacy.models import (
     consents,
     export_links,
     people,
+    person_keys,
     read_audit,
     request_parts,
     retention_rules,
@@ -432,3 +433,51 @@ class RetentionRepository:
             .offset(offset)
         )
         return [dict(r._mapping) for r in (await self.session.execute(query)).all()], total
+
+
+class KeyRepository:
+    """The key store: wrapped per-person keys, live until shredded."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def live(self, tenant_id: str, keys: list[str]) -> dict[str, tuple[str, str]]:
+        """person key -> (key id, wrapped key) of the live keys."""
+        query = select(person_keys.c.person_key, person_keys.c.key_id, person_keys.c.wrapped_key).where(
+            person_keys.c.tenant_id == tenant_id,
+            person_keys.c.person_key.in_(keys),
+            person_keys.c.shredded_at.is_(None),
+        )
+        return {r.person_key: (r.key_id, r.wrapped_key) for r in (await self.session.execute(query)).all()}
+
+    async def add(self, rows: list[dict[str, Any]]) -> None:
+        """New keys; one another process made meanwhile for the same person wins (read `live` again)."""
+        await self.session.execute(
+            insert(person_keys)
+            .values(rows)
+            .on_conflict_do_nothing(
+                index_elements=[person_keys.c.tenant_id, person_keys.c.person_key],
+                index_where=person_keys.c.shredded_at.is_(None),
+            )
+        )
+
+    async def by_ids(self, tenant_id: str, key_ids: list[str]) -> dict[str, str | None]:
+        """key id -> wrapped key (None once shredded); ids of another clinic are not found."""
+        query = select(person_keys.c.key_id, person_keys.c.wrapped_key).where(
+            person_keys.c.tenant_id == tenant_id, person_keys.c.key_id.in_(key_ids)
+        )
+        return {r.key_id: r.wrapped_key for r in (await self.session.execute(query)).all()}
+
+    async def shred(self, tenant_id: str, keys: list[str], at: datetime) -> list[str]:
+        """The live keys of these people destroyed (the wrapped key overwritten); their ids."""
+        result = await self.session.execute(
+            update(person_keys)
+            .where(
+                person_keys.c.tenant_id == tenant_id,
+                person_keys.c.person_key.in_(keys),
+                person_keys.c.shredded_at.is_(None),
+            )
+            .values(wrapped_key=None, shredded_at=at)
+            .returning(person_keys.c.key_id)
+        )
+        return [str(r[0]) for r in result.all()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
@@ -222,3 +223,42 @@ class RetentionRunOut(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def of(cls, row: dict[str, Any]) -> RetentionRunOut:
         return cls(kind=row["kind"], removed=row["removed"], cutoff=row["cutoff"], at=row["at"])
+
+
+# --- the key store (internal: services only, never routed by the gateway) -----------------------------------
+class EnsureKeysIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    tenant_id: str
+    #: lead:<id>, patient:<id>, phone:<E.164>, email:<address>.
+    person_keys: list[str]
+
+
+class UnwrapKeysIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    tenant_id: str
+    key_ids: list[str]
+
+
+class KeyOut(msgspec.Struct, frozen=True, kw_only=True):
+    key_id: str
+    #: The 256-bit data key, base64url.
+    key: str
+
+
+class EnsuredKeysOut(msgspec.Struct, frozen=True, kw_only=True):
+    keys: dict[str, KeyOut]
+
+    @classmethod
+    def of(cls, keys: dict[str, tuple[str, bytes]]) -> EnsuredKeysOut:
+        return cls(keys={person: KeyOut(key_id=kid, key=_b64(key)) for person, (kid, key) in keys.items()})
+
+
+class UnwrappedKeysOut(msgspec.Struct, frozen=True, kw_only=True):
+    #: None: shredded (the person was erased), or not this clinic's.
+    keys: dict[str, str | None]
+
+    @classmethod
+    def of(cls, keys: dict[str, bytes | None]) -> UnwrappedKeysOut:
+        return cls(keys={kid: (_b64(key) if key else None) for kid, key in keys.items()})
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")

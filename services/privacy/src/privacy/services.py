@@ -7,10 +7,12 @@ a signed, expiring, single-use link; the read audit; retention (docs/privacy.md)
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
 import logging
+import os
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -28,6 +30,7 @@ from kit import context, links
 from kit.auth import Principal
 from kit.db import UnitOfWork
 from kit.objects import ObjectNotFound, ObjectStore
+from kit.sealing import Sealer
 from privacy.domain import (
     CHANNELS,
     COMPLETED,
@@ -58,6 +61,8 @@ from privacy.domain import (
     clean_corrections,
     clean_email,
     clean_id,
+    clean_key_ids,
+    clean_person_keys,
     clean_phone,
     clean_retention,
     clean_subject,
@@ -65,6 +70,7 @@ from privacy.domain import (
     clinic_for,
     current_consents,
     due_at,
+    erased_person_keys,
     one_of,
     parts_done,
     person_key,
@@ -74,6 +80,7 @@ from privacy.repository import (
     AuditRepository,
     ClinicRepository,
     ConsentRepository,
+    KeyRepository,
     LinkRepository,
     PeopleRepository,
     RequestRepository,
@@ -99,8 +106,10 @@ class PrivacyUnitOfWork(UnitOfWork):
     links: LinkRepository
     audit: AuditRepository
     retention: RetentionRepository
+    keys: KeyRepository
 
     def opened(self, session: AsyncSession) -> None:
+        self.keys = KeyRepository(session)
         self.clinics = ClinicRepository(session)
         self.people = PeopleRepository(session)
         self.consents = ConsentRepository(session)
@@ -516,14 +525,21 @@ async def part_erased(uow: UnitOfWork, event: events.PartErased, meta: EventMeta
     request = replace(request, parts=tuple(await work.requests.parts(request.id)))
     if request.status == IN_PROGRESS and parts_done(request, ANSWERING_SERVICES):
         subject = request.subject
-        keys = [
-            *(f"lead:{i}" for i in subject.lead_ids),
-            *(f"patient:{i}" for i in subject.patient_ids),
-            *(f"phone:{p}" for p in subject.phones),
-            *(f"email:{e}" for e in subject.emails),
-        ]
-        await work.consents.forget_texts(request.tenant_id, keys, list(subject.lead_ids))
-        await work.requests.save(replace(request, status=COMPLETED, completed_at=now()))
+        keys = erased_person_keys(subject)
+        forgotten = await work.consents.forget_texts(request.tenant_id, keys, list(subject.lead_ids))
+        # Crypto-shredding: with every service's rows anonymised, the person's keys go, and with them every
+        # personal field of their events still in Kafka, the outboxes and replays (kit.personal).
+        at = now()
+        shredded = await work.keys.shred(request.tenant_id, keys, at)
+        await work.requests.save_part(
+            request.id,
+            Part("privacy", PART_ERASED, None, {"consent_texts": forgotten, "keys_shredded": len(shredded)}, {}, at),
+        )
+        work.publish(
+            events.KeyShreddedV1(request_id=request.id, key_ids=shredded, shredded_at=at), tenant_id=request.tenant_id
+        )
+        await work.requests.save(replace(request, status=COMPLETED, completed_at=at))
+        log.info("erasure %s completed: %d keys shredded", request.id, len(shredded))
 
 
 # --- the export link ---------------------------------------------------------------------------------
@@ -721,3 +737,64 @@ async def retention_round(uow: PrivacyWorkFactory, store: ObjectStore, *, at: da
 
 
 __all__ = ["EXPORT_LINK", "PrivacyUnitOfWork", "PrivacyWorkFactory", "remember_person"]
+
+
+# --- the key store (crypto-shredding) ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class KeyVault:
+    """Wraps the per-person data keys at rest with the installation's sealing keys (kit.sealing): a copy of the
+    database alone opens no event."""
+
+    sealer: Sealer
+
+    def wrap(self, tenant_id: str, key_id: str, key: bytes) -> str:
+        return self.sealer.seal(base64.urlsafe_b64encode(key).decode(), context=self._context(tenant_id, key_id))
+
+    def unwrap(self, tenant_id: str, key_id: str, wrapped: str) -> bytes:
+        return base64.urlsafe_b64decode(self.sealer.open(wrapped, context=self._context(tenant_id, key_id)))
+
+    @staticmethod
+    def _context(tenant_id: str, key_id: str) -> str:
+        return f"privacy.person_keys/{tenant_id}/{key_id}"
+
+
+async def ensure_keys(
+    uow: PrivacyWorkFactory, vault: KeyVault, tenant_id: str, person_keys: list[str]
+) -> dict[str, tuple[str, bytes]]:
+    """Each person's live key, made on first use (and anew for a person erased before)."""
+    tenant_id = clean_id(tenant_id, field="tenant_id")
+    wanted = clean_person_keys(person_keys)
+    async with uow() as work:
+        live = await work.keys.live(tenant_id, wanted)
+        missing = [k for k in wanted if k not in live]
+        if missing:
+            rows = []
+            for person in missing:
+                key_id = context.new_id()
+                rows.append(
+                    {
+                        "key_id": key_id,
+                        "tenant_id": tenant_id,
+                        "person_key": person,
+                        "wrapped_key": vault.wrap(tenant_id, key_id, os.urandom(32)),
+                        "created_at": now(),
+                    }
+                )
+            await work.keys.add(rows)
+            live = await work.keys.live(tenant_id, wanted)
+        await work.commit()
+    return {person: (key_id, vault.unwrap(tenant_id, key_id, wrapped)) for person, (key_id, wrapped) in live.items()}
+
+
+async def unwrap_keys(
+    uow: PrivacyWorkFactory, vault: KeyVault, tenant_id: str, key_ids: list[str]
+) -> dict[str, bytes | None]:
+    """The keys by id; None for a shredded one, or one this clinic never had."""
+    tenant_id = clean_id(tenant_id, field="tenant_id")
+    wanted = clean_key_ids(key_ids)
+    async with uow() as work:
+        found = await work.keys.by_ids(tenant_id, wanted)
+    return {
+        key_id: (vault.unwrap(tenant_id, key_id, wrapped) if (wrapped := found.get(key_id)) else None)
+        for key_id in wanted
+    }

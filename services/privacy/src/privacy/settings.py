@@ -15,6 +15,8 @@ class PrivacySettings(ServiceSettings, kw_only=True):
     export_link_seconds: int = 3600
     #: How often the retention timer applies the clinics' rules.
     retention_timer_seconds: float = 3600.0
+    #: Wrap the per-person keys of the key store at rest (kit.sealing: "kid:base64url,..."; the first wraps).
+    sealing_keys: str = ""
 
 
 def get_settings() -> PrivacySettings:

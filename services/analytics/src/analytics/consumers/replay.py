@@ -22,6 +22,7 @@ from analytics.services import rebuild
 from analytics.services.work import AnalyticsWorkFactory
 from contracts import Event, EventMeta, from_headers, spec_for
 from contracts.envelope import EnvelopeError
+from kit.personal import PersonalCipher
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -29,7 +30,9 @@ BATCH = 500
 IDLE_MS = 1500
 
 
-async def _topic(bootstrap: str, topic: str, uow: AnalyticsWorkFactory, wanted: set[str]) -> dict[str, int]:
+async def _topic(
+    bootstrap: str, topic: str, uow: AnalyticsWorkFactory, wanted: set[str], cipher: PersonalCipher | None
+) -> dict[str, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                                 client_id="analytics-rebuild")  # fmt: skip
     await consumer.start()
@@ -62,6 +65,9 @@ async def _topic(bootstrap: str, topic: str, uow: AnalyticsWorkFactory, wanted: 
                         pending.discard(tp)
                         break
             if events:
+                if cipher is not None:
+                    opened = await cipher.open(events)
+                    events = [(event, meta) for event, (_, meta) in zip(opened, events, strict=True)]
                 counts["applied"] += await rebuild.apply(uow, name, events)
     finally:
         await consumer.stop()
@@ -81,10 +87,12 @@ def _decode(record: Any, wanted: set[str]) -> tuple[Event, EventMeta] | None:
         return None
 
 
-async def run(bootstrap: str, uow: AnalyticsWorkFactory) -> dict[str, dict[str, int]]:
+async def run(
+    bootstrap: str, uow: AnalyticsWorkFactory, cipher: PersonalCipher | None = None
+) -> dict[str, dict[str, int]]:
     by_topic = handlers_by_topic()
     await rebuild.clear(uow, [consumer_name(t) for t in by_topic])
     results = await asyncio.gather(
-        *(_topic(bootstrap, topic, uow, {s.TYPE for s in handlers}) for topic, handlers in by_topic.items())
+        *(_topic(bootstrap, topic, uow, {s.TYPE for s in handlers}, cipher) for topic, handlers in by_topic.items())
     )
     return dict(zip(by_topic, results, strict=True))
