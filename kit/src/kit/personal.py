@@ -91,7 +91,7 @@ def _container(hint: Any) -> str:
 
 def person_key_of(event: Event) -> str | None:
     """Whose key seals the event: its lead, else its patient, else its `person`'s, else the phone or e-mail in
-    its `PERSON_ADDRESS` field (the same person keys as the consent ledger: privacy.domain.person_key)."""
+    its `PERSON_ADDRESS` field, else its `person`'s phone or e-mail (the consent ledger's person keys)."""
     for holder in (event, getattr(event, "person", None)):
         if holder is None:
             continue
@@ -104,12 +104,18 @@ def person_key_of(event: Event) -> str | None:
         if ids:
             return f"{kind}:{ids[0]}"
     field = type(event).PERSON_ADDRESS
-    address = getattr(event, field, None) if field else None
-    if isinstance(address, str) and not address.startswith(PREFIX):
-        if address.startswith("+") and address[1:].isdigit():
-            return f"phone:{address}"
-        if "@" in address:
-            return f"email:{address.strip().lower()}"
+    person = getattr(event, "person", None)
+    addresses = (
+        getattr(event, field, None) if field else None,
+        getattr(person, "phone", None),  # a `person` named by no id: their phone, else their e-mail
+        getattr(person, "email", None),
+    )
+    for address in addresses:
+        if isinstance(address, str) and not address.startswith(PREFIX):
+            if address.startswith("+") and address[1:].isdigit():
+                return f"phone:{address}"
+            if "@" in address:
+                return f"email:{address.strip().lower()}"
     return None
 
 

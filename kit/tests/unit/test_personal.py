@@ -11,6 +11,7 @@ import pytest
 
 from contracts import EventMeta
 from contracts.leads import LeadCreatedV1, LeadStatusChangedV1
+from contracts.payments import PaymentConfirmedV1
 from contracts.people import Person
 from contracts.scheduling import AppointmentBookedV1
 from contracts.telephony import CallStartedV1
@@ -85,6 +86,12 @@ def test_whose_key() -> None:
     assert person_key_of(call) == "phone:+5511912345678"
     assert person_key_of(msgspec.structs.replace(call, lead_id="L9")) == "lead:L9"
     assert person_key_of(msgspec.structs.replace(call, caller="anonymous")) is None
+    paid_by_phone = msgspec.convert(
+        {"payment_id": "p", "person": {"phone": "+5511900000000"}, "amount": "1.00", "currency": "BRL",
+         "method": "pix", "provider": "asaas", "provider_payment_id": "x", "paid_at": datetime.now(UTC).isoformat()},
+        PaymentConfirmedV1,
+    )  # fmt: skip
+    assert person_key_of(paid_by_phone) == "phone:+5511900000000"
 
 
 async def test_sealed_fields_open_to_the_same_values_and_ids_stay_clear() -> None:

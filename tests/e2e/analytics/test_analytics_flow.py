@@ -28,6 +28,7 @@ from contracts.people import Person
 from contracts.scheduling import AppointmentBookedV1, PatientArrivedV1
 from devkit.stack import ROOT, Stack
 from kit.messaging import make_producer
+from kit.personal import HttpKeyStore, PersonalCipher
 from tests.e2e.conftest import Api, new_clinic, staff, wait_until
 from tests.e2e.telephony.test_telephony import connect, lead_with, play, tracking_number
 
@@ -45,10 +46,13 @@ def publish(stack: Stack, tenant_id: str, *events: Event) -> None:
     async def send() -> None:
         assert stack.infra is not None
         producer = make_producer(stack.infra.kafka_bootstrap, idempotent=False, client_id="e2e-analytics")
+        env = stack.env()
+        # As a producer does: the personal fields sealed with the people's keys (kit.personal).
+        cipher = PersonalCipher(HttpKeyStore(env["PERSONAL_KEYS_URL"], env["PERSONAL_KEYS_TOKEN"]))
         await producer.start()
         try:
-            for event in events:
-                meta = EventMeta(
+            metas = [
+                EventMeta(
                     id=str(uuid.uuid4()),
                     source="clinicflow/e2e",
                     type=event.TYPE,
@@ -57,11 +61,16 @@ def publish(stack: Stack, tenant_id: str, *events: Event) -> None:
                     tenant_id=tenant_id,
                     correlation_id=str(uuid.uuid4()),
                 )
+                for event in events
+            ]
+            sealed = await cipher.seal(list(zip(events, metas, strict=True)))
+            for event, meta in zip(sealed, metas, strict=True):
                 await producer.send_and_wait(
                     event.TOPIC, msgspec.json.encode(event), key=event.aggregate_id().encode(), headers=to_headers(meta)
                 )
         finally:
             await producer.stop()
+            await cipher.close()
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, send()).result()
