@@ -13,9 +13,28 @@ import msgspec
 import pytest
 from sqlalchemy import select
 
+from contracts import Event, EventMeta, from_headers, spec_for
 from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, Stack
 from kit.db import make_engine
 from kit.outbox import outbox_table
+from kit.personal import HttpKeyStore, PersonalCipher
+
+
+class _Relogin(httpx.Auth):
+    """A session shared by many tests outlives its access token (15 min): log in again, once, and retry, as the
+    console does with its refresh token."""
+
+    requires_response_body = True
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        response = yield request
+        if response.status_code == 401 and "token expired" in response.text:
+            self.api.login()
+            request.headers["authorization"] = self.api.http.headers["authorization"]
+            yield request
 
 
 class Api:
@@ -23,8 +42,15 @@ class Api:
 
     def __init__(self, stack: Stack, email: str, password: str) -> None:
         self.stack = stack
-        self.http = httpx.Client(base_url=stack.gateway_url, timeout=20.0)
-        answer = self.http.post("/api/v1/auth/login", json={"email": email, "password": password})
+        self.email, self.password = email, password
+        self.http = httpx.Client(base_url=stack.gateway_url, timeout=20.0, auth=_Relogin(self))
+        self.login()
+
+    def login(self) -> None:
+        answer = httpx.post(
+            f"{self.stack.gateway_url}/api/v1/auth/login", json={"email": self.email, "password": self.password},
+            timeout=20.0,
+        )  # fmt: skip
         assert answer.status_code == 200, answer.text
         self.tokens = answer.json()
         self.http.headers["authorization"] = f"Bearer {self.tokens['access_token']}"
@@ -143,8 +169,19 @@ def known_to_leads(api: Api, user_id: str, timeout: float = 15.0) -> None:
     wait_until(known, timeout, f"leads never learnt of staff member {user_id}")
 
 
+async def opened(stack: Stack, events: list[tuple[Event, EventMeta]]) -> list[Event]:
+    """The events with their personal fields opened, as a consumer that has cached no key opens them
+    (kit.personal, through the stack's key store)."""
+    env = stack.env()
+    cipher = PersonalCipher(HttpKeyStore(env["PERSONAL_KEYS_URL"], env["PERSONAL_KEYS_TOKEN"]))
+    try:
+        return await cipher.open(events)
+    finally:
+        await cipher.close()
+
+
 def outbox(stack: Stack, lead_id: str) -> list[tuple[str, dict[str, Any]]]:
-    """The events the leads service queued for one lead, in order (type, payload)."""
+    """The events the leads service queued for one lead, in order (type, payload; personal fields opened)."""
 
     async def read() -> list[tuple[str, dict[str, Any]]]:
         engine = make_engine(stack.database_url("leads"), pool_size=1)
@@ -152,14 +189,18 @@ def outbox(stack: Stack, lead_id: str) -> list[tuple[str, dict[str, Any]]]:
             async with engine.connect() as conn:
                 rows = (
                     await conn.execute(
-                        select(outbox_table.c.event_type, outbox_table.c.payload)
+                        select(outbox_table.c.event_type, outbox_table.c.headers, outbox_table.c.payload)
                         .where(outbox_table.c.key == lead_id)
                         .order_by(outbox_table.c.id)
                     )
                 ).all()
         finally:
             await engine.dispose()
-        return [(t, msgspec.json.decode(p)) for t, p in rows]
+        staged = [
+            (msgspec.json.decode(p, type=spec_for(t).struct), from_headers([(k, v.encode()) for k, v in h]))
+            for t, h, p in rows
+        ]
+        return [(t, msgspec.to_builtins(e)) for (t, _, _), e in zip(rows, await opened(stack, staged), strict=True)]
 
     with ThreadPoolExecutor(1) as pool:  # its own event loop, away from pytest-asyncio's
         return pool.submit(asyncio.run, read()).result()

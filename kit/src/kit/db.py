@@ -110,7 +110,7 @@ class UnitOfWork:
         self._source_uri = f"clinicflow/{source}"
         self._session: AsyncSession | None = None
         self._cipher = cipher
-        self._outbox: list[tuple[Event, EventMeta]] = []
+        self._outbox: list[tuple[Event, EventMeta, str]] = []
 
     @property
     def session(self) -> AsyncSession:
@@ -136,8 +136,9 @@ class UnitOfWork:
         finally:
             await session.close()
 
-    def publish(self, event: Event, *, tenant_id: str) -> EventMeta:
-        """Queue an event; it is written to the outbox in the same transaction as the state."""
+    def publish(self, event: Event, *, tenant_id: str, topic: str | None = None) -> EventMeta:
+        """Queue an event; it is written to the outbox in the same transaction as the state. `topic`: another
+        than the event's own (a test aims events at a topic of its own)."""
         meta = EventMeta(
             id=context.new_id(),
             source=self._source_uri,
@@ -150,7 +151,7 @@ class UnitOfWork:
             # The current span (a request's or a consumer's) when tracing; else the consumed event's, passed on.
             traceparent=(tracing.traceparent_of() if tracing.enabled() else None) or context.traceparent.get(),
         )
-        self._outbox.append((event, meta))
+        self._outbox.append((event, meta, topic or event.TOPIC))
         return meta
 
     async def claim_inbox(self, consumer: str, event_id: str) -> bool:
@@ -166,13 +167,14 @@ class UnitOfWork:
         if self._outbox:
             staged = self._outbox
             # Personal fields are sealed with their person's key before they are written (kit.personal).
-            events = await self._cipher.seal(staged) if self._cipher is not None else [e for e, _ in staged]
-            metas = [meta for _, meta in staged]
+            plain = [(event, meta) for event, meta, _ in staged]
+            events = await self._cipher.seal(plain) if self._cipher is not None else [e for e, _ in plain]
+            metas = [meta for _, meta in plain]
             await self.session.execute(
                 _INSERT_OUTBOX,
                 {
                     "ids": [m.id for m in metas],
-                    "topics": [e.TOPIC for e in events],
+                    "topics": [topic for _, _, topic in staged],
                     "keys": [m.subject for m in metas],
                     "types": [m.type for m in metas],
                     "headers": [

@@ -84,12 +84,7 @@ async def test_outbox_relay_publishes_everything_in_per_key_order(infra: Infra, 
     for n in range(60):
         async with uow() as work:
             event = lead_event(n, keys[n % 5])
-            work._outbox.append(
-                {  # same row shape as publish(), aimed at this test's topic
-                    **_row(work, event),
-                    "topic": topic.name,
-                }
-            )
+            work.publish(event, tenant_id=new_id(), topic=topic.name)  # aimed at this test's topic
             await work.commit()
 
     relays = [OutboxRelay(service="leads", database_url=url, producer=producer, poll_seconds=0.2) for _ in range(2)]
@@ -116,11 +111,6 @@ async def test_outbox_relay_publishes_everything_in_per_key_order(infra: Infra, 
         assert await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
     finally:
         await conn.close()
-
-
-def _row(work: UnitOfWork, event: LeadCreatedV1) -> dict[str, object]:
-    work.publish(event, tenant_id=new_id())
-    return work._outbox.pop()
 
 
 async def test_uow_rolls_back_state_and_events_together(infra: Infra) -> None:

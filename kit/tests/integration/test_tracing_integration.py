@@ -127,8 +127,7 @@ async def test_one_trace_from_the_request_through_kafka_to_the_provider_call(
                 source="walk_in",
                 created_at=datetime.now(UTC),
             )
-            work.publish(event, tenant_id=new_id())
-            work._outbox[-1]["topic"] = topic.name  # aimed at this test's topic, same row otherwise
+            work.publish(event, tenant_id=new_id(), topic=topic.name)  # aimed at this test's topic
             await work.commit()
         return {"lead_id": event.lead_id}
 

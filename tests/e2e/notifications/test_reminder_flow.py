@@ -19,12 +19,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts import Event, EventMeta, from_headers, to_headers
+from contracts.notifications import MessageReceivedV1
 from contracts.people import Person
 from contracts.scheduling import AppointmentConfirmedV1, ReminderAction, ReminderDueV1
 from contracts.topics import NOTIFICATIONS
 from devkit.stack import Stack
 from kit.context import new_id
-from tests.e2e.conftest import Api, Sandbox, staff, wait_until
+from tests.e2e.conftest import Api, Sandbox, opened, staff, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -74,8 +75,12 @@ def received_on_broker(stack: Stack, match: Callable[[dict[str, Any]], bool], ti
                     for records in (await consumer.getmany(timeout_ms=500)).values():
                         for r in records:
                             meta = from_headers(list(r.headers))
-                            body = msgspec.json.decode(r.value)
-                            if meta.type.endswith("message.received.v1") and match(body):
+                            if not meta.type.endswith("message.received.v1"):
+                                continue
+                            event = msgspec.json.decode(r.value, type=MessageReceivedV1)
+                            (event,) = await opened(stack, [(event, meta)])  # as notifications' consumers see it
+                            body = msgspec.to_builtins(event)
+                            if match(body):
                                 return {"meta": meta, **body}
         finally:
             await consumer.stop()

@@ -30,9 +30,9 @@ from contracts.privacy import ANSWERING_SERVICES
 from contracts.topics import LEADS, SCHEDULING
 from devkit.stack import Stack
 from kit.db import make_engine
-from kit.personal import PREFIX, HttpKeyStore, PersonalCipher
+from kit.personal import PREFIX
 from tests.e2e.clinic import add_branch, add_procedure, add_professional, free_times, ok
-from tests.e2e.conftest import Api, staff, wait_until
+from tests.e2e.conftest import Api, opened, staff, wait_until
 
 pytestmark = pytest.mark.e2e
 API = "/api/v1/privacy"
@@ -92,17 +92,8 @@ def events_on_broker(stack: Stack, topic: str, key: str) -> list[tuple[Any, Any]
 
 def opened_by_a_new_reader(stack: Stack, events: list[tuple[Any, Any]]) -> list[Any]:
     """The events as a consumer that has cached no key opens them, through privacy's key store."""
-
-    async def read() -> list[Any]:
-        env = stack.env()
-        cipher = PersonalCipher(HttpKeyStore(env["PERSONAL_KEYS_URL"], env["PERSONAL_KEYS_TOKEN"]))
-        try:
-            return await cipher.open([(event, meta) for meta, event in events])
-        finally:
-            await cipher.close()
-
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, read()).result()
+        return pool.submit(asyncio.run, opened(stack, [(event, meta) for meta, event in events])).result()
 
 
 def open_request(api: Api, kind: str, **subject: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from notifications.domain import Message
-from notifications.services.consent import AI_ASSISTANT, MARKETING, REMINDERS, purpose_of, withdrawn
+from notifications.services.consent import AI_ASSISTANT, MARKETING, REMINDERS, purposes_of, withdrawn
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 BASE = Message(
@@ -21,13 +21,13 @@ def _entry(purpose: str, channel: str, granted: bool, minutes: int) -> dict[str,
 
 
 def test_the_event_behind_a_message_gives_its_purpose() -> None:
-    assert purpose_of(replace(BASE, event_type="lead.created")) == MARKETING
-    assert purpose_of(replace(BASE, event_type="reminder.due")) == REMINDERS
-    assert purpose_of(replace(BASE, event_type="payment.link_created")) is None  # transactional
+    assert purposes_of(replace(BASE, event_type="lead.created")) == (MARKETING,)
+    assert purposes_of(replace(BASE, event_type="reminder.due")) == (REMINDERS,)
+    assert purposes_of(replace(BASE, event_type="payment.link_created")) == ()  # transactional
     assistant = "clinicflow.funnel.assistant.message_requested.v1"  # stored whole: the assistant's own messages
-    assert purpose_of(replace(BASE, event_type=assistant)) == AI_ASSISTANT
-    assert purpose_of(replace(BASE, event_type=None)) is None  # a staff reply in the conversation
-    assert purpose_of(replace(BASE, event_type="lead.created", recipient="role:manager")) is None  # to staff
+    assert purposes_of(replace(BASE, event_type=assistant)) == (AI_ASSISTANT, MARKETING)  # sales outreach too
+    assert purposes_of(replace(BASE, event_type=None)) == ()  # a staff reply in the conversation
+    assert purposes_of(replace(BASE, event_type="lead.created", recipient="role:manager")) == ()  # to staff
 
 
 def test_the_latest_word_on_the_channel_or_on_any_decides() -> None:

@@ -36,28 +36,29 @@ MARKETING, REMINDERS, AI_ASSISTANT, EXTERNAL_AI = "marketing", "reminders", "ai_
 
 #: What a message is for, by the event that made it: a reminder about a visit (scheduling's events); marketing for
 #: the welcome and the sales follow-ups (leads' events, the funnel's deals and tasks); the automated assistant
-#: for what the funnel's pre-qualification assistant writes (a person who withdrew it is left to staff, whom the
-#: assistant's timers hand the conversation to); none otherwise (transactional: payment links, quotes; or a staff
-#: reply to the person).
-_PURPOSE_BY_TYPE = (
-    ("clinicflow.funnel.assistant.", AI_ASSISTANT),
-    ("clinicflow.scheduling.", REMINDERS),
-    ("clinicflow.leads.", MARKETING),
-    ("clinicflow.funnel.deal.", MARKETING),
-    ("clinicflow.funnel.task.", MARKETING),
+#: for what the funnel's pre-qualification assistant writes — and marketing too, for it is sales outreach: a
+#: person who withdrew either (a STOP on the channel) is left to staff, whom the assistant's timers hand the
+#: conversation to; none otherwise (transactional: payment links, quotes; or a staff reply to the person).
+_PURPOSE_BY_TYPE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("clinicflow.funnel.assistant.", (AI_ASSISTANT, MARKETING)),
+    ("clinicflow.scheduling.", (REMINDERS,)),
+    ("clinicflow.leads.", (MARKETING,)),
+    ("clinicflow.funnel.deal.", (MARKETING,)),
+    ("clinicflow.funnel.task.", (MARKETING,)),
 )
 #: Messages store the short type of their event (reminder.due); the full one gives the context.
 _FULL_TYPE = {short_type(e.TYPE): e.TYPE for e in CONSUMED}
 
 
-def purpose_of(message: Message) -> str | None:
+def purposes_of(message: Message) -> tuple[str, ...]:
+    """The purposes the person must not have withdrawn for the message to go out (none: transactional)."""
     if message.recipient != PERSON or not message.event_type:
-        return None
+        return ()
     full = _FULL_TYPE.get(message.event_type, message.event_type)
-    for prefix, purpose in _PURPOSE_BY_TYPE:
+    for prefix, purposes in _PURPOSE_BY_TYPE:
         if full.startswith(prefix):
-            return purpose
-    return None
+            return purposes
+    return ()
 
 
 def withdrawn(entries: Iterable[dict[str, Any]], purpose: str, channel: str) -> bool:
@@ -82,13 +83,17 @@ def _about(entry: dict[str, Any], message: Message) -> bool:
 
 async def blocked(uow: NotificationsWork, batch: list[Message]) -> set[str]:
     """The ids of the messages of a batch whose purpose the person withdrew consent for (one query)."""
-    wanted = [(m, p) for m in batch if (p := purpose_of(m)) is not None]
+    wanted = [(m, p) for m in batch if (p := purposes_of(m))]
     if not wanted:
         return set()
     entries = await uow.consents.matching((m.tenant_id, m.lead_id, m.patient_id, m.to) for m, _ in wanted)
     if not entries:
         return set()
-    return {m.id for m, purpose in wanted if withdrawn([e for e in entries if _about(e, m)], purpose, m.channel)}
+    return {
+        m.id
+        for m, purposes in wanted
+        if any(withdrawn([e for e in entries if _about(e, m)], purpose, m.channel) for purpose in purposes)
+    }
 
 
 async def allows(
