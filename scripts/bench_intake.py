@@ -43,6 +43,7 @@ import httpx
 import msgspec
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from contracts import to_headers
 from contracts.leads import LeadCreatedV1
 from contracts.topics import LEADS
 from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, ROOT, Stack
@@ -792,7 +793,7 @@ INSERT_OUTBOX = (
 @dataclass
 class Row:
     lead: tuple[Any, ...]
-    event: dict[str, Any]  # the outbox row, exactly as kit.db.UnitOfWork.publish builds it
+    event: dict[str, Any]  # the outbox row as kit.db.UnitOfWork.commit writes it
     headers_json: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -811,8 +812,16 @@ def ceiling_rows(count: int) -> list[Row]:
         event = LeadCreatedV1(
             lead_id=lead_id, name=LEAD_NAME, phone=phone, email=None, source=LEAD_SOURCE, locale=None, created_at=now
         )
-        uow.publish(event, tenant_id=tenant)
-        rows.append(Row(lead, uow._outbox.pop()))
+        meta = uow.publish(event, tenant_id=tenant)
+        outbox_row = {
+            "event_id": meta.id,
+            "topic": event.TOPIC,
+            "key": meta.subject,
+            "event_type": meta.type,
+            "headers": [[k, v.decode()] for k, v in to_headers(meta)],
+            "payload": msgspec.json.encode(event),  # clear: the services' sealed one is ~250 bytes longer
+        }
+        rows.append(Row(lead, outbox_row))
     return rows
 
 
