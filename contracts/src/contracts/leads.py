@@ -1,7 +1,7 @@
 """Events published by the leads context on `clinicflow.leads.events`.
 
 Every event is keyed by the lead id, so one lead's events (its requests and activities too)
-arrive in order.
+arrive in order; `retention.applied` (a run of the `lost_leads` retention timer) is keyed by the run.
 """
 
 from __future__ import annotations
@@ -162,3 +162,25 @@ class ActivityCancelledV1(_LeadEvent, frozen=True, kw_only=True):
     reason: Annotated[str | None, PERSONAL] = None
     cancelled_by: str
     cancelled_at: datetime
+
+
+class LeadsRetentionAppliedV1(Event, frozen=True, kw_only=True):
+    """One run of leads' retention timer for a clinic: the leads lost (`NOT_INTERESTED`) for longer than the
+    clinic's rule (privacy's `retention.set`, kind `lost_leads`) anonymised as an erasure does it. The privacy
+    service records it in the clinic's retention report. Every field is optional (leads always sets them all):
+    privacy falls back to the event's own id and time."""
+
+    TYPE: ClassVar[str] = "clinicflow.leads.retention.applied.v1"
+    TOPIC: ClassVar[str] = LEADS.name
+    AGGREGATE: ClassVar[str] = "run_id"
+
+    run_id: str | None = None
+    #: The retention kind applied: lost_leads.
+    kind: str = "lost_leads"
+    #: How many leads it anonymised.
+    removed: int = 0
+    #: Per kind of record anonymised: leads, requests, activities, status_history, audit_trail, intake.
+    counts: dict[str, int] = {}
+    #: Leads lost before this were anonymised.
+    cutoff: datetime | None = None
+    at: datetime | None = None

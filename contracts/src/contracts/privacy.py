@@ -307,8 +307,9 @@ class RecordReadV1(Event, frozen=True, kw_only=True):
 
 class RetentionSetV1(Event, frozen=True, kw_only=True):
     """A clinic's privacy officer set how long one kind of data is kept (`PUT /api/v1/privacy/retention/{kind}`).
-    The service that holds that kind applies it with a timer of its own (notifications: `messages`) and reports
-    each run back (`notifications.retention.applied`), so the clinic's retention report lists every removal."""
+    The service that holds that kind applies it with a timer of its own (notifications: `messages`; leads:
+    `lost_leads`) and reports each run back (`notifications.retention.applied`, `leads.retention.applied`), so the
+    clinic's retention report lists every removal."""
 
     TOPIC: ClassVar[str] = PRIVACY.name
     AGGREGATE: ClassVar[str] = "kind"

@@ -47,6 +47,7 @@ _EVENTS: tuple[type[Event], ...] = (
     leads.ActivityScheduledV1,
     leads.ActivityCompletedV1,
     leads.ActivityCancelledV1,
+    leads.LeadsRetentionAppliedV1,
     notifications.MessageSentV1,
     notifications.MessageFailedV1,
     notifications.MessageDeliveredV1,

@@ -171,6 +171,8 @@ class Stack:
             # Test stacks only: the e2e tests move scheduling's clock by writing seconds into this file.
             env["SCHEDULING_CLOCK_FILE"] = str(self.clock_file("scheduling"))
             env["FUNNEL_CLOCK_FILE"] = str(self.clock_file("funnel"))
+            # and they see leads' lost_leads retention run within seconds, not the hour of a real stack
+            env.setdefault("LEADS_RETENTION_TIMER_SECONDS", "2")
         for spec in self.specs.values():
             prefix = spec.service.upper()
             key = "WORKER_PORT" if spec.command == ["worker"] else "HTTP_PORT"

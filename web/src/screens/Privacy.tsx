@@ -18,7 +18,7 @@ const STATUSES = ["open", "in_progress", "completed", "rejected"] as const;
 const RECORD_KINDS = ["lead", "patient", "anamnesis", "conversation", "recording", "appointment"] as const;
 const RETENTION_KINDS = ["lost_leads", "recordings", "messages", "read_audit", "exports"] as const;
 /** What applies each rule today (docs/privacy.md, "How long"). */
-const RETENTION_APPLIED: Record<string, PrivacyKey> = { read_audit: "ret.applied", exports: "ret.applied", recordings: "ret.elsewhere", lost_leads: "ret.recorded", messages: "ret.recorded" };
+const RETENTION_APPLIED: Record<string, PrivacyKey> = { read_audit: "ret.applied", exports: "ret.applied", recordings: "ret.elsewhere", lost_leads: "ret.applied", messages: "ret.applied" };
 const PURPOSE_KINDS = ["marketing", "reminders", "ai_assistant", "external_ai"] as const;
 const CHANNELS = ["any", "whatsapp", "sms", "email", "telegram", "instagram", "phone"] as const;
 const PAGE = 50;

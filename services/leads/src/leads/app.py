@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 from litestar import Litestar
 from litestar.di import Provide
 
 from kit import objects
 from kit.api import create_api_app
+from kit.periodic import Periodic
 from kit.ratelimit import FixedWindowLimiter, RateLimited
 from kit.worker import create_worker_app
 from leads import consumers
 from leads.api import ROUTES
 from leads.domain.errors import Conflict, Forbidden, InvalidLead, NotFound
 from leads.domain.intake import PayloadTooLarge, Unauthenticated, UnsupportedMediaType
+from leads.services import retention
 from leads.services.intake import PublicIntake
-from leads.services.work import LeadsUnitOfWork
+from leads.services.work import LeadsUnitOfWork, LeadsWorkFactory
 from leads.settings import SERVICE, get_settings
 
 #: Paths served without a staff token (the gateway forwards them from its public ingress).
@@ -77,6 +80,13 @@ def create_worker() -> Litestar:
         service=SERVICE,
         settings=settings,
         consumers=consumers.build,
+        tasks=lambda ctx: [
+            Periodic(
+                "leads-retention",
+                lambda: retention.retention_round(cast(LeadsWorkFactory, ctx.uow)),
+                settings.retention_timer_seconds,
+            )
+        ],
         unit_of_work=LeadsUnitOfWork,
         # the privacy consumer writes export parts there (docs/privacy.md)
         resources=[objects.resource(objects.ObjectStore.from_settings(settings))],

@@ -78,7 +78,7 @@ def build(ctx: WorkerContext) -> list[IdempotentConsumer]:
             producer=ctx.producer,
             max_attempts=ctx.settings.consumer_max_attempts,
         ),
-        # Data subject requests (docs/privacy.md): leads' part of an export, its erasure.
+        # Data subject requests (docs/privacy.md): leads' part of an export, its erasure; the retention rules.
         IdempotentConsumer(
             service=ctx.service,
             name="leads.privacy",

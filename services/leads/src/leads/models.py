@@ -202,6 +202,17 @@ lead_statuses = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+#: The clinic's retention rules, copied from privacy's `retention.set` (docs/privacy.md, "How long"); the worker's
+#: retention timer applies the `lost_leads` one.
+retention_rules = Table(
+    "retention_rules",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("days", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 patients = Table(
     "patients",
     metadata,

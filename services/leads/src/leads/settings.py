@@ -16,6 +16,8 @@ class LeadsSettings(ServiceSettings, kw_only=True):
     public_url: str = ""
     #: Proxies in front of this service that append to X-Forwarded-For (the gateway alone: 1).
     trusted_proxy_hops: int = 1
+    #: How often the retention timer applies the clinics' `lost_leads` rules (docs/privacy.md, "How long").
+    retention_timer_seconds: float = 3600.0
 
 
 def get_settings() -> LeadsSettings:

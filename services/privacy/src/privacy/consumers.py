@@ -2,8 +2,8 @@
 
 leads' events keep the people directory (requests must name a person of the clinic); each answering service's
 `privacy_part.ready` / `.erased` events, on that service's own topic, move a request on; notifications'
-`channel_consent.changed` (a STOP word, staff) becomes a consent ledger entry and its `retention.applied` a
-line of the clinic's retention report.
+`channel_consent.changed` (a STOP word, staff) becomes a consent ledger entry and its `retention.applied` (and
+leads' `retention.applied`) a line of the clinic's retention report.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts import privacy as events
-from contracts.leads import LeadConvertedV1, LeadCreatedV1, LeadUpdatedV1
+from contracts.leads import LeadConvertedV1, LeadCreatedV1, LeadsRetentionAppliedV1, LeadUpdatedV1
 from contracts.notifications import ChannelConsentChangedV1, RetentionAppliedV1
 from contracts.topics import IDENTITY, LEADS, NOTIFICATIONS, PAYMENTS, SCHEDULING
 from kit.messaging import IdempotentConsumer
@@ -41,6 +41,8 @@ def build(ctx: WorkerContext, store: ObjectStore | None = None) -> list[Idempote
     by_topic[NOTIFICATIONS.name][ChannelConsentChangedV1] = services.record_channel_consent
     # the messages retention notifications applied joins the clinic's report
     by_topic[NOTIFICATIONS.name][RetentionAppliedV1] = services.record_retention_run
+    # and so does the lost_leads retention leads applied
+    by_topic[LEADS.name][LeadsRetentionAppliedV1] = services.record_leads_retention_run
     by_topic[LEADS.name] |= {
         LeadCreatedV1: services.remember_person,
         LeadUpdatedV1: services.remember_person,

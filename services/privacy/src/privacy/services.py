@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import EventMeta
 from contracts import privacy as events
-from contracts.leads import LeadConvertedV1, LeadCreatedV1, LeadUpdatedV1
+from contracts.leads import LeadConvertedV1, LeadCreatedV1, LeadsRetentionAppliedV1, LeadUpdatedV1
 from contracts.notifications import ChannelConsentChangedV1, RetentionAppliedV1
 from contracts.privacy import ANSWERING_SERVICES
 from kit import context, links
@@ -681,7 +681,7 @@ async def set_retention(uow: PrivacyWorkFactory, principal: Principal, kind: str
     rule = RetentionRule(principal.tenant_id, kind, days, now())
     async with uow() as work:
         await work.retention.save(rule)
-        # the service holding that kind applies it (notifications: messages) and reports its runs back
+        # the service holding that kind applies it (notifications: messages; leads: lost_leads) and reports back
         work.publish(
             events.RetentionSetV1(kind=kind, days=days, set_by=principal.user_id, at=rule.updated_at),
             tenant_id=principal.tenant_id,
@@ -709,10 +709,19 @@ async def record_retention_run(uow: UnitOfWork, event: RetentionAppliedV1, meta:
     )
 
 
+async def record_leads_retention_run(uow: UnitOfWork, event: LeadsRetentionAppliedV1, meta: EventMeta) -> None:
+    """leads' `lost_leads` run joins the clinic's report, once (its fields are optional: the event's own id and
+    time stand in for a missing run id, time or cutoff)."""
+    at = event.at or meta.time
+    await _work(uow).retention.record_run(
+        event.run_id or meta.id, meta.tenant_id, event.kind, event.removed, event.cutoff or at, at
+    )
+
+
 async def retention_round(uow: PrivacyWorkFactory, store: ObjectStore, *, at: datetime | None = None) -> int:
     """Worker timer: apply each clinic's rules to what privacy holds (the read audit, export archives) and record
-    what was removed. The other kinds are applied by the services holding them (notifications: messages, reported
-    back with `retention.applied`; docs/privacy.md)."""
+    what was removed. The other kinds are applied by the services holding them (notifications: messages, leads:
+    lost_leads, each reported back with its `retention.applied`; docs/privacy.md)."""
     at = at or now()
     removed_total = 0
     async with uow() as work:

@@ -1,6 +1,7 @@
 """Retention rules that other services apply, on a real migrated PostgreSQL: setting a rule announces it
-(retention.set, which notifications keeps for its `messages` timer), and a service's run reported back
-(notifications' retention.applied) joins the clinic's retention report once, however often it is delivered."""
+(retention.set, which notifications keeps for its `messages` timer and leads for its `lost_leads` one), and a
+service's run reported back (notifications' and leads' retention.applied) joins the clinic's retention report once,
+however often it is delivered."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from contracts import EventMeta
 from contracts.claims import PRIVACY_MANAGE, PRIVACY_READ
+from contracts.leads import LeadsRetentionAppliedV1
 from contracts.notifications import RetentionAppliedV1
 from devkit.infra import Infra
 from devkit.testing import fresh_database
@@ -74,5 +76,34 @@ async def test_a_rule_is_announced_and_a_services_run_joins_the_report_once(data
         assert total == 1
         assert [(r["kind"], r["removed"]) for r in runs] == [("messages", 7)]
         assert (await cases.retention_report(uow, other, limit=10, offset=0))[1] == 0  # not another clinic's
+    finally:
+        await engine.dispose()
+
+
+async def test_a_lost_leads_run_of_leads_joins_the_report_once(database_url: str) -> None:
+    engine = make_engine(database_url)
+    uow = uow_factory(engine, "privacy", cases.PrivacyUnitOfWork)
+    me = officer(new_id())
+    try:
+        await cases.set_retention(uow, me, "lost_leads", 180)
+        cutoff = NOW - timedelta(days=180)
+        run = LeadsRetentionAppliedV1(run_id=new_id(), removed=3, counts={"leads": 3}, cutoff=cutoff, at=NOW)
+        bare = LeadsRetentionAppliedV1()  # every field is optional: the event's id and time stand in
+        bare_id = new_id()
+        for event, ce_id in ((run, new_id()), (run, new_id()), (bare, bare_id), (bare, bare_id)):
+            async with uow() as work:
+                meta = EventMeta(
+                    id=ce_id, source="clinicflow/leads", type=event.TYPE, time=NOW - timedelta(hours=1),
+                    subject=str(event.run_id), tenant_id=me.tenant_id, correlation_id="c",
+                )  # fmt: skip
+                await cases.record_leads_retention_run(work, event, meta)
+                await work.commit()
+        runs, total = await cases.retention_report(uow, me, limit=10, offset=0)
+        assert total == 2
+        assert [(r["kind"], r["removed"], r["cutoff"]) for r in runs] == [
+            ("lost_leads", 3, cutoff),
+            ("lost_leads", 0, NOW - timedelta(hours=1)),
+        ]
+        assert str(runs[1]["id"]) == bare_id
     finally:
         await engine.dispose()

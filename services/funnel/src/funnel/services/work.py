@@ -5,9 +5,10 @@ hanging off it, so a use case writes `uow.funnel.deal(...)`, never `Repository(u
 it, `unit_of_work=FunnelUnitOfWork`). Its `funnel` repository is deferred (funnel.repository.Repository): the
 activity lines and board-counter deltas of a whole consumer batch are written in one statement each just before
 the commit, and the clinic's pipelines and stages are read once per unit of work. The clinic's settings and the
-curators' terms are protocols (`uow.settings`, `uow.curators`), so their use cases also run against the
-in-memory unit of work of the unit tests (services/funnel/tests/unit/memory.py); deals, plans, tasks and the
-valuation process lean on PostgreSQL (locks, counters, the one-deal-per-patient index) and are tested in the
+curators' terms are protocols (`uow.settings`, `uow.curators`). The in-memory unit of work of the unit tests
+(services/funnel/tests/unit/memory.py) also stands in for `funnel` (duck-typed: Repository is a class), so the
+rules that move deals, plans and tasks run there without IO; what leans on PostgreSQL (locks, the board's
+counters, the one-deal-per-patient index, the valuation process, the assistant, privacy) is tested in the
 integration and e2e tiers. docs/architecture.md, "Unit of work".
 """
 

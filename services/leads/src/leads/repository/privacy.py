@@ -1,15 +1,28 @@
-"""Export and erasure of one person's data held by leads (docs/privacy.md); the only queries of it."""
+"""Export and erasure of one person's data held by leads, and the `lost_leads` retention that anonymises lost leads
+the same way (docs/privacy.md); the only queries of them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.privacy import Subject
 from kit.privacy import ERASED_NAME, ERASED_TEXT
-from leads.models import activities, audit_log, intake_receipts, lead_requests, lead_status_changes, leads, patients
+from leads.domain.retention import LOST_STATUSES
+from leads.models import (
+    activities,
+    audit_log,
+    intake_receipts,
+    lead_requests,
+    lead_status_changes,
+    leads,
+    patients,
+    retention_rules,
+)
 
 
 class PrivacyRepository:
@@ -89,11 +102,17 @@ class PrivacyRepository:
         """Anonymise: the rows stay (statuses, sources and dates keep the clinic's figures right), the person's
         name, contacts, documents and free text go."""
         lead_ids, patient_ids = await self._ids(tenant_id, subject)
+        counts = await self.anonymise(tenant_id, lead_ids, patient_ids)
+        return counts, {}  # leads keeps nothing the law requires: every row is anonymised
+
+    async def anonymise(self, tenant_id: str, lead_ids: list[str], patient_ids: list[str]) -> dict[str, int]:
+        """The erasure of these leads and patient records of the clinic (also the `lost_leads` retention's):
+        counts of rows anonymised per kind of data."""
 
         async def run(stmt: Any) -> int:
             return int(getattr(await self.session.execute(stmt), "rowcount", 0) or 0)
 
-        counts = {
+        return {
             "leads": await run(
                 update(leads)
                 .where(leads.c.tenant_id == tenant_id, leads.c.id.in_(lead_ids))
@@ -103,6 +122,7 @@ class PrivacyRepository:
                     name_words=[],
                     phone="",
                     phones=[],
+                    contacts={},
                     email=None,
                     cpf=None,
                     birth_date=None,
@@ -142,4 +162,65 @@ class PrivacyRepository:
                 .values(payload={})
             ),
         }
-        return counts, {}  # leads keeps nothing the law requires: every row is anonymised
+
+
+class RetentionRepository:
+    """The clinic's retention rules (privacy's copy) and the leads lost for longer than the `lost_leads` one,
+    anonymised as an erasure does (the rows stay: counts per source, status and day do not change)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def remember(self, tenant_id: str, kind: str, days: int, at: datetime) -> None:
+        """The clinic's rule as privacy announced it; an older announcement arriving late changes nothing."""
+        stmt = insert(retention_rules).values(tenant_id=tenant_id, kind=kind, days=days, updated_at=at)
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[retention_rules.c.tenant_id, retention_rules.c.kind],
+                set_={"days": stmt.excluded.days, "updated_at": stmt.excluded.updated_at},
+                where=retention_rules.c.updated_at <= stmt.excluded.updated_at,
+            )
+        )
+
+    async def rules(self, kind: str) -> list[tuple[str, int]]:
+        """(clinic, days) of every clinic with a rule of this kind."""
+        query = (
+            select(retention_rules.c.tenant_id, retention_rules.c.days)
+            .where(retention_rules.c.kind == kind)
+            .order_by(retention_rules.c.tenant_id)
+        )
+        return [(str(r.tenant_id), int(r.days)) for r in (await self.session.execute(query)).all()]
+
+    async def lost_before(self, tenant_id: str, cutoff: datetime, *, limit: int) -> list[str]:
+        """Up to `limit` leads of the clinic lost since before `cutoff` and not anonymised yet, locked for the
+        round (another worker's round skips them). Lost since: the last move into the lost status in the status
+        history (the lead's last change when the history has none, e.g. a lead merged away); a lead linked to a
+        patient record is never one (leads.domain.retention)."""
+        lost_at = (
+            select(func.max(lead_status_changes.c.changed_at))
+            .where(
+                lead_status_changes.c.lead_id == leads.c.id,
+                lead_status_changes.c.to_status.in_(LOST_STATUSES),
+            )
+            .scalar_subquery()
+        )
+        query = (
+            select(leads.c.id)
+            .where(
+                leads.c.tenant_id == tenant_id,
+                leads.c.status.in_(LOST_STATUSES),
+                leads.c.patient_id.is_(None),
+                leads.c.name != ERASED_NAME,
+                func.coalesce(lost_at, leads.c.updated_at) < cutoff,
+            )
+            .order_by(leads.c.id)
+            .limit(limit)
+            .with_for_update(of=leads, skip_locked=True)
+        )
+        return [str(i) for i in (await self.session.execute(query)).scalars().all()]
+
+    async def anonymise(self, tenant_id: str, lead_ids: list[str]) -> dict[str, int]:
+        """The erasure's anonymisation of these leads (never a patient record): rows per kind of data."""
+        counts = await PrivacyRepository(self.session).anonymise(tenant_id, lead_ids, [])
+        counts.pop("patients", None)
+        return counts

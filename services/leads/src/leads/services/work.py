@@ -4,8 +4,9 @@ hanging off it, so a use case writes `uow.leads.get(...)`, never `LeadRepository
 `LeadsWork` is what the use cases ask for; `LeadsUnitOfWork` is the PostgreSQL one (kit's app factories build
 it, `unit_of_work=LeadsUnitOfWork`). The stores of the write side are protocols, so the use cases also run
 against the in-memory unit of work of the unit tests (services/leads/tests/unit/memory.py). The query-heavy
-repositories (matching's trigram search, patients, forms and receipts) are PostgreSQL only: the use cases
-on them are tested in the integration and e2e tiers. docs/architecture.md, "Unit of work".
+repositories (matching's trigram search, patients, forms and receipts, the retention of lost leads) are
+PostgreSQL only: the use cases on them are tested in the integration and e2e tiers. docs/architecture.md,
+"Unit of work".
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from leads.repository.activities import ActivityRepository
 from leads.repository.intake import FormRepository, ReceiptRepository
 from leads.repository.matching import MatchRepository
 from leads.repository.patients import PatientRepository
+from leads.repository.privacy import RetentionRepository
 from leads.repository.staff import StaffRepository
 from leads.repository.statuses import StatusStyleRepository
 
@@ -113,6 +115,7 @@ class LeadsWork(Work, Protocol):
     patients: PatientRepository
     forms: FormRepository
     receipts: ReceiptRepository
+    retention: RetentionRepository
 
 
 LeadsWorkFactory = Callable[[], LeadsWork]
@@ -132,6 +135,7 @@ class LeadsUnitOfWork(UnitOfWork):
     patients: PatientRepository
     forms: FormRepository
     receipts: ReceiptRepository
+    retention: RetentionRepository
 
     def opened(self, session: AsyncSession) -> None:
         self.leads = LeadRepository(session)
@@ -145,3 +149,4 @@ class LeadsUnitOfWork(UnitOfWork):
         self.patients = PatientRepository(session)
         self.forms = FormRepository(session)
         self.receipts = ReceiptRepository(session)
+        self.retention = RetentionRepository(session)
