@@ -1,7 +1,8 @@
 // The desk screens in a real headless Chromium against the real stack (started by
 // tests/e2e/test_console_desk.py): a manager opens the dashboard's new-leads pop-up and clicks through to the
 // lead; a sales agent drags a deal to another stage of the pipelines board, with a reason, and opens its card;
-// reception books, reschedules and cancels from the agenda and sees the visits to confirm. axe finds no serious
+// reception books (the procedures those of the professional's specialties), reschedules by dragging and from the
+// dialog, and cancels from the agenda and sees the visits to confirm. axe finds no serious
 // violation on any screen or dialog.
 //
 //   CONSOLE_URL=http://127.0.0.1:8000 ADMIN_EMAIL=... ADMIN_PASSWORD=... node --test e2e/desk.e2e.ts
@@ -183,6 +184,9 @@ test("reception books, reschedules and cancels from the agenda; the visits to co
   const everyDay = [0, 1, 2, 3, 4, 5, 6].map((weekday) => ({ weekday, start: "08:00", end: "20:00", branch_id: branch }));
   const professional = await post("professionals", { name: "Dr. Otávio Reis", kind: "doctor", specialties: ["aesthetics"], branch_ids: [branch], hours: everyDay });
   const procedure = await post("procedures", { name: "Limpeza de pele", duration_minutes: 30, specialty: "aesthetics", price_reference: "200.00", prepayment_required: false, branch_ids: [branch] });
+  // A procedure of a specialty the professional lacks: not offered when booking him.
+  const other = `Clareamento ${run}`;
+  await post("procedures", { name: other, duration_minutes: 30, specialty: "dentistry", price_reference: "300.00", prepayment_required: false, branch_ids: [branch] });
   // Tomorrow in São Paulo: one visit booked by the API, unconfirmed, for the confirmation calls.
   const tomorrow = new Intl.DateTimeFormat("en-CA", { timeZone: "America/Sao_Paulo" }).format(new Date(Date.now() + 86_400_000));
   const visitor = `Carla Nunes ${run}`;
@@ -211,7 +215,11 @@ test("reception books, reschedules and cancels from the agenda; the visits to co
   await page.getByRole("button", { name: `Agendar Dr. Otávio Reis, ${shown} 10:00` }).click();
   const dialog = page.getByRole("dialog", { name: "Agendar consulta" });
   assert.equal(await dialog.getByLabel(/Início/).inputValue(), `${tomorrow}T10:00`, "the slot clicked");
-  // The shared stack holds other tests' procedures too (those for every branch are offered here as well).
+  // The shared stack holds other tests' procedures too (those for every branch and of his specialty or none are
+  // offered here as well); the dentistry one of this branch is not.
+  await dialog.getByRole("option", { name: "Limpeza de pele (30 min)" }).first().waitFor({ state: "attached" });
+  const offered = await dialog.getByLabel("Procedimento", { exact: true }).locator("option").allTextContents();
+  assert.ok(!offered.some((o) => o.startsWith(other)), `${other} is not the professional's: ${offered.join(", ")}`);
   await dialog.getByLabel("Procedimento", { exact: true }).selectOption({ label: "Limpeza de pele (30 min)" });
   await dialog.getByLabel(/Nome do paciente/).fill(patient);
   await dialog.getByLabel("Telefone").fill(phone(4));
@@ -226,6 +234,23 @@ test("reception books, reschedules and cancels from the agenda; the visits to co
   const slot = grid.locator('td[data-time="10:00"] .slot', { hasText: patient });
   await slot.waitFor();
   assert.match(await slot.innerText(), /10:00–10:30/);
+
+  // Drag to reschedule: onto Carla's 15:00 (the professional is busy then) the API refuses, the problem is
+  // shown and the card is back at 10:00; onto the free 12:30 it moves, as the API says afterwards.
+  await page.getByText("Arraste uma consulta para outro horário").waitFor();
+  await slot.dragTo(grid.locator('td[data-time="15:00"]'));
+  const refused = page.locator("[data-refused=move]");
+  await refused.getByText(`A consulta de ${patient} não foi remarcada:`).waitFor();
+  await grid.locator('td[data-time="10:00"] .slot', { hasText: patient }).waitFor();
+  await accessible("agenda, a move refused");
+  await refused.getByRole("button", { name: "Fechar" }).click();
+  await grid.locator('td[data-time="10:00"] .slot', { hasText: patient }).dragTo(grid.locator('td[data-time="12:30"]'));
+  await grid.locator('td[data-time="12:30"] .slot', { hasText: patient }).waitFor();
+  await page.waitForFunction(() => document.querySelector(".agenda-grid-wrap")?.getAttribute("aria-busy") === "false");
+  assert.equal(await refused.count(), 0);
+  const dragged = await api(`/api/v1/scheduling/agenda?date=${tomorrow}&view=day&branch_id=${branch}`, { token: admin });
+  const mine = dragged.body.items.find((a: { patient_name: string }) => a.patient_name === patient);
+  assert.equal(`${mine.local_start.slice(0, 10)} ${mine.local_start.slice(11, 16)}`, `${tomorrow} 12:30`, "moved by the drag");
   await page.getByLabel("Visão").selectOption("week");
   await page.locator(`table.agenda-grid td[data-day="${tomorrow}"] .slot`, { hasText: patient }).waitFor();
   assert.equal(await page.locator("table.agenda-grid thead th[data-day]").count(), 7);

@@ -150,6 +150,9 @@ const en = {
   "agenda.time": "Time",
   "agenda.bookAt": "Book {who}, {when}",
   "agenda.noProfessionals": "No professional works at this branch yet.",
+  "agenda.noProcedure": "No procedure of this branch fits this professional’s specialties.",
+  "agenda.dragHelp": "Drag an appointment to another time to reschedule it (or open it and choose Reschedule).",
+  "agenda.notMoved": "{name} was not moved:",
 } as const;
 
 export type DeskKey = keyof typeof en;
@@ -300,6 +303,9 @@ const ptBR: DeskDict = {
   "agenda.time": "Horário",
   "agenda.bookAt": "Agendar {who}, {when}",
   "agenda.noProfessionals": "Nenhum profissional atende nesta unidade ainda.",
+  "agenda.noProcedure": "Nenhum procedimento desta unidade corresponde às especialidades deste profissional.",
+  "agenda.dragHelp": "Arraste uma consulta para outro horário para remarcá-la (ou abra-a e escolha Remarcar).",
+  "agenda.notMoved": "A consulta de {name} não foi remarcada:",
 };
 
 const es: DeskDict = {
@@ -447,6 +453,9 @@ const es: DeskDict = {
   "agenda.time": "Hora",
   "agenda.bookAt": "Reservar {who}, {when}",
   "agenda.noProfessionals": "Ningún profesional atiende aún en esta sede.",
+  "agenda.noProcedure": "Ningún procedimiento de esta sede corresponde a las especialidades de este profesional.",
+  "agenda.dragHelp": "Arrastre una cita a otra hora para cambiarla (o ábrala y elija Cambiar hora).",
+  "agenda.notMoved": "No se movió la cita de {name}:",
 };
 
 const ru: DeskDict = {
@@ -594,6 +603,9 @@ const ru: DeskDict = {
   "agenda.time": "Время",
   "agenda.bookAt": "Записать: {who}, {when}",
   "agenda.noProfessionals": "В этом филиале ещё нет специалистов.",
+  "agenda.noProcedure": "В этом филиале нет процедур по специальностям этого специалиста.",
+  "agenda.dragHelp": "Перетащите запись на другое время, чтобы перенести её (или откройте её и выберите «Перенести»).",
+  "agenda.notMoved": "Запись «{name}» не перенесена:",
 };
 
 export const DESK: Record<Locale, DeskDict> = { en, "pt-BR": ptBR, es, ru };
