@@ -45,7 +45,8 @@ const accessible = (screen: string) => axeOn(page, screen);
 
 async function shot(name: string) {
   if (!SHOTS) return;
-  await page.waitForLoadState("networkidle");
+  // the live streams (call cards) keep a request open: idle enough after a moment
+  await page.waitForLoadState("networkidle", { timeout: 3000 }).catch(() => {});
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `console-${name}.png`) });
 }

@@ -153,6 +153,7 @@ const en = {
   "agenda.noProcedure": "No procedure of this branch fits this professional’s specialties.",
   "agenda.dragHelp": "Drag an appointment to another time to reschedule it (or open it and choose Reschedule).",
   "agenda.notMoved": "{name} was not moved:",
+  "agenda.moreAt": "{n} more at {when}: show the day",
 } as const;
 
 export type DeskKey = keyof typeof en;
@@ -306,6 +307,7 @@ const ptBR: DeskDict = {
   "agenda.noProcedure": "Nenhum procedimento desta unidade corresponde às especialidades deste profissional.",
   "agenda.dragHelp": "Arraste uma consulta para outro horário para remarcá-la (ou abra-a e escolha Remarcar).",
   "agenda.notMoved": "A consulta de {name} não foi remarcada:",
+  "agenda.moreAt": "Mais {n} às {when}: mostrar o dia",
 };
 
 const es: DeskDict = {
@@ -456,6 +458,7 @@ const es: DeskDict = {
   "agenda.noProcedure": "Ningún procedimiento de esta sede corresponde a las especialidades de este profesional.",
   "agenda.dragHelp": "Arrastre una cita a otra hora para cambiarla (o ábrala y elija Cambiar hora).",
   "agenda.notMoved": "No se movió la cita de {name}:",
+  "agenda.moreAt": "{n} más a las {when}: mostrar el día",
 };
 
 const ru: DeskDict = {
@@ -606,6 +609,7 @@ const ru: DeskDict = {
   "agenda.noProcedure": "В этом филиале нет процедур по специальностям этого специалиста.",
   "agenda.dragHelp": "Перетащите запись на другое время, чтобы перенести её (или откройте её и выберите «Перенести»).",
   "agenda.notMoved": "Запись «{name}» не перенесена:",
+  "agenda.moreAt": "Ещё {n} в {when}: показать день",
 };
 
 export const DESK: Record<Locale, DeskDict> = { en, "pt-BR": ptBR, es, ru };

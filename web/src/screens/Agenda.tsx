@@ -173,6 +173,7 @@ export function Agenda() {
           onFree={(professional, at) => setBooking({ professionalId: professional, when: at })}
           onOpen={setOpened}
           onMove={moves.move}
+          onDay={(at) => (setDate(at), setView("day"))}
         />
       ) : null}
       {booking && branch && zoned ? (

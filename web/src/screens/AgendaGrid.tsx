@@ -2,15 +2,20 @@
 // A free half hour books (the professionals' working hours say which are free); an appointment opens its
 // dialog, or is dragged onto another half hour (and, in a day, another professional's column) to reschedule it
 // (`POST .../reschedule`): shown there at once, put back with the API's problem when the move is refused.
-import { useMemo, useState, type DragEvent, type ReactNode } from "react";
+import { useMemo, useRef, useState, type DragEvent, type ReactNode } from "react";
 import { ApiError, fieldErrors, unwrap, type Problem } from "../api/client";
 import type { Formats } from "../i18n";
 import { useDesk } from "../i18n-desk";
 import { useSession } from "../session";
+import { remPx, useWindowed } from "../windowed";
 import { gridRows, hhmm, span, workingSpans, type AgendaItem as Item, type Branch, type Professional } from "./Day";
 
 /** Statuses that hold their time in the grid (a cancelled or missed appointment frees it). */
 export const HOLDS = new Set(["held", "booked", "confirmed", "arrived", "checked_in", "in_service", "completed"]);
+/** A week's half hour shows this many appointments; more are "+n", which opens that day (one column each). */
+export const WEEK_CELL = 3;
+/** The grid's rows are 1.9rem tall (desk.css). */
+const ROW_REM = 1.9;
 /** Statuses that can still be moved or cancelled. */
 export const OPEN = new Set(["held", "booked", "confirmed"]);
 const STEP = 30;
@@ -22,33 +27,43 @@ interface Column {
   professionals: Professional[];
 }
 
-/** The grid's cells: per column and half hour, the appointments starting in it and who is free then. */
+/** The grid's cells: per column and half hour, the appointments starting in it and who is free then. Each
+ * appointment's span is worked out once and put in its column's half hours directly (a week of 1,000
+ * appointments is a few thousand steps, not a filter of every appointment per cell). */
 export function gridOf(branchId: string, days: string[], byDay: boolean, professionals: Professional[], items: Item[], dayLabel: (day: string) => string) {
-  const known = new Map(professionals.map((p) => [p.id, p]));
+  const known = new Set(professionals.map((p) => p.id));
   const columns: Column[] = byDay
     ? days.map((day) => ({ key: day, label: dayLabel(day), day, professionals }))
     : professionals.map((p) => ({ key: p.id, label: p.name, day: days[0]!, professionals: [p] }));
-  const holding = items.filter((a) => HOLDS.has(a.status));
-  const inColumn = (c: Column, a: Item) => span(a).day === c.day && (byDay ? !known.size || known.has(a.professional_id) : a.professional_id === c.key);
+  const index = new Map(columns.map((c, i) => [c.key, i]));
+  const mine: { a: Item; s: ReturnType<typeof span> }[][] = columns.map(() => []);
+  for (const a of items) {
+    if (!HOLDS.has(a.status)) continue;
+    const s = span(a);
+    const at = byDay ? (!known.size || known.has(a.professional_id) ? index.get(s.day) : undefined) : s.day === days[0] ? index.get(a.professional_id) : undefined;
+    if (at !== undefined) mine[at]!.push({ a, s });
+  }
   const spans: [number, number][] = [];
   for (const c of columns) for (const p of c.professionals) spans.push(...workingSpans(p, branchId, c.day));
-  for (const c of columns) for (const a of holding) if (inColumn(c, a)) spans.push([span(a).start, span(a).end]);
+  for (const column of mine) for (const { s } of column) spans.push([s.start, s.end]);
   const rows = gridRows(spans, STEP);
-  const cells = columns.map((c) => {
-    const mine = holding.filter((a) => inColumn(c, a));
+  const first = rows[0] ?? 0;
+  const cells = columns.map((c, ci) => {
+    const starting: Item[][] = rows.map(() => []);
+    const covered: Set<string>[] = rows.map(() => new Set());
+    for (const { a, s } of mine[ci]!) {
+      const r0 = Math.max(0, Math.floor((s.start - first) / STEP));
+      if (r0 < rows.length) starting[r0]!.push(a);
+      for (let r = r0; r < rows.length && rows[r]! < s.end; r++) covered[r]!.add(a.professional_id);
+    }
     const hours = new Map(c.professionals.map((p) => [p.id, workingSpans(p, branchId, c.day)]));
-    return rows.map((m) => {
-      const starting = mine.filter((a) => span(a).start >= m && span(a).start < m + STEP);
-      const covering = mine.filter((a) => span(a).start < m + STEP && span(a).end > m);
-      const free = c.professionals.filter(
-        (p) => (hours.get(p.id) ?? []).some(([from, to]) => from <= m && m + STEP <= to) && !covering.some((a) => a.professional_id === p.id),
-      );
-      return { minute: m, starting, busy: covering.length > 0, free };
+    return rows.map((m, r) => {
+      const free = c.professionals.filter((p) => (hours.get(p.id) ?? []).some(([from, to]) => from <= m && m + STEP <= to) && !covered[r]!.has(p.id));
+      return { minute: m, starting: starting[r]!, busy: covered[r]!.size > 0, free };
     });
   });
   return { columns, rows, cells };
 }
-
 
 /** Where an appointment is dropped: a day, a local `HH:MM`, and the professional of a day's column. */
 export interface Target {
@@ -124,6 +139,7 @@ export function AgendaGrid({
   onFree,
   onOpen,
   onMove,
+  onDay,
 }: {
   branch: Branch;
   days: string[];
@@ -136,6 +152,8 @@ export function AgendaGrid({
   onFree: (professionalId: string, when: string) => void;
   onOpen: (item: Item) => void;
   onMove: (item: Item, target: Target) => void;
+  /** "+n" in a week's crowded half hour: show that day */
+  onDay: (day: string) => void;
 }) {
   const { t, locale } = useSession();
   const { d } = useDesk();
@@ -146,6 +164,11 @@ export function AgendaGrid({
     () => gridOf(branch.id, days, byDay, professionals, items, (day) => `${weekdayName(day)} ${zoned.date(day)}`),
     [branch.id, days.join(), byDay, professionals, items, zoned, locale],
   );
+  // Only the half hours in the scroll box (and two hours either side: a long appointment hangs down from the
+  // row it starts in) are rendered.
+  const scroller = useRef<HTMLDivElement>(null);
+  const rowPx = useMemo(() => remPx() * ROW_REM, []);
+  const rows = useWindowed({ count: grid.rows.length, size: rowPx, overscan: 4, scroller });
   if (!grid.columns.length) return <p className="muted">{loading ? t("list.loading") : d("agenda.noProfessionals")}</p>;
   const caption = byDay ? `${d("agenda.week")}: ${zoned.date(days[0]!)} – ${zoned.date(days[days.length - 1]!)}` : `${d("agenda.day")}: ${zoned.date(days[0]!)}`;
   const movable = (a: Item) => canBook && OPEN.has(a.status);
@@ -162,11 +185,11 @@ export function AgendaGrid({
   }
 
   return (
-    <div className="table-wrap agenda-grid-wrap" aria-busy={loading}>
-      <table className={byDay ? "agenda-grid agenda-grid-week" : "agenda-grid"} data-view={byDay ? "week" : "day"}>
+    <div className="table-wrap agenda-grid-wrap" aria-busy={loading} ref={scroller}>
+      <table className={byDay ? "agenda-grid agenda-grid-week" : "agenda-grid"} data-view={byDay ? "week" : "day"} aria-rowcount={grid.rows.length + 1}>
         <caption className="sr-only">{caption}</caption>
         <thead>
-          <tr>
+          <tr aria-rowindex={1}>
             <th scope="col">
               <span className="sr-only">{d("agenda.time")}</span>
             </th>
@@ -178,8 +201,11 @@ export function AgendaGrid({
           </tr>
         </thead>
         <tbody>
-          {grid.rows.map((m, r) => (
-            <tr key={m} className={m % 60 === 0 ? "hour" : "half"}>
+          {rows.before > 0 ? <Spacer height={rows.before} span={grid.columns.length + 1} /> : null}
+          {rows.items.map(({ index: r }) => {
+            const m = grid.rows[r]!;
+            return (
+            <tr key={m} className={m % 60 === 0 ? "hour" : "half"} data-row={r} aria-rowindex={r + 2}>
               <th scope="row">{hhmm(m)}</th>
               {grid.columns.map((c, ci) => {
                 const cell = grid.cells[ci]![r]!;
@@ -203,7 +229,7 @@ export function AgendaGrid({
                     }
                     onDrop={dragging ? (e) => drop(e, target) : undefined}
                   >
-                    {cell.starting.map((a, i, all) => (
+                    {(byDay && cell.starting.length > WEEK_CELL ? cell.starting.slice(0, WEEK_CELL - 1) : cell.starting).map((a, i, all) => (
                       <button
                         type="button"
                         key={a.id}
@@ -234,6 +260,17 @@ export function AgendaGrid({
                         </span>
                       </button>
                     ))}
+                    {byDay && cell.starting.length > WEEK_CELL ? (
+                      <button
+                        type="button"
+                        className="slot slot-more"
+                        onClick={() => onDay(c.day)}
+                        aria-label={d("agenda.moreAt", { n: cell.starting.length - WEEK_CELL + 1, when: `${zoned.date(c.day)} ${hhmm(m)}` })}
+                        style={{ left: `calc(${(100 * (WEEK_CELL - 1)) / WEEK_CELL}% + 2px)`, width: `calc(${100 / WEEK_CELL}% - 4px)`, height: `calc(${ROW_REM}rem - 4px)` }}
+                      >
+                        +{cell.starting.length - WEEK_CELL + 1}
+                      </button>
+                    ) : null}
                     {canBook && cell.free.length && !cell.starting.length ? (
                       <button type="button" className="free-slot" onClick={() => onFree(cell.free[0]!.id, at)} aria-label={d("agenda.bookAt", { who: byDay ? cell.free[0]!.name : c.label, when: `${zoned.date(c.day)} ${hhmm(m)}` })}>
                         <span aria-hidden="true">+</span>
@@ -243,9 +280,20 @@ export function AgendaGrid({
                 );
               })}
             </tr>
-          ))}
+            );
+          })}
+          {rows.after > 0 ? <Spacer height={rows.after} span={grid.columns.length + 1} /> : null}
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** The height of the half hours not rendered, above or below those that are. */
+function Spacer({ height, span: columns }: { height: number; span: number }) {
+  return (
+    <tr className="agenda-spacer" aria-hidden="true">
+      <td colSpan={columns} style={{ height }} />
+    </tr>
   );
 }
