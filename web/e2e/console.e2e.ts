@@ -92,7 +92,7 @@ test("log in: a wrong password is refused in place, the right one opens the pros
   console.log(`prospects list painted ${Date.now() - arrived} ms after its data arrived`);
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Agenda", "Modelos de mensagem", "Conversas", "Financeiro", "Relatórios", "Configurações", "Privacidade"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Avaliações", "Assistente", "Agenda", "Modelos de mensagem", "Conversas", "Financeiro", "Relatórios", "Configurações", "Privacidade"]);
   await accessible("prospects");
   await shot("prospects");
 });
@@ -310,7 +310,7 @@ test("a sales agent sees only what the role allows", async () => {
   await submitLogIn(page, email, "a-long-password");
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Agenda", "Conversas", "Relatórios"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Avaliações", "Assistente", "Agenda", "Conversas", "Relatórios"]);
   await page.locator("tr[data-lead]").first().getByRole("link").click();
   await page.getByRole("button", { name: "Mudar status" }).waitFor();
   assert.equal(await page.getByRole("button", { name: "Excluir" }).count(), 0, "no delete for a sales agent");

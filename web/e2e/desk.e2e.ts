@@ -82,7 +82,7 @@ test("a manager opens the dashboard's new-leads pop-up and clicks through to the
 
   await logIn(manager.email, manager.password);
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Agenda", "Conversas", "Financeiro", "Relatórios"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Avaliações", "Assistente", "Agenda", "Conversas", "Financeiro", "Relatórios"]);
   await nav.getByRole("link", { name: "Painel" }).click();
   await page.getByRole("heading", { level: 1, name: "Painel" }).waitFor();
   await page.getByText("A clínica inteira").waitFor();

@@ -1,9 +1,9 @@
 // The agenda's dialogs: booking (the procedures offered are those the chosen professional does), rescheduling,
 // cancelling, and an appointment's details with its buttons.
 import { useState, type FormEvent } from "react";
-import { ApiError, fieldErrors, unwrap, type Problem, type Schemas } from "../api/client";
+import { unwrap, type Schemas } from "../api/client";
 import { Dialog, Field, ProblemBanner } from "../components";
-import { useLoad } from "../data";
+import { useLoad, useSave } from "../data";
 import { Formats, type Key } from "../i18n";
 import { useDesk } from "../i18n-desk";
 import { useSession } from "../session";
@@ -14,25 +14,6 @@ type Procedure = Schemas["ProcedureOut"];
 /** A procedure with no specialty fits every professional; else the professional must have its specialty. */
 export function fits(procedure: Pick<Procedure, "specialty">, professional: Pick<Professional, "specialties">): boolean {
   return !procedure.specialty || professional.specialties.includes(procedure.specialty);
-}
-
-export function useSave(): { problem: Problem | null; busy: boolean; fields: Record<string, string>; save: (call: () => Promise<unknown>) => Promise<boolean> } {
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function save(call: () => Promise<unknown>) {
-    setBusy(true);
-    setProblem(null);
-    try {
-      await call();
-      return true;
-    } catch (error) {
-      setProblem(error instanceof ApiError ? error.problem : { status: 0, detail: String(error) });
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  }
-  return { problem, busy, fields: fieldErrors(problem).fields, save };
 }
 
 export function BookDialog({

@@ -2,10 +2,9 @@
 // tomorrow by default), each confirmed by phone in one click.
 import { unwrap } from "../api/client";
 import { Loading, ProblemBanner } from "../components";
-import { useLoad } from "../data";
+import { useLoad, useSave } from "../data";
 import { useDesk } from "../i18n-desk";
 import { useSession } from "../session";
-import { useSave } from "./AgendaDialogs";
 import type { Branch } from "./Day";
 
 export function Visits({ branch, date, professionalId }: { branch: Branch; date: string; professionalId: string }) {
