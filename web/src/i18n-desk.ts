@@ -154,6 +154,16 @@ const en = {
   "agenda.dragHelp": "Drag an appointment to another time to reschedule it (or open it and choose Reschedule).",
   "agenda.notMoved": "{name} was not moved:",
   "agenda.moreAt": "{n} more at {when}: show the day",
+  "returns.title": "Returns to book",
+  "returns.help": "Finished visits that asked for a return, not yet booked.",
+  "returns.none": "No return to book.",
+  "returns.visit": "Visit",
+  "returns.due": "Return in",
+  "returns.days": "{n} days (around {date})",
+  "returns.noDays": "when the patient can",
+  "returns.book": "Book the return",
+  "returns.bookOf": "Book the return: {name}",
+  "returns.bookTitle": "Book {name}’s return",
 } as const;
 
 export type DeskKey = keyof typeof en;
@@ -308,6 +318,16 @@ const ptBR: DeskDict = {
   "agenda.dragHelp": "Arraste uma consulta para outro horário para remarcá-la (ou abra-a e escolha Remarcar).",
   "agenda.notMoved": "A consulta de {name} não foi remarcada:",
   "agenda.moreAt": "Mais {n} às {when}: mostrar o dia",
+  "returns.title": "Retornos a agendar",
+  "returns.help": "Consultas finalizadas que pediram retorno, ainda sem agendamento.",
+  "returns.none": "Nenhum retorno a agendar.",
+  "returns.visit": "Consulta",
+  "returns.due": "Retorno em",
+  "returns.days": "{n} dias (por volta de {date})",
+  "returns.noDays": "quando o paciente puder",
+  "returns.book": "Agendar retorno",
+  "returns.bookOf": "Agendar retorno: {name}",
+  "returns.bookTitle": "Agendar o retorno de {name}",
 };
 
 const es: DeskDict = {
@@ -459,6 +479,16 @@ const es: DeskDict = {
   "agenda.dragHelp": "Arrastre una cita a otra hora para cambiarla (o ábrala y elija Cambiar hora).",
   "agenda.notMoved": "No se movió la cita de {name}:",
   "agenda.moreAt": "{n} más a las {when}: mostrar el día",
+  "returns.title": "Revisiones por reservar",
+  "returns.help": "Visitas terminadas que pidieron revisión, aún sin reservar.",
+  "returns.none": "Ninguna revisión por reservar.",
+  "returns.visit": "Visita",
+  "returns.due": "Revisión en",
+  "returns.days": "{n} días (hacia el {date})",
+  "returns.noDays": "cuando el paciente pueda",
+  "returns.book": "Reservar revisión",
+  "returns.bookOf": "Reservar revisión: {name}",
+  "returns.bookTitle": "Reservar la revisión de {name}",
 };
 
 const ru: DeskDict = {
@@ -610,6 +640,16 @@ const ru: DeskDict = {
   "agenda.dragHelp": "Перетащите запись на другое время, чтобы перенести её (или откройте её и выберите «Перенести»).",
   "agenda.notMoved": "Запись «{name}» не перенесена:",
   "agenda.moreAt": "Ещё {n} в {when}: показать день",
+  "returns.title": "Повторные приёмы к записи",
+  "returns.help": "Завершённые визиты, после которых нужен повторный приём, ещё не записанный.",
+  "returns.none": "Повторных приёмов к записи нет.",
+  "returns.visit": "Визит",
+  "returns.due": "Повторно через",
+  "returns.days": "{n} дн. (около {date})",
+  "returns.noDays": "когда пациенту удобно",
+  "returns.book": "Записать повторно",
+  "returns.bookOf": "Записать повторно: {name}",
+  "returns.bookTitle": "Повторный приём: {name}",
 };
 
 export const DESK: Record<Locale, DeskDict> = { en, "pt-BR": ptBR, es, ru };
