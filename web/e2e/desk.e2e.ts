@@ -22,8 +22,9 @@ let admin: string;
 const run = Math.floor(Math.random() * 90_000_000) + 10_000_000;
 const phone = (n: number) => `+5511${9}${String(run + n).slice(-8)}`;
 
+let members = 0;
 async function member(role: string, name: string): Promise<{ email: string; password: string; token: string }> {
-  const email = `${role}-${run}@clinic.example`;
+  const email = `${role}-${run}-${++members}@clinic.example`;
   const password = "a-long-password";
   const made = await api("/api/v1/staff", { method: "POST", token: admin, body: JSON.stringify({ email, full_name: name, password, roles: [role] }) });
   assert.equal(made.status, 201, JSON.stringify(made.body));
@@ -247,7 +248,9 @@ test("reception books, reschedules and cancels from the agenda; the visits to co
   await refused.getByRole("button", { name: "Fechar" }).click();
   await grid.locator('td[data-time="10:00"] .slot', { hasText: patient }).dragTo(grid.locator('td[data-time="12:30"]'));
   await grid.locator('td[data-time="12:30"] .slot', { hasText: patient }).waitFor();
+  // Shown there at once; busy until the API has answered and the agenda is read again.
   await page.waitForFunction(() => document.querySelector(".agenda-grid-wrap")?.getAttribute("aria-busy") === "false");
+  await grid.locator('td[data-time="12:30"] .slot', { hasText: patient }).waitFor();
   assert.equal(await refused.count(), 0);
   const dragged = await api(`/api/v1/scheduling/agenda?date=${tomorrow}&view=day&branch_id=${branch}`, { token: admin });
   const mine = dragged.body.items.find((a: { patient_name: string }) => a.patient_name === patient);

@@ -167,7 +167,7 @@ export function Agenda() {
           byDay={view === "week"}
           professionals={shownProfessionals}
           items={items}
-          loading={agenda.loading}
+          loading={agenda.loading || moves.busy}
           zoned={zoned}
           canBook={can("scheduling:book")}
           onFree={(professional, at) => setBooking({ professionalId: professional, when: at })}

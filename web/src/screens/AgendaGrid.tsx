@@ -86,6 +86,7 @@ export function useMoves(items: Item[], professionals: Professional[], zoned: Fo
   // A move in flight or done, shown until the agenda's next answer (`of`) replaces the list it was made on.
   const [moved, setMoved] = useState<{ of: Item[]; item: Item } | null>(null);
   const [refused, setRefused] = useState<{ name: string; problem: Problem } | null>(null);
+  const [busy, setBusy] = useState(false);
   const shown = useMemo(() => (moved && moved.of === items ? items.map((a) => (a.id === moved.item.id ? moved.item : a)) : items), [items, moved]);
 
   async function move(a: Item, target: Target) {
@@ -93,6 +94,7 @@ export function useMoves(items: Item[], professionals: Professional[], zoned: Fo
     const to = movedTo(a, target, professionals);
     setRefused(null);
     setMoved({ of: items, item: to });
+    setBusy(true);
     try {
       await unwrap(
         api.POST("/api/v1/scheduling/appointments/{appointment_id}/reschedule", {
@@ -104,6 +106,8 @@ export function useMoves(items: Item[], professionals: Professional[], zoned: Fo
     } catch (error) {
       setMoved(null); // the card goes back where it was
       setRefused({ name: a.patient_name ?? "—", problem: error instanceof ApiError ? error.problem : { status: 0, detail: String(error) } });
+    } finally {
+      setBusy(false);
     }
   }
 
@@ -124,7 +128,8 @@ export function useMoves(items: Item[], professionals: Professional[], zoned: Fo
       </div>
     );
   }
-  return { shown, move, banner };
+  /** `busy` while the API has not answered a move yet */
+  return { shown, move, banner, busy };
 }
 
 export function AgendaGrid({
