@@ -92,7 +92,7 @@ test("log in: a wrong password is refused in place, the right one opens the pros
   console.log(`prospects list painted ${Date.now() - arrived} ms after its data arrived`);
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Agenda", "Modelos de mensagem", "Conversas", "Financeiro", "Relatórios", "Configurações", "Privacidade"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Avaliações", "Assistente", "Agenda", "Modelos de mensagem", "Conversas", "Financeiro", "Relatórios", "Configurações", "Privacidade"]);
   await accessible("prospects");
   await shot("prospects");
 });
@@ -285,6 +285,41 @@ test("reception checks a patient in and the waiting room updates live in a secon
   await other.close();
 });
 
+test("the card's matches: a patient with the same e-mail linked, a duplicate with the same phone merged", async () => {
+  const admin = await token(EMAIL, PASSWORD);
+  const name = `Lívia Campos ${run}`;
+  const email = `livia.${run}@example.com`;
+  const made = async (path: string, body: unknown) => {
+    const answer = await api(path, { method: "POST", token: admin, body: JSON.stringify(body) });
+    assert.equal(answer.status, 201, `${path}: ${JSON.stringify(answer.body)}`);
+    return (answer.body.patient ?? answer.body) as { id: string };
+  };
+  const lead = await made("/api/v1/leads", { name, phone: phone(40), email, source: "instagram" });
+  const twin = await made("/api/v1/leads?on_duplicate=create", { name, phone: phone(40), source: "whatsapp", notes: "wrote again on WhatsApp" });
+  const patient = await made("/api/v1/leads/patients", { name: `Lívia C. Campos ${run}`, phone: phone(41), email });
+  await page.goto(`${BASE}/#/prospects/${lead.id}`);
+  await page.getByRole("heading", { name: new RegExp(name) }).waitFor();
+  const panel = page.getByRole("region", { name: "Pacientes e duplicados" });
+  await panel.getByRole("button", { name: "Procurar correspondências" }).click();
+  await panel.locator(`[data-candidate="${twin.id}"]`).waitFor();
+  await panel.locator(`[data-candidate="${patient.id}"]`).getByText("mesmo e-mail", { exact: false }).waitFor();
+  await accessible("lead card matches");
+  await panel.getByRole("button", { name: `Vincular a este paciente: Lívia C. Campos ${run}` }).click();
+  await panel.getByText(`Vinculado ao paciente Lívia C. Campos ${run}.`).waitFor();
+  await page.locator('[data-field="patient"]').waitFor();
+  await panel.getByRole("button", { name: "Procurar correspondências" }).click();
+  await panel.getByRole("button", { name: `Mesclar neste prospect: ${name}` }).click();
+  const dialog = page.getByRole("dialog", { name: `Mesclar “${name}” em “${name}”` });
+  await accessible("merge dialog");
+  await dialog.getByRole("button", { name: "Mesclar neste prospect" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await panel.getByText(`${name} foi mesclado neste prospect.`).waitFor();
+  const merged = await api(`/api/v1/leads/${twin.id}`, { token: admin });
+  assert.equal(merged.body.merged_into, lead.id);
+  const survivor = await api(`/api/v1/leads/${lead.id}`, { token: admin });
+  assert.equal(survivor.body.patient_id, patient.id);
+});
+
 test("delete with confirmation (admin), then log out", async () => {
   await page.goto(`${BASE}/#/prospects`);
   await page.getByLabel("Buscar (nome, telefone, e-mail, CPF)").fill(leadEmail);
@@ -310,7 +345,7 @@ test("a sales agent sees only what the role allows", async () => {
   await submitLogIn(page, email, "a-long-password");
   await page.getByRole("heading", { name: "Prospects" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Menu principal" });
-  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Agenda", "Conversas", "Relatórios"]);
+  assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Prospects", "Atividades", "Recepção", "Painel", "Funis", "Avaliações", "Assistente", "Agenda", "Conversas", "Relatórios"]);
   await page.locator("tr[data-lead]").first().getByRole("link").click();
   await page.getByRole("button", { name: "Mudar status" }).waitFor();
   assert.equal(await page.getByRole("button", { name: "Excluir" }).count(), 0, "no delete for a sales agent");

@@ -26,12 +26,17 @@ import { Agenda } from "./screens/Agenda";
 import { deskTranslator } from "./i18n-desk";
 import { Privacy } from "./screens/Privacy";
 import { privacyTranslator } from "./i18n-privacy";
+import { funnelTranslator } from "./i18n-funnel";
+import { Valuations } from "./screens/funnel/Valuations";
+import { Assistant } from "./screens/funnel/Assistant";
 
 export interface MenuItem {
   path: string;
   /** a key of i18n.ts or i18n-comms.ts, or a function of the locale for screens with their own dictionary */
   label: Key | CommsKey | ((locale: Locale) => string);
   permission: string;
+  /** also shown to a role without the permission whose own items the screen lists (a diagnostic doctor's valuations) */
+  role?: string;
 }
 
 /** Every screen of the console and the permission that opens it; the menu lists only those the user holds. */
@@ -41,6 +46,8 @@ export const MENU: MenuItem[] = [
   { path: "/reception", label: "nav.reception", permission: "scheduling:read" },
   { path: "/dashboard", label: (l) => deskTranslator(l)("nav.dashboard"), permission: "analytics:read" },
   { path: "/pipelines", label: (l) => deskTranslator(l)("nav.pipelines"), permission: "funnel:read" },
+  { path: "/valuations", label: (l) => funnelTranslator(l)("nav.valuations"), permission: "funnel:read", role: "diagnostic_doctor" },
+  { path: "/assistant", label: (l) => funnelTranslator(l)("nav.assistant"), permission: "funnel:read" },
   { path: "/agenda", label: (l) => deskTranslator(l)("nav.agenda"), permission: "scheduling:read" },
   { path: "/templates", label: "nav.templates", permission: "crm:admin" },
   { path: "/conversations", label: "nav.conversations", permission: "crm:read" },
@@ -56,8 +63,8 @@ export function menuLabel(locale: Locale, label: MenuItem["label"]): string {
   return isCommsKey(label) ? commsTranslator(locale)(label) : translator(locale)(label);
 }
 
-export function visibleMenu(permissions: string[]): MenuItem[] {
-  return MENU.filter((m) => permissions.includes(m.permission));
+export function visibleMenu(permissions: string[], roles: string[] = []): MenuItem[] {
+  return MENU.filter((m) => permissions.includes(m.permission) || (m.role !== undefined && roles.includes(m.role)));
 }
 
 export function useHashRoute(): [string, (path: string) => void] {
@@ -203,7 +210,7 @@ function Shell() {
   const { me, t, locale, setLocale, logout } = useSession();
   const [path, go] = useHashRoute();
   setPurpose(path); // during render: the screen's reads (its effects) carry the new screen's purpose
-  const menu = visibleMenu(me.permissions);
+  const menu = visibleMenu(me.permissions, me.roles);
   const [bellTick, setBellTick] = useState(0);
   const refreshBell = useCallback(() => setBellTick((n) => n + 1), []);
   useEffect(() => {
@@ -224,6 +231,8 @@ function Shell() {
   else if (path.startsWith("/pipelines") && me.permissions.includes("funnel:read")) screen = <Pipelines dealId={/^\/pipelines\/([\w-]+)$/.exec(path)?.[1]} />;
   else if (path.startsWith("/agenda") && me.permissions.includes("scheduling:read")) screen = <Agenda />;
   else if (path.startsWith("/privacy") && me.permissions.includes("privacy:read")) screen = <Privacy path={path} />;
+  else if (path.startsWith("/valuations") && (me.permissions.includes("funnel:read") || (me.roles.includes("diagnostic_doctor") && me.permissions.includes("crm:read")))) screen = <Valuations path={path} />;
+  else if (path.startsWith("/assistant") && me.permissions.includes("funnel:read")) screen = <Assistant path={path} />;
   return (
     <div className="shell">
       <a className="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>

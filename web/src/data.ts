@@ -1,6 +1,6 @@
 // Loading state for screens, and the clinic's lists (sources, channels, ...) and staff, read once per session.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { ApiError, unwrap, type ListItem, type Problem } from "./api/client";
+import { ApiError, fieldErrors, unwrap, type ListItem, type Problem } from "./api/client";
 import { useSession } from "./session";
 
 export interface Loaded<T> {
@@ -96,4 +96,24 @@ export function useStaffName(): (id: string | null | undefined) => string {
 export function labelOf(items: ListItem[], slug: string | null | undefined): string {
   if (!slug) return "—";
   return items.find((i) => i.slug === slug)?.label ?? slug;
+}
+
+/** A form's call to the API: busy while it runs, the problem it answered (and its `errors[].field`s) kept. */
+export function useSave(): { problem: Problem | null; busy: boolean; fields: Record<string, string>; save: (call: () => Promise<unknown>) => Promise<boolean> } {
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function save(call: () => Promise<unknown>) {
+    setBusy(true);
+    setProblem(null);
+    try {
+      await call();
+      return true;
+    } catch (error) {
+      setProblem(error instanceof ApiError ? error.problem : { status: 0, detail: String(error) });
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { problem, busy, fields: fieldErrors(problem).fields, save };
 }

@@ -150,6 +150,20 @@ const en = {
   "agenda.time": "Time",
   "agenda.bookAt": "Book {who}, {when}",
   "agenda.noProfessionals": "No professional works at this branch yet.",
+  "agenda.noProcedure": "No procedure of this branch fits this professional’s specialties.",
+  "agenda.dragHelp": "Drag an appointment to another time to reschedule it (or open it and choose Reschedule).",
+  "agenda.notMoved": "{name} was not moved:",
+  "agenda.moreAt": "{n} more at {when}: show the day",
+  "returns.title": "Returns to book",
+  "returns.help": "Finished visits that asked for a return, not yet booked.",
+  "returns.none": "No return to book.",
+  "returns.visit": "Visit",
+  "returns.due": "Return in",
+  "returns.days": "{n} days (around {date})",
+  "returns.noDays": "when the patient can",
+  "returns.book": "Book the return",
+  "returns.bookOf": "Book the return: {name}",
+  "returns.bookTitle": "Book {name}’s return",
 } as const;
 
 export type DeskKey = keyof typeof en;
@@ -300,6 +314,20 @@ const ptBR: DeskDict = {
   "agenda.time": "Horário",
   "agenda.bookAt": "Agendar {who}, {when}",
   "agenda.noProfessionals": "Nenhum profissional atende nesta unidade ainda.",
+  "agenda.noProcedure": "Nenhum procedimento desta unidade corresponde às especialidades deste profissional.",
+  "agenda.dragHelp": "Arraste uma consulta para outro horário para remarcá-la (ou abra-a e escolha Remarcar).",
+  "agenda.notMoved": "A consulta de {name} não foi remarcada:",
+  "agenda.moreAt": "Mais {n} às {when}: mostrar o dia",
+  "returns.title": "Retornos a agendar",
+  "returns.help": "Consultas finalizadas que pediram retorno, ainda sem agendamento.",
+  "returns.none": "Nenhum retorno a agendar.",
+  "returns.visit": "Consulta",
+  "returns.due": "Retorno em",
+  "returns.days": "{n} dias (por volta de {date})",
+  "returns.noDays": "quando o paciente puder",
+  "returns.book": "Agendar retorno",
+  "returns.bookOf": "Agendar retorno: {name}",
+  "returns.bookTitle": "Agendar o retorno de {name}",
 };
 
 const es: DeskDict = {
@@ -447,6 +475,20 @@ const es: DeskDict = {
   "agenda.time": "Hora",
   "agenda.bookAt": "Reservar {who}, {when}",
   "agenda.noProfessionals": "Ningún profesional atiende aún en esta sede.",
+  "agenda.noProcedure": "Ningún procedimiento de esta sede corresponde a las especialidades de este profesional.",
+  "agenda.dragHelp": "Arrastre una cita a otra hora para cambiarla (o ábrala y elija Cambiar hora).",
+  "agenda.notMoved": "No se movió la cita de {name}:",
+  "agenda.moreAt": "{n} más a las {when}: mostrar el día",
+  "returns.title": "Revisiones por reservar",
+  "returns.help": "Visitas terminadas que pidieron revisión, aún sin reservar.",
+  "returns.none": "Ninguna revisión por reservar.",
+  "returns.visit": "Visita",
+  "returns.due": "Revisión en",
+  "returns.days": "{n} días (hacia el {date})",
+  "returns.noDays": "cuando el paciente pueda",
+  "returns.book": "Reservar revisión",
+  "returns.bookOf": "Reservar revisión: {name}",
+  "returns.bookTitle": "Reservar la revisión de {name}",
 };
 
 const ru: DeskDict = {
@@ -594,6 +636,20 @@ const ru: DeskDict = {
   "agenda.time": "Время",
   "agenda.bookAt": "Записать: {who}, {when}",
   "agenda.noProfessionals": "В этом филиале ещё нет специалистов.",
+  "agenda.noProcedure": "В этом филиале нет процедур по специальностям этого специалиста.",
+  "agenda.dragHelp": "Перетащите запись на другое время, чтобы перенести её (или откройте её и выберите «Перенести»).",
+  "agenda.notMoved": "Запись «{name}» не перенесена:",
+  "agenda.moreAt": "Ещё {n} в {when}: показать день",
+  "returns.title": "Повторные приёмы к записи",
+  "returns.help": "Завершённые визиты, после которых нужен повторный приём, ещё не записанный.",
+  "returns.none": "Повторных приёмов к записи нет.",
+  "returns.visit": "Визит",
+  "returns.due": "Повторно через",
+  "returns.days": "{n} дн. (около {date})",
+  "returns.noDays": "когда пациенту удобно",
+  "returns.book": "Записать повторно",
+  "returns.bookOf": "Записать повторно: {name}",
+  "returns.bookTitle": "Повторный приём: {name}",
 };
 
 export const DESK: Record<Locale, DeskDict> = { en, "pt-BR": ptBR, es, ru };

@@ -73,7 +73,7 @@ test("a refused dashboard shows the problem", async () => {
 test("the desk screens are in the menu only for the roles allowed", async () => {
   const { visibleMenu } = await import("../App");
   const agent = ["crm:read", "crm:write", "scheduling:read", "funnel:read", "funnel:write", "analytics:read"];
-  expect(visibleMenu(agent).map((m) => m.path)).toEqual(["/prospects", "/activities", "/reception", "/dashboard", "/pipelines", "/agenda", "/conversations", "/reports"]);
+  expect(visibleMenu(agent).map((m) => m.path)).toEqual(["/prospects", "/activities", "/reception", "/dashboard", "/pipelines", "/valuations", "/assistant", "/agenda", "/conversations", "/reports"]);
   expect(visibleMenu(["crm:read", "scheduling:read", "scheduling:visit"]).map((m) => m.path)).toEqual(["/prospects", "/activities", "/reception", "/agenda", "/conversations"]);
   expect(visibleMenu(["analytics:read"]).map((m) => m.path)).toEqual(["/dashboard", "/reports"]);
 });

@@ -8,6 +8,7 @@ import type { Key } from "../i18n";
 import { useSession } from "../session";
 import { commsTranslator } from "../i18n-comms";
 import { LeadDialog } from "./LeadDialog";
+import { LeadMatches } from "./LeadMatches";
 import { ConsentPanel } from "./Privacy";
 import { DeleteDialog, StatusDialog, StatusHistory } from "./StatusDialog";
 
@@ -129,6 +130,7 @@ export function LeadCard({ id, onActivitiesChanged }: { id: string; onActivities
           <Activities leadId={l.id} onChanged={onActivitiesChanged} />
           <Messages leadId={l.id} />
           <ConsentPanel leadId={l.id} />
+          {!l.merged_into ? <LeadMatches lead={l} onChanged={lead.reload} /> : null}
         </div>
       </div>
 

@@ -2,12 +2,13 @@
 // (`GET /api/v1/funnel/pipelines/{id}/board`, filtered and paged on the server), moved by hand with a reason
 // (`POST /deals/{id}/move`: drag and drop, or the keyboard's "Move" button) where the pipeline is in manual
 // mode; and the deal card.
-import { useEffect, useState, type DragEvent, type FormEvent } from "react";
+import { useEffect, useRef, useState, type DragEvent, type FormEvent } from "react";
 import { ApiError, fieldErrors, unwrap, type Problem, type Schemas } from "../api/client";
-import { Dialog, Field, Loading, ProblemBanner, useWindow } from "../components";
+import { Dialog, Field, Loading, ProblemBanner } from "../components";
 import { useLoad, useStaffName } from "../data";
 import { useDesk } from "../i18n-desk";
 import { useSession } from "../session";
+import { useWindowed } from "../windowed";
 import { DealCard } from "./DealCard";
 import "../desk.css";
 
@@ -194,7 +195,9 @@ function StageColumn({
   const { d, money } = useDesk();
   const { stage } = column;
   const headId = `stage-${stage.id}`;
-  const tiles = useWindow(column.deals, 50);
+  // The column scrolls on its own and renders only the tiles in view (and a few either side).
+  const scroller = useRef<HTMLDivElement>(null);
+  const tiles = useWindowed({ count: column.deals.length, size: 118, gap: 7, overscan: 3, scroller });
   return (
     <section
       className={over ? "kanban-column kanban-over" : "kanban-column"}
@@ -212,14 +215,18 @@ function StageColumn({
         <span className="kanban-sum">{money(column.sum)}</span>
       </h2>
       {column.deals.length === 0 ? <p className="muted">{d("pipe.empty")}</p> : null}
-      <ul className="plain kanban-deals">
-        {tiles.shown.map((deal) => (
-          <li key={deal.id}>
-            <DealTile deal={deal} canMove={canMove} onOpen={() => onOpen(deal.id)} onMove={() => onMove(deal)} />
-          </li>
-        ))}
-      </ul>
-      {tiles.more}
+      <div className="kanban-scroll" ref={scroller}>
+        <ul className="plain kanban-deals" style={{ height: tiles.total }}>
+          {tiles.items.map((row) => {
+            const deal = column.deals[row.index]!;
+            return (
+              <li key={deal.id} data-index={row.index} ref={tiles.measure} aria-posinset={row.index + 1} aria-setsize={column.deals.length} style={{ transform: `translateY(${row.start}px)` }}>
+                <DealTile deal={deal} canMove={canMove} onOpen={() => onOpen(deal.id)} onMove={() => onMove(deal)} />
+              </li>
+            );
+          })}
+        </ul>
+      </div>
       {column.count > column.deals.length ? (
         <button type="button" className="link" onClick={onMore}>
           {d("pipe.more")} ({column.deals.length}/{column.count})

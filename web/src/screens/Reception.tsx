@@ -1,6 +1,6 @@
 // Reception: today's appointments of a branch with check-in, and the live waiting room (waiting -> in service ->
 // done, with the waiting time) that follows the server's event stream, so every screen of the clinic updates
-// without a reload whoever checked the patient in.
+// without a reload whoever checked the patient in; and the returns to book (Returns.tsx).
 import { useEffect, useState } from "react";
 import { ApiError, unwrap, type Client, type Problem, type Schemas } from "../api/client";
 import { Field, Loading, ProblemBanner } from "../components";
@@ -8,6 +8,7 @@ import { useLoad } from "../data";
 import type { Key } from "../i18n";
 import { useSession } from "../session";
 import { branchToday, DayList, useBranches } from "./Day";
+import { Returns } from "./Returns";
 
 export type Board = Schemas["Board"];
 type BoardItem = Schemas["BoardItem"];
@@ -162,6 +163,7 @@ export function Reception() {
           )}
         </section>
       </div>
+      {branch ? <Returns branch={branch} /> : null}
     </section>
   );
 }
