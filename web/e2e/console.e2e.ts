@@ -26,8 +26,9 @@ const accessible = (screen: string) => axeOn(page, screen);
 
 async function shot(name: string) {
   if (!SHOTS) return;
-  // Whatever is still loading (the statistics) first, so the picture shows the screen as a person sees it.
-  await page.waitForLoadState("networkidle");
+  // Whatever is still loading (the statistics) first, so the picture shows the screen as a person sees it; the
+  // live streams (call cards) keep a request open: idle enough after a moment.
+  await page.waitForLoadState("networkidle", { timeout: 3000 }).catch(() => {});
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `console-${name}.png`) });
 }
@@ -304,6 +305,8 @@ test("the card's matches: a patient with the same e-mail linked, a duplicate wit
   await panel.locator(`[data-candidate="${twin.id}"]`).waitFor();
   await panel.locator(`[data-candidate="${patient.id}"]`).getByText("mesmo e-mail", { exact: false }).waitFor();
   await accessible("lead card matches");
+  await panel.scrollIntoViewIfNeeded();
+  await shot("lead-matches");
   await panel.getByRole("button", { name: `Vincular a este paciente: Lívia C. Campos ${run}` }).click();
   await panel.getByText(`Vinculado ao paciente Lívia C. Campos ${run}.`).waitFor();
   await page.locator('[data-field="patient"]').waitFor();

@@ -327,6 +327,8 @@ test("reception books a finished visit's return from the returns list", async ()
   const day = due.toISOString().slice(0, 10);
   await row.getByText(`30 dias (por volta de ${day.split("-").reverse().join("/")})`).waitFor();
   await accessible("reception with returns");
+  await row.scrollIntoViewIfNeeded();
+  await shot("reception-returns");
   await row.getByRole("button", { name: `Agendar retorno: ${patient}` }).click();
   const dialog = page.getByRole("dialog", { name: `Agendar o retorno de ${patient}` });
   assert.equal(await dialog.getByLabel(/Início/).inputValue(), `${day}T09:00`, "around the day asked for");

@@ -5,7 +5,8 @@
 // sends five photos through the link shown, the diagnostic doctor (Valuations in his menu, not the assistant)
 // records the valuation (an empty summary first) and writes and sends the quote (a quantity of 0 first); the
 // agent then gives the prospect to a colleague. The assistant's processes: a WhatsApp lead's process is listed,
-// taken over and handed back. axe on every screen and dialog, in Portuguese; the lists in es, ru and en.
+// taken over and handed back; an Instagram lead's assistant started from its card. axe on every screen and
+// dialog, in Portuguese; the assistant's list in es, ru and en.
 //
 //   CONSOLE_URL=... FUNNEL_EMAIL=... FUNNEL_PASSWORD=... node --test e2e/funnel.e2e.ts
 import { after, before, test } from "node:test";
@@ -224,6 +225,21 @@ test("the assistant's processes: a WhatsApp lead's process, taken over and hande
   await card.getByRole("button", { name: "Assumir a conversa" }).waitFor();
   await card.getByText("devolveu").waitFor();
   await card.getByRole("button", { name: "Fechar" }).click();
+
+  // A lead that came from Instagram has no assistant by itself: started from its card, on WhatsApp.
+  const other = `Caio Lima ${run}`;
+  const manual = await post("/api/v1/leads", { name: other, phone: phone(3), source: "instagram" });
+  await page.goto(`${BASE}/#/prospects/${manual}`);
+  const panel = page.getByRole("region", { name: "Assistente de pré-qualificação" });
+  await panel.getByRole("button", { name: "Iniciar o assistente no WhatsApp" }).click();
+  await panel.getByText(`O assistente está escrevendo para ${other}.`).waitFor();
+  await accessible("lead card, the assistant started");
+  await panel.getByRole("link", { name: "Abrir o processo" }).click();
+  // The process has no name until the person gives it (the assistant asks for it first).
+  await page.getByRole("dialog", { name: /^Assistente: / }).locator("[data-status=active][data-step=name]").waitFor();
+  const started = await api("/api/v1/funnel/assistant/processes?limit=50", { token: admin });
+  assert.ok(started.body.items.some((p: { lead_id: string; channel: string }) => p.lead_id === manual && p.channel === "whatsapp"), "started on WhatsApp");
+  await page.getByRole("dialog").getByRole("button", { name: "Fechar" }).click();
 
   // The same screens in the other languages.
   for (const [locale, title, column] of [["es", "Asistente de precalificación", "Quién conversa"], ["ru", "Ассистент предквалификации", "Кто ведёт"], ["en", "Pre-qualification assistant", "Who is talking"]] as const) {

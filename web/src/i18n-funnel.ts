@@ -178,6 +178,10 @@ const en = {
   "val.kind.reject": "the prospect rejected",
   "val.kind.question": "the prospect asked for the agent",
   "val.uploadLink": "The photo link sent to the prospect:",
+  "asst.startHelp": "The assistant writes to the person on WhatsApp and asks its questions until they pay and book.",
+  "asst.startOn": "Start the assistant on WhatsApp",
+  "asst.startedFor": "The assistant is writing to {name}.",
+  "asst.openProcess": "Open the process",
 } as const;
 
 export type FunnelKey = keyof typeof en;
@@ -358,6 +362,10 @@ const ptBR: Dict = {
   "val.kind.reject": "o prospect recusou",
   "val.kind.question": "o prospect chamou o vendedor",
   "val.uploadLink": "O link das fotos enviado ao prospect:",
+  "asst.startHelp": "O assistente escreve à pessoa no WhatsApp e faz as perguntas até ela pagar e agendar.",
+  "asst.startOn": "Iniciar o assistente no WhatsApp",
+  "asst.startedFor": "O assistente está escrevendo para {name}.",
+  "asst.openProcess": "Abrir o processo",
 };
 
 const es: Dict = {
@@ -535,6 +543,10 @@ const es: Dict = {
   "val.kind.reject": "el prospecto rechazó",
   "val.kind.question": "el prospecto pidió al comercial",
   "val.uploadLink": "El enlace de fotos enviado al prospecto:",
+  "asst.startHelp": "El asistente escribe a la persona por WhatsApp y hace sus preguntas hasta que paga y reserva.",
+  "asst.startOn": "Iniciar el asistente por WhatsApp",
+  "asst.startedFor": "El asistente está escribiendo a {name}.",
+  "asst.openProcess": "Abrir el proceso",
 };
 
 const ru: Dict = {
@@ -712,6 +724,10 @@ const ru: Dict = {
   "val.kind.reject": "лид отказался",
   "val.kind.question": "лид позвал менеджера",
   "val.uploadLink": "Ссылка для фото, отправленная лиду:",
+  "asst.startHelp": "Ассистент пишет человеку в WhatsApp и задаёт вопросы до оплаты и записи.",
+  "asst.startOn": "Запустить ассистента в WhatsApp",
+  "asst.startedFor": "Ассистент пишет: {name}.",
+  "asst.openProcess": "Открыть процесс",
 };
 
 export const FUNNEL_DICTIONARIES: Record<Locale, Dict> = { en, "pt-BR": ptBR, es, ru };

@@ -9,6 +9,7 @@ import { useSession } from "../session";
 import { commsTranslator } from "../i18n-comms";
 import { LeadDialog } from "./LeadDialog";
 import { LeadMatches } from "./LeadMatches";
+import { StartAssistant } from "./funnel/StartAssistant";
 import { ConsentPanel } from "./Privacy";
 import { DeleteDialog, StatusDialog, StatusHistory } from "./StatusDialog";
 
@@ -131,6 +132,7 @@ export function LeadCard({ id, onActivitiesChanged }: { id: string; onActivities
           <Messages leadId={l.id} />
           <ConsentPanel leadId={l.id} />
           {!l.merged_into ? <LeadMatches lead={l} onChanged={lead.reload} /> : null}
+          <StartAssistant lead={l} />
         </div>
       </div>
 

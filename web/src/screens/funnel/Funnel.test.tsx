@@ -1,8 +1,9 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
-import type { Me } from "../../api/client";
+import type { Lead, Me } from "../../api/client";
 import { visibleMenu } from "../../App";
 import { ADMIN, expectAccessible, fakeGateway, json, problem, renderAs } from "../settings/testkit";
 import { Assistant } from "./Assistant";
+import { StartAssistant } from "./StartAssistant";
 import { Valuations } from "./Valuations";
 
 const AGENT: Me = { ...ADMIN, id: "u-agent", full_name: "Ana Agente", roles: ["sales_agent"], permissions: ["crm:read", "crm:write", "funnel:read", "funnel:write"] };
@@ -150,4 +151,23 @@ test("the assistant: status filter on the server, a process's history, take over
   fireEvent.click(within(dialog).getByRole("button", { name: "Hand back to the assistant" }));
   await within(dialog).findByRole("button", { name: "Take over the conversation" });
   expect(sent.filter((s) => s.method === "POST").map((s) => s.path)).toEqual(["/api/v1/funnel/assistant/processes/a1/take-over", "/api/v1/funnel/assistant/processes/a1/hand-back"]);
+});
+
+test("the lead card starts the assistant on WhatsApp: a refusal shown, then the process linked; not without funnel:write", async () => {
+  let refuse = true;
+  const lead = { id: "l5", name: "Caio Lima", phone: "+5511955554444", locale: "pt-BR", merged_into: null } as unknown as Lead;
+  const { api, sent } = fakeGateway({
+    "POST /api/v1/funnel/assistant/processes": () =>
+      refuse ? json(409, { status: 409, title: "Conflict", detail: "The clinic's assistant is switched off (PUT /assistant/settings)." }) : json(201, { id: "a9" }),
+  });
+  const { unmount } = renderAs(api, <StartAssistant lead={lead} />, AGENT);
+  fireEvent.click(screen.getByRole("button", { name: "Start the assistant on WhatsApp" }));
+  expect(await screen.findByText(/switched off/)).toBeTruthy();
+  expect(sent[0]!.body).toEqual({ lead_id: "l5", channel: "whatsapp", address: "+5511955554444", name: "Caio Lima", locale: "pt-BR" });
+  refuse = false;
+  fireEvent.click(screen.getByRole("button", { name: "Start the assistant on WhatsApp" }));
+  expect((await screen.findByRole("link", { name: "Open the process" })).getAttribute("href")).toBe("#/assistant/a9");
+  unmount();
+  renderAs(api, <StartAssistant lead={lead} />, DOCTOR);
+  expect(screen.queryByRole("button", { name: "Start the assistant on WhatsApp" })).toBeNull();
 });
