@@ -562,6 +562,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     state_dir = Path(tempfile.mkdtemp(prefix="clinicflow-bench-funnel-"))
     stack = FunnelStack(state_dir, free_ports=True)
+    stack.key_store = False  # privacy-api is not started: the events go in clear
     report: dict[str, Any] = {"args": vars(args)}
     try:
         print(f"starting the stack in {state_dir} ...", flush=True)

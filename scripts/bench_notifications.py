@@ -265,6 +265,7 @@ def offered_main(rate: float, seconds: float) -> int:
     state_dir = Path(tempfile.mkdtemp(prefix="clinicflow-bench-notifications-"))
     state_dir.chmod(0o755)  # the embedded PostgreSQL runs as another user when started by root
     stack = Stack(state_dir, free_ports=True)
+    stack.key_store = False  # privacy-api is not started: the events go in clear
     report: dict[str, Any] = {"offered_per_s": rate, "seconds": seconds}
     try:
         print(f"starting broker, PostgreSQL, sandbox and notifications worker in {state_dir} ...", flush=True)

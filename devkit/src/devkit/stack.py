@@ -68,6 +68,9 @@ class Stack:
         self.smtp_port = 0
         #: When each process first answered /health/ready (time.monotonic()), as wait_ready saw it.
         self.ready_at: dict[str, float] = {}
+        #: The services seal their events' personal fields with privacy's key store (kit.personal). A bench that
+        #: starts a few processes without privacy-api turns it off: their events then go in clear.
+        self.key_store = True
         self._plan()
 
     # --- plan ---------------------------------------------------------------------------
@@ -163,7 +166,7 @@ class Stack:
                 **self.infra.objects_env(),
             }
         )
-        if "privacy" in self.services:
+        if self.key_store and "privacy" in self.services:
             # Crypto-shredding: every service seals its events' personal fields with keys from privacy's key store.
             env["PERSONAL_KEYS_URL"] = self.url("privacy-api")
             env["PERSONAL_KEYS_TOKEN"] = environ_get("PERSONAL_KEYS_TOKEN") or self._dev_secret("personal-keys-token")
