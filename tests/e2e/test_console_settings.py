@@ -6,26 +6,19 @@ session's stack, whose gateway serves the built console (web/dist, `just console
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 
 from devkit.stack import Stack
+from tests.e2e.browser import chromium_or_skip, run_flows
 from tests.e2e.conftest import Api
-from tests.e2e.test_console import WEB, _need, _node
 
 
 @pytest.mark.e2e
 @pytest.mark.timeout(600)
 def test_settings_flows_in_chromium(stack: Stack, admin: Api) -> None:
-    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    if not Path(chromium).exists():
-        _need(f"{chromium} is missing: apt-get install chromium (.ci/run does)")
-    if not (WEB / "dist" / "index.html").exists() or not (WEB / "node_modules" / "playwright-core").exists():
-        _need("the console is not built: `just console-build`")
+    chromium_or_skip()
     email, password = f"settings-{uuid.uuid4().hex[:8]}@clinic.example", "a-long-password"
     made = admin.http.post(
         "/api/v1/clinics",
@@ -38,22 +31,4 @@ def test_settings_flows_in_chromium(stack: Stack, admin: Api) -> None:
         },
     )
     assert made.status_code == 201, made.text
-    env = {
-        **os.environ,
-        "CONSOLE_URL": stack.gateway_url,
-        "SETTINGS_EMAIL": email,
-        "SETTINGS_PASSWORD": password,
-        "CHROMIUM": chromium,
-    }
-    if env.get("CONSOLE_SCREENSHOTS"):
-        env["CONSOLE_SCREENSHOTS"] = str((WEB.parent / env["CONSOLE_SCREENSHOTS"]).resolve())
-    result = subprocess.run(
-        [_node(), "--test", "--test-reporter=spec", "--test-concurrency=1", "e2e/settings.e2e.ts"],
-        cwd=WEB,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, f"settings e2e failed:\n{result.stdout[-8000:]}\n{result.stderr[-4000:]}"
+    run_flows(stack, "settings.e2e.ts", {"SETTINGS_EMAIL": email, "SETTINGS_PASSWORD": password}, timeout=300)

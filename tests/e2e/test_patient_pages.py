@@ -35,8 +35,8 @@ from devkit.stack import ROOT, Stack
 from kit import links
 from kit.db import make_engine
 from kit.outbox import outbox_table
+from tests.e2e.browser import _need, _node
 from tests.e2e.conftest import Api, new_clinic, staff, wait_until
-from tests.e2e.test_console import _need, _node
 
 pytestmark = pytest.mark.e2e
 WEB = ROOT / "web"
