@@ -180,20 +180,18 @@ async def opened(stack: Stack, events: list[tuple[Event, EventMeta]]) -> list[Ev
         await cipher.close()
 
 
-def outbox(stack: Stack, lead_id: str) -> list[tuple[str, dict[str, Any]]]:
-    """The events the leads service queued for one lead, in order (type, payload; personal fields opened)."""
+def outbox_events(stack: Stack, service: str, key: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """The events a service queued (of one aggregate when `key` is given), in order: (type, payload), the personal
+    fields opened as a consumer would."""
 
     async def read() -> list[tuple[str, dict[str, Any]]]:
-        engine = make_engine(stack.database_url("leads"), pool_size=1)
+        engine = make_engine(stack.database_url(service), pool_size=1)
+        query = select(outbox_table.c.event_type, outbox_table.c.headers, outbox_table.c.payload)
+        if key is not None:
+            query = query.where(outbox_table.c.key == key)
         try:
             async with engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        select(outbox_table.c.event_type, outbox_table.c.headers, outbox_table.c.payload)
-                        .where(outbox_table.c.key == lead_id)
-                        .order_by(outbox_table.c.id)
-                    )
-                ).all()
+                rows = (await conn.execute(query.order_by(outbox_table.c.id))).all()
         finally:
             await engine.dispose()
         staged = [
@@ -204,6 +202,11 @@ def outbox(stack: Stack, lead_id: str) -> list[tuple[str, dict[str, Any]]]:
 
     with ThreadPoolExecutor(1) as pool:  # its own event loop, away from pytest-asyncio's
         return pool.submit(asyncio.run, read()).result()
+
+
+def outbox(stack: Stack, lead_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The events the leads service queued for one lead, in order (type, payload; personal fields opened)."""
+    return outbox_events(stack, "leads", lead_id)
 
 
 @pytest.fixture(scope="module")

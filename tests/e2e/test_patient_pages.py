@@ -11,7 +11,6 @@ prepares the clinic through the staff API, runs each step with the links it need
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import os
@@ -20,23 +19,18 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import msgspec
 import pytest
-from sqlalchemy import select
 
 from devkit.stack import ROOT, Stack
 from kit import links
-from kit.db import make_engine
-from kit.outbox import outbox_table
 from tests.e2e.browser import _need, _node
-from tests.e2e.conftest import Api, new_clinic, staff, wait_until
+from tests.e2e.conftest import Api, new_clinic, outbox_events, staff, wait_until
 
 pytestmark = pytest.mark.e2e
 WEB = ROOT / "web"
@@ -53,23 +47,8 @@ def ok(answer: httpx.Response, status: int = 200) -> Any:
 
 
 def scheduling_events(stack: Stack, event: str) -> list[dict[str, Any]]:
-    """Payloads of one event type in scheduling's outbox, oldest first."""
-
-    async def read() -> list[dict[str, Any]]:
-        engine = make_engine(stack.database_url("scheduling"), pool_size=1)
-        try:
-            async with engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        select(outbox_table.c.event_type, outbox_table.c.payload).order_by(outbox_table.c.id)
-                    )
-                ).all()
-        finally:
-            await engine.dispose()
-        return [msgspec.json.decode(p) for t, p in rows if f".{event}." in t]
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, read()).result()
+    """Payloads of one event type in scheduling's outbox, oldest first (personal fields opened)."""
+    return [p for t, p in outbox_events(stack, "scheduling") if f".{event}." in t]
 
 
 def of_appointment(stack: Stack, event: str, appointment_id: str) -> list[dict[str, Any]]:

@@ -19,17 +19,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import msgspec
 import pytest
-from sqlalchemy import select
 
 from contracts import EventMeta, to_headers
 from contracts.payments import PaymentConfirmedV1
 from contracts.people import Person
 from devkit.stack import Stack
-from kit.db import make_engine
 from kit.messaging import make_producer
-from kit.outbox import outbox_table
 from tests.e2e.clinic import add_branch, add_procedure, add_professional, free_times, ok, tenant_of
-from tests.e2e.conftest import Api, staff, wait_until
+from tests.e2e.conftest import Api, outbox_events, staff, wait_until
 
 pytestmark = pytest.mark.e2e
 SP = ZoneInfo("America/Sao_Paulo")
@@ -38,25 +35,8 @@ API = "/api/v1/scheduling"
 
 # --- helpers ----------------------------------------------------------------------------------
 def events(stack: Stack, key: str) -> list[tuple[str, dict[str, Any]]]:
-    """scheduling's outbox for one aggregate, in order: (short type, payload)."""
-
-    async def read() -> list[tuple[str, dict[str, Any]]]:
-        engine = make_engine(stack.database_url("scheduling"), pool_size=1)
-        try:
-            async with engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        select(outbox_table.c.event_type, outbox_table.c.payload)
-                        .where(outbox_table.c.key == key)
-                        .order_by(outbox_table.c.id)
-                    )
-                ).all()
-        finally:
-            await engine.dispose()
-        return [(".".join(t.split(".")[2:-1]), msgspec.json.decode(p)) for t, p in rows]
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, read()).result()
+    """scheduling's outbox for one aggregate, in order: (short type, payload, personal fields opened)."""
+    return [(".".join(t.split(".")[2:-1]), p) for t, p in outbox_events(stack, "scheduling", key)]
 
 
 def publish_payment(stack: Stack, tenant_id: str, event: PaymentConfirmedV1) -> None:
