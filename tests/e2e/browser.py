@@ -41,9 +41,10 @@ def chromium_or_skip() -> str:
     return chromium
 
 
-def run_flows(stack: Stack, script: str, logins: dict[str, str], *, timeout: float) -> None:
-    """Run `web/e2e/<script>` with the staff logins it reads from its environment; fail with its output."""
-    env = {**os.environ, "CONSOLE_URL": stack.gateway_url, "CHROMIUM": chromium_or_skip(), **logins}
+def run_flows(stack: Stack, script: str, settings: dict[str, str], *, timeout: float) -> None:
+    """Run `web/e2e/<script>` with what it reads from its environment (the staff logins, the sandboxes' URLs);
+    fail with its output."""
+    env = {**os.environ, "CONSOLE_URL": stack.gateway_url, "CHROMIUM": chromium_or_skip(), **settings}
     if env.get("CONSOLE_SCREENSHOTS"):  # docs/console.md: where the screenshots of each screen go
         env["CONSOLE_SCREENSHOTS"] = str((ROOT / env["CONSOLE_SCREENSHOTS"]).resolve())
     try:

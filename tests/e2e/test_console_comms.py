@@ -14,9 +14,5 @@ from tests.e2e.browser import ADMIN_LOGIN, run_flows
 @pytest.mark.e2e
 @pytest.mark.timeout(600)
 def test_conversations_calls_finance_and_reports_in_chromium(stack: Stack) -> None:
-    run_flows(
-        stack,
-        "comms.e2e.ts",
-        ADMIN_LOGIN,
-        timeout=420,
-    )
+    sandboxes = {"SANDBOX_URL": stack.url("sandbox"), "PAYMENTS_SANDBOX_URL": stack.url("sandbox_payments")}
+    run_flows(stack, "comms.e2e.ts", {**ADMIN_LOGIN, **sandboxes}, timeout=420)
