@@ -6,29 +6,18 @@ session's stack, whose gateway serves the built console (web/dist, `just console
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from devkit.stack import Stack
 from tests.e2e.browser import chromium_or_skip, run_flows
-from tests.e2e.conftest import Api
+from tests.e2e.conftest import Api, new_clinic
 
 
 @pytest.mark.e2e
 @pytest.mark.timeout(600)
 def test_settings_flows_in_chromium(stack: Stack, admin: Api) -> None:
     chromium_or_skip()
-    email, password = f"settings-{uuid.uuid4().hex[:8]}@clinic.example", "a-long-password"
-    made = admin.http.post(
-        "/api/v1/clinics",
-        json={
-            "name": "Clínica Configurada",
-            "country": "BR",
-            "locale": "pt-BR",
-            "timezone": "America/Sao_Paulo",
-            "admin": {"email": email, "full_name": "Dona Configura", "password": password, "roles": ["admin"]},
-        },
+    owner = new_clinic(stack, admin, "Clínica Configurada")  # a fresh clinic: the flows configure it
+    run_flows(
+        stack, "settings.e2e.ts", {"SETTINGS_EMAIL": owner.email, "SETTINGS_PASSWORD": owner.password}, timeout=300
     )
-    assert made.status_code == 201, made.text
-    run_flows(stack, "settings.e2e.ts", {"SETTINGS_EMAIL": email, "SETTINGS_PASSWORD": password}, timeout=300)

@@ -3,9 +3,9 @@
 // a title, the currency and its items). A refused save shows the API's problem under the field it names (an
 // item's `items[2].price` under that item's price) and keeps everything typed.
 import { useState, type FormEvent } from "react";
-import { ApiError, unwrap, type Problem, type Schemas } from "../api/client";
+import { unwrap, type Problem, type Schemas } from "../api/client";
 import { Field, ProblemBanner } from "../components";
-import { useLoad, useStaffName } from "../data";
+import { useLoad, useSave, useStaffName } from "../data";
 import { clinicCurrency, useDesk } from "../i18n-desk";
 import { useSession } from "../session";
 
@@ -24,32 +24,13 @@ export function problemFields(problem: Problem | null): Record<string, string> {
   return out;
 }
 
-function useRun(): { problem: Problem | null; busy: boolean; run: (call: () => Promise<unknown>) => Promise<boolean> } {
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function run(call: () => Promise<unknown>) {
-    setBusy(true);
-    setProblem(null);
-    try {
-      await call();
-      return true;
-    } catch (error) {
-      setProblem(error instanceof ApiError ? error.problem : { status: 0, detail: String(error) });
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  }
-  return { problem, busy, run };
-}
-
 export function CuratorForm({ deal, onChanged }: { deal: Deal; onChanged: () => void }) {
   const { api, can } = useSession();
   const { d } = useDesk();
   const staffName = useStaffName();
   const curators = useLoad(() => unwrap(api.GET("/api/v1/funnel/curators")).then((p) => p.items), []);
   const [choice, setChoice] = useState("");
-  const { problem, busy, run } = useRun();
+  const { problem, busy, save: run } = useSave();
   const fields = problemFields(problem);
   const ids = (curators.data ?? []).map((c) => c.user_id);
   if (deal.curator_id && !ids.includes(deal.curator_id)) ids.unshift(deal.curator_id);
@@ -114,7 +95,7 @@ export function NewPlanForm({ deal, currency, onCreated }: { deal: Deal; currenc
   const [title, setTitle] = useState("");
   const [planCurrency, setCurrency] = useState(currency || clinicCurrency(me.tenant.country));
   const [rows, setRows] = useState<Row[]>(() => [emptyRow()]);
-  const { problem, busy, run } = useRun();
+  const { problem, busy, save: run } = useSave();
   const fields = problemFields(problem);
   const set = (key: number, patch: Partial<Row>) => setRows((all) => all.map((r) => (r.key === key ? { ...r, ...patch } : r)));
   if (!open)
