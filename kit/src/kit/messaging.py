@@ -101,12 +101,15 @@ class IdempotentConsumer:
     """One consumer group on one topic: decode, dedupe through the inbox, handle, commit offsets.
 
     Delivery is at-least-once; the inbox row written in the handler's transaction makes the effects
-    exactly-once. Each poll returns up to `batch_size` records of the assigned partitions; the partitions
-    are handled concurrently, each one's records in order (so per-key order holds, keys map to partitions)
-    in one transaction with one inbox row per record. Should any handler of a batch raise, that transaction is
-    rolled back and the batch is handled again record by record, each in its own transaction with retries,
-    so a poison record is retried and parked on the DLQ alone while the others are applied once.
-    Offsets are committed after the transactions.
+    exactly-once. Each poll returns up to `batch_size` records of the assigned partitions, all handled in one
+    transaction with one inbox row per record, each partition's records in order (so per-key order holds, keys
+    map to partitions). One transaction per poll, not per partition: at a steady rate a poll holds a few
+    records of each of the topic's partitions, and the transaction's fixed cost (BEGIN, the inbox, what the
+    handlers read once per unit of work, the outbox, COMMIT) was most of the consumer's work per event.
+    Should any handler raise, that transaction is rolled back and each partition's records are handled again
+    concurrently in a transaction of their own, and if that fails too record by record, each in its own
+    transaction with retries: a poison record is retried and parked on the DLQ alone while the others are
+    applied once. Offsets are committed after the transactions.
 
     A handler is `async def handle(uow, event, meta)`: it runs inside a unit of work that kit opens and
     commits (it must not commit itself) and that may hold other records of the same batch.
@@ -194,7 +197,11 @@ class IdempotentConsumer:
             if not batches:
                 continue
             parts = list(batches.items())
-            outcomes = await asyncio.gather(*(self._partition(records) for _, records in parts), return_exceptions=True)
+            prepared = await asyncio.gather(*(self._prepare(records) for _, records in parts), return_exceptions=True)
+            together = await self._handle_together([p for p in prepared if isinstance(p, list) and p])
+            outcomes = await asyncio.gather(
+                *(self._finish(p, handled=together) for p in prepared), return_exceptions=True
+            )
             offsets: dict[TopicPartition, OffsetAndMetadata] = {}
             back_off = False
             for (tp, records), outcome in zip(parts, outcomes, strict=True):
@@ -222,12 +229,35 @@ class IdempotentConsumer:
             if back_off:
                 await asyncio.sleep(self.base_delay)
 
-    # --- one partition's batch --------------------------------------------------------------
-    async def _partition(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+    # --- one poll: every partition's records in one transaction -------------------------------
+    async def _handle_together(self, partitions: list[list[_Item]]) -> bool:
+        """True when the poll's records of several partitions were all handled in one transaction."""
+        if len(partitions) < 2:
+            return False
+        try:
+            await self._handle_batch([item for items in partitions for item in items])
+            return True
+        except Exception as exc:
+            log.warning(
+                "a poll of %d partitions on %s failed (%s: %s); handling each partition on its own",
+                len(partitions),
+                self.topic,
+                type(exc).__name__,
+                exc,
+            )
+            return False
+
+    async def _finish(self, prepared: list[_Item] | BaseException, *, handled: bool) -> None:
+        """A partition's outcome: its preparation's error, nothing left to do, or its records handled now."""
+        if isinstance(prepared, BaseException):
+            raise prepared
+        if prepared and not handled:
+            await self._partition(prepared)
+
+    async def _prepare(self, records: list[ConsumerRecord[bytes, bytes]]) -> list[_Item]:
+        """A partition's records decoded and opened; a bad one is parked, the key store down redelivers."""
         items = [item for record in records if (item := await self._decode(record)) is not None]
-        if not items:
-            return
-        if self.cipher is not None:  # one key-store call for the keys not cached; KeysUnavailable: redelivered
+        if items and self.cipher is not None:  # one key-store call for the keys not cached
             try:
                 opened = await self.cipher.open([(item.event, item.meta) for item in items])
             except KeysUnavailable as exc:
@@ -235,6 +265,10 @@ class IdempotentConsumer:
                 raise _Redeliver(records[0].offset) from exc
             for item, event in zip(items, opened, strict=True):
                 item.event = event
+        return items
+
+    # --- one partition's batch --------------------------------------------------------------
+    async def _partition(self, items: list[_Item]) -> None:
         try:
             await self._handle_batch(items)
             return

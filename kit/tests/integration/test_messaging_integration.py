@@ -224,9 +224,10 @@ async def test_consumer_dedupes_retries_and_dead_letters(infra: Infra, producer:
 
 
 async def test_a_poison_record_mid_batch_is_parked_alone(infra: Infra, producer: AIOKafkaProducer) -> None:
-    """Records of one partition arrive as one batch in one transaction; the poison one in the middle makes
-    that transaction roll back, then each is handled alone: the poison record is retried and parked on the
-    DLQ, every other one is applied exactly once and in order, and the concurrent partitions carry on."""
+    """A poll's records arrive as one batch in one transaction; the poison one in the middle makes that
+    transaction roll back, then each partition's records are handled in a transaction of their own (the
+    others' succeed), then the poisoned partition's one by one: the poison record is retried and parked on the
+    DLQ alone, every other one is applied exactly once and in order."""
     url = await asyncio.to_thread(fresh_database, infra, "notifications")  # alembic runs its own loop
     topic = Topic(f"test.batch.{new_id()}", 3, "test")
     await ensure_topics(infra.kafka_bootstrap, (topic,))
@@ -285,13 +286,13 @@ async def test_a_poison_record_mid_batch_is_parked_alone(infra: Infra, producer:
     assert len(parked) == 1
     assert msgspec.json.decode(parked[0][0], type=LeadCreatedV1).name == "Lead 50"
     assert dict(parked[0][1])["x-dlq-error"].decode() == "ValueError: poison"
-    assert attempts[50] == 1 + 3  # once in the batch, then max_attempts alone
+    assert attempts[50] == 2 + 3  # in the poll's transaction, in its partition's, then max_attempts alone
     assert sorted(n for _, n in applied) == [n for n in range(100) if n != 50]  # none lost, none twice
     by_key: dict[str, list[int]] = defaultdict(list)
     for key, n in applied:
         by_key[key].append(n)
     assert all(seq == sorted(seq) for seq in by_key.values()), by_key  # per-key order kept
-    assert max(attempts[n] for n in range(100) if n != 50) <= 2  # the rolled-back batch, then alone
+    assert max(attempts[n] for n in range(100) if n != 50) <= 3  # the rolled-back poll and partition, then alone
 
 
 async def test_a_pooled_connection_killed_while_idle_is_replaced(infra: Infra) -> None:
