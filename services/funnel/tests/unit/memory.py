@@ -169,8 +169,16 @@ class MemoryFunnel:
         if (found := self.s.deals.get(deal_id)) is not None:
             vars(found).update(values)
 
-    async def deals_in_stage(self, stage_key: str, *, limit: int) -> list[Row]:
-        return [_copy(d) for d in self.s.deals.values() if d.stage_key == stage_key][:limit]
+    async def claim_lost_due(self, now: datetime, *, limit: int) -> list[Row]:
+        due = [
+            d
+            for d in self.s.deals.values()
+            if d.kind == domain.ARRIVED
+            and d.stage_key == "interrupted"
+            and d.lost_due_at is not None
+            and d.lost_due_at <= now
+        ]
+        return [_copy(d) for d in sorted(due, key=lambda d: d.lost_due_at)][:limit]
 
     # --- facts -----------------------------------------------------------------------------------
     async def record_appointment(

@@ -26,7 +26,7 @@ from contracts.leads import LeadCreatedV1
 from contracts.people import Person
 from contracts.scheduling import AppointmentBookedV1, AppointmentCancelledV1, PatientArrivedV1, VisitCompletedV1
 from funnel import services as cases
-from funnel.domain import ARRIVED, REQUESTS, Conflict, InvalidFunnel, NotFound, PlanItem
+from funnel.domain import ARRIVED, LOST_AFTER, REQUESTS, Conflict, InvalidFunnel, NotFound, PlanItem
 from kit.auth import Principal
 from kit.context import new_id
 from services.funnel.tests.unit.memory import MemoryFunnelWork
@@ -101,7 +101,7 @@ async def arrived_deal(db: MemoryFunnelWork, tenant_id: str, person: Person) -> 
     visit = new_id()
     await deliver(db, booked(person, starts_at=NOW + timedelta(hours=1), appointment_id=visit), tenant_id)
     await deliver(db, arrived(person, visit, NOW + timedelta(hours=1)), tenant_id, NOW + timedelta(hours=1))
-    (deal,) = [d for d in db.state.deals.values() if d.kind == ARRIVED and d.tenant_id == tenant_id]
+    (deal,) = [d for d in db.state.deals.values() if d.kind == ARRIVED and d.patient_id == person.patient_id]
     return str(deal.id)
 
 
@@ -168,6 +168,37 @@ async def test_a_signed_plan_a_visit_and_the_next_booking_move_the_arrived_deal_
         ("plan_signed", "interrupted"),
         ("interrupted", "in_treatment"),
     ]
+
+
+async def interrupted_deal(db: MemoryFunnelWork, me: Principal, person: Person, visit_at: datetime) -> str:
+    """A signed plan, its first treatment visit at `visit_at` and nothing booked after it: Interrupted."""
+    deal_id = await arrived_deal(db, me.tenant_id, person)
+    plan = await cases.create_plan(
+        db.uow(), me, deal_id, "Implante", "BRL", [PlanItem("Implante", 2, Decimal("1500"), procedure_id="implant")],
+        NOW + timedelta(hours=2),
+    )  # fmt: skip
+    await cases.sign_plan(db.uow(), me, plan, NOW + timedelta(hours=3))
+    await deliver(db, completed(person, new_id(), visit_at, "implant"), me.tenant_id, visit_at)
+    assert db.deal_row(deal_id).stage_key == "interrupted"
+    return deal_id
+
+
+async def test_the_lost_timer_reads_the_deals_whose_time_came_however_many_wait_in_interrupted() -> None:
+    db = MemoryFunnelWork()
+    me = manager()
+    recent = [
+        await interrupted_deal(db, me, Person(patient_id=new_id()), NOW + timedelta(days=30 + i)) for i in range(3)
+    ]
+    oldest = await interrupted_deal(db, me, Person(patient_id=new_id()), NOW + timedelta(days=1))
+    assert db.deal_row(oldest).lost_due_at == NOW + timedelta(days=1) + LOST_AFTER
+    later = NOW + timedelta(days=2) + LOST_AFTER  # only the oldest is due
+
+    # One deal per round: the round takes the one that is due, not the first of the stage.
+    assert await cases.lost_round(db.uow(), lambda: later, limit=1) == 1
+    assert db.deal_row(oldest).stage_key == "lost"
+    assert db.deal_row(oldest).lost_due_at is None
+    assert [db.deal_row(d).stage_key for d in recent] == ["interrupted"] * 3
+    assert await cases.lost_round(db.uow(), lambda: later, limit=1) == 0  # nothing else is due
 
 
 async def test_a_cancelled_booking_of_an_unknown_person_changes_nothing() -> None:

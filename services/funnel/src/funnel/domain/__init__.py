@@ -236,6 +236,15 @@ def arrived_stage(facts: Facts, now: datetime) -> str:
     return "new"
 
 
+def lost_due(facts: Facts, now: datetime) -> datetime | None:
+    """When an Interrupted deal becomes Lost if nothing happens meanwhile (the Lost timer's due time); None
+    when the rules do not put it in Interrupted."""
+    started = treatment_started(facts)
+    if started is None or arrived_stage(facts, now) != "interrupted":
+        return None
+    return interrupted_since(facts, started) + LOST_AFTER
+
+
 def request_stage(current: str, booked: bool) -> str:
     """A request deal reaches Booked by itself; the stages before it are the staff's to set."""
     if booked and current not in ("booked", "lost"):

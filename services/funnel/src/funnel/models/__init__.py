@@ -107,6 +107,9 @@ deals = Table(
     #: Counted as inactive (deal_counts.inactive): no activity in the last ACTIVE_DAYS (funnel.domain) when
     #: written, set by the worker once last_activity_at falls out of that window; like `booked`.
     Column("inactive", Boolean, nullable=False, server_default=text("true")),
+    #: When an Interrupted deal of automatic mode becomes Lost if nothing happens (funnel.domain.lost_due),
+    #: written with its stage by the rules; the Lost timer reads only the deals whose time came.
+    Column("lost_due_at", DateTime(timezone=True)),
     # One Arrived-and-repeat deal per patient, guaranteed by the database.
     Index(
         "uq_deals_arrived_patient", "tenant_id", "patient_id", unique=True, postgresql_where=text("kind = 'arrived'")
@@ -134,6 +137,7 @@ deals = Table(
     Index("ix_deals_booked_passing", "next_booking_at", postgresql_where=text("booked")),
     Index("ix_deals_overdue_passing", "next_due_at", postgresql_where=text("NOT overdue AND next_due_at IS NOT NULL")),
     Index("ix_deals_inactive_passing", "last_activity_at", postgresql_where=text("NOT inactive")),
+    Index("ix_deals_lost_due", "lost_due_at", postgresql_where=text("lost_due_at IS NOT NULL")),
 )
 
 #: Per stage, curator, plan state, "booked", "overdue" and "inactive": how many deals and their amounts (the

@@ -7,12 +7,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
     Integer,
     and_,
+    bindparam,
     case,
     cast,
     false,
@@ -27,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ClauseElement
 
 from funnel.domain import Appointment, Facts, ItemFact, Plan, Visit, merge_appointment
 from funnel.models import (
@@ -170,14 +173,12 @@ class Repository:
         return row
 
     async def deal(self, tenant_id: str, deal_id: str, *, lock: bool = False) -> Row | None:
-        q = select(deals).where(deals.c.tenant_id == tenant_id, deals.c.id == deal_id)
-        return (await self.session.execute(q.with_for_update() if lock else q)).first()
+        q = _deal_statement(lock)
+        return (await self.session.execute(q, {"tenant_id": tenant_id, "deal_id": deal_id})).first()
 
     async def arrived_deal(self, tenant_id: str, patient_id: str, *, lock: bool = False) -> Row | None:
-        q = select(deals).where(
-            deals.c.tenant_id == tenant_id, deals.c.kind == "arrived", deals.c.patient_id == patient_id
-        )
-        return (await self.session.execute(q.with_for_update() if lock else q)).first()
+        q = _arrived_deal_statement(lock)
+        return (await self.session.execute(q, {"tenant_id": tenant_id, "patient_id": patient_id})).first()
 
     async def request_deals(self, tenant_id: str, lead_id: str) -> list[Row]:
         q = select(deals).where(deals.c.tenant_id == tenant_id, deals.c.kind == "requests", deals.c.lead_id == lead_id)
@@ -189,18 +190,15 @@ class Repository:
         if "next_booking_at" in values:  # only ever set to a future booking or None (reevaluate)
             values["booked"] = values["next_booking_at"] is not None
         # overdue / inactive are given with next_due_at / last_activity_at by the caller (funnel.domain).
-        if not COUNTED & values.keys():
-            await self.session.execute(update(deals).where(deals.c.id == deal_id).values(**values))
+        counted = bool(COUNTED & values.keys())
+        if any(isinstance(v, ClauseElement) for v in values.values()):  # an SQL expression (_next_due)
+            q, params = _set_deal_statement(deal_id, counted, values), None
+        else:  # built once per set of columns, the values bound (the event path's most frequent statement)
+            q, params = _set_deal_statement(None, counted, tuple(sorted(values))), _bound(deal_id, values)
+        if not counted:
+            await self.session.execute(q, params)
             return
-        # The values before the change, read under the row's lock (a stale read would count a move twice).
-        old = select(*_counted(deals)).where(deals.c.id == deal_id).with_for_update().subquery("old")
-        q = (
-            update(deals)
-            .where(deals.c.id == old.c.id)
-            .values(**values)
-            .returning(*(c.label(f"old_{c.name}") for c in old.c), *_counted(deals))
-        )
-        row = (await self.session.execute(q)).first()
+        row = (await self.session.execute(q, params)).first()
         if row is None:
             return
         before = {c: getattr(row, f"old_{c}") for c in (*_KEY, "amount")}
@@ -277,9 +275,17 @@ class Repository:
         await self.session.execute(deal_counts.delete().where(deal_counts.c.tenant_id == tenant_id))
         await self.session.execute(text(_RECOUNT), {"tenant_id": tenant_id})
 
-    async def deals_in_stage(self, stage_key: str, *, limit: int) -> list[Row]:
-        q = select(deals.c.id, deals.c.tenant_id).where(deals.c.kind == "arrived", deals.c.stage_key == stage_key)
-        return list((await self.session.execute(q.limit(limit))).all())
+    async def claim_lost_due(self, now: datetime, *, limit: int) -> list[Row]:
+        """Interrupted deals whose Lost due time came, oldest first, locked (rows another worker holds are left
+        to it: SKIP LOCKED)."""
+        q = (
+            select(deals)
+            .where(deals.c.lost_due_at <= now, deals.c.kind == "arrived", deals.c.stage_key == "interrupted")
+            .order_by(deals.c.lost_due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await self.session.execute(q)).all())
 
     async def board(
         self,
@@ -471,33 +477,10 @@ class Repository:
         """The person's appointments and visits, the deal's plans with their items and its open tasks: one
         statement (each part a JSON array), where it was four to six round trips."""
 
-        def part(q: Any) -> Any:
-            rows = q.subquery()
-            return select(func.coalesce(func.json_agg(rows.table_valued()), text("'[]'::json"))).scalar_subquery()
-
-        plan_ids = select(plans.c.id).where(plans.c.deal_id == deal.id)
-        q = select(
-            part(select(appointments).where(_person(appointments, tenant_id, deal)).order_by(appointments.c.id)),
-            part(select(visits).where(_person(visits, tenant_id, deal)).order_by(visits.c.appointment_id)),
-            part(
-                select(plans.c.id, plans.c.status, plans.c.created_at, plans.c.signed_at, plans.c.completed_at)
-                .where(plans.c.deal_id == deal.id)
-                .order_by(plans.c.id)
-            ),
-            part(
-                select(plan_items.c.plan_id, plan_items.c.position, plan_items.c.procedure_id, plan_items.c.quantity,
-                       plan_items.c.manual_done)
-                .where(plan_items.c.plan_id.in_(plan_ids))
-                .order_by(plan_items.c.position)
-            ),
-            part(
-                select(tasks.c.id, tasks.c.tenant_id, tasks.c.deal_id, tasks.c.title, tasks.c.reason,
-                       tasks.c.automatic, tasks.c.due_at)
-                .where(tasks.c.deal_id == deal.id, tasks.c.completed_at.is_(None))
-                .order_by(tasks.c.due_at)
-            ),
-        )  # fmt: skip
-        appts, seen, plan_rows, items, open_tasks = (_rows(raw) for raw in (await self.session.execute(q)).one())
+        # A person is matched by patient id or lead id; a missing one (None) matches nothing.
+        params = {"tenant_id": tenant_id, "deal_id": deal.id, "patient_id": deal.patient_id, "lead_id": deal.lead_id}
+        found = (await self.session.execute(_situation_statement(), params)).one()
+        appts, seen, plan_rows, items, open_tasks = (_rows(raw) for raw in found)
         # json_agg keeps its subquery's order in practice; the rules' order is not left to that.
         appts.sort(key=lambda r: r.id)
         seen.sort(key=lambda r: r.appointment_id)
@@ -841,6 +824,93 @@ class Repository:
 
 def _counted(table: Any) -> list[Any]:
     return [table.c.id, *(table.c[c] for c in _KEY), table.c.amount]
+
+
+# --- statements of the event path, built once -------------------------------------------------------
+# Building a statement and its cache key costs more CPU than PostgreSQL spends running it; these are built
+# once and run with their values bound.
+@cache
+def _deal_statement(lock: bool) -> Any:
+    q = select(deals).where(deals.c.tenant_id == bindparam("tenant_id"), deals.c.id == bindparam("deal_id"))
+    return q.with_for_update() if lock else q
+
+
+@cache
+def _arrived_deal_statement(lock: bool) -> Any:
+    q = select(deals).where(
+        deals.c.tenant_id == bindparam("tenant_id"),
+        deals.c.kind == "arrived",
+        deals.c.patient_id == bindparam("patient_id"),
+    )
+    return q.with_for_update() if lock else q
+
+
+def _bound(deal_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {"deal_id": deal_id, **{f"v_{k}": v for k, v in values.items()}}
+
+
+def _set_deal_statement(deal_id: str | None, counted: bool, values: Any) -> Any:
+    """The update of a deal: `values` a dict of SQL expressions (built now) or a tuple of column names (built
+    once, bound by `_bound`); `counted` also returns the counted columns before and after."""
+    if deal_id is None:
+        return _set_deal_bound(counted, values)
+    return _set_deal(deals.c.id == deal_id, counted, values)
+
+
+@cache
+def _set_deal_bound(counted: bool, columns: tuple[str, ...]) -> Any:
+    return _set_deal(deals.c.id == bindparam("deal_id"), counted, {c: bindparam(f"v_{c}") for c in columns})
+
+
+def _set_deal(which: Any, counted: bool, values: dict[str, Any]) -> Any:
+    if not counted:
+        return update(deals).where(which).values(values)
+    # The values before the change, read under the row's lock (a stale read would count a move twice).
+    old = select(*_counted(deals)).where(which).with_for_update().subquery("old")
+    return (
+        update(deals)
+        .where(deals.c.id == old.c.id)
+        .values(values)
+        .returning(*(c.label(f"old_{c.name}") for c in old.c), *_counted(deals))
+    )
+
+
+def _person_bound(table: Any) -> Any:
+    return and_(
+        table.c.tenant_id == bindparam("tenant_id"),
+        or_(table.c.patient_id == bindparam("patient_id"), table.c.lead_id == bindparam("lead_id")),
+    )
+
+
+@cache
+def _situation_statement() -> Any:
+    def part(q: Any) -> Any:
+        rows = q.subquery()
+        return select(func.coalesce(func.json_agg(rows.table_valued()), text("'[]'::json"))).scalar_subquery()
+
+    deal_id: Any = bindparam("deal_id")
+    plan_ids = select(plans.c.id).where(plans.c.deal_id == deal_id)
+    return select(
+        part(select(appointments).where(_person_bound(appointments)).order_by(appointments.c.id)),
+        part(select(visits).where(_person_bound(visits)).order_by(visits.c.appointment_id)),
+        part(
+            select(plans.c.id, plans.c.status, plans.c.created_at, plans.c.signed_at, plans.c.completed_at)
+            .where(plans.c.deal_id == deal_id)
+            .order_by(plans.c.id)
+        ),
+        part(
+            select(plan_items.c.plan_id, plan_items.c.position, plan_items.c.procedure_id, plan_items.c.quantity,
+                   plan_items.c.manual_done)
+            .where(plan_items.c.plan_id.in_(plan_ids))
+            .order_by(plan_items.c.position)
+        ),
+        part(
+            select(tasks.c.id, tasks.c.tenant_id, tasks.c.deal_id, tasks.c.title, tasks.c.reason,
+                   tasks.c.automatic, tasks.c.due_at)
+            .where(tasks.c.deal_id == deal_id, tasks.c.completed_at.is_(None))
+            .order_by(tasks.c.due_at)
+        ),
+    )  # fmt: skip
 
 
 class _Key:

@@ -27,15 +27,22 @@ def to_process(row: Row) -> a.Process:
 
 
 class AssistantRepository:
+    """A clinic's settings are read once per repository, i.e. once per unit of work (a consumer batch asks for
+    them per event)."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._settings: dict[str, Row | None] = {}
 
     # --- set-up -----------------------------------------------------------------------------------
     async def settings(self, tenant_id: str) -> Row | None:
-        q = select(assistant_settings).where(assistant_settings.c.tenant_id == tenant_id)
-        return (await self.session.execute(q)).first()
+        if tenant_id not in self._settings:
+            q = select(assistant_settings).where(assistant_settings.c.tenant_id == tenant_id)
+            self._settings[tenant_id] = (await self.session.execute(q)).first()
+        return self._settings[tenant_id]
 
     async def put_settings(self, tenant_id: str, **values: Any) -> None:
+        self._settings.pop(tenant_id, None)
         q = insert(assistant_settings).values(tenant_id=tenant_id, **values)
         await self.session.execute(q.on_conflict_do_update(index_elements=["tenant_id"], set_=values))
 

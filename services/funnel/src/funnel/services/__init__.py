@@ -268,8 +268,10 @@ async def reevaluate(
     values = {**(changes or {}), "next_booking_at": upcoming[0] if upcoming else None, "updated_at": now}
     statuses = {p.id: p.status for p in found.plans}
     pipeline = await repo.pipeline(deal.tenant_id, deal.pipeline_id)
+    values["lost_due_at"] = None  # only the rules of automatic mode make an Interrupted deal Lost
     if pipeline is not None and pipeline.automatic:
         key = domain.arrived_stage(facts, now)
+        values["lost_due_at"] = domain.lost_due(facts, now)
         if key != deal.stage_key:
             before = [t.id for t in open_tasks]
             values |= await _moved(work, repo, deal, key, now, open_tasks)
@@ -685,19 +687,16 @@ async def queue(uow: FunnelWorkFactory, principal: Principal, *, limit: int) -> 
 async def lost_round(uow: FunnelWorkFactory, clock: Clock, *, limit: int = 200) -> int:
     """Durable Lost timer: interrupted deals are re-evaluated against the clock (state is in the database)."""
     now = clock()
-    moved = 0
+    evaluated = 0
     async with uow() as work:
         repo = work.funnel
-        for ref in await repo.deals_in_stage("interrupted", limit=limit):
-            deal = await repo.deal(ref.tenant_id, ref.id, lock=True)
-            if deal is None:
-                continue
-            facts = await repo.facts(deal.tenant_id, deal)
-            if domain.arrived_stage(facts, now) != "interrupted":
-                await reevaluate(work, repo, deal, now)
-                moved += 1
+        # Only the deals whose due time came (deals.lost_due_at, written by reevaluate), oldest first: every
+        # round reads what is due, however many deals wait in Interrupted.
+        for deal in await repo.claim_lost_due(now, limit=limit):
+            await reevaluate(work, repo, deal, now)  # Lost, or a later due time if the facts changed
+            evaluated += 1
         await work.commit()
-    return moved
+    return evaluated
 
 
 async def board_counts_round(uow: FunnelWorkFactory, clock: Clock, *, limit: int = 5000) -> int:
