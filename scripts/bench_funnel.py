@@ -323,7 +323,9 @@ KINDS: dict[str, tuple[Callable[[str], Event], str]] = {
 }  # fmt: skip
 
 
-async def lag(stack: Stack, tenant: str, pipeline_id: str, interrupted: str, rate: int, seconds: int) -> dict[str, Any]:
+async def lag(
+    stack: Stack, tenant: str, pipeline_id: str, interrupted: str, rate: int, seconds: int, profile: Path | None = None
+) -> dict[str, Any]:
     assert stack.infra is not None
     url = stack.database_url("funnel")
     bootstrap = stack.infra.kafka_bootstrap
@@ -382,13 +384,19 @@ async def lag(stack: Stack, tenant: str, pipeline_id: str, interrupted: str, rat
                         seen.setdefault(r["patient_id"], now)
             await asyncio.sleep(0.05)
 
+    profiler = bench_intake.Profiler(stack, profile, names=("funnel-worker",)) if profile else None
+    if profiler:
+        profiler.start()
     began = time.perf_counter()
     await asyncio.gather(offer(), watch())
     offered_for = time.perf_counter() - began
+    profiles = profiler.stop(len(seen)) if profiler else None
     await producer.stop()
     await conn.close()
     usage = bench_intake.cpu_usage(cpu_before, bench_intake.cpu_sample(stack))
     handled = max(len(seen), 1)
+    if profiles:
+        out_profiles = bench_intake.scale_profiles(profiles, usage, handled)
     per = {name: round(v * 1000 / handled, 2) for name, v in usage["cpu_s"].items() if v >= 0.005}
     out: dict[str, Any] = {"offered_events_per_s": rate, "events": len(plan), "seconds": round(offered_for, 1)}
     out["cpu ms per handled event"] = per
@@ -401,6 +409,8 @@ async def lag(stack: Stack, tenant: str, pipeline_id: str, interrupted: str, rat
         out[kind] = {**(_ms(lags) if len(lags) > 1 else {}), "max": round(max(lags, default=0), 1), "missing": missing}
     out["all events"] = {**_ms(every), "max": round(max(every), 1)}
     out["ceiling: broker publish -> consume"] = await broker_ceiling(bootstrap, rate, min(seconds, 10))
+    if profiles:
+        out["profile"] = out_profiles
     return out
 
 
@@ -559,6 +569,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--skip-board", action="store_true", help="only event -> deal latency")
     parser.add_argument("--batch", type=int, default=50, help="events per batch in the statements-per-event phase")
     parser.add_argument("--keep-logs", type=Path, help="copy the stack's logs here before removing it")
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="py-spy the funnel worker during event -> deal into DIR"
+    )
     args = parser.parse_args(argv)
     state_dir = Path(tempfile.mkdtemp(prefix="clinicflow-bench-funnel-"))
     stack = FunnelStack(state_dir, free_ports=True)
@@ -577,7 +590,9 @@ def main(argv: list[str]) -> int:
         if not args.skip_board:
             report["board"] = asyncio.run(board(stack, token, tenant, pipeline_id, args.rounds))
         report["statements per event"] = asyncio.run(statements(stack, tenant, pipeline_id, interrupted, args.batch))
-        report["event -> deal"] = asyncio.run(lag(stack, tenant, pipeline_id, interrupted, args.rate, args.lag_seconds))
+        report["event -> deal"] = asyncio.run(
+            lag(stack, tenant, pipeline_id, interrupted, args.rate, args.lag_seconds, args.profile)
+        )
     finally:
         stack.stop()
         report["worker log"] = worker_log(stack.log_dir / "funnel-worker.log")

@@ -294,7 +294,7 @@ def scale_profiles(profiles: dict[str, Any], cpu: dict[str, Any], items: int) ->
     return out
 
 
-OWN_PACKAGES = {"kit", "contracts", "gateway", "leads", "notifications", "sandbox"}
+OWN_PACKAGES = {"kit", "contracts", "gateway", "leads", "notifications", "funnel", "sandbox"}
 #: Our frames under every sample of a process (its entry point), which say nothing.
 ENTRY_FRAMES = {
     *(f"<module> ({s}/__main__.py)" for s in OWN_PACKAGES),

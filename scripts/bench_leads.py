@@ -44,6 +44,7 @@ from leads.domain.matching import Contact
 from leads.domain.queries import LeadQuery
 from leads.repository import LeadRepository
 from leads.services.matching import find_candidates
+from leads.services.work import LeadsUnitOfWork
 
 FIRST = [
     "Maria",
@@ -375,7 +376,7 @@ class Ceiling:
     def __init__(self, url: str, tenant_id: str) -> None:
         self.tenant_id = tenant_id
         self.engine = make_engine(url, pool_size=1)
-        self.uows = uow_factory(self.engine, "bench")
+        self.uows = uow_factory(self.engine, "bench", LeadsUnitOfWork)
         self.statements: list[tuple[str, Any]] = []
         event.listen(self.engine.sync_engine, "before_cursor_execute", self._grab)
         self.dsn = plain_dsn(url)
