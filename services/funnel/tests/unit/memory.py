@@ -305,6 +305,10 @@ class MemoryFunnel:
     async def open_automatic_task(self, deal_id: str, title: str) -> bool:
         return any(t.automatic and t.title == title for t in await self.open_tasks(deal_id))
 
+    async def mark_overdue(self, task_ids: list[str], now: datetime) -> None:
+        for task_id in task_ids:
+            await self.set_task(task_id, overdue_at=now)
+
     async def claim_overdue(self, now: datetime, *, limit: int) -> list[Row]:
         due = [t for t in self.s.tasks.values() if t.completed_at is None and t.overdue_at is None and t.due_at < now]
         return [_copy(t) for t in sorted(due, key=lambda t: t.due_at)[:limit]]

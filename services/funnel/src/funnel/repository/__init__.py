@@ -604,6 +604,11 @@ class Repository:
         )
         return list((await self.session.execute(q)).all())
 
+    async def mark_overdue(self, task_ids: list[str], now: datetime) -> None:
+        """The claimed tasks announced as overdue, in one statement."""
+        if task_ids:
+            await self.session.execute(update(tasks).where(tasks.c.id.in_(task_ids)).values(overdue_at=now))
+
     async def open_tasks_for(self, deal_id: str, reason: str, ref: str | None = None) -> list[Row]:
         q = select(tasks).where(tasks.c.deal_id == deal_id, tasks.c.reason == reason, tasks.c.completed_at.is_(None))
         if ref is not None:
@@ -738,7 +743,7 @@ class Repository:
     # --- money --------------------------------------------------------------------------------------
     async def add_money(self, **values: Any) -> bool:
         """False when this payment or refund step is already recorded."""
-        result = await self.session.execute(insert(money).values(**values).on_conflict_do_nothing())
+        result = await self.session.execute(_ADD_MONEY, values)  # the columns are the values' keys
         return bool(getattr(result, "rowcount", 0))
 
     async def money_row(self, tenant_id: str, entry_id: str) -> Row | None:
@@ -873,6 +878,9 @@ def _set_deal(which: Any, counted: bool, values: dict[str, Any]) -> Any:
         .values(values)
         .returning(*(c.label(f"old_{c.name}") for c in old.c), *_counted(deals))
     )
+
+
+_ADD_MONEY = insert(money).on_conflict_do_nothing()
 
 
 def _person_bound(table: Any) -> Any:

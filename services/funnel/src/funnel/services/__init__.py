@@ -720,8 +720,8 @@ async def overdue_round(uow: FunnelWorkFactory, clock: Clock, *, limit: int = 20
     async with uow() as work:
         repo = work.funnel
         found = await repo.claim_overdue(now, limit=limit)
+        await repo.mark_overdue([t.id for t in found], now)
         for t in found:
-            await repo.set_task(t.id, overdue_at=now)
             work.publish(
                 TaskOverdueV1(
                     task_id=t.id, deal_id=t.deal_id, responsible_id=t.responsible_id, due_at=t.due_at, overdue_at=now
