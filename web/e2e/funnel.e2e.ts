@@ -249,3 +249,53 @@ test("the assistant's processes: a WhatsApp lead's process, taken over and hande
   }
   await page.getByRole("combobox", { name: /^(Idioma|Language|Язык)$/ }).selectOption("pt-BR");
 });
+
+test("the clinic adds its own pipeline in Settings, opens a deal there by hand, filters the board by patient activity", async () => {
+  const owner: Member = { id: "", email: EMAIL, password: PASSWORD, token: admin };
+  const name = `Implantes ${run}`;
+  await logIn(owner);
+  await page.goto(`${BASE}/#/settings/pipelines`);
+  const form = page.getByRole("form", { name: "Novo funil" });
+  await form.locator('input[name="name"]').fill(name);
+  for (const [i, stage] of ["Consulta", "Fechado", "Desistiu"].entries()) await form.locator(`input[name="stage-${i}-name"]`).fill(stage);
+  await form.locator('select[name="stage-2-outcome"]').selectOption("won");
+  await form.getByRole("button", { name: "Criar funil" }).click();
+  await form.getByText("A pipeline has at most one won stage.").waitFor(); // under the third stage's outcome
+  assert.equal(await form.locator('input[name="stage-2-name"]').inputValue(), "Desistiu");
+  await accessible("settings: a new pipeline refused");
+  await form.locator('select[name="stage-2-outcome"]').selectOption("lost");
+  await form.getByRole("button", { name: "Criar funil" }).click();
+  const card = page.getByRole("region", { name: new RegExp(name) });
+  await card.waitFor();
+  const listed = await api("/api/v1/funnel/pipelines", { token: admin });
+  const mine = listed.body.items.find((p: { name: string }) => p.name === name);
+  assert.deepEqual(
+    mine.stages.map((s: { key: string; outcome: string }) => [s.key, s.outcome]),
+    [["new", "open"], ["won", "won"], ["lost", "lost"]],
+  );
+
+  // The board picks it; a deal is opened there by hand, and the activity filter goes to the server.
+  await page.goto(`${BASE}/#/pipelines`);
+  await page.getByLabel("Funil").selectOption({ label: name });
+  await page.getByRole("button", { name: "Novo negócio" }).click();
+  const dialog = page.getByRole("dialog", { name: `Novo negócio em ${name}` });
+  await dialog.locator('input[name="name"]').fill(`Rita ${run}`);
+  await dialog.locator('input[name="amount"]').fill("1200,50");
+  await accessible("board: a new deal");
+  await dialog.getByRole("button", { name: "Criar" }).click();
+  await dialog.waitFor({ state: "detached" });
+  const tile = page.locator(".kanban").getByText(`Rita ${run}`);
+  await tile.waitFor();
+  await page.locator('select[name="activity"]').selectOption("inactive"); // nothing happened to Rita yet
+  await page.getByLabel("Período (dias)").fill("30");
+  await tile.waitFor();
+  await page.locator('select[name="activity"]').selectOption("active");
+  await tile.waitFor({ state: "detached" });
+  await accessible("board: filtered by patient activity");
+
+  // Holding an open deal, the pipeline is not removed: the service's problem is shown.
+  await page.goto(`${BASE}/#/settings/pipelines`);
+  await card.getByRole("button", { name: `Remover funil ${name}` }).click();
+  await card.getByText(/open deal/).waitFor();
+  assert.ok((await api("/api/v1/funnel/pipelines", { token: admin })).body.items.some((p: { id: string }) => p.id === mine.id));
+});

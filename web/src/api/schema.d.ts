@@ -468,6 +468,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/funnel/deals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open a deal by hand in a pipeline of the clinic's own */
+        post: operations["ApiV1FunnelDealsOpen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/funnel/deals/{deal_id}": {
         parameters: {
             query?: never;
@@ -564,7 +581,8 @@ export interface paths {
         /** The clinic's pipelines and their stages */
         get: operations["ApiV1FunnelPipelinesList"];
         put?: never;
-        post?: never;
+        /** A pipeline of the clinic's own, with its stages in order (moved by hand) */
+        post: operations["ApiV1FunnelPipelinesCreate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -599,7 +617,8 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        delete?: never;
+        /** Remove a pipeline of the clinic's own: deleted if it never held a deal, else archived; refused while it holds open deals */
+        delete: operations["ApiV1FunnelPipelinesPipelineIdRemove"];
         options?: never;
         head?: never;
         /** Rename; automatic or manual mode */
@@ -3016,6 +3035,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/scheduling/questionnaires/{questionnaire_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace a questionnaire's name and questions (forms signed before keep theirs) */
+        put: operations["ApiV1SchedulingQuestionnairesQuestionnaireIdPutQuestionnaire"];
+        post?: never;
+        /** Remove (archive) a questionnaire: links sent still open it, signed forms are kept */
+        delete: operations["ApiV1SchedulingQuestionnairesQuestionnaireIdRemoveQuestionnaire"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/scheduling/returns": {
         parameters: {
             query?: never;
@@ -4441,6 +4478,17 @@ export interface components {
             };
             scope: string;
         };
+        /** DealIn */
+        DealIn: {
+            amount?: string | null;
+            lead_id?: string | null;
+            name: string;
+            patient_id?: string | null;
+            phone?: string | null;
+            /** Format: uuid */
+            pipeline_id: string;
+            stage?: string | null;
+        };
         /** DealMessageOut */
         DealMessageOut: {
             channel: string;
@@ -5011,6 +5059,11 @@ export interface components {
         MoveIn: {
             reason: string;
             stage: string;
+        };
+        /** NewPipelineIn */
+        NewPipelineIn: {
+            name: string;
+            stages: components["schemas"]["StageIn"][];
         };
         /** NoteIn */
         NoteIn: {
@@ -5831,6 +5884,10 @@ export interface components {
             offset_minutes: number;
             sent_at: string | null;
             status: string;
+        };
+        /** RemovedOut */
+        RemovedOut: {
+            removed: string;
         };
         /** ReplyIn */
         ReplyIn: {
@@ -6723,6 +6780,7 @@ export type SchemaCreatedOut = components['schemas']['CreatedOut'];
 export type SchemaCuratorIn = components['schemas']['CuratorIn'];
 export type SchemaCuratorOut = components['schemas']['CuratorOut'];
 export type SchemaDashboardOut = components['schemas']['DashboardOut'];
+export type SchemaDealIn = components['schemas']['DealIn'];
 export type SchemaDealMessageOut = components['schemas']['DealMessageOut'];
 export type SchemaDealOut = components['schemas']['DealOut'];
 export type SchemaDealPaymentOut = components['schemas']['DealPaymentOut'];
@@ -6779,6 +6837,7 @@ export type SchemaMessageList = components['schemas']['MessageList'];
 export type SchemaMessageOut = components['schemas']['MessageOut'];
 export type SchemaMetricsOut = components['schemas']['MetricsOut'];
 export type SchemaMoveIn = components['schemas']['MoveIn'];
+export type SchemaNewPipelineIn = components['schemas']['NewPipelineIn'];
 export type SchemaNoteIn = components['schemas']['NoteIn'];
 export type SchemaNumberIn = components['schemas']['NumberIn'];
 export type SchemaNumberOut = components['schemas']['NumberOut'];
@@ -6868,6 +6927,7 @@ export type SchemaRecordingOut = components['schemas']['RecordingOut'];
 export type SchemaRefreshIn = components['schemas']['RefreshIn'];
 export type SchemaRefundIn = components['schemas']['RefundIn'];
 export type SchemaReminderOut = components['schemas']['ReminderOut'];
+export type SchemaRemovedOut = components['schemas']['RemovedOut'];
 export type SchemaReplyIn = components['schemas']['ReplyIn'];
 export type SchemaReportOut = components['schemas']['ReportOut'];
 export type SchemaRequestIn = components['schemas']['RequestIn'];
@@ -8942,6 +9002,75 @@ export interface operations {
             };
         };
     };
+    ApiV1FunnelDealsOpen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DealIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     ApiV1FunnelDealsDealIdCard: {
         parameters: {
             query?: never;
@@ -9430,6 +9559,75 @@ export interface operations {
             };
         };
     };
+    ApiV1FunnelPipelinesCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewPipelineIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     ApiV1FunnelPipelinesStagesStageIdDeleteStage: {
         parameters: {
             query?: never;
@@ -9555,6 +9753,73 @@ export interface operations {
             };
             /** @description Not sent as application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1FunnelPipelinesPipelineIdRemove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pipeline_id: unknown;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemovedOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -21441,6 +21706,153 @@ export interface operations {
             };
             /** @description Not sent as application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1SchedulingQuestionnairesQuestionnaireIdPutQuestionnaire: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                questionnaire_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuestionnaireIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1SchedulingQuestionnairesQuestionnaireIdRemoveQuestionnaire: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                questionnaire_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

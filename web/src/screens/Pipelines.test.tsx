@@ -20,6 +20,7 @@ const STAGES = [stage("new", "Novo", 0), stage("in_contact", "Em contato", 1), s
 const PIPELINES = [
   { id: "p1", kind: "requests", name: "Pedidos e contatos", automatic: false, stages: STAGES },
   { id: "p2", kind: "arrived", name: "Chegados", automatic: true, stages: [stage("arrived_new", "Novo (chegou)", 0)] },
+  { id: "p3", kind: "custom", name: "Implantes", automatic: false, stages: [{ ...stage("won", "Fechado", 1), outcome: "won" }, stage("consult", "Consulta", 0)] },
 ];
 const deal = {
   id: "d1", name: "Joana Prado", phone: "+5511987654321", amount: "1500.00", paid: "500.00", curator_id: null, kind: "requests",
@@ -45,6 +46,8 @@ function fakeApi(sent: { method: string; path: string; body?: unknown }[], moveA
         ],
       });
     if (url.pathname.endsWith("/move")) return moveAnswer();
+    if (url.pathname === "/api/v1/funnel/deals" && request.method === "POST")
+      return (body as { name: string }).name ? json({ id: "d9" }, 201) : json({ status: 422, title: "Invalid", errors: [{ field: "name", message: "The name must not be empty." }] }, 422);
     return json({ status: 404, title: "Not found" }, 404);
   });
 }
@@ -76,6 +79,12 @@ test("the board shows each stage's count and sum, the deal's task lights; filter
   await waitFor(() => expect(sent.some((s) => s.path.includes("curator_id=u9"))).toBe(true));
   fireEvent.change(screen.getByLabelText("Plano de tratamento"), { target: { value: "signed" } });
   await waitFor(() => expect(sent.some((s) => s.path.includes("plan_state=signed"))).toBe(true));
+  // Patient activity: no visit, booking or payment in the last N days (the service's activity / active_days).
+  expect(screen.queryByLabelText("Período (dias)")).toBeNull();
+  fireEvent.change(screen.getByLabelText("Atividade do paciente"), { target: { value: "inactive" } });
+  await waitFor(() => expect(sent.some((s) => s.path.includes("activity=inactive") && s.path.includes("active_days=90"))).toBe(true));
+  fireEvent.change(screen.getByLabelText("Período (dias)"), { target: { value: "30" } });
+  await waitFor(() => expect(sent.some((s) => s.path.includes("activity=inactive") && s.path.includes("active_days=30"))).toBe(true));
   // An automatic Arrived pipeline: nothing to drag, no move buttons.
   fireEvent.change(screen.getByLabelText("Funil"), { target: { value: "p2" } });
   await screen.findByText("Modo automático: os negócios andam pelas regras");
@@ -109,4 +118,22 @@ test("a deal dropped on another stage asks for the reason; the API's problem sho
   await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
   const moves = sent.filter((s) => s.path.endsWith("/move"));
   expect(moves.at(-1)).toEqual({ method: "POST", path: "/api/v1/funnel/deals/d1/move", body: { stage: "in_contact", reason: "Respondeu no WhatsApp" } });
+});
+
+test("a deal is opened by hand in the clinic's own pipeline, in its first open stage; a refusal stays in the dialog", async () => {
+  const sent: { method: string; path: string; body?: unknown }[] = [];
+  renderBoard(fakeApi(sent, () => json({}, 201)));
+  await screen.findByRole("region", { name: /Novo/ });
+  expect(screen.queryByRole("button", { name: "Novo negócio" })).toBeNull(); // the built-in ones open theirs from events
+  fireEvent.change(screen.getByLabelText("Funil"), { target: { value: "p3" } });
+  fireEvent.click(await screen.findByRole("button", { name: "Novo negócio" }));
+  const dialog = await screen.findByRole("dialog", { name: "Novo negócio em Implantes" });
+  expect((within(dialog).getByLabelText("Etapa") as HTMLSelectElement).value).toBe("consult");
+  fireEvent.click(within(dialog).getByRole("button", { name: "Criar" }));
+  await within(dialog).findByText("The name must not be empty.");
+  fireEvent.change(within(dialog).getByLabelText(/^Nome/), { target: { value: "Rita" } });
+  fireEvent.change(within(dialog).getByLabelText("Valor"), { target: { value: "1200,50" } });
+  fireEvent.click(within(dialog).getByRole("button", { name: "Criar" }));
+  await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
+  expect(sent.filter((s) => s.method === "POST").at(-1)!.body).toEqual({ pipeline_id: "p3", stage: "consult", name: "Rita", phone: null, amount: "1200.50" });
 });

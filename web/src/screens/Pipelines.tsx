@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState, type DragEvent, type FormEvent } from "react";
 import { ApiError, fieldErrors, unwrap, type Problem, type Schemas } from "../api/client";
 import { Dialog, Field, Loading, ProblemBanner } from "../components";
-import { useLoad, useStaffName } from "../data";
+import { useLoad, useSave, useStaffName } from "../data";
 import { useDesk } from "../i18n-desk";
 import { useSession } from "../session";
 import { useWindowed } from "../windowed";
@@ -30,10 +30,14 @@ export interface BoardFilters {
   overdue: boolean;
   noBooking: boolean;
   plan: string;
+  /** The person's activity (visits, bookings, arrivals, payments): "" any, active or inactive in `days`. */
+  activity: string;
+  days: string;
 }
 
-const NO_FILTERS: BoardFilters = { curator: "", stage: "", overdue: false, noBooking: false, plan: "" };
+const NO_FILTERS: BoardFilters = { curator: "", stage: "", overdue: false, noBooking: false, plan: "", activity: "", days: "90" };
 const PLAN_STATES = ["none", "created", "signed", "completed"] as const;
+const ACTIVITIES = ["active", "inactive"] as const;
 
 export function Pipelines({ dealId }: { dealId?: string }) {
   const { api, can } = useSession();
@@ -48,6 +52,7 @@ export function Pipelines({ dealId }: { dealId?: string }) {
   const [openDeal, setOpenDeal] = useState<string | null>(dealId ?? null);
   const [moving, setMoving] = useState<{ deal: Deal; stage: string } | null>(null);
   const [dragOver, setDragOver] = useState<string | null>(null);
+  const [adding, setAdding] = useState(false);
   useEffect(() => setOpenDeal(dealId ?? null), [dealId]);
   const board = useLoad(
     async () =>
@@ -62,6 +67,8 @@ export function Pipelines({ dealId }: { dealId?: string }) {
                   overdue: filters.overdue,
                   no_future_booking: filters.noBooking,
                   plan_state: filters.plan || null,
+                  activity: filters.activity || null,
+                  active_days: filters.activity ? Number(filters.days) : undefined,
                   per_stage: perStage,
                 },
               },
@@ -90,6 +97,11 @@ export function Pipelines({ dealId }: { dealId?: string }) {
       <div className="title-row">
         <h1 id="pipe-title">{d("pipe.title")}</h1>
         {pipeline ? <span className="muted" data-mode={canMove ? "manual" : "automatic"}>{movable(pipeline) ? d("pipe.manual") : d("pipe.automatic")}</span> : null}
+        {pipeline?.kind === "custom" && can("funnel:write") ? (
+          <button type="button" className="primary" onClick={() => setAdding(true)}>
+            {d("pipe.newDeal")}
+          </button>
+        ) : null}
       </div>
       <form className="filters filters-board" onSubmit={(e) => e.preventDefault()} aria-label={d("pipe.title")}>
         <Field
@@ -125,6 +137,24 @@ export function Pipelines({ dealId }: { dealId?: string }) {
           error={fieldErrors(board.problem).fields.plan_state}
           options={[{ value: "", label: d("pipe.plan.any") }, ...PLAN_STATES.map((p) => ({ value: p, label: d(`pipe.plan.${p}`) }))]}
         />
+        <Field
+          name="activity"
+          label={d("pipe.activity")}
+          value={filters.activity}
+          onChange={(v) => set({ activity: v })}
+          error={fieldErrors(board.problem).fields.activity}
+          options={[{ value: "", label: d("pipe.plan.any") }, ...ACTIVITIES.map((a) => ({ value: a, label: d(`pipe.activity.${a}`) }))]}
+        />
+        {filters.activity ? (
+          <Field
+            name="active_days"
+            type="number"
+            label={d("pipe.activeDays")}
+            value={filters.days}
+            onChange={(v) => set({ days: v })}
+            error={fieldErrors(board.problem).fields.active_days}
+          />
+        ) : null}
         <label className="check">
           <input type="checkbox" checked={filters.overdue} onChange={(e) => set({ overdue: e.target.checked })} /> {d("pipe.overdue")}
         </label>
@@ -132,7 +162,7 @@ export function Pipelines({ dealId }: { dealId?: string }) {
           <input type="checkbox" checked={filters.noBooking} onChange={(e) => set({ noBooking: e.target.checked })} /> {d("pipe.noBooking")}
         </label>
       </form>
-      <ProblemBanner problem={pipelines.problem ?? board.problem} shown={["plan_state"]} />
+      <ProblemBanner problem={pipelines.problem ?? board.problem} shown={["plan_state", "activity", "active_days"]} />
       <div className="kanban" aria-busy={board.loading}>
         {(board.data?.columns ?? []).map((column) => (
           <StageColumn
@@ -162,6 +192,16 @@ export function Pipelines({ dealId }: { dealId?: string }) {
           onClose={() => setMoving(null)}
           onMoved={() => {
             setMoving(null);
+            board.reload();
+          }}
+        />
+      ) : null}
+      {adding && pipeline ? (
+        <NewDealDialog
+          pipeline={pipeline}
+          onClose={() => setAdding(false)}
+          onCreated={() => {
+            setAdding(false);
             board.reload();
           }}
         />
@@ -353,6 +393,44 @@ export function MoveDialog({
           </button>
           <button type="submit" className="primary" disabled={busy}>
             {busy ? d("pipe.moving") : d("pipe.move")}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** A deal opened by hand in a pipeline of the clinic's own (`POST /api/v1/funnel/deals`). */
+export function NewDealDialog({ pipeline, onClose, onCreated }: { pipeline: Pipeline; onClose: () => void; onCreated: () => void }) {
+  const { api } = useSession();
+  const { d } = useDesk();
+  const open = [...pipeline.stages].sort((a, b) => a.position - b.position);
+  const [stage, setStage] = useState(open.find((s) => s.outcome === "open")?.key ?? open[0]?.key ?? "");
+  const [name, setName] = useState("");
+  const [phone, setPhone] = useState("");
+  const [amount, setAmount] = useState("");
+  const { problem, busy, fields, save } = useSave();
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const body = { pipeline_id: pipeline.id, stage, name, phone: phone || null, amount: amount ? amount.replace(",", ".") : null };
+    if (await save(() => unwrap(api.POST("/api/v1/funnel/deals", { body })))) onCreated();
+  }
+
+  return (
+    <Dialog title={d("pipe.newDealIn", { name: pipeline.name })} onClose={onClose}>
+      <form onSubmit={submit} className="stack" noValidate>
+        <ProblemBanner problem={problem} shown={["stage", "name", "phone", "amount"]} />
+        <Field name="name" label={d("pipe.dealName")} value={name} onChange={setName} error={fields.name} required />
+        <Field name="phone" label={d("pipe.dealPhone")} value={phone} onChange={setPhone} error={fields.phone} />
+        <Field name="amount" label={d("pipe.dealAmount")} value={amount} onChange={setAmount} error={fields.amount} />
+        <Field name="stage" label={d("pipe.stage")} value={stage} onChange={setStage} options={open.map((s) => ({ value: s.key, label: s.name }))} error={fields.stage} />
+        <div className="actions dialog-actions">
+          <button type="button" onClick={onClose}>
+            {d("agenda.close")}
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {d("pipe.create")}
           </button>
         </div>
       </form>

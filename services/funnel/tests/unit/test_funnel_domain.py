@@ -124,3 +124,33 @@ def test_input_rules() -> None:
     assert PlanItem("Implant", 2, Decimal("100"), Decimal("10")).total == Decimal("180.00")
     counts = task_counts([T0 - H, T0 + H, T0 + D], T0)
     assert (counts.green, counts.red) == (2, 1)
+
+
+def test_a_clinics_own_pipeline_its_stages_name_and_removal() -> None:
+    from funnel.domain import Conflict, InvalidFunnel, StageSpec, clean_pipeline_name, clean_stages, removable
+
+    cleaned = clean_stages(
+        [StageSpec(" First Call ", "First call", "#ABCDEF"), StageSpec("w", "Won", "#000000", "won")]
+    )
+    assert cleaned == [StageSpec("first_call", "First call", "#abcdef"), StageSpec("w", "Won", "#000000", "won")]
+    bad = {
+        "stages": [[], [StageSpec("w", "W", "#000000", "won"), StageSpec("l", "L", "#000000", "lost")]],
+        "stages.1.key": [[StageSpec("a", "A", "#000000"), StageSpec(" A ", "B", "#000000")]],
+        "stages.0.color": [[StageSpec("a", "A", "red")]],
+        "stages.2.outcome": [[StageSpec("a", "A", "#000000"), *[StageSpec(k, k, "#000000", "lost") for k in "bc"]]],
+        "stages.0.name": [[StageSpec("a", " ", "#000000")]],
+    }
+    for field, cases in bad.items():
+        for stages in cases:
+            with pytest.raises(InvalidFunnel) as caught:
+                clean_stages(stages)
+            assert caught.value.field == field
+    assert clean_pipeline_name("  Implants  2027 ", ["Requests and contacts"]) == "Implants 2027"
+    with pytest.raises(Conflict) as taken:
+        clean_pipeline_name("IMPLANTS", ["implants"])
+    assert taken.value.field == "name"
+    assert (removable("custom", 0, 0), removable("custom", 0, 3)) == ("deleted", "archived")
+    for kind, open_deals in (("requests", 0), ("arrived", 0), ("custom", 1)):
+        with pytest.raises(Conflict) as kept:
+            removable(kind, open_deals, open_deals)
+        assert kept.value.field == "pipeline_id"

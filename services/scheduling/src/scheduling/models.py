@@ -181,6 +181,9 @@ questionnaires = Table(
     Column("sections", JSONB, nullable=False),
     Column("created_by", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True)),
+    #: Removed by the clinic: gone from its lists and choices; links already sent still open it.
+    Column("archived_at", DateTime(timezone=True)),
     Index("ix_questionnaires_tenant", "tenant_id", "name"),
 )
 

@@ -571,3 +571,50 @@ async def test_a_professional_is_linked_only_to_an_active_staff_member(engine: A
     await announce(StaffCreatedV1(**record, changed_at=c.clock.now()))  # type: ignore[arg-type]
     with pytest.raises(Invalid):
         await setup.update_professional(c.env, c.principal, linked.id, pro(member))
+
+
+QUESTIONS = [
+    {"title": "Saúde", "questions": [{"id": "allergies", "label": "Alergias?", "type": "yes_no", "required": True}]}
+]
+
+
+async def test_a_questionnaire_is_changed_and_removed_by_archiving(engine: Any) -> None:
+    from scheduling.schemas import PolicyIn
+
+    c = await new_clinic(engine)
+    other = await new_clinic(engine)
+    first = await setup.add_questionnaire(c.env, c.principal, "Anamnese", QUESTIONS)
+    second = await setup.add_questionnaire(c.env, c.principal, "Retorno", QUESTIONS)
+    changed = [{"title": "Pele", "questions": [{"id": "skin", "label": "Pele", "type": "single_choice",
+                                                 "options": ["seca", "oleosa"]}]}]  # fmt: skip
+    await setup.update_questionnaire(c.env, c.principal, first, "Anamnese estética", changed)
+    listed = {r.id: r for r in await setup.list_questionnaires(c.env, c.principal)}
+    assert (listed[first].name, listed[first].sections) == ("Anamnese estética", changed)
+    assert listed[first].updated_at is not None
+    with pytest.raises(Invalid) as bad:  # the same rules as adding one
+        await setup.update_questionnaire(c.env, c.principal, first, "Anamnese", [])
+    assert bad.value.field == "sections"
+    with pytest.raises(NotFound):  # another clinic's
+        await setup.update_questionnaire(other.env, other.principal, first, "X", QUESTIONS)
+    with pytest.raises(NotFound):
+        await setup.remove_questionnaire(other.env, other.principal, first)
+
+    # The one the policy sends before visits is replaced there first.
+    await setup.set_policy(c.env, c.principal, PolicyIn(anamnesis_questionnaire_id=first))  # type: ignore[arg-type]
+    with pytest.raises(Conflict) as in_use:
+        await setup.remove_questionnaire(c.env, c.principal, first)
+    assert in_use.value.field == "questionnaire_id"
+    await setup.set_policy(c.env, c.principal, PolicyIn(anamnesis_questionnaire_id=second))  # type: ignore[arg-type]
+    await setup.remove_questionnaire(c.env, c.principal, first)
+    assert [r.id for r in await setup.list_questionnaires(c.env, c.principal)] == [second]
+    async with c.env.uow() as uow:  # archived, not deleted: a link already sent still opens it
+        kept = await uow.setup.questionnaire(c.principal.tenant_id, first)
+    assert kept is not None
+    assert kept.archived_at is not None
+    for again in (
+        setup.remove_questionnaire(c.env, c.principal, first),
+        setup.update_questionnaire(c.env, c.principal, first, "X", QUESTIONS),
+        setup.set_policy(c.env, c.principal, PolicyIn(anamnesis_questionnaire_id=first)),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(NotFound):
+            await again

@@ -196,3 +196,13 @@ def test_the_hash_is_of_exactly_the_signed_bytes() -> None:
     )
     assert hashlib.sha256(text.encode()).hexdigest() == digest
     assert '"typed_name":"Maria Souza"' in text
+
+
+def test_a_changed_questionnaire_keeps_the_drafts_answers_it_still_asks_and_the_policys_one_stays() -> None:
+    sections = [{"title": "S", "questions": [{"id": "a", "label": "A", "type": "text"}]}]
+    assert forms.kept_answers(sections, {"a": "yes", "gone": "x"}) == {"a": "yes"}
+    forms.check_removable("q1", None)
+    forms.check_removable("q1", "q2")
+    with pytest.raises(Conflict) as caught:
+        forms.check_removable("q1", "q1")
+    assert caught.value.field == "questionnaire_id"

@@ -1,8 +1,8 @@
 // Forms and questionnaires, as far as the services' APIs go: the leads service's intake forms (a public web form
 // of the clinic, or a Tilda form posting to a webhook: `GET/POST /api/v1/leads/forms`, `PATCH .../{id}`,
 // `POST .../{id}/rotate-secret`; crm:admin), and the scheduling service's anamnesis questionnaires (`GET/POST
-// /api/v1/scheduling/questionnaires`; scheduling:admin; the API adds them and lists them, it neither edits nor
-// deletes one). A Tilda form's secret is in the answer of its creation or rotation only: shown once, then gone.
+// /api/v1/scheduling/questionnaires`, `PUT/DELETE .../{id}`; scheduling:admin: added, changed, and removed — the
+// service archives a removed one, so links already sent still open it). A Tilda form's secret is in the answer of its creation or rotation only: shown once, then gone.
 import { useState, type FormEvent } from "react";
 import { unwrap, type Schemas } from "../../api/client";
 import { Field, Loading, ProblemBanner } from "../../components";
@@ -205,6 +205,7 @@ export function QuestionnairesSection() {
                   <summary>
                     <strong>{q.name}</strong> <span className="muted">{st("questionnaires.count", { n: q.sections.reduce((n, s) => n + s.questions.length, 0) })}</span>
                   </summary>
+                  <QuestionnaireActions questionnaire={q} onChanged={list.reload} />
                   {q.sections.map((s, i) => (
                     <div key={i}>
                       <h4>{s.title}</h4>
@@ -229,8 +230,42 @@ export function QuestionnairesSection() {
       ) : (
         <Loading />
       )}
-      <NewQuestionnaire onCreated={list.reload} />
+      <QuestionnaireForm onSaved={list.reload} />
     </section>
+  );
+}
+
+/** Change (the whole form, `PUT`) or remove (`DELETE`: archived by the service) one questionnaire. */
+function QuestionnaireActions({ questionnaire, onChanged }: { questionnaire: Questionnaire; onChanged: () => void }) {
+  const { api } = useSession();
+  const st = useST();
+  const saver = useSaver();
+  const [editing, setEditing] = useState(false);
+  async function remove() {
+    const path = { path: { questionnaire_id: questionnaire.id } };
+    if (await saver.run(() => unwrap(api.DELETE("/api/v1/scheduling/questionnaires/{questionnaire_id}", { params: path })))) onChanged();
+  }
+  return (
+    <div className="stack">
+      <ProblemBanner problem={saver.problem} shown={[]} />
+      <div className="actions">
+        <button type="button" onClick={() => setEditing(!editing)} aria-expanded={editing}>
+          {st("questionnaires.edit", { name: questionnaire.name })}
+        </button>
+        <button type="button" className="danger" onClick={() => void remove()}>
+          {st("questionnaires.delete", { name: questionnaire.name })}
+        </button>
+      </div>
+      {editing ? (
+        <QuestionnaireForm
+          initial={questionnaire}
+          onSaved={() => {
+            setEditing(false);
+            onChanged();
+          }}
+        />
+      ) : null}
+    </div>
   );
 }
 
@@ -262,12 +297,22 @@ export function questionId(label: string): string {
     .slice(0, 50);
 }
 
-function NewQuestionnaire({ onCreated }: { onCreated: () => void }) {
+function draftOf(q: Questionnaire): DraftSection[] {
+  return q.sections.map((s) => ({
+    key: ++draftKey,
+    title: s.title,
+    questions: s.questions.map((x) => ({ key: ++draftKey, id: x.id, label: x.label, type: x.type, required: !!x.required, options: (x.options ?? []).join(", ") })),
+  }));
+}
+
+/** A new questionnaire, or (`initial`) the whole of an existing one to change. */
+function QuestionnaireForm({ initial, onSaved }: { initial?: Questionnaire; onSaved: () => void }) {
   const { api } = useSession();
   const st = useST();
   const saver = useSaver();
-  const [name, setName] = useState("");
-  const [sections, setSections] = useState<DraftSection[]>(() => [newSection()]);
+  const [name, setName] = useState(initial?.name ?? "");
+  const [sections, setSections] = useState<DraftSection[]>(() => (initial ? draftOf(initial) : [newSection()]));
+  const title = initial ? st("questionnaires.editing", { name: initial.name }) : st("questionnaires.add");
   const setSection = (key: number, patch: Partial<DraftSection>) => setSections((all) => all.map((s) => (s.key === key ? { ...s, ...patch } : s)));
   const setQuestion = (sk: number, qk: number, patch: Partial<DraftQuestion>) =>
     setSections((all) => all.map((s) => (s.key === sk ? { ...s, questions: s.questions.map((q) => (q.key === qk ? { ...q, ...patch } : q)) } : s)));
@@ -286,15 +331,20 @@ function NewQuestionnaire({ onCreated }: { onCreated: () => void }) {
         })),
       })),
     };
-    if (await saver.run(() => unwrap(api.POST("/api/v1/scheduling/questionnaires", { body })))) {
-      setName("");
-      setSections([newSection()]);
-      onCreated();
+    const save = initial
+      ? () => unwrap(api.PUT("/api/v1/scheduling/questionnaires/{questionnaire_id}", { params: { path: { questionnaire_id: initial.id } }, body }))
+      : () => unwrap(api.POST("/api/v1/scheduling/questionnaires", { body }));
+    if (await saver.run(save)) {
+      if (!initial) {
+        setName("");
+        setSections([newSection()]);
+      }
+      onSaved();
     }
   }
   return (
-    <form className="card stack" onSubmit={submit} noValidate aria-label={st("questionnaires.add")}>
-      <h3>{st("questionnaires.add")}</h3>
+    <form className="card stack" onSubmit={submit} noValidate aria-label={title}>
+      <h3>{title}</h3>
       <ProblemBanner problem={saver.problem} shown={["name", "sections"]} />
       <Field name="name" label={st("questionnaires.name")} value={name} onChange={setName} error={saver.errors.name} required />
       {saver.errors.sections ? (
@@ -346,7 +396,7 @@ function NewQuestionnaire({ onCreated }: { onCreated: () => void }) {
           + {st("questionnaires.addSection")}
         </button>
       </div>
-      <SaveBar saver={saver} label={st("add")} />
+      <SaveBar saver={saver} label={initial ? st("save") : st("add")} />
     </form>
   );
 }

@@ -1,5 +1,5 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
-import { expectAccessible, fakeGateway, problem, renderAs } from "./testkit";
+import { expectAccessible, fakeGateway, json, problem, renderAs } from "./testkit";
 import { Settings } from "./Settings";
 import { offsetsOf } from "./Policies";
 import { questionId } from "./Intake";
@@ -143,4 +143,27 @@ test("questionnaires: listed with their questions; a new one with sections and q
     ],
   });
   expect(questionId("Alergias? Quais")).toBe("alergias_quais");
+});
+
+test("a questionnaire is changed as a whole and removed; the policy's own refusal is shown", async () => {
+  const Q = { id: "q1", name: "Anamnese", sections: [{ title: "Saúde", questions: [{ id: "allergies", label: "Alergias?", type: "yes_no", required: true }] }] };
+  const { api, sent } = fakeGateway({
+    "GET /api/v1/scheduling/questionnaires": { items: [Q] },
+    "PUT /api/v1/scheduling/questionnaires/q1": (body: unknown) => ({ id: "q1", ...(body as object) }),
+    "DELETE /api/v1/scheduling/questionnaires/q1": json(409, { status: 409, title: "Conflict", detail: "The booking policy sends this questionnaire before visits; choose another there first." }),
+  });
+  const { container } = renderAs(api, <Settings path="/settings/questionnaires" />);
+  fireEvent.click(await screen.findByRole("button", { name: "Change Anamnese" }));
+  const form = await screen.findByRole("form", { name: "Change “Anamnese”" });
+  expect((within(form).getByLabelText(/^Question \*/) as HTMLInputElement).value).toBe("Alergias?");
+  fireEvent.change(within(form).getByLabelText(/^Name/), { target: { value: "Anamnese estética" } });
+  fireEvent.click(within(form).getByRole("button", { name: "Save" }));
+  await waitFor(() => expect(sent.some((s) => s.method === "PUT")).toBe(true));
+  expect(sent.find((s) => s.method === "PUT")!.body).toEqual({
+    name: "Anamnese estética",
+    sections: [{ title: "Saúde", questions: [{ id: "allergies", label: "Alergias?", type: "yes_no", required: true, options: [] }] }],
+  });
+  fireEvent.click(screen.getByRole("button", { name: "Remove Anamnese" }));
+  await screen.findByText("The booking policy sends this questionnaire before visits; choose another there first.");
+  await expectAccessible(container);
 });

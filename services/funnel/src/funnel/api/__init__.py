@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from contracts.claims import FUNNEL_ADMIN, FUNNEL_READ, FUNNEL_WRITE
 from funnel import services as cases
 from funnel.clock import Clock
-from funnel.domain import MAX_SIGNED_FILE, PlanItem, task_counts
+from funnel.domain import MAX_SIGNED_FILE, PlanItem, StageSpec, task_counts
 from funnel.schemas import (
     AssignIn,
     BoardColumn,
@@ -25,6 +25,7 @@ from funnel.schemas import (
     CreatedOut,
     CuratorIn,
     CuratorOut,
+    DealIn,
     DealMessageOut,
     DealOut,
     DealPaymentOut,
@@ -34,12 +35,14 @@ from funnel.schemas import (
     FunnelSettingsIn,
     FunnelSettingsOut,
     MoveIn,
+    NewPipelineIn,
     PipelineIn,
     PipelineOut,
     PlanIn,
     PlanItemOut,
     PlanOut,
     QueueTaskOut,
+    RemovedOut,
     SignedFileOut,
     SignedLinkOut,
     StageIn,
@@ -79,6 +82,18 @@ class PipelineController(Controller):
             PipelineOut(p.id, p.kind, p.name, p.automatic, [_stage(s) for s in listed if s.pipeline_id == p.id])
             for p in found
         )
+
+    @post("/", status_code=HTTP_201_CREATED, guards=[requires(FUNNEL_ADMIN)],
+          summary="A pipeline of the clinic's own, with its stages in order (moved by hand)")  # fmt: skip
+    async def create(self, request: AuthRequest, data: NewPipelineIn, uow: FunnelWorkFactory) -> CreatedOut:
+        specs = [StageSpec(s.key, s.name, s.color, s.outcome) for s in data.stages]
+        return CreatedOut(await cases.create_pipeline(uow, request.user, name=data.name, stages=specs))
+
+    @delete("/{pipeline_id:uuid}", status_code=200, guards=[requires(FUNNEL_ADMIN)],
+            summary="Remove a pipeline of the clinic's own: deleted if it never held a deal, else archived; "
+            "refused while it holds open deals")  # fmt: skip
+    async def remove(self, request: AuthRequest, pipeline_id: Any, uow: FunnelWorkFactory) -> RemovedOut:
+        return RemovedOut(await cases.remove_pipeline(uow, request.user, str(pipeline_id), _clock(request)()))
 
     @patch("/{pipeline_id:uuid}", guards=[requires(FUNNEL_ADMIN)], summary="Rename; automatic or manual mode")
     async def edit(self, request: AuthRequest, pipeline_id: Any, data: PipelineIn, uow: FunnelWorkFactory) -> None:
@@ -133,6 +148,15 @@ class PipelineController(Controller):
 class DealController(Controller):
     path = "/api/v1/funnel/deals"
     tags = ["funnel"]
+
+    @post("/", status_code=HTTP_201_CREATED, guards=[requires(FUNNEL_WRITE)],
+          summary="Open a deal by hand in a pipeline of the clinic's own")  # fmt: skip
+    async def open(self, request: AuthRequest, data: DealIn, uow: FunnelWorkFactory) -> CreatedOut:
+        deal_id = await cases.open_deal(
+            uow, request.user, str(data.pipeline_id), stage=data.stage, name=data.name, phone=data.phone,
+            lead_id=data.lead_id, patient_id=data.patient_id, amount=data.amount, now=_clock(request)(),
+        )  # fmt: skip
+        return CreatedOut(deal_id)
 
     @get("/{deal_id:uuid}", guards=[requires(FUNNEL_READ)], summary="The deal card in one request")
     async def card(self, request: AuthRequest, deal_id: Any, uow: FunnelWorkFactory) -> CardOut:

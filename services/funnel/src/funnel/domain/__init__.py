@@ -431,17 +431,74 @@ def clean_currency(currency: str) -> str:
     return currency.upper()
 
 
-def clean_color(color: str) -> str:
+def clean_color(color: str, *, field_name: str = "color") -> str:
     value = color.strip().lower()
     if len(value) != 7 or not value.startswith(_COLOUR) or any(c not in "0123456789abcdef" for c in value[1:]):
-        raise InvalidFunnel("The colour is a #rrggbb hex value.", field="color")
+        raise InvalidFunnel("The colour is a #rrggbb hex value.", field=field_name)
     return value
 
 
-def clean_outcome(outcome: str) -> str:
+def clean_outcome(outcome: str, *, field_name: str = "outcome") -> str:
     if outcome not in OUTCOMES:
-        raise InvalidFunnel(f"The outcome is one of {', '.join(OUTCOMES)}.", field="outcome")
+        raise InvalidFunnel(f"The outcome is one of {', '.join(OUTCOMES)}.", field=field_name)
     return outcome
+
+
+def clean_key(key: str, *, field_name: str = "key") -> str:
+    """A stage's key: its trimmed title, lower case, spaces as underscores."""
+    return clean_title(key, field_name=field_name).lower().replace(" ", "_")
+
+
+# --- a clinic's own pipelines ---------------------------------------------------------------------------
+#: The most stages a pipeline of the clinic's own starts with (more may be added one by one).
+MAX_STAGES = 30
+
+
+def clean_pipeline_name(name: str, taken: Iterable[str]) -> str:
+    """A pipeline's name: a title no other live pipeline of the clinic has (compared without case)."""
+    cleaned = clean_title(name, field_name="name")
+    if cleaned.casefold() in {t.casefold() for t in taken}:
+        raise Conflict("The clinic already has a pipeline with this name.", field="name")
+    return cleaned
+
+
+def clean_stages(stages: list[StageSpec]) -> list[StageSpec]:
+    """A new pipeline's stages, in order: at least one open stage (where new deals start), at most one won and
+    one lost stage (what reports count as the pipeline's outcome), keys unique. Problems name `stages.<i>.<field>`."""
+    if not stages:
+        raise InvalidFunnel("A pipeline has at least one stage.", field="stages")
+    if len(stages) > MAX_STAGES:
+        raise InvalidFunnel(f"A pipeline starts with at most {MAX_STAGES} stages.", field="stages")
+    cleaned: list[StageSpec] = []
+    for i, s in enumerate(stages):
+        at = f"stages.{i}"
+        key = clean_key(s.key, field_name=f"{at}.key")
+        if any(c.key == key for c in cleaned):
+            raise InvalidFunnel("Another stage of the pipeline has this key.", field=f"{at}.key")
+        outcome = clean_outcome(s.outcome, field_name=f"{at}.outcome")
+        if outcome != "open" and any(c.outcome == outcome for c in cleaned):
+            raise InvalidFunnel(f"A pipeline has at most one {outcome} stage.", field=f"{at}.outcome")
+        name = clean_title(s.name, field_name=f"{at}.name")
+        cleaned.append(StageSpec(key, name, clean_color(s.color, field_name=f"{at}.color"), outcome))
+    if all(s.outcome != "open" for s in cleaned):
+        raise InvalidFunnel("A pipeline needs an open stage for its deals to start in.", field="stages")
+    return cleaned
+
+
+def clean_amount(amount: Decimal, *, field_name: str = "amount") -> Decimal:
+    if not Decimal(0) <= amount <= MAX_PRICE:
+        raise InvalidFunnel(f"The amount is between 0 and {MAX_PRICE}.", field=field_name)
+    return amount.quantize(Decimal("0.01"))
+
+
+def removable(kind: str, open_deals: int, deals: int) -> str:
+    """How a pipeline goes: `deleted` when it never held a deal, `archived` (hidden, its closed deals kept) when
+    it only holds won or lost ones. The built-in pipelines stay, and so does one with open deals."""
+    if kind != CUSTOM:
+        raise Conflict("The built-in pipelines cannot be removed; rename them instead.", field="pipeline_id")
+    if open_deals:
+        raise Conflict(f"The pipeline holds {open_deals} open deal(s); move or close them first.", field="pipeline_id")
+    return "archived" if deals else "deleted"
 
 
 def check_members(wanted: dict[str, str], known: set[str]) -> None:

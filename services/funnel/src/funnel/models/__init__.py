@@ -37,7 +37,13 @@ pipelines = Table(
     Column("position", Integer, nullable=False),
     #: Automatic mode: the rules move deals; manual: only staff do.
     Column("automatic", Boolean, nullable=False, server_default=text("true")),
+    #: A pipeline of the clinic's own that was removed while it held closed deals: hidden, its deals kept.
+    Column("archived_at", DateTime(timezone=True)),
     Index("uq_pipelines_builtin", "tenant_id", "kind", unique=True, postgresql_where=text("kind <> 'custom'")),
+    # One live pipeline per name in a clinic (funnel.domain.clean_pipeline_name says so first).
+    Index(
+        "uq_pipelines_name", "tenant_id", text("lower(name)"), unique=True, postgresql_where=text("archived_at IS NULL")
+    ),
 )
 
 stages = Table(

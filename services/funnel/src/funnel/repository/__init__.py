@@ -124,6 +124,35 @@ class Repository:
         result = await self.session.execute(q)
         return bool(getattr(result, "rowcount", 0))
 
+    async def lock_pipeline(self, tenant_id: str, pipeline_id: str, *, share: bool = False) -> Row | None:
+        """The pipeline's row, locked: removing it (FOR UPDATE) waits for a deal being opened in it (FOR SHARE)."""
+        q = select(pipelines).where(pipelines.c.tenant_id == tenant_id, pipelines.c.id == pipeline_id)
+        return (await self.session.execute(q.with_for_update(read=share))).first()
+
+    async def deals_held(self, tenant_id: str, pipeline_id: str) -> tuple[int, int]:
+        """(open deals, all deals) of a pipeline: an open deal is in a stage whose outcome is open
+        (ix_deals_stage_recent's range of the pipeline)."""
+        q = (
+            select(
+                func.count().filter(stages.c.outcome == "open"),
+                func.count(),
+            )
+            .select_from(deals.join(stages, stages.c.id == deals.c.stage_id))
+            .where(deals.c.tenant_id == tenant_id, deals.c.pipeline_id == pipeline_id)
+        )
+        open_deals, held = (await self.session.execute(q)).one()
+        return int(open_deals), int(held)
+
+    async def delete_pipeline(self, tenant_id: str, pipeline_id: str) -> None:
+        """A pipeline that holds no deal (deals_held): its counters sum to nothing; its stages go with it."""
+        self.forget_layout(tenant_id)
+        await self.session.execute(
+            deal_counts.delete().where(deal_counts.c.tenant_id == tenant_id, deal_counts.c.pipeline_id == pipeline_id)
+        )
+        await self.session.execute(
+            pipelines.delete().where(pipelines.c.tenant_id == tenant_id, pipelines.c.id == pipeline_id)
+        )
+
     async def set_pipeline(self, tenant_id: str, pipeline_id: str, **values: Any) -> None:
         self.forget_layout(tenant_id)
         q = update(pipelines).where(pipelines.c.tenant_id == tenant_id, pipelines.c.id == pipeline_id)

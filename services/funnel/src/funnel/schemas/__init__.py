@@ -39,6 +39,32 @@ class StageIn(msgspec.Struct, forbid_unknown_fields=True):
     outcome: str = "open"
 
 
+class NewPipelineIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A pipeline of the clinic's own: its name and stages in order (at least one open stage; at most one won,
+    one lost)."""
+
+    name: str
+    stages: list[StageIn]
+
+
+class RemovedOut(msgspec.Struct):
+    #: deleted (it never held a deal) or archived (hidden; its closed deals are kept).
+    removed: str
+
+
+class DealIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A deal opened by hand in a pipeline of the clinic's own."""
+
+    pipeline_id: UUID
+    name: str
+    #: A stage key of the pipeline; default its first open stage.
+    stage: str | None = None
+    phone: str | None = None
+    lead_id: str | None = None
+    patient_id: str | None = None
+    amount: Decimal | None = None
+
+
 class StagePatch(msgspec.Struct, forbid_unknown_fields=True):
     name: str | None = None
     color: str | None = None

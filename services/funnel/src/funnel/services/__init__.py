@@ -86,10 +86,58 @@ async def pipelines(uow: FunnelWorkFactory, principal: Principal) -> tuple[list[
     async with uow() as work:
         repo = work.funnel
         await ensure_pipelines(repo, principal.tenant_id)
-        found = await repo.pipelines(principal.tenant_id)
+        found = [p for p in await repo.pipelines(principal.tenant_id) if p.archived_at is None]
         listed = await repo.stages(principal.tenant_id, [p.id for p in found])
         await work.commit()
     return found, listed
+
+
+def _taken(found: list[Row], but: str | None = None) -> list[str]:
+    """The names of the clinic's live pipelines (but one)."""
+    return [p.name for p in found if p.archived_at is None and p.id != but]
+
+
+async def create_pipeline(
+    uow: FunnelWorkFactory, principal: Principal, *, name: str, stages: list[domain.StageSpec]
+) -> str:
+    """A pipeline of the clinic's own (kind custom): its stages in order, moved by hand only."""
+    cleaned = domain.clean_stages(stages)
+    async with uow() as work:
+        repo = work.funnel
+        await ensure_pipelines(repo, principal.tenant_id)  # the built-in names are taken before the clinic's
+        found = await repo.pipelines(principal.tenant_id)
+        clean_name = domain.clean_pipeline_name(name, _taken(found))
+        pipeline_id = context.new_id()
+        added = await repo.add_pipeline(
+            id=pipeline_id, tenant_id=principal.tenant_id, kind=domain.CUSTOM, name=clean_name,
+            position=max((p.position for p in found), default=0) + 1, automatic=False,
+        )  # fmt: skip
+        if not added:  # uq_pipelines_name: another request took the name meanwhile
+            raise Conflict("The clinic already has a pipeline with this name.", field="name")
+        for i, spec in enumerate(cleaned):
+            await repo.add_stage(
+                id=context.new_id(), tenant_id=principal.tenant_id, pipeline_id=pipeline_id, key=spec.key,
+                name=spec.name, position=i, color=spec.color, outcome=spec.outcome,
+            )  # fmt: skip
+        await work.commit()
+    return pipeline_id
+
+
+async def remove_pipeline(uow: FunnelWorkFactory, principal: Principal, pipeline_id: str, now: datetime) -> str:
+    """`deleted` (it never held a deal) or `archived` (only closed deals: hidden, they stay); a built-in pipeline
+    or one with open deals is refused (funnel.domain.removable)."""
+    async with uow() as work:
+        repo = work.funnel
+        pipeline = await repo.lock_pipeline(principal.tenant_id, pipeline_id)
+        if pipeline is None or pipeline.archived_at is not None:
+            raise NotFound("No such pipeline.", field="pipeline_id")
+        how = domain.removable(pipeline.kind, *await repo.deals_held(principal.tenant_id, pipeline_id))
+        if how == "deleted":
+            await repo.delete_pipeline(principal.tenant_id, pipeline_id)
+        else:
+            await repo.set_pipeline(principal.tenant_id, pipeline_id, archived_at=now)
+        await work.commit()
+    return how
 
 
 async def configure_pipeline(
@@ -97,12 +145,17 @@ async def configure_pipeline(
 ) -> None:
     async with uow() as work:
         repo = work.funnel
-        if await repo.pipeline(principal.tenant_id, pipeline_id) is None:
+        pipeline = await repo.pipeline(principal.tenant_id, pipeline_id)
+        if pipeline is None or pipeline.archived_at is not None:
             raise NotFound("No such pipeline.", field="pipeline_id")
         values: dict[str, Any] = {}
         if name is not None:
-            values["name"] = domain.clean_title(name, field_name="name")
+            taken = _taken(await repo.pipelines(principal.tenant_id), pipeline_id)
+            values["name"] = domain.clean_pipeline_name(name, taken)
         if automatic is not None:
+            if automatic and pipeline.kind == domain.CUSTOM:
+                raise InvalidFunnel("No rules move the deals of the clinic's own pipelines; they stay manual.",
+                                    field="automatic")  # fmt: skip
             values["automatic"] = automatic
         if values:
             await repo.set_pipeline(principal.tenant_id, pipeline_id, **values)
@@ -117,7 +170,7 @@ async def add_stage(
         if await repo.pipeline(principal.tenant_id, pipeline_id) is None:
             raise NotFound("No such pipeline.", field="pipeline_id")
         listed = await repo.stages(principal.tenant_id, [pipeline_id])
-        clean_key = domain.clean_title(key, field_name="key").lower().replace(" ", "_")
+        clean_key = domain.clean_key(key)
         if any(s.key == clean_key for s in listed):
             raise Conflict("The pipeline already has a stage with this key.", field="key")
         stage_id = context.new_id()
@@ -157,6 +210,9 @@ async def delete_stage(uow: FunnelWorkFactory, principal: Principal, stage_id: s
             raise Conflict("The rules of a built-in pipeline use this stage; rename it instead.", field="stage_id")
         if await repo.stage_in_use(stage_id):
             raise Conflict("Deals are in this stage; move them first.", field="stage_id")
+        rest = [s for s in await repo.stages(principal.tenant_id, [pipeline.id]) if s.id != stage_id]
+        if pipeline.kind == domain.CUSTOM and all(s.outcome != "open" for s in rest):
+            raise Conflict("This is the pipeline's last open stage, where its deals start.", field="stage_id")
         await repo.delete_stage(principal.tenant_id, stage_id)
         await work.commit()
 
@@ -167,6 +223,48 @@ async def _stage(repo: Repository, tenant_id: str, stage_id: str) -> tuple[Row, 
             if s.id == stage_id:
                 return s, pipeline
     raise NotFound("No such stage.", field="stage_id")
+
+
+async def open_deal(
+    uow: FunnelWorkFactory, principal: Principal, pipeline_id: str, *, stage: str | None, name: str,
+    phone: str | None, lead_id: str | None, patient_id: str | None, amount: Decimal | None, now: datetime,
+) -> str:  # fmt: skip
+    """A deal opened by hand in a pipeline of the clinic's own (the built-in ones open theirs from events), in
+    `stage` (a key) or the pipeline's first open stage."""
+    async with uow() as work:
+        repo = work.funnel
+        pipeline = await repo.lock_pipeline(principal.tenant_id, pipeline_id, share=True)
+        if pipeline is None or pipeline.archived_at is not None:
+            raise NotFound("No such pipeline.", field="pipeline_id")
+        if pipeline.kind != domain.CUSTOM:
+            raise Conflict("The built-in pipelines open their deals from events.", field="pipeline_id")
+        listed = await repo.stages(principal.tenant_id, [pipeline_id])
+        if stage is None:
+            target = next((s for s in listed if s.outcome == "open"), None)
+            if target is None:
+                raise Conflict("The pipeline has no open stage.", field="stage")
+        else:
+            target = await _stage_by_key(repo, principal.tenant_id, pipeline_id, stage)
+        clean_name = domain.clean_title(name, field_name="name")
+        clean_phone = phone.strip() or None if phone is not None else None
+        deal_id = context.new_id()
+        await repo.add_deal(
+            id=deal_id, tenant_id=principal.tenant_id, pipeline_id=pipeline_id, kind=domain.CUSTOM,
+            stage_id=target.id, stage_key=target.key, stage_since=now, lead_id=lead_id, patient_id=patient_id,
+            name=clean_name, phone=clean_phone, source="manual", amount=domain.clean_amount(amount or Decimal(0)),
+            created_at=now, updated_at=now,
+        )  # fmt: skip
+        person = Person(lead_id=lead_id, patient_id=patient_id, name=clean_name, phone=clean_phone)
+        work.publish(
+            DealCreatedV1(
+                deal_id=deal_id, pipeline_id=pipeline_id, pipeline_kind=domain.CUSTOM, stage_id=target.id,
+                stage_key=target.key, person=person, source="manual", created_at=now,
+            ),
+            tenant_id=principal.tenant_id,
+        )  # fmt: skip
+        await repo.log(principal.tenant_id, deal_id, now, "stage", f"opened by hand in {target.key}")
+        await work.commit()
+    return deal_id
 
 
 # --- moving deals ------------------------------------------------------------------------------

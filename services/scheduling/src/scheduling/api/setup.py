@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, get, post, put
+from litestar import Controller, delete, get, post, put
 
 from kit.web import AuthRequest, requires
 from scheduling.api.views import opt_str
@@ -91,6 +91,20 @@ class SetupController(Controller):
         sections = msgspec.to_builtins(data.sections)
         qid = await setup.add_questionnaire(env, request.user, data.name, sections)
         return {"id": qid, "name": data.name, "sections": sections}
+
+    @put("/questionnaires/{questionnaire_id:uuid}", guards=[requires(ADMIN)],
+         summary="Replace a questionnaire's name and questions (forms signed before keep theirs)")  # fmt: skip
+    async def put_questionnaire(
+        self, request: AuthRequest, env: Env, questionnaire_id: UUID, data: QuestionnaireIn
+    ) -> dict[str, Any]:
+        sections = msgspec.to_builtins(data.sections)
+        await setup.update_questionnaire(env, request.user, str(questionnaire_id), data.name, sections)
+        return {"id": str(questionnaire_id), "name": data.name, "sections": sections}
+
+    @delete("/questionnaires/{questionnaire_id:uuid}", guards=[requires(ADMIN)],
+            summary="Remove (archive) a questionnaire: links sent still open it, signed forms are kept")  # fmt: skip
+    async def remove_questionnaire(self, request: AuthRequest, env: Env, questionnaire_id: UUID) -> None:
+        await setup.remove_questionnaire(env, request.user, str(questionnaire_id))
 
     @get("/questionnaires", guards=[requires(READ)], summary="The clinic's questionnaires")
     async def questionnaires(self, request: AuthRequest, env: Env) -> ItemList:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from scheduling.domain.errors import Invalid
+from scheduling.domain.errors import Conflict, Invalid
 
 TYPES = ("text", "textarea", "yes_no", "number", "date", "single_choice", "multi_choice")
 _DATA_URL = re.compile(r"^data:image/(png|jpeg|svg\+xml);base64,[A-Za-z0-9+/=]+$")
@@ -113,6 +113,22 @@ def draft_answers(sections: list[dict[str, Any]], answers: dict[str, Any], size:
         for qid, value in answers.items()
         if not (value is None or value == "" or value == [])
     }
+
+
+def kept_answers(sections: list[dict[str, Any]], answers: dict[str, Any]) -> dict[str, Any]:
+    """A draft's answers to the questions the questionnaire still has (the clinic may have changed it since)."""
+    ids = {q.id for q in questions(sections)}
+    return {qid: value for qid, value in answers.items() if qid in ids}
+
+
+def check_removable(questionnaire_id: str, sent_before_visits: str | None) -> None:
+    """A questionnaire is removed by archiving it: links already sent still open it and signed forms carry their
+    own copy of the questions; only the one the booking policy sends before visits must be replaced first."""
+    if questionnaire_id == sent_before_visits:
+        raise Conflict(
+            "The booking policy sends this questionnaire before visits; choose another there first.",
+            field="questionnaire_id",
+        )
 
 
 def check_signature(kind: str, typed_name: str | None, consent: bool, image: str | None) -> None:

@@ -147,12 +147,28 @@ class SetupRepository:
             )
         )
 
-    async def questionnaire(self, tenant_id: str, questionnaire_id: str) -> Any | None:
+    async def questionnaire(self, tenant_id: str, questionnaire_id: str, *, live: bool = False) -> Any | None:
+        """`live`: not archived (the clinic's set-up); without it, archived ones too (links already sent)."""
         q = select(questionnaires).where(
             questionnaires.c.tenant_id == tenant_id, questionnaires.c.id == questionnaire_id
         )
+        if live:
+            q = q.where(questionnaires.c.archived_at.is_(None))
         return (await self.session.execute(q)).first()
 
     async def questionnaires(self, tenant_id: str) -> list[Any]:
-        q = select(questionnaires).where(questionnaires.c.tenant_id == tenant_id).order_by(questionnaires.c.name)
+        q = (
+            select(questionnaires)
+            .where(questionnaires.c.tenant_id == tenant_id, questionnaires.c.archived_at.is_(None))
+            .order_by(questionnaires.c.name)
+        )
         return list((await self.session.execute(q)).all())
+
+    async def update_questionnaire(
+        self, tenant_id: str, questionnaire_id: str, *, now: datetime, **values: Any
+    ) -> None:
+        await self.session.execute(
+            update(questionnaires)
+            .where(questionnaires.c.tenant_id == tenant_id, questionnaires.c.id == questionnaire_id)
+            .values(**values, updated_at=now)
+        )

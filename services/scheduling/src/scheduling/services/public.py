@@ -353,7 +353,7 @@ async def anamnesis_page(env: Env, token: str) -> dict[str, Any]:
         # Where the patient stopped, on whichever phone: the page takes it unless this phone kept newer answers.
         "draft": None
         if draft is None or signed
-        else {"answers": draft.answers, "saved_at": draft.saved_at.isoformat()},
+        else {"answers": forms.kept_answers(q.sections, draft.answers), "saved_at": draft.saved_at.isoformat()},
     }
 
 

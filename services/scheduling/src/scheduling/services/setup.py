@@ -8,7 +8,7 @@ from typing import Any
 
 from kit.auth import Principal
 from kit.context import new_id
-from scheduling.domain.anamnesis import check_template
+from scheduling.domain.anamnesis import check_removable, check_template
 from scheduling.domain.errors import Invalid, NotFound
 from scheduling.domain.setup import (
     Branch,
@@ -48,7 +48,7 @@ async def set_policy(env: Env, principal: Principal, data: PolicyData) -> Clinic
                 changes[name] = value
         if data.anamnesis_questionnaire_id is not None:
             qid = str(data.anamnesis_questionnaire_id)
-            if await repo.questionnaire(principal.tenant_id, qid) is None:
+            if await repo.questionnaire(principal.tenant_id, qid, live=True) is None:
                 raise NotFound("No such questionnaire in this clinic.", field="anamnesis_questionnaire_id")
             changes["anamnesis_questionnaire_id"] = qid
         policy = replace(current, **changes)  # type: ignore[arg-type]
@@ -231,6 +231,36 @@ async def add_questionnaire(env: Env, principal: Principal, name: str, sections:
         )
         await uow.commit()
     return qid
+
+
+async def update_questionnaire(
+    env: Env, principal: Principal, questionnaire_id: str, name: str, sections: list[dict[str, Any]]
+) -> None:
+    """Replace a questionnaire's name and questions: links already sent open the new version; forms signed before
+    keep the questions they were signed with (their signed document)."""
+    check_template(sections)
+    async with env.uow() as uow:
+        repo = uow.setup
+        if await repo.questionnaire(principal.tenant_id, questionnaire_id, live=True) is None:
+            raise NotFound("No such questionnaire in this clinic.", field="questionnaire_id")
+        await repo.update_questionnaire(
+            principal.tenant_id, questionnaire_id, name=name, sections=sections, now=env.clock.now()
+        )
+        await uow.commit()
+
+
+async def remove_questionnaire(env: Env, principal: Principal, questionnaire_id: str) -> None:
+    """Archive it (scheduling.domain.anamnesis.check_removable): never deleted, so links sent for upcoming
+    appointments still open it and signed forms keep their questions."""
+    async with env.uow() as uow:
+        repo = uow.setup
+        if await repo.questionnaire(principal.tenant_id, questionnaire_id, live=True) is None:
+            raise NotFound("No such questionnaire in this clinic.", field="questionnaire_id")
+        policy = await policy_of(uow, principal.tenant_id, principal.country)
+        check_removable(questionnaire_id, policy.anamnesis_questionnaire_id)
+        now = env.clock.now()
+        await repo.update_questionnaire(principal.tenant_id, questionnaire_id, archived_at=now, now=now)
+        await uow.commit()
 
 
 async def list_questionnaires(env: Env, principal: Principal) -> list[Any]:
