@@ -2,7 +2,7 @@
 first 200 Interrupted deals every round (which never reached the others)
 
 Revision ID: 823195f85ed9
-Revises: 5a1c0e7d9b42
+Revises: 9c3e51f2a7d0
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "823195f85ed9"
-down_revision: str | None = "5a1c0e7d9b42"
+down_revision: str | None = "9c3e51f2a7d0"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
