@@ -282,8 +282,6 @@ def check_channel(channel: str) -> None:
 # --- templates sent by hand from a conversation ------------------------------------------------------
 #: The rule key of a template a staff member sent by hand from a conversation (a staff reply is "manual").
 MANUAL_TEMPLATE = "manual-template"
-#: What the person's record gives every template; the rest a staff member fills in (`variables`).
-PERSON_VARIABLES = ("name", "first_name", "phone", "email")
 
 
 def check_sendable_template(name: str, *, audience: str, channel: str, wa_template: str | None) -> None:

@@ -284,8 +284,8 @@ class TemplateMessageIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True,
     template: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     #: Default: the channel the person last wrote on.
     channel: str | None = None
-    #: Values of the template's variables the person's record does not give (name, first_name, phone and email
-    #: always come from it).
+    #: Values of the template's variables the person's record does not give (its name, first_name, phone and
+    #: email win over these).
     variables: dict[str, Annotated[str, msgspec.Meta(max_length=1000)]] = msgspec.field(default_factory=dict)
 
 

@@ -19,7 +19,6 @@ from notifications.domain import (
     INAPP,
     MANUAL_TEMPLATE,
     PERSON,
-    PERSON_VARIABLES,
     QUEUED,
     SMS,
     WHATSAPP,
@@ -246,7 +245,8 @@ async def _prepare(
     needed = rendering.used_variables(src.body, src.subject if channel in (EMAIL, INAPP) else None)
     if wa:
         needed = tuple(dict.fromkeys((*needed, *rendering.wa_params_of(template))))
-    given = {k: v for k, v in variables.items() if k not in PERSON_VARIABLES and str(v).strip()}
+    # The person's record wins; a staff member's value fills only what it lacks (an e-mail not on the lead, say).
+    given = {k: v for k, v in variables.items() if str(v).strip()}
     values = {**given, **{k: v for k, v in person.items() if v}}
     missing = missing_variables(needed, values)
     shown = {**values, **{m: f"[{m}]" for m in missing}}
