@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from kit import context
 from kit.auth import Principal
@@ -39,7 +39,7 @@ from notifications.domain import (
     within_whatsapp_window,
 )
 from notifications.services import common, consent
-from notifications.services.config import clinic_config, template_source
+from notifications.services.config import ClinicConfig, clinic_config, template_source
 from notifications.services.work import NotificationsWork, NotificationsWorkFactory
 
 log = logging.getLogger(__name__)
@@ -215,6 +215,24 @@ async def _person_values(
     }
 
 
+async def _recipient(
+    uow: NotificationsWork, tenant_id: str, conversation_id: str, channel: str | None
+) -> tuple[dict[str, Any], str, dict[str, Any], ClinicConfig, dict[str, Any]]:
+    """The conversation, the channel and address written to, the clinic's settings and the person's values: read
+    once per unit of work (the choices render every template for the same person)."""
+    memo = uow.memo
+    key = ("manual-template", tenant_id, conversation_id, channel or "")
+    if key not in memo:
+        conv = await uow.conversations.get(tenant_id, conversation_id)
+        if conv is None:
+            raise NotFound("No such conversation.", field="conversation_id")
+        chosen, address = _address(await uow.conversations.addresses(conversation_id), channel)
+        config = await clinic_config(uow, tenant_id)
+        person = await _person_values(uow, tenant_id, conv, address["address"], chosen)
+        memo[key] = (conv, chosen, address, config, person)
+    return cast(tuple[dict[str, Any], str, dict[str, Any], ClinicConfig, dict[str, Any]], memo[key])
+
+
 async def _prepare(
     uow: NotificationsWork,
     principal: Principal,
@@ -226,15 +244,11 @@ async def _prepare(
 ) -> _Prepared:
     """The template rendered for the person of the conversation on the channel: refused when it is not one staff may
     send there; the variables without a value listed (and shown as [name] in the text)."""
-    conv = await uow.conversations.get(principal.tenant_id, conversation_id)
-    if conv is None:
-        raise NotFound("No such conversation.", field="conversation_id")
-    channel, address = _address(await uow.conversations.addresses(conversation_id), channel)
+    conv, channel, address, config, person = await _recipient(uow, principal.tenant_id, conversation_id, channel)
     if not (template in TEMPLATES or is_clinic_template(template)):
         raise InvalidInput(f"Unknown template {template!r}.", field="template")
-    config = await clinic_config(uow, principal.tenant_id)
-    person = await _person_values(uow, principal.tenant_id, conv, address["address"], channel)
-    locale = choose_locale(person.pop("locale"), config.locale)
+    locale = choose_locale(person.get("locale"), config.locale)
+    person = {k: v for k, v in person.items() if k != "locale"}
     try:
         src = await template_source(uow, principal.tenant_id, template, locale, channel, config.locale)
     except TemplateNotFound as exc:  # the request names a template the clinic has no text of: bad input, not a path
@@ -274,10 +288,7 @@ async def template_choices(
     variables a staff member has to fill in; and whether WhatsApp's 24-hour window is open."""
     now = common.clock()
     async with uow_factory() as uow:
-        conv = await uow.conversations.get(principal.tenant_id, conversation_id)
-        if conv is None:
-            raise NotFound("No such conversation.", field="conversation_id")
-        channel, address = _address(await uow.conversations.addresses(conversation_id), channel)
+        _, channel, address, _, _ = await _recipient(uow, principal.tenant_id, conversation_id, channel)
         own = {r["name"] for r in await uow.templates.all_for(principal.tenant_id) if r["channel"] == channel}
         names = [n for n, spec in TEMPLATES.items() if spec.audience == PERSON] + sorted(
             n for n in own if is_clinic_template(n)
