@@ -122,7 +122,7 @@ test("a WhatsApp message shows live in Conversations and the agent replies; a re
   await whatsapp(person, name, "Pode ser amanhã?"); // live into the open conversation
   await chat.getByText("Pode ser amanhã?").waitFor();
   await page.getByRole("textbox", { name: /Mensagem/ }).fill("Claro! Amanhã às 10h na Moema?");
-  await page.getByRole("button", { name: "Enviar" }).click();
+  await page.getByRole("button", { name: "Enviar", exact: true }).click();
   await chat.locator("[data-direction=out]").getByText("Claro! Amanhã às 10h na Moema?").waitFor();
   assert.equal(await page.getByRole("textbox", { name: /Mensagem/ }).inputValue(), "");
   await until("the reply at the WhatsApp sandbox", async () => {
@@ -138,7 +138,7 @@ test("a WhatsApp message shows live in Conversations and the agent replies; a re
   await page.getByRole("link", { name: new RegExp(`Otávio Reis ${run}`) }).click();
   await page.getByRole("list", { name: "Mensagens" }).getByText("PARAR").waitFor();
   await page.getByRole("textbox", { name: /Mensagem/ }).fill("Tudo bem, removemos o seu número.");
-  await page.getByRole("button", { name: "Enviar" }).click();
+  await page.getByRole("button", { name: "Enviar", exact: true }).click();
   const channelField = page.locator(".field-error").filter({ has: page.getByLabel("Enviar por") });
   await channelField.getByRole("alert").waitFor();
   assert.match(await channelField.getByRole("alert").innerText(), /opted out/);
