@@ -122,7 +122,7 @@ test("a WhatsApp message shows live in Conversations and the agent replies; a re
   await whatsapp(person, name, "Pode ser amanhã?"); // live into the open conversation
   await chat.getByText("Pode ser amanhã?").waitFor();
   await page.getByRole("textbox", { name: /Mensagem/ }).fill("Claro! Amanhã às 10h na Moema?");
-  await page.getByRole("button", { name: "Enviar" }).click();
+  await page.getByRole("button", { name: "Enviar", exact: true }).click();
   await chat.locator("[data-direction=out]").getByText("Claro! Amanhã às 10h na Moema?").waitFor();
   assert.equal(await page.getByRole("textbox", { name: /Mensagem/ }).inputValue(), "");
   await until("the reply at the WhatsApp sandbox", async () => {
@@ -138,12 +138,62 @@ test("a WhatsApp message shows live in Conversations and the agent replies; a re
   await page.getByRole("link", { name: new RegExp(`Otávio Reis ${run}`) }).click();
   await page.getByRole("list", { name: "Mensagens" }).getByText("PARAR").waitFor();
   await page.getByRole("textbox", { name: /Mensagem/ }).fill("Tudo bem, removemos o seu número.");
-  await page.getByRole("button", { name: "Enviar" }).click();
+  await page.getByRole("button", { name: "Enviar", exact: true }).click();
   const channelField = page.locator(".field-error").filter({ has: page.getByLabel("Enviar por") });
   await channelField.getByRole("alert").waitFor();
   assert.match(await channelField.getByRole("alert").innerText(), /opted out/);
   assert.equal(await page.getByRole("textbox", { name: /Mensagem/ }).inputValue(), "Tudo bem, removemos o seu número.");
   await accessible("conversation with a refused reply");
+});
+
+test("an approved template is sent by hand outside the 24-hour window: preview, a refusal under the variable, sent once", async () => {
+  const person = phone(3);
+  const name = `Beatriz Nunes ${run}`;
+  const template = `clinic_promo_${run}`;
+  await ok(`/api/v1/notifications/templates/${template}/pt-BR?channel=whatsapp`, {
+    method: "PUT",
+    body: JSON.stringify({ body: "Olá, {{ first_name }}! {{ description }}", wa_template: `promo_${run}` }),
+  });
+  const lead = await ok("/api/v1/leads", { method: "POST", body: JSON.stringify({ name, phone: person, source: "instagram" }) });
+  // The welcome rule opens her conversation (she never wrote: the window is closed).
+  await until("her conversation", async () => {
+    const found = await api(`/api/v1/notifications/conversations?lead_id=${lead.id}`);
+    return found.body?.items?.length && found;
+  });
+  await page.goto(`${BASE}/#/conversations?lead=${lead.id}`);
+  await page.getByRole("link", { name: new RegExp(name) }).click();
+  await page.getByText(/Fora da janela de 24 horas do WhatsApp/).first().waitFor();
+  const form = page.getByRole("form", { name: "Enviar um modelo" });
+  await form.getByRole("option", { name: `${template} (promo_${run})` }).waitFor({ state: "attached" });
+  await form.getByLabel("Modelo").selectOption(template);
+  const preview = form.getByRole("region", { name: "Prévia" });
+  await preview.getByText("Olá, Beatriz! [description]").waitFor();
+  await preview.getByText(`como o modelo aprovado “promo_${run}”`, { exact: false }).waitFor();
+  // Sent with the variable empty: the API's problem next to it, the choice kept.
+  await form.getByRole("button", { name: "Enviar modelo" }).click();
+  const variable = form.locator(".field-error").filter({ has: page.getByLabel(/description/) });
+  await variable.getByRole("alert").waitFor();
+  assert.equal(await form.getByLabel("Modelo").inputValue(), template);
+  await accessible("template refused under its variable");
+  await form.getByLabel(/description/).fill("Limpeza de pele com 10% de desconto esta semana.");
+  await preview.getByText("Olá, Beatriz! Limpeza de pele com 10% de desconto esta semana.").waitFor();
+  await shot("conversation-template");
+  await form.getByRole("button", { name: "Enviar modelo" }).dblclick(); // a double click sends once
+  await form.getByRole("status").waitFor();
+  await page.getByRole("list", { name: "Mensagens" }).locator("[data-direction=out]").getByText("Olá, Beatriz! Limpeza de pele com 10% de desconto esta semana.").waitFor();
+  const got = await until("the approved template at the WhatsApp sandbox", async () => {
+    const items = (await call(`${SANDBOX}/sandbox/whatsapp/messages?to=${encodeURIComponent(person)}`)).body?.items ?? [];
+    const mine = items.filter((m: { template?: { name?: string } }) => m.template?.name === `promo_${run}`);
+    return mine.length && mine;
+  });
+  await new Promise((r) => setTimeout(r, 1500)); // a second copy would have been sent by now
+  const again = ((await call(`${SANDBOX}/sandbox/whatsapp/messages?to=${encodeURIComponent(person)}`)).body?.items ?? []).filter(
+    (m: { template?: { name?: string } }) => m.template?.name === `promo_${run}`,
+  );
+  assert.equal(again.length, 1, JSON.stringify(again));
+  assert.equal(got[0].type, "template");
+  assert.deepEqual(got[0].template.params, ["Beatriz"]);
+  await accessible("conversation with a template sent");
 });
 
 test("an incoming call pops up its card with the contact, and a new caller's card makes a task", async () => {

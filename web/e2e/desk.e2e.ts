@@ -297,7 +297,7 @@ test("reception books, reschedules and cancels from the agenda; the visits to co
   assert.equal(after.body.appointment.status, "confirmed");
 });
 
-test("reception books a finished visit's return from the returns list", async () => {
+test("a visit finished from the waiting room asks for a return, which reception books from the returns list", async () => {
   const reception = await member("reception", "Regina Recepção");
   const post = async (path: string, body: unknown, status = 201) => {
     const made = await api(`/api/v1/scheduling/${path}`, { method: "POST", token: admin, body: JSON.stringify(body) });
@@ -312,10 +312,31 @@ test("reception books a finished visit's return from the returns list", async ()
   const tomorrow = new Intl.DateTimeFormat("en-CA", { timeZone: "America/Sao_Paulo" }).format(new Date(Date.now() + 86_400_000));
   const patient = `Sofia Andrade ${run}`;
   const visit = (await post("appointments", { branch_id: branch, procedure_id: procedure, professional_id: professional, starts_at: `${tomorrow}T09:00:00-03:00`, person: { name: patient, phone: phone(5) } })).id as string;
-  // The visit happens and the professional asks for a return in 30 days.
+  // The visit happens; finishing it from the waiting room, the professional asks for a return in 30 days.
   await post(`appointments/${visit}/check-in`, {}, 200);
   await post(`appointments/${visit}/start`, {}, 200);
-  await post(`appointments/${visit}/complete`, { return_needed: true, return_in_days: 30 }, 200);
+  await logIn(EMAIL, PASSWORD);
+  await page.getByRole("navigation", { name: "Menu principal" }).getByRole("link", { name: "Recepção" }).click();
+  await page.getByLabel("Unidade").selectOption({ label: branchName });
+  const card = page.locator('[data-column="in_service"] .board-card', { hasText: patient });
+  await card.getByRole("button", { name: "Finalizar atendimento" }).click();
+  const finish = page.getByRole("dialog", { name: `Finalizar o atendimento de ${patient}` });
+  await finish.getByLabel("Precisa de retorno").check();
+  // 0 days first: the API's problem under the days, the choice kept.
+  await finish.getByLabel(/Retorno em quantos dias/).fill("0");
+  await finish.getByRole("button", { name: "Finalizar atendimento" }).click();
+  await finish.getByRole("alert").first().waitFor();
+  assert.equal(await finish.getByLabel(/Retorno em quantos dias/).inputValue(), "0");
+  assert.ok(await finish.getByLabel("Precisa de retorno").isChecked());
+  await accessible("finish visit, refused");
+  await finish.getByLabel(/Retorno em quantos dias/).fill("30");
+  await finish.getByRole("button", { name: "Finalizar atendimento" }).click();
+  await finish.waitFor({ state: "detached" });
+  await page.locator(`tr[data-return="${visit}"]`).getByText(patient).waitFor(); // the returns list read again
+  const done = await api(`/api/v1/scheduling/appointments/${visit}`, { token: admin });
+  assert.equal(done.body.appointment.status, "done", JSON.stringify(done.body));
+  assert.equal(done.body.appointment.return_needed, true);
+  assert.equal(done.body.appointment.return_in_days, 30);
 
   await logIn(reception.email, reception.password);
   await page.getByRole("navigation", { name: "Menu principal" }).getByRole("link", { name: "Recepção" }).click();

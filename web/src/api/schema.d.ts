@@ -1861,6 +1861,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/conversations/{conversation_id}/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's templates the person may be sent by hand on a channel (on WhatsApp the approved ones) */
+        get: operations["ApiV1NotificationsConversationsConversationIdTemplatesTemplates"];
+        put?: never;
+        /** Send the person one of the clinic's approved templates (once per idempotency_key) */
+        post: operations["ApiV1NotificationsConversationsConversationIdTemplatesSendTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/conversations/{conversation_id}/templates/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A template as the person of the conversation would get it (missing variables listed) */
+        post: operations["ApiV1NotificationsConversationsConversationIdTemplatesPreviewPreviewTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications/inapp": {
         parameters: {
             query?: never;
@@ -6339,6 +6374,18 @@ export interface components {
             responsible_id?: string | null;
             title?: string | null;
         };
+        /** TemplateChoiceOut */
+        TemplateChoiceOut: {
+            name: string;
+            needs: string[];
+            wa_template: string | null;
+        };
+        /** TemplateChoices */
+        TemplateChoices: {
+            channel: string;
+            in_window: boolean;
+            items: components["schemas"]["TemplateChoiceOut"][];
+        };
         /** TemplateIn */
         TemplateIn: {
             body: string;
@@ -6349,6 +6396,14 @@ export interface components {
         TemplateList: {
             items: components["schemas"]["TemplateOut"][];
             variables: string[];
+        };
+        /** TemplateMessageIn */
+        TemplateMessageIn: {
+            channel?: string | null;
+            template: string;
+            variables?: {
+                [key: string]: string;
+            };
         };
         /** TemplateOut */
         TemplateOut: {
@@ -6361,6 +6416,26 @@ export interface components {
             subject?: string | null;
             variables?: string[];
             wa_template?: string | null;
+        };
+        /** TemplatePreviewOut */
+        TemplatePreviewOut: {
+            body: string;
+            channel: string;
+            in_window: boolean;
+            locale: string;
+            missing: string[];
+            subject: string | null;
+            template: string;
+            wa: components["schemas"]["WaTemplateOut"] | null;
+        };
+        /** TemplateSendIn */
+        TemplateSendIn: {
+            channel?: string | null;
+            idempotency_key: string;
+            template: string;
+            variables?: {
+                [key: string]: string;
+            };
         };
         /** TenantOut */
         TenantOut: {
@@ -6469,6 +6544,12 @@ export interface components {
             /** Format: date-time */
             completed_at: string;
             procedures: string[];
+        };
+        /** WaTemplateOut */
+        WaTemplateOut: {
+            language: string;
+            name: string;
+            params: string[];
         };
         /** WaitlistIn */
         WaitlistIn: {
@@ -6975,9 +7056,14 @@ export type SchemaSuggestionsOut = components['schemas']['SuggestionsOut'];
 export type SchemaTaskIn = components['schemas']['TaskIn'];
 export type SchemaTaskOut = components['schemas']['TaskOut'];
 export type SchemaTaskPatch = components['schemas']['TaskPatch'];
+export type SchemaTemplateChoiceOut = components['schemas']['TemplateChoiceOut'];
+export type SchemaTemplateChoices = components['schemas']['TemplateChoices'];
 export type SchemaTemplateIn = components['schemas']['TemplateIn'];
 export type SchemaTemplateList = components['schemas']['TemplateList'];
+export type SchemaTemplateMessageIn = components['schemas']['TemplateMessageIn'];
 export type SchemaTemplateOut = components['schemas']['TemplateOut'];
+export type SchemaTemplatePreviewOut = components['schemas']['TemplatePreviewOut'];
+export type SchemaTemplateSendIn = components['schemas']['TemplateSendIn'];
 export type SchemaTenantOut = components['schemas']['TenantOut'];
 export type SchemaTokenPair = components['schemas']['TokenPair'];
 export type SchemaUnitIn = components['schemas']['UnitIn'];
@@ -6990,6 +7076,7 @@ export type SchemaValuationOut = components['schemas']['ValuationOut'];
 export type SchemaValuationSettingsIn = components['schemas']['ValuationSettingsIn'];
 export type SchemaValuationSettingsOut = components['schemas']['ValuationSettingsOut'];
 export type SchemaVisitOut = components['schemas']['VisitOut'];
+export type SchemaWaTemplateOut = components['schemas']['WaTemplateOut'];
 export type SchemaWaitlistIn = components['schemas']['WaitlistIn'];
 export type SchemaWebhookAnswer = components['schemas']['WebhookAnswer'];
 export type SchemaAssistantStepOut = components['schemas']['assistant_StepOut'];
@@ -16239,6 +16326,235 @@ export interface operations {
             };
             /** @description Not found in this clinic */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1NotificationsConversationsConversationIdTemplatesTemplates: {
+        parameters: {
+            query?: {
+                channel?: string | null;
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateChoices"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1NotificationsConversationsConversationIdTemplatesSendTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateSendIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ApiV1NotificationsConversationsConversationIdTemplatesPreviewPreviewTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateMessageIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplatePreviewOut"];
+                };
+            };
+            /** @description The request cannot be read (not JSON, a wrong type, a missing or unknown field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks a permission */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found in this clinic */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not sent as application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

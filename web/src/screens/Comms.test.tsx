@@ -122,6 +122,50 @@ test("a conversation follows the in-app stream, and a refused reply keeps its te
   expect(screen.getByText("Ao vivo")).toBeTruthy();
 });
 
+test("an approved template sent by hand: pick it, fill in a variable, see the preview; a refusal under the variable keeps everything; one key per message", async () => {
+  const old = new Date(Date.now() - 3 * 86400_000).toISOString();
+  let sends = 0;
+  const { api, sent } = gateway((request, url) => {
+    if (url.pathname === "/api/v1/notifications/conversations") return json({ items: [CONVERSATION] });
+    if (url.pathname === "/api/v1/notifications/conversations/c1")
+      return json({ conversation: CONVERSATION, addresses: [{ channel: "whatsapp", address: "+5511987654321", last_inbound_at: old }], items: [] });
+    if (url.pathname === "/api/v1/notifications/conversations/c1/templates" && request.method === "GET")
+      return json({ channel: "whatsapp", in_window: false, items: [{ name: "lead_welcome", wa_template: "lead_welcome", needs: [] }, { name: "clinic_promo", wa_template: "promo", needs: ["description"] }] });
+    if (url.pathname.endsWith("/templates/preview")) {
+      return request.clone().json().then((b: { variables: Record<string, string> }) =>
+        json({ template: "clinic_promo", channel: "whatsapp", locale: "pt-BR", in_window: false, body: `Oi Paula, ${b.variables.description ?? "[description]"}`, subject: null, wa: { name: "promo", language: "pt_BR", params: ["Paula"] }, missing: b.variables.description ? [] : ["description"] }),
+      );
+    }
+    if (url.pathname === "/api/v1/notifications/conversations/c1/templates" && request.method === "POST")
+      return (sends += 1) === 1
+        ? json({ type: "about:blank", status: 422, title: "Unprocessable", detail: "Too long.", errors: [{ field: "variables.description", message: "Shorter, please." }] }, 422)
+        : json({ id: "out1" }, 201);
+  });
+  show(agent(["crm:read", "crm:write"]), api, <Conversations path="/conversations/c1" />);
+  const form = await screen.findByRole("form", { name: "Enviar um modelo" });
+  const pick = within(form).getByLabelText("Modelo") as HTMLSelectElement;
+  await within(form).findByRole("option", { name: "clinic_promo (promo)" });
+  fireEvent.change(pick, { target: { value: "clinic_promo" } });
+  expect(await within(form).findByText("Oi Paula, [description]")).toBeTruthy();
+  expect(within(form).getByText(/como o modelo aprovado “promo”/)).toBeTruthy();
+  const field = within(form).getByLabelText(/description/) as HTMLInputElement;
+  fireEvent.change(field, { target: { value: "10% na limpeza" } });
+  expect(await within(form).findByText("Oi Paula, 10% na limpeza")).toBeTruthy();
+  fireEvent.click(within(form).getByRole("button", { name: "Enviar modelo" }));
+  expect(await within(form).findByText("Shorter, please.")).toBeTruthy();
+  expect(field.value).toBe("10% na limpeza"); // kept
+  expect(pick.value).toBe("clinic_promo");
+  fireEvent.click(within(form).getByRole("button", { name: "Enviar modelo" }));
+  expect(await within(form).findByText("Modelo enviado para a fila.")).toBeTruthy();
+  const posts = sent.filter((s) => s.method === "POST" && s.path.endsWith("/c1/templates"));
+  expect(posts.map((p) => (p.body as { template: string }).template)).toEqual(["clinic_promo", "clinic_promo"]);
+  const [first, second] = posts.map((p) => p.body as { idempotency_key: string; variables: unknown; channel: string });
+  expect(first!.variables).toEqual({ description: "10% na limpeza" });
+  expect(first!.channel).toBe("whatsapp");
+  expect(second!.idempotency_key).toBe(first!.idempotency_key); // the same message tried again: sent once at most
+  expect(pick.value).toBe(""); // accepted: the form is ready for the next one
+});
+
 test("the reply assistant's suggestion goes into the reply box, and the reply names it; a model error is said", async () => {
   const recent = new Date(Date.now() - 3600_000).toISOString();
   let calls = 0;

@@ -2,7 +2,7 @@
 // one conversation per person), live from the in-app stream's `conversation` events, and replying within each
 // channel's rules (WhatsApp: free text only within 24 h of the person's last message; the API's problem is
 // shown next to the field it names).
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { fieldErrors, unwrap, type Problem, type Schemas } from "../api/client";
 import { Field, Loading, ProblemBanner, useWindow } from "../components";
 import { problemOf, useComms, useEventStream } from "../comms";
@@ -14,6 +14,8 @@ type Conversation = Schemas["ConversationOut"];
 type Detail = Schemas["ConversationDetail"];
 type Address = Schemas["AddressOut"];
 type Item = Schemas["ConversationItem"];
+type Preview = Schemas["TemplatePreviewOut"];
+type Choice = Schemas["TemplateChoiceOut"];
 
 const WINDOW_MS = 24 * 60 * 60 * 1000;
 
@@ -221,7 +223,144 @@ export function ConversationView({ id, tick }: { id: string; tick: number }) {
           </button>
         </form>
       ) : null}
+      {can("crm:write") ? <TemplateSender id={id} channel={using} onSent={detail.reload} /> : null}
     </article>
+  );
+}
+
+const newKey = () => (globalThis.crypto?.randomUUID ? globalThis.crypto.randomUUID() : `${Date.now()}-${Math.random()}`);
+
+/** Send one of the clinic's approved templates by hand (`POST .../templates`): pick it, fill in what the person's
+ * record does not give, read the preview the API renders, send. One idempotency key per message meant: a double
+ * click or a retry after a lost answer sends once; a new key only after a send was accepted. A refusal is shown
+ * next to the field it names (`template`, `variables.<name>`, `channel`) and nothing chosen or typed is lost. */
+export function TemplateSender({ id, channel, onSent }: { id: string; channel: string; onSent: () => void }) {
+  const { api } = useSession();
+  const t = useComms();
+  const choices = useLoad(
+    () => unwrap(api.GET("/api/v1/notifications/conversations/{conversation_id}/templates", { params: { path: { conversation_id: id }, query: { channel } } })),
+    [id, channel],
+  );
+  const [template, setTemplate] = useState("");
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [preview, setPreview] = useState<Preview | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [sent, setSent] = useState(false);
+  const key = useRef(newKey());
+  const items: Choice[] = choices.data?.items ?? [];
+  const chosen = items.find((c) => c.name === template) ?? null;
+  const variables = Object.fromEntries(Object.entries(values).filter(([name, v]) => chosen?.needs.includes(name) && v.trim()));
+  const asked = JSON.stringify(variables);
+
+  useEffect(() => {
+    if (!chosen) {
+      setPreview(null);
+      return;
+    }
+    let live = true;
+    const timer = setTimeout(() => {
+      unwrap(
+        api.POST("/api/v1/notifications/conversations/{conversation_id}/templates/preview", {
+          params: { path: { conversation_id: id } },
+          body: { template: chosen.name, channel, variables },
+        }),
+      ).then(
+        (p) => live && setPreview(p),
+        (error: unknown) => live && setProblem(problemOf(error)),
+      );
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+    // `variables` is rebuilt each render; `asked` says when it changed.
+  }, [api, id, channel, chosen?.name, asked]);
+
+  async function send(event: FormEvent) {
+    event.preventDefault();
+    if (!chosen) return;
+    setBusy(true);
+    setProblem(null);
+    setSent(false);
+    try {
+      await unwrap(
+        api.POST("/api/v1/notifications/conversations/{conversation_id}/templates", {
+          params: { path: { conversation_id: id } },
+          body: { template: chosen.name, channel, variables, idempotency_key: key.current },
+        }),
+      );
+      key.current = newKey(); // the next message is another one
+      setTemplate("");
+      setValues({});
+      setSent(true);
+      onSent();
+    } catch (error) {
+      setProblem(problemOf(error)); // the choice and every value typed stay, and so does the key
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const { fields } = fieldErrors(problem);
+  // A variable's problem names it whole (`variables.<name>`), which fieldErrors folds into `variables`.
+  const byVariable: Record<string, string> = {};
+  for (const e of problem?.errors ?? []) if (e.field.startsWith("variables.")) byVariable[e.field.slice("variables.".length)] = e.message;
+  const named = (chosen?.needs ?? []).some((n) => byVariable[n]);
+  const shown = ["template", "channel", ...(named ? ["variables"] : [])];
+  return (
+    <form className="composer template-sender" onSubmit={send} noValidate aria-labelledby={`tpl-title-${id}`}>
+      <h3 id={`tpl-title-${id}`}>{t("tpl.title")}</h3>
+      <ProblemBanner problem={problem ?? choices.problem} shown={shown} />
+      <p className="hint">{t("tpl.on", { channel: t(channelKey(channel)) })}</p>
+      {fields.channel ? (
+        <p className="error" role="alert">
+          {fields.channel}
+        </p>
+      ) : null}
+      {choices.data && !items.length ? <p className="muted">{t("tpl.none")}</p> : null}
+      <Field
+        name="template"
+        label={t("tpl.template")}
+        value={template}
+        onChange={(v) => (setTemplate(v), setSent(false), setProblem(null))}
+        error={fields.template}
+        options={[{ value: "", label: t("tpl.pick") }, ...items.map((c) => ({ value: c.name, label: c.wa_template && c.wa_template !== c.name ? `${c.name} (${c.wa_template})` : c.name }))]}
+      />
+      {(chosen?.needs ?? []).map((name) => (
+        <Field
+          key={name}
+          name={`variables.${name}`}
+          label={name}
+          value={values[name] ?? ""}
+          onChange={(v) => setValues((old) => ({ ...old, [name]: v }))}
+          error={byVariable[name]}
+          required
+        />
+      ))}
+      {chosen && preview && preview.template === chosen.name ? (
+        <section className="template-preview" aria-label={t("tpl.preview")}>
+          <h4>{t("tpl.preview")}</h4>
+          <p className="chat-text" data-slot="template-preview">
+            {preview.body}
+          </p>
+          {preview.channel === "whatsapp" && preview.wa ? (
+            <p className="hint" role="note">
+              {preview.in_window ? t("tpl.asText") : t("tpl.asApproved", { name: preview.wa.name })}
+            </p>
+          ) : null}
+          {preview.missing.length ? <p className="hint hint-warn">{t("tpl.missing", { names: preview.missing.join(", ") })}</p> : null}
+        </section>
+      ) : null}
+      {sent ? (
+        <p className="hint" role="status">
+          {t("tpl.sent")}
+        </p>
+      ) : null}
+      <button type="submit" className="primary" disabled={busy || !chosen}>
+        {t("tpl.send")}
+      </button>
+    </form>
   );
 }
 

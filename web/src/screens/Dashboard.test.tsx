@@ -60,6 +60,60 @@ test("the panels show their counts; the new leads pop-up lists the newest, each 
   await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
 });
 
+test("tomorrow's unconfirmed visits and the patients waiting name their professional", async () => {
+  const sent: string[] = [];
+  const api = makeClient(async (request: Request) => {
+    const url = new URL(request.url);
+    sent.push(url.pathname);
+    const empty = { count: 0, amount: null, detail: "" };
+    if (url.pathname === "/api/v1/analytics/dashboard")
+      return json({
+        scope: "clinic",
+        panels: { new_leads: empty, follow_ups_today: empty, unconfirmed_tomorrow: { ...empty, count: 1 }, patients_waiting: empty, overdue_tasks: empty, payments_today: empty },
+      });
+    if (url.pathname === "/api/v1/analytics/dashboard/unconfirmed_tomorrow")
+      return json({
+        panel: "unconfirmed_tomorrow",
+        items: [{ appointment_id: "a1", lead_id: "l1", name: "Joana Prado", phone: "+5511987654321", professional_id: "d1", at: "2026-12-02T13:00:00Z", link: "/#/prospects/l1" }],
+      });
+    if (url.pathname === "/api/v1/scheduling/professionals") return json({ items: [{ id: "d1", name: "Dra. Ana Lima" }, { id: "d2", name: "Dr. Souza" }] });
+    return json({ status: 404, title: "Not found" }, 404);
+  });
+  render(
+    <SessionProvider me={{ ...ME, permissions: [...ME.permissions, "scheduling:read"] }} api={api} onLogout={() => {}}>
+      <Dashboard />
+    </SessionProvider>,
+  );
+  fireEvent.click(await screen.findByRole("button", { name: "Consultas de amanhã não confirmadas 1" }));
+  const dialog = await screen.findByRole("dialog");
+  expect(await within(dialog).findByText("com Dra. Ana Lima")).toBeTruthy();
+  expect(within(dialog).getByRole("link", { name: "Joana Prado" })).toBeTruthy();
+  expect(sent).toContain("/api/v1/scheduling/professionals");
+});
+
+test("without scheduling:read the visits are listed without asking for the professionals", async () => {
+  const sent: string[] = [];
+  const api = makeClient(async (request: Request) => {
+    const url = new URL(request.url);
+    sent.push(url.pathname);
+    const empty = { count: 0, amount: null, detail: "" };
+    if (url.pathname === "/api/v1/analytics/dashboard")
+      return json({ scope: "clinic", panels: { new_leads: empty, follow_ups_today: empty, unconfirmed_tomorrow: empty, patients_waiting: { ...empty, count: 1 }, overdue_tasks: empty, payments_today: empty } });
+    if (url.pathname === "/api/v1/analytics/dashboard/patients_waiting")
+      return json({ panel: "patients_waiting", items: [{ appointment_id: "a1", lead_id: "l1", name: "Joana Prado", professional_id: "d1", at: "2026-12-02T13:00:00Z", link: "/#/prospects/l1" }] });
+    return json({ status: 404, title: "Not found" }, 404);
+  });
+  render(
+    <SessionProvider me={ME} api={api} onLogout={() => {}}>
+      <Dashboard />
+    </SessionProvider>,
+  );
+  fireEvent.click(await screen.findByRole("button", { name: /Pacientes aguardando 1/ }));
+  const dialog = await screen.findByRole("dialog");
+  await within(dialog).findByRole("link", { name: "Joana Prado" });
+  expect(sent).not.toContain("/api/v1/scheduling/professionals");
+});
+
 test("a refused dashboard shows the problem", async () => {
   const api = makeClient(async () => new Response(JSON.stringify({ status: 403, title: "Forbidden", detail: "no" }), { status: 403, headers: { "content-type": "application/problem+json" } }));
   render(

@@ -1,7 +1,8 @@
 // The dashboard (issue 16, screen 2): one panel per thing to act on today, counted by the analytics service
 // (`GET /api/v1/analytics/dashboard`, scoped to one's own figures without `analytics:all`); a panel opens as a
 // pop-up listing its items (`GET .../dashboard/{panel}?limit=10`), each a link to where it is worked: a lead's
-// card, the activities.
+// card, the activities. The visits' professionals are named from the scheduling service's professionals list (for
+// those who may read it, `scheduling:read`; the analytics items carry only the id).
 import { useState, type ReactNode } from "react";
 import { unwrap, type Schemas } from "../api/client";
 import { Dialog, Loading, ProblemBanner, StatusBadge } from "../components";
@@ -59,11 +60,20 @@ export function Dashboard() {
   );
 }
 
+/** The panels whose items are visits, each with its professional's id. */
+const VISIT_PANELS: readonly PanelName[] = ["unconfirmed_tomorrow", "patients_waiting"];
+
 function PanelDialog({ panel, onClose }: { panel: PanelName; onClose: () => void }) {
-  const { api } = useSession();
+  const { api, can } = useSession();
   const { d } = useDesk();
   const detail = useLoad(() => unwrap(api.GET("/api/v1/analytics/dashboard/{panel}", { params: { path: { panel }, query: { limit: 10 } } })), [panel]);
   const items = (detail.data?.items ?? []) as PanelItem[];
+  const named = VISIT_PANELS.includes(panel) && can("scheduling:read");
+  const professionals = useLoad(
+    async () =>
+      named ? new Map(((await unwrap(api.GET("/api/v1/scheduling/professionals"))).items as { id: string; name: string }[]).map((p) => [p.id, p.name])) : new Map<string, string>(),
+    [named],
+  );
   return (
     <Dialog title={d(`dash.${panel}` as DeskKey)} onClose={onClose} wide>
       {panel === "new_leads" ? <p className="muted">{d("dash.newest")}</p> : null}
@@ -73,7 +83,7 @@ function PanelDialog({ panel, onClose }: { panel: PanelName; onClose: () => void
       <ul className="plain dash-items" aria-label={d(`dash.${panel}` as DeskKey)}>
         {items.map((item, i) => (
           <li key={String(item.lead_id ?? item.task_id ?? item.appointment_id ?? item.payment_id ?? i)}>
-            <PanelRow panel={panel} item={item} onOpen={onClose} />
+            <PanelRow panel={panel} item={item} onOpen={onClose} professionals={professionals.data} />
           </li>
         ))}
       </ul>
@@ -83,7 +93,17 @@ function PanelDialog({ panel, onClose }: { panel: PanelName; onClose: () => void
 
 const str = (v: unknown): string | null => (typeof v === "string" && v ? v : null);
 
-export function PanelRow({ panel, item, onOpen }: { panel: PanelName; item: PanelItem; onOpen: () => void }) {
+export function PanelRow({
+  panel,
+  item,
+  onOpen,
+  professionals,
+}: {
+  panel: PanelName;
+  item: PanelItem;
+  onOpen: () => void;
+  professionals?: ReadonlyMap<string, string> | null;
+}) {
   const { fmt } = useSession();
   const { d, money } = useDesk();
   const at = str(item.at);
@@ -100,8 +120,15 @@ export function PanelRow({ panel, item, onOpen }: { panel: PanelName; item: Pane
         {str(item.source) ? <span className="tag">{str(item.source)}</span> : null} {str(item.status) ? <StatusBadge status={String(item.status)} /> : null}
       </>
     );
-  } else if (panel === "unconfirmed_tomorrow") {
-    extra = str(item.phone) ? <a href={`tel:${String(item.phone)}`}>{fmt.phone(str(item.phone))}</a> : null;
+  } else if (panel === "unconfirmed_tomorrow" || panel === "patients_waiting") {
+    const pro = str(item.professional_id);
+    const proName = pro ? professionals?.get(pro) : undefined;
+    extra = (
+      <>
+        {proName ? <span className="dash-professional">{d("dash.with", { name: proName })}</span> : null}{" "}
+        {panel === "unconfirmed_tomorrow" && str(item.phone) ? <a href={`tel:${String(item.phone)}`}>{fmt.phone(str(item.phone))}</a> : null}
+      </>
+    );
   } else if (panel === "payments_today") {
     extra = <strong>{money(str(item.amount), str(item.currency))}</strong>;
   }

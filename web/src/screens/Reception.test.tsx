@@ -83,3 +83,59 @@ test("the board follows the stream and check-in is one click", async () => {
   expect(within(waiting).getByText("7 min de espera")).toBeTruthy();
   expect(screen.getByText("Ao vivo")).toBeTruthy();
 });
+
+test("finish visit asks whether a return is needed and in how many days; a refusal is shown under the days, kept", async () => {
+  const sent: { method: string; path: string; body: unknown }[] = [];
+  let push: (chunk: string) => void = () => {};
+  let refuse = true;
+  const api = makeClient(async (request: Request) => {
+    const url = new URL(request.url);
+    const body = request.method === "POST" ? await request.json() : null;
+    sent.push({ method: request.method, path: url.pathname, body });
+    const json = (value: unknown, status = 200) => new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json" } });
+    if (url.pathname.endsWith("/branches"))
+      return json({ items: [{ id: "b1", name: "Moema", timezone: "America/Sao_Paulo", active: true, address: null, open_on_holidays: false, subdivision: "SP" }] });
+    if (url.pathname.endsWith("/agenda")) return json({ start: "2026-12-01", end: "2026-12-01", timezone: "America/Sao_Paulo", items: [] });
+    if (url.pathname.endsWith("/returns")) return json({ items: [] });
+    if (url.pathname.endsWith("/complete")) {
+      if (refuse) {
+        refuse = false;
+        return json({ status: 400, title: "Bad request", detail: "Invalid", errors: [{ field: "return_in_days", message: "Expected `int` >= 1" }] }, 400);
+      }
+      return json({});
+    }
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        push = (chunk) => controller.enqueue(new TextEncoder().encode(chunk));
+      },
+    });
+    return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+  });
+  render(
+    <SessionProvider me={{ ...ME, permissions: ["scheduling:read", "scheduling:visit"] }} api={api} onLogout={() => {}}>
+      <Reception />
+    </SessionProvider>,
+  );
+  await waitFor(() => expect(sent.some((s) => s.path.endsWith("/waiting-room/stream"))).toBe(true));
+  const b = board(["Paula Reis"]);
+  push(`event: board\ndata: ${JSON.stringify({ ...b, waiting: [], in_service: b.waiting })}\n\n`);
+  fireEvent.click(await screen.findByRole("button", { name: "Finalizar atendimento" }));
+  const dialog = await screen.findByRole("dialog", { name: "Finalizar o atendimento de Paula Reis" });
+  fireEvent.click(within(dialog).getByLabelText("Precisa de retorno"));
+  const days = within(dialog).getByLabelText(/Retorno em quantos dias/) as HTMLInputElement;
+  expect(days.value).toBe("30");
+  fireEvent.change(days, { target: { value: "0" } });
+  fireEvent.click(within(dialog).getByRole("button", { name: "Finalizar atendimento" }));
+  expect(await within(dialog).findByText("Expected `int` >= 1")).toBeTruthy();
+  expect((within(dialog).getByLabelText(/Retorno em quantos dias/) as HTMLInputElement).value).toBe("0"); // kept
+  const returnsRead = sent.filter((s) => s.path.endsWith("/returns")).length;
+  fireEvent.change(days, { target: { value: "45" } });
+  fireEvent.click(within(dialog).getByRole("button", { name: "Finalizar atendimento" }));
+  await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
+  const completes = sent.filter((s) => s.path.endsWith("/complete"));
+  expect(completes.map((c) => c.body)).toEqual([
+    { return_needed: true, return_in_days: 0 },
+    { return_needed: true, return_in_days: 45 },
+  ]);
+  await waitFor(() => expect(sent.filter((s) => s.path.endsWith("/returns")).length).toBe(returnsRead + 1)); // the return to book shows
+});

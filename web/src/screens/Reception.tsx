@@ -1,10 +1,10 @@
 // Reception: today's appointments of a branch with check-in, and the live waiting room (waiting -> in service ->
 // done, with the waiting time) that follows the server's event stream, so every screen of the clinic updates
 // without a reload whoever checked the patient in; and the returns to book (Returns.tsx).
-import { useEffect, useState } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { ApiError, unwrap, type Client, type Problem, type Schemas } from "../api/client";
-import { Field, Loading, ProblemBanner } from "../components";
-import { useLoad } from "../data";
+import { Dialog, Field, Loading, ProblemBanner } from "../components";
+import { useLoad, useSave } from "../data";
 import type { Key } from "../i18n";
 import { useSession } from "../session";
 import { branchToday, DayList, useBranches } from "./Day";
@@ -100,17 +100,21 @@ export function Reception() {
   const { board, live } = useLiveBoard(api, branch?.id ?? null);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  const [finishing, setFinishing] = useState<BoardItem | null>(null);
+  const [finished, setFinished] = useState(0); // the returns list reads again after a visit asked for one
 
   async function act(id: string, action: "check-in" | "start" | "complete") {
+    if (action === "complete") {
+      setFinishing(board ? (board.in_service.find((i) => i.appointment_id === id) ?? null) : null);
+      return;
+    }
     setBusy(id);
     setProblem(null);
     const path = { params: { path: { appointment_id: id } } };
     const call =
       action === "check-in"
         ? api.POST("/api/v1/scheduling/appointments/{appointment_id}/check-in", path)
-        : action === "start"
-          ? api.POST("/api/v1/scheduling/appointments/{appointment_id}/start", path)
-          : api.POST("/api/v1/scheduling/appointments/{appointment_id}/complete", { ...path, body: { return_needed: false } });
+        : api.POST("/api/v1/scheduling/appointments/{appointment_id}/start", path);
     try {
       await unwrap(call);
       agenda.reload(); // the board follows by itself, through the stream
@@ -163,8 +167,64 @@ export function Reception() {
           )}
         </section>
       </div>
-      {branch ? <Returns branch={branch} /> : null}
+      {branch ? <Returns branch={branch} refresh={finished} /> : null}
+      {finishing ? (
+        <FinishDialog
+          visit={finishing}
+          onClose={() => setFinishing(null)}
+          onDone={() => {
+            setFinishing(null);
+            setFinished((n) => n + 1);
+            agenda.reload();
+          }}
+        />
+      ) : null}
     </section>
+  );
+}
+
+/** Finish visit: whether the patient should come back, and in how many days (`POST .../complete`); the return
+ * then waits in the returns list to be booked. A refusal is shown under the field it names, the choice kept. */
+export function FinishDialog({ visit, onClose, onDone }: { visit: BoardItem; onClose: () => void; onDone: () => void }) {
+  const { api, t } = useSession();
+  const [needed, setNeeded] = useState(false);
+  const [days, setDays] = useState("30");
+  const { problem, busy, fields, save } = useSave();
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const inDays = Number.parseInt(days, 10);
+    const body = needed ? { return_needed: true, return_in_days: Number.isNaN(inDays) ? null : inDays } : { return_needed: false };
+    const ok = await save(() =>
+      unwrap(api.POST("/api/v1/scheduling/appointments/{appointment_id}/complete", { params: { path: { appointment_id: visit.appointment_id } }, body })),
+    );
+    if (ok) onDone();
+  }
+  return (
+    <Dialog title={t("reception.finishTitle", { name: visit.patient_name ?? "—" })} onClose={onClose}>
+      <form onSubmit={submit} className="stack" noValidate>
+        <ProblemBanner problem={problem} shown={needed ? ["return_needed", "return_in_days"] : ["return_needed"]} />
+        <label className="inline">
+          <input type="checkbox" name="return_needed" checked={needed} onChange={(e) => setNeeded(e.target.checked)} /> {t("reception.returnNeeded")}
+        </label>
+        {fields.return_needed ? (
+          <p className="error" role="alert">
+            {fields.return_needed}
+          </p>
+        ) : null}
+        {needed ? (
+          <Field name="return_in_days" label={t("reception.returnInDays")} type="number" value={days} onChange={setDays} error={fields.return_in_days} required />
+        ) : null}
+        <div className="actions dialog-actions">
+          <button type="button" onClick={onClose}>
+            {t("reception.cancel")}
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {t("reception.finish")}
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
 

@@ -15,10 +15,10 @@ import type { AgendaItem, Branch, Professional } from "./Day";
 
 type Due = AgendaItem & { return_in_days?: number | null };
 
-export function Returns({ branch }: { branch: Branch }) {
+export function Returns({ branch, refresh = 0 }: { branch: Branch; refresh?: number }) {
   const { api, can, fmt } = useSession();
   const { d } = useDesk();
-  const due = useLoad(async () => (await unwrap(api.GET("/api/v1/scheduling/returns", { params: { query: { branch_id: branch.id } } }))).items as Due[], [branch.id]);
+  const due = useLoad(async () => (await unwrap(api.GET("/api/v1/scheduling/returns", { params: { query: { branch_id: branch.id } } }))).items as Due[], [branch.id, refresh]);
   const [booking, setBooking] = useState<Due | null>(null);
   const items = due.data ?? [];
   return (

@@ -54,9 +54,13 @@ from notifications.schemas import (
     SettingsIn,
     SettingsOut,
     SuggestionsOut,
+    TemplateChoices,
     TemplateIn,
     TemplateList,
+    TemplateMessageIn,
     TemplateOut,
+    TemplatePreviewOut,
+    TemplateSendIn,
     Unread,
 )
 from notifications.services.work import NotificationsWorkFactory
@@ -305,6 +309,60 @@ class ConversationController(Controller):
     ) -> MessageOut:
         suggestion = str(data.suggestion_id) if data.suggestion_id else None
         sent = await services.reply(uow, request.user, str(conversation_id), data.text, data.channel, suggestion)
+        await services.announce_conversation(
+            state.redis, sent.tenant_id, str(conversation_id), sent.channel, "outbound"
+        )
+        return MessageOut.of(sent)
+
+    @get(
+        "/{conversation_id:uuid}/templates",
+        guards=[requires(CRM_READ)],
+        summary="The clinic's templates the person may be sent by hand on a channel (on WhatsApp the approved ones)",
+    )
+    async def templates(
+        self, request: AuthRequest, uow: NotificationsWorkFactory, conversation_id: UUID, channel: str | None = None
+    ) -> TemplateChoices:
+        out = await services.template_choices(uow, request.user, str(conversation_id), channel)
+        return msgspec.convert(out, TemplateChoices)
+
+    @post(
+        "/{conversation_id:uuid}/templates/preview",
+        guards=[requires(CRM_READ)],
+        status_code=HTTP_200_OK,
+        summary="A template as the person of the conversation would get it (missing variables listed)",
+    )
+    async def preview_template(
+        self, request: AuthRequest, uow: NotificationsWorkFactory, conversation_id: UUID, data: TemplateMessageIn
+    ) -> TemplatePreviewOut:
+        out = await services.preview_template(
+            uow, request.user, str(conversation_id), data.template, data.channel, data.variables
+        )
+        return msgspec.convert(out, TemplatePreviewOut)
+
+    @post(
+        "/{conversation_id:uuid}/templates",
+        guards=[requires(CRM_WRITE)],
+        summary="Send the person one of the clinic's approved templates (once per idempotency_key)",
+    )
+    async def send_template(
+        self,
+        request: AuthRequest,
+        uow: NotificationsWorkFactory,
+        state: State,
+        conversation_id: UUID,
+        data: TemplateSendIn,
+    ) -> MessageOut:
+        """422 naming the field: an unknown template or one not approved for the channel (`template`), a variable
+        without a value (`variables.<name>`), a person who opted out or withdrew consent (`channel`)."""
+        sent = await services.send_template(
+            uow,
+            request.user,
+            str(conversation_id),
+            data.template,
+            data.channel,
+            data.variables,
+            data.idempotency_key,
+        )
         await services.announce_conversation(
             state.redis, sent.tenant_id, str(conversation_id), sent.channel, "outbound"
         )

@@ -279,6 +279,41 @@ def check_channel(channel: str) -> None:
         raise InvalidInput(f"Unknown channel {channel!r}; use one of: {', '.join(CHANNELS)}.", field="channel")
 
 
+# --- templates sent by hand from a conversation ------------------------------------------------------
+#: The rule key of a template a staff member sent by hand from a conversation (a staff reply is "manual").
+MANUAL_TEMPLATE = "manual-template"
+
+
+def check_sendable_template(name: str, *, audience: str, channel: str, wa_template: str | None) -> None:
+    """A template staff may send a person by hand: one for people (not a staff notification), and on WhatsApp one
+    with the name of its approved WhatsApp template (what goes out outside the 24-hour window)."""
+    if audience != PERSON:
+        raise InvalidInput(f"{name!r} is a staff notification, not a message to a person.", field="template")
+    if channel == INAPP:
+        raise InvalidInput("In-app notifications are for staff; pick a channel of the person.", field="channel")
+    if channel == WHATSAPP and not wa_template:
+        raise InvalidInput(
+            f"{name!r} has no approved WhatsApp template; set its wa_template, or pick another channel.",
+            field="template",
+        )
+
+
+def missing_variables(needed: tuple[str, ...], values: Mapping[str, Any]) -> list[str]:
+    """The variables a template uses that have no value (an empty text counts as none), in the template's order."""
+    return [v for v in needed if values.get(v) is None or str(values.get(v)).strip() == ""]
+
+
+def check_variables(needed: tuple[str, ...], values: Mapping[str, Any]) -> None:
+    missing = missing_variables(needed, values)
+    if missing:
+        raise InvalidInput(f"The template needs a value for {missing[0]!r}.", field=f"variables.{missing[0]}")
+
+
+def manual_dedupe_key(conversation_id: str, idempotency_key: str) -> str:
+    """One message per conversation and key: a double click or a retried request sends once."""
+    return f"{MANUAL_TEMPLATE}:{conversation_id}:{idempotency_key}"
+
+
 # --- consent and limits -----------------------------------------------------------------------------
 def consent_change(text: str | None) -> bool | None:
     """False: the person opted out (STOP, SAIR, PARAR, СТОП ...); True: back in; None: an ordinary message."""

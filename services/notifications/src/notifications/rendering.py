@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from notifications.catalog import TEMPLATES
@@ -77,6 +77,25 @@ def variables_of(template: str) -> tuple[str, ...]:
     return spec.variables if spec else tuple(SAMPLES)
 
 
+def used_variables(*sources: str | None) -> tuple[str, ...]:
+    """The variables these texts use (each once, sorted): what has to have a value for them to render."""
+    found: set[str] = set()
+    for source in sources:
+        if not source:
+            continue
+        try:
+            found |= meta.find_undeclared_variables(_env.parse(source))
+        except TemplateError as exc:
+            raise InvalidTemplate(f"The template cannot be read: {exc}", field="template") from exc
+    return tuple(sorted(found))
+
+
+def wa_params_of(template: str) -> tuple[str, ...]:
+    """The approved WhatsApp template's body parameters, in order (a clinic's own: the first name)."""
+    spec = TEMPLATES.get(template)
+    return spec.wa_params if spec else ("first_name",)
+
+
 def sample_values(template: str) -> dict[str, Any]:
     return {name: SAMPLES.get(name, name) for name in variables_of(template)}
 
@@ -135,7 +154,7 @@ def for_channel(
     elif buttons and channel in (SMS, EMAIL):
         out["body"] = body + "".join(f"\n{b['title']}: {b['url']}" for b in buttons if b["url"])
     if channel == WHATSAPP and wa_template:
-        params = [str(values.get(p) or "-") for p in (spec.wa_params if spec else ("first_name",))]
+        params = [str(values.get(p) or "-") for p in wa_params_of(template)]
         out["wa"] = {"name": wa_template, "language": locale.replace("-", "_"), "params": params}
     if channel in (EMAIL, INAPP):
         out["subject"] = render(subject_source, values) if subject_source else body[:80]

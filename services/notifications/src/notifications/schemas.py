@@ -265,6 +265,56 @@ class ReplyIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
     suggestion_id: UUID | None = None
 
 
+class TemplateChoiceOut(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    #: The approved WhatsApp template it goes out as outside the 24-hour window (WhatsApp only).
+    wa_template: str | None
+    #: The variables it uses that the person's record does not give: the staff member fills them in.
+    needs: list[str]
+
+
+class TemplateChoices(msgspec.Struct, frozen=True, kw_only=True):
+    channel: str
+    #: WhatsApp: within 24 h of the person's last message (the text goes out; outside, the approved template).
+    in_window: bool
+    items: list[TemplateChoiceOut]
+
+
+class TemplateMessageIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    template: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    #: Default: the channel the person last wrote on.
+    channel: str | None = None
+    #: Values of the template's variables the person's record does not give (its name, first_name, phone and
+    #: email win over these).
+    variables: dict[str, Annotated[str, msgspec.Meta(max_length=1000)]] = msgspec.field(default_factory=dict)
+
+
+class TemplateSendIn(TemplateMessageIn, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    #: Chosen by the client once per message it means to send: the same key again (a double click, a retry)
+    #: answers with the first request's message and sends nothing more.
+    idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class WaTemplateOut(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    language: str
+    params: list[str]
+
+
+class TemplatePreviewOut(msgspec.Struct, frozen=True, kw_only=True):
+    template: str
+    channel: str
+    locale: str
+    in_window: bool
+    #: The text as the person would read it; a variable without a value shows as [name].
+    body: str
+    subject: str | None
+    #: What goes out outside WhatsApp's 24-hour window: the approved template and its parameters.
+    wa: WaTemplateOut | None
+    #: Variables without a value yet (sending refuses them, naming `variables.<name>`).
+    missing: list[str]
+
+
 class AssistantSettingsIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The clinic's OpenAI-compatible chat completions endpoint (e.g. https://api.openai.com/v1)."""
 

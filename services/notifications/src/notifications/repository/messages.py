@@ -56,6 +56,12 @@ class MessageRepository:
         )
         return [_to_message(r) for r in rows]
 
+    async def by_dedupe_key(self, tenant_id: str, dedupe_key: str) -> Message | None:
+        """The message a key already made (ux_messages_dedupe): a repeated request answers with it."""
+        query = select(messages).where(messages.c.tenant_id == tenant_id, messages.c.dedupe_key == dedupe_key)
+        row = (await self.session.execute(query)).first()
+        return _to_message(row) if row else None
+
     async def get(self, message_id: str) -> Message | None:
         row = (await self.session.execute(select(messages).where(messages.c.id == message_id))).first()
         return _to_message(row) if row else None

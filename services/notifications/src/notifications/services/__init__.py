@@ -12,7 +12,8 @@
   read / failed; received media fetched by the worker.
 - `configure`: What clinic staff configure and read: templates, rules, settings, channel opt-outs, provider
   accounts, a lead's messages.
-- `conversations`: A person's conversation: its history for staff and their replies within the channel's rules.
+- `conversations`: A person's conversation: its history for staff, their replies within the channel's rules, and the
+  clinic's approved templates sent by hand (`template_choices`, `preview_template`, `send_template`).
 - `inapp`: Staff's in-app notifications: list, unread count, mark read, who sees which; the confirmation rates.
 - `assistant`: The funnel assistant's messages (sent as written) and the reply assistant (suggested replies from the
   clinic's model).
@@ -63,7 +64,15 @@ from notifications.services.configure import (
     set_rule_enabled,
     set_template,
 )
-from notifications.services.conversations import MEDIA_VIEW_SECONDS, conversation, conversations_of, reply
+from notifications.services.conversations import (
+    MEDIA_VIEW_SECONDS,
+    conversation,
+    conversations_of,
+    preview_template,
+    reply,
+    send_template,
+    template_choices,
+)
 from notifications.services.dispatch import Claimed, Dispatcher, idempotency_key, outgoing
 from notifications.services.inapp import confirmation_stats, inapp_list, inapp_mark_read, inapp_unread, inapp_visible
 from notifications.services.queueing import handle_event, queue_welcome
@@ -119,6 +128,7 @@ __all__ = [
     "opt_out",
     "outgoing",
     "preview",
+    "preview_template",
     "put_assistant_settings",
     "put_rule",
     "put_settings",
@@ -127,9 +137,11 @@ __all__ = [
     "receive",
     "reply",
     "reset_template",
+    "send_template",
     "set_rule_enabled",
     "set_template",
     "suggest_replies",
+    "template_choices",
     "template_source",
     "utcnow",
 ]

@@ -25,7 +25,8 @@ from kit.context import new_id
 from kit.messaging import Handler
 from kit.objects import ObjectStore, ObjectStoreError
 from kit.privacy import answers as answers_of
-from notifications.domain import PERSON, Message
+from notifications.catalog import TEMPLATES
+from notifications.domain import MANUAL_TEMPLATE, PERSON, Message
 from notifications.events import CONSUMED, short_type
 from notifications.services.work import NotificationsWork, NotificationsWorkFactory
 
@@ -51,10 +52,21 @@ _FULL_TYPE = {short_type(e.TYPE): e.TYPE for e in CONSUMED}
 
 
 def purposes_of(message: Message) -> tuple[str, ...]:
-    """The purposes the person must not have withdrawn for the message to go out (none: transactional)."""
-    if message.recipient != PERSON or not message.event_type:
+    """The purposes the person must not have withdrawn for the message to go out (none: transactional). A template
+    sent by hand from a conversation is for what its rule-driven messages are for (the template's event: a reminder,
+    a welcome, a payment link); a clinic's own template, which no event defines, counts as marketing."""
+    if message.recipient != PERSON:
         return ()
-    full = _FULL_TYPE.get(message.event_type, message.event_type)
+    if message.rule_key == MANUAL_TEMPLATE:
+        spec = TEMPLATES.get(message.template)
+        return _purposes_of_type(spec.event_type) if spec else (MARKETING,)
+    if not message.event_type:
+        return ()
+    return _purposes_of_type(message.event_type)
+
+
+def _purposes_of_type(event_type: str) -> tuple[str, ...]:
+    full = _FULL_TYPE.get(event_type, event_type)
     for prefix, purposes in _PURPOSE_BY_TYPE:
         if full.startswith(prefix):
             return purposes
