@@ -178,8 +178,8 @@ const en = {
   "val.kind.reject": "the prospect rejected",
   "val.kind.question": "the prospect asked for the agent",
   "val.uploadLink": "The photo link sent to the prospect:",
-  "asst.startHelp": "The assistant writes to the person on WhatsApp and asks its questions until they pay and book.",
-  "asst.startOn": "Start the assistant on WhatsApp",
+  "asst.startHelp": "The assistant writes to the person where they can be reached (WhatsApp at their phone, Telegram or Instagram where they wrote from) and asks its questions until they pay and book.",
+  "asst.startOn": "Start the assistant on {channel}",
   "asst.startedFor": "The assistant is writing to {name}.",
   "asst.openProcess": "Open the process",
 } as const;
@@ -362,8 +362,8 @@ const ptBR: Dict = {
   "val.kind.reject": "o prospect recusou",
   "val.kind.question": "o prospect chamou o vendedor",
   "val.uploadLink": "O link das fotos enviado ao prospect:",
-  "asst.startHelp": "O assistente escreve à pessoa no WhatsApp e faz as perguntas até ela pagar e agendar.",
-  "asst.startOn": "Iniciar o assistente no WhatsApp",
+  "asst.startHelp": "O assistente escreve à pessoa onde ela pode ser contatada (WhatsApp no telefone, Telegram ou Instagram de onde escreveu) e faz as perguntas até ela pagar e agendar.",
+  "asst.startOn": "Iniciar o assistente no {channel}",
   "asst.startedFor": "O assistente está escrevendo para {name}.",
   "asst.openProcess": "Abrir o processo",
 };
@@ -543,8 +543,8 @@ const es: Dict = {
   "val.kind.reject": "el prospecto rechazó",
   "val.kind.question": "el prospecto pidió al comercial",
   "val.uploadLink": "El enlace de fotos enviado al prospecto:",
-  "asst.startHelp": "El asistente escribe a la persona por WhatsApp y hace sus preguntas hasta que paga y reserva.",
-  "asst.startOn": "Iniciar el asistente por WhatsApp",
+  "asst.startHelp": "El asistente escribe a la persona donde se la puede contactar (WhatsApp en su teléfono, Telegram o Instagram desde donde escribió) y hace sus preguntas hasta que paga y reserva.",
+  "asst.startOn": "Iniciar el asistente por {channel}",
   "asst.startedFor": "El asistente está escribiendo a {name}.",
   "asst.openProcess": "Abrir el proceso",
 };
@@ -724,8 +724,8 @@ const ru: Dict = {
   "val.kind.reject": "лид отказался",
   "val.kind.question": "лид позвал менеджера",
   "val.uploadLink": "Ссылка для фото, отправленная лиду:",
-  "asst.startHelp": "Ассистент пишет человеку в WhatsApp и задаёт вопросы до оплаты и записи.",
-  "asst.startOn": "Запустить ассистента в WhatsApp",
+  "asst.startHelp": "Ассистент пишет человеку туда, где с ним можно связаться (WhatsApp по телефону, Telegram или Instagram, откуда он писал), и задаёт вопросы до оплаты и записи.",
+  "asst.startOn": "Запустить ассистента в {channel}",
   "asst.startedFor": "Ассистент пишет: {name}.",
   "asst.openProcess": "Открыть процесс",
 };

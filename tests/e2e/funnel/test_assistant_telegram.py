@@ -59,6 +59,7 @@ def test_a_telegram_chat_is_qualified_pays_and_books(
     assert mine["channel"] == "telegram"
     lead = ok(admin.http.get(f"/api/v1/leads/{mine['lead_id']}"))
     assert (lead["source"], lead["channel"], lead["phones"]) == ("telegram", "message", [])
+    assert lead["contacts"] == {"telegram": chat}  # where the console's card starts the assistant by hand
     write(text="123")  # not a name: asked again, on Telegram
     got = telegram(sandbox, chat, 2, "no answer to a wrong name")
     assert "nome completo" in got[1]["body"]

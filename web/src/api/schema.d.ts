@@ -4876,6 +4876,9 @@ export interface components {
             consents: {
                 [key: string]: boolean;
             };
+            contacts?: {
+                [key: string]: string;
+            };
             cpf: string | null;
             /** Format: date-time */
             created_at: string;

@@ -27,6 +27,7 @@ from kit.db import make_engine, uow_factory
 from kit.outbox import outbox_table
 from leads.domain.activities import ActivityQuery
 from leads.domain.errors import DuplicateLead, InvalidTransition, LeadNotFound
+from leads.schemas.leads import LeadOut
 from leads.services import activities as activity_cases
 from leads.services import leads as cases
 from leads.services import sync
@@ -200,6 +201,8 @@ async def test_a_telegram_sender_becomes_one_lead_reached_at_the_chat(uow: Leads
     await cases.edit_lead(uow, me, lead.id, {"phones": ["11 98765-4321"]})
     edited = await cases.get_lead(uow, me, lead.id)
     assert (edited.phone, edited.contacts) == ("+5511987654321", {"telegram": chat})
+    # The API's lead says where else the person is reached (the console starts the assistant there).
+    assert LeadOut.of(edited).contacts == {"telegram": chat}
     # Instagram the same way; a blank sender makes no lead.
     await consume(uow, sync.message_received, message("Olá", "instagram", "17841400" + chat), me.tenant_id)
     async with uow() as work:

@@ -3,7 +3,7 @@ import type { Lead, Me } from "../../api/client";
 import { visibleMenu } from "../../App";
 import { ADMIN, expectAccessible, fakeGateway, json, problem, renderAs } from "../settings/testkit";
 import { Assistant } from "./Assistant";
-import { StartAssistant } from "./StartAssistant";
+import { reachableOn, StartAssistant } from "./StartAssistant";
 import { Valuations } from "./Valuations";
 
 const AGENT: Me = { ...ADMIN, id: "u-agent", full_name: "Ana Agente", roles: ["sales_agent"], permissions: ["crm:read", "crm:write", "funnel:read", "funnel:write"] };
@@ -170,4 +170,23 @@ test("the lead card starts the assistant on WhatsApp: a refusal shown, then the 
   unmount();
   renderAs(api, <StartAssistant lead={lead} />, DOCTOR);
   expect(screen.queryByRole("button", { name: "Start the assistant on WhatsApp" })).toBeNull();
+});
+
+test("a lead who wrote on Telegram (no phone) starts it there, at the chat; one with a phone and an Instagram address has both", async () => {
+  const telegram = { id: "l6", name: "Lucas Prado", phone: "", locale: null, merged_into: null, contacts: { telegram: "900123456" } } as unknown as Lead;
+  const { api, sent } = fakeGateway({ "POST /api/v1/funnel/assistant/processes": () => json(201, { id: "a10" }) });
+  const { unmount } = renderAs(api, <StartAssistant lead={telegram} />, AGENT);
+  expect(screen.queryByRole("button", { name: "Start the assistant on WhatsApp" })).toBeNull();
+  fireEvent.click(screen.getByRole("button", { name: "Start the assistant on Telegram" }));
+  expect((await screen.findByRole("link", { name: "Open the process" })).getAttribute("href")).toBe("#/assistant/a10");
+  expect(sent[0]!.body).toEqual({ lead_id: "l6", channel: "telegram", address: "900123456", name: "Lucas Prado", locale: null });
+  unmount();
+  const both = { id: "l7", name: "Rita Melo", phone: "+5511944443333", locale: "es", merged_into: null, contacts: { instagram: "17841400555" } } as unknown as Lead;
+  const { container } = renderAs(api, <StartAssistant lead={both} />, AGENT);
+  expect(screen.getByRole("button", { name: "Start the assistant on WhatsApp" })).toBeTruthy();
+  fireEvent.click(screen.getByRole("button", { name: "Start the assistant on Instagram" }));
+  await screen.findByRole("link", { name: "Open the process" });
+  expect(sent[1]!.body).toEqual({ lead_id: "l7", channel: "instagram", address: "17841400555", name: "Rita Melo", locale: "es" });
+  await expectAccessible(container);
+  expect(reachableOn({ phone: "", contacts: {} } as unknown as Lead)).toEqual([]);
 });

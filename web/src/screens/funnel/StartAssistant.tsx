@@ -1,6 +1,7 @@
-// On the lead card, for funnel:write: start the pre-qualification assistant for this lead on WhatsApp
-// (`POST /api/v1/funnel/assistant/processes` with the lead's phone as the address). The API refuses when the
-// clinic's assistant is switched off or the lead already has a process (409, shown here).
+// On the lead card, for funnel:write: start the pre-qualification assistant for this lead on a channel the person
+// has (`POST /api/v1/funnel/assistant/processes`): WhatsApp at the lead's phone, Telegram or Instagram at the
+// address the lead was made from (the lead's `contacts`, leads docs). The API refuses when the clinic's assistant
+// is switched off or the lead already has a process (409, shown here).
 import { useState } from "react";
 import { unwrap, type Lead } from "../../api/client";
 import { ProblemBanner } from "../../components";
@@ -9,17 +10,31 @@ import { isLocale } from "../../i18n";
 import { useSession } from "../../session";
 import { useFunnelT } from "./kit";
 
+/** The assistant's channels (brand names, the same in every language). */
+const CHANNEL_NAMES: Record<string, string> = { whatsapp: "WhatsApp", telegram: "Telegram", instagram: "Instagram" };
+
+/** Where the assistant can reach the person: WhatsApp at the phone, Telegram / Instagram at the lead's address there. */
+export function reachableOn(lead: Lead): [string, string][] {
+  const out: [string, string][] = lead.phone ? [["whatsapp", lead.phone]] : [];
+  for (const channel of ["telegram", "instagram"]) {
+    const address = lead.contacts?.[channel];
+    if (address) out.push([channel, address]);
+  }
+  return out;
+}
+
 export function StartAssistant({ lead }: { lead: Lead }) {
   const { api, can } = useSession();
   const f = useFunnelT();
   const { problem, busy, save } = useSave();
   const [started, setStarted] = useState<string | null>(null);
-  if (!can("funnel:write") || !lead.phone || lead.merged_into) return null;
-  async function start() {
+  const channels = reachableOn(lead);
+  if (!can("funnel:write") || !channels.length || lead.merged_into) return null;
+  async function start(channel: string, address: string) {
     await save(async () => {
       const made = await unwrap(
         api.POST("/api/v1/funnel/assistant/processes", {
-          body: { lead_id: lead.id, channel: "whatsapp", address: lead.phone, name: lead.name, locale: lead.locale && isLocale(lead.locale) ? lead.locale : null },
+          body: { lead_id: lead.id, channel, address, name: lead.name, locale: lead.locale && isLocale(lead.locale) ? lead.locale : null },
         }),
       );
       setStarted(made.id);
@@ -35,9 +50,13 @@ export function StartAssistant({ lead }: { lead: Lead }) {
           {f("asst.startedFor", { name: lead.name })} <a href={`#/assistant/${started}`}>{f("asst.openProcess")}</a>
         </p>
       ) : (
-        <button type="button" onClick={() => void start()} disabled={busy}>
-          {f("asst.startOn")}
-        </button>
+        <div className="actions">
+          {channels.map(([channel, address]) => (
+            <button key={channel} type="button" onClick={() => void start(channel, address)} disabled={busy}>
+              {f("asst.startOn", { channel: CHANNEL_NAMES[channel] })}
+            </button>
+          ))}
+        </div>
       )}
     </section>
   );

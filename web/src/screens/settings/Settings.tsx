@@ -9,6 +9,8 @@ import { UsersSection } from "./Users";
 import { PlacesSection } from "./Places";
 import { ProceduresSection } from "./Procedures";
 import { PipelinesSection } from "./Pipelines";
+import { AssistantSection } from "./Assistant";
+import { ValuationSection } from "./Valuation";
 import { ListsSection } from "./Lists";
 import { TemplatesSection } from "./Templates";
 import { ProvidersSection } from "./Providers";
@@ -27,6 +29,8 @@ export const SECTIONS: SettingsSection[] = [
   { key: "places", label: "section.places", permission: "scheduling:admin", Component: PlacesSection },
   { key: "procedures", label: "section.procedures", permission: "scheduling:admin", Component: ProceduresSection },
   { key: "pipelines", label: "section.pipelines", permission: "funnel:admin", Component: PipelinesSection },
+  { key: "assistant", label: "section.assistant", permission: "funnel:admin", Component: AssistantSection },
+  { key: "valuation", label: "section.valuation", permission: "funnel:admin", Component: ValuationSection },
   { key: "lists", label: "section.lists", permission: "crm:admin", Component: ListsSection },
   { key: "templates", label: "section.templates", permission: "crm:admin", Component: TemplatesSection },
   { key: "quiet", label: "section.quiet", permission: "crm:admin", Component: QuietHoursSection },

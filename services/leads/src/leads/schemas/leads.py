@@ -107,6 +107,9 @@ class LeadOut(msgspec.Struct, frozen=True, kw_only=True):
     next_appointment_at: datetime | None = None
     next_appointment_procedure: str | None = None
     next_appointment_branch: str | None = None
+    #: Where the person is reached without a phone: {"telegram": chat id, "instagram": user id} (from the
+    #: messages the lead was made from); empty for most leads.
+    contacts: dict[str, str] = {}
 
     @classmethod
     def of(cls, lead: Lead) -> LeadOut:
@@ -139,6 +142,7 @@ class LeadOut(msgspec.Struct, frozen=True, kw_only=True):
             next_appointment_at=lead.next_appointment_at,
             next_appointment_procedure=lead.next_appointment_procedure,
             next_appointment_branch=lead.next_appointment_branch,
+            contacts=dict(lead.contacts),
         )
 
 
