@@ -3871,6 +3871,7 @@ export interface components {
             created_by: string;
             id: string;
             lead_id: string;
+            lead_name?: string | null;
             notes: string | null;
             overdue: boolean;
             private: boolean;
