@@ -29,6 +29,7 @@ from leads.domain.activities import ActivityQuery
 from leads.domain.errors import DuplicateLead, InvalidTransition, LeadNotFound
 from leads.services import activities as activity_cases
 from leads.services import leads as cases
+from leads.services import requests as request_cases
 from leads.services import sync
 from leads.services.work import LeadsUnitOfWork, LeadsWorkFactory
 
@@ -232,3 +233,22 @@ async def test_activities_and_the_bell_name_their_prospects_in_one_query(uow: Le
     found, total = await activity_cases.find(uow, me, ActivityQuery())
     assert (total, [a.lead_name for a in found]) == (1, ["Caio Ramos Filho"])
     assert await activity_cases.find(uow, principal(), ActivityQuery()) == ([], 0)
+
+
+async def test_a_request_is_corrected_in_its_own_clinic_only(uow: LeadsWorkFactory, engine: Any) -> None:
+    me = principal()
+    made = await cases.create_lead(
+        uow, me, cases.NewLead(name="Lia Campos", phones=["11 97000-0003"], source="walk_in", treatment="evaluation")
+    )
+    assert made.request is not None
+    lead_id, request_id = made.lead.id, made.request.id
+    with pytest.raises(LeadNotFound):
+        await request_cases.update(uow, principal(), lead_id, request_id, {"reason": "not theirs"})
+    edited = await request_cases.update(uow, me, lead_id, request_id, {"reason": "Implante", "channel": "video"})
+    assert (edited.reason, edited.channel, edited.treatment) == ("Implante", "video", "evaluation")
+    stored = await request_cases.for_lead(uow, me, lead_id)
+    assert [(r.reason, r.channel) for r in stored] == [("Implante", "video")]
+    trail = await cases.audit_trail(uow, me, lead_id, limit=50, offset=0)
+    assert trail[-1].entity == "request"
+    assert trail[-1].changes == {"reason": [None, "Implante"], "channel": [None, "video"]}
+    assert await outbox_types(engine, lead_id) == ["created", "created"]  # the lead and its request; no more

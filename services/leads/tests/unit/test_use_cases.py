@@ -279,6 +279,38 @@ async def test_a_request_edit_stores_the_diff_and_checks_the_clinics_lists(db: M
         await request_cases.update(db.factory(), me, new_id(), request_id, {"handled": False})
 
 
+async def test_correcting_a_request_what_they_asked_the_treatment_and_the_channel(db: MemoryLeadsWork) -> None:
+    me = principal()
+    created = await cases.create_lead(db.factory(), me, new(treatment="evaluation", reason="preço?"))
+    assert created.request is not None
+    lead_id, request_id = created.lead.id, created.request.id
+    published = len(db.events())
+    changes = {"reason": "  Quer saber o preço do implante  ", "treatment": "first_consultation", "channel": "video"}
+    edited = await request_cases.update(db.factory(), me, lead_id, request_id, changes)
+    assert edited.reason == "Quer saber o preço do implante"
+    assert (edited.treatment, edited.channel) == ("first_consultation", "video")
+    assert db.trail(lead_id)[-1].entity == "request"
+    assert db.trail(lead_id)[-1].changes == {
+        "reason": ["preço?", "Quer saber o preço do implante"],
+        "treatment": ["evaluation", "first_consultation"],
+        "channel": [None, "video"],
+    }
+    assert len(db.events()) == published  # a correction is the CRM's own: no event
+    cleared = await request_cases.update(db.factory(), me, lead_id, request_id, {"reason": "  ", "channel": None})
+    assert (cleared.reason, cleared.channel) == (None, None)
+    with pytest.raises(InvalidLead) as bad:
+        await request_cases.update(db.factory(), me, lead_id, request_id, {"channel": "pigeon"})
+    assert bad.value.field == "channel"
+    with pytest.raises(LeadNotFound):  # another clinic's request does not exist
+        await request_cases.update(db.factory(), principal(), lead_id, request_id, {"handled": True})
+    other = await cases.create_lead(db.factory(), me, new(name="Rita Lopes", phone="11 91234-5678"))
+    with pytest.raises(NotFound):  # a request of another lead
+        await request_cases.update(db.factory(), me, other.lead.id, request_id, {"handled": True})
+    await cases.delete_lead(db.factory(), me, lead_id, confirm=True)
+    with pytest.raises(LeadNotFound):  # a deleted lead's requests are gone with it
+        await request_cases.update(db.factory(), me, lead_id, request_id, {"handled": True})
+
+
 async def test_activities_are_read_with_their_prospects_names(db: MemoryLeadsWork) -> None:
     me = principal()
     maria = (await cases.create_lead(db.factory(), me, new())).lead
