@@ -10,6 +10,8 @@ import { PlacesSection } from "./Places";
 import { ProceduresSection } from "./Procedures";
 import { PipelinesSection } from "./Pipelines";
 import { ListsSection } from "./Lists";
+import { DedupeSection } from "./Dedupe";
+import { UnitsSection } from "./Units";
 import { TemplatesSection } from "./Templates";
 import { ProvidersSection } from "./Providers";
 import { BookingPolicySection, QuietHoursSection } from "./Policies";
@@ -24,10 +26,12 @@ export interface SettingsSection {
 
 export const SECTIONS: SettingsSection[] = [
   { key: "users", label: "section.users", permission: "crm:admin", Component: UsersSection },
+  { key: "units", label: "section.units", permission: "crm:admin", Component: UnitsSection },
   { key: "places", label: "section.places", permission: "scheduling:admin", Component: PlacesSection },
   { key: "procedures", label: "section.procedures", permission: "scheduling:admin", Component: ProceduresSection },
   { key: "pipelines", label: "section.pipelines", permission: "funnel:admin", Component: PipelinesSection },
   { key: "lists", label: "section.lists", permission: "crm:admin", Component: ListsSection },
+  { key: "dedupe", label: "section.dedupe", permission: "crm:admin", Component: DedupeSection },
   { key: "templates", label: "section.templates", permission: "crm:admin", Component: TemplatesSection },
   { key: "quiet", label: "section.quiet", permission: "crm:admin", Component: QuietHoursSection },
   { key: "policy", label: "section.policy", permission: "scheduling:admin", Component: BookingPolicySection },
