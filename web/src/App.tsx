@@ -309,6 +309,7 @@ export function BellButton({ tick }: { tick: number }) {
               <li key={a.id} className={a.overdue ? "overdue" : undefined}>
                 <a href={`#/prospects/${a.lead_id}`} onClick={() => setOpen(false)}>
                   {fmt.dateTime(a.scheduled_at)} · {a.title}
+                  {a.lead_name ? ` · ${a.lead_name}` : ""}
                 </a>
                 {a.overdue ? <span className="tag tag-red"> {t("activities.overdue")}</span> : null}
               </li>

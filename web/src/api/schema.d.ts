@@ -3943,6 +3943,7 @@ export interface components {
             created_by: string;
             id: string;
             lead_id: string;
+            lead_name?: string | null;
             notes: string | null;
             overdue: boolean;
             private: boolean;

@@ -1,4 +1,5 @@
-// Activities across prospects (the bell's "see all"): filtered and paged on the server, coloured by state.
+// Activities across prospects (the bell's "see all"): filtered and paged on the server, coloured by state, each
+// naming its prospect (the API's `lead_name`) with a link to the card.
 import { useState } from "react";
 import { unwrap } from "../api/client";
 import { Field, Loading, ProblemBanner, useWindow } from "../components";
@@ -108,7 +109,10 @@ export function ActivitiesScreen() {
                 </td>
                 <td>{staffName(a.responsible_id)}</td>
                 <td>
-                  <a href={`#/prospects/${a.lead_id}`}>{t("activities.open")}</a>
+                  {/* The prospect's name comes with the activity (one query); an older API's answer has none. */}
+                  <a href={`#/prospects/${a.lead_id}`} title={a.lead_name ? t("activities.open") : undefined}>
+                    {a.lead_name || t("activities.open")}
+                  </a>
                 </td>
               </tr>
             ))}

@@ -1,5 +1,5 @@
-// The lead card: personal data ("more information"), requests ("show only the latest"), activities (next and
-// previous) and scheduling one, the messages sent; edit, status change with history, delete (admin).
+// The lead card: personal data ("more information"), requests ("show only the latest", each one corrected in
+// its dialog), activities (next and previous) and scheduling one, the messages sent; edit, status change with history, delete (admin).
 import { useState, type FormEvent } from "react";
 import { ApiError, unwrap, type Activity, type Lead, type LeadRequest, type Message, type Problem, type StatusChange } from "../api/client";
 import { Field, Loading, ProblemBanner, StatusBadge } from "../components";
@@ -9,6 +9,7 @@ import { useSession } from "../session";
 import { commsTranslator } from "../i18n-comms";
 import { LeadDialog } from "./LeadDialog";
 import { LeadMatches } from "./LeadMatches";
+import { RequestDialog } from "./RequestDialog";
 import { StartAssistant } from "./funnel/StartAssistant";
 import { ConsentPanel } from "./Privacy";
 import { DeleteDialog, StatusDialog, StatusHistory } from "./StatusDialog";
@@ -162,10 +163,13 @@ export function LeadCard({ id, onActivitiesChanged }: { id: string; onActivities
 }
 
 function Requests({ leadId }: { leadId: string }) {
-  const { api, t, fmt } = useSession();
+  const { api, t, fmt, can } = useSession();
   const [latestOnly, setLatestOnly] = useState(true);
+  const [editing, setEditing] = useState<LeadRequest | null>(null);
   const treatments = useList("treatment");
+  const groups = useList("group");
   const channels = useList("channel");
+  const statuses = useList("request_status");
   const requests = useLoad<LeadRequest[]>(
     () =>
       unwrap(
@@ -184,15 +188,40 @@ function Requests({ leadId }: { leadId: string }) {
       {requests.data && !requests.data.length ? <p className="muted">{t("requests.none")}</p> : null}
       <ul className="plain items">
         {requests.data?.map((r) => (
-          <li key={r.id}>
-            {[r.treatment && labelOf(treatments, r.treatment), r.channel && labelOf(channels, r.channel), fmt.dateTime(r.created_at)]
+          <li key={r.id} data-request={r.id}>
+            {[
+              r.treatment && labelOf(treatments, r.treatment),
+              r.group && labelOf(groups, r.group),
+              r.channel && labelOf(channels, r.channel),
+              fmt.dateTime(r.created_at),
+            ]
               .filter(Boolean)
               .join(" · ")}{" "}
             <span className={r.handled ? "tag" : "tag tag-red"}>{r.handled ? t("requests.handled") : t("requests.open")}</span>
+            {r.status ? <span className="tag"> {labelOf(statuses, r.status)}</span> : null}
+            {can("crm:write") ? (
+              <>
+                {" "}
+                <button type="button" className="link" aria-label={t("requests.editLabel", { when: fmt.dateTime(r.created_at) })} onClick={() => setEditing(r)}>
+                  {t("requests.edit")}
+                </button>
+              </>
+            ) : null}
             {r.reason ? <p className="pre">{r.reason}</p> : null}
           </li>
         ))}
       </ul>
+      {editing ? (
+        <RequestDialog
+          leadId={leadId}
+          request={editing}
+          onClose={() => setEditing(null)}
+          onSaved={() => {
+            setEditing(null);
+            requests.reload();
+          }}
+        />
+      ) : null}
     </div>
   );
 }

@@ -30,6 +30,7 @@ from leads.domain.errors import DuplicateLead, InvalidTransition, LeadNotFound
 from leads.schemas.leads import LeadOut
 from leads.services import activities as activity_cases
 from leads.services import leads as cases
+from leads.services import requests as request_cases
 from leads.services import sync
 from leads.services.work import LeadsUnitOfWork, LeadsWorkFactory
 
@@ -208,3 +209,49 @@ async def test_a_telegram_sender_becomes_one_lead_reached_at_the_chat(uow: Leads
     async with uow() as work:
         assert len(await work.leads.open_by_handle(me.tenant_id, "instagram", "17841400" + chat)) == 1
         await sync.message_received(work, message("x", "telegram", "  "), meta(me.tenant_id))
+
+
+async def test_activities_and_the_bell_name_their_prospects_in_one_query(uow: LeadsWorkFactory) -> None:
+    """The list's and the bell's activities carry their lead's name from the join the query makes anyway (no
+    query per lead); a deleted lead's activities are gone with it, another clinic sees none."""
+    me = principal()
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    names = ["Ana Beatriz Prado", "Caio Ramos"]
+    leads = [
+        (await cases.create_lead(uow, me, cases.NewLead(name=n, phones=[p], source="walk_in"))).lead
+        for n, p in zip(names, ["11 97000-0001", "11 97000-0002"], strict=True)
+    ]
+    for i, lead in enumerate(leads):
+        planned = activity_cases.NewActivity(type="call", scheduled_at=soon + timedelta(minutes=i))
+        await activity_cases.schedule(uow, me, lead.id, planned)
+    found, total = await activity_cases.find(uow, me, ActivityQuery())
+    assert (total, [a.lead_name for a in found]) == (2, names)
+    assert [a.lead_name for a in (await activity_cases.bell(uow, me)).next] == names
+    one = await activity_cases.get(uow, me, found[1].id)
+    assert one.lead_name == "Caio Ramos"
+    await cases.edit_lead(uow, me, leads[1].id, {"name": "Caio Ramos Filho"})
+    found, _ = await activity_cases.find(uow, me, ActivityQuery(lead_id=leads[1].id))
+    assert [a.lead_name for a in found] == ["Caio Ramos Filho"]
+    await cases.delete_lead(uow, me, leads[0].id, confirm=True)
+    found, total = await activity_cases.find(uow, me, ActivityQuery())
+    assert (total, [a.lead_name for a in found]) == (1, ["Caio Ramos Filho"])
+    assert await activity_cases.find(uow, principal(), ActivityQuery()) == ([], 0)
+
+
+async def test_a_request_is_corrected_in_its_own_clinic_only(uow: LeadsWorkFactory, engine: Any) -> None:
+    me = principal()
+    made = await cases.create_lead(
+        uow, me, cases.NewLead(name="Lia Campos", phones=["11 97000-0003"], source="walk_in", treatment="evaluation")
+    )
+    assert made.request is not None
+    lead_id, request_id = made.lead.id, made.request.id
+    with pytest.raises(LeadNotFound):
+        await request_cases.update(uow, principal(), lead_id, request_id, {"reason": "not theirs"})
+    edited = await request_cases.update(uow, me, lead_id, request_id, {"reason": "Implante", "channel": "video"})
+    assert (edited.reason, edited.channel, edited.treatment) == ("Implante", "video", "evaluation")
+    stored = await request_cases.for_lead(uow, me, lead_id)
+    assert [(r.reason, r.channel) for r in stored] == [("Implante", "video")]
+    trail = await cases.audit_trail(uow, me, lead_id, limit=50, offset=0)
+    assert trail[-1].entity == "request"
+    assert trail[-1].changes == {"reason": [None, "Implante"], "channel": [None, "video"]}
+    assert await outbox_types(engine, lead_id) == ["created", "created"]  # the lead and its request; no more

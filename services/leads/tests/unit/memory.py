@@ -313,7 +313,12 @@ class MemoryActivities:
         self.s = state
 
     def _of(self, tenant_id: str) -> list[Activity]:
-        return [a for a in self.s.activities.values() if a.tenant_id == tenant_id and a.lead_id not in self.s.deleted]
+        """As the repository reads them: with their lead's name."""
+        return [
+            replace(a, lead_name=lead.name if (lead := self.s.leads.get(a.lead_id)) else None)
+            for a in self.s.activities.values()
+            if a.tenant_id == tenant_id and a.lead_id not in self.s.deleted
+        ]
 
     async def add(self, activity: Activity) -> None:
         if activity.id in self.s.activities:

@@ -25,8 +25,10 @@ from contracts.people import Person
 from contracts.scheduling import AppointmentBookedV1, AppointmentNoShowV1, ReturnBookedV1
 from kit.auth import Principal
 from kit.context import new_id
+from leads.domain.activities import ActivityQuery
 from leads.domain.errors import DuplicateLead, InvalidLead, InvalidTransition, LeadNotFound, NotFound
 from leads.domain.queries import TOTAL_CAP, LeadQuery
+from leads.services import activities as activity_cases
 from leads.services import leads as cases
 from leads.services import lists as list_cases
 from leads.services import requests as request_cases
@@ -275,6 +277,56 @@ async def test_a_request_edit_stores_the_diff_and_checks_the_clinics_lists(db: M
     assert fixed.value.field == "intake"
     with pytest.raises(NotFound):
         await request_cases.update(db.factory(), me, new_id(), request_id, {"handled": False})
+
+
+async def test_correcting_a_request_what_they_asked_the_treatment_and_the_channel(db: MemoryLeadsWork) -> None:
+    me = principal()
+    created = await cases.create_lead(db.factory(), me, new(treatment="evaluation", reason="preço?"))
+    assert created.request is not None
+    lead_id, request_id = created.lead.id, created.request.id
+    published = len(db.events())
+    changes = {"reason": "  Quer saber o preço do implante  ", "treatment": "first_consultation", "channel": "video"}
+    edited = await request_cases.update(db.factory(), me, lead_id, request_id, changes)
+    assert edited.reason == "Quer saber o preço do implante"
+    assert (edited.treatment, edited.channel) == ("first_consultation", "video")
+    assert db.trail(lead_id)[-1].entity == "request"
+    assert db.trail(lead_id)[-1].changes == {
+        "reason": ["preço?", "Quer saber o preço do implante"],
+        "treatment": ["evaluation", "first_consultation"],
+        "channel": [None, "video"],
+    }
+    assert len(db.events()) == published  # a correction is the CRM's own: no event
+    cleared = await request_cases.update(db.factory(), me, lead_id, request_id, {"reason": "  ", "channel": None})
+    assert (cleared.reason, cleared.channel) == (None, None)
+    with pytest.raises(InvalidLead) as bad:
+        await request_cases.update(db.factory(), me, lead_id, request_id, {"channel": "pigeon"})
+    assert bad.value.field == "channel"
+    with pytest.raises(LeadNotFound):  # another clinic's request does not exist
+        await request_cases.update(db.factory(), principal(), lead_id, request_id, {"handled": True})
+    other = await cases.create_lead(db.factory(), me, new(name="Rita Lopes", phone="11 91234-5678"))
+    with pytest.raises(NotFound):  # a request of another lead
+        await request_cases.update(db.factory(), me, other.lead.id, request_id, {"handled": True})
+    await cases.delete_lead(db.factory(), me, lead_id, confirm=True)
+    with pytest.raises(LeadNotFound):  # a deleted lead's requests are gone with it
+        await request_cases.update(db.factory(), me, lead_id, request_id, {"handled": True})
+
+
+async def test_activities_are_read_with_their_prospects_names(db: MemoryLeadsWork) -> None:
+    me = principal()
+    maria = (await cases.create_lead(db.factory(), me, new())).lead
+    rita = (await cases.create_lead(db.factory(), me, new(name="Rita Lopes", phone="11 91234-5678"))).lead
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    for lead, hours in ((maria, 1), (rita, 2)):
+        planned = activity_cases.NewActivity(type="call", scheduled_at=soon + timedelta(hours=hours))
+        made = await activity_cases.schedule(db.factory(), me, lead.id, planned)
+        assert made.lead_name == lead.name
+    found, total = await activity_cases.find(db.factory(), me, ActivityQuery())
+    assert (total, [a.lead_name for a in found]) == (2, ["Maria Souza", "Rita Lopes"])
+    bell = await activity_cases.bell(db.factory(), me)
+    assert [a.lead_name for a in bell.next] == ["Maria Souza", "Rita Lopes"]
+    await cases.edit_lead(db.factory(), me, rita.id, {"name": "Rita Lopes Prado"})
+    found, _ = await activity_cases.find(db.factory(), me, ActivityQuery(lead_id=rita.id))
+    assert [a.lead_name for a in found] == ["Rita Lopes Prado"]  # the lead's name now, not when planned
 
 
 def _meta(tenant_id: str) -> EventMeta:

@@ -12,6 +12,8 @@ import { PipelinesSection } from "./Pipelines";
 import { AssistantSection } from "./Assistant";
 import { ValuationSection } from "./Valuation";
 import { ListsSection } from "./Lists";
+import { DedupeSection } from "./Dedupe";
+import { UnitsSection } from "./Units";
 import { TemplatesSection } from "./Templates";
 import { ProvidersSection } from "./Providers";
 import { BookingPolicySection, QuietHoursSection } from "./Policies";
@@ -26,12 +28,14 @@ export interface SettingsSection {
 
 export const SECTIONS: SettingsSection[] = [
   { key: "users", label: "section.users", permission: "crm:admin", Component: UsersSection },
+  { key: "units", label: "section.units", permission: "crm:admin", Component: UnitsSection },
   { key: "places", label: "section.places", permission: "scheduling:admin", Component: PlacesSection },
   { key: "procedures", label: "section.procedures", permission: "scheduling:admin", Component: ProceduresSection },
   { key: "pipelines", label: "section.pipelines", permission: "funnel:admin", Component: PipelinesSection },
   { key: "assistant", label: "section.assistant", permission: "funnel:admin", Component: AssistantSection },
   { key: "valuation", label: "section.valuation", permission: "funnel:admin", Component: ValuationSection },
   { key: "lists", label: "section.lists", permission: "crm:admin", Component: ListsSection },
+  { key: "dedupe", label: "section.dedupe", permission: "crm:admin", Component: DedupeSection },
   { key: "templates", label: "section.templates", permission: "crm:admin", Component: TemplatesSection },
   { key: "quiet", label: "section.quiet", permission: "crm:admin", Component: QuietHoursSection },
   { key: "policy", label: "section.policy", permission: "scheduling:admin", Component: BookingPolicySection },

@@ -74,6 +74,9 @@ class Activity:
     #: Who closed it (completed or cancelled) and when.
     completed_by: str | None = None
     completed_at: datetime | None = None
+    #: The lead's name as read with the activity (the same query joins the lead); not the activity's own: never
+    #: stored with it, None on an activity not read from the database.
+    lead_name: str | None = None
 
     def is_overdue(self, now: datetime) -> bool:
         """Still scheduled and its time has passed."""

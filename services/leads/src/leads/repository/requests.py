@@ -48,7 +48,11 @@ class RequestRepository:
 
     async def save(self, request: LeadRequest) -> None:
         values = {f: getattr(request, f) for f in _FIELDS if f not in ("id", "tenant_id", "lead_id")}
-        await self.session.execute(update(lead_requests).where(lead_requests.c.id == request.id).values(**values))
+        await self.session.execute(
+            update(lead_requests)
+            .where(lead_requests.c.tenant_id == request.tenant_id, lead_requests.c.id == request.id)
+            .values(**values)
+        )
 
     async def for_lead(self, tenant_id: str, lead_id: str) -> list[LeadRequest]:
         query = (

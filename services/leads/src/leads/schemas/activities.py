@@ -60,6 +60,8 @@ class CancelIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 class ActivityOut(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     lead_id: str
+    #: The prospect's name, read with the activity in the same query (lists, the bell, reads and changes).
+    lead_name: str | None = None
     type: str
     title: str
     notes: str | None
@@ -90,6 +92,7 @@ class ActivityOut(msgspec.Struct, frozen=True, kw_only=True):
         return cls(
             id=a.id,
             lead_id=a.lead_id,
+            lead_name=a.lead_name,
             type=a.type,
             title=a.title,
             notes=a.notes,

@@ -110,12 +110,12 @@ async def schedule(uow_factory: LeadsWorkFactory, principal: Principal, lead_id:
     )
     async with uow_factory() as uow:
         await staff.check_staff(uow, principal, {"responsible_id": data.responsible_id})
-        await load_lead(uow, principal.tenant_id, lead_id, changeable=True, field="lead_id")
+        lead = await load_lead(uow, principal.tenant_id, lead_id, changeable=True, field="lead_id")
         await uow.activities.add(activity)
         await _audit(uow, principal, activity, "created", rules.audit_created(activity))
         uow.publish(_scheduled_event(activity), tenant_id=principal.tenant_id)
         await uow.commit()
-    return activity
+    return replace(activity, lead_name=lead.name)
 
 
 async def get(uow_factory: LeadsWorkFactory, principal: Principal, activity_id: str) -> Activity:

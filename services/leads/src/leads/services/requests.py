@@ -66,7 +66,12 @@ async def recent(
 async def update(
     uow_factory: LeadsWorkFactory, principal: Principal, lead_id: str, request_id: str, changes: dict[str, Any]
 ) -> LeadRequest:
+    """Staff correct what the person asked about (treatment, group, channel, the reason's text, handled, the
+    request status). Audited on the lead; no event: the other services read a request when it is made
+    (`request.created` opens the funnel's deal, the valuation) and none follows its later corrections."""
     async with uow_factory() as uow:
+        # The lead first (locked, as adding a request locks it): a deleted lead's requests are gone with it.
+        await load_lead(uow, principal.tenant_id, lead_id, for_update=True)
         before = await uow.requests.get(principal.tenant_id, request_id)
         if before is None or before.lead_id != lead_id:
             raise NotFound(f"No request {request_id} on lead {lead_id}.")
