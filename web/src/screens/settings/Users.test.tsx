@@ -17,12 +17,20 @@ const STAFF = [
   { id: "s1", email: "ana@clinic.example", full_name: "Ana Admin", roles: ["admin"], active: true, created_at: "2026-01-01T00:00:00Z", department_ids: [], section_ids: [] },
 ];
 
+const SECTIONS = [
+  { id: "sec1", name: "Recepção", active: true, updated_at: "2026-01-01T00:00:00Z" },
+  { id: "sec2", name: "Call center", active: false, updated_at: "2026-01-01T00:00:00Z" },
+];
+
 function gateway(onCreate: (body: unknown) => unknown) {
   return fakeGateway({
     "GET /api/v1/staff": { items: STAFF },
     "GET /api/v1/identity/roles": { items: ROLES },
     "GET /api/v1/identity/permissions": { items: PERMISSIONS },
+    "GET /api/v1/identity/sections": { items: SECTIONS },
+    "GET /api/v1/identity/departments": { items: [] },
     "POST /api/v1/staff": onCreate,
+    "PATCH /api/v1/staff/s1": (body: unknown) => ({ ...STAFF[0], ...(body as object) }),
     "PATCH /api/v1/identity/roles/r2": (body: unknown) => ({ ...ROLES[1], ...(body as object) }),
   });
 }
@@ -62,7 +70,7 @@ test("a refused new user shows the problem under the e-mail and keeps everything
   expect((box.getByLabelText(/Full name/) as HTMLInputElement).value).toBe("Bia Souza");
   expect((box.getByLabelText(/Initial password/) as HTMLInputElement).value).toBe("a-long-password");
   expect((box.getByLabelText("night_desk") as HTMLInputElement).checked).toBe(true);
-  expect(sent.find((s) => s.method === "POST")?.body).toEqual({ email: "ana@clinic.example", full_name: "Bia Souza", password: "a-long-password", roles: ["night_desk"] });
+  expect(sent.find((s) => s.method === "POST")?.body).toEqual({ email: "ana@clinic.example", full_name: "Bia Souza", password: "a-long-password", roles: ["night_desk"], section_ids: [], department_ids: [] });
   await expectAccessible(container);
   refuse = false;
   fireEvent.change(box.getByLabelText(/E-mail/), { target: { value: "bia@clinic.example" } });
@@ -79,4 +87,20 @@ test("a role's permissions are changed with one PATCH", async () => {
   fireEvent.click(within(role).getByRole("button", { name: "Save" }));
   await within(role).findByText("Saved.");
   expect(sent.find((s) => s.method === "PATCH")).toMatchObject({ path: "/api/v1/identity/roles/r2", body: { description: "nights", permissions: ["crm:read", "crm:admin"] } });
+});
+
+test("a user is placed in a section with the other changes; a switched-off section is not offered", async () => {
+  const { api, sent } = gateway(() => ({}));
+  renderAs(api, <Settings path="/settings/users" />);
+  const member = await screen.findByRole("form", { name: "ana@clinic.example" });
+  const box = within(member);
+  expect(box.queryByLabelText("Call center")).toBeNull(); // switched off, and Ana is not in it
+  expect(within(screen.getByRole("form", { name: "Add a user" })).getByLabelText("Recepção")).toBeTruthy();
+  fireEvent.click(box.getByLabelText("Recepção"));
+  fireEvent.click(box.getByRole("button", { name: "Save" }));
+  await box.findByText("Saved.");
+  expect(sent.find((s) => s.method === "PATCH")).toMatchObject({
+    path: "/api/v1/staff/s1",
+    body: { full_name: "Ana Admin", roles: ["admin"], active: true, section_ids: ["sec1"], department_ids: [] },
+  });
 });

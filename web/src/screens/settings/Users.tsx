@@ -1,5 +1,5 @@
-// Users and roles (crm:admin, the gateway): the clinic's staff with their roles, adding one; the roles with
-// their permissions, adding and changing one. Problems are shown under the field they name.
+// Users and roles (crm:admin, the gateway): the clinic's staff with their roles, sections and departments, adding
+// one; the roles with their permissions, adding and changing one. Problems are shown under the field they name.
 import { useState, type FormEvent } from "react";
 import { unwrap, type Schemas } from "../../api/client";
 import { Field, Loading, ProblemBanner } from "../../components";
@@ -10,6 +10,7 @@ import { CheckGroup, SaveBar, useSaver, useST, Check } from "./kit";
 type StaffMember = Schemas["StaffOut"];
 type Role = Schemas["RoleOut"];
 type Permission = Schemas["PermissionOut"];
+type Unit = Schemas["UnitOut"];
 
 export function UsersSection() {
   const { api } = useSession();
@@ -17,24 +18,29 @@ export function UsersSection() {
   const staff = useLoad(() => unwrap(api.GET("/api/v1/staff")).then((p) => p.items), []);
   const roles = useLoad(() => unwrap(api.GET("/api/v1/identity/roles")).then((p) => p.items), []);
   const permissions = useLoad(() => unwrap(api.GET("/api/v1/identity/permissions")).then((p) => p.items), []);
+  const listOf = (kind: "sections" | "departments") => async () =>
+    (await unwrap(api.GET("/api/v1/identity/{kind}", { params: { path: { kind } } }))).items as Unit[];
+  const sections = useLoad(listOf("sections"), []);
+  const departments = useLoad(listOf("departments"), []);
   const roleOptions = (roles.data ?? []).map((r) => ({ value: r.name, label: r.name, hint: r.description }));
+  const units: Units = { sections: sections.data ?? [], departments: departments.data ?? [] };
   return (
     <>
       <section aria-labelledby="users-staff">
         <h2 id="users-staff">{st("users.staff")}</h2>
-        <ProblemBanner problem={staff.problem} shown={[]} />
+        <ProblemBanner problem={staff.problem ?? sections.problem ?? departments.problem} shown={[]} />
         {staff.data ? (
           <ul className="plain settings-list">
             {staff.data.map((m) => (
               <li key={m.id}>
-                <StaffEditor member={m} roleOptions={roleOptions} onSaved={staff.reload} />
+                <StaffEditor member={m} roleOptions={roleOptions} units={units} onSaved={staff.reload} />
               </li>
             ))}
           </ul>
         ) : (
           <Loading />
         )}
-        <NewStaff roleOptions={roleOptions} onSaved={staff.reload} />
+        <NewStaff roleOptions={roleOptions} units={units} onSaved={staff.reload} />
       </section>
       <section aria-labelledby="users-roles">
         <h2 id="users-roles">{st("roles.title")}</h2>
@@ -59,19 +65,50 @@ export function UsersSection() {
 }
 
 type Options = { value: string; label: string; hint?: string }[];
+type Units = { sections: Unit[]; departments: Unit[] };
 
-function StaffEditor({ member, roleOptions, onSaved }: { member: StaffMember; roleOptions: Options; onSaved: () => void }) {
+/** The active units, and those the member is already in (switched off since), so a save never drops one. */
+function unitOptions(units: Unit[], chosen: string[]): Options {
+  return units.filter((u) => u.active || chosen.includes(u.id)).map((u) => ({ value: u.id, label: u.name }));
+}
+
+/** Sections and departments as check boxes; none when the clinic has none. */
+function UnitChecks({ units, sectionIds, departmentIds, onSections, onDepartments, errors }: {
+  units: Units;
+  sectionIds: string[];
+  departmentIds: string[];
+  onSections: (ids: string[]) => void;
+  onDepartments: (ids: string[]) => void;
+  errors: Record<string, string | undefined>;
+}) {
+  const st = useST();
+  const sections = unitOptions(units.sections, sectionIds);
+  const departments = unitOptions(units.departments, departmentIds);
+  return (
+    <>
+      {sections.length ? (
+        <CheckGroup name="section_ids" legend={st("units.sections")} options={sections} value={sectionIds} onChange={onSections} error={errors.section_ids} />
+      ) : null}
+      {departments.length ? (
+        <CheckGroup name="department_ids" legend={st("units.departments")} options={departments} value={departmentIds} onChange={onDepartments} error={errors.department_ids} />
+      ) : null}
+    </>
+  );
+}
+
+function StaffEditor({ member, roleOptions, units, onSaved }: { member: StaffMember; roleOptions: Options; units: Units; onSaved: () => void }) {
   const { api } = useSession();
   const st = useST();
   const saver = useSaver();
   const [fullName, setFullName] = useState(member.full_name);
   const [roles, setRoles] = useState(member.roles);
   const [active, setActive] = useState(member.active);
+  const [sectionIds, setSectionIds] = useState(member.section_ids);
+  const [departmentIds, setDepartmentIds] = useState(member.department_ids);
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const ok = await saver.run(() =>
-      unwrap(api.PATCH("/api/v1/staff/{user_id}", { params: { path: { user_id: member.id } }, body: { full_name: fullName, roles, active } })),
-    );
+    const body = { full_name: fullName, roles, active, section_ids: sectionIds, department_ids: departmentIds };
+    const ok = await saver.run(() => unwrap(api.PATCH("/api/v1/staff/{user_id}", { params: { path: { user_id: member.id } }, body })));
     if (ok) onSaved();
   }
   return (
@@ -81,9 +118,10 @@ function StaffEditor({ member, roleOptions, onSaved }: { member: StaffMember; ro
         {member.active ? null : <span className="tag"> {st("inactive")}</span>}
       </summary>
       <form onSubmit={submit} noValidate aria-label={member.email}>
-        <ProblemBanner problem={saver.problem} shown={["full_name", "roles", "active"]} />
+        <ProblemBanner problem={saver.problem} shown={["full_name", "roles", "active", "section_ids", "department_ids"]} />
         <Field name="full_name" label={st("users.fullName")} value={fullName} onChange={setFullName} error={saver.errors.full_name} required />
         <CheckGroup name="roles" legend={st("users.roles")} options={roleOptions} value={roles} onChange={setRoles} error={saver.errors.roles} />
+        <UnitChecks units={units} sectionIds={sectionIds} departmentIds={departmentIds} onSections={setSectionIds} onDepartments={setDepartmentIds} errors={saver.errors} />
         <Check name="active" label={st("active")} checked={active} onChange={setActive} error={saver.errors.active} />
         <SaveBar saver={saver} />
       </form>
@@ -91,7 +129,7 @@ function StaffEditor({ member, roleOptions, onSaved }: { member: StaffMember; ro
   );
 }
 
-function NewStaff({ roleOptions, onSaved }: { roleOptions: Options; onSaved: () => void }) {
+function NewStaff({ roleOptions, units, onSaved }: { roleOptions: Options; units: Units; onSaved: () => void }) {
   const { api } = useSession();
   const st = useST();
   const saver = useSaver();
@@ -99,25 +137,31 @@ function NewStaff({ roleOptions, onSaved }: { roleOptions: Options; onSaved: () 
   const [fullName, setFullName] = useState("");
   const [password, setPassword] = useState("");
   const [roles, setRoles] = useState<string[]>([]);
+  const [sectionIds, setSectionIds] = useState<string[]>([]);
+  const [departmentIds, setDepartmentIds] = useState<string[]>([]);
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const ok = await saver.run(() => unwrap(api.POST("/api/v1/staff", { body: { email, full_name: fullName, password, roles } })));
+    const body = { email, full_name: fullName, password, roles, section_ids: sectionIds, department_ids: departmentIds };
+    const ok = await saver.run(() => unwrap(api.POST("/api/v1/staff", { body })));
     if (ok) {
       setEmail("");
       setFullName("");
       setPassword("");
       setRoles([]);
+      setSectionIds([]);
+      setDepartmentIds([]);
       onSaved();
     }
   }
   return (
     <form className="card" onSubmit={submit} noValidate aria-labelledby="users-add">
       <h3 id="users-add">{st("users.add")}</h3>
-      <ProblemBanner problem={saver.problem} shown={["email", "full_name", "password", "roles"]} />
+      <ProblemBanner problem={saver.problem} shown={["email", "full_name", "password", "roles", "section_ids", "department_ids"]} />
       <Field name="email" type="email" label={st("users.email")} value={email} onChange={setEmail} error={saver.errors.email} required autoComplete="off" />
       <Field name="full_name" label={st("users.fullName")} value={fullName} onChange={setFullName} error={saver.errors.full_name} required />
       <Field name="password" type="password" label={st("users.password")} value={password} onChange={setPassword} error={saver.errors.password} required autoComplete="new-password" />
       <CheckGroup name="roles" legend={st("users.roles")} options={roleOptions} value={roles} onChange={setRoles} error={saver.errors.roles} />
+      <UnitChecks units={units} sectionIds={sectionIds} departmentIds={departmentIds} onSections={setSectionIds} onDepartments={setDepartmentIds} errors={saver.errors} />
       <SaveBar saver={saver} label={st("add")} />
     </form>
   );
