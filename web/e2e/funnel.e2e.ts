@@ -232,7 +232,10 @@ test("the assistant's processes: a WhatsApp lead's process, taken over and hande
   await page.goto(`${BASE}/#/prospects/${manual}`);
   const panel = page.getByRole("region", { name: "Assistente de pré-qualificação" });
   await panel.getByRole("button", { name: "Iniciar o assistente no WhatsApp" }).click();
-  await panel.getByText(`O assistente está escrevendo para ${other}.`).waitFor();
+  const startedText = panel.getByText(`O assistente está escrevendo para ${other}.`);
+  await startedText.or(panel.getByRole("alert")).waitFor();
+  // A refusal is shown in the panel: say what the API answered, not only that the text never came.
+  if (!(await startedText.isVisible())) assert.fail(`the assistant did not start: ${await panel.getByRole("alert").innerText()}`);
   await accessible("lead card, the assistant started");
   await panel.getByRole("link", { name: "Abrir o processo" }).click();
   // The process has no name until the person gives it (the assistant asks for it first).
