@@ -4,6 +4,7 @@ call), the confirmation call of an unconfirmed appointment (the clinic's hours, 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
@@ -13,7 +14,7 @@ from contracts.people import Person
 from contracts.scheduling import AppointmentConfirmedV1, AppointmentRescheduledV1
 from contracts.telephony import CallAnsweredV1, CallEndedV1, CallMissedV1
 from funnel import services as cases
-from funnel.domain import InvalidFunnel
+from funnel.domain import InvalidFunnel, StageSpec
 from funnel.services.work import FunnelWorkFactory
 from kit.context import new_id
 
@@ -97,6 +98,23 @@ async def test_a_missed_call_before_its_lead_makes_one_call_back_that_a_later_an
     assert [t["completed_at"] is None for t in await tasks_of_phone(uow, tenant)] == [False, True]
     # Another clinic's calls from the same phone are its own.
     assert await tasks_of_phone(uow, new_id()) == []
+
+
+async def test_a_missed_call_lands_on_the_request_s_deal_not_on_a_newer_hand_made_one(uow: FunnelWorkFactory) -> None:
+    tenant, clock, lead = new_id(), Clock(), new_id()
+    admin = staff(tenant)
+    await deliver(uow, tenant, lead_created(lead, new_id()), clock)
+    # Staff later open a deal by hand for the same phone in a pipeline of the clinic's own.
+    campaign = await cases.create_pipeline(uow, admin, name="Implants", stages=[StageSpec("new", "New", "#3b82f6")])
+    mine = await cases.open_deal(
+        uow, admin, campaign, stage=None, name="Joana", phone=PHONE, lead_id=None, patient_id=None,
+        amount=Decimal("900"), now=T0 + timedelta(minutes=5),
+    )  # fmt: skip
+    await deliver(uow, tenant, missed("h1", 10, lead), clock)
+    [task] = await tasks_of_phone(uow, tenant)
+    async with uow() as work:
+        kind = await work.session.scalar(text("SELECT kind FROM deals WHERE id = :d"), {"d": task["deal_id"]})
+    assert (kind, task["deal_id"] != mine) == ("requests", True)
 
 
 async def test_an_unowned_lead_s_call_back_waits_in_the_queue_until_the_lead_is_assigned(

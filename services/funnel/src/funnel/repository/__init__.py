@@ -723,14 +723,18 @@ class Repository:
         return list((await self.session.execute(q.order_by(tasks.c.created_at).with_for_update())).all())
 
     async def contact_deals(self, tenant_id: str, lead_id: str | None, phone: str) -> list[Row]:
-        """The person's deals by lead or phone: the Arrived-and-repeat one first, then the newest requests."""
+        """The person's deals by lead or phone: the Arrived-and-repeat one first, then the newest requests, then
+        deals staff opened by hand in the clinic's own pipelines (a missed call is the built-in pipelines' work)."""
         who = [deals.c.phone == phone]
         if lead_id:
             who.append(deals.c.lead_id == lead_id)
         q = (
             select(deals)
             .where(deals.c.tenant_id == tenant_id, or_(*who))
-            .order_by(case((deals.c.kind == "arrived", 0), else_=1), deals.c.created_at.desc())
+            .order_by(
+                case((deals.c.kind == "arrived", 0), (deals.c.kind == "requests", 1), else_=2),
+                deals.c.created_at.desc(),
+            )
         )
         return list((await self.session.execute(q.limit(20))).all())
 
