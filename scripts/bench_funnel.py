@@ -53,15 +53,17 @@ import bench_intake
 import httpx
 import msgspec
 from aiokafka import AIOKafkaConsumer
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event
 
 from contracts import Event, EventMeta, to_headers
 from contracts.payments import PaymentConfirmedV1
 from contracts.people import Person
 from contracts.scheduling import AppointmentBookedV1, PatientArrivedV1
-from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, ROOT, Stack
+from devkit.infra import ManagedProcess, free_port
+from devkit.stack import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD, ROOT, ProcessSpec, Stack
 from funnel import services as cases
-from funnel.domain import ARRIVED_STAGES, PLAN_STATES
+from funnel.domain import ACTIVE_DAYS, ARRIVED_STAGES, PLAN_STATES
 from funnel.repository import Repository
 from funnel.services.work import FunnelUnitOfWork
 from kit import migrations
@@ -87,11 +89,31 @@ class FunnelStack(Stack):
     """The stack with the gateway routing to funnel only: the gateway is ready once what it routes to answers,
     and the other services would otherwise share the 2 cores with what is measured. The proxy is the same."""
 
+    _starting: str = "funnel-worker"
+
+    def add_workers(self, count: int) -> list[str]:
+        """`count` funnel workers in all (one consumer group per topic, over its partitions): the others'
+        names, each with a port of its own (`--workers`)."""
+        base = self.specs["funnel-worker"]
+        names = [f"funnel-worker-{i}" for i in range(2, count + 1)]
+        for name in names:
+            self.specs[name] = ProcessSpec(name, base.module, list(base.command), free_port(), base.service)
+        return names
+
     def env(self) -> dict[str, str]:
         env = super().env()
         env["GATEWAY_ROUTES"] = f"funnel={self.url('funnel-api')}"
         env["GATEWAY_PUBLIC_ROUTES"] = "public/funnel=funnel"
+        # The stack names one port per service's worker: each funnel worker gets its own.
+        env["FUNNEL_WORKER_PORT"] = str(self.specs[self._starting].port)
         return env
+
+    def start_process(self, name: str) -> ManagedProcess:
+        self._starting = name if name.startswith("funnel-worker") else "funnel-worker"
+        try:
+            return super().start_process(name)
+        finally:
+            self._starting = "funnel-worker"
 
 
 def _ms(samples: list[float]) -> dict[str, float]:
@@ -115,7 +137,20 @@ async def seed(url: str, tenant: str, pipeline_id: str, stage_ids: dict[str, str
         due = None
         if rng.random() < 0.3:
             due = now + timedelta(hours=rng.randint(-200, 200))
-            tasks.append((str(uuid.uuid4()), tenant, deal_id, "call", "Ligar", due, "bench", at))
+            # A past-due task was marked overdue when it passed (the worker's task.overdue long since sent).
+            tasks.append(
+                (
+                    str(uuid.uuid4()),
+                    tenant,
+                    deal_id,
+                    "call",
+                    "Ligar",
+                    due,
+                    "bench",
+                    at,
+                    due if due < now else None,
+                )
+            )
         deals.append(
             (
                 deal_id, tenant, pipeline_id, "arrived", stage_ids[key], key, at, str(uuid.uuid4()), f"Paciente {i}",
@@ -127,7 +162,7 @@ async def seed(url: str, tenant: str, pipeline_id: str, stage_ids: dict[str, str
     await conn.copy_records_to_table(
         "tasks",
         records=tasks,
-        columns=["id", "tenant_id", "deal_id", "kind", "title", "due_at", "created_by", "created_at"],
+        columns=["id", "tenant_id", "deal_id", "kind", "title", "due_at", "created_by", "created_at", "overdue_at"],
     )
     await conn.close()
 
@@ -387,9 +422,12 @@ async def lag(
     profiler = bench_intake.Profiler(stack, profile, names=("funnel-worker",)) if profile else None
     if profiler:
         profiler.start()
+    workers = [name for name in stack.processes if name.startswith("funnel-worker")]
+    polls_before = await poll_sums([stack.url(name) for name in workers])
     began = time.perf_counter()
     await asyncio.gather(offer(), watch())
     offered_for = time.perf_counter() - began
+    polls = polls_between(polls_before, await poll_sums([stack.url(name) for name in workers]))
     profiles = profiler.stop(len(seen)) if profiler else None
     await producer.stop()
     await conn.close()
@@ -401,6 +439,7 @@ async def lag(
     out: dict[str, Any] = {"offered_events_per_s": rate, "events": len(plan), "seconds": round(offered_for, 1)}
     out["cpu ms per handled event"] = per
     out["cpu window"] = {k: v for k, v in usage.items() if k != "cpu_s"}
+    out["worker polls"] = polls
     every = []
     for kind in KINDS:
         lags = [(seen[p] - sent[p]) * 1000 for p, k in kind_of.items() if k == kind and p in seen]
@@ -411,6 +450,40 @@ async def lag(
     out["ceiling: broker publish -> consume"] = await broker_ceiling(bootstrap, rate, min(seconds, 10))
     if profiles:
         out["profile"] = out_profiles
+    return out
+
+
+async def poll_sums(worker_urls: list[str]) -> dict[str, dict[str, float]]:
+    """The workers' consumer poll histograms (kit.metrics), summed: per consumer, polls, records, seconds."""
+    out: dict[str, dict[str, float]] = {}
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        for url in worker_urls:
+            text = (await http.get(f"{url}/metrics")).text
+            for family in text_string_to_metric_families(text):
+                if family.name not in ("clinicflow_consumer_poll_records", "clinicflow_consumer_poll_seconds"):
+                    continue
+                what = "records" if family.name.endswith("records") else "seconds"
+                for sample in family.samples:
+                    sums = out.setdefault(sample.labels["consumer"], {"polls": 0.0, "records": 0.0, "seconds": 0.0})
+                    if sample.name.endswith("_sum"):
+                        sums[what] += sample.value
+                    elif sample.name.endswith("_count") and what == "records":
+                        sums["polls"] += sample.value
+    return out
+
+
+def polls_between(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Per consumer that polled in the window: polls, mean records per poll, mean ms per poll (handle + commit)."""
+    out = {}
+    for consumer, now in after.items():
+        was = before.get(consumer, {"polls": 0.0, "records": 0.0, "seconds": 0.0})
+        polls = now["polls"] - was["polls"]
+        if polls:
+            out[consumer] = {
+                "polls": int(polls),
+                "records per poll": round((now["records"] - was["records"]) / polls, 1),
+                "ms per poll": round((now["seconds"] - was["seconds"]) * 1000 / polls, 1),
+            }
     return out
 
 
@@ -535,6 +608,15 @@ async def prepare(stack: Stack, n: int) -> tuple[str, str, str, str]:
     started = time.perf_counter()
     await seed(url, tenant, pipeline_id, stage_ids, n, [str(uuid.uuid4()) for _ in range(20)])
     engine = make_engine(url)
+    # The steady state a running clinic is in: the worker's round has flipped `overdue` and `inactive` of the
+    # deals whose time passed (else the measured window is the worker catching up on 100,000 flips).
+    flipped = 1
+    while flipped:
+        async with uow_factory(engine, "funnel")() as work:
+            repo = Repository(work.session)
+            flipped = await repo.pass_overdue(datetime.now(UTC), limit=20_000)
+            flipped += await repo.pass_inactive(datetime.now(UTC) - timedelta(days=ACTIVE_DAYS), limit=20_000)
+            await work.commit()
     async with uow_factory(engine, "funnel")() as work:
         await Repository(work.session).recount(tenant)
         await work.commit()
@@ -572,6 +654,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="py-spy the funnel worker during event -> deal into DIR"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="funnel worker processes in the event -> deal phase (scale-out)"
+    )
     args = parser.parse_args(argv)
     state_dir = Path(tempfile.mkdtemp(prefix="clinicflow-bench-funnel-"))
     stack = FunnelStack(state_dir, free_ports=True)
@@ -583,9 +668,10 @@ def main(argv: list[str]) -> int:
         for service in ("gateway", "funnel"):
             asyncio.run(migrations.ensure_database(infra.postgres_url, stack.database_name(service)))
             migrations.upgrade(ROOT / "services" / service, stack.database_url(service))
-        for name in PROCESSES:
+        names = [*PROCESSES, *stack.add_workers(args.workers)]
+        for name in names:
             stack.start_process(name)
-        stack.wait_ready(list(PROCESSES))
+        stack.wait_ready(names)
         token, tenant, pipeline_id, interrupted = asyncio.run(prepare(stack, args.deals))
         if not args.skip_board:
             report["board"] = asyncio.run(board(stack, token, tenant, pipeline_id, args.rounds))

@@ -35,3 +35,15 @@ OUTBOX_RELAY_LEADER = Gauge("clinicflow_outbox_relay_leader", "1 while this proc
 CONSUMER_LAG = Gauge(
     "clinicflow_consumer_lag", "Records behind the partition end.", ["service", "consumer", "topic", "partition"]
 )
+CONSUMER_POLL_RECORDS = Histogram(
+    "clinicflow_consumer_poll_records",
+    "Records of one poll (every assigned partition's), handled together before the offsets are committed.",
+    ["service", "consumer"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+)
+CONSUMER_POLL_SECONDS = Histogram(
+    "clinicflow_consumer_poll_seconds",
+    "From a poll's records in hand to their offsets committed (decode, the transaction, the commit).",
+    ["service", "consumer"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)

@@ -12,6 +12,7 @@ import asyncpg
 import msgspec
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from contracts import EventMeta, Topic, dlq_topic, from_headers, to_headers
@@ -293,6 +294,15 @@ async def test_a_poison_record_mid_batch_is_parked_alone(infra: Infra, producer:
         by_key[key].append(n)
     assert all(seq == sorted(seq) for seq in by_key.values()), by_key  # per-key order kept
     assert max(attempts[n] for n in range(100) if n != 50) <= 3  # the rolled-back poll and partition, then alone
+    # The polls are seen by an SRE: all 100 records counted over the consumer's polls, and their time.
+    labels = {"service": "test", "consumer": consumer.name}
+
+    def sample(name: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    assert sample("clinicflow_consumer_poll_records_count") >= 1
+    assert sample("clinicflow_consumer_poll_records_sum") == 100
+    assert sample("clinicflow_consumer_poll_seconds_sum") > 0
 
 
 async def test_a_pooled_connection_killed_while_idle_is_replaced(infra: Infra) -> None:

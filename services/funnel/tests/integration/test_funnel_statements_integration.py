@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from contracts import Event
 from contracts.payments import PaymentConfirmedV1
@@ -115,3 +115,34 @@ async def test_statements_per_event_in_a_batch(uow: FunnelWorkFactory) -> None:
     assert per_booking <= 6.5, per_booking
     assert per_arrival <= 6.0, per_arrival
     assert per_payment <= 4.5, per_payment
+
+
+async def test_the_board_timer_s_flips_read_their_partial_indexes_not_every_deal(uow: FunnelWorkFactory) -> None:
+    """The worker's round flips `overdue` / `inactive` of the deals whose time came: the statements as sent must
+    be planned on ix_deals_overdue_passing / ix_deals_inactive_passing (a `flag IS false` predicate was not: a
+    sequential scan of every deal, each round)."""
+    sent: list[tuple[str, Any]] = []
+    async with uow() as work:
+        sync_engine = work.session.bind.sync_engine  # type: ignore[union-attr]
+
+        def capture(_c: Any, _cur: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
+            if statement.lstrip().startswith("UPDATE deals SET"):
+                sent.append((statement, parameters))
+
+        event.listen(sync_engine, "before_cursor_execute", capture)
+        try:
+            await work.funnel.pass_overdue(T0, limit=100)
+            await work.funnel.pass_inactive(T0 - timedelta(days=90), limit=100)
+        finally:
+            event.remove(sync_engine, "before_cursor_execute", capture)
+        # An empty table would be read whole whatever the plan: the planner is told the table is big.
+        await work.session.execute(text("SET LOCAL enable_seqscan = off"))
+        plans = []
+        for statement, parameters in sent:
+            connection = await work.session.connection()
+            found = await connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            plans.append("\n".join(r[0] for r in found))
+        # (not committed: nothing of this test is kept)
+    assert len(plans) == 2
+    assert "ix_deals_overdue_passing" in plans[0], plans[0]
+    assert "ix_deals_inactive_passing" in plans[1], plans[1]

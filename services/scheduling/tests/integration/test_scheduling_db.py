@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import EventMeta
 from contracts.notifications import MessageReceivedV1
@@ -29,6 +30,7 @@ from scheduling.domain.appointments import Person
 from scheduling.domain.clock import FixedClock
 from scheduling.domain.errors import Conflict, Invalid, NotFound, PaymentRequired
 from scheduling.models import reminders
+from scheduling.repository.appointments import AppointmentRepository
 from scheduling.schemas import BranchIn, HoursIn, ProcedureIn, ProfessionalIn
 from scheduling.services import booking, inbound, reception, setup, waitlist
 from scheduling.services import reminders as scheduler
@@ -618,3 +620,23 @@ async def test_a_questionnaire_is_changed_and_removed_by_archiving(engine: Any) 
     ):
         with pytest.raises(NotFound):
             await again
+
+
+async def test_the_returns_to_book_are_read_from_their_partial_index(engine: Any) -> None:
+    """`return_needed IS true` would not match ix_appointments_returns' predicate (every appointment read)."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cur: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
+        sent.append((statement, parameters))
+
+    async with AsyncSession(engine) as session:
+        event.listen(engine.sync_engine, "before_cursor_execute", capture)
+        try:
+            await AppointmentRepository(session).returns_to_book(new_id(), None)
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", capture)
+        await session.execute(text("SET LOCAL enable_seqscan = off"))  # the table is small here
+        [(statement, parameters)] = sent
+        connection = await session.connection()
+        plan = "\n".join(r[0] for r in await connection.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+    assert "ix_appointments_returns" in plan, plan

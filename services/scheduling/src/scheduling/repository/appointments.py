@@ -181,7 +181,7 @@ class AppointmentRepository:
     async def returns_to_book(self, tenant_id: str, branch_id: str | None) -> list[Appointment]:
         q = select(appointments).where(
             appointments.c.tenant_id == tenant_id,
-            appointments.c.return_needed.is_(True),
+            appointments.c.return_needed,  # not `IS true`: so PostgreSQL uses ix_appointments_returns
             appointments.c.return_booked_id.is_(None),
         )
         if branch_id:
