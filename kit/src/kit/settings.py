@@ -23,6 +23,7 @@ SHARED = frozenset(
         "kafka_sasl_username",
         "kafka_sasl_password",
         "kafka_ssl_cafile",
+        "kafka_fetch_max_wait_ms",
         "redis_url",
         "jwks_url",
         "link_secret",
@@ -62,6 +63,10 @@ class ServiceSettings(msgspec.Struct, kw_only=True):
     kafka_sasl_username: str = ""
     kafka_sasl_password: str = ""
     kafka_ssl_cafile: str = ""
+    #: How long a consumer's fetch waits on the broker for records (kit.messaging.FETCH_MAX_WAIT_MS). Real Kafka
+    #: answers a waiting fetch as soon as records come, so 500 there costs no latency and a fifth of the idle
+    #: requests; Tansu answers at the end of the wait, so the local stack keeps 100 (a hop's p99 113 vs 320 ms).
+    kafka_fetch_max_wait_ms: int = 100
     redis_url: str = "redis://127.0.0.1:6379/0"
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     link_secret: str = ""

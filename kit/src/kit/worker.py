@@ -22,7 +22,7 @@ from kit import personal, tracing, web
 from kit import resources as kit_resources
 from kit.db import UnitOfWork, UnitOfWorkFactory, make_engine, uow_factory
 from kit.kafka import from_settings as kafka_connection
-from kit.messaging import IdempotentConsumer, ensure_topics, make_producer
+from kit.messaging import FETCH_MAX_WAIT_MS, IdempotentConsumer, ensure_topics, make_producer
 from kit.outbox import OutboxRelay, watch_backlog
 from kit.periodic import Periodic, PeriodicRunner
 from kit.personal import PersonalCipher
@@ -127,6 +127,8 @@ def create_worker_app(
         joining = list(consumers(ctx))
         for consumer in joining:
             consumer.cipher = cipher  # opens the personal fields before a handler sees them (kit.personal)
+            if consumer.fetch_max_wait_ms == FETCH_MAX_WAIT_MS:  # the installation's, unless the service chose
+                consumer.fetch_max_wait_ms = settings.kafka_fetch_max_wait_ms
         joined = await asyncio.gather(
             *(
                 start_with_retry(

@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
-from kit import context, links, settings
+from kit import context, links, messaging, settings
 from kit.auth import AUDIENCE, ISSUER, AuthError, JwksVerifier, Principal, claims_of
 from kit.web import PROBLEM_JSON, problem
 
@@ -66,6 +66,14 @@ def test_strings_are_converted_to_field_types() -> None:
     assert loaded.http_port == 8123
     assert loaded.kafka_idempotent_producer is True
     assert loaded.outbox_poll_seconds == 0.25
+
+
+def test_the_fetch_wait_is_the_installation_s_for_every_service() -> None:
+    """One KAFKA_FETCH_MAX_WAIT_MS for the stack (500 on real Kafka, deploy/k8s); a service's own wins."""
+    assert settings.ServiceSettings().kafka_fetch_max_wait_ms == messaging.FETCH_MAX_WAIT_MS
+    env = {"KAFKA_FETCH_MAX_WAIT_MS": "500", "FUNNEL_KAFKA_FETCH_MAX_WAIT_MS": "250"}
+    assert settings.load(settings.ServiceSettings, "LEADS_", env).kafka_fetch_max_wait_ms == 500
+    assert settings.load(settings.ServiceSettings, "FUNNEL_", env).kafka_fetch_max_wait_ms == 250
 
 
 @pytest.mark.parametrize("env", [{"LEADS_HTTP_PORT": "eighty"}, {"KAFKA_IDEMPOTENT_PRODUCER": "perhaps"}])
