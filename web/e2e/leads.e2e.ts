@@ -2,7 +2,8 @@
 // tests/e2e/test_console_leads.py, which opens a fresh clinic): the admin corrects a lead's request on its card
 // (a refused save first: the problem under the field, everything typed kept; then saved, read back through the
 // API), sees every activity in the activities list named by its prospect, and sets the clinic's duplicates
-// window and its sections and departments in Settings (refusals under the field, read back through the API).
+// window and its sections and departments in Settings (refusals under the field, read back through the API), and
+// places a new user in a section and a department from Settings → Users.
 // axe finds no serious violation on any screen or dialog.
 //
 //   CONSOLE_URL=http://127.0.0.1:8000 LEADS_EMAIL=... LEADS_PASSWORD=... node --test e2e/leads.e2e.ts
@@ -125,4 +126,37 @@ test("settings: the duplicates window and the sections and departments, refusals
   assert.ok((await listed("sections")).includes(`Recepção ${run}`));
   assert.ok(!(await listed("sections")).includes(`recepção ${run}`), "the refused one was not added");
   assert.ok((await listed("departments")).includes(`Implantes ${run}`));
+});
+
+test("settings: a new user is placed in a section and a department, then moved out of the department", async () => {
+  await page.getByRole("link", { name: "Usuários e perfis" }).click();
+  const add = page.getByRole("form", { name: "Adicionar usuário" });
+  const email = `recepcao-${run}@clinic.example`;
+  await add.getByLabel(/^E-mail/).fill(email);
+  await add.getByLabel(/^Nome completo/).fill(`Rita Recepção ${run}`);
+  await add.getByLabel(/^Senha/).fill("a-long-password");
+  await add.getByRole("group", { name: "Perfis" }).getByLabel("sales_agent", { exact: true }).check();
+  await add.getByRole("group", { name: "Seções" }).getByLabel(`Recepção ${run}`, { exact: true }).check();
+  await add.getByRole("group", { name: "Departamentos" }).getByLabel(`Implantes ${run}`, { exact: true }).check();
+  await add.getByRole("button", { name: "Adicionar" }).click();
+  const summary = page.locator("summary").filter({ hasText: email });
+  await summary.waitFor();
+  const units = async () => {
+    const [sections, departments, staff] = await Promise.all(["/api/v1/identity/sections", "/api/v1/identity/departments", "/api/v1/staff"].map((p) => call(p)));
+    const id = (items: { id: string; name: string }[], name: string) => items.find((u) => u.name === name)!.id;
+    const member = staff.body.items.find((m: { email: string }) => m.email === email);
+    return { member, section: id(sections.body.items, `Recepção ${run}`), department: id(departments.body.items, `Implantes ${run}`) };
+  };
+  const placed = await units();
+  assert.deepEqual([placed.member.section_ids, placed.member.department_ids], [[placed.section], [placed.department]]);
+  // The user's own form shows the same boxes ticked; untick the department and save.
+  await summary.click();
+  const form = page.getByRole("form", { name: email });
+  assert.ok(await form.getByRole("group", { name: "Seções" }).getByLabel(`Recepção ${run}`, { exact: true }).isChecked());
+  await form.getByRole("group", { name: "Departamentos" }).getByLabel(`Implantes ${run}`, { exact: true }).uncheck();
+  await axeOn(page, "settings: a user in sections and departments");
+  await form.getByRole("button", { name: "Salvar" }).click();
+  await form.getByRole("status").filter({ hasText: "Salvo" }).waitFor();
+  const moved = await units();
+  assert.deepEqual([moved.member.section_ids, moved.member.department_ids], [[moved.section], []]);
 });
