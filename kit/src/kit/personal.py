@@ -14,6 +14,7 @@ open.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -260,6 +261,9 @@ class PersonalCipher:
         self.store = store
         self._by_person = _Cache(cache_seconds)
         self._by_id = _Cache(cache_seconds)
+        #: Key-store calls in flight, by (tenant, key id): a worker's consumers of several topics and groups
+        #: receive a new person's events at the same moment, and one call fetches the key for all of them.
+        self._fetching: dict[tuple[str, str], asyncio.Future[None]] = {}
 
     async def close(self) -> None:
         await self.store.close()
@@ -302,6 +306,35 @@ class PersonalCipher:
             metrics.PERSONAL_FIELDS.labels("sealed").inc()
         return sealed
 
+    async def _fetch(self, tenant_id: str, key_ids: set[str]) -> None:
+        """The keys into the cache: one key-store call for those nobody is fetching, then the others' calls
+        awaited (their failure is ours: the records are read again, kit.messaging)."""
+        theirs = {self._fetching[(tenant_id, k)] for k in key_ids if (tenant_id, k) in self._fetching}
+        mine = sorted(k for k in key_ids if (tenant_id, k) not in self._fetching)
+        if mine:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.add_done_callback(lambda f: f.cancelled() or f.exception())  # a failure nobody awaits is no warning
+            for key_id in mine:
+                self._fetching[(tenant_id, key_id)] = done
+            try:
+                got = await self.store.unwrap(tenant_id, mine)
+                for key_id in mine:
+                    key = got.get(key_id)
+                    self._by_id.put((tenant_id, key_id), AESGCM(key) if key else None)
+                done.set_result(None)
+            except BaseException as exc:
+                # The others wait on this call: they get its failure (a cancelled fetch is the key store
+                # unavailable to them, never their own cancellation).
+                done.set_exception(
+                    exc if isinstance(exc, Exception) else KeysUnavailable("the key fetch was cancelled")
+                )
+                raise
+            finally:
+                for key_id in mine:
+                    self._fetching.pop((tenant_id, key_id), None)
+        for other in theirs:
+            await asyncio.shield(other)
+
     async def open(self, received: Sequence[tuple[Event, EventMeta]]) -> list[Event]:
         """The events with their sealed fields opened; a field whose key was shredded reads as its `erased`."""
         wanted: dict[str, set[str]] = {}
@@ -313,10 +346,7 @@ class PersonalCipher:
                 if not self._by_id.get((meta.tenant_id, key_id))[0]:
                     wanted.setdefault(meta.tenant_id, set()).add(key_id)
         for tenant_id, key_ids in wanted.items():
-            got = await self.store.unwrap(tenant_id, sorted(key_ids))
-            for key_id in key_ids:
-                key = got.get(key_id)
-                self._by_id.put((tenant_id, key_id), AESGCM(key) if key else None)
+            await self._fetch(tenant_id, key_ids)
         opened: list[Event] = []
         for (event, meta), plan in zip(received, plans, strict=True):
             if not plan:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -140,6 +141,51 @@ async def test_keys_are_fetched_once_per_batch_and_cached() -> None:
     await reader.open([(e, m) for e, (_, m) in zip(sealed, staged, strict=True)])
     await reader.open([(e, m) for e, (_, m) in zip(sealed, staged, strict=True)])
     assert store.calls == 2
+
+
+class SlowKeyStore(MemoryKeyStore):
+    """Answers an unwrap only when let go: two consumers' calls are in flight together."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = asyncio.Event()
+
+    async def unwrap(self, tenant_id: str, key_ids: Sequence[str]) -> dict[str, bytes | None]:
+        await self.go.wait()
+        if self.down:
+            self.calls += 1
+            raise KeysUnavailable("down")
+        return await super().unwrap(tenant_id, key_ids)
+
+
+async def test_consumers_opening_the_same_new_person_at_once_fetch_the_key_once() -> None:
+    store = SlowKeyStore()
+    sealed = await PersonalCipher(store).seal([(lead(), meta())])
+    store.calls = 0
+    reader = PersonalCipher(store)  # one per worker process, shared by its consumers
+    received = [(sealed[0], meta())]
+    both = asyncio.gather(reader.open(received), reader.open(received))
+    await asyncio.sleep(0.01)
+    store.go.set()
+    first, second = await both
+    assert store.calls == 1
+    assert first[0].name == second[0].name == "Maria Souza"  # type: ignore[attr-defined]
+
+
+async def test_a_failed_shared_fetch_fails_every_consumer_waiting_on_it() -> None:
+    store = SlowKeyStore()
+    sealed = await PersonalCipher(store).seal([(lead(), meta())])
+    store.calls, store.down = 0, True
+    reader = PersonalCipher(store)
+    received = [(sealed[0], meta())]
+    both = asyncio.gather(reader.open(received), reader.open(received), return_exceptions=True)
+    await asyncio.sleep(0.01)
+    store.go.set()
+    outcomes = await both
+    assert store.calls == 1
+    assert all(isinstance(o, KeysUnavailable) for o in outcomes), outcomes
+    store.down = False  # the records are read again: the next call is made, not the failed one remembered
+    assert (await reader.open(received))[0].name == "Maria Souza"  # type: ignore[attr-defined]
 
 
 async def test_clear_values_and_events_naming_nobody_pass_through() -> None:
