@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import random
 import shutil
 import signal
 import socket
@@ -98,10 +99,37 @@ class Infra:
                 container.stop()  # type: ignore[attr-defined]
 
 
+#: Ports this process has handed out. The servers bind them later, and asking the kernel twice may give the
+#: same port again meanwhile: granian binds with SO_REUSEPORT, so two servers then shared one port and split
+#: its connections (privacy's key store answered a fraction of its calls with a sandbox's 404).
+_HANDED_OUT: set[int] = set()
+#: Below the kernel's ephemeral range (outgoing connections take their local ports from it, so one could take
+#: a port handed out here before its server binds it); above the ports people run things on.
+_LOWEST = 20_000
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0  # not Linux: let the kernel choose
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing is bound to and that this process has not handed out before."""
+    high = _ephemeral_start()
+    for _ in range(500):
+        candidate = random.randrange(_LOWEST, high) if high > _LOWEST + 1_000 else 0
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue  # in use
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no free local port found")
 
 
 def wait_for_port(port: int, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from devkit.infra import Infra
+from devkit.infra import Infra, free_port
 from devkit.stack import ROOT, Stack
 
 
@@ -34,3 +34,12 @@ def test_with_bytecode_writing_off_the_stack_keeps_bytecode_in_its_own_cache_fol
     assert python_env({"PATH": "/bin"}) == {"PATH": "/bin"}  # bytecode written as usual: nothing to change
     chosen = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/elsewhere"}
     assert python_env(chosen) == chosen  # a cache folder of the caller's own is kept
+
+
+def test_a_free_port_is_never_handed_out_twice_and_stays_below_the_ephemeral_range() -> None:
+    """Two servers given one port both bind it (granian's SO_REUSEPORT) and split its connections; an outgoing
+    connection's local port could take one handed out before its server binds."""
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
+    start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    assert all(20_000 <= p < start for p in ports)
